@@ -1,0 +1,48 @@
+/*
+ * auth.h - login checks, run by the session monitor only. Callers pass
+ * bounded, NUL-free strings taken from a typed IPC message.
+ * Runs in: monitor (auth_check), listener (auth_slots_init), the
+ * `keepftpd user` command (users_cli).
+ */
+#ifndef KF_AUTH_H
+#define KF_AUTH_H
+
+#include <sys/types.h>
+
+#include "../common/limits.h"
+#include "../conf/conf.h"
+
+struct auth_identity {
+	char	name[KF_USER_MAX + 1];	/* login name (for logs) */
+	uid_t	uid;			/* identity of the post-login worker */
+	gid_t	gid;
+	char	root[KF_PATH_MAX + 1];	/* absolute: the session's root */
+	int	writable;		/* may upload, delete, rename, mkdir */
+	int	anonymous;
+};
+
+/*
+ * Checks user/pass against, in order: anonymous (when enabled; user
+ * "anonymous" or "ftp", any password), the inline users text (quick
+ * mode; users-file format; may be NULL), conf->users_file, then PAM
+ * (when conf->pam_enable). Unknown user and wrong password take the
+ * same path and about the same time (a dummy hash is verified).
+ * Empty passwords are never accepted for non-anonymous users.
+ * Returns 0 and fills *id on success, -1 otherwise. Never logs passwords.
+ */
+int	auth_check(const struct conf *, const char *inline_users,
+	    const char *user, const char *pass, struct auth_identity *id);
+
+/* Concurrency cap on password verification, shared by all monitors. */
+int	auth_slots_init(unsigned n);	/* listener, before any fork */
+int	auth_slot_acquire(void);	/* blocks; returns slot or -1 */
+void	auth_slot_release(int slot);
+
+/* argon2id string of pass (libsodium), or -1. out: crypto_pwhash_STRBYTES. */
+int	auth_hash_password(const char *pass, unsigned long opslimit,
+	    size_t memlimit_bytes, char *out, size_t outsz);
+
+/* `keepftpd user add|passwd|del|list ...`; returns the exit status. */
+int	users_cli(int argc, char **argv);
+
+#endif

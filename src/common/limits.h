@@ -1,0 +1,32 @@
+/*
+ * limits.h - every bound keepftpd enforces, in one place.
+ * Runs in: all processes (header only).
+ */
+#ifndef KF_LIMITS_H
+#define KF_LIMITS_H
+
+#define KF_LINE_MAX		4096	/* control line, CRLF included */
+#define KF_CMD_NAME_MAX		8	/* longest verb we know is 4; room for extensions */
+#define KF_PATH_MAX		4096	/* virtual path as the client sees it */
+#define KF_NAME_MAX		255	/* one path component */
+#define KF_USER_MAX		128	/* user name, bytes */
+#define KF_PASS_MAX		256	/* password, bytes */
+#define KF_IPC_MSG_MAX		8192	/* one privileged message, header included */
+#define KF_LOG_LINE_MAX		1024	/* one log line before escaping */
+#define KF_REPLY_MAX		8192	/* one (possibly multi-line) reply */
+#define KF_CONF_FILE_MAX	(1024 * 1024)
+#define KF_CONF_VALUE_MAX	1024
+#define KF_USERS_FILE_MAX	(16 * 1024 * 1024)
+#define KF_USERS_LINE_MAX	1024
+#define KF_LISTEN_MAX		8	/* listen = lines */
+#define KF_BANNER_MAX		512
+#define KF_LIST_ENTRIES_MAX	100000	/* entries in one listing */
+#define KF_LIST_BUF		(256 * 1024)
+#define KF_XFER_CHUNK		(1024 * 1024)	/* sendfile / upload block */
+#define KF_PRELOGIN_CMDS_MAX	64	/* commands before login, then close */
+#define KF_LOGIN_ATTEMPTS_MAX	3	/* failed PASS per session, then close */
+#define KF_SESSION_NOFILE	64	/* RLIMIT_NOFILE of a worker */
+#define KF_PRELOGIN_AS		(256UL * 1024 * 1024)	/* RLIMIT_AS, pre-login */
+#define KF_AUTH_SLOTS_MAX	64	/* concurrent password checks, ceiling */
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * sys.c - thin syscall wrappers shared by every process.
+ * Runs in: all processes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sys.h"
+
+ssize_t
+sys_read(int fd, void *p, size_t n)
+{
+	ssize_t r;
+
+	do
+		r = read(fd, p, n);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+ssize_t
+sys_write(int fd, const void *p, size_t n)
+{
+	ssize_t r;
+
+	do
+		r = write(fd, p, n);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/* Blocking or not: waits for POLLOUT on EAGAIN. */
+int
+sys_write_all(int fd, const void *p, size_t n)
+{
+	const char *s = p;
+	ssize_t r;
+
+	while (n > 0) {
+		r = sys_write(fd, s, n);
+		if (r < 0 && errno == EAGAIN) {
+			if (sys_poll1(fd, POLLOUT, 30000) <= 0)
+				return -1;
+			continue;
+		}
+		if (r <= 0)
+			return -1;
+		s += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int
+sys_set_nonblock(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -1;
+	fl = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+	return fcntl(fd, F_SETFL, fl);
+}
+
+int
+sys_set_cloexec(int fd)
+{
+	int fl = fcntl(fd, F_GETFD);
+
+	if (fl < 0)
+		return -1;
+	return fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+}
+
+/* >0 ready, 0 timeout, <0 error. A signal ends the wait early (returns 0). */
+int
+sys_poll1(int fd, short events, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int r;
+
+	r = poll(&pfd, 1, timeout_ms);
+	if (r < 0 && errno == EINTR)
+		return 0;
+	return r;
+}
+
+int64_t
+sys_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+sys_sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+		.tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+void
+sys_close(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}

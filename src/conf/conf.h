@@ -1,0 +1,122 @@
+/*
+ * conf.h - every configuration option, declared once (X-macro): name,
+ * type, default, range and documentation. The parser, the defaults,
+ * `keepftpd -t` and docs/CONFIG.md all come from this table.
+ * Runs in: listener (parsing); the parsed struct is inherited by forks.
+ */
+#ifndef KF_CONF_H
+#define KF_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "../common/limits.h"
+
+/*
+ * X(TYPE, name, default, min, max, doc)
+ * TYPE: BOOL (yes/no), UINT (decimal, min..max), STR (at most max bytes,
+ * no control characters), PATH (absolute path or empty), MODE (octal,
+ * min..max), LISTEN (repeatable ADDR:PORT).
+ */
+#define CONF_OPTIONS(X)							\
+	X(LISTEN, listen, "127.0.0.1:2121", 0, 0,			\
+	    "Address and port to listen on, as a.b.c.d:port or [v6addr]:port. " \
+	    "Repeat the key for several listeners (at most 8).")	\
+	X(UINT, max_clients, "200", 1, 100000,				\
+	    "Most sessions at once; more are refused with 421.")	\
+	X(UINT, max_per_ip, "20", 0, 100000,				\
+	    "Most sessions at once from one client address (0: no limit).") \
+	X(BOOL, pasv_enable, "yes", 0, 1,				\
+	    "Allow passive data connections (PASV, EPSV).")		\
+	X(UINT, pasv_min_port, "40000", 1024, 65535,			\
+	    "Lowest port for passive data connections.")		\
+	X(UINT, pasv_max_port, "40999", 1024, 65535,			\
+	    "Highest port for passive data connections.")		\
+	X(STR, pasv_address, "", 0, 64,					\
+	    "IPv4 address announced in PASV replies (behind NAT). Empty: the " \
+	    "control connection's local address.")			\
+	X(BOOL, port_enable, "yes", 0, 1,				\
+	    "Allow active data connections (PORT, EPRT); only to the control " \
+	    "connection's peer address and to ports >= 1024.")		\
+	X(BOOL, anonymous_enable, "no", 0, 1,				\
+	    "Allow the anonymous (and ftp) login.")			\
+	X(PATH, anon_root, "", 0, 0,					\
+	    "Root directory of anonymous sessions (required when anonymous_enable).") \
+	X(BOOL, anon_write, "no", 0, 1,					\
+	    "Allow anonymous sessions to upload, rename, delete and make directories.") \
+	X(STR, anon_user, "nobody", 1, 64,				\
+	    "System account anonymous sessions run as, when started as root.") \
+	X(PATH, users_file, "", 0, 0,					\
+	    "Virtual users file (see `keepftpd user`). Empty: no virtual users.") \
+	X(BOOL, pam_enable, "no", 0, 1,					\
+	    "Let system users log in through PAM (needs root).")	\
+	X(STR, pam_service, "keepftpd", 1, 64,				\
+	    "PAM service name (/etc/pam.d/NAME).")			\
+	X(BOOL, pam_write, "yes", 0, 1,					\
+	    "System users may write in their home directory.")		\
+	X(STR, service_user, "nobody", 1, 64,				\
+	    "Unprivileged account of the pre-login worker, when started as root.") \
+	X(PATH, empty_dir, "/run/keepftpd/empty", 0, 0,			\
+	    "Empty, root-owned directory the pre-login worker is chrooted into " \
+	    "(created when missing).")					\
+	X(STR, banner, "keepftpd ready.", 0, 256,			\
+	    "Text of the 220 greeting.")				\
+	X(UINT, idle_timeout, "300", 1, 86400,				\
+	    "Seconds without a command before a session is closed.")	\
+	X(UINT, login_timeout, "60", 1, 3600,				\
+	    "Seconds from connect to a successful login.")		\
+	X(UINT, data_timeout, "60", 1, 3600,				\
+	    "Seconds to wait for a data connection, or for progress on one.") \
+	X(UINT, login_fail_delay_ms, "1000", 0, 60000,			\
+	    "Delay before answering a failed login, doubled for each further failure in the session.") \
+	X(UINT, max_login_failures, "3", 1, 100,			\
+	    "Failed logins in one session before it is closed.")	\
+	X(UINT, auth_concurrency, "4", 1, 64,				\
+	    "Password verifications running at once, across all sessions.") \
+	X(UINT, pwhash_opslimit, "2", 1, 20,				\
+	    "argon2id time cost for new password hashes.")		\
+	X(UINT, pwhash_memlimit_kib, "32768", 8192, 4194304,		\
+	    "argon2id memory cost (KiB) for new password hashes.")	\
+	X(MODE, umask, "022", 0, 0777,					\
+	    "umask applied to uploaded files and new directories.")	\
+	X(STR, log, "stderr", 1, 16,					\
+	    "Where log lines go: stderr or syslog.")			\
+	X(STR, log_level, "info", 1, 16,				\
+	    "Least severe level logged: error, warning, info or debug.")
+
+struct conf_listen {
+	struct sockaddr_storage	addr;
+	socklen_t		len;
+};
+
+#define CONF_FIELD_BOOL(n)	int n;
+#define CONF_FIELD_UINT(n)	unsigned long n;
+#define CONF_FIELD_MODE(n)	unsigned n;
+#define CONF_FIELD_STR(n)	char n[KF_CONF_VALUE_MAX + 1];
+#define CONF_FIELD_PATH(n)	char n[KF_CONF_VALUE_MAX + 1];
+#define CONF_FIELD_LISTEN(n)	struct conf_listen n[KF_LISTEN_MAX]; size_t n##_count;
+#define CONF_FIELD(t, n, d, lo, hi, doc) CONF_FIELD_##t(n)
+
+/* Plain data: copying the struct copies the configuration. */
+struct conf {
+	CONF_OPTIONS(CONF_FIELD)
+};
+
+/* One error per problem, as "file:line: message". */
+struct conf_errors {
+	size_t	count;
+	char	msg[16][256];
+};
+
+void	conf_defaults(struct conf *);
+int	conf_parse(struct conf *, const char *name, const char *text,
+	    size_t len, struct conf_errors *);
+int	conf_load(struct conf *, const char *path, struct conf_errors *);
+int	conf_set(struct conf *, const char *key, const char *value,
+	    const char *where, struct conf_errors *);
+int	conf_check(const struct conf *, struct conf_errors *);
+int	conf_parse_listen(const char *text, struct conf_listen *);
+void	conf_print_doc(int fd);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * sandbox.h - the only module that calls chroot, setuid, capset, prctl,
+ * landlock and seccomp. One function per transition; each verifies its
+ * result and exits the process on a mismatch.
+ * Runs in: pre-login and post-login workers (just after fork), listener
+ * (sandbox_prepare_empty_dir).
+ */
+#ifndef KF_SANDBOX_H
+#define KF_SANDBOX_H
+
+#include <sys/types.h>
+
+enum sandbox_phase {
+	SANDBOX_PRELOGIN,	/* no file system at all, no new sockets */
+	SANDBOX_POSTLOGIN,	/* files under root, TCP sockets for data */
+};
+
+struct sandbox_spec {
+	enum sandbox_phase	 phase;
+	const char		*root;	/* absolute directory to confine into */
+	uid_t			 uid;	/* identity to take when root */
+	gid_t			 gid;
+	int			 writable;	/* Landlock write rights under root */
+};
+
+/*
+ * Enters the sandbox for the phase. Root: chroot(root), setgroups/
+ * setresgid/setresuid to uid/gid. Rootless: Landlock limits file access
+ * to root (read-only unless writable). Both: every capability dropped,
+ * PR_SET_NO_NEW_PRIVS, rlimits (no fork, bounded files, no core),
+ * Landlock, then the phase's seccomp allow-list. Returns a directory fd
+ * of the session root for openat2(RESOLVE_IN_ROOT) (post-login), or -1
+ * for the pre-login phase. On any failure: logs and _exit(1).
+ */
+int	sandbox_enter(const struct sandbox_spec *);
+
+/* Creates/validates the empty root-owned pre-login directory. 0 or -1. */
+int	sandbox_prepare_empty_dir(const char *path);
+
+#endif
