@@ -42,7 +42,9 @@ sys_write_all(int fd, const void *p, size_t n)
 	while (n > 0) {
 		r = sys_write(fd, s, n);
 		if (r < 0 && errno == EAGAIN) {
-			if (sys_poll1(fd, POLLOUT, 30000) <= 0)
+			int w = sys_poll1(fd, POLLOUT, 30000);
+
+			if (w == 0 || (w < 0 && errno != EINTR))
 				return -1;
 			continue;
 		}
@@ -75,17 +77,13 @@ sys_set_cloexec(int fd)
 	return fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
 }
 
-/* >0 ready, 0 timeout, <0 error. A signal ends the wait early (returns 0). */
+/* >0 ready, 0 timeout, <0 error; a signal gives -1 with errno EINTR. */
 int
 sys_poll1(int fd, short events, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
-	int r;
 
-	r = poll(&pfd, 1, timeout_ms);
-	if (r < 0 && errno == EINTR)
-		return 0;
-	return r;
+	return poll(&pfd, 1, timeout_ms);
 }
 
 int64_t

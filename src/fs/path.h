@@ -1,0 +1,20 @@
+/*
+ * path.h - virtual paths and kernel-confined file access. A virtual
+ * path is absolute, clean ("/a/b"), as the client sees it. Clean-up is
+ * for the user's comfort; the boundary is openat2(RESOLVE_IN_ROOT) on
+ * the session's root fd (plus chroot and Landlock around the process).
+ * Runs in: post-login worker.
+ */
+#ifndef KF_PATH_H
+#define KF_PATH_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+int	path_resolve(const char *cwd, const char *arg, char *out, size_t outsz);
+int	path_split(const char *vpath, char *parent, size_t psz,
+	    const char **name);
+int	fs_open(int rootfd, const char *vpath, int flags, mode_t mode);
+int	fs_open_parent(int rootfd, const char *vpath, const char **name);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * xfer.c - moving bytes between a file and the data connection.
+ * Runs in: post-login worker.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../common/limits.h"
+#include "../common/sys.h"
+#include "xfer.h"
+
+/*
+ * Waits until the data fd is ready for ev, watching the control
+ * connection meanwhile. XFER_OK when ready.
+ */
+static enum xfer_status
+wait_ready(struct xfer *x, short ev)
+{
+	struct pollfd p[2] = {
+		{ .fd = x->datafd, .events = ev },
+		{ .fd = x->ctrl->fd, .events = POLLIN | POLLPRI },
+	};
+	int n, r;
+
+	for (;;) {
+		if (*x->stop)
+			return XFER_STOPPED;
+		/* a full control buffer holds no ABOR: stop watching it */
+		p[1].fd = x->ctrl->len >= KF_LINE_MAX ? -1 : x->ctrl->fd;
+		n = poll(p, 2, x->timeout_ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? XFER_TIMEOUT : XFER_DATA_ERROR;
+		if (p[1].revents) {
+			r = ctrl_take_abor(x->ctrl);
+			if (r < 0)
+				return XFER_CTRL_GONE;
+			if (r > 0)
+				return XFER_ABORTED;
+		}
+		if (p[0].revents)
+			return XFER_OK;
+	}
+}
+
+/*
+ * A look at the control connection without waiting: between blocks of
+ * a busy transfer (every CHECK_EVERY bytes), and at the data
+ * connection's end, where an ABOR or a closed control connection means
+ * the upload did not end as the client wanted.
+ */
+#define CHECK_EVERY	(8ULL * KF_XFER_CHUNK)
+
+static enum xfer_status
+check_ctrl(struct xfer *x)
+{
+	int r;
+
+	if (*x->stop)
+		return XFER_STOPPED;
+	if (x->ctrl->len >= KF_LINE_MAX ||
+	    sys_poll1(x->ctrl->fd, POLLIN | POLLPRI, 0) <= 0)
+		return XFER_OK;
+	r = ctrl_take_abor(x->ctrl);
+	return r < 0 ? XFER_CTRL_GONE : r > 0 ? XFER_ABORTED : XFER_OK;
+}
+
+static enum xfer_status
+local_error(int err)
+{
+	if (err == ENOSPC)
+		return XFER_DISK_FULL;
+	if (err == EDQUOT || err == EFBIG)
+		return XFER_QUOTA;
+	return XFER_IO_ERROR;
+}
+
+enum xfer_status
+xfer_send_file(struct xfer *x, int filefd, off_t offset)
+{
+	enum xfer_status st;
+	ssize_t n;
+
+	for (;;) {
+		n = sendfile(x->datafd, filefd, &offset, KF_XFER_CHUNK);
+		if (n > 0) {
+			x->bytes += (uint64_t)n;
+			if (x->bytes % CHECK_EVERY < (uint64_t)n &&
+			    (st = check_ctrl(x)) != XFER_OK)
+				return st;
+			continue;
+		}
+		if (n == 0)
+			return XFER_OK;
+		if (errno == EAGAIN) {
+			if ((st = wait_ready(x, POLLOUT)) != XFER_OK)
+				return st;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		return errno == EPIPE || errno == ECONNRESET ? XFER_DATA_ERROR :
+		    XFER_IO_ERROR;
+	}
+}
+
+enum xfer_status
+xfer_send_buf(struct xfer *x, const char *p, size_t len)
+{
+	enum xfer_status st;
+	ssize_t n;
+
+	while (len > 0) {
+		n = send(x->datafd, p, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			x->bytes += (uint64_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if ((st = wait_ready(x, POLLOUT)) != XFER_OK)
+				return st;
+			continue;
+		}
+		return XFER_DATA_ERROR;
+	}
+	return XFER_OK;
+}
+
+enum xfer_status
+xfer_recv_file(struct xfer *x, int filefd)
+{
+	enum xfer_status st = XFER_OK;
+	char *blk;
+	ssize_t n;
+
+	if ((blk = malloc(KF_XFER_CHUNK)) == NULL)
+		return XFER_IO_ERROR;
+	for (;;) {
+		n = recv(x->datafd, blk, KF_XFER_CHUNK, 0);
+		if (n > 0) {
+			if (sys_write_all(filefd, blk, (size_t)n) < 0) {
+				st = local_error(errno);
+				break;
+			}
+			x->bytes += (uint64_t)n;
+			if (x->bytes % CHECK_EVERY < (uint64_t)n &&
+			    (st = check_ctrl(x)) != XFER_OK)
+				break;
+			continue;
+		}
+		if (n == 0) {
+			st = check_ctrl(x);
+			break;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN) {
+			st = XFER_DATA_ERROR;
+			break;
+		}
+		if ((st = wait_ready(x, POLLIN)) != XFER_OK)
+			break;
+	}
+	free(blk);
+	return st;
+}

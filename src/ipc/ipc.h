@@ -1,0 +1,37 @@
+/*
+ * ipc.h - framed, typed messages between a worker and its monitor over
+ * a SOCK_SEQPACKET socketpair. Frame: u32 type, u32 payload length,
+ * payload. The receiver checks the length against the datagram before
+ * reading, every getter is bounded, and ipc_end() demands the payload
+ * was consumed exactly.
+ * Runs in: monitor and workers.
+ */
+#ifndef KF_IPC_H
+#define KF_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/limits.h"
+
+#define IPC_HDR_LEN	8
+
+struct ipc_msg {
+	uint32_t	type;
+	size_t		len;	/* payload bytes */
+	size_t		off;	/* read cursor */
+	unsigned char	data[KF_IPC_MSG_MAX - IPC_HDR_LEN];
+};
+
+void	ipc_init(struct ipc_msg *, uint32_t type);
+int	ipc_put_u32(struct ipc_msg *, uint32_t);
+int	ipc_put_bytes(struct ipc_msg *, const void *, size_t);
+int	ipc_put_str(struct ipc_msg *, const char *, size_t max);
+int	ipc_get_u32(struct ipc_msg *, uint32_t *);
+int	ipc_get_str(struct ipc_msg *, char *out, size_t outsz);
+int	ipc_end(const struct ipc_msg *);
+int	ipc_decode(struct ipc_msg *, const void *frame, size_t n);
+int	ipc_send(int fd, const struct ipc_msg *);
+int	ipc_recv(int fd, struct ipc_msg *);
+
+#endif

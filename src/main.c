@@ -1,0 +1,364 @@
+/*
+ * main.c - command line: `keepftpd serve [DIR]` (quick mode),
+ * `keepftpd -c FILE` (config mode), `keepftpd -t -c FILE` (check),
+ * `keepftpd user ...` (users file management).
+ * Runs in: listener (before it starts listening).
+ */
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "conf/conf.h"
+#include "net/addr.h"
+#include "priv/listener.h"
+
+#define KF_VERSION	"0.1.0"
+#define OVERRIDES_MAX	64
+
+static const char *conf_path;
+static const char *overrides[OVERRIDES_MAX];
+static size_t noverrides;
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: keepftpd serve [DIR] [--listen ADDR:PORT]... [--user NAME]\n"
+	    "                      [--pasv-ports MIN-MAX] [--as ACCOUNT] [-o KEY=VALUE]...\n"
+	    "       keepftpd -c FILE [-o KEY=VALUE]...     run from a config file\n"
+	    "       keepftpd -t -c FILE [-o KEY=VALUE]...  check a config file\n"
+	    "       keepftpd user [-f FILE] add|passwd|del|list ...\n"
+	    "       keepftpd --config-doc | --version | --help\n");
+	exit(status);
+}
+
+static void
+print_errors(const struct conf_errors *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->count && i < sizeof(e->msg) / sizeof(e->msg[0]); i++)
+		fprintf(stderr, "%s\n", e->msg[i]);
+	if (e->count > i)
+		fprintf(stderr, "(%zu more errors)\n", e->count - i);
+}
+
+static int
+apply_overrides(struct conf *c, struct conf_errors *e)
+{
+	char key[64];
+	const char *eq;
+	size_t i, n;
+	int r = 0;
+
+	for (i = 0; i < noverrides; i++) {
+		eq = strchr(overrides[i], '=');
+		n = eq ? (size_t)(eq - overrides[i]) : 0;
+		if (eq == NULL || n == 0 || n >= sizeof(key)) {
+			fprintf(stderr, "-o %s: expected KEY=VALUE\n", overrides[i]);
+			r = -1;
+			continue;
+		}
+		memcpy(key, overrides[i], n);
+		key[n] = '\0';
+		if (conf_set(c, key, eq + 1, "command line", e) < 0)
+			r = -1;
+	}
+	return r;
+}
+
+/* The whole configuration: file, then -o overrides, then cross-checks. */
+static int
+load_config(struct conf *c)
+{
+	struct conf_errors e;
+
+	memset(&e, 0, sizeof(e));
+	conf_defaults(c);
+	if (conf_path != NULL && conf_load(c, conf_path, &e) < 0)
+		goto fail;
+	if (apply_overrides(c, &e) < 0 || conf_check(c, &e) < 0)
+		goto fail;
+	return 0;
+fail:
+	print_errors(&e);
+	return -1;
+}
+
+static void
+setup_log(const struct conf *c)
+{
+	static const char *const levels[] = { "error", "warning", "info", "debug" };
+	static const int prios[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	size_t i;
+
+	log_open(strcmp(c->log, "syslog") == 0 ? LOG_SINK_SYSLOG : LOG_SINK_STDERR,
+	    "keepftpd", -1);
+	for (i = 0; i < 4; i++)
+		if (strcmp(c->log_level, levels[i]) == 0)
+			log_set_level(prios[i]);
+}
+
+static int
+run(struct listener *L)
+{
+	setup_log(&L->conf);
+	if (listener_bind(L) < 0)
+		return 1;
+	return listener_run(L) == 0 ? 0 : 1;
+}
+
+static int
+config_main(int check_only)
+{
+	static struct listener L;
+
+	if (load_config(&L.conf) < 0)
+		return 1;
+	if (check_only) {
+		printf("%s: configuration OK\n", conf_path ? conf_path : "(defaults)");
+		return 0;
+	}
+	L.reload = conf_path != NULL ? load_config : NULL;
+	return run(&L);
+}
+
+/* Quick mode's sessions run as: --as, else DIR's owner, else nobody. */
+static int
+quick_account(const char *as, const char *dir, char *name, size_t n,
+    uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw = NULL;
+	struct stat st;
+
+	if (geteuid() != 0) {
+		*uid = getuid();
+		*gid = getgid();
+		pw = getpwuid(*uid);
+		snprintf(name, n, "%s", pw ? pw->pw_name : "nobody");
+		return 0;
+	}
+	if (as != NULL)
+		pw = getpwnam(as);
+	else if (stat(dir, &st) == 0 && st.st_uid != 0)
+		pw = getpwuid(st.st_uid);
+	else
+		pw = getpwnam("nobody");
+	if (pw == NULL || pw->pw_uid == 0) {
+		fprintf(stderr, "keepftpd: %s: no usable (non-root) account for "
+		    "sessions; use --as ACCOUNT\n", as ? as : dir);
+		return -1;
+	}
+	snprintf(name, n, "%s", pw->pw_name);
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/* A read-write login with a fresh password, kept in memory only. */
+static char *
+quick_user(const struct conf *c, const char *user, uid_t uid, gid_t gid,
+    const char *dir, char *pw, size_t pwsz)
+{
+	unsigned char rnd[18];
+	char hash[128];
+	struct buf *b;
+	char *out;
+
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2base64(pw, pwsz, rnd, sizeof(rnd),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	if (auth_hash_password(pw, c->pwhash_opslimit,
+	    (size_t)c->pwhash_memlimit_kib * 1024, hash, sizeof(hash)) < 0)
+		return NULL;
+	if ((b = buf_new(4096)) == NULL)
+		return NULL;
+	if (buf_appendf(b, "%s:%s:%u:%u:%s:write\n", user, hash, (unsigned)uid,
+	    (unsigned)gid, dir) < 0) {
+		buf_free(b);
+		return NULL;
+	}
+	out = strdup(buf_cstr(b));
+	buf_free(b);
+	return out;
+}
+
+static void
+print_banner(const struct conf *c, const char *dir, const char *user,
+    const char *pw, const char *account)
+{
+	char host[ADDR_STR_MAX], url[ADDR_STR_MAX + 32];
+	const struct sockaddr_storage *a = &c->listen[0].addr;
+	size_t i;
+
+	for (i = 0; i < c->listen_count; i++) {
+		addr_to_str(&c->listen[i].addr, host, sizeof(host));
+		snprintf(url, sizeof(url), a->ss_family == AF_INET6 ?
+		    "ftp://[%s]:%u/" : "ftp://%s:%u/", host,
+		    addr_port(&c->listen[i].addr));
+		printf("keepftpd %s: serving %s on %s\n", KF_VERSION, dir, url);
+	}
+	printf("  anonymous: read-only (user anonymous, any password)\n");
+	if (user != NULL)
+		printf("  login: %s / %s  (read-write, shown once)\n", user, pw);
+	if (geteuid() == 0)
+		printf("  sessions run as: %s\n", account);
+	addr_to_str(a, host, sizeof(host));
+	printf("  try: curl %s  or  lftp -p %u %s\n", url, addr_port(a), host);
+	printf("  stop: Ctrl-C\n");
+	fflush(stdout);
+}
+
+static int
+quick_listen(struct conf *c, const char *spec, int *first)
+{
+	if (*first) {
+		c->listen_count = 0;
+		*first = 0;
+	}
+	if (c->listen_count >= KF_LISTEN_MAX ||
+	    conf_parse_listen(spec, &c->listen[c->listen_count]) < 0) {
+		fprintf(stderr, "keepftpd: --listen %s: expected ADDR:PORT "
+		    "or [V6ADDR]:PORT\n", spec);
+		return -1;
+	}
+	c->listen_count++;
+	return 0;
+}
+
+static int
+quick_ports(struct conf *c, const char *spec)
+{
+	struct conf_errors e;
+	char lo[16], hi[16];
+	const char *dash = strchr(spec, '-');
+	size_t n = dash ? (size_t)(dash - spec) : 0;
+
+	memset(&e, 0, sizeof(e));
+	if (dash == NULL || n == 0 || n >= sizeof(lo) || strlen(dash + 1) >= sizeof(hi)) {
+		fprintf(stderr, "keepftpd: --pasv-ports %s: expected MIN-MAX\n", spec);
+		return -1;
+	}
+	memcpy(lo, spec, n);
+	lo[n] = '\0';
+	snprintf(hi, sizeof(hi), "%s", dash + 1);
+	if (conf_set(c, "pasv_min_port", lo, "--pasv-ports", &e) < 0 ||
+	    conf_set(c, "pasv_max_port", hi, "--pasv-ports", &e) < 0) {
+		print_errors(&e);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+serve_main(int argc, char **argv)
+{
+	static struct listener L;
+	const char *dir = ".", *user = NULL, *as = NULL;
+	char root[PATH_MAX], account[64], pw[64];
+	struct conf_errors e;
+	int i, first = 1;
+	uid_t uid;
+	gid_t gid;
+
+	conf_defaults(&L.conf);
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+			usage(0);
+		if (a[0] != '-') {
+			dir = a;
+			continue;
+		}
+		if (v == NULL)
+			usage(2);
+		i++;
+		if (strcmp(a, "--listen") == 0) {
+			if (quick_listen(&L.conf, v, &first) < 0)
+				return 2;
+		} else if (strcmp(a, "--user") == 0)
+			user = v;
+		else if (strcmp(a, "--as") == 0)
+			as = v;
+		else if (strcmp(a, "--pasv-ports") == 0) {
+			if (quick_ports(&L.conf, v) < 0)
+				return 2;
+		} else if (strcmp(a, "-o") == 0 && noverrides < OVERRIDES_MAX)
+			overrides[noverrides++] = v;
+		else
+			usage(2);
+	}
+	if (realpath(dir, root) == NULL || strlen(root) > KF_CONF_VALUE_MAX) {
+		fprintf(stderr, "keepftpd: %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	if (quick_account(as, root, account, sizeof(account), &uid, &gid) < 0)
+		return 1;
+	memset(&e, 0, sizeof(e));
+	if (conf_set(&L.conf, "anonymous_enable", "yes", "serve", &e) < 0 ||
+	    conf_set(&L.conf, "anon_root", root, "serve", &e) < 0 ||
+	    conf_set(&L.conf, "anon_user", account, "serve", &e) < 0 ||
+	    apply_overrides(&L.conf, &e) < 0 || conf_check(&L.conf, &e) < 0) {
+		print_errors(&e);
+		return 2;
+	}
+	if (user != NULL && (L.inline_users = quick_user(&L.conf, user, uid, gid,
+	    root, pw, sizeof(pw))) == NULL) {
+		fprintf(stderr, "keepftpd: --user %s: cannot create the login\n", user);
+		return 1;
+	}
+	setup_log(&L.conf);
+	if (listener_bind(&L) < 0)
+		return 1;
+	print_banner(&L.conf, root, user, pw, account);
+	sodium_memzero(pw, sizeof(pw));
+	return listener_run(&L) == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	int i, check = 0;
+
+	if (sodium_init() < 0) {
+		fprintf(stderr, "keepftpd: libsodium failed to initialise\n");
+		return 1;
+	}
+	if (argc > 1 && strcmp(argv[1], "serve") == 0)
+		return serve_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "user") == 0)
+		return users_cli(argc - 1, argv + 1);
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-t") == 0)
+			check = 1;
+		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			conf_path = argv[++i];
+		else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc &&
+		    noverrides < OVERRIDES_MAX)
+			overrides[noverrides++] = argv[++i];
+		else if (strcmp(argv[i], "--config-doc") == 0) {
+			conf_print_doc(STDOUT_FILENO);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("keepftpd %s\n", KF_VERSION);
+			return 0;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			usage(0);
+		else
+			usage(2);
+	}
+	if (conf_path == NULL && !check)
+		usage(2);
+	return config_main(check);
+}

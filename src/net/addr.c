@@ -1,0 +1,174 @@
+/*
+ * addr.c - address comparison and the PORT (RFC 959) and EPRT
+ * (RFC 2428) argument parsers, with a cursor and strict numbers.
+ * Runs in: workers and listener. Pure.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/cursor.h"
+#include "addr.h"
+
+static void
+set_v4(struct sockaddr_storage *ss, const uint8_t ip[4], uint16_t port)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	memcpy(&sin->sin_addr, ip, 4);
+	sin->sin_port = htons(port);
+}
+
+/* h1,h2,h3,h4,p1,p2 - each 0..255; port must be non-zero. */
+int
+addr_parse_port(const char *arg, struct sockaddr_storage *out, socklen_t *len)
+{
+	struct cursor c;
+	uint64_t v[6];
+	uint8_t ip[4];
+	int i;
+
+	cursor_init_str(&c, arg);
+	for (i = 0; i < 6; i++) {
+		if (i > 0 && !cursor_eat(&c, ','))
+			return -EINVAL;
+		if (cursor_u64(&c, 255, &v[i]) < 0)
+			return -EINVAL;
+	}
+	if (!cursor_eof(&c) || (v[4] == 0 && v[5] == 0))
+		return -EINVAL;
+	for (i = 0; i < 4; i++)
+		ip[i] = (uint8_t)v[i];
+	set_v4(out, ip, (uint16_t)(v[4] << 8 | v[5]));
+	*len = sizeof(struct sockaddr_in);
+	return 0;
+}
+
+/* <d>proto<d>addr<d>port<d>, d any printable ASCII but digits. */
+int
+addr_parse_eprt(const char *arg, struct sockaddr_storage *out, socklen_t *len)
+{
+	struct cursor c;
+	char d, host[ADDR_STR_MAX];
+	const char *tok;
+	size_t n;
+	uint64_t proto, port;
+
+	cursor_init_str(&c, arg);
+	d = *arg;
+	if (d < 33 || d > 126 || (d >= '0' && d <= '9'))
+		return -EINVAL;
+	c.p++;
+	if (cursor_u64(&c, 2, &proto) < 0 || proto == 0 || !cursor_eat(&c, d))
+		return -EINVAL;
+	if (cursor_token(&c, (char[]){ d, '\0' }, &tok, &n) < 0 ||
+	    n >= sizeof(host) || !cursor_eat(&c, d))
+		return -EINVAL;
+	memcpy(host, tok, n);
+	host[n] = '\0';
+	if (cursor_u64(&c, 65535, &port) < 0 || port == 0 ||
+	    !cursor_eat(&c, d) || !cursor_eof(&c))
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (proto == 1) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)out;
+
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			return -EINVAL;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
+
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			return -EINVAL;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*sin6);
+	}
+	return 0;
+}
+
+/* IPv4, or IPv4-mapped IPv6: 0 and the four bytes; otherwise -1. */
+int
+addr_ipv4(const struct sockaddr_storage *ss, uint8_t out[4])
+{
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+	if (ss->ss_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+		return 0;
+	}
+	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		memcpy(out, sin6->sin6_addr.s6_addr + 12, 4);
+		return 0;
+	}
+	return -1;
+}
+
+int
+addr_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)a;
+	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)b;
+	uint8_t x[4], y[4];
+
+	if (addr_ipv4(a, x) == 0 || addr_ipv4(b, y) == 0)
+		return addr_ipv4(a, x) == 0 && addr_ipv4(b, y) == 0 &&
+		    memcmp(x, y, 4) == 0;
+	return a->ss_family == AF_INET6 && b->ss_family == AF_INET6 &&
+	    memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) == 0;
+}
+
+uint16_t
+addr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+void
+addr_set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+socklen_t
+addr_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6);
+}
+
+/* EPRT/EPSV protocol number: 1 for IPv4, 2 for IPv6. */
+int
+addr_family_proto(const struct sockaddr_storage *ss)
+{
+	uint8_t v4[4];
+
+	return addr_ipv4(ss, v4) == 0 ? 1 : 2;
+}
+
+void
+addr_to_str(const struct sockaddr_storage *ss, char *out, size_t n)
+{
+	const void *a;
+	uint8_t v4[4];
+
+	if (addr_ipv4(ss, v4) == 0) {
+		snprintf(out, n, "%u.%u.%u.%u", v4[0], v4[1], v4[2], v4[3]);
+		return;
+	}
+	a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	if (ss->ss_family != AF_INET6 || inet_ntop(AF_INET6, a, out, (socklen_t)n) == NULL)
+		snprintf(out, n, "?");
+}

@@ -1,0 +1,26 @@
+/*
+ * addr.h - socket address helpers and the PORT/EPRT argument parsers.
+ * Runs in: workers and listener. Pure.
+ */
+#ifndef KF_ADDR_H
+#define KF_ADDR_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define ADDR_STR_MAX	64
+
+int	addr_parse_port(const char *arg, struct sockaddr_storage *out,
+	    socklen_t *len);
+int	addr_parse_eprt(const char *arg, struct sockaddr_storage *out,
+	    socklen_t *len);
+int	addr_same_host(const struct sockaddr_storage *,
+	    const struct sockaddr_storage *);
+int	addr_ipv4(const struct sockaddr_storage *, uint8_t out[4]);
+uint16_t addr_port(const struct sockaddr_storage *);
+void	addr_set_port(struct sockaddr_storage *, uint16_t);
+socklen_t addr_len(const struct sockaddr_storage *);
+void	addr_to_str(const struct sockaddr_storage *, char *, size_t);
+int	addr_family_proto(const struct sockaddr_storage *);
+
+#endif

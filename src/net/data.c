@@ -1,0 +1,154 @@
+/*
+ * data.c - opening data connections.
+ * Runs in: post-login worker.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sodium.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/sys.h"
+#include "addr.h"
+#include "data.h"
+
+#define PASV_BIND_TRIES	64
+
+void
+data_init(struct data *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->listen_fd = -1;
+}
+
+void
+data_reset(struct data *d)
+{
+	sys_close(&d->listen_fd);
+	d->have_port = 0;
+}
+
+int
+data_pending(const struct data *d)
+{
+	return d->listen_fd >= 0 || d->have_port;
+}
+
+/*
+ * A listener on the control connection's local address, on a random
+ * port in [minport, maxport]. One pending listener at a time: a new
+ * PASV replaces the old one.
+ */
+int
+data_listen(struct data *d, const struct sockaddr_storage *local,
+    unsigned minport, unsigned maxport, uint16_t *port)
+{
+	struct sockaddr_storage a = *local;
+	unsigned span = maxport - minport + 1, start, i, tries;
+	int fd;
+
+	data_reset(d);
+	fd = socket(local->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	start = randombytes_uniform(span);
+	tries = span < PASV_BIND_TRIES ? span : PASV_BIND_TRIES;
+	for (i = 0; i < tries; i++) {
+		*port = (uint16_t)(minport + (start + i) % span);
+		addr_set_port(&a, *port);
+		if (bind(fd, (struct sockaddr *)&a, addr_len(&a)) == 0 &&
+		    listen(fd, 1) == 0) {
+			d->listen_fd = fd;
+			return 0;
+		}
+		if (errno != EADDRINUSE)
+			break;
+	}
+	close(fd);
+	return -1;
+}
+
+/* Only to the control peer's own address, only to a port >= 1024. */
+int
+data_set_port(struct data *d, const struct sockaddr_storage *target,
+    const struct sockaddr_storage *peer)
+{
+	if (!addr_same_host(target, peer) || addr_port(target) < 1024)
+		return -EPERM;
+	data_reset(d);
+	d->port_addr = *target;
+	d->have_port = 1;
+	return 0;
+}
+
+static int
+accept_peer(struct data *d, const struct sockaddr_storage *peer, int timeout_ms)
+{
+	int64_t deadline = sys_now_ms() + timeout_ms;
+	struct sockaddr_storage from;
+	char who[ADDR_STR_MAX];
+	socklen_t len;
+	int fd, left;
+
+	while ((left = (int)(deadline - sys_now_ms())) > 0) {
+		if (sys_poll1(d->listen_fd, POLLIN, left) <= 0)
+			continue;
+		len = sizeof(from);
+		fd = accept4(d->listen_fd, (struct sockaddr *)&from, &len,
+		    SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			continue;
+		if (addr_same_host(&from, peer))
+			return fd;
+		addr_to_str(&from, who, sizeof(who));
+		log_warn("data connection from foreign address %s refused", who);
+		close(fd);
+	}
+	return -1;
+}
+
+static int
+connect_peer(struct data *d, const struct sockaddr_storage *local, int timeout_ms)
+{
+	struct sockaddr_storage src = *local;
+	int fd, err = 0;
+	socklen_t len = sizeof(err);
+
+	fd = socket(d->port_addr.ss_family,
+	    SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	addr_set_port(&src, 0);
+	if (src.ss_family == d->port_addr.ss_family)
+		(void)bind(fd, (struct sockaddr *)&src, addr_len(&src));
+	if (connect(fd, (struct sockaddr *)&d->port_addr,
+	    addr_len(&d->port_addr)) < 0 && errno != EINPROGRESS)
+		goto fail;
+	if (sys_poll1(fd, POLLOUT, timeout_ms) <= 0)
+		goto fail;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0)
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* The data connection as a non-blocking fd, or -1. Consumes the setup. */
+int
+data_open(struct data *d, const struct sockaddr_storage *local,
+    const struct sockaddr_storage *peer, int timeout_ms)
+{
+	int fd = -1;
+
+	if (d->listen_fd >= 0)
+		fd = accept_peer(d, peer, timeout_ms);
+	else if (d->have_port)
+		fd = connect_peer(d, local, timeout_ms);
+	data_reset(d);
+	return fd;
+}

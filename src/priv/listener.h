@@ -1,0 +1,22 @@
+/*
+ * listener.h - binds, accepts, applies connection policy, forks a
+ * monitor per session. Never parses FTP.
+ * Runs in: listener (root, or the invoking user when rootless).
+ */
+#ifndef KF_LISTENER_H
+#define KF_LISTENER_H
+
+#include "../conf/conf.h"
+
+struct listener {
+	struct conf	 conf;
+	const char	*inline_users;
+	int		(*reload)(struct conf *);	/* NULL: nothing to reload */
+	int		 fds[KF_LISTEN_MAX];
+	size_t		 nfds;
+};
+
+int	listener_bind(struct listener *);
+int	listener_run(struct listener *);
+
+#endif

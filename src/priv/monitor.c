@@ -1,0 +1,271 @@
+/*
+ * monitor.c - one per session. It holds the control socket without
+ * ever reading it, forks the pre-login worker, answers its typed
+ * requests (the catalogue is ipc/proto.h), and after a successful login
+ * forks a fresh post-login worker with the user's identity. It writes
+ * the workers' log lines, escaped, to the real log.
+ * Runs in: monitor (root, or the invoking user when rootless).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sodium.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../auth/auth.h"
+#include "../common/log.h"
+#include "../common/sys.h"
+#include "../ipc/ipc.h"
+#include "../ipc/proto.h"
+#include "../net/addr.h"
+#include "../proto/session.h"
+#include "../sandbox/sandbox.h"
+#include "monitor.h"
+
+#define WORKER_GRACE_MS	5000
+
+struct mon {
+	const struct monitor_args	*a;
+	struct session_info		 si;
+	struct auth_identity		 id;
+	pid_t				 worker;
+	int				 ipc;	/* monitor end */
+	int				 log;	/* monitor end */
+	unsigned			 failures;
+	int				 logged_in;
+};
+
+static volatile sig_atomic_t mon_term;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	mon_term = 1;
+}
+
+static void __attribute__((noreturn))
+die(const char *why)
+{
+	log_err("session ended: %s", why);
+	_exit(1);
+}
+
+/* Child side of a fork: a worker that dies with its monitor. */
+static void
+worker_setup(struct mon *m, int ipc, int log, const char *name)
+{
+	prctl(PR_SET_NAME, name);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(1);
+	int null;
+
+	close(m->ipc);
+	close(m->log);
+	log_open(LOG_SINK_FD, NULL, log);
+#ifndef KF_SANITIZE
+	/* the only way out for a worker's words is the log socket */
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		close(null);
+	}
+#else
+	(void)null;
+#endif
+	session_install_signals();
+	m->si.mon_fd = ipc;
+}
+
+static pid_t
+spawn(struct mon *m, const char *name, void (*body)(struct mon *))
+{
+	int ipc[2], lg[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ipc) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lg) < 0)
+		die("socketpair failed");
+	m->ipc = ipc[0];
+	m->log = lg[0];
+	if ((pid = fork()) < 0)
+		die("fork failed");
+	if (pid == 0) {
+		worker_setup(m, ipc[1], lg[1], name);
+		body(m);
+		_exit(1);
+	}
+	close(ipc[1]);
+	close(lg[1]);
+	return pid;
+}
+
+static void
+prelogin_body(struct mon *m)
+{
+	struct sandbox_spec sp = { .phase = SANDBOX_PRELOGIN, .root = "/" };
+	struct passwd *pw;
+
+	if (geteuid() == 0) {
+		if ((pw = getpwnam(m->a->conf->service_user)) == NULL)
+			die("service_user does not exist");
+		sp.root = m->a->conf->empty_dir;
+		sp.uid = pw->pw_uid;
+		sp.gid = pw->pw_gid;
+	}
+	sandbox_enter(&sp);
+	prelogin_run(&m->si);
+}
+
+static void
+postlogin_body(struct mon *m)
+{
+	struct sandbox_spec sp = {
+		.phase = SANDBOX_POSTLOGIN, .root = m->id.root,
+		.uid = m->id.uid, .gid = m->id.gid, .writable = m->id.writable,
+	};
+	int rootfd;
+
+	if (access(m->id.root, F_OK) < 0) {
+		/* nothing to confine into: say so rather than vanish */
+		sys_write_all(m->si.ctrl_fd, "421 Home directory unavailable.\r\n", 33);
+		die("root directory unavailable");
+	}
+	rootfd = sandbox_enter(&sp);
+	session_run(&m->si, &m->id, rootfd);
+}
+
+static uint32_t
+check_login(struct mon *m, struct ipc_msg *msg)
+{
+	char user[KF_USER_MAX + 1], pass[KF_PASS_MAX + 1];
+	unsigned delay;
+	int ok;
+
+	if (m->logged_in || ipc_get_str(msg, user, sizeof(user)) < 0 ||
+	    ipc_get_str(msg, pass, sizeof(pass)) < 0 || ipc_end(msg) < 0)
+		die("malformed MON_LOGIN");
+	ok = auth_check(m->a->conf, m->a->inline_users, user, pass, &m->id) == 0;
+	sodium_memzero(pass, sizeof(pass));
+	sodium_memzero(msg->data, sizeof(msg->data));
+	if (ok) {
+		log_info("login ok: user=%s root=%s%s", user, m->id.root,
+		    m->id.writable ? " write" : " read-only");
+		m->logged_in = 1;
+		return MON_LOGIN_OK;
+	}
+	m->failures++;
+	log_warn("login failed: user=%s failures=%u", user, m->failures);
+	/* the monitor sleeps, so a worker cannot skip the delay */
+	delay = (unsigned)m->a->conf->login_fail_delay_ms;
+	if (m->failures > 1 && m->failures < 8)
+		delay <<= (m->failures - 1);
+	sys_sleep_ms(delay > 30000 ? 30000 : delay);
+	return m->failures >= m->a->conf->max_login_failures ?
+	    MON_LOGIN_FAILED_CLOSE : MON_LOGIN_FAILED;
+}
+
+static void
+handle_request(struct mon *m)
+{
+	struct ipc_msg msg, rep;
+	int r;
+
+	if ((r = ipc_recv(m->ipc, &msg)) < 0) {
+		sys_close(&m->ipc);	/* worker gone or hostile: wait for exit */
+		if (r != -EPIPE)
+			kill(m->worker, SIGKILL);
+		return;
+	}
+	if (msg.type != MON_LOGIN) {
+		kill(m->worker, SIGKILL);
+		die("unexpected request type");
+	}
+	ipc_init(&rep, MON_LOGIN_RESULT);
+	ipc_put_u32(&rep, check_login(m, &msg));
+	if (ipc_send(m->ipc, &rep) < 0)
+		sys_close(&m->ipc);
+}
+
+/*
+ * Serves the current worker until it exits. deadline_ms < 0: none.
+ * A SIGTERM is passed on; a worker that outlives its grace is killed.
+ */
+static void
+serve_worker(struct mon *m, int64_t deadline_ms)
+{
+	struct pollfd p[2];
+	int64_t kill_at = deadline_ms;
+	int status, timeout;
+
+	for (;;) {
+		if (waitpid(m->worker, &status, WNOHANG) == m->worker)
+			break;
+		if (mon_term && kill_at < 0) {
+			kill(m->worker, SIGTERM);
+			kill_at = sys_now_ms() + WORKER_GRACE_MS;
+		}
+		if (kill_at >= 0 && sys_now_ms() >= kill_at) {
+			kill(m->worker, SIGKILL);
+			kill_at = -1;
+		}
+		p[0] = (struct pollfd){ .fd = m->ipc, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = m->log, .events = POLLIN };
+		timeout = kill_at < 0 ? 200 : (int)(kill_at - sys_now_ms());
+		if (poll(p, 2, timeout < 0 ? 0 : timeout > 200 ? 200 : timeout) <= 0)
+			continue;
+		if (p[1].revents && log_forward(m->log) < 0)
+			sys_close(&m->log);
+		if (p[0].revents)
+			handle_request(m);
+	}
+	while (m->log >= 0 && log_forward(m->log) == 0 &&
+	    sys_poll1(m->log, POLLIN, 0) > 0)
+		;
+	sys_close(&m->ipc);
+	sys_close(&m->log);
+}
+
+void
+monitor_run(const struct monitor_args *a)
+{
+	struct sigaction sa;
+	char peer[ADDR_STR_MAX];
+	struct mon m;
+	int64_t t0 = sys_now_ms();
+
+	memset(&m, 0, sizeof(m));
+	m.a = a;
+	m.si.conf = a->conf;
+	m.si.ctrl_fd = a->ctrl_fd;
+	m.si.local = a->local;
+	m.si.peer = a->peer;
+	m.si.id = a->id;
+	prctl(PR_SET_NAME, "kf-monitor");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	addr_to_str(&a->peer, peer, sizeof(peer));
+	log_set_prefix("[s%lu %s]", a->id, peer);
+	log_info("connect");
+
+	m.worker = spawn(&m, "kf-prelogin", prelogin_body);
+	serve_worker(&m, t0 + (int64_t)a->conf->login_timeout * 1000 +
+	    WORKER_GRACE_MS);
+	if (m.logged_in && !mon_term) {
+		m.worker = spawn(&m, "kf-session", postlogin_body);
+		close(a->ctrl_fd);	/* the session holds it now */
+		serve_worker(&m, -1);
+	}
+	log_info("disconnect: user=%s seconds=%lld", m.logged_in ? m.id.name : "-",
+	    (long long)((sys_now_ms() - t0) / 1000));
+	_exit(0);
+}

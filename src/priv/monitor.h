@@ -1,0 +1,24 @@
+/*
+ * monitor.h - the per-session monitor.
+ * Runs in: monitor (forked by the listener, privileged, never reads
+ * the network).
+ */
+#ifndef KF_MONITOR_H
+#define KF_MONITOR_H
+
+#include <sys/socket.h>
+
+#include "../conf/conf.h"
+
+struct monitor_args {
+	const struct conf	*conf;
+	const char		*inline_users;	/* quick mode, may be NULL */
+	int			 ctrl_fd;
+	struct sockaddr_storage	 local;
+	struct sockaddr_storage	 peer;
+	unsigned long		 id;
+};
+
+void	monitor_run(const struct monitor_args *) __attribute__((noreturn));
+
+#endif

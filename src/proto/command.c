@@ -1,0 +1,156 @@
+/*
+ * command.c - the command table and the line parser. A line arrives
+ * without its LF; telnet sequences are stripped, the CR removed, NUL
+ * and lone CR refused; the verb is 1..KF_CMD_NAME_MAX letters, then
+ * optionally one space and the argument (kept byte for byte).
+ * Runs in: pre-login and post-login workers. Pure.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "command.h"
+
+#define P	CMD_F_PRELOGIN
+#define A	CMD_F_ARG
+#define N	CMD_F_NOARG
+#define W	CMD_F_WRITE
+
+static const struct cmd_def table[] = {
+	{ "ABOR", CMD_ABOR, N, "abort the transfer in progress" },
+	{ "APPE", CMD_APPE, A | W, "append to a file" },
+	{ "CDUP", CMD_CDUP, N, "go to the parent directory" },
+	{ "CWD", CMD_CWD, A, "change directory" },
+	{ "DELE", CMD_DELE, A | W, "delete a file" },
+	{ "EPRT", CMD_EPRT, A, "active data connection, any family" },
+	{ "EPSV", CMD_EPSV, 0, "passive data connection, any family" },
+	{ "FEAT", CMD_FEAT, P | N, "list extensions" },
+	{ "HELP", CMD_HELP, P, "this list" },
+	{ "LIST", CMD_LIST, 0, "long directory listing" },
+	{ "MDTM", CMD_MDTM, A, "modification time of a file" },
+	{ "MKD", CMD_MKD, A | W, "make a directory" },
+	{ "MODE", CMD_MODE, A, "transfer mode (S)" },
+	{ "NLST", CMD_NLST, 0, "name list" },
+	{ "NOOP", CMD_NOOP, P | N, "do nothing" },
+	{ "PASS", CMD_PASS, P, "password" },
+	{ "PASV", CMD_PASV, N, "passive data connection, IPv4" },
+	{ "PORT", CMD_PORT, A, "active data connection, IPv4" },
+	{ "PWD", CMD_PWD, N, "print working directory" },
+	{ "QUIT", CMD_QUIT, P | N, "end the session" },
+	{ "REST", CMD_REST, A, "restart a download at an offset" },
+	{ "RETR", CMD_RETR, A, "download a file" },
+	{ "RMD", CMD_RMD, A | W, "remove a directory" },
+	{ "RNFR", CMD_RNFR, A | W, "rename from" },
+	{ "RNTO", CMD_RNTO, A | W, "rename to" },
+	{ "SIZE", CMD_SIZE, A, "size of a file" },
+	{ "STAT", CMD_STAT, 0, "session status" },
+	{ "STOR", CMD_STOR, A | W, "upload a file" },
+	{ "STRU", CMD_STRU, A, "file structure (F)" },
+	{ "SYST", CMD_SYST, P | N, "system type" },
+	{ "TYPE", CMD_TYPE, A, "representation type (A, I)" },
+	{ "USER", CMD_USER, P | A, "user name" },
+	{ "XCUP", CMD_CDUP, N, NULL },
+	{ "XCWD", CMD_CWD, A, NULL },
+	{ "XMKD", CMD_MKD, A | W, NULL },
+	{ "XPWD", CMD_PWD, N, NULL },
+	{ "XRMD", CMD_RMD, A | W, NULL },
+};
+
+#undef P
+#undef A
+#undef N
+#undef W
+
+const struct cmd_def *
+cmd_table(size_t *count)
+{
+	*count = sizeof(table) / sizeof(table[0]);
+	return table;
+}
+
+const struct cmd_def *
+cmd_lookup(const char *verb)
+{
+	size_t lo = 0, hi = sizeof(table) / sizeof(table[0]), mid;
+	int c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		c = strcmp(verb, table[mid].name);
+		if (c == 0)
+			return &table[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/*
+ * RFC 854 in place: IAC IAC is a data byte 0xff, IAC WILL/WONT/DO/DONT
+ * takes an option byte, any other IAC x (IP, DM, ...) is dropped.
+ */
+size_t
+telnet_strip(char *line, size_t n)
+{
+	size_t i, o = 0;
+	unsigned char b;
+
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)line[i] != 255) {
+			line[o++] = line[i];
+			continue;
+		}
+		if (++i >= n)
+			break;
+		b = (unsigned char)line[i];
+		if (b == 255)
+			line[o++] = (char)b;
+		else if (b >= 251 && b <= 254)
+			i++;
+	}
+	return o;
+}
+
+/* Strips telnet, the final CR; refuses NUL and inner CR. Terminates. */
+int
+cmd_clean_line(char *line, size_t *n)
+{
+	size_t len = telnet_strip(line, *n);
+
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (memchr(line, '\0', len) != NULL || memchr(line, '\r', len) != NULL)
+		return -EINVAL;
+	line[len] = '\0';
+	*n = len;
+	return 0;
+}
+
+/* line is clean (cmd_clean_line) and NUL-terminated at n. */
+int
+cmd_parse(char *line, size_t n, struct cmd *c)
+{
+	size_t i = 0;
+	char ch;
+
+	memset(c, 0, sizeof(*c));
+	c->arg = "";
+	for (; i < n && line[i] != ' '; i++) {
+		ch = line[i];
+		if (ch >= 'a' && ch <= 'z')
+			ch = (char)(ch - 'a' + 'A');
+		if (ch < 'A' || ch > 'Z' || i >= KF_CMD_NAME_MAX)
+			return -EINVAL;
+		c->verb[i] = ch;
+	}
+	if (i == 0)
+		return -EINVAL;
+	c->verb[i] = '\0';
+	if (i < n) {
+		c->arg = line + i + 1;
+		c->arglen = n - i - 1;
+	}
+	c->def = cmd_lookup(c->verb);
+	return 0;
+}

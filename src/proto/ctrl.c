@@ -1,0 +1,212 @@
+/*
+ * ctrl.c - control connection reader and reply writer.
+ * Runs in: pre-login and post-login workers.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "../common/buf.h"
+#include "../common/sys.h"
+#include "ctrl.h"
+
+void
+ctrl_init(struct ctrl *c, int fd, enum ctrl_mode mode)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->mode = mode;
+}
+
+/* A complete line in c->in? Moves it to out (without LF). */
+static int
+take_line(struct ctrl *c, char *out, size_t *outlen, enum line_status *st)
+{
+	char *nl = memchr(c->in, '\n', c->len);
+	size_t n;
+
+	if (nl == NULL)
+		return 0;
+	n = (size_t)(nl - c->in);
+	memcpy(out, c->in, n);
+	memmove(c->in, nl + 1, c->len - n - 1);
+	c->len -= n + 1;
+	if (c->discarding) {
+		c->discarding = 0;
+		*st = LINE_TOO_LONG;
+		return 1;
+	}
+	*st = cmd_clean_line(out, &n) < 0 ? LINE_BAD_CHAR : LINE_OK;
+	*outlen = n;
+	return 1;
+}
+
+/*
+ * EXACT mode: peek, then consume no further than the first LF, so the
+ * rest of the stream stays in the socket. Returns bytes added, 0 on EOF.
+ */
+static ssize_t
+fill_exact(struct ctrl *c)
+{
+	size_t room = KF_LINE_MAX - c->len;
+	ssize_t n;
+	char *nl;
+
+	do
+		n = recv(c->fd, c->in + c->len, room, MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return n;
+	nl = memchr(c->in + c->len, '\n', (size_t)n);
+	if (nl != NULL)
+		n = nl - (c->in + c->len) + 1;
+	do
+		n = recv(c->fd, c->in + c->len, (size_t)n, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+static ssize_t
+fill(struct ctrl *c)
+{
+	ssize_t n;
+
+	if (c->mode == CTRL_EXACT)
+		n = fill_exact(c);
+	else {
+		do
+			n = recv(c->fd, c->in + c->len, KF_LINE_MAX - c->len,
+			    MSG_DONTWAIT);
+		while (n < 0 && errno == EINTR);
+	}
+	if (n > 0)
+		c->len += (size_t)n;
+	return n;
+}
+
+/*
+ * One command line into out (KF_LINE_MAX + 1 bytes). An overlong line
+ * is dropped up to its LF and reported once as LINE_TOO_LONG.
+ */
+enum line_status
+ctrl_read_line(struct ctrl *c, char *out, size_t *outlen, int timeout_ms)
+{
+	enum line_status st;
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		if (take_line(c, out, outlen, &st))
+			return st;
+		if (c->len == KF_LINE_MAX) {
+			c->discarding = 1;
+			c->len = 0;
+		}
+		r = sys_poll1(c->fd, POLLIN, timeout_ms);
+		if (r == 0)
+			return LINE_TIMEOUT;
+		if (r < 0)
+			return errno == EINTR ? LINE_INTR : LINE_ERROR;
+		n = fill(c);
+		if (n == 0)
+			return LINE_EOF;
+		if (n < 0 && errno != EAGAIN)
+			return LINE_ERROR;
+	}
+}
+
+/*
+ * During a transfer: read what is there and look for ABOR among the
+ * complete lines. The ABOR line is removed; other lines stay queued.
+ * Returns 1 for ABOR, 0 for nothing, -1 when the connection is gone.
+ */
+int
+ctrl_take_abor(struct ctrl *c)
+{
+	char line[KF_LINE_MAX + 1];
+	size_t off = 0, n;
+	char *nl;
+	ssize_t r;
+
+	if (c->len < KF_LINE_MAX) {
+		r = fill(c);
+		if (r == 0 || (r < 0 && errno != EAGAIN))
+			return -1;
+	}
+	while ((nl = memchr(c->in + off, '\n', c->len - off)) != NULL) {
+		size_t linelen = (size_t)(nl - (c->in + off));
+		size_t next = off + linelen + 1;
+
+		n = linelen;
+		memcpy(line, c->in + off, n);
+		if (cmd_clean_line(line, &n) == 0 &&
+		    strcasecmp(line, "ABOR") == 0) {
+			memmove(c->in + off, c->in + next, c->len - next);
+			c->len -= linelen + 1;
+			return 1;
+		}
+		off = next;
+	}
+	return 0;
+}
+
+int
+ctrl_write(struct ctrl *c, const char *p, size_t n)
+{
+	if (c->broken)
+		return -1;
+	if (sys_write_all(c->fd, p, n) < 0) {
+		c->broken = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+ctrl_reply(struct ctrl *c, int code, const char *fmt, ...)
+{
+	char line[KF_REPLY_MAX];
+	va_list ap;
+	int n, m;
+
+	n = snprintf(line, sizeof(line), "%03d ", code);
+	va_start(ap, fmt);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 2, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		return -1;
+	n += m;
+	if ((size_t)n > sizeof(line) - 3)
+		n = sizeof(line) - 3;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	return ctrl_write(c, line, (size_t)n);
+}
+
+/* "code-first", each line indented by one space, "code last". */
+int
+ctrl_reply_lines(struct ctrl *c, int code, const char *first,
+    const char *const *lines, size_t n, const char *last)
+{
+	struct buf *b = buf_new(KF_REPLY_MAX * 8);
+	size_t i;
+	int r = -1;
+
+	if (b == NULL)
+		return -1;
+	if (buf_appendf(b, "%03d-%s\r\n", code, first) < 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (buf_appendf(b, " %s\r\n", lines[i]) < 0)
+			goto out;
+	if (buf_appendf(b, "%03d %s\r\n", code, last) < 0)
+		goto out;
+	r = ctrl_write(c, buf_data(b), buf_len(b));
+out:
+	buf_free(b);
+	return r;
+}

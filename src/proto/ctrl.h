@@ -1,0 +1,41 @@
+/*
+ * ctrl.h - the control connection: line reading with every bound, and
+ * replies. Two read modes: EXACT consumes the socket only up to the end
+ * of the line (pre-login: bytes pipelined after PASS stay in the kernel
+ * for the post-login worker, nothing crosses processes), BUFFERED reads
+ * ahead (post-login).
+ * Runs in: pre-login and post-login workers.
+ */
+#ifndef KF_CTRL_H
+#define KF_CTRL_H
+
+#include <stddef.h>
+
+#include "../common/limits.h"
+#include "command.h"
+
+enum ctrl_mode {
+	CTRL_EXACT,
+	CTRL_BUFFERED,
+};
+
+struct ctrl {
+	int		fd;
+	enum ctrl_mode	mode;
+	int		discarding;	/* inside an overlong line */
+	int		broken;		/* write failed: session is over */
+	size_t		len;
+	char		in[KF_LINE_MAX + 1];
+};
+
+void	ctrl_init(struct ctrl *, int fd, enum ctrl_mode);
+enum line_status ctrl_read_line(struct ctrl *, char *out, size_t *outlen,
+	    int timeout_ms);
+int	ctrl_take_abor(struct ctrl *);
+int	ctrl_reply(struct ctrl *, int code, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+int	ctrl_reply_lines(struct ctrl *, int code, const char *first,
+	    const char *const *lines, size_t n, const char *last);
+int	ctrl_write(struct ctrl *, const char *, size_t);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * prelogin.c - the pre-login worker: greets, reads commands until a
+ * login succeeds, and asks the monitor to check credentials. It holds
+ * no privilege, sees no file system, and never gains the user's rights:
+ * on success it just exits and the monitor starts a fresh process.
+ * Runs in: pre-login worker (service user, empty root, seccomp).
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/sys.h"
+#include "../ipc/ipc.h"
+#include "../ipc/proto.h"
+#include "session.h"
+
+struct pre {
+	const struct session_info	*si;
+	struct ctrl			 ctrl;
+	char				 user[KF_USER_MAX + 1];
+	int				 have_user;
+	unsigned			 commands;
+};
+
+static void __attribute__((noreturn))
+finish(struct pre *p, int code, const char *text)
+{
+	if (code != 0)
+		ctrl_reply(&p->ctrl, code, "%s", text);
+	_exit(0);
+}
+
+/* The monitor decides; this process only relays. */
+static uint32_t
+ask_monitor(struct pre *p, const char *pass)
+{
+	struct ipc_msg m;
+	uint32_t result;
+
+	ipc_init(&m, MON_LOGIN);
+	if (ipc_put_str(&m, p->user, KF_USER_MAX) < 0 ||
+	    ipc_put_str(&m, pass, KF_PASS_MAX) < 0 || ipc_send(p->si->mon_fd, &m) < 0)
+		finish(p, 421, "Service not available.");
+	explicit_bzero(m.data, sizeof(m.data));
+	if (ipc_recv(p->si->mon_fd, &m) < 0 || m.type != MON_LOGIN_RESULT ||
+	    ipc_get_u32(&m, &result) < 0 || ipc_end(&m) < 0)
+		finish(p, 421, "Service not available.");
+	return result;
+}
+
+static void
+do_pass(struct pre *p, struct cmd *c)
+{
+	uint32_t r;
+
+	if (!p->have_user) {
+		ctrl_reply(&p->ctrl, 503, "Login with USER first.");
+		return;
+	}
+	/* an overlong password cannot match; still pay the full check */
+	r = ask_monitor(p, c->arglen > KF_PASS_MAX ? "" : c->arg);
+	p->have_user = 0;
+	if (r == MON_LOGIN_OK)
+		_exit(0);	/* the post-login worker answers 230 */
+	ctrl_reply(&p->ctrl, 530, "Login incorrect.");
+	if (r != MON_LOGIN_FAILED)
+		finish(p, 421, "Too many failed logins.");
+}
+
+static void
+do_user(struct pre *p, const struct cmd *c)
+{
+	/* an impossible name still gets 331 and fails like any other */
+	if (c->arglen > KF_USER_MAX)
+		p->user[0] = '\0';
+	else
+		memcpy(p->user, c->arg, c->arglen + 1);
+	p->have_user = 1;
+	ctrl_reply(&p->ctrl, 331, "Please specify the password.");
+}
+
+static void
+dispatch(struct pre *p, char *line, size_t n)
+{
+	struct cmd c;
+
+	if (cmd_parse(line, n, &c) < 0) {
+		ctrl_reply(&p->ctrl, 500, "Syntax error.");
+		return;
+	}
+	if (c.def == NULL || !(c.def->flags & CMD_F_PRELOGIN)) {
+		ctrl_reply(&p->ctrl, 530, "Please log in with USER and PASS.");
+		return;
+	}
+	if ((c.def->flags & CMD_F_ARG) && c.arglen == 0) {
+		ctrl_reply(&p->ctrl, 501, "%s needs an argument.", c.def->name);
+		return;
+	}
+	if (c.def->id == CMD_USER)
+		do_user(p, &c);
+	else if (c.def->id == CMD_PASS)
+		do_pass(p, &c);
+	else if (c.def->id == CMD_QUIT)
+		finish(p, 221, "Goodbye.");
+	else
+		proto_reply_basic(&p->ctrl, &c);
+}
+
+void
+prelogin_run(const struct session_info *si)
+{
+	const struct conf *conf = si->conf;
+	int64_t deadline = sys_now_ms() + (int64_t)conf->login_timeout * 1000;
+	char line[KF_LINE_MAX + 1];
+	enum line_status st;
+	struct pre p;
+	int64_t left;
+	size_t n;
+
+	memset(&p, 0, sizeof(p));
+	p.si = si;
+	ctrl_init(&p.ctrl, si->ctrl_fd, CTRL_EXACT);
+	ctrl_reply(&p.ctrl, 220, "%s", conf->banner);
+	for (;;) {
+		if (session_stop)
+			finish(&p, 421, "Server shutting down.");
+		if ((left = deadline - sys_now_ms()) <= 0)
+			finish(&p, 421, "Login timeout.");
+		st = ctrl_read_line(&p.ctrl, line, &n, (int)left);
+		if (st == LINE_INTR)
+			continue;
+		if (st == LINE_TIMEOUT)
+			finish(&p, 421, "Login timeout.");
+		if (st == LINE_EOF || st == LINE_ERROR || p.ctrl.broken)
+			finish(&p, 0, NULL);
+		if (++p.commands > KF_PRELOGIN_CMDS_MAX)
+			finish(&p, 421, "Too many commands before login.");
+		if (st == LINE_TOO_LONG)
+			ctrl_reply(&p.ctrl, 500, "Command line too long.");
+		else if (st == LINE_BAD_CHAR)
+			ctrl_reply(&p.ctrl, 500, "Invalid character in command.");
+		else
+			dispatch(&p, line, n);
+		explicit_bzero(line, sizeof(line));
+	}
+}

@@ -1,0 +1,81 @@
+/* test_buf.c - the bounded buffer never grows past its maximum. */
+#include "cm.h"
+#include <string.h>
+#include <errno.h>
+
+#include "common/buf.h"
+
+static void
+test_append_within_max(void **state)
+{
+	struct buf *b = buf_new(8);
+
+	assert_non_null(b);
+	assert_int_equal(buf_append(b, "abcd", 4), 0);
+	assert_int_equal(buf_append(b, "efgh", 4), 0);
+	assert_int_equal(buf_len(b), 8);
+	assert_int_equal(buf_room(b), 0);
+	assert_string_equal(buf_cstr(b), "abcdefgh");
+	assert_int_equal(buf_append(b, "i", 1), -ENOSPC);
+	assert_int_equal(buf_len(b), 8);
+	buf_free(b);
+}
+
+static void
+test_appendf_overflow(void **state)
+{
+	struct buf *b = buf_new(10);
+
+	assert_int_equal(buf_appendf(b, "%d-%s", 42, "xy"), 0);
+	assert_string_equal(buf_cstr(b), "42-xy");
+	assert_int_equal(buf_appendf(b, "%s", "123456"), -ENOSPC);
+	assert_string_equal(buf_cstr(b), "42-xy");
+	assert_int_equal(buf_appendf(b, "%s", "12345"), 0);
+	assert_int_equal(buf_len(b), 10);
+	buf_free(b);
+}
+
+static void
+test_consume_and_huge(void **state)
+{
+	struct buf *b = buf_new(100);
+
+	buf_append_str(b, "hello world");
+	buf_consume(b, 6);
+	assert_string_equal(buf_cstr(b), "world");
+	buf_consume(b, 100);
+	assert_int_equal(buf_len(b), 0);
+	/* a length that would wrap size_t arithmetic is refused */
+	assert_int_equal(buf_append(b, "x", (size_t)-1), -ENOSPC);
+	buf_free(b);
+	assert_null(buf_new(0));
+	assert_null(buf_new((size_t)1 << 31));
+}
+
+static void
+test_grows_to_exact_max(void **state)
+{
+	struct buf *b = buf_new(1000);
+	char chunk[100];
+	int i;
+
+	memset(chunk, 'z', sizeof(chunk));
+	for (i = 0; i < 10; i++)
+		assert_int_equal(buf_append(b, chunk, sizeof(chunk)), 0);
+	assert_int_equal(buf_len(b), 1000);
+	assert_int_equal(strlen(buf_cstr(b)), 1000);
+	buf_free(b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_append_within_max),
+		cmocka_unit_test(test_appendf_overflow),
+		cmocka_unit_test(test_consume_and_huge),
+		cmocka_unit_test(test_grows_to_exact_max),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,157 @@
+/* test_command.c - command line clean-up, telnet, parsing, PORT/EPRT. */
+#include "cm.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "net/addr.h"
+#include "proto/command.h"
+
+static int
+parse(const char *in, size_t n, struct cmd *c, char *buf)
+{
+	memcpy(buf, in, n);
+	if (cmd_clean_line(buf, &n) < 0)
+		return -2;
+	return cmd_parse(buf, n, c);
+}
+
+static void
+test_parse_basic(void **state)
+{
+	char buf[KF_LINE_MAX + 1];
+	struct cmd c;
+
+	assert_int_equal(parse("retr a b.txt\r", 13, &c, buf), 0);
+	assert_string_equal(c.verb, "RETR");
+	assert_non_null(c.def);
+	assert_int_equal(c.def->id, CMD_RETR);
+	assert_string_equal(c.arg, "a b.txt");
+	assert_int_equal(c.arglen, 7);
+
+	assert_int_equal(parse("NOOP", 4, &c, buf), 0);
+	assert_int_equal(c.def->id, CMD_NOOP);
+	assert_int_equal(c.arglen, 0);
+
+	assert_int_equal(parse("XPWD", 4, &c, buf), 0);
+	assert_int_equal(c.def->id, CMD_PWD);
+
+	assert_int_equal(parse("SITE CHMOD 777 x", 16, &c, buf), 0);
+	assert_null(c.def);
+	assert_string_equal(c.verb, "SITE");
+}
+
+static void
+test_parse_hostile(void **state)
+{
+	char buf[KF_LINE_MAX + 1];
+	struct cmd c;
+
+	assert_int_equal(parse("", 0, &c, buf), -EINVAL);
+	assert_int_equal(parse(" NOOP", 5, &c, buf), -EINVAL);
+	assert_int_equal(parse("NO0P", 4, &c, buf), -EINVAL);
+	assert_int_equal(parse("ABCDEFGHIJ", 10, &c, buf), -EINVAL);
+	assert_int_equal(parse("US\0ER x", 7, &c, buf), -2);
+	assert_int_equal(parse("USER a\rb", 8, &c, buf), -2);
+	assert_int_equal(parse("\xc3\xa9T", 3, &c, buf), -EINVAL);
+}
+
+static void
+test_telnet(void **state)
+{
+	char buf[32];
+	size_t n;
+
+	/* IAC IP IAC DM ABOR */
+	memcpy(buf, "\xff\xf4\xff\xf2" "ABOR", 8);
+	n = telnet_strip(buf, 8);
+	assert_int_equal(n, 4);
+	assert_memory_equal(buf, "ABOR", 4);
+	/* IAC IAC is a data byte; IAC WILL x drops three bytes */
+	memcpy(buf, "a\xff\xff" "b\xff\xfb\x01" "c", 8);
+	n = telnet_strip(buf, 8);
+	assert_int_equal(n, 4);
+	assert_memory_equal(buf, "a\xff" "bc", 4);
+	/* a lone IAC at the end vanishes */
+	memcpy(buf, "x\xff", 2);
+	assert_int_equal(telnet_strip(buf, 2), 1);
+}
+
+static void
+test_table_sorted(void **state)
+{
+	const struct cmd_def *t;
+	size_t n, i;
+
+	t = cmd_table(&n);
+	for (i = 1; i < n; i++)
+		assert_true(strcmp(t[i - 1].name, t[i].name) < 0);
+	for (i = 0; i < n; i++)
+		assert_ptr_equal(cmd_lookup(t[i].name), &t[i]);
+	assert_null(cmd_lookup("AAAA"));
+	assert_null(cmd_lookup("ZZZZ"));
+}
+
+static void
+test_port_parser(void **state)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	socklen_t len;
+
+	assert_int_equal(addr_parse_port("127,0,0,1,4,1", &ss, &len), 0);
+	assert_int_equal(ntohs(sin->sin_port), 1025);
+	assert_int_equal(ntohl(sin->sin_addr.s_addr), 0x7f000001);
+	assert_int_equal(addr_port(&ss), 1025);
+	assert_int_equal(addr_parse_port("127,0,0,1,4", &ss, &len), -EINVAL);
+	assert_int_equal(addr_parse_port("127,0,0,1,4,1,", &ss, &len), -EINVAL);
+	assert_int_equal(addr_parse_port("256,0,0,1,4,1", &ss, &len), -EINVAL);
+	assert_int_equal(addr_parse_port("127,0,0,1,0,0", &ss, &len), -EINVAL);
+	assert_int_equal(addr_parse_port("127, 0,0,1,4,1", &ss, &len), -EINVAL);
+	assert_int_equal(addr_parse_port("-1,0,0,1,4,1", &ss, &len), -EINVAL);
+}
+
+static void
+test_eprt_parser(void **state)
+{
+	struct sockaddr_storage ss, peer;
+	socklen_t len;
+
+	assert_int_equal(addr_parse_eprt("|1|127.0.0.1|2000|", &ss, &len), 0);
+	assert_int_equal(addr_port(&ss), 2000);
+	assert_int_equal(addr_parse_eprt("|2|::1|3000|", &ss, &len), 0);
+	assert_int_equal(ss.ss_family, AF_INET6);
+	assert_int_equal(addr_parse_eprt("!1!127.0.0.1!2000!", &ss, &len), 0);
+	assert_int_equal(addr_parse_eprt("|3|127.0.0.1|2000|", &ss, &len), -EINVAL);
+	assert_int_equal(addr_parse_eprt("|1|::1|2000|", &ss, &len), -EINVAL);
+	assert_int_equal(addr_parse_eprt("|1|127.0.0.1|70000|", &ss, &len), -EINVAL);
+	assert_int_equal(addr_parse_eprt("|1|127.0.0.1|2000", &ss, &len), -EINVAL);
+	assert_int_equal(addr_parse_eprt("|1|127.0.0.1|2000|x", &ss, &len), -EINVAL);
+	assert_int_equal(addr_parse_eprt("1|1|127.0.0.1|2000|", &ss, &len), -EINVAL);
+	assert_int_equal(addr_parse_eprt("", &ss, &len), -EINVAL);
+
+	/* same host: IPv4 against IPv4-mapped IPv6 */
+	assert_int_equal(addr_parse_eprt("|1|127.0.0.1|2000|", &ss, &len), 0);
+	assert_int_equal(addr_parse_eprt("|2|::ffff:127.0.0.1|1|", &peer, &len), 0);
+	assert_true(addr_same_host(&ss, &peer));
+	assert_int_equal(addr_parse_eprt("|1|127.0.0.2|2000|", &peer, &len), 0);
+	assert_false(addr_same_host(&ss, &peer));
+	assert_int_equal(addr_parse_eprt("|2|::1|1|", &peer, &len), 0);
+	assert_false(addr_same_host(&ss, &peer));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_basic),
+		cmocka_unit_test(test_parse_hostile),
+		cmocka_unit_test(test_telnet),
+		cmocka_unit_test(test_table_sorted),
+		cmocka_unit_test(test_port_parser),
+		cmocka_unit_test(test_eprt_parser),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,125 @@
+/* test_ipc.c - the privileged message decoder refuses every malformation. */
+#include "cm.h"
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ipc/ipc.h"
+#include "ipc/proto.h"
+
+static size_t
+frame(unsigned char *f, uint32_t type, uint32_t len, const void *p, size_t n)
+{
+	unsigned char h[8] = { type >> 24, type >> 16, type >> 8, type,
+		len >> 24, len >> 16, len >> 8, len };
+
+	memcpy(f, h, 8);
+	memcpy(f + 8, p, n);
+	return 8 + n;
+}
+
+static void
+test_roundtrip_socketpair(void **state)
+{
+	struct ipc_msg m, r;
+	char user[KF_USER_MAX + 1], pass[KF_PASS_MAX + 1];
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	ipc_init(&m, MON_LOGIN);
+	assert_int_equal(ipc_put_str(&m, "alice", KF_USER_MAX), 0);
+	assert_int_equal(ipc_put_str(&m, "", KF_PASS_MAX), 0);
+	assert_int_equal(ipc_send(sv[0], &m), 0);
+	assert_int_equal(ipc_recv(sv[1], &r), 0);
+	assert_int_equal(r.type, MON_LOGIN);
+	assert_int_equal(ipc_get_str(&r, user, sizeof(user)), 0);
+	assert_int_equal(ipc_get_str(&r, pass, sizeof(pass)), 0);
+	assert_string_equal(user, "alice");
+	assert_string_equal(pass, "");
+	assert_int_equal(ipc_end(&r), 0);
+	close(sv[0]);
+	assert_int_equal(ipc_recv(sv[1], &r), -EPIPE);
+	close(sv[1]);
+}
+
+static void
+test_length_mismatch(void **state)
+{
+	unsigned char f[64];
+	struct ipc_msg m;
+	size_t n;
+
+	/* header says 10 bytes, 4 present */
+	n = frame(f, MON_LOGIN, 10, "abcd", 4);
+	assert_int_equal(ipc_decode(&m, f, n), -EBADMSG);
+	/* header says 2 bytes, 4 present: trailing bytes */
+	n = frame(f, MON_LOGIN, 2, "abcd", 4);
+	assert_int_equal(ipc_decode(&m, f, n), -EBADMSG);
+	/* short header */
+	assert_int_equal(ipc_decode(&m, f, 7), -EBADMSG);
+	/* frame larger than the maximum */
+	assert_int_equal(ipc_decode(&m, f, KF_IPC_MSG_MAX + 1), -EBADMSG);
+}
+
+static void
+test_getters_bounded(void **state)
+{
+	unsigned char f[64], p[32];
+	struct ipc_msg m;
+	char out[8];
+	uint32_t v;
+	size_t n;
+
+	/* string length beyond the payload */
+	memcpy(p, "\0\0\0\x20" "ab", 6);
+	n = frame(f, MON_LOGIN, 6, p, 6);
+	assert_int_equal(ipc_decode(&m, f, n), 0);
+	assert_int_equal(ipc_get_str(&m, out, sizeof(out)), -EBADMSG);
+	/* string longer than the destination */
+	memcpy(p, "\0\0\0\x08" "abcdefgh", 12);
+	n = frame(f, MON_LOGIN, 12, p, 12);
+	assert_int_equal(ipc_decode(&m, f, n), 0);
+	assert_int_equal(ipc_get_str(&m, out, sizeof(out)), -EBADMSG);
+	/* an inner NUL */
+	memcpy(p, "\0\0\0\x03" "a\0b", 7);
+	n = frame(f, MON_LOGIN, 7, p, 7);
+	assert_int_equal(ipc_decode(&m, f, n), 0);
+	assert_int_equal(ipc_get_str(&m, out, sizeof(out)), -EBADMSG);
+	/* u32 past the end, and a message not consumed exactly */
+	n = frame(f, MON_LOGIN_RESULT, 3, "\0\0\0", 3);
+	assert_int_equal(ipc_decode(&m, f, n), 0);
+	assert_int_equal(ipc_get_u32(&m, &v), -EBADMSG);
+	assert_int_equal(ipc_end(&m), -EBADMSG);
+	n = frame(f, MON_LOGIN_RESULT, 5, "\0\0\0\1x", 5);
+	assert_int_equal(ipc_decode(&m, f, n), 0);
+	assert_int_equal(ipc_get_u32(&m, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(ipc_end(&m), -EBADMSG);
+}
+
+static void
+test_put_limits(void **state)
+{
+	static char big[KF_IPC_MSG_MAX];
+	struct ipc_msg m;
+
+	memset(big, 'a', sizeof(big) - 1);
+	ipc_init(&m, MON_LOGIN);
+	assert_int_equal(ipc_put_str(&m, "abc", 2), -EMSGSIZE);
+	assert_int_equal(ipc_put_str(&m, big, sizeof(big)), -EMSGSIZE);
+	assert_int_equal(m.len, 0);	/* a failed put leaves nothing behind */
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip_socketpair),
+		cmocka_unit_test(test_length_mismatch),
+		cmocka_unit_test(test_getters_bounded),
+		cmocka_unit_test(test_put_limits),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
