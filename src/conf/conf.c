@@ -1,0 +1,932 @@
+/*
+ * conf.c - the configuration: defaults, the `key = value` parser, command
+ * line overrides, cross-field checks and the generated documentation, all
+ * driven by one table built from CONF_OPTIONS in conf.h.
+ * Runs in: listener. Pure except conf_load (reads one file) and
+ * conf_print_doc (writes to a descriptor); it never exits (but aborts on a
+ * bad built-in default) and never logs: errors go to struct conf_errors.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "../common/cursor.h"
+#include "../common/sys.h"
+
+#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* A line may hold a key, blanks, quotes and escapes around a full value. */
+#define CONF_LINE_MAX	(KF_CONF_VALUE_MAX + 128)
+#define CONF_ERRS_KEPT	NITEMS(((struct conf_errors *)0)->msg)
+#define CONF_ERR_LEN	sizeof(((struct conf_errors *)0)->msg[0])
+#define CONF_SHOW_MAX	48	/* bytes of a bad value quoted in an error */
+#define CONF_LISTEN_TEXT 128	/* longest "[v6addr]:port" we look at */
+
+enum conf_type {
+	CONF_T_BOOL,
+	CONF_T_UINT,
+	CONF_T_MODE,
+	CONF_T_STR,
+	CONF_T_PATH,
+	CONF_T_LISTEN,
+};
+
+struct conf_opt {
+	const char	*name;
+	enum conf_type	 type;
+	size_t		 off;		/* offsetof(struct conf, name) */
+	size_t		 count_off;	/* LISTEN: offsetof(name_count) */
+	uint64_t	 min;
+	uint64_t	 max;
+	const char	*def;
+	const char	*doc;
+};
+
+#define CONF_COUNT_BOOL(n)	0
+#define CONF_COUNT_UINT(n)	0
+#define CONF_COUNT_MODE(n)	0
+#define CONF_COUNT_STR(n)	0
+#define CONF_COUNT_PATH(n)	0
+#define CONF_COUNT_LISTEN(n)	offsetof(struct conf, n##_count)
+
+#define CONF_OPT(t, n, d, lo, hi, doc)					\
+	{ #n, CONF_T_##t, offsetof(struct conf, n), CONF_COUNT_##t(n),	\
+	    (lo), (hi), (d), (doc) },
+
+static const struct conf_opt opts[] = { CONF_OPTIONS(CONF_OPT) };
+
+/* The table's bounds must fit the fields that hold the values. */
+#define CONF_ASSERT_BOOL(n, lo, hi)					\
+	_Static_assert((lo) == 0 && (hi) == 1, #n ": bool bounds");
+#define CONF_ASSERT_UINT(n, lo, hi)					\
+	_Static_assert((lo) <= (hi) && (hi) <= 0xffffffffUL, #n ": range");
+#define CONF_ASSERT_MODE(n, lo, hi)					\
+	_Static_assert((lo) <= (hi) && (hi) <= 07777, #n ": mode range");
+#define CONF_ASSERT_STR(n, lo, hi)					\
+	_Static_assert((lo) <= (hi) && (hi) <= KF_CONF_VALUE_MAX, #n ": length");
+#define CONF_ASSERT_PATH(n, lo, hi)					\
+	_Static_assert((lo) == 0 && (hi) == 0, #n ": path takes no range");
+#define CONF_ASSERT_LISTEN(n, lo, hi)					\
+	_Static_assert((lo) == 0 && (hi) == 0, #n ": listen takes no range");
+#define CONF_ASSERT(t, n, d, lo, hi, doc) CONF_ASSERT_##t(n, lo, hi)
+
+CONF_OPTIONS(CONF_ASSERT)
+
+/*
+ * Where a value comes from: errors are "where:line: message" (no line for
+ * the command line); append is set for a repeated listen line.
+ */
+struct ectx {
+	struct conf_errors	*errs;
+	const char		*where;
+	size_t			 line;	/* 0: no line number */
+	size_t			 nerr;
+	int			 append;
+};
+
+typedef int conf_setter(struct conf *, const struct conf_opt *,
+    const char *, size_t, struct ectx *);
+
+static int	fail(struct ectx *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/* Records "where[:line]: message"; keeps the first few, counts all. */
+static int
+fail(struct ectx *e, const char *fmt, ...)
+{
+	va_list ap;
+	char *m;
+	int k;
+
+	e->nerr++;
+	if (e->errs == NULL)
+		return -1;
+	if (e->errs->count < CONF_ERRS_KEPT) {
+		m = e->errs->msg[e->errs->count];
+		if (e->line > 0)
+			k = snprintf(m, CONF_ERR_LEN, "%s:%zu: ", e->where,
+			    e->line);
+		else
+			k = snprintf(m, CONF_ERR_LEN, "%s: ", e->where);
+		if (k < 0 || (size_t)k >= CONF_ERR_LEN)
+			k = 0;
+		va_start(ap, fmt);
+		vsnprintf(m + k, CONF_ERR_LEN - (size_t)k, fmt, ap);
+		va_end(ap);
+	}
+	e->errs->count++;
+	return -1;
+}
+
+/* A bad value as it may appear in a message: printable ASCII, bounded. */
+struct shown {
+	char	s[CONF_SHOW_MAX + 4];
+};
+
+static const char *
+show(struct shown *b, const char *v, size_t n)
+{
+	size_t i, k = n > CONF_SHOW_MAX ? CONF_SHOW_MAX : n;
+
+	for (i = 0; i < k; i++)
+		b->s[i] = v[i] >= 0x20 && v[i] < 0x7f ? v[i] : '?';
+	if (k < n) {
+		memcpy(b->s + k, "...", 3);
+		k += 3;
+	}
+	b->s[k] = '\0';
+	return b->s;
+}
+
+static int
+is_ctl(unsigned char ch)
+{
+	return ch < 0x20 || ch == 0x7f;
+}
+
+static int
+has_ctl(const char *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (is_ctl((unsigned char)v[i]))
+			return 1;
+	return 0;
+}
+
+static void *
+field(struct conf *c, const struct conf_opt *o)
+{
+	return (char *)c + o->off;
+}
+
+static const struct conf_opt *
+find_opt(const char *key, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < NITEMS(opts); i++)
+		if (strlen(opts[i].name) == n &&
+		    memcmp(opts[i].name, key, n) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+static const struct {
+	const char	*word;
+	int		 val;
+} bools[] = {
+	{ "yes", 1 }, { "no", 0 }, { "true", 1 }, { "false", 0 },
+	{ "on", 1 }, { "off", 0 }, { "1", 1 }, { "0", 0 },
+};
+
+static int
+set_bool(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
+    struct ectx *e)
+{
+	struct cursor cur;
+	struct shown s;
+	size_t i;
+
+	for (i = 0; i < NITEMS(bools); i++) {
+		cursor_init(&cur, v, n);
+		if (cursor_eat_ci(&cur, bools[i].word) && cursor_eof(&cur)) {
+			*(int *)field(c, o) = bools[i].val;
+			return 0;
+		}
+	}
+	return fail(e, "%s: '%s' is not a boolean (use yes/no, true/false, "
+	    "on/off or 1/0)", o->name, show(&s, v, n));
+}
+
+static int
+all_digits(const char *v, size_t n, unsigned base)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (v[i] < '0' || v[i] >= (char)('0' + base))
+			return 0;
+	return 1;
+}
+
+/* Decimal (UINT) or octal (MODE) within [min, max]. */
+static int
+parse_num(const struct conf_opt *o, const char *v, size_t n, uint64_t *out,
+    struct ectx *e)
+{
+	unsigned base = o->type == CONF_T_MODE ? 8 : 10;
+	struct cursor cur;
+	struct shown s;
+	int r;
+
+	if (!all_digits(v, n, base))
+		return fail(e, "%s: '%s' is not %s", o->name, show(&s, v, n),
+		    base == 8 ? "an octal mode" : "a decimal number");
+	cursor_init(&cur, v, n);
+	r = cursor_u64_base(&cur, base, o->max, out);
+	if (r == 0 && *out >= o->min)
+		return 0;
+	if (base == 8)
+		return fail(e, "%s: %s is out of range (%#llo..%#llo)",
+		    o->name, show(&s, v, n), (unsigned long long)o->min,
+		    (unsigned long long)o->max);
+	return fail(e, "%s: %s is out of range (%llu..%llu)", o->name,
+	    show(&s, v, n), (unsigned long long)o->min,
+	    (unsigned long long)o->max);
+}
+
+static int
+set_uint(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
+    struct ectx *e)
+{
+	uint64_t x;
+
+	if (parse_num(o, v, n, &x, e) < 0)
+		return -1;
+	*(unsigned long *)field(c, o) = (unsigned long)x;
+	return 0;
+}
+
+static int
+set_mode(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
+    struct ectx *e)
+{
+	uint64_t x;
+
+	if (parse_num(o, v, n, &x, e) < 0)
+		return -1;
+	*(unsigned *)field(c, o) = (unsigned)x;
+	return 0;
+}
+
+static void
+store_text(struct conf *c, const struct conf_opt *o, const char *v, size_t n)
+{
+	char *dst = field(c, o);
+
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+}
+
+static int
+set_str(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
+    struct ectx *e)
+{
+	if (has_ctl(v, n))
+		return fail(e, "%s: control character in value", o->name);
+	if (n > o->max)
+		return fail(e, "%s: value is %zu bytes, longer than %llu",
+		    o->name, n, (unsigned long long)o->max);
+	if (n < o->min)
+		return fail(e, "%s: value must be at least %llu byte%s",
+		    o->name, (unsigned long long)o->min, o->min == 1 ? "" : "s");
+	store_text(c, o, v, n);
+	return 0;
+}
+
+static int
+set_path(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
+    struct ectx *e)
+{
+	struct shown s;
+
+	if (has_ctl(v, n))
+		return fail(e, "%s: control character in value", o->name);
+	if (n > KF_CONF_VALUE_MAX)
+		return fail(e, "%s: path is longer than %d bytes", o->name,
+		    KF_CONF_VALUE_MAX);
+	if (n > 0 && v[0] != '/')
+		return fail(e, "%s: '%s' is not an absolute path", o->name,
+		    show(&s, v, n));
+	store_text(c, o, v, n);
+	return 0;
+}
+
+/* One "addr:port" of a listen list, reported on failure. */
+static int
+listen_item(const struct conf_opt *o, const char *v, size_t n,
+    struct conf_listen *out, struct ectx *e)
+{
+	char buf[CONF_LISTEN_TEXT];
+	struct shown s;
+	int r = -EINVAL;
+
+	if (n < sizeof(buf)) {
+		memcpy(buf, v, n);
+		buf[n] = '\0';
+		r = conf_parse_listen(buf, out);
+	}
+	if (r == -ERANGE)
+		return fail(e, "%s: '%s': port out of range (1..65535)",
+		    o->name, show(&s, v, n));
+	if (r < 0)
+		return fail(e, "%s: '%s' is not a.b.c.d:port or [v6addr]:port",
+		    o->name, show(&s, v, n));
+	return 0;
+}
+
+/* A comma-separated list; replaces the list or appends to it. */
+static int
+set_listen(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
+    struct ectx *e)
+{
+	struct conf_listen *list = field(c, o), tmp[KF_LISTEN_MAX];
+	size_t *count = (size_t *)(void *)((char *)c + o->count_off);
+	size_t k = e->append ? *count : 0;
+	struct cursor cur;
+	const char *tok;
+	size_t len;
+
+	memcpy(tmp, list, k * sizeof(tmp[0]));
+	cursor_init(&cur, v, n);
+	for (;;) {
+		cursor_skip_ws(&cur);
+		if (cursor_token(&cur, ", \t", &tok, &len) < 0)
+			return fail(e, "%s: empty address in list", o->name);
+		if (k == KF_LISTEN_MAX)
+			return fail(e, "%s: more than %d addresses", o->name,
+			    KF_LISTEN_MAX);
+		if (listen_item(o, tok, len, &tmp[k], e) < 0)
+			return -1;
+		k++;
+		cursor_skip_ws(&cur);
+		if (cursor_eof(&cur))
+			break;
+		if (!cursor_eat(&cur, ','))
+			return fail(e, "%s: expected ',' between addresses",
+			    o->name);
+	}
+	memcpy(list, tmp, k * sizeof(tmp[0]));
+	*count = k;
+	return 0;
+}
+
+static conf_setter *const setters[] = {
+	[CONF_T_BOOL] = set_bool,
+	[CONF_T_UINT] = set_uint,
+	[CONF_T_MODE] = set_mode,
+	[CONF_T_STR] = set_str,
+	[CONF_T_PATH] = set_path,
+	[CONF_T_LISTEN] = set_listen,
+};
+
+static int
+set_opt(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
+    struct ectx *e)
+{
+	return setters[o->type](c, o, v, n, e);
+}
+
+void
+conf_defaults(struct conf *c)
+{
+	struct ectx e = { NULL, "default", 0, 0, 0 };
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < NITEMS(opts); i++)
+		if (set_opt(c, &opts[i], opts[i].def, strlen(opts[i].def),
+		    &e) < 0)
+			abort();
+}
+
+/* The parser's state: a scratch copy, committed only when all is well. */
+struct parse {
+	struct conf	conf;
+	struct ectx	e;
+	size_t		seen[NITEMS(opts)];	/* line of first use, or 0 */
+};
+
+/* A double-quoted value; only \" and \\ are escapes. */
+static int
+unquote(struct cursor *cur, const struct conf_opt *o, char *out,
+    size_t *outlen, struct ectx *e)
+{
+	size_t k = 0;
+	int ch;
+
+	for (;;) {
+		if ((ch = cursor_peek(cur)) < 0)
+			return fail(e, "%s: missing closing quote", o->name);
+		cur->p++;
+		if (ch == '"')
+			break;
+		if (ch == '\\') {
+			ch = cursor_peek(cur);
+			if (ch != '"' && ch != '\\')
+				return fail(e, "%s: unknown escape in quoted "
+				    "value (only \\\" and \\\\)", o->name);
+			cur->p++;
+		}
+		if (k == KF_CONF_VALUE_MAX)
+			return fail(e, "%s: value is longer than %d bytes",
+			    o->name, KF_CONF_VALUE_MAX);
+		out[k++] = (char)ch;
+	}
+	cursor_skip_ws(cur);
+	if (!cursor_eof(cur))
+		return fail(e, "%s: text after the closing quote", o->name);
+	*outlen = k;
+	return 0;
+}
+
+/* The rest of the line, blanks trimmed, maybe quoted; into out. */
+static int
+read_value(struct cursor *cur, const struct conf_opt *o, char *out,
+    size_t *outlen, struct ectx *e)
+{
+	size_t n;
+
+	cursor_skip_ws(cur);
+	if (cursor_eat(cur, '"'))
+		return unquote(cur, o, out, outlen, e);
+	n = cursor_left(cur);
+	while (n > 0 && (cur->p[n - 1] == ' ' || cur->p[n - 1] == '\t'))
+		n--;
+	if (n > KF_CONF_VALUE_MAX)
+		return fail(e, "%s: value is longer than %d bytes", o->name,
+		    KF_CONF_VALUE_MAX);
+	memcpy(out, cur->p, n);
+	*outlen = n;
+	return 0;
+}
+
+/* Finds the option named at the cursor and consumes "key =". */
+static const struct conf_opt *
+read_key(struct cursor *cur, struct ectx *e)
+{
+	const struct conf_opt *o;
+	const char *key;
+	struct shown s;
+	size_t n;
+
+	if (cursor_token(cur, " \t=", &key, &n) < 0) {
+		fail(e, "missing option name before '='");
+		return NULL;
+	}
+	cursor_skip_ws(cur);
+	if (!cursor_eat(cur, '=')) {
+		fail(e, "expected 'key = value'");
+		return NULL;
+	}
+	if ((o = find_opt(key, n)) == NULL)
+		fail(e, "unknown option '%s'", show(&s, key, n));
+	return o;
+}
+
+/* Rejects what no line may hold; trims the CR of a CRLF ending. */
+static int
+check_line(const char *line, size_t *n, struct ectx *e)
+{
+	size_t i;
+
+	if (*n > 0 && line[*n - 1] == '\r')
+		(*n)--;
+	if (*n > CONF_LINE_MAX)
+		return fail(e, "line is longer than %d bytes", CONF_LINE_MAX);
+	if (memchr(line, '\0', *n) != NULL)
+		return fail(e, "NUL byte in line");
+	for (i = 0; i < *n; i++)
+		if (line[i] != '\t' && is_ctl((unsigned char)line[i]))
+			return fail(e, "control character in line");
+	return 0;
+}
+
+static void
+parse_line(struct parse *ps, const char *line, size_t n)
+{
+	char val[KF_CONF_VALUE_MAX];
+	const struct conf_opt *o;
+	struct cursor cur;
+	size_t i, vlen = 0;
+
+	if (check_line(line, &n, &ps->e) < 0)
+		return;
+	cursor_init(&cur, line, n);
+	cursor_skip_ws(&cur);
+	if (cursor_eof(&cur) || cursor_peek(&cur) == '#')
+		return;
+	if ((o = read_key(&cur, &ps->e)) == NULL)
+		return;
+	i = (size_t)(o - opts);
+	if (ps->seen[i] > 0 && o->type != CONF_T_LISTEN) {
+		fail(&ps->e, "duplicate option '%s' (first set on line %zu)",
+		    o->name, ps->seen[i]);
+		return;
+	}
+	ps->e.append = ps->seen[i] > 0;
+	if (!ps->e.append)
+		ps->seen[i] = ps->e.line;
+	if (read_value(&cur, o, val, &vlen, &ps->e) < 0)
+		return;
+	set_opt(&ps->conf, o, val, vlen, &ps->e);
+}
+
+int
+conf_parse(struct conf *c, const char *name, const char *text, size_t len,
+    struct conf_errors *errs)
+{
+	struct parse ps;
+	const char *p = text, *end = text + len, *nl;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.conf = *c;
+	ps.e.errs = errs;
+	ps.e.where = name != NULL ? name : "config";
+	if (len > KF_CONF_FILE_MAX)
+		return fail(&ps.e, "file is larger than %d bytes",
+		    KF_CONF_FILE_MAX);
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		ps.e.line++;
+		parse_line(&ps, p, (size_t)((nl != NULL ? nl : end) - p));
+		p = nl != NULL ? nl + 1 : end;
+	}
+	if (ps.e.nerr > 0)
+		return -1;
+	*c = ps.conf;
+	return 0;
+}
+
+/* Reads at most KF_CONF_FILE_MAX + 1 bytes; n > KF_CONF_FILE_MAX: too big. */
+static int
+read_file(int fd, char *buf, size_t *n)
+{
+	ssize_t r;
+
+	*n = 0;
+	while (*n <= KF_CONF_FILE_MAX) {
+		r = sys_read(fd, buf + *n, KF_CONF_FILE_MAX + 1 - *n);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		*n += (size_t)r;
+	}
+	return 0;
+}
+
+int
+conf_load(struct conf *c, const char *path, struct conf_errors *errs)
+{
+	struct ectx e = { errs, path, 0, 0, 0 };
+	char *buf = NULL;
+	size_t n = 0;
+	int fd, r = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return fail(&e, "cannot read: %s", strerror(errno));
+	if ((buf = malloc(KF_CONF_FILE_MAX + 1)) == NULL)
+		fail(&e, "cannot read: %s", strerror(ENOMEM));
+	else if (read_file(fd, buf, &n) < 0)
+		fail(&e, "cannot read: %s", strerror(errno));
+	else if (n > KF_CONF_FILE_MAX)
+		fail(&e, "file is larger than %d bytes", KF_CONF_FILE_MAX);
+	else
+		r = conf_parse(c, path, buf, n, errs);
+	sys_close(&fd);
+	free(buf);
+	return r;
+}
+
+int
+conf_set(struct conf *c, const char *key, const char *value,
+    const char *where, struct conf_errors *errs)
+{
+	struct ectx e = { errs, where != NULL ? where : "command line", 0, 0,
+	    0 };
+	const struct conf_opt *o;
+	struct shown s;
+	size_t n;
+
+	if ((o = find_opt(key, strlen(key))) == NULL)
+		return fail(&e, "unknown option '%s'",
+		    show(&s, key, strlen(key)));
+	n = strnlen(value, KF_CONF_VALUE_MAX + 1);
+	if (n > KF_CONF_VALUE_MAX)
+		return fail(&e, "%s: value is longer than %d bytes", o->name,
+		    KF_CONF_VALUE_MAX);
+	return set_opt(c, o, value, n, &e);
+}
+
+/* s is one of the NULL-terminated words. */
+static int
+one_of(const char *s, const char *const *words)
+{
+	for (; *words != NULL; words++)
+		if (strcmp(s, *words) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+check_listen(const struct conf *c, struct ectx *e)
+{
+	const struct conf_listen *a, *b;
+	size_t i, j;
+
+	if (c->listen_count == 0)
+		fail(e, "no listen address");
+	for (i = 0; i < c->listen_count; i++)
+		for (j = i + 1; j < c->listen_count; j++) {
+			a = &c->listen[i];
+			b = &c->listen[j];
+			if (a->len == b->len &&
+			    memcmp(&a->addr, &b->addr, a->len) == 0)
+				fail(e, "listen address %zu repeats "
+				    "address %zu", j + 1, i + 1);
+		}
+}
+
+int
+conf_check(const struct conf *c, struct conf_errors *errs)
+{
+	static const char *const logs[] = { "stderr", "syslog", NULL };
+	static const char *const levels[] = { "error", "warning", "info",
+		"debug", NULL };
+	struct ectx e = { errs, "config", 0, 0, 0 };
+	struct in_addr ia;
+	struct shown s;
+
+	if (c->pasv_min_port > c->pasv_max_port)
+		fail(&e, "pasv_min_port (%lu) is above pasv_max_port (%lu)",
+		    c->pasv_min_port, c->pasv_max_port);
+	if (c->anonymous_enable && c->anon_root[0] == '\0')
+		fail(&e, "anonymous_enable is set but anon_root is empty");
+	if (c->pasv_address[0] != '\0' &&
+	    inet_pton(AF_INET, c->pasv_address, &ia) != 1)
+		fail(&e, "pasv_address '%s' is not an IPv4 address",
+		    show(&s, c->pasv_address, strlen(c->pasv_address)));
+	if (!one_of(c->log, logs))
+		fail(&e, "log '%s' is neither stderr nor syslog",
+		    show(&s, c->log, strlen(c->log)));
+	if (!one_of(c->log_level, levels))
+		fail(&e, "log_level '%s' is not error, warning, info or debug",
+		    show(&s, c->log_level, strlen(c->log_level)));
+	check_listen(c, &e);
+	return e.nerr > 0 ? -1 : 0;
+}
+
+/* Decimal 1..65535, no sign, no leading zero, nothing after. */
+static int
+parse_port(struct cursor *cur, uint16_t *port)
+{
+	uint64_t v;
+	int r;
+
+	if (cursor_peek(cur) == '0' && cursor_left(cur) > 1)
+		return -EINVAL;
+	if ((r = cursor_u64(cur, 65535, &v)) < 0)
+		return r;
+	if (!cursor_eof(cur))
+		return -EINVAL;
+	if (v == 0)
+		return -ERANGE;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int
+fill_addr(struct conf_listen *out, int v6, const char *host, uint16_t port)
+{
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&out->addr;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&out->addr;
+
+	memset(out, 0, sizeof(*out));
+	if (v6) {
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			return -EINVAL;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		out->len = sizeof(*s6);
+	} else {
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return -EINVAL;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		out->len = sizeof(*s4);
+	}
+	return 0;
+}
+
+int
+conf_parse_listen(const char *text, struct conf_listen *out)
+{
+	char host[INET6_ADDRSTRLEN];
+	struct cursor cur;
+	const char *h;
+	size_t n = strnlen(text, CONF_LISTEN_TEXT), hlen;
+	uint16_t port;
+	int v6, r;
+
+	if (n == CONF_LISTEN_TEXT)
+		return -EINVAL;
+	cursor_init(&cur, text, n);
+	v6 = cursor_eat(&cur, '[');
+	if (cursor_token(&cur, v6 ? "]" : ":[]", &h, &hlen) < 0)
+		return -EINVAL;
+	if ((v6 && !cursor_eat(&cur, ']')) || !cursor_eat(&cur, ':'))
+		return -EINVAL;
+	if ((r = parse_port(&cur, &port)) < 0)
+		return r;
+	if (hlen >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	return fill_addr(out, v6, host, port);
+}
+
+/* conf_print_doc: a small buffered writer, then the text. */
+struct out {
+	int	fd;
+	size_t	n;
+	char	b[4096];
+};
+
+static void
+out_flush(struct out *w)
+{
+	if (w->n > 0)
+		sys_write_all(w->fd, w->b, w->n);
+	w->n = 0;
+}
+
+static void
+out_put(struct out *w, const char *s, size_t n)
+{
+	size_t k;
+
+	while (n > 0) {
+		if (w->n == sizeof(w->b))
+			out_flush(w);
+		k = sizeof(w->b) - w->n;
+		if (k > n)
+			k = n;
+		memcpy(w->b + w->n, s, k);
+		w->n += k;
+		s += k;
+		n -= k;
+	}
+}
+
+static void	out_fmt(struct out *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+out_fmt(struct out *w, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		out_put(w, line, (size_t)k < sizeof(line) ? (size_t)k :
+		    sizeof(line) - 1);
+}
+
+/* Table cell text: '|' would end the cell. */
+static void
+out_cell(struct out *w, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '|')
+			out_put(w, "\\", 1);
+		out_put(w, s, 1);
+	}
+}
+
+static const char *const type_names[] = {
+	[CONF_T_BOOL] = "bool",
+	[CONF_T_UINT] = "integer",
+	[CONF_T_MODE] = "octal mode",
+	[CONF_T_STR] = "string",
+	[CONF_T_PATH] = "path",
+	[CONF_T_LISTEN] = "address list",
+};
+
+static void
+out_range(struct out *w, const struct conf_opt *o)
+{
+	unsigned long long lo = o->min, hi = o->max;
+
+	switch (o->type) {
+	case CONF_T_BOOL:
+		out_fmt(w, "yes or no");
+		break;
+	case CONF_T_UINT:
+		out_fmt(w, "%llu to %llu", lo, hi);
+		break;
+	case CONF_T_MODE:
+		out_fmt(w, "%#llo to %#llo", lo, hi);
+		break;
+	case CONF_T_STR:
+		out_fmt(w, "%llu to %llu bytes", lo, hi);
+		break;
+	case CONF_T_PATH:
+		out_fmt(w, "absolute, or empty");
+		break;
+	case CONF_T_LISTEN:
+		out_fmt(w, "1 to %d addresses", KF_LISTEN_MAX);
+		break;
+	}
+}
+
+static void
+out_option(struct out *w, const struct conf_opt *o)
+{
+	out_fmt(w, "| `%s` | %s | ", o->name, type_names[o->type]);
+	if (o->def[0] != '\0')
+		out_fmt(w, "`%s`", o->def);
+	else
+		out_fmt(w, "*(empty)*");
+	out_fmt(w, " | ");
+	out_range(w, o);
+	out_fmt(w, " | ");
+	out_cell(w, o->doc);
+	out_fmt(w, " |\n");
+}
+
+static const char doc_intro[] =
+"# keepftpd configuration\n"
+"\n"
+"This page is generated by `keepftpd --config-doc` from the option table\n"
+"in `src/conf/conf.h`; edit the table, not this page.\n"
+"\n"
+"## File format\n"
+"\n"
+"- One `key = value` per line. Blanks (spaces, tabs) around the key and\n"
+"  the value are ignored. Lines may end in LF or CRLF.\n"
+"- An empty line, or one whose first non-blank character is `#`, is a\n"
+"  comment. A `#` anywhere else is part of the value.\n"
+"- A value may be written in double quotes, to keep leading or trailing\n"
+"  blanks or to give an empty value: `banner = \"  Welcome  \"`. Inside\n"
+"  the quotes `\\\"` stands for `\"` and `\\\\` for `\\`; there is no other\n"
+"  escape. Only blanks may follow the closing quote. Without quotes a\n"
+"  value is taken as written.\n"
+"- Each option may be set once. The exception is `listen`: its first\n"
+"  line replaces the default, later lines add addresses. A `listen`\n"
+"  value may also be a comma-separated list.\n"
+"- Booleans are `yes`/`no`, `true`/`false`, `on`/`off` or `1`/`0` (any\n"
+"  case). Integers are decimal digits only, modes octal digits only (no\n"
+"  sign, no spaces). Paths are absolute, or empty.\n"
+"  Strings may not hold control characters.\n";
+
+static const char doc_rest[] =
+"- Unknown options, malformed values and values out of range are\n"
+"  errors, reported as `file:line: message`. A file with an error\n"
+"  is not used at all.\n"
+"- `keepftpd -o key=value` overrides one option after the file is\n"
+"  read, with the same checks; for `listen` the (comma-separated)\n"
+"  value replaces the whole list.\n"
+"\n"
+"## Checks across options\n"
+"\n"
+"After reading, keepftpd also checks that `pasv_min_port` is not\n"
+"above `pasv_max_port`; that `anon_root` is set when\n"
+"`anonymous_enable` is; that `pasv_address` is empty or an IPv4\n"
+"address; that `log` is `stderr` or `syslog` and `log_level` one of\n"
+"`error`, `warning`, `info`, `debug`; and that there is at least one\n"
+"`listen` address, none given twice.\n"
+"\n"
+"## Options\n"
+"\n"
+"| Option | Type | Default | Range | Description |\n"
+"|---|---|---|---|---|\n";
+
+static void
+out_intro(struct out *w)
+{
+	out_put(w, doc_intro, sizeof(doc_intro) - 1);
+	out_fmt(w, "- Limits: a value holds at most %d bytes, a line %d "
+	    "bytes,\n  the file %d bytes. NUL bytes and control characters "
+	    "other\n  than tab are errors.\n", KF_CONF_VALUE_MAX,
+	    CONF_LINE_MAX, KF_CONF_FILE_MAX);
+	out_put(w, doc_rest, sizeof(doc_rest) - 1);
+}
+
+void
+conf_print_doc(int fd)
+{
+	struct out w = { .fd = fd, .n = 0 };
+	size_t i;
+
+	out_intro(&w);
+	for (i = 0; i < NITEMS(opts); i++)
+		out_option(&w, &opts[i]);
+	out_flush(&w);
+}

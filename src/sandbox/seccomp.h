@@ -1,0 +1,12 @@
+/*
+ * seccomp.h - per-phase system call allow-lists.
+ * Runs in: pre-login and post-login workers.
+ */
+#ifndef KF_SECCOMP_H
+#define KF_SECCOMP_H
+
+#include "sandbox.h"
+
+int	seccomp_apply(enum sandbox_phase);
+
+#endif

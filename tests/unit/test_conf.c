@@ -1,0 +1,956 @@
+/*
+ * test_conf.c - unit tests of the configuration parser, overrides,
+ * cross-field checks, file loading and generated documentation.
+ * Runs in: the test runner (cmocka).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+
+#define F	"t.conf"
+#define UNUSED	__attribute__((unused))
+
+/* Parses a C string as file F into a fresh default config. */
+static int
+parse(struct conf *c, struct conf_errors *e, const char *text)
+{
+	conf_defaults(c);
+	memset(e, 0, sizeof(*e));
+	return conf_parse(c, F, text, strlen(text), e);
+}
+
+static void
+assert_one_error(const struct conf_errors *e, const char *want)
+{
+	assert_int_equal(e->count, 1);
+	assert_string_equal(e->msg[0], want);
+}
+
+static void
+assert_v4(const struct conf_listen *l, const char *addr, unsigned port)
+{
+	const struct sockaddr_in *s = (const struct sockaddr_in *)&l->addr;
+	char buf[INET_ADDRSTRLEN];
+
+	assert_int_equal(l->len, sizeof(struct sockaddr_in));
+	assert_int_equal(s->sin_family, AF_INET);
+	assert_int_equal(ntohs(s->sin_port), port);
+	assert_non_null(inet_ntop(AF_INET, &s->sin_addr, buf, sizeof(buf)));
+	assert_string_equal(buf, addr);
+}
+
+static void
+assert_v6(const struct conf_listen *l, const char *addr, unsigned port)
+{
+	const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&l->addr;
+	char buf[INET6_ADDRSTRLEN];
+
+	assert_int_equal(l->len, sizeof(struct sockaddr_in6));
+	assert_int_equal(s->sin6_family, AF_INET6);
+	assert_int_equal(ntohs(s->sin6_port), port);
+	assert_non_null(inet_ntop(AF_INET6, &s->sin6_addr, buf, sizeof(buf)));
+	assert_string_equal(buf, addr);
+}
+
+/* The repository root, from this file's path as the compiler saw it. */
+static void
+repo_path(char *out, size_t outsz, const char *rel)
+{
+	const char *me = __FILE__, *tail = "tests/unit/test_conf.c";
+	size_t n = strlen(me), t = strlen(tail);
+
+	assert_true(n >= t && strcmp(me + n - t, tail) == 0);
+	assert_true((size_t)snprintf(out, outsz, "%.*s%s", (int)(n - t), me,
+	    rel) < outsz);
+}
+
+static void
+write_file(char *path, const char *data, size_t n)
+{
+	int fd;
+
+	memcpy(path, "/tmp/test_conf.XXXXXX", 22);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	while (n > 0) {
+		ssize_t r = write(fd, data, n);
+
+		assert_true(r > 0);
+		data += r;
+		n -= (size_t)r;
+	}
+	close(fd);
+}
+
+static void
+test_defaults(void **state UNUSED)
+{
+	struct conf_errors e = { 0 };
+	struct conf c;
+
+	conf_defaults(&c);
+	assert_int_equal(c.listen_count, 1);
+	assert_v4(&c.listen[0], "127.0.0.1", 2121);
+	assert_int_equal(c.max_clients, 200);
+	assert_int_equal(c.max_per_ip, 20);
+	assert_int_equal(c.pasv_enable, 1);
+	assert_int_equal(c.pasv_min_port, 40000);
+	assert_int_equal(c.pasv_max_port, 40999);
+	assert_string_equal(c.pasv_address, "");
+	assert_int_equal(c.port_enable, 1);
+	assert_int_equal(c.anonymous_enable, 0);
+	assert_string_equal(c.anon_root, "");
+	assert_string_equal(c.anon_user, "nobody");
+	assert_string_equal(c.pam_service, "keepftpd");
+	assert_string_equal(c.empty_dir, "/run/keepftpd/empty");
+	assert_string_equal(c.banner, "keepftpd ready.");
+	assert_int_equal(c.idle_timeout, 300);
+	assert_int_equal(c.login_fail_delay_ms, 1000);
+	assert_int_equal(c.pwhash_memlimit_kib, 32768);
+	assert_int_equal(c.umask, 022);
+	assert_string_equal(c.log, "stderr");
+	assert_string_equal(c.log_level, "info");
+	assert_int_equal(conf_check(&c, &e), 0);
+	assert_int_equal(e.count, 0);
+}
+
+static void
+test_basic_file(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+
+	assert_int_equal(parse(&c, &e,
+	    "# a comment\n"
+	    "\n"
+	    "   \t\n"
+	    "  # indented comment\n"
+	    "max_clients = 50\n"
+	    "\tidle_timeout\t=\t120\t\n"
+	    "banner=Hello # not a comment\n"
+	    "anon_root = /srv/ftp\n"
+	    "umask = 077"), 0);
+	assert_int_equal(e.count, 0);
+	assert_int_equal(c.max_clients, 50);
+	assert_int_equal(c.idle_timeout, 120);
+	assert_string_equal(c.banner, "Hello # not a comment");
+	assert_string_equal(c.anon_root, "/srv/ftp");
+	assert_int_equal(c.umask, 077);
+	assert_int_equal(c.max_per_ip, 20);	/* untouched */
+}
+
+static void
+test_empty_input(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c, d;
+
+	conf_defaults(&d);
+	assert_int_equal(parse(&c, &e, ""), 0);
+	assert_memory_equal(&c, &d, sizeof(c));
+}
+
+static void
+test_crlf(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+
+	assert_int_equal(parse(&c, &e,
+	    "# dos file\r\n\r\nbanner = hi there \r\nmax_clients = 7\r\n"
+	    "listen = [::1]:21\r\n"), 0);
+	assert_string_equal(c.banner, "hi there");
+	assert_int_equal(c.max_clients, 7);
+	assert_v6(&c.listen[0], "::1", 21);
+	assert_int_equal(parse(&c, &e, "banner = a\rb\n"), -1);
+	assert_one_error(&e, F ":1: control character in line");
+}
+
+static void
+test_bool(void **state UNUSED)
+{
+	static const struct {
+		const char	*text;
+		int		 want;
+	} ok[] = {
+		{ "yes", 1 }, { "no", 0 }, { "true", 1 }, { "false", 0 },
+		{ "on", 1 }, { "off", 0 }, { "1", 1 }, { "0", 0 },
+		{ "YES", 1 }, { "Off", 0 }, { "TrUe", 1 },
+	};
+	struct conf_errors e;
+	struct conf c;
+	char line[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(line, sizeof(line), "pasv_enable = %s\n", ok[i].text);
+		assert_int_equal(parse(&c, &e, line), 0);
+		assert_int_equal(c.pasv_enable, ok[i].want);
+	}
+	assert_int_equal(parse(&c, &e, "pasv_enable = maybe\n"), -1);
+	assert_one_error(&e, F ":1: pasv_enable: 'maybe' is not a boolean "
+	    "(use yes/no, true/false, on/off or 1/0)");
+	assert_int_equal(parse(&c, &e, "pasv_enable = yess\n"), -1);
+	assert_int_equal(parse(&c, &e, "pasv_enable = 2\n"), -1);
+	assert_int_equal(parse(&c, &e, "pasv_enable =\n"), -1);
+	assert_one_error(&e, F ":1: pasv_enable: '' is not a boolean "
+	    "(use yes/no, true/false, on/off or 1/0)");
+}
+
+static void
+test_uint_range(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+
+	assert_int_equal(parse(&c, &e, "max_clients = 1\n"), 0);
+	assert_int_equal(c.max_clients, 1);
+	assert_int_equal(parse(&c, &e, "max_clients = 100000\n"), 0);
+	assert_int_equal(c.max_clients, 100000);
+	assert_int_equal(parse(&c, &e, "max_clients = 000042\n"), 0);
+	assert_int_equal(c.max_clients, 42);
+	assert_int_equal(parse(&c, &e, "max_per_ip = 0\n"), 0);
+	assert_int_equal(c.max_per_ip, 0);
+	assert_int_equal(parse(&c, &e, "pwhash_memlimit_kib = 4194304\n"), 0);
+	assert_int_equal(c.pwhash_memlimit_kib, 4194304);
+
+	assert_int_equal(parse(&c, &e, "max_clients = 0\n"), -1);
+	assert_one_error(&e, F ":1: max_clients: 0 is out of range "
+	    "(1..100000)");
+	assert_int_equal(parse(&c, &e, "max_clients = 100001\n"), -1);
+	assert_one_error(&e, F ":1: max_clients: 100001 is out of range "
+	    "(1..100000)");
+	assert_int_equal(parse(&c, &e,
+	    "max_clients = 99999999999999999999999999\n"), -1);
+	assert_one_error(&e, F ":1: max_clients: 99999999999999999999999999 "
+	    "is out of range (1..100000)");
+	assert_int_equal(parse(&c, &e, "pasv_min_port = 1023\n"), -1);
+	assert_one_error(&e, F ":1: pasv_min_port: 1023 is out of range "
+	    "(1024..65535)");
+	assert_int_equal(parse(&c, &e, "max_clients = 200\n"), 0);
+}
+
+static void
+test_uint_syntax(void **state UNUSED)
+{
+	static const char *const bad[] = {
+		"max_clients = -1\n", "max_clients = +5\n",
+		"max_clients = 1 2\n", "max_clients = 12abc\n",
+		"max_clients = 0x10\n", "max_clients =\n",
+		"max_clients = 1.5\n",
+	};
+	struct conf_errors e;
+	struct conf c;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse(&c, &e, bad[i]), -1);
+		assert_int_equal(e.count, 1);
+		assert_non_null(strstr(e.msg[0], "is not a decimal number"));
+		assert_int_equal(c.max_clients, 200);
+	}
+	assert_int_equal(parse(&c, &e, "max_clients = 12abc\n"), -1);
+	assert_one_error(&e, F ":1: max_clients: '12abc' is not a decimal "
+	    "number");
+}
+
+static void
+test_mode(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+
+	assert_int_equal(parse(&c, &e, "umask = 0\n"), 0);
+	assert_int_equal(c.umask, 0);
+	assert_int_equal(parse(&c, &e, "umask = 777\n"), 0);
+	assert_int_equal(c.umask, 0777);
+	assert_int_equal(parse(&c, &e, "umask = 0027\n"), 0);
+	assert_int_equal(c.umask, 027);
+	assert_int_equal(parse(&c, &e, "umask = 1000\n"), -1);
+	assert_one_error(&e, F ":1: umask: 1000 is out of range (0..0777)");
+	assert_int_equal(parse(&c, &e, "umask = 8\n"), -1);
+	assert_one_error(&e, F ":1: umask: '8' is not an octal mode");
+	assert_int_equal(parse(&c, &e, "umask = 0o22\n"), -1);
+	assert_int_equal(parse(&c, &e, "umask = 079\n"), -1);
+	assert_int_equal(parse(&c, &e, "umask =\n"), -1);
+	assert_int_equal(c.umask, 022);
+}
+
+static void
+test_str(void **state UNUSED)
+{
+	char line[400], want[128];
+	struct conf_errors e;
+	struct conf c;
+
+	/* banner: 0..256 bytes */
+	memcpy(line, "banner = ", 9);
+	memset(line + 9, 'x', 256);
+	memcpy(line + 9 + 256, "\n", 2);
+	assert_int_equal(parse(&c, &e, line), 0);
+	assert_int_equal(strlen(c.banner), 256);
+	memcpy(line + 9 + 256, "y\n", 3);
+	assert_int_equal(parse(&c, &e, line), -1);
+	assert_one_error(&e, F ":1: banner: value is 257 bytes, longer than "
+	    "256");
+	assert_string_equal(c.banner, "keepftpd ready.");
+	assert_int_equal(parse(&c, &e, "banner =\n"), 0);
+	assert_string_equal(c.banner, "");
+
+	/* anon_user: 1..64 bytes */
+	assert_int_equal(parse(&c, &e, "anon_user = ftp\n"), 0);
+	assert_string_equal(c.anon_user, "ftp");
+	assert_int_equal(parse(&c, &e, "anon_user = \"\"\n"), -1);
+	assert_one_error(&e, F ":1: anon_user: value must be at least 1 byte");
+	memset(line, 0, sizeof(line));
+	memcpy(line, "anon_user = ", 12);
+	memset(line + 12, 'u', 64);
+	assert_int_equal(parse(&c, &e, line), 0);
+	assert_int_equal(strlen(c.anon_user), 64);
+	line[12 + 64] = 'u';
+	assert_int_equal(parse(&c, &e, line), -1);
+	snprintf(want, sizeof(want), "%s", F ":1: anon_user: value is 65 "
+	    "bytes, longer than 64");
+	assert_one_error(&e, want);
+
+	/* UTF-8 is fine, a tab inside a (quoted) value is not */
+	assert_int_equal(parse(&c, &e, "banner = caf\xc3\xa9\n"), 0);
+	assert_string_equal(c.banner, "caf\xc3\xa9");
+	assert_int_equal(parse(&c, &e, "banner = \"a\tb\"\n"), -1);
+	assert_one_error(&e, F ":1: banner: control character in value");
+}
+
+static void
+test_path(void **state UNUSED)
+{
+	char line[KF_CONF_VALUE_MAX + 64];
+	struct conf_errors e;
+	struct conf c;
+
+	assert_int_equal(parse(&c, &e, "users_file = /etc/keepftpd/users\n"),
+	    0);
+	assert_string_equal(c.users_file, "/etc/keepftpd/users");
+	assert_int_equal(parse(&c, &e, "empty_dir =\n"), 0);
+	assert_string_equal(c.empty_dir, "");
+	assert_int_equal(parse(&c, &e, "anon_root = srv/ftp\n"), -1);
+	assert_one_error(&e, F ":1: anon_root: 'srv/ftp' is not an absolute "
+	    "path");
+	assert_int_equal(parse(&c, &e, "anon_root = ./x\n"), -1);
+
+	/* exactly KF_CONF_VALUE_MAX bytes fits, one more does not */
+	memset(line, 0, sizeof(line));
+	memcpy(line, "anon_root = /", 13);
+	memset(line + 13, 'p', KF_CONF_VALUE_MAX - 1);
+	assert_int_equal(parse(&c, &e, line), 0);
+	assert_int_equal(strlen(c.anon_root), KF_CONF_VALUE_MAX);
+	line[13 + KF_CONF_VALUE_MAX - 1] = 'p';
+	assert_int_equal(parse(&c, &e, line), -1);
+	assert_one_error(&e, F ":1: anon_root: value is longer than 1024 "
+	    "bytes");
+}
+
+static void
+test_quoted(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+
+	assert_int_equal(parse(&c, &e, "banner = \"  Welcome  \"  \n"), 0);
+	assert_string_equal(c.banner, "  Welcome  ");
+	assert_int_equal(parse(&c, &e,
+	    "banner = \"say \\\"hi\\\" \\\\o/\"\n"), 0);
+	assert_string_equal(c.banner, "say \"hi\" \\o/");
+	assert_int_equal(parse(&c, &e, "banner = \"# not a comment\"\n"), 0);
+	assert_string_equal(c.banner, "# not a comment");
+	assert_int_equal(parse(&c, &e, "max_clients = \"12\"\n"), 0);
+	assert_int_equal(c.max_clients, 12);
+	/* without quotes, quotes and backslashes are literal */
+	assert_int_equal(parse(&c, &e, "banner = a \"b\" \\n\n"), 0);
+	assert_string_equal(c.banner, "a \"b\" \\n");
+
+	assert_int_equal(parse(&c, &e, "banner = \"open\n"), -1);
+	assert_one_error(&e, F ":1: banner: missing closing quote");
+	assert_int_equal(parse(&c, &e, "banner = \"a\" b\n"), -1);
+	assert_one_error(&e, F ":1: banner: text after the closing quote");
+	assert_int_equal(parse(&c, &e, "banner = \"a\\nb\"\n"), -1);
+	assert_one_error(&e, F ":1: banner: unknown escape in quoted value "
+	    "(only \\\" and \\\\)");
+	assert_int_equal(parse(&c, &e, "banner = \"a\\\"\n"), -1);
+	assert_one_error(&e, F ":1: banner: missing closing quote");
+	assert_string_equal(c.banner, "keepftpd ready.");
+}
+
+static void
+test_syntax_errors(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+
+	assert_int_equal(parse(&c, &e, "# x\n\nmax_clients 5\n"), -1);
+	assert_one_error(&e, F ":3: expected 'key = value'");
+	assert_int_equal(parse(&c, &e, "= 5\n"), -1);
+	assert_one_error(&e, F ":1: missing option name before '='");
+	assert_int_equal(parse(&c, &e, "Max_Clients = 5\n"), -1);
+	assert_one_error(&e, F ":1: unknown option 'Max_Clients'");
+}
+
+static void
+test_unknown_key(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+
+	assert_int_equal(parse(&c, &e,
+	    "max_clients = 5\n# comment\nnosuch = 1\nbanner = x\n"), -1);
+	assert_one_error(&e, F ":3: unknown option 'nosuch'");
+	/* a failed parse changes nothing */
+	assert_int_equal(c.max_clients, 200);
+	assert_string_equal(c.banner, "keepftpd ready.");
+	/* odd bytes in the key are not echoed as they are */
+	assert_int_equal(parse(&c, &e, "k\xff\xfe = 1\n"), -1);
+	assert_one_error(&e, F ":1: unknown option 'k?" "?'");
+}
+
+static void
+test_duplicate_key(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+
+	assert_int_equal(parse(&c, &e,
+	    "\nmax_clients = 5\nbanner = a\nmax_clients = 6\n"), -1);
+	assert_one_error(&e, F ":4: duplicate option 'max_clients' "
+	    "(first set on line 2)");
+	assert_int_equal(c.max_clients, 200);
+}
+
+static void
+test_listen_repeat(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+
+	assert_int_equal(parse(&c, &e,
+	    "listen = 0.0.0.0:21\n"
+	    "banner = x\n"
+	    "listen = [2001:db8::1]:2121\n"
+	    "listen = 192.0.2.7:65535, [::]:1\n"), 0);
+	assert_int_equal(c.listen_count, 4);
+	assert_v4(&c.listen[0], "0.0.0.0", 21);	/* default replaced */
+	assert_v6(&c.listen[1], "2001:db8::1", 2121);
+	assert_v4(&c.listen[2], "192.0.2.7", 65535);
+	assert_v6(&c.listen[3], "::", 1);
+}
+
+static void
+test_listen_max(void **state UNUSED)
+{
+	char text[512];
+	struct conf_errors e;
+	struct conf c;
+	size_t i, k = 0;
+
+	for (i = 0; i < KF_LISTEN_MAX; i++)
+		k += (size_t)snprintf(text + k, sizeof(text) - k,
+		    "listen = 10.0.0.%zu:21\n", i + 1);
+	assert_int_equal(parse(&c, &e, text), 0);
+	assert_int_equal(c.listen_count, KF_LISTEN_MAX);
+	assert_v4(&c.listen[KF_LISTEN_MAX - 1], "10.0.0.8", 21);
+	snprintf(text + k, sizeof(text) - k, "listen = 10.0.0.99:21\n");
+	assert_int_equal(parse(&c, &e, text), -1);
+	assert_one_error(&e, F ":9: listen: more than 8 addresses");
+	assert_int_equal(c.listen_count, 1);
+}
+
+static void
+test_listen_bad(void **state UNUSED)
+{
+	static const char *const bad[] = {
+		"garbage", "1.2.3.4", "1.2.3.4:", "1.2.3.4:x", "1.2.3.4:021",
+		"1.2.3.4:+21", "1.2.3.4:21 x", "1.2.3.256:21", "01.2.3.4:21",
+		"::1:21", "[::1:21", "[::1]21", "[::1]:", "::1]:21",
+		"[1.2.3.4]:21", "[fe80::1%eth0]:21", "[]:21", ":21",
+		"host.example:21", "1.2.3.4:21:22", "[::1]:21]",
+	};
+	struct conf_listen l;
+	struct conf_errors e;
+	struct conf c;
+	char line[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(conf_parse_listen(bad[i], &l), -EINVAL);
+		snprintf(line, sizeof(line), "listen = %s\n", bad[i]);
+		assert_int_equal(parse(&c, &e, line), -1);
+		assert_int_equal(e.count, 1);
+	}
+	assert_int_equal(parse(&c, &e, "listen = garbage\n"), -1);
+	assert_one_error(&e, F ":1: listen: 'garbage' is not a.b.c.d:port or "
+	    "[v6addr]:port");
+	assert_int_equal(conf_parse_listen("1.2.3.4:0", &l), -ERANGE);
+	assert_int_equal(conf_parse_listen("1.2.3.4:65536", &l), -ERANGE);
+	assert_int_equal(conf_parse_listen("[::1]:0", &l), -ERANGE);
+	assert_int_equal(conf_parse_listen("[::1]:99999999999", &l), -ERANGE);
+	assert_int_equal(parse(&c, &e, "listen = 1.2.3.4:0\n"), -1);
+	assert_one_error(&e, F ":1: listen: '1.2.3.4:0': port out of range "
+	    "(1..65535)");
+	assert_int_equal(parse(&c, &e, "listen = [::1]:65536\n"), -1);
+	assert_one_error(&e, F ":1: listen: '[::1]:65536': port out of range "
+	    "(1..65535)");
+	assert_int_equal(parse(&c, &e, "listen =\n"), -1);
+	assert_one_error(&e, F ":1: listen: empty address in list");
+	assert_int_equal(parse(&c, &e, "listen = 1.2.3.4:21,\n"), -1);
+	assert_one_error(&e, F ":1: listen: empty address in list");
+	assert_int_equal(parse(&c, &e, "listen = 1.2.3.4:21 [::1]:21\n"), -1);
+	assert_one_error(&e, F ":1: listen: expected ',' between addresses");
+	assert_int_equal(c.listen_count, 1);
+	assert_v4(&c.listen[0], "127.0.0.1", 2121);
+}
+
+static void
+test_parse_listen_direct(void **state UNUSED)
+{
+	struct conf_listen l;
+	char big[300];
+
+	assert_int_equal(conf_parse_listen("127.0.0.1:1", &l), 0);
+	assert_v4(&l, "127.0.0.1", 1);
+	assert_int_equal(conf_parse_listen("[::ffff:192.0.2.1]:65535", &l), 0);
+	assert_v6(&l, "::ffff:192.0.2.1", 65535);
+	assert_int_equal(conf_parse_listen("", &l), -EINVAL);
+	memset(big, '1', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(conf_parse_listen(big, &l), -EINVAL);
+	memcpy(big, "[", 1);
+	assert_int_equal(conf_parse_listen(big, &l), -EINVAL);
+}
+
+static void
+test_nul_and_control(void **state UNUSED)
+{
+	static const char text[] = "banner = a\nmax_clients = 5\0 6\n";
+	struct conf_errors e = { 0 };
+	struct conf c;
+
+	conf_defaults(&c);
+	assert_int_equal(conf_parse(&c, F, text, sizeof(text) - 1, &e), -1);
+	assert_one_error(&e, F ":2: NUL byte in line");
+	assert_string_equal(c.banner, "keepftpd ready.");
+	assert_int_equal(c.max_clients, 200);
+
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_parse(&c, F, "# \0\n", 4, &e), -1);
+	assert_one_error(&e, F ":1: NUL byte in line");
+
+	assert_int_equal(parse(&c, &e, "banner = a\x01z\n"), -1);
+	assert_one_error(&e, F ":1: control character in line");
+	assert_int_equal(parse(&c, &e, "banner = a\x7fz\n"), -1);
+	assert_one_error(&e, F ":1: control character in line");
+	assert_int_equal(parse(&c, &e, "banner = \x1b[2J\n"), -1);
+	assert_one_error(&e, F ":1: control character in line");
+}
+
+static void
+test_long_line(void **state UNUSED)
+{
+	size_t max = KF_CONF_VALUE_MAX + 128;
+	struct conf_errors e;
+	struct conf c;
+	char *text = malloc(max + 64);
+	char want[64];
+
+	assert_non_null(text);
+	/* a comment of exactly the longest line is fine */
+	memset(text, ' ', max);
+	text[0] = '#';
+	memcpy(text + max, "\nmax_clients = 3\n", 18);
+	assert_int_equal(parse(&c, &e, text), 0);
+	assert_int_equal(c.max_clients, 3);
+	/* one byte more is not, even for a comment */
+	memset(text, ' ', max + 1);
+	text[0] = '#';
+	memcpy(text + max + 1, "\nmax_clients = 3\n", 18);
+	assert_int_equal(parse(&c, &e, text), -1);
+	snprintf(want, sizeof(want), F ":1: line is longer than %zu bytes",
+	    max);
+	assert_one_error(&e, want);
+	free(text);
+}
+
+static void
+test_error_cap(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+	char text[1024];
+	size_t i, k = 0;
+
+	for (i = 0; i < 20; i++)
+		k += (size_t)snprintf(text + k, sizeof(text) - k, "bad%zu = 1\n",
+		    i + 1);
+	assert_int_equal(parse(&c, &e, text), -1);
+	assert_int_equal(e.count, 20);
+	assert_string_equal(e.msg[0], F ":1: unknown option 'bad1'");
+	assert_string_equal(e.msg[15], F ":16: unknown option 'bad16'");
+}
+
+static void
+test_errors_accumulate(void **state UNUSED)
+{
+	struct conf_errors e = { 0 };
+	struct conf c;
+
+	conf_defaults(&c);
+	assert_int_equal(conf_parse(&c, "a", "x = 1\n", 6, &e), -1);
+	assert_int_equal(conf_set(&c, "y", "1", "-o", &e), -1);
+	assert_int_equal(e.count, 2);
+	assert_string_equal(e.msg[0], "a:1: unknown option 'x'");
+	assert_string_equal(e.msg[1], "-o: unknown option 'y'");
+	/* NULL errs: still refused */
+	assert_int_equal(conf_set(&c, "y", "1", "-o", NULL), -1);
+	assert_int_equal(conf_parse(&c, "a", "x = 1\n", 6, NULL), -1);
+}
+
+static void
+test_conf_set(void **state UNUSED)
+{
+	struct conf_errors e = { 0 };
+	struct conf c;
+
+	conf_defaults(&c);
+	assert_int_equal(conf_set(&c, "max_clients", "5", "command line", &e),
+	    0);
+	assert_int_equal(c.max_clients, 5);
+	assert_int_equal(conf_set(&c, "banner", "  spaced ", NULL, &e), 0);
+	assert_string_equal(c.banner, "  spaced ");
+	assert_int_equal(conf_set(&c, "anonymous_enable", "on", NULL, &e), 0);
+	assert_int_equal(c.anonymous_enable, 1);
+	assert_int_equal(conf_set(&c, "umask", "007", NULL, &e), 0);
+	assert_int_equal(c.umask, 07);
+	assert_int_equal(conf_set(&c, "listen",
+	    "10.1.1.1:21,[::1]:2121", NULL, &e), 0);
+	assert_int_equal(c.listen_count, 2);
+	assert_v4(&c.listen[0], "10.1.1.1", 21);
+	assert_v6(&c.listen[1], "::1", 2121);
+	assert_int_equal(conf_set(&c, "listen", "10.2.2.2:990", NULL, &e), 0);
+	assert_int_equal(c.listen_count, 1);
+	assert_v4(&c.listen[0], "10.2.2.2", 990);
+	assert_int_equal(e.count, 0);
+
+	assert_int_equal(conf_set(&c, "nosuch", "1", "command line", &e), -1);
+	assert_one_error(&e, "command line: unknown option 'nosuch'");
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_set(&c, "max_clients", "0", "command line", &e),
+	    -1);
+	assert_one_error(&e, "command line: max_clients: 0 is out of range "
+	    "(1..100000)");
+	assert_int_equal(c.max_clients, 5);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_set(&c, "listen", "10.3.3.3:21,bad", NULL, &e),
+	    -1);
+	assert_one_error(&e, "command line: listen: 'bad' is not "
+	    "a.b.c.d:port or [v6addr]:port");
+	assert_int_equal(c.listen_count, 1);
+	assert_v4(&c.listen[0], "10.2.2.2", 990);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_set(&c, "banner", "a\nb", NULL, &e), -1);
+	assert_one_error(&e, "command line: banner: control character in "
+	    "value");
+}
+
+static void
+test_conf_set_long(void **state UNUSED)
+{
+	char v[KF_CONF_VALUE_MAX + 2];
+	struct conf_errors e = { 0 };
+	struct conf c;
+
+	conf_defaults(&c);
+	v[0] = '/';
+	memset(v + 1, 'a', sizeof(v) - 2);
+	v[sizeof(v) - 1] = '\0';
+	assert_int_equal(conf_set(&c, "anon_root", v, NULL, &e), -1);
+	assert_one_error(&e, "command line: anon_root: value is longer than "
+	    "1024 bytes");
+	v[sizeof(v) - 2] = '\0';
+	assert_int_equal(conf_set(&c, "anon_root", v, NULL, &e), 0);
+	assert_int_equal(strlen(c.anon_root), KF_CONF_VALUE_MAX);
+}
+
+static void
+test_check_cross(void **state UNUSED)
+{
+	struct conf_errors e = { 0 };
+	struct conf c;
+
+	conf_defaults(&c);
+	c.pasv_min_port = 50000;
+	c.pasv_max_port = 49999;
+	assert_int_equal(conf_check(&c, &e), -1);
+	assert_one_error(&e, "config: pasv_min_port (50000) is above "
+	    "pasv_max_port (49999)");
+	c.pasv_max_port = 50000;
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_check(&c, &e), 0);
+
+	c.anonymous_enable = 1;
+	assert_int_equal(conf_check(&c, &e), -1);
+	assert_one_error(&e, "config: anonymous_enable is set but anon_root "
+	    "is empty");
+	memcpy(c.anon_root, "/srv/ftp", 9);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_check(&c, &e), 0);
+}
+
+static void
+test_check_values(void **state UNUSED)
+{
+	static const char *const good_addr[] = { "", "203.0.113.9",
+		"0.0.0.0" };
+	static const char *const bad_addr[] = { "1.2.3", "::1",
+		"203.0.113.256", "example.com", "1.2.3.4 " };
+	struct conf_errors e = { 0 };
+	struct conf c;
+	size_t i;
+
+	conf_defaults(&c);
+	for (i = 0; i < sizeof(good_addr) / sizeof(good_addr[0]); i++) {
+		assert_int_equal(conf_set(&c, "pasv_address", good_addr[i],
+		    NULL, &e), 0);
+		assert_int_equal(conf_check(&c, &e), 0);
+	}
+	for (i = 0; i < sizeof(bad_addr) / sizeof(bad_addr[0]); i++) {
+		memset(&e, 0, sizeof(e));
+		assert_int_equal(conf_set(&c, "pasv_address", bad_addr[i],
+		    NULL, &e), 0);
+		assert_int_equal(conf_check(&c, &e), -1);
+		assert_int_equal(e.count, 1);
+	}
+	assert_string_equal(e.msg[0], "config: pasv_address '1.2.3.4 ' is "
+	    "not an IPv4 address");
+	c.pasv_address[0] = '\0';
+
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_set(&c, "log", "syslog", NULL, &e), 0);
+	assert_int_equal(conf_set(&c, "log_level", "debug", NULL, &e), 0);
+	assert_int_equal(conf_check(&c, &e), 0);
+	assert_int_equal(conf_set(&c, "log", "file", NULL, &e), 0);
+	assert_int_equal(conf_set(&c, "log_level", "verbose", NULL, &e), 0);
+	assert_int_equal(conf_check(&c, &e), -1);
+	assert_int_equal(e.count, 2);
+	assert_string_equal(e.msg[0], "config: log 'file' is neither stderr "
+	    "nor syslog");
+	assert_string_equal(e.msg[1], "config: log_level 'verbose' is not "
+	    "error, warning, info or debug");
+}
+
+static void
+test_check_listen(void **state UNUSED)
+{
+	struct conf_errors e = { 0 };
+	struct conf c;
+
+	conf_defaults(&c);
+	c.listen_count = 0;
+	assert_int_equal(conf_check(&c, &e), -1);
+	assert_one_error(&e, "config: no listen address");
+
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_set(&c, "listen", "[::1]:21, 1.2.3.4:21, "
+	    "[::1]:21", NULL, &e), 0);
+	assert_int_equal(conf_check(&c, &e), -1);
+	assert_one_error(&e, "config: listen address 3 repeats address 1");
+
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_set(&c, "listen", "[::1]:21,[::1]:22", NULL,
+	    &e), 0);
+	assert_int_equal(conf_check(&c, &e), 0);
+}
+
+static void
+test_load(void **state UNUSED)
+{
+	static const char text[] = "max_clients = 9\nbanner = \"from file\"\n";
+	struct conf_errors e = { 0 };
+	struct conf c;
+	char path[32];
+
+	write_file(path, text, sizeof(text) - 1);
+	conf_defaults(&c);
+	assert_int_equal(conf_load(&c, path, &e), 0);
+	assert_int_equal(e.count, 0);
+	assert_int_equal(c.max_clients, 9);
+	assert_string_equal(c.banner, "from file");
+	unlink(path);
+
+	write_file(path, "\nnope = 1\n", 10);
+	assert_int_equal(conf_load(&c, path, &e), -1);
+	assert_int_equal(e.count, 1);
+	assert_true(strncmp(e.msg[0], path, strlen(path)) == 0);
+	assert_string_equal(e.msg[0] + strlen(path),
+	    ":2: unknown option 'nope'");
+	unlink(path);
+}
+
+static void
+test_load_missing(void **state UNUSED)
+{
+	struct conf_errors e = { 0 };
+	struct conf c;
+
+	conf_defaults(&c);
+	assert_int_equal(conf_load(&c, "/nonexistent/keepftpd.conf", &e), -1);
+	assert_one_error(&e, "/nonexistent/keepftpd.conf: cannot read: "
+	    "No such file or directory");
+	assert_int_equal(c.max_clients, 200);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_load(&c, "/tmp", &e), -1);
+	assert_one_error(&e, "/tmp: cannot read: Is a directory");
+}
+
+static void
+test_load_sizes(void **state UNUSED)
+{
+	size_t line = 64, n = KF_CONF_FILE_MAX, i;
+	struct conf_errors e = { 0 };
+	char path[32], want[96];
+	struct conf c;
+	char *big = malloc(n + 1);
+
+	/* comment lines up to exactly KF_CONF_FILE_MAX bytes: accepted */
+	assert_non_null(big);
+	memset(big, ' ', n + 1);
+	for (i = 0; i + line <= n + 1; i += line) {
+		big[i] = '#';
+		big[i + line - 1] = '\n';
+	}
+	write_file(path, big, n);
+	conf_defaults(&c);
+	assert_int_equal(conf_load(&c, path, &e), 0);
+	unlink(path);
+
+	/* one byte more: refused */
+	write_file(path, big, n + 1);
+	assert_int_equal(conf_load(&c, path, &e), -1);
+	snprintf(want, sizeof(want), "%s: file is larger than %d bytes", path,
+	    KF_CONF_FILE_MAX);
+	assert_one_error(&e, want);
+	unlink(path);
+	free(big);
+}
+
+static void
+test_example_file(void **state UNUSED)
+{
+	struct conf_errors e = { 0 };
+	char path[4096];
+	struct conf c;
+	size_t i;
+
+	repo_path(path, sizeof(path), "keepftpd.conf.example");
+	conf_defaults(&c);
+	if (access(path, R_OK) != 0)
+		skip();
+	assert_int_equal(conf_load(&c, path, &e), 0);
+	assert_int_equal(conf_check(&c, &e), 0);
+	for (i = 0; i < e.count && i < 16; i++)
+		print_error("%s\n", e.msg[i]);
+	assert_int_equal(e.count, 0);
+}
+
+/* docs/CONFIG.md must be exactly what conf_print_doc writes. */
+static void
+test_doc(void **state UNUSED)
+{
+	static const char *const names[] = { "`listen`", "`max_clients`",
+		"`umask`", "`log_level`", "`pwhash_memlimit_kib`" };
+	char path[4096], tmp[32], *got, *want;
+	size_t ngot, nwant, i;
+	int fd;
+	FILE *f;
+
+	memcpy(tmp, "/tmp/test_conf.XXXXXX", 22);
+	assert_true((fd = mkstemp(tmp)) >= 0);
+	conf_print_doc(fd);
+	close(fd);
+	got = malloc(1 << 20);
+	want = malloc(1 << 20);
+	assert_true(got != NULL && want != NULL);
+	assert_non_null(f = fopen(tmp, "r"));
+	ngot = fread(got, 1, (1 << 20) - 1, f);
+	fclose(f);
+	unlink(tmp);
+	got[ngot] = '\0';
+	assert_true(strncmp(got, "# keepftpd configuration\n", 25) == 0);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		assert_non_null(strstr(got, names[i]));
+	assert_non_null(strstr(got, "| `umask` | octal mode | `022` | "
+	    "0 to 0777 |"));
+	assert_non_null(strstr(got, "| `anon_root` | path | *(empty)* |"));
+
+	repo_path(path, sizeof(path), "docs/CONFIG.md");
+	if ((f = fopen(path, "r")) != NULL) {
+		nwant = fread(want, 1, (1 << 20) - 1, f);
+		fclose(f);
+		want[nwant] = '\0';
+		assert_string_equal(got, want);
+	}
+	free(got);
+	free(want);
+	if (f == NULL)
+		skip();
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_basic_file),
+		cmocka_unit_test(test_empty_input),
+		cmocka_unit_test(test_crlf),
+		cmocka_unit_test(test_bool),
+		cmocka_unit_test(test_uint_range),
+		cmocka_unit_test(test_uint_syntax),
+		cmocka_unit_test(test_mode),
+		cmocka_unit_test(test_str),
+		cmocka_unit_test(test_path),
+		cmocka_unit_test(test_quoted),
+		cmocka_unit_test(test_syntax_errors),
+		cmocka_unit_test(test_unknown_key),
+		cmocka_unit_test(test_duplicate_key),
+		cmocka_unit_test(test_listen_repeat),
+		cmocka_unit_test(test_listen_max),
+		cmocka_unit_test(test_listen_bad),
+		cmocka_unit_test(test_parse_listen_direct),
+		cmocka_unit_test(test_nul_and_control),
+		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_error_cap),
+		cmocka_unit_test(test_errors_accumulate),
+		cmocka_unit_test(test_conf_set),
+		cmocka_unit_test(test_conf_set_long),
+		cmocka_unit_test(test_check_cross),
+		cmocka_unit_test(test_check_values),
+		cmocka_unit_test(test_check_listen),
+		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_load_missing),
+		cmocka_unit_test(test_load_sizes),
+		cmocka_unit_test(test_example_file),
+		cmocka_unit_test(test_doc),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
