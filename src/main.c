@@ -26,6 +26,7 @@
 #define OVERRIDES_MAX	64
 
 static const char *conf_path;
+static int running;	/* errors go to the log once the listener runs */
 static const char *overrides[OVERRIDES_MAX];
 static size_t noverrides;
 
@@ -47,8 +48,12 @@ print_errors(const struct conf_errors *e)
 {
 	size_t i;
 
-	for (i = 0; i < e->count && i < sizeof(e->msg) / sizeof(e->msg[0]); i++)
-		fprintf(stderr, "%s\n", e->msg[i]);
+	for (i = 0; i < e->count && i < sizeof(e->msg) / sizeof(e->msg[0]); i++) {
+		if (running)
+			log_err("%s", e->msg[i]);
+		else
+			fprintf(stderr, "%s\n", e->msg[i]);
+	}
 	if (e->count > i)
 		fprintf(stderr, "(%zu more errors)\n", e->count - i);
 }
@@ -115,6 +120,7 @@ run(struct listener *L)
 	setup_log(&L->conf);
 	if (listener_bind(L) < 0)
 		return 1;
+	running = 1;
 	return listener_run(L) == 0 ? 0 : 1;
 }
 
@@ -323,6 +329,7 @@ serve_main(int argc, char **argv)
 		return 1;
 	print_banner(&L.conf, root, user, pw, account);
 	sodium_memzero(pw, sizeof(pw));
+	running = 1;
 	return listener_run(&L) == 0 ? 0 : 1;
 }
 

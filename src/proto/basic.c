@@ -59,7 +59,7 @@ reply_help(struct ctrl *c)
 		if (t[i].help == NULL)
 			continue;
 		len += snprintf(text[row] + len, sizeof(text[row]) - (size_t)len,
-		    "%-5s", t[i].name);
+		    len > 0 ? " %-4s" : "%-4s", t[i].name);
 		if (len > 70) {
 			lines[row] = text[row];
 			row++;

@@ -1,0 +1,246 @@
+/*
+ * auth.c - the login check: anonymous, inline users, the users file,
+ * then PAM; and the cap on concurrent password verifications (fcntl
+ * locks on the bytes of a memfd shared by all monitors).
+ * Runs in: monitor (auth_check), listener (auth_slots_init).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "../common/log.h"
+#include "auth.h"
+#include "users.h"
+
+static int	slot_fd = -1;
+static unsigned	slot_n;
+
+int
+auth_slots_init(unsigned n)
+{
+	int fd;
+
+	if (n == 0 || n > KF_AUTH_SLOTS_MAX)
+		return -1;
+	if ((fd = memfd_create("kf-auth", 0)) < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)n) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (slot_fd >= 0)
+		close(slot_fd);
+	slot_fd = fd;
+	slot_n = n;
+	return 0;
+}
+
+static int
+slot_lock(int cmd, short type, unsigned i)
+{
+	struct flock fl;
+	int r;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = (off_t)i;
+	fl.l_len = 1;
+	do
+		r = fcntl(slot_fd, cmd, &fl);
+	while (r < 0 && errno == EINTR && cmd == F_SETLKW);
+	return r;
+}
+
+int
+auth_slot_acquire(void)
+{
+	unsigned i;
+
+	if (slot_fd < 0)
+		return 0;
+	for (i = 0; i < slot_n; i++)
+		if (slot_lock(F_SETLK, F_WRLCK, i) == 0)
+			return (int)i;
+	if (sodium_init() < 0)
+		return -1;
+	i = randombytes_uniform(slot_n);
+	if (slot_lock(F_SETLKW, F_WRLCK, i) < 0)
+		return -1;
+	return (int)i;
+}
+
+void
+auth_slot_release(int slot)
+{
+	if (slot_fd < 0 || slot < 0 || (unsigned)slot >= slot_n)
+		return;
+	(void)slot_lock(F_SETLK, F_UNLCK, (unsigned)slot);
+}
+
+static int
+verify(const char *hash, const char *pass)
+{
+	int slot, r;
+
+	if ((slot = auth_slot_acquire()) < 0)
+		return -1;
+	r = password_verify(hash, pass);
+	auth_slot_release(slot);
+	return r;
+}
+
+static int
+verify_dummy(const struct conf *c, const char *pass)
+{
+	int slot;
+
+	if ((slot = auth_slot_acquire()) < 0)
+		return -1;
+	(void)password_verify_dummy(c, pass);
+	auth_slot_release(slot);
+	return -1;
+}
+
+static int
+set_str(char *dst, size_t dstsz, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= dstsz)
+		return -1;
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+static int
+anon_identity(const struct conf *c, struct auth_identity *id)
+{
+	struct passwd *pw;
+
+	id->uid = getuid();
+	id->gid = getgid();
+	if (geteuid() == 0) {
+		if ((pw = getpwnam(c->anon_user)) == NULL || pw->pw_uid == 0) {
+			log_warn("anon_user %s: no such account, or root",
+			    c->anon_user);
+			return -1;
+		}
+		id->uid = pw->pw_uid;
+		id->gid = pw->pw_gid;
+	}
+	id->writable = c->anon_write;
+	id->anonymous = 1;
+	if (set_str(id->name, sizeof(id->name), "anonymous") < 0 ||
+	    set_str(id->root, sizeof(id->root), c->anon_root) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+is_anonymous(const struct conf *c, const char *user)
+{
+	return c->anonymous_enable && (strcasecmp(user, "anonymous") == 0 ||
+	    strcasecmp(user, "ftp") == 0);
+}
+
+/* 1: found in text, 0: not found (or malformed: logged). */
+static int
+find_in(const char *what, const char *text, size_t len, const char *user,
+    struct users_entry *e)
+{
+	const char *err = "";
+	size_t line = 0;
+	int r;
+
+	r = users_find(text, len, user, e, &line, &err);
+	if (r < 0) {
+		log_warn("%s:%zu: %s", what, line, err);
+		return 0;
+	}
+	return r;
+}
+
+static int
+find_in_file(const struct conf *c, const char *user, struct users_entry *e)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	if (c->users_file[0] == '\0')
+		return 0;
+	if ((r = users_load(c->users_file, &text, &len)) < 0) {
+		log_warn("users file %s: %s", c->users_file, strerror(-r));
+		return 0;
+	}
+	r = find_in("users file", text, len, user, e);
+	sodium_memzero(text, len);
+	free(text);
+	return r;
+}
+
+static int
+virtual_identity(const struct users_entry *e, struct auth_identity *id)
+{
+	if (geteuid() == 0) {
+		id->uid = e->uid;
+		id->gid = e->gid;
+	} else {
+		id->uid = getuid();
+		id->gid = getgid();
+	}
+	id->writable = (e->flags & USERS_FLAG_WRITE) != 0;
+	id->anonymous = 0;
+	return set_str(id->root, sizeof(id->root), e->home);
+}
+
+static int
+check_virtual(const struct conf *c, const struct users_entry *e,
+    const char *pass, struct auth_identity *id)
+{
+	if (pass[0] == '\0')
+		return verify_dummy(c, pass);
+	if (verify(e->hash, pass) < 0)
+		return -1;
+	return virtual_identity(e, id);
+}
+
+static int
+check_login(const struct conf *c, const char *inline_users, const char *user,
+    const char *pass, struct auth_identity *id)
+{
+	struct users_entry e;
+
+	if (is_anonymous(c, user))
+		return anon_identity(c, id);
+	if ((inline_users != NULL && find_in("inline users", inline_users,
+	    strlen(inline_users), user, &e)) || find_in_file(c, user, &e))
+		return check_virtual(c, &e, pass, id);
+	if (c->pam_enable && pass[0] != '\0')
+		return pam_check(c, user, pass, id);
+	return verify_dummy(c, pass);
+}
+
+int
+auth_check(const struct conf *c, const char *inline_users, const char *user,
+    const char *pass, struct auth_identity *id)
+{
+	struct auth_identity tmp;
+	int r;
+
+	memset(&tmp, 0, sizeof(tmp));
+	if (set_str(tmp.name, sizeof(tmp.name), user) < 0)
+		return verify_dummy(c, pass);
+	r = check_login(c, inline_users, user, pass, &tmp);
+	if (r == 0)
+		*id = tmp;
+	return r;
+}

@@ -1,0 +1,100 @@
+/*
+ * pam.c - system users through PAM (pam_authenticate, pam_acct_mgmt),
+ * then the account's uid, gid and home from the passwd database.
+ * Runs in: monitor.
+ */
+#include <pwd.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <security/pam_appl.h>
+
+#include "../common/log.h"
+#include "auth.h"
+#include "users.h"
+
+static void
+free_replies(struct pam_response *r, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (r[i].resp != NULL) {
+			explicit_bzero(r[i].resp, strlen(r[i].resp));
+			free(r[i].resp);
+		}
+	}
+	free(r);
+}
+
+/* Answers the password prompt only; anything else fails the login. */
+static int
+conv(int n, const struct pam_message **msg, struct pam_response **resp,
+    void *data)
+{
+	struct pam_response *r;
+	int i;
+
+	if (n <= 0 || n > PAM_MAX_NUM_MSG)
+		return PAM_CONV_ERR;
+	if ((r = calloc((size_t)n, sizeof(*r))) == NULL)
+		return PAM_BUF_ERR;
+	for (i = 0; i < n; i++) {
+		if (msg[i]->msg_style != PAM_PROMPT_ECHO_OFF ||
+		    (r[i].resp = strdup(data)) == NULL) {
+			free_replies(r, n);
+			return PAM_CONV_ERR;
+		}
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+static int
+pam_identity(const struct conf *c, const char *user, struct auth_identity *id)
+{
+	struct passwd *pw;
+	size_t n;
+
+	if ((pw = getpwnam(user)) == NULL || pw->pw_uid == 0) {
+		log_warn("pam: %s: no passwd entry, or root", user);
+		return -1;
+	}
+	n = strlen(pw->pw_dir);
+	if (pw->pw_dir[0] != '/' || n >= sizeof(id->root))
+		return -1;
+	memcpy(id->root, pw->pw_dir, n + 1);
+	id->uid = geteuid() == 0 ? pw->pw_uid : getuid();
+	id->gid = geteuid() == 0 ? pw->pw_gid : getgid();
+	id->writable = c->pam_write;
+	id->anonymous = 0;
+	return 0;
+}
+
+int
+pam_check(const struct conf *c, const char *user, const char *pass,
+    struct auth_identity *id)
+{
+	struct pam_conv pc;
+	pam_handle_t *ph = NULL;
+	int r;
+
+	pc.conv = conv;
+	pc.appdata_ptr = (void *)(uintptr_t)pass;
+	if ((r = pam_start(c->pam_service, user, &pc, &ph)) != PAM_SUCCESS) {
+		log_warn("pam_start %s failed", c->pam_service);
+		return -1;
+	}
+	(void)pam_set_item(ph, PAM_TTY, "keepftpd");
+	r = pam_authenticate(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+	if (r == PAM_SUCCESS)
+		r = pam_acct_mgmt(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+	if (r != PAM_SUCCESS)
+		log_info("pam: %s: %s", user, pam_strerror(ph, r));
+	pam_end(ph, r);
+	if (r != PAM_SUCCESS)
+		return -1;
+	return pam_identity(c, user, id);
+}

@@ -1,0 +1,54 @@
+/*
+ * users.h - the virtual users file: strict line parser, lookup, bounded
+ * loading, and password verification helpers shared by the monitor
+ * (auth.c) and the `keepftpd user` command (users_cli.c).
+ * Runs in: monitor, keepftpd user command.
+ */
+#ifndef KF_USERS_H
+#define KF_USERS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "../common/limits.h"
+#include "../conf/conf.h"
+
+#define USERS_HASH_MAX		512
+#define USERS_FLAG_WRITE	0x1u
+
+struct buf;
+
+struct users_entry {
+	char		name[KF_USER_MAX + 1];
+	char		hash[USERS_HASH_MAX + 1];
+	uid_t		uid;
+	gid_t		gid;
+	char		home[KF_PATH_MAX + 1];
+	unsigned	flags;
+};
+
+int	users_valid_name(const char *, size_t);
+/* 1: an entry, 0: blank or comment, -1: malformed (*err says why). */
+int	users_parse_line(const char *line, size_t len, struct users_entry *,
+	    const char **err);
+/* Next line of [*p, end) without its "\n"; 0 at the end. */
+int	users_next_line(const char **p, const char *end, const char **line,
+	    size_t *len);
+/* 1: found, 0: not found, -1: malformed (*lineno, *err). Whole text checked. */
+int	users_find(const char *text, size_t len, const char *name,
+	    struct users_entry *, size_t *lineno, const char **err);
+int	users_format_line(const struct users_entry *, struct buf *);
+/* Reads a whole users file; 0, or -errno (-ENOENT, -EFBIG, ...). */
+int	users_load(const char *path, char **text, size_t *len);
+
+/* password.c: 0 when pass matches hash, -1 otherwise. */
+int	password_verify(const char *hash, const char *pass);
+/* Spends one verification at the configured cost; always -1. */
+int	password_verify_dummy(const struct conf *, const char *pass);
+
+/* pam.c: 0 and *id filled on success, -1 otherwise. */
+struct auth_identity;
+int	pam_check(const struct conf *, const char *user, const char *pass,
+	    struct auth_identity *);
+
+#endif

@@ -1,0 +1,569 @@
+/*
+ * users_cli.c - `keepftpd user add|passwd|del|list`: edits the virtual
+ * users file under an exclusive lock, atomically (temporary file,
+ * fsync, rename, fsync of the directory). Passwords come from the
+ * terminal with echo off, or from the first line of stdin; never from
+ * the command line.
+ * Runs in: keepftpd user command.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "../common/buf.h"
+#include "../common/cursor.h"
+#include "../common/sys.h"
+#include "auth.h"
+#include "users.h"
+
+#define DEFAULT_FILE	"/etc/keepftpd/users"
+#define DEFAULT_OPS	2UL
+#define DEFAULT_MEM_KIB	32768UL
+#define ID_MAX		4294967294ULL
+
+enum cmd { CMD_NONE, CMD_ADD, CMD_PASSWD, CMD_DEL, CMD_LIST };
+
+struct opts {
+	enum cmd	 cmd;
+	const char	*file;
+	const char	*name;
+	const char	*home;
+	const char	*uid;
+	const char	*gid;
+	int		 write;
+	unsigned long	 ops;
+	unsigned long	 mem_kib;
+	int		 add_only;	/* an add-only option was given */
+};
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: keepftpd user [-f FILE] add NAME --home DIR "
+	    "[--uid UID] [--gid GID] [--write]\n"
+	    "\t\t[--opslimit N] [--memlimit-kib N]\n"
+	    "       keepftpd user [-f FILE] passwd NAME\n"
+	    "       keepftpd user [-f FILE] del NAME\n"
+	    "       keepftpd user [-f FILE] list\n");
+	return 2;
+}
+
+static int
+cmd_of(const char *s)
+{
+	if (strcmp(s, "add") == 0)
+		return CMD_ADD;
+	if (strcmp(s, "passwd") == 0)
+		return CMD_PASSWD;
+	if (strcmp(s, "del") == 0)
+		return CMD_DEL;
+	if (strcmp(s, "list") == 0)
+		return CMD_LIST;
+	return -1;
+}
+
+static int
+opt_ulong(const char *s, unsigned long lo, unsigned long hi, unsigned long *v)
+{
+	uint64_t u;
+
+	if (s == NULL || parse_u64(s, hi, &u) < 0 || u < lo)
+		return -1;
+	*v = (unsigned long)u;
+	return 0;
+}
+
+/* One option with its argument at argv[*i + 1]; -1 on a usage error. */
+static int
+parse_opt(struct opts *o, int argc, char **argv, int *i)
+{
+	const char *k = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+
+	if (strcmp(k, "--write") == 0)
+		return o->write = o->add_only = 1, 0;
+	if (v == NULL)
+		return -1;
+	(*i)++;
+	if (strcmp(k, "-f") == 0)
+		return o->file = v, 0;
+	o->add_only = 1;
+	if (strcmp(k, "--home") == 0)
+		return o->home = v, 0;
+	if (strcmp(k, "--uid") == 0)
+		return o->uid = v, 0;
+	if (strcmp(k, "--gid") == 0)
+		return o->gid = v, 0;
+	if (strcmp(k, "--opslimit") == 0)
+		return opt_ulong(v, 1, 20, &o->ops);
+	if (strcmp(k, "--memlimit-kib") == 0)
+		return opt_ulong(v, 8, 4194304, &o->mem_kib);
+	return -1;
+}
+
+static int
+parse_word(struct opts *o, const char *w)
+{
+	int c;
+
+	if (o->cmd == CMD_NONE) {
+		if ((c = cmd_of(w)) < 0)
+			return -1;
+		o->cmd = (enum cmd)c;
+		return 0;
+	}
+	if (o->name != NULL || o->cmd == CMD_LIST)
+		return -1;
+	o->name = w;
+	return 0;
+}
+
+static int
+parse_args(struct opts *o, int argc, char **argv)
+{
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	o->file = DEFAULT_FILE;
+	o->ops = DEFAULT_OPS;
+	o->mem_kib = DEFAULT_MEM_KIB;
+	for (i = 1; i < argc; i++) {
+		if (argv[i][0] == '-' ? parse_opt(o, argc, argv, &i) < 0 :
+		    parse_word(o, argv[i]) < 0)
+			return -1;
+	}
+	if (o->cmd == CMD_NONE || (o->cmd != CMD_LIST && o->name == NULL))
+		return -1;
+	if (o->cmd != CMD_ADD && o->add_only)
+		return -1;
+	if (o->cmd == CMD_ADD && o->home == NULL)
+		return -1;
+	return 0;
+}
+
+/* ---- passwords ---- */
+
+/* One line from fd, byte by byte (so nothing after it is consumed). */
+static int
+read_line(int fd, char *out, size_t outsz)
+{
+	size_t n = 0;
+	ssize_t r;
+	char ch;
+
+	while ((r = sys_read(fd, &ch, 1)) == 1 && ch != '\n') {
+		if (n + 1 >= outsz)
+			return -EMSGSIZE;
+		out[n++] = ch;
+	}
+	if (r < 0)
+		return -errno;
+	if (n > 0 && out[n - 1] == '\r')
+		n--;
+	out[n] = '\0';
+	return (int)n;
+}
+
+static int
+prompt(const char *what, char *out, size_t outsz)
+{
+	struct termios old, quiet;
+	int r;
+
+	fprintf(stderr, "%s", what);
+	if (tcgetattr(0, &old) < 0)
+		return -errno;
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	quiet.c_lflag |= ICANON;
+	if (tcsetattr(0, TCSAFLUSH, &quiet) < 0)
+		return -errno;
+	r = read_line(0, out, outsz);
+	(void)tcsetattr(0, TCSAFLUSH, &old);
+	fprintf(stderr, "\n");
+	return r;
+}
+
+static int
+check_pass(int r, const char *pass)
+{
+	if (r == -EMSGSIZE) {
+		fprintf(stderr, "keepftpd user: password longer than %d "
+		    "bytes\n", KF_PASS_MAX);
+		return -1;
+	}
+	if (r < 0) {
+		fprintf(stderr, "keepftpd user: reading password: %s\n",
+		    strerror(-r));
+		return -1;
+	}
+	if (r == 0 || strlen(pass) != (size_t)r) {
+		fprintf(stderr, "keepftpd user: empty or invalid password\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+get_password(char *pass, size_t passsz)
+{
+	char again[KF_PASS_MAX + 2];
+	int r;
+
+	if (!isatty(0))
+		return check_pass(read_line(0, pass, passsz), pass);
+	if (check_pass(prompt("Password: ", pass, passsz), pass) < 0)
+		return -1;
+	r = prompt("Again: ", again, sizeof(again));
+	if (r < 0 || strcmp(again, pass) != 0) {
+		sodium_memzero(again, sizeof(again));
+		fprintf(stderr, "keepftpd user: passwords differ\n");
+		return -1;
+	}
+	sodium_memzero(again, sizeof(again));
+	return 0;
+}
+
+static int
+new_hash(const struct opts *o, char *out, size_t outsz)
+{
+	char pass[KF_PASS_MAX + 2];
+	int r;
+
+	if (get_password(pass, sizeof(pass)) < 0) {
+		sodium_memzero(pass, sizeof(pass));
+		return -1;
+	}
+	r = auth_hash_password(pass, o->ops, (size_t)o->mem_kib * 1024,
+	    out, outsz);
+	sodium_memzero(pass, sizeof(pass));
+	if (r < 0)
+		fprintf(stderr, "keepftpd user: hashing failed (out of "
+		    "memory?)\n");
+	return r;
+}
+
+/* ---- uid / gid ---- */
+
+static int
+resolve_id(const char *s, int is_group, unsigned long *out)
+{
+	struct passwd *pw;
+	struct group *gr;
+	uint64_t v;
+
+	if (parse_u64(s, ID_MAX, &v) == 0)
+		*out = (unsigned long)v;
+	else if (!is_group && (pw = getpwnam(s)) != NULL)
+		*out = pw->pw_uid;
+	else if (is_group && (gr = getgrnam(s)) != NULL)
+		*out = gr->gr_gid;
+	else {
+		fprintf(stderr, "keepftpd user: unknown %s: %s\n",
+		    is_group ? "group" : "user", s);
+		return -1;
+	}
+	if (*out == 0) {
+		fprintf(stderr, "keepftpd user: %s 0 refused (sessions never "
+		    "run as root)\n", is_group ? "gid" : "uid");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+pick_id(const char *s, int is_group, unsigned long *out)
+{
+	if (s != NULL)
+		return resolve_id(s, is_group, out);
+	if (geteuid() == 0) {
+		fprintf(stderr, "keepftpd user: running as root: give --uid "
+		    "and --gid\n");
+		return -1;
+	}
+	*out = is_group ? (unsigned long)getgid() : (unsigned long)getuid();
+	if (*out == 0) {
+		fprintf(stderr, "keepftpd user: give --uid and --gid\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- file edits ---- */
+
+static int
+lock_file(const char *file)
+{
+	char path[KF_PATH_MAX + 16];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.lock", file) >=
+	    sizeof(path))
+		return -1;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) < 0) {
+		fprintf(stderr, "keepftpd user: %s: %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			fprintf(stderr, "keepftpd user: lock %s: %s\n", path,
+			    strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+static int
+sync_dir(const char *file)
+{
+	char copy[KF_PATH_MAX + 1];
+	size_t n = strlen(file);
+	int fd, r;
+
+	if (n >= sizeof(copy))
+		return -1;
+	memcpy(copy, file, n + 1);
+	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+static int
+write_tmp(int fd, const struct buf *b)
+{
+	if (fchmod(fd, 0600) < 0 ||
+	    sys_write_all(fd, buf_data(b), buf_len(b)) < 0 || fsync(fd) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+replace_file(const char *file, const struct buf *b)
+{
+	char tmp[KF_PATH_MAX + 32];
+	int fd, r;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", file) >=
+	    sizeof(tmp))
+		return -1;
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+		fprintf(stderr, "keepftpd user: %s: %s\n", tmp,
+		    strerror(errno));
+		return -1;
+	}
+	r = write_tmp(fd, b);
+	if (close(fd) < 0)
+		r = -1;
+	if (r == 0 && rename(tmp, file) < 0)
+		r = -1;
+	if (r < 0) {
+		fprintf(stderr, "keepftpd user: writing %s: %s\n", file,
+		    strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	(void)sync_dir(file);
+	return 0;
+}
+
+/* Current file text (empty when missing and missing_ok). */
+static int
+load(const char *file, int missing_ok, char **text, size_t *len)
+{
+	int r;
+
+	if ((r = users_load(file, text, len)) == 0)
+		return 0;
+	if (r == -ENOENT && missing_ok) {
+		*len = 0;
+		return (*text = calloc(1, 1)) != NULL ? 0 : -1;
+	}
+	fprintf(stderr, "keepftpd user: %s: %s\n", file, strerror(-r));
+	return -1;
+}
+
+/*
+ * Copies text to out, replacing the line of e->name by e (passwd) or
+ * dropping it (del: repl NULL). Returns 1 when the name was found.
+ */
+static int
+rewrite(const char *file, const char *text, size_t len, const char *name,
+    const struct users_entry *repl, struct buf *out)
+{
+	struct users_entry e;
+	const char *p = text, *end = text + len, *line, *err = "";
+	size_t n, no = 0;
+	int r, found = 0;
+
+	while (users_next_line(&p, end, &line, &n)) {
+		no++;
+		if ((r = users_parse_line(line, n, &e, &err)) < 0) {
+			fprintf(stderr, "%s:%zu: %s\n", file, no, err);
+			return -1;
+		}
+		if (r == 1 && strcmp(e.name, name) == 0) {
+			found = 1;
+			if (repl != NULL && users_format_line(repl, out) < 0)
+				return -1;
+			continue;
+		}
+		if (buf_append(out, line, n) < 0 || buf_append(out, "\n", 1) < 0)
+			return -1;
+	}
+	return found;
+}
+
+/* ---- subcommands ---- */
+
+static int
+build_entry(const struct opts *o, struct users_entry *e)
+{
+	struct buf *b;
+	const char *err = "";
+	unsigned long uid, gid;
+	int r = -1;
+
+	if (pick_id(o->uid, 0, &uid) < 0 || pick_id(o->gid, 1, &gid) < 0)
+		return -1;
+	if ((b = buf_new(KF_USERS_LINE_MAX + 2)) == NULL)
+		return -1;
+	if (buf_appendf(b, "%s:$argon2id$x:%lu:%lu:%s:%s", o->name, uid, gid,
+	    o->home, o->write ? "write" : "") < 0)
+		err = "line too long";
+	else
+		r = users_parse_line(buf_data(b), buf_len(b), e, &err);
+	if (r != 1)
+		fprintf(stderr, "keepftpd user: %s\n", err);
+	buf_free(b);
+	return r == 1 ? 0 : -1;
+}
+
+static int
+do_add(const struct opts *o, const char *text, size_t len, struct buf *out)
+{
+	struct users_entry e;
+	int r;
+
+	if (build_entry(o, &e) < 0)
+		return -1;
+	if ((r = rewrite(o->file, text, len, o->name, &e, out)) != 0) {
+		if (r > 0)
+			fprintf(stderr, "keepftpd user: %s exists\n", o->name);
+		return -1;
+	}
+	if (new_hash(o, e.hash, sizeof(e.hash)) < 0)
+		return -1;
+	return users_format_line(&e, out);
+}
+
+static int
+do_passwd(const struct opts *o, const char *text, size_t len, struct buf *out)
+{
+	struct users_entry e;
+	size_t no = 0;
+	const char *err = "";
+	int r;
+
+	if ((r = users_find(text, len, o->name, &e, &no, &err)) < 0)
+		fprintf(stderr, "%s:%zu: %s\n", o->file, no, err);
+	if (r == 0)
+		fprintf(stderr, "keepftpd user: no user %s\n", o->name);
+	if (r != 1 || new_hash(o, e.hash, sizeof(e.hash)) < 0)
+		return -1;
+	return rewrite(o->file, text, len, o->name, &e, out) == 1 ? 0 : -1;
+}
+
+static int
+do_del(const struct opts *o, const char *text, size_t len, struct buf *out)
+{
+	int r;
+
+	if ((r = rewrite(o->file, text, len, o->name, NULL, out)) == 0)
+		fprintf(stderr, "keepftpd user: no user %s\n", o->name);
+	return r == 1 ? 0 : -1;
+}
+
+static int
+do_list(const struct opts *o)
+{
+	struct users_entry e;
+	char *text;
+	const char *p, *end, *line, *err = "";
+	size_t n, len, no = 0;
+	int r = 0;
+
+	if (load(o->file, 0, &text, &len) < 0)
+		return 1;
+	p = text;
+	end = text + len;
+	while (r >= 0 && users_next_line(&p, end, &line, &n)) {
+		no++;
+		if ((r = users_parse_line(line, n, &e, &err)) < 0)
+			fprintf(stderr, "%s:%zu: %s\n", o->file, no, err);
+		else if (r == 1)
+			printf("%s %lu %lu %s %s\n", e.name,
+			    (unsigned long)e.uid, (unsigned long)e.gid, e.home,
+			    (e.flags & USERS_FLAG_WRITE) ? "write" : "-");
+	}
+	free(text);
+	fflush(stdout);
+	return r < 0 ? 1 : 0;
+}
+
+static int
+edit(const struct opts *o)
+{
+	struct buf *out = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int lk, r = -1;
+
+	if ((lk = lock_file(o->file)) < 0)
+		return 1;
+	if (load(o->file, o->cmd == CMD_ADD, &text, &len) < 0)
+		goto done;
+	if ((out = buf_new(KF_USERS_FILE_MAX)) == NULL)
+		goto done;
+	if (o->cmd == CMD_ADD)
+		r = do_add(o, text, len, out);
+	else if (o->cmd == CMD_PASSWD)
+		r = do_passwd(o, text, len, out);
+	else
+		r = do_del(o, text, len, out);
+	if (r == 0)
+		r = replace_file(o->file, out);
+done:
+	buf_free(out);
+	free(text);
+	close(lk);
+	return r < 0 ? 1 : 0;
+}
+
+int
+users_cli(int argc, char **argv)
+{
+	struct opts o;
+
+	if (argc < 1 || strcmp(argv[0], "user") != 0 ||
+	    parse_args(&o, argc, argv) < 0)
+		return usage();
+	if (o.cmd == CMD_LIST)
+		return do_list(&o);
+	return edit(&o);
+}

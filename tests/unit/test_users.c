@@ -1,0 +1,512 @@
+/* test_users.c - users file parser, password verification, auth_check,
+ * auth slots and the `keepftpd user` command. */
+#include "cm.h"
+
+#include <crypt.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "auth/auth.h"
+#include "auth/users.h"
+
+#define HASH_A	"$6$saltsalt$abc"
+#define OK_LINE	"alice:" HASH_A ":1000:1001:/srv/ftp/alice:write"
+
+static char	tmpdir[64];
+static char	ufile[128];
+
+static int
+parse(const char *line, struct users_entry *e)
+{
+	const char *err = NULL;
+	int r = users_parse_line(line, strlen(line), e, &err);
+
+	if (r < 0)
+		assert_non_null(err);
+	return r;
+}
+
+static void
+test_parse_valid(void **state)
+{
+	struct users_entry e;
+
+	(void)state;
+	assert_int_equal(parse(OK_LINE, &e), 1);
+	assert_string_equal(e.name, "alice");
+	assert_string_equal(e.hash, HASH_A);
+	assert_int_equal(e.uid, 1000);
+	assert_int_equal(e.gid, 1001);
+	assert_string_equal(e.home, "/srv/ftp/alice");
+	assert_int_equal(e.flags, USERS_FLAG_WRITE);
+	assert_int_equal(parse("b.o-b_@x:$argon2id$v=19$x:1:2:/:", &e), 1);
+	assert_int_equal(e.flags, 0);
+	assert_string_equal(e.name, "b.o-b_@x");
+	assert_int_equal(parse(OK_LINE "\r", &e), 1);
+	assert_string_equal(e.home, "/srv/ftp/alice");
+	assert_int_equal(parse("c:$2b$04$xyz:5:5:/h:\r", &e), 1);
+	assert_int_equal(parse("d:$2y$04$xyz:5:5:/h:", &e), 1);
+	assert_int_equal(parse("d:$2a$04$xyz:5:5:/h:", &e), 1);
+	assert_int_equal(parse("", &e), 0);
+	assert_int_equal(parse("\r", &e), 0);
+	assert_int_equal(parse("# a comment: x", &e), 0);
+	assert_int_equal(parse("e:" HASH_A ":4294967294:4294967294:/h:",
+	    &e), 1);
+	assert_int_equal(e.uid, 4294967294U);
+}
+
+static void
+test_parse_invalid(void **state)
+{
+	static const char *bad[] = {
+		":" HASH_A ":1:1:/h:",			/* empty name */
+		"-a:" HASH_A ":1:1:/h:",		/* leading '-' */
+		".a:" HASH_A ":1:1:/h:",		/* leading '.' */
+		"a b:" HASH_A ":1:1:/h:",		/* space */
+		"a/b:" HASH_A ":1:1:/h:",		/* slash */
+		"a:plain:1:1:/h:",			/* unknown hash */
+		"a:$1$md5$x:1:1:/h:",			/* md5-crypt */
+		"a:$6$:1:1:/h:x",			/* ':' splits hash */
+		"a::1:1:/h:",				/* empty hash */
+		"a:" HASH_A ":0:1:/h:",			/* uid 0 */
+		"a:" HASH_A ":1:0:/h:",			/* gid 0 */
+		"a:" HASH_A ":-1:1:/h:",		/* signed */
+		"a:" HASH_A ":x:1:/h:",			/* not a number */
+		"a:" HASH_A ":4294967295:1:/h:",	/* (uid_t)-1 */
+		"a:" HASH_A ":99999999999999999999:1:/h:",
+		"a:" HASH_A ": 1:1:/h:",		/* space */
+		"a:" HASH_A ":1:1:h:",			/* relative home */
+		"a:" HASH_A ":1:1::",			/* empty home */
+		"a:" HASH_A ":1:1:/a:b:write",		/* ':' in home */
+		"a:" HASH_A ":1:1:/a\tb:",		/* control char */
+		"a:" HASH_A ":1:1:/h:admin",		/* unknown flag */
+		"a:" HASH_A ":1:1:/h:write=1",		/* value */
+		"a:" HASH_A ":1:1:/h:write,",		/* empty flag */
+		"a:" HASH_A ":1:1:/h:,write",
+		"a:" HASH_A ":1:1:/h:Write",
+		"a:" HASH_A ":1:1:/h",			/* missing field */
+		"a:" HASH_A ":1:1",
+		"a",
+		"a:" HASH_A ":1:1:/h:\r\r",		/* one CR only */
+	};
+	struct users_entry e;
+	char line[KF_USERS_LINE_MAX + 64];
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse(bad[i], &e) != -1)
+			fail_msg("accepted: %s", bad[i]);
+	}
+	memset(line, 'a', sizeof(line));
+	n = strlen(":" HASH_A ":1:1:/h:");
+	memcpy(line + KF_USER_MAX + 1, ":" HASH_A ":1:1:/h:", n + 1);
+	assert_int_equal(parse(line, &e), -1);	/* name too long */
+	n = strlen("a:" HASH_A ":1:1:/");
+	memcpy(line, "a:" HASH_A ":1:1:/", n);
+	memset(line + n, 'x', sizeof(line) - n);
+	line[KF_USERS_LINE_MAX + 1] = '\0';
+	assert_int_equal(parse(line, &e), -1);	/* line too long */
+	line[KF_USERS_LINE_MAX - 1] = ':';
+	line[KF_USERS_LINE_MAX] = '\0';
+	assert_int_equal(parse(line, &e), 1);	/* just fits */
+}
+
+static void
+test_find(void **state)
+{
+	const char *text = "# users\n\nalice:" HASH_A ":1000:1000:/a:write\r\n"
+	    "bob:" HASH_A ":1001:1001:/b:\n";
+	const char *broken = "alice:" HASH_A ":1000:1000:/a:\n\nbob:x:1:1:/b:";
+	struct users_entry e;
+	const char *err = NULL;
+	size_t line = 0;
+
+	(void)state;
+	assert_int_equal(users_find(text, strlen(text), "bob", &e, &line,
+	    &err), 1);
+	assert_int_equal(e.uid, 1001);
+	assert_string_equal(e.home, "/b");
+	assert_int_equal(users_find(text, strlen(text), "alice", &e, &line,
+	    &err), 1);
+	assert_int_equal(e.flags, USERS_FLAG_WRITE);
+	assert_int_equal(users_find(text, strlen(text), "Alice", &e, &line,
+	    &err), 0);
+	assert_int_equal(users_find(text, strlen(text), "carol", &e, &line,
+	    &err), 0);
+	assert_int_equal(users_find(broken, strlen(broken), "alice", &e,
+	    &line, &err), -1);
+	assert_int_equal(line, 3);
+	assert_string_equal(err, "bad password hash");
+	assert_int_equal(users_find("", 0, "alice", &e, &line, &err), 0);
+}
+
+static void
+test_verify_argon2id(void **state)
+{
+	char h[crypto_pwhash_STRBYTES];
+
+	(void)state;
+	assert_int_equal(auth_hash_password("s3cret", 1, 8 * 1024 * 1024, h,
+	    sizeof(h)), 0);
+	assert_true(strncmp(h, "$argon2id$", 10) == 0);
+	assert_int_equal(password_verify(h, "s3cret"), 0);
+	assert_int_equal(password_verify(h, "s3creT"), -1);
+	assert_int_equal(password_verify(h, ""), -1);
+	assert_int_equal(auth_hash_password("x", 1, 8 * 1024 * 1024, h, 64),
+	    -1);
+}
+
+static void
+test_verify_crypt(void **state)
+{
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	char salt[64], h6[256], hb[256];
+	const char *o;
+
+	(void)state;
+	assert_non_null(cd);
+	o = crypt_r("pw6", "$6$saltsalt$", cd);
+	assert_non_null(o);
+	snprintf(h6, sizeof(h6), "%s", o);
+	assert_true(strncmp(h6, "$6$saltsalt$", 12) == 0);
+	assert_non_null(crypt_gensalt_rn("$2b$", 4, NULL, 0, salt,
+	    sizeof(salt)));
+	o = crypt_r("pwb", salt, cd);
+	assert_non_null(o);
+	snprintf(hb, sizeof(hb), "%s", o);
+	assert_true(strncmp(hb, "$2b$04$", 7) == 0);
+	free(cd);
+
+	assert_int_equal(password_verify(h6, "pw6"), 0);
+	assert_int_equal(password_verify(h6, "pw7"), -1);
+	assert_int_equal(password_verify(h6, ""), -1);
+	assert_int_equal(password_verify(hb, "pwb"), 0);
+	assert_int_equal(password_verify(hb, "pwB"), -1);
+	h6[strlen(h6) - 1] ^= 1;	/* corrupted hash */
+	assert_int_equal(password_verify(h6, "pw6"), -1);
+	assert_int_equal(password_verify("$6$saltsalt$short", "pw6"), -1);
+}
+
+static void
+test_conf(struct conf *c)
+{
+	conf_defaults(c);
+	c->pwhash_opslimit = 1;
+	c->pwhash_memlimit_kib = 8192;
+}
+
+static char *
+inline_users(void)
+{
+	char h[crypto_pwhash_STRBYTES], e[crypto_pwhash_STRBYTES];
+	char *out;
+
+	assert_int_equal(auth_hash_password("right", 1, 8 << 20, h,
+	    sizeof(h)), 0);
+	assert_int_equal(auth_hash_password("", 1, 8 << 20, e, sizeof(e)), 0);
+	out = malloc(2048);
+	assert_non_null(out);
+	snprintf(out, 2048, "# quick\nuser1:%s:1234:2345:/srv/u1:write\n"
+	    "ro:%s:1234:2345:/srv/ro:\nnopw:%s:1234:2345:/srv/np:\n", h, h,
+	    e);
+	return out;
+}
+
+static void
+test_auth_inline(void **state)
+{
+	struct conf c;
+	struct auth_identity id;
+	char *users = inline_users();
+
+	(void)state;
+	test_conf(&c);
+	memset(&id, 0, sizeof(id));
+	assert_int_equal(auth_check(&c, users, "user1", "right", &id), 0);
+	assert_string_equal(id.name, "user1");
+	assert_string_equal(id.root, "/srv/u1");
+	assert_int_equal(id.writable, 1);
+	assert_int_equal(id.anonymous, 0);
+	assert_int_equal(id.uid, geteuid() == 0 ? 1234 : getuid());
+	assert_int_equal(id.gid, geteuid() == 0 ? 2345 : getgid());
+	assert_int_equal(auth_check(&c, users, "ro", "right", &id), 0);
+	assert_string_equal(id.root, "/srv/ro");
+	assert_int_equal(id.writable, 0);
+
+	memset(&id, 0x5a, sizeof(id));
+	assert_int_equal(auth_check(&c, users, "user1", "wrong", &id), -1);
+	assert_int_equal(id.name[0], 0x5a);	/* untouched on failure */
+	assert_int_equal(auth_check(&c, users, "User1", "right", &id), -1);
+	assert_int_equal(auth_check(&c, users, "nobody9", "right", &id), -1);
+	assert_int_equal(auth_check(&c, users, "user1", "", &id), -1);
+	assert_int_equal(auth_check(&c, users, "nopw", "", &id), -1);
+	assert_int_equal(auth_check(&c, NULL, "user1", "right", &id), -1);
+	assert_int_equal(auth_check(&c, "bad line\n", "user1", "right", &id),
+	    -1);
+	free(users);
+}
+
+static void
+test_auth_anonymous(void **state)
+{
+	struct conf c;
+	struct auth_identity id;
+
+	(void)state;
+	test_conf(&c);
+	snprintf(c.anon_root, sizeof(c.anon_root), "/srv/anon");
+	assert_int_equal(auth_check(&c, NULL, "anonymous", "", &id), -1);
+	assert_int_equal(auth_check(&c, NULL, "ftp", "x@y", &id), -1);
+	c.anonymous_enable = 1;
+	if (geteuid() == 0 && getpwnam(c.anon_user) == NULL)
+		skip();
+	memset(&id, 0, sizeof(id));
+	assert_int_equal(auth_check(&c, NULL, "anonymous", "", &id), 0);
+	assert_string_equal(id.name, "anonymous");
+	assert_string_equal(id.root, "/srv/anon");
+	assert_int_equal(id.anonymous, 1);
+	assert_int_equal(id.writable, 0);
+	assert_int_not_equal(id.uid, 0);
+	if (geteuid() == 0)
+		assert_int_equal(id.uid, getpwnam(c.anon_user)->pw_uid);
+	c.anon_write = 1;
+	assert_int_equal(auth_check(&c, NULL, "FTP", "guest", &id), 0);
+	assert_string_equal(id.name, "anonymous");
+	assert_int_equal(id.writable, 1);
+	assert_int_equal(auth_check(&c, NULL, "AnonyMous", "a@b", &id), 0);
+	assert_int_equal(auth_check(&c, NULL, "anonymous2", "", &id), -1);
+}
+
+static void
+test_slots(void **state)
+{
+	int fds[2], s, status;
+	pid_t pid;
+	char ch;
+
+	(void)state;
+	assert_int_equal(auth_slot_acquire(), 0);	/* not initialised */
+	auth_slot_release(0);
+	assert_int_equal(auth_slots_init(0), -1);
+	assert_int_equal(auth_slots_init(2), 0);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		s = auth_slot_acquire();
+		ch = (char)('0' + s);
+		if (write(fds[1], &ch, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(read(fds[0], &ch, 1), 1);
+	assert_int_equal(ch, '0');
+	s = auth_slot_acquire();
+	assert_int_equal(s, 1);		/* slot 0 held by the child */
+	auth_slot_release(s);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	s = auth_slot_acquire();
+	assert_int_equal(s, 0);		/* released by the kernel */
+	auth_slot_release(s);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* ---- keepftpd user ---- */
+
+static int
+cli(const char *input, const char *out, char **argv)
+{
+	int p[2], in0, out1 = -1, fd, argc = 0, r;
+
+	while (argv[argc] != NULL)
+		argc++;
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], input, strlen(input)),
+	    (ssize_t)strlen(input));
+	close(p[1]);
+	in0 = dup(0);
+	assert_int_equal(dup2(p[0], 0), 0);
+	close(p[0]);
+	if (out != NULL) {
+		fflush(stdout);
+		out1 = dup(1);
+		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(dup2(fd, 1), 1);
+		close(fd);
+	}
+	r = users_cli(argc, argv);
+	if (out != NULL) {
+		fflush(stdout);
+		dup2(out1, 1);
+		close(out1);
+	}
+	dup2(in0, 0);
+	close(in0);
+	return r;
+}
+
+static char *
+slurp(const char *path)
+{
+	static char b[8192];
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	n = read(fd, b, sizeof(b) - 1);
+	assert_true(n >= 0);
+	b[n] = '\0';
+	close(fd);
+	return b;
+}
+
+static int
+login(const char *user, const char *pass)
+{
+	struct conf c;
+	struct auth_identity id;
+
+	test_conf(&c);
+	snprintf(c.users_file, sizeof(c.users_file), "%s", ufile);
+	return auth_check(&c, NULL, user, pass, &id);
+}
+
+#define ADD(name, extra...) ((char *[]){ "user", "-f", ufile, "add", name, \
+	"--home", "/srv/" name, "--uid", "1500", "--gid", "1600",	\
+	"--opslimit", "1", "--memlimit-kib", "8192", ##extra, NULL })
+
+static void
+test_cli_roundtrip(void **state)
+{
+	char out[160], lck[160];
+	struct stat st;
+
+	(void)state;
+	snprintf(out, sizeof(out), "%s/out", tmpdir);
+	assert_int_equal(cli("pw-one\n", NULL, ADD("carol", "--write")), 0);
+	assert_int_equal(stat(ufile, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(cli("pw-two\r\n", NULL, ADD("dave")), 0);
+	assert_int_equal(cli("x\n", NULL, ADD("dave")), 1);	/* exists */
+	assert_int_equal(cli("\n", NULL, ADD("erin")), 1);	/* empty pw */
+	assert_int_equal(cli("", NULL, ADD("erin")), 1);	/* no pw */
+	assert_int_equal(cli("pw\n", NULL, ADD("b*d")), 1);	/* bad name */
+	assert_int_equal(login("carol", "pw-one"), 0);
+	assert_int_equal(login("dave", "pw-two"), 0);
+	assert_int_equal(login("dave", "pw-one"), -1);
+	assert_int_equal(login("erin", "pw"), -1);
+
+	assert_int_equal(cli("", out, (char *[]){ "user", "list", "-f", ufile,
+	    NULL }), 0);
+	assert_string_equal(slurp(out), "carol 1500 1600 /srv/carol write\n"
+	    "dave 1500 1600 /srv/dave -\n");
+	assert_null(strstr(slurp(ufile), "pw-one"));
+
+	assert_int_equal(cli("pw-new\n", NULL, (char *[]){ "user", "-f",
+	    ufile, "passwd", "carol", "--opslimit", "1", NULL }), 2);
+	assert_int_equal(cli("pw-new\n", NULL, (char *[]){ "user", "-f",
+	    ufile, "passwd", "carol", NULL }), 0);
+	assert_int_equal(login("carol", "pw-one"), -1);
+	assert_int_equal(login("carol", "pw-new"), 0);
+	assert_int_equal(cli("pw\n", NULL, (char *[]){ "user", "passwd",
+	    "zed", "-f", ufile, NULL }), 1);
+
+	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "del",
+	    "carol", NULL }), 0);
+	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "del",
+	    "carol", NULL }), 1);
+	assert_int_equal(login("carol", "pw-new"), -1);
+	assert_int_equal(login("dave", "pw-two"), 0);
+	assert_int_equal(cli("", out, (char *[]){ "user", "-f", ufile, "list",
+	    NULL }), 0);
+	assert_string_equal(slurp(out), "dave 1500 1600 /srv/dave -\n");
+
+	/* usage errors */
+	assert_int_equal(cli("", NULL, (char *[]){ "user", NULL }), 2);
+	assert_int_equal(cli("", NULL, (char *[]){ "user", "frob", NULL }), 2);
+	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "add",
+	    "x", NULL }), 2);				/* no --home */
+	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "del",
+	    NULL }), 2);
+	assert_int_equal(cli("", NULL, (char *[]){ "user", "list", "x",
+	    NULL }), 2);
+	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", NULL }), 2);
+	assert_int_equal(cli("pw\n", NULL, ADD("fay", "--uid", "0")), 1);
+	assert_int_equal(cli("pw\n", NULL, (char *[]){ "user", "-f", ufile,
+	    "add", "fay", "--home", "rel", "--uid", "5", "--gid", "5",
+	    NULL }), 1);
+	if (geteuid() == 0)	/* root must name the ids */
+		assert_int_equal(cli("pw\n", NULL, (char *[]){ "user", "-f",
+		    ufile, "add", "fay", "--home", "/f", NULL }), 1);
+
+	/* a broken file is refused, not rewritten */
+	snprintf(lck, sizeof(lck), "%s.lock", ufile);
+	assert_int_equal(access(lck, F_OK), 0);
+	{
+		int fd = open(ufile, O_WRONLY | O_APPEND);
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "junk\n", 5), 5);
+		close(fd);
+	}
+	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "del",
+	    "dave", NULL }), 1);
+	assert_non_null(strstr(slurp(ufile), "junk"));
+	assert_int_equal(login("dave", "pw-two"), -1);	/* malformed file */
+	unlink(out);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/kf-users-XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(ufile, sizeof(ufile), "%s/users", tmpdir);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char p[200];
+
+	(void)state;
+	unlink(ufile);
+	snprintf(p, sizeof(p), "%s.lock", ufile);
+	unlink(p);
+	rmdir(tmpdir);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_valid),
+		cmocka_unit_test(test_parse_invalid),
+		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_verify_argon2id),
+		cmocka_unit_test(test_verify_crypt),
+		cmocka_unit_test(test_auth_inline),
+		cmocka_unit_test(test_auth_anonymous),
+		cmocka_unit_test(test_slots),
+		cmocka_unit_test(test_cli_roundtrip),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
