@@ -195,40 +195,58 @@ handle_request(struct mon *m)
 		sys_close(&m->ipc);
 }
 
+static int64_t
+earlier(int64_t a, int64_t b)
+{
+	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
 /*
- * Serves the current worker until it exits. deadline_ms < 0: none.
- * A SIGTERM is passed on; a worker that outlives its grace is killed.
+ * Serves the current worker until it exits, sleeping until something
+ * happens: a request, a log line, the worker's exit (its sockets hang
+ * up), a signal or the deadline (ms, < 0: none). A SIGTERM is passed
+ * on; a worker that outlives the deadline or its grace is killed.
  */
 static void
 serve_worker(struct mon *m, int64_t deadline_ms)
 {
+	int64_t kill_at = deadline_ms, now;
 	struct pollfd p[2];
-	int64_t kill_at = deadline_ms;
-	int status, timeout;
+	int status, term_sent = 0;
+	pid_t r;
 
 	for (;;) {
-		if (waitpid(m->worker, &status, WNOHANG) == m->worker)
+		r = waitpid(m->worker, &status, WNOHANG);
+		if (r == m->worker || (r < 0 && errno == ECHILD))
 			break;
-		if (mon_term && kill_at < 0) {
+		now = sys_now_ms();
+		if (mon_term && !term_sent) {
 			kill(m->worker, SIGTERM);
-			kill_at = sys_now_ms() + WORKER_GRACE_MS;
+			term_sent = 1;
+			kill_at = earlier(kill_at, now + WORKER_GRACE_MS);
 		}
-		if (kill_at >= 0 && sys_now_ms() >= kill_at) {
+		if (kill_at >= 0 && now >= kill_at) {
 			kill(m->worker, SIGKILL);
-			kill_at = -1;
+			waitpid(m->worker, &status, 0);
+			break;
 		}
 		p[0] = (struct pollfd){ .fd = m->ipc, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = m->log, .events = POLLIN };
-		timeout = kill_at < 0 ? 200 : (int)(kill_at - sys_now_ms());
-		if (poll(p, 2, timeout < 0 ? 0 : timeout > 200 ? 200 : timeout) <= 0)
+		if (m->ipc < 0 && m->log < 0 && kill_at < 0) {
+			/* nothing left to serve; a signal ends the wait too */
+			if (waitpid(m->worker, &status, 0) == m->worker)
+				break;
+			continue;
+		}
+		if (poll(p, 2, kill_at < 0 ? -1 : (int)(kill_at - now)) <= 0)
 			continue;
 		if (p[1].revents && log_forward(m->log) < 0)
 			sys_close(&m->log);
 		if (p[0].revents)
 			handle_request(m);
 	}
-	while (m->log >= 0 && log_forward(m->log) == 0 &&
-	    sys_poll1(m->log, POLLIN, 0) > 0)
+	while (m->log >= 0 && sys_poll1(m->log, POLLIN, 0) > 0 &&
+	    log_forward(m->log) == 0)
 		;
 	sys_close(&m->ipc);
 	sys_close(&m->log);

@@ -114,22 +114,17 @@ do_type(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 504, "Type not supported.");
 }
 
+/* MODE and STRU: one value each is supported (S, F). */
 static void
 do_mode(struct sess *s, const struct cmd *c)
 {
-	if (strcasecmp(c->arg, "S") == 0)
-		ctrl_reply(&s->ctrl, 200, "Mode set to S.");
-	else
-		ctrl_reply(&s->ctrl, 504, "Only stream mode is supported.");
-}
+	int mode = c->def->id == CMD_MODE;
+	const char *what = mode ? "Mode" : "Structure", *only = mode ? "S" : "F";
 
-static void
-do_stru(struct sess *s, const struct cmd *c)
-{
-	if (strcasecmp(c->arg, "F") == 0)
-		ctrl_reply(&s->ctrl, 200, "Structure set to F.");
+	if (strcasecmp(c->arg, only) == 0)
+		ctrl_reply(&s->ctrl, 200, "%s set to %s.", what, only);
 	else
-		ctrl_reply(&s->ctrl, 504, "Only file structure is supported.");
+		ctrl_reply(&s->ctrl, 504, "%s %s only.", what, only);
 }
 
 static void
@@ -709,7 +704,7 @@ static const handler handlers[CMD__COUNT] = {
 	[CMD_USER] = do_user, [CMD_PASS] = do_pass, [CMD_QUIT] = do_quit,
 	[CMD_NOOP] = do_basic, [CMD_SYST] = do_basic, [CMD_FEAT] = do_basic,
 	[CMD_HELP] = do_basic, [CMD_TYPE] = do_type, [CMD_MODE] = do_mode,
-	[CMD_STRU] = do_stru, [CMD_PWD] = do_pwd, [CMD_CWD] = do_cwd,
+	[CMD_STRU] = do_mode, [CMD_PWD] = do_pwd, [CMD_CWD] = do_cwd,
 	[CMD_CDUP] = do_cwd, [CMD_LIST] = do_list, [CMD_NLST] = do_list,
 	[CMD_RETR] = do_retr, [CMD_STOR] = do_stor, [CMD_APPE] = do_stor,
 	[CMD_DELE] = do_dele, [CMD_MKD] = do_mkd, [CMD_RMD] = do_dele,
