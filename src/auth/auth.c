@@ -77,6 +77,19 @@ auth_slot_acquire(void)
 	return (int)i;
 }
 
+/*
+ * A worker forked by the monitor must not keep the slot file: a hostile
+ * worker could lock every byte and stall logins in all sessions.
+ */
+void
+auth_slots_close(void)
+{
+	if (slot_fd >= 0)
+		close(slot_fd);
+	slot_fd = -1;
+	slot_n = 0;
+}
+
 void
 auth_slot_release(int slot)
 {
@@ -107,6 +120,22 @@ verify_dummy(const struct conf *c, const char *pass)
 	(void)password_verify_dummy(c, pass);
 	auth_slot_release(slot);
 	return -1;
+}
+
+/* PAM's own failure delay is off (the monitor delays failures). */
+static int
+verify_pam(const struct conf *c, const char *user, const char *pass,
+    struct auth_identity *id)
+{
+	int slot, r;
+
+	if ((slot = auth_slot_acquire()) < 0)
+		return -1;
+	r = pam_check(c, user, pass, id);
+	auth_slot_release(slot);
+	if (r < 0)	/* as slow as a wrong password of a virtual user */
+		return verify_dummy(c, pass);
+	return 0;
 }
 
 static int
@@ -224,8 +253,9 @@ check_login(const struct conf *c, const char *inline_users, const char *user,
 	if ((inline_users != NULL && find_in("inline users", inline_users,
 	    strlen(inline_users), user, &e)) || find_in_file(c, user, &e))
 		return check_virtual(c, &e, pass, id);
-	if (c->pam_enable && pass[0] != '\0')
-		return pam_check(c, user, pass, id);
+	if (c->pam_enable && pass[0] != '\0' &&
+	    users_valid_name(user, strlen(user)))
+		return verify_pam(c, user, pass, id);
 	return verify_dummy(c, pass);
 }
 

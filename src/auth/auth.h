@@ -37,6 +37,8 @@ int	auth_check(const struct conf *, const char *inline_users,
 int	auth_slots_init(unsigned n);	/* listener, before any fork */
 int	auth_slot_acquire(void);	/* blocks; returns slot or -1 */
 void	auth_slot_release(int slot);
+/* A worker forked by the monitor drops the slot file: it must not lock slots. */
+void	auth_slots_close(void);
 
 /* argon2id string of pass (libsodium), or -1. out: crypto_pwhash_STRBYTES. */
 int	auth_hash_password(const char *pass, unsigned long opslimit,

@@ -1,6 +1,7 @@
 /*
  * pam.c - system users through PAM (pam_authenticate, pam_acct_mgmt),
  * then the account's uid, gid and home from the passwd database.
+ * Only the password prompt is answered; PAM's failure delay is off.
  * Runs in: monitor.
  */
 #include <pwd.h>
@@ -52,6 +53,18 @@ conv(int n, const struct pam_message **msg, struct pam_response **resp,
 	return PAM_SUCCESS;
 }
 
+/*
+ * Replaces PAM's failure delay: it would sleep while holding an auth
+ * slot; the monitor delays failed logins itself.
+ */
+static void
+no_delay(int retval, unsigned usec, void *data)
+{
+	(void)retval;
+	(void)usec;
+	(void)data;
+}
+
 static int
 pam_identity(const struct conf *c, const char *user, struct auth_identity *id)
 {
@@ -88,6 +101,8 @@ pam_check(const struct conf *c, const char *user, const char *pass,
 		return -1;
 	}
 	(void)pam_set_item(ph, PAM_TTY, "keepftpd");
+	(void)pam_set_item(ph, PAM_FAIL_DELAY,
+	    (const void *)(uintptr_t)no_delay);
 	r = pam_authenticate(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
 	if (r == PAM_SUCCESS)
 		r = pam_acct_mgmt(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);

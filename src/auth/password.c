@@ -86,11 +86,17 @@ int
 password_verify_dummy(const struct conf *c, const char *pass)
 {
 	static char dummy[crypto_pwhash_STRBYTES];
+	static unsigned long ops, mem;
 
 	if (sodium_init() < 0)
 		return -1;
-	if (dummy[0] == '\0' && make_dummy(c, dummy, sizeof(dummy)) < 0)
-		return -1;
+	if (dummy[0] == '\0' || ops != c->pwhash_opslimit ||
+	    mem != c->pwhash_memlimit_kib) {
+		if (make_dummy(c, dummy, sizeof(dummy)) < 0)
+			return -1;
+		ops = c->pwhash_opslimit;
+		mem = c->pwhash_memlimit_kib;
+	}
 	if (crypto_pwhash_str_verify(dummy, pass, strlen(pass)) == 0)
 		return -1;	/* cannot happen: the "hash" is random */
 	return -1;

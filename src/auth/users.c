@@ -22,7 +22,8 @@
  *          "write" (may upload, delete, rename, mkdir). Empty: read-only.
  *          An unknown flag is an error.
  * A malformed line is an error with its line number; at login a
- * malformed file is treated as "no such user".
+ * malformed file is treated as "no such user". When a name appears on
+ * several lines the first wins (`keepftpd user add` refuses duplicates).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -197,7 +197,7 @@ prompt(const char *what, char *out, size_t outsz)
 static int
 check_pass(int r, const char *pass)
 {
-	if (r == -EMSGSIZE) {
+	if (r == -EMSGSIZE || r > KF_PASS_MAX) {
 		fprintf(stderr, "keepftpd user: password longer than %d "
 		    "bytes\n", KF_PASS_MAX);
 		return -1;
@@ -423,7 +423,8 @@ rewrite(const char *file, const char *text, size_t len, const char *name,
 				return -1;
 			continue;
 		}
-		if (buf_append(out, line, n) < 0 || buf_append(out, "\n", 1) < 0)
+		if (buf_append(out, line, n) < 0 ||
+		    buf_append(out, "\n", 1) < 0)
 			return -1;
 	}
 	return found;

@@ -69,6 +69,7 @@ worker_setup(struct mon *m, int ipc, int log, const char *name)
 
 	close(m->ipc);
 	close(m->log);
+	auth_slots_close();
 	log_open(LOG_SINK_FD, NULL, log);
 #ifndef KF_SANITIZE
 	/* the only way out for a worker's words is the log socket */

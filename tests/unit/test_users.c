@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -178,12 +179,13 @@ test_verify_crypt(void **state)
 	assert_non_null(o);
 	snprintf(h6, sizeof(h6), "%s", o);
 	assert_true(strncmp(h6, "$6$saltsalt$", 12) == 0);
-	assert_non_null(crypt_gensalt_rn("$2b$", 4, NULL, 0, salt,
+	assert_non_null(crypt_gensalt_rn("$2b$", 5, NULL, 0, salt,
 	    sizeof(salt)));
+	assert_int_equal(strlen(salt), 7 + 22);
 	o = crypt_r("pwb", salt, cd);
 	assert_non_null(o);
 	snprintf(hb, sizeof(hb), "%s", o);
-	assert_true(strncmp(hb, "$2b$04$", 7) == 0);
+	assert_true(strncmp(hb, "$2b$05$", 7) == 0);
 	free(cd);
 
 	assert_int_equal(password_verify(h6, "pw6"), 0);
@@ -255,6 +257,67 @@ test_auth_inline(void **state)
 	free(users);
 }
 
+static double
+ms_of_check(const struct conf *c, const char *users, const char *user,
+    const char *pass)
+{
+	struct auth_identity id;
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(auth_check(c, users, user, pass, &id), -1);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(b.tv_sec - a.tv_sec) * 1e3 +
+	    (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+}
+
+/* An unknown user costs one real argon2id verification, like a wrong
+ * password (a broken dummy hash would fail in microseconds). */
+static void
+test_auth_unknown_costs(void **state)
+{
+	struct conf c;
+	char *users = inline_users();
+	double wrong = 1e9, unknown = 1e9, empty = 1e9, t;
+	int i;
+
+	(void)state;
+	test_conf(&c);
+	c.pwhash_opslimit = 2;
+	c.pwhash_memlimit_kib = 32768;
+	for (i = 0; i < 3; i++) {
+		t = ms_of_check(&c, users, "user1", "wrong");
+		wrong = t < wrong ? t : wrong;
+		t = ms_of_check(&c, users, "ghost", "wrong");
+		unknown = t < unknown ? t : unknown;
+		t = ms_of_check(&c, users, "user1", "");
+		empty = t < empty ? t : empty;
+	}
+	/* user1's hash costs 1 pass, 8 MiB; the dummy 2 passes, 32 MiB */
+	assert_true(unknown > wrong);
+	assert_true(empty > wrong);
+	free(users);
+}
+
+static void
+test_auth_pam_refused(void **state)
+{
+	struct conf c;
+	struct auth_identity id;
+
+	(void)state;
+	test_conf(&c);
+	c.pam_enable = 1;
+	snprintf(c.pam_service, sizeof(c.pam_service), "kf-test-no-such");
+	memset(&id, 0x5a, sizeof(id));
+	assert_int_equal(auth_check(&c, NULL, "root", "x", &id), -1);
+	assert_int_equal(auth_check(&c, NULL, "no-such-user-kf", "x", &id),
+	    -1);
+	assert_int_equal(auth_check(&c, NULL, "bad name", "x", &id), -1);
+	assert_int_equal(auth_check(&c, NULL, "root", "", &id), -1);
+	assert_int_equal(id.name[0], 0x5a);
+}
+
 static void
 test_auth_anonymous(void **state)
 {
@@ -319,6 +382,12 @@ test_slots(void **state)
 	s = auth_slot_acquire();
 	assert_int_equal(s, 0);		/* released by the kernel */
 	auth_slot_release(s);
+	assert_int_equal(auth_slots_init(1), 0);
+	assert_int_equal(auth_slot_acquire(), 0);
+	auth_slot_release(0);
+	auth_slots_close();		/* what a worker does */
+	assert_int_equal(auth_slot_acquire(), 0);
+	auth_slot_release(0);
 	close(fds[0]);
 	close(fds[1]);
 }
@@ -384,6 +453,18 @@ login(const char *user, const char *pass)
 	return auth_check(&c, NULL, user, pass, &id);
 }
 
+/* KF_PASS_MAX-style long password: n 'p' bytes, then tail. */
+static const char *
+longpw(size_t n, const char *tail)
+{
+	static char b[KF_PASS_MAX * 2 + 8];
+
+	assert_true(n + strlen(tail) < sizeof(b));
+	memset(b, 'p', n);
+	memcpy(b + n, tail, strlen(tail) + 1);
+	return b;
+}
+
 #define ADD(name, extra...) ((char *[]){ "user", "-f", ufile, "add", name, \
 	"--home", "/srv/" name, "--uid", "1500", "--gid", "1600",	\
 	"--opslimit", "1", "--memlimit-kib", "8192", ##extra, NULL })
@@ -404,6 +485,17 @@ test_cli_roundtrip(void **state)
 	assert_int_equal(cli("\n", NULL, ADD("erin")), 1);	/* empty pw */
 	assert_int_equal(cli("", NULL, ADD("erin")), 1);	/* no pw */
 	assert_int_equal(cli("pw\n", NULL, ADD("b*d")), 1);	/* bad name */
+	assert_int_equal(cli(longpw(KF_PASS_MAX + 1, "\n"), NULL, ADD("erin")),
+	    1);
+	assert_int_equal(cli(longpw(KF_PASS_MAX + 1, "\r\n"), NULL,
+	    ADD("erin")), 1);
+	assert_int_equal(cli(longpw(KF_PASS_MAX + 100, ""), NULL, ADD("erin")),
+	    1);
+	assert_int_equal(cli(longpw(KF_PASS_MAX, "\r\n"), NULL, ADD("gus")),
+	    0);
+	assert_int_equal(login("gus", longpw(KF_PASS_MAX, "")), 0);
+	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "del",
+	    "gus", NULL }), 0);
 	assert_int_equal(login("carol", "pw-one"), 0);
 	assert_int_equal(login("dave", "pw-two"), 0);
 	assert_int_equal(login("dave", "pw-one"), -1);
@@ -503,6 +595,8 @@ main(void)
 		cmocka_unit_test(test_verify_argon2id),
 		cmocka_unit_test(test_verify_crypt),
 		cmocka_unit_test(test_auth_inline),
+		cmocka_unit_test(test_auth_unknown_costs),
+		cmocka_unit_test(test_auth_pam_refused),
 		cmocka_unit_test(test_auth_anonymous),
 		cmocka_unit_test(test_slots),
 		cmocka_unit_test(test_cli_roundtrip),
