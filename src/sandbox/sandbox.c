@@ -1,8 +1,8 @@
 /*
- * sandbox.c - entering a worker's sandbox, one verified step at a time:
- * root directory, identity, capabilities, no_new_privs, rlimits,
+ * sandbox.c - entering a worker's sandbox, one verified transition at a
+ * time: root directory, identity, capabilities, no_new_privs, rlimits,
  * Landlock, seccomp. Any failure ends the process: a worker never runs
- * half-confined.
+ * half-confined. Also prepares the empty pre-login root.
  * Runs in: pre-login and post-login workers (just after fork), and the
  * listener (sandbox_prepare_empty_dir).
  */
@@ -12,7 +12,6 @@
 #include <grp.h>
 #include <linux/landlock.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -23,19 +22,75 @@
 
 #include "../common/limits.h"
 #include "../common/log.h"
+#include "sandbox.h"
 #include "seccomp.h"
 
-/* Landlock ABI values newer than these headers (they are stable ABI). */
-#define LL_FS_TRUNCATE		(1ULL << 14)
-#define LL_FS_IOCTL_DEV		(1ULL << 15)
-#define LL_SCOPE_ABSTRACT_UNIX	(1ULL << 0)
-#define LL_SCOPE_SIGNAL		(1ULL << 1)
+/* Landlock ABI newer than Debian 12's headers (stable kernel ABI). */
+#define LL_FS_REFER		(1ULL << 13)	/* ABI 2 */
+#define LL_FS_TRUNCATE		(1ULL << 14)	/* ABI 3 */
+#define LL_FS_IOCTL_DEV		(1ULL << 15)	/* ABI 5 */
+#define LL_SCOPE_ABSTRACT_UNIX	(1ULL << 0)	/* ABI 6 */
+#define LL_SCOPE_SIGNAL		(1ULL << 1)	/* ABI 6 */
+#define LL_FS_ABI1		((LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1)
+
+#define CAP_PROBE_MAX		64	/* capabilities fit in 64 bits */
 
 struct ll_ruleset_attr {
 	uint64_t	handled_access_fs;
-	uint64_t	handled_access_net;	/* ABI 4 */
+	uint64_t	handled_access_net;	/* ABI 4; never handled */
 	uint64_t	scoped;			/* ABI 6 */
 };
+
+/* Rights and the ABI that introduced them. */
+struct ll_right {
+	uint64_t	right;
+	int		abi;
+};
+
+/* Every file right: handled in both phases, so unlisted means denied. */
+static const struct ll_right ll_handled[] = {
+	{ LL_FS_ABI1, 1 },
+	{ LL_FS_REFER, 2 },
+	{ LL_FS_TRUNCATE, 3 },
+	{ LL_FS_IOCTL_DEV, 5 },
+};
+
+/* Post-login, under the root: reading. */
+static const struct ll_right ll_read[] = {
+	{ LANDLOCK_ACCESS_FS_READ_FILE, 1 },
+	{ LANDLOCK_ACCESS_FS_READ_DIR, 1 },
+};
+
+/* Post-login, writable users: no symlinks, fifos, sockets or devices. */
+static const struct ll_right ll_write[] = {
+	{ LANDLOCK_ACCESS_FS_WRITE_FILE, 1 },
+	{ LANDLOCK_ACCESS_FS_REMOVE_FILE, 1 },
+	{ LANDLOCK_ACCESS_FS_REMOVE_DIR, 1 },
+	{ LANDLOCK_ACCESS_FS_MAKE_REG, 1 },
+	{ LANDLOCK_ACCESS_FS_MAKE_DIR, 1 },
+	{ LL_FS_REFER, 2 },
+	{ LL_FS_TRUNCATE, 3 },
+};
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+#ifdef KF_SANITIZE
+/*
+ * LeakSanitizer's exit-time check stops the world with clone and ptrace,
+ * which a sandboxed worker can no longer do (seccomp, RLIMIT_NPROC 0,
+ * not dumpable). The runtime asks this hook first: leak checking stays
+ * on in the listener and the monitor, off in sandboxed workers.
+ */
+static int sandboxed;
+
+int	__lsan_is_turned_off(void);
+
+int
+__lsan_is_turned_off(void)
+{
+	return sandboxed;
+}
+#endif
 
 static void __attribute__((noreturn))
 fail(const char *step)
@@ -44,64 +99,162 @@ fail(const char *step)
 	_exit(1);
 }
 
-/* Root: chroot, then become uid/gid for good, and check it took. */
-static void
-become_user(const struct sandbox_spec *s)
+static void __attribute__((noreturn))
+refuse(const char *why)
 {
-	uid_t r, e, sv;
-	gid_t rg, eg, sg, groups[2];
-	int n;
-
-	if (s->uid == 0 || s->gid == 0) {
-		errno = EPERM;
-		fail("refusing uid or gid 0");
-	}
-	if (chroot(s->root) < 0 || chdir("/") < 0)
-		fail("chroot");
-	if (setgroups(1, &s->gid) < 0 || setresgid(s->gid, s->gid, s->gid) < 0 ||
-	    setresuid(s->uid, s->uid, s->uid) < 0)
-		fail("set ids");
-	if (getresuid(&r, &e, &sv) < 0 || getresgid(&rg, &eg, &sg) < 0)
-		fail("getresuid");
-	n = getgroups(2, groups);
-	if (r != s->uid || e != s->uid || sv != s->uid || rg != s->gid ||
-	    eg != s->gid || sg != s->gid || n != 1 || groups[0] != s->gid) {
-		errno = EPERM;
-		fail("identity check");
-	}
+	log_err("sandbox: %s", why);
+	_exit(1);
 }
 
-/* The bounding set needs CAP_SETPCAP: drop it while we are still root. */
+static int
+open_root(const char *path)
+{
+	int fd;
+
+	if (path == NULL || path[0] != '/')
+		refuse("root must be an absolute path");
+	if ((fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		fail("open root");
+	return fd;
+}
+
+/* chroot into the directory already open (no path race), then verify. */
+static void
+enter_root(int rootfd)
+{
+	struct stat want, got;
+
+	if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		fail("chroot");
+	if (fstat(rootfd, &want) < 0 || stat("/", &got) < 0)
+		fail("stat root");
+	if (want.st_dev != got.st_dev || want.st_ino != got.st_ino)
+		refuse("chroot check: / is not the session root");
+}
+
+static int
+have_cap(cap_value_t c)
+{
+	cap_flag_value_t v = CAP_CLEAR;
+	cap_t now;
+
+	if ((now = cap_get_proc()) == NULL)
+		fail("cap_get_proc");
+	if (cap_get_flag(now, c, CAP_EFFECTIVE, &v) < 0)
+		v = CAP_CLEAR;
+	cap_free(now);
+	return v == CAP_SET;
+}
+
+/* Needs CAP_SETPCAP, so it runs before the identity change. */
 static void
 drop_bounding(void)
 {
 	int c;
 
-	for (c = 0; c <= CAP_LAST_CAP; c++)
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
-			fail("PR_CAPBSET_DROP");
+	for (c = 0; c < CAP_PROBE_MAX; c++) {
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0)
+			continue;
+		if (errno == EINVAL)
+			break;	/* past the kernel's last capability */
+		fail("PR_CAPBSET_DROP");
+	}
+	for (c = 0; c < CAP_PROBE_MAX; c++) {
+		int r = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
+
+		if (r < 0 && errno == EINVAL)
+			break;
+		if (r != 0)
+			refuse("bounding set check: a capability is left");
+	}
 }
 
 static void
+check_ids(uid_t uid, gid_t gid, int ngroups)
+{
+	uid_t r, e, s;
+	gid_t rg, eg, sg, groups[2];
+	int n;
+
+	if (getresuid(&r, &e, &s) < 0 || getresgid(&rg, &eg, &sg) < 0)
+		fail("getresuid");
+	if (r != uid || e != uid || s != uid || rg != gid || eg != gid ||
+	    sg != gid || r == 0)
+		refuse("identity check: ids do not match");
+	if (ngroups < 0)
+		return;
+	n = getgroups(2, groups);
+	if (n != ngroups || (n == 1 && groups[0] != gid))
+		refuse("identity check: supplementary groups do not match");
+}
+
+/* Root: become uid/gid for good, with exactly one group. */
+static void
+become_user(uid_t uid, gid_t gid)
+{
+	if (setgroups(1, &gid) < 0)
+		fail("setgroups");
+	if (setresgid(gid, gid, gid) < 0)
+		fail("setresgid");
+	if (setresuid(uid, uid, uid) < 0)
+		fail("setresuid");
+	check_ids(uid, gid, 1);
+}
+
+/*
+ * Rootless: keep the invoking identity, but pin real and saved ids to
+ * the effective ones, so that a saved uid 0 cannot be taken back.
+ */
+static void
+pin_ids(void)
+{
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+
+	if (setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+		fail("pin ids");
+	check_ids(uid, gid, -1);
+}
+
+/* Effective, permitted, inheritable and ambient sets emptied. */
+static void
 drop_caps(void)
 {
-	cap_t none = cap_init(), now;
-	int same;
+	cap_t none, now;
+	int c, same;
 
-	if (none == NULL || cap_set_proc(none) < 0)
+	if ((none = cap_init()) == NULL || cap_set_proc(none) < 0)
 		fail("cap_set_proc");
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
-	    errno != EINVAL)
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		fail("clear ambient capabilities");
 	if ((now = cap_get_proc()) == NULL)
 		fail("cap_get_proc");
 	same = cap_compare(now, none) == 0;
 	cap_free(now);
 	cap_free(none);
-	if (!same) {
-		errno = EPERM;
-		fail("capability check");
+	if (!same)
+		refuse("capability check: a capability is left");
+	for (c = 0; c < CAP_PROBE_MAX; c++) {
+		int r = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, c, 0, 0);
+
+		if (r < 0 && errno == EINVAL)
+			break;
+		if (r != 0)
+			refuse("capability check: an ambient one is left");
 	}
+}
+
+/* No privilege through execve ever again; no core, no ptrace peers. */
+static void
+set_no_privs(void)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fail("PR_SET_NO_NEW_PRIVS");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail("PR_SET_DUMPABLE");
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1 ||
+	    prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+		refuse("prctl check: no_new_privs or dumpable not set");
 }
 
 static void
@@ -113,13 +266,30 @@ set_limit(int res, rlim_t v, const char *what)
 		fail(what);
 }
 
+/* Files may grow as far as the hard limit lets them (no SIGXFSZ). */
+static void
+raise_fsize(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_FSIZE, &rl) < 0)
+		fail("getrlimit RLIMIT_FSIZE");
+	if (rl.rlim_max != RLIM_INFINITY)
+		log_warn("sandbox: RLIMIT_FSIZE hard limit is %llu bytes",
+		    (unsigned long long)rl.rlim_max);
+	set_limit(RLIMIT_FSIZE, rl.rlim_max, "RLIMIT_FSIZE");
+}
+
+/* After the identity change: RLIMIT_NPROC counts the new uid's tasks. */
 static void
 set_rlimits(enum sandbox_phase phase)
 {
 	set_limit(RLIMIT_NPROC, 0, "RLIMIT_NPROC");
 	set_limit(RLIMIT_NOFILE, KF_SESSION_NOFILE, "RLIMIT_NOFILE");
 	set_limit(RLIMIT_CORE, 0, "RLIMIT_CORE");
+	raise_fsize();
 #ifndef KF_SANITIZE
+	/* ASan reserves terabytes of address space: not in those builds. */
 	if (phase == SANDBOX_PRELOGIN)
 		set_limit(RLIMIT_AS, KF_PRELOGIN_AS, "RLIMIT_AS");
 #else
@@ -135,82 +305,101 @@ landlock_abi(void)
 }
 
 static uint64_t
-fs_rights(int abi)
+rights(const struct ll_right *t, size_t n, int abi)
 {
-	uint64_t all = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;
+	uint64_t r = 0;
+	size_t i;
 
-	if (abi >= 2)
-		all |= LANDLOCK_ACCESS_FS_REFER;
-	if (abi >= 3)
-		all |= LL_FS_TRUNCATE;
-	if (abi >= 5)
-		all |= LL_FS_IOCTL_DEV;
-	return all;
+	for (i = 0; i < n; i++)
+		if (abi >= t[i].abi)
+			r |= t[i].right;
+	return r;
 }
 
-/*
- * Pre-login: every file right handled, no rule: no file access at all.
- * Post-login: read under the root; write too when the user may write.
- * No symlinks, devices, fifos or sockets can be made. ABI 6 also
- * scopes signals and abstract sockets to this sandbox.
- */
 static int
-landlock(const struct sandbox_spec *s, int rootfd, int abi)
+landlock_ruleset(int abi)
 {
 	struct ll_ruleset_attr attr = { 0 };
-	struct landlock_path_beneath_attr pb = { 0 };
-	size_t size = abi >= 6 ? 24 : abi >= 4 ? 16 : 8;
-	uint64_t write = LANDLOCK_ACCESS_FS_WRITE_FILE |
-	    LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |
-	    LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
-	    LANDLOCK_ACCESS_FS_REFER | LL_FS_TRUNCATE;
-	int fd, r;
+	size_t size = sizeof(attr.handled_access_fs);
 
-	attr.handled_access_fs = fs_rights(abi);
-	if (abi >= 6)
+	attr.handled_access_fs = rights(ll_handled, NELEM(ll_handled), abi);
+	if (abi >= 6) {
 		attr.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
-	fd = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
-	if (fd < 0)
-		return -1;
-	if (s->phase == SANDBOX_POSTLOGIN) {
-		pb.parent_fd = rootfd;
-		pb.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE |
-		    LANDLOCK_ACCESS_FS_READ_DIR | (s->writable ? write : 0);
-		pb.allowed_access &= attr.handled_access_fs;
-		if (syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH,
-		    &pb, 0) < 0) {
-			close(fd);
-			return -1;
-		}
+		size = sizeof(attr);
 	}
-	r = (int)syscall(SYS_landlock_restrict_self, fd, 0);
-	close(fd);
-	return r;
+	return (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+}
+
+/* Post-login: read under the root; write too when the user may write. */
+static int
+landlock_allow_root(int ruleset, int rootfd, int abi, int writable)
+{
+	struct landlock_path_beneath_attr pb = { 0 };
+
+	pb.parent_fd = rootfd;
+	pb.allowed_access = rights(ll_read, NELEM(ll_read), abi);
+	if (writable)
+		pb.allowed_access |= rights(ll_write, NELEM(ll_write), abi);
+	return (int)syscall(SYS_landlock_add_rule, ruleset,
+	    LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
+}
+
+/* Pre-login has no rule at all: even its own root must not open. */
+static void
+check_no_files(int rootfd)
+{
+	int fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0 || errno != EACCES)
+		refuse("Landlock check: pre-login can still open files");
+}
+
+static void
+apply_landlock(const struct sandbox_spec *s, int rootfd, int root)
+{
+	int abi = landlock_abi(), ruleset;
+
+	if (abi < 1 && !root)
+		fail("Landlock (rootless mode has no other file boundary)");
+	if (abi < 1) {
+		log_warn("sandbox: no Landlock in this kernel; chroot is the "
+		    "file boundary");
+		return;
+	}
+	if ((ruleset = landlock_ruleset(abi)) < 0)
+		fail("landlock_create_ruleset");
+	if (s->phase == SANDBOX_POSTLOGIN &&
+	    landlock_allow_root(ruleset, rootfd, abi, s->writable) < 0)
+		fail("landlock_add_rule");
+	if (syscall(SYS_landlock_restrict_self, ruleset, 0) < 0)
+		fail("landlock_restrict_self");
+	close(ruleset);
+	if (s->phase == SANDBOX_PRELOGIN)
+		check_no_files(rootfd);
 }
 
 int
 sandbox_enter(const struct sandbox_spec *s)
 {
-	int root = geteuid() == 0, rootfd, abi;
+	int root = geteuid() == 0, rootfd;
 
-	rootfd = open(s->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		fail("open root");
-	if (root) {
+	if (root && (s->uid == 0 || s->gid == 0))
+		refuse("refusing to run a session as uid or gid 0");
+	rootfd = open_root(s->root);
+	if (have_cap(CAP_SETPCAP))
 		drop_bounding();
-		become_user(s);
-	}
+	if (root) {
+		enter_root(rootfd);
+		become_user(s->uid, s->gid);
+	} else
+		pin_ids();
 	drop_caps();
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		fail("PR_SET_NO_NEW_PRIVS");
+	set_no_privs();
 	set_rlimits(s->phase);
-	abi = landlock_abi();
-	if (abi < 1 && !root)
-		fail("Landlock unavailable; rootless mode has no other boundary");
-	if (abi < 1)
-		log_warn("sandbox: no Landlock; chroot is the file boundary");
-	else if (landlock(s, rootfd, abi) < 0)
-		fail("Landlock");
+	apply_landlock(s, rootfd, root);
+#ifdef KF_SANITIZE
+	sandboxed = 1;
+#endif
 	if (seccomp_apply(s->phase) < 0)
 		fail("seccomp");
 	if (s->phase == SANDBOX_PRELOGIN) {
@@ -220,38 +409,116 @@ sandbox_enter(const struct sandbox_spec *s)
 	return rootfd;
 }
 
+/*
+ * A directory on the way to the empty root: no symlink, owned by root,
+ * and nobody else may rename it away (group/other write only with the
+ * sticky bit, as /tmp has).
+ */
 static int
-mkdir_p(char *path)
+safe_step(int dirfd, const char *name, int last)
 {
-	char *p;
+	struct stat st;
+	int fd;
 
-	for (p = path + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
+	fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || st.st_uid != 0 || ((st.st_mode & 022) &&
+	    (last || !(st.st_mode & S_ISVTX)))) {
+		close(fd);
+		errno = EPERM;
+		return -1;
 	}
-	if (mkdir(path, 0555) < 0 && errno != EEXIST)
+	return fd;
+}
+
+/* mkdir, and when we made it, make it exactly 0555 root:root. */
+static int
+make_dir(int dirfd, const char *name, mode_t mode)
+{
+	if (mkdirat(dirfd, name, mode) < 0)
+		return errno == EEXIST ? 0 : -1;
+	if (fchownat(dirfd, name, 0, 0, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(dirfd, name, mode, 0) < 0)
 		return -1;
 	return 0;
 }
 
+/* Looks at the first entries only: one real name is enough to refuse. */
 static int
-is_empty(const char *path)
+is_empty(int dirfd, const char *name)
 {
 	struct dirent *de;
-	DIR *d = opendir(path);
-	int empty = 1;
+	DIR *d;
+	int fd, empty = 1;
 
-	if (d == NULL)
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return 0;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+	}
+	while (empty && (de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
 			empty = 0;
 	closedir(d);
 	return empty;
+}
+
+/* "/a/b": absolute, no empty, "." or ".." component, no trailing slash. */
+static int
+canonical(const char *p)
+{
+	const char *c = p;
+	size_t n;
+
+	if (*c != '/')
+		return 0;
+	do {
+		c++;
+		n = strcspn(c, "/");
+		if (n == 0 || (n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.'))
+			return 0;
+		c += n;
+	} while (*c == '/');
+	return 1;
+}
+
+/* mkdir -p, component by component, each one checked as it is passed. */
+static int
+walk_empty_dir(char *p)
+{
+	char *name = p + 1, *slash;
+	int fd, next, last;
+
+	if ((fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	for (;;) {
+		if ((slash = strchr(name, '/')) != NULL)
+			*slash = '\0';
+		last = slash == NULL;
+		if (make_dir(fd, name, last ? 0555 : 0755) < 0 ||
+		    (next = safe_step(fd, name, last)) < 0)
+			goto bad;
+		if (last && !is_empty(fd, name)) {
+			close(next);
+			errno = ENOTEMPTY;
+			goto bad;
+		}
+		close(fd);
+		fd = next;
+		if (last)
+			break;
+		name = slash + 1;
+	}
+	close(fd);
+	return 0;
+bad:
+	close(fd);
+	return -1;
 }
 
 /* The pre-login root: a real, root-owned, read-only, empty directory. */
@@ -259,22 +526,22 @@ int
 sandbox_prepare_empty_dir(const char *path)
 {
 	char p[KF_PATH_MAX + 1];
-	struct stat st;
+	size_t n;
 
 	if (geteuid() != 0)
-		return 0;
-	if (path[0] != '/' || snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p)) {
-		log_err("empty_dir %s: must be an absolute path", path);
+		return 0;	/* rootless pre-login: Landlock, no rule */
+	n = strlen(path);
+	if (!canonical(path) || n >= sizeof(p)) {
+		log_err("empty_dir %s: must be a canonical absolute path "
+		    "below /", path);
 		return -1;
 	}
-	if (mkdir_p(p) < 0 || lstat(path, &st) < 0) {
-		log_err("empty_dir %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022) ||
-	    !is_empty(path)) {
-		log_err("empty_dir %s: must be an empty directory owned by root, "
-		    "writable by nobody else", path);
+	memcpy(p, path, n + 1);
+	if (walk_empty_dir(p) < 0) {
+		log_err("empty_dir %s: %s (must be an empty directory owned "
+		    "by root, on a path of root-owned directories without "
+		    "symlinks, writable by nobody else)", path,
+		    strerror(errno));
 		return -1;
 	}
 	return 0;
