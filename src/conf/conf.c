@@ -279,10 +279,36 @@ store_text(struct conf *c, const struct conf_opt *o, const char *v, size_t n)
 	dst[n] = '\0';
 }
 
+/* String options that take one of a few words. */
+static const char *const log_words[] = { "stderr", "syslog", NULL };
+static const char *const level_words[] = { "error", "warning", "info",
+	"debug", NULL };
+static const struct {
+	const char		*opt;
+	const char *const	*words;
+	const char		*say;
+} choices[] = {
+	{ "log", log_words, "stderr or syslog" },
+	{ "log_level", level_words, "error, warning, info or debug" },
+};
+
+/* v[0..n) is one of the NULL-terminated words. */
+static int
+one_of(const char *v, size_t n, const char *const *words)
+{
+	for (; *words != NULL; words++)
+		if (strlen(*words) == n && memcmp(v, *words, n) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 set_str(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
     struct ectx *e)
 {
+	struct shown s;
+	size_t i;
+
 	if (has_ctl(v, n))
 		return fail(e, "%s: control character in value", o->name);
 	if (n > o->max)
@@ -291,6 +317,11 @@ set_str(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
 	if (n < o->min)
 		return fail(e, "%s: value must be at least %llu byte%s",
 		    o->name, (unsigned long long)o->min, o->min == 1 ? "" : "s");
+	for (i = 0; i < NITEMS(choices); i++)
+		if (strcmp(o->name, choices[i].opt) == 0 &&
+		    !one_of(v, n, choices[i].words))
+			return fail(e, "%s: '%s' is not %s", o->name,
+			    show(&s, v, n), choices[i].say);
 	store_text(c, o, v, n);
 	return 0;
 }
@@ -621,16 +652,6 @@ conf_set(struct conf *c, const char *key, const char *value,
 	return set_opt(c, o, value, n, &e);
 }
 
-/* s is one of the NULL-terminated words. */
-static int
-one_of(const char *s, const char *const *words)
-{
-	for (; *words != NULL; words++)
-		if (strcmp(s, *words) == 0)
-			return 1;
-	return 0;
-}
-
 static void
 check_listen(const struct conf *c, struct ectx *e)
 {
@@ -653,9 +674,6 @@ check_listen(const struct conf *c, struct ectx *e)
 int
 conf_check(const struct conf *c, struct conf_errors *errs)
 {
-	static const char *const logs[] = { "stderr", "syslog", NULL };
-	static const char *const levels[] = { "error", "warning", "info",
-		"debug", NULL };
 	struct ectx e = { errs, "config", 0, 0, 0 };
 	struct in_addr ia;
 	struct shown s;
@@ -669,12 +687,6 @@ conf_check(const struct conf *c, struct conf_errors *errs)
 	    inet_pton(AF_INET, c->pasv_address, &ia) != 1)
 		fail(&e, "pasv_address '%s' is not an IPv4 address",
 		    show(&s, c->pasv_address, strlen(c->pasv_address)));
-	if (!one_of(c->log, logs))
-		fail(&e, "log '%s' is neither stderr nor syslog",
-		    show(&s, c->log, strlen(c->log)));
-	if (!one_of(c->log_level, levels))
-		fail(&e, "log_level '%s' is not error, warning, info or debug",
-		    show(&s, c->log_level, strlen(c->log_level)));
 	check_listen(c, &e);
 	return e.nerr > 0 ? -1 : 0;
 }

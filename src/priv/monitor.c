@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -208,12 +209,25 @@ earlier(int64_t a, int64_t b)
  * up), a signal or the deadline (ms, < 0: none). A SIGTERM is passed
  * on; a worker that outlives the deadline or its grace is killed.
  */
+/* A descriptor that becomes readable when pid exits, or -1. */
+static int
+watch_pid(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/*
+ * Serves the current worker until it exits, sleeping until something
+ * happens: a request, a log line, the worker's exit (its pidfd becomes
+ * readable), a signal or the deadline (ms, < 0: none). A SIGTERM is
+ * passed on; a worker that outlives the deadline or its grace is killed.
+ */
 static void
 serve_worker(struct mon *m, int64_t deadline_ms)
 {
 	int64_t kill_at = deadline_ms, now;
-	struct pollfd p[2];
-	int status, term_sent = 0;
+	struct pollfd p[3];
+	int status, term_sent = 0, pidfd = watch_pid(m->worker), timeout;
 	pid_t r;
 
 	for (;;) {
@@ -233,13 +247,13 @@ serve_worker(struct mon *m, int64_t deadline_ms)
 		}
 		p[0] = (struct pollfd){ .fd = m->ipc, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = m->log, .events = POLLIN };
-		if (m->ipc < 0 && m->log < 0 && kill_at < 0) {
-			/* nothing left to serve; a signal ends the wait too */
-			if (waitpid(m->worker, &status, 0) == m->worker)
-				break;
-			continue;
+		p[2] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+		timeout = kill_at < 0 ? -1 : (int)(kill_at - now);
+		if (pidfd < 0 && m->ipc < 0 && m->log < 0) {
+			/* no pidfd (old kernel): nothing tells us of the exit */
+			timeout = timeout < 0 || timeout > 100 ? 100 : timeout;
 		}
-		if (poll(p, 2, kill_at < 0 ? -1 : (int)(kill_at - now)) <= 0)
+		if (poll(p, 3, timeout) <= 0)
 			continue;
 		if (p[1].revents && log_forward(m->log) < 0)
 			sys_close(&m->log);
@@ -249,6 +263,7 @@ serve_worker(struct mon *m, int64_t deadline_ms)
 	while (m->log >= 0 && sys_poll1(m->log, POLLIN, 0) > 0 &&
 	    log_forward(m->log) == 0)
 		;
+	sys_close(&pidfd);
 	sys_close(&m->ipc);
 	sys_close(&m->log);
 }

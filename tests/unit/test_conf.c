@@ -750,14 +750,18 @@ test_check_values(void **state UNUSED)
 	assert_int_equal(conf_set(&c, "log", "syslog", NULL, &e), 0);
 	assert_int_equal(conf_set(&c, "log_level", "debug", NULL, &e), 0);
 	assert_int_equal(conf_check(&c, &e), 0);
-	assert_int_equal(conf_set(&c, "log", "file", NULL, &e), 0);
-	assert_int_equal(conf_set(&c, "log_level", "verbose", NULL, &e), 0);
-	assert_int_equal(conf_check(&c, &e), -1);
-	assert_int_equal(e.count, 2);
-	assert_string_equal(e.msg[0], "config: log 'file' is neither stderr "
-	    "nor syslog");
-	assert_string_equal(e.msg[1], "config: log_level 'verbose' is not "
-	    "error, warning, info or debug");
+	/* the word is checked where it is set, so errors name the line */
+	assert_int_equal(conf_set(&c, "log", "file", "f.conf:3", &e), -1);
+	assert_int_equal(conf_set(&c, "log_level", "verbose", NULL, &e), -1);
+	assert_int_equal(conf_set(&c, "log_level", "info ", NULL, &e), -1);
+	assert_int_equal(e.count, 3);
+	assert_string_equal(e.msg[0], "f.conf:3: log: 'file' is not stderr "
+	    "or syslog");
+	assert_string_equal(e.msg[1], "command line: log_level: 'verbose' is "
+	    "not error, warning, info or debug");
+	assert_string_equal(c.log, "syslog");
+	assert_string_equal(c.log_level, "debug");
+	assert_int_equal(conf_check(&c, &e), 0);
 }
 
 static void
