@@ -1,0 +1,395 @@
+"""Every FTP command, through Python's ftplib (and a raw socket where ftplib
+hides the reply)."""
+
+import ftplib
+import io
+import re
+import socket
+
+import pytest
+
+from conftest import HELLO, retr_bytes, stor_bytes
+
+
+def test_greeting_and_login(srv):
+    f = srv.connect()
+    assert f.getwelcome().startswith("220 ")
+    assert f.sendcmd(f"USER {srv.user}").startswith("331 ")
+    assert f.sendcmd(f"PASS {srv.password}").startswith("230 ")
+    assert f.quit().startswith("221 ")
+
+
+def test_bad_login_530_same_text(srv):
+    f = srv.connect()
+    with pytest.raises(ftplib.error_perm) as wrong:
+        f.login(srv.user, "wrong-password")
+    f.close()
+    f = srv.connect()
+    with pytest.raises(ftplib.error_perm) as unknown:
+        f.login("nosuchuser", "wrong-password")
+    f.close()
+    assert str(wrong.value).startswith("530 ")
+    assert str(wrong.value) == str(unknown.value)
+
+
+def test_noop_syst_feat_help(srv):
+    f = srv.login()
+    assert f.sendcmd("NOOP").startswith("200 ")
+    assert f.sendcmd("SYST") == "215 UNIX Type: L8"
+    feat = f.sendcmd("FEAT")
+    lines = feat.splitlines()
+    assert lines[0].startswith("211-")
+    assert lines[-1].startswith("211 ")
+    feats = {ln.strip() for ln in lines[1:-1]}
+    for want in ("EPRT", "EPSV", "MDTM", "PASV", "REST STREAM", "SIZE"):
+        assert want in feats
+    help_ = f.sendcmd("HELP")
+    hl = help_.splitlines()
+    assert len(hl) > 1
+    assert hl[0].startswith("214-")
+    assert hl[-1].startswith("214 ")
+    assert "RETR" in help_ and "STOR" in help_
+    f.quit()
+
+
+def test_type_mode_stru(srv):
+    f = srv.login()
+    assert f.sendcmd("TYPE A").startswith("200 ")
+    assert f.sendcmd("TYPE I").startswith("200 ")
+    with pytest.raises(ftplib.error_perm, match=r"^504 "):
+        f.sendcmd("TYPE E")
+    assert f.sendcmd("MODE S").startswith("200 ")
+    with pytest.raises(ftplib.error_perm, match=r"^504 "):
+        f.sendcmd("MODE B")
+    assert f.sendcmd("STRU F").startswith("200 ")
+    with pytest.raises(ftplib.error_perm, match=r"^504 "):
+        f.sendcmd("STRU R")
+    f.quit()
+
+
+def test_pwd_cwd_cdup(srv):
+    f = srv.login()
+    assert f.sendcmd("PWD") == '257 "/" is the current directory'
+    assert f.sendcmd("CWD sub").startswith("250 ")
+    assert f.sendcmd("PWD") == '257 "/sub" is the current directory'
+    assert f.sendcmd("CDUP").startswith("250 ")
+    assert f.sendcmd("PWD") == '257 "/" is the current directory'
+    with pytest.raises(ftplib.error_perm, match=r"^550 "):
+        f.sendcmd("CWD nonexistent")
+    with pytest.raises(ftplib.error_perm, match=r"^550 "):
+        f.sendcmd("CWD hello.txt")
+    assert f.sendcmd("PWD") == '257 "/" is the current directory'
+    f.quit()
+
+
+def test_list_and_nlst(srv):
+    f = srv.login()
+    lines = []
+    resp = f.retrlines("LIST", lines.append)
+    assert resp.startswith("226 ")
+    names = [ln.split()[-1] for ln in lines]
+    assert sorted(names) == ["digits.bin", "hello.txt", "sub"]
+    for ln in lines:
+        assert re.match(r"^[-dl][-rwxsStT]{9} +\d+ +\S+ +\S+ +\d+ +\w{3} +\d+ +[\d:]+ +\S", ln), ln
+    hello = [ln for ln in lines if ln.endswith(" hello.txt")][0]
+    assert hello.startswith("-")
+    assert hello.split()[4] == str(len(HELLO))
+    sub = [ln for ln in lines if ln.endswith(" sub")][0]
+    assert sub.startswith("d")
+
+    all_lines = []
+    f.retrlines("LIST -a", all_lines.append)
+    assert ".hidden" in [ln.split()[-1] for ln in all_lines]
+
+    assert sorted(f.nlst()) == ["digits.bin", "hello.txt", "sub"]
+    sub_lines = []
+    f.retrlines("NLST sub", sub_lines.append)
+    assert [ln.rsplit("/", 1)[-1] for ln in sub_lines] == ["inner.txt"]
+    f.quit()
+
+
+def test_list_reply_codes(srv):
+    f = srv.login()
+    f.sendcmd("TYPE A")
+    conn = f.transfercmd("LIST")
+    data = b""
+    while True:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    conn.close()
+    assert f.lastresp == "150"
+    assert f.voidresp().startswith("226 ")
+    assert data.endswith(b"\r\n")
+    f.quit()
+
+
+def test_retr(srv):
+    f = srv.login()
+    assert retr_bytes(f, "hello.txt") == HELLO
+    assert retr_bytes(f, "sub/inner.txt") == b"inner\n"
+    assert retr_bytes(f, "/digits.bin") == bytes(range(256)) * 40
+    with pytest.raises(ftplib.error_perm, match=r"^550 "):
+        retr_bytes(f, "missing.txt")
+    f.quit()
+
+
+def test_stor_dele(srv):
+    f = srv.login()
+    assert stor_bytes(f, "new.txt", b"new content\n").startswith("226 ")
+    assert (srv.home / "new.txt").read_bytes() == b"new content\n"
+    assert retr_bytes(f, "new.txt") == b"new content\n"
+    assert stor_bytes(f, "new.txt", b"replaced\n").startswith("226 ")
+    assert (srv.home / "new.txt").read_bytes() == b"replaced\n"
+    assert f.delete("new.txt").startswith("250 ")
+    assert not (srv.home / "new.txt").exists()
+    with pytest.raises(ftplib.error_perm, match=r"^550 "):
+        f.delete("new.txt")
+    with pytest.raises(ftplib.error_perm, match=r"^553 "):
+        stor_bytes(f, "nodir/x.txt", b"x")
+    f.quit()
+
+
+def test_appe(srv):
+    f = srv.login()
+    stor_bytes(f, "log.txt", b"one\n")
+    assert stor_bytes(f, "log.txt", b"two\n", cmd="APPE").startswith("226 ")
+    assert (srv.home / "log.txt").read_bytes() == b"one\ntwo\n"
+    assert stor_bytes(f, "fresh.txt", b"x\n", cmd="APPE").startswith("226 ")
+    assert (srv.home / "fresh.txt").read_bytes() == b"x\n"
+    f.quit()
+
+
+def test_rename(srv):
+    f = srv.login()
+    stor_bytes(f, "a.txt", b"A\n")
+    assert f.sendcmd("RNFR a.txt").startswith("350 ")
+    assert f.sendcmd("RNTO b.txt").startswith("250 ")
+    assert not (srv.home / "a.txt").exists()
+    assert (srv.home / "b.txt").read_bytes() == b"A\n"
+    with pytest.raises(ftplib.error_perm, match=r"^503 "):
+        f.sendcmd("RNTO c.txt")
+    with pytest.raises(ftplib.error_perm, match=r"^550 "):
+        f.sendcmd("RNFR missing.txt")
+    # rename into a subdirectory
+    f.rename("b.txt", "sub/b.txt")
+    assert (srv.home / "sub" / "b.txt").read_bytes() == b"A\n"
+    f.quit()
+
+
+def test_mkd_rmd(srv):
+    f = srv.login()
+    resp = f.sendcmd("MKD newdir")
+    assert resp.startswith("257 ")
+    assert '"/newdir"' in resp
+    assert (srv.home / "newdir").is_dir()
+    with pytest.raises(ftplib.error_perm, match=r"^550 "):
+        f.sendcmd("MKD newdir")
+    assert f.sendcmd("CWD newdir").startswith("250 ")
+    stor_bytes(f, "f.txt", b"f")
+    f.sendcmd("CDUP")
+    with pytest.raises(ftplib.error_perm, match=r"^550 "):
+        f.sendcmd("RMD newdir")  # not empty
+    f.delete("newdir/f.txt")
+    assert f.sendcmd("RMD newdir").startswith("250 ")
+    assert not (srv.home / "newdir").exists()
+    with pytest.raises(ftplib.error_perm, match=r"^550 "):
+        f.sendcmd("RMD newdir")
+    f.quit()
+
+
+def test_size_mdtm(srv):
+    f = srv.login()
+    assert f.sendcmd("SIZE hello.txt") == f"213 {len(HELLO)}"
+    assert f.sendcmd("SIZE digits.bin") == "213 10240"
+    assert f.sendcmd("MDTM hello.txt") == "213 20231114221320"
+    with pytest.raises(ftplib.error_perm, match=r"^550 "):
+        f.sendcmd("SIZE missing")
+    with pytest.raises(ftplib.error_perm, match=r"^550 "):
+        f.sendcmd("MDTM missing")
+    f.quit()
+
+
+def test_rest_retr(srv):
+    f = srv.login()
+    data = bytes(range(256)) * 40
+    f.voidcmd("TYPE I")
+    # REST applies to the transfer command that immediately follows it
+    resp = f.sendcmd("PASV")
+    nums = [int(x) for x in re.search(r"\((\d+(?:,\d+){5})\)", resp).group(1).split(",")]
+    s = socket.create_connection(("127.0.0.1", nums[4] * 256 + nums[5]), timeout=10)
+    assert f.sendcmd("REST 1000").startswith("350 ")
+    assert f.sendcmd("RETR digits.bin").startswith("150 ")
+    got = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    s.close()
+    assert f.voidresp().startswith("226 ")
+    assert got == data[1000:]
+    # ftplib's rest argument does the same
+    out = io.BytesIO()
+    f.retrbinary("RETR digits.bin", out.write, rest=10239)
+    assert out.getvalue() == data[10239:]
+    # the marker is used once
+    assert retr_bytes(f, "digits.bin") == data
+    f.quit()
+
+
+def test_stat(srv):
+    f = srv.login()
+    resp = f.sendcmd("STAT")
+    lines = resp.splitlines()
+    assert len(lines) > 2
+    assert lines[0].startswith("211-")
+    assert lines[-1].startswith("211 ")
+    f.quit()
+
+
+def test_abor_idle(srv):
+    f = srv.login()
+    assert f.sendcmd("ABOR").startswith("225 ")
+    f.quit()
+
+
+def test_unknown_and_bad_arguments(srv):
+    f = srv.login()
+    with pytest.raises(ftplib.error_perm, match=r"^502 "):
+        f.sendcmd("SITE CHMOD 777 hello.txt")
+    with pytest.raises(ftplib.error_perm, match=r"^502 "):
+        f.sendcmd("XYZ")
+    with pytest.raises(ftplib.error_perm, match=r"^501 "):
+        f.sendcmd("RETR")
+    with pytest.raises(ftplib.error_perm, match=r"^501 "):
+        f.sendcmd("NOOP extra")
+    with pytest.raises(ftplib.error_perm, match=r"^501 "):
+        f.sendcmd("CWD")
+    assert f.sendcmd("NOOP").startswith("200 ")
+    f.quit()
+
+
+def test_pasv_transfer(srv):
+    f = srv.login()
+    f.set_pasv(True)
+    resp = f.sendcmd("PASV")
+    m = re.match(r"^227 .*\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)", resp)
+    assert m, resp
+    assert ".".join(m.groups()[:4]) == "127.0.0.1"
+    port = int(m.group(5)) * 256 + int(m.group(6))
+    assert srv.pasv[0] <= port <= srv.pasv[1]
+    # ftplib uses PASV for IPv4
+    assert retr_bytes(f, "hello.txt") == HELLO
+    stor_bytes(f, "pasv.txt", b"pasv\n")
+    assert (srv.home / "pasv.txt").read_bytes() == b"pasv\n"
+    f.quit()
+
+
+def test_epsv_transfer(srv):
+    f = srv.login()
+    resp = f.sendcmd("EPSV")
+    m = re.match(r"^229 .*\(\|\|\|(\d+)\|\)", resp)
+    assert m, resp
+    port = int(m.group(1))
+    assert srv.pasv[0] <= port <= srv.pasv[1]
+    data = io.BytesIO()
+    # drive EPSV by hand: connect, then RETR
+    f.sendcmd("TYPE I")
+    resp = f.sendcmd("EPSV")
+    port = int(re.search(r"\|\|\|(\d+)\|", resp).group(1))
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    assert f.sendcmd("RETR hello.txt").startswith("150 ")
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data.write(chunk)
+    s.close()
+    assert f.voidresp().startswith("226 ")
+    assert data.getvalue() == HELLO
+    f.quit()
+
+
+def _active(f, use_eprt):
+    with socket.socket() as ls:
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(1)
+        port = ls.getsockname()[1]
+        if use_eprt:
+            resp = f.sendcmd(f"EPRT |1|127.0.0.1|{port}|")
+        else:
+            resp = f.sendcmd("PORT 127,0,0,1,%d,%d" % (port >> 8, port & 255))
+        assert resp.startswith("200 "), resp
+        assert f.sendcmd("RETR hello.txt").startswith("150 ")
+        ls.settimeout(10)
+        conn, peer = ls.accept()
+        assert peer[0] == "127.0.0.1"
+        data = b""
+        while True:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        conn.close()
+    assert f.voidresp().startswith("226 ")
+    return data
+
+
+def test_port_transfer(srv):
+    f = srv.login()
+    f.sendcmd("TYPE I")
+    assert _active(f, use_eprt=False) == HELLO
+    f.quit()
+
+
+def test_eprt_transfer(srv):
+    f = srv.login()
+    f.sendcmd("TYPE I")
+    assert _active(f, use_eprt=True) == HELLO
+    f.quit()
+
+
+def test_ftplib_active_mode(srv):
+    f = srv.login()
+    f.set_pasv(False)
+    assert retr_bytes(f, "hello.txt") == HELLO
+    stor_bytes(f, "active.txt", b"active\n")
+    assert (srv.home / "active.txt").read_bytes() == b"active\n"
+    f.quit()
+
+
+def test_anonymous_read_only(srv):
+    f = srv.anon_login()
+    assert retr_bytes(f, "hello.txt") == HELLO
+    before = sorted(p.name for p in srv.anon.iterdir())
+    with pytest.raises(ftplib.error_perm, match=r"^550 "):
+        stor_bytes(f, "up.txt", b"x")
+    with pytest.raises(ftplib.error_perm, match=r"^550 "):
+        stor_bytes(f, "hello.txt", b"x", cmd="APPE")
+    with pytest.raises(ftplib.error_perm, match=r"^550 "):
+        f.delete("hello.txt")
+    with pytest.raises(ftplib.error_perm, match=r"^550 "):
+        f.sendcmd("MKD d")
+    with pytest.raises(ftplib.error_perm, match=r"^550 "):
+        f.sendcmd("RMD sub")
+    with pytest.raises(ftplib.error_perm, match=r"^550 "):
+        f.sendcmd("RNFR hello.txt")
+    assert sorted(p.name for p in srv.anon.iterdir()) == before
+    assert (srv.anon / "hello.txt").read_bytes() == HELLO
+    f.quit()
+
+
+def test_ftp_user_is_anonymous(srv):
+    f = srv.login("ftp", "whatever")
+    assert retr_bytes(f, "hello.txt") == HELLO
+    f.quit()
+
+
+def test_anonymous_disabled(start_server):
+    s = start_server(mode="config", conf_extra={"anonymous_enable": "no"})
+    f = s.connect()
+    with pytest.raises(ftplib.error_perm, match=r"^530 "):
+        f.login("anonymous", "x")
+    f.close()

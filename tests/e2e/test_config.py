@@ -1,0 +1,186 @@
+"""Config mode: -t, -o, SIGHUP, SIGTERM."""
+
+import os
+import signal
+import subprocess
+
+import pytest
+
+from conftest import BIN, REPO, TIMEOUT, RawClient, make_base, wait_for
+
+
+def check(conf, *extra):
+    return subprocess.run([BIN, "-t", "-c", str(conf), *extra], capture_output=True,
+                          text=True, timeout=TIMEOUT)
+
+
+@pytest.fixture
+def cdir():
+    d = make_base()
+    yield d
+    import shutil
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_check_good(cdir):
+    conf = cdir / "good.conf"
+    conf.write_text("# a comment\n"
+                    "\n"
+                    "listen = 127.0.0.1:2121\n"
+                    "listen = [::1]:2121\n"
+                    "max_clients = 10\n"
+                    "pasv_min_port = 40000\n"
+                    "pasv_max_port = 40100\n"
+                    "anonymous_enable = no\n"
+                    "banner = \"  hi  \"\n"
+                    "log = stderr\n"
+                    "log_level = debug\n")
+    r = check(conf)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"{conf}: configuration OK\n"
+    assert r.stderr == ""
+
+
+def test_check_example_config():
+    example = REPO / "keepftpd.conf.example"
+    r = check(example)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.endswith(": configuration OK\n")
+
+
+def test_check_bad_value_line_numbers(cdir):
+    conf = cdir / "bad.conf"
+    conf.write_text("# line 1\n"
+                    "listen = 127.0.0.1:2121\n"
+                    "max_clients = abc\n"
+                    "frobnicate = 1\n"
+                    "pasv_min_port = 80\n")
+    r = check(conf)
+    assert r.returncode == 1
+    assert r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert len(lines) == 3, r.stderr
+    assert lines[0].startswith(f"{conf}:3: ") and "max_clients" in lines[0]
+    assert lines[1].startswith(f"{conf}:4: ") and "frobnicate" in lines[1]
+    assert lines[2].startswith(f"{conf}:5: ") and "pasv_min_port" in lines[2]
+
+
+def test_check_unknown_key(cdir):
+    conf = cdir / "unknown.conf"
+    conf.write_text("listen = 127.0.0.1:2121\nno_such_option = yes\n")
+    r = check(conf)
+    assert r.returncode == 1
+    assert r.stderr.startswith(f"{conf}:2: ")
+    assert "no_such_option" in r.stderr
+
+
+@pytest.mark.parametrize("line", [
+    "pasv_max_port = 70000",
+    "pasv_min_port = 1023",
+    "max_clients = 0",
+    "idle_timeout = 0",
+    "listen = 127.0.0.1:99999",
+    "anon_write = maybe",
+    "umask = 0999",
+    "log_level = loud",
+    "log = nowhere",
+])
+def test_check_out_of_range(cdir, line):
+    conf = cdir / "range.conf"
+    conf.write_text(f"# x\n{line}\n")
+    r = check(conf)
+    assert r.returncode == 1
+    assert r.stdout == ""
+    key = line.split()[0]
+    assert r.stderr.startswith(f"{conf}:2: "), r.stderr
+    assert key in r.stderr
+
+
+def test_check_command_line_errors(cdir):
+    conf = cdir / "ok.conf"
+    conf.write_text("listen = 127.0.0.1:2121\n")
+    r = check(conf, "-o", "max_clients=0")
+    assert r.returncode == 1
+    assert r.stderr.startswith("command line: ")
+    assert "max_clients" in r.stderr
+    r = check(conf, "-o", "bogus_key=1")
+    assert r.returncode == 1
+    assert r.stderr.startswith("command line: ")
+    r = check(conf, "-o", "max_clients=7")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"{conf}: configuration OK\n"
+
+
+def test_config_doc():
+    r = subprocess.run([BIN, "--config-doc"], capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 0
+    for key in ("listen", "max_clients", "pasv_min_port", "anon_root", "users_file",
+                "login_fail_delay_ms", "pwhash_memlimit_kib", "log_level"):
+        assert f"`{key}`" in r.stdout
+
+
+def greeting(srv):
+    c = RawClient(srv.port)
+    g = c.reply()
+    c.send("QUIT\r\n")
+    c.close()
+    return g
+
+
+def set_conf(srv, key, value):
+    lines = [ln for ln in srv.conf.read_text().splitlines()
+             if not ln.startswith(f"{key} ")]
+    lines.append(f"{key} = {value}")
+    srv.conf.write_text("\n".join(lines) + "\n")
+
+
+def test_sighup_reload_banner(start_server):
+    srv = start_server(conf_extra={"banner": "first banner"})
+    assert greeting(srv) == "220 first banner"
+    # a session open across the reload keeps working
+    f = srv.login()
+    set_conf(srv, "banner", "second banner")
+    os.kill(srv.pid, signal.SIGHUP)
+    assert wait_for(lambda: greeting(srv) == "220 second banner", timeout=5)
+    assert f.sendcmd("NOOP").startswith("200 ")
+    f.quit()
+    assert srv.proc.poll() is None
+
+
+def test_sighup_bad_config_keeps_serving(start_server):
+    srv = start_server(conf_extra={"banner": "good banner"})
+    assert greeting(srv) == "220 good banner"
+    before = srv.log()
+    srv.conf.write_text(srv.conf.read_text() + "banner = duplicate\nwhat_is_this = 1\n")
+    os.kill(srv.pid, signal.SIGHUP)
+    assert wait_for(lambda: len(srv.log()) > len(before) and
+                    "error" in srv.log()[len(before):], timeout=5), srv.log()
+    assert srv.proc.poll() is None
+    assert greeting(srv) == "220 good banner"
+    f = srv.login()
+    assert f.sendcmd("NOOP").startswith("200 ")
+    f.quit()
+
+
+def test_sigterm_ends_sessions_with_421(start_server):
+    srv = start_server()
+    c = RawClient(srv.port)
+    assert c.reply().startswith("220")
+    assert c.cmd(f"USER {srv.user}").startswith("331")
+    assert c.cmd(f"PASS {srv.password}").startswith("230")
+    pre = RawClient(srv.port)  # a session still before login
+    assert pre.reply().startswith("220")
+    os.kill(srv.pid, signal.SIGTERM)
+    assert c.reply().startswith("421")
+    assert c.closed(timeout=5)
+    assert pre.reply().startswith("421")
+    assert pre.closed(timeout=5)
+    assert srv.proc.wait(10) == 0
+    c.close()
+    pre.close()
+
+
+def test_sigterm_idle_listener_exits_0(start_server):
+    srv = start_server(mode="quick")
+    os.kill(srv.pid, signal.SIGTERM)
+    assert srv.proc.wait(10) == 0
