@@ -5,10 +5,10 @@ set -euo pipefail
 
 PKGS=(
   build-essential meson ninja-build pkg-config
-  libssl-dev libsodium-dev libcap-dev libseccomp-dev libpam0g-dev libpq-dev
-  libcmocka-dev python3-pytest clang
+  libssl-dev libsodium-dev libcap-dev libseccomp-dev libpam0g-dev libcrypt-dev
+  libcmocka-dev python3-pytest
   curl lftp tnftp
-  procps iproute2 openssl util-linux
+  procps iproute2 openssl util-linux passwd libpam-modules
 )
 
 missing=()
