@@ -117,3 +117,29 @@ def test_password_not_in_server_argv(start_server):
         environ = Path(f"/proc/{pid}/environ").read_bytes() if IS_ROOT else b""
         assert srv.password.encode() not in environ
     f.quit()
+
+
+def test_legacy_hashes_verified(start_server):
+    """sha512-crypt and bcrypt lines (migrated from another server) log in."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+    srv = start_server(mode="config")
+    uid = "65534" if IS_ROOT else str(os.geteuid())
+    gid = "65534" if IS_ROOT else str(os.getegid())
+    lines = []
+    for name, method in (("sha", crypt.METHOD_SHA512), ("bf", crypt.METHOD_BLOWFISH)):
+        h = crypt.crypt(f"{name}-pass", crypt.mksalt(method, rounds=None if name == "sha" else 16))
+        assert h.startswith("$6$" if name == "sha" else "$2b$"), h
+        lines.append(f"{name}:{h}:{uid}:{gid}:{srv.home}:\n")
+    with open(srv.users, "a") as f:
+        f.write("".join(lines))
+    for name in ("sha", "bf"):
+        f = srv.login(name, f"{name}-pass")
+        assert f.pwd() == "/"
+        f.quit()
+        f = srv.connect()
+        with pytest.raises(ftplib.error_perm, match=r"^530 "):
+            f.login(name, f"{name}-wrong")
+        f.close()
