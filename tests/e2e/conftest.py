@@ -468,3 +468,29 @@ def wait_for(fn, timeout=5, interval=0.02):
         if v or time.monotonic() > deadline:
             return v
         time.sleep(interval)
+
+
+def pasv_port(resp):
+    """The port of a 227 reply: (h1,h2,h3,h4,p1,p2)."""
+    nums = re.search(r"\((\d+(?:,\d+){5})\)", resp).group(1).split(",")
+    return int(nums[4]) * 256 + int(nums[5])
+
+
+def epsv_port(resp):
+    """The port of a 229 reply: (|||port|)."""
+    return int(re.search(r"\(\|\|\|(\d+)\|\)", resp).group(1))
+
+
+def recv_all(sock, until_timeout=False):
+    """Everything until EOF; with until_timeout, a timeout or reset ends it too."""
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (socket.timeout, ConnectionResetError):
+        if not until_timeout:
+            raise
+    return data

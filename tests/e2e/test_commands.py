@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from conftest import HELLO, retr_bytes, stor_bytes
+from conftest import HELLO, epsv_port, pasv_port, recv_all, retr_bytes, stor_bytes
 
 
 def test_greeting_and_login(srv):
@@ -112,12 +112,7 @@ def test_list_reply_codes(srv):
     f = srv.login()
     f.sendcmd("TYPE A")
     conn = f.transfercmd("LIST")
-    data = b""
-    while True:
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        data += chunk
+    data = recv_all(conn)
     conn.close()
     assert f.lastresp == "150"
     assert f.voidresp().startswith("226 ")
@@ -216,17 +211,10 @@ def test_rest_retr(srv):
     data = bytes(range(256)) * 40
     f.voidcmd("TYPE I")
     # REST applies to the transfer command that immediately follows it
-    resp = f.sendcmd("PASV")
-    nums = [int(x) for x in re.search(r"\((\d+(?:,\d+){5})\)", resp).group(1).split(",")]
-    s = socket.create_connection(("127.0.0.1", nums[4] * 256 + nums[5]), timeout=10)
+    s = socket.create_connection(("127.0.0.1", pasv_port(f.sendcmd("PASV"))), timeout=10)
     assert f.sendcmd("REST 1000").startswith("350 ")
     assert f.sendcmd("RETR digits.bin").startswith("150 ")
-    got = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        got += chunk
+    got = recv_all(s)
     s.close()
     assert f.voidresp().startswith("226 ")
     assert got == data[1000:]
@@ -294,21 +282,14 @@ def test_epsv_transfer(srv):
     assert m, resp
     port = int(m.group(1))
     assert srv.pasv[0] <= port <= srv.pasv[1]
-    data = io.BytesIO()
     # drive EPSV by hand: connect, then RETR
     f.sendcmd("TYPE I")
-    resp = f.sendcmd("EPSV")
-    port = int(re.search(r"\|\|\|(\d+)\|", resp).group(1))
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s = socket.create_connection(("127.0.0.1", epsv_port(f.sendcmd("EPSV"))), timeout=10)
     assert f.sendcmd("RETR hello.txt").startswith("150 ")
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data.write(chunk)
+    data = recv_all(s)
     s.close()
     assert f.voidresp().startswith("226 ")
-    assert data.getvalue() == HELLO
+    assert data == HELLO
     f.quit()
 
 
@@ -326,12 +307,7 @@ def _active(f, use_eprt):
         ls.settimeout(10)
         conn, peer = ls.accept()
         assert peer[0] == "127.0.0.1"
-        data = b""
-        while True:
-            chunk = conn.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = recv_all(conn)
         conn.close()
     assert f.voidresp().startswith("226 ")
     return data
