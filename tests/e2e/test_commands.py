@@ -245,16 +245,10 @@ def test_abor_idle(srv):
 
 def test_unknown_and_bad_arguments(srv):
     f = srv.login()
-    with pytest.raises(ftplib.error_perm, match=r"^502 "):
-        f.sendcmd("SITE CHMOD 777 hello.txt")
-    with pytest.raises(ftplib.error_perm, match=r"^502 "):
-        f.sendcmd("XYZ")
-    with pytest.raises(ftplib.error_perm, match=r"^501 "):
-        f.sendcmd("RETR")
-    with pytest.raises(ftplib.error_perm, match=r"^501 "):
-        f.sendcmd("NOOP extra")
-    with pytest.raises(ftplib.error_perm, match=r"^501 "):
-        f.sendcmd("CWD")
+    for cmd, code in (("SITE CHMOD 777 hello.txt", "502"), ("XYZ", "502"),
+                      ("RETR", "501"), ("NOOP extra", "501"), ("CWD", "501")):
+        with pytest.raises(ftplib.error_perm, match=rf"^{code} "):
+            f.sendcmd(cmd)
     assert f.sendcmd("NOOP").startswith("200 ")
     f.quit()
 

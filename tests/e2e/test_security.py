@@ -110,18 +110,14 @@ def test_symlink_dir_listing_stays_inside(planted):
 
 def test_port_bounce_refused(srv):
     f = srv.login()
-    with pytest.raises(ftplib.error_perm, match=r"^501 "):
-        f.sendcmd("PORT 127,0,0,2,%d,%d" % (40000 >> 8, 40000 & 255))
-    with pytest.raises(ftplib.error_perm, match=r"^501 "):
-        f.sendcmd("PORT 127,0,0,1,0,80")
-    with pytest.raises(ftplib.error_perm, match=r"^501 "):
-        f.sendcmd("PORT 10,1,2,3,156,64")
-    with pytest.raises(ftplib.error_perm, match=r"^501 "):
-        f.sendcmd("EPRT |1|127.0.0.2|40000|")
-    with pytest.raises(ftplib.error_perm, match=r"^501 "):
-        f.sendcmd("EPRT |1|127.0.0.1|80|")
-    with pytest.raises(ftplib.error_perm, match=r"^501 "):
-        f.sendcmd("PORT 127,0,0,1,3,255")  # 1023
+    for cmd in ("PORT 127,0,0,2,%d,%d" % (40000 >> 8, 40000 & 255),  # other host
+                "PORT 127,0,0,1,0,80",                                # port < 1024
+                "PORT 10,1,2,3,156,64",
+                "EPRT |1|127.0.0.2|40000|",
+                "EPRT |1|127.0.0.1|80|",
+                "PORT 127,0,0,1,3,255"):                              # 1023
+        with pytest.raises(ftplib.error_perm, match=r"^501 "):
+            f.sendcmd(cmd)
     assert f.sendcmd("NOOP").startswith("200 ")
     f.quit()
 

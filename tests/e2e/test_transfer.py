@@ -67,6 +67,16 @@ def test_aborted_upload_keeps_old_file(srv):
     f.quit()
 
 
+def abor(f, conn):
+    """ABOR mid-transfer: 426 for the transfer, then 226 for the ABOR itself."""
+    f.sock.sendall(b"ABOR\r\n")
+    first = f.getline()
+    assert first.startswith("426"), first
+    second = f.getline()
+    assert second.startswith("226"), second
+    conn.close()
+
+
 def test_aborted_upload_manual_abor(srv):
     old = b"old\n"
     (srv.home / "keep2.txt").write_bytes(old)
@@ -74,13 +84,7 @@ def test_aborted_upload_manual_abor(srv):
     f.voidcmd("TYPE I")
     conn = f.transfercmd("STOR keep2.txt")
     conn.sendall(b"y" * MiB)
-    f.sock.sendall(b"ABOR\r\n")
-    first = f.getline()
-    # 426 for the aborted transfer, then 226 for the ABOR itself
-    assert first.startswith("426"), first
-    second = f.getline()
-    assert second.startswith("226"), second
-    conn.close()
+    abor(f, conn)
     assert (srv.home / "keep2.txt").read_bytes() == old
     assert temp_files(srv.home) == []
     assert f.sendcmd("NOOP").startswith("200 ")
@@ -96,12 +100,7 @@ def test_abor_during_download(rsrv):
     conn = f.transfercmd("RETR dl.bin")
     conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     conn.recv(1024)  # the transfer is running; the server blocks on a full socket
-    f.sock.sendall(b"ABOR\r\n")
-    first = f.getline()
-    assert first.startswith("426"), first
-    second = f.getline()
-    assert second.startswith("226"), second
-    conn.close()
+    abor(f, conn)
     assert f.sendcmd("NOOP").startswith("200 ")
     f.quit()
 
