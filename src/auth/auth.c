@@ -150,7 +150,8 @@ set_str(char *dst, size_t dstsz, const char *src)
 }
 
 static int
-anon_identity(const struct conf *c, struct auth_identity *id)
+anon_identity(const struct conf *c, const struct conf_vhost *vh,
+    struct auth_identity *id)
 {
 	struct passwd *pw;
 
@@ -168,7 +169,8 @@ anon_identity(const struct conf *c, struct auth_identity *id)
 	id->writable = c->anon_write;
 	id->anonymous = 1;
 	if (set_str(id->name, sizeof(id->name), "anonymous") < 0 ||
-	    set_str(id->root, sizeof(id->root), c->anon_root) < 0)
+	    set_str(id->root, sizeof(id->root),
+	    vh != NULL ? vh->anon_root : c->anon_root) < 0)
 		return -1;
 	return 0;
 }
@@ -243,13 +245,14 @@ check_virtual(const struct conf *c, const struct users_entry *e,
 }
 
 static int
-check_login(const struct conf *c, const char *inline_users, const char *user,
-    const char *pass, struct auth_identity *id)
+check_login(const struct conf *c, const char *inline_users,
+    const struct conf_vhost *vh, const char *user, const char *pass,
+    struct auth_identity *id)
 {
 	struct users_entry e;
 
 	if (is_anonymous(c, user))
-		return anon_identity(c, id);
+		return anon_identity(c, vh, id);
 	if ((inline_users != NULL && find_in("inline users", inline_users,
 	    strlen(inline_users), user, &e)) || find_in_file(c, user, &e))
 		return check_virtual(c, &e, pass, id);
@@ -260,8 +263,9 @@ check_login(const struct conf *c, const char *inline_users, const char *user,
 }
 
 int
-auth_check(const struct conf *c, const char *inline_users, const char *user,
-    const char *pass, struct auth_identity *id)
+auth_check_vhost(const struct conf *c, const char *inline_users,
+    const struct conf_vhost *vh, const char *user, const char *pass,
+    struct auth_identity *id)
 {
 	struct auth_identity tmp;
 	int r;
@@ -269,8 +273,15 @@ auth_check(const struct conf *c, const char *inline_users, const char *user,
 	memset(&tmp, 0, sizeof(tmp));
 	if (set_str(tmp.name, sizeof(tmp.name), user) < 0)
 		return verify_dummy(c, pass);
-	r = check_login(c, inline_users, user, pass, &tmp);
+	r = check_login(c, inline_users, vh, user, pass, &tmp);
 	if (r == 0)
 		*id = tmp;
 	return r;
+}
+
+int
+auth_check(const struct conf *c, const char *inline_users, const char *user,
+    const char *pass, struct auth_identity *id)
+{
+	return auth_check_vhost(c, inline_users, NULL, user, pass, id);
 }

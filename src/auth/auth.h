@@ -23,13 +23,19 @@ struct auth_identity {
 
 /*
  * Checks user/pass against, in order: anonymous (when enabled; user
- * "anonymous" or "ftp", any password), the inline users text (quick
- * mode; users-file format; may be NULL), conf->users_file, then PAM
- * (when conf->pam_enable). Unknown user and wrong password take the
- * same path and about the same time (a dummy hash is verified).
- * Empty passwords are never accepted for non-anonymous users.
+ * "anonymous" or "ftp", any password; the root is vh->anon_root when
+ * the session chose a virtual host vh with HOST, else conf->anon_root),
+ * the inline users text (quick mode; users-file format; may be NULL),
+ * conf->users_file, then PAM (when conf->pam_enable). Unknown user and
+ * wrong password take the same path and about the same time (a dummy
+ * hash is verified). Empty passwords are never accepted for
+ * non-anonymous users. vh may be NULL and must come from conf itself.
  * Returns 0 and fills *id on success, -1 otherwise. Never logs passwords.
  */
+int	auth_check_vhost(const struct conf *, const char *inline_users,
+	    const struct conf_vhost *vh, const char *user, const char *pass,
+	    struct auth_identity *id);
+/* auth_check_vhost() with no virtual host. */
 int	auth_check(const struct conf *, const char *inline_users,
 	    const char *user, const char *pass, struct auth_identity *id);
 

@@ -13,6 +13,7 @@
 #define KF_PASS_MAX		256	/* password, bytes */
 #define KF_IPC_MSG_MAX		8192	/* one privileged message, header included */
 #define KF_LOG_LINE_MAX		1024	/* one log line before escaping */
+#define KF_REPLY_LINES_MAX	(64 * 1024)	/* one multi-line reply */
 #define KF_REPLY_MAX		8192	/* one (possibly multi-line) reply */
 #define KF_CONF_FILE_MAX	(1024 * 1024)
 #define KF_CONF_VALUE_MAX	1024
@@ -28,5 +29,21 @@
 #define KF_SESSION_NOFILE	64	/* RLIMIT_NOFILE of a worker */
 #define KF_PRELOGIN_AS		(256UL * 1024 * 1024)	/* RLIMIT_AS, pre-login */
 #define KF_AUTH_SLOTS_MAX	64	/* concurrent password checks, ceiling */
+
+#endif
+
+/* ---- listings, globbing, owner names (src/fs/list.c, glob.c, idmap.c) ---- */
+#ifndef KF_LIMITS_FS_LIST_H
+#define KF_LIMITS_FS_LIST_H
+
+#define KF_LIST_DEPTH_MAX	16	/* LIST -R: levels below the listed dir */
+#define KF_LIST_TREE_BUF	(1024 * 1024)	/* LIST -R: pending subdir names */
+#define KF_GLOB_WILD_MAX	32	/* wildcards (* ? [) in one pattern */
+#define KF_GLOB_MATCHES_MAX	1000	/* names matched by one expansion */
+#define KF_GLOB_SCAN_MAX	100000	/* dir entries read by one expansion */
+#define KF_GLOB_STEPS_MAX	10000000	/* matcher steps, one expansion (~10s of ms) */
+#define KF_IDMAP_ENTRIES_MAX	4096	/* users, and groups, kept for listings */
+#define KF_IDMAP_NAME_MAX	32	/* longer owner names show as numbers */
+#define KF_IDMAP_FILE_MAX	(16 * 1024 * 1024)	/* bytes read of passwd/group */
 
 #endif

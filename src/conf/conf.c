@@ -2,9 +2,13 @@
  * conf.c - the configuration: defaults, the `key = value` parser, command
  * line overrides, cross-field checks and the generated documentation, all
  * driven by one table built from CONF_OPTIONS in conf.h.
- * Runs in: listener. Pure except conf_load (reads one file) and
- * conf_print_doc (writes to a descriptor); it never exits (but aborts on a
- * bad built-in default) and never logs: errors go to struct conf_errors.
+ * Runs in: listener. Pure except conf_load (reads one file), the
+ * TEXTFILE and VHOST options (read their banner files while they are
+ * parsed, so that workers never open them) and conf_print_doc (writes to
+ * a descriptor); it never exits (but aborts on a bad built-in default)
+ * and never logs: errors go to struct conf_errors. conf_host_norm,
+ * conf_vhost_find and conf_greeting also run in the workers and the
+ * monitor.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -36,28 +41,35 @@ enum conf_type {
 	CONF_T_STR,
 	CONF_T_PATH,
 	CONF_T_LISTEN,
+	CONF_T_TEXTFILE,
+	CONF_T_PATTERNS,
+	CONF_T_VHOST,
 };
 
 struct conf_opt {
 	const char	*name;
 	enum conf_type	 type;
 	size_t		 off;		/* offsetof(struct conf, name) */
-	size_t		 count_off;	/* LISTEN: offsetof(name_count) */
+	size_t		 aux_off;	/* LISTEN, VHOST: offsetof(name_count);
+					   TEXTFILE: offsetof(name_text) */
 	uint64_t	 min;
 	uint64_t	 max;
 	const char	*def;
 	const char	*doc;
 };
 
-#define CONF_COUNT_BOOL(n)	0
-#define CONF_COUNT_UINT(n)	0
-#define CONF_COUNT_MODE(n)	0
-#define CONF_COUNT_STR(n)	0
-#define CONF_COUNT_PATH(n)	0
-#define CONF_COUNT_LISTEN(n)	offsetof(struct conf, n##_count)
+#define CONF_AUX_BOOL(n)	0
+#define CONF_AUX_UINT(n)	0
+#define CONF_AUX_MODE(n)	0
+#define CONF_AUX_STR(n)	0
+#define CONF_AUX_PATH(n)	0
+#define CONF_AUX_LISTEN(n)	offsetof(struct conf, n##_count)
+#define CONF_AUX_TEXTFILE(n)	offsetof(struct conf, n##_text)
+#define CONF_AUX_PATTERNS(n)	0
+#define CONF_AUX_VHOST(n)	offsetof(struct conf, n##_count)
 
 #define CONF_OPT(t, n, d, lo, hi, doc)					\
-	{ #n, CONF_T_##t, offsetof(struct conf, n), CONF_COUNT_##t(n),	\
+	{ #n, CONF_T_##t, offsetof(struct conf, n), CONF_AUX_##t(n),	\
 	    (lo), (hi), (d), (doc) },
 
 static const struct conf_opt opts[] = { CONF_OPTIONS(CONF_OPT) };
@@ -75,13 +87,19 @@ static const struct conf_opt opts[] = { CONF_OPTIONS(CONF_OPT) };
 	_Static_assert((lo) == 0 && (hi) == 0, #n ": path takes no range");
 #define CONF_ASSERT_LISTEN(n, lo, hi)					\
 	_Static_assert((lo) == 0 && (hi) == 0, #n ": listen takes no range");
+#define CONF_ASSERT_TEXTFILE(n, lo, hi)					\
+	_Static_assert((lo) == 0 && (hi) == 0, #n ": text file takes no range");
+#define CONF_ASSERT_PATTERNS(n, lo, hi)					\
+	_Static_assert((lo) == 0 && (hi) <= KF_CONF_VALUE_MAX, #n ": length");
+#define CONF_ASSERT_VHOST(n, lo, hi)					\
+	_Static_assert((lo) == 0 && (hi) == 0, #n ": vhost takes no range");
 #define CONF_ASSERT(t, n, d, lo, hi, doc) CONF_ASSERT_##t(n, lo, hi)
 
 CONF_OPTIONS(CONF_ASSERT)
 
 /*
  * Where a value comes from: errors are "where:line: message" (no line for
- * the command line); append is set for a repeated listen line.
+ * the command line); append is set for a repeated listen or vhost line.
  */
 struct ectx {
 	struct conf_errors	*errs;
@@ -166,6 +184,12 @@ static void *
 field(struct conf *c, const struct conf_opt *o)
 {
 	return (char *)c + o->off;
+}
+
+static void *
+aux(struct conf *c, const struct conf_opt *o)
+{
+	return (char *)c + o->aux_off;
 }
 
 static const struct conf_opt *
@@ -373,7 +397,7 @@ set_listen(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
     struct ectx *e)
 {
 	struct conf_listen *list = field(c, o), tmp[KF_LISTEN_MAX];
-	size_t *count = (size_t *)(void *)((char *)c + o->count_off);
+	size_t *count = aux(c, o);
 	size_t k = e->append ? *count : 0;
 	struct cursor cur;
 	const char *tok;
@@ -403,6 +427,291 @@ set_listen(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
 	return 0;
 }
 
+/* Reads at most cap bytes of fd; *n == cap: maybe more (too big). */
+static int
+read_upto(int fd, char *buf, size_t cap, size_t *n)
+{
+	ssize_t r;
+
+	*n = 0;
+	while (*n < cap) {
+		r = sys_read(fd, buf + *n, cap - *n);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		*n += (size_t)r;
+	}
+	return 0;
+}
+
+/* A regular file of at most max bytes into buf (max + 1 bytes). */
+static int
+read_small(const char *path, char *buf, size_t max, size_t *n)
+{
+	struct stat st;
+	int fd, r = 0;
+
+	/* O_NONBLOCK: a FIFO in place of the file must not hang the load */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode))
+		r = -EINVAL;
+	else if (read_upto(fd, buf, max + 1, n) < 0)
+		r = -errno;
+	else if (*n > max)
+		r = -EFBIG;
+	sys_close(&fd);
+	return r;
+}
+
+/*
+ * Banner text in place: lines end in LF or CRLF; no control character
+ * but tab; kept with LF between lines and no final newline; 1 to
+ * CONF_TEXT_LINES_MAX lines.
+ */
+static int
+clean_text(const char *what, const char *path, char *t, size_t *n,
+    struct ectx *e)
+{
+	size_t i, k = 0, line = 1;
+	struct shown s;
+	unsigned char ch;
+
+	for (i = 0; i < *n; i++) {
+		ch = (unsigned char)t[i];
+		if (ch == '\r' && i + 1 < *n && t[i + 1] == '\n')
+			continue;
+		if (ch == '\n')
+			line++;
+		else if (ch != '\t' && is_ctl(ch))
+			return fail(e, "%s: '%s': control character on line %zu",
+			    what, show(&s, path, strlen(path)), line);
+		t[k++] = (char)ch;
+	}
+	while (k > 0 && t[k - 1] == '\n') {
+		k--;
+		line--;
+	}
+	if (k == 0)
+		return fail(e, "%s: '%s' is empty", what,
+		    show(&s, path, strlen(path)));
+	if (line > CONF_TEXT_LINES_MAX)
+		return fail(e, "%s: '%s' has more than %d lines", what,
+		    show(&s, path, strlen(path)), CONF_TEXT_LINES_MAX);
+	t[k] = '\0';
+	*n = k;
+	return 0;
+}
+
+/* The text of a banner file into out (CONF_TEXT_MAX + 1 bytes). */
+static int
+load_text(const char *what, const char *path, char *out, struct ectx *e)
+{
+	char t[CONF_TEXT_MAX + 1];
+	struct shown s;
+	size_t n = 0;
+	int r;
+
+	if ((r = read_small(path, t, CONF_TEXT_MAX, &n)) == -EFBIG)
+		return fail(e, "%s: '%s' is larger than %d bytes", what,
+		    show(&s, path, strlen(path)), CONF_TEXT_MAX);
+	if (r == -EINVAL)
+		return fail(e, "%s: '%s' is not a regular file", what,
+		    show(&s, path, strlen(path)));
+	if (r < 0)
+		return fail(e, "%s: '%s': cannot read: %s", what,
+		    show(&s, path, strlen(path)), strerror(-r));
+	if (clean_text(what, path, t, &n, e) < 0)
+		return -1;
+	memcpy(out, t, n + 1);
+	return 0;
+}
+
+/* A path, and the text of the file it names (none when empty). */
+static int
+set_textfile(struct conf *c, const struct conf_opt *o, const char *v,
+    size_t n, struct ectx *e)
+{
+	char *text = aux(c, o);
+
+	if (set_path(c, o, v, n, e) < 0)
+		return -1;
+	text[0] = '\0';
+	if (n == 0)
+		return 0;
+	return load_text(o->name, field(c, o), text, e);
+}
+
+/* A '[' must be closed; "[]x]" and "[!]x]" hold a literal ']'. */
+static int
+class_closed(const char *p, size_t n, size_t *i)
+{
+	size_t j = *i + 1;
+
+	if (j < n && (p[j] == '!' || p[j] == '^'))
+		j++;
+	if (j < n && p[j] == ']')
+		j++;
+	for (; j < n; j++)
+		if (p[j] == ']') {
+			*i = j;
+			return 1;
+		}
+	return 0;
+}
+
+static int
+check_pattern(const struct conf_opt *o, const char *p, size_t n,
+    size_t nth, struct ectx *e)
+{
+	struct shown s;
+	size_t i;
+
+	if (n == 0)
+		return fail(e, "%s: pattern %zu is empty", o->name, nth);
+	if (nth > CONF_PATTERNS_MAX)
+		return fail(e, "%s: more than %d patterns", o->name,
+		    CONF_PATTERNS_MAX);
+	if (n > KF_NAME_MAX)
+		return fail(e, "%s: pattern %zu is longer than %d bytes",
+		    o->name, nth, KF_NAME_MAX);
+	if (memchr(p, '/', n) != NULL)
+		return fail(e, "%s: pattern '%s' holds '/' (patterns match "
+		    "one name)", o->name, show(&s, p, n));
+	for (i = 0; i < n; i++)
+		if (p[i] == '[' && !class_closed(p, n, &i))
+			return fail(e, "%s: pattern '%s': '[' without ']'",
+			    o->name, show(&s, p, n));
+	return 0;
+}
+
+/* Stored as "a,b,c": the blanks around each pattern are dropped. */
+static int
+set_patterns(struct conf *c, const struct conf_opt *o, const char *v,
+    size_t n, struct ectx *e)
+{
+	char out[KF_CONF_VALUE_MAX + 1];
+	const char *end = v + n, *p = v, *q;
+	size_t k = 0, nth = 0, len;
+
+	if (has_ctl(v, n))
+		return fail(e, "%s: control character in value", o->name);
+	if (n > o->max)
+		return fail(e, "%s: value is %zu bytes, longer than %llu",
+		    o->name, n, (unsigned long long)o->max);
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (p < end) {
+		q = memchr(p, ',', (size_t)(end - p));
+		len = (size_t)((q != NULL ? q : end) - p);
+		while (len > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			len--;
+		}
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (check_pattern(o, p, len, ++nth, e) < 0)
+			return -1;
+		if (k > 0)
+			out[k++] = ',';
+		memcpy(out + k, p, len);
+		k += len;
+		if (q == NULL)
+			break;
+		p = q + 1;
+		if (p == end)	/* a trailing comma: an empty last pattern */
+			return fail(e, "%s: pattern %zu is empty", o->name,
+			    nth + 1);
+	}
+	store_text(c, o, out, k);
+	return 0;
+}
+
+/* Splits v at blanks into at most max words; returns the count, or max + 1. */
+static size_t
+split_words(const char *v, size_t n, const char **w, size_t *wl, size_t max)
+{
+	struct cursor cur;
+	size_t k = 0;
+
+	cursor_init(&cur, v, n);
+	for (;;) {
+		cursor_skip_ws(&cur);
+		if (cursor_eof(&cur))
+			return k;
+		if (k == max)
+			return max + 1;
+		cursor_token(&cur, " \t", &w[k], &wl[k]);
+		k++;
+	}
+}
+
+/* One vhost line into *vh. */
+static int
+vhost_item(const struct conf_opt *o, const char *v, size_t n,
+    struct conf_vhost *vh, struct ectx *e)
+{
+	char path[KF_CONF_VALUE_MAX + 1];
+	const char *w[3];
+	size_t wl[3], k;
+	struct shown s;
+
+	k = split_words(v, n, w, wl, 3);
+	if (k < 2 || k > 3)
+		return fail(e, "%s: expected NAME ANON_ROOT [BANNER_FILE]",
+		    o->name);
+	if (conf_host_norm(w[0], wl[0], vh->name) < 0)
+		return fail(e, "%s: '%s' is not a host name (letters, digits, "
+		    "'.-:[]', at most %d bytes)", o->name, show(&s, w[0], wl[0]),
+		    CONF_HOST_MAX);
+	if (w[1][0] != '/')
+		return fail(e, "%s: '%s' is not an absolute path", o->name,
+		    show(&s, w[1], wl[1]));
+	memcpy(vh->anon_root, w[1], wl[1]);
+	vh->anon_root[wl[1]] = '\0';
+	vh->banner_text[0] = '\0';
+	if (k < 3)
+		return 0;
+	if (w[2][0] != '/')
+		return fail(e, "%s: '%s' is not an absolute path", o->name,
+		    show(&s, w[2], wl[2]));
+	memcpy(path, w[2], wl[2]);
+	path[wl[2]] = '\0';
+	return load_text(o->name, path, vh->banner_text, e);
+}
+
+/* Appends a vhost (a first line replaces the list; empty: no vhosts). */
+static int
+set_vhost(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
+    struct ectx *e)
+{
+	struct conf_vhost *list = field(c, o), vh;
+	size_t *count = aux(c, o), k = e->append ? *count : 0, i;
+
+	if (has_ctl(v, n))
+		return fail(e, "%s: control character in value", o->name);
+	if (n == 0 && !e->append) {
+		*count = 0;
+		return 0;
+	}
+	if (k == CONF_VHOST_MAX)
+		return fail(e, "%s: more than %d virtual hosts", o->name,
+		    CONF_VHOST_MAX);
+	if (vhost_item(o, v, n, &vh, e) < 0)
+		return -1;
+	for (i = 0; i < k; i++)
+		if (strcmp(list[i].name, vh.name) == 0)
+			return fail(e, "%s: virtual host '%s' is given twice",
+			    o->name, vh.name);
+	list[k] = vh;
+	*count = k + 1;
+	return 0;
+}
+
 static conf_setter *const setters[] = {
 	[CONF_T_BOOL] = set_bool,
 	[CONF_T_UINT] = set_uint,
@@ -410,6 +719,9 @@ static conf_setter *const setters[] = {
 	[CONF_T_STR] = set_str,
 	[CONF_T_PATH] = set_path,
 	[CONF_T_LISTEN] = set_listen,
+	[CONF_T_TEXTFILE] = set_textfile,
+	[CONF_T_PATTERNS] = set_patterns,
+	[CONF_T_VHOST] = set_vhost,
 };
 
 static int
@@ -534,6 +846,12 @@ check_line(const char *line, size_t *n, struct ectx *e)
 	return 0;
 }
 
+static int
+repeatable(const struct conf_opt *o)
+{
+	return o->type == CONF_T_LISTEN || o->type == CONF_T_VHOST;
+}
+
 static void
 parse_line(struct parse *ps, const char *line, size_t n)
 {
@@ -551,7 +869,7 @@ parse_line(struct parse *ps, const char *line, size_t n)
 	if ((o = read_key(&cur, &ps->e)) == NULL)
 		return;
 	i = (size_t)(o - opts);
-	if (ps->seen[i] > 0 && o->type != CONF_T_LISTEN) {
+	if (ps->seen[i] > 0 && !repeatable(o)) {
 		fail(&ps->e, "duplicate option '%s' (first set on line %zu)",
 		    o->name, ps->seen[i]);
 		return;
@@ -590,24 +908,6 @@ conf_parse(struct conf *c, const char *name, const char *text, size_t len,
 	return 0;
 }
 
-/* Reads at most KF_CONF_FILE_MAX + 1 bytes; n > KF_CONF_FILE_MAX: too big. */
-static int
-read_file(int fd, char *buf, size_t *n)
-{
-	ssize_t r;
-
-	*n = 0;
-	while (*n <= KF_CONF_FILE_MAX) {
-		r = sys_read(fd, buf + *n, KF_CONF_FILE_MAX + 1 - *n);
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		*n += (size_t)r;
-	}
-	return 0;
-}
-
 int
 conf_load(struct conf *c, const char *path, struct conf_errors *errs)
 {
@@ -621,7 +921,7 @@ conf_load(struct conf *c, const char *path, struct conf_errors *errs)
 		return fail(&e, "cannot read: %s", strerror(errno));
 	if ((buf = malloc(KF_CONF_FILE_MAX + 1)) == NULL)
 		fail(&e, "cannot read: %s", strerror(ENOMEM));
-	else if (read_file(fd, buf, &n) < 0)
+	else if (read_upto(fd, buf, KF_CONF_FILE_MAX + 1, &n) < 0)
 		fail(&e, "cannot read: %s", strerror(errno));
 	else if (n > KF_CONF_FILE_MAX)
 		fail(&e, "file is larger than %d bytes", KF_CONF_FILE_MAX);
@@ -689,6 +989,45 @@ conf_check(const struct conf *c, struct conf_errors *errs)
 		    show(&s, c->pasv_address, strlen(c->pasv_address)));
 	check_listen(c, &e);
 	return e.nerr > 0 ? -1 : 0;
+}
+
+int
+conf_host_norm(const char *in, size_t n, char *out)
+{
+	size_t i;
+	char ch;
+
+	if (n == 0 || n > CONF_HOST_MAX)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		ch = in[i];
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		else if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		    ch == '.' || ch == '-' || ch == ':' || ch == '[' ||
+		    ch == ']'))
+			return -EINVAL;
+		out[i] = ch;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+const struct conf_vhost *
+conf_vhost_find(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->vhost_count && i < CONF_VHOST_MAX; i++)
+		if (strcmp(c->vhost[i].name, name) == 0)
+			return &c->vhost[i];
+	return NULL;
+}
+
+const char *
+conf_greeting(const struct conf *c)
+{
+	return c->banner_file_text[0] != '\0' ? c->banner_file_text : c->banner;
 }
 
 /* Decimal 1..65535, no sign, no leading zero, nothing after. */
@@ -829,6 +1168,9 @@ static const char *const type_names[] = {
 	[CONF_T_STR] = "string",
 	[CONF_T_PATH] = "path",
 	[CONF_T_LISTEN] = "address list",
+	[CONF_T_TEXTFILE] = "path (text file)",
+	[CONF_T_PATTERNS] = "pattern list",
+	[CONF_T_VHOST] = "virtual host",
 };
 
 static void
@@ -854,6 +1196,17 @@ out_range(struct out *w, const struct conf_opt *o)
 		break;
 	case CONF_T_LISTEN:
 		out_fmt(w, "1 to %d addresses", KF_LISTEN_MAX);
+		break;
+	case CONF_T_TEXTFILE:
+		out_fmt(w, "absolute, or empty; the file at most %d bytes, %d "
+		    "lines", CONF_TEXT_MAX, CONF_TEXT_LINES_MAX);
+		break;
+	case CONF_T_PATTERNS:
+		out_fmt(w, "%llu to %llu bytes, at most %d patterns", lo, hi,
+		    CONF_PATTERNS_MAX);
+		break;
+	case CONF_T_VHOST:
+		out_fmt(w, "0 to %d lines", CONF_VHOST_MAX);
 		break;
 	}
 }
@@ -890,9 +1243,10 @@ static const char doc_intro[] =
 "  the quotes `\\\"` stands for `\"` and `\\\\` for `\\`; there is no other\n"
 "  escape. Only blanks may follow the closing quote. Without quotes a\n"
 "  value is taken as written.\n"
-"- Each option may be set once. The exception is `listen`: its first\n"
-"  line replaces the default, later lines add addresses. A `listen`\n"
-"  value may also be a comma-separated list.\n"
+"- Each option may be set once. The exceptions are `listen`: its first\n"
+"  line replaces the default, later lines add addresses (a `listen`\n"
+"  value may also be a comma-separated list); and `vhost`: each line\n"
+"  adds one virtual host.\n"
 "- Booleans are `yes`/`no`, `true`/`false`, `on`/`off` or `1`/`0` (any\n"
 "  case). Integers are decimal digits only, modes octal digits only (no\n"
 "  sign, no spaces). Paths are absolute, or empty.\n"
@@ -904,7 +1258,13 @@ static const char doc_rest[] =
 "  is not used at all.\n"
 "- `keepftpd -o key=value` overrides one option after the file is\n"
 "  read, with the same checks; for `listen` the (comma-separated)\n"
-"  value replaces the whole list.\n"
+"  value replaces the whole list, for `vhost` the value replaces all\n"
+"  virtual hosts (an empty value removes them).\n"
+"- Banner files (`banner_file`, and the third word of a `vhost`) are\n"
+"  read while the configuration is loaded, and again on SIGHUP; an\n"
+"  unreadable file, one over the size or line limit, an empty one or\n"
+"  one with control characters (other than tab) is an error at the\n"
+"  line that names it.\n"
 "\n"
 "## Checks across options\n"
 "\n"
@@ -913,7 +1273,19 @@ static const char doc_rest[] =
 "`anonymous_enable` is; that `pasv_address` is empty or an IPv4\n"
 "address; that `log` is `stderr` or `syslog` and `log_level` one of\n"
 "`error`, `warning`, `info`, `debug`; and that there is at least one\n"
-"`listen` address, none given twice.\n"
+"`listen` address, none given twice. Virtual host names must differ\n"
+"(without regard to case).\n"
+"\n"
+"## Virtual hosts (HOST, RFC 7151)\n"
+"\n"
+"A client may send `HOST name` before `USER`. With `vhost` lines, a\n"
+"configured name is answered `220` with that host's banner (or the\n"
+"server's greeting when it has none), and an anonymous login that\n"
+"follows gets that host's `ANON_ROOT`; an unknown name is answered\n"
+"`504` and the session goes on with the default host. Without `vhost`\n"
+"lines, any well-formed name is answered `220` with the greeting and\n"
+"changes nothing. Virtual users, PAM users and every other option are\n"
+"the same for all hosts.\n"
 "\n"
 "## Options\n"
 "\n"

@@ -14,10 +14,22 @@
 #include "../common/limits.h"
 
 /*
+ * Bounds of the options below that hold more than one value.
+ */
+#define CONF_TEXT_MAX		4096	/* bytes of a banner file */
+#define CONF_TEXT_LINES_MAX	20	/* lines of a banner file */
+#define CONF_VHOST_MAX		16	/* vhost = lines */
+#define CONF_HOST_MAX		255	/* a vhost name, an RFC 7151 HOST argument */
+#define CONF_PATTERNS_MAX	32	/* patterns in hide_patterns, deny_patterns */
+
+/*
  * X(TYPE, name, default, min, max, doc)
  * TYPE: BOOL (yes/no), UINT (decimal, min..max), STR (at most max bytes,
  * no control characters), PATH (absolute path or empty), MODE (octal,
- * min..max), LISTEN (repeatable ADDR:PORT).
+ * min..max), LISTEN (repeatable ADDR:PORT), TEXTFILE (a PATH whose text
+ * is read while the configuration is loaded, into name_text), PATTERNS
+ * (comma-separated file name globs, at most max bytes), VHOST
+ * (repeatable NAME ANON_ROOT [BANNER_FILE]).
  */
 #define CONF_OPTIONS(X)							\
 	X(LISTEN, listen, "127.0.0.1:2121", 0, 0,			\
@@ -61,7 +73,36 @@
 	    "Empty, root-owned directory the pre-login worker is chrooted into " \
 	    "(created when missing).")					\
 	X(STR, banner, "keepftpd ready.", 0, 256,			\
-	    "Text of the 220 greeting.")				\
+	    "Text of the 220 greeting (one line).")			\
+	X(TEXTFILE, banner_file, "", 0, 0,				\
+	    "File whose text replaces `banner` as the 220 greeting, sent as a " \
+	    "multi-line reply. Read when the configuration is loaded (and on " \
+	    "SIGHUP): at most 4096 bytes and 20 lines, UTF-8 or ASCII, no " \
+	    "control characters but tab; workers never open it.")	\
+	X(VHOST, vhost, "", 0, 0,					\
+	    "A virtual host for the HOST command (RFC 7151): `NAME ANON_ROOT " \
+	    "[BANNER_FILE]`, separated by blanks. NAME is a DNS name or an IP " \
+	    "literal (letters, digits and `.-:[]`, at most 255 bytes, compared " \
+	    "without case); anonymous logins (when `anonymous_enable`) after " \
+	    "HOST NAME get ANON_ROOT as their root; BANNER_FILE (read like " \
+	    "`banner_file`) is the 220 reply to HOST NAME. The paths cannot " \
+	    "hold blanks. Repeat the key for more (at most 16); a name given " \
+	    "twice is an error. Without any, HOST accepts any well-formed " \
+	    "name and changes nothing.")				\
+	X(BOOL, message_enable, "no", 0, 1,				\
+	    "On CWD, show the text of the new directory's `.message` file.") \
+	X(BOOL, list_recursive, "no", 0, 1,				\
+	    "Allow recursive listings (LIST -R).")			\
+	X(PATTERNS, hide_patterns, "", 0, 1024,				\
+	    "Comma-separated glob patterns (`*`, `?`, `[...]`) of names left " \
+	    "out of listings; blanks around a pattern are dropped. At most 32 " \
+	    "patterns, none empty or holding `/`.")			\
+	X(PATTERNS, deny_patterns, "", 0, 1024,				\
+	    "Comma-separated glob patterns of names that cannot be accessed " \
+	    "at all (same syntax as `hide_patterns`).")			\
+	X(UINT, hash_max_mib, "4096", 0, 1048576,			\
+	    "Checksum commands (HASH, XCRC, XMD5, XSHA1, XSHA256) refuse " \
+	    "files larger than this many MiB (0: checksums disabled).") \
 	X(UINT, idle_timeout, "300", 1, 86400,				\
 	    "Seconds without a command before a session is closed.")	\
 	X(UINT, login_timeout, "60", 1, 3600,				\
@@ -90,12 +131,23 @@ struct conf_listen {
 	socklen_t		len;
 };
 
+/* One vhost line; name is lowercase, banner_text empty when not given. */
+struct conf_vhost {
+	char	name[CONF_HOST_MAX + 1];
+	char	anon_root[KF_CONF_VALUE_MAX + 1];
+	char	banner_text[CONF_TEXT_MAX + 1];
+};
+
 #define CONF_FIELD_BOOL(n)	int n;
 #define CONF_FIELD_UINT(n)	unsigned long n;
 #define CONF_FIELD_MODE(n)	unsigned n;
 #define CONF_FIELD_STR(n)	char n[KF_CONF_VALUE_MAX + 1];
 #define CONF_FIELD_PATH(n)	char n[KF_CONF_VALUE_MAX + 1];
 #define CONF_FIELD_LISTEN(n)	struct conf_listen n[KF_LISTEN_MAX]; size_t n##_count;
+#define CONF_FIELD_TEXTFILE(n)	char n[KF_CONF_VALUE_MAX + 1];		\
+				char n##_text[CONF_TEXT_MAX + 1];
+#define CONF_FIELD_PATTERNS(n)	char n[KF_CONF_VALUE_MAX + 1];
+#define CONF_FIELD_VHOST(n)	struct conf_vhost n[CONF_VHOST_MAX]; size_t n##_count;
 #define CONF_FIELD(t, n, d, lo, hi, doc) CONF_FIELD_##t(n)
 
 /* Plain data: copying the struct copies the configuration. */
@@ -118,5 +170,16 @@ int	conf_set(struct conf *, const char *key, const char *value,
 int	conf_check(const struct conf *, struct conf_errors *);
 int	conf_parse_listen(const char *text, struct conf_listen *);
 void	conf_print_doc(int fd);
+
+/*
+ * A host name as HOST (RFC 7151) and vhost take it: 1..CONF_HOST_MAX
+ * bytes of [A-Za-z0-9.:[]-]; written lowercase into out (CONF_HOST_MAX
+ * + 1 bytes). 0, or -EINVAL.
+ */
+int	conf_host_norm(const char *in, size_t n, char *out);
+/* The vhost named name (lowercase, as conf_host_norm writes it), or NULL. */
+const struct conf_vhost *conf_vhost_find(const struct conf *, const char *name);
+/* The 220 greeting: banner_file's text when set, else banner. */
+const char *conf_greeting(const struct conf *);
 
 #endif

@@ -11,7 +11,26 @@
 
 #include "../common/limits.h"
 #include "../common/sys.h"
+#include "ascii.h"
 #include "xfer.h"
+
+/*
+ * What the client said on the control connection during the transfer:
+ * ABOR ends it, STAT is answered with the progress (RFC 959 4.1.3),
+ * anything else waits for the end of the transfer.
+ */
+static int
+take_ctrl(struct xfer *x)
+{
+	int r;
+
+	while ((r = ctrl_take_abor(x->ctrl)) == CTRL_XFER_STAT)
+		ctrl_reply(x->ctrl, 213, "Status: %llu bytes transferred.",
+		    (unsigned long long)x->bytes);
+	if (r < 0)
+		return XFER_CTRL_GONE;
+	return r == CTRL_XFER_ABOR ? XFER_ABORTED : XFER_OK;
+}
 
 /*
  * Waits until the data fd is ready for ev, watching the control
@@ -37,11 +56,9 @@ wait_ready(struct xfer *x, short ev)
 		if (n <= 0)
 			return n == 0 ? XFER_TIMEOUT : XFER_DATA_ERROR;
 		if (p[1].revents) {
-			r = ctrl_take_abor(x->ctrl);
-			if (r < 0)
-				return XFER_CTRL_GONE;
-			if (r > 0)
-				return XFER_ABORTED;
+			r = take_ctrl(x);
+			if (r != XFER_OK)
+				return (enum xfer_status)r;
 		}
 		if (p[0].revents)
 			return XFER_OK;
@@ -59,15 +76,12 @@ wait_ready(struct xfer *x, short ev)
 static enum xfer_status
 check_ctrl(struct xfer *x)
 {
-	int r;
-
 	if (*x->stop)
 		return XFER_STOPPED;
 	if (x->ctrl->len >= KF_LINE_MAX ||
 	    sys_poll1(x->ctrl->fd, POLLIN | POLLPRI, 0) <= 0)
 		return XFER_OK;
-	r = ctrl_take_abor(x->ctrl);
-	return r < 0 ? XFER_CTRL_GONE : r > 0 ? XFER_ABORTED : XFER_OK;
+	return (enum xfer_status)take_ctrl(x);
 }
 
 static enum xfer_status
@@ -171,5 +185,105 @@ xfer_recv_file(struct xfer *x, int filefd)
 			break;
 	}
 	free(blk);
+	return st;
+}
+
+/*
+ * TYPE A download: LF -> CRLF (ascii.c). Blocks of KF_XFER_CHUNK / 2
+ * read from filefd at offset, converted into a block twice that size.
+ */
+enum xfer_status
+xfer_send_ascii(struct xfer *x, int filefd)
+{
+	enum xfer_status st = XFER_OK;
+	struct ascii_state as;
+	size_t inmax = KF_XFER_CHUNK / 2, used, n;
+	char *in, *out;
+	ssize_t r;
+
+	ascii_init(&as);
+	in = malloc(inmax);
+	out = malloc(ASCII_TO_NET_MAX(inmax));
+	if (in == NULL || out == NULL) {
+		st = XFER_IO_ERROR;
+		goto out;
+	}
+	while (st == XFER_OK) {
+		r = read(filefd, in, inmax);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			st = r == 0 ? XFER_OK : XFER_IO_ERROR;
+			break;
+		}
+		n = ascii_to_net(&as, in, (size_t)r, &used, out,
+		    ASCII_TO_NET_MAX(inmax));
+		st = xfer_send_buf(x, out, n);
+		if (st == XFER_OK && x->bytes % CHECK_EVERY < n)
+			st = check_ctrl(x);
+	}
+out:
+	free(in);
+	free(out);
+	return st;
+}
+
+/* Writes n converted bytes; the upload's local errors become statuses. */
+static enum xfer_status
+write_out(int filefd, const char *p, size_t n)
+{
+	if (n > 0 && sys_write_all(filefd, p, n) < 0)
+		return local_error(errno);
+	return XFER_OK;
+}
+
+/* TYPE A upload: CRLF -> LF. */
+enum xfer_status
+xfer_recv_ascii(struct xfer *x, int filefd)
+{
+	enum xfer_status st = XFER_OK;
+	struct ascii_state as;
+	char *blk, *out;
+	size_t used, n;
+	ssize_t r;
+
+	ascii_init(&as);
+	blk = malloc(KF_XFER_CHUNK);
+	out = malloc(ASCII_FROM_NET_MAX(KF_XFER_CHUNK));
+	if (blk == NULL || out == NULL) {
+		st = XFER_IO_ERROR;
+		goto out;
+	}
+	for (;;) {
+		r = recv(x->datafd, blk, KF_XFER_CHUNK, 0);
+		if (r > 0) {
+			x->bytes += (uint64_t)r;
+			n = ascii_from_net(&as, blk, (size_t)r, &used, out,
+			    ASCII_FROM_NET_MAX(KF_XFER_CHUNK));
+			if ((st = write_out(filefd, out, n)) != XFER_OK)
+				break;
+			if (x->bytes % CHECK_EVERY < (uint64_t)r &&
+			    (st = check_ctrl(x)) != XFER_OK)
+				break;
+			continue;
+		}
+		if (r == 0) {
+			n = ascii_from_net_end(&as, out, 1);
+			if ((st = write_out(filefd, out, n)) == XFER_OK)
+				st = check_ctrl(x);
+			break;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN) {
+			st = XFER_DATA_ERROR;
+			break;
+		}
+		if ((st = wait_ready(x, POLLIN)) != XFER_OK)
+			break;
+	}
+out:
+	free(blk);
+	free(out);
 	return st;
 }

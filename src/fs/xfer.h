@@ -36,5 +36,8 @@ struct xfer {
 enum xfer_status xfer_send_file(struct xfer *, int filefd, off_t offset);
 enum xfer_status xfer_send_buf(struct xfer *, const char *, size_t);
 enum xfer_status xfer_recv_file(struct xfer *, int filefd);
+/* TYPE A: LF <-> CRLF on the wire; filefd positioned by the caller. */
+enum xfer_status xfer_send_ascii(struct xfer *, int filefd);
+enum xfer_status xfer_recv_ascii(struct xfer *, int filefd);
 
 #endif

@@ -11,10 +11,18 @@
 enum mon_type {
 	/*
 	 * MON_LOGIN: pre-login worker -> monitor.
-	 * Payload: str user (1..KF_USER_MAX), str pass (0..KF_PASS_MAX).
+	 * Payload: str user (0..KF_USER_MAX), str pass (0..KF_PASS_MAX),
+	 * str host (0..CONF_HOST_MAX; empty: no HOST, or no vhost matched).
 	 * Phase: pre-login only, while not logged in; at most
-	 * max_login_failures failures, then the session ends.
-	 * Check: auth_check() against the monitor's own configuration.
+	 * max_login_failures failures (counted across REIN), then the
+	 * session ends.
+	 * Check: host must be empty or a well-formed name (conf_host_norm,
+	 * already lowercase); it selects a vhost of the monitor's OWN
+	 * configuration, and a name not configured there means the
+	 * default host (logged). Then auth_check() against the monitor's
+	 * own configuration; the vhost only changes an anonymous login's
+	 * root. A string over its bound, a NUL, a bad host or trailing
+	 * bytes end the session.
 	 */
 	MON_LOGIN = 1,
 	/*

@@ -49,15 +49,23 @@ data_listen(struct data *d, const struct sockaddr_storage *local,
 {
 	struct sockaddr_storage a = *local;
 	unsigned span = maxport - minport + 1, start, i, tries;
-	int fd;
+	int fd, one = 1, err;
 
 	data_reset(d);
-	fd = socket(local->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -1;
 	start = randombytes_uniform(span);
 	tries = span < PASV_BIND_TRIES ? span : PASV_BIND_TRIES;
 	for (i = 0; i < tries; i++) {
+		fd = socket(local->ss_family, SOCK_STREAM | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			return -1;
+		/*
+		 * The server closes data connections first, so their ports
+		 * sit in TIME_WAIT: without SO_REUSEADDR each passive port
+		 * would serve one transfer a minute. Two listeners on one
+		 * port are still refused (no SO_REUSEPORT).
+		 */
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		*port = (uint16_t)(minport + (start + i) % span);
 		addr_set_port(&a, *port);
 		if (bind(fd, (struct sockaddr *)&a, addr_len(&a)) == 0 &&
@@ -65,10 +73,11 @@ data_listen(struct data *d, const struct sockaddr_storage *local,
 			d->listen_fd = fd;
 			return 0;
 		}
-		if (errno != EADDRINUSE)
+		err = errno;
+		close(fd);
+		if (err != EADDRINUSE)
 			break;
 	}
-	close(fd);
 	return -1;
 }
 

@@ -19,6 +19,9 @@
 
 #include "../auth/auth.h"
 #include "../common/log.h"
+#include "../fs/hash.h"
+#include "../fs/idmap.h"
+#include "../proto/session.h"
 #include "../common/sys.h"
 #include "../net/addr.h"
 #include "../sandbox/sandbox.h"
@@ -33,6 +36,7 @@ struct slot {
 };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
+static sigset_t run_mask;	/* the mask before signals_setup blocked ours */
 static struct slot *slots;
 static size_t nslots, capslots;
 static unsigned long next_id = 1;
@@ -110,6 +114,16 @@ listener_bind(struct listener *L)
 	size_t i;
 	int fd;
 
+	/*
+	 * Signals are caught (blocked until listener_run waits) from here
+	 * on: a SIGTERM right after start-up ends the server cleanly.
+	 */
+	signals_setup(&run_mask);
+	/* digests for HASH, fetched once here: workers cannot load them */
+	if (hash_init() < 0)
+		log_warn("HASH: some digests are unavailable");
+	/* names for listings: workers cannot read /etc/passwd */
+	session_ids = idmap_load_system();
 	for (i = 0; i < L->conf.listen_count; i++) {
 		if ((fd = bind_one(&L->conf.listen[i])) < 0)
 			return -1;
@@ -245,6 +259,8 @@ do_reload(struct listener *L)
 		return;
 	if (L->reload(c) == 0) {
 		L->conf = *c;
+		idmap_free(session_ids);
+		session_ids = idmap_load_system();
 		log_info("configuration reloaded; new sessions use it "
 		    "(listen addresses are unchanged until restart)");
 	} else
@@ -282,7 +298,7 @@ listener_run(struct listener *L)
 	sigset_t mask;
 	size_t i;
 
-	signals_setup(&mask);
+	mask = run_mask;
 	sigdelset(&mask, SIGTERM);
 	sigdelset(&mask, SIGINT);
 	sigdelset(&mask, SIGHUP);

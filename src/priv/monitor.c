@@ -2,8 +2,10 @@
  * monitor.c - one per session. It holds the control socket without
  * ever reading it, forks the pre-login worker, answers its typed
  * requests (the catalogue is ipc/proto.h), and after a successful login
- * forks a fresh post-login worker with the user's identity. It writes
- * the workers' log lines, escaped, to the real log.
+ * forks a fresh post-login worker with the user's identity. When that
+ * worker exits for REIN, it starts a new pre-login worker on the same
+ * connection (at most MON_REIN_MAX times). It writes the workers' log
+ * lines, escaped, to the real log.
  * Runs in: monitor (root, or the invoking user when rootless).
  */
 #include <errno.h>
@@ -30,6 +32,7 @@
 #include "monitor.h"
 
 #define WORKER_GRACE_MS	5000
+#define MON_REIN_MAX	100	/* REINs per connection, then the session ends */
 
 struct mon {
 	const struct monitor_args	*a;
@@ -38,7 +41,8 @@ struct mon {
 	pid_t				 worker;
 	int				 ipc;	/* monitor end */
 	int				 log;	/* monitor end */
-	unsigned			 failures;
+	unsigned			 failures;	/* kept across REIN */
+	unsigned			 reins;
 	int				 logged_in;
 };
 
@@ -124,6 +128,8 @@ prelogin_body(struct mon *m)
 		sp.gid = pw->pw_gid;
 	}
 	sandbox_enter(&sp);
+	if (m->reins > 0)
+		prelogin_run_after_rein(&m->si);
 	prelogin_run(&m->si);
 }
 
@@ -145,22 +151,52 @@ postlogin_body(struct mon *m)
 	session_run(&m->si, &m->id, rootfd);
 }
 
+/*
+ * The host of a MON_LOGIN: empty, or a name as conf_host_norm() writes
+ * it (anything else is fatal). It selects a vhost of the monitor's own
+ * configuration; a name it does not hold means the default host.
+ */
+static const struct conf_vhost *
+select_vhost(struct mon *m, const char *host)
+{
+	char norm[CONF_HOST_MAX + 1];
+	const struct conf_vhost *vh;
+	size_t n = strlen(host);
+
+	if (n == 0)
+		return NULL;
+	if (conf_host_norm(host, n, norm) < 0 || strcmp(norm, host) != 0)
+		die("malformed MON_LOGIN host");
+	if ((vh = conf_vhost_find(m->a->conf, host)) == NULL) {
+		log_warn("login: host=%s is not a configured vhost; default "
+		    "host used", host);
+		return NULL;
+	}
+	return vh;
+}
+
 static uint32_t
 check_login(struct mon *m, struct ipc_msg *msg)
 {
 	char user[KF_USER_MAX + 1], pass[KF_PASS_MAX + 1];
+	char host[CONF_HOST_MAX + 1];
+	const struct conf_vhost *vh;
 	unsigned delay;
 	int ok;
 
 	if (m->logged_in || ipc_get_str(msg, user, sizeof(user)) < 0 ||
-	    ipc_get_str(msg, pass, sizeof(pass)) < 0 || ipc_end(msg) < 0)
+	    ipc_get_str(msg, pass, sizeof(pass)) < 0 ||
+	    ipc_get_str(msg, host, sizeof(host)) < 0 || ipc_end(msg) < 0)
 		die("malformed MON_LOGIN");
-	ok = auth_check(m->a->conf, m->a->inline_users, user, pass, &m->id) == 0;
+	vh = select_vhost(m, host);
+	ok = auth_check_vhost(m->a->conf, m->a->inline_users, vh, user, pass,
+	    &m->id) == 0;
 	sodium_memzero(pass, sizeof(pass));
 	sodium_memzero(msg->data, sizeof(msg->data));
 	if (ok) {
-		log_info("login ok: user=%s root=%s%s", user, m->id.root,
-		    m->id.writable ? " write" : " read-only");
+		log_info("login ok: user=%s%s%s root=%s%s", user,
+		    vh != NULL ? " host=" : "", vh != NULL ? vh->name : "",
+		    m->id.root, m->id.writable ? " write" : " read-only");
 		m->logged_in = 1;
 		return MON_LOGIN_OK;
 	}
@@ -203,12 +239,6 @@ earlier(int64_t a, int64_t b)
 	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
 }
 
-/*
- * Serves the current worker until it exits, sleeping until something
- * happens: a request, a log line, the worker's exit (its sockets hang
- * up), a signal or the deadline (ms, < 0: none). A SIGTERM is passed
- * on; a worker that outlives the deadline or its grace is killed.
- */
 /* A descriptor that becomes readable when pid exits, or -1. */
 static int
 watch_pid(pid_t pid)
@@ -221,19 +251,24 @@ watch_pid(pid_t pid)
  * happens: a request, a log line, the worker's exit (its pidfd becomes
  * readable), a signal or the deadline (ms, < 0: none). A SIGTERM is
  * passed on; a worker that outlives the deadline or its grace is killed.
+ * Returns the worker's exit status, or -1 (killed, or not known).
  */
-static void
+static int
 serve_worker(struct mon *m, int64_t deadline_ms)
 {
 	int64_t kill_at = deadline_ms, now;
 	struct pollfd p[3];
-	int status, term_sent = 0, pidfd = watch_pid(m->worker), timeout;
+	int status = -1, term_sent = 0, pidfd = watch_pid(m->worker), timeout;
 	pid_t r;
 
 	for (;;) {
 		r = waitpid(m->worker, &status, WNOHANG);
-		if (r == m->worker || (r < 0 && errno == ECHILD))
+		if (r == m->worker)
 			break;
+		if (r < 0 && errno == ECHILD) {
+			status = -1;
+			break;
+		}
 		now = sys_now_ms();
 		if (mon_term && !term_sent) {
 			kill(m->worker, SIGTERM);
@@ -266,6 +301,46 @@ serve_worker(struct mon *m, int64_t deadline_ms)
 	sys_close(&pidfd);
 	sys_close(&m->ipc);
 	sys_close(&m->log);
+	return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A pre-login worker until it exits; 1 when a login succeeded. */
+static int
+login_phase(struct mon *m, int64_t start_ms)
+{
+	m->worker = spawn(m, "kf-prelogin", prelogin_body);
+	serve_worker(m, start_ms + (int64_t)m->a->conf->login_timeout * 1000 +
+	    WORKER_GRACE_MS);
+	return m->logged_in && !mon_term;
+}
+
+/*
+ * A fresh post-login worker until it exits; 1 when it asked for REIN
+ * (it has answered 220) and the session may go back to login: the
+ * failure count stays, so REIN does not reset max_login_failures.
+ */
+static int
+session_phase(struct mon *m)
+{
+	static const char too_many[] = "421 Too many REIN; closing.\r\n";
+	int status;
+
+	m->worker = spawn(m, "kf-session", postlogin_body);
+	status = serve_worker(m, -1);
+	if (status != SESSION_EXIT_REIN || mon_term)
+		return 0;
+	if (m->reins >= MON_REIN_MAX) {
+		log_warn("rein: user=%s; more than %d REIN, session ended",
+		    m->id.name, MON_REIN_MAX);
+		sys_write_all(m->si.ctrl_fd, too_many, sizeof(too_many) - 1);
+		return 0;
+	}
+	m->reins++;
+	log_info("rein: user=%s logged out; back to login (rein %u, "
+	    "failures %u)", m->id.name, m->reins, m->failures);
+	m->logged_in = 0;
+	memset(&m->id, 0, sizeof(m->id));
+	return 1;
 }
 
 void
@@ -291,14 +366,10 @@ monitor_run(const struct monitor_args *a)
 	log_set_prefix("[s%lu %s]", a->id, peer);
 	log_info("connect");
 
-	m.worker = spawn(&m, "kf-prelogin", prelogin_body);
-	serve_worker(&m, t0 + (int64_t)a->conf->login_timeout * 1000 +
-	    WORKER_GRACE_MS);
-	if (m.logged_in && !mon_term) {
-		m.worker = spawn(&m, "kf-session", postlogin_body);
-		close(a->ctrl_fd);	/* the session holds it now */
-		serve_worker(&m, -1);
-	}
+	/* the monitor keeps ctrl_fd for a pre-login worker after REIN */
+	if (login_phase(&m, t0))
+		while (session_phase(&m) && login_phase(&m, sys_now_ms()))
+			;
 	log_info("disconnect: user=%s seconds=%lld", m.logged_in ? m.id.name : "-",
 	    (long long)((sys_now_ms() - t0) / 1000));
 	_exit(0);

@@ -1,12 +1,16 @@
 /*
  * basic.c - replies that are the same before and after login (NOOP,
- * SYST, FEAT, HELP), and the workers' signal handling.
+ * SYST, FEAT, HELP; OPTS UTF8 before login), and the workers' signal
+ * handling.
  * Runs in: pre-login and post-login workers.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "../fs/hash.h"
+#include "../fs/list.h"
 #include "session.h"
 
 volatile sig_atomic_t session_stop;
@@ -34,15 +38,48 @@ session_install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 }
 
-static int
-reply_feat(struct ctrl *c)
-{
-	static const char *const feats[] = {
-		"EPRT", "EPSV", "MDTM", "PASV", "REST STREAM", "SIZE",
-	};
+/* Features that need no state, in FEAT order around the others. */
+static const char *const feats_a[] = { "EPRT", "EPSV" };
+static const char *const feats_b[] = { "HOST", "MDTM", "MFMT" };
+static const char *const feats_c[] = { "PASV", "REST STREAM", "SIZE",
+	"TVFS", "UTF8" };
 
-	return ctrl_reply_lines(c, 211, "Features:", feats,
-	    sizeof(feats) / sizeof(feats[0]), "End");
+#define FEAT_LINES	16
+#define FEAT_LINE_MAX	160
+
+static void
+add_lines(const char **lines, size_t *n, const char *const *src, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < k && *n < FEAT_LINES; i++)
+		lines[(*n)++] = src[i];
+}
+
+/*
+ * FEAT (RFC 2389), the same before and after login: HASH (when
+ * hash_max_mib > 0) with the selected digest starred, MLST with the
+ * selected facts starred. conf NULL: only the stateless lines.
+ */
+int
+proto_reply_feat(struct ctrl *c, const struct conf *conf,
+    const struct hash_algo *sel, unsigned mlst_facts)
+{
+	char hash[FEAT_LINE_MAX], mlst[FEAT_LINE_MAX];
+	const char *lines[FEAT_LINES];
+	size_t n = 0;
+
+	add_lines(lines, &n, feats_a, sizeof(feats_a) / sizeof(feats_a[0]));
+	if (conf != NULL && conf->hash_max_mib > 0 && sel != NULL &&
+	    hash_feat_line(sel, hash, sizeof(hash)) == 0)
+		lines[n++] = hash;
+	add_lines(lines, &n, feats_b, sizeof(feats_b) / sizeof(feats_b[0]));
+	memcpy(mlst, "MLST ", 5);
+	if (conf != NULL && list_facts_text(mlst_facts, 1, mlst + 5,
+	    sizeof(mlst) - 5) == 0)
+		lines[n++] = mlst;
+	add_lines(lines, &n, feats_c, sizeof(feats_c) / sizeof(feats_c[0]));
+	return ctrl_reply_lines(c, 211, "Features:", lines, n, "End");
 }
 
 static int
@@ -74,6 +111,19 @@ reply_help(struct ctrl *c)
 	    lines, row, "Help OK.");
 }
 
+/* UTF-8 is always on (RFC 2640); nothing else is an option here. */
+static void
+reply_opts(struct ctrl *c, const struct cmd *cmd)
+{
+	if (strcasecmp(cmd->arg, "UTF8 ON") == 0 ||
+	    strcasecmp(cmd->arg, "UTF8") == 0)
+		ctrl_reply(c, 200, "UTF8 is always on.");
+	else if (strcasecmp(cmd->arg, "UTF8 OFF") == 0)
+		ctrl_reply(c, 504, "UTF8 cannot be turned off.");
+	else
+		ctrl_reply(c, 501, "Option not understood.");
+}
+
 /* 1 when handled. */
 int
 proto_reply_basic(struct ctrl *c, const struct cmd *cmd)
@@ -86,10 +136,13 @@ proto_reply_basic(struct ctrl *c, const struct cmd *cmd)
 		ctrl_reply(c, 215, "UNIX Type: L8");
 		return 1;
 	case CMD_FEAT:
-		reply_feat(c);
+		proto_reply_feat(c, NULL, NULL, 0);
 		return 1;
 	case CMD_HELP:
 		reply_help(c);
+		return 1;
+	case CMD_OPTS:
+		reply_opts(c, cmd);
 		return 1;
 	default:
 		return 0;

@@ -17,6 +17,8 @@
 
 static const struct cmd_def table[] = {
 	{ "ABOR", CMD_ABOR, N, "abort the transfer in progress" },
+	{ "ACCT", CMD_ACCT, P | A, "account (not needed here)" },
+	{ "ALLO", CMD_ALLO, A, "allocate storage (not needed)" },
 	{ "APPE", CMD_APPE, A | W, "append to a file" },
 	{ "CDUP", CMD_CDUP, N, "go to the parent directory" },
 	{ "CWD", CMD_CWD, A, "change directory" },
@@ -24,35 +26,49 @@ static const struct cmd_def table[] = {
 	{ "EPRT", CMD_EPRT, A, "active data connection, any family" },
 	{ "EPSV", CMD_EPSV, 0, "passive data connection, any family" },
 	{ "FEAT", CMD_FEAT, P | N, "list extensions" },
+	{ "HASH", CMD_HASH, A, "checksum of a file (RFC draft HASH)" },
 	{ "HELP", CMD_HELP, P, "this list" },
+	{ "HOST", CMD_HOST, P | A, "virtual host (RFC 7151), before USER" },
 	{ "LIST", CMD_LIST, 0, "long directory listing" },
 	{ "MDTM", CMD_MDTM, A, "modification time of a file" },
+	{ "MFMT", CMD_MFMT, A | W, "set the modification time of a file" },
 	{ "MKD", CMD_MKD, A | W, "make a directory" },
+	{ "MLSD", CMD_MLSD, 0, "machine listing of a directory" },
+	{ "MLST", CMD_MLST, 0, "machine listing of one entry" },
 	{ "MODE", CMD_MODE, A, "transfer mode (S)" },
 	{ "NLST", CMD_NLST, 0, "name list" },
 	{ "NOOP", CMD_NOOP, P | N, "do nothing" },
+	{ "OPTS", CMD_OPTS, P | A, "command options" },
 	{ "PASS", CMD_PASS, P, "password" },
 	{ "PASV", CMD_PASV, N, "passive data connection, IPv4" },
 	{ "PORT", CMD_PORT, A, "active data connection, IPv4" },
 	{ "PWD", CMD_PWD, N, "print working directory" },
 	{ "QUIT", CMD_QUIT, P | N, "end the session" },
+	{ "REIN", CMD_REIN, N, "log out, keep the connection" },
 	{ "REST", CMD_REST, A, "restart a download at an offset" },
 	{ "RETR", CMD_RETR, A, "download a file" },
 	{ "RMD", CMD_RMD, A | W, "remove a directory" },
 	{ "RNFR", CMD_RNFR, A | W, "rename from" },
 	{ "RNTO", CMD_RNTO, A | W, "rename to" },
+	{ "SITE", CMD_SITE, A, "site-specific commands" },
 	{ "SIZE", CMD_SIZE, A, "size of a file" },
+	{ "SMNT", CMD_SMNT, A, "structure mount (not supported)" },
 	{ "STAT", CMD_STAT, 0, "session status" },
 	{ "STOR", CMD_STOR, A | W, "upload a file" },
+	{ "STOU", CMD_STOU, W, "upload to a unique name" },
 	{ "STRU", CMD_STRU, A, "file structure (F)" },
 	{ "SYST", CMD_SYST, P | N, "system type" },
 	{ "TYPE", CMD_TYPE, A, "representation type (A, I)" },
 	{ "USER", CMD_USER, P | A, "user name" },
+	{ "XCRC", CMD_XCRC, A, "CRC-32 of a file" },
 	{ "XCUP", CMD_CDUP, N, NULL },
 	{ "XCWD", CMD_CWD, A, NULL },
+	{ "XMD5", CMD_XMD5, A, "MD5 of a file" },
 	{ "XMKD", CMD_MKD, A | W, NULL },
 	{ "XPWD", CMD_PWD, N, NULL },
 	{ "XRMD", CMD_RMD, A | W, NULL },
+	{ "XSHA1", CMD_XSHA1, A, "SHA-1 of a file" },
+	{ "XSHA256", CMD_XSHA256, A, "SHA-256 of a file" },
 };
 
 #undef P
@@ -140,7 +156,9 @@ cmd_parse(char *line, size_t n, struct cmd *c)
 		ch = line[i];
 		if (ch >= 'a' && ch <= 'z')
 			ch = (char)(ch - 'a' + 'A');
-		if (ch < 'A' || ch > 'Z' || i >= KF_CMD_NAME_MAX)
+		/* letters, and digits after the first (XSHA256) */
+		if (i >= KF_CMD_NAME_MAX || !((ch >= 'A' && ch <= 'Z') ||
+		    (i > 0 && ch >= '0' && ch <= '9')))
 			return -EINVAL;
 		c->verb[i] = ch;
 	}

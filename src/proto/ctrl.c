@@ -120,17 +120,19 @@ ctrl_read_line(struct ctrl *c, char *out, size_t *outlen, int timeout_ms)
 }
 
 /*
- * During a transfer: read what is there and look for ABOR among the
- * complete lines. The ABOR line is removed; other lines stay queued.
- * Returns 1 for ABOR, 0 for nothing, -1 when the connection is gone.
+ * During a transfer: read what is there and look for ABOR or a bare
+ * STAT among the complete lines. That line is removed; other lines stay
+ * queued for after the transfer. Returns CTRL_XFER_ABOR, CTRL_XFER_STAT,
+ * 0 for nothing, -1 when the connection is gone.
  */
 int
 ctrl_take_abor(struct ctrl *c)
 {
 	char line[KF_LINE_MAX + 1];
-	size_t off = 0, n;
+	size_t off = 0, n, linelen, next;
 	char *nl;
 	ssize_t r;
+	int what;
 
 	if (c->len < KF_LINE_MAX) {
 		r = fill(c);
@@ -138,16 +140,21 @@ ctrl_take_abor(struct ctrl *c)
 			return -1;
 	}
 	while ((nl = memchr(c->in + off, '\n', c->len - off)) != NULL) {
-		size_t linelen = (size_t)(nl - (c->in + off));
-		size_t next = off + linelen + 1;
-
+		linelen = (size_t)(nl - (c->in + off));
+		next = off + linelen + 1;
 		n = linelen;
 		memcpy(line, c->in + off, n);
-		if (cmd_clean_line(line, &n) == 0 &&
-		    strcasecmp(line, "ABOR") == 0) {
+		what = 0;
+		if (cmd_clean_line(line, &n) == 0) {
+			if (strcasecmp(line, "ABOR") == 0)
+				what = CTRL_XFER_ABOR;
+			else if (strcasecmp(line, "STAT") == 0)
+				what = CTRL_XFER_STAT;
+		}
+		if (what != 0) {
 			memmove(c->in + off, c->in + next, c->len - next);
 			c->len -= linelen + 1;
-			return 1;
+			return what;
 		}
 		off = next;
 	}
@@ -192,11 +199,13 @@ int
 ctrl_reply_lines(struct ctrl *c, int code, const char *first,
     const char *const *lines, size_t n, const char *last)
 {
-	struct buf *b = buf_new(KF_REPLY_MAX * 8);
-	size_t i;
+	size_t i, size = 2 * KF_REPLY_MAX;
+	struct buf *b;
 	int r = -1;
 
-	if (b == NULL)
+	for (i = 0; i < n && size < KF_REPLY_LINES_MAX; i++)
+		size += strnlen(lines[i], KF_REPLY_LINES_MAX) + 4;
+	if (size > KF_REPLY_LINES_MAX || (b = buf_new(size)) == NULL)
 		return -1;
 	if (buf_appendf(b, "%03d-%s\r\n", code, first) < 0)
 		goto out;

@@ -31,6 +31,9 @@ struct ctrl {
 void	ctrl_init(struct ctrl *, int fd, enum ctrl_mode);
 enum line_status ctrl_read_line(struct ctrl *, char *out, size_t *outlen,
 	    int timeout_ms);
+/* During a transfer: ABOR or a bare STAT taken off the queue. */
+#define CTRL_XFER_ABOR	1
+#define CTRL_XFER_STAT	2
 int	ctrl_take_abor(struct ctrl *);
 int	ctrl_reply(struct ctrl *, int code, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

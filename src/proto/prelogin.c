@@ -3,6 +3,8 @@
  * login succeeds, and asks the monitor to check credentials. It holds
  * no privilege, sees no file system, and never gains the user's rights:
  * on success it just exits and the monitor starts a fresh process.
+ * HOST (RFC 7151) picks a virtual host before USER; the choice travels
+ * in MON_LOGIN and the monitor checks it against its own configuration.
  * Runs in: pre-login worker (service user, empty root, seccomp).
  */
 #include <string.h>
@@ -10,6 +12,8 @@
 
 #include "../common/log.h"
 #include "../common/sys.h"
+#include "../fs/hash.h"
+#include "../fs/list.h"
 #include "../ipc/ipc.h"
 #include "../ipc/proto.h"
 #include "session.h"
@@ -18,9 +22,50 @@ struct pre {
 	const struct session_info	*si;
 	struct ctrl			 ctrl;
 	char				 user[KF_USER_MAX + 1];
+	char				 host[CONF_HOST_MAX + 1];	/* vhost or "" */
 	int				 have_user;
+	int				 user_seen;	/* USER was sent: no HOST */
+	int				 host_done;	/* HOST accepted once */
 	unsigned			 commands;
 };
+
+/* "220-" per line, "220 " on the last: a banner of 1..20 lines. */
+#define TEXT_REPLY_MAX	(CONF_TEXT_MAX + CONF_TEXT_LINES_MAX * 6 + 8)
+_Static_assert(TEXT_REPLY_MAX <= KF_REPLY_MAX, "banner reply too large");
+
+/*
+ * text: LF-separated lines (a banner the configuration checked: at most
+ * CONF_TEXT_LINES_MAX lines, no CR), sent as one RFC 959 reply.
+ */
+static void
+reply_text(struct pre *p, int code, const char *text)
+{
+	char out[TEXT_REPLY_MAX];
+	const char *nl;
+	size_t o = 0, n;
+
+	for (;;) {
+		nl = strchr(text, '\n');
+		n = nl != NULL ? (size_t)(nl - text) : strlen(text);
+		/* keep room for a last line; conf bounds the text: never */
+		if (n + (nl != NULL ? 12 : 6) > sizeof(out) - o) {
+			n = 0;
+			nl = NULL;
+		}
+		out[o++] = (char)('0' + code / 100 % 10);
+		out[o++] = (char)('0' + code / 10 % 10);
+		out[o++] = (char)('0' + code % 10);
+		out[o++] = nl != NULL ? '-' : ' ';
+		memcpy(out + o, text, n);
+		o += n;
+		out[o++] = '\r';
+		out[o++] = '\n';
+		if (nl == NULL)
+			break;
+		text = nl + 1;
+	}
+	ctrl_write(&p->ctrl, out, o);
+}
 
 static void __attribute__((noreturn))
 finish(struct pre *p, int code, const char *text)
@@ -39,7 +84,9 @@ ask_monitor(struct pre *p, const char *pass)
 
 	ipc_init(&m, MON_LOGIN);
 	if (ipc_put_str(&m, p->user, KF_USER_MAX) < 0 ||
-	    ipc_put_str(&m, pass, KF_PASS_MAX) < 0 || ipc_send(p->si->mon_fd, &m) < 0)
+	    ipc_put_str(&m, pass, KF_PASS_MAX) < 0 ||
+	    ipc_put_str(&m, p->host, CONF_HOST_MAX) < 0 ||
+	    ipc_send(p->si->mon_fd, &m) < 0)
 		finish(p, 421, "Service not available.");
 	explicit_bzero(m.data, sizeof(m.data));
 	if (ipc_recv(p->si->mon_fd, &m) < 0 || m.type != MON_LOGIN_RESULT ||
@@ -76,7 +123,48 @@ do_user(struct pre *p, const struct cmd *c)
 	else
 		memcpy(p->user, c->arg, c->arglen + 1);
 	p->have_user = 1;
+	p->user_seen = 1;
 	ctrl_reply(&p->ctrl, 331, "Please specify the password.");
+}
+
+/*
+ * RFC 7151: before USER, once. With vhosts, an unknown name is 504 and
+ * the session goes on with the default host; without any, every
+ * well-formed name is accepted and changes nothing.
+ */
+static void
+do_host(struct pre *p, const struct cmd *c)
+{
+	const struct conf *conf = p->si->conf;
+	const struct conf_vhost *vh;
+	char name[CONF_HOST_MAX + 1];
+
+	if (p->user_seen) {
+		ctrl_reply(&p->ctrl, 503, "HOST must come before USER.");
+		return;
+	}
+	if (p->host_done) {
+		ctrl_reply(&p->ctrl, 503, "HOST was already given.");
+		return;
+	}
+	if (conf_host_norm(c->arg, c->arglen, name) < 0) {
+		ctrl_reply(&p->ctrl, 501, "Invalid host name.");
+		return;
+	}
+	if (conf->vhost_count == 0) {
+		p->host_done = 1;
+		reply_text(p, 220, conf_greeting(conf));
+		return;
+	}
+	if ((vh = conf_vhost_find(conf, name)) == NULL) {
+		log_info("HOST %s: unknown host", name);
+		ctrl_reply(&p->ctrl, 504, "Unknown host.");
+		return;
+	}
+	p->host_done = 1;
+	memcpy(p->host, vh->name, sizeof(p->host));
+	reply_text(p, 220, vh->banner_text[0] != '\0' ? vh->banner_text :
+	    conf_greeting(conf));
 }
 
 static void
@@ -100,14 +188,21 @@ dispatch(struct pre *p, char *line, size_t n)
 		do_user(p, &c);
 	else if (c.def->id == CMD_PASS)
 		do_pass(p, &c);
+	else if (c.def->id == CMD_HOST)
+		do_host(p, &c);
+	else if (c.def->id == CMD_FEAT)
+		proto_reply_feat(&p->ctrl, p->si->conf, hash_default(),
+		    LIST_FACTS_ALL);
+	else if (c.def->id == CMD_ACCT)
+		ctrl_reply(&p->ctrl, 202, "ACCT not needed.");
 	else if (c.def->id == CMD_QUIT)
 		finish(p, 221, "Goodbye.");
 	else
 		proto_reply_basic(&p->ctrl, &c);
 }
 
-void
-prelogin_run(const struct session_info *si)
+static void __attribute__((noreturn))
+run(const struct session_info *si, int greet)
 {
 	const struct conf *conf = si->conf;
 	int64_t deadline = sys_now_ms() + (int64_t)conf->login_timeout * 1000;
@@ -120,7 +215,8 @@ prelogin_run(const struct session_info *si)
 	memset(&p, 0, sizeof(p));
 	p.si = si;
 	ctrl_init(&p.ctrl, si->ctrl_fd, CTRL_EXACT);
-	ctrl_reply(&p.ctrl, 220, "%s", conf->banner);
+	if (greet)
+		reply_text(&p, 220, conf_greeting(conf));
 	for (;;) {
 		if (session_stop)
 			finish(&p, 421, "Server shutting down.");
@@ -143,4 +239,17 @@ prelogin_run(const struct session_info *si)
 			dispatch(&p, line, n);
 		explicit_bzero(line, sizeof(line));
 	}
+}
+
+void
+prelogin_run(const struct session_info *si)
+{
+	run(si, 1);
+}
+
+/* After REIN the post-login worker has sent the 220 already. */
+void
+prelogin_run_after_rein(const struct session_info *si)
+{
+	run(si, 0);
 }

@@ -21,12 +21,24 @@
 #include "../common/cursor.h"
 #include "../common/log.h"
 #include "../common/sys.h"
+#include "../fs/glob.h"
+#include "../fs/hash.h"
+#include "../fs/idmap.h"
 #include "../fs/list.h"
 #include "../fs/path.h"
 #include "../fs/xfer.h"
 #include "../net/addr.h"
 #include "../net/data.h"
 #include "session.h"
+
+/* A comma-separated pattern option, split once per session. */
+struct patterns {
+	char			 text[KF_CONF_VALUE_MAX + 1];
+	const char		*pat[CONF_PATTERNS_MAX];
+	struct glob_set		 set;
+};
+
+struct idmap *session_ids;
 
 struct sess {
 	const struct session_info	*si;
@@ -39,6 +51,12 @@ struct sess {
 	int				 epsv_all;
 	int				 has_rnfr;
 	int				 quit;
+	unsigned			 umask;		/* SITE UMASK */
+	unsigned			 idle;		/* SITE IDLE, seconds */
+	const struct hash_algo		*hash;		/* OPTS HASH */
+	unsigned			 facts;		/* OPTS MLST */
+	struct patterns			 hide;		/* hide_patterns */
+	struct patterns			 deny;		/* deny_patterns */
 	uint64_t			 rest;
 	char				 cwd[KF_PATH_MAX + 1];
 	char				 rnfr[KF_PATH_MAX + 1];
@@ -47,12 +65,83 @@ struct sess {
 
 typedef void (*handler)(struct sess *, const struct cmd *);
 
+static void
+patterns_split(struct patterns *p, const char *text)
+{
+	char *t = p->text, *comma;
+	size_t n = 0;
+
+	snprintf(p->text, sizeof(p->text), "%s", text);
+	while (*t != '\0' && n < CONF_PATTERNS_MAX) {
+		while (*t == ' ' || *t == '\t')
+			t++;
+		if ((comma = strchr(t, ',')) != NULL)
+			*comma = '\0';
+		if (*t != '\0')
+			p->pat[n++] = t;
+		if (comma == NULL)
+			break;
+		/* trailing blanks of this pattern */
+		for (char *e = comma; e > t && (e[-1] == ' ' || e[-1] == '\t'); e--)
+			e[-1] = '\0';
+		t = comma + 1;
+	}
+	p->set.pat = p->pat;
+	p->set.n = n;
+}
+
+/*
+ * deny_patterns: a path is refused when any of its components matches.
+ * The path is the cleaned one ("..", "." and "//" gone), so other
+ * spellings of the same name reach the same check.
+ */
+static int
+denied(const struct sess *s, const char *vpath)
+{
+	char comp[NAME_MAX + 1];
+	const char *p = vpath, *slash;
+	size_t n;
+
+	if (s->deny.set.n == 0)
+		return 0;
+	while (*p != '\0') {
+		while (*p == '/')
+			p++;
+		slash = strchr(p, '/');
+		n = slash != NULL ? (size_t)(slash - p) : strlen(p);
+		if (n == 0)
+			break;
+		if (n > NAME_MAX)
+			return 1;
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		if (glob_set_match(&s->deny.set, comp) != 0)
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* Listings hide hidden and denied names. */
+static int
+hide_name(void *arg, const char *name)
+{
+	const struct sess *s = arg;
+
+	return (s->hide.set.n > 0 && glob_set_match(&s->hide.set, name) != 0) ||
+	    (s->deny.set.n > 0 && glob_set_match(&s->deny.set, name) != 0);
+}
+
 /* The client's argument as a clean virtual path in s->path. */
 static int
 resolve(struct sess *s, const char *arg)
 {
 	if (path_resolve(s->cwd, arg, s->path, sizeof(s->path)) < 0) {
 		ctrl_reply(&s->ctrl, 553, "File name too long.");
+		return -1;
+	}
+	if (denied(s, s->path)) {
+		ctrl_reply(&s->ctrl, 550, "Permission denied.");
 		return -1;
 	}
 	return 0;
@@ -133,6 +222,49 @@ do_pwd(struct sess *s, const struct cmd *c)
 	reply_257(s, s->cwd, "is the current directory");
 }
 
+#define MESSAGE_MAX	4096	/* bytes of a .message shown */
+#define MESSAGE_LINES	20
+
+/*
+ * The new directory's .message (message_enable), as a multi-line 250.
+ * Bounded; bytes outside printable ASCII, tab and UTF-8 become '?'.
+ * 0 when sent, -1 when there is none (the caller sends the plain 250).
+ */
+static int
+reply_message(struct sess *s)
+{
+	char vpath[KF_PATH_MAX + 16], text[MESSAGE_MAX + 1];
+	const char *lines[MESSAGE_LINES], *p;
+	size_t n = 0, i, count = 0;
+	ssize_t r;
+	int fd;
+
+	if ((size_t)snprintf(vpath, sizeof(vpath), "%s/.message",
+	    strcmp(s->cwd, "/") == 0 ? "" : s->cwd) >= sizeof(vpath))
+		return -1;
+	if ((fd = fs_open(s->rootfd, vpath, O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK, 0)) < 0)
+		return -1;
+	while (n < MESSAGE_MAX && (r = read(fd, text + n, MESSAGE_MAX - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)text[i];
+
+		if (ch == '\n')
+			text[i] = '\0';
+		else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			text[i] = '?';
+	}
+	text[n] = '\0';
+	for (p = text; p < text + n && count < MESSAGE_LINES;
+	    p += strlen(p) + 1)
+		lines[count++] = p;
+	ctrl_reply_lines(&s->ctrl, 250, "Directory successfully changed.",
+	    lines, count, "End of message.");
+	return 0;
+}
+
 static void
 do_cwd(struct sess *s, const struct cmd *c)
 {
@@ -147,6 +279,8 @@ do_cwd(struct sess *s, const struct cmd *c)
 	}
 	close(fd);
 	memcpy(s->cwd, s->path, strlen(s->path) + 1);
+	if (s->conf->message_enable && reply_message(s) == 0)
+		return;
 	ctrl_reply(&s->ctrl, 250, "Directory successfully changed.");
 }
 
@@ -261,29 +395,122 @@ list_flush(void *p, const char *bytes, size_t n)
 	return l->st == XFER_OK ? 0 : -EIO;
 }
 
+/* The options every listing shares: identity, names, hiding, bounds. */
+static void
+list_setup(struct sess *s, struct list_opts *o, unsigned flags,
+    int (*flush)(void *, const char *, size_t), void *arg)
+{
+	memset(o, 0, sizeof(*o));
+	o->flags = flags | (s->id->writable ? LIST_WRITABLE : 0) |
+	    (s->conf->list_recursive ? LIST_ALLOW_RECURSE : 0);
+	o->ids = session_ids;
+	o->uid = getuid();
+	o->gid = getgid();
+	o->hide = hide_name;
+	o->hide_arg = s;
+	o->facts = s->facts;
+	o->flush = flush;
+	o->flush_arg = arg;
+}
+
+/* The end of a listing on the data connection. */
+static void
+list_finish(struct sess *s, struct list_ctx *l, int r)
+{
+	if (l->fd < 0 && r == 0)
+		list_flush(l, "", 0);
+	if (l->fd < 0) {
+		if (r == -ENOTDIR)
+			ctrl_reply(&s->ctrl, 501, "Not a directory.");
+		else if (r == -E2BIG)
+			ctrl_reply(&s->ctrl, 550, "Listing too large or pattern "
+			    "too complex.");
+		else if (r != -EIO)
+			ctrl_reply(&s->ctrl, 550, "Cannot list: %s.", strerror(-r));
+		data_reset(&s->data);
+		return;
+	}
+	close(l->fd);
+	if (r == -E2BIG && l->st == XFER_OK)
+		ctrl_reply(&s->ctrl, 451, "Listing cut short: too many entries.");
+	else
+		reply_xfer(s, l->st, "Directory send OK.");
+	data_reset(&s->data);
+}
+
+/*
+ * LIST and NLST: options (-a -l -R), then a path or a bounded glob
+ * pattern (list_glob); hidden and denied names are left out.
+ */
 static void
 do_list(struct sess *s, const struct cmd *c)
 {
 	unsigned flags = c->def->id == CMD_LIST ? LIST_LONG : 0;
 	struct list_ctx l = { .s = s, .fd = -1, .st = XFER_OK };
 	const char *arg = c->arg;
-	int r;
+	struct list_opts o;
 
-	if (list_parse_opts(&arg, &flags) < 0)
+	if (list_parse_opts(&arg, &flags) < 0) {
 		arg = c->arg;	/* not options: a name starting with '-' */
+		flags &= LIST_LONG;
+	}
 	if (need_data(s) < 0 || resolve(s, arg) < 0)
 		return;
-	r = list_run(s->rootfd, s->path, flags, list_flush, &l);
-	if (l.fd < 0 && r == 0)
-		list_flush(&l, "", 0);
-	if (l.fd < 0) {
-		if (r != -EIO)
-			ctrl_reply(&s->ctrl, 550, "Cannot list: %s.", strerror(-r));
-		data_reset(&s->data);
+	list_setup(s, &o, flags, list_flush, &l);
+	o.label = *arg != '\0' ? arg : NULL;
+	list_finish(s, &l, list_glob(s->rootfd, s->cwd, arg, &o));
+}
+
+/* MLSD [dir]: RFC 3659 facts, one line an entry. */
+static void
+do_mlsd(struct sess *s, const struct cmd *c)
+{
+	struct list_ctx l = { .s = s, .fd = -1, .st = XFER_OK };
+	struct list_opts o;
+
+	if (need_data(s) < 0 || resolve(s, c->arg) < 0)
+		return;
+	list_setup(s, &o, LIST_MLSD, list_flush, &l);
+	list_finish(s, &l, list_path(s->rootfd, s->path, &o));
+}
+
+/* The first line of a multi-line reply: "CODE-textpath". */
+static int
+reply_head(struct sess *s, int code, const char *text, const char *path,
+    const char *end)
+{
+	char head[KF_PATH_MAX + 64];
+	int n;
+
+	n = snprintf(head, sizeof(head), "%03d-%s%s%s\r\n", code, text, path,
+	    end);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return -1;
+	return ctrl_write(&s->ctrl, head, (size_t)n);
+}
+
+/* MLST [path]: the facts of one entry on the control connection. */
+static void
+do_mlst(struct sess *s, const struct cmd *c)
+{
+	struct list_opts o;
+	struct buf *b;
+	int r;
+
+	if (resolve(s, c->arg) < 0)
+		return;
+	if ((b = buf_new(KF_PATH_MAX + 1024)) == NULL) {
+		ctrl_reply(&s->ctrl, 451, "Out of memory.");
 		return;
 	}
-	close(l.fd);
-	reply_xfer(s, l.st, "Directory send OK.");
+	list_setup(s, &o, 0, NULL, NULL);
+	r = list_mlst(s->rootfd, s->path, &o, b);
+	if (r < 0)
+		ctrl_reply(&s->ctrl, 550, "No such file or directory.");
+	else if (reply_head(s, 250, "Listing ", s->path, "") == 0 &&
+	    ctrl_write(&s->ctrl, buf_data(b), buf_len(b)) == 0)
+		ctrl_reply(&s->ctrl, 250, "End.");
+	buf_free(b);
 }
 
 static void
@@ -313,7 +540,8 @@ do_retr(struct sess *s, const struct cmd *c)
 		goto out;
 	init_xfer(s, &x, dfd);
 	t0 = sys_now_ms();
-	st = xfer_send_file(&x, fd, (off_t)s->rest);
+	st = s->ascii ? xfer_send_ascii(&x, fd) :
+	    xfer_send_file(&x, fd, (off_t)s->rest);
 	close(dfd);
 	log_xfer(s, "RETR", &x, t0, st);
 	reply_xfer(s, st, "Transfer complete.");
@@ -341,7 +569,8 @@ struct upload {
 static int
 upload_open(struct sess *s, const struct cmd *c, struct upload *u)
 {
-	int append = c->def->id == CMD_APPE;
+	/* REST n then STOR or APPE: continue the existing file at n */
+	int append = c->def->id == CMD_APPE && s->rest == 0;
 	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
 	unsigned char rnd[6];
 	struct stat sb;
@@ -350,7 +579,7 @@ upload_open(struct sess *s, const struct cmd *c, struct upload *u)
 	u->dirfd = fs_open_parent(s->rootfd, s->path, &u->name);
 	if (u->dirfd < 0)
 		return -1;
-	u->temp = !append && s->rest == 0;
+	u->temp = c->def->id == CMD_STOR && s->rest == 0;
 	if (u->temp) {
 		randombytes_buf(rnd, sizeof(rnd));
 		snprintf(u->tmpname, sizeof(u->tmpname), ".kf-upload-%02x%02x%02x%02x%02x%02x",
@@ -384,6 +613,13 @@ upload_commit(struct upload *u, enum xfer_status st)
 	return st;
 }
 
+/* The upload loop for the session's TYPE. */
+static enum xfer_status
+recv_into(struct sess *s, struct xfer *x, int fd)
+{
+	return s->ascii ? xfer_recv_ascii(x, fd) : xfer_recv_file(x, fd);
+}
+
 static void
 do_stor(struct sess *s, const struct cmd *c)
 {
@@ -405,7 +641,7 @@ do_stor(struct sess *s, const struct cmd *c)
 	}
 	init_xfer(s, &x, dfd);
 	t0 = sys_now_ms();
-	st = xfer_recv_file(&x, u.fd);
+	st = recv_into(s, &x, u.fd);
 	close(dfd);
 	st = upload_commit(&u, st);
 	log_xfer(s, c->def->name, &x, t0, st);
@@ -674,6 +910,67 @@ do_abor(struct sess *s, const struct cmd *c)
 	ctrl_reply(&s->ctrl, 225, "No transfer to ABOR.");
 }
 
+/* STAT path: the listing on the control connection, one line a row. */
+struct stat_ctx {
+	struct sess	*s;
+	int		 started;
+};
+
+static int
+stat_header(struct stat_ctx *t)
+{
+	if (t->started)
+		return 0;
+	t->started = 1;
+	return reply_head(t->s, 213, "Status of ", t->s->path, ":");
+}
+
+static int
+stat_flush(void *p, const char *bytes, size_t n)
+{
+	struct stat_ctx *t = p;
+	const char *end = bytes + n, *nl;
+
+	if (stat_header(t) < 0)
+		return -EIO;
+	/* a leading space: no row can pass for the reply's last line */
+	while (bytes < end) {
+		nl = memchr(bytes, '\n', (size_t)(end - bytes));
+		nl = nl == NULL ? end : nl + 1;
+		if (ctrl_write(&t->s->ctrl, " ", 1) < 0 ||
+		    ctrl_write(&t->s->ctrl, bytes, (size_t)(nl - bytes)) < 0)
+			return -EIO;
+		bytes = nl;
+	}
+	return 0;
+}
+
+static void
+stat_path(struct sess *s, const struct cmd *c)
+{
+	struct stat_ctx t = { .s = s };
+	unsigned flags = LIST_LONG;
+	const char *arg = c->arg;
+	struct list_opts o;
+	int r;
+
+	if (list_parse_opts(&arg, &flags) < 0) {
+		arg = c->arg;
+		flags = LIST_LONG;
+	}
+	if (resolve(s, arg) < 0)
+		return;
+	list_setup(s, &o, flags, stat_flush, &t);
+	o.label = arg;
+	r = list_glob(s->rootfd, s->cwd, arg, &o);
+	if (r < 0 && !t.started) {
+		ctrl_reply(&s->ctrl, 550, "Cannot list: %s.", strerror(-r));
+		return;
+	}
+	if (stat_header(&t) == 0)
+		ctrl_reply(&s->ctrl, 213, "End of status.");
+}
+
 static void
 do_stat(struct sess *s, const struct cmd *c)
 {
@@ -682,7 +979,7 @@ do_stat(struct sess *s, const struct cmd *c)
 	size_t i;
 
 	if (c->arglen > 0) {
-		ctrl_reply(&s->ctrl, 504, "STAT with a path is not supported.");
+		stat_path(s, c);
 		return;
 	}
 	addr_to_str(&s->si->peer, peer, sizeof(peer));
@@ -700,9 +997,418 @@ do_stat(struct sess *s, const struct cmd *c)
 	ctrl_reply_lines(&s->ctrl, 211, "keepftpd status:", l, 5, "End of status.");
 }
 
+/* ---------------------------------------------- RFC 959, the rest */
+
+static void
+do_rein(struct sess *s, const struct cmd *c)
+{
+	/* the monitor starts a new pre-login worker on this connection */
+	ctrl_reply(&s->ctrl, 220, "Service ready for new user.");
+	log_info("REIN: back to the login phase");
+	_exit(SESSION_EXIT_REIN);
+}
+
+static void
+do_acct(struct sess *s, const struct cmd *c)
+{
+	ctrl_reply(&s->ctrl, 202, "ACCT not needed; already logged in.");
+}
+
+static void
+do_allo(struct sess *s, const struct cmd *c)
+{
+	ctrl_reply(&s->ctrl, 202, "ALLO not needed; space is allocated as written.");
+}
+
+static void
+do_not_here(struct sess *s, const struct cmd *c)
+{
+	if (c->def->id == CMD_HOST)
+		ctrl_reply(&s->ctrl, 503, "HOST must come before login.");
+	else
+		ctrl_reply(&s->ctrl, 502, "%s not implemented.", c->def->name);
+}
+
+/*
+ * STOU: a new file under a name the server picks (RFC 959, RFC 1123
+ * 4.1.2.9: the 150 reply says "FILE: name"). The name is created with
+ * O_EXCL, so nothing is ever replaced; a failed upload removes it.
+ */
+static int
+stou_create(struct sess *s, int dirfd, const char *base, char *name,
+    size_t namesz)
+{
+	unsigned char rnd[4];
+	unsigned i;
+	int fd;
+
+	for (i = 0; i < 100; i++) {
+		if (i == 0)
+			snprintf(name, namesz, "%s", base);
+		else
+			snprintf(name, namesz, "%s.%u", base, i);
+		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	randombytes_buf(rnd, sizeof(rnd));
+	snprintf(name, namesz, "%s.%02x%02x%02x%02x", base, rnd[0], rnd[1],
+	    rnd[2], rnd[3]);
+	return openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0666);
+}
+
+static void
+do_stou(struct sess *s, const struct cmd *c)
+{
+	char name[NAME_MAX + 1], what[NAME_MAX + 64];
+	const char *base;
+	enum xfer_status st;
+	struct xfer x;
+	int dirfd, fd = -1, dfd;
+	int64_t t0;
+
+	if (need_data(s) < 0)
+		return;
+	if (s->rest != 0) {
+		ctrl_reply(&s->ctrl, 503, "REST is not allowed with STOU.");
+		goto out;
+	}
+	if ((dirfd = parent_of(s, c->arglen > 0 ? c->arg : "stou", &base)) < 0)
+		goto out;
+	if (strlen(base) > NAME_MAX - 12 ||
+	    (fd = stou_create(s, dirfd, base, name, sizeof(name))) < 0) {
+		ctrl_reply(&s->ctrl, 553, "Could not create a unique file.");
+		close(dirfd);
+		goto out;
+	}
+	snprintf(what, sizeof(what), "FILE: %s", name);
+	if ((dfd = open_data(s, what)) < 0) {
+		close(fd);
+		unlinkat(dirfd, name, 0);
+		close(dirfd);
+		goto out;
+	}
+	init_xfer(s, &x, dfd);
+	t0 = sys_now_ms();
+	st = recv_into(s, &x, fd);
+	close(dfd);
+	if (close(fd) < 0 && st == XFER_OK)
+		st = XFER_IO_ERROR;
+	if (st != XFER_OK)
+		unlinkat(dirfd, name, 0);
+	close(dirfd);
+	log_xfer(s, "STOU", &x, t0, st);
+	if (st == XFER_OK)
+		ctrl_reply(&s->ctrl, 226, "Transfer complete (unique file name: %s).",
+		    name);
+	else
+		reply_xfer(s, st, "");
+out:
+	data_reset(&s->data);
+}
+
+/* YYYYMMDDHHMMSS[.fff] (RFC 3659 time-val, UTC) to seconds. */
+static int
+parse_timeval(const char *p, size_t n, time_t *out)
+{
+	struct tm tm;
+	uint64_t v[6];
+	static const unsigned w[6] = { 4, 2, 2, 2, 2, 2 };
+	struct cursor cur;
+	size_t i, k;
+
+	if (n < 14)
+		return -1;
+	for (i = 0, k = 0; i < 6; k += w[i], i++) {
+		cursor_init(&cur, p + k, w[i]);
+		if (cursor_u64(&cur, 9999, &v[i]) < 0 || !cursor_eof(&cur))
+			return -1;
+	}
+	if (n > 14) {
+		if (p[14] != '.' || n == 15 || n > 18)
+			return -1;
+		for (i = 15; i < n; i++)
+			if (p[i] < '0' || p[i] > '9')
+				return -1;
+	}
+	if (v[0] < 1970 || v[0] > 9999 || v[1] < 1 || v[1] > 12 ||
+	    v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = (int)v[0] - 1900;
+	tm.tm_mon = (int)v[1] - 1;
+	tm.tm_mday = (int)v[2];
+	tm.tm_hour = (int)v[3];
+	tm.tm_min = (int)v[4];
+	tm.tm_sec = (int)v[5];
+	*out = timegm(&tm);
+	return *out == (time_t)-1 ? -1 : 0;
+}
+
+/* MFMT time path (draft-somers-ftp-mfxx): set a file's mtime. */
+static void
+do_mfmt(struct sess *s, const struct cmd *c)
+{
+	const char *sp = memchr(c->arg, ' ', c->arglen), *name;
+	struct timespec ts[2];
+	struct tm tm;
+	char when[32];
+	time_t t;
+	int fd, r;
+
+	if (sp == NULL || sp[1] == '\0' ||
+	    parse_timeval(c->arg, (size_t)(sp - c->arg), &t) < 0) {
+		ctrl_reply(&s->ctrl, 501, "Usage: MFMT YYYYMMDDHHMMSS path.");
+		return;
+	}
+	if (!s->id->writable) {
+		ctrl_reply(&s->ctrl, 550, "Permission denied.");
+		return;
+	}
+	if ((fd = parent_of(s, sp + 1, &name)) < 0)
+		return;
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1].tv_sec = t;
+	ts[1].tv_nsec = 0;
+	r = utimensat(fd, name, ts, AT_SYMLINK_NOFOLLOW);
+	close(fd);
+	if (r < 0) {
+		ctrl_reply(&s->ctrl, 550, "Could not set the modification time.");
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y%m%d%H%M%S", &tm);
+	ctrl_reply(&s->ctrl, 213, "Modify=%s; %s", when, s->path);
+}
+
+/* An octal mode, at most 4 digits. */
+static int
+parse_mode(const char *p, size_t n, unsigned max, unsigned *out)
+{
+	struct cursor cur;
+	uint64_t v;
+
+	if (n == 0 || n > 4)
+		return -1;
+	cursor_init(&cur, p, n);
+	if (cursor_u64_base(&cur, 8, max, &v) < 0 || !cursor_eof(&cur))
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static void
+site_chmod(struct sess *s, const char *arg)
+{
+	const char *sp = strchr(arg, ' '), *name;
+	struct stat sb;
+	unsigned mode;
+	int fd, r;
+
+	/* no set-id or sticky bits: a user cannot make setuid files */
+	if (sp == NULL || sp[1] == '\0' ||
+	    parse_mode(arg, (size_t)(sp - arg), 0777, &mode) < 0) {
+		ctrl_reply(&s->ctrl, 501, "Usage: SITE CHMOD 0..0777 path.");
+		return;
+	}
+	if (!s->id->writable) {
+		ctrl_reply(&s->ctrl, 550, "Permission denied.");
+		return;
+	}
+	if ((fd = parent_of(s, sp + 1, &name)) < 0)
+		return;
+	/* fchmodat cannot refuse symlinks by flag: look first */
+	r = fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW);
+	if (r == 0 && S_ISLNK(sb.st_mode)) {
+		errno = ELOOP;
+		r = -1;
+	}
+	if (r == 0)
+		r = fchmodat(fd, name, (mode_t)mode, 0);
+	close(fd);
+	if (r < 0)
+		ctrl_reply(&s->ctrl, 550, "SITE CHMOD failed.");
+	else
+		ctrl_reply(&s->ctrl, 200, "SITE CHMOD command ok.");
+}
+
+static void
+site_umask(struct sess *s, const char *arg)
+{
+	unsigned m;
+
+	if (*arg == '\0') {
+		ctrl_reply(&s->ctrl, 200, "Your current UMASK is %04o.",
+		    s->umask);
+		return;
+	}
+	if (parse_mode(arg, strlen(arg), 0777, &m) < 0) {
+		ctrl_reply(&s->ctrl, 501, "Usage: SITE UMASK 0..0777.");
+		return;
+	}
+	s->umask = m;
+	umask((mode_t)m);
+	ctrl_reply(&s->ctrl, 200, "UMASK set to %04o.", m);
+}
+
+/* SITE IDLE [seconds]: at most the configured idle_timeout. */
+static void
+site_idle(struct sess *s, const char *arg)
+{
+	uint64_t v;
+
+	if (*arg == '\0') {
+		ctrl_reply(&s->ctrl, 200, "Current idle time limit is %u seconds; "
+		    "max is %lu.", s->idle, s->conf->idle_timeout);
+		return;
+	}
+	if (parse_u64(arg, 86400, &v) < 0 || v < 30 || v > s->conf->idle_timeout) {
+		ctrl_reply(&s->ctrl, 501, "SITE IDLE takes 30..%lu seconds.",
+		    s->conf->idle_timeout);
+		return;
+	}
+	s->idle = (unsigned)v;
+	ctrl_reply(&s->ctrl, 200, "Idle time limit set to %u seconds.", s->idle);
+}
+
+static const char *const site_help[] = {
+	"CHMOD <mode> <path>   change permissions (0..0777)",
+	"HELP                  this list",
+	"IDLE [<seconds>]      show or lower the idle time limit",
+	"UMASK [<mode>]        show or set the umask for new files",
+};
+
+/* The word w, then the end or one space (eaten). */
+static int
+site_word(struct cursor *cur, const char *w)
+{
+	struct cursor save = *cur;
+
+	if (cursor_eat_ci(cur, w) && (cursor_eof(cur) || cursor_eat(cur, ' ')))
+		return 1;
+	*cur = save;
+	return 0;
+}
+
+static void
+do_site(struct sess *s, const struct cmd *c)
+{
+	struct cursor cur;
+
+	cursor_init(&cur, c->arg, c->arglen);
+	if (site_word(&cur, "CHMOD"))
+		site_chmod(s, cur.p);
+	else if (site_word(&cur, "UMASK"))
+		site_umask(s, cur.p);
+	else if (site_word(&cur, "IDLE"))
+		site_idle(s, cur.p);
+	else if (site_word(&cur, "HELP") && cursor_eof(&cur))
+		ctrl_reply_lines(&s->ctrl, 214, "SITE commands:", site_help,
+		    sizeof(site_help) / sizeof(site_help[0]), "End of SITE help.");
+	else
+		ctrl_reply(&s->ctrl, 502, "Unknown SITE command; try SITE HELP.");
+}
+
+/* ---------------------------------------------- extensions */
+
+/*
+ * HASH path (draft-ietf-ftpext2-hash): "213 ALGO 0-SIZE HEX path".
+ * XCRC/XMD5/XSHA1/XSHA256 path: "250 HEX". Regular files only, at most
+ * hash_max_mib; SIGTERM interrupts.
+ */
+static void
+do_hash(struct sess *s, const struct cmd *c)
+{
+	const struct hash_algo *a = c->def->id == CMD_HASH ? s->hash :
+	    hash_alias(c->def->name);
+	char hex[HASH_HEX_MAX];
+	struct stat sb;
+	int fd, r;
+
+	if (s->conf->hash_max_mib == 0 || a == NULL) {
+		ctrl_reply(&s->ctrl, 502, "HASH is disabled.");
+		return;
+	}
+	if (resolve(s, c->arg) < 0)
+		return;
+	fd = fs_open(s->rootfd, s->path, O_RDONLY | O_NONBLOCK, 0);
+	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		ctrl_reply(&s->ctrl, 550, "Not a plain file.");
+		goto out;
+	}
+	r = hash_fd(a, fd, 0, (uint64_t)sb.st_size,
+	    (uint64_t)s->conf->hash_max_mib << 20, &session_stop, hex,
+	    sizeof(hex));
+	if (r == -EFBIG)
+		ctrl_reply(&s->ctrl, 550, "File too large to hash (over %lu MiB).",
+		    s->conf->hash_max_mib);
+	else if (r < 0)
+		ctrl_reply(&s->ctrl, 550, "Could not hash the file.");
+	else if (c->def->id == CMD_HASH)
+		ctrl_reply(&s->ctrl, 213, "%s 0-%lld %s %s", hash_name(a),
+		    (long long)sb.st_size, hex, s->path);
+	else
+		ctrl_reply(&s->ctrl, 250, "%s", hex);
+out:
+	if (fd >= 0)
+		close(fd);
+}
+
+static void
+do_feat(struct sess *s, const struct cmd *c)
+{
+	proto_reply_feat(&s->ctrl, s->conf, s->hash,
+	    s->facts == 0 ? LIST_FACTS_ALL : s->facts & LIST_FACTS_ALL);
+}
+
+/* OPTS MLST fact;fact;...: the facts MLST and MLSD send (RFC 3659 7.9). */
+static void
+opts_mlst(struct sess *s, const char *arg)
+{
+	char text[128];
+
+	/* none asked: none sent (LIST_F_NONE has no fact bit) */
+	s->facts = list_facts_parse(arg);
+	list_facts_text(s->facts, 0, text, sizeof(text));
+	if (s->facts == 0)
+		s->facts = LIST_F_NONE;
+	ctrl_reply(&s->ctrl, 200, "MLST OPTS %s", text);
+}
+
+/* OPTS UTF8 ON|OFF, OPTS HASH [algo], OPTS MLST facts. */
+static void
+do_opts(struct sess *s, const struct cmd *c)
+{
+	const struct hash_algo *a;
+	struct cursor cur;
+
+	cursor_init(&cur, c->arg, c->arglen);
+	if (strcasecmp(c->arg, "UTF8 ON") == 0 || strcasecmp(c->arg, "UTF8") == 0)
+		ctrl_reply(&s->ctrl, 200, "UTF8 is always on.");
+	else if (strcasecmp(c->arg, "UTF8 OFF") == 0)
+		ctrl_reply(&s->ctrl, 504, "UTF8 cannot be turned off.");
+	else if (strcasecmp(c->arg, "HASH") == 0)
+		ctrl_reply(&s->ctrl, 200, "%s", hash_name(s->hash));
+	else if (cursor_eat_ci(&cur, "MLST")) {
+		cursor_eat(&cur, ' ');
+		opts_mlst(s, cur.p);
+	} else if (cursor_eat_ci(&cur, "HASH ")) {
+		if ((a = hash_lookup(cur.p)) == NULL) {
+			ctrl_reply(&s->ctrl, 501, "Unknown hash algorithm.");
+			return;
+		}
+		s->hash = a;
+		ctrl_reply(&s->ctrl, 200, "%s", hash_name(a));
+	} else
+		ctrl_reply(&s->ctrl, 501, "Option not understood.");
+}
+
 static const handler handlers[CMD__COUNT] = {
 	[CMD_USER] = do_user, [CMD_PASS] = do_pass, [CMD_QUIT] = do_quit,
-	[CMD_NOOP] = do_basic, [CMD_SYST] = do_basic, [CMD_FEAT] = do_basic,
+	[CMD_NOOP] = do_basic, [CMD_SYST] = do_basic, [CMD_FEAT] = do_feat,
 	[CMD_HELP] = do_basic, [CMD_TYPE] = do_type, [CMD_MODE] = do_mode,
 	[CMD_STRU] = do_mode, [CMD_PWD] = do_pwd, [CMD_CWD] = do_cwd,
 	[CMD_CDUP] = do_cwd, [CMD_LIST] = do_list, [CMD_NLST] = do_list,
@@ -711,7 +1417,12 @@ static const handler handlers[CMD__COUNT] = {
 	[CMD_RNFR] = do_rnfr, [CMD_RNTO] = do_rnto, [CMD_SIZE] = do_size,
 	[CMD_MDTM] = do_mdtm, [CMD_REST] = do_rest, [CMD_PASV] = do_pasv,
 	[CMD_EPSV] = do_epsv, [CMD_PORT] = do_port, [CMD_EPRT] = do_port,
-	[CMD_ABOR] = do_abor, [CMD_STAT] = do_stat,
+	[CMD_ABOR] = do_abor, [CMD_STAT] = do_stat, [CMD_REIN] = do_rein,
+	[CMD_ACCT] = do_acct, [CMD_ALLO] = do_allo, [CMD_SMNT] = do_not_here,
+	[CMD_HOST] = do_not_here, [CMD_STOU] = do_stou, [CMD_MFMT] = do_mfmt,
+	[CMD_SITE] = do_site, [CMD_HASH] = do_hash, [CMD_XCRC] = do_hash,
+	[CMD_XMD5] = do_hash, [CMD_XSHA1] = do_hash, [CMD_XSHA256] = do_hash,
+	[CMD_OPTS] = do_opts, [CMD_MLSD] = do_mlsd, [CMD_MLST] = do_mlst,
 };
 
 static void
@@ -724,7 +1435,7 @@ dispatch(struct sess *s, char *line, size_t n)
 		ctrl_reply(&s->ctrl, 500, "Syntax error.");
 		return;
 	}
-	if (c.def == NULL) {
+	if (c.def == NULL || handlers[c.def->id] == NULL) {
 		ctrl_reply(&s->ctrl, 502, "Command not implemented.");
 		return;
 	}
@@ -762,15 +1473,19 @@ session_run(const struct session_info *si, const struct auth_identity *id,
 	memcpy(s->cwd, "/", 2);
 	ctrl_init(&s->ctrl, si->ctrl_fd, CTRL_BUFFERED);
 	data_init(&s->data);
-	umask((mode_t)s->conf->umask);
+	s->umask = (unsigned)s->conf->umask;
+	s->idle = (unsigned)s->conf->idle_timeout;
+	s->hash = hash_default();
+	patterns_split(&s->hide, s->conf->hide_patterns);
+	patterns_split(&s->deny, s->conf->deny_patterns);
+	umask((mode_t)s->umask);
 	ctrl_reply(&s->ctrl, 230, "Login successful.");
 	while (!s->quit && !s->ctrl.broken) {
 		if (session_stop) {
 			ctrl_reply(&s->ctrl, 421, "Server shutting down.");
 			break;
 		}
-		st = ctrl_read_line(&s->ctrl, line, &n,
-		    (int)s->conf->idle_timeout * 1000);
+		st = ctrl_read_line(&s->ctrl, line, &n, (int)s->idle * 1000);
 		if (st == LINE_INTR)
 			continue;
 		if (st == LINE_TIMEOUT) {

@@ -22,11 +22,31 @@ struct session_info {
 	unsigned long		 id;
 };
 
+/*
+ * Exit status of a post-login worker after REIN: it has answered 220;
+ * the monitor starts a new pre-login worker on the same connection.
+ */
+#define SESSION_EXIT_REIN	3
+
 extern volatile sig_atomic_t session_stop;
+
+/* uid/gid names for listings, loaded by the listener (fs/idmap.h). */
+struct idmap;
+extern struct idmap *session_ids;
 
 void	session_install_signals(void);
 int	proto_reply_basic(struct ctrl *, const struct cmd *);
 void	prelogin_run(const struct session_info *) __attribute__((noreturn));
+/* After REIN: prelogin_run() without the 220 greeting (already sent). */
+void	prelogin_run_after_rein(const struct session_info *)
+	    __attribute__((noreturn));
+/*
+ * FEAT (the same before and after login): sel is the HASH digest in
+ * use, mlst_facts the MLST facts (LIST_F_*) in use.
+ */
+struct hash_algo;
+int	proto_reply_feat(struct ctrl *, const struct conf *,
+	    const struct hash_algo *sel, unsigned mlst_facts);
 void	session_run(const struct session_info *, const struct auth_identity *,
 	    int rootfd) __attribute__((noreturn));
 

@@ -494,3 +494,25 @@ def recv_all(sock, until_timeout=False):
         if not until_timeout:
             raise
     return data
+
+
+# ---------------------------------------------------------------------------
+# The FTP clients' versions (tests/e2e/clients.py), one line each: in the
+# header (runs without -q) and in the terminal summary, which -q runs such
+# as scripts/test.sh still print, so that they appear in the CI log.
+
+_report_header_without_clients = pytest_report_header
+
+
+def pytest_report_header(config):
+    from clients import client_versions
+    base = _report_header_without_clients(config)
+    base = [base] if isinstance(base, str) else list(base or [])
+    return base + list(client_versions())
+
+
+def pytest_terminal_summary(terminalreporter):
+    from clients import client_versions
+    terminalreporter.write_sep("-", "FTP clients")
+    for line in client_versions():
+        terminalreporter.write_line(line)

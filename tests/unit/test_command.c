@@ -37,9 +37,14 @@ test_parse_basic(void **state)
 	assert_int_equal(parse("XPWD", 4, &c, buf), 0);
 	assert_int_equal(c.def->id, CMD_PWD);
 
-	assert_int_equal(parse("SITE CHMOD 777 x", 16, &c, buf), 0);
+	assert_int_equal(parse("XYZW CHMOD 777 x", 16, &c, buf), 0);
 	assert_null(c.def);
-	assert_string_equal(c.verb, "SITE");
+	assert_string_equal(c.verb, "XYZW");
+
+	/* digits after the first letter (XSHA256), never first */
+	assert_int_equal(parse("XSHA256 f", 9, &c, buf), 0);
+	assert_int_equal(c.def->id, CMD_XSHA256);
+	assert_int_equal(parse("1ABC", 4, &c, buf), -EINVAL);
 }
 
 static void
@@ -50,7 +55,10 @@ test_parse_hostile(void **state)
 
 	assert_int_equal(parse("", 0, &c, buf), -EINVAL);
 	assert_int_equal(parse(" NOOP", 5, &c, buf), -EINVAL);
-	assert_int_equal(parse("NO0P", 4, &c, buf), -EINVAL);
+	/* a digit is part of the verb: an unknown command, not NOOP */
+	assert_int_equal(parse("NO0P", 4, &c, buf), 0);
+	assert_null(c.def);
+	assert_int_equal(parse("0NOOP", 5, &c, buf), -EINVAL);
 	assert_int_equal(parse("ABCDEFGHIJ", 10, &c, buf), -EINVAL);
 	assert_int_equal(parse("US\0ER x", 7, &c, buf), -2);
 	assert_int_equal(parse("USER a\rb", 8, &c, buf), -2);

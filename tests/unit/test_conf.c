@@ -878,6 +878,359 @@ test_example_file(void **state UNUSED)
 	assert_int_equal(e.count, 0);
 }
 
+/* Parses text formatted from fmt (to name a temporary file). */
+static int	parse_with(struct conf *, struct conf_errors *, const char *,
+		    ...) __attribute__((format(printf, 3, 4)));
+
+static int
+parse_with(struct conf *c, struct conf_errors *e, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && (size_t)n < sizeof(text));
+	return parse(c, e, text);
+}
+
+/* The error for a banner file, as "t.conf:LINE: OPT: 'PATH'REST". */
+static void
+assert_file_error(const struct conf_errors *e, int line, const char *opt,
+    const char *path, const char *rest)
+{
+	char want[256];
+
+	snprintf(want, sizeof(want), F ":%d: %s: '%s'%s", line, opt, path,
+	    rest);
+	assert_one_error(e, want);
+}
+
+static void
+test_new_defaults(void **state UNUSED)
+{
+	struct conf c;
+
+	conf_defaults(&c);
+	assert_string_equal(c.banner_file, "");
+	assert_string_equal(c.banner_file_text, "");
+	assert_int_equal(c.message_enable, 0);
+	assert_int_equal(c.list_recursive, 0);
+	assert_int_equal(c.hash_max_mib, 4096);
+	assert_string_equal(c.hide_patterns, "");
+	assert_string_equal(c.deny_patterns, "");
+	assert_int_equal(c.vhost_count, 0);
+	assert_string_equal(conf_greeting(&c), "keepftpd ready.");
+}
+
+static void
+test_banner_file(void **state UNUSED)
+{
+	static const char text[] = "Welcome\r\n\tto \xc3\xa9t\xc3\xa9\r\n\n"
+	    "last\n\n";
+	struct conf_errors e;
+	struct conf c;
+	char path[32];
+
+	write_file(path, text, sizeof(text) - 1);
+	assert_int_equal(parse_with(&c, &e, "banner = one\nbanner_file = %s\n",
+	    path), 0);
+	assert_string_equal(c.banner_file, path);
+	/* CRLF becomes LF, the final newlines go, inner empty lines stay */
+	assert_string_equal(c.banner_file_text,
+	    "Welcome\n\tto \xc3\xa9t\xc3\xa9\n\nlast");
+	assert_string_equal(conf_greeting(&c), c.banner_file_text);
+	assert_string_equal(c.banner, "one");
+	unlink(path);
+
+	/* the file is read at load time: gone afterwards, the text stays */
+	assert_int_equal(parse_with(&c, &e, "\nbanner_file = %s\n", path), -1);
+	assert_file_error(&e, 2, "banner_file", path,
+	    ": cannot read: No such file or directory");
+	assert_int_equal(parse(&c, &e, "banner_file = banner.txt\n"), -1);
+	assert_one_error(&e, F ":1: banner_file: 'banner.txt' is not an "
+	    "absolute path");
+	assert_int_equal(parse(&c, &e, "banner_file = /tmp\n"), -1);
+	assert_one_error(&e, F ":1: banner_file: '/tmp' is not a regular "
+	    "file");
+	assert_int_equal(parse(&c, &e, "banner_file =\n"), 0);
+	assert_string_equal(c.banner_file_text, "");
+}
+
+static void
+test_banner_file_bad(void **state UNUSED)
+{
+	static char big[CONF_TEXT_MAX + 2];
+	struct conf_errors e;
+	struct conf c;
+	char path[32], lines[128];
+	size_t i;
+
+	write_file(path, "ok\nbad \x1b[31m\n", 13);
+	assert_int_equal(parse_with(&c, &e, "# x\n\nbanner_file = %s\n", path),
+	    -1);
+	assert_file_error(&e, 3, "banner_file", path,
+	    ": control character on line 2");
+	unlink(path);
+
+	write_file(path, "lone\rCR\n", 8);
+	assert_int_equal(parse_with(&c, &e, "banner_file = %s\n", path), -1);
+	assert_file_error(&e, 1, "banner_file", path,
+	    ": control character on line 1");
+	unlink(path);
+
+	write_file(path, "a\0b\n", 4);
+	assert_int_equal(parse_with(&c, &e, "banner_file = %s\n", path), -1);
+	assert_file_error(&e, 1, "banner_file", path,
+	    ": control character on line 1");
+	unlink(path);
+
+	write_file(path, "\n\r\n", 3);
+	assert_int_equal(parse_with(&c, &e, "banner_file = %s\n", path), -1);
+	assert_file_error(&e, 1, "banner_file", path, " is empty");
+	unlink(path);
+
+	/* 20 lines fit, 21 do not */
+	for (i = 0; i < 20; i++)
+		memcpy(lines + i * 2, "x\n", 2);
+	write_file(path, lines, 40);
+	assert_int_equal(parse_with(&c, &e, "banner_file = %s\n", path), 0);
+	unlink(path);
+	write_file(path, "x\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\n"
+	    "x\nx\nx\nx", 41);
+	assert_int_equal(parse_with(&c, &e, "banner_file = %s\n", path), -1);
+	assert_file_error(&e, 1, "banner_file", path,
+	    " has more than 20 lines");
+	unlink(path);
+
+	/* 4096 bytes fit, 4097 do not */
+	memset(big, 'b', sizeof(big));
+	write_file(path, big, CONF_TEXT_MAX);
+	assert_int_equal(parse_with(&c, &e, "banner_file = %s\n", path), 0);
+	assert_int_equal(strlen(c.banner_file_text), CONF_TEXT_MAX);
+	unlink(path);
+	write_file(path, big, CONF_TEXT_MAX + 1);
+	assert_int_equal(parse_with(&c, &e, "banner_file = %s\n", path), -1);
+	assert_file_error(&e, 1, "banner_file", path,
+	    " is larger than 4096 bytes");
+	unlink(path);
+}
+
+static void
+test_hash_and_bools(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+
+	assert_int_equal(parse(&c, &e, "hash_max_mib = 0\nmessage_enable = yes\n"
+	    "list_recursive = on\n"), 0);
+	assert_int_equal(c.hash_max_mib, 0);
+	assert_int_equal(c.message_enable, 1);
+	assert_int_equal(c.list_recursive, 1);
+	assert_int_equal(parse(&c, &e, "hash_max_mib = 1048576\n"), 0);
+	assert_int_equal(c.hash_max_mib, 1048576);
+	assert_int_equal(parse(&c, &e, "hash_max_mib = 1048577\n"), -1);
+	assert_one_error(&e, F ":1: hash_max_mib: 1048577 is out of range "
+	    "(0..1048576)");
+	assert_int_equal(parse(&c, &e, "list_recursive = maybe\n"), -1);
+	assert_one_error(&e, F ":1: list_recursive: 'maybe' is not a boolean "
+	    "(use yes/no, true/false, on/off or 1/0)");
+	assert_int_equal(parse(&c, &e, "utf8 = yes\n"), -1);
+	assert_one_error(&e, F ":1: unknown option 'utf8'");
+}
+
+static void
+test_patterns(void **state UNUSED)
+{
+	char line[1200];
+	struct conf_errors e;
+	struct conf c;
+	size_t i, k;
+
+	assert_int_equal(parse(&c, &e, "hide_patterns = *.tmp , .git,"
+	    "[!a-c]?x , my file*, []x]\ndeny_patterns = \"  .htpasswd  \"\n"),
+	    0);
+	assert_string_equal(c.hide_patterns, "*.tmp,.git,[!a-c]?x,my file*,"
+	    "[]x]");
+	assert_string_equal(c.deny_patterns, ".htpasswd");
+	assert_int_equal(parse(&c, &e, "hide_patterns = \"  \"\n"), 0);
+	assert_string_equal(c.hide_patterns, "");
+
+	assert_int_equal(parse(&c, &e, "hide_patterns = a,,b\n"), -1);
+	assert_one_error(&e, F ":1: hide_patterns: pattern 2 is empty");
+	assert_int_equal(parse(&c, &e, "hide_patterns = a, \n"), -1);
+	assert_one_error(&e, F ":1: hide_patterns: pattern 2 is empty");
+	assert_int_equal(parse(&c, &e, "deny_patterns = a,\n"), -1);
+	assert_one_error(&e, F ":1: deny_patterns: pattern 2 is empty");
+	assert_int_equal(parse(&c, &e, "deny_patterns = ,a\n"), -1);
+	assert_one_error(&e, F ":1: deny_patterns: pattern 1 is empty");
+	assert_int_equal(parse(&c, &e, "\ndeny_patterns = x, sub/*.c\n"), -1);
+	assert_one_error(&e, F ":2: deny_patterns: pattern 'sub/*.c' holds "
+	    "'/' (patterns match one name)");
+	assert_int_equal(parse(&c, &e, "hide_patterns = a[bc\n"), -1);
+	assert_one_error(&e, F ":1: hide_patterns: pattern 'a[bc': '[' "
+	    "without ']'");
+	assert_int_equal(parse(&c, &e, "hide_patterns = x[]\n"), -1);
+	assert_one_error(&e, F ":1: hide_patterns: pattern 'x[]': '[' "
+	    "without ']'");
+	assert_int_equal(parse(&c, &e, "hide_patterns = \"a\tb\"\n"), -1);
+	assert_one_error(&e, F ":1: hide_patterns: control character in "
+	    "value");
+
+	/* 32 patterns fit, 33 do not */
+	k = (size_t)snprintf(line, sizeof(line), "hide_patterns = p0");
+	for (i = 1; i < 32; i++)
+		k += (size_t)snprintf(line + k, sizeof(line) - k, ",p%zu", i);
+	memcpy(line + k, "\n", 2);
+	assert_int_equal(parse(&c, &e, line), 0);
+	memcpy(line + k, ",p32\n", 6);
+	assert_int_equal(parse(&c, &e, line), -1);
+	assert_one_error(&e, F ":1: hide_patterns: more than 32 patterns");
+
+	/* a value over 1024 bytes */
+	memcpy(line, "hide_patterns = ", 16);
+	memset(line + 16, 'a', 1025);
+	memcpy(line + 16 + 1025, "\n", 2);
+	assert_int_equal(parse(&c, &e, line), -1);
+	assert_one_error(&e, F ":1: hide_patterns: value is longer than 1024 "
+	    "bytes");
+	/* one pattern over 255 bytes */
+	line[16 + 256] = '\n';
+	line[16 + 257] = '\0';
+	assert_int_equal(parse(&c, &e, line), -1);
+	assert_one_error(&e, F ":1: hide_patterns: pattern 1 is longer than "
+	    "255 bytes");
+}
+
+static void
+test_host_norm(void **state UNUSED)
+{
+	char out[CONF_HOST_MAX + 1], big[CONF_HOST_MAX + 2];
+
+	assert_int_equal(conf_host_norm("FTP.Example.COM", 15, out), 0);
+	assert_string_equal(out, "ftp.example.com");
+	assert_int_equal(conf_host_norm("[2001:DB8::1]", 13, out), 0);
+	assert_string_equal(out, "[2001:db8::1]");
+	assert_int_equal(conf_host_norm("192.0.2.1", 9, out), 0);
+	assert_int_equal(conf_host_norm("", 0, out), -EINVAL);
+	assert_int_equal(conf_host_norm("a b", 3, out), -EINVAL);
+	assert_int_equal(conf_host_norm("a_b", 3, out), -EINVAL);
+	assert_int_equal(conf_host_norm("a/b", 3, out), -EINVAL);
+	assert_int_equal(conf_host_norm("a\0b", 3, out), -EINVAL);
+	assert_int_equal(conf_host_norm("caf\xc3\xa9", 5, out), -EINVAL);
+	memset(big, 'h', sizeof(big));
+	assert_int_equal(conf_host_norm(big, CONF_HOST_MAX, out), 0);
+	assert_int_equal(strlen(out), CONF_HOST_MAX);
+	assert_int_equal(conf_host_norm(big, CONF_HOST_MAX + 1, out),
+	    -EINVAL);
+}
+
+static void
+test_vhost(void **state UNUSED)
+{
+	const struct conf_vhost *v;
+	struct conf_errors e;
+	struct conf c;
+	char path[32], text[256];
+
+	write_file(path, "Hello from B\nsecond line\n", 25);
+	snprintf(text, sizeof(text), "vhost = A.Example.com /srv/a\n"
+	    "banner = x\n"
+	    "vhost = \tb.example.com   /srv/b  %s \n"
+	    "vhost = [::1] /srv/v6\n", path);
+	assert_int_equal(parse(&c, &e, text), 0);
+	assert_int_equal(c.vhost_count, 3);
+	assert_string_equal(c.vhost[0].name, "a.example.com");
+	assert_string_equal(c.vhost[0].anon_root, "/srv/a");
+	assert_string_equal(c.vhost[0].banner_text, "");
+	assert_string_equal(c.vhost[1].name, "b.example.com");
+	assert_string_equal(c.vhost[1].anon_root, "/srv/b");
+	assert_string_equal(c.vhost[1].banner_text,
+	    "Hello from B\nsecond line");
+	assert_string_equal(c.vhost[2].name, "[::1]");
+	assert_non_null(v = conf_vhost_find(&c, "b.example.com"));
+	assert_ptr_equal(v, &c.vhost[1]);
+	assert_null(conf_vhost_find(&c, "B.example.com"));	/* normalized first */
+	assert_null(conf_vhost_find(&c, "c.example.com"));
+	unlink(path);
+	/* the banner file is read at load time */
+	assert_int_equal(parse(&c, &e, text), -1);
+	assert_file_error(&e, 3, "vhost", path,
+	    ": cannot read: No such file or directory");
+}
+
+static void
+test_vhost_bad(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+	char text[64 * 20], name[300];
+	size_t i, k = 0;
+
+	assert_int_equal(parse(&c, &e, "vhost = a.example /srv/a\n"
+	    "vhost = A.EXAMPLE /srv/b\n"), -1);
+	assert_one_error(&e, F ":2: vhost: virtual host 'a.example' is given "
+	    "twice");
+	assert_int_equal(parse(&c, &e, "vhost = a.example\n"), -1);
+	assert_one_error(&e, F ":1: vhost: expected NAME ANON_ROOT "
+	    "[BANNER_FILE]");
+	assert_int_equal(parse(&c, &e, "vhost = a /r /b c\n"), -1);
+	assert_one_error(&e, F ":1: vhost: expected NAME ANON_ROOT "
+	    "[BANNER_FILE]");
+	assert_int_equal(parse(&c, &e, "vhost = a_b /r\n"), -1);
+	assert_one_error(&e, F ":1: vhost: 'a_b' is not a host name (letters, "
+	    "digits, '.-:[]', at most 255 bytes)");
+	assert_int_equal(parse(&c, &e, "vhost = a srv\n"), -1);
+	assert_one_error(&e, F ":1: vhost: 'srv' is not an absolute path");
+	assert_int_equal(parse(&c, &e, "vhost = a /srv banner\n"), -1);
+	assert_one_error(&e, F ":1: vhost: 'banner' is not an absolute path");
+	assert_int_equal(parse(&c, &e, "banner = b\nvhost = \"a\t/srv\"\n"), -1);
+	assert_one_error(&e, F ":2: vhost: control character in value");
+	/* a first empty line means none; a later one is an error */
+	assert_int_equal(parse(&c, &e, "vhost =\n"), 0);
+	assert_int_equal(c.vhost_count, 0);
+	assert_int_equal(parse(&c, &e, "vhost = a /a\nvhost =\n"), -1);
+	assert_one_error(&e, F ":2: vhost: expected NAME ANON_ROOT "
+	    "[BANNER_FILE]");
+
+	/* a 256-byte name */
+	memset(name, 'n', 256);
+	snprintf(text, sizeof(text), "vhost = %.256s /srv\n", name);
+	assert_int_equal(parse(&c, &e, text), -1);
+	assert_int_equal(e.count, 1);
+	snprintf(text, sizeof(text), "vhost = %.255s /srv\n", name);
+	assert_int_equal(parse(&c, &e, text), 0);
+
+	/* 16 vhosts fit, 17 do not */
+	for (i = 0; i < 16; i++)
+		k += (size_t)snprintf(text + k, sizeof(text) - k,
+		    "vhost = h%zu /srv/%zu\n", i, i);
+	assert_int_equal(parse(&c, &e, text), 0);
+	assert_int_equal(c.vhost_count, 16);
+	snprintf(text + k, sizeof(text) - k, "vhost = h16 /srv/16\n");
+	assert_int_equal(parse(&c, &e, text), -1);
+	assert_one_error(&e, F ":17: vhost: more than 16 virtual hosts");
+}
+
+static void
+test_vhost_set(void **state UNUSED)
+{
+	struct conf_errors e = { 0 };
+	struct conf c;
+
+	assert_int_equal(parse(&c, &e, "vhost = a /a\nvhost = b /b\n"), 0);
+	assert_int_equal(conf_set(&c, "vhost", "C /c", NULL, &e), 0);
+	assert_int_equal(c.vhost_count, 1);	/* -o replaces the list */
+	assert_string_equal(c.vhost[0].name, "c");
+	assert_int_equal(conf_set(&c, "vhost", "bad!name /x", NULL, &e), -1);
+	assert_int_equal(c.vhost_count, 1);	/* unchanged on error */
+	assert_string_equal(c.vhost[0].name, "c");
+	assert_int_equal(conf_set(&c, "vhost", "", NULL, &e), 0);
+	assert_int_equal(c.vhost_count, 0);
+}
+
 /* docs/CONFIG.md must be exactly what conf_print_doc writes. */
 static void
 test_doc(void **state UNUSED)
@@ -956,6 +1309,15 @@ main(void)
 		cmocka_unit_test(test_load_missing),
 		cmocka_unit_test(test_load_sizes),
 		cmocka_unit_test(test_example_file),
+		cmocka_unit_test(test_new_defaults),
+		cmocka_unit_test(test_banner_file),
+		cmocka_unit_test(test_banner_file_bad),
+		cmocka_unit_test(test_hash_and_bools),
+		cmocka_unit_test(test_patterns),
+		cmocka_unit_test(test_host_norm),
+		cmocka_unit_test(test_vhost),
+		cmocka_unit_test(test_vhost_bad),
+		cmocka_unit_test(test_vhost_set),
 		cmocka_unit_test(test_doc),
 	};
 

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "conf/conf.h"
 #include "ipc/ipc.h"
 #include "ipc/proto.h"
 
@@ -111,6 +112,119 @@ test_put_limits(void **state)
 	assert_int_equal(m.len, 0);	/* a failed put leaves nothing behind */
 }
 
+/* MON_LOGIN as the pre-login worker writes it: user, pass, host. */
+static void
+put_login(struct ipc_msg *m, const char *user, const char *pass,
+    const char *host)
+{
+	ipc_init(m, MON_LOGIN);
+	assert_int_equal(ipc_put_str(m, user, KF_USER_MAX), 0);
+	assert_int_equal(ipc_put_str(m, pass, KF_PASS_MAX), 0);
+	assert_int_equal(ipc_put_str(m, host, CONF_HOST_MAX), 0);
+}
+
+/* ...and as the monitor reads it: every field bounded, nothing after. */
+static int
+get_login(struct ipc_msg *m, char *user, char *pass, char *host)
+{
+	if (m->type != MON_LOGIN ||
+	    ipc_get_str(m, user, KF_USER_MAX + 1) < 0 ||
+	    ipc_get_str(m, pass, KF_PASS_MAX + 1) < 0 ||
+	    ipc_get_str(m, host, CONF_HOST_MAX + 1) < 0)
+		return -1;
+	return ipc_end(m) < 0 ? -1 : 0;
+}
+
+static void
+test_login_host_roundtrip(void **state)
+{
+	char user[KF_USER_MAX + 1], pass[KF_PASS_MAX + 1];
+	char host[CONF_HOST_MAX + 1], big[CONF_HOST_MAX + 2];
+	struct ipc_msg m, r;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	put_login(&m, "anonymous", "guest@", "ftp.example.com");
+	assert_int_equal(ipc_send(sv[0], &m), 0);
+	assert_int_equal(ipc_recv(sv[1], &r), 0);
+	assert_int_equal(get_login(&r, user, pass, host), 0);
+	assert_string_equal(user, "anonymous");
+	assert_string_equal(pass, "guest@");
+	assert_string_equal(host, "ftp.example.com");
+
+	/* empty host: no HOST, or no vhost */
+	put_login(&m, "alice", "pw", "");
+	assert_int_equal(ipc_send(sv[0], &m), 0);
+	assert_int_equal(ipc_recv(sv[1], &r), 0);
+	assert_int_equal(get_login(&r, user, pass, host), 0);
+	assert_string_equal(host, "");
+
+	/* the longest host fits; one byte more cannot be sent */
+	memset(big, 'h', sizeof(big));
+	big[CONF_HOST_MAX] = '\0';
+	put_login(&m, "a", "b", big);
+	assert_int_equal(ipc_send(sv[0], &m), 0);
+	assert_int_equal(ipc_recv(sv[1], &r), 0);
+	assert_int_equal(get_login(&r, user, pass, host), 0);
+	assert_int_equal(strlen(host), CONF_HOST_MAX);
+	big[CONF_HOST_MAX] = 'h';
+	big[CONF_HOST_MAX + 1] = '\0';
+	assert_int_equal(ipc_put_str(&m, big, CONF_HOST_MAX), -EMSGSIZE);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* A hostile worker's frames: each one must fail to decode as MON_LOGIN. */
+static void
+test_login_host_malformed(void **state)
+{
+	char user[KF_USER_MAX + 1], pass[KF_PASS_MAX + 1];
+	char host[CONF_HOST_MAX + 1];
+	unsigned char f[1024], p[512];
+	struct ipc_msg m;
+	size_t n, k;
+
+	/* the old two-field MON_LOGIN: the host is missing */
+	memcpy(p, "\0\0\0\1u\0\0\0\1p", 10);
+	n = frame(f, MON_LOGIN, 10, p, 10);
+	assert_int_equal(ipc_decode(&m, f, n), 0);
+	assert_int_equal(get_login(&m, user, pass, host), -1);
+
+	/* a host of 256 bytes, longer than the monitor's buffer */
+	k = 10;
+	memcpy(p + k, "\0\0\1\0", 4);
+	k += 4;
+	memset(p + k, 'h', 256);
+	k += 256;
+	n = frame(f, MON_LOGIN, (uint32_t)k, p, k);
+	assert_int_equal(ipc_decode(&m, f, n), 0);
+	assert_int_equal(get_login(&m, user, pass, host), -1);
+
+	/* a NUL inside the host */
+	memcpy(p + 10, "\0\0\0\3a\0b", 7);
+	n = frame(f, MON_LOGIN, 17, p, 17);
+	assert_int_equal(ipc_decode(&m, f, n), 0);
+	assert_int_equal(get_login(&m, user, pass, host), -1);
+
+	/* a host length past the payload */
+	memcpy(p + 10, "\0\0\0\x09" "abc", 7);
+	n = frame(f, MON_LOGIN, 17, p, 17);
+	assert_int_equal(ipc_decode(&m, f, n), 0);
+	assert_int_equal(get_login(&m, user, pass, host), -1);
+
+	/* a well-formed host followed by a trailing byte */
+	memcpy(p + 10, "\0\0\0\3abcX", 8);
+	n = frame(f, MON_LOGIN, 18, p, 18);
+	assert_int_equal(ipc_decode(&m, f, n), 0);
+	assert_int_equal(get_login(&m, user, pass, host), -1);
+
+	/* and the same without it decodes */
+	n = frame(f, MON_LOGIN, 17, p, 17);
+	assert_int_equal(ipc_decode(&m, f, n), 0);
+	assert_int_equal(get_login(&m, user, pass, host), 0);
+	assert_string_equal(host, "abc");
+}
+
 int
 main(void)
 {
@@ -119,6 +233,8 @@ main(void)
 		cmocka_unit_test(test_length_mismatch),
 		cmocka_unit_test(test_getters_bounded),
 		cmocka_unit_test(test_put_limits),
+		cmocka_unit_test(test_login_host_roundtrip),
+		cmocka_unit_test(test_login_host_malformed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

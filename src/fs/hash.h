@@ -1,0 +1,42 @@
+/*
+ * hash.h - file digests for HASH (draft-ietf-ftpext2-hash-03) and the
+ * XCRC/XMD5/XSHA* verbs: SHA-1, SHA-256, SHA-512, MD5 through OpenSSL 3
+ * EVP, CRC32 through zlib.
+ *
+ * hash_init fetches every EVP_MD once and must run before chroot and
+ * seccomp (OpenSSL reads its config and loads providers on the first
+ * fetch); afterwards only the cached objects are used. An algorithm
+ * whose fetch failed (MD5 under a FIPS-only config, say) is hidden:
+ * hash_lookup and hash_alias give NULL for it and FEAT leaves it out.
+ * Names compare case-insensitively.
+ *
+ * Runs in: post-login worker (hash_init before the sandbox).
+ */
+#ifndef KF_HASH_H
+#define KF_HASH_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HASH_HEX_MAX	(128 + 1)	/* SHA-512 in hex, NUL included */
+#define HASH_CHUNK	(256 * 1024)	/* one pread while hashing */
+
+struct hash_algo;
+
+int	hash_init(void);
+void	hash_fini(void);
+
+const struct hash_algo	*hash_lookup(const char *name);
+const struct hash_algo	*hash_alias(const char *verb);
+const struct hash_algo	*hash_default(void);
+const char		*hash_name(const struct hash_algo *);
+size_t			 hash_hex_len(const struct hash_algo *);
+
+int	hash_feat_line(const struct hash_algo *selected, char *out,
+	    size_t outsz);
+int	hash_fd(const struct hash_algo *, int fd, uint64_t start,
+	    uint64_t end, uint64_t max_bytes, volatile sig_atomic_t *stop,
+	    char *hex, size_t hexcap);
+
+#endif
