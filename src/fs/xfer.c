@@ -149,45 +149,6 @@ xfer_send_buf(struct xfer *x, const char *p, size_t len)
 	return XFER_OK;
 }
 
-enum xfer_status
-xfer_recv_file(struct xfer *x, int filefd)
-{
-	enum xfer_status st = XFER_OK;
-	char *blk;
-	ssize_t n;
-
-	if ((blk = malloc(KF_XFER_CHUNK)) == NULL)
-		return XFER_IO_ERROR;
-	for (;;) {
-		n = recv(x->datafd, blk, KF_XFER_CHUNK, 0);
-		if (n > 0) {
-			if (sys_write_all(filefd, blk, (size_t)n) < 0) {
-				st = local_error(errno);
-				break;
-			}
-			x->bytes += (uint64_t)n;
-			if (x->bytes % CHECK_EVERY < (uint64_t)n &&
-			    (st = check_ctrl(x)) != XFER_OK)
-				break;
-			continue;
-		}
-		if (n == 0) {
-			st = check_ctrl(x);
-			break;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN) {
-			st = XFER_DATA_ERROR;
-			break;
-		}
-		if ((st = wait_ready(x, POLLIN)) != XFER_OK)
-			break;
-	}
-	free(blk);
-	return st;
-}
-
 /*
  * TYPE A download: LF -> CRLF (ascii.c). Blocks of KF_XFER_CHUNK / 2
  * read from filefd at offset, converted into a block twice that size.
@@ -228,7 +189,7 @@ out:
 	return st;
 }
 
-/* Writes n converted bytes; the upload's local errors become statuses. */
+/* Writes n bytes; the upload's local errors become statuses. */
 static enum xfer_status
 write_out(int filefd, const char *p, size_t n)
 {
@@ -237,20 +198,24 @@ write_out(int filefd, const char *p, size_t n)
 	return XFER_OK;
 }
 
-/* TYPE A upload: CRLF -> LF. */
-enum xfer_status
-xfer_recv_ascii(struct xfer *x, int filefd)
+/*
+ * Uploads: large receives written as they come, or (TYPE A) CRLF -> LF
+ * through ascii.c first.
+ */
+static enum xfer_status
+recv_loop(struct xfer *x, int filefd, int ascii)
 {
 	enum xfer_status st = XFER_OK;
 	struct ascii_state as;
-	char *blk, *out;
+	char *blk, *out = NULL;
 	size_t used, n;
 	ssize_t r;
 
 	ascii_init(&as);
 	blk = malloc(KF_XFER_CHUNK);
-	out = malloc(ASCII_FROM_NET_MAX(KF_XFER_CHUNK));
-	if (blk == NULL || out == NULL) {
+	if (ascii)
+		out = malloc(ASCII_FROM_NET_MAX(KF_XFER_CHUNK));
+	if (blk == NULL || (ascii && out == NULL)) {
 		st = XFER_IO_ERROR;
 		goto out;
 	}
@@ -258,9 +223,13 @@ xfer_recv_ascii(struct xfer *x, int filefd)
 		r = recv(x->datafd, blk, KF_XFER_CHUNK, 0);
 		if (r > 0) {
 			x->bytes += (uint64_t)r;
-			n = ascii_from_net(&as, blk, (size_t)r, &used, out,
-			    ASCII_FROM_NET_MAX(KF_XFER_CHUNK));
-			if ((st = write_out(filefd, out, n)) != XFER_OK)
+			if (ascii) {
+				n = ascii_from_net(&as, blk, (size_t)r, &used,
+				    out, ASCII_FROM_NET_MAX(KF_XFER_CHUNK));
+				st = write_out(filefd, out, n);
+			} else
+				st = write_out(filefd, blk, (size_t)r);
+			if (st != XFER_OK)
 				break;
 			if (x->bytes % CHECK_EVERY < (uint64_t)r &&
 			    (st = check_ctrl(x)) != XFER_OK)
@@ -268,9 +237,12 @@ xfer_recv_ascii(struct xfer *x, int filefd)
 			continue;
 		}
 		if (r == 0) {
-			n = ascii_from_net_end(&as, out, 1);
-			if ((st = write_out(filefd, out, n)) == XFER_OK)
-				st = check_ctrl(x);
+			if (ascii) {
+				n = ascii_from_net_end(&as, out, 1);
+				if ((st = write_out(filefd, out, n)) != XFER_OK)
+					break;
+			}
+			st = check_ctrl(x);
 			break;
 		}
 		if (errno == EINTR)
@@ -286,4 +258,17 @@ out:
 	free(blk);
 	free(out);
 	return st;
+}
+
+enum xfer_status
+xfer_recv_file(struct xfer *x, int filefd)
+{
+	return recv_loop(x, filefd, 0);
+}
+
+/* TYPE A upload: CRLF -> LF. */
+enum xfer_status
+xfer_recv_ascii(struct xfer *x, int filefd)
+{
+	return recv_loop(x, filefd, 1);
 }

@@ -164,18 +164,6 @@ reply_257(struct sess *s, const char *path, const char *what)
 }
 
 static void
-do_user(struct sess *s, const struct cmd *c)
-{
-	ctrl_reply(&s->ctrl, 530, "Already logged in; cannot change user.");
-}
-
-static void
-do_pass(struct sess *s, const struct cmd *c)
-{
-	ctrl_reply(&s->ctrl, 503, "Already logged in.");
-}
-
-static void
 do_quit(struct sess *s, const struct cmd *c)
 {
 	ctrl_reply(&s->ctrl, 221, "Goodbye.");
@@ -1008,25 +996,29 @@ do_rein(struct sess *s, const struct cmd *c)
 	_exit(SESSION_EXIT_REIN);
 }
 
+/* Commands with one fixed answer after login. */
 static void
-do_acct(struct sess *s, const struct cmd *c)
+do_fixed(struct sess *s, const struct cmd *c)
 {
-	ctrl_reply(&s->ctrl, 202, "ACCT not needed; already logged in.");
-}
+	static const struct {
+		enum cmd_id	 id;
+		int		 code;
+		const char	*text;
+	} fixed[] = {
+		{ CMD_USER, 530, "Already logged in; cannot change user." },
+		{ CMD_PASS, 503, "Already logged in." },
+		{ CMD_ACCT, 202, "ACCT not needed; already logged in." },
+		{ CMD_ALLO, 202, "ALLO not needed; space is allocated as written." },
+		{ CMD_HOST, 503, "HOST must come before login." },
+	};
+	size_t i;
 
-static void
-do_allo(struct sess *s, const struct cmd *c)
-{
-	ctrl_reply(&s->ctrl, 202, "ALLO not needed; space is allocated as written.");
-}
-
-static void
-do_not_here(struct sess *s, const struct cmd *c)
-{
-	if (c->def->id == CMD_HOST)
-		ctrl_reply(&s->ctrl, 503, "HOST must come before login.");
-	else
-		ctrl_reply(&s->ctrl, 502, "%s not implemented.", c->def->name);
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (fixed[i].id == c->def->id) {
+			ctrl_reply(&s->ctrl, fixed[i].code, "%s", fixed[i].text);
+			return;
+		}
+	ctrl_reply(&s->ctrl, 502, "%s not implemented.", c->def->name);
 }
 
 /*
@@ -1407,7 +1399,7 @@ do_opts(struct sess *s, const struct cmd *c)
 }
 
 static const handler handlers[CMD__COUNT] = {
-	[CMD_USER] = do_user, [CMD_PASS] = do_pass, [CMD_QUIT] = do_quit,
+	[CMD_USER] = do_fixed, [CMD_PASS] = do_fixed, [CMD_QUIT] = do_quit,
 	[CMD_NOOP] = do_basic, [CMD_SYST] = do_basic, [CMD_FEAT] = do_feat,
 	[CMD_HELP] = do_basic, [CMD_TYPE] = do_type, [CMD_MODE] = do_mode,
 	[CMD_STRU] = do_mode, [CMD_PWD] = do_pwd, [CMD_CWD] = do_cwd,
@@ -1418,8 +1410,8 @@ static const handler handlers[CMD__COUNT] = {
 	[CMD_MDTM] = do_mdtm, [CMD_REST] = do_rest, [CMD_PASV] = do_pasv,
 	[CMD_EPSV] = do_epsv, [CMD_PORT] = do_port, [CMD_EPRT] = do_port,
 	[CMD_ABOR] = do_abor, [CMD_STAT] = do_stat, [CMD_REIN] = do_rein,
-	[CMD_ACCT] = do_acct, [CMD_ALLO] = do_allo, [CMD_SMNT] = do_not_here,
-	[CMD_HOST] = do_not_here, [CMD_STOU] = do_stou, [CMD_MFMT] = do_mfmt,
+	[CMD_ACCT] = do_fixed, [CMD_ALLO] = do_fixed, [CMD_SMNT] = do_fixed,
+	[CMD_HOST] = do_fixed, [CMD_STOU] = do_stou, [CMD_MFMT] = do_mfmt,
 	[CMD_SITE] = do_site, [CMD_HASH] = do_hash, [CMD_XCRC] = do_hash,
 	[CMD_XMD5] = do_hash, [CMD_XSHA1] = do_hash, [CMD_XSHA256] = do_hash,
 	[CMD_OPTS] = do_opts, [CMD_MLSD] = do_mlsd, [CMD_MLST] = do_mlst,
