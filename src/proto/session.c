@@ -654,6 +654,17 @@ parent_of(struct sess *s, const char *arg, const char **name)
 	return fd;
 }
 
+/* parent_of for a change to an existing name: read-only sessions get 550. */
+static int
+writable_parent(struct sess *s, const char *arg, const char **name)
+{
+	if (!s->id->writable) {
+		ctrl_reply(&s->ctrl, 550, "Permission denied.");
+		return -1;
+	}
+	return parent_of(s, arg, name);
+}
+
 static void
 do_dele(struct sess *s, const struct cmd *c)
 {
@@ -1155,11 +1166,7 @@ do_mfmt(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 501, "Usage: MFMT YYYYMMDDHHMMSS path.");
 		return;
 	}
-	if (!s->id->writable) {
-		ctrl_reply(&s->ctrl, 550, "Permission denied.");
-		return;
-	}
-	if ((fd = parent_of(s, sp + 1, &name)) < 0)
+	if ((fd = writable_parent(s, sp + 1, &name)) < 0)
 		return;
 	ts[0].tv_sec = 0;
 	ts[0].tv_nsec = UTIME_OMIT;
@@ -1206,11 +1213,7 @@ site_chmod(struct sess *s, const char *arg)
 		ctrl_reply(&s->ctrl, 501, "Usage: SITE CHMOD 0..0777 path.");
 		return;
 	}
-	if (!s->id->writable) {
-		ctrl_reply(&s->ctrl, 550, "Permission denied.");
-		return;
-	}
-	if ((fd = parent_of(s, sp + 1, &name)) < 0)
+	if ((fd = writable_parent(s, sp + 1, &name)) < 0)
 		return;
 	/* fchmodat cannot refuse symlinks by flag: look first */
 	r = fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW);
