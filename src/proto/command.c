@@ -52,7 +52,7 @@ static const struct cmd_def table[] = {
 	{ "RNTO", CMD_RNTO, A | W, "rename to" },
 	{ "SITE", CMD_SITE, A, "site-specific commands" },
 	{ "SIZE", CMD_SIZE, A, "size of a file" },
-	{ "SMNT", CMD_SMNT, A, "structure mount (not supported)" },
+	{ "SMNT", CMD_SMNT, A, NULL },	/* answers 502: not in HELP */
 	{ "STAT", CMD_STAT, 0, "session status" },
 	{ "STOR", CMD_STOR, A | W, "upload a file" },
 	{ "STOU", CMD_STOU, W, "upload to a unique name" },

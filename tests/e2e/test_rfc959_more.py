@@ -199,3 +199,22 @@ def test_message_off_by_default(srv):
     f = srv.login()
     assert f.sendcmd("CWD sub") == "250 Directory successfully changed."
     f.quit()
+
+
+def test_epsv_all(srv):
+    """RFC 2428 4: after EPSV ALL only EPSV may set up data connections."""
+    f = srv.login()
+    assert f.sendcmd("EPSV ALL").startswith("200 ")
+    assert code(f, "PASV") == "503"
+    assert code(f, "PORT 127,0,0,1,156,64") == "503"
+    assert code(f, "EPRT |1|127.0.0.1|40000|") == "503"
+    f.af = socket.AF_INET6   # makes ftplib use EPSV for the transfer
+    assert retr_bytes(f, "hello.txt") == HELLO
+    f.quit()
+
+
+def test_help_omits_unimplemented(srv):
+    f = srv.login()
+    assert "SMNT" not in f.sendcmd("HELP").split()
+    assert code(f, "SMNT /x") == "502"
+    f.quit()
