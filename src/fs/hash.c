@@ -3,7 +3,7 @@
  * digest of a byte range of an open file, read with pread in bounded
  * chunks. OpenSSL objects are fetched once, by hash_init, before the
  * sandbox; nothing here opens a file or loads a provider afterwards.
- * Runs in: post-login worker (hash_init before chroot and seccomp).
+ * Runs in: listener (hash_init, before any fork), post-login worker.
  */
 #include <errno.h>
 #include <stdint.h>

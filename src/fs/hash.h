@@ -10,7 +10,7 @@
  * hash_lookup and hash_alias give NULL for it and FEAT leaves it out.
  * Names compare case-insensitively.
  *
- * Runs in: post-login worker (hash_init before the sandbox).
+ * Runs in: listener (hash_init, before any fork), post-login worker.
  */
 #ifndef KF_HASH_H
 #define KF_HASH_H

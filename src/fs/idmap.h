@@ -2,7 +2,8 @@
  * idmap.h - uid -> user name and gid -> group name for listings.
  * Loaded once in the post-login worker before it enters its sandbox
  * (chroot/Landlock, seccomp); lookups afterwards are pure memory reads.
- * Runs in: post-login worker.
+ * Runs in: listener (idmap_load_system, at start and on SIGHUP), post-login
+ * worker (lookups, inherited at fork).
  *
  * Only the files are read (passwd(5)/group(5) syntax: name:x:id:...),
  * never NSS: users known only to LDAP/SSSD show as numbers. At most
