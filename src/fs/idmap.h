@@ -1,7 +1,7 @@
 /*
  * idmap.h - uid -> user name and gid -> group name for listings.
- * Loaded once in the post-login worker before it enters its sandbox
- * (chroot/Landlock, seccomp); lookups afterwards are pure memory reads.
+ * Loaded by the listener before any fork (workers could not read the
+ * files in their sandbox); lookups are pure memory reads.
  * Runs in: listener (idmap_load_system, at start and on SIGHUP), post-login
  * worker (lookups, inherited at fork).
  *
