@@ -733,13 +733,3 @@ list_mlst(int rootfd, const char *vpath, const struct list_opts *o,
 	close(fd);
 	return r;
 }
-
-int
-list_run(int rootfd, const char *vpath, unsigned flags,
-    int (*flush)(void *, const char *, size_t), void *ctx)
-{
-	struct list_opts o = { .flags = flags, .flush = flush,
-	    .flush_arg = ctx };
-
-	return list_path(rootfd, vpath, &o);
-}

@@ -69,8 +69,6 @@ int	list_glob(int rootfd, const char *cwd, const char *arg,
 	    const struct list_opts *);
 int	list_mlst(int rootfd, const char *vpath, const struct list_opts *,
 	    struct buf *out);
-int	list_run(int rootfd, const char *vpath, unsigned flags,
-	    int (*flush)(void *, const char *, size_t), void *ctx);
 
 /*
  * list_parse_opts: eats leading "-alR..." words (a A l R, and F L T
@@ -107,7 +105,6 @@ int	list_run(int rootfd, const char *vpath, unsigned flags,
  *   lexically as path_resolve does (the two differ only via symlinks).
  * list_mlst: " facts vpath\r\n" for MLST into out (the caller wraps it
  *   in "250-" ... "250 End"). -ENOENT or another -errno.
- * list_run: list_path with only flags (kept for old callers).
  *
  * Errors of list_path/list_glob: -errno from opening the path (nothing
  * flushed), -E2BIG when a bound was hit (max_entries, depth, glob caps):
