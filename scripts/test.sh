@@ -107,6 +107,26 @@ fi
 run_meson_test build
 run_meson_test build-asan
 
+# libFuzzer targets (clang), 10 s each; each target is one test
+run_fuzz() {
+  local log="$LOGDIR/fuzz.log" ok fail rc
+  step "fuzz targets (tests/fuzz/run.sh, 10 s each)"
+  bash tests/fuzz/run.sh 10 "$ROOT/build-fuzz" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  ok=$(grep -cE '^fuzz_[a-z]+: ok$' "$log")
+  fail=$(grep -cE '^fuzz_[a-z]+: FAILED$' "$log")
+  if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+    fail=1
+  fi
+  if [ "$ok" -eq 0 ] && [ "$fail" -eq 0 ]; then
+    echo "*** no fuzz target ran" >&2
+    fail=1
+  fi
+  PASSED=$((PASSED + ok))
+  FAILED=$((FAILED + fail))
+}
+run_fuzz
+
 run_pytest build/keepftpd release
 run_pytest build-asan/keepftpd asan
 

@@ -1,0 +1,52 @@
+#!/bin/sh
+# run.sh - build the libFuzzer targets into a build directory and run
+# each one briefly on a scratch copy of its committed corpus (new
+# inputs never land in the repository). scripts/test.sh runs it (10 s
+# a target) into build-fuzz.
+#
+# usage: tests/fuzz/run.sh [seconds] [builddir]
+#   seconds   per target (default 10)
+#   builddir  default /tmp/build-fuzz (set up with clang when missing)
+# Exit status: 0 when no target found anything; crashes are kept in
+# $builddir/fuzz-out/<target>/ (crash-*, leak-*, timeout-*, oom-*).
+set -eu
+
+secs=${1:-10}
+build=${2:-/tmp/build-fuzz}
+src=$(cd "$(dirname "$0")/../.." && pwd)
+targets="command conf ipc path users glob ascii"
+
+if [ ! -f "$build/build.ninja" ]; then
+	CC=clang meson setup "$build" "$src" -Dfuzz=true -Db_lundef=false
+fi
+# only the fuzz targets: the rest of the tree is built and tested by gcc
+names=""
+for t in $targets; do
+	names="$names tests/fuzz/fuzz_$t"
+done
+# shellcheck disable=SC2086
+ninja -C "$build" $names
+
+failed=""
+for t in $targets; do
+	out="$build/fuzz-out/$t"
+	rm -rf "$out"
+	mkdir -p "$out/corpus"
+	cp "$src/tests/fuzz/corpus/$t/"* "$out/corpus/"
+	echo "== fuzz_$t: $secs s"
+	if ! "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" \
+	    -artifact_prefix="$out/" "$out/corpus" >"$out/log" 2>&1; then
+		failed="$failed $t"
+		tail -n 40 "$out/log"
+		echo "fuzz_$t: FAILED"
+	else
+		echo "fuzz_$t: ok"
+	fi
+	grep -E '^Done [0-9]+ runs' "$out/log" || true
+done
+
+if [ -n "$failed" ]; then
+	echo "fuzz: FAILED:$failed (reproducers in $build/fuzz-out/)"
+	exit 1
+fi
+echo "fuzz: all targets ran $secs s without a finding"
