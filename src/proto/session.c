@@ -224,6 +224,7 @@ reply_message(struct sess *s)
 	char vpath[KF_PATH_MAX + 16], text[MESSAGE_MAX + 1];
 	const char *lines[MESSAGE_LINES], *p;
 	size_t n = 0, i, count = 0;
+	struct stat sb;
 	ssize_t r;
 	int fd;
 
@@ -233,6 +234,10 @@ reply_message(struct sess *s)
 	if ((fd = fs_open(s->rootfd, vpath, O_RDONLY | O_NOFOLLOW |
 	    O_NONBLOCK, 0)) < 0)
 		return -1;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return -1;
+	}
 	while (n < MESSAGE_MAX && (r = read(fd, text + n, MESSAGE_MAX - n)) > 0)
 		n += (size_t)r;
 	close(fd);

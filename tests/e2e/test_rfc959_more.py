@@ -191,6 +191,13 @@ def test_message_file(start_server):
     assert lines[-1].startswith("250 ")
     # no .message: the plain reply
     assert f.sendcmd("CWD /") == "250 Directory successfully changed."
+    # only a regular file is shown: not a FIFO (no hang), not a directory
+    os.mkfifo(srv.home / "sub" / "fifo")
+    (srv.home / "d").mkdir()
+    (srv.home / "d" / ".message").mkdir()
+    os.rename(srv.home / "sub" / "fifo", srv.home / ".message")
+    assert f.sendcmd("CWD /") == "250 Directory successfully changed."
+    assert f.sendcmd("CWD /d") == "250 Directory successfully changed."
     f.quit()
 
 
