@@ -24,6 +24,7 @@
 #include "conf.h"
 #include "../common/cursor.h"
 #include "../common/sys.h"
+#include "../net/addr.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -316,6 +317,19 @@ static const struct {
 	{ "log_level", level_words, "error, warning, info or debug" },
 };
 
+/* v[0..n) is an address list (net/addr.c). */
+static int
+addr_list_ok(const char *v, size_t n)
+{
+	char text[KF_CONF_VALUE_MAX + 1];
+
+	if (n > KF_CONF_VALUE_MAX)
+		return 0;
+	memcpy(text, v, n);
+	text[n] = '\0';
+	return addr_list_check(text) == 0;
+}
+
 /* v[0..n) is one of the NULL-terminated words. */
 static int
 one_of(const char *v, size_t n, const char *const *words)
@@ -346,6 +360,11 @@ set_str(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
 		    !one_of(v, n, choices[i].words))
 			return fail(e, "%s: '%s' is not %s", o->name,
 			    show(&s, v, n), choices[i].say);
+	if ((strcmp(o->name, "allow_from") == 0 ||
+	    strcmp(o->name, "deny_from") == 0) && !addr_list_ok(v, n))
+		return fail(e, "%s: '%s' is not a list of addresses with "
+		    "optional /bits (at most %d)", o->name, show(&s, v, n),
+		    ADDR_LIST_MAX);
 	store_text(c, o, v, n);
 	return 0;
 }

@@ -39,6 +39,13 @@
 	    "Most sessions at once; more are refused with 421.")	\
 	X(UINT, max_per_ip, "20", 0, 100000,				\
 	    "Most sessions at once from one client address (0: no limit).") \
+	X(STR, allow_from, "", 0, 1024,					\
+	    "Client addresses allowed to connect, as a comma-separated list " \
+	    "of a.b.c.d[/bits] and v6addr[/bits] (at most 64); empty: all. " \
+	    "Others are refused with 421 before any process is started.") \
+	X(STR, deny_from, "", 0, 1024,					\
+	    "Client addresses refused with 421 before any process is " \
+	    "started (same syntax as `allow_from`); checked first.")	\
 	X(BOOL, pasv_enable, "yes", 0, 1,				\
 	    "Allow passive data connections (PASV, EPSV).")		\
 	X(UINT, pasv_min_port, "40000", 1024, 65535,			\

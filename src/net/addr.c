@@ -172,3 +172,108 @@ addr_to_str(const struct sockaddr_storage *ss, char *out, size_t n)
 	if (ss->ss_family != AF_INET6 || inet_ntop(AF_INET6, a, out, (socklen_t)n) == NULL)
 		snprintf(out, n, "?");
 }
+
+/*
+ * Address lists (allow_from, deny_from): "a.b.c.d[/n], v6addr[/n], ...",
+ * blanks around items ignored, at most ADDR_LIST_MAX items. An IPv4
+ * peer seen through an IPv6 socket (::ffff:a.b.c.d) is matched as IPv4.
+ */
+struct cidr {
+	int	 v6;
+	uint8_t	 a[16];
+	unsigned bits;
+};
+
+static int
+cidr_parse(const char *s, size_t n, struct cidr *c)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *slash;
+	struct cursor cur;
+	uint64_t bits;
+	size_t alen;
+
+	if (n == 0 || n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	slash = strchr(buf, '/');
+	alen = slash != NULL ? (size_t)(slash - buf) : n;
+	buf[alen] = '\0';
+	memset(c, 0, sizeof(*c));
+	if (inet_pton(AF_INET, buf, c->a) == 1)
+		c->bits = 32;
+	else if (inet_pton(AF_INET6, buf, c->a) == 1) {
+		c->v6 = 1;
+		c->bits = 128;
+	} else
+		return -EINVAL;
+	if (slash != NULL) {
+		cursor_init(&cur, slash + 1, n - alen - 1);
+		if (cursor_left(&cur) == 0 ||
+		    cursor_u64(&cur, c->bits, &bits) < 0 || !cursor_eof(&cur))
+			return -EINVAL;
+		c->bits = (unsigned)bits;
+	}
+	return 0;
+}
+
+static int
+cidr_match(const struct cidr *c, const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+	uint8_t p[16], mask;
+	unsigned full = c->bits / 8, rest = c->bits % 8;
+
+	if (!c->v6) {
+		if (addr_ipv4(ss, p) < 0)
+			return 0;
+	} else if (ss->ss_family == AF_INET6)
+		memcpy(p, &s6->sin6_addr, 16);
+	else
+		return 0;
+	if (memcmp(p, c->a, full) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	mask = (uint8_t)(0xff << (8 - rest));
+	return (p[full] & mask) == (c->a[full] & mask);
+}
+
+/* Checks every item; with ss, 1 as soon as one matches it. */
+static int
+list_walk(const char *list, const struct sockaddr_storage *ss)
+{
+	const char *p = list, *end;
+	size_t n, count = 0;
+	struct cidr c;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		end = strchr(p, ',');
+		n = end != NULL ? (size_t)(end - p) : strlen(p);
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (++count > ADDR_LIST_MAX || cidr_parse(p, n, &c) < 0)
+			return -EINVAL;
+		if (ss != NULL && cidr_match(&c, ss))
+			return 1;
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	return 0;
+}
+
+int
+addr_list_check(const char *list)
+{
+	return list_walk(list, NULL) < 0 ? -EINVAL : 0;
+}
+
+int
+addr_list_match(const char *list, const struct sockaddr_storage *ss)
+{
+	return list_walk(list, ss);
+}

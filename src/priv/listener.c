@@ -238,7 +238,14 @@ accept_one(struct listener *L, int lfd)
 	if (fd < 0)
 		return;
 	addr_to_str(&peer, host, sizeof(host));
-	if (nslots >= L->conf.max_clients)
+	/* the lists were checked at load: a non-zero deny result refuses */
+	if (L->conf.deny_from[0] != '\0' &&
+	    addr_list_match(L->conf.deny_from, &peer) != 0)
+		refuse(fd, "Access denied.", host);
+	else if (L->conf.allow_from[0] != '\0' &&
+	    addr_list_match(L->conf.allow_from, &peer) != 1)
+		refuse(fd, "Access denied.", host);
+	else if (nslots >= L->conf.max_clients)
 		refuse(fd, "Too many connections; try again later.", host);
 	else if (L->conf.max_per_ip > 0 && count_peer(&peer) >= L->conf.max_per_ip)
 		refuse(fd, "Too many connections from your address.", host);

@@ -265,3 +265,40 @@ def test_too_many_login_failures_close(srv):
     assert c.closed(timeout=5)
     c.close()
     still_serving(srv)
+
+
+def refused_from(srv, src):
+    """The first reply to a connection from src, or 'closed'."""
+    c = RawClient(srv.port, src=src)
+    try:
+        return c.reply()
+    except (EOFError, ConnectionResetError):
+        return "closed"
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("conf,ok_from,refused", [
+    ({"deny_from": "127.0.0.2"}, "127.0.0.1", "127.0.0.2"),
+    ({"deny_from": "10.0.0.0/8, 127.0.0.0/31"}, "127.0.0.3", "127.0.0.1"),
+    ({"allow_from": "127.0.0.1/32, ::1"}, "127.0.0.1", "127.0.0.2"),
+    ({"allow_from": "127.0.0.0/8", "deny_from": "127.0.0.2/32"}, "127.0.0.3", "127.0.0.2"),
+])
+def test_allow_and_deny_lists(start_server, conf, ok_from, refused):
+    srv = start_server(mode="config", conf_extra=conf)
+    assert refused_from(srv, refused) == "421 Access denied."
+    assert srv.wait_log(rf"refused {re.escape(refused)}: Access denied\.")
+    # refused by the listener: no session (monitor) was started for it
+    assert f" {refused}] connect" not in srv.log()
+    assert refused_from(srv, ok_from).startswith("220")
+
+
+def test_address_list_errors(tmp_path):
+    from conftest import BIN
+    import subprocess
+    conf = tmp_path / "k.conf"
+    conf.write_text("allow_from = 127.0.0.1/33\ndeny_from = 1.2.3.4, nonsense\n")
+    r = subprocess.run([BIN, "-t", "-c", str(conf)], capture_output=True, text=True)
+    assert r.returncode == 1
+    assert f"{conf}:1: allow_from:" in r.stderr
+    assert f"{conf}:2: deny_from:" in r.stderr

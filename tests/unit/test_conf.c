@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "net/addr.h"
 
 #define F	"t.conf"
 #define UNUSED	__attribute__((unused))
@@ -765,6 +766,35 @@ test_check_values(void **state UNUSED)
 }
 
 static void
+test_address_lists(void **state UNUSED)
+{
+	static const char *const good[] = { "", "127.0.0.1", "10.0.0.0/8",
+		"::1, 192.168.0.0/16 ,fe80::/10", "0.0.0.0/0", "::/0" };
+	static const char *const bad[] = { "127.0.0.1/33", "::1/129", "host",
+		"1.2.3.4/", "1.2.3.4/08x", ",", "1.2.3.4,,5.6.7.8", "1.2.3" };
+	struct conf_errors e = { 0 };
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_storage ss;
+	struct conf c;
+	size_t i;
+
+	conf_defaults(&c);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_int_equal(conf_set(&c, "allow_from", good[i], NULL, &e), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(conf_set(&c, "deny_from", bad[i], NULL, &e), -1);
+	inet_pton(AF_INET, "10.1.2.3", &a.sin_addr);
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, &a, sizeof(a));
+	assert_int_equal(addr_list_match("10.0.0.0/8", &ss), 1);
+	assert_int_equal(addr_list_match("10.1.2.2/31", &ss), 1);
+	assert_int_equal(addr_list_match("10.1.2.4/31", &ss), 0);
+	assert_int_equal(addr_list_match("::/0", &ss), 0);	/* v4 is not v6 */
+	assert_int_equal(addr_list_match("11.0.0.0/8, 10.1.2.3", &ss), 1);
+	assert_int_equal(addr_list_match("bogus", &ss), -EINVAL);
+}
+
+static void
 test_check_listen(void **state UNUSED)
 {
 	struct conf_errors e = { 0 };
@@ -1304,6 +1334,7 @@ main(void)
 		cmocka_unit_test(test_conf_set_long),
 		cmocka_unit_test(test_check_cross),
 		cmocka_unit_test(test_check_values),
+		cmocka_unit_test(test_address_lists),
 		cmocka_unit_test(test_check_listen),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_load_missing),
