@@ -114,6 +114,10 @@
 	    "Seconds without a command before a session is closed.")	\
 	X(UINT, login_timeout, "60", 1, 3600,				\
 	    "Seconds from connect to a successful login.")		\
+	X(UINT, session_max_seconds, "0", 0, 604800,			\
+	    "Longest a session may last, counted from connect, in seconds " \
+	    "(0: no limit). At the limit a running transfer ends with 426 " \
+	    "and the session with 421.")				\
 	X(UINT, data_timeout, "60", 1, 3600,				\
 	    "Seconds to wait for a data connection, or for progress on one.") \
 	X(UINT, login_fail_delay_ms, "1000", 0, 60000,			\

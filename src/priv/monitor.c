@@ -62,6 +62,33 @@ die(const char *why)
 	_exit(1);
 }
 
+/*
+ * In a new worker: SIGALRM at session_max_seconds asks it to end
+ * cleanly (session_stop); the monitor kills it WORKER_GRACE_MS later.
+ */
+static void
+arm_session_limit(struct mon *m)
+{
+	int64_t end = session_deadline_ms(&m->si), left;
+
+	if (end < 0)
+		return;
+	left = end - sys_now_ms();
+	alarm(left <= 0 ? 1 : (unsigned)((left + 999) / 1000));
+}
+
+/* The monitor's own deadline for a worker: deadline_ms, or sooner. */
+static int64_t
+worker_deadline(struct mon *m, int64_t deadline_ms)
+{
+	int64_t end = session_deadline_ms(&m->si);
+
+	if (end < 0)
+		return deadline_ms;
+	end += WORKER_GRACE_MS;
+	return deadline_ms < 0 || end < deadline_ms ? end : deadline_ms;
+}
+
 /* Child side of a fork: a worker that dies with its monitor. */
 static void
 worker_setup(struct mon *m, int ipc, int log, const char *name)
@@ -89,6 +116,7 @@ worker_setup(struct mon *m, int ipc, int log, const char *name)
 #endif
 	session_install_signals();
 	m->si.mon_fd = ipc;
+	arm_session_limit(m);
 }
 
 static pid_t
@@ -309,8 +337,8 @@ static int
 login_phase(struct mon *m, int64_t start_ms)
 {
 	m->worker = spawn(m, "kf-prelogin", prelogin_body);
-	serve_worker(m, start_ms + (int64_t)m->a->conf->login_timeout * 1000 +
-	    WORKER_GRACE_MS);
+	serve_worker(m, worker_deadline(m, start_ms +
+	    (int64_t)m->a->conf->login_timeout * 1000 + WORKER_GRACE_MS));
 	return m->logged_in && !mon_term;
 }
 
@@ -326,7 +354,7 @@ session_phase(struct mon *m)
 	int status;
 
 	m->worker = spawn(m, "kf-session", postlogin_body);
-	status = serve_worker(m, -1);
+	status = serve_worker(m, worker_deadline(m, -1));
 	if (status != SESSION_EXIT_REIN || mon_term)
 		return 0;
 	if (m->reins >= MON_REIN_MAX) {
@@ -358,6 +386,7 @@ monitor_run(const struct monitor_args *a)
 	m.si.local = a->local;
 	m.si.peer = a->peer;
 	m.si.id = a->id;
+	m.si.start_ms = t0;
 	prctl(PR_SET_NAME, "kf-monitor");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;

@@ -18,11 +18,28 @@ volatile sig_atomic_t session_stop;
 static void
 on_term(int sig)
 {
-	(void)sig;
-	session_stop = 1;
+	session_stop = sig == SIGALRM ? SESSION_STOP_LIMIT : SESSION_STOP_TERM;
 }
 
-/* SIGTERM interrupts a wait (no SA_RESTART) and asks for a clean end. */
+int64_t
+session_deadline_ms(const struct session_info *si)
+{
+	if (si->conf->session_max_seconds == 0)
+		return -1;
+	return si->start_ms + (int64_t)si->conf->session_max_seconds * 1000;
+}
+
+const char *
+session_stop_reason(void)
+{
+	return session_stop == SESSION_STOP_LIMIT ?
+	    "Session time limit reached" : "Server shutting down";
+}
+
+/*
+ * SIGTERM, and SIGALRM at session_max_seconds, interrupt a wait (no
+ * SA_RESTART) and ask for a clean end.
+ */
 void
 session_install_signals(void)
 {
@@ -32,6 +49,7 @@ session_install_signals(void)
 	sa.sa_handler = on_term;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);

@@ -91,10 +91,13 @@ fill(struct ctrl *c)
 /*
  * One command line into out (KF_LINE_MAX + 1 bytes). An overlong line
  * is dropped up to its LF and reported once as LINE_TOO_LONG.
+ * timeout_ms bounds the whole line, not the gap between two bytes: a
+ * client trickling a byte at a time gets LINE_TIMEOUT all the same.
  */
 enum line_status
 ctrl_read_line(struct ctrl *c, char *out, size_t *outlen, int timeout_ms)
 {
+	int64_t deadline = sys_now_ms() + timeout_ms, left;
 	enum line_status st;
 	ssize_t n;
 	int r;
@@ -106,7 +109,9 @@ ctrl_read_line(struct ctrl *c, char *out, size_t *outlen, int timeout_ms)
 			c->discarding = 1;
 			c->len = 0;
 		}
-		r = sys_poll1(c->fd, POLLIN, timeout_ms);
+		if ((left = deadline - sys_now_ms()) <= 0)
+			return LINE_TIMEOUT;
+		r = sys_poll1(c->fd, POLLIN, (int)left);
 		if (r == 0)
 			return LINE_TIMEOUT;
 		if (r < 0)

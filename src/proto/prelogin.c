@@ -219,7 +219,10 @@ run(const struct session_info *si, int greet)
 		reply_text(&p, 220, conf_greeting(conf));
 	for (;;) {
 		if (session_stop)
-			finish(&p, 421, "Server shutting down.");
+		{
+			ctrl_reply(&p.ctrl, 421, "%s.", session_stop_reason());
+			finish(&p, 0, NULL);
+		}
 		if ((left = deadline - sys_now_ms()) <= 0)
 			finish(&p, 421, "Login timeout.");
 		st = ctrl_read_line(&p.ctrl, line, &n, (int)left);

@@ -323,7 +323,8 @@ reply_xfer(struct sess *s, enum xfer_status st, const char *ok)
 		ctrl_reply(&s->ctrl, 226, "ABOR successful.");
 		break;
 	case XFER_STOPPED:
-		ctrl_reply(&s->ctrl, 426, "Transfer aborted: server shutting down.");
+		ctrl_reply(&s->ctrl, 426, "Transfer aborted. %s.",
+		    session_stop_reason());
 		break;
 	case XFER_CTRL_GONE:
 		s->quit = 1;
@@ -1482,7 +1483,8 @@ session_run(const struct session_info *si, const struct auth_identity *id,
 	ctrl_reply(&s->ctrl, 230, "Login successful.");
 	while (!s->quit && !s->ctrl.broken) {
 		if (session_stop) {
-			ctrl_reply(&s->ctrl, 421, "Server shutting down.");
+			ctrl_reply(&s->ctrl, 421, "%s.",
+			    session_stop_reason());
 			break;
 		}
 		st = ctrl_read_line(&s->ctrl, line, &n, (int)s->idle * 1000);

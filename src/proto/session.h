@@ -7,6 +7,7 @@
 #define KF_SESSION_H
 
 #include <signal.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "../auth/auth.h"
@@ -20,7 +21,17 @@ struct session_info {
 	struct sockaddr_storage	 local;
 	struct sockaddr_storage	 peer;
 	unsigned long		 id;
+	int64_t			 start_ms;	/* connect time, sys_now_ms() */
 };
+
+/* session_stop: why a worker must end (0: it need not). */
+#define SESSION_STOP_TERM	1	/* SIGTERM: the server is stopping */
+#define SESSION_STOP_LIMIT	2	/* SIGALRM: session_max_seconds reached */
+
+/* The session's end under session_max_seconds, ms (< 0: none). */
+int64_t	session_deadline_ms(const struct session_info *);
+/* Why the session is stopping, for a 421/426 reply. */
+const char *session_stop_reason(void);
 
 /*
  * Exit status of a post-login worker after REIN: it has answered 220;
