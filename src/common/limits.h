@@ -20,14 +20,13 @@
 #define KF_USERS_FILE_MAX	(16 * 1024 * 1024)
 #define KF_USERS_LINE_MAX	1024
 #define KF_LISTEN_MAX		8	/* listen = lines */
-#define KF_BANNER_MAX		512
 #define KF_LIST_ENTRIES_MAX	100000	/* entries in one listing */
 #define KF_LIST_BUF		(256 * 1024)
 #define KF_XFER_CHUNK		(1024 * 1024)	/* sendfile / upload block */
 #define KF_PRELOGIN_CMDS_MAX	64	/* commands before login, then close */
-#define KF_LOGIN_ATTEMPTS_MAX	3	/* failed PASS per session, then close */
 #define KF_SESSION_NOFILE	64	/* RLIMIT_NOFILE of a worker */
 #define KF_PRELOGIN_AS		(256UL * 1024 * 1024)	/* RLIMIT_AS, pre-login */
+#define KF_POSTLOGIN_AS		(1024UL * 1024 * 1024)	/* RLIMIT_AS, post-login */
 #define KF_AUTH_SLOTS_MAX	64	/* concurrent password checks, ceiling */
 
 #endif

@@ -290,8 +290,8 @@ set_rlimits(enum sandbox_phase phase)
 	raise_fsize();
 #ifndef KF_SANITIZE
 	/* ASan reserves terabytes of address space: not in those builds. */
-	if (phase == SANDBOX_PRELOGIN)
-		set_limit(RLIMIT_AS, KF_PRELOGIN_AS, "RLIMIT_AS");
+	set_limit(RLIMIT_AS, phase == SANDBOX_PRELOGIN ? KF_PRELOGIN_AS :
+	    KF_POSTLOGIN_AS, "RLIMIT_AS");
 #else
 	(void)phase;
 #endif

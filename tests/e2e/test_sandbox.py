@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from conftest import (IS_ROOT, NOBODY, RawClient, children, descendants_named,
+from conftest import (BIN, IS_ROOT, NOBODY, RawClient, children, descendants_named,
                       proc_status, requires_root, wait_for)
 
 EMPTY_DIR = "/run/keepftpd/empty"
@@ -34,6 +34,29 @@ def check_confined(pid, uid, root):
     return st
 
 
+def _is_sanitized():
+    with open(BIN, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+PRELOGIN_AS = 256 << 20   # KF_PRELOGIN_AS, src/common/limits.h
+POSTLOGIN_AS = 1 << 30    # KF_POSTLOGIN_AS
+
+
+def check_limits(pid, address_space):
+    """The worker's rlimits: no new processes, few files, no core dumps,
+    bounded memory (not under ASan, which reserves terabytes)."""
+    lim = {}
+    for line in open(f"/proc/{pid}/limits").read().splitlines()[1:]:
+        name, soft, hard = line[:26].strip(), line[26:47].strip(), line[47:68].strip()
+        lim[name] = (soft, hard)
+    assert lim["Max processes"] == ("0", "0")
+    assert lim["Max open files"] == ("64", "64")
+    assert lim["Max core file size"] == ("0", "0")
+    if not _is_sanitized():
+        assert lim["Max address space"] == (str(address_space),) * 2
+
+
 def tree(srv):
     assert proc_status(srv.pid)["Name"] == "keepftpd"
     c = RawClient(srv.port)
@@ -55,6 +78,7 @@ def test_sandbox_as_root(start_server):
     srv = start_server(mode="config")
     c, mon, pre = tree(srv)
     check_confined(pre, NOBODY, EMPTY_DIR)
+    check_limits(pre, PRELOGIN_AS)
     assert sorted(os.listdir(EMPTY_DIR)) == []
     login(c, srv)
     sess = one(srv, "kf-session")
@@ -62,6 +86,7 @@ def test_sandbox_as_root(start_server):
     assert sess != pre
     assert not descendants_named(srv.pid, "kf-prelogin")
     check_confined(sess, NOBODY, str(srv.home))
+    check_limits(sess, POSTLOGIN_AS)
     # the monitor stays privileged and never runs as the user
     assert proc_status(mon)["Uid"].split()[0] == "0"
     c.close()
