@@ -28,6 +28,8 @@
 #define KF_PRELOGIN_AS		(256UL * 1024 * 1024)	/* RLIMIT_AS, pre-login */
 #define KF_POSTLOGIN_AS		(1024UL * 1024 * 1024)	/* RLIMIT_AS, post-login */
 #define KF_AUTH_SLOTS_MAX	64	/* concurrent password checks, ceiling */
+#define KF_MESSAGE_MAX		4096	/* bytes of a .message shown on CWD */
+#define KF_REIN_MAX		100	/* REINs per connection, then the session ends */
 
 #endif
 

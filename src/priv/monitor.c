@@ -4,7 +4,7 @@
  * requests (the catalogue is ipc/proto.h), and after a successful login
  * forks a fresh post-login worker with the user's identity. When that
  * worker exits for REIN, it starts a new pre-login worker on the same
- * connection (at most MON_REIN_MAX times). It writes the workers' log
+ * connection (at most KF_REIN_MAX times). It writes the workers' log
  * lines, escaped, to the real log.
  * Runs in: monitor (root, or the invoking user when rootless).
  */
@@ -32,7 +32,6 @@
 #include "monitor.h"
 
 #define WORKER_GRACE_MS	5000
-#define MON_REIN_MAX	100	/* REINs per connection, then the session ends */
 
 struct mon {
 	const struct monitor_args	*a;
@@ -357,9 +356,9 @@ session_phase(struct mon *m)
 	status = serve_worker(m, worker_deadline(m, -1));
 	if (status != SESSION_EXIT_REIN || mon_term)
 		return 0;
-	if (m->reins >= MON_REIN_MAX) {
+	if (m->reins >= KF_REIN_MAX) {
 		log_warn("rein: user=%s; more than %d REIN, session ended",
-		    m->id.name, MON_REIN_MAX);
+		    m->id.name, KF_REIN_MAX);
 		sys_write_all(m->si.ctrl_fd, too_many, sizeof(too_many) - 1);
 		return 0;
 	}

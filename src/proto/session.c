@@ -210,7 +210,6 @@ do_pwd(struct sess *s, const struct cmd *c)
 	reply_257(s, s->cwd, "is the current directory");
 }
 
-#define MESSAGE_MAX	4096	/* bytes of a .message shown */
 #define MESSAGE_LINES	20
 
 /*
@@ -221,7 +220,7 @@ do_pwd(struct sess *s, const struct cmd *c)
 static int
 reply_message(struct sess *s)
 {
-	char vpath[KF_PATH_MAX + 16], text[MESSAGE_MAX + 1];
+	char vpath[KF_PATH_MAX + 16], text[KF_MESSAGE_MAX + 1];
 	const char *lines[MESSAGE_LINES], *p;
 	size_t n = 0, i, count = 0;
 	struct stat sb;
@@ -238,7 +237,7 @@ reply_message(struct sess *s)
 		close(fd);
 		return -1;
 	}
-	while (n < MESSAGE_MAX && (r = read(fd, text + n, MESSAGE_MAX - n)) > 0)
+	while (n < KF_MESSAGE_MAX && (r = read(fd, text + n, KF_MESSAGE_MAX - n)) > 0)
 		n += (size_t)r;
 	close(fd);
 	for (i = 0; i < n; i++) {

@@ -290,7 +290,7 @@ assert_confined(pid_t pid, enum mode m, enum sandbox_phase ph,
 	assert_limit(pid, "Max file size", "unlimited");
 #ifndef KF_SANITIZE
 	assert_limit(pid, "Max address space",
-	    ph == SANDBOX_PRELOGIN ? "268435456" : "unlimited");
+	    ph == SANDBOX_PRELOGIN ? "268435456" : "1073741824");
 #endif
 }
 
