@@ -168,6 +168,10 @@ anon_identity(const struct conf *c, const struct conf_vhost *vh,
 	}
 	id->writable = c->anon_write;
 	id->anonymous = 1;
+	if (c->anon_download_rate > 0)
+		id->down_rate = c->anon_download_rate;
+	if (c->anon_upload_rate > 0)
+		id->up_rate = c->anon_upload_rate;
 	if (set_str(id->name, sizeof(id->name), "anonymous") < 0 ||
 	    set_str(id->root, sizeof(id->root),
 	    vh != NULL ? vh->anon_root : c->anon_root) < 0)
@@ -230,6 +234,14 @@ virtual_identity(const struct users_entry *e, struct auth_identity *id)
 	}
 	id->writable = (e->flags & USERS_FLAG_WRITE) != 0;
 	id->anonymous = 0;
+	if (e->flags & USERS_FLAG_DOWN_RATE)
+		id->down_rate = e->down_rate;
+	if (e->flags & USERS_FLAG_UP_RATE)
+		id->up_rate = e->up_rate;
+	if (e->flags & USERS_FLAG_QUOTA_BYTES)
+		id->quota_bytes = e->quota_bytes;
+	if (e->flags & USERS_FLAG_QUOTA_FILES)
+		id->quota_files = e->quota_files;
 	return set_str(id->root, sizeof(id->root), e->home);
 }
 
@@ -271,6 +283,9 @@ auth_check_vhost(const struct conf *c, const char *inline_users,
 	int r;
 
 	memset(&tmp, 0, sizeof(tmp));
+	/* the configured rates, unless the user's kind or flags say else */
+	tmp.down_rate = c->download_rate;
+	tmp.up_rate = c->upload_rate;
 	if (set_str(tmp.name, sizeof(tmp.name), user) < 0)
 		return verify_dummy(c, pass);
 	r = check_login(c, inline_users, vh, user, pass, &tmp);

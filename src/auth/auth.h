@@ -7,6 +7,7 @@
 #ifndef KF_AUTH_H
 #define KF_AUTH_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../common/limits.h"
@@ -19,6 +20,11 @@ struct auth_identity {
 	char	root[KF_PATH_MAX + 1];	/* absolute: the session's root */
 	int	writable;		/* may upload, delete, rename, mkdir */
 	int	anonymous;
+	/* rates and quotas (users-file flags, else the configuration) */
+	uint64_t down_rate;		/* bytes/s; 0: no limit */
+	uint64_t up_rate;
+	uint64_t quota_bytes;		/* 0: no quota */
+	uint64_t quota_files;
 };
 
 /*

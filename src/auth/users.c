@@ -18,15 +18,20 @@
  *   gid    same as uid.
  *   home   absolute path, no ':' and no control characters; the root of
  *          the user's sessions.
- *   flags  comma-separated, each "key" or "key=value"; today only
- *          "write" (may upload, delete, rename, mkdir). Empty: read-only.
- *          An unknown flag is an error.
+ *   flags  comma-separated, each "key" or "key=value": "write" (may
+ *          upload, delete, rename, mkdir; without it: read-only);
+ *          "down_rate=N" and "up_rate=N" (bytes/s, 0..4000000000, 0: no
+ *          limit; replace download_rate and upload_rate);
+ *          "quota_bytes=N" and "quota_files=N" (0..2^60, 0: none).
+ *          An unknown flag, a bad value or a flag given twice is an
+ *          error.
  * A malformed line is an error with its line number; at login a
  * malformed file is treated as "no such user". When a name appears on
  * several lines the first wins (`keepftpd user add` refuses duplicates).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,10 +49,21 @@ struct flag_def {
 	const char	*key;
 	unsigned	 bit;
 	int		 has_value;
+	size_t		 off;	/* of the uint64_t value in users_entry */
+	uint64_t	 max;
 };
 
+#define VALUE_FLAG(key, bit, field, max)				\
+	{ key, bit, 1, offsetof(struct users_entry, field), max }
+
 static const struct flag_def flag_defs[] = {
-	{ "write", USERS_FLAG_WRITE, 0 },
+	{ "write", USERS_FLAG_WRITE, 0, 0, 0 },
+	VALUE_FLAG("down_rate", USERS_FLAG_DOWN_RATE, down_rate, USERS_RATE_MAX),
+	VALUE_FLAG("up_rate", USERS_FLAG_UP_RATE, up_rate, USERS_RATE_MAX),
+	VALUE_FLAG("quota_bytes", USERS_FLAG_QUOTA_BYTES, quota_bytes,
+	    USERS_QUOTA_MAX),
+	VALUE_FLAG("quota_files", USERS_FLAG_QUOTA_FILES, quota_files,
+	    USERS_QUOTA_MAX),
 };
 
 static const char *hash_prefixes[] = {
@@ -154,23 +170,47 @@ parse_home(struct cursor *c, struct users_entry *e, const char **err)
 	return copy_field(e->home, sizeof(e->home), t, (size_t)(c->p - t));
 }
 
+/* The decimal value of a key=value flag, into its users_entry field. */
 static int
-parse_flag(const char *s, size_t n, unsigned *flags, const char **err)
+flag_value(const struct flag_def *d, const char *v, size_t n,
+    struct users_entry *e, const char **err)
+{
+	struct cursor c;
+	uint64_t x;
+
+	cursor_init(&c, v, n);
+	if (n == 0 || cursor_u64(&c, d->max, &x) < 0 || !cursor_eof(&c)) {
+		*err = "bad flag value (a decimal number in range)";
+		return -1;
+	}
+	memcpy((char *)e + d->off, &x, sizeof(x));
+	return 0;
+}
+
+static int
+parse_flag(const char *s, size_t n, struct users_entry *e, const char **err)
 {
 	const char *eq = memchr(s, '=', n);
 	size_t klen = eq != NULL ? (size_t)(eq - s) : n;
+	const struct flag_def *d;
 	size_t i;
 
 	for (i = 0; i < sizeof(flag_defs) / sizeof(flag_defs[0]); i++) {
-		if (strlen(flag_defs[i].key) != klen ||
-		    memcmp(flag_defs[i].key, s, klen) != 0)
+		d = &flag_defs[i];
+		if (strlen(d->key) != klen || memcmp(d->key, s, klen) != 0)
 			continue;
-		if ((eq != NULL) != flag_defs[i].has_value) {
+		if ((eq != NULL) != d->has_value) {
 			*err = eq != NULL ? "flag takes no value" :
 			    "flag needs a value";
 			return -1;
 		}
-		*flags |= flag_defs[i].bit;
+		if (e->flags & d->bit) {
+			*err = "flag given twice";
+			return -1;
+		}
+		if (eq != NULL && flag_value(d, eq + 1, n - klen - 1, e, err) < 0)
+			return -1;
+		e->flags |= d->bit;
 		return 0;
 	}
 	*err = "unknown flag";
@@ -191,7 +231,7 @@ parse_flags(struct cursor *c, struct users_entry *e, const char **err)
 			*err = "empty flag";
 			return -1;
 		}
-		if (parse_flag(t, n, &e->flags, err) < 0)
+		if (parse_flag(t, n, e, err) < 0)
 			return -1;
 		if (cursor_eof(c))
 			return 0;
@@ -291,11 +331,39 @@ users_find(const char *text, size_t len, const char *name,
 }
 
 int
+users_format_flags(const struct users_entry *e, struct buf *b)
+{
+	const struct flag_def *d;
+	const char *sep = "";
+	uint64_t v;
+	size_t i;
+
+	for (i = 0; i < sizeof(flag_defs) / sizeof(flag_defs[0]); i++) {
+		d = &flag_defs[i];
+		if (!(e->flags & d->bit))
+			continue;
+		if (!d->has_value) {
+			if (buf_appendf(b, "%s%s", sep, d->key) < 0)
+				return -1;
+		} else {
+			memcpy(&v, (const char *)e + d->off, sizeof(v));
+			if (buf_appendf(b, "%s%s=%llu", sep, d->key,
+			    (unsigned long long)v) < 0)
+				return -1;
+		}
+		sep = ",";
+	}
+	return 0;
+}
+
+int
 users_format_line(const struct users_entry *e, struct buf *b)
 {
-	return buf_appendf(b, "%s:%s:%lu:%lu:%s:%s\n", e->name, e->hash,
-	    (unsigned long)e->uid, (unsigned long)e->gid, e->home,
-	    (e->flags & USERS_FLAG_WRITE) ? "write" : "");
+	if (buf_appendf(b, "%s:%s:%lu:%lu:%s:", e->name, e->hash,
+	    (unsigned long)e->uid, (unsigned long)e->gid, e->home) < 0 ||
+	    users_format_flags(e, b) < 0)
+		return -1;
+	return buf_append(b, "\n", 1);
 }
 
 static int

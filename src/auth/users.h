@@ -8,6 +8,7 @@
 #define KF_USERS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../common/limits.h"
@@ -15,6 +16,13 @@
 
 #define USERS_HASH_MAX		512
 #define USERS_FLAG_WRITE	0x1u
+/* rates and quotas: the bit says the key=value flag was given */
+#define USERS_FLAG_DOWN_RATE	0x100u
+#define USERS_FLAG_UP_RATE	0x200u
+#define USERS_FLAG_QUOTA_BYTES	0x400u
+#define USERS_FLAG_QUOTA_FILES	0x800u
+#define USERS_RATE_MAX		4000000000ULL	/* bytes/s */
+#define USERS_QUOTA_MAX		(1ULL << 60)
 
 struct buf;
 
@@ -25,6 +33,11 @@ struct users_entry {
 	gid_t		gid;
 	char		home[KF_PATH_MAX + 1];
 	unsigned	flags;
+	/* rates and quotas, valid when their USERS_FLAG_ bit is set */
+	uint64_t	down_rate;
+	uint64_t	up_rate;
+	uint64_t	quota_bytes;
+	uint64_t	quota_files;
 };
 
 int	users_valid_name(const char *, size_t);
@@ -38,6 +51,8 @@ int	users_next_line(const char **p, const char *end, const char **line,
 int	users_find(const char *text, size_t len, const char *name,
 	    struct users_entry *, size_t *lineno, const char **err);
 int	users_format_line(const struct users_entry *, struct buf *);
+/* The flags field as users_format_line writes it ("write,up_rate=N"). */
+int	users_format_flags(const struct users_entry *, struct buf *);
 /* Reads a whole users file; 0, or -errno (-ENOENT, -EFBIG, ...). */
 int	users_load(const char *path, char **text, size_t *len);
 

@@ -32,7 +32,22 @@
 #define DEFAULT_MEM_KIB	32768UL
 #define ID_MAX		4294967294ULL
 
-enum cmd { CMD_NONE, CMD_ADD, CMD_PASSWD, CMD_DEL, CMD_LIST };
+enum cmd { CMD_NONE, CMD_ADD, CMD_PASSWD, CMD_DEL, CMD_LIST, CMD_SET };
+
+/* --down-rate, --up-rate, --quota-bytes, --quota-files: users-file flags. */
+struct limit_opt {
+	const char	*opt;
+	unsigned	 bit;
+	uint64_t	 max;
+};
+
+static const struct limit_opt limit_opts[] = {
+	{ "--down-rate", USERS_FLAG_DOWN_RATE, USERS_RATE_MAX },
+	{ "--up-rate", USERS_FLAG_UP_RATE, USERS_RATE_MAX },
+	{ "--quota-bytes", USERS_FLAG_QUOTA_BYTES, USERS_QUOTA_MAX },
+	{ "--quota-files", USERS_FLAG_QUOTA_FILES, USERS_QUOTA_MAX },
+};
+#define LIMIT_OPTS	(sizeof(limit_opts) / sizeof(limit_opts[0]))
 
 struct opts {
 	enum cmd	 cmd;
@@ -45,6 +60,8 @@ struct opts {
 	unsigned long	 ops;
 	unsigned long	 mem_kib;
 	int		 add_only;	/* an add-only option was given */
+	unsigned	 limit_bits;	/* limit options given */
+	uint64_t	 limit[LIMIT_OPTS];	/* their values */
 };
 
 static int
@@ -52,10 +69,13 @@ usage(void)
 {
 	fprintf(stderr, "usage: keepftpd user [-f FILE] add NAME --home DIR "
 	    "[--uid UID] [--gid GID] [--write]\n"
-	    "\t\t[--opslimit N] [--memlimit-kib N]\n"
+	    "\t\t[--opslimit N] [--memlimit-kib N] [LIMITS]\n"
+	    "       keepftpd user [-f FILE] set NAME LIMITS\n"
 	    "       keepftpd user [-f FILE] passwd NAME\n"
 	    "       keepftpd user [-f FILE] del NAME\n"
-	    "       keepftpd user [-f FILE] list\n");
+	    "       keepftpd user [-f FILE] list\n"
+	    "LIMITS: [--down-rate B/S] [--up-rate B/S] [--quota-bytes N] "
+	    "[--quota-files N] (0: none)\n");
 	return 2;
 }
 
@@ -70,6 +90,8 @@ cmd_of(const char *s)
 		return CMD_DEL;
 	if (strcmp(s, "list") == 0)
 		return CMD_LIST;
+	if (strcmp(s, "set") == 0)
+		return CMD_SET;
 	return -1;
 }
 
@@ -84,11 +106,50 @@ opt_ulong(const char *s, unsigned long lo, unsigned long hi, unsigned long *v)
 	return 0;
 }
 
+/* A rate or quota option: 0, 1 when k is not one, -1 for a bad value. */
+static int
+limit_opt(struct opts *o, const char *k, const char *v)
+{
+	uint64_t x;
+	size_t i;
+
+	for (i = 0; i < LIMIT_OPTS; i++) {
+		if (strcmp(k, limit_opts[i].opt) != 0)
+			continue;
+		if (parse_u64(v, limit_opts[i].max, &x) < 0) {
+			fprintf(stderr, "keepftpd user: %s: 0..%llu\n", k,
+			    (unsigned long long)limit_opts[i].max);
+			return -1;
+		}
+		o->limit_bits |= limit_opts[i].bit;
+		o->limit[i] = x;
+		return 0;
+	}
+	return 1;
+}
+
+/* The limits given on the command line, into e's flags. */
+static void
+apply_limits(const struct opts *o, struct users_entry *e)
+{
+	uint64_t *field[LIMIT_OPTS] = { &e->down_rate, &e->up_rate,
+		&e->quota_bytes, &e->quota_files };
+	size_t i;
+
+	for (i = 0; i < LIMIT_OPTS; i++) {
+		if (!(o->limit_bits & limit_opts[i].bit))
+			continue;
+		e->flags |= limit_opts[i].bit;
+		*field[i] = o->limit[i];
+	}
+}
+
 /* One option with its argument at argv[*i + 1]; -1 on a usage error. */
 static int
 parse_opt(struct opts *o, int argc, char **argv, int *i)
 {
 	const char *k = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+	int r;
 
 	if (strcmp(k, "--write") == 0)
 		return o->write = o->add_only = 1, 0;
@@ -97,6 +158,8 @@ parse_opt(struct opts *o, int argc, char **argv, int *i)
 	(*i)++;
 	if (strcmp(k, "-f") == 0)
 		return o->file = v, 0;
+	if ((r = limit_opt(o, k, v)) <= 0)
+		return r;
 	o->add_only = 1;
 	if (strcmp(k, "--home") == 0)
 		return o->home = v, 0;
@@ -147,6 +210,10 @@ parse_args(struct opts *o, int argc, char **argv)
 	if (o->cmd != CMD_ADD && o->add_only)
 		return -1;
 	if (o->cmd == CMD_ADD && o->home == NULL)
+		return -1;
+	if (o->limit_bits != 0 && o->cmd != CMD_ADD && o->cmd != CMD_SET)
+		return -1;
+	if (o->cmd == CMD_SET && o->limit_bits == 0)
 		return -1;
 	return 0;
 }
@@ -452,6 +519,8 @@ build_entry(const struct opts *o, struct users_entry *e)
 	if (r != 1)
 		fprintf(stderr, "keepftpd user: %s\n", err);
 	buf_free(b);
+	if (r == 1)
+		apply_limits(o, e);
 	return r == 1 ? 0 : -1;
 }
 
@@ -490,6 +559,25 @@ do_passwd(const struct opts *o, const char *text, size_t len, struct buf *out)
 	return rewrite(o->file, text, len, o->name, &e, out) == 1 ? 0 : -1;
 }
 
+/* set: new rate and quota flags for an existing user. */
+static int
+do_set(const struct opts *o, const char *text, size_t len, struct buf *out)
+{
+	struct users_entry e;
+	size_t no = 0;
+	const char *err = "";
+	int r;
+
+	if ((r = users_find(text, len, o->name, &e, &no, &err)) < 0)
+		fprintf(stderr, "%s:%zu: %s\n", o->file, no, err);
+	if (r == 0)
+		fprintf(stderr, "keepftpd user: no user %s\n", o->name);
+	if (r != 1)
+		return -1;
+	apply_limits(o, &e);
+	return rewrite(o->file, text, len, o->name, &e, out) == 1 ? 0 : -1;
+}
+
 static int
 do_del(const struct opts *o, const char *text, size_t len, struct buf *out)
 {
@@ -498,6 +586,23 @@ do_del(const struct opts *o, const char *text, size_t len, struct buf *out)
 	if ((r = rewrite(o->file, text, len, o->name, NULL, out)) == 0)
 		fprintf(stderr, "keepftpd user: no user %s\n", o->name);
 	return r == 1 ? 0 : -1;
+}
+
+/* "name uid gid home flags" ("-" for no flags). */
+static int
+list_entry(const struct users_entry *e)
+{
+	struct buf *b;
+
+	if ((b = buf_new(KF_USERS_LINE_MAX)) == NULL ||
+	    users_format_flags(e, b) < 0) {
+		buf_free(b);
+		return -1;
+	}
+	printf("%s %lu %lu %s %s\n", e->name, (unsigned long)e->uid,
+	    (unsigned long)e->gid, e->home, buf_len(b) > 0 ? buf_cstr(b) : "-");
+	buf_free(b);
+	return 1;
 }
 
 static int
@@ -518,9 +623,7 @@ do_list(const struct opts *o)
 		if ((r = users_parse_line(line, n, &e, &err)) < 0)
 			fprintf(stderr, "%s:%zu: %s\n", o->file, no, err);
 		else if (r == 1)
-			printf("%s %lu %lu %s %s\n", e.name,
-			    (unsigned long)e.uid, (unsigned long)e.gid, e.home,
-			    (e.flags & USERS_FLAG_WRITE) ? "write" : "-");
+			r = list_entry(&e);
 	}
 	free(text);
 	fflush(stdout);
@@ -545,6 +648,8 @@ edit(const struct opts *o)
 		r = do_add(o, text, len, out);
 	else if (o->cmd == CMD_PASSWD)
 		r = do_passwd(o, text, len, out);
+	else if (o->cmd == CMD_SET)
+		r = do_set(o, text, len, out);
 	else
 		r = do_del(o, text, len, out);
 	if (r == 0)

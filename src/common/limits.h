@@ -48,3 +48,11 @@
 #define KF_IDMAP_FILE_MAX	(16 * 1024 * 1024)	/* bytes read of passwd/group */
 
 #endif
+
+/* ---- transfers: pacing, quotas (src/fs/pace.c, src/fs/quota.c) ---- */
+#ifndef KF_LIMITS_FS_XFER_H
+#define KF_LIMITS_FS_XFER_H
+
+#define KF_PACE_SLICE_MS	50	/* a paced transfer's slice and burst */
+
+#endif

@@ -120,6 +120,23 @@
 	    "and the session with 421.")				\
 	X(UINT, data_timeout, "60", 1, 3600,				\
 	    "Seconds to wait for a data connection, or for progress on one.") \
+	X(UINT, download_rate, "0", 0, 4000000000UL,			\
+	    "Most bytes a second one download (RETR) may move, paced in " \
+	    "slices of 1/20 s (0: no limit). A users-file `down_rate=` flag " \
+	    "replaces it for that user.")				\
+	X(UINT, upload_rate, "0", 0, 4000000000UL,			\
+	    "Most bytes a second one upload (STOR, APPE, STOU) may move " \
+	    "(0: no limit). A users-file `up_rate=` flag replaces it for " \
+	    "that user.")						\
+	X(UINT, anon_download_rate, "0", 0, 4000000000UL,		\
+	    "`download_rate` for anonymous sessions (0: `download_rate`).") \
+	X(UINT, anon_upload_rate, "0", 0, 4000000000UL,			\
+	    "`upload_rate` for anonymous sessions (0: `upload_rate`).") \
+	X(UINT, data_min_rate, "1024", 0, 4000000000UL,			\
+	    "Least bytes a second a transfer must move, measured over each " \
+	    "window of `data_timeout` seconds; a slower one ends with 426 " \
+	    "(an upload is then not kept). 0: no minimum. Never more than " \
+	    "half of the transfer's own rate limit.")			\
 	X(UINT, login_fail_delay_ms, "1000", 0, 60000,			\
 	    "Delay before answering a failed login, doubled for each further failure in the session.") \
 	X(UINT, max_login_failures, "3", 1, 100,			\

@@ -5,8 +5,10 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/limits.h"
@@ -32,6 +34,79 @@ take_ctrl(struct xfer *x)
 	return r == CTRL_XFER_ABOR ? XFER_ABORTED : XFER_OK;
 }
 
+void
+xfer_init(struct xfer *x, struct ctrl *ctrl, int datafd, int timeout_ms,
+    volatile sig_atomic_t *stop)
+{
+	memset(x, 0, sizeof(*x));
+	x->ctrl = ctrl;
+	x->datafd = datafd;
+	x->timeout_ms = timeout_ms;
+	x->stop = stop;
+	x->last_ms = x->win_ms = sys_now_ms();
+}
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void
+xfer_set_rates(struct xfer *x, uint64_t rate, uint64_t min_rate)
+{
+	pace_init(&x->pace, rate, now_ns());
+	/* our own pace must never make a transfer "too slow" */
+	if (rate > 0 && min_rate > rate / 2)
+		min_rate = rate / 2;
+	x->min_rate = min_rate;
+}
+
+/*
+ * The minimum rate, checked when a window of timeout_ms has passed:
+ * fewer than min_rate bytes a second over it ends the transfer; else a
+ * new window starts.
+ */
+static enum xfer_status
+check_rate(struct xfer *x, int64_t now)
+{
+	int64_t span = now - x->win_ms;
+
+	if (x->min_rate == 0 || span < x->timeout_ms)
+		return XFER_OK;
+	if (x->win_bytes < x->min_rate * (uint64_t)span / 1000)
+		return XFER_TOO_SLOW;
+	x->win_ms = now;
+	x->win_bytes = 0;
+	return XFER_OK;
+}
+
+/* n bytes moved: progress for the stall timeout and the rate window. */
+static enum xfer_status
+progress(struct xfer *x, size_t n)
+{
+	int64_t now = sys_now_ms();
+
+	x->bytes += n;
+	x->win_bytes += n;
+	x->last_ms = now;
+	return check_rate(x, now);
+}
+
+/* How long poll may wait: until the stall deadline or the window end. */
+static int
+poll_ms(const struct xfer *x, int64_t now)
+{
+	int64_t t = x->last_ms + x->timeout_ms - now;
+
+	if (x->min_rate > 0 && x->win_ms + x->timeout_ms - now < t)
+		t = x->win_ms + x->timeout_ms - now;
+	return t < 0 ? 0 : (int)t;
+}
+
 /*
  * Waits until the data fd is ready for ev, watching the control
  * connection meanwhile. XFER_OK when ready.
@@ -43,6 +118,8 @@ wait_ready(struct xfer *x, short ev)
 		{ .fd = x->datafd, .events = ev },
 		{ .fd = x->ctrl->fd, .events = POLLIN | POLLPRI },
 	};
+	enum xfer_status st;
+	int64_t now;
 	int n, r;
 
 	for (;;) {
@@ -50,11 +127,19 @@ wait_ready(struct xfer *x, short ev)
 			return XFER_STOPPED;
 		/* a full control buffer holds no ABOR: stop watching it */
 		p[1].fd = x->ctrl->len >= KF_LINE_MAX ? -1 : x->ctrl->fd;
-		n = poll(p, 2, x->timeout_ms);
+		n = poll(p, 2, poll_ms(x, sys_now_ms()));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return n == 0 ? XFER_TIMEOUT : XFER_DATA_ERROR;
+		if (n < 0)
+			return XFER_DATA_ERROR;
+		if (n == 0) {
+			now = sys_now_ms();
+			if (now - x->last_ms >= x->timeout_ms)
+				return XFER_TIMEOUT;
+			if ((st = check_rate(x, now)) != XFER_OK)
+				return st;
+			continue;
+		}
 		if (p[1].revents) {
 			r = take_ctrl(x);
 			if (r != XFER_OK)
@@ -63,6 +148,65 @@ wait_ready(struct xfer *x, short ev)
 		if (p[0].revents)
 			return XFER_OK;
 	}
+}
+
+/*
+ * The pace's wait before the next slice (ns): the control connection
+ * is served meanwhile (ABOR, STAT), a stop is noticed, and so is a
+ * data connection that fails.
+ */
+static enum xfer_status
+wait_pace(struct xfer *x, int64_t ns)
+{
+	struct pollfd p[2] = {
+		{ .fd = x->datafd, .events = 0 },	/* errors only */
+		{ .fd = x->ctrl->fd, .events = POLLIN | POLLPRI },
+	};
+	int64_t end = now_ns() + ns, left;
+	struct timespec ts;
+	int n, r;
+
+	while ((left = end - now_ns()) > 0) {
+		if (*x->stop)
+			return XFER_STOPPED;
+		p[1].fd = x->ctrl->len >= KF_LINE_MAX ? -1 : x->ctrl->fd;
+		ts.tv_sec = left / 1000000000;
+		ts.tv_nsec = left % 1000000000;
+		n = ppoll(p, 2, &ts, NULL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)))
+			return XFER_DATA_ERROR;
+		if (n > 0 && p[1].revents &&
+		    (r = take_ctrl(x)) != XFER_OK)
+			return (enum xfer_status)r;
+	}
+	return *x->stop ? XFER_STOPPED : XFER_OK;
+}
+
+/*
+ * The size of the next block: a pace slice when paced, after waiting
+ * until the pace lets it go; max otherwise.
+ */
+static enum xfer_status
+next_block(struct xfer *x, size_t max, size_t *n)
+{
+	enum xfer_status st;
+	int64_t d;
+
+	*n = pace_slice(&x->pace, max);
+	while ((d = pace_delay(&x->pace, now_ns())) > 0)
+		if ((st = wait_pace(x, d)) != XFER_OK)
+			return st;
+	return XFER_OK;
+}
+
+/* n bytes went: the pace, the stall clock and the rate window. */
+static enum xfer_status
+moved(struct xfer *x, size_t n)
+{
+	pace_spend(&x->pace, now_ns(), n);
+	return progress(x, n);
 }
 
 /*
@@ -98,12 +242,16 @@ enum xfer_status
 xfer_send_file(struct xfer *x, int filefd, off_t offset)
 {
 	enum xfer_status st;
+	size_t want;
 	ssize_t n;
 
 	for (;;) {
-		n = sendfile(x->datafd, filefd, &offset, KF_XFER_CHUNK);
+		if ((st = next_block(x, KF_XFER_CHUNK, &want)) != XFER_OK)
+			return st;
+		n = sendfile(x->datafd, filefd, &offset, want);
 		if (n > 0) {
-			x->bytes += (uint64_t)n;
+			if ((st = moved(x, (size_t)n)) != XFER_OK)
+				return st;
 			if (x->bytes % CHECK_EVERY < (uint64_t)n &&
 			    (st = check_ctrl(x)) != XFER_OK)
 				return st;
@@ -127,14 +275,18 @@ enum xfer_status
 xfer_send_buf(struct xfer *x, const char *p, size_t len)
 {
 	enum xfer_status st;
+	size_t want;
 	ssize_t n;
 
 	while (len > 0) {
-		n = send(x->datafd, p, len, MSG_NOSIGNAL);
+		if ((st = next_block(x, len, &want)) != XFER_OK)
+			return st;
+		n = send(x->datafd, p, want, MSG_NOSIGNAL);
 		if (n > 0) {
 			p += n;
 			len -= (size_t)n;
-			x->bytes += (uint64_t)n;
+			if ((st = moved(x, (size_t)n)) != XFER_OK)
+				return st;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -208,7 +360,7 @@ recv_loop(struct xfer *x, int filefd, int ascii)
 	enum xfer_status st = XFER_OK;
 	struct ascii_state as;
 	char *blk, *out = NULL;
-	size_t used, n;
+	size_t used, n, want;
 	ssize_t r;
 
 	ascii_init(&as);
@@ -220,9 +372,12 @@ recv_loop(struct xfer *x, int filefd, int ascii)
 		goto out;
 	}
 	for (;;) {
-		r = recv(x->datafd, blk, KF_XFER_CHUNK, 0);
+		if ((st = next_block(x, KF_XFER_CHUNK, &want)) != XFER_OK)
+			break;
+		r = recv(x->datafd, blk, want, 0);
 		if (r > 0) {
-			x->bytes += (uint64_t)r;
+			if ((st = moved(x, (size_t)r)) != XFER_OK)
+				break;
 			if (ascii) {
 				n = ascii_from_net(&as, blk, (size_t)r, &used,
 				    out, ASCII_FROM_NET_MAX(KF_XFER_CHUNK));

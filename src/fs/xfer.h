@@ -1,7 +1,8 @@
 /*
  * xfer.h - the transfer loops: sendfile for downloads, large reads and
  * writes for uploads; both watch the control connection for ABOR and
- * the stop flag for SIGTERM, with a stall timeout.
+ * the stop flag for SIGTERM, with a stall timeout, an optional pace
+ * (rate limit, pace.h) and an optional minimum rate.
  * Runs in: post-login worker.
  */
 #ifndef KF_XFER_H
@@ -12,6 +13,7 @@
 #include <sys/types.h>
 
 #include "../proto/ctrl.h"
+#include "pace.h"
 
 enum xfer_status {
 	XFER_OK,
@@ -21,17 +23,32 @@ enum xfer_status {
 	XFER_DATA_ERROR,	/* data connection failed or closed early */
 	XFER_TIMEOUT,		/* no progress for data_timeout */
 	XFER_DISK_FULL,		/* ENOSPC: 452 */
-	XFER_QUOTA,		/* EDQUOT, EFBIG: 552 */
+	XFER_QUOTA,		/* EDQUOT, EFBIG, the user's quota: 552 */
 	XFER_IO_ERROR,		/* any other local error: 451 */
+	XFER_TOO_SLOW,		/* under min_rate over a window: 426 */
 };
 
 struct xfer {
 	struct ctrl			*ctrl;
 	int				 datafd;	/* non-blocking */
-	int				 timeout_ms;
+	int				 timeout_ms;	/* stall, and rate window */
 	volatile sig_atomic_t		*stop;
 	uint64_t			 bytes;
+	struct pace			 pace;		/* rate 0: unpaced */
+	uint64_t			 min_rate;	/* bytes/s; 0: off */
+	int64_t				 last_ms;	/* last progress */
+	int64_t				 win_ms;	/* start of the rate window */
+	uint64_t			 win_bytes;	/* bytes in the window */
 };
+
+/* A transfer on datafd, unpaced, no minimum rate. */
+void	xfer_init(struct xfer *, struct ctrl *, int datafd, int timeout_ms,
+	    volatile sig_atomic_t *stop);
+/*
+ * Pace at rate bytes/s (0: none) and require min_rate bytes/s over
+ * each timeout_ms window (0: none; never more than half the pace).
+ */
+void	xfer_set_rates(struct xfer *, uint64_t rate, uint64_t min_rate);
 
 enum xfer_status xfer_send_file(struct xfer *, int filefd, off_t offset);
 enum xfer_status xfer_send_buf(struct xfer *, const char *, size_t);

@@ -299,14 +299,22 @@ need_data(struct sess *s)
 	return -1;
 }
 
+/* A transfer on fd: unpaced (listings), with the minimum rate. */
 static void
 init_xfer(struct sess *s, struct xfer *x, int fd)
 {
-	memset(x, 0, sizeof(*x));
-	x->ctrl = &s->ctrl;
-	x->datafd = fd;
-	x->timeout_ms = (int)s->conf->data_timeout * 1000;
-	x->stop = &session_stop;
+	xfer_init(x, &s->ctrl, fd, (int)s->conf->data_timeout * 1000,
+	    &session_stop);
+	xfer_set_rates(x, 0, s->conf->data_min_rate);
+}
+
+/* A file transfer: paced at the user's rate for its direction. */
+static void
+init_file_xfer(struct sess *s, struct xfer *x, int fd, int upload)
+{
+	init_xfer(s, x, fd);
+	xfer_set_rates(x, upload ? s->id->up_rate : s->id->down_rate,
+	    s->conf->data_min_rate);
 }
 
 /* The final reply for a transfer, and the end of the session if due. */
@@ -331,6 +339,10 @@ reply_xfer(struct sess *s, enum xfer_status st, const char *ok)
 	case XFER_TIMEOUT:
 		ctrl_reply(&s->ctrl, 426, "Data connection timed out.");
 		break;
+	case XFER_TOO_SLOW:
+		ctrl_reply(&s->ctrl, 426, "Transfer too slow (under %lu bytes/s); "
+		    "aborted.", s->conf->data_min_rate);
+		break;
 	case XFER_DATA_ERROR:
 		ctrl_reply(&s->ctrl, 426, "Data connection failed; transfer aborted.");
 		break;
@@ -351,7 +363,7 @@ xfer_status_name(enum xfer_status st)
 {
 	static const char *const names[] = { "ok", "aborted", "stopped",
 		"control-closed", "data-error", "timeout", "disk-full",
-		"quota", "io-error" };
+		"quota", "io-error", "too-slow" };
 
 	return names[st];
 }
@@ -364,6 +376,10 @@ log_xfer(struct sess *s, const char *verb, const struct xfer *x,
 
 	log_info("%s %s bytes=%llu ms=%lld status=%s", verb, s->path,
 	    (unsigned long long)x->bytes, (long long)ms, xfer_status_name(st));
+	if (st == XFER_TOO_SLOW)
+		log_warn("%s %s aborted: under data_min_rate %llu bytes/s over "
+		    "%lu s", verb, s->path, (unsigned long long)x->min_rate,
+		    s->conf->data_timeout);
 }
 
 struct list_ctx {
@@ -531,7 +547,7 @@ do_retr(struct sess *s, const struct cmd *c)
 	    s->ascii ? "ASCII" : "BINARY", (long long)sb.st_size);
 	if ((dfd = open_data(s, what)) < 0)
 		goto out;
-	init_xfer(s, &x, dfd);
+	init_file_xfer(s, &x, dfd, 0);
 	t0 = sys_now_ms();
 	st = s->ascii ? xfer_send_ascii(&x, fd) :
 	    xfer_send_file(&x, fd, (off_t)s->rest);
@@ -632,7 +648,7 @@ do_stor(struct sess *s, const struct cmd *c)
 		upload_commit(&u, XFER_DATA_ERROR);
 		goto out;
 	}
-	init_xfer(s, &x, dfd);
+	init_file_xfer(s, &x, dfd, 1);
 	t0 = sys_now_ms();
 	st = recv_into(s, &x, u.fd);
 	close(dfd);
@@ -1098,7 +1114,7 @@ do_stou(struct sess *s, const struct cmd *c)
 		close(dirfd);
 		goto out;
 	}
-	init_xfer(s, &x, dfd);
+	init_file_xfer(s, &x, dfd, 1);
 	t0 = sys_now_ms();
 	st = recv_into(s, &x, fd);
 	close(dfd);
