@@ -243,3 +243,91 @@ def test_session_max_seconds_before_login(start_server):
     r = c.reply()
     assert r == "421 Session time limit reached."
     assert 1.5 <= time.monotonic() - t0 <= 2 + SLACK
+
+
+def test_trickle_upload_is_too_slow(start_server):
+    """One byte a second into STOR: under data_min_rate (1024 bytes/s by
+    default) over the data_timeout window, so 426 at the window's end;
+    the upload is not kept and the old file stays."""
+    srv = start_server(conf_extra={"data_timeout": "3"})
+    (srv.home / "keep.txt").write_bytes(b"old content\n")
+    c = login_raw(srv)
+    c.cmd("TYPE I")
+    port = pasv_port(c.cmd("PASV"))
+    d = socket.create_connection(("127.0.0.1", port))
+    c.send("STOR keep.txt\r\n")
+    assert c.reply().startswith("150")
+    c.sock.settimeout(0.05)
+    t0 = time.monotonic()
+    got = b""
+    while b"\n" not in got and time.monotonic() - t0 < 3 + SLACK:
+        try:
+            d.send(b"x")
+        except OSError:
+            break
+        try:
+            got += c.sock.recv(4096)
+        except socket.timeout:
+            pass
+        time.sleep(1)
+    took = time.monotonic() - t0
+    assert got.decode().startswith("426 Transfer too slow (under 1024 bytes/s)"), got
+    assert 2.5 <= took <= 3 + SLACK
+    d.close()
+    c.sock.settimeout(5)
+    assert c.cmd("NOOP").startswith("200")
+    assert (srv.home / "keep.txt").read_bytes() == b"old content\n"
+    assert not [p for p in srv.home.iterdir() if p.name.startswith(".kf-upload")]
+    assert srv.wait_log(r"STOR /keep.txt bytes=\d+ ms=\d+ status=too-slow")
+    assert srv.wait_log(r"aborted: under data_min_rate 1024 bytes/s over 3 s")
+
+
+def test_trickle_download_cannot_hold_the_slot(start_server):
+    """A client that reads one byte a second: after the kernel's buffers
+    fill, the transfer ends with 426 (too slow, or no progress) within
+    two windows of data_timeout."""
+    srv = start_server(conf_extra={"data_timeout": "3", "data_min_rate": "4096"})
+    (srv.home / "big.bin").write_bytes(b"\0" * (64 << 20))
+    c = login_raw(srv)
+    c.cmd("TYPE I")
+    port = pasv_port(c.cmd("PASV"))
+    d = socket.socket()
+    d.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    d.connect(("127.0.0.1", port))
+    c.send("RETR big.bin\r\n")
+    assert c.reply().startswith("150")
+    c.sock.settimeout(0.05)
+    t0 = time.monotonic()
+    got = b""
+    while b"\n" not in got and time.monotonic() - t0 < 6 + SLACK:
+        d.recv(1)
+        try:
+            got += c.sock.recv(4096)
+        except socket.timeout:
+            pass
+        time.sleep(1)
+    took = time.monotonic() - t0
+    assert got.startswith(b"426 "), got
+    assert took <= 6 + SLACK
+    d.close()
+    c.sock.settimeout(5)
+    assert c.cmd("NOOP").startswith("200")
+    assert srv.wait_log(r"RETR /big.bin bytes=\d+ ms=\d+ status=(too-slow|timeout)")
+
+
+def test_min_rate_off(start_server):
+    """data_min_rate = 0: a slow but moving upload is not ended (the
+    stall timeout still applies to one that stops)."""
+    srv = start_server(conf_extra={"data_timeout": "2", "data_min_rate": "0"})
+    c = login_raw(srv)
+    c.cmd("TYPE I")
+    port = pasv_port(c.cmd("PASV"))
+    d = socket.create_connection(("127.0.0.1", port))
+    c.send("STOR slow.txt\r\n")
+    assert c.reply().startswith("150")
+    for _ in range(5):  # 4 s at one byte a second: longer than a window
+        d.send(b"y")
+        time.sleep(0.8)
+    d.close()
+    assert c.reply().startswith("226")
+    assert (srv.home / "slow.txt").read_bytes() == b"yyyyy"
