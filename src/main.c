@@ -1,7 +1,8 @@
 /*
  * main.c - command line: `keepftpd serve [DIR]` (quick mode),
  * `keepftpd -c FILE` (config mode), `keepftpd -t -c FILE` (check),
- * `keepftpd user ...` (users file management).
+ * `keepftpd user ...` (users file management), `keepftpd quota ...`
+ * (a user's quota usage).
  * Runs in: listener (before it starts listening).
  */
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "conf/conf.h"
+#include "fs/quota_cli.h"
 #include "net/addr.h"
 #include "priv/listener.h"
 
@@ -38,7 +40,8 @@ usage(int status)
 	    "                      [--pasv-ports MIN-MAX] [--as ACCOUNT] [-o KEY=VALUE]...\n"
 	    "       keepftpd -c FILE [-o KEY=VALUE]...     run from a config file\n"
 	    "       keepftpd -t -c FILE [-o KEY=VALUE]...  check a config file\n"
-	    "       keepftpd user [-f FILE] add|passwd|del|list ...\n"
+	    "       keepftpd user [-f FILE] add|set|passwd|del|list ...\n"
+	    "       keepftpd quota [-c FILE] [-f USERS] [-d DIR] NAME [--recompute]\n"
 	    "       keepftpd --config-doc | --version | --help\n");
 	exit(status);
 }
@@ -346,6 +349,8 @@ main(int argc, char **argv)
 		return serve_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "user") == 0)
 		return users_cli(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "quota") == 0)
+		return quota_cli(argc - 1, argv + 1);
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-t") == 0)
 			check = 1;

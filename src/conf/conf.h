@@ -137,6 +137,12 @@
 	    "window of `data_timeout` seconds; a slower one ends with 426 " \
 	    "(an upload is then not kept). 0: no minimum. Never more than " \
 	    "half of the transfer's own rate limit.")			\
+	X(PATH, quota_dir, "/var/lib/keepftpd/quota", 0, 0,		\
+	    "Directory of the usage files of users with a quota (users-file " \
+	    "flags `quota_bytes=`, `quota_files=`): one file per user name, " \
+	    "owned by the account the server runs as, never inside a " \
+	    "session's root. A quota user whose file cannot be opened gets " \
+	    "421 at login.")						\
 	X(UINT, login_fail_delay_ms, "1000", 0, 60000,			\
 	    "Delay before answering a failed login, doubled for each further failure in the session.") \
 	X(UINT, max_login_failures, "3", 1, 100,			\

@@ -14,6 +14,7 @@
 #include "../common/limits.h"
 #include "../common/sys.h"
 #include "ascii.h"
+#include "quota.h"
 #include "xfer.h"
 
 /*
@@ -341,11 +342,23 @@ out:
 	return st;
 }
 
-/* Writes n bytes; the upload's local errors become statuses. */
+/*
+ * Writes n bytes, charged to the quota first (a block that would pass
+ * it is not written); the upload's local errors become statuses.
+ */
 static enum xfer_status
-write_out(int filefd, const char *p, size_t n)
+write_out(struct xfer *x, int filefd, const char *p, size_t n)
 {
-	if (n > 0 && sys_write_all(filefd, p, n) < 0)
+	int r;
+
+	if (n == 0)
+		return XFER_OK;
+	if (x->quota != NULL) {
+		if ((r = quota_charge(x->quota, n, 0, 0)) < 0)
+			return r == -EDQUOT ? XFER_QUOTA : XFER_IO_ERROR;
+		x->charged += n;
+	}
+	if (sys_write_all(filefd, p, n) < 0)
 		return local_error(errno);
 	return XFER_OK;
 }
@@ -381,9 +394,9 @@ recv_loop(struct xfer *x, int filefd, int ascii)
 			if (ascii) {
 				n = ascii_from_net(&as, blk, (size_t)r, &used,
 				    out, ASCII_FROM_NET_MAX(KF_XFER_CHUNK));
-				st = write_out(filefd, out, n);
+				st = write_out(x, filefd, out, n);
 			} else
-				st = write_out(filefd, blk, (size_t)r);
+				st = write_out(x, filefd, blk, (size_t)r);
 			if (st != XFER_OK)
 				break;
 			if (x->bytes % CHECK_EVERY < (uint64_t)r &&
@@ -394,7 +407,7 @@ recv_loop(struct xfer *x, int filefd, int ascii)
 		if (r == 0) {
 			if (ascii) {
 				n = ascii_from_net_end(&as, out, 1);
-				if ((st = write_out(filefd, out, n)) != XFER_OK)
+				if ((st = write_out(x, filefd, out, n)) != XFER_OK)
 					break;
 			}
 			st = check_ctrl(x);

@@ -2,7 +2,8 @@
  * xfer.h - the transfer loops: sendfile for downloads, large reads and
  * writes for uploads; both watch the control connection for ABOR and
  * the stop flag for SIGTERM, with a stall timeout, an optional pace
- * (rate limit, pace.h) and an optional minimum rate.
+ * (rate limit, pace.h), an optional minimum rate, and for uploads an
+ * optional quota charged before each write (quota.h).
  * Runs in: post-login worker.
  */
 #ifndef KF_XFER_H
@@ -14,6 +15,8 @@
 
 #include "../proto/ctrl.h"
 #include "pace.h"
+
+struct quota;
 
 enum xfer_status {
 	XFER_OK,
@@ -36,6 +39,8 @@ struct xfer {
 	uint64_t			 bytes;
 	struct pace			 pace;		/* rate 0: unpaced */
 	uint64_t			 min_rate;	/* bytes/s; 0: off */
+	struct quota			*quota;		/* uploads; NULL: none */
+	uint64_t			 charged;	/* bytes charged to it */
 	int64_t				 last_ms;	/* last progress */
 	int64_t				 win_ms;	/* start of the rate window */
 	uint64_t			 win_bytes;	/* bytes in the window */

@@ -24,6 +24,7 @@
 #include "../auth/auth.h"
 #include "../common/log.h"
 #include "../common/sys.h"
+#include "../fs/quota.h"
 #include "../ipc/ipc.h"
 #include "../ipc/proto.h"
 #include "../net/addr.h"
@@ -160,6 +161,29 @@ prelogin_body(struct mon *m)
 	prelogin_run(&m->si);
 }
 
+/*
+ * A user with a quota: the usage file (quota_dir/NAME), opened here,
+ * before the sandbox, because it lies outside the session's root; the
+ * worker keeps the fd. The name is the monitor's own (a users-file
+ * name). Without it there is no session.
+ */
+static int
+open_quota(struct mon *m)
+{
+	static const char msg[] = "421 Quota state unavailable.\r\n";
+	int fd;
+
+	if (m->id.quota_bytes == 0 && m->id.quota_files == 0)
+		return -1;
+	if ((fd = quota_open(m->a->conf->quota_dir, m->id.name)) < 0) {
+		log_err("quota of %s: %s/%s: %s", m->id.name,
+		    m->a->conf->quota_dir, m->id.name, strerror(-fd));
+		sys_write_all(m->si.ctrl_fd, msg, sizeof(msg) - 1);
+		die("quota usage file unavailable");
+	}
+	return fd;
+}
+
 static void
 postlogin_body(struct mon *m)
 {
@@ -174,6 +198,7 @@ postlogin_body(struct mon *m)
 		sys_write_all(m->si.ctrl_fd, "421 Home directory unavailable.\r\n", 33);
 		die("root directory unavailable");
 	}
+	m->si.quota_fd = open_quota(m);
 	rootfd = sandbox_enter(&sp);
 	session_run(&m->si, &m->id, rootfd);
 }

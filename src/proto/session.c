@@ -26,6 +26,7 @@
 #include "../fs/idmap.h"
 #include "../fs/list.h"
 #include "../fs/path.h"
+#include "../fs/quota.h"
 #include "../fs/xfer.h"
 #include "../net/addr.h"
 #include "../net/data.h"
@@ -57,6 +58,7 @@ struct sess {
 	unsigned			 facts;		/* OPTS MLST */
 	struct patterns			 hide;		/* hide_patterns */
 	struct patterns			 deny;		/* deny_patterns */
+	struct quota			 quota;		/* fd -1: none */
 	uint64_t			 rest;
 	char				 cwd[KF_PATH_MAX + 1];
 	char				 rnfr[KF_PATH_MAX + 1];
@@ -315,6 +317,8 @@ init_file_xfer(struct sess *s, struct xfer *x, int fd, int upload)
 	init_xfer(s, x, fd);
 	xfer_set_rates(x, upload ? s->id->up_rate : s->id->down_rate,
 	    s->conf->data_min_rate);
+	if (upload && s->quota.fd >= 0)
+		x->quota = &s->quota;
 }
 
 /* The final reply for a transfer, and the end of the session if due. */
@@ -571,10 +575,53 @@ struct upload {
 	int	 dirfd;
 	int	 fd;
 	int	 temp;
+	int	 created;	/* APPE made the file */
+	uint64_t start;		/* length before an APPE or REST */
+	uint64_t files;		/* files charged to the quota */
 	const char *name;
 	char	 tmpname[32];
 };
 
+/*
+ * The quota's file count for a new name (a temporary file, or a file
+ * APPE creates); replacing an existing file may pass the count by one
+ * until the rename. 0, -EDQUOT or -EIO.
+ */
+static int
+upload_charge_file(struct sess *s, struct upload *u, int replacing)
+{
+	int r = quota_charge(&s->quota, 0, 1, replacing ? 1 : 0);
+
+	if (r == 0)
+		u->files = 1;
+	return r;
+}
+
+/* APPE, REST + STOR: the existing file, continued. */
+static int
+upload_open_existing(struct sess *s, struct upload *u, int append,
+    int flags)
+{
+	struct stat sb;
+
+	u->fd = openat(u->dirfd, u->name, flags | (append ? O_APPEND : 0), 0666);
+	if (u->fd < 0)
+		return -1;
+	if (fstat(u->fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return -1;
+	if (append) {
+		u->start = (uint64_t)sb.st_size;
+		return 0;
+	}
+	if (s->rest > (uint64_t)sb.st_size || ftruncate(u->fd, (off_t)s->rest) < 0 ||
+	    lseek(u->fd, (off_t)s->rest, SEEK_SET) < 0)
+		return -1;
+	u->start = s->rest;
+	quota_credit(&s->quota, (uint64_t)sb.st_size - s->rest, 0);
+	return 0;
+}
+
+/* 0, or -1 (553), -EDQUOT (552), -EIO (451); nothing left on failure. */
 static int
 upload_open(struct sess *s, const struct cmd *c, struct upload *u)
 {
@@ -583,43 +630,86 @@ upload_open(struct sess *s, const struct cmd *c, struct upload *u)
 	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
 	unsigned char rnd[6];
 	struct stat sb;
+	int exists, r;
 
 	u->fd = -1;
 	u->dirfd = fs_open_parent(s->rootfd, s->path, &u->name);
 	if (u->dirfd < 0)
 		return -1;
+	exists = fstatat(u->dirfd, u->name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
 	u->temp = c->def->id == CMD_STOR && s->rest == 0;
+	if ((u->temp || !exists) &&
+	    (r = upload_charge_file(s, u, exists && S_ISREG(sb.st_mode))) < 0)
+		return r;
 	if (u->temp) {
 		randombytes_buf(rnd, sizeof(rnd));
 		snprintf(u->tmpname, sizeof(u->tmpname), ".kf-upload-%02x%02x%02x%02x%02x%02x",
 		    rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
 		u->fd = openat(u->dirfd, u->tmpname, flags | O_EXCL, 0666);
-		return u->fd;
+		r = u->fd < 0 ? -1 : 0;
+	} else {
+		u->created = !exists;
+		r = upload_open_existing(s, u, append, flags);
 	}
-	u->fd = openat(u->dirfd, u->name, flags | (append ? O_APPEND : 0), 0666);
-	if (u->fd < 0 || append)
-		return u->fd;
-	if (fstat(u->fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
-	    s->rest > (uint64_t)sb.st_size || ftruncate(u->fd, (off_t)s->rest) < 0 ||
-	    lseek(u->fd, (off_t)s->rest, SEEK_SET) < 0) {
-		close(u->fd);
+	if (r < 0) {
+		if (u->fd >= 0)
+			close(u->fd);
 		u->fd = -1;
+		quota_credit(&s->quota, 0, u->files);
 	}
-	return u->fd;
+	return r;
 }
 
-static enum xfer_status
-upload_commit(struct upload *u, enum xfer_status st)
+/*
+ * Over quota while continuing a file: what did not fit is cut off (the
+ * file is back to its length before), and a file APPE created goes.
+ */
+static void
+upload_undo(struct sess *s, struct upload *u, uint64_t *charged)
 {
+	if (ftruncate(u->fd, (off_t)u->start) < 0)
+		return;
+	quota_credit(&s->quota, *charged, 0);
+	*charged = 0;
+	if (u->created)
+		quota_unlink(&s->quota, u->dirfd, u->name, 0);
+}
+
+/*
+ * The end of an upload: a temporary file renamed over the target on
+ * success, removed (and its charge given back) on failure.
+ */
+static enum xfer_status
+upload_commit(struct sess *s, struct upload *u, enum xfer_status st,
+    uint64_t charged)
+{
+	if (!u->temp && st == XFER_QUOTA)
+		upload_undo(s, u, &charged);
 	if (close(u->fd) < 0 && st == XFER_OK)
 		st = errno == ENOSPC ? XFER_DISK_FULL : XFER_IO_ERROR;
 	if (!u->temp)
 		return st;
-	if (st == XFER_OK && renameat(u->dirfd, u->tmpname, u->dirfd, u->name) < 0)
+	if (st == XFER_OK && quota_rename(&s->quota, u->dirfd, u->tmpname,
+	    u->dirfd, u->name) < 0)
 		st = XFER_IO_ERROR;
-	if (st != XFER_OK)
+	if (st != XFER_OK) {
 		unlinkat(u->dirfd, u->tmpname, 0);
+		quota_credit(&s->quota, charged, u->files);
+	}
 	return st;
+}
+
+/* The reply when upload_open fails. */
+static void
+reply_upload_open(struct sess *s, int r)
+{
+	if (r == -EDQUOT)
+		ctrl_reply(&s->ctrl, 552, "Quota exceeded: at most %llu files.",
+		    (unsigned long long)s->quota.max_files);
+	else if (r == -EIO)
+		ctrl_reply(&s->ctrl, 451, "Quota usage unknown; uploads refused.");
+	else
+		ctrl_reply(&s->ctrl, 553, "Could not create file.");
 }
 
 /* The upload loop for the session's TYPE. */
@@ -636,23 +726,23 @@ do_stor(struct sess *s, const struct cmd *c)
 	enum xfer_status st;
 	struct xfer x;
 	int64_t t0;
-	int dfd;
+	int dfd, r;
 
 	if (need_data(s) < 0 || resolve(s, c->arg) < 0)
 		return;
-	if (upload_open(s, c, &u) < 0) {
-		ctrl_reply(&s->ctrl, 553, "Could not create file.");
+	if ((r = upload_open(s, c, &u)) < 0) {
+		reply_upload_open(s, r);
 		goto out;
 	}
 	if ((dfd = open_data(s, "Ok to send data.")) < 0) {
-		upload_commit(&u, XFER_DATA_ERROR);
+		upload_commit(s, &u, XFER_DATA_ERROR, 0);
 		goto out;
 	}
 	init_file_xfer(s, &x, dfd, 1);
 	t0 = sys_now_ms();
 	st = recv_into(s, &x, u.fd);
 	close(dfd);
-	st = upload_commit(&u, st);
+	st = upload_commit(s, &u, st, x.charged);
 	log_xfer(s, c->def->name, &x, t0, st);
 	reply_xfer(s, st, "Transfer complete.");
 out:
@@ -694,7 +784,8 @@ do_dele(struct sess *s, const struct cmd *c)
 
 	if ((fd = parent_of(s, c->arg, &name)) < 0)
 		return;
-	r = unlinkat(fd, name, c->def->id == CMD_RMD ? AT_REMOVEDIR : 0);
+	r = quota_unlink(&s->quota, fd, name,
+	    c->def->id == CMD_RMD ? AT_REMOVEDIR : 0);
 	close(fd);
 	if (r < 0)
 		ctrl_reply(&s->ctrl, 550, "%s operation failed.",
@@ -757,7 +848,7 @@ do_rnto(struct sess *s, const struct cmd *c)
 		return;
 	ffd = fs_open_parent(s->rootfd, s->rnfr, &from);
 	if (ffd >= 0) {
-		r = renameat(ffd, from, tfd, to);
+		r = quota_rename(&s->quota, ffd, from, tfd, to);
 		close(ffd);
 	}
 	close(tfd);
@@ -1090,7 +1181,7 @@ do_stou(struct sess *s, const struct cmd *c)
 	const char *base;
 	enum xfer_status st;
 	struct xfer x;
-	int dirfd, fd = -1, dfd;
+	int dirfd, fd = -1, dfd, r;
 	int64_t t0;
 
 	if (need_data(s) < 0)
@@ -1101,9 +1192,15 @@ do_stou(struct sess *s, const struct cmd *c)
 	}
 	if ((dirfd = parent_of(s, c->arglen > 0 ? c->arg : "stou", &base)) < 0)
 		goto out;
+	if ((r = quota_charge(&s->quota, 0, 1, 0)) < 0) {
+		reply_upload_open(s, r);
+		close(dirfd);
+		goto out;
+	}
 	if (strlen(base) > NAME_MAX - 12 ||
 	    (fd = stou_create(s, dirfd, base, name, sizeof(name))) < 0) {
 		ctrl_reply(&s->ctrl, 553, "Could not create a unique file.");
+		quota_credit(&s->quota, 0, 1);
 		close(dirfd);
 		goto out;
 	}
@@ -1111,6 +1208,7 @@ do_stou(struct sess *s, const struct cmd *c)
 	if ((dfd = open_data(s, what)) < 0) {
 		close(fd);
 		unlinkat(dirfd, name, 0);
+		quota_credit(&s->quota, 0, 1);
 		close(dirfd);
 		goto out;
 	}
@@ -1120,8 +1218,10 @@ do_stou(struct sess *s, const struct cmd *c)
 	close(dfd);
 	if (close(fd) < 0 && st == XFER_OK)
 		st = XFER_IO_ERROR;
-	if (st != XFER_OK)
+	if (st != XFER_OK) {
 		unlinkat(dirfd, name, 0);
+		quota_credit(&s->quota, x.charged, 1);
+	}
 	close(dirfd);
 	log_xfer(s, "STOU", &x, t0, st);
 	if (st == XFER_OK)
@@ -1471,6 +1571,24 @@ dispatch(struct sess *s, char *line, size_t n)
 		s->rest = 0;
 }
 
+/*
+ * The user's quota (usage file opened before the sandbox): the usage
+ * read, or counted now when the file holds none yet.
+ */
+static void
+start_quota(struct sess *s, const struct session_info *si)
+{
+	int r;
+
+	s->quota.fd = si->quota_fd;
+	s->quota.max_bytes = s->id->quota_bytes;
+	s->quota.max_files = s->id->quota_files;
+	if ((r = quota_start(&s->quota, s->rootfd)) < 0)
+		log_err("quota of %s: usage unknown (%s); uploads refused until "
+		    "`keepftpd quota %s --recompute` succeeds", s->id->name,
+		    strerror(-r), s->id->name);
+}
+
 void
 session_run(const struct session_info *si, const struct auth_identity *id,
     int rootfd)
@@ -1495,6 +1613,7 @@ session_run(const struct session_info *si, const struct auth_identity *id,
 	patterns_split(&s->hide, s->conf->hide_patterns);
 	patterns_split(&s->deny, s->conf->deny_patterns);
 	umask((mode_t)s->umask);
+	start_quota(s, si);
 	ctrl_reply(&s->ctrl, 230, "Login successful.");
 	while (!s->quit && !s->ctrl.broken) {
 		if (session_stop) {

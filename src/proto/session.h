@@ -22,6 +22,7 @@ struct session_info {
 	struct sockaddr_storage	 peer;
 	unsigned long		 id;
 	int64_t			 start_ms;	/* connect time, sys_now_ms() */
+	int			 quota_fd;	/* post-login: usage file, or -1 */
 };
 
 /* session_stop: why a worker must end (0: it need not). */

@@ -1,0 +1,99 @@
+/*
+ * quota.h - per-user quotas (quota_bytes=, quota_files= in the users
+ * file). A user's usage lives in one small file, quota_dir/NAME, as one
+ * fixed-length record rewritten in place under an fcntl OFD write lock;
+ * every session of the user holds it open, so the sessions and the
+ * `keepftpd quota` command see one count and two sessions cannot both
+ * pass the quota. Uploads charge each block before writing it; deletes,
+ * overwrites and renames over a file credit what they free.
+ * Counted: regular files (apparent size, a hard-linked file once), not
+ * directories, symlinks or other kinds.
+ * Runs in: post-login worker (accounting; quota_open just before the
+ * sandbox), keepftpd quota command (walk, recompute); unit tests.
+ */
+#ifndef KF_QUOTA_H
+#define KF_QUOTA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct quota_usage {
+	uint64_t	bytes;
+	uint64_t	files;
+};
+
+/* The record: "keepftpd-usage 1 bytes=%020llu files=%020llu\n". */
+#define QUOTA_RECORD_LEN	71
+
+/* ---- pure ---- */
+
+/* Writes the record (QUOTA_RECORD_LEN bytes, then a NUL) into out. */
+void	quota_format(const struct quota_usage *, char *out, size_t outsz);
+/* 0 and *u from exactly one record, or -EINVAL. */
+int	quota_parse(const char *p, size_t n, struct quota_usage *u);
+/*
+ * 1 when u plus bytes and files stays within max_bytes and max_files
+ * (0: no limit); files_slack more files are allowed for an upload that
+ * replaces a file (its temporary file exists until the rename).
+ */
+int	quota_fits(const struct quota_usage *u, uint64_t max_bytes,
+	    uint64_t max_files, uint64_t bytes, uint64_t files,
+	    uint64_t files_slack);
+/* Takes bytes and files off u, never below 0. */
+void	quota_sub(struct quota_usage *u, uint64_t bytes, uint64_t files);
+
+/*
+ * The usage of the tree under dirfd, never following a symlink
+ * (openat O_NOFOLLOW, fstatat AT_SYMLINK_NOFOLLOW), a directory met
+ * again below itself (same dev/ino: a bind mount) not entered twice,
+ * hard links counted once. -ELOOP deeper than max_depth, -E2BIG past
+ * max_entries entries, -errno on a read error: no partial count.
+ */
+int	quota_walk(int dirfd, unsigned max_depth, size_t max_entries,
+	    struct quota_usage *out);
+
+/* ---- the usage file ---- */
+
+/*
+ * quota_dir/name (a users-file name: no '/', no leading '.'), opened
+ * read-write and created (0600) when missing; never through a symlink.
+ * The fd, or -errno.
+ */
+int	quota_open(const char *dir, const char *name);
+/* Under the lock: read (1: a valid record, 0: none yet), write. */
+int	quota_lock(int fd);
+void	quota_unlock(int fd);
+int	quota_read(int fd, struct quota_usage *);
+int	quota_write(int fd, const struct quota_usage *);
+
+/* ---- a session's accounting ---- */
+
+struct quota {
+	int		fd;		/* the usage file; -1: no quota */
+	uint64_t	max_bytes;	/* 0: no limit */
+	uint64_t	max_files;
+	int		broken;		/* usage unknown: uploads refused */
+};
+
+/*
+ * At login: the usage from the file, or, when it holds no record yet,
+ * from a walk of the session's root (under the lock). 0, or -errno
+ * (q->broken is then set).
+ */
+int	quota_start(struct quota *, int rootfd);
+/* Adds bytes and files when they fit: 0, -EDQUOT, or -EIO (broken). */
+int	quota_charge(struct quota *, uint64_t bytes, uint64_t files,
+	    uint64_t files_slack);
+/* Gives bytes and files back (a failed upload, a truncation). */
+void	quota_credit(struct quota *, uint64_t bytes, uint64_t files);
+/*
+ * renameat(fromdir, from, todir, to) under the lock, crediting the
+ * regular file it replaces. The renameat result (errno kept).
+ */
+int	quota_rename(struct quota *, int fromdir, const char *from,
+	    int todir, const char *to);
+/* unlinkat(dirfd, name, flags) under the lock, crediting a regular file. */
+int	quota_unlink(struct quota *, int dirfd, const char *name, int flags);
+
+#endif
