@@ -247,6 +247,8 @@ count_links(struct walk *w)
 {
 	size_t i;
 
+	if (w->nlinks == 0)
+		return;
 	qsort(w->links, w->nlinks, sizeof(*w->links), inode_cmp);
 	for (i = 0; i < w->nlinks; i++) {
 		if (i > 0 && inode_cmp(&w->links[i - 1], &w->links[i]) == 0)
