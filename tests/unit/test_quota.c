@@ -184,6 +184,23 @@ test_walk_counts_the_tree_only(void **state)
 }
 
 static void
+test_walk_empty(void **state)
+{
+	struct quota_usage u = { 5, 5 };
+	char p[256];
+	int fd;
+
+	(void)state;
+	at("empty", p, sizeof(p));
+	assert_int_equal(mkdir(p, 0755), 0);
+	assert_true((fd = open(p, O_RDONLY | O_DIRECTORY)) >= 0);
+	assert_int_equal(quota_walk(fd, 0, 0, &u), 0);
+	assert_true(u.bytes == 0 && u.files == 0);
+	close(fd);
+	assert_int_equal(rmdir(p), 0);
+}
+
+static void
 test_walk_bounds(void **state)
 {
 	struct quota_usage u = { 99, 99 };
@@ -254,6 +271,7 @@ main(void)
 		cmocka_unit_test(test_fits),
 		cmocka_unit_test(test_sub_clamps),
 		cmocka_unit_test(test_walk_counts_the_tree_only),
+		cmocka_unit_test(test_walk_empty),
 		cmocka_unit_test(test_walk_bounds),
 		cmocka_unit_test(test_two_sessions_share_one_count),
 	};

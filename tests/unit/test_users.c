@@ -17,6 +17,7 @@
 
 #include "auth/auth.h"
 #include "auth/users.h"
+#include "common/buf.h"
 
 #define HASH_A	"$6$saltsalt$abc"
 #define OK_LINE	"alice:" HASH_A ":1000:1001:/srv/ftp/alice:write"
@@ -119,6 +120,48 @@ test_parse_invalid(void **state)
 	line[KF_USERS_LINE_MAX - 1] = ':';
 	line[KF_USERS_LINE_MAX] = '\0';
 	assert_int_equal(parse(line, &e), 1);	/* just fits */
+}
+
+/* Rate and quota flags: values, bounds, duplicates, written back. */
+static void
+test_parse_limits(void **state)
+{
+	static const char *bad[] = {
+		"a:" HASH_A ":1:1:/h:down_rate",		/* needs a value */
+		"a:" HASH_A ":1:1:/h:down_rate=",
+		"a:" HASH_A ":1:1:/h:up_rate=-1",
+		"a:" HASH_A ":1:1:/h:up_rate=1k",
+		"a:" HASH_A ":1:1:/h:up_rate=4000000001",
+		"a:" HASH_A ":1:1:/h:quota_bytes=1152921504606846977",
+		"a:" HASH_A ":1:1:/h:quota_files= 1",
+		"a:" HASH_A ":1:1:/h:quota_files=1,quota_files=2",
+		"a:" HASH_A ":1:1:/h:write,write",
+		"a:" HASH_A ":1:1:/h:down_rate=1=2",
+	};
+	const char *line = "a:" HASH_A ":1:1:/h:write,down_rate=0,"
+	    "up_rate=4000000000,quota_bytes=1152921504606846976,quota_files=7";
+	struct users_entry e;
+	struct buf *b;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (parse(bad[i], &e) != -1)
+			fail_msg("accepted: %s", bad[i]);
+	assert_int_equal(parse(line, &e), 1);
+	assert_int_equal(e.flags, USERS_FLAG_WRITE | USERS_FLAG_DOWN_RATE |
+	    USERS_FLAG_UP_RATE | USERS_FLAG_QUOTA_BYTES | USERS_FLAG_QUOTA_FILES);
+	assert_true(e.down_rate == 0 && e.up_rate == 4000000000ULL);
+	assert_true(e.quota_bytes == (1ULL << 60) && e.quota_files == 7);
+	/* the flags come back in one canonical order */
+	assert_int_equal(parse("a:" HASH_A ":1:1:/h:quota_files=7,"
+	    "quota_bytes=1152921504606846976,up_rate=4000000000,down_rate=0,"
+	    "write", &e), 1);
+	assert_non_null(b = buf_new(KF_USERS_LINE_MAX + 2));
+	assert_int_equal(users_format_line(&e, b), 0);
+	assert_int_equal(buf_len(b), strlen(line) + 1);
+	assert_memory_equal(buf_data(b), line, strlen(line));
+	buf_free(b);
 }
 
 static void
@@ -347,6 +390,37 @@ test_auth_anonymous(void **state)
 	assert_int_equal(id.writable, 1);
 	assert_int_equal(auth_check(&c, NULL, "AnonyMous", "a@b", &id), 0);
 	assert_int_equal(auth_check(&c, NULL, "anonymous2", "", &id), -1);
+}
+
+/* The identity's rates: user flags, else anon_*_rate, else the global. */
+static void
+test_auth_rates(void **state)
+{
+	char h[crypto_pwhash_STRBYTES], users[1024];
+	struct auth_identity id;
+	struct conf c;
+
+	(void)state;
+	test_conf(&c);
+	c.download_rate = 5000;
+	c.upload_rate = 6000;
+	c.anon_download_rate = 700;
+	assert_int_equal(auth_hash_password("right", 1, 8 << 20, h,
+	    sizeof(h)), 0);
+	snprintf(users, sizeof(users), "lim:%s:1:1:/srv/l:up_rate=0,"
+	    "quota_bytes=99,quota_files=3\nplain:%s:1:1:/srv/p:\n", h, h);
+	assert_int_equal(auth_check(&c, users, "lim", "right", &id), 0);
+	assert_true(id.down_rate == 5000 && id.up_rate == 0);
+	assert_true(id.quota_bytes == 99 && id.quota_files == 3);
+	assert_int_equal(auth_check(&c, users, "plain", "right", &id), 0);
+	assert_true(id.down_rate == 5000 && id.up_rate == 6000);
+	assert_true(id.quota_bytes == 0 && id.quota_files == 0);
+	c.anonymous_enable = 1;
+	snprintf(c.anon_root, sizeof(c.anon_root), "/srv/anon");
+	if (geteuid() == 0 && getpwnam(c.anon_user) == NULL)
+		skip();
+	assert_int_equal(auth_check(&c, NULL, "anonymous", "", &id), 0);
+	assert_true(id.down_rate == 700 && id.up_rate == 6000);
 }
 
 static void
@@ -591,6 +665,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_valid),
 		cmocka_unit_test(test_parse_invalid),
+		cmocka_unit_test(test_parse_limits),
+		cmocka_unit_test(test_auth_rates),
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_verify_argon2id),
 		cmocka_unit_test(test_verify_crypt),
