@@ -153,16 +153,13 @@ wait_ready(struct xfer *x, short ev)
 
 /*
  * The pace's wait before the next slice (ns): the control connection
- * is served meanwhile (ABOR, STAT), a stop is noticed, and so is a
- * data connection that fails.
+ * is served meanwhile (ABOR, STAT) and a stop is noticed. A failed data
+ * connection shows at the next send or receive, a slice later.
  */
 static enum xfer_status
 wait_pace(struct xfer *x, int64_t ns)
 {
-	struct pollfd p[2] = {
-		{ .fd = x->datafd, .events = 0 },	/* errors only */
-		{ .fd = x->ctrl->fd, .events = POLLIN | POLLPRI },
-	};
+	struct pollfd p = { .fd = x->ctrl->fd, .events = POLLIN | POLLPRI };
 	int64_t end = now_ns() + ns, left;
 	struct timespec ts;
 	int n, r;
@@ -170,16 +167,15 @@ wait_pace(struct xfer *x, int64_t ns)
 	while ((left = end - now_ns()) > 0) {
 		if (*x->stop)
 			return XFER_STOPPED;
-		p[1].fd = x->ctrl->len >= KF_LINE_MAX ? -1 : x->ctrl->fd;
+		p.fd = x->ctrl->len >= KF_LINE_MAX ? -1 : x->ctrl->fd;
 		ts.tv_sec = left / 1000000000;
 		ts.tv_nsec = left % 1000000000;
-		n = ppoll(p, 2, &ts, NULL);
+		n = ppoll(&p, 1, &ts, NULL);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 || (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)))
-			return XFER_DATA_ERROR;
-		if (n > 0 && p[1].revents &&
-		    (r = take_ctrl(x)) != XFER_OK)
+		if (n < 0)
+			return XFER_IO_ERROR;
+		if (n > 0 && (r = take_ctrl(x)) != XFER_OK)
 			return (enum xfer_status)r;
 	}
 	return *x->stop ? XFER_STOPPED : XFER_OK;

@@ -231,6 +231,17 @@ def test_usage_survives_sessions_and_recompute_matches(qsrv):
     r = quota_cmd(srv, "--recompute")
     assert r.returncode == 0, r.stderr
     assert recorded(srv) == before == disk_usage(srv.home)
+    # the configuration names the users file and quota_dir
+    r = subprocess.run([BIN, "quota", "-c", str(srv.conf), srv.user],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == (f"alice bytes={before[0]} files={before[1]} "
+                        f"quota_bytes={SEED_BYTES + 4 * MiB} quota_files=0\n")
+    r = subprocess.run([BIN, "quota", "-c", str(srv.conf), "nosuch"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "no user nosuch" in r.stderr
+    r = subprocess.run([BIN, "quota"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "usage:" in r.stderr
 
 
 def test_recompute_never_follows_symlinks(qsrv):

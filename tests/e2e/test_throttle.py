@@ -187,3 +187,56 @@ def test_listings_are_not_paced(start_server):
     f.retrlines("LIST", lines.append)
     assert len(lines) >= 300 and time.monotonic() - t0 < 2
     f.quit()
+
+
+def test_abor_during_a_paced_upload_keeps_the_old_file(start_server):
+    srv = start_server(conf_extra={"upload_rate": str(256 * 1024)}, rootless=not IS_ROOT)
+    (srv.home / "keep.bin").write_bytes(b"old\n")
+    f = srv.login(timeout=10)
+    f.voidcmd("TYPE I")
+    conn = f.transfercmd("STOR keep.bin")
+    conn.sendall(b"n" * MiB)  # the kernel takes it; the server reads 256 KiB/s
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    f.sock.sendall(b"ABOR\r\n")
+    assert f.getmultiline().startswith("426")
+    assert f.getmultiline().startswith("226")
+    assert time.monotonic() - t0 < 0.5
+    conn.close()
+    assert (srv.home / "keep.bin").read_bytes() == b"old\n"
+    assert not [p for p in srv.home.iterdir() if p.name.startswith(".kf-upload")]
+    f.quit()
+
+
+def test_client_gone_during_a_paced_download(start_server):
+    """The reader closes its end: the paced sender notices at its next
+    slice and answers 426, the session goes on."""
+    srv = start_server(conf_extra={"download_rate": str(MiB)}, rootless=not IS_ROOT)
+    big_file(srv, srv.home, "big.bin", 32 * MiB)
+    f = srv.login(timeout=10)
+    f.voidcmd("TYPE I")
+    conn = f.transfercmd("RETR big.bin")
+    conn.recv(65536)
+    conn.close()
+    t0 = time.monotonic()
+    r = f.getmultiline()
+    assert r.startswith("426"), r
+    assert time.monotonic() - t0 < 3
+    assert f.sendcmd("NOOP").startswith("200")
+    f.quit()
+
+
+def test_sigterm_ends_a_paced_download(start_server):
+    srv = start_server(conf_extra={"download_rate": str(MiB)}, rootless=not IS_ROOT)
+    big_file(srv, srv.home, "big.bin", 32 * MiB)
+    f = srv.login(timeout=10)
+    f.voidcmd("TYPE I")
+    conn = f.transfercmd("RETR big.bin")
+    conn.recv(65536)
+    t0 = time.monotonic()
+    srv.proc.terminate()
+    r = f.getmultiline()
+    assert r.startswith("426 Transfer aborted."), r
+    assert time.monotonic() - t0 < 2
+    conn.close()
+    assert srv.proc.wait(10) == 0
