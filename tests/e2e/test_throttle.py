@@ -32,6 +32,8 @@ def timed_stor(ftp, name, size):
 
 def assert_rate(seconds, size, rate):
     want = size / rate
+    print(f"{size} bytes at {rate} bytes/s: {seconds:.3f} s (expected {want:.3f} s, "
+          f"{100 * (seconds - want) / want:+.1f}%)")
     assert abs(seconds - want) <= TOLERANCE * want, (seconds, want)
 
 
