@@ -121,13 +121,15 @@
 	X(UINT, data_timeout, "60", 1, 3600,				\
 	    "Seconds to wait for a data connection, or for progress on one.") \
 	X(UINT, download_rate, "0", 0, 4000000000UL,			\
-	    "Most bytes a second one download (RETR) may move, paced in " \
-	    "slices of 1/20 s (0: no limit). A users-file `down_rate=` flag " \
-	    "replaces it for that user.")				\
-	X(UINT, upload_rate, "0", 0, 4000000000UL,			\
-	    "Most bytes a second one upload (STOR, APPE, STOU) may move " \
-	    "(0: no limit). A users-file `up_rate=` flag replaces it for " \
+	    "Most bytes a second a session's downloads (RETR) may move, " \
+	    "paced in slices of 1/20 s (0: no limit). Each session has its " \
+	    "own (one transfer at a time); `max_per_ip` bounds how many a " \
+	    "client opens. A users-file `down_rate=` flag replaces it for " \
 	    "that user.")						\
+	X(UINT, upload_rate, "0", 0, 4000000000UL,			\
+	    "Most bytes a second a session's uploads (STOR, APPE, STOU) may " \
+	    "move (0: no limit), like `download_rate`. A users-file " \
+	    "`up_rate=` flag replaces it for that user.")		\
 	X(UINT, anon_download_rate, "0", 0, 4000000000UL,		\
 	    "`download_rate` for anonymous sessions (0: `download_rate`).") \
 	X(UINT, anon_upload_rate, "0", 0, 4000000000UL,			\
