@@ -600,6 +600,32 @@ test_cli_roundtrip(void **state)
 	    NULL }), 0);
 	assert_string_equal(slurp(out), "dave 1500 1600 /srv/dave -\n");
 
+	/* rate and quota flags: add, set, list */
+	assert_int_equal(cli("pw-h\n", NULL, ADD("hal", "--down-rate", "5000",
+	    "--quota-files", "3")), 0);
+	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "set",
+	    "hal", "--up-rate", "7", "--quota-files", "0", NULL }), 0);
+	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "set",
+	    "dave", "--quota-bytes", "99", NULL }), 0);
+	assert_int_equal(cli("", out, (char *[]){ "user", "-f", ufile, "list",
+	    NULL }), 0);
+	assert_string_equal(slurp(out), "dave 1500 1600 /srv/dave "
+	    "quota_bytes=99\nhal 1500 1600 /srv/hal "
+	    "down_rate=5000,up_rate=7,quota_files=0\n");
+	assert_int_equal(login("hal", "pw-h"), 0);	/* password kept */
+	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "set",
+	    "hal", NULL }), 2);				/* nothing to set */
+	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "set",
+	    "hal", "--up-rate", "4000000001", NULL }), 2);
+	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "set",
+	    "nobody9", "--up-rate", "1", NULL }), 1);
+	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "del",
+	    "--quota-files", "1", "hal", NULL }), 2);
+	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "del",
+	    "hal", NULL }), 0);
+	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "set",
+	    "dave", "--quota-bytes", "0", NULL }), 0);
+
 	/* usage errors */
 	assert_int_equal(cli("", NULL, (char *[]){ "user", NULL }), 2);
 	assert_int_equal(cli("", NULL, (char *[]){ "user", "frob", NULL }), 2);
