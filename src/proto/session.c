@@ -1082,12 +1082,45 @@ stat_path(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 213, "End of status.");
 }
 
+/* "N" or "unlimited", for STAT. */
+static const char *
+limit_text(uint64_t v, char *buf, size_t n)
+{
+	if (v == 0)
+		return "unlimited";
+	snprintf(buf, n, "%llu", (unsigned long long)v);
+	return buf;
+}
+
+/* The session's quota for STAT: usage against the limits. */
+static void
+stat_quota(struct sess *s, char *line, size_t n)
+{
+	struct quota_usage u;
+	char b[24], f[24];
+	int r = -1;
+
+	if (!s->quota.broken && quota_lock(s->quota.fd) == 0) {
+		r = quota_read(s->quota.fd, &u);
+		quota_unlock(s->quota.fd);
+	}
+	if (r <= 0) {
+		snprintf(line, n, "Quota: usage unknown");
+		return;
+	}
+	snprintf(line, n, "Quota: %llu of %s bytes, %llu of %s files",
+	    (unsigned long long)u.bytes,
+	    limit_text(s->quota.max_bytes, b, sizeof(b)),
+	    (unsigned long long)u.files,
+	    limit_text(s->quota.max_files, f, sizeof(f)));
+}
+
 static void
 do_stat(struct sess *s, const struct cmd *c)
 {
-	char lines[5][160], peer[ADDR_STR_MAX];
-	const char *l[5];
-	size_t i;
+	char lines[7][160], peer[ADDR_STR_MAX], d[24], u[24];
+	const char *l[7];
+	size_t i, n = 5;
 
 	if (c->arglen > 0) {
 		stat_path(s, c);
@@ -1103,9 +1136,16 @@ do_stat(struct sess *s, const struct cmd *c)
 	    s->conf->idle_timeout);
 	snprintf(lines[4], sizeof(lines[4]), "Data connection: %s",
 	    data_pending(&s->data) ? "ready" : "none");
-	for (i = 0; i < 5; i++)
+	if (s->id->down_rate != 0 || s->id->up_rate != 0)
+		snprintf(lines[n++], sizeof(lines[0]), "Rate limits in bytes/s: "
+		    "download %s, upload %s",
+		    limit_text(s->id->down_rate, d, sizeof(d)),
+		    limit_text(s->id->up_rate, u, sizeof(u)));
+	if (s->quota.fd >= 0)
+		stat_quota(s, lines[n++], sizeof(lines[0]));
+	for (i = 0; i < n; i++)
 		l[i] = lines[i];
-	ctrl_reply_lines(&s->ctrl, 211, "keepftpd status:", l, 5, "End of status.");
+	ctrl_reply_lines(&s->ctrl, 211, "keepftpd status:", l, n, "End of status.");
 }
 
 /* ---------------------------------------------- RFC 959, the rest */

@@ -162,6 +162,8 @@ def test_file_count_quota(qsrv):
     assert push(f, "STOR b.txt", b"b")[0].startswith("226")
     assert recorded(srv) == disk_usage(srv.home) == (SEED_BYTES + 1, SEED_FILES + 1)
     assert r.startswith("227")
+    assert (f"Quota: {SEED_BYTES + 1} of unlimited bytes, {SEED_FILES + 1} of "
+            f"{SEED_FILES + 1} files" in f.sendcmd("STAT"))
     f.quit()
 
 

@@ -139,6 +139,8 @@ def test_per_user_rates_replace_the_global_ones(start_server):
                             capture_output=True, text=True, timeout=TIMEOUT).stdout
     assert f"write,down_rate={3 * MiB},up_rate={2 * MiB}" in listed
     f = srv.login(timeout=30)
+    assert (f"Rate limits in bytes/s: download {3 * MiB}, upload {2 * MiB}"
+            in f.sendcmd("STAT"))
     f.voidcmd("TYPE I")
     n, took = timed_retr(f, "p.bin")
     assert_rate(took, n, 3 * MiB)
