@@ -58,6 +58,9 @@ int	quota_walk(int dirfd, unsigned max_depth, size_t max_entries,
 /*
  * quota_dir/name (a users-file name: no '/', no leading '.'), opened
  * read-write and created (0600) when missing; never through a symlink.
+ * Refused (-EPERM) unless quota_dir is writable by its owner only and
+ * the file is a regular file with one link and the same owner (root
+ * creating it gives it to the directory's owner, the server's account).
  * The fd, or -errno.
  */
 int	quota_open(const char *dir, const char *name);

@@ -111,20 +111,6 @@ find_user(const struct qopts *o, struct users_entry *e)
 	return r == 1 ? 0 : -1;
 }
 
-/* Run as root for a server that runs as another account: its file. */
-static void
-give_to_dir_owner(int fd, const char *dir)
-{
-	struct stat d, f;
-
-	if (geteuid() != 0 || stat(dir, &d) < 0 || fstat(fd, &f) < 0)
-		return;
-	if ((f.st_uid != d.st_uid || f.st_gid != d.st_gid) &&
-	    fchown(fd, d.st_uid, d.st_gid) < 0)
-		fprintf(stderr, "keepftpd quota: chown of the usage file: %s\n",
-		    strerror(errno));
-}
-
 static int
 recompute(const struct users_entry *e, int fd, struct quota_usage *u)
 {
@@ -165,7 +151,6 @@ run(const struct qopts *o, const struct users_entry *e)
 		    strerror(-fd));
 		return 1;
 	}
-	give_to_dir_owner(fd, o->dir);
 	if (quota_lock(fd) < 0) {
 		close(fd);
 		return 1;

@@ -309,6 +309,17 @@ def test_quota_dir_unavailable_refuses_the_login(start_server):
     assert srv.wait_log(r"quota of alice: /nonexistent/keepftpd-quota/alice")
 
 
+def test_shared_quota_dir_refuses_the_login(qsrv):
+    """A quota_dir others may write could hold a link to another file:
+    refused, and the session never starts."""
+    srv = qsrv(quota_bytes=MiB)
+    srv.qdir.chmod(0o777)
+    f = srv.connect()
+    with pytest.raises(ftplib.error_temp, match=r"^421 Quota state unavailable"):
+        f.login(srv.user, srv.password)
+    assert srv.wait_log(r"quota of alice: .*: Operation not permitted")
+
+
 def test_usage_file_is_outside_the_root_and_not_reachable(qsrv):
     srv = qsrv(quota_bytes=MiB)
     f = srv.login()

@@ -262,6 +262,44 @@ test_two_sessions_share_one_count(void **state)
 	rmdir(dir);
 }
 
+/* What quota_open refuses: links, other kinds, a shared directory. */
+static void
+test_open_refuses(void **state)
+{
+	char dir[64], p[128], q[128];
+	int fd;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/kf-quota-open-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	/* a symlink to a file elsewhere: not followed */
+	snprintf(p, sizeof(p), "%s/sym", dir);
+	assert_int_equal(symlink("/etc/passwd", p), 0);
+	assert_int_equal(quota_open(dir, "sym"), -ELOOP);
+	/* a second link to a file: refused, not rewritten */
+	snprintf(p, sizeof(p), "%s/orig", dir);
+	snprintf(q, sizeof(q), "%s/hard", dir);
+	assert_true((fd = open(p, O_WRONLY | O_CREAT, 0600)) >= 0);
+	close(fd);
+	assert_int_equal(link(p, q), 0);
+	assert_int_equal(quota_open(dir, "hard"), -EPERM);
+	/* a directory or a fifo in its place */
+	snprintf(p, sizeof(p), "%s/dir", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	assert_true(quota_open(dir, "dir") < 0);
+	snprintf(p, sizeof(p), "%s/fifo", dir);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	assert_int_equal(quota_open(dir, "fifo"), -EPERM);
+	/* a directory others may write */
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(quota_open(dir, "new"), -EPERM);
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_true((fd = quota_open(dir, "new")) >= 0);
+	close(fd);
+	snprintf(p, sizeof(p), "rm -rf %s", dir);
+	assert_int_equal(system(p), 0);
+}
+
 int
 main(void)
 {
@@ -274,6 +312,7 @@ main(void)
 		cmocka_unit_test(test_walk_empty),
 		cmocka_unit_test(test_walk_bounds),
 		cmocka_unit_test(test_two_sessions_share_one_count),
+		cmocka_unit_test(test_open_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tree, teardown_tree);
