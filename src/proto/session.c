@@ -654,6 +654,9 @@ upload_open(struct sess *s, const struct cmd *c, struct upload *u)
 	if (r < 0) {
 		if (u->fd >= 0)
 			close(u->fd);
+		/* REST past the end of a file we just made: it goes again */
+		if (u->fd >= 0 && u->created)
+			unlinkat(u->dirfd, u->name, 0);
 		u->fd = -1;
 		quota_credit(&s->quota, 0, u->files);
 	}

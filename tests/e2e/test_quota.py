@@ -329,3 +329,16 @@ def test_usage_file_is_outside_the_root_and_not_reachable(qsrv):
         f.sendcmd(f"SIZE {srv.qdir}/{srv.user}")
     f.quit()
     assert (srv.qdir / srv.user).stat().st_mode & 0o777 == 0o600
+
+
+def test_rest_past_the_end_of_a_new_file_leaves_nothing(qsrv):
+    srv = qsrv(quota_files=SEED_FILES + 1)
+    f = srv.login()
+    f.voidcmd("TYPE I")
+    f.sendcmd("PASV")
+    f.sendcmd("REST 100")
+    with pytest.raises(ftplib.error_perm, match=r"^553"):
+        f.sendcmd("STOR missing.bin")
+    assert not (srv.home / "missing.bin").exists()
+    assert recorded(srv) == disk_usage(srv.home) == (SEED_BYTES, SEED_FILES)
+    f.quit()
