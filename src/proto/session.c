@@ -59,6 +59,7 @@ struct sess {
 	struct patterns			 hide;		/* hide_patterns */
 	struct patterns			 deny;		/* deny_patterns */
 	struct quota			 quota;		/* fd -1: none */
+	uint64_t			 min_rate;	/* last transfer's, for 426 */
 	uint64_t			 rest;
 	char				 cwd[KF_PATH_MAX + 1];
 	char				 rnfr[KF_PATH_MAX + 1];
@@ -308,6 +309,7 @@ init_xfer(struct sess *s, struct xfer *x, int fd)
 	xfer_init(x, &s->ctrl, fd, (int)s->conf->data_timeout * 1000,
 	    &session_stop);
 	xfer_set_rates(x, 0, s->conf->data_min_rate);
+	s->min_rate = x->min_rate;
 }
 
 /* A file transfer: paced at the user's rate for its direction. */
@@ -317,6 +319,7 @@ init_file_xfer(struct sess *s, struct xfer *x, int fd, int upload)
 	init_xfer(s, x, fd);
 	xfer_set_rates(x, upload ? s->id->up_rate : s->id->down_rate,
 	    s->conf->data_min_rate);
+	s->min_rate = x->min_rate;
 	if (upload && s->quota.fd >= 0)
 		x->quota = &s->quota;
 }
@@ -344,8 +347,8 @@ reply_xfer(struct sess *s, enum xfer_status st, const char *ok)
 		ctrl_reply(&s->ctrl, 426, "Data connection timed out.");
 		break;
 	case XFER_TOO_SLOW:
-		ctrl_reply(&s->ctrl, 426, "Transfer too slow (under %lu bytes/s); "
-		    "aborted.", s->conf->data_min_rate);
+		ctrl_reply(&s->ctrl, 426, "Transfer too slow (under %llu bytes/s); "
+		    "aborted.", (unsigned long long)s->min_rate);
 		break;
 	case XFER_DATA_ERROR:
 		ctrl_reply(&s->ctrl, 426, "Data connection failed; transfer aborted.");

@@ -244,3 +244,16 @@ def test_sigterm_ends_a_paced_download(start_server):
     assert time.monotonic() - t0 < 2
     conn.close()
     assert srv.proc.wait(10) == 0
+
+
+def test_own_pace_never_trips_the_minimum_rate(start_server):
+    """data_min_rate above the upload's own rate: the minimum is held to
+    half the rate, so a paced upload over several windows completes."""
+    srv = start_server(conf_extra={"upload_rate": "2000", "data_min_rate": "100000",
+                                   "data_timeout": "1"}, rootless=not IS_ROOT)
+    f = srv.login(timeout=15)
+    f.voidcmd("TYPE I")
+    took = timed_stor(f, "slow.bin", 6000)
+    assert_rate(took, 6000, 2000)
+    assert (srv.home / "slow.bin").stat().st_size == 6000
+    f.quit()
