@@ -97,15 +97,24 @@ progress(struct xfer *x, size_t n)
 	return check_rate(x, now);
 }
 
-/* How long poll may wait: until the stall deadline or the window end. */
-static int
-poll_ms(const struct xfer *x, int64_t now)
+int
+xfer_wait_ms(const struct xfer *x)
 {
-	int64_t t = x->last_ms + x->timeout_ms - now;
+	int64_t now = sys_now_ms(), t = x->last_ms + x->timeout_ms - now;
 
 	if (x->min_rate > 0 && x->win_ms + x->timeout_ms - now < t)
 		t = x->win_ms + x->timeout_ms - now;
 	return t < 0 ? 0 : (int)t;
+}
+
+enum xfer_status
+xfer_waited(struct xfer *x)
+{
+	int64_t now = sys_now_ms();
+
+	if (now - x->last_ms >= x->timeout_ms)
+		return XFER_TIMEOUT;
+	return check_rate(x, now);
 }
 
 /*
@@ -120,7 +129,6 @@ wait_ready(struct xfer *x, short ev)
 		{ .fd = x->ctrl->fd, .events = POLLIN | POLLPRI },
 	};
 	enum xfer_status st;
-	int64_t now;
 	int n, r;
 
 	for (;;) {
@@ -128,16 +136,13 @@ wait_ready(struct xfer *x, short ev)
 			return XFER_STOPPED;
 		/* a full control buffer holds no ABOR: stop watching it */
 		p[1].fd = x->ctrl->len >= KF_LINE_MAX ? -1 : x->ctrl->fd;
-		n = poll(p, 2, poll_ms(x, sys_now_ms()));
+		n = poll(p, 2, xfer_wait_ms(x));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return XFER_DATA_ERROR;
 		if (n == 0) {
-			now = sys_now_ms();
-			if (now - x->last_ms >= x->timeout_ms)
-				return XFER_TIMEOUT;
-			if ((st = check_rate(x, now)) != XFER_OK)
+			if ((st = xfer_waited(x)) != XFER_OK)
 				return st;
 			continue;
 		}
@@ -181,12 +186,8 @@ wait_pace(struct xfer *x, int64_t ns)
 	return *x->stop ? XFER_STOPPED : XFER_OK;
 }
 
-/*
- * The size of the next block: a pace slice when paced, after waiting
- * until the pace lets it go; max otherwise.
- */
-static enum xfer_status
-next_block(struct xfer *x, size_t max, size_t *n)
+enum xfer_status
+xfer_pace(struct xfer *x, size_t max, size_t *n)
 {
 	enum xfer_status st;
 	int64_t d;
@@ -198,9 +199,8 @@ next_block(struct xfer *x, size_t max, size_t *n)
 	return XFER_OK;
 }
 
-/* n bytes went: the pace, the stall clock and the rate window. */
-static enum xfer_status
-moved(struct xfer *x, size_t n)
+enum xfer_status
+xfer_moved(struct xfer *x, size_t n)
 {
 	pace_spend(&x->pace, now_ns(), n);
 	return progress(x, n);
@@ -243,11 +243,11 @@ xfer_send_file(struct xfer *x, int filefd, off_t offset)
 	ssize_t n;
 
 	for (;;) {
-		if ((st = next_block(x, KF_XFER_CHUNK, &want)) != XFER_OK)
+		if ((st = xfer_pace(x, KF_XFER_CHUNK, &want)) != XFER_OK)
 			return st;
 		n = sendfile(x->datafd, filefd, &offset, want);
 		if (n > 0) {
-			if ((st = moved(x, (size_t)n)) != XFER_OK)
+			if ((st = xfer_moved(x, (size_t)n)) != XFER_OK)
 				return st;
 			if (x->bytes % CHECK_EVERY < (uint64_t)n &&
 			    (st = check_ctrl(x)) != XFER_OK)
@@ -276,13 +276,13 @@ xfer_send_buf(struct xfer *x, const char *p, size_t len)
 	ssize_t n;
 
 	while (len > 0) {
-		if ((st = next_block(x, len, &want)) != XFER_OK)
+		if ((st = xfer_pace(x, len, &want)) != XFER_OK)
 			return st;
 		n = send(x->datafd, p, want, MSG_NOSIGNAL);
 		if (n > 0) {
 			p += n;
 			len -= (size_t)n;
-			if ((st = moved(x, (size_t)n)) != XFER_OK)
+			if ((st = xfer_moved(x, (size_t)n)) != XFER_OK)
 				return st;
 			continue;
 		}
@@ -342,18 +342,28 @@ out:
  * Writes n bytes, charged to the quota first (a block that would pass
  * it is not written); the upload's local errors become statuses.
  */
-static enum xfer_status
-write_out(struct xfer *x, int filefd, const char *p, size_t n)
+enum xfer_status
+xfer_charge(struct xfer *x, size_t n)
 {
 	int r;
 
+	if (x->quota == NULL || n == 0)
+		return XFER_OK;
+	if ((r = quota_charge(x->quota, n, 0, 0)) < 0)
+		return r == -EDQUOT ? XFER_QUOTA : XFER_IO_ERROR;
+	x->charged += n;
+	return XFER_OK;
+}
+
+static enum xfer_status
+write_out(struct xfer *x, int filefd, const char *p, size_t n)
+{
+	enum xfer_status st;
+
 	if (n == 0)
 		return XFER_OK;
-	if (x->quota != NULL) {
-		if ((r = quota_charge(x->quota, n, 0, 0)) < 0)
-			return r == -EDQUOT ? XFER_QUOTA : XFER_IO_ERROR;
-		x->charged += n;
-	}
+	if ((st = xfer_charge(x, n)) != XFER_OK)
+		return st;
 	if (sys_write_all(filefd, p, n) < 0)
 		return local_error(errno);
 	return XFER_OK;
@@ -381,11 +391,11 @@ recv_loop(struct xfer *x, int filefd, int ascii)
 		goto out;
 	}
 	for (;;) {
-		if ((st = next_block(x, KF_XFER_CHUNK, &want)) != XFER_OK)
+		if ((st = xfer_pace(x, KF_XFER_CHUNK, &want)) != XFER_OK)
 			break;
 		r = recv(x->datafd, blk, want, 0);
 		if (r > 0) {
-			if ((st = moved(x, (size_t)r)) != XFER_OK)
+			if ((st = xfer_moved(x, (size_t)r)) != XFER_OK)
 				break;
 			if (ascii) {
 				n = ascii_from_net(&as, blk, (size_t)r, &used,

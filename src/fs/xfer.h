@@ -55,6 +55,24 @@ void	xfer_init(struct xfer *, struct ctrl *, int datafd, int timeout_ms,
  */
 void	xfer_set_rates(struct xfer *, uint64_t rate, uint64_t min_rate);
 
+/*
+ * The pieces every transfer loop uses (this file's, and any other, such
+ * as one over TLS), so that pacing, the minimum rate and the quota hold
+ * for all of them:
+ * xfer_pace: before moving a block of at most max bytes, waits as the
+ *   pace requires (serving ABOR and STAT) and sets *n, the block's size.
+ * xfer_moved: after n bytes moved (pace, stall clock, rate window).
+ * xfer_charge: before writing n bytes of an upload (the quota).
+ * xfer_wait_ms: the timeout for a poll on the data connection;
+ *   xfer_waited after that poll timed out: XFER_TIMEOUT, XFER_TOO_SLOW,
+ *   or XFER_OK to wait again.
+ */
+enum xfer_status xfer_pace(struct xfer *, size_t max, size_t *n);
+enum xfer_status xfer_moved(struct xfer *, size_t n);
+enum xfer_status xfer_charge(struct xfer *, size_t n);
+int	xfer_wait_ms(const struct xfer *);
+enum xfer_status xfer_waited(struct xfer *);
+
 enum xfer_status xfer_send_file(struct xfer *, int filefd, off_t offset);
 enum xfer_status xfer_send_buf(struct xfer *, const char *, size_t);
 enum xfer_status xfer_recv_file(struct xfer *, int filefd);
