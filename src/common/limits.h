@@ -48,3 +48,11 @@
 #define KF_IDMAP_FILE_MAX	(16 * 1024 * 1024)	/* bytes read of passwd/group */
 
 #endif
+
+/* ---- connection policy: rate, bans, admin socket (src/priv/bantab.c, admin.c) ---- */
+#ifndef KF_LIMITS_CONN_H
+#define KF_LIMITS_CONN_H
+
+#define KF_BANTAB_MAX		8192	/* client addresses the listener tracks (rates, failures, bans) */
+
+#endif

@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "../common/sys.h"
 #include "../net/addr.h"
 #include "../sandbox/sandbox.h"
+#include "bantab.h"
 #include "listener.h"
 #include "monitor.h"
 
@@ -40,6 +42,7 @@ static sigset_t run_mask;	/* the mask before signals_setup blocked ours */
 static struct slot *slots;
 static size_t nslots, capslots;
 static unsigned long next_id = 1;
+static struct bantab *bans;	/* rates, failures, bans by address */
 
 static void
 on_signal(int sig)
@@ -108,6 +111,34 @@ bind_one(const struct conf_listen *l)
 	return fd;
 }
 
+/* The address table, keyed with a random key of this process. */
+static int
+policy_init(void)
+{
+	unsigned char key[BANTAB_KEYBYTES];
+
+	randombytes_buf(key, sizeof(key));
+	bans = bantab_new(KF_BANTAB_MAX, key);
+	sodium_memzero(key, sizeof(key));
+	if (bans == NULL) {
+		log_err("cannot allocate the address table");
+		return -1;
+	}
+	return 0;
+}
+
+static struct bantab_policy
+policy_of(const struct conf *c)
+{
+	return (struct bantab_policy){
+		.rate_max = (unsigned)c->max_conn_rate,
+		.rate_window_ms = (int64_t)c->conn_rate_window * 1000,
+		.ban_failures = (unsigned)c->ban_failures,
+		.ban_window_ms = (int64_t)c->ban_window * 1000,
+		.ban_ms = (int64_t)c->ban_seconds * 1000,
+	};
+}
+
 int
 listener_bind(struct listener *L)
 {
@@ -130,6 +161,8 @@ listener_bind(struct listener *L)
 		L->fds[L->nfds++] = fd;
 	}
 	if (geteuid() == 0 && sandbox_prepare_empty_dir(L->conf.empty_dir) < 0)
+		return -1;
+	if (policy_init() < 0)
 		return -1;
 	return auth_slots_init((unsigned)L->conf.auth_concurrency);
 }
@@ -226,6 +259,33 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer)
 		log_err("session table full");
 }
 
+/*
+ * A banned address, or one over max_conn_rate, is refused (1) before
+ * the session limits are looked at; a refused attempt still counts
+ * toward the rate.
+ */
+static int
+policy_refuses(struct listener *L, int fd, const struct sockaddr_storage *peer,
+    const char *host)
+{
+	struct bantab_policy p = policy_of(&L->conf);
+	struct bantab_addr a;
+
+	if (bantab_addr_from_sockaddr(peer, &a) < 0)
+		return 0;
+	switch (bantab_connect(bans, &p, &a, sys_now_ms())) {
+	case BANTAB_BANNED:
+		refuse(fd, "Your address is banned; try again later.", host);
+		return 1;
+	case BANTAB_RATE:
+		refuse(fd, "Too many connections from your address; slow down.",
+		    host);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static void
 accept_one(struct listener *L, int lfd)
 {
@@ -245,6 +305,8 @@ accept_one(struct listener *L, int lfd)
 	else if (L->conf.allow_from[0] != '\0' &&
 	    addr_list_match(L->conf.allow_from, &peer) != 1)
 		refuse(fd, "Access denied.", host);
+	else if (policy_refuses(L, fd, &peer, host))
+		;
 	else if (nslots >= L->conf.max_clients)
 		refuse(fd, "Too many connections; try again later.", host);
 	else if (L->conf.max_per_ip > 0 && count_peer(&peer) >= L->conf.max_per_ip)
