@@ -43,6 +43,7 @@ struct mon {
 	unsigned			 failures;	/* kept across REIN */
 	unsigned			 reins;
 	int				 logged_in;
+	char				 peer[ADDR_STR_MAX];
 };
 
 static volatile sig_atomic_t mon_term;
@@ -100,6 +101,8 @@ worker_setup(struct mon *m, int ipc, int log, const char *name)
 
 	close(m->ipc);
 	close(m->log);
+	/* a worker must not reach the listener's report channel */
+	close(m->a->report_fd);
 	auth_slots_close();
 	log_open(LOG_SINK_FD, NULL, log);
 #ifndef KF_SANITIZE
@@ -202,6 +205,24 @@ select_vhost(struct mon *m, const char *host)
 	return vh;
 }
 
+/*
+ * The failed-login line (fail2ban's; docs/SECURITY.md gives its exact
+ * form): the client's address comes before the user name, the only
+ * client-chosen field, which is last. Then the listener is told, for
+ * its cross-session ban count.
+ */
+static void
+login_failed(struct mon *m, const char *reason, const char *user)
+{
+	struct ipc_msg rep;
+
+	log_warn("login failed: from=%s failures=%u reason=%s user=%s",
+	    m->peer, m->failures, reason, user);
+	ipc_init(&rep, LSN_LOGIN_FAILED);
+	if (ipc_send(m->a->report_fd, &rep) < 0)
+		log_warn("failed login not reported to the listener");
+}
+
 static uint32_t
 check_login(struct mon *m, struct ipc_msg *msg)
 {
@@ -228,7 +249,7 @@ check_login(struct mon *m, struct ipc_msg *msg)
 		return MON_LOGIN_OK;
 	}
 	m->failures++;
-	log_warn("login failed: user=%s failures=%u", user, m->failures);
+	login_failed(m, "bad-credentials", user);
 	/* the monitor sleeps, so a worker cannot skip the delay */
 	delay = (unsigned)m->a->conf->login_fail_delay_ms;
 	if (m->failures > 1 && m->failures < 8)
@@ -374,7 +395,6 @@ void
 monitor_run(const struct monitor_args *a)
 {
 	struct sigaction sa;
-	char peer[ADDR_STR_MAX];
 	struct mon m;
 	int64_t t0 = sys_now_ms();
 
@@ -390,8 +410,8 @@ monitor_run(const struct monitor_args *a)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
-	addr_to_str(&a->peer, peer, sizeof(peer));
-	log_set_prefix("[s%lu %s]", a->id, peer);
+	addr_to_str(&a->peer, m.peer, sizeof(m.peer));
+	log_set_prefix("[s%lu %s]", a->id, m.peer);
 	log_info("connect");
 
 	/* the monitor keeps ctrl_fd for a pre-login worker after REIN */
