@@ -1,7 +1,8 @@
 /*
  * main.c - command line: `keepftpd serve [DIR]` (quick mode),
  * `keepftpd -c FILE` (config mode), `keepftpd -t -c FILE` (check),
- * `keepftpd user ...` (users file management).
+ * `keepftpd user ...` (users file management), `keepftpd ban ...`
+ * (the running server's bans).
  * Runs in: listener (before it starts listening).
  */
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "common/log.h"
 #include "conf/conf.h"
 #include "net/addr.h"
+#include "priv/admin.h"
 #include "priv/listener.h"
 
 #define KF_VERSION	"0.1.0"
@@ -39,6 +41,7 @@ usage(int status)
 	    "       keepftpd -c FILE [-o KEY=VALUE]...     run from a config file\n"
 	    "       keepftpd -t -c FILE [-o KEY=VALUE]...  check a config file\n"
 	    "       keepftpd user [-f FILE] add|passwd|del|list ...\n"
+	    "       keepftpd ban [-c FILE | -s SOCKET] list|add ADDR [SECONDS]|clear ADDR|all\n"
 	    "       keepftpd --config-doc | --version | --help\n");
 	exit(status);
 }
@@ -346,6 +349,8 @@ main(int argc, char **argv)
 		return serve_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "user") == 0)
 		return users_cli(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "ban") == 0)
+		return admin_cli(argc - 1, argv + 1);
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-t") == 0)
 			check = 1;

@@ -61,6 +61,10 @@
 	    "Seconds in which `ban_failures` failed logins must happen.") \
 	X(UINT, ban_seconds, "3600", 1, 31536000,			\
 	    "Length of a ban, in seconds.")				\
+	X(PATH, admin_socket, "/run/keepftpd/admin.sock", 0, 0,	\
+	    "Unix socket of `keepftpd ban` (created mode 0600, its directory " \
+	    "when missing; only root and the server's own account may use " \
+	    "it). Empty: no admin socket.")				\
 	X(BOOL, pasv_enable, "yes", 0, 1,				\
 	    "Allow passive data connections (PASV, EPSV).")		\
 	X(UINT, pasv_min_port, "40000", 1024, 65535,			\

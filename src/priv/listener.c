@@ -28,6 +28,7 @@
 #include "../common/sys.h"
 #include "../net/addr.h"
 #include "../sandbox/sandbox.h"
+#include "admin.h"
 #include "bantab.h"
 #include "listener.h"
 #include "monitor.h"
@@ -48,6 +49,9 @@ static struct bantab *bans;	/* rates, failures, bans by address */
 static int report_rd = -1;	/* failed logins from the monitors */
 static int report_wr = -1;	/* the monitors' end (workers close it) */
 static int64_t last_sweep;
+static unsigned long evicted_seen;
+static int admin_fd = -1;	/* `keepftpd ban` (admin_socket) */
+static char admin_path[KF_CONF_VALUE_MAX + 1];
 
 static void
 on_signal(int sig)
@@ -194,6 +198,9 @@ listener_bind(struct listener *L)
 		return -1;
 	if (policy_init() < 0)
 		return -1;
+	snprintf(admin_path, sizeof(admin_path), "%s", L->conf.admin_socket);
+	if ((admin_fd = admin_open(admin_path)) < 0 && admin_path[0] != '\0')
+		log_warn("running without an admin socket (keepftpd ban)");
 	return auth_slots_init((unsigned)L->conf.auth_concurrency);
 }
 
@@ -283,6 +290,8 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer)
 		for (i = 0; i < L->nfds; i++)
 			close(L->fds[i]);
 		close(report_rd);
+		if (admin_fd >= 0)
+			close(admin_fd);
 		signals_reset();
 		monitor_run(&a);
 	}
@@ -443,10 +452,21 @@ bans_sweep(void)
 {
 	int64_t now = sys_now_ms();
 
+	if (bantab_evicted_bans(bans) != evicted_seen) {
+		log_warn("ban table full: %lu ban(s) pushed out so far",
+		    bantab_evicted_bans(bans));
+		evicted_seen = bantab_evicted_bans(bans);
+	}
 	if (bantab_nbanned(bans) == 0 || now - last_sweep < 500)
 		return;
 	last_sweep = now;
 	bantab_expire(bans, now, log_expired, NULL);
+}
+
+static int
+is_session(pid_t pid)
+{
+	return pid > 0 && slot_of_pid(pid) != NULL;
 }
 
 static void
@@ -481,6 +501,8 @@ stop_all(struct listener *L, const sigset_t *mask)
 
 	for (i = 0; i < L->nfds; i++)
 		close(L->fds[i]);
+	admin_close(admin_fd, admin_path);
+	admin_fd = -1;
 	log_info("stopping: %zu session(s) to end", nslots);
 	for (i = 0; i < nslots; i++)
 		kill(slots[i].pid, SIGTERM);
@@ -498,7 +520,7 @@ int
 listener_run(struct listener *L)
 {
 	struct timespec second = { 1, 0 };
-	struct pollfd p[KF_LISTEN_MAX + 1];
+	struct pollfd p[KF_LISTEN_MAX + 2];
 	sigset_t mask;
 	size_t i;
 
@@ -512,12 +534,16 @@ listener_run(struct listener *L)
 		for (i = 0; i < L->nfds; i++)
 			p[i] = (struct pollfd){ .fd = L->fds[i], .events = POLLIN };
 		p[L->nfds] = (struct pollfd){ .fd = report_rd, .events = POLLIN };
+		p[L->nfds + 1] = (struct pollfd){ .fd = admin_fd, .events = POLLIN };
 		/* while bans are held, wake each second to end them on time */
-		if (ppoll(p, L->nfds + 1, bantab_nbanned(bans) > 0 ? &second :
-		    NULL, &mask) > 0)
+		if (ppoll(p, L->nfds + 2, bantab_nbanned(bans) > 0 ? &second :
+		    NULL, &mask) > 0) {
 			for (i = 0; i < L->nfds; i++)
 				if (p[i].revents & POLLIN)
 					accept_one(L, L->fds[i]);
+			if (p[L->nfds + 1].revents & POLLIN)
+				admin_serve(admin_fd, bans, &L->conf, is_session);
+		}
 		reports_read(L);
 		bans_sweep();
 		if (got_chld) {
