@@ -19,6 +19,9 @@ struct auth_identity {
 	char	root[KF_PATH_MAX + 1];	/* absolute: the session's root */
 	int	writable;		/* may upload, delete, rename, mkdir */
 	int	anonymous;
+	/* the users file's allow_from= / deny_from= ("": none), checked by the monitor */
+	char	allow_from[KF_USERS_ADDRS_MAX + 1];
+	char	deny_from[KF_USERS_ADDRS_MAX + 1];
 };
 
 /*

@@ -25,6 +25,9 @@ struct users_entry {
 	gid_t		gid;
 	char		home[KF_PATH_MAX + 1];
 	unsigned	flags;
+	/* client address lists (net/addr.h syntax, ','-separated); "": none */
+	char		allow_from[KF_USERS_ADDRS_MAX + 1];
+	char		deny_from[KF_USERS_ADDRS_MAX + 1];
 };
 
 int	users_valid_name(const char *, size_t);

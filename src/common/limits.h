@@ -54,5 +54,6 @@
 #define KF_LIMITS_CONN_H
 
 #define KF_BANTAB_MAX		8192	/* client addresses the listener tracks (rates, failures, bans) */
+#define KF_USERS_ADDRS_MAX	512	/* a users-file allow_from= / deny_from= value, bytes */
 
 #endif

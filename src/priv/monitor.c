@@ -223,12 +223,30 @@ login_failed(struct mon *m, const char *reason, const char *user)
 		log_warn("failed login not reported to the listener");
 }
 
+/*
+ * After a good password: the user's own allow_from / deny_from (users
+ * file) against the session's peer. NULL when allowed, else the reason
+ * logged; the client sees an ordinary failed login.
+ */
+static const char *
+user_address_refused(struct mon *m)
+{
+	if (m->id.deny_from[0] != '\0' &&
+	    addr_list_match(m->id.deny_from, &m->a->peer) != 0)
+		return "user-deny-from";
+	if (m->id.allow_from[0] != '\0' &&
+	    addr_list_match(m->id.allow_from, &m->a->peer) != 1)
+		return "user-allow-from";
+	return NULL;
+}
+
 static uint32_t
 check_login(struct mon *m, struct ipc_msg *msg)
 {
 	char user[KF_USER_MAX + 1], pass[KF_PASS_MAX + 1];
 	char host[CONF_HOST_MAX + 1];
 	const struct conf_vhost *vh;
+	const char *why;
 	unsigned delay;
 	int ok;
 
@@ -241,6 +259,11 @@ check_login(struct mon *m, struct ipc_msg *msg)
 	    &m->id) == 0;
 	sodium_memzero(pass, sizeof(pass));
 	sodium_memzero(msg->data, sizeof(msg->data));
+	why = "bad-credentials";
+	if (ok && (why = user_address_refused(m)) != NULL) {
+		memset(&m->id, 0, sizeof(m->id));
+		ok = 0;
+	}
 	if (ok) {
 		log_info("login ok: user=%s%s%s root=%s%s", user,
 		    vh != NULL ? " host=" : "", vh != NULL ? vh->name : "",
@@ -249,7 +272,7 @@ check_login(struct mon *m, struct ipc_msg *msg)
 		return MON_LOGIN_OK;
 	}
 	m->failures++;
-	login_failed(m, "bad-credentials", user);
+	login_failed(m, why, user);
 	/* the monitor sleeps, so a worker cannot skip the delay */
 	delay = (unsigned)m->a->conf->login_fail_delay_ms;
 	if (m->failures > 1 && m->failures < 8)
