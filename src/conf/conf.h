@@ -64,7 +64,8 @@
 	X(PATH, admin_socket, "/run/keepftpd/admin.sock", 0, 0,	\
 	    "Unix socket of `keepftpd ban` (created mode 0600, its directory " \
 	    "when missing; only root and the server's own account may use " \
-	    "it). Empty: no admin socket.")				\
+	    "it). Read at start; a reload does not move it. Empty: no admin " \
+	    "socket.")							\
 	X(BOOL, pasv_enable, "yes", 0, 1,				\
 	    "Allow passive data connections (PASV, EPSV).")		\
 	X(UINT, pasv_min_port, "40000", 1024, 65535,			\

@@ -16,11 +16,12 @@ import os
 import re
 import socket
 import stat
+import subprocess
 import time
 
 import pytest
 
-from conftest import (IS_ROOT, PASSWORD, REPO, TIMEOUT, USER, RawClient,
+from conftest import (BIN, IS_ROOT, PASSWORD, REPO, TIMEOUT, USER, RawClient,
                       descendants_named, user_add, wait_for)
 
 OTHER = "127.0.0.2"
@@ -206,6 +207,11 @@ def test_ban_command_list_add_clear(srv):
     assert first_line(srv.port, OTHER).startswith("220")
     r = srv.ban("clear", OTHER)
     assert r.returncode == 1 and "is not banned" in r.stderr
+    # the socket's path can also come from the configuration file
+    r = subprocess.run([BIN, "ban", "-c", str(srv.conf), "list"],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 0 and r.stdout.split()[0] == "2001:db8::1"
+    assert len(r.stdout.split()) == 2
     r = srv.ban("clear", "all")
     assert r.returncode == 0 and r.stdout.strip() == "1 ban(s) lifted"
     assert srv.ban("list").stdout == ""
