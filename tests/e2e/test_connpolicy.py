@@ -279,6 +279,20 @@ def test_admin_socket_not_for_other_users(start_server):
     assert first_line(srv.port, OTHER).startswith("220")
 
 
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to act as another user")
+def test_admin_peer_uid_checked_even_when_the_mode_is_opened(start_server):
+    """The file mode is the first gate; SO_PEERCRED is the second."""
+    srv = start_server(mode="config", rootless=False)
+    os.chmod(srv.admin_socket.parent, 0o755)
+    os.chmod(srv.admin_socket, 0o666)
+    r = srv.ban("add", OTHER, as_nobody=True)
+    # closed unanswered: no answer, or a reset while sending
+    assert r.returncode == 1 and "keepftpd ban: " in r.stderr
+    assert srv.wait_log(r"admin: refused uid 65534 \(pid \d+\)")
+    assert first_line(srv.port, OTHER).startswith("220")
+    assert srv.ban("list").stdout == ""
+
+
 def test_admin_socket_gone_after_stop(start_server):
     srv = start_server()
     assert os.path.exists(srv.admin_socket)
