@@ -43,7 +43,8 @@ struct bantab {
 	struct ent	*e;
 	uint32_t	*bucket;
 	size_t		cap, nbucket;	/* nbucket: a power of two */
-	uint32_t	free;
+	size_t		fresh;		/* e[fresh..cap) never used yet */
+	uint32_t	free;		/* entries given back */
 	struct lru	list[2];
 	unsigned long	evicted_bans;
 };
@@ -70,9 +71,9 @@ bantab_new(size_t cap, const unsigned char *key)
 	memcpy(t->key, key, sizeof(t->key));
 	for (i = 0; i < t->nbucket; i++)
 		t->bucket[i] = NIL;
-	for (i = 0; i < cap; i++)
-		t->e[i].next = i + 1 < cap ? (uint32_t)(i + 1) : NIL;
-	t->free = 0;
+	/* entries are handed out in order: untouched pages stay unmapped */
+	t->fresh = 0;
+	t->free = NIL;
 	t->list[0] = t->list[1] = (struct lru){ NIL, NIL, 0 };
 	return t;
 }
@@ -191,7 +192,9 @@ get(struct bantab *t, const struct bantab_addr *a)
 		touch(t, i);
 		return i;
 	}
-	if (t->free == NIL) {
+	if (t->free == NIL && t->fresh < t->cap)
+		i = (uint32_t)t->fresh++;
+	else if (t->free == NIL) {
 		if (t->list[L_PLAIN].tail != NIL)
 			remove_ent(t, t->list[L_PLAIN].tail);
 		else {
@@ -199,8 +202,10 @@ get(struct bantab *t, const struct bantab_addr *a)
 			t->evicted_bans++;
 		}
 	}
-	i = t->free;
-	t->free = t->e[i].next;
+	if (i == NIL) {
+		i = t->free;
+		t->free = t->e[i].next;
+	}
 	memset(&t->e[i], 0, sizeof(t->e[i]));
 	t->e[i].key = *a;
 	t->e[i].used = 1;
