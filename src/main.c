@@ -2,7 +2,7 @@
  * main.c - command line: `keepftpd serve [DIR]` (quick mode),
  * `keepftpd -c FILE` (config mode), `keepftpd -t -c FILE` (check),
  * `keepftpd user ...` (users file management), `keepftpd quota ...`
- * (a user's quota usage).
+ * (a user's quota usage), `keepftpd ban ...` (the running server's bans).
  * Runs in: listener (before it starts listening).
  */
 #include <errno.h>
@@ -22,6 +22,7 @@
 #include "conf/conf.h"
 #include "fs/quota_cli.h"
 #include "net/addr.h"
+#include "priv/admin.h"
 #include "priv/listener.h"
 
 #define KF_VERSION	"0.1.0"
@@ -42,6 +43,7 @@ usage(int status)
 	    "       keepftpd -t -c FILE [-o KEY=VALUE]...  check a config file\n"
 	    "       keepftpd user [-f FILE] add|set|passwd|del|list ...\n"
 	    "       keepftpd quota [-c FILE] [-f USERS] [-d DIR] NAME [--recompute]\n"
+	    "       keepftpd ban [-c FILE | -s SOCKET] list|add ADDR [SECONDS]|clear ADDR|all\n"
 	    "       keepftpd --config-doc | --version | --help\n");
 	exit(status);
 }
@@ -351,6 +353,8 @@ main(int argc, char **argv)
 		return users_cli(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "quota") == 0)
 		return quota_cli(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "ban") == 0)
+		return admin_cli(argc - 1, argv + 1);
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-t") == 0)
 			check = 1;

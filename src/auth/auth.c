@@ -242,6 +242,9 @@ virtual_identity(const struct users_entry *e, struct auth_identity *id)
 		id->quota_bytes = e->quota_bytes;
 	if (e->flags & USERS_FLAG_QUOTA_FILES)
 		id->quota_files = e->quota_files;
+	if (set_str(id->allow_from, sizeof(id->allow_from), e->allow_from) < 0 ||
+	    set_str(id->deny_from, sizeof(id->deny_from), e->deny_from) < 0)
+		return -1;
 	return set_str(id->root, sizeof(id->root), e->home);
 }
 

@@ -25,6 +25,9 @@ struct auth_identity {
 	uint64_t up_rate;
 	uint64_t quota_bytes;		/* 0: no quota */
 	uint64_t quota_files;
+	/* the users file's allow_from= / deny_from= ("": none), checked by the monitor */
+	char	allow_from[KF_USERS_ADDRS_MAX + 1];
+	char	deny_from[KF_USERS_ADDRS_MAX + 1];
 };
 
 /*

@@ -22,9 +22,13 @@
  *          upload, delete, rename, mkdir; without it: read-only);
  *          "down_rate=N" and "up_rate=N" (bytes/s, 0..4000000000, 0: no
  *          limit; replace download_rate and upload_rate);
- *          "quota_bytes=N" and "quota_files=N" (0..2^60, 0: none).
- *          An unknown flag, a bad value or a flag given twice is an
- *          error.
+ *          "quota_bytes=N" and "quota_files=N" (0..2^60, 0: none);
+ *          "allow_from=LIST" and "deny_from=LIST", client addresses
+ *          as a.b.c.d[/bits] or v6addr[/bits] separated by ';' (at
+ *          most 64, KF_USERS_ADDRS_MAX bytes): the monitor refuses this
+ *          user's login from an address deny_from matches, or that a
+ *          non-empty allow_from does not. An unknown flag, a bad value
+ *          or a flag given twice is an error.
  * A malformed line is an error with its line number; at login a
  * malformed file is treated as "no such user". When a name appears on
  * several lines the first wins (`keepftpd user add` refuses duplicates).
@@ -41,6 +45,7 @@
 #include "../common/buf.h"
 #include "../common/cursor.h"
 #include "../common/sys.h"
+#include "../net/addr.h"
 #include "users.h"
 
 #define ID_MAX	4294967294ULL
@@ -217,11 +222,47 @@ parse_flag(const char *s, size_t n, struct users_entry *e, const char **err)
 	return -1;
 }
 
+/*
+ * allow_from=LIST / deny_from=LIST: 1 when s is one of them (stored with
+ * ',' between addresses, as addr_list_match reads it), 0 when it is
+ * another flag, -1 when its value is bad.
+ */
+static int
+parse_addr_flag(const char *s, size_t n, struct users_entry *e,
+    const char **err)
+{
+	static const char allow[] = "allow_from=", deny[] = "deny_from=";
+	char *dst;
+	size_t k, i;
+
+	if (n >= sizeof(allow) - 1 && memcmp(s, allow, sizeof(allow) - 1) == 0)
+		dst = e->allow_from, k = sizeof(allow) - 1;
+	else if (n >= sizeof(deny) - 1 && memcmp(s, deny, sizeof(deny) - 1) == 0)
+		dst = e->deny_from, k = sizeof(deny) - 1;
+	else
+		return 0;
+	*err = "bad address list (a.b.c.d[/bits] or v6addr[/bits], ';' between)";
+	if (dst[0] != '\0' || n == k || n - k > KF_USERS_ADDRS_MAX)
+		return -1;
+	for (i = k; i < n; i++) {
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f || s[i] == ',')
+			return -1;
+		dst[i - k] = s[i] == ';' ? ',' : s[i];
+	}
+	dst[n - k] = '\0';
+	if (addr_list_check(dst) < 0) {
+		dst[0] = '\0';
+		return -1;
+	}
+	return 1;
+}
+
 static int
 parse_flags(struct cursor *c, struct users_entry *e, const char **err)
 {
 	const char *t;
 	size_t n;
+	int r;
 
 	e->flags = 0;
 	if (cursor_eof(c))
@@ -231,7 +272,8 @@ parse_flags(struct cursor *c, struct users_entry *e, const char **err)
 			*err = "empty flag";
 			return -1;
 		}
-		if (parse_flag(t, n, e, err) < 0)
+		if ((r = parse_addr_flag(t, n, e, err)) < 0 ||
+		    (r == 0 && parse_flag(t, n, e, err) < 0))
 			return -1;
 		if (cursor_eof(c))
 			return 0;
@@ -330,6 +372,23 @@ users_find(const char *text, size_t len, const char *name,
 	return found;
 }
 
+/* "key=LIST" after *sep, ';' between the addresses; nothing when empty. */
+static int
+format_addrs(struct buf *b, const char **sep, const char *key,
+    const char *list)
+{
+	const char *p;
+	int r;
+
+	if (list[0] == '\0')
+		return 0;
+	r = buf_appendf(b, "%s%s=", *sep, key);
+	for (p = list; r == 0 && *p != '\0'; p++)
+		r = buf_appendf(b, "%c", *p == ',' ? ';' : *p);
+	*sep = ",";
+	return r;
+}
+
 int
 users_format_flags(const struct users_entry *e, struct buf *b)
 {
@@ -353,6 +412,9 @@ users_format_flags(const struct users_entry *e, struct buf *b)
 		}
 		sep = ",";
 	}
+	if (format_addrs(b, &sep, "allow_from", e->allow_from) < 0 ||
+	    format_addrs(b, &sep, "deny_from", e->deny_from) < 0)
+		return -1;
 	return 0;
 }
 

@@ -38,6 +38,9 @@ struct users_entry {
 	uint64_t	up_rate;
 	uint64_t	quota_bytes;
 	uint64_t	quota_files;
+	/* client address lists (net/addr.h syntax, ','-separated); "": none */
+	char		allow_from[KF_USERS_ADDRS_MAX + 1];
+	char		deny_from[KF_USERS_ADDRS_MAX + 1];
 };
 
 int	users_valid_name(const char *, size_t);

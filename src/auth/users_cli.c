@@ -57,6 +57,8 @@ struct opts {
 	const char	*uid;
 	const char	*gid;
 	int		 write;
+	const char	*allow_from;	/* LIST, ',' or ';' between addresses */
+	const char	*deny_from;
 	unsigned long	 ops;
 	unsigned long	 mem_kib;
 	int		 add_only;	/* an add-only option was given */
@@ -69,6 +71,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: keepftpd user [-f FILE] add NAME --home DIR "
 	    "[--uid UID] [--gid GID] [--write]\n"
+	    "\t\t[--allow-from LIST] [--deny-from LIST]\n"
 	    "\t\t[--opslimit N] [--memlimit-kib N] [LIMITS]\n"
 	    "       keepftpd user [-f FILE] set NAME LIMITS\n"
 	    "       keepftpd user [-f FILE] passwd NAME\n"
@@ -167,6 +170,10 @@ parse_opt(struct opts *o, int argc, char **argv, int *i)
 		return o->uid = v, 0;
 	if (strcmp(k, "--gid") == 0)
 		return o->gid = v, 0;
+	if (strcmp(k, "--allow-from") == 0)
+		return o->allow_from = v, 0;
+	if (strcmp(k, "--deny-from") == 0)
+		return o->deny_from = v, 0;
 	if (strcmp(k, "--opslimit") == 0)
 		return opt_ulong(v, 1, 20, &o->ops);
 	if (strcmp(k, "--memlimit-kib") == 0)
@@ -499,6 +506,21 @@ rewrite(const char *file, const char *text, size_t len, const char *name,
 
 /* ---- subcommands ---- */
 
+/* ",key=LIST" as the users file writes it (';' between addresses). */
+static int
+addr_flag(struct buf *b, int comma, const char *key, const char *list)
+{
+	const char *p;
+	int r;
+
+	if (list == NULL)
+		return 0;
+	r = buf_appendf(b, "%s%s=", comma ? "," : "", key);
+	for (p = list; r == 0 && *p != '\0'; p++)
+		r = buf_appendf(b, "%c", *p == ',' ? ';' : *p);
+	return r;
+}
+
 static int
 build_entry(const struct opts *o, struct users_entry *e)
 {
@@ -512,7 +534,10 @@ build_entry(const struct opts *o, struct users_entry *e)
 	if ((b = buf_new(KF_USERS_LINE_MAX + 2)) == NULL)
 		return -1;
 	if (buf_appendf(b, "%s:$argon2id$x:%lu:%lu:%s:%s", o->name, uid, gid,
-	    o->home, o->write ? "write" : "") < 0)
+	    o->home, o->write ? "write" : "") < 0 ||
+	    addr_flag(b, o->write, "allow_from", o->allow_from) < 0 ||
+	    addr_flag(b, o->write || o->allow_from != NULL, "deny_from",
+	    o->deny_from) < 0)
 		err = "line too long";
 	else
 		r = users_parse_line(buf_data(b), buf_len(b), e, &err);

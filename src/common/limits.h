@@ -58,3 +58,12 @@
 #define KF_QUOTA_ENTRIES_MAX	1000000	/* quota walk: directory entries */
 
 #endif
+
+/* ---- connection policy: rate, bans, admin socket (src/priv/bantab.c, admin.c) ---- */
+#ifndef KF_LIMITS_CONN_H
+#define KF_LIMITS_CONN_H
+
+#define KF_BANTAB_MAX		8192	/* client addresses the listener tracks (rates, failures, bans) */
+#define KF_USERS_ADDRS_MAX	512	/* a users-file allow_from= / deny_from= value, bytes */
+
+#endif

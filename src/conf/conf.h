@@ -46,6 +46,26 @@
 	X(STR, deny_from, "", 0, 1024,					\
 	    "Client addresses refused with 421 before any process is " \
 	    "started (same syntax as `allow_from`); checked first.")	\
+	X(UINT, max_conn_rate, "0", 0, 100000,				\
+	    "Most new connections from one client address per "	\
+	    "`conn_rate_window` seconds; more are refused with 421 before " \
+	    "any process is started (0: no limit).")			\
+	X(UINT, conn_rate_window, "60", 1, 86400,			\
+	    "Length in seconds of the window `max_conn_rate` counts in.") \
+	X(UINT, ban_failures, "0", 0, 1000,				\
+	    "Failed logins from one client address, across sessions, within " \
+	    "`ban_window` seconds that ban the address for `ban_seconds` " \
+	    "(0: no bans). A banned address is refused with 421 before any " \
+	    "process is started. See `keepftpd ban`.")			\
+	X(UINT, ban_window, "600", 1, 86400,				\
+	    "Seconds in which `ban_failures` failed logins must happen.") \
+	X(UINT, ban_seconds, "3600", 1, 31536000,			\
+	    "Length of a ban, in seconds.")				\
+	X(PATH, admin_socket, "/run/keepftpd/admin.sock", 0, 0,	\
+	    "Unix socket of `keepftpd ban` (created mode 0600, its directory " \
+	    "when missing; only root and the server's own account may use " \
+	    "it). Read at start; a reload does not move it. Empty: no admin " \
+	    "socket.")							\
 	X(BOOL, pasv_enable, "yes", 0, 1,				\
 	    "Allow passive data connections (PASV, EPSV).")		\
 	X(UINT, pasv_min_port, "40000", 1024, 65535,			\

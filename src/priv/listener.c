@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +22,14 @@
 #include "../common/log.h"
 #include "../fs/hash.h"
 #include "../fs/idmap.h"
+#include "../ipc/ipc.h"
+#include "../ipc/proto.h"
 #include "../proto/session.h"
 #include "../common/sys.h"
 #include "../net/addr.h"
 #include "../sandbox/sandbox.h"
+#include "admin.h"
+#include "bantab.h"
 #include "listener.h"
 #include "monitor.h"
 
@@ -40,6 +45,13 @@ static sigset_t run_mask;	/* the mask before signals_setup blocked ours */
 static struct slot *slots;
 static size_t nslots, capslots;
 static unsigned long next_id = 1;
+static struct bantab *bans;	/* rates, failures, bans by address */
+static int report_rd = -1;	/* failed logins from the monitors */
+static int report_wr = -1;	/* the monitors' end (workers close it) */
+static int64_t last_sweep;
+static unsigned long evicted_seen;
+static int admin_fd = -1;	/* `keepftpd ban` (admin_socket) */
+static char admin_path[KF_CONF_VALUE_MAX + 1];
 
 static void
 on_signal(int sig)
@@ -108,6 +120,59 @@ bind_one(const struct conf_listen *l)
 	return fd;
 }
 
+/*
+ * The report channel: a datagram socketpair. The listener reads its end
+ * with SO_PASSCRED, so each report carries the sender's pid as the
+ * kernel saw it; monitors inherit the other end and may only send (a
+ * bounded wait: a busy listener cannot hold a monitor for long).
+ */
+static int
+report_init(void)
+{
+	struct timeval tv = { .tv_sec = 1 };
+	int sv[2], on = 1;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0 ||
+	    sys_set_nonblock(sv[0], 1) < 0 ||
+	    setsockopt(sv[1], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    shutdown(sv[1], SHUT_RD) < 0) {
+		log_err("cannot create the report channel: %s", strerror(errno));
+		return -1;
+	}
+	report_rd = sv[0];
+	report_wr = sv[1];
+	return 0;
+}
+
+/* The address table, keyed with a random key of this process. */
+static int
+policy_init(void)
+{
+	unsigned char key[BANTAB_KEYBYTES];
+
+	randombytes_buf(key, sizeof(key));
+	bans = bantab_new(KF_BANTAB_MAX, key);
+	sodium_memzero(key, sizeof(key));
+	if (bans == NULL) {
+		log_err("cannot allocate the address table");
+		return -1;
+	}
+	return report_init();
+}
+
+static struct bantab_policy
+policy_of(const struct conf *c)
+{
+	return (struct bantab_policy){
+		.rate_max = (unsigned)c->max_conn_rate,
+		.rate_window_ms = (int64_t)c->conn_rate_window * 1000,
+		.ban_failures = (unsigned)c->ban_failures,
+		.ban_window_ms = (int64_t)c->ban_window * 1000,
+		.ban_ms = (int64_t)c->ban_seconds * 1000,
+	};
+}
+
 int
 listener_bind(struct listener *L)
 {
@@ -131,6 +196,11 @@ listener_bind(struct listener *L)
 	}
 	if (geteuid() == 0 && sandbox_prepare_empty_dir(L->conf.empty_dir) < 0)
 		return -1;
+	if (policy_init() < 0)
+		return -1;
+	snprintf(admin_path, sizeof(admin_path), "%s", L->conf.admin_socket);
+	if ((admin_fd = admin_open(admin_path)) < 0 && admin_path[0] != '\0')
+		log_warn("running without an admin socket (keepftpd ban)");
 	return auth_slots_init((unsigned)L->conf.auth_concurrency);
 }
 
@@ -203,7 +273,8 @@ static void
 start_session(struct listener *L, int fd, const struct sockaddr_storage *peer)
 {
 	struct monitor_args a = { .conf = &L->conf,
-		.inline_users = L->inline_users, .ctrl_fd = fd, .peer = *peer };
+		.inline_users = L->inline_users, .ctrl_fd = fd, .peer = *peer,
+		.report_fd = report_wr };
 	socklen_t len = sizeof(a.local);
 	size_t i;
 	pid_t pid;
@@ -218,12 +289,42 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer)
 	if (pid == 0) {
 		for (i = 0; i < L->nfds; i++)
 			close(L->fds[i]);
+		close(report_rd);
+		if (admin_fd >= 0)
+			close(admin_fd);
 		signals_reset();
 		monitor_run(&a);
 	}
 	close(fd);
 	if (slot_add(pid, peer) < 0)
 		log_err("session table full");
+}
+
+/*
+ * A banned address, or one over max_conn_rate, is refused (1) before
+ * the session limits are looked at; a refused attempt still counts
+ * toward the rate.
+ */
+static int
+policy_refuses(struct listener *L, int fd, const struct sockaddr_storage *peer,
+    const char *host)
+{
+	struct bantab_policy p = policy_of(&L->conf);
+	struct bantab_addr a;
+
+	if (bantab_addr_from_sockaddr(peer, &a) < 0)
+		return 0;
+	switch (bantab_connect(bans, &p, &a, sys_now_ms())) {
+	case BANTAB_BANNED:
+		refuse(fd, "Your address is banned; try again later.", host);
+		return 1;
+	case BANTAB_RATE:
+		refuse(fd, "Too many connections from your address; slow down.",
+		    host);
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 static void
@@ -245,12 +346,127 @@ accept_one(struct listener *L, int lfd)
 	else if (L->conf.allow_from[0] != '\0' &&
 	    addr_list_match(L->conf.allow_from, &peer) != 1)
 		refuse(fd, "Access denied.", host);
+	else if (policy_refuses(L, fd, &peer, host))
+		;
 	else if (nslots >= L->conf.max_clients)
 		refuse(fd, "Too many connections; try again later.", host);
 	else if (L->conf.max_per_ip > 0 && count_peer(&peer) >= L->conf.max_per_ip)
 		refuse(fd, "Too many connections from your address.", host);
 	else
 		start_session(L, fd, &peer);
+}
+
+static const struct slot *
+slot_of_pid(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < nslots; i++)
+		if (slots[i].pid == pid)
+			return &slots[i];
+	return NULL;
+}
+
+/* One report: its sender must be one of our monitors. */
+static void
+report_one(struct listener *L, const unsigned char *frame, size_t n,
+    const struct ucred *cr)
+{
+	struct bantab_policy p = policy_of(&L->conf);
+	const struct slot *sl;
+	struct bantab_addr a;
+	struct ipc_msg msg;
+	char host[BANTAB_ADDR_STR];
+
+	if (cr == NULL || (sl = slot_of_pid(cr->pid)) == NULL) {
+		log_warn("report dropped: sender pid %ld is not a session "
+		    "monitor", cr != NULL ? (long)cr->pid : -1L);
+		return;
+	}
+	if (ipc_decode(&msg, frame, n) < 0 || msg.type != LSN_LOGIN_FAILED ||
+	    ipc_end(&msg) < 0) {
+		log_warn("report dropped: malformed message from pid %ld",
+		    (long)cr->pid);
+		return;
+	}
+	if (bantab_addr_from_sockaddr(&sl->peer, &a) < 0 ||
+	    !bantab_fail(bans, &p, &a, sys_now_ms()))
+		return;
+	bantab_addr_to_str(&a, host, sizeof(host));
+	log_warn("ban: %s banned for %lu s (%lu failed logins within %lu s)",
+	    host, L->conf.ban_seconds, L->conf.ban_failures, L->conf.ban_window);
+}
+
+/* Every queued report (before any reap, so that senders are known). */
+static void
+reports_read(struct listener *L)
+{
+	unsigned char frame[64];
+	union {
+		struct cmsghdr	h;
+		char		b[CMSG_SPACE(sizeof(struct ucred))];
+	} cm;
+	struct iovec iov = { frame, sizeof(frame) };
+	struct msghdr mh;
+	struct cmsghdr *c;
+	const struct ucred *cr;
+	ssize_t n;
+
+	for (;;) {
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cm.b;
+		mh.msg_controllen = sizeof(cm.b);
+		n = recvmsg(report_rd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return;
+		cr = NULL;
+		for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET &&
+			    c->cmsg_type == SCM_CREDENTIALS &&
+			    c->cmsg_len == CMSG_LEN(sizeof(struct ucred)))
+				cr = (const struct ucred *)CMSG_DATA(c);
+		if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+			log_warn("report dropped: truncated");
+		else
+			report_one(L, frame, (size_t)n, cr);
+	}
+}
+
+static void
+log_expired(const struct bantab_addr *a, void *arg)
+{
+	char host[BANTAB_ADDR_STR];
+
+	(void)arg;
+	bantab_addr_to_str(a, host, sizeof(host));
+	log_info("ban: %s expired", host);
+}
+
+/* Ends the bans whose time is over, at most twice a second. */
+static void
+bans_sweep(void)
+{
+	int64_t now = sys_now_ms();
+
+	if (bantab_evicted_bans(bans) != evicted_seen) {
+		log_warn("ban table full: %lu ban(s) pushed out so far",
+		    bantab_evicted_bans(bans));
+		evicted_seen = bantab_evicted_bans(bans);
+	}
+	if (bantab_nbanned(bans) == 0 || now - last_sweep < 500)
+		return;
+	last_sweep = now;
+	bantab_expire(bans, now, log_expired, NULL);
+}
+
+static int
+is_session(pid_t pid)
+{
+	return pid > 0 && slot_of_pid(pid) != NULL;
 }
 
 static void
@@ -285,6 +501,8 @@ stop_all(struct listener *L, const sigset_t *mask)
 
 	for (i = 0; i < L->nfds; i++)
 		close(L->fds[i]);
+	admin_close(admin_fd, admin_path);
+	admin_fd = -1;
 	log_info("stopping: %zu session(s) to end", nslots);
 	for (i = 0; i < nslots; i++)
 		kill(slots[i].pid, SIGTERM);
@@ -301,7 +519,8 @@ stop_all(struct listener *L, const sigset_t *mask)
 int
 listener_run(struct listener *L)
 {
-	struct pollfd p[KF_LISTEN_MAX];
+	struct timespec second = { 1, 0 };
+	struct pollfd p[KF_LISTEN_MAX + 2];
 	sigset_t mask;
 	size_t i;
 
@@ -314,10 +533,19 @@ listener_run(struct listener *L)
 	while (!got_term) {
 		for (i = 0; i < L->nfds; i++)
 			p[i] = (struct pollfd){ .fd = L->fds[i], .events = POLLIN };
-		if (ppoll(p, L->nfds, NULL, &mask) > 0)
+		p[L->nfds] = (struct pollfd){ .fd = report_rd, .events = POLLIN };
+		p[L->nfds + 1] = (struct pollfd){ .fd = admin_fd, .events = POLLIN };
+		/* while bans are held, wake each second to end them on time */
+		if (ppoll(p, L->nfds + 2, bantab_nbanned(bans) > 0 ? &second :
+		    NULL, &mask) > 0) {
 			for (i = 0; i < L->nfds; i++)
 				if (p[i].revents & POLLIN)
 					accept_one(L, L->fds[i]);
+			if (p[L->nfds + 1].revents & POLLIN)
+				admin_serve(admin_fd, bans, &L->conf, is_session);
+		}
+		reports_read(L);
+		bans_sweep();
 		if (got_chld) {
 			got_chld = 0;
 			reap();

@@ -44,6 +44,7 @@ struct mon {
 	unsigned			 failures;	/* kept across REIN */
 	unsigned			 reins;
 	int				 logged_in;
+	char				 peer[ADDR_STR_MAX];
 };
 
 static volatile sig_atomic_t mon_term;
@@ -101,6 +102,8 @@ worker_setup(struct mon *m, int ipc, int log, const char *name)
 
 	close(m->ipc);
 	close(m->log);
+	/* a worker must not reach the listener's report channel */
+	close(m->a->report_fd);
 	auth_slots_close();
 	log_open(LOG_SINK_FD, NULL, log);
 #ifndef KF_SANITIZE
@@ -227,12 +230,48 @@ select_vhost(struct mon *m, const char *host)
 	return vh;
 }
 
+/*
+ * The failed-login line (fail2ban's; docs/SECURITY.md gives its exact
+ * form): the client's address comes before the user name, the only
+ * client-chosen field, which is last. Then the listener is told, for
+ * its cross-session ban count.
+ */
+static void
+login_failed(struct mon *m, const char *reason, const char *user)
+{
+	struct ipc_msg rep;
+
+	log_warn("login failed: from=%s failures=%u reason=%s user=%s",
+	    m->peer, m->failures, reason, user);
+	ipc_init(&rep, LSN_LOGIN_FAILED);
+	if (ipc_send(m->a->report_fd, &rep) < 0)
+		log_warn("failed login not reported to the listener");
+}
+
+/*
+ * After a good password: the user's own allow_from / deny_from (users
+ * file) against the session's peer. NULL when allowed, else the reason
+ * logged; the client sees an ordinary failed login.
+ */
+static const char *
+user_address_refused(struct mon *m)
+{
+	if (m->id.deny_from[0] != '\0' &&
+	    addr_list_match(m->id.deny_from, &m->a->peer) != 0)
+		return "user-deny-from";
+	if (m->id.allow_from[0] != '\0' &&
+	    addr_list_match(m->id.allow_from, &m->a->peer) != 1)
+		return "user-allow-from";
+	return NULL;
+}
+
 static uint32_t
 check_login(struct mon *m, struct ipc_msg *msg)
 {
 	char user[KF_USER_MAX + 1], pass[KF_PASS_MAX + 1];
 	char host[CONF_HOST_MAX + 1];
 	const struct conf_vhost *vh;
+	const char *why;
 	unsigned delay;
 	int ok;
 
@@ -245,6 +284,11 @@ check_login(struct mon *m, struct ipc_msg *msg)
 	    &m->id) == 0;
 	sodium_memzero(pass, sizeof(pass));
 	sodium_memzero(msg->data, sizeof(msg->data));
+	why = "bad-credentials";
+	if (ok && (why = user_address_refused(m)) != NULL) {
+		memset(&m->id, 0, sizeof(m->id));
+		ok = 0;
+	}
 	if (ok) {
 		log_info("login ok: user=%s%s%s root=%s%s", user,
 		    vh != NULL ? " host=" : "", vh != NULL ? vh->name : "",
@@ -253,7 +297,7 @@ check_login(struct mon *m, struct ipc_msg *msg)
 		return MON_LOGIN_OK;
 	}
 	m->failures++;
-	log_warn("login failed: user=%s failures=%u", user, m->failures);
+	login_failed(m, why, user);
 	/* the monitor sleeps, so a worker cannot skip the delay */
 	delay = (unsigned)m->a->conf->login_fail_delay_ms;
 	if (m->failures > 1 && m->failures < 8)
@@ -399,7 +443,6 @@ void
 monitor_run(const struct monitor_args *a)
 {
 	struct sigaction sa;
-	char peer[ADDR_STR_MAX];
 	struct mon m;
 	int64_t t0 = sys_now_ms();
 
@@ -415,8 +458,8 @@ monitor_run(const struct monitor_args *a)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
-	addr_to_str(&a->peer, peer, sizeof(peer));
-	log_set_prefix("[s%lu %s]", a->id, peer);
+	addr_to_str(&a->peer, m.peer, sizeof(m.peer));
+	log_set_prefix("[s%lu %s]", a->id, m.peer);
 	log_info("connect");
 
 	/* the monitor keeps ctrl_fd for a pre-login worker after REIN */

@@ -14,6 +14,7 @@ struct monitor_args {
 	const struct conf	*conf;
 	const char		*inline_users;	/* quick mode, may be NULL */
 	int			 ctrl_fd;
+	int			 report_fd;	/* to the listener; workers close it */
 	struct sockaddr_storage	 local;
 	struct sockaddr_storage	 peer;
 	unsigned long		 id;

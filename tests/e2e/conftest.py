@@ -144,10 +144,21 @@ def user_add(users_file, name, password, home, write=True, uid=None, gid=None,
 # ---------------------------------------------------------------------------
 # the server
 
+def admin_dir(base, rootless):
+    """A directory for the server's own admin socket (admin_socket), owned
+    by the account the server runs as."""
+    run = base / "run"
+    run.mkdir(mode=0o700)
+    if rootless and IS_ROOT:
+        os.chown(run, NOBODY, NOBODY)
+    return run / "admin.sock"
+
+
 class Server:
     def __init__(self, base, mode, rootless, argv, port, pasv, conf=None, users=None,
-                 home=None, anon=None, cwd=None):
+                 home=None, anon=None, cwd=None, admin_socket=None):
         self.base = base
+        self.admin_socket = admin_socket
         self.mode = mode
         self.rootless = rootless
         self.argv = argv
@@ -243,6 +254,13 @@ class Server:
     def raw(self, timeout=TIMEOUT):
         return RawClient(self.port, timeout)
 
+    def ban(self, *args, as_nobody=False):
+        """keepftpd ban ARGS against this server's admin socket."""
+        argv = [BIN, "ban", "-s", str(self.admin_socket)] + list(args)
+        if as_nobody and IS_ROOT:
+            argv = SETPRIV + argv
+        return subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT)
+
     def sanitizer_report(self):
         text = self.log()
         for mark in SANITIZER_MARKS:
@@ -327,13 +345,15 @@ def build_server(mode="config", rootless=False, conf_extra=None, anon=True,
     port = free_port()
     pasv = pasv_range()
     prefix = SETPRIV if (rootless and IS_ROOT) else []
+    admin_socket = admin_dir(base, rootless)
     if mode == "quick":
         # quick_cwd: no DIR argument, started in home (the default DIR)
         argv = prefix + [BIN, "serve"] + ([] if quick_cwd else [str(home)]) + [
             "--listen", f"127.0.0.1:{port}", "--pasv-ports", f"{pasv[0]}-{pasv[1]}",
-            "--user", USER, "-o", "login_fail_delay_ms=50"] + list(quick_args)
+            "--user", USER, "-o", "login_fail_delay_ms=50",
+            "-o", f"admin_socket={admin_socket}"] + list(quick_args)
         srv = Server(base, mode, rootless, argv, port, pasv, home=home, anon=home,
-                     cwd=home if quick_cwd else None)
+                     cwd=home if quick_cwd else None, admin_socket=admin_socket)
     else:
         etc = base / "etc"
         etc.mkdir()
@@ -355,6 +375,7 @@ def build_server(mode="config", rootless=False, conf_extra=None, anon=True,
             "max_login_failures": "3",
             "log": "stderr",
             "log_level": "info",
+            "admin_socket": str(admin_socket),
         }
         settings.update(conf_extra or {})
         conf = etc / "keepftpd.conf"
@@ -363,7 +384,7 @@ def build_server(mode="config", rootless=False, conf_extra=None, anon=True,
         conf.chmod(0o644)
         argv = prefix + [BIN, "-c", str(conf)]
         srv = Server(base, mode, rootless, argv, port, pasv, conf=conf, users=users,
-                     home=home, anon=anon_dir)
+                     home=home, anon=anon_dir, admin_socket=admin_socket)
     return srv
 
 

@@ -1,7 +1,9 @@
 /*
  * fuzz_ipc.c - the monitor's message decoder: ipc_decode on a frame,
  * then the typed getters as the monitor and the pre-login worker use
- * them (MON_LOGIN, MON_LOGIN_RESULT); any other type is read as a
+ * them (MON_LOGIN, MON_LOGIN_RESULT), as the listener reads a monitor's
+ * report (LSN_LOGIN_FAILED) and the admin socket's requests, and as
+ * `keepftpd ban` reads the answers (ADM_*); any other type is read as a
  * small program of getters taken from the type's bits. Whatever a
  * getter returns, the cursor stays in the payload; a message that
  * ipc_end accepts is re-encoded with the putters to the same bytes.
@@ -69,6 +71,23 @@ step(int op)
 	return r;
 }
 
+/* ADM_BANS as `keepftpd ban list` reads it: a count, then the entries. */
+static int
+get_bans(void)
+{
+	uint32_t n, i;
+
+	if (ipc_get_u32(&msg, &n) < 0)
+		return -1;
+	FUZZ_CHECK(ipc_put_u32(&again, n) == 0);
+	if (n == 0 || n > ADM_BANS_PER_MSG)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (get_str(ADM_ADDR_MAX + 1) < 0 || get_u32() < 0)
+			return -1;
+	return 0;
+}
+
 static int
 walk(void)
 {
@@ -83,6 +102,21 @@ walk(void)
 		return 0;
 	case MON_LOGIN_RESULT:
 		return get_u32();
+	case LSN_LOGIN_FAILED:
+	case ADM_BAN_LIST:
+		return 0;	/* no payload: ipc_end decides */
+	case ADM_BAN_ADD:
+		if (get_str(ADM_ADDR_MAX + 1) < 0)
+			return -1;
+		return get_u32();
+	case ADM_BAN_CLEAR:
+		return get_str(ADM_ADDR_MAX + 1);
+	case ADM_BANS:
+		return get_bans();
+	case ADM_DONE:
+		if (get_u32() < 0)
+			return -1;
+		return get_str(ADM_TEXT_MAX + 1);
 	}
 	/* a failed getter is fatal to the session: stop there */
 	for (i = 0; i < 16; i++, prog >>= 2)

@@ -40,6 +40,8 @@ round_trip(const struct users_entry *u)
 	FUZZ_CHECK(strcmp(u->home, e2.home) == 0);
 	FUZZ_CHECK(u->uid == e2.uid && u->gid == e2.gid);
 	FUZZ_CHECK(u->flags == e2.flags);
+	FUZZ_CHECK(strcmp(u->allow_from, e2.allow_from) == 0);
+	FUZZ_CHECK(strcmp(u->deny_from, e2.deny_from) == 0);
 	buf_free(b);
 }
 

@@ -165,6 +165,47 @@ test_parse_limits(void **state)
 }
 
 static void
+test_parse_addr_flags(void **state)
+{
+	struct users_entry e;
+	struct buf *b;
+	const char *err = NULL;
+
+	(void)state;
+	assert_int_equal(parse("a:$6$x:5:5:/h:write,allow_from=10.0.0.0/8;"
+	    "2001:db8::/32,deny_from=10.9.9.9", &e), 1);
+	assert_int_equal(e.flags, USERS_FLAG_WRITE);
+	assert_string_equal(e.allow_from, "10.0.0.0/8,2001:db8::/32");
+	assert_string_equal(e.deny_from, "10.9.9.9");
+	/* written back as read */
+	assert_non_null(b = buf_new(KF_USERS_LINE_MAX + 2));
+	assert_int_equal(users_format_line(&e, b), 0);
+	assert_int_equal(buf_len(b), strlen("a:$6$x:5:5:/h:write,allow_from="
+	    "10.0.0.0/8;2001:db8::/32,deny_from=10.9.9.9\n"));
+	assert_memory_equal(buf_data(b), "a:$6$x:5:5:/h:write,allow_from="
+	    "10.0.0.0/8;2001:db8::/32,deny_from=10.9.9.9\n", buf_len(b));
+	buf_free(b);
+	assert_int_equal(parse("a:$6$x:5:5:/h:deny_from=::1", &e), 1);
+	assert_string_equal(e.allow_from, "");
+	assert_non_null(b = buf_new(KF_USERS_LINE_MAX + 2));
+	assert_int_equal(users_format_line(&e, b), 0);
+	assert_memory_equal(buf_data(b), "a:$6$x:5:5:/h:deny_from=::1\n",
+	    buf_len(b));
+	buf_free(b);
+	/* bad lists, empty values, repeats and blanks are errors */
+	assert_int_equal(users_parse_line("a:$6$x:5:5:/h:allow_from=10.0.0.0/33",
+	    strlen("a:$6$x:5:5:/h:allow_from=10.0.0.0/33"), &e, &err), -1);
+	assert_non_null(err);
+	assert_int_equal(parse("a:$6$x:5:5:/h:allow_from=", &e), -1);
+	assert_int_equal(parse("a:$6$x:5:5:/h:allow_from=host.example", &e), -1);
+	assert_int_equal(parse("a:$6$x:5:5:/h:allow_from=1.2.3.4;;5.6.7.8", &e), -1);
+	assert_int_equal(parse("a:$6$x:5:5:/h:allow_from=1.2.3.4 ", &e), -1);
+	assert_int_equal(parse("a:$6$x:5:5:/h:allow_from=1.2.3.4,"
+	    "allow_from=5.6.7.8", &e), -1);
+	assert_int_equal(parse("a:$6$x:5:5:/h:deny_from", &e), -1);
+}
+
+static void
 test_find(void **state)
 {
 	const char *text = "# users\n\nalice:" HASH_A ":1000:1000:/a:write\r\n"
@@ -693,6 +734,7 @@ main(void)
 		cmocka_unit_test(test_parse_invalid),
 		cmocka_unit_test(test_parse_limits),
 		cmocka_unit_test(test_auth_rates),
+		cmocka_unit_test(test_parse_addr_flags),
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_verify_argon2id),
 		cmocka_unit_test(test_verify_crypt),

@@ -1,0 +1,37 @@
+/*
+ * admin.h - the admin socket (admin_socket): `keepftpd ban` asks the
+ * running listener to list, add and lift bans. SOCK_SEQPACKET, one
+ * typed request and its answer per connection (ipc/proto.h, ADM_*).
+ * Runs in: listener (admin_open, admin_serve, admin_close); the
+ * `keepftpd ban` command (admin_cli).
+ */
+#ifndef KF_ADMIN_H
+#define KF_ADMIN_H
+
+#include <sys/types.h>
+
+#include "../conf/conf.h"
+
+struct bantab;
+
+/*
+ * Binds path, mode 0600 (its directory created 0700 when missing; a
+ * stale socket is replaced, a live one is an error). -1 on error
+ * (logged). Empty path: no socket, returns -1 without a log line.
+ */
+int	admin_open(const char *path);
+/* Unlinks the socket (the listener is stopping). */
+void	admin_close(int fd, const char *path);
+/*
+ * Accepts one client and answers its request. The peer must be root
+ * or the listener's own uid, and must not be a session (is_session
+ * says whether a pid is one of the listener's monitors; the peer and
+ * its parent are checked). Bounded: 1 s to read, 1 s per write.
+ */
+void	admin_serve(int lfd, struct bantab *, const struct conf *,
+	    int (*is_session)(pid_t));
+
+/* `keepftpd ban [-c FILE | -s SOCKET] list|add ADDR [SECONDS]|clear ADDR|all` */
+int	admin_cli(int argc, char **argv);
+
+#endif
