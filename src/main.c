@@ -21,6 +21,7 @@
 #include "conf/conf.h"
 #include "net/addr.h"
 #include "priv/listener.h"
+#include "tls/tls.h"
 
 #define KF_VERSION	"0.1.0"
 #define OVERRIDES_MAX	64
@@ -128,11 +129,19 @@ static int
 config_main(int check_only)
 {
 	static struct listener L;
+	char why[512];
 
 	if (load_config(&L.conf) < 0)
 		return 1;
 	if (check_only) {
-		printf("%s: configuration OK\n", conf_path ? conf_path : "(defaults)");
+		if (tls_check(&L.conf, why, sizeof(why)) < 0) {
+			fprintf(stderr, "%s: TLS: %s\n", conf_path ? conf_path :
+			    "(defaults)", why);
+			return 1;
+		}
+		printf("%s: configuration OK%s\n", conf_path ? conf_path :
+		    "(defaults)", tls_configured(&L.conf) ?
+		    " (TLS certificate and key load and match)" : "");
 		return 0;
 	}
 	L.reload = conf_path != NULL ? load_config : NULL;

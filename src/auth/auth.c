@@ -229,6 +229,7 @@ virtual_identity(const struct users_entry *e, struct auth_identity *id)
 		id->gid = getgid();
 	}
 	id->writable = (e->flags & USERS_FLAG_WRITE) != 0;
+	id->tls_required = (e->flags & USERS_FLAG_TLS) != 0;
 	id->anonymous = 0;
 	return set_str(id->root, sizeof(id->root), e->home);
 }

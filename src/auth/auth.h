@@ -19,6 +19,7 @@ struct auth_identity {
 	char	root[KF_PATH_MAX + 1];	/* absolute: the session's root */
 	int	writable;		/* may upload, delete, rename, mkdir */
 	int	anonymous;
+	int	tls_required;		/* users-file flag "tls" */
 };
 
 /*

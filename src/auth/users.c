@@ -18,8 +18,9 @@
  *   gid    same as uid.
  *   home   absolute path, no ':' and no control characters; the root of
  *          the user's sessions.
- *   flags  comma-separated, each "key" or "key=value"; today only
- *          "write" (may upload, delete, rename, mkdir). Empty: read-only.
+ *   flags  comma-separated, each "key" or "key=value": "write" (may
+ *          upload, delete, rename, mkdir), "tls" (logins need TLS on the
+ *          control connection). Empty: read-only, TLS as configured.
  *          An unknown flag is an error.
  * A malformed line is an error with its line number; at login a
  * malformed file is treated as "no such user". When a name appears on
@@ -48,6 +49,7 @@ struct flag_def {
 
 static const struct flag_def flag_defs[] = {
 	{ "write", USERS_FLAG_WRITE, 0 },
+	{ "tls", USERS_FLAG_TLS, 0 },
 };
 
 static const char *hash_prefixes[] = {
@@ -293,9 +295,12 @@ users_find(const char *text, size_t len, const char *name,
 int
 users_format_line(const struct users_entry *e, struct buf *b)
 {
+	unsigned f = e->flags & (USERS_FLAG_WRITE | USERS_FLAG_TLS);
+
 	return buf_appendf(b, "%s:%s:%lu:%lu:%s:%s\n", e->name, e->hash,
 	    (unsigned long)e->uid, (unsigned long)e->gid, e->home,
-	    (e->flags & USERS_FLAG_WRITE) ? "write" : "");
+	    f == (USERS_FLAG_WRITE | USERS_FLAG_TLS) ? "write,tls" :
+	    f == USERS_FLAG_WRITE ? "write" : f == USERS_FLAG_TLS ? "tls" : "");
 }
 
 static int

@@ -15,6 +15,7 @@
 
 #define USERS_HASH_MAX		512
 #define USERS_FLAG_WRITE	0x1u
+#define USERS_FLAG_TLS		0x2u	/* logins need TLS */
 
 struct buf;
 

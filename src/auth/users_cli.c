@@ -42,6 +42,7 @@ struct opts {
 	const char	*uid;
 	const char	*gid;
 	int		 write;
+	int		 tls;
 	unsigned long	 ops;
 	unsigned long	 mem_kib;
 	int		 add_only;	/* an add-only option was given */
@@ -51,7 +52,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: keepftpd user [-f FILE] add NAME --home DIR "
-	    "[--uid UID] [--gid GID] [--write]\n"
+	    "[--uid UID] [--gid GID] [--write] [--tls]\n"
 	    "\t\t[--opslimit N] [--memlimit-kib N]\n"
 	    "       keepftpd user [-f FILE] passwd NAME\n"
 	    "       keepftpd user [-f FILE] del NAME\n"
@@ -92,6 +93,8 @@ parse_opt(struct opts *o, int argc, char **argv, int *i)
 
 	if (strcmp(k, "--write") == 0)
 		return o->write = o->add_only = 1, 0;
+	if (strcmp(k, "--tls") == 0)
+		return o->tls = o->add_only = 1, 0;
 	if (v == NULL)
 		return -1;
 	(*i)++;
@@ -445,7 +448,8 @@ build_entry(const struct opts *o, struct users_entry *e)
 	if ((b = buf_new(KF_USERS_LINE_MAX + 2)) == NULL)
 		return -1;
 	if (buf_appendf(b, "%s:$argon2id$x:%lu:%lu:%s:%s", o->name, uid, gid,
-	    o->home, o->write ? "write" : "") < 0)
+	    o->home, o->write && o->tls ? "write,tls" : o->write ? "write" :
+	    o->tls ? "tls" : "") < 0)
 		err = "line too long";
 	else
 		r = users_parse_line(buf_data(b), buf_len(b), e, &err);

@@ -48,3 +48,16 @@
 #define KF_IDMAP_FILE_MAX	(16 * 1024 * 1024)	/* bytes read of passwd/group */
 
 #endif
+
+/* ---- FTPS (src/tls/) ---- */
+#ifndef KF_LIMITS_TLS_H
+#define KF_LIMITS_TLS_H
+
+#define KF_TLS_SESSION_SECONDS	604800	/* TLS session/ticket lifetime: data resumption */
+#define KF_TLS_SECURE_HEAP	(64 * 1024)	/* OpenSSL secure heap for private keys */
+#define KF_TLS_RELAY_BUF	(16 * 1024)	/* relay buffer, each direction */
+#define KF_TLS_DRAIN_MAX	(64 * 1024)	/* bytes dropped after AUTH TLS, then close */
+#define KF_TLS_CLOSE_MS		2000	/* wait for the relay's close_notify at the end */
+#define KF_TLS_SESSION_MAX	4096	/* a TLS 1.2 session, DER, relay -> monitor */
+
+#endif

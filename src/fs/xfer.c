@@ -11,6 +11,7 @@
 
 #include "../common/limits.h"
 #include "../common/sys.h"
+#include "../tls/tls_xfer.h"
 #include "ascii.h"
 #include "xfer.h"
 
@@ -100,6 +101,8 @@ xfer_send_file(struct xfer *x, int filefd, off_t offset)
 	enum xfer_status st;
 	ssize_t n;
 
+	if (x->ssl != NULL)
+		return tlsx_send_file(x, filefd, offset);
 	for (;;) {
 		n = sendfile(x->datafd, filefd, &offset, KF_XFER_CHUNK);
 		if (n > 0) {
@@ -129,6 +132,8 @@ xfer_send_buf(struct xfer *x, const char *p, size_t len)
 	enum xfer_status st;
 	ssize_t n;
 
+	if (x->ssl != NULL)
+		return tlsx_send_buf(x, p, len);
 	while (len > 0) {
 		n = send(x->datafd, p, len, MSG_NOSIGNAL);
 		if (n > 0) {
@@ -263,6 +268,8 @@ out:
 enum xfer_status
 xfer_recv_file(struct xfer *x, int filefd)
 {
+	if (x->ssl != NULL)
+		return tlsx_recv(x, filefd, 0);
 	return recv_loop(x, filefd, 0);
 }
 
@@ -270,5 +277,7 @@ xfer_recv_file(struct xfer *x, int filefd)
 enum xfer_status
 xfer_recv_ascii(struct xfer *x, int filefd)
 {
+	if (x->ssl != NULL)
+		return tlsx_recv(x, filefd, 1);
 	return recv_loop(x, filefd, 1);
 }

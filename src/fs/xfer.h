@@ -23,6 +23,7 @@ enum xfer_status {
 	XFER_DISK_FULL,		/* ENOSPC: 452 */
 	XFER_QUOTA,		/* EDQUOT, EFBIG: 552 */
 	XFER_IO_ERROR,		/* any other local error: 451 */
+	XFER_TRUNCATED,		/* TLS upload ended without close_notify */
 };
 
 struct xfer {
@@ -31,6 +32,8 @@ struct xfer {
 	int				 timeout_ms;
 	volatile sig_atomic_t		*stop;
 	uint64_t			 bytes;
+	void				*ssl;	/* PROT P: the data SSL */
+	int				 accept_truncated;	/* TLS */
 };
 
 enum xfer_status xfer_send_file(struct xfer *, int filefd, off_t offset);

@@ -25,6 +25,7 @@
 #include "../common/sys.h"
 #include "../net/addr.h"
 #include "../sandbox/sandbox.h"
+#include "../tls/tls.h"
 #include "listener.h"
 #include "monitor.h"
 
@@ -131,6 +132,9 @@ listener_bind(struct listener *L)
 	}
 	if (geteuid() == 0 && sandbox_prepare_empty_dir(L->conf.empty_dir) < 0)
 		return -1;
+	/* certificate and key, once here; monitors inherit them by fork */
+	if (tls_load(&L->conf) < 0)
+		return -1;
 	return auth_slots_init((unsigned)L->conf.auth_concurrency);
 }
 
@@ -200,10 +204,12 @@ ctrl_options(int fd, const struct conf *c)
 }
 
 static void
-start_session(struct listener *L, int fd, const struct sockaddr_storage *peer)
+start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
+    int implicit)
 {
 	struct monitor_args a = { .conf = &L->conf,
-		.inline_users = L->inline_users, .ctrl_fd = fd, .peer = *peer };
+		.inline_users = L->inline_users, .ctrl_fd = fd, .peer = *peer,
+		.implicit = implicit };
 	socklen_t len = sizeof(a.local);
 	size_t i;
 	pid_t pid;
@@ -227,8 +233,9 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer)
 }
 
 static void
-accept_one(struct listener *L, int lfd)
+accept_one(struct listener *L, size_t which)
 {
+	int lfd = L->fds[which];
 	struct sockaddr_storage peer;
 	char host[ADDR_STR_MAX];
 	socklen_t len = sizeof(peer);
@@ -249,8 +256,10 @@ accept_one(struct listener *L, int lfd)
 		refuse(fd, "Too many connections; try again later.", host);
 	else if (L->conf.max_per_ip > 0 && count_peer(&peer) >= L->conf.max_per_ip)
 		refuse(fd, "Too many connections from your address.", host);
+	else if (L->conf.listen[which].implicit && tls_ctrl_ctx() == NULL)
+		refuse(fd, "TLS is not available.", host);
 	else
-		start_session(L, fd, &peer);
+		start_session(L, fd, &peer, L->conf.listen[which].implicit);
 }
 
 static void
@@ -265,6 +274,12 @@ do_reload(struct listener *L)
 	if ((c = malloc(sizeof(*c))) == NULL)
 		return;
 	if (L->reload(c) == 0) {
+		/* listen lines (and implicit flags) stay those of the start */
+		memcpy(c->listen, L->conf.listen, sizeof(c->listen));
+		c->listen_count = L->conf.listen_count;
+		/* a bad certificate keeps the old one (logged in tls_load) */
+		if (tls_load(c) == 0 && tls_configured(c))
+			log_info("TLS certificate reloaded: %s", c->tls_cert);
 		L->conf = *c;
 		idmap_free(session_ids);
 		session_ids = idmap_load_system();
@@ -317,7 +332,7 @@ listener_run(struct listener *L)
 		if (ppoll(p, L->nfds, NULL, &mask) > 0)
 			for (i = 0; i < L->nfds; i++)
 				if (p[i].revents & POLLIN)
-					accept_one(L, L->fds[i]);
+					accept_one(L, i);
 		if (got_chld) {
 			got_chld = 0;
 			reap();

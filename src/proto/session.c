@@ -29,6 +29,8 @@
 #include "../fs/xfer.h"
 #include "../net/addr.h"
 #include "../net/data.h"
+#include "../ipc/proto.h"
+#include "../tls/tls_xfer.h"
 #include "session.h"
 
 /* A comma-separated pattern option, split once per session. */
@@ -58,6 +60,9 @@ struct sess {
 	struct patterns			 hide;		/* hide_patterns */
 	struct patterns			 deny;		/* deny_patterns */
 	uint64_t			 rest;
+	int				 pbsz;		/* PBSZ 0 given (TLS) */
+	int				 prot_p;	/* PROT P: data over TLS */
+	SSL				*dssl;		/* the open data SSL */
 	char				 cwd[KF_PATH_MAX + 1];
 	char				 rnfr[KF_PATH_MAX + 1];
 	char				 path[KF_PATH_MAX + 1];	/* scratch */
@@ -276,6 +281,33 @@ do_cwd(struct sess *s, const struct cmd *c)
 	ctrl_reply(&s->ctrl, 250, "Directory successfully changed.");
 }
 
+/*
+ * PROT P: the TLS handshake on the new data connection, which must
+ * resume the control connection's session unless the check is off.
+ * Replies 522 or 425 itself on failure.
+ */
+static int
+protect_data(struct sess *s, int fd)
+{
+	char why[400];
+	int r;
+
+	r = tlsd_accept(tls_data_ctx(s->conf), fd,
+	    (int)s->conf->data_timeout * 1000, s->conf->tls_data_reuse_required,
+	    &s->dssl, why, sizeof(why));
+	if (r == TLSD_OK)
+		return fd;
+	close(fd);
+	log_warn("data connection refused: %s", why);
+	if (r == TLSD_NOT_RESUMED)
+		ctrl_reply(&s->ctrl, 522, "Data connection refused: it must "
+		    "resume the control connection's TLS session.");
+	else
+		ctrl_reply(&s->ctrl, 425, "TLS negotiation on the data "
+		    "connection failed.");
+	return -1;
+}
+
 /* Opens the data connection after a 150; replies 425 itself on failure. */
 static int
 open_data(struct sess *s, const char *what)
@@ -287,12 +319,31 @@ open_data(struct sess *s, const char *what)
 	    (int)s->conf->data_timeout * 1000);
 	if (fd < 0)
 		ctrl_reply(&s->ctrl, 425, "Failed to establish data connection.");
+	else if (s->prot_p)
+		fd = protect_data(s, fd);
 	return fd;
+}
+
+/* The end of a data connection: close_notify first under PROT P. */
+static void
+close_data(struct sess *s, int fd)
+{
+	if (s->dssl != NULL)
+		tlsd_close(s->dssl, fd);
+	else
+		close(fd);
+	s->dssl = NULL;
 }
 
 static int
 need_data(struct sess *s)
 {
+	if (!s->prot_p && session_prot_required(s->conf, s->id->anonymous)) {
+		ctrl_reply(&s->ctrl, 521, "Data connections must be "
+		    "protected: use PBSZ 0 and PROT P.");
+		data_reset(&s->data);
+		return -1;
+	}
 	if (data_pending(&s->data))
 		return 0;
 	ctrl_reply(&s->ctrl, 425, "Use PORT, EPRT, PASV or EPSV first.");
@@ -307,6 +358,8 @@ init_xfer(struct sess *s, struct xfer *x, int fd)
 	x->datafd = fd;
 	x->timeout_ms = (int)s->conf->data_timeout * 1000;
 	x->stop = &session_stop;
+	x->ssl = s->dssl;
+	x->accept_truncated = s->conf->tls_accept_truncated;
 }
 
 /* The final reply for a transfer, and the end of the session if due. */
@@ -343,6 +396,10 @@ reply_xfer(struct sess *s, enum xfer_status st, const char *ok)
 	case XFER_IO_ERROR:
 		ctrl_reply(&s->ctrl, 451, "Local error in processing.");
 		break;
+	case XFER_TRUNCATED:
+		ctrl_reply(&s->ctrl, 451, "Upload truncated: the TLS data "
+		    "connection ended without close_notify; file not kept.");
+		break;
 	}
 }
 
@@ -351,7 +408,7 @@ xfer_status_name(enum xfer_status st)
 {
 	static const char *const names[] = { "ok", "aborted", "stopped",
 		"control-closed", "data-error", "timeout", "disk-full",
-		"quota", "io-error" };
+		"quota", "io-error", "truncated" };
 
 	return names[st];
 }
@@ -423,7 +480,7 @@ list_finish(struct sess *s, struct list_ctx *l, int r)
 		data_reset(&s->data);
 		return;
 	}
-	close(l->fd);
+	close_data(s, l->fd);
 	if (r == -E2BIG && l->st == XFER_OK)
 		ctrl_reply(&s->ctrl, 451, "Listing cut short: too many entries.");
 	else
@@ -535,7 +592,7 @@ do_retr(struct sess *s, const struct cmd *c)
 	t0 = sys_now_ms();
 	st = s->ascii ? xfer_send_ascii(&x, fd) :
 	    xfer_send_file(&x, fd, (off_t)s->rest);
-	close(dfd);
+	close_data(s, dfd);
 	log_xfer(s, "RETR", &x, t0, st);
 	reply_xfer(s, st, "Transfer complete.");
 out:
@@ -635,7 +692,7 @@ do_stor(struct sess *s, const struct cmd *c)
 	init_xfer(s, &x, dfd);
 	t0 = sys_now_ms();
 	st = recv_into(s, &x, u.fd);
-	close(dfd);
+	close_data(s, dfd);
 	st = upload_commit(&u, st);
 	log_xfer(s, c->def->name, &x, t0, st);
 	reply_xfer(s, st, "Transfer complete.");
@@ -1026,6 +1083,8 @@ do_fixed(struct sess *s, const struct cmd *c)
 		{ CMD_ACCT, 202, "ACCT not needed; already logged in." },
 		{ CMD_ALLO, 202, "ALLO not needed; space is allocated as written." },
 		{ CMD_HOST, 503, "HOST must come before login." },
+		{ CMD_AUTH, 503, "AUTH must come before login." },
+		{ CMD_CCC, 533, "CCC is not available." },
 	};
 	size_t i;
 
@@ -1101,7 +1160,7 @@ do_stou(struct sess *s, const struct cmd *c)
 	init_xfer(s, &x, dfd);
 	t0 = sys_now_ms();
 	st = recv_into(s, &x, fd);
-	close(dfd);
+	close_data(s, dfd);
 	if (close(fd) < 0 && st == XFER_OK)
 		st = XFER_IO_ERROR;
 	if (st != XFER_OK)
@@ -1378,6 +1437,31 @@ opts_mlst(struct sess *s, const char *arg)
 	ctrl_reply(&s->ctrl, 200, "MLST OPTS %s", text);
 }
 
+/* PBSZ 0 and PROT C/P (RFC 4217) after login. */
+static void
+do_prot(struct sess *s, const struct cmd *c)
+{
+	if (!s->si->tls) {
+		ctrl_reply(&s->ctrl, 503, "%s needs AUTH TLS first.",
+		    c->def->name);
+		return;
+	}
+	if (c->def->id == CMD_PBSZ) {
+		s->pbsz = 1;
+		ctrl_reply(&s->ctrl, 200, "PBSZ=0");
+	} else if (!s->pbsz)
+		ctrl_reply(&s->ctrl, 503, "PBSZ must come before PROT.");
+	else if (strcasecmp(c->arg, "P") == 0) {
+		s->prot_p = 1;
+		ctrl_reply(&s->ctrl, 200, "Protection level set to Private.");
+	} else if (strcasecmp(c->arg, "C") == 0) {
+		s->prot_p = 0;
+		ctrl_reply(&s->ctrl, 200, "Protection level set to Clear.");
+	} else
+		ctrl_reply(&s->ctrl, 536, "Only PROT C and PROT P are "
+		    "supported.");
+}
+
 /* OPTS UTF8 ON|OFF, OPTS HASH [algo], OPTS MLST facts. */
 static void
 do_opts(struct sess *s, const struct cmd *c)
@@ -1423,6 +1507,8 @@ static const handler handlers[CMD__COUNT] = {
 	[CMD_SITE] = do_site, [CMD_HASH] = do_hash, [CMD_XCRC] = do_hash,
 	[CMD_XMD5] = do_hash, [CMD_XSHA1] = do_hash, [CMD_XSHA256] = do_hash,
 	[CMD_OPTS] = do_opts, [CMD_MLSD] = do_mlsd, [CMD_MLST] = do_mlst,
+	[CMD_AUTH] = do_fixed, [CMD_CCC] = do_fixed, [CMD_PBSZ] = do_prot,
+	[CMD_PROT] = do_prot,
 };
 
 static void
@@ -1476,6 +1562,8 @@ session_run(const struct session_info *si, const struct auth_identity *id,
 	s->umask = (unsigned)s->conf->umask;
 	s->idle = (unsigned)s->conf->idle_timeout;
 	s->hash = hash_default();
+	s->pbsz = (si->tls_flags & MON_TLS_PBSZ) != 0;
+	s->prot_p = (si->tls_flags & MON_TLS_PROT_P) != 0;
 	patterns_split(&s->hide, s->conf->hide_patterns);
 	patterns_split(&s->deny, s->conf->deny_patterns);
 	umask((mode_t)s->umask);
