@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../common/limits.h"
+#include "../common/log.h"
 #include "../common/sys.h"
 #include "../fs/ascii.h"
 #include "tls.h"
@@ -213,8 +214,12 @@ tlsx_send_file(struct xfer *x, int filefd, off_t offset)
 	char *buf;
 	ssize_t n;
 
-	if (BIO_get_ktls_send(SSL_get_wbio(x->ssl)))
+	if (BIO_get_ktls_send(SSL_get_wbio(x->ssl))) {
+		log_debug("TLS download: kernel TLS, SSL_sendfile");
 		return send_ktls(x, filefd, offset);
+	}
+	log_debug("TLS download: no kernel TLS on this socket; user-space "
+	    "TLS records from %d KiB reads", KF_XFER_CHUNK / 1024);
 	if ((buf = malloc(KF_XFER_CHUNK)) == NULL)
 		return XFER_IO_ERROR;
 	while (st == XFER_OK) {
