@@ -347,6 +347,10 @@ main(int argc, char **argv)
 {
 	int i, check = 0;
 
+	if (tls_init_memory() < 0) {
+		fprintf(stderr, "keepftpd: OpenSSL allocated before start-up\n");
+		return 1;
+	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "keepftpd: libsodium failed to initialise\n");
 		return 1;

@@ -59,5 +59,6 @@
 #define KF_TLS_DRAIN_MAX	(64 * 1024)	/* bytes dropped after AUTH TLS, then close */
 #define KF_TLS_CLOSE_MS		2000	/* wait for the relay's close_notify at the end */
 #define KF_TLS_SESSION_MAX	4096	/* a TLS 1.2 session, DER, relay -> monitor */
+#define KF_TLS_KEY_FILE_MAX	(64 * 1024)	/* tls_key file, PEM */
 
 #endif

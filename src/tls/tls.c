@@ -6,7 +6,11 @@
  * Runs in: listener (load, reload), monitor, TLS relay, post-login
  * worker (inherited contexts).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -17,9 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "../common/limits.h"
 #include "../common/log.h"
+#include "../common/sys.h"
 #include "tls.h"
 
 /* One generation of contexts: replaced as a whole on SIGHUP. */
@@ -34,6 +40,58 @@ static int fresh_refused;	/* the last data ClientHello offered no session */
 /* post-login worker: the control connection's TLS 1.2 session (DER) */
 static unsigned char resume_der[KF_TLS_SESSION_MAX];
 static size_t resume_len;
+
+/*
+ * Every block OpenSSL frees is wiped first: the key's decoded copies
+ * (PEM to DER, ASN.1 structures) must not linger in a heap that a
+ * worker inherits by fork.
+ */
+static void *
+wipe_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return malloc(n);
+}
+
+static void
+wipe_free(void *p, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	if (p != NULL)
+		explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+static void *
+wipe_realloc(void *p, size_t n, const char *file, int line)
+{
+	size_t old;
+	void *q;
+
+	if (p == NULL)
+		return wipe_malloc(n, file, line);
+	if (n == 0) {
+		wipe_free(p, file, line);
+		return NULL;
+	}
+	old = malloc_usable_size(p);
+	if (n <= old)
+		return p;
+	if ((q = malloc(n)) == NULL)
+		return NULL;
+	memcpy(q, p, old);
+	wipe_free(p, file, line);
+	return q;
+}
+
+int
+tls_init_memory(void)
+{
+	return CRYPTO_set_mem_functions(wipe_malloc, wipe_realloc, wipe_free) ?
+	    0 : -1;
+}
 
 int
 tls_configured(const struct conf *c)
@@ -259,12 +317,42 @@ decoy_ctx(const struct conf *c, SSL_CTX *real)
 	return ctx;
 }
 
+/*
+ * The key file, read into a buffer we wipe (not through stdio, whose
+ * buffer would keep the PEM text), decoded from memory.
+ */
+static EVP_PKEY *
+read_key(const char *path)
+{
+	static char pem[KF_TLS_KEY_FILE_MAX];
+	EVP_PKEY *key = NULL;
+	size_t n = 0;
+	ssize_t r;
+	BIO *bio;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		ERR_raise_data(ERR_LIB_SYS, errno, "%s", path);
+		return NULL;
+	}
+	while (n < sizeof(pem) && (r = sys_read(fd, pem + n, sizeof(pem) - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	if (n < sizeof(pem) && (bio = BIO_new_mem_buf(pem, (int)n)) != NULL) {
+		key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+	}
+	explicit_bzero(pem, sizeof(pem));
+	return key;
+}
+
 /* The control context with the configured chain and key. */
 static SSL_CTX *
 real_ctx(const struct conf *c, char *why, size_t whysz)
 {
 	const char *key = c->tls_key[0] != '\0' ? c->tls_key : c->tls_cert;
 	SSL_CTX *ctx = ctx_base(c);
+	EVP_PKEY *pkey = NULL;
 	char err[256];
 
 	if (ctx == NULL) {
@@ -277,7 +365,8 @@ real_ctx(const struct conf *c, char *why, size_t whysz)
 		    tls_error_text(err, sizeof(err)));
 		goto fail;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+	if ((pkey = read_key(key)) == NULL || SSL_CTX_use_PrivateKey(ctx,
+	    pkey) != 1) {
 		if (ERR_GET_REASON(ERR_peek_last_error()) ==
 		    X509_R_KEY_VALUES_MISMATCH)
 			snprintf(why, whysz, "tls_key %s does not match "
@@ -288,6 +377,8 @@ real_ctx(const struct conf *c, char *why, size_t whysz)
 		ERR_clear_error();
 		goto fail;
 	}
+	EVP_PKEY_free(pkey);
+	pkey = NULL;
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		snprintf(why, whysz, "tls_key %s does not match tls_cert %s",
 		    key, c->tls_cert);
@@ -295,6 +386,7 @@ real_ctx(const struct conf *c, char *why, size_t whysz)
 	}
 	return ctx;
 fail:
+	EVP_PKEY_free(pkey);
 	SSL_CTX_free(ctx);
 	return NULL;
 }

@@ -26,6 +26,11 @@ struct tls_session_keys {
 	unsigned char	sid_ctx[TLS_SID_CTX_LEN];
 };
 
+/*
+ * First thing in main(), before OpenSSL allocates: OpenSSL's freed
+ * blocks are wiped. 0 or -1.
+ */
+int	tls_init_memory(void);
 /* A tls_cert is configured. */
 int	tls_configured(const struct conf *);
 /*

@@ -451,3 +451,60 @@ def test_256mib_prot_p_both_directions(start_server, certs):
     assert h2.hexdigest() == want
     print(f"256 MiB PROT P: RETR {size / down / 1e6:.0f} MB/s, "
           f"STOR {size / up / 1e6:.0f} MB/s")
+
+
+# ---------------------------------------------------------------------------
+# who holds the private key
+
+def _is_sanitized():
+    with open(BIN, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def ec_private_scalar(key_path):
+    out = subprocess.run(["openssl", "pkey", "-in", str(key_path), "-text", "-noout"],
+                         capture_output=True, text=True, check=True).stdout
+    hexpart = out.split("priv:")[1].split("pub:")[0]
+    return bytes.fromhex("".join(hexpart.split()).replace(":", ""))[-32:]
+
+
+def memory_holds(pid, needles):
+    """True when any needle is in the process's readable private memory."""
+    found = False
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            parts = line.split()
+            if "r" not in parts[1] or (len(parts) > 5 and parts[5].startswith("[v")):
+                continue
+            lo, hi = (int(x, 16) for x in parts[0].split("-"))
+            try:
+                mem.seek(lo)
+                blob = mem.read(hi - lo)
+            except (OSError, ValueError, OverflowError):
+                continue
+            if any(n in blob for n in needles):
+                found = True
+    return found
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="reads other processes' memory")
+def test_only_the_relay_holds_the_private_key(start_server, certs):
+    if _is_sanitized():
+        pytest.skip("ASan's shadow memory is too large to scan")
+    srv = start_server(conf_extra=tls_conf(certs["cert"], certs["key"]), rootless=False)
+    scalar = ec_private_scalar(certs["key"])
+    needles = [scalar, scalar[::-1]]
+    f = tls_login(srv, prot_p=True)
+    assert retr(f, "hello.txt") == b"hello world\n"
+    relay = descendants_named(srv.pid, "kf-tls-relay")
+    session = descendants_named(srv.pid, "kf-session")
+    assert len(relay) == 1 and len(session) == 1
+    assert memory_holds(relay[0], needles), "the scan does not find the key at all"
+    assert not memory_holds(session[0], needles), "post-login worker holds the key"
+    c = TLSRaw(srv.port)
+    c.reply()
+    pre = wait_for(lambda: descendants_named(srv.pid, "kf-prelogin"))
+    assert len(pre) == 1
+    assert not memory_holds(pre[0], needles), "pre-login worker holds the key"
+    c.close()
+    f.quit()
