@@ -60,5 +60,6 @@
 #define KF_TLS_CLOSE_MS		2000	/* wait for the relay's close_notify at the end */
 #define KF_TLS_SESSION_MAX	4096	/* a TLS 1.2 session, DER, relay -> monitor */
 #define KF_TLS_KEY_FILE_MAX	(64 * 1024)	/* tls_key file, PEM */
+#define KF_TLS_CCC_MS		5000	/* CCC: the relay must confirm the end of TLS */
 
 #endif

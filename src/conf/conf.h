@@ -78,6 +78,11 @@
 	    "Accept a TLS upload that ends without close_notify (broken " \
 	    "clients). With `no` such an upload fails, is not kept, and is " \
 	    "logged as truncated.")					\
+	X(BOOL, tls_ccc_enable, "no", 0, 1,				\
+	    "Allow CCC (RFC 4217) after login: the control connection goes " \
+	    "back to plain text (for NAT helpers and firewalls that read it); " \
+	    "data connections keep their PROT level. Commands and replies " \
+	    "after it travel in the clear.")				\
 	X(STR, tls_sni_host, "", 0, 255,				\
 	    "When set, a TLS client must send this server name (SNI, " \
 	    "compared without case); others are refused in the handshake.") \

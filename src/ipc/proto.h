@@ -71,6 +71,27 @@ enum mon_type {
 	 * relay and the workers share nothing but the plain text stream.
 	 */
 	MON_TLS_SESSION = 5,
+	/*
+	 * MON_CCC: post-login worker -> monitor, on CCC (RFC 4217), after
+	 * the worker has written its 200 reply.
+	 * Payload: none.
+	 * Phase: logged in, control connection under TLS (relay running),
+	 * tls_ccc_enable, once per connection; anything else is fatal.
+	 * Why privileged: the relay is the monitor's child; the worker has
+	 * no channel to it but the plain text stream, which it must not
+	 * parse.
+	 * Effect: the monitor sends RELAY_CCC to the relay and waits for
+	 * RELAY_CCC_DONE; the relay sends what the worker wrote so far
+	 * (the 200) under TLS, then close_notify, waits for the client's,
+	 * and copies plain text from then on. The monitor answers
+	 * MON_CCC_RESULT (u32 1, or 0 when the relay did not confirm); the
+	 * connection can never go back to TLS (AUTH after REIN: 534).
+	 */
+	MON_CCC = 6,
+	MON_CCC_RESULT = 7,
+	/* RELAY_CCC: monitor -> relay, no payload. RELAY_CCC_DONE: back. */
+	RELAY_CCC = 8,
+	RELAY_CCC_DONE = 9,
 };
 
 /* MON_LOGIN tls flags. */

@@ -290,6 +290,46 @@ grant_auth_tls(struct mon *m, struct ipc_msg *msg, struct ipc_msg *rep)
 	ipc_put_u32(rep, 1);
 }
 
+/*
+ * MON_CCC: the relay ends TLS after what the worker has written (its
+ * 200). 1 when the relay confirmed within KF_TLS_CCC_MS.
+ */
+static uint32_t
+do_ccc(struct mon *m, struct ipc_msg *msg)
+{
+	int64_t until = sys_now_ms() + KF_TLS_CCC_MS;
+	struct ipc_msg r;
+
+	if (ipc_end(msg) < 0 || !m->logged_in || !m->si.tls || m->relay <= 0 ||
+	    m->relay_ipc < 0 || !m->a->conf->tls_ccc_enable) {
+		kill(m->worker, SIGKILL);
+		die("MON_CCC refused");
+	}
+	ipc_init(&r, RELAY_CCC);
+	if (ipc_send(m->relay_ipc, &r) < 0)
+		return 0;
+	while (sys_now_ms() < until) {
+		if (sys_poll1(m->relay_ipc, POLLIN, (int)(until - sys_now_ms())) <= 0)
+			break;
+		if (ipc_recv(m->relay_ipc, &r) < 0)
+			return 0;
+		if (r.type == RELAY_CCC_DONE && ipc_end(&r) == 0) {
+			/* never TLS again on this connection */
+			m->si.tls = 0;
+			m->si.ccc = 1;
+			log_info("CCC: the relay ended TLS on the control "
+			    "connection");
+			return 1;
+		}
+		if (r.type != MON_TLS_SESSION || ipc_get_blob(&r, m->tls_sess,
+		    sizeof(m->tls_sess), &m->tls_sess_len) < 0 || ipc_end(&r) < 0) {
+			kill(m->relay, SIGKILL);
+			die("malformed message from the TLS relay");
+		}
+	}
+	return 0;
+}
+
 static void
 handle_request(struct mon *m)
 {
@@ -304,7 +344,10 @@ handle_request(struct mon *m)
 	}
 	if (msg.type == MON_AUTH_TLS)
 		grant_auth_tls(m, &msg, &rep);
-	else if (msg.type == MON_LOGIN) {
+	else if (msg.type == MON_CCC) {
+		ipc_init(&rep, MON_CCC_RESULT);
+		ipc_put_u32(&rep, do_ccc(m, &msg));
+	} else if (msg.type == MON_LOGIN) {
 		ipc_init(&rep, MON_LOGIN_RESULT);
 		ipc_put_u32(&rep, check_login(m, &msg));
 	} else {

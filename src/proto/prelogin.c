@@ -225,6 +225,11 @@ do_auth(struct pre *p, const struct cmd *c)
 		ctrl_reply(&p->ctrl, 503, "TLS is already active.");
 		return;
 	}
+	if (p->si->ccc) {
+		ctrl_reply(&p->ctrl, 534, "TLS cannot start again after CCC on "
+		    "this connection.");
+		return;
+	}
 	if (strcasecmp(c->arg, "TLS") != 0 && strcasecmp(c->arg, "SSL") != 0 &&
 	    strcasecmp(c->arg, "TLS-C") != 0) {
 		ctrl_reply(&p->ctrl, 504, "Security mechanism not understood; "

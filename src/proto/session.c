@@ -29,6 +29,7 @@
 #include "../fs/xfer.h"
 #include "../net/addr.h"
 #include "../net/data.h"
+#include "../ipc/ipc.h"
 #include "../ipc/proto.h"
 #include "../tls/tls_xfer.h"
 #include "session.h"
@@ -62,6 +63,7 @@ struct sess {
 	uint64_t			 rest;
 	int				 pbsz;		/* PBSZ 0 given (TLS) */
 	int				 prot_p;	/* PROT P: data over TLS */
+	int				 ccc;		/* CCC done */
 	SSL				*dssl;		/* the open data SSL */
 	char				 cwd[KF_PATH_MAX + 1];
 	char				 rnfr[KF_PATH_MAX + 1];
@@ -1084,7 +1086,6 @@ do_fixed(struct sess *s, const struct cmd *c)
 		{ CMD_ALLO, 202, "ALLO not needed; space is allocated as written." },
 		{ CMD_HOST, 503, "HOST must come before login." },
 		{ CMD_AUTH, 503, "AUTH must come before login." },
-		{ CMD_CCC, 533, "CCC is not available." },
 	};
 	size_t i;
 
@@ -1462,6 +1463,39 @@ do_prot(struct sess *s, const struct cmd *c)
 		    "supported.");
 }
 
+/*
+ * CCC (RFC 4217): the 200 goes out under TLS, then the monitor has the
+ * relay end TLS (MON_CCC). Data connections keep their PROT level.
+ */
+static void
+do_ccc(struct sess *s, const struct cmd *c)
+{
+	struct ipc_msg m;
+	uint32_t ok;
+
+	if (!s->si->tls || s->ccc) {
+		ctrl_reply(&s->ctrl, 533, "The control connection is not "
+		    "protected.");
+		return;
+	}
+	if (!s->conf->tls_ccc_enable) {
+		ctrl_reply(&s->ctrl, 534, "CCC is not allowed on this server.");
+		return;
+	}
+	if (ctrl_reply(&s->ctrl, 200, "Control connection in plain text "
+	    "from now on.") < 0)
+		return;
+	ipc_init(&m, MON_CCC);
+	if (ipc_send(s->si->mon_fd, &m) < 0 || ipc_recv(s->si->mon_fd, &m) < 0 ||
+	    m.type != MON_CCC_RESULT || ipc_get_u32(&m, &ok) < 0 ||
+	    ipc_end(&m) < 0 || ok != 1) {
+		log_warn("CCC: the TLS relay did not end TLS; closing");
+		_exit(1);
+	}
+	s->ccc = 1;
+	log_info("CCC: the control connection is in plain text");
+}
+
 /* OPTS UTF8 ON|OFF, OPTS HASH [algo], OPTS MLST facts. */
 static void
 do_opts(struct sess *s, const struct cmd *c)
@@ -1507,7 +1541,7 @@ static const handler handlers[CMD__COUNT] = {
 	[CMD_SITE] = do_site, [CMD_HASH] = do_hash, [CMD_XCRC] = do_hash,
 	[CMD_XMD5] = do_hash, [CMD_XSHA1] = do_hash, [CMD_XSHA256] = do_hash,
 	[CMD_OPTS] = do_opts, [CMD_MLSD] = do_mlsd, [CMD_MLST] = do_mlst,
-	[CMD_AUTH] = do_fixed, [CMD_CCC] = do_fixed, [CMD_PBSZ] = do_prot,
+	[CMD_AUTH] = do_fixed, [CMD_CCC] = do_ccc, [CMD_PBSZ] = do_prot,
 	[CMD_PROT] = do_prot,
 };
 

@@ -24,6 +24,7 @@ struct session_info {
 	unsigned long		 id;
 	int64_t			 start_ms;	/* connect time, sys_now_ms() */
 	int			 tls;		/* control connection is TLS */
+	int			 ccc;		/* TLS was ended by CCC */
 	unsigned		 tls_flags;	/* MON_TLS_*: PBSZ/PROT before login */
 	struct tls_session_keys	 tls_keys;	/* binds data to control TLS */
 };

@@ -4,6 +4,9 @@
  * end ends the relay: the client's (close_notify, EOF or a TLS error)
  * shuts the workers' side for writing; the workers' side closing (the
  * monitor ends the session) sends close_notify to the client.
+ * CCC (RELAY_CCC from the monitor): once the workers' side has nothing
+ * more to send, close_notify goes out (CLOSING); the client's
+ * close_notify switches both directions to plain copying (PLAIN).
  * Runs in: TLS relay.
  */
 #include <errno.h>
@@ -27,8 +30,19 @@ struct dir {
 	int	eof;
 };
 
+enum mode {
+	MODE_TLS,
+	MODE_CCC,	/* RELAY_CCC received: close_notify when dry */
+	MODE_CLOSING,	/* close_notify sent: waiting for the client's */
+	MODE_PLAIN,	/* after CCC */
+};
+
 struct relay {
 	SSL		*ssl;
+	enum mode	 mode;
+	int		 plain_dry;	/* the last recv on plain: EAGAIN */
+	int		 peer_closed;	/* the client's close_notify came */
+	int64_t		 peer_wait;	/* until then a RELAY_CCC may follow */
 	int		 raw, plain;
 	struct dir	 up;	/* client -> worker */
 	struct dir	 down;	/* worker -> client */
@@ -111,25 +125,101 @@ handshake(struct relay *r, int64_t deadline)
 	}
 }
 
+/*
+ * After our close_notify: a client that answers with its own sends a
+ * TLS record (content type 20..23: an alert in TLS 1.2, application
+ * data around it in TLS 1.3); one that does not (curl's passive CCC)
+ * goes on with an FTP command, which starts with a letter. 1: a record
+ * comes, leave it to OpenSSL; 0: plain text from here on, or nothing
+ * yet (then POLLIN is wanted).
+ */
+static int
+next_is_record(struct relay *r)
+{
+	unsigned char b;
+	ssize_t n = recv(r->raw, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	if (n == 1 && b >= 20 && b <= 23)
+		return 1;
+	if (n == 1 || n == 0) {
+		r->mode = MODE_PLAIN;
+		log_info("CCC: the client went on without close_notify; "
+		    "plain text");
+	} else
+		r->raw_ev |= POLLIN;
+	return 0;
+}
+
+/* From the client: a TLS record, or plain bytes after CCC. */
+static int
+read_client(struct relay *r, struct dir *d)
+{
+	ssize_t n;
+	int ret, w;
+
+	if (r->mode == MODE_PLAIN) {
+		n = recv(r->raw, d->b, sizeof(d->b), MSG_DONTWAIT);
+		if (n > 0)
+			return (int)n;
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			r->raw_ev |= POLLIN;
+			return 0;
+		}
+		return -1;
+	}
+	if (r->mode == MODE_CLOSING && !next_is_record(r))
+		return 0;
+	ERR_clear_error();
+	ret = SSL_read(r->ssl, d->b, sizeof(d->b));
+	if (ret > 0)
+		return ret;
+	w = ssl_wait(r, ret);
+	if (w == 1 && r->mode == MODE_CLOSING) {
+		/* the client's close_notify: plain text from here on */
+		r->mode = MODE_PLAIN;
+		log_info("CCC: TLS closed on both sides; plain text");
+		return 0;
+	}
+	if (w == 1) {
+		/*
+		 * The client closed TLS first: it saw the 200 to CCC before
+		 * the monitor's RELAY_CCC reached us, or it is leaving.
+		 * Wait KF_TLS_CCC_MS for RELAY_CCC before calling it the end.
+		 */
+		r->peer_closed = 1;
+		r->peer_wait = sys_now_ms() + KF_TLS_CCC_MS;
+		return 0;
+	}
+	return w == 0 ? 0 : -1;
+}
+
 /* Client to worker: TLS in, plain out. 1 when something moved. */
 static int
 pump_up(struct relay *r)
 {
 	struct dir *d = &r->up;
+	enum mode before = r->mode;
 	ssize_t n;
 	int ret, moved = 0;
 
-	if (d->len == 0 && !d->eof) {
-		ERR_clear_error();
-		ret = SSL_read(r->ssl, d->b, sizeof(d->b));
+	if (r->peer_closed && r->mode != MODE_PLAIN) {
+		/* nothing more to read under TLS; the end unless CCC comes */
+		if (r->mode == MODE_TLS && sys_now_ms() >= r->peer_wait &&
+		    !d->eof) {
+			d->eof = 1;
+			shutdown(r->plain, SHUT_WR);
+		}
+	} else if (d->len == 0 && !d->eof) {
+		ret = read_client(r, d);
 		if (ret > 0) {
 			d->off = 0;
 			d->len = (size_t)ret;
 			moved = 1;
-		} else if (ssl_wait(r, ret) != 0) {
+		} else if (ret < 0) {
 			d->eof = 1;
 			shutdown(r->plain, SHUT_WR);
-		}
+		} else if (r->mode != before)
+			moved = 1;
 	}
 	if (d->len > 0) {
 		n = send(r->plain, d->b + d->off, d->len - d->off,
@@ -155,7 +245,9 @@ pump_down(struct relay *r)
 	ssize_t n;
 	int ret, moved = 0;
 
-	if (d->len == 0 && !d->eof) {
+	r->plain_dry = 0;
+	/* between our close_notify and the client's, worker output waits */
+	if (d->len == 0 && !d->eof && r->mode != MODE_CLOSING) {
 		n = recv(r->plain, d->b, sizeof(d->b), MSG_DONTWAIT);
 		if (n > 0) {
 			d->off = 0;
@@ -163,10 +255,24 @@ pump_down(struct relay *r)
 			moved = 1;
 		} else if (n == 0 || (errno != EAGAIN && errno != EINTR))
 			d->eof = 1;
-		else
+		else {
 			r->plain_ev |= POLLIN;
+			r->plain_dry = 1;
+		}
 	}
-	if (d->len > 0) {
+	if (d->len > 0 && r->mode == MODE_PLAIN) {
+		n = send(r->raw, d->b + d->off, d->len - d->off,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			d->off += (size_t)n;
+			if (d->off == d->len)
+				d->len = d->off = 0;
+			moved = 1;
+		} else if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			r->raw_ev |= POLLOUT;
+		else
+			finish(r, 0);
+	} else if (d->len > 0) {
 		ERR_clear_error();
 		ret = SSL_write(r->ssl, d->b + d->off, (int)(d->len - d->off));
 		if (ret > 0) {
@@ -180,16 +286,69 @@ pump_down(struct relay *r)
 	return moved;
 }
 
+/* RELAY_CCC from the monitor: the only message it sends. */
+static void
+monitor_message(struct relay *r)
+{
+	struct ipc_msg m;
+
+	if (ipc_recv(mon_fd, &m) < 0 || m.type != RELAY_CCC || ipc_end(&m) < 0 ||
+	    r->mode != MODE_TLS)
+		finish(r, 1);
+	r->mode = MODE_CCC;
+}
+
+/*
+ * CCC: once all the worker wrote (its 200 at least) is sent, our
+ * close_notify; then the monitor hears that TLS is over.
+ */
+static int
+ccc_step(struct relay *r)
+{
+	struct ipc_msg m;
+	int ret;
+
+	if (r->mode != MODE_CCC || r->down.len > 0 || !r->plain_dry)
+		return 0;
+	ERR_clear_error();
+	ret = SSL_shutdown(r->ssl);
+	if (ret < 0) {
+		if (ssl_wait(r, ret) != 0)
+			finish(r, 0);
+		return 0;
+	}
+	r->mode = r->peer_closed ? MODE_PLAIN : MODE_CLOSING;
+	if (r->peer_closed)
+		log_info("CCC: TLS closed on both sides; plain text");
+	ipc_init(&m, RELAY_CCC_DONE);
+	if (ipc_send(mon_fd, &m) < 0)
+		finish(r, 0);
+	return 1;
+}
+
+/* The poll timeout: none, but for the wait after the client's close. */
+static int
+wait_ms(const struct relay *r)
+{
+	int64_t left;
+
+	if (!r->peer_closed || r->mode != MODE_TLS || r->up.eof)
+		return -1;
+	left = r->peer_wait - sys_now_ms();
+	return left <= 0 ? 0 : (int)left;
+}
+
 static void __attribute__((noreturn))
 loop(struct relay *r)
 {
-	struct pollfd p[2];
+	struct pollfd p[3];
 	int moved;
 
 	for (;;) {
 		r->raw_ev = r->plain_ev = 0;
 		moved = pump_up(r);
 		moved |= pump_down(r);
+		moved |= ccc_step(r);
 		if (r->down.eof && r->down.len == 0)
 			finish(r, 1);
 		if (r->up.eof && r->up.len == 0 && r->down.eof)
@@ -201,10 +360,14 @@ loop(struct relay *r)
 		    .events = r->raw_ev };
 		p[1] = (struct pollfd){ .fd = r->plain_ev ? r->plain : -1,
 		    .events = r->plain_ev };
+		p[2] = (struct pollfd){ .fd = r->mode == MODE_TLS ? mon_fd : -1,
+		    .events = POLLIN };
 		if (p[0].fd < 0 && p[1].fd < 0)
 			finish(r, 1);
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		if (poll(p, 3, wait_ms(r)) < 0 && errno != EINTR)
 			finish(r, 0);
+		if (p[2].revents)
+			monitor_message(r);
 	}
 }
 

@@ -274,3 +274,66 @@ def test_ktls_or_user_space_fallback(start_server, certs):
     assert m
     have_ulp = os.path.exists("/sys/module/tls")
     print("kernel TLS module loaded:", have_ulp, "->", m.group(0))
+
+
+# ---------------------------------------------------------------------------
+# CCC
+
+@pytest.mark.parametrize("version", [TLS12, TLS13], ids=["tls1.2", "tls1.3"])
+def test_ccc_back_to_plain_text(start_server, certs, version):
+    srv = tls_server(start_server, certs, tls_ccc_enable="yes")
+    f = tls_login(srv, ctx=client_ctx(max_version=version))
+    assert retr(f, "hello.txt") == b"hello world\n"
+    assert f.ccc().startswith("200 ")
+    assert f.sock._sslobj is None         # ftplib unwrapped the TLS layer
+    assert f.pwd() == "/"
+    # data connections keep PROT P and still resume the control session
+    assert retr(f, "digits.bin") == bytes(range(256)) * 40
+    f.storbinary("STOR ccc.bin", io.BytesIO(b"c" * 70000))
+    assert (srv.home / "ccc.bin").read_bytes() == b"c" * 70000
+    with pytest.raises(ftplib.error_perm, match="^533 "):
+        f.sendcmd("CCC")
+    f.quit()
+    assert srv.wait_log(r"CCC: TLS closed on both sides; plain text")
+    assert srv.wait_log(r"CCC: the control connection is in plain text")
+
+
+def test_ccc_off_by_default(start_server, certs):
+    srv = tls_server(start_server, certs)
+    f = tls_login(srv)
+    with pytest.raises(ftplib.error_perm, match="^534 "):
+        f.sendcmd("CCC")
+    f.voidcmd("NOOP")            # still TLS, still fine
+    f.quit()
+    f = srv.login()
+    with pytest.raises(ftplib.error_perm, match="^533 "):
+        f.sendcmd("CCC")         # nothing to clear
+    f.quit()
+
+
+def test_no_tls_again_after_ccc_and_rein(start_server, certs):
+    srv = tls_server(start_server, certs, tls_ccc_enable="yes",
+                     tls_required_users="yes")
+    f = tls_login(srv)
+    f.ccc()
+    assert f.sendcmd("REIN").startswith("220 ")
+    with pytest.raises(ftplib.error_perm, match="^534 "):
+        f.sendcmd("AUTH TLS")
+    with pytest.raises(ftplib.error_perm, match="^530 TLS required"):
+        f.sendcmd(f"USER {USER}")
+    assert f.sendcmd("USER anonymous").startswith("331 ")
+    assert f.sendcmd("PASS x").startswith("230 ")
+    f.quit()
+
+
+def test_curl_ftp_ssl_ccc(start_server, certs):
+    need("curl")
+    srv = tls_server(start_server, certs, tls_ccc_enable="yes")
+    # curl forgets its TLS session at CCC, so its data connections go in
+    # clear (--ftp-ssl-control: TLS for the login, PROT C)
+    r = run(["curl", "-sS", "--ftp-ssl-control", "-k", "--ftp-ssl-ccc", "--max-time", "20",
+             f"ftp://{USER}:{PASSWORD}@127.0.0.1:{srv.port}/digits.bin"], cwd=srv.base)
+    assert r.returncode == 0, (r.stderr, srv.log()[-2000:])
+    assert r.stdout == bytes(range(256)) * 40
+    assert srv.wait_log(r"CCC: (TLS closed on both sides|the client went on without "
+                        r"close_notify)")

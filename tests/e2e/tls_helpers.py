@@ -62,11 +62,22 @@ class ReuseFTP(ftplib.FTP_TLS):
     """FTP_TLS whose data connections resume the control connection's
     TLS session (what curl and lftp do by themselves)."""
 
+    _saved_session = None
+
+    def _session(self):
+        if getattr(self.sock, "_sslobj", None) is not None:
+            return self.sock.session
+        return self._saved_session       # after CCC
+
+    def ccc(self):
+        self._saved_session = self.sock.session
+        return super().ccc()
+
     def ntransfercmd(self, cmd, rest=None):
         conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
         if self._prot_p:
             conn = self.context.wrap_socket(conn, server_hostname=self.host,
-                                            session=self.sock.session)
+                                            session=self._session())
         return conn, size
 
 
