@@ -41,7 +41,11 @@ enum mon_type {
 	MON_LOGIN_RESULT = 2,
 	/*
 	 * MON_AUTH_TLS: pre-login worker -> monitor, on AUTH TLS / AUTH SSL.
-	 * Payload: none.
+	 * Payload: u32 host_done (0/1: HOST was accepted), str host
+	 * (0..CONF_HOST_MAX: empty, or a vhost name of the monitor's own
+	 * configuration, as conf_host_norm writes it; a name it does not
+	 * hold is fatal). The next pre-login worker starts with that HOST
+	 * state (RFC 7151 puts HOST before AUTH).
 	 * Phase: pre-login, not logged in, control connection not yet TLS,
 	 * tls_cert configured; anything else ends the session.
 	 * Why privileged: the relay that takes over the control socket is

@@ -280,11 +280,19 @@ check_login(struct mon *m, struct ipc_msg *msg)
 static void
 grant_auth_tls(struct mon *m, struct ipc_msg *msg, struct ipc_msg *rep)
 {
-	if (ipc_end(msg) < 0 || m->logged_in || m->si.tls || m->auth_granted ||
+	char host[CONF_HOST_MAX + 1];
+	uint32_t done;
+
+	if (ipc_get_u32(msg, &done) < 0 || done > 1 ||
+	    ipc_get_str(msg, host, sizeof(host)) < 0 || ipc_end(msg) < 0 ||
+	    (host[0] != '\0' && conf_vhost_find(m->a->conf, host) == NULL) ||
+	    m->logged_in || m->si.tls || m->si.ccc || m->auth_granted ||
 	    tls_ctrl_ctx() == NULL) {
 		kill(m->worker, SIGKILL);
 		die("MON_AUTH_TLS refused");
 	}
+	m->si.host_done = (int)done;
+	memcpy(m->si.host, host, sizeof(m->si.host));
 	m->auth_granted = 1;
 	ipc_init(rep, MON_AUTH_TLS_RESULT);
 	ipc_put_u32(rep, 1);
@@ -602,6 +610,8 @@ session_phase(struct mon *m)
 	    "failures %u)", m->id.name, m->reins, m->failures);
 	m->logged_in = 0;
 	memset(&m->id, 0, sizeof(m->id));
+	m->si.host_done = 0;	/* REIN: HOST may be given again */
+	memset(m->si.host, 0, sizeof(m->si.host));
 	return 1;
 }
 

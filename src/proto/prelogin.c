@@ -236,8 +236,11 @@ do_auth(struct pre *p, const struct cmd *c)
 		    "use AUTH TLS.");
 		return;
 	}
+	/* HOST (RFC 7151: before AUTH) carries over to the next worker */
 	ipc_init(&m, MON_AUTH_TLS);
-	if (ipc_send(p->si->mon_fd, &m) < 0 || ipc_recv(p->si->mon_fd, &m) < 0 ||
+	if (ipc_put_u32(&m, (uint32_t)p->host_done) < 0 ||
+	    ipc_put_str(&m, p->host, CONF_HOST_MAX) < 0 ||
+	    ipc_send(p->si->mon_fd, &m) < 0 || ipc_recv(p->si->mon_fd, &m) < 0 ||
 	    m.type != MON_AUTH_TLS_RESULT || ipc_get_u32(&m, &ok) < 0 ||
 	    ipc_end(&m) < 0 || ok != 1)
 		finish(p, 421, "Service not available.");
@@ -324,6 +327,8 @@ run(const struct session_info *si, int greet)
 
 	memset(&p, 0, sizeof(p));
 	p.si = si;
+	p.host_done = si->host_done;
+	memcpy(p.host, si->host, sizeof(p.host));
 	ctrl_init(&p.ctrl, si->ctrl_fd, CTRL_EXACT);
 	if (greet)
 		reply_text(&p, 220, conf_greeting(conf));

@@ -25,6 +25,8 @@ struct session_info {
 	int64_t			 start_ms;	/* connect time, sys_now_ms() */
 	int			 tls;		/* control connection is TLS */
 	int			 ccc;		/* TLS was ended by CCC */
+	int			 host_done;	/* HOST before AUTH TLS */
+	char			 host[CONF_HOST_MAX + 1];	/* its vhost, or "" */
 	unsigned		 tls_flags;	/* MON_TLS_*: PBSZ/PROT before login */
 	struct tls_session_keys	 tls_keys;	/* binds data to control TLS */
 };

@@ -508,3 +508,27 @@ def test_only_the_relay_holds_the_private_key(start_server, certs):
     assert not memory_holds(pre[0], needles), "pre-login worker holds the key"
     c.close()
     f.quit()
+
+
+def test_host_before_auth_tls_carries_over(start_server, certs):
+    """RFC 7151 puts HOST before AUTH: the choice survives the switch to the
+    worker behind the TLS relay."""
+    d = make_base()
+    try:
+        (d / "v.txt").write_bytes(b"vhost\n")
+        srv = tls_server(start_server, certs, vhost=f"ftp.example.test {d}")
+        c = TLSRaw(srv.port)
+        c.reply()
+        assert c.cmd("HOST ftp.example.test").startswith("220")
+        assert c.cmd("AUTH TLS").startswith("234 ")
+        c.starttls()
+        assert c.cmd("HOST other.example.test").startswith("503 ")
+        assert c.cmd("USER anonymous").startswith("331 ")
+        assert c.cmd("PASS x").startswith("230 ")
+        assert c.cmd("SIZE v.txt").startswith("213 6")
+        assert c.cmd("REIN").startswith("220 ")
+        assert c.cmd("HOST ftp.example.test").startswith("220")   # REIN resets HOST
+        c.close()
+        assert srv.wait_log(r"login ok: user=anonymous host=ftp\.example\.test")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

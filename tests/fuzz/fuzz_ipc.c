@@ -101,6 +101,7 @@ walk(void)
 	case MON_CCC_RESULT:
 		return get_u32();
 	case MON_AUTH_TLS:
+		return get_u32() < 0 || get_str(CONF_HOST_MAX + 1) < 0 ? -1 : 0;
 	case MON_CCC:
 	case RELAY_CCC:
 	case RELAY_CCC_DONE:
