@@ -281,6 +281,25 @@ auth_check_vhost(const struct conf *c, const char *inline_users,
 }
 
 int
+auth_identity_by_cert(const struct conf *c, const char *inline_users,
+    const char *user, struct auth_identity *id)
+{
+	struct auth_identity tmp;
+	struct users_entry e;
+
+	memset(&tmp, 0, sizeof(tmp));
+	if (is_anonymous(c, user) || set_str(tmp.name, sizeof(tmp.name), user) < 0)
+		return -1;
+	if (!((inline_users != NULL && find_in("inline users", inline_users,
+	    strlen(inline_users), user, &e)) || find_in_file(c, user, &e)))
+		return -1;
+	if (virtual_identity(&e, &tmp) < 0)
+		return -1;
+	*id = tmp;
+	return 0;
+}
+
+int
 auth_check(const struct conf *c, const char *inline_users, const char *user,
     const char *pass, struct auth_identity *id)
 {

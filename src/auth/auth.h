@@ -36,6 +36,14 @@ struct auth_identity {
 int	auth_check_vhost(const struct conf *, const char *inline_users,
 	    const struct conf_vhost *vh, const char *user, const char *pass,
 	    struct auth_identity *id);
+/*
+ * tls_client_cert_login: the identity of a virtual user (inline users,
+ * then the users file) with no password check; the caller has verified
+ * a client certificate naming user. Never anonymous, never PAM.
+ * 0 and *id filled, or -1.
+ */
+int	auth_identity_by_cert(const struct conf *, const char *inline_users,
+	    const char *user, struct auth_identity *id);
 /* auth_check_vhost() with no virtual host. */
 int	auth_check(const struct conf *, const char *inline_users,
 	    const char *user, const char *pass, struct auth_identity *id);

@@ -1027,6 +1027,17 @@ check_tls(const struct conf *c, struct ectx *e)
 		    "but tls_cert is empty");
 	if (c->tls_key[0] != '\0')
 		fail(e, "tls_key is set but tls_cert is empty");
+	if (c->tls_client_ca[0] != '\0')
+		fail(e, "tls_client_ca is set but tls_cert is empty");
+}
+
+static void
+check_client_certs(const struct conf *c, struct ectx *e)
+{
+	if (c->tls_client_ca[0] == '\0' && (c->tls_client_cert_required ||
+	    c->tls_client_cert_login))
+		fail(e, "tls_client_cert_required and tls_client_cert_login "
+		    "need tls_client_ca");
 }
 
 int
@@ -1047,6 +1058,7 @@ conf_check(const struct conf *c, struct conf_errors *errs)
 		    show(&s, c->pasv_address, strlen(c->pasv_address)));
 	check_listen(c, &e);
 	check_tls(c, &e);
+	check_client_certs(c, &e);
 	return e.nerr > 0 ? -1 : 0;
 }
 

@@ -83,6 +83,19 @@
 	    "back to plain text (for NAT helpers and firewalls that read it); " \
 	    "data connections keep their PROT level. Commands and replies " \
 	    "after it travel in the clear.")				\
+	X(PATH, tls_client_ca, "", 0, 0,				\
+	    "PEM file of the CAs that sign client certificates. When set, the " \
+	    "control handshake asks for a client certificate; one that does not " \
+	    "verify against these CAs fails the handshake.")		\
+	X(BOOL, tls_client_cert_required, "no", 0, 1,			\
+	    "A client without a certificate fails the handshake (needs " \
+	    "`tls_client_ca`).")					\
+	X(BOOL, tls_client_cert_login, "no", 0, 1,			\
+	    "A virtual user (users file) whose name is the common name (CN) of " \
+	    "the client's verified certificate logs in without a password. " \
+	    "This trusts the TLS relay's verification (docs/SECURITY.md); " \
+	    "without it the certificate is checked but the password is still " \
+	    "needed.")							\
 	X(STR, tls_sni_host, "", 0, 255,				\
 	    "When set, a TLS client must send this server name (SNI, " \
 	    "compared without case); others are refused in the handshake.") \

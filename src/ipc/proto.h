@@ -96,6 +96,17 @@ enum mon_type {
 	/* RELAY_CCC: monitor -> relay, no payload. RELAY_CCC_DONE: back. */
 	RELAY_CCC = 8,
 	RELAY_CCC_DONE = 9,
+	/*
+	 * MON_TLS_PEER: TLS relay -> monitor, once, after a handshake in
+	 * which the client's certificate verified against tls_client_ca.
+	 * Payload: str cn (1..KF_USER_MAX): the subject's common name, UTF-8,
+	 * no NUL. Check: bound, well-formed users-file name (else ignored
+	 * and logged), once; used only with tls_client_cert_login, where a
+	 * MON_LOGIN for exactly that virtual user needs no password. This
+	 * trusts the relay: it did the handshake that proved the client
+	 * holds the certificate's key (docs/SECURITY.md).
+	 */
+	MON_TLS_PEER = 10,
 };
 
 /* MON_LOGIN tls flags. */

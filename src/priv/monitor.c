@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "../auth/auth.h"
+#include "../auth/users.h"
 #include "../common/log.h"
 #include "../common/sys.h"
 #include "../ipc/ipc.h"
@@ -55,6 +56,7 @@ struct mon {
 	int				 relay_log;	/* monitor end, or -1 */
 	int				 relay_ipc;	/* MON_TLS_SESSION in, or -1 */
 	size_t				 tls_sess_len;	/* 0: none */
+	char				 cert_cn[KF_USER_MAX + 1];	/* verified, or "" */
 	unsigned char			 tls_sess[KF_TLS_SESSION_MAX];
 };
 
@@ -226,6 +228,17 @@ select_vhost(struct mon *m, const char *host)
 	return vh;
 }
 
+/*
+ * tls_client_cert_login: the control connection is still TLS and its
+ * verified client certificate names exactly this user.
+ */
+static int
+cert_login(const struct mon *m, const char *user)
+{
+	return m->a->conf->tls_client_cert_login && m->si.tls &&
+	    m->cert_cn[0] != '\0' && strcmp(m->cert_cn, user) == 0;
+}
+
 static uint32_t
 check_login(struct mon *m, struct ipc_msg *msg)
 {
@@ -234,7 +247,7 @@ check_login(struct mon *m, struct ipc_msg *msg)
 	const struct conf_vhost *vh;
 	unsigned delay;
 	uint32_t tls;
-	int ok;
+	int ok, cert;
 
 	if (m->logged_in || ipc_get_str(msg, user, sizeof(user)) < 0 ||
 	    ipc_get_str(msg, pass, sizeof(pass)) < 0 ||
@@ -245,8 +258,12 @@ check_login(struct mon *m, struct ipc_msg *msg)
 	    (tls != 0 && !m->si.tls))
 		die("MON_LOGIN: bad tls flags");
 	vh = select_vhost(m, host);
-	ok = auth_check_vhost(m->a->conf, m->a->inline_users, vh, user, pass,
-	    &m->id) == 0;
+	if ((cert = cert_login(m, user)))
+		ok = auth_identity_by_cert(m->a->conf, m->a->inline_users, user,
+		    &m->id) == 0;
+	else
+		ok = auth_check_vhost(m->a->conf, m->a->inline_users, vh, user,
+		    pass, &m->id) == 0;
 	sodium_memzero(pass, sizeof(pass));
 	sodium_memzero(msg->data, sizeof(msg->data));
 	if (ok && !m->si.tls && session_tls_required(m->a->conf, user, &m->id)) {
@@ -256,9 +273,10 @@ check_login(struct mon *m, struct ipc_msg *msg)
 	}
 	m->si.tls_flags = tls;
 	if (ok) {
-		log_info("login ok: user=%s%s%s root=%s%s", user,
+		log_info("login ok: user=%s%s%s root=%s%s%s", user,
 		    vh != NULL ? " host=" : "", vh != NULL ? vh->name : "",
-		    m->id.root, m->id.writable ? " write" : " read-only");
+		    m->id.root, m->id.writable ? " write" : " read-only",
+		    cert ? " (client certificate)" : "");
 		m->logged_in = 1;
 		return MON_LOGIN_OK;
 	}
@@ -302,6 +320,8 @@ grant_auth_tls(struct mon *m, struct ipc_msg *msg, struct ipc_msg *rep)
  * MON_CCC: the relay ends TLS after what the worker has written (its
  * 200). 1 when the relay confirmed within KF_TLS_CCC_MS.
  */
+static void	relay_apply(struct mon *, struct ipc_msg *);
+
 static uint32_t
 do_ccc(struct mon *m, struct ipc_msg *msg)
 {
@@ -329,11 +349,7 @@ do_ccc(struct mon *m, struct ipc_msg *msg)
 			    "connection");
 			return 1;
 		}
-		if (r.type != MON_TLS_SESSION || ipc_get_blob(&r, m->tls_sess,
-		    sizeof(m->tls_sess), &m->tls_sess_len) < 0 || ipc_end(&r) < 0) {
-			kill(m->relay, SIGKILL);
-			die("malformed message from the TLS relay");
-		}
+		relay_apply(m, &r);
 	}
 	return 0;
 }
@@ -366,7 +382,45 @@ handle_request(struct mon *m)
 		sys_close(&m->ipc);
 }
 
-/* The relay's only message: its TLS 1.2 session, kept opaque. */
+/* MON_TLS_PEER: a verified client certificate's common name, once. */
+static int
+take_peer(struct mon *m, struct ipc_msg *msg)
+{
+	char cn[KF_USER_MAX + 1];
+
+	if (m->cert_cn[0] != '\0' || ipc_get_str(msg, cn, sizeof(cn)) < 0 ||
+	    ipc_end(msg) < 0)
+		return -1;
+	if (!users_valid_name(cn, strlen(cn)))
+		log_warn("client certificate CN=%s is not a user name; ignored",
+		    cn);
+	else
+		memcpy(m->cert_cn, cn, sizeof(cn));
+	return 0;
+}
+
+/*
+ * What the relay may say outside CCC: its TLS 1.2 session (kept
+ * opaque) and a verified client certificate's name. Anything else, or
+ * anything malformed, ends the session.
+ */
+static void
+relay_apply(struct mon *m, struct ipc_msg *msg)
+{
+	int r = -1;
+
+	if (msg->type == MON_TLS_SESSION)
+		r = ipc_get_blob(msg, m->tls_sess, sizeof(m->tls_sess),
+		    &m->tls_sess_len) < 0 || ipc_end(msg) < 0 ? -1 : 0;
+	else if (msg->type == MON_TLS_PEER)
+		r = take_peer(m, msg);
+	sodium_memzero(msg->data, sizeof(msg->data));
+	if (r < 0) {
+		kill(m->relay, SIGKILL);
+		die("malformed message from the TLS relay");
+	}
+}
+
 static void
 relay_message(struct mon *m)
 {
@@ -376,12 +430,7 @@ relay_message(struct mon *m)
 		sys_close(&m->relay_ipc);
 		return;
 	}
-	if (msg.type != MON_TLS_SESSION || ipc_get_blob(&msg, m->tls_sess,
-	    sizeof(m->tls_sess), &m->tls_sess_len) < 0 || ipc_end(&msg) < 0) {
-		kill(m->relay, SIGKILL);
-		die("malformed message from the TLS relay");
-	}
-	sodium_memzero(msg.data, sizeof(msg.data));
+	relay_apply(m, &msg);
 }
 
 static int64_t

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -371,6 +372,41 @@ loop(struct relay *r)
 	}
 }
 
+/*
+ * A client certificate that verified: its common name goes to the
+ * monitor (MON_TLS_PEER), which decides whether it means anything.
+ */
+static void
+report_peer(SSL *ssl)
+{
+	char cn[KF_USER_MAX + 1];
+	unsigned char *utf8 = NULL;
+	const X509_NAME *subj;
+	struct ipc_msg m;
+	X509 *peer;
+	int i, n;
+
+	if ((peer = SSL_get0_peer_certificate(ssl)) == NULL ||
+	    SSL_get_verify_result(ssl) != X509_V_OK)
+		return;
+	subj = X509_get_subject_name(peer);
+	if ((i = X509_NAME_get_index_by_NID(subj, NID_commonName, -1)) < 0 ||
+	    (n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
+	    X509_NAME_get_entry(subj, i)))) <= 0 || n > KF_USER_MAX ||
+	    memchr(utf8, '\0', (size_t)n) != NULL) {
+		log_warn("TLS client certificate without a usable common name");
+		OPENSSL_free(utf8);
+		return;
+	}
+	memcpy(cn, utf8, (size_t)n);
+	cn[n] = '\0';
+	OPENSSL_free(utf8);
+	log_info("TLS client certificate verified: CN=%s", cn);
+	ipc_init(&m, MON_TLS_PEER);
+	if (ipc_put_str(&m, cn, KF_USER_MAX) == 0)
+		(void)ipc_send(mon_fd, &m);
+}
+
 void
 relay_run(const struct relay_args *a)
 {
@@ -395,5 +431,6 @@ relay_run(const struct relay_args *a)
 	    name != NULL ? name : "");
 	log_info("TLS control connection: %s %s%s", SSL_get_version(r.ssl),
 	    SSL_get_cipher_name(r.ssl), sni);
+	report_peer(r.ssl);
 	loop(&r);
 }

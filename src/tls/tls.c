@@ -346,6 +346,25 @@ read_key(const char *path)
 	return key;
 }
 
+/*
+ * Client certificates: asked for (required when configured), verified
+ * by OpenSSL against tls_client_ca; a certificate that does not verify
+ * fails the handshake.
+ */
+static int
+client_certs(SSL_CTX *ctx, const struct conf *c)
+{
+	STACK_OF(X509_NAME) *names;
+
+	if (SSL_CTX_load_verify_locations(ctx, c->tls_client_ca, NULL) != 1 ||
+	    (names = SSL_load_client_CA_file(c->tls_client_ca)) == NULL)
+		return -1;
+	SSL_CTX_set_client_CA_list(ctx, names);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (c->tls_client_cert_required ?
+	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), NULL);
+	return 0;
+}
+
 /* The control context with the configured chain and key. */
 static SSL_CTX *
 real_ctx(const struct conf *c, char *why, size_t whysz)
@@ -382,6 +401,11 @@ real_ctx(const struct conf *c, char *why, size_t whysz)
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		snprintf(why, whysz, "tls_key %s does not match tls_cert %s",
 		    key, c->tls_cert);
+		goto fail;
+	}
+	if (c->tls_client_ca[0] != '\0' && client_certs(ctx, c) < 0) {
+		snprintf(why, whysz, "tls_client_ca %s: %s", c->tls_client_ca,
+		    tls_error_text(err, sizeof(err)));
 		goto fail;
 	}
 	return ctx;

@@ -337,3 +337,88 @@ def test_curl_ftp_ssl_ccc(start_server, certs):
     assert r.stdout == bytes(range(256)) * 40
     assert srv.wait_log(r"CCC: (TLS closed on both sides|the client went on without "
                         r"close_notify)")
+
+
+# ---------------------------------------------------------------------------
+# client certificates
+
+@pytest.fixture(scope="module")
+def pki():
+    from tls_helpers import make_ca_and_client
+    d = make_base()
+    ca, cert, key = make_ca_and_client(d / "ca1", USER)
+    _, other_cert, other_key = make_ca_and_client(d / "ca2", USER)
+    yield {"ca": ca, "cert": cert, "key": key, "other_cert": other_cert,
+           "other_key": other_key}
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def cert_ctx(cert, key, version=None):
+    ctx = client_ctx(max_version=version)
+    ctx.load_cert_chain(str(cert), str(key))
+    return ctx
+
+
+@pytest.mark.parametrize("version", [TLS12, TLS13], ids=["tls1.2", "tls1.3"])
+def test_client_certificate_required(start_server, certs, pki, version):
+    srv = tls_server(start_server, certs, tls_client_ca=pki["ca"],
+                     tls_client_cert_required="yes")
+    # with the CA's certificate: in, and the password is still needed
+    f = tls_login(srv, ctx=cert_ctx(pki["cert"], pki["key"], version))
+    assert retr(f, "hello.txt") == b"hello world\n"
+    f.quit()
+    assert srv.wait_log(rf"TLS client certificate verified: CN={USER}")
+    with pytest.raises(ftplib.error_perm, match="530"):
+        tls_login(srv, password="", ctx=cert_ctx(pki["cert"], pki["key"], version))
+    # no certificate, or one from another CA: the handshake fails
+    for ctx in (client_ctx(max_version=version),
+                cert_ctx(pki["other_cert"], pki["other_key"], version)):
+        c = TLSRaw(srv.port)
+        c.reply()
+        assert c.cmd("AUTH TLS").startswith("234 ")
+        with pytest.raises((ssl.SSLError, ConnectionResetError, EOFError)):
+            c.starttls(ctx=ctx)
+            c.cmd("NOOP")           # TLS 1.3: the alert comes after the handshake
+        c.close()
+
+
+def test_client_certificate_login_without_password(start_server, certs, pki):
+    srv = tls_server(start_server, certs, tls_client_ca=pki["ca"],
+                     tls_client_cert_login="yes")
+    f = tls_login(srv, password="", ctx=cert_ctx(pki["cert"], pki["key"]))
+    assert retr(f, "hello.txt") == b"hello world\n"
+    f.quit()
+    assert srv.wait_log(rf"login ok: user={USER} .*\(client certificate\)")
+    # no certificate: asked for but optional; then the password counts
+    f = tls_login(srv)
+    f.quit()
+    with pytest.raises(ftplib.error_perm, match="530"):
+        tls_login(srv, password="")
+    # the certificate names alice only: another user needs a password
+    c = TLSRaw(srv.port)
+    c.reply()
+    assert c.cmd("AUTH TLS").startswith("234 ")
+    c.starttls(ctx=cert_ctx(pki["cert"], pki["key"]))
+    assert c.cmd("USER anonymous").startswith("331 ")
+    assert c.cmd("PASS x").startswith("230 ")      # anonymous as usual
+    c.close()
+
+
+def test_client_ca_needs_tls_cert(tmp_path):
+    from test_tls import check_conf
+    r = check_conf(tmp_path, tls_client_cert_login="yes")
+    assert r.returncode == 1 and "need tls_client_ca" in r.stderr
+
+
+def test_curl_client_certificate_login(start_server, certs, pki):
+    need("curl")
+    srv = tls_server(start_server, certs, tls_client_ca=pki["ca"],
+                     tls_client_cert_required="yes", tls_client_cert_login="yes")
+    r = run(["curl", "-sS", "--ssl-reqd", "-k", "--max-time", "20", "--cert",
+             str(pki["cert"]), "--key", str(pki["key"]), "-u", f"{USER}:",
+             f"ftp://127.0.0.1:{srv.port}/digits.bin"], cwd=srv.base)
+    assert r.returncode == 0, (r.stderr, srv.log()[-2000:])
+    assert r.stdout == bytes(range(256)) * 40
+    r = run(["curl", "-sS", "--ssl-reqd", "-k", "--max-time", "20", "-u", f"{USER}:",
+             f"ftp://127.0.0.1:{srv.port}/digits.bin"], cwd=srv.base)
+    assert r.returncode != 0

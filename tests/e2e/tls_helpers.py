@@ -118,3 +118,23 @@ def add_user(srv, name, password, extra=()):
     assert r.returncode == 0, r.stderr
     if IS_ROOT and srv.rootless:
         os.chown(srv.users, NOBODY, NOBODY)
+
+
+def make_ca_and_client(directory, cn):
+    """A CA (ca.crt) and a client certificate it signed for cn
+    (client.crt, client.key), EC P-256; returns the three paths."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    d.chmod(0o755)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    run = lambda argv: subprocess.run(argv, check=True, capture_output=True, timeout=60)
+    run(["openssl", "req", "-x509", *ec, "-days", "2", "-keyout", str(d / "ca.key"),
+         "-out", str(d / "ca.crt"), "-subj", f"/CN=keepftpd test CA {d.name}"])
+    run(["openssl", "req", *ec, "-keyout", str(d / "client.key"), "-out",
+         str(d / "client.csr"), "-subj", f"/CN={cn}"])
+    run(["openssl", "x509", "-req", "-in", str(d / "client.csr"), "-CA", str(d / "ca.crt"),
+         "-CAkey", str(d / "ca.key"), "-CAcreateserial", "-days", "2",
+         "-out", str(d / "client.crt")])
+    for p in d.iterdir():
+        p.chmod(0o644)
+    return d / "ca.crt", d / "client.crt", d / "client.key"

@@ -108,6 +108,8 @@ walk(void)
 		return 0;
 	case MON_TLS_SESSION:
 		return get_blob();
+	case MON_TLS_PEER:
+		return get_str(KF_USER_MAX + 1);
 	}
 	/* a failed getter is fatal to the session: stop there */
 	for (i = 0; i < 16; i++, prog >>= 2)
