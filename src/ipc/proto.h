@@ -58,7 +58,10 @@ enum mon_type {
 	 * socket and a new pre-login worker on the relay's plain text end.
 	 */
 	MON_AUTH_TLS = 3,
-	/* MON_AUTH_TLS_RESULT: monitor -> worker. Payload: u32 1. */
+	/*
+	 * MON_AUTH_TLS_RESULT: monitor -> worker. Payload: u32 1, or 0 when
+	 * no certificate is loaded (the worker answers 431).
+	 */
 	MON_AUTH_TLS_RESULT = 4,
 	/*
 	 * MON_TLS_SESSION: TLS relay -> monitor, on the relay's own

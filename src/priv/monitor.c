@@ -304,15 +304,20 @@ grant_auth_tls(struct mon *m, struct ipc_msg *msg, struct ipc_msg *rep)
 	if (ipc_get_u32(msg, &done) < 0 || done > 1 ||
 	    ipc_get_str(msg, host, sizeof(host)) < 0 || ipc_end(msg) < 0 ||
 	    (host[0] != '\0' && conf_vhost_find(m->a->conf, host) == NULL) ||
-	    m->logged_in || m->si.tls || m->si.ccc || m->auth_granted ||
-	    tls_ctrl_ctx() == NULL) {
+	    m->logged_in || m->si.tls || m->si.ccc || m->auth_granted) {
 		kill(m->worker, SIGKILL);
 		die("MON_AUTH_TLS refused");
+	}
+	ipc_init(rep, MON_AUTH_TLS_RESULT);
+	/* configured, but no certificate loaded (a reload that failed) */
+	if (tls_ctrl_ctx() == NULL) {
+		log_err("AUTH TLS: no TLS certificate is loaded");
+		ipc_put_u32(rep, 0);
+		return;
 	}
 	m->si.host_done = (int)done;
 	memcpy(m->si.host, host, sizeof(m->si.host));
 	m->auth_granted = 1;
-	ipc_init(rep, MON_AUTH_TLS_RESULT);
 	ipc_put_u32(rep, 1);
 }
 

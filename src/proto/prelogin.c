@@ -242,8 +242,12 @@ do_auth(struct pre *p, const struct cmd *c)
 	    ipc_put_str(&m, p->host, CONF_HOST_MAX) < 0 ||
 	    ipc_send(p->si->mon_fd, &m) < 0 || ipc_recv(p->si->mon_fd, &m) < 0 ||
 	    m.type != MON_AUTH_TLS_RESULT || ipc_get_u32(&m, &ok) < 0 ||
-	    ipc_end(&m) < 0 || ok != 1)
+	    ipc_end(&m) < 0 || ok > 1)
 		finish(p, 421, "Service not available.");
+	if (ok == 0) {
+		ctrl_reply(&p->ctrl, 431, "TLS is not available now.");
+		return;
+	}
 	drop_pipelined(p);
 	/* the monitor starts the relay and a new worker once we are gone */
 	finish(p, 234, "Proceed with TLS negotiation.");
