@@ -164,7 +164,10 @@ prelogin_body(struct mon *m)
 	struct sandbox_spec sp = { .phase = SANDBOX_PRELOGIN, .root = "/" };
 	struct passwd *pw;
 
+	/* no key, no ticket key, no TLS session before login */
 	tls_forget(0, 0);
+	sodium_memzero(&m->si.tls_keys, sizeof(m->si.tls_keys));
+	sodium_memzero(m->tls_sess, sizeof(m->tls_sess));
 	if (geteuid() == 0) {
 		if ((pw = getpwnam(m->a->conf->service_user)) == NULL)
 			die("service_user does not exist");

@@ -422,3 +422,14 @@ def test_curl_client_certificate_login(start_server, certs, pki):
     r = run(["curl", "-sS", "--ssl-reqd", "-k", "--max-time", "20", "-u", f"{USER}:",
              f"ftp://127.0.0.1:{srv.port}/digits.bin"], cwd=srv.base)
     assert r.returncode != 0
+
+
+def test_quick_mode_with_tls(start_server, certs):
+    srv = start_server(mode="quick", rootless=not IS_ROOT, quick_args=(
+        "-o", f"tls_cert={certs['cert']}", "-o", f"tls_key={certs['key']}",
+        "-o", "tls_required_users=yes"))
+    with pytest.raises(ftplib.error_perm, match="530 TLS required"):
+        srv.login()
+    f = tls_login(srv)
+    assert retr(f, "hello.txt") == b"hello world\n"
+    f.quit()
