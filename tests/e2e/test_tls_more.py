@@ -433,3 +433,16 @@ def test_quick_mode_with_tls(start_server, certs):
     f = tls_login(srv)
     assert retr(f, "hello.txt") == b"hello world\n"
     f.quit()
+
+
+def test_lftp_implicit_ftps(isrv):
+    need("lftp")
+    script = (f"set ssl:verify-certificate no; set ftp:ssl-protect-data true; "
+              f"set net:max-retries 1; set net:timeout 10; "
+              f"open -u {USER},{PASSWORD} ftps://127.0.0.1:{isrv.iport}; "
+              f"get digits.bin -o got.bin; ls; bye")
+    r = run(["lftp", "-c", script], cwd=isrv.base)
+    assert r.returncode == 0, (r.stdout, r.stderr, isrv.log()[-3000:])
+    assert (isrv.base / "got.bin").read_bytes() == bytes(range(256)) * 40
+    assert b"hello.txt" in r.stdout
+    assert "data connection refused" not in isrv.log()
