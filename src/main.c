@@ -24,6 +24,7 @@
 #include "net/addr.h"
 #include "priv/admin.h"
 #include "priv/listener.h"
+#include "tls/tls.h"
 
 #define KF_VERSION	"0.1.0"
 #define OVERRIDES_MAX	64
@@ -133,11 +134,19 @@ static int
 config_main(int check_only)
 {
 	static struct listener L;
+	char why[512];
 
 	if (load_config(&L.conf) < 0)
 		return 1;
 	if (check_only) {
-		printf("%s: configuration OK\n", conf_path ? conf_path : "(defaults)");
+		if (tls_check(&L.conf, why, sizeof(why)) < 0) {
+			fprintf(stderr, "%s: TLS: %s\n", conf_path ? conf_path :
+			    "(defaults)", why);
+			return 1;
+		}
+		printf("%s: configuration OK%s\n", conf_path ? conf_path :
+		    "(defaults)", tls_configured(&L.conf) ?
+		    " (TLS certificate and key load and match)" : "");
 		return 0;
 	}
 	L.reload = conf_path != NULL ? load_config : NULL;
@@ -343,6 +352,10 @@ main(int argc, char **argv)
 {
 	int i, check = 0;
 
+	if (tls_init_memory() < 0) {
+		fprintf(stderr, "keepftpd: OpenSSL allocated before start-up\n");
+		return 1;
+	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "keepftpd: libsodium failed to initialise\n");
 		return 1;

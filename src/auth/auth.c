@@ -233,6 +233,7 @@ virtual_identity(const struct users_entry *e, struct auth_identity *id)
 		id->gid = getgid();
 	}
 	id->writable = (e->flags & USERS_FLAG_WRITE) != 0;
+	id->tls_required = (e->flags & USERS_FLAG_TLS) != 0;
 	id->anonymous = 0;
 	if (e->flags & USERS_FLAG_DOWN_RATE)
 		id->down_rate = e->down_rate;
@@ -295,6 +296,25 @@ auth_check_vhost(const struct conf *c, const char *inline_users,
 	if (r == 0)
 		*id = tmp;
 	return r;
+}
+
+int
+auth_identity_by_cert(const struct conf *c, const char *inline_users,
+    const char *user, struct auth_identity *id)
+{
+	struct auth_identity tmp;
+	struct users_entry e;
+
+	memset(&tmp, 0, sizeof(tmp));
+	if (is_anonymous(c, user) || set_str(tmp.name, sizeof(tmp.name), user) < 0)
+		return -1;
+	if (!((inline_users != NULL && find_in("inline users", inline_users,
+	    strlen(inline_users), user, &e)) || find_in_file(c, user, &e)))
+		return -1;
+	if (virtual_identity(&e, &tmp) < 0)
+		return -1;
+	*id = tmp;
+	return 0;
 }
 
 int

@@ -28,6 +28,7 @@ struct auth_identity {
 	/* the users file's allow_from= / deny_from= ("": none), checked by the monitor */
 	char	allow_from[KF_USERS_ADDRS_MAX + 1];
 	char	deny_from[KF_USERS_ADDRS_MAX + 1];
+	int	tls_required;		/* users-file flag "tls" */
 };
 
 /*
@@ -44,6 +45,14 @@ struct auth_identity {
 int	auth_check_vhost(const struct conf *, const char *inline_users,
 	    const struct conf_vhost *vh, const char *user, const char *pass,
 	    struct auth_identity *id);
+/*
+ * tls_client_cert_login: the identity of a virtual user (inline users,
+ * then the users file) with no password check; the caller has verified
+ * a client certificate naming user. Never anonymous, never PAM.
+ * 0 and *id filled, or -1.
+ */
+int	auth_identity_by_cert(const struct conf *, const char *inline_users,
+	    const char *user, struct auth_identity *id);
 /* auth_check_vhost() with no virtual host. */
 int	auth_check(const struct conf *, const char *inline_users,
 	    const char *user, const char *pass, struct auth_identity *id);

@@ -20,6 +20,7 @@
  *          the user's sessions.
  *   flags  comma-separated, each "key" or "key=value": "write" (may
  *          upload, delete, rename, mkdir; without it: read-only);
+ *          "tls" (logins need TLS on the control connection);
  *          "down_rate=N" and "up_rate=N" (bytes/s, 0..4000000000, 0: no
  *          limit; replace download_rate and upload_rate);
  *          "quota_bytes=N" and "quota_files=N" (0..2^60, 0: none);
@@ -63,6 +64,7 @@ struct flag_def {
 
 static const struct flag_def flag_defs[] = {
 	{ "write", USERS_FLAG_WRITE, 0, 0, 0 },
+	{ "tls", USERS_FLAG_TLS, 0, 0, 0 },
 	VALUE_FLAG("down_rate", USERS_FLAG_DOWN_RATE, down_rate, USERS_RATE_MAX),
 	VALUE_FLAG("up_rate", USERS_FLAG_UP_RATE, up_rate, USERS_RATE_MAX),
 	VALUE_FLAG("quota_bytes", USERS_FLAG_QUOTA_BYTES, quota_bytes,

@@ -23,6 +23,7 @@
 #define USERS_FLAG_QUOTA_FILES	0x800u
 #define USERS_RATE_MAX		4000000000ULL	/* bytes/s */
 #define USERS_QUOTA_MAX		(1ULL << 60)
+#define USERS_FLAG_TLS		0x2u	/* logins need TLS */
 
 struct buf;
 

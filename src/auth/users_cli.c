@@ -59,6 +59,7 @@ struct opts {
 	int		 write;
 	const char	*allow_from;	/* LIST, ',' or ';' between addresses */
 	const char	*deny_from;
+	int		 tls;
 	unsigned long	 ops;
 	unsigned long	 mem_kib;
 	int		 add_only;	/* an add-only option was given */
@@ -70,7 +71,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: keepftpd user [-f FILE] add NAME --home DIR "
-	    "[--uid UID] [--gid GID] [--write]\n"
+	    "[--uid UID] [--gid GID] [--write] [--tls]\n"
 	    "\t\t[--allow-from LIST] [--deny-from LIST]\n"
 	    "\t\t[--opslimit N] [--memlimit-kib N] [LIMITS]\n"
 	    "       keepftpd user [-f FILE] set NAME LIMITS\n"
@@ -156,6 +157,8 @@ parse_opt(struct opts *o, int argc, char **argv, int *i)
 
 	if (strcmp(k, "--write") == 0)
 		return o->write = o->add_only = 1, 0;
+	if (strcmp(k, "--tls") == 0)
+		return o->tls = o->add_only = 1, 0;
 	if (v == NULL)
 		return -1;
 	(*i)++;
@@ -534,10 +537,11 @@ build_entry(const struct opts *o, struct users_entry *e)
 	if ((b = buf_new(KF_USERS_LINE_MAX + 2)) == NULL)
 		return -1;
 	if (buf_appendf(b, "%s:$argon2id$x:%lu:%lu:%s:%s", o->name, uid, gid,
-	    o->home, o->write ? "write" : "") < 0 ||
-	    addr_flag(b, o->write, "allow_from", o->allow_from) < 0 ||
-	    addr_flag(b, o->write || o->allow_from != NULL, "deny_from",
-	    o->deny_from) < 0)
+	    o->home, o->write && o->tls ? "write,tls" : o->write ? "write" :
+	    o->tls ? "tls" : "") < 0 ||
+	    addr_flag(b, o->write || o->tls, "allow_from", o->allow_from) < 0 ||
+	    addr_flag(b, o->write || o->tls || o->allow_from != NULL,
+	    "deny_from", o->deny_from) < 0)
 		err = "line too long";
 	else
 		r = users_parse_line(buf_data(b), buf_len(b), e, &err);

@@ -67,3 +67,18 @@
 #define KF_USERS_ADDRS_MAX	512	/* a users-file allow_from= / deny_from= value, bytes */
 
 #endif
+
+/* ---- FTPS (src/tls/) ---- */
+#ifndef KF_LIMITS_TLS_H
+#define KF_LIMITS_TLS_H
+
+#define KF_TLS_SESSION_SECONDS	604800	/* TLS session/ticket lifetime: data resumption */
+#define KF_TLS_SECURE_HEAP	(64 * 1024)	/* OpenSSL secure heap for private keys */
+#define KF_TLS_RELAY_BUF	(16 * 1024)	/* relay buffer, each direction */
+#define KF_TLS_DRAIN_MAX	(64 * 1024)	/* bytes dropped after AUTH TLS, then close */
+#define KF_TLS_CLOSE_MS		2000	/* wait for the relay's close_notify at the end */
+#define KF_TLS_SESSION_MAX	4096	/* a TLS 1.2 session, DER, relay -> monitor */
+#define KF_TLS_KEY_FILE_MAX	(64 * 1024)	/* tls_key file, PEM */
+#define KF_TLS_CCC_MS		5000	/* CCC: the relay must confirm the end of TLS */
+
+#endif

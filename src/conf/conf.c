@@ -308,6 +308,7 @@ store_text(struct conf *c, const struct conf_opt *o, const char *v, size_t n)
 static const char *const log_words[] = { "stderr", "syslog", NULL };
 static const char *const level_words[] = { "error", "warning", "info",
 	"debug", NULL };
+static const char *const tls_min_words[] = { "1.2", "1.3", NULL };
 static const struct {
 	const char		*opt;
 	const char *const	*words;
@@ -315,6 +316,7 @@ static const struct {
 } choices[] = {
 	{ "log", log_words, "stderr or syslog" },
 	{ "log_level", level_words, "error, warning, info or debug" },
+	{ "tls_min", tls_min_words, "1.2 or 1.3" },
 };
 
 /* v[0..n) is an address list (net/addr.c). */
@@ -410,6 +412,21 @@ listen_item(const struct conf_opt *o, const char *v, size_t n,
 	return 0;
 }
 
+/* "implicit" after an address: implicit FTPS on that listener. */
+static int
+implicit_word(struct cursor *cur)
+{
+	const char *tok;
+	size_t len;
+	struct cursor save = *cur;
+
+	if (cursor_token(cur, ", \t", &tok, &len) == 0 && len == 8 &&
+	    memcmp(tok, "implicit", 8) == 0)
+		return 1;
+	*cur = save;
+	return 0;
+}
+
 /* A comma-separated list; replaces the list or appends to it. */
 static int
 set_listen(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
@@ -433,6 +450,8 @@ set_listen(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
 			    KF_LISTEN_MAX);
 		if (listen_item(o, tok, len, &tmp[k], e) < 0)
 			return -1;
+		cursor_skip_ws(&cur);
+		tmp[k].implicit = implicit_word(&cur);
 		k++;
 		cursor_skip_ws(&cur);
 		if (cursor_eof(&cur))
@@ -990,6 +1009,37 @@ check_listen(const struct conf *c, struct ectx *e)
 		}
 }
 
+/* TLS options that need a certificate; the files are tls/tls.c's. */
+static void
+check_tls(const struct conf *c, struct ectx *e)
+{
+	size_t i;
+
+	if (c->tls_cert[0] != '\0')
+		return;
+	for (i = 0; i < c->listen_count; i++)
+		if (c->listen[i].implicit)
+			fail(e, "listen address %zu is implicit but tls_cert "
+			    "is empty", i + 1);
+	if (c->tls_required_anon || c->tls_required_users ||
+	    c->tls_prot_required_anon || c->tls_prot_required_users)
+		fail(e, "a tls_required or tls_prot_required option is set "
+		    "but tls_cert is empty");
+	if (c->tls_key[0] != '\0')
+		fail(e, "tls_key is set but tls_cert is empty");
+	if (c->tls_client_ca[0] != '\0')
+		fail(e, "tls_client_ca is set but tls_cert is empty");
+}
+
+static void
+check_client_certs(const struct conf *c, struct ectx *e)
+{
+	if (c->tls_client_ca[0] == '\0' && (c->tls_client_cert_required ||
+	    c->tls_client_cert_login))
+		fail(e, "tls_client_cert_required and tls_client_cert_login "
+		    "need tls_client_ca");
+}
+
 int
 conf_check(const struct conf *c, struct conf_errors *errs)
 {
@@ -1007,6 +1057,8 @@ conf_check(const struct conf *c, struct conf_errors *errs)
 		fail(&e, "pasv_address '%s' is not an IPv4 address",
 		    show(&s, c->pasv_address, strlen(c->pasv_address)));
 	check_listen(c, &e);
+	check_tls(c, &e);
+	check_client_certs(c, &e);
 	return e.nerr > 0 ? -1 : 0;
 }
 

@@ -33,8 +33,72 @@
  */
 #define CONF_OPTIONS(X)							\
 	X(LISTEN, listen, "127.0.0.1:2121", 0, 0,			\
-	    "Address and port to listen on, as a.b.c.d:port or [v6addr]:port. " \
-	    "Repeat the key for several listeners (at most 8).")	\
+	    "Address and port to listen on, as a.b.c.d:port or [v6addr]:port, " \
+	    "optionally followed by `implicit` for implicit FTPS (TLS from " \
+	    "the first byte, usually port 990; needs `tls_cert`). Repeat the " \
+	    "key for several listeners (at most 8).")			\
+	X(PATH, tls_cert, "", 0, 0,					\
+	    "PEM certificate chain (leaf first) for FTPS; empty: no TLS. "	\
+	    "Loaded by the listener at start and on SIGHUP.")		\
+	X(PATH, tls_key, "", 0, 0,					\
+	    "PEM private key of `tls_cert` (empty: read from `tls_cert`). " \
+	    "Only the listener, the session monitors and the per-session " \
+	    "TLS relay hold it.")					\
+	X(STR, tls_min, "1.2", 3, 3,					\
+	    "Lowest TLS version accepted: 1.2 or 1.3.")		\
+	X(STR, tls_ciphers, "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20", \
+	    1, 512,							\
+	    "OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are OpenSSL's " \
+	    "defaults, all AEAD).")					\
+	X(STR, tls_curves, "X25519:P-256:P-384", 1, 256,		\
+	    "Key exchange groups (ECDH curves), colon-separated, in order of " \
+	    "preference.")						\
+	X(BOOL, tls_server_preference, "yes", 0, 1,			\
+	    "Choose the cipher by the server's order, not the client's.") \
+	X(BOOL, tls_required_anon, "no", 0, 1,				\
+	    "Anonymous logins need TLS on the control connection (USER before " \
+	    "AUTH TLS answers 530).")					\
+	X(BOOL, tls_required_users, "no", 0, 1,			\
+	    "Logins other than anonymous need TLS on the control connection " \
+	    "(USER before AUTH TLS answers 530). A user whose users-file " \
+	    "flags hold `tls` needs it whatever this says.")		\
+	X(BOOL, tls_prot_required_anon, "no", 0, 1,			\
+	    "Anonymous sessions must use PROT P: data commands under PROT C " \
+	    "answer 521.")						\
+	X(BOOL, tls_prot_required_users, "no", 0, 1,			\
+	    "Sessions other than anonymous must use PROT P: data commands " \
+	    "under PROT C answer 521.")					\
+	X(BOOL, tls_data_reuse_required, "yes", 0, 1,			\
+	    "A TLS data connection must resume the control connection's TLS " \
+	    "session, which proves it comes from the same client; others are " \
+	    "refused (522) and logged. With `no`, any client may complete a " \
+	    "data handshake and the post-login worker must hold the real " \
+	    "private key (see docs/SECURITY.md).")			\
+	X(BOOL, tls_accept_truncated, "no", 0, 1,			\
+	    "Accept a TLS upload that ends without close_notify (broken " \
+	    "clients). With `no` such an upload fails, is not kept, and is " \
+	    "logged as truncated.")					\
+	X(BOOL, tls_ccc_enable, "no", 0, 1,				\
+	    "Allow CCC (RFC 4217) after login: the control connection goes " \
+	    "back to plain text (for NAT helpers and firewalls that read it); " \
+	    "data connections keep their PROT level. Commands and replies " \
+	    "after it travel in the clear.")				\
+	X(PATH, tls_client_ca, "", 0, 0,				\
+	    "PEM file of the CAs that sign client certificates. When set, the " \
+	    "control handshake asks for a client certificate; one that does not " \
+	    "verify against these CAs fails the handshake.")		\
+	X(BOOL, tls_client_cert_required, "no", 0, 1,			\
+	    "A client without a certificate fails the handshake (needs " \
+	    "`tls_client_ca`).")					\
+	X(BOOL, tls_client_cert_login, "no", 0, 1,			\
+	    "A virtual user (users file) whose name is the common name (CN) of " \
+	    "the client's verified certificate logs in without a password. " \
+	    "This trusts the TLS relay's verification (docs/SECURITY.md); " \
+	    "without it the certificate is checked but the password is still " \
+	    "needed.")							\
+	X(STR, tls_sni_host, "", 0, 255,				\
+	    "When set, a TLS client must send this server name (SNI, " \
+	    "compared without case); others are refused in the handshake.") \
 	X(UINT, max_clients, "200", 1, 100000,				\
 	    "Most sessions at once; more are refused with 421.")	\
 	X(UINT, max_per_ip, "20", 0, 100000,				\
@@ -185,6 +249,7 @@
 struct conf_listen {
 	struct sockaddr_storage	addr;
 	socklen_t		len;
+	int			implicit;	/* implicit FTPS */
 };
 
 /* One vhost line; name is lowercase, banner_text empty when not given. */

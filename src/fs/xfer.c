@@ -13,6 +13,7 @@
 
 #include "../common/limits.h"
 #include "../common/sys.h"
+#include "../tls/tls_xfer.h"
 #include "ascii.h"
 #include "quota.h"
 #include "xfer.h"
@@ -242,6 +243,8 @@ xfer_send_file(struct xfer *x, int filefd, off_t offset)
 	size_t want;
 	ssize_t n;
 
+	if (x->ssl != NULL)
+		return tlsx_send_file(x, filefd, offset);
 	for (;;) {
 		if ((st = xfer_pace(x, KF_XFER_CHUNK, &want)) != XFER_OK)
 			return st;
@@ -275,6 +278,8 @@ xfer_send_buf(struct xfer *x, const char *p, size_t len)
 	size_t want;
 	ssize_t n;
 
+	if (x->ssl != NULL)
+		return tlsx_send_buf(x, p, len);
 	while (len > 0) {
 		if ((st = xfer_pace(x, len, &want)) != XFER_OK)
 			return st;
@@ -437,6 +442,8 @@ out:
 enum xfer_status
 xfer_recv_file(struct xfer *x, int filefd)
 {
+	if (x->ssl != NULL)
+		return tlsx_recv(x, filefd, 0);
 	return recv_loop(x, filefd, 0);
 }
 
@@ -444,5 +451,7 @@ xfer_recv_file(struct xfer *x, int filefd)
 enum xfer_status
 xfer_recv_ascii(struct xfer *x, int filefd)
 {
+	if (x->ssl != NULL)
+		return tlsx_recv(x, filefd, 1);
 	return recv_loop(x, filefd, 1);
 }

@@ -29,6 +29,7 @@ enum xfer_status {
 	XFER_QUOTA,		/* EDQUOT, EFBIG, the user's quota: 552 */
 	XFER_IO_ERROR,		/* any other local error: 451 */
 	XFER_TOO_SLOW,		/* under min_rate over a window: 426 */
+	XFER_TRUNCATED,		/* TLS upload ended without close_notify */
 };
 
 struct xfer {
@@ -44,6 +45,8 @@ struct xfer {
 	int64_t				 last_ms;	/* last progress */
 	int64_t				 win_ms;	/* start of the rate window */
 	uint64_t			 win_bytes;	/* bytes in the window */
+	void				*ssl;	/* PROT P: the data SSL */
+	int				 accept_truncated;	/* TLS */
 };
 
 /* A transfer on datafd, unpaced, no minimum rate. */

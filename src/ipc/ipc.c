@@ -83,6 +83,35 @@ ipc_get_str(struct ipc_msg *m, char *out, size_t outsz)
 	return 0;
 }
 
+int
+ipc_put_blob(struct ipc_msg *m, const void *p, size_t n, size_t max)
+{
+	int r;
+
+	if (n > max || sizeof(m->data) - m->len < 4 ||
+	    n > sizeof(m->data) - m->len - 4)
+		return -EMSGSIZE;
+	if ((r = ipc_put_u32(m, (uint32_t)n)) < 0)
+		return r;
+	return ipc_put_bytes(m, p, n);
+}
+
+int
+ipc_get_blob(struct ipc_msg *m, void *out, size_t max, size_t *n)
+{
+	uint32_t len;
+	int r;
+
+	if ((r = ipc_get_u32(m, &len)) < 0)
+		return r;
+	if (len > max || len > m->len - m->off)
+		return -EBADMSG;
+	memcpy(out, m->data + m->off, len);
+	m->off += len;
+	*n = len;
+	return 0;
+}
+
 /* Trailing bytes are an attack, not padding. */
 int
 ipc_end(const struct ipc_msg *m)

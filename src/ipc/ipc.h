@@ -29,6 +29,9 @@ int	ipc_put_bytes(struct ipc_msg *, const void *, size_t);
 int	ipc_put_str(struct ipc_msg *, const char *, size_t max);
 int	ipc_get_u32(struct ipc_msg *, uint32_t *);
 int	ipc_get_str(struct ipc_msg *, char *out, size_t outsz);
+/* u32 length, then that many opaque bytes (at most max). */
+int	ipc_put_blob(struct ipc_msg *, const void *, size_t n, size_t max);
+int	ipc_get_blob(struct ipc_msg *, void *out, size_t max, size_t *n);
 int	ipc_end(const struct ipc_msg *);
 int	ipc_decode(struct ipc_msg *, const void *frame, size_t n);
 int	ipc_send(int fd, const struct ipc_msg *);

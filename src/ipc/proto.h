@@ -12,7 +12,9 @@ enum mon_type {
 	/*
 	 * MON_LOGIN: pre-login worker -> monitor.
 	 * Payload: str user (0..KF_USER_MAX), str pass (0..KF_PASS_MAX),
-	 * str host (0..CONF_HOST_MAX; empty: no HOST, or no vhost matched).
+	 * str host (0..CONF_HOST_MAX; empty: no HOST, or no vhost matched),
+	 * u32 tls flags (MON_TLS_PBSZ, MON_TLS_PROT_P: what PBSZ and PROT
+	 * set before login).
 	 * Phase: pre-login only, while not logged in; at most
 	 * max_login_failures failures (counted across REIN), then the
 	 * session ends.
@@ -21,8 +23,12 @@ enum mon_type {
 	 * configuration, and a name not configured there means the
 	 * default host (logged). Then auth_check() against the monitor's
 	 * own configuration; the vhost only changes an anonymous login's
-	 * root. A string over its bound, a NUL, a bad host or trailing
-	 * bytes end the session.
+	 * root. A successful login that the TLS policy forbids (control
+	 * connection not TLS while tls_required_anon / tls_required_users
+	 * or the user's `tls` flag asks for it) is a failed login. tls
+	 * flags other than the two bits, or set while the control
+	 * connection is not TLS, end the session. A string over its bound,
+	 * a NUL, a bad host or trailing bytes end the session.
 	 */
 	MON_LOGIN = 1,
 	/*
@@ -33,6 +39,77 @@ enum mon_type {
 	 * monitor ends it anyway).
 	 */
 	MON_LOGIN_RESULT = 2,
+	/*
+	 * MON_AUTH_TLS: pre-login worker -> monitor, on AUTH TLS / AUTH SSL.
+	 * Payload: u32 host_done (0/1: HOST was accepted), str host
+	 * (0..CONF_HOST_MAX: empty, or a vhost name of the monitor's own
+	 * configuration, as conf_host_norm writes it; a name it does not
+	 * hold is fatal). The next pre-login worker starts with that HOST
+	 * state (RFC 7151 puts HOST before AUTH).
+	 * Phase: pre-login, not logged in, control connection not yet TLS,
+	 * tls_cert configured; anything else ends the session.
+	 * Why privileged: the relay that takes over the control socket is
+	 * forked by the monitor, which holds that socket and the private
+	 * key; a worker can neither fork (RLIMIT_NPROC 0, seccomp) nor
+	 * hold the key.
+	 * Effect: the monitor answers MON_AUTH_TLS_RESULT; the worker then
+	 * drops what the client pipelined after AUTH (never executed),
+	 * sends 234 and exits; the monitor starts the TLS relay on the raw
+	 * socket and a new pre-login worker on the relay's plain text end.
+	 */
+	MON_AUTH_TLS = 3,
+	/*
+	 * MON_AUTH_TLS_RESULT: monitor -> worker. Payload: u32 1, or 0 when
+	 * no certificate is loaded (the worker answers 431).
+	 */
+	MON_AUTH_TLS_RESULT = 4,
+	/*
+	 * MON_TLS_SESSION: TLS relay -> monitor, on the relay's own
+	 * socketpair (never a worker's).
+	 * Payload: blob (1..KF_TLS_SESSION_MAX bytes): the control
+	 * connection's TLS 1.2 session, DER (i2d_SSL_SESSION).
+	 * Phase: after the relay's handshake; the latest one is kept.
+	 * Check: only the type and the bound; the monitor never decodes
+	 * it. The next post-login worker inherits it and decodes it
+	 * (unprivileged) to let TLS 1.2 data connections resume by session
+	 * id, as curl does (TLS 1.3 and ticket resumption need nothing
+	 * from here). Anything else from the relay ends the session.
+	 * Why through the monitor: the session lives in the relay, and the
+	 * relay and the workers share nothing but the plain text stream.
+	 */
+	MON_TLS_SESSION = 5,
+	/*
+	 * MON_CCC: post-login worker -> monitor, on CCC (RFC 4217), after
+	 * the worker has written its 200 reply.
+	 * Payload: none.
+	 * Phase: logged in, control connection under TLS (relay running),
+	 * tls_ccc_enable, once per connection; anything else is fatal.
+	 * Why privileged: the relay is the monitor's child; the worker has
+	 * no channel to it but the plain text stream, which it must not
+	 * parse.
+	 * Effect: the monitor sends RELAY_CCC to the relay and waits for
+	 * RELAY_CCC_DONE; the relay sends what the worker wrote so far
+	 * (the 200) under TLS, then close_notify, waits for the client's,
+	 * and copies plain text from then on. The monitor answers
+	 * MON_CCC_RESULT (u32 1, or 0 when the relay did not confirm); the
+	 * connection can never go back to TLS (AUTH after REIN: 534).
+	 */
+	MON_CCC = 6,
+	MON_CCC_RESULT = 7,
+	/* RELAY_CCC: monitor -> relay, no payload. RELAY_CCC_DONE: back. */
+	RELAY_CCC = 8,
+	RELAY_CCC_DONE = 9,
+	/*
+	 * MON_TLS_PEER: TLS relay -> monitor, once, after a handshake in
+	 * which the client's certificate verified against tls_client_ca.
+	 * Payload: str cn (1..KF_USER_MAX): the subject's common name, UTF-8,
+	 * no NUL. Check: bound, well-formed users-file name (else ignored
+	 * and logged), once; used only with tls_client_cert_login, where a
+	 * MON_LOGIN for exactly that virtual user needs no password. This
+	 * trusts the relay: it did the handshake that proved the client
+	 * holds the certificate's key (docs/SECURITY.md).
+	 */
+	MON_TLS_PEER = 10,
 };
 
 /*
@@ -91,6 +168,10 @@ enum adm_type {
 #define ADM_TEXT_MAX		256
 #define ADM_BANS_PER_MSG	100
 #define ADM_BAN_SECONDS_MAX	31536000
+
+/* MON_LOGIN tls flags. */
+#define MON_TLS_PBSZ	0x1u
+#define MON_TLS_PROT_P	0x2u
 
 enum mon_login_result {
 	MON_LOGIN_FAILED = 0,

@@ -30,6 +30,7 @@
 #include "../sandbox/sandbox.h"
 #include "admin.h"
 #include "bantab.h"
+#include "../tls/tls.h"
 #include "listener.h"
 #include "monitor.h"
 
@@ -201,6 +202,9 @@ listener_bind(struct listener *L)
 	snprintf(admin_path, sizeof(admin_path), "%s", L->conf.admin_socket);
 	if ((admin_fd = admin_open(admin_path)) < 0 && admin_path[0] != '\0')
 		log_warn("running without an admin socket (keepftpd ban)");
+	/* certificate and key, once here; monitors inherit them by fork */
+	if (tls_load(&L->conf) < 0)
+		return -1;
 	return auth_slots_init((unsigned)L->conf.auth_concurrency);
 }
 
@@ -270,11 +274,12 @@ ctrl_options(int fd, const struct conf *c)
 }
 
 static void
-start_session(struct listener *L, int fd, const struct sockaddr_storage *peer)
+start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
+    int implicit)
 {
 	struct monitor_args a = { .conf = &L->conf,
 		.inline_users = L->inline_users, .ctrl_fd = fd, .peer = *peer,
-		.report_fd = report_wr };
+		.report_fd = report_wr, .implicit = implicit };
 	socklen_t len = sizeof(a.local);
 	size_t i;
 	pid_t pid;
@@ -328,8 +333,9 @@ policy_refuses(struct listener *L, int fd, const struct sockaddr_storage *peer,
 }
 
 static void
-accept_one(struct listener *L, int lfd)
+accept_one(struct listener *L, size_t which)
 {
+	int lfd = L->fds[which];
 	struct sockaddr_storage peer;
 	char host[ADDR_STR_MAX];
 	socklen_t len = sizeof(peer);
@@ -352,8 +358,10 @@ accept_one(struct listener *L, int lfd)
 		refuse(fd, "Too many connections; try again later.", host);
 	else if (L->conf.max_per_ip > 0 && count_peer(&peer) >= L->conf.max_per_ip)
 		refuse(fd, "Too many connections from your address.", host);
+	else if (L->conf.listen[which].implicit && tls_ctrl_ctx() == NULL)
+		refuse(fd, "TLS is not available.", host);
 	else
-		start_session(L, fd, &peer);
+		start_session(L, fd, &peer, L->conf.listen[which].implicit);
 }
 
 static const struct slot *
@@ -481,6 +489,12 @@ do_reload(struct listener *L)
 	if ((c = malloc(sizeof(*c))) == NULL)
 		return;
 	if (L->reload(c) == 0) {
+		/* listen lines (and implicit flags) stay those of the start */
+		memcpy(c->listen, L->conf.listen, sizeof(c->listen));
+		c->listen_count = L->conf.listen_count;
+		/* a bad certificate keeps the old one (logged in tls_load) */
+		if (tls_load(c) == 0 && tls_configured(c))
+			log_info("TLS certificate reloaded: %s", c->tls_cert);
 		L->conf = *c;
 		idmap_free(session_ids);
 		session_ids = idmap_load_system();
@@ -540,7 +554,7 @@ listener_run(struct listener *L)
 		    NULL, &mask) > 0) {
 			for (i = 0; i < L->nfds; i++)
 				if (p[i].revents & POLLIN)
-					accept_one(L, L->fds[i]);
+					accept_one(L, i);
 			if (p[L->nfds + 1].revents & POLLIN)
 				admin_serve(admin_fd, bans, &L->conf, is_session);
 		}

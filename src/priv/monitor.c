@@ -6,6 +6,10 @@
  * worker exits for REIN, it starts a new pre-login worker on the same
  * connection (at most KF_REIN_MAX times). It writes the workers' log
  * lines, escaped, to the real log.
+ * FTPS: on AUTH TLS (or at connect on an implicit listener) it forks
+ * the TLS relay on the raw control socket and keeps only the relay's
+ * plain text end for its workers; the relay outlives the workers, so
+ * the control connection's TLS session survives login and REIN.
  * Runs in: monitor (root, or the invoking user when rootless).
  */
 #include <errno.h>
@@ -22,6 +26,7 @@
 #include <unistd.h>
 
 #include "../auth/auth.h"
+#include "../auth/users.h"
 #include "../common/log.h"
 #include "../common/sys.h"
 #include "../fs/quota.h"
@@ -30,6 +35,8 @@
 #include "../net/addr.h"
 #include "../proto/session.h"
 #include "../sandbox/sandbox.h"
+#include "../tls/relay.h"
+#include "../tls/tls.h"
 #include "monitor.h"
 
 #define WORKER_GRACE_MS	5000
@@ -45,6 +52,14 @@ struct mon {
 	unsigned			 reins;
 	int				 logged_in;
 	char				 peer[ADDR_STR_MAX];
+	int				 greeted;	/* 220 sent: no second one */
+	int				 auth_granted;	/* start the relay next */
+	pid_t				 relay;		/* 0: none */
+	int				 relay_log;	/* monitor end, or -1 */
+	int				 relay_ipc;	/* MON_TLS_SESSION in, or -1 */
+	size_t				 tls_sess_len;	/* 0: none */
+	char				 cert_cn[KF_USER_MAX + 1];	/* verified, or "" */
+	unsigned char			 tls_sess[KF_TLS_SESSION_MAX];
 };
 
 static volatile sig_atomic_t mon_term;
@@ -104,6 +119,8 @@ worker_setup(struct mon *m, int ipc, int log, const char *name)
 	close(m->log);
 	/* a worker must not reach the listener's report channel */
 	close(m->a->report_fd);
+	sys_close(&m->relay_log);
+	sys_close(&m->relay_ipc);
 	auth_slots_close();
 	log_open(LOG_SINK_FD, NULL, log);
 #ifndef KF_SANITIZE
@@ -151,6 +168,10 @@ prelogin_body(struct mon *m)
 	struct sandbox_spec sp = { .phase = SANDBOX_PRELOGIN, .root = "/" };
 	struct passwd *pw;
 
+	/* no key, no ticket key, no TLS session before login */
+	tls_forget(0, 0);
+	sodium_memzero(&m->si.tls_keys, sizeof(m->si.tls_keys));
+	sodium_memzero(m->tls_sess, sizeof(m->tls_sess));
 	if (geteuid() == 0) {
 		if ((pw = getpwnam(m->a->conf->service_user)) == NULL)
 			die("service_user does not exist");
@@ -159,7 +180,7 @@ prelogin_body(struct mon *m)
 		sp.gid = pw->pw_gid;
 	}
 	sandbox_enter(&sp);
-	if (m->reins > 0)
+	if (m->greeted)
 		prelogin_run_after_rein(&m->si);
 	prelogin_run(&m->si);
 }
@@ -194,8 +215,16 @@ postlogin_body(struct mon *m)
 		.phase = SANDBOX_POSTLOGIN, .root = m->id.root,
 		.uid = m->id.uid, .gid = m->id.gid, .writable = m->id.writable,
 	};
+	const struct conf *c = m->a->conf;
 	int rootfd;
 
+	/* the decoy key for data, the real one only without the reuse check */
+	tls_forget(!c->tls_data_reuse_required && m->si.tls, m->si.tls);
+	if (m->si.tls && tls_data_ctx(c) != NULL &&
+	    (tls_bind_session(tls_data_ctx(c), &m->si.tls_keys) < 0 ||
+	    tls_set_resume(tls_data_ctx(c), m->tls_sess, m->tls_sess_len) < 0))
+		die("cannot bind the data TLS context");
+	sodium_memzero(m->tls_sess, sizeof(m->tls_sess));
 	if (access(m->id.root, F_OK) < 0) {
 		/* nothing to confine into: say so rather than vanish */
 		sys_write_all(m->si.ctrl_fd, "421 Home directory unavailable.\r\n", 33);
@@ -265,6 +294,17 @@ user_address_refused(struct mon *m)
 	return NULL;
 }
 
+/*
+ * tls_client_cert_login: the control connection is still TLS and its
+ * verified client certificate names exactly this user.
+ */
+static int
+cert_login(const struct mon *m, const char *user)
+{
+	return m->a->conf->tls_client_cert_login && m->si.tls &&
+	    m->cert_cn[0] != '\0' && strcmp(m->cert_cn, user) == 0;
+}
+
 static uint32_t
 check_login(struct mon *m, struct ipc_msg *msg)
 {
@@ -273,15 +313,24 @@ check_login(struct mon *m, struct ipc_msg *msg)
 	const struct conf_vhost *vh;
 	const char *why;
 	unsigned delay;
-	int ok;
+	uint32_t tls;
+	int ok, cert;
 
 	if (m->logged_in || ipc_get_str(msg, user, sizeof(user)) < 0 ||
 	    ipc_get_str(msg, pass, sizeof(pass)) < 0 ||
-	    ipc_get_str(msg, host, sizeof(host)) < 0 || ipc_end(msg) < 0)
+	    ipc_get_str(msg, host, sizeof(host)) < 0 ||
+	    ipc_get_u32(msg, &tls) < 0 || ipc_end(msg) < 0)
 		die("malformed MON_LOGIN");
+	if ((tls & ~(MON_TLS_PBSZ | MON_TLS_PROT_P)) != 0 ||
+	    (tls != 0 && !m->si.tls))
+		die("MON_LOGIN: bad tls flags");
 	vh = select_vhost(m, host);
-	ok = auth_check_vhost(m->a->conf, m->a->inline_users, vh, user, pass,
-	    &m->id) == 0;
+	if ((cert = cert_login(m, user)))
+		ok = auth_identity_by_cert(m->a->conf, m->a->inline_users, user,
+		    &m->id) == 0;
+	else
+		ok = auth_check_vhost(m->a->conf, m->a->inline_users, vh, user,
+		    pass, &m->id) == 0;
 	sodium_memzero(pass, sizeof(pass));
 	sodium_memzero(msg->data, sizeof(msg->data));
 	why = "bad-credentials";
@@ -289,10 +338,19 @@ check_login(struct mon *m, struct ipc_msg *msg)
 		memset(&m->id, 0, sizeof(m->id));
 		ok = 0;
 	}
+	if (ok && !m->si.tls && session_tls_required(m->a->conf, user, &m->id)) {
+		log_warn("login refused: user=%s needs TLS on the control "
+		    "connection", user);
+		memset(&m->id, 0, sizeof(m->id));
+		why = "tls-required";
+		ok = 0;
+	}
+	m->si.tls_flags = tls;
 	if (ok) {
-		log_info("login ok: user=%s%s%s root=%s%s", user,
+		log_info("login ok: user=%s%s%s root=%s%s%s", user,
 		    vh != NULL ? " host=" : "", vh != NULL ? vh->name : "",
-		    m->id.root, m->id.writable ? " write" : " read-only");
+		    m->id.root, m->id.writable ? " write" : " read-only",
+		    cert ? " (client certificate)" : "");
 		m->logged_in = 1;
 		return MON_LOGIN_OK;
 	}
@@ -307,6 +365,74 @@ check_login(struct mon *m, struct ipc_msg *msg)
 	    MON_LOGIN_FAILED_CLOSE : MON_LOGIN_FAILED;
 }
 
+/*
+ * MON_AUTH_TLS: granted once, before login, when TLS is configured
+ * and not yet on; the relay starts when the worker has exited.
+ */
+static void
+grant_auth_tls(struct mon *m, struct ipc_msg *msg, struct ipc_msg *rep)
+{
+	char host[CONF_HOST_MAX + 1];
+	uint32_t done;
+
+	if (ipc_get_u32(msg, &done) < 0 || done > 1 ||
+	    ipc_get_str(msg, host, sizeof(host)) < 0 || ipc_end(msg) < 0 ||
+	    (host[0] != '\0' && conf_vhost_find(m->a->conf, host) == NULL) ||
+	    m->logged_in || m->si.tls || m->si.ccc || m->auth_granted) {
+		kill(m->worker, SIGKILL);
+		die("MON_AUTH_TLS refused");
+	}
+	ipc_init(rep, MON_AUTH_TLS_RESULT);
+	/* configured, but no certificate loaded (a reload that failed) */
+	if (tls_ctrl_ctx() == NULL) {
+		log_err("AUTH TLS: no TLS certificate is loaded");
+		ipc_put_u32(rep, 0);
+		return;
+	}
+	m->si.host_done = (int)done;
+	memcpy(m->si.host, host, sizeof(m->si.host));
+	m->auth_granted = 1;
+	ipc_put_u32(rep, 1);
+}
+
+/*
+ * MON_CCC: the relay ends TLS after what the worker has written (its
+ * 200). 1 when the relay confirmed within KF_TLS_CCC_MS.
+ */
+static void	relay_apply(struct mon *, struct ipc_msg *);
+
+static uint32_t
+do_ccc(struct mon *m, struct ipc_msg *msg)
+{
+	int64_t until = sys_now_ms() + KF_TLS_CCC_MS;
+	struct ipc_msg r;
+
+	if (ipc_end(msg) < 0 || !m->logged_in || !m->si.tls || m->relay <= 0 ||
+	    m->relay_ipc < 0 || !m->a->conf->tls_ccc_enable) {
+		kill(m->worker, SIGKILL);
+		die("MON_CCC refused");
+	}
+	ipc_init(&r, RELAY_CCC);
+	if (ipc_send(m->relay_ipc, &r) < 0)
+		return 0;
+	while (sys_now_ms() < until) {
+		if (sys_poll1(m->relay_ipc, POLLIN, (int)(until - sys_now_ms())) <= 0)
+			break;
+		if (ipc_recv(m->relay_ipc, &r) < 0)
+			return 0;
+		if (r.type == RELAY_CCC_DONE && ipc_end(&r) == 0) {
+			/* never TLS again on this connection */
+			m->si.tls = 0;
+			m->si.ccc = 1;
+			log_info("CCC: the relay ended TLS on the control "
+			    "connection");
+			return 1;
+		}
+		relay_apply(m, &r);
+	}
+	return 0;
+}
+
 static void
 handle_request(struct mon *m)
 {
@@ -319,14 +445,71 @@ handle_request(struct mon *m)
 			kill(m->worker, SIGKILL);
 		return;
 	}
-	if (msg.type != MON_LOGIN) {
+	if (msg.type == MON_AUTH_TLS)
+		grant_auth_tls(m, &msg, &rep);
+	else if (msg.type == MON_CCC) {
+		ipc_init(&rep, MON_CCC_RESULT);
+		ipc_put_u32(&rep, do_ccc(m, &msg));
+	} else if (msg.type == MON_LOGIN) {
+		ipc_init(&rep, MON_LOGIN_RESULT);
+		ipc_put_u32(&rep, check_login(m, &msg));
+	} else {
 		kill(m->worker, SIGKILL);
 		die("unexpected request type");
 	}
-	ipc_init(&rep, MON_LOGIN_RESULT);
-	ipc_put_u32(&rep, check_login(m, &msg));
 	if (ipc_send(m->ipc, &rep) < 0)
 		sys_close(&m->ipc);
+}
+
+/* MON_TLS_PEER: a verified client certificate's common name, once. */
+static int
+take_peer(struct mon *m, struct ipc_msg *msg)
+{
+	char cn[KF_USER_MAX + 1];
+
+	if (m->cert_cn[0] != '\0' || ipc_get_str(msg, cn, sizeof(cn)) < 0 ||
+	    ipc_end(msg) < 0)
+		return -1;
+	if (!users_valid_name(cn, strlen(cn)))
+		log_warn("client certificate CN=%s is not a user name; ignored",
+		    cn);
+	else
+		memcpy(m->cert_cn, cn, sizeof(cn));
+	return 0;
+}
+
+/*
+ * What the relay may say outside CCC: its TLS 1.2 session (kept
+ * opaque) and a verified client certificate's name. Anything else, or
+ * anything malformed, ends the session.
+ */
+static void
+relay_apply(struct mon *m, struct ipc_msg *msg)
+{
+	int r = -1;
+
+	if (msg->type == MON_TLS_SESSION)
+		r = ipc_get_blob(msg, m->tls_sess, sizeof(m->tls_sess),
+		    &m->tls_sess_len) < 0 || ipc_end(msg) < 0 ? -1 : 0;
+	else if (msg->type == MON_TLS_PEER)
+		r = take_peer(m, msg);
+	sodium_memzero(msg->data, sizeof(msg->data));
+	if (r < 0) {
+		kill(m->relay, SIGKILL);
+		die("malformed message from the TLS relay");
+	}
+}
+
+static void
+relay_message(struct mon *m)
+{
+	struct ipc_msg msg;
+
+	if (ipc_recv(m->relay_ipc, &msg) < 0) {
+		sys_close(&m->relay_ipc);
+		return;
+	}
+	relay_apply(m, &msg);
 }
 
 static int64_t
@@ -353,7 +536,7 @@ static int
 serve_worker(struct mon *m, int64_t deadline_ms)
 {
 	int64_t kill_at = deadline_ms, now;
-	struct pollfd p[3];
+	struct pollfd p[5];
 	int status = -1, term_sent = 0, pidfd = watch_pid(m->worker), timeout;
 	pid_t r;
 
@@ -379,13 +562,19 @@ serve_worker(struct mon *m, int64_t deadline_ms)
 		p[0] = (struct pollfd){ .fd = m->ipc, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = m->log, .events = POLLIN };
 		p[2] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+		p[3] = (struct pollfd){ .fd = m->relay_log, .events = POLLIN };
+		p[4] = (struct pollfd){ .fd = m->relay_ipc, .events = POLLIN };
 		timeout = kill_at < 0 ? -1 : (int)(kill_at - now);
 		if (pidfd < 0 && m->ipc < 0 && m->log < 0) {
 			/* no pidfd (old kernel): nothing tells us of the exit */
 			timeout = timeout < 0 || timeout > 100 ? 100 : timeout;
 		}
-		if (poll(p, 3, timeout) <= 0)
+		if (poll(p, 5, timeout) <= 0)
 			continue;
+		if (p[4].revents)
+			relay_message(m);
+		if (p[3].revents && log_forward(m->relay_log) < 0)
+			sys_close(&m->relay_log);
 		if (p[1].revents && log_forward(m->log) < 0)
 			sys_close(&m->log);
 		if (p[0].revents)
@@ -400,13 +589,126 @@ serve_worker(struct mon *m, int64_t deadline_ms)
 	return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* A pre-login worker until it exits; 1 when a login succeeded. */
+/*
+ * The TLS relay: forked on the raw control socket, which the monitor
+ * then closes; the workers get the relay's plain text end. It runs as
+ * the service user in the empty root with its own seccomp filter, and
+ * is the only process below the monitor with the real private key.
+ */
+static void
+relay_body(struct mon *m, int plain, int log, int ipc)
+{
+	struct sandbox_spec sp = { .phase = SANDBOX_RELAY, .root = "/" };
+	struct relay_args ra = { .ctx = tls_ctrl_ctx(), .raw_fd = m->a->ctrl_fd,
+		.plain_fd = plain, .mon_fd = ipc };
+	struct passwd *pw;
+
+	prctl(PR_SET_NAME, "kf-tls-relay");
+	auth_slots_close();
+	log_open(LOG_SINK_FD, NULL, log);
+	tls_forget(1, 0);
+	if (tls_bind_session(ra.ctx, &m->si.tls_keys) < 0)
+		die("cannot bind the control TLS context");
+	if (geteuid() == 0) {
+		if ((pw = getpwnam(m->a->conf->service_user)) == NULL)
+			die("service_user does not exist");
+		sp.root = m->a->conf->empty_dir;
+		sp.uid = pw->pw_uid;
+		sp.gid = pw->pw_gid;
+	}
+	sandbox_enter(&sp);
+	ra.handshake_deadline_ms = sys_now_ms() +
+	    (int64_t)m->a->conf->login_timeout * 1000;
+	relay_run(&ra);
+}
+
+static int
+relay_start(struct mon *m)
+{
+	int sp[2], lg[2], ipc[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lg) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ipc) < 0)
+		die("socketpair failed");
+	if ((pid = fork()) < 0)
+		die("fork failed");
+	if (pid == 0) {
+		close(sp[0]);
+		close(lg[0]);
+		close(ipc[0]);
+		relay_body(m, sp[1], lg[1], ipc[1]);
+		_exit(1);
+	}
+	close(sp[1]);
+	close(lg[1]);
+	close(ipc[1]);
+	m->relay_ipc = ipc[0];
+	/* from here the monitor never touches the raw socket again */
+	if (m->si.ctrl_fd != m->a->ctrl_fd)
+		die("relay started twice");
+	close(m->si.ctrl_fd);
+	m->si.ctrl_fd = sp[0];
+	m->relay_log = lg[0];
+	m->relay = pid;
+	m->si.tls = 1;
+	return 0;
+}
+
+/*
+ * At the end: closing the plain end tells the relay to send
+ * close_notify; it gets KF_TLS_CLOSE_MS to do so and exit.
+ */
+static void
+relay_stop(struct mon *m)
+{
+	int64_t until = sys_now_ms() + KF_TLS_CLOSE_MS;
+	int pidfd;
+
+	if (m->relay <= 0)
+		return;
+	sys_close(&m->si.ctrl_fd);
+	pidfd = watch_pid(m->relay);
+	while (waitpid(m->relay, NULL, WNOHANG) == 0) {
+		if (sys_now_ms() >= until) {
+			kill(m->relay, SIGKILL);
+			waitpid(m->relay, NULL, 0);
+			break;
+		}
+		if (m->relay_log >= 0 && sys_poll1(m->relay_log, POLLIN, 0) > 0 &&
+		    log_forward(m->relay_log) < 0)
+			sys_close(&m->relay_log);
+		if (pidfd < 0 || sys_poll1(pidfd, POLLIN, 50) < 0)
+			sys_sleep_ms(20);
+	}
+	while (m->relay_log >= 0 && sys_poll1(m->relay_log, POLLIN, 0) > 0 &&
+	    log_forward(m->relay_log) == 0)
+		;
+	sys_close(&pidfd);
+	sys_close(&m->relay_log);
+	sys_close(&m->relay_ipc);
+	m->relay = 0;
+}
+
+/*
+ * Pre-login workers until one exits without AUTH TLS; 1 when a login
+ * succeeded. After AUTH TLS the relay starts and a new worker (no
+ * second 220) serves the now encrypted connection.
+ */
 static int
 login_phase(struct mon *m, int64_t start_ms)
 {
-	m->worker = spawn(m, "kf-prelogin", prelogin_body);
-	serve_worker(m, worker_deadline(m, start_ms +
-	    (int64_t)m->a->conf->login_timeout * 1000 + WORKER_GRACE_MS));
+	for (;;) {
+		m->worker = spawn(m, "kf-prelogin", prelogin_body);
+		m->greeted = 1;
+		serve_worker(m, worker_deadline(m, start_ms +
+		    (int64_t)m->a->conf->login_timeout * 1000 + WORKER_GRACE_MS));
+		if (!m->auth_granted || mon_term || m->logged_in)
+			break;
+		m->auth_granted = 0;
+		relay_start(m);
+	}
 	return m->logged_in && !mon_term;
 }
 
@@ -436,6 +738,8 @@ session_phase(struct mon *m)
 	    "failures %u)", m->id.name, m->reins, m->failures);
 	m->logged_in = 0;
 	memset(&m->id, 0, sizeof(m->id));
+	m->si.host_done = 0;	/* REIN: HOST may be given again */
+	memset(m->si.host, 0, sizeof(m->si.host));
 	return 1;
 }
 
@@ -447,6 +751,8 @@ monitor_run(const struct monitor_args *a)
 	int64_t t0 = sys_now_ms();
 
 	memset(&m, 0, sizeof(m));
+	m.relay_log = -1;
+	m.relay_ipc = -1;
 	m.a = a;
 	m.si.conf = a->conf;
 	m.si.ctrl_fd = a->ctrl_fd;
@@ -460,12 +766,17 @@ monitor_run(const struct monitor_args *a)
 	sigaction(SIGTERM, &sa, NULL);
 	addr_to_str(&a->peer, m.peer, sizeof(m.peer));
 	log_set_prefix("[s%lu %s]", a->id, m.peer);
-	log_info("connect");
+	log_info("connect%s", a->implicit ? " (implicit TLS)" : "");
+	if (tls_ctrl_ctx() != NULL)
+		tls_session_keys_new(&m.si.tls_keys);
+	if (a->implicit)
+		relay_start(&m);
 
 	/* the monitor keeps ctrl_fd for a pre-login worker after REIN */
 	if (login_phase(&m, t0))
 		while (session_phase(&m) && login_phase(&m, sys_now_ms()))
 			;
+	relay_stop(&m);
 	log_info("disconnect: user=%s seconds=%lld", m.logged_in ? m.id.name : "-",
 	    (long long)((sys_now_ms() - t0) / 1000));
 	_exit(0);

@@ -18,6 +18,7 @@ struct monitor_args {
 	struct sockaddr_storage	 local;
 	struct sockaddr_storage	 peer;
 	unsigned long		 id;
+	int			 implicit;	/* implicit FTPS listener */
 };
 
 void	monitor_run(const struct monitor_args *) __attribute__((noreturn));

@@ -56,13 +56,38 @@ session_install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 }
 
+/*
+ * TLS policy. Before login (id NULL) the name decides: anonymous
+ * names follow tls_required_anon, others tls_required_users. After
+ * the check (id set) the user's own "tls" flag counts too.
+ */
+int
+session_tls_required(const struct conf *c, const char *user,
+    const struct auth_identity *id)
+{
+	int anon = id != NULL ? id->anonymous : c->anonymous_enable &&
+	    (strcasecmp(user, "anonymous") == 0 || strcasecmp(user, "ftp") == 0);
+
+	if (anon)
+		return c->tls_required_anon;
+	return c->tls_required_users || (id != NULL && id->tls_required);
+}
+
+int
+session_prot_required(const struct conf *c, int anonymous)
+{
+	return anonymous ? c->tls_prot_required_anon : c->tls_prot_required_users;
+}
+
 /* Features that need no state, in FEAT order around the others. */
+static const char *const feats_tls[] = { "AUTH TLS", "AUTH SSL", "PBSZ",
+	"PROT" };
 static const char *const feats_a[] = { "EPRT", "EPSV" };
 static const char *const feats_b[] = { "HOST", "MDTM", "MFMT" };
 static const char *const feats_c[] = { "PASV", "REST STREAM", "SIZE",
 	"TVFS", "UTF8" };
 
-#define FEAT_LINES	16
+#define FEAT_LINES	20
 #define FEAT_LINE_MAX	160
 
 static void
@@ -87,6 +112,9 @@ proto_reply_feat(struct ctrl *c, const struct conf *conf,
 	const char *lines[FEAT_LINES];
 	size_t n = 0;
 
+	if (conf != NULL && conf->tls_cert[0] != '\0')
+		add_lines(lines, &n, feats_tls, sizeof(feats_tls) /
+		    sizeof(feats_tls[0]));
 	add_lines(lines, &n, feats_a, sizeof(feats_a) / sizeof(feats_a[0]));
 	if (conf != NULL && conf->hash_max_mib > 0 && sel != NULL &&
 	    hash_feat_line(sel, hash, sizeof(hash)) == 0)

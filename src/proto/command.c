@@ -20,6 +20,8 @@ static const struct cmd_def table[] = {
 	{ "ACCT", CMD_ACCT, P | A, "account (not needed here)" },
 	{ "ALLO", CMD_ALLO, A, "allocate storage (not needed)" },
 	{ "APPE", CMD_APPE, A | W, "append to a file" },
+	{ "AUTH", CMD_AUTH, P | A, "start TLS (AUTH TLS, RFC 4217)" },
+	{ "CCC", CMD_CCC, P | N, NULL },	/* answers 502: not in HELP */
 	{ "CDUP", CMD_CDUP, N, "go to the parent directory" },
 	{ "CWD", CMD_CWD, A, "change directory" },
 	{ "DELE", CMD_DELE, A | W, "delete a file" },
@@ -41,7 +43,9 @@ static const struct cmd_def table[] = {
 	{ "OPTS", CMD_OPTS, P | A, "command options" },
 	{ "PASS", CMD_PASS, P, "password" },
 	{ "PASV", CMD_PASV, N, "passive data connection, IPv4" },
+	{ "PBSZ", CMD_PBSZ, P | A, "protection buffer size (0, TLS)" },
 	{ "PORT", CMD_PORT, A, "active data connection, IPv4" },
+	{ "PROT", CMD_PROT, P | A, "data protection (C or P, TLS)" },
 	{ "PWD", CMD_PWD, N, "print working directory" },
 	{ "QUIT", CMD_QUIT, P | N, "end the session" },
 	{ "REIN", CMD_REIN, N, "log out, keep the connection" },

@@ -5,9 +5,14 @@
  * on success it just exits and the monitor starts a fresh process.
  * HOST (RFC 7151) picks a virtual host before USER; the choice travels
  * in MON_LOGIN and the monitor checks it against its own configuration.
+ * AUTH TLS asks the monitor to start the TLS relay (proto.h); PBSZ and
+ * PROT before login are remembered and travel in MON_LOGIN.
  * Runs in: pre-login worker (service user, empty root, seccomp).
  */
+#include <errno.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../common/log.h"
@@ -27,6 +32,7 @@ struct pre {
 	int				 user_seen;	/* USER was sent: no HOST */
 	int				 host_done;	/* HOST accepted once */
 	unsigned			 commands;
+	unsigned			 tls_flags;	/* MON_TLS_* */
 };
 
 /* "220-" per line, "220 " on the last: a banner of 1..20 lines. */
@@ -86,6 +92,7 @@ ask_monitor(struct pre *p, const char *pass)
 	if (ipc_put_str(&m, p->user, KF_USER_MAX) < 0 ||
 	    ipc_put_str(&m, pass, KF_PASS_MAX) < 0 ||
 	    ipc_put_str(&m, p->host, CONF_HOST_MAX) < 0 ||
+	    ipc_put_u32(&m, p->tls_flags) < 0 ||
 	    ipc_send(p->si->mon_fd, &m) < 0)
 		finish(p, 421, "Service not available.");
 	explicit_bzero(m.data, sizeof(m.data));
@@ -117,6 +124,12 @@ do_pass(struct pre *p, struct cmd *c)
 static void
 do_user(struct pre *p, const struct cmd *c)
 {
+	if (!p->si->tls && session_tls_required(p->si->conf, c->arg, NULL)) {
+		ctrl_reply(&p->ctrl, 530, "TLS required: use AUTH TLS before "
+		    "USER.");
+		p->have_user = 0;
+		return;
+	}
 	/* an impossible name still gets 331 and fails like any other */
 	if (c->arglen > KF_USER_MAX)
 		p->user[0] = '\0';
@@ -167,6 +180,104 @@ do_host(struct pre *p, const struct cmd *c)
 	    conf_greeting(conf));
 }
 
+/*
+ * What the client sent after AUTH TLS before our 234 cannot be part of
+ * the handshake (RFC 4217 says wait for the reply): read and dropped,
+ * never executed (CVE-2011-1575). Bytes that come later reach the relay
+ * as handshake garbage and end the session there.
+ */
+static void
+drop_pipelined(struct pre *p)
+{
+	char junk[4096];
+	size_t total = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(p->ctrl.fd, junk, sizeof(junk), MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+		if (total > KF_TLS_DRAIN_MAX)
+			finish(p, 421, "Too much data after AUTH TLS.");
+	}
+	explicit_bzero(junk, sizeof(junk));
+	if (total > 0)
+		log_warn("AUTH TLS: %zu byte(s) sent after AUTH before the "
+		    "234 reply were dropped, not executed", total);
+}
+
+/* AUTH TLS / AUTH SSL (RFC 4217; SSL is the old name). */
+static void
+do_auth(struct pre *p, const struct cmd *c)
+{
+	struct ipc_msg m;
+	uint32_t ok;
+
+	if (!tls_configured(p->si->conf)) {
+		ctrl_reply(&p->ctrl, 502, "TLS is not configured on this "
+		    "server.");
+		return;
+	}
+	if (p->si->tls) {
+		ctrl_reply(&p->ctrl, 503, "TLS is already active.");
+		return;
+	}
+	if (p->si->ccc) {
+		ctrl_reply(&p->ctrl, 534, "TLS cannot start again after CCC on "
+		    "this connection.");
+		return;
+	}
+	if (strcasecmp(c->arg, "TLS") != 0 && strcasecmp(c->arg, "SSL") != 0 &&
+	    strcasecmp(c->arg, "TLS-C") != 0) {
+		ctrl_reply(&p->ctrl, 504, "Security mechanism not understood; "
+		    "use AUTH TLS.");
+		return;
+	}
+	/* HOST (RFC 7151: before AUTH) carries over to the next worker */
+	ipc_init(&m, MON_AUTH_TLS);
+	if (ipc_put_u32(&m, (uint32_t)p->host_done) < 0 ||
+	    ipc_put_str(&m, p->host, CONF_HOST_MAX) < 0 ||
+	    ipc_send(p->si->mon_fd, &m) < 0 || ipc_recv(p->si->mon_fd, &m) < 0 ||
+	    m.type != MON_AUTH_TLS_RESULT || ipc_get_u32(&m, &ok) < 0 ||
+	    ipc_end(&m) < 0 || ok > 1)
+		finish(p, 421, "Service not available.");
+	if (ok == 0) {
+		ctrl_reply(&p->ctrl, 431, "TLS is not available now.");
+		return;
+	}
+	drop_pipelined(p);
+	/* the monitor starts the relay and a new worker once we are gone */
+	finish(p, 234, "Proceed with TLS negotiation.");
+}
+
+/* PBSZ 0 and PROT C/P (RFC 4217), only once TLS is on. */
+static void
+do_prot(struct pre *p, const struct cmd *c)
+{
+	if (!p->si->tls) {
+		ctrl_reply(&p->ctrl, 503, "%s needs AUTH TLS first.",
+		    c->def->name);
+		return;
+	}
+	if (c->def->id == CMD_PBSZ) {
+		p->tls_flags |= MON_TLS_PBSZ;
+		ctrl_reply(&p->ctrl, 200, "PBSZ=0");
+	} else if (!(p->tls_flags & MON_TLS_PBSZ))
+		ctrl_reply(&p->ctrl, 503, "PBSZ must come before PROT.");
+	else if (strcasecmp(c->arg, "P") == 0) {
+		p->tls_flags |= MON_TLS_PROT_P;
+		ctrl_reply(&p->ctrl, 200, "Protection level set to Private.");
+	} else if (strcasecmp(c->arg, "C") == 0) {
+		p->tls_flags &= ~MON_TLS_PROT_P;
+		ctrl_reply(&p->ctrl, 200, "Protection level set to Clear.");
+	} else
+		ctrl_reply(&p->ctrl, 536, "Only PROT C and PROT P are "
+		    "supported.");
+}
+
 static void
 dispatch(struct pre *p, char *line, size_t n)
 {
@@ -190,6 +301,12 @@ dispatch(struct pre *p, char *line, size_t n)
 		do_pass(p, &c);
 	else if (c.def->id == CMD_HOST)
 		do_host(p, &c);
+	else if (c.def->id == CMD_AUTH)
+		do_auth(p, &c);
+	else if (c.def->id == CMD_PBSZ || c.def->id == CMD_PROT)
+		do_prot(p, &c);
+	else if (c.def->id == CMD_CCC)
+		ctrl_reply(&p->ctrl, 533, "CCC is not available.");
 	else if (c.def->id == CMD_FEAT)
 		proto_reply_feat(&p->ctrl, p->si->conf, hash_default(),
 		    LIST_FACTS_ALL);
@@ -214,6 +331,8 @@ run(const struct session_info *si, int greet)
 
 	memset(&p, 0, sizeof(p));
 	p.si = si;
+	p.host_done = si->host_done;
+	memcpy(p.host, si->host, sizeof(p.host));
 	ctrl_init(&p.ctrl, si->ctrl_fd, CTRL_EXACT);
 	if (greet)
 		reply_text(&p, 220, conf_greeting(conf));

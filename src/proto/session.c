@@ -30,6 +30,9 @@
 #include "../fs/xfer.h"
 #include "../net/addr.h"
 #include "../net/data.h"
+#include "../ipc/ipc.h"
+#include "../ipc/proto.h"
+#include "../tls/tls_xfer.h"
 #include "session.h"
 
 /* A comma-separated pattern option, split once per session. */
@@ -61,6 +64,10 @@ struct sess {
 	struct quota			 quota;		/* fd -1: none */
 	uint64_t			 min_rate;	/* last transfer's, for 426 */
 	uint64_t			 rest;
+	int				 pbsz;		/* PBSZ 0 given (TLS) */
+	int				 prot_p;	/* PROT P: data over TLS */
+	int				 ccc;		/* CCC done */
+	SSL				*dssl;		/* the open data SSL */
 	char				 cwd[KF_PATH_MAX + 1];
 	char				 rnfr[KF_PATH_MAX + 1];
 	char				 path[KF_PATH_MAX + 1];	/* scratch */
@@ -279,6 +286,33 @@ do_cwd(struct sess *s, const struct cmd *c)
 	ctrl_reply(&s->ctrl, 250, "Directory successfully changed.");
 }
 
+/*
+ * PROT P: the TLS handshake on the new data connection, which must
+ * resume the control connection's session unless the check is off.
+ * Replies 522 or 425 itself on failure.
+ */
+static int
+protect_data(struct sess *s, int fd)
+{
+	char why[400];
+	int r;
+
+	r = tlsd_accept(tls_data_ctx(s->conf), fd,
+	    (int)s->conf->data_timeout * 1000, s->conf->tls_data_reuse_required,
+	    &s->dssl, why, sizeof(why));
+	if (r == TLSD_OK)
+		return fd;
+	close(fd);
+	log_warn("data connection refused: %s", why);
+	if (r == TLSD_NOT_RESUMED)
+		ctrl_reply(&s->ctrl, 522, "Data connection refused: it must "
+		    "resume the control connection's TLS session.");
+	else
+		ctrl_reply(&s->ctrl, 425, "TLS negotiation on the data "
+		    "connection failed.");
+	return -1;
+}
+
 /* Opens the data connection after a 150; replies 425 itself on failure. */
 static int
 open_data(struct sess *s, const char *what)
@@ -290,12 +324,31 @@ open_data(struct sess *s, const char *what)
 	    (int)s->conf->data_timeout * 1000);
 	if (fd < 0)
 		ctrl_reply(&s->ctrl, 425, "Failed to establish data connection.");
+	else if (s->prot_p)
+		fd = protect_data(s, fd);
 	return fd;
+}
+
+/* The end of a data connection: close_notify first under PROT P. */
+static void
+close_data(struct sess *s, int fd)
+{
+	if (s->dssl != NULL)
+		tlsd_close(s->dssl, fd);
+	else
+		close(fd);
+	s->dssl = NULL;
 }
 
 static int
 need_data(struct sess *s)
 {
+	if (!s->prot_p && session_prot_required(s->conf, s->id->anonymous)) {
+		ctrl_reply(&s->ctrl, 521, "Data connections must be "
+		    "protected: use PBSZ 0 and PROT P.");
+		data_reset(&s->data);
+		return -1;
+	}
 	if (data_pending(&s->data))
 		return 0;
 	ctrl_reply(&s->ctrl, 425, "Use PORT, EPRT, PASV or EPSV first.");
@@ -310,6 +363,8 @@ init_xfer(struct sess *s, struct xfer *x, int fd)
 	    &session_stop);
 	xfer_set_rates(x, 0, s->conf->data_min_rate);
 	s->min_rate = x->min_rate;
+	x->ssl = s->dssl;
+	x->accept_truncated = s->conf->tls_accept_truncated;
 }
 
 /* A file transfer: paced at the user's rate for its direction. */
@@ -362,6 +417,10 @@ reply_xfer(struct sess *s, enum xfer_status st, const char *ok)
 	case XFER_IO_ERROR:
 		ctrl_reply(&s->ctrl, 451, "Local error in processing.");
 		break;
+	case XFER_TRUNCATED:
+		ctrl_reply(&s->ctrl, 451, "Upload truncated: the TLS data "
+		    "connection ended without close_notify; file not kept.");
+		break;
 	}
 }
 
@@ -370,7 +429,7 @@ xfer_status_name(enum xfer_status st)
 {
 	static const char *const names[] = { "ok", "aborted", "stopped",
 		"control-closed", "data-error", "timeout", "disk-full",
-		"quota", "io-error", "too-slow" };
+		"quota", "io-error", "too-slow", "truncated" };
 
 	return names[st];
 }
@@ -446,7 +505,7 @@ list_finish(struct sess *s, struct list_ctx *l, int r)
 		data_reset(&s->data);
 		return;
 	}
-	close(l->fd);
+	close_data(s, l->fd);
 	if (r == -E2BIG && l->st == XFER_OK)
 		ctrl_reply(&s->ctrl, 451, "Listing cut short: too many entries.");
 	else
@@ -558,7 +617,7 @@ do_retr(struct sess *s, const struct cmd *c)
 	t0 = sys_now_ms();
 	st = s->ascii ? xfer_send_ascii(&x, fd) :
 	    xfer_send_file(&x, fd, (off_t)s->rest);
-	close(dfd);
+	close_data(s, dfd);
 	log_xfer(s, "RETR", &x, t0, st);
 	reply_xfer(s, st, "Transfer complete.");
 out:
@@ -747,7 +806,7 @@ do_stor(struct sess *s, const struct cmd *c)
 	init_file_xfer(s, &x, dfd, 1);
 	t0 = sys_now_ms();
 	st = recv_into(s, &x, u.fd);
-	close(dfd);
+	close_data(s, dfd);
 	st = upload_commit(s, &u, st, x.charged);
 	log_xfer(s, c->def->name, &x, t0, st);
 	reply_xfer(s, st, "Transfer complete.");
@@ -1179,6 +1238,7 @@ do_fixed(struct sess *s, const struct cmd *c)
 		{ CMD_ACCT, 202, "ACCT not needed; already logged in." },
 		{ CMD_ALLO, 202, "ALLO not needed; space is allocated as written." },
 		{ CMD_HOST, 503, "HOST must come before login." },
+		{ CMD_AUTH, 503, "AUTH must come before login." },
 	};
 	size_t i;
 
@@ -1261,7 +1321,7 @@ do_stou(struct sess *s, const struct cmd *c)
 	init_file_xfer(s, &x, dfd, 1);
 	t0 = sys_now_ms();
 	st = recv_into(s, &x, fd);
-	close(dfd);
+	close_data(s, dfd);
 	if (close(fd) < 0 && st == XFER_OK)
 		st = XFER_IO_ERROR;
 	if (st != XFER_OK) {
@@ -1540,6 +1600,64 @@ opts_mlst(struct sess *s, const char *arg)
 	ctrl_reply(&s->ctrl, 200, "MLST OPTS %s", text);
 }
 
+/* PBSZ 0 and PROT C/P (RFC 4217) after login. */
+static void
+do_prot(struct sess *s, const struct cmd *c)
+{
+	if (!s->si->tls) {
+		ctrl_reply(&s->ctrl, 503, "%s needs AUTH TLS first.",
+		    c->def->name);
+		return;
+	}
+	if (c->def->id == CMD_PBSZ) {
+		s->pbsz = 1;
+		ctrl_reply(&s->ctrl, 200, "PBSZ=0");
+	} else if (!s->pbsz)
+		ctrl_reply(&s->ctrl, 503, "PBSZ must come before PROT.");
+	else if (strcasecmp(c->arg, "P") == 0) {
+		s->prot_p = 1;
+		ctrl_reply(&s->ctrl, 200, "Protection level set to Private.");
+	} else if (strcasecmp(c->arg, "C") == 0) {
+		s->prot_p = 0;
+		ctrl_reply(&s->ctrl, 200, "Protection level set to Clear.");
+	} else
+		ctrl_reply(&s->ctrl, 536, "Only PROT C and PROT P are "
+		    "supported.");
+}
+
+/*
+ * CCC (RFC 4217): the 200 goes out under TLS, then the monitor has the
+ * relay end TLS (MON_CCC). Data connections keep their PROT level.
+ */
+static void
+do_ccc(struct sess *s, const struct cmd *c)
+{
+	struct ipc_msg m;
+	uint32_t ok;
+
+	if (!s->si->tls || s->ccc) {
+		ctrl_reply(&s->ctrl, 533, "The control connection is not "
+		    "protected.");
+		return;
+	}
+	if (!s->conf->tls_ccc_enable) {
+		ctrl_reply(&s->ctrl, 534, "CCC is not allowed on this server.");
+		return;
+	}
+	if (ctrl_reply(&s->ctrl, 200, "Control connection in plain text "
+	    "from now on.") < 0)
+		return;
+	ipc_init(&m, MON_CCC);
+	if (ipc_send(s->si->mon_fd, &m) < 0 || ipc_recv(s->si->mon_fd, &m) < 0 ||
+	    m.type != MON_CCC_RESULT || ipc_get_u32(&m, &ok) < 0 ||
+	    ipc_end(&m) < 0 || ok != 1) {
+		log_warn("CCC: the TLS relay did not end TLS; closing");
+		_exit(1);
+	}
+	s->ccc = 1;
+	log_info("CCC: the control connection is in plain text");
+}
+
 /* OPTS UTF8 ON|OFF, OPTS HASH [algo], OPTS MLST facts. */
 static void
 do_opts(struct sess *s, const struct cmd *c)
@@ -1585,6 +1703,8 @@ static const handler handlers[CMD__COUNT] = {
 	[CMD_SITE] = do_site, [CMD_HASH] = do_hash, [CMD_XCRC] = do_hash,
 	[CMD_XMD5] = do_hash, [CMD_XSHA1] = do_hash, [CMD_XSHA256] = do_hash,
 	[CMD_OPTS] = do_opts, [CMD_MLSD] = do_mlsd, [CMD_MLST] = do_mlst,
+	[CMD_AUTH] = do_fixed, [CMD_CCC] = do_ccc, [CMD_PBSZ] = do_prot,
+	[CMD_PROT] = do_prot,
 };
 
 static void
@@ -1656,6 +1776,8 @@ session_run(const struct session_info *si, const struct auth_identity *id,
 	s->umask = (unsigned)s->conf->umask;
 	s->idle = (unsigned)s->conf->idle_timeout;
 	s->hash = hash_default();
+	s->pbsz = (si->tls_flags & MON_TLS_PBSZ) != 0;
+	s->prot_p = (si->tls_flags & MON_TLS_PROT_P) != 0;
 	patterns_split(&s->hide, s->conf->hide_patterns);
 	patterns_split(&s->deny, s->conf->deny_patterns);
 	umask((mode_t)s->umask);

@@ -12,6 +12,7 @@
 
 #include "../auth/auth.h"
 #include "../conf/conf.h"
+#include "../tls/tls.h"
 #include "ctrl.h"
 
 struct session_info {
@@ -23,6 +24,12 @@ struct session_info {
 	unsigned long		 id;
 	int64_t			 start_ms;	/* connect time, sys_now_ms() */
 	int			 quota_fd;	/* post-login: usage file, or -1 */
+	int			 tls;		/* control connection is TLS */
+	int			 ccc;		/* TLS was ended by CCC */
+	int			 host_done;	/* HOST before AUTH TLS */
+	char			 host[CONF_HOST_MAX + 1];	/* its vhost, or "" */
+	unsigned		 tls_flags;	/* MON_TLS_*: PBSZ/PROT before login */
+	struct tls_session_keys	 tls_keys;	/* binds data to control TLS */
 };
 
 /* session_stop: why a worker must end (0: it need not). */
@@ -47,6 +54,11 @@ struct idmap;
 extern struct idmap *session_ids;
 
 void	session_install_signals(void);
+/* Must this login use TLS on the control connection (policy)? */
+int	session_tls_required(const struct conf *, const char *user,
+	    const struct auth_identity *);
+/* Must this session's data connections be PROT P (policy)? */
+int	session_prot_required(const struct conf *, int anonymous);
 int	proto_reply_basic(struct ctrl *, const struct cmd *);
 void	prelogin_run(const struct session_info *) __attribute__((noreturn));
 /* After REIN: prelogin_run() without the 220 greeting (already sent). */

@@ -290,7 +290,7 @@ set_rlimits(enum sandbox_phase phase)
 	raise_fsize();
 #ifndef KF_SANITIZE
 	/* ASan reserves terabytes of address space: not in those builds. */
-	set_limit(RLIMIT_AS, phase == SANDBOX_PRELOGIN ? KF_PRELOGIN_AS :
+	set_limit(RLIMIT_AS, phase != SANDBOX_POSTLOGIN ? KF_PRELOGIN_AS :
 	    KF_POSTLOGIN_AS, "RLIMIT_AS");
 #else
 	(void)phase;
@@ -374,7 +374,7 @@ apply_landlock(const struct sandbox_spec *s, int rootfd, int root)
 	if (syscall(SYS_landlock_restrict_self, ruleset, 0) < 0)
 		fail("landlock_restrict_self");
 	close(ruleset);
-	if (s->phase == SANDBOX_PRELOGIN)
+	if (s->phase != SANDBOX_POSTLOGIN)
 		check_no_files(rootfd);
 }
 
@@ -402,7 +402,7 @@ sandbox_enter(const struct sandbox_spec *s)
 #endif
 	if (seccomp_apply(s->phase) < 0)
 		fail("seccomp");
-	if (s->phase == SANDBOX_PRELOGIN) {
+	if (s->phase != SANDBOX_POSTLOGIN) {
 		close(rootfd);
 		return -1;
 	}

@@ -13,6 +13,7 @@
 enum sandbox_phase {
 	SANDBOX_PRELOGIN,	/* no file system at all, no new sockets */
 	SANDBOX_POSTLOGIN,	/* files under root, TCP sockets for data */
+	SANDBOX_RELAY,		/* TLS relay: like pre-login, its own filter */
 };
 
 struct sandbox_spec {

@@ -35,6 +35,20 @@ static const char *const base_calls[] = {
 	"exit", "exit_group",
 };
 
+/*
+ * The TLS relay: its own list, smaller than the base one: two sockets
+ * already open, memory, time, randomness for OpenSSL, exit. No socket
+ * options, no stat, no sleeping calls.
+ */
+static const char *const relay_calls[] = {
+	"read", "write", "readv", "writev", "recvfrom", "sendto", "recvmsg",
+	"sendmsg", "poll", "ppoll", "close", "fcntl", "shutdown",
+	"brk", "munmap", "mremap", "madvise",
+	"clock_gettime", "gettimeofday", "futex", "getrandom", "getpid",
+	"gettid", "rt_sigreturn", "rt_sigprocmask", "restart_syscall",
+	"exit", "exit_group",
+};
+
 /* Post-login: files under the root, transfers, data connections. */
 static const char *const post_calls[] = {
 	"openat", "openat2", "getdents64", "mkdirat", "unlinkat", "renameat",
@@ -196,7 +210,7 @@ allow_sanitizer(scmp_filter_ctx ctx, enum sandbox_phase phase)
 	if (allow_calls(ctx, sanitizer_calls, NELEM(sanitizer_calls)) < 0 ||
 	    allow_args(ctx, sanitizer_args, NELEM(sanitizer_args)) < 0)
 		return -1;
-	if (phase == SANDBOX_PRELOGIN)
+	if (phase != SANDBOX_POSTLOGIN)
 		return refuse_calls(ctx, sanitizer_refused_pre,
 		    NELEM(sanitizer_refused_pre));
 	return refuse_calls(ctx, sanitizer_refused_post,
@@ -210,8 +224,12 @@ build(scmp_filter_ctx ctx, enum sandbox_phase phase)
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 	    SCMP_ACT_KILL_PROCESS) < 0)
 		return -1;
-	if (allow_calls(ctx, base_calls, NELEM(base_calls)) < 0 ||
-	    allow_args(ctx, base_args, NELEM(base_args)) < 0 ||
+	if (phase == SANDBOX_RELAY) {
+		if (allow_calls(ctx, relay_calls, NELEM(relay_calls)) < 0)
+			return -1;
+	} else if (allow_calls(ctx, base_calls, NELEM(base_calls)) < 0)
+		return -1;
+	if (allow_args(ctx, base_args, NELEM(base_args)) < 0 ||
 	    allow_self_signals(ctx) < 0)
 		return -1;
 	if (phase == SANDBOX_POSTLOGIN &&

@@ -1,9 +1,9 @@
 /*
  * fuzz_ipc.c - the monitor's message decoder: ipc_decode on a frame,
  * then the typed getters as the monitor and the pre-login worker use
- * them (MON_LOGIN, MON_LOGIN_RESULT), as the listener reads a monitor's
- * report (LSN_LOGIN_FAILED) and the admin socket's requests, and as
- * `keepftpd ban` reads the answers (ADM_*); any other type is read as a
+ * them (MON_LOGIN, MON_LOGIN_RESULT, MON_TLS_SESSION), as the listener
+ * reads a monitor's report (LSN_LOGIN_FAILED) and the admin socket's
+ * requests, and as `keepftpd ban` reads the answers (ADM_*); any other type is read as a
  * small program of getters taken from the type's bits. Whatever a
  * getter returns, the cursor stays in the payload; a message that
  * ipc_end accepts is re-encoded with the putters to the same bytes.
@@ -46,6 +46,21 @@ get_u32(void)
 
 	if ((r = ipc_get_u32(&msg, &v)) == 0)
 		FUZZ_CHECK(ipc_put_u32(&again, v) == 0);
+	return r;
+}
+
+static int
+get_blob(void)
+{
+	static unsigned char out[KF_TLS_SESSION_MAX];
+	size_t off = msg.off, n;
+	int r;
+
+	if ((r = ipc_get_blob(&msg, out, sizeof(out), &n)) == 0) {
+		FUZZ_CHECK(n <= sizeof(out));
+		FUZZ_CHECK(msg.off == off + 4 + n);
+		FUZZ_CHECK(ipc_put_blob(&again, out, n, sizeof(out)) == 0);
+	}
 	return r;
 }
 
@@ -97,10 +112,12 @@ walk(void)
 	switch (msg.type) {
 	case MON_LOGIN:
 		if (get_str(KF_USER_MAX + 1) < 0 || get_str(KF_PASS_MAX + 1) < 0 ||
-		    get_str(CONF_HOST_MAX + 1) < 0)
+		    get_str(CONF_HOST_MAX + 1) < 0 || get_u32() < 0)
 			return -1;
 		return 0;
 	case MON_LOGIN_RESULT:
+	case MON_AUTH_TLS_RESULT:
+	case MON_CCC_RESULT:
 		return get_u32();
 	case LSN_LOGIN_FAILED:
 	case ADM_BAN_LIST:
@@ -117,6 +134,16 @@ walk(void)
 		if (get_u32() < 0)
 			return -1;
 		return get_str(ADM_TEXT_MAX + 1);
+	case MON_AUTH_TLS:
+		return get_u32() < 0 || get_str(CONF_HOST_MAX + 1) < 0 ? -1 : 0;
+	case MON_CCC:
+	case RELAY_CCC:
+	case RELAY_CCC_DONE:
+		return 0;
+	case MON_TLS_SESSION:
+		return get_blob();
+	case MON_TLS_PEER:
+		return get_str(KF_USER_MAX + 1);
 	}
 	/* a failed getter is fatal to the session: stop there */
 	for (i = 0; i < 16; i++, prog >>= 2)

@@ -456,6 +456,52 @@ test_listen_repeat(void **state UNUSED)
 	assert_v6(&c.listen[3], "::", 1);
 }
 
+/* "implicit" after an address: implicit FTPS on that listener only. */
+static void
+test_listen_implicit(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+
+	assert_int_equal(parse(&c, &e,
+	    "listen = 0.0.0.0:21, 0.0.0.0:990 implicit\n"
+	    "listen = [::]:990 implicit\n"
+	    "tls_cert = /etc/keepftpd/cert.pem\n"), 0);
+	assert_int_equal(c.listen_count, 3);
+	assert_int_equal(c.listen[0].implicit, 0);
+	assert_v4(&c.listen[1], "0.0.0.0", 990);
+	assert_int_equal(c.listen[1].implicit, 1);
+	assert_int_equal(c.listen[2].implicit, 1);
+	assert_int_equal(conf_check(&c, &e), 0);
+	/* a word other than implicit is not an address either */
+	assert_int_equal(parse(&c, &e, "listen = 0.0.0.0:990 explicit\n"), -1);
+	/* implicit needs a certificate */
+	assert_int_equal(parse(&c, &e, "listen = 0.0.0.0:990 implicit\n"), 0);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_check(&c, &e), -1);
+	assert_non_null(strstr(e.msg[0], "implicit but tls_cert is empty"));
+}
+
+/* TLS options: tls_min's words, policy without a certificate. */
+static void
+test_tls_options(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+
+	assert_int_equal(parse(&c, &e, "tls_min = 1.3\n"), 0);
+	assert_string_equal(c.tls_min, "1.3");
+	assert_int_equal(c.tls_data_reuse_required, 1);
+	assert_int_equal(c.tls_accept_truncated, 0);
+	assert_int_equal(parse(&c, &e, "tls_min = 1.0\n"), -1);
+	assert_int_equal(parse(&c, &e, "tls_required_users = yes\n"), 0);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_check(&c, &e), -1);
+	assert_int_equal(parse(&c, &e, "tls_key = /k.pem\n"), 0);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_check(&c, &e), -1);
+}
+
 static void
 test_listen_max(void **state UNUSED)
 {
@@ -1323,6 +1369,8 @@ main(void)
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_duplicate_key),
 		cmocka_unit_test(test_listen_repeat),
+		cmocka_unit_test(test_listen_implicit),
+		cmocka_unit_test(test_tls_options),
 		cmocka_unit_test(test_listen_max),
 		cmocka_unit_test(test_listen_bad),
 		cmocka_unit_test(test_parse_listen_direct),

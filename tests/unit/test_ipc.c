@@ -121,16 +121,20 @@ put_login(struct ipc_msg *m, const char *user, const char *pass,
 	assert_int_equal(ipc_put_str(m, user, KF_USER_MAX), 0);
 	assert_int_equal(ipc_put_str(m, pass, KF_PASS_MAX), 0);
 	assert_int_equal(ipc_put_str(m, host, CONF_HOST_MAX), 0);
+	assert_int_equal(ipc_put_u32(m, MON_TLS_PBSZ | MON_TLS_PROT_P), 0);
 }
 
 /* ...and as the monitor reads it: every field bounded, nothing after. */
 static int
 get_login(struct ipc_msg *m, char *user, char *pass, char *host)
 {
+	uint32_t tls;
+
 	if (m->type != MON_LOGIN ||
 	    ipc_get_str(m, user, KF_USER_MAX + 1) < 0 ||
 	    ipc_get_str(m, pass, KF_PASS_MAX + 1) < 0 ||
-	    ipc_get_str(m, host, CONF_HOST_MAX + 1) < 0)
+	    ipc_get_str(m, host, CONF_HOST_MAX + 1) < 0 ||
+	    ipc_get_u32(m, &tls) < 0 || tls != (MON_TLS_PBSZ | MON_TLS_PROT_P))
 		return -1;
 	return ipc_end(m) < 0 ? -1 : 0;
 }
@@ -212,17 +216,49 @@ test_login_host_malformed(void **state)
 	assert_int_equal(ipc_decode(&m, f, n), 0);
 	assert_int_equal(get_login(&m, user, pass, host), -1);
 
-	/* a well-formed host followed by a trailing byte */
-	memcpy(p + 10, "\0\0\0\3abcX", 8);
-	n = frame(f, MON_LOGIN, 18, p, 18);
+	/* a well-formed host, no tls flags (the pre-TLS layout) */
+	memcpy(p + 10, "\0\0\0\3abc", 7);
+	n = frame(f, MON_LOGIN, 17, p, 17);
+	assert_int_equal(ipc_decode(&m, f, n), 0);
+	assert_int_equal(get_login(&m, user, pass, host), -1);
+
+	/* with the tls flags and a trailing byte */
+	memcpy(p + 17, "\0\0\0\3X", 5);
+	n = frame(f, MON_LOGIN, 22, p, 22);
 	assert_int_equal(ipc_decode(&m, f, n), 0);
 	assert_int_equal(get_login(&m, user, pass, host), -1);
 
 	/* and the same without it decodes */
-	n = frame(f, MON_LOGIN, 17, p, 17);
+	n = frame(f, MON_LOGIN, 21, p, 21);
 	assert_int_equal(ipc_decode(&m, f, n), 0);
 	assert_int_equal(get_login(&m, user, pass, host), 0);
 	assert_string_equal(host, "abc");
+}
+
+/* Opaque blobs (MON_TLS_SESSION): bounded both ways, exact length. */
+static void
+test_blob(void **state)
+{
+	unsigned char out[8], f[64];
+	struct ipc_msg m;
+	size_t n;
+
+	ipc_init(&m, MON_TLS_SESSION);
+	assert_int_equal(ipc_put_blob(&m, "\0abc\0", 5, 8), 0);
+	assert_int_equal(ipc_put_blob(&m, "123456789", 9, 8), -EMSGSIZE);
+	m.off = 0;
+	assert_int_equal(ipc_get_blob(&m, out, sizeof(out), &n), 0);
+	assert_int_equal(n, 5);
+	assert_memory_equal(out, "\0abc\0", 5);
+	assert_int_equal(ipc_end(&m), 0);
+	/* a length over the reader's bound */
+	n = frame(f, MON_TLS_SESSION, 13, "\0\0\0\x09" "123456789", 13);
+	assert_int_equal(ipc_decode(&m, f, n), 0);
+	assert_int_equal(ipc_get_blob(&m, out, sizeof(out), &n), -EBADMSG);
+	/* a length past the payload */
+	n = frame(f, MON_TLS_SESSION, 7, "\0\0\0\x05" "abc", 7);
+	assert_int_equal(ipc_decode(&m, f, n), 0);
+	assert_int_equal(ipc_get_blob(&m, out, sizeof(out), &n), -EBADMSG);
 }
 
 int
@@ -235,6 +271,7 @@ main(void)
 		cmocka_unit_test(test_put_limits),
 		cmocka_unit_test(test_login_host_roundtrip),
 		cmocka_unit_test(test_login_host_malformed),
+		cmocka_unit_test(test_blob),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
