@@ -4,6 +4,9 @@
  * reads written through SSL_write (records of 16 KiB, many per call).
  * Uploads read records until a block is full. An upload that ends
  * without close_notify is XFER_TRUNCATED unless accepted by config.
+ * Pacing, the minimum rate and the quota come from xfer.c's pieces
+ * (xfer_pace, xfer_moved, xfer_charge, xfer_wait_ms, xfer_waited), as
+ * for plain transfers.
  * Runs in: post-login worker.
  */
 #include <errno.h>
@@ -148,11 +151,16 @@ wait_ssl(struct xfer *x, int ret)
 		if (*x->stop)
 			return XFER_STOPPED;
 		p[1].fd = x->ctrl->len >= KF_LINE_MAX ? -1 : x->ctrl->fd;
-		n = poll(p, 2, x->timeout_ms);
+		n = poll(p, 2, xfer_wait_ms(x));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return n == 0 ? XFER_TIMEOUT : XFER_DATA_ERROR;
+		if (n < 0)
+			return XFER_DATA_ERROR;
+		if (n == 0) {
+			if ((st = xfer_waited(x)) != XFER_OK)
+				return st;
+			continue;
+		}
 		if (p[1].revents && (st = take_ctrl(x)) != XFER_OK)
 			return st;
 		if (p[0].revents)
@@ -164,16 +172,21 @@ enum xfer_status
 tlsx_send_buf(struct xfer *x, const char *p, size_t len)
 {
 	enum xfer_status st;
-	int n, chunk;
+	size_t want;
+	int n;
 
 	while (len > 0) {
-		chunk = len > INT32_MAX ? INT32_MAX : (int)len;
+		/* the pace's slice (a whole block when unpaced) */
+		if ((st = xfer_pace(x, len > INT32_MAX ? INT32_MAX : len,
+		    &want)) != XFER_OK)
+			return st;
 		ERR_clear_error();
-		n = SSL_write(x->ssl, p, chunk);
+		n = SSL_write(x->ssl, p, (int)want);
 		if (n > 0) {
 			p += n;
 			len -= (size_t)n;
-			x->bytes += (uint64_t)n;
+			if ((st = xfer_moved(x, (size_t)n)) != XFER_OK)
+				return st;
 			continue;
 		}
 		if ((st = wait_ssl(x, n)) != XFER_OK)
@@ -188,13 +201,17 @@ send_ktls(struct xfer *x, int filefd, off_t offset)
 {
 	enum xfer_status st;
 	ossl_ssize_t n;
+	size_t want;
 
 	for (;;) {
+		if ((st = xfer_pace(x, KF_XFER_CHUNK, &want)) != XFER_OK)
+			return st;
 		ERR_clear_error();
-		n = SSL_sendfile(x->ssl, filefd, offset, KF_XFER_CHUNK, 0);
+		n = SSL_sendfile(x->ssl, filefd, offset, want, 0);
 		if (n > 0) {
 			offset += n;
-			x->bytes += (uint64_t)n;
+			if ((st = xfer_moved(x, (size_t)n)) != XFER_OK)
+				return st;
 			if (x->bytes % CHECK_EVERY < (uint64_t)n &&
 			    (st = check_ctrl(x)) != XFER_OK)
 				return st;
@@ -255,10 +272,12 @@ read_end(struct xfer *x, int ret)
 	return XFER_DATA_ERROR;
 }
 
+/* A block of the upload: charged to the quota, then written. */
 static enum xfer_status
-write_block(int filefd, struct ascii_state *as, const char *b, size_t n,
-    char *out, int ascii, int last)
+write_block(struct xfer *x, int filefd, struct ascii_state *as,
+    const char *b, size_t n, char *out, int ascii, int last)
 {
+	enum xfer_status st;
 	size_t used;
 
 	if (ascii) {
@@ -268,6 +287,8 @@ write_block(int filefd, struct ascii_state *as, const char *b, size_t n,
 			n += ascii_from_net_end(as, out + n, 1);
 		b = out;
 	}
+	if ((st = xfer_charge(x, n)) != XFER_OK)
+		return st;
 	if (n > 0 && sys_write_all(filefd, b, n) < 0) {
 		if (errno == ENOSPC)
 			return XFER_DISK_FULL;
@@ -277,18 +298,18 @@ write_block(int filefd, struct ascii_state *as, const char *b, size_t n,
 	return XFER_OK;
 }
 
-/* Records into blk until it is full or the socket is dry. */
+/* Records into blk until it holds max bytes or the socket is dry. */
 static int
-fill(struct xfer *x, char *blk, size_t *len)
+fill(struct xfer *x, char *blk, size_t max, size_t *len)
 {
 	int r;
 
 	do {
 		ERR_clear_error();
-		r = SSL_read(x->ssl, blk + *len, (int)(KF_XFER_CHUNK - *len));
+		r = SSL_read(x->ssl, blk + *len, (int)(max - *len));
 		if (r > 0)
 			*len += (size_t)r;
-	} while (r > 0 && *len < KF_XFER_CHUNK);
+	} while (r > 0 && *len < max);
 	return r;
 }
 
@@ -298,7 +319,7 @@ tlsx_recv(struct xfer *x, int filefd, int ascii)
 	enum xfer_status st = XFER_OK, end = XFER_OK;
 	struct ascii_state as;
 	char *blk, *out = NULL;
-	size_t len;
+	size_t len, want;
 	int r, e;
 
 	ascii_init(&as);
@@ -312,12 +333,15 @@ tlsx_recv(struct xfer *x, int filefd, int ascii)
 	for (;;) {
 		len = 0;
 		errno = 0;
-		r = fill(x, blk, &len);
+		if ((st = xfer_pace(x, KF_XFER_CHUNK, &want)) != XFER_OK)
+			break;
+		r = fill(x, blk, want, &len);
 		e = r > 0 ? SSL_ERROR_NONE : SSL_get_error(x->ssl, r);
 		if (r <= 0 && e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
 			end = read_end(x, r);
-		x->bytes += len;
-		if ((st = write_block(filefd, &as, blk, len, out, ascii, 0)) !=
+		if (len > 0 && (st = xfer_moved(x, len)) != XFER_OK)
+			break;
+		if ((st = write_block(x, filefd, &as, blk, len, out, ascii, 0)) !=
 		    XFER_OK)
 			break;
 		if (len > 0 && x->bytes % CHECK_EVERY < len &&
@@ -331,7 +355,7 @@ tlsx_recv(struct xfer *x, int filefd, int ascii)
 			continue;
 		}
 		if ((st = end) == XFER_OK &&
-		    (st = write_block(filefd, &as, blk, 0, out, ascii, 1)) ==
+		    (st = write_block(x, filefd, &as, blk, 0, out, ascii, 1)) ==
 		    XFER_OK)
 			st = check_ctrl(x);
 		break;
