@@ -446,3 +446,47 @@ def test_lftp_implicit_ftps(isrv):
     assert (isrv.base / "got.bin").read_bytes() == bytes(range(256)) * 40
     assert b"hello.txt" in r.stdout
     assert "data connection refused" not in isrv.log()
+
+
+# ---------------------------------------------------------------------------
+# many TLS sessions at once
+
+def _is_sanitized():
+    from conftest import BIN
+    with open(BIN, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def pss_kib(pid):
+    for line in open(f"/proc/{pid}/smaps_rollup"):
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
+
+
+def test_many_tls_sessions(start_server, certs):
+    """N logged-in TLS sessions at once (each: monitor, relay, worker) all
+    answer, transfer under PROT P, and leave no relay behind."""
+    from conftest import descendants_named
+    n = 30 if _is_sanitized() else 150
+    srv = tls_server(start_server, certs, max_clients=n + 10, max_per_ip=n + 10)
+    sessions = []
+    try:
+        for _ in range(n):
+            sessions.append(tls_login(srv, timeout=30))
+        relays = descendants_named(srv.pid, "kf-tls-relay")
+        assert len(relays) == n
+        if IS_ROOT:
+            print(f"relay PSS: {sum(pss_kib(p) for p in relays) / n:.0f} KiB each")
+        for f in sessions:
+            f.voidcmd("NOOP")
+        for f in sessions[:: max(1, n // 10)]:
+            assert retr(f, "digits.bin") == bytes(range(256)) * 40
+    finally:
+        for f in sessions:
+            try:
+                f.quit()
+            except (OSError, EOFError, ftplib.Error):
+                f.close()
+    assert wait_for(lambda: not descendants_named(srv.pid, "kf-tls-relay"), timeout=20)
+    assert "data connection refused" not in srv.log()
