@@ -23,8 +23,8 @@
  * ABOR ends it, STAT is answered with the progress (RFC 959 4.1.3),
  * anything else waits for the end of the transfer.
  */
-static int
-take_ctrl(struct xfer *x)
+enum xfer_status
+xfer_take_ctrl(struct xfer *x)
 {
 	int r;
 
@@ -98,7 +98,7 @@ progress(struct xfer *x, size_t n)
 	return check_rate(x, now);
 }
 
-int
+static int
 xfer_wait_ms(const struct xfer *x)
 {
 	int64_t now = sys_now_ms(), t = x->last_ms + x->timeout_ms - now;
@@ -108,7 +108,7 @@ xfer_wait_ms(const struct xfer *x)
 	return t < 0 ? 0 : (int)t;
 }
 
-enum xfer_status
+static enum xfer_status
 xfer_waited(struct xfer *x)
 {
 	int64_t now = sys_now_ms();
@@ -122,8 +122,8 @@ xfer_waited(struct xfer *x)
  * Waits until the data fd is ready for ev, watching the control
  * connection meanwhile. XFER_OK when ready.
  */
-static enum xfer_status
-wait_ready(struct xfer *x, short ev)
+enum xfer_status
+xfer_wait_ready(struct xfer *x, short ev)
 {
 	struct pollfd p[2] = {
 		{ .fd = x->datafd, .events = ev },
@@ -148,7 +148,7 @@ wait_ready(struct xfer *x, short ev)
 			continue;
 		}
 		if (p[1].revents) {
-			r = take_ctrl(x);
+			r = xfer_take_ctrl(x);
 			if (r != XFER_OK)
 				return (enum xfer_status)r;
 		}
@@ -181,7 +181,7 @@ wait_pace(struct xfer *x, int64_t ns)
 			continue;
 		if (n < 0)
 			return XFER_IO_ERROR;
-		if (n > 0 && (r = take_ctrl(x)) != XFER_OK)
+		if (n > 0 && (r = xfer_take_ctrl(x)) != XFER_OK)
 			return (enum xfer_status)r;
 	}
 	return *x->stop ? XFER_STOPPED : XFER_OK;
@@ -223,7 +223,7 @@ check_ctrl(struct xfer *x)
 	if (x->ctrl->len >= KF_LINE_MAX ||
 	    sys_poll1(x->ctrl->fd, POLLIN | POLLPRI, 0) <= 0)
 		return XFER_OK;
-	return (enum xfer_status)take_ctrl(x);
+	return (enum xfer_status)xfer_take_ctrl(x);
 }
 
 static enum xfer_status
@@ -260,7 +260,7 @@ xfer_send_file(struct xfer *x, int filefd, off_t offset)
 		if (n == 0)
 			return XFER_OK;
 		if (errno == EAGAIN) {
-			if ((st = wait_ready(x, POLLOUT)) != XFER_OK)
+			if ((st = xfer_wait_ready(x, POLLOUT)) != XFER_OK)
 				return st;
 			continue;
 		}
@@ -294,7 +294,7 @@ xfer_send_buf(struct xfer *x, const char *p, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			if ((st = wait_ready(x, POLLOUT)) != XFER_OK)
+			if ((st = xfer_wait_ready(x, POLLOUT)) != XFER_OK)
 				return st;
 			continue;
 		}
@@ -430,7 +430,7 @@ recv_loop(struct xfer *x, int filefd, int ascii)
 			st = XFER_DATA_ERROR;
 			break;
 		}
-		if ((st = wait_ready(x, POLLIN)) != XFER_OK)
+		if ((st = xfer_wait_ready(x, POLLIN)) != XFER_OK)
 			break;
 	}
 out:

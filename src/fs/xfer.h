@@ -66,15 +66,17 @@ void	xfer_set_rates(struct xfer *, uint64_t rate, uint64_t min_rate);
  *   pace requires (serving ABOR and STAT) and sets *n, the block's size.
  * xfer_moved: after n bytes moved (pace, stall clock, rate window).
  * xfer_charge: before writing n bytes of an upload (the quota).
- * xfer_wait_ms: the timeout for a poll on the data connection;
- *   xfer_waited after that poll timed out: XFER_TIMEOUT, XFER_TOO_SLOW,
- *   or XFER_OK to wait again.
+ * xfer_wait_ready: waits until the data fd is ready for ev (POLLIN or
+ *   POLLOUT), serving ABOR and STAT and checking the stall clock and the
+ *   minimum rate meanwhile; XFER_OK when ready.
+ * xfer_take_ctrl: serves what the client sent on the control
+ *   connection during the transfer (ABOR ends it, STAT is answered).
  */
 enum xfer_status xfer_pace(struct xfer *, size_t max, size_t *n);
 enum xfer_status xfer_moved(struct xfer *, size_t n);
 enum xfer_status xfer_charge(struct xfer *, size_t n);
-int	xfer_wait_ms(const struct xfer *);
-enum xfer_status xfer_waited(struct xfer *);
+enum xfer_status xfer_wait_ready(struct xfer *, short ev);
+enum xfer_status xfer_take_ctrl(struct xfer *);
 
 enum xfer_status xfer_send_file(struct xfer *, int filefd, off_t offset);
 enum xfer_status xfer_send_buf(struct xfer *, const char *, size_t);

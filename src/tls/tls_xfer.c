@@ -5,7 +5,7 @@
  * Uploads read records until a block is full. An upload that ends
  * without close_notify is XFER_TRUNCATED unless accepted by config.
  * Pacing, the minimum rate and the quota come from xfer.c's pieces
- * (xfer_pace, xfer_moved, xfer_charge, xfer_wait_ms, xfer_waited), as
+ * (xfer_pace, xfer_moved, xfer_charge, xfer_wait_ready, xfer_take_ctrl), as
  * for plain transfers.
  * Runs in: post-login worker.
  */
@@ -107,20 +107,6 @@ tlsd_close(SSL *ssl, int fd)
 	close(fd);
 }
 
-/* ABOR or STAT on the control connection during the transfer. */
-static enum xfer_status
-take_ctrl(struct xfer *x)
-{
-	int r;
-
-	while ((r = ctrl_take_abor(x->ctrl)) == CTRL_XFER_STAT)
-		ctrl_reply(x->ctrl, 213, "Status: %llu bytes transferred.",
-		    (unsigned long long)x->bytes);
-	if (r < 0)
-		return XFER_CTRL_GONE;
-	return r == CTRL_XFER_ABOR ? XFER_ABORTED : XFER_OK;
-}
-
 static enum xfer_status
 check_ctrl(struct xfer *x)
 {
@@ -129,7 +115,7 @@ check_ctrl(struct xfer *x)
 	if (x->ctrl->len >= KF_LINE_MAX ||
 	    sys_poll1(x->ctrl->fd, POLLIN | POLLPRI, 0) <= 0)
 		return XFER_OK;
-	return take_ctrl(x);
+	return xfer_take_ctrl(x);
 }
 
 /* Waits for what the last SSL call wanted, watching the control line. */
@@ -137,35 +123,10 @@ static enum xfer_status
 wait_ssl(struct xfer *x, int ret)
 {
 	int e = SSL_get_error(x->ssl, ret);
-	struct pollfd p[2] = {
-		{ .fd = x->datafd, .events = e == SSL_ERROR_WANT_WRITE ?
-		    POLLOUT : POLLIN },
-		{ .fd = x->ctrl->fd, .events = POLLIN | POLLPRI },
-	};
-	enum xfer_status st;
-	int n;
 
 	if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
 		return XFER_DATA_ERROR;
-	for (;;) {
-		if (*x->stop)
-			return XFER_STOPPED;
-		p[1].fd = x->ctrl->len >= KF_LINE_MAX ? -1 : x->ctrl->fd;
-		n = poll(p, 2, xfer_wait_ms(x));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return XFER_DATA_ERROR;
-		if (n == 0) {
-			if ((st = xfer_waited(x)) != XFER_OK)
-				return st;
-			continue;
-		}
-		if (p[1].revents && (st = take_ctrl(x)) != XFER_OK)
-			return st;
-		if (p[0].revents)
-			return XFER_OK;
-	}
+	return xfer_wait_ready(x, e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN);
 }
 
 enum xfer_status
