@@ -18,20 +18,10 @@ import pytest
 from clients import need, run
 from conftest import (BIN, IS_ROOT, NOBODY, PASSWORD, USER, descendants_named,
                       make_base, proc_status, wait_for)
-from tls_helpers import (TLS12, TLS13, ReuseFTP, TLSRaw, add_user, client_ctx,
+from tls_helpers import (certs, TLS12, TLS13, ReuseFTP, TLSRaw, add_user, client_ctx,
                          make_cert, retr, tls_conf, tls_login)
 
 VERSIONS = [pytest.param(TLS12, id="tls1.2"), pytest.param(TLS13, id="tls1.3")]
-
-
-@pytest.fixture(scope="module")
-def certs():
-    d = make_base()
-    cert, key = make_cert(d / "a", cn="localhost")
-    other_cert, other_key = make_cert(d / "b", cn="other")
-    yield {"cert": cert, "key": key, "other_cert": other_cert, "other_key": other_key,
-           "dir": d}
-    shutil.rmtree(d, ignore_errors=True)
 
 
 MODES = ["root", "rootless"] if IS_ROOT else ["rootless"]

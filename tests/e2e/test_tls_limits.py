@@ -12,21 +12,14 @@ import ftplib
 import pytest
 
 from conftest import BIN, IS_ROOT, NOBODY, TIMEOUT, make_base
-from tls_helpers import make_cert, tls_conf, tls_login
+from tls_helpers import certs, tls_conf, tls_login  # certs: a fixture
 
 MiB = 1 << 20
 
 
-@pytest.fixture(scope="module")
-def certs():
-    d = make_base()
-    cert, key = make_cert(d / "a", cn="localhost")
-    yield cert, key
-    shutil.rmtree(d, ignore_errors=True)
-
-
 def tls_server(start_server, certs, **extra):
-    return start_server(conf_extra=tls_conf(*certs, {k: str(v) for k, v in extra.items()}),
+    return start_server(conf_extra=tls_conf(certs["cert"], certs["key"],
+                                            {k: str(v) for k, v in extra.items()}),
                         rootless=not IS_ROOT)
 
 

@@ -17,18 +17,8 @@ import pytest
 
 from clients import need, run
 from conftest import IS_ROOT, NOBODY, PASSWORD, USER, free_port, make_base, wait_for
-from tls_helpers import (TLS12, TLS13, ReuseFTP, TLSRaw, client_ctx, implicit_connect,
+from tls_helpers import (certs, TLS12, TLS13, ReuseFTP, TLSRaw, client_ctx, implicit_connect,
                          make_cert, retr, tls_conf, tls_login)
-
-
-@pytest.fixture(scope="module")
-def certs():
-    d = make_base()
-    cert, key = make_cert(d / "a", cn="localhost")
-    other_cert, other_key = make_cert(d / "b", cn="other")
-    yield {"cert": cert, "key": key, "other_cert": other_cert, "other_key": other_key,
-           "dir": d}
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def tls_server(start_server, certs, rootless=None, **extra):

@@ -6,12 +6,15 @@ session, and TLS-wrapped raw control connections."""
 import ftplib
 import io
 import os
+import shutil
 import socket
 import ssl
 import subprocess
 from pathlib import Path
 
-from conftest import IS_ROOT, NOBODY, TIMEOUT, RawClient, user_add
+import pytest
+
+from conftest import IS_ROOT, NOBODY, TIMEOUT, RawClient, make_base, user_add
 
 
 def make_cert(directory, cn="localhost", kind="ec", name="server"):
@@ -138,3 +141,15 @@ def make_ca_and_client(directory, cn):
     for p in d.iterdir():
         p.chmod(0o644)
     return d / "ca.crt", d / "client.crt", d / "client.key"
+
+
+@pytest.fixture(scope="module")
+def certs():
+    """A server certificate for localhost and a second one (CN other), per
+    test module; the modules import this fixture."""
+    d = make_base()
+    cert, key = make_cert(d / "a", cn="localhost")
+    other_cert, other_key = make_cert(d / "b", cn="other")
+    yield {"cert": cert, "key": key, "other_cert": other_cert, "other_key": other_key,
+           "dir": d}
+    shutil.rmtree(d, ignore_errors=True)
