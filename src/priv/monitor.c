@@ -162,16 +162,17 @@ spawn(struct mon *m, const char *name, void (*body)(struct mon *))
 	return pid;
 }
 
+/*
+ * The pre-login worker and the TLS relay: as root, the service user in
+ * the empty root; rootless, as the running user with Landlock
+ * read-only on /.
+ */
 static void
-prelogin_body(struct mon *m)
+enter_as_service(struct mon *m, enum sandbox_phase phase)
 {
-	struct sandbox_spec sp = { .phase = SANDBOX_PRELOGIN, .root = "/" };
+	struct sandbox_spec sp = { .phase = phase, .root = "/" };
 	struct passwd *pw;
 
-	/* no key, no ticket key, no TLS session before login */
-	tls_forget(0, 0);
-	sodium_memzero(&m->si.tls_keys, sizeof(m->si.tls_keys));
-	sodium_memzero(m->tls_sess, sizeof(m->tls_sess));
 	if (geteuid() == 0) {
 		if ((pw = getpwnam(m->a->conf->service_user)) == NULL)
 			die("service_user does not exist");
@@ -180,6 +181,16 @@ prelogin_body(struct mon *m)
 		sp.gid = pw->pw_gid;
 	}
 	sandbox_enter(&sp);
+}
+
+static void
+prelogin_body(struct mon *m)
+{
+	/* no key, no ticket key, no TLS session before login */
+	tls_forget(0, 0);
+	sodium_memzero(&m->si.tls_keys, sizeof(m->si.tls_keys));
+	sodium_memzero(m->tls_sess, sizeof(m->tls_sess));
+	enter_as_service(m, SANDBOX_PRELOGIN);
 	if (m->greeted)
 		prelogin_run_after_rein(&m->si);
 	prelogin_run(&m->si);
@@ -598,10 +609,8 @@ serve_worker(struct mon *m, int64_t deadline_ms)
 static void
 relay_body(struct mon *m, int plain, int log, int ipc)
 {
-	struct sandbox_spec sp = { .phase = SANDBOX_RELAY, .root = "/" };
 	struct relay_args ra = { .ctx = tls_ctrl_ctx(), .raw_fd = m->a->ctrl_fd,
 		.plain_fd = plain, .mon_fd = ipc };
-	struct passwd *pw;
 
 	prctl(PR_SET_NAME, "kf-tls-relay");
 	auth_slots_close();
@@ -609,14 +618,7 @@ relay_body(struct mon *m, int plain, int log, int ipc)
 	tls_forget(1, 0);
 	if (tls_bind_session(ra.ctx, &m->si.tls_keys) < 0)
 		die("cannot bind the control TLS context");
-	if (geteuid() == 0) {
-		if ((pw = getpwnam(m->a->conf->service_user)) == NULL)
-			die("service_user does not exist");
-		sp.root = m->a->conf->empty_dir;
-		sp.uid = pw->pw_uid;
-		sp.gid = pw->pw_gid;
-	}
-	sandbox_enter(&sp);
+	enter_as_service(m, SANDBOX_RELAY);
 	ra.handshake_deadline_ms = sys_now_ms() +
 	    (int64_t)m->a->conf->login_timeout * 1000;
 	relay_run(&ra);
