@@ -571,19 +571,29 @@ do_add(const struct opts *o, const char *text, size_t len, struct buf *out)
 	return users_format_line(&e, out);
 }
 
+/* The entry of o->name; a parse error or a missing user is said, -1. */
 static int
-do_passwd(const struct opts *o, const char *text, size_t len, struct buf *out)
+find_user(const struct opts *o, const char *text, size_t len,
+    struct users_entry *e)
 {
-	struct users_entry e;
 	size_t no = 0;
 	const char *err = "";
 	int r;
 
-	if ((r = users_find(text, len, o->name, &e, &no, &err)) < 0)
+	if ((r = users_find(text, len, o->name, e, &no, &err)) < 0)
 		fprintf(stderr, "%s:%zu: %s\n", o->file, no, err);
 	if (r == 0)
 		fprintf(stderr, "keepftpd user: no user %s\n", o->name);
-	if (r != 1 || new_hash(o, e.hash, sizeof(e.hash)) < 0)
+	return r == 1 ? 0 : -1;
+}
+
+static int
+do_passwd(const struct opts *o, const char *text, size_t len, struct buf *out)
+{
+	struct users_entry e;
+
+	if (find_user(o, text, len, &e) < 0 ||
+	    new_hash(o, e.hash, sizeof(e.hash)) < 0)
 		return -1;
 	return rewrite(o->file, text, len, o->name, &e, out) == 1 ? 0 : -1;
 }
@@ -593,15 +603,8 @@ static int
 do_set(const struct opts *o, const char *text, size_t len, struct buf *out)
 {
 	struct users_entry e;
-	size_t no = 0;
-	const char *err = "";
-	int r;
 
-	if ((r = users_find(text, len, o->name, &e, &no, &err)) < 0)
-		fprintf(stderr, "%s:%zu: %s\n", o->file, no, err);
-	if (r == 0)
-		fprintf(stderr, "keepftpd user: no user %s\n", o->name);
-	if (r != 1)
+	if (find_user(o, text, len, &e) < 0)
 		return -1;
 	apply_limits(o, &e);
 	return rewrite(o->file, text, len, o->name, &e, out) == 1 ? 0 : -1;
