@@ -87,6 +87,9 @@ W=$(mktemp -d /var/tmp/kfbench.XXXXXX)
 chmod 755 "$W"
 DATA="$W/data"
 mkdir -p "$DATA"
+CSV="$W/rounds.csv"
+echo "round,test,server,metric,value" >"$CSV"
+SHELLS_ADDED=0
 
 cleanup() {
 	local rc=$? u
@@ -95,6 +98,7 @@ cleanup() {
 	stop_all
 	[ "$PAM_CREATED" -eq 1 ] && rm -f /etc/pam.d/kfbench-vsftpd
 	for u in "${CREATED_USERS[@]}"; do userdel "$u" 2>/dev/null || true; done
+	restore_shells
 	if [ "${KEEP_WORKDIR:-0}" = 1 ]; then
 		log "work dir kept: $W"
 	else
