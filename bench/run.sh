@@ -73,7 +73,6 @@ case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac
 # shellcheck source=bench/lib/report.sh
 . "$ROOT/bench/lib/report.sh"
 
-declare -A PORT=() PASV=() SPID=() CGDIR=()
 CREATED_USERS=()
 PAM_CREATED=0
 CG_OK=0

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/lib/report.sh - medians of the per-round CSV, the markdown table
 # (stdout and --out), the README block.
 # Sourced by bench/run.sh; globals: CSV, OUT, SERVERS, ROUNDS, SIZE_MIB,
@@ -102,9 +103,10 @@ row() {
 			met=no
 		fi
 	fi
+	[ "$raw" = "—" ] || raw=$(fmt "$raw" "$dec" "$k")
 	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$unit" \
 		"$(fmt "$kf" "$dec" "$k")" "$(fmt "$vs" "$dec" "$k")" "$(fmt "$pf" "$dec" "$k")" \
-		"$( [ "$raw" = "—" ] && echo "—" || fmt "$raw" "$dec" "$k")" \
+		"$raw" \
 		"$(ratio "$kf" "$vs")" "$(ratio "$kf" "$best")" "$target" "$met"
 }
 
@@ -198,8 +200,10 @@ HDR
 
 update_readme() {
 	local readme="$ROOT/README.md"
-	grep -q '^<!-- bench:begin -->$' "$readme" && grep -q '^<!-- bench:end -->$' "$readme" ||
+	if ! grep -q '^<!-- bench:begin -->$' "$readme" ||
+		! grep -q '^<!-- bench:end -->$' "$readme"; then
 		die "README.md has no <!-- bench:begin --> / <!-- bench:end --> markers"
+	fi
 	awk -v f="$OUT" '
 		/^<!-- bench:begin -->$/ {print; while ((getline l < f) > 0) print l; skip = 1; next}
 		/^<!-- bench:end -->$/ {skip = 0}

@@ -1,9 +1,11 @@
+# shellcheck shell=bash
 # bench/lib/servers.sh - ports, configurations, start/stop of the three
 # servers (and rawsend), each in its own cpuacct cgroup when possible;
 # process trees, CPU and PSS readings.
 # Sourced by bench/run.sh; globals: W, DATA, KF_BIN, VS_BIN, PF_BIN,
 # SERVERS, PORT[], PASV[], SPID[], CGDIR[], CG_OK, RAW_PORT, RAW_PID.
 
+declare -A PORT=() PASV=() SPID=() CGDIR=()
 CG_ROOT=/sys/fs/cgroup/cpuacct
 CLK_TCK=$(getconf CLK_TCK)
 USED_PORTS=" "
@@ -13,6 +15,7 @@ port_busy() {
 		END {exit f ? 0 : 1}'
 }
 
+# Sets PICKED to a free port in 20000-29999.
 pick_port() {
 	local p i
 	for ((i = 0; i < 500; i++)); do
@@ -20,7 +23,7 @@ pick_port() {
 		case "$USED_PORTS" in *" $p "*) continue ;; esac
 		port_busy "$p" && continue
 		USED_PORTS+="$p "
-		printf '%s\n' "$p"
+		PICKED=$p
 		return 0
 	done
 	die "no free port found"
@@ -28,7 +31,7 @@ pick_port() {
 
 # pick_pasv WIDTH LO HI: a passive range of WIDTH ports inside LO..HI
 # where nothing listens, disjoint from the ones already picked.
-# Prints "MIN MAX".
+# Sets PICKED to "MIN MAX".
 pick_pasv() {
 	local width=$1 lo=$2 hi=$3 base i busy slots
 	slots=$(((hi - lo + 1) / width))
@@ -41,7 +44,7 @@ pick_pasv() {
 			 END {print c + 0}')
 		[ "$busy" -eq 0 ] || continue
 		USED_PORTS+="r$base "
-		printf '%s %s\n' "$base" "$((base + width - 1))"
+		PICKED="$base $((base + width - 1))"
 		return 0
 	done
 	die "no free passive port range of $width in $lo-$hi"
@@ -49,14 +52,21 @@ pick_pasv() {
 
 pick_ports() {
 	local s
-	for s in "${SERVERS[@]}"; do PORT[$s]=$(pick_port); done
+	for s in "${SERVERS[@]}"; do
+		pick_port
+		PORT[$s]=$PICKED
+	done
 	# Above the ephemeral range (32768-60999 by default).
-	PASV[keepftpd]=$(pick_pasv 200 61000 65399)
-	PASV[vsftpd]=$(pick_pasv 200 61000 65399)
+	pick_pasv 200 61000 65399
+	PASV[keepftpd]=$PICKED
+	pick_pasv 200 61000 65399
+	PASV[vsftpd]=$PICKED
 	# pure-ftpd lowers its client limit (-c) to half the number of its
 	# passive ports: 10000 ports keep -c 5000.
-	PASV[pure-ftpd]=$(pick_pasv 10000 40000 59999)
-	RAW_PORT=$(pick_port)
+	pick_pasv 10000 40000 59999
+	PASV[pure-ftpd]=$PICKED
+	pick_port
+	RAW_PORT=$PICKED
 }
 
 write_configs() {
@@ -95,6 +105,7 @@ allow_writeable_chroot=YES
 pam_service_name=kfbench-vsftpd
 anonymous_enable=YES
 anon_root=$DATA
+no_anon_password=YES
 max_clients=0
 max_per_ip=0
 ssl_enable=YES
@@ -116,6 +127,7 @@ CONF
 auth	required	pam_unix.so
 account	required	pam_unix.so
 PAM
+	# shellcheck disable=SC2034 # read by cleanup() in run.sh
 	PAM_CREATED=1
 	PF_ARGS=(-S "127.0.0.1,${PORT[pure-ftpd]}" -l unix -p "$pmin:$pmax"
 		 -c 5000 -C 5000 -H -A -Y 1 -2 "$W/cert.pem,$W/key.pem")

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/lib/setup.sh - dependencies, the keepftpd build, the unpacked peers,
 # the kfbench account, the data files and the certificate.
 # Sourced by bench/run.sh (set -euo pipefail there); uses its globals:
