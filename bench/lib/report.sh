@@ -142,7 +142,8 @@ main_idle_n() {
 
 kf_version() {
 	local v c
-	v=$("$KF_BIN" --version 2>/dev/null | head -1) || v=keepftpd
+	v=$("$KF_BIN" --version 2>/dev/null | head -1) || v=unknown
+	v=${v#keepftpd }
 	c=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) || c=unknown
 	if [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
 		c+="+changes"
@@ -195,7 +196,7 @@ HDR
 		printf '\nNotes:\n'
 		for note in "${NOTES[@]}"; do printf -- '- %s\n' "$note"; done
 	fi
-	printf '\nPer-round figures: %s\n' "$(basename "$CSV")"
+	printf '\nPer-round figures: %s\n' "$(basename "${OUT%.md}.csv")"
 }
 
 update_readme() {
