@@ -682,29 +682,44 @@ data_tls(struct conn *c, struct dlink *d)
 	return d->ssl == NULL ? -1 : 0;
 }
 
-/* Closes a data connection; notify: send close_notify first (uploads). */
+/*
+ * Closes a data connection. upload: close_notify (TLS), then FIN, then
+ * waits for the server's close: closing with bytes unread (a TLS 1.3
+ * ticket the server sent) would reset the connection and could cost the
+ * server the end of the upload. A finished download answers the server's
+ * close_notify.
+ */
 static int
-data_close(struct dlink *d, int notify, char *err, size_t errsz)
+data_close(struct dlink *d, int upload, char *err, size_t errsz)
 {
-	char e[256];
+	char e[256], junk[4096];
+	ssize_t r;
 	int rc = 0;
 
-	if (d->ssl != NULL) {
-		ERR_clear_error();
-		/* a download that ended with the server's close_notify
-		 * answers it: a clean close in both directions */
-		if (!notify && (SSL_get_shutdown(d->ssl) &
-		    SSL_RECEIVED_SHUTDOWN))
-			(void)SSL_shutdown(d->ssl);
-		ERR_clear_error();
-		if (notify && SSL_shutdown(d->ssl) < 0) {
-			snprintf(err, errsz, "TLS close_notify: %s",
-			    ssl_err_text(e, sizeof(e)));
+	ERR_clear_error();
+	if (d->ssl != NULL && upload && SSL_shutdown(d->ssl) < 0) {
+		snprintf(err, errsz, "TLS close_notify: %s",
+		    ssl_err_text(e, sizeof(e)));
+		rc = -1;
+	} else if (d->ssl != NULL && !upload &&
+	    (SSL_get_shutdown(d->ssl) & SSL_RECEIVED_SHUTDOWN))
+		(void)SSL_shutdown(d->ssl);
+	if (upload && rc == 0 && d->fd >= 0) {
+		if (shutdown(d->fd, SHUT_WR) != 0) {
+			snprintf(err, errsz, "shutdown: %s", strerror(errno));
 			rc = -1;
 		}
-		SSL_free(d->ssl);
-		d->ssl = NULL;
+		while (rc == 0 && (r = recv(d->fd, junk, sizeof(junk), 0)) != 0)
+			if (r < 0 && errno != EINTR) {
+				snprintf(err, errsz, "waiting for the server to "
+				    "close the data connection: %s",
+				    errno == EAGAIN ? "timeout" :
+				    strerror(errno));
+				rc = -1;
+			}
 	}
+	SSL_free(d->ssl);
+	d->ssl = NULL;
 	if (d->fd >= 0 && close(d->fd) != 0 && rc == 0) {
 		snprintf(err, errsz, "close: %s", strerror(errno));
 		rc = -1;
@@ -873,7 +888,7 @@ mode_stor(int argc, char **argv)
 		rc = io_write_all(d.fd, d.ssl, buf, n, c->err,
 		    sizeof(c->err));
 	}
-	if (data_close(&d, 1, c->err, sizeof(c->err)) != 0)
+	if (data_close(&d, rc == 0, c->err, sizeof(c->err)) != 0)
 		rc = -1;
 	if (rc != 0 || reply_expect(c, "STOR", 226, 0) < 0)
 		die("STOR %s: %s", argv[0], c->err);
