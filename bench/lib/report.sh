@@ -160,7 +160,7 @@ render() {
 		cpu_how="utime+stime+cutime+cstime of the server's main process"
 	fi
 	cat <<HDR
-## keepftpd vs vsftpd vs pure-ftpd (bench/run.sh)
+### keepftpd vs vsftpd vs pure-ftpd (bench/run.sh)
 
 - date: $(date -u '+%Y-%m-%d %H:%M UTC'); kernel $(uname -r); CPU: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo) × $(nproc)
 - keepftpd $(kf_version); vsftpd $VS_VER; pure-ftpd $PF_VER (Debian packages, unpacked); $(openssl version | cut -d' ' -f1-2)
