@@ -107,8 +107,13 @@ verify_kfload() {
 				fi
 			fi
 		fi
-		if kfl "$s" user mlsd dir10k >/dev/null 2>&1; then
+		line=$(kfl "$s" user list dir10k) || die "$s: kfload list failed"
+		[ "$(kv "$line" lines)" -ge "$ENTRIES" ] ||
+			note "$s: LIST of dir10k gave $(kv "$line" lines) lines for $ENTRIES entries"
+		if line=$(kfl "$s" user mlsd dir10k 2>/dev/null); then
 			MLSD_OK[$s]=1
+			[ "$(kv "$line" lines)" -ge "$ENTRIES" ] ||
+				note "$s: MLSD of dir10k gave $(kv "$line" lines) lines for $ENTRIES entries"
 		else
 			MLSD_OK[$s]=0
 			note "$s: no MLSD (shown as n/a)"

@@ -131,6 +131,12 @@ PAM
 	PAM_CREATED=1
 	PF_ARGS=(-S "127.0.0.1,${PORT[pure-ftpd]}" -l unix -p "$pmin:$pmax"
 		 -c 5000 -C 5000 -H -A -Y 1 -2 "$W/cert.pem,$W/key.pem")
+	# pure-ftpd lists at most 10000 entries by default, counting MLSD's
+	# "." and "..": a larger directory gets a larger limit (depth 5 as
+	# by default) so that every server lists all of it.
+	if [ $((ENTRIES + 2)) -gt 10000 ]; then
+		PF_ARGS+=(-L "$((ENTRIES + 2)):5")
+	fi
 	"$KF_BIN" -t -c "$W/keepftpd.conf" >"$W/keepftpd-check.log" 2>&1 ||
 		{ cat "$W/keepftpd-check.log" >&2; die "keepftpd -t rejects the config"; }
 }
