@@ -156,6 +156,8 @@ render() {
 	ni=$(main_idle_n)
 	if [ "$CG_OK" -eq 1 ]; then
 		cpu_how="cgroup v1 cpuacct, the server's whole process tree"
+	elif [ "$CG_OK" -eq 2 ]; then
+		cpu_how="cgroup v2 cpu.stat, the server's whole process tree"
 	else
 		cpu_how="utime+stime+cutime+cstime of the server's main process"
 	fi

@@ -1,12 +1,14 @@
 # shellcheck shell=bash
 # bench/lib/servers.sh - ports, configurations, start/stop of the three
-# servers (and rawsend), each in its own cpuacct cgroup when possible;
+# servers (and rawsend), each in its own cgroup when possible;
 # process trees, CPU and PSS readings.
 # Sourced by bench/run.sh; globals: W, DATA, KF_BIN, VS_BIN, PF_BIN,
-# SERVERS, PORT[], PASV[], SPID[], CGDIR[], CG_OK, RAW_PORT, RAW_PID.
+# SERVERS, PORT[], PASV[], SPID[], CGDIR[], CG_OK (0: none, 1: v1
+# cpuacct, 2: v2), RAW_PORT, RAW_PID.
 
 declare -A PORT=() PASV=() SPID=() CGDIR=()
-CG_ROOT=/sys/fs/cgroup/cpuacct
+CG_V1=/sys/fs/cgroup/cpuacct
+CG_V2=/sys/fs/cgroup
 CLK_TCK=$(getconf CLK_TCK)
 USED_PORTS=" "
 
@@ -141,20 +143,31 @@ PAM
 		{ cat "$W/keepftpd-check.log" >&2; die "keepftpd -t rejects the config"; }
 }
 
+# One cgroup per server that its children inherit: cgroup v1 cpuacct
+# (cpuacct.usage), else cgroup v2 (cpu.stat usage_usec, always there),
+# else none (the main process's /proc/PID/stat).
 cg_setup() {
-	local s
+	local s base=
 	CG_OK=0
-	if [ -d "$CG_ROOT" ] && mkdir -p "$CG_ROOT/kfbench-probe" 2>/dev/null; then
-		rmdir "$CG_ROOT/kfbench-probe"
+	if [ -d "$CG_V1" ] && mkdir -p "$CG_V1/kfbench-probe" 2>/dev/null; then
+		rmdir "$CG_V1/kfbench-probe"
 		CG_OK=1
-		for s in "${SERVERS[@]}"; do
-			CGDIR[$s]="$CG_ROOT/kfbench-$s"
-			mkdir -p "${CGDIR[$s]}"
-		done
-		log "server CPU: cgroup v1 cpuacct ($CG_ROOT/kfbench-*)"
-	else
-		log "server CPU: /proc/PID/stat of the main process (no writable cpuacct cgroup)"
+		base=$CG_V1
+	elif [ "$(stat -fc %T "$CG_V2" 2>/dev/null)" = cgroup2fs ] &&
+		mkdir -p "$CG_V2/kfbench-probe" 2>/dev/null; then
+		rmdir "$CG_V2/kfbench-probe"
+		CG_OK=2
+		base=$CG_V2
 	fi
+	if [ "$CG_OK" -eq 0 ]; then
+		log "server CPU: /proc/PID/stat of the main process (no writable cgroup)"
+		return 0
+	fi
+	for s in "${SERVERS[@]}"; do
+		CGDIR[$s]="$base/kfbench-$s"
+		mkdir -p "${CGDIR[$s]}"
+	done
+	log "server CPU: cgroup v$CG_OK ($base/kfbench-*)"
 }
 
 wait_listen() {
@@ -178,7 +191,7 @@ start_one() {
 	shift
 	local cg=${CGDIR[$name]:-}
 	(
-		if [ -n "$cg" ]; then echo "$BASHPID" >"$cg/tasks"; fi
+		if [ -n "$cg" ]; then echo "$BASHPID" >"$cg/cgroup.procs"; fi
 		exec "$@"
 	) >"$W/$name.log" 2>&1 </dev/null &
 	SPID[$name]=$!
@@ -232,12 +245,14 @@ pss_tree() {
 
 nprocs_tree() { tree_pids "$1" | wc -l; }
 
-# Server CPU time in ns: the cgroup's cpuacct.usage, or the main pid's
+# Server CPU time in ns: the cgroup's usage, or the main pid's
 # utime+stime+cutime+cstime (reaped descendants).
 cpu_ns() {
 	local name=$1
 	if [ "$CG_OK" -eq 1 ]; then
 		cat "${CGDIR[$name]}/cpuacct.usage"
+	elif [ "$CG_OK" -eq 2 ]; then
+		awk '$1 == "usage_usec" {printf "%.0f\n", $2 * 1000}' "${CGDIR[$name]}/cpu.stat"
 	else
 		sed 's/.*) //' "/proc/${SPID[$name]}/stat" |
 			awk -v hz="$CLK_TCK" '{printf "%.0f\n", ($12 + $13 + $14 + $15) * 1e9 / hz}'
@@ -251,7 +266,7 @@ stop_one() {
 	local name=$1 pid=${SPID[$1]:-} pids i
 	[ -n "$pid" ] || return 0
 	pids=$(tree_pids "$pid")
-	if [ "$CG_OK" -eq 1 ] && [ -f "${CGDIR[$name]}/cgroup.procs" ]; then
+	if [ "$CG_OK" -ne 0 ] && [ -f "${CGDIR[$name]}/cgroup.procs" ]; then
 		pids+=" $(cat "${CGDIR[$name]}/cgroup.procs")"
 	fi
 	# shellcheck disable=SC2086
@@ -274,7 +289,7 @@ stop_all() {
 		wait "$RAW_PID" 2>/dev/null || true
 		RAW_PID=
 	fi
-	if [ "${CG_OK:-0}" -eq 1 ]; then
+	if [ "${CG_OK:-0}" -ne 0 ]; then
 		for s in "${SERVERS[@]}"; do
 			for ((i = 0; i < 20; i++)); do
 				rmdir "${CGDIR[$s]}" 2>/dev/null && break
