@@ -313,6 +313,8 @@ run_idle() {
 			stop_hold
 			grep -q '^closed=' "$W/hold.out" ||
 				log "$s: kfload hold did not print closed="
+			# the next server starts on a quiet machine
+			settle "$s"
 		done
 		k=$((k + 1))
 	done
