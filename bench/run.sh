@@ -27,7 +27,7 @@ CACHE=/var/cache/keepftpd-bench
 SERVERS=(keepftpd vsftpd pure-ftpd)
 
 usage() {
-	sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+	awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"
 	exit "${1:-2}"
 }
 
