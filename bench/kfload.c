@@ -86,6 +86,7 @@ struct mem {
 };
 
 static struct opts g;
+static atomic_int warned_no_session;
 
 static void
 die(const char *fmt, ...)
@@ -664,9 +665,15 @@ data_tls(struct conn *c, struct dlink *d)
 	if (!g.tls)
 		return 0;
 	if (c->sess == NULL) {
-		seterr(c, "no TLS session from the control connection to "
-		    "resume");
-		return -1;
+		/* (a reply was read after the control handshake, so any
+		 * TLS 1.3 ticket the server sent has been seen) */
+		if (!atomic_exchange(&warned_no_session, 1))
+			fprintf(stderr, "kfload: warning: the server gave the "
+			    "control connection no TLS session to resume; "
+			    "data connections do full handshakes\n");
+		d->ssl = tls_handshake(d->fd, NULL, NULL, c->err,
+		    sizeof(c->err));
+		return d->ssl == NULL ? -1 : 0;
 	}
 	/*
 	 * A copy: at the end of a resumed TLS 1.3 handshake OpenSSL's client
