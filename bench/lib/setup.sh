@@ -190,17 +190,6 @@ setup_cert() {
 		>/dev/null 2>&1 || die "openssl req failed"
 	chmod 600 "$W/key.pem"
 	chmod 644 "$W/cert.pem"
-	# An OpenSSL configuration that caps a client at TLS 1.2, for a server
-	# that gives no TLS 1.3 session to resume (measure.sh).
-	cat >"$W/tls12.cnf" <<'CNF'
-openssl_conf = kfbench_conf
-[kfbench_conf]
-ssl_conf = kfbench_ssl
-[kfbench_ssl]
-system_default = kfbench_tls12
-[kfbench_tls12]
-MaxProtocol = TLSv1.2
-CNF
 }
 
 # Undo what setup_accounts changed in /etc/shells.
