@@ -166,6 +166,12 @@ cg_setup() {
 	for s in "${SERVERS[@]}"; do
 		CGDIR[$s]="$base/kfbench-$s"
 		mkdir -p "${CGDIR[$s]}"
+		# a group left by a killed run must be empty: its processes
+		# are not this run's, so they are neither counted nor stopped
+		if [ -n "$(cat "${CGDIR[$s]}/cgroup.procs")" ]; then
+			CGDIR[$s]=
+			die "processes left in $base/kfbench-$s by an earlier run: stop them (cat its cgroup.procs) and run again"
+		fi
 	done
 	log "server CPU: cgroup v$CG_OK ($base/kfbench-*)"
 }
@@ -266,7 +272,7 @@ stop_one() {
 	local name=$1 pid=${SPID[$1]:-} pids i
 	[ -n "$pid" ] || return 0
 	pids=$(tree_pids "$pid")
-	if [ "$CG_OK" -ne 0 ] && [ -f "${CGDIR[$name]}/cgroup.procs" ]; then
+	if [ "$CG_OK" -ne 0 ] && [ -f "${CGDIR[$name]:-}/cgroup.procs" ]; then
 		pids+=" $(cat "${CGDIR[$name]}/cgroup.procs")"
 	fi
 	# shellcheck disable=SC2086
@@ -292,6 +298,7 @@ stop_all() {
 	if [ "${CG_OK:-0}" -ne 0 ]; then
 		for s in "${SERVERS[@]}"; do
 			for ((i = 0; i < 20; i++)); do
+				[ -n "${CGDIR[$s]:-}" ] || break
 				rmdir "${CGDIR[$s]}" 2>/dev/null && break
 				sleep 0.1
 			done
