@@ -469,9 +469,6 @@ tls_init(void)
 	SSL_CTX_set_session_cache_mode(g.ctx, SSL_SESS_CACHE_CLIENT |
 	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	SSL_CTX_sess_set_new_cb(g.ctx, new_session);
-	/* fewer, larger reads of the data stream */
-	SSL_CTX_set_read_ahead(g.ctx, 1);
-	SSL_CTX_set_default_read_buffer_len(g.ctx, XFER_BUF_BYTES);
 }
 
 /* Client handshake on fd; app is the control connection or NULL. */
@@ -489,6 +486,11 @@ tls_handshake(int fd, struct conn *app, SSL_SESSION *resume, char *err,
 		    ssl_err_text(e, sizeof(e)));
 		SSL_free(ssl);
 		return NULL;
+	}
+	if (app == NULL) {
+		/* a data stream: fewer, larger reads of the socket */
+		SSL_set_read_ahead(ssl, 1);
+		SSL_set_default_read_buffer_len(ssl, XFER_BUF_BYTES);
 	}
 	ERR_clear_error();
 	errno = 0;
