@@ -599,10 +599,12 @@ parse_epsv(const char *t, unsigned *port)
 static int
 parse_pasv(const char *t, unsigned *port)
 {
-	const char *p = t + 3;
+	const char *p = strchr(t, '(');
 	unsigned v[6];
 	int i, n;
 
+	if (p == NULL)
+		p = t + 3;	/* RFC 1123: the numbers may come unbracketed */
 	while (*p != '\0' && (*p < '0' || *p > '9'))
 		p++;
 	for (i = 0; i < 6; i++) {
