@@ -1241,6 +1241,26 @@ pct(const double *v, size_t n, double p)
 	return v[i == 0 ? 0 : (i > n ? n - 1 : i - 1)];
 }
 
+/* All threads' latencies (nlat in all) in one sorted array. */
+static double *
+lat_merge(struct sessw *w, size_t n, size_t nlat)
+{
+	double *all = malloc((nlat > 0 ? nlat : 1) * sizeof(*all));
+	size_t i, k = 0;
+
+	if (all == NULL)
+		die("out of memory");
+	for (i = 0; i < n; i++) {
+		if (w[i].nlat > 0)
+			memcpy(all + k, w[i].lat, w[i].nlat * sizeof(*all));
+		k += w[i].nlat;
+		free(w[i].lat);
+		w[i].lat = NULL;
+	}
+	qsort(all, k, sizeof(*all), cmp_double);
+	return all;
+}
+
 static int
 mode_sessions(int argc, char **argv)
 {
@@ -1285,16 +1305,7 @@ mode_sessions(int argc, char **argv)
 		if (w[i].end > end)
 			end = w[i].end;
 	}
-	if ((all = malloc((nlat > 0 ? nlat : 1) * sizeof(*all))) == NULL)
-		die("out of memory");
-	for (nlat = 0, i = 0; i < n; i++) {
-		if (w[i].nlat > 0)
-			memcpy(all + nlat, w[i].lat,
-			    w[i].nlat * sizeof(*all));
-		nlat += w[i].nlat;
-		free(w[i].lat);
-	}
-	qsort(all, nlat, sizeof(*all), cmp_double);
+	all = lat_merge(w, (size_t)n, nlat);
 	(void)pthread_barrier_destroy(&bar);
 	/* sessions still running at the deadline finish and count */
 	printf("clients=%llu sessions=%llu failed=%llu seconds=%.6f "
