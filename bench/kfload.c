@@ -469,9 +469,6 @@ tls_init(void)
 	SSL_CTX_set_session_cache_mode(g.ctx, SSL_SESS_CACHE_CLIENT |
 	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	SSL_CTX_sess_set_new_cb(g.ctx, new_session);
-	/* fewer, larger reads of the data stream */
-	SSL_CTX_set_read_ahead(g.ctx, 1);
-	SSL_CTX_set_default_read_buffer_len(g.ctx, XFER_BUF_BYTES);
 }
 
 /* Client handshake on fd; app is the control connection or NULL. */
@@ -489,6 +486,11 @@ tls_handshake(int fd, struct conn *app, SSL_SESSION *resume, char *err,
 		    ssl_err_text(e, sizeof(e)));
 		SSL_free(ssl);
 		return NULL;
+	}
+	if (app == NULL) {
+		/* a data stream: fewer, larger reads of the socket */
+		SSL_set_read_ahead(ssl, 1);
+		SSL_set_default_read_buffer_len(ssl, XFER_BUF_BYTES);
 	}
 	ERR_clear_error();
 	errno = 0;
@@ -597,10 +599,12 @@ parse_epsv(const char *t, unsigned *port)
 static int
 parse_pasv(const char *t, unsigned *port)
 {
-	const char *p = t + 3;
+	const char *p = strchr(t, '(');
 	unsigned v[6];
 	int i, n;
 
+	if (p == NULL)
+		p = t + 3;	/* RFC 1123: the numbers may come unbracketed */
 	while (*p != '\0' && (*p < '0' || *p > '9'))
 		p++;
 	for (i = 0; i < 6; i++) {
@@ -1015,6 +1019,23 @@ join_thread(pthread_t t)
 		die("pthread_join: %s", strerror(r));
 }
 
+static void
+raise_nofile(uint64_t need)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		die("getrlimit: %s", strerror(errno));
+	if (rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = need;
+	if (rl.rlim_max < need)
+		rl.rlim_max = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		die("cannot raise RLIMIT_NOFILE to %llu: %s",
+		    (unsigned long long)need, strerror(errno));
+}
+
 /* pretr: one stream per thread */
 struct pretr {
 	pthread_barrier_t *bar;
@@ -1099,6 +1120,7 @@ mode_pretr(int argc, char **argv)
 	if (argc != 2)
 		usage();
 	n = arg_u64("N", argv[0], 1, 1000);
+	raise_nofile(2 * n + 64);
 	if ((p = calloc((size_t)n, sizeof(*p))) == NULL ||
 	    (t = calloc((size_t)n, sizeof(*t))) == NULL)
 		die("out of memory");
@@ -1219,6 +1241,26 @@ pct(const double *v, size_t n, double p)
 	return v[i == 0 ? 0 : (i > n ? n - 1 : i - 1)];
 }
 
+/* All threads' latencies (nlat in all) in one sorted array. */
+static double *
+lat_merge(struct sessw *w, size_t n, size_t nlat)
+{
+	double *all = malloc((nlat > 0 ? nlat : 1) * sizeof(*all));
+	size_t i, k = 0;
+
+	if (all == NULL)
+		die("out of memory");
+	for (i = 0; i < n; i++) {
+		if (w[i].nlat > 0)
+			memcpy(all + k, w[i].lat, w[i].nlat * sizeof(*all));
+		k += w[i].nlat;
+		free(w[i].lat);
+		w[i].lat = NULL;
+	}
+	qsort(all, k, sizeof(*all), cmp_double);
+	return all;
+}
+
 static int
 mode_sessions(int argc, char **argv)
 {
@@ -1235,6 +1277,7 @@ mode_sessions(int argc, char **argv)
 		usage();
 	n = arg_u64("C", argv[0], 1, 10000);
 	secs = arg_u64("SECONDS", argv[1], 1, 86400);
+	raise_nofile(n + 64);
 	if ((w = calloc((size_t)n, sizeof(*w))) == NULL ||
 	    (t = calloc((size_t)n, sizeof(*t))) == NULL)
 		die("out of memory");
@@ -1262,16 +1305,7 @@ mode_sessions(int argc, char **argv)
 		if (w[i].end > end)
 			end = w[i].end;
 	}
-	if ((all = malloc((nlat > 0 ? nlat : 1) * sizeof(*all))) == NULL)
-		die("out of memory");
-	for (nlat = 0, i = 0; i < n; i++) {
-		if (w[i].nlat > 0)
-			memcpy(all + nlat, w[i].lat,
-			    w[i].nlat * sizeof(*all));
-		nlat += w[i].nlat;
-		free(w[i].lat);
-	}
-	qsort(all, nlat, sizeof(*all), cmp_double);
+	all = lat_merge(w, (size_t)n, nlat);
 	(void)pthread_barrier_destroy(&bar);
 	/* sessions still running at the deadline finish and count */
 	printf("clients=%llu sessions=%llu failed=%llu seconds=%.6f "
@@ -1306,23 +1340,6 @@ hold_run(void *arg)
 	return NULL;
 }
 
-static void
-raise_nofile(uint64_t need)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		die("getrlimit: %s", strerror(errno));
-	if (rl.rlim_cur >= need)
-		return;
-	rl.rlim_cur = need;
-	if (rl.rlim_max < need)
-		rl.rlim_max = need;
-	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-		die("cannot raise RLIMIT_NOFILE to %llu: %s",
-		    (unsigned long long)need, strerror(errno));
-}
-
 /* Blocks until stdin is at EOF or SIGTERM/SIGINT arrives. */
 static void
 hold_wait(int sfd)
@@ -1350,15 +1367,69 @@ hold_wait(int sfd)
 	}
 }
 
+/* SIGTERM/SIGINT blocked in every thread, read through a signalfd. */
+static int
+hold_signals(void)
+{
+	sigset_t ss;
+	int sfd;
+
+	if (sigemptyset(&ss) != 0 || sigaddset(&ss, SIGTERM) != 0 ||
+	    sigaddset(&ss, SIGINT) != 0 ||
+	    pthread_sigmask(SIG_BLOCK, &ss, NULL) != 0)
+		die("cannot block SIGTERM/SIGINT");
+	if ((sfd = signalfd(-1, &ss, SFD_CLOEXEC)) < 0)
+		die("signalfd: %s", strerror(errno));
+	return sfd;
+}
+
+/* Logs all in, HOLD_INFLIGHT at a time; returns how many could. */
+static uint64_t
+hold_login_all(struct hold *h)
+{
+	pthread_t t[HOLD_INFLIGHT];
+	uint64_t i, nt, held = 0, shown = 0;
+
+	nt = h->n < HOLD_INFLIGHT ? h->n : HOLD_INFLIGHT;
+	for (i = 0; i < nt; i++)
+		start_thread(&t[i], hold_run, h);
+	for (i = 0; i < nt; i++)
+		join_thread(t[i]);
+	for (i = 0; i < h->n; i++) {
+		if (h->ok[i])
+			held++;
+		else if (shown++ < 20)
+			fprintf(stderr, "kfload: hold: session %llu: %s\n",
+			    (unsigned long long)i, h->c[i]->err);
+	}
+	if (shown > 20)
+		fprintf(stderr, "kfload: hold: and %llu more failures\n",
+		    (unsigned long long)(shown - 20));
+	return held;
+}
+
+static void
+hold_close_all(struct hold *h)
+{
+	uint64_t i;
+
+	for (i = 0; i < h->n; i++)
+		if (h->ok[i] && cmd_send(h->c[i], "QUIT") != 0)
+			fprintf(stderr, "kfload: hold: QUIT %llu: %s\n",
+			    (unsigned long long)i, h->c[i]->err);
+	for (i = 0; i < h->n; i++) {
+		conn_close(h->c[i]);
+		free(h->c[i]);
+	}
+}
+
 static int
 mode_hold(int argc, char **argv)
 {
 	struct hold h;
-	pthread_t t[HOLD_INFLIGHT];
-	sigset_t ss;
-	uint64_t i, held = 0, nt;
-	double t0, t1;
-	int sfd, shown = 0;
+	uint64_t held;
+	double t0;
+	int sfd;
 
 	if (argc != 1)
 		usage();
@@ -1368,45 +1439,17 @@ mode_hold(int argc, char **argv)
 	    (h.ok = calloc((size_t)h.n, sizeof(*h.ok))) == NULL)
 		die("out of memory");
 	atomic_init(&h.next, 0);
-	/* blocked in every thread; read through a signalfd while idle */
-	if (sigemptyset(&ss) != 0 || sigaddset(&ss, SIGTERM) != 0 ||
-	    sigaddset(&ss, SIGINT) != 0 ||
-	    pthread_sigmask(SIG_BLOCK, &ss, NULL) != 0)
-		die("cannot block SIGTERM/SIGINT");
-	if ((sfd = signalfd(-1, &ss, SFD_CLOEXEC)) < 0)
-		die("signalfd: %s", strerror(errno));
-	nt = h.n < HOLD_INFLIGHT ? h.n : HOLD_INFLIGHT;
+	sfd = hold_signals();
 	t0 = now_s();
-	for (i = 0; i < nt; i++)
-		start_thread(&t[i], hold_run, &h);
-	for (i = 0; i < nt; i++)
-		join_thread(t[i]);
-	t1 = now_s();
-	for (i = 0; i < h.n; i++) {
-		if (h.ok[i]) {
-			held++;
-			continue;
-		}
-		if (shown++ < 20)
-			fprintf(stderr, "kfload: hold: session %llu: %s\n",
-			    (unsigned long long)i, h.c[i]->err);
-	}
+	held = hold_login_all(&h);
 	if (held == h.n) {
 		printf("held=%llu seconds=%.6f\n", (unsigned long long)held,
-		    t1 - t0);
+		    now_s() - t0);
 		if (fflush(stdout) != 0)
 			die("stdout: %s", strerror(errno));
 		hold_wait(sfd);
 	}
-	for (i = 0; i < h.n; i++) {
-		if (h.ok[i] && cmd_send(h.c[i], "QUIT") != 0)
-			fprintf(stderr, "kfload: hold: QUIT %llu: %s\n",
-			    (unsigned long long)i, h.c[i]->err);
-	}
-	for (i = 0; i < h.n; i++) {
-		conn_close(h.c[i]);
-		free(h.c[i]);
-	}
+	hold_close_all(&h);
 	close(sfd);
 	free(h.c);
 	free(h.ok);
