@@ -242,14 +242,16 @@ run_measurements() {
 }
 
 # PSS per idle logged-in session: `kfload hold N` (stdin: a fifo closed to
-# end it); the server tree's PSS with N sessions minus with none, / N; then
-# sessions/s while those N are held.
+# end it); the server tree's PSS with N sessions minus with none, / N.
+# hold_start SERVER N user|anon
 hold_start() {
-	local s=$1 n=$2 i limit
+	local s=$1 n=$2 auth=$3 i limit
+	local args=(-h 127.0.0.1 -p "${PORT[$s]}")
+	[ "$auth" = anon ] || args+=(-u kfbench -w "$KFB_PW")
 	limit=$((120 + n / 5))
 	rm -f "$W/hold.fifo" "$W/hold.out"
 	mkfifo "$W/hold.fifo"
-	"$W/kfload" -h 127.0.0.1 -p "${PORT[$s]}" -u kfbench -w "$KFB_PW" hold "$n" \
+	"$W/kfload" "${args[@]}" hold "$n" \
 		<"$W/hold.fifo" >"$W/hold.out" 2>"$W/hold.err" &
 	HOLD_PID=$!
 	exec 9>"$W/hold.fifo"
@@ -258,7 +260,7 @@ hold_start() {
 		kill -0 "$HOLD_PID" 2>/dev/null || break
 		sleep 0.2
 	done
-	log "$s: kfload hold $n: $(head -c 300 "$W/hold.err" | tr '\n' ' ')"
+	log "$s: kfload hold $n ($auth): $(head -c 300 "$W/hold.err" | tr '\n' ' ')"
 	stop_hold
 	return 1
 }
@@ -276,39 +278,51 @@ stop_hold() {
 	HOLD_PID=
 }
 
+# idle_one SERVER N user|anon: PSS per session (metric pss_kib_per_session
+# or pss_anon_kib_per_session); with the password user also the login
+# time and sessions/s while the N are held.
+idle_one() {
+	local s=$1 n=$2 auth=$3 p0 p1 np line m=pss_kib_per_session
+	[ "$auth" = user ] || m=pss_anon_kib_per_session
+	settle "$s"
+	p0=$(pss_tree "${SPID[$s]}")
+	if ! hold_start "$s" "$n" "$auth"; then
+		record 1 "idle_$n" "$s" "$m" fail
+		note "$s: could not hold $n logged-in sessions ($auth)"
+		return 0
+	fi
+	line=$(grep '^held=' "$W/hold.out")
+	sleep 1
+	p1=$(pss_tree "${SPID[$s]}")
+	np=$(nprocs_tree "${SPID[$s]}")
+	record 1 "idle_$n" "$s" "$m" \
+		"$(awk -v a="$p0" -v b="$p1" -v n="$n" 'BEGIN {printf "%.1f\n", (b - a) / n}')"
+	log "$s: $n idle sessions ($auth): $((p1 - p0)) KiB PSS, $np processes"
+	if [ "$auth" = user ]; then
+		record 1 "idle_$n" "$s" login_seconds "$(kv "$line" seconds)"
+		record 1 "idle_$n" "$s" processes "$np"
+		if line=$(kfl "$s" user sessions "$SESS_CLIENTS" "$SESS_SECONDS"); then
+			record 1 "idle_$n" "$s" rate_while_held "$(kv "$line" rate)"
+		else
+			record 1 "idle_$n" "$s" rate_while_held fail
+		fi
+	fi
+	stop_hold
+	grep -q '^closed=' "$W/hold.out" ||
+		log "$s: kfload hold did not print closed="
+	# the next hold starts on a quiet machine
+	settle "$s"
+}
+
 run_idle() {
-	local n s i k p0 p1 line np
+	local n s i k
 	IFS=, read -r -a IDLE_NS <<<"$IDLE_LIST"
 	k=0
 	for n in "${IDLE_NS[@]}"; do
 		for ((i = 0; i < ${#SERVERS[@]}; i++)); do
 			s=${SERVERS[$(((i + k) % ${#SERVERS[@]}))]}
-			settle "$s"
-			p0=$(pss_tree "${SPID[$s]}")
-			if ! hold_start "$s" "$n"; then
-				record 1 "idle_$n" "$s" pss_kib_per_session fail
-				note "$s: could not hold $n logged-in sessions"
-				continue
-			fi
-			line=$(grep '^held=' "$W/hold.out")
-			sleep 1
-			p1=$(pss_tree "${SPID[$s]}")
-			np=$(nprocs_tree "${SPID[$s]}")
-			record 1 "idle_$n" "$s" login_seconds "$(kv "$line" seconds)"
-			record 1 "idle_$n" "$s" processes "$np"
-			record 1 "idle_$n" "$s" pss_kib_per_session \
-				"$(awk -v a="$p0" -v b="$p1" -v n="$n" 'BEGIN {printf "%.1f\n", (b - a) / n}')"
-			log "$s: $n idle sessions: $((p1 - p0)) KiB PSS, $np processes"
-			if line=$(kfl "$s" user sessions "$SESS_CLIENTS" "$SESS_SECONDS"); then
-				record 1 "idle_$n" "$s" rate_while_held "$(kv "$line" rate)"
-			else
-				record 1 "idle_$n" "$s" rate_while_held fail
-			fi
-			stop_hold
-			grep -q '^closed=' "$W/hold.out" ||
-				log "$s: kfload hold did not print closed="
-			# the next server starts on a quiet machine
-			settle "$s"
+			idle_one "$s" "$n" user
+			idle_one "$s" "$n" anon
 		done
 		k=$((k + 1))
 	done

@@ -119,6 +119,9 @@ idle_rows() {
 			line+=" | $(fmt "${MED[idle_$n|$s|pss_kib_per_session]:-n/a}" 0)"
 		done
 		for s in "${SERVERS[@]}"; do
+			line+=" | $(fmt "${MED[idle_$n|$s|pss_anon_kib_per_session]:-n/a}" 0)"
+		done
+		for s in "${SERVERS[@]}"; do
 			line+=" | $(fmt "${MED[idle_$n|$s|rate_while_held]:-n/a}" 0)"
 		done
 		for s in "${SERVERS[@]}"; do
@@ -185,13 +188,14 @@ HDR
 	row "server CPU per GiB, RETR" s/GiB retr cpu_s_per_gib 3 1 lower none 1
 	row "server CPU per GiB, STOR" s/GiB stor cpu_s_per_gib 3 1 lower none 1
 	row "server CPU per GiB, FTPS RETR" s/GiB ftps cpu_s_per_gib 3 1 lower none 1
-	row "idle PSS per logged-in session ($ni sessions)" KiB "idle_$ni" pss_kib_per_session 0 1 lower peer 0.5
+	row "idle PSS per logged-in session, password user ($ni sessions)" KiB "idle_$ni" pss_kib_per_session 0 1 lower peer 0.5
+	row "idle PSS per logged-in session, anonymous ($ni sessions)" KiB "idle_$ni" pss_anon_kib_per_session 0 1 lower peer 0.5
 	cat <<HDR
 
-Idle logged-in sessions (password user): PSS per session, sessions/s of $SESS_CLIENTS clients while they are held, and the time to log them all in:
+Idle logged-in sessions: PSS per session of the password user (kfbench) and of anonymous sessions; with N password-user sessions held, the sessions/s of $SESS_CLIENTS more clients (password user) and the time it took to log the N in:
 
-| sessions | PSS KiB keepftpd | PSS KiB vsftpd | PSS KiB pure-ftpd | sessions/s keepftpd | sessions/s vsftpd | sessions/s pure-ftpd | login s keepftpd | login s vsftpd | login s pure-ftpd |
-|---|---|---|---|---|---|---|---|---|---|
+| sessions | PSS KiB user keepftpd | vsftpd | pure-ftpd | PSS KiB anon keepftpd | vsftpd | pure-ftpd | sessions/s held keepftpd | vsftpd | pure-ftpd | login s keepftpd | vsftpd | pure-ftpd |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
 HDR
 	idle_rows
 	if [ "${#NOTES[@]}" -gt 0 ]; then
