@@ -81,20 +81,41 @@ utc(time_t t, struct tm *tm)
 		memset(tm, 0, sizeof(*tm));
 }
 
+/* Two digits, or a space and a digit when pad is ' ' and v < 10. */
+static char *
+put2(char *p, unsigned v, char pad)
+{
+	p[0] = v >= 10 ? (char)('0' + v / 10 % 10) : pad;
+	p[1] = (char)('0' + v % 10);
+	return p + 2;
+}
+
+/* "Mon dd hh:mm" or "Mon dd  yyyy": always 12 bytes and a NUL. */
 static void
-ls_date(time_t t, time_t now, char *out, size_t n)
+ls_date(time_t t, time_t now, char out[13])
 {
 	static const char mon[12][4] = { "Jan", "Feb", "Mar", "Apr", "May",
 		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 	struct tm tm;
+	unsigned year;
+	char *p = out;
 
 	utc(t, &tm);
-	if (t <= now && t > now - SIX_MONTHS)
-		snprintf(out, n, "%s %2d %02d:%02d", mon[tm.tm_mon % 12],
-		    tm.tm_mday, tm.tm_hour, tm.tm_min);
-	else
-		snprintf(out, n, "%s %2d  %4d", mon[tm.tm_mon % 12],
-		    tm.tm_mday, tm.tm_year + 1900);
+	memcpy(p, mon[(unsigned)tm.tm_mon % 12], 3);
+	p[3] = ' ';
+	p = put2(p + 4, (unsigned)tm.tm_mday % 100, ' ');
+	*p++ = ' ';
+	if (t <= now && t > now - SIX_MONTHS) {
+		p = put2(p, (unsigned)tm.tm_hour % 100, '0');
+		*p++ = ':';
+		p = put2(p, (unsigned)tm.tm_min % 100, '0');
+	} else {
+		year = (unsigned)(tm.tm_year + 1900) % 10000;
+		*p++ = ' ';
+		p = put2(p, year / 100, '0');
+		p = put2(p, year % 100, '0');
+	}
+	*p = '\0';
 }
 
 static const char *
@@ -120,10 +141,10 @@ int
 list_format_long(struct buf *b, const char *name, const struct stat *st,
     const char *link, const struct idmap *ids, time_t now)
 {
-	char mode[11], when[48], un[16], gn[16];
+	char mode[11], when[13], un[16], gn[16];
 
 	mode_string(st->st_mode, mode);
-	ls_date(st->st_mtime, now, when, sizeof(when));
+	ls_date(st->st_mtime, now, when);
 	return buf_appendf(b, "%s %4lu %-8s %-8s %12lld %s %s%s%s\r\n", mode,
 	    (unsigned long)st->st_nlink,
 	    id_name(idmap_user(ids, st->st_uid), st->st_uid, un, sizeof(un)),
