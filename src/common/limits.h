@@ -30,6 +30,7 @@
 #define KF_AUTH_SLOTS_MAX	64	/* concurrent password checks, ceiling */
 #define KF_MESSAGE_MAX		4096	/* bytes of a .message shown on CWD */
 #define KF_REIN_MAX		100	/* REINs per connection, then the session ends */
+#define KF_SECCOMP_INSNS_MAX	1024	/* instructions of a prepared seccomp program */
 
 #endif
 

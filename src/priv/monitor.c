@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sodium.h>
 #include <string.h>
@@ -171,14 +170,13 @@ static void
 enter_as_service(struct mon *m, enum sandbox_phase phase)
 {
 	struct sandbox_spec sp = { .phase = phase, .root = "/" };
-	struct passwd *pw;
 
 	if (geteuid() == 0) {
-		if ((pw = getpwnam(m->a->conf->service_user)) == NULL)
+		if (!m->a->service_ok)
 			die("service_user does not exist");
 		sp.root = m->a->conf->empty_dir;
-		sp.uid = pw->pw_uid;
-		sp.gid = pw->pw_gid;
+		sp.uid = m->a->service_uid;
+		sp.gid = m->a->service_gid;
 	}
 	sandbox_enter(&sp);
 }
