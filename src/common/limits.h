@@ -31,6 +31,8 @@
 #define KF_MESSAGE_MAX		4096	/* bytes of a .message shown on CWD */
 #define KF_REIN_MAX		100	/* REINs per connection, then the session ends */
 #define KF_SECCOMP_INSNS_MAX	1024	/* instructions of a prepared seccomp program */
+#define KF_STACK_KEEP		4096	/* stack kept below the frame that sheds memory */
+#define KF_STACK_SHED		(512 * 1024)	/* stack range given back below that (inside the 1 MiB guard gap) */
 
 #endif
 

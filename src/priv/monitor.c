@@ -724,6 +724,7 @@ session_phase(struct mon *m)
 	int status;
 
 	m->worker = spawn(m, "kf-session", postlogin_body);
+	sys_shed_memory();	/* the login's stack and heap: idle from here */
 	status = serve_worker(m, worker_deadline(m, -1));
 	if (status != SESSION_EXIT_REIN || mon_term)
 		return 0;

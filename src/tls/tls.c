@@ -472,7 +472,7 @@ static void
 find_arena(void)
 {
 	unsigned long lo, hi;
-	char line[512], perm[8];
+	char line[512], *e;
 	void *probe;
 	FILE *f;
 
@@ -481,10 +481,15 @@ find_arena(void)
 	if (CRYPTO_secure_allocated(probe) &&
 	    (f = fopen("/proc/self/maps", "re")) != NULL) {
 		while (fgets(line, sizeof(line), f) != NULL) {
-			if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perm) != 3 ||
-			    (uintptr_t)probe < lo || (uintptr_t)probe >= hi)
+			/* "lo-hi perms ..." */
+			lo = strtoul(line, &e, 16);
+			if (*e != '-')
 				continue;
-			if (strncmp(perm, "rw", 2) == 0 &&
+			hi = strtoul(e + 1, &e, 16);
+			if (*e != ' ' || (uintptr_t)probe < lo ||
+			    (uintptr_t)probe >= hi)
+				continue;
+			if (strncmp(e + 1, "rw", 2) == 0 &&
 			    hi - lo == KF_TLS_SECURE_HEAP) {
 				arena_lo = lo;
 				arena_hi = hi;
