@@ -78,6 +78,7 @@
 #define KF_TLS_SESSION_SECONDS	604800	/* TLS session/ticket lifetime: data resumption */
 #define KF_TLS_SECURE_HEAP	(64 * 1024)	/* OpenSSL secure heap for private keys */
 #define KF_TLS_RELAY_BUF	(16 * 1024)	/* relay buffer, each direction */
+#define KF_TLS_XFER_CHUNK	(128 * 1024)	/* user-space TLS download: one read, encrypted while in cache */
 #define KF_TLS_DRAIN_MAX	(64 * 1024)	/* bytes dropped after AUTH TLS, then close */
 #define KF_TLS_CLOSE_MS		2000	/* wait for the relay's close_notify at the end */
 #define KF_TLS_SESSION_MAX	4096	/* a TLS 1.2 session, DER, relay -> monitor */
