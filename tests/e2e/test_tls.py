@@ -477,6 +477,16 @@ def memory_holds(pid, needles):
     return found
 
 
+def prelogin_holds_no_key(srv, needles):
+    """A new connection's pre-login worker does not hold the key."""
+    c = TLSRaw(srv.port)
+    c.reply()
+    pre = wait_for(lambda: descendants_named(srv.pid, "kf-prelogin"))
+    assert len(pre) == 1
+    assert not memory_holds(pre[0], needles), "pre-login worker holds the key"
+    c.close()
+
+
 @pytest.mark.skipif(not IS_ROOT, reason="reads other processes' memory")
 def test_only_the_relay_holds_the_private_key(start_server, certs):
     if _is_sanitized():
@@ -491,12 +501,7 @@ def test_only_the_relay_holds_the_private_key(start_server, certs):
     assert len(relay) == 1 and len(session) == 1
     assert memory_holds(relay[0], needles), "the scan does not find the key at all"
     assert not memory_holds(session[0], needles), "post-login worker holds the key"
-    c = TLSRaw(srv.port)
-    c.reply()
-    pre = wait_for(lambda: descendants_named(srv.pid, "kf-prelogin"))
-    assert len(pre) == 1
-    assert not memory_holds(pre[0], needles), "pre-login worker holds the key"
-    c.close()
+    prelogin_holds_no_key(srv, needles)
     f.quit()
 
 
@@ -545,12 +550,7 @@ def test_plain_sessions_of_a_tls_server_hold_no_key(start_server, tmp_path, kind
     assert memory_holds(monitors[0], needles), "the scan does not find the key at all"
     assert not memory_holds(session[0], needles), "post-login worker holds the key"
     assert inaccessible_64k(session[0]), "the secure heap is still mapped"
-    c = TLSRaw(srv.port)
-    c.reply()
-    pre = wait_for(lambda: descendants_named(srv.pid, "kf-prelogin"))
-    assert len(pre) == 1
-    assert not memory_holds(pre[0], needles), "pre-login worker holds the key"
-    c.close()
+    prelogin_holds_no_key(srv, needles)
     f.quit()
 
 
