@@ -277,8 +277,8 @@ ctrl_options(int fd, const struct conf *c)
 
 
 /*
- * The service user's ids, for the monitors' workers: looked up here
- * when the name changes or after SIGHUP, not in every session (NSS
+ * The service user's and anon_user's ids, for the monitors: looked up
+ * here when a name changes or after SIGHUP, not in every session (NSS
  * work in each process is CPU and memory per session).
  */
 static struct {
@@ -287,14 +287,17 @@ static struct {
 	uid_t	uid;
 	gid_t	gid;
 } service;
+static int accounts_stale = 1;	/* at start and after SIGHUP */
 
 static void
 service_lookup(const struct conf *c, struct monitor_args *a)
 {
 	size_t n = strlen(c->service_user);
+	int force = accounts_stale;
 	struct passwd *pw;
 
-	if (!service.valid || strcmp(service.name, c->service_user) != 0) {
+	accounts_stale = 0;
+	if (force || !service.valid || strcmp(service.name, c->service_user) != 0) {
 		service.valid = n < sizeof(service.name);
 		if (service.valid)
 			memcpy(service.name, c->service_user, n + 1);
@@ -303,6 +306,8 @@ service_lookup(const struct conf *c, struct monitor_args *a)
 		service.uid = pw != NULL ? pw->pw_uid : 0;
 		service.gid = pw != NULL ? pw->pw_gid : 0;
 	}
+	if (geteuid() == 0)
+		auth_anon_lookup(c, force);	/* anon_user likewise */
 	a->service_ok = service.ok;
 	a->service_uid = service.uid;
 	a->service_gid = service.gid;
@@ -525,7 +530,7 @@ do_reload(struct listener *L)
 	if ((c = malloc(sizeof(*c))) == NULL)
 		return;
 	if (L->reload(c) == 0) {
-		service.valid = 0;	/* look the service user up again */
+		accounts_stale = 1;	/* look the accounts up again */
 		/* listen lines (and implicit flags) stay those of the start */
 		memcpy(c->listen, L->conf.listen, sizeof(c->listen));
 		c->listen_count = L->conf.listen_count;
