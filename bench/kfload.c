@@ -10,7 +10,9 @@
  *
  * Build: cc -O2 -Wall -Wextra -Werror -o kfload kfload.c -lssl -lcrypto -lpthread
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>

@@ -8,7 +8,9 @@
  *
  * Build: cc -O2 -Wall -Wextra -Werror -o rawsend rawsend.c
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>

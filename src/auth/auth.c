@@ -149,22 +149,51 @@ set_str(char *dst, size_t dstsz, const char *src)
 	return 0;
 }
 
+/*
+ * anon_user's ids, looked up by the listener (auth_anon_lookup) before it
+ * forks a monitor, so that an anonymous login does no NSS work (files
+ * read, heap written) in every session. A name that differs from the
+ * cached one is looked up here.
+ */
+static struct {
+	char	name[65];	/* anon_user is at most 64 bytes */
+	int	valid, ok;
+	uid_t	uid;
+	gid_t	gid;
+} anon_acct;
+
+void
+auth_anon_lookup(const struct conf *c, int force)
+{
+	size_t n = strlen(c->anon_user);
+	struct passwd *pw;
+
+	if (!force && anon_acct.valid && strcmp(anon_acct.name, c->anon_user) == 0)
+		return;
+	anon_acct.valid = n < sizeof(anon_acct.name);
+	if (anon_acct.valid)
+		memcpy(anon_acct.name, c->anon_user, n + 1);
+	pw = anon_acct.valid ? getpwnam(c->anon_user) : NULL;
+	anon_acct.ok = pw != NULL && pw->pw_uid != 0;
+	anon_acct.uid = pw != NULL ? pw->pw_uid : 0;
+	anon_acct.gid = pw != NULL ? pw->pw_gid : 0;
+}
+
 static int
 anon_identity(const struct conf *c, const struct conf_vhost *vh,
     struct auth_identity *id)
 {
-	struct passwd *pw;
-
 	id->uid = getuid();
 	id->gid = getgid();
 	if (geteuid() == 0) {
-		if ((pw = getpwnam(c->anon_user)) == NULL || pw->pw_uid == 0) {
+		auth_anon_lookup(c, 0);
+		if (!anon_acct.ok) {
 			log_warn("anon_user %s: no such account, or root",
 			    c->anon_user);
 			return -1;
 		}
-		id->uid = pw->pw_uid;
-		id->gid = pw->pw_gid;
+		id->uid = anon_acct.uid;
+		id->gid = anon_acct.gid;
 	}
 	id->writable = c->anon_write;
 	id->anonymous = 1;

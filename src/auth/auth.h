@@ -53,6 +53,12 @@ int	auth_check_vhost(const struct conf *, const char *inline_users,
  */
 int	auth_identity_by_cert(const struct conf *, const char *inline_users,
 	    const char *user, struct auth_identity *id);
+/*
+ * Looks anon_user up (again when force, or when the name changed) and
+ * keeps its ids for auth_check_vhost(): the listener calls it before it
+ * forks each monitor, which then inherits the answer.
+ */
+void	auth_anon_lookup(const struct conf *, int force);
 /* auth_check_vhost() with no virtual host. */
 int	auth_check(const struct conf *, const char *inline_users,
 	    const char *user, const char *pass, struct auth_identity *id);

@@ -30,6 +30,9 @@
 #define KF_AUTH_SLOTS_MAX	64	/* concurrent password checks, ceiling */
 #define KF_MESSAGE_MAX		4096	/* bytes of a .message shown on CWD */
 #define KF_REIN_MAX		100	/* REINs per connection, then the session ends */
+#define KF_SECCOMP_INSNS_MAX	1024	/* instructions of a prepared seccomp program */
+#define KF_STACK_KEEP		4096	/* stack kept below the frame that sheds memory */
+#define KF_STACK_SHED		(512 * 1024)	/* stack range given back below that (inside the 1 MiB guard gap) */
 
 #endif
 
@@ -75,6 +78,7 @@
 #define KF_TLS_SESSION_SECONDS	604800	/* TLS session/ticket lifetime: data resumption */
 #define KF_TLS_SECURE_HEAP	(64 * 1024)	/* OpenSSL secure heap for private keys */
 #define KF_TLS_RELAY_BUF	(16 * 1024)	/* relay buffer, each direction */
+#define KF_TLS_XFER_CHUNK	(128 * 1024)	/* user-space TLS download: one read, encrypted while in cache */
 #define KF_TLS_DRAIN_MAX	(64 * 1024)	/* bytes dropped after AUTH TLS, then close */
 #define KF_TLS_CLOSE_MS		2000	/* wait for the relay's close_notify at the end */
 #define KF_TLS_SESSION_MAX	4096	/* a TLS 1.2 session, DER, relay -> monitor */

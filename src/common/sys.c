@@ -3,11 +3,14 @@
  * Runs in: all processes.
  */
 #include <errno.h>
+#include <malloc.h>
+#include <sys/mman.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "limits.h"
 #include "sys.h"
 
 ssize_t
@@ -112,4 +115,28 @@ sys_close(int *fd)
 		close(*fd);
 		*fd = -1;
 	}
+}
+
+/*
+ * A long-lived process about to wait (a monitor after login, a
+ * post-login worker before its first command) gives back what its
+ * start-up used and no longer needs: free heap pages (malloc_trim) and
+ * the stack pages below the caller's frame that deeper calls (sandbox
+ * set-up, login) wrote. Those were copies made at fork or fresh pages:
+ * private memory of every idle session. Used again, they come back
+ * zero-filled. The range stays inside the kernel's stack guard gap
+ * (1 MiB below the stack), where nothing else is ever mapped; madvise
+ * skips what is not mapped there.
+ */
+void __attribute__((noinline))
+sys_shed_memory(void)
+{
+	volatile char here = 0;
+	uintptr_t page = (uintptr_t)getpagesize(), top, bottom;
+
+	malloc_trim(0);
+	top = ((uintptr_t)&here & ~(page - 1)) - KF_STACK_KEEP;
+	bottom = top - KF_STACK_SHED;
+	(void)madvise((void *)bottom, (size_t)(top - bottom), MADV_DONTNEED);
+	(void)here;
 }

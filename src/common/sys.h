@@ -18,5 +18,6 @@ int	sys_poll1(int fd, short events, int timeout_ms);
 int64_t	sys_now_ms(void);
 void	sys_sleep_ms(unsigned ms);
 void	sys_close(int *fd);
+void	sys_shed_memory(void);
 
 #endif

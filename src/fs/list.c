@@ -6,7 +6,6 @@
  * Runs in: post-login worker.
  */
 #include <dirent.h>
-#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -50,6 +49,73 @@ list_parse_opts(const char **arg, unsigned *flags)
 
 /* ---- pure formatters ---- */
 
+/*
+ * One listing line, built whole in a fixed buffer and appended to the
+ * listing with one copy: no printf (whose cost was a third of a
+ * 10,000-entry LIST), every field with its exact width.
+ */
+struct fline {
+	char	s[2 * KF_PATH_MAX + 256];	/* name and link target */
+	size_t	n;
+	int	over;
+};
+
+static void
+put_mem(struct fline *l, const char *p, size_t n)
+{
+	if (l->over || n > sizeof(l->s) - l->n) {
+		l->over = 1;
+		return;
+	}
+	memcpy(l->s + l->n, p, n);
+	l->n += n;
+}
+
+static void
+put_str(struct fline *l, const char *p)
+{
+	put_mem(l, p, strlen(p));
+}
+
+/* p, then spaces up to width bytes ("%-*s"). */
+static void
+put_left(struct fline *l, const char *p, size_t width)
+{
+	static const char sp[] = "                ";
+	size_t n = strlen(p);
+
+	put_mem(l, p, n);
+	while (n < width) {
+		size_t k = width - n < sizeof(sp) - 1 ? width - n : sizeof(sp) - 1;
+
+		put_mem(l, sp, k);
+		n += k;
+	}
+}
+
+/* v in base 8, 10 or 16 (lower case), at least width digits, left-padded. */
+static void
+put_num(struct fline *l, unsigned long long v, unsigned base, size_t width,
+    char pad)
+{
+	char d[32];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v != 0);
+	while (sizeof(d) - i < width && i > 0)
+		d[--i] = pad;
+	put_mem(l, d + i, sizeof(d) - i);
+}
+
+static int
+put_line(struct buf *b, const struct fline *l)
+{
+	return l->over ? -ENAMETOOLONG : buf_append(b, l->s, l->n);
+}
+
 static void
 mode_string(mode_t m, char out[11])
 {
@@ -81,20 +147,41 @@ utc(time_t t, struct tm *tm)
 		memset(tm, 0, sizeof(*tm));
 }
 
+/* Two digits, or a space and a digit when pad is ' ' and v < 10. */
+static char *
+put2(char *p, unsigned v, char pad)
+{
+	p[0] = v >= 10 ? (char)('0' + v / 10 % 10) : pad;
+	p[1] = (char)('0' + v % 10);
+	return p + 2;
+}
+
+/* "Mon dd hh:mm" or "Mon dd  yyyy": always 12 bytes and a NUL. */
 static void
-ls_date(time_t t, time_t now, char *out, size_t n)
+ls_date(time_t t, time_t now, char out[13])
 {
 	static const char mon[12][4] = { "Jan", "Feb", "Mar", "Apr", "May",
 		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 	struct tm tm;
+	unsigned year;
+	char *p = out;
 
 	utc(t, &tm);
-	if (t <= now && t > now - SIX_MONTHS)
-		snprintf(out, n, "%s %2d %02d:%02d", mon[tm.tm_mon % 12],
-		    tm.tm_mday, tm.tm_hour, tm.tm_min);
-	else
-		snprintf(out, n, "%s %2d  %4d", mon[tm.tm_mon % 12],
-		    tm.tm_mday, tm.tm_year + 1900);
+	memcpy(p, mon[(unsigned)tm.tm_mon % 12], 3);
+	p[3] = ' ';
+	p = put2(p + 4, (unsigned)tm.tm_mday % 100, ' ');
+	*p++ = ' ';
+	if (t <= now && t > now - SIX_MONTHS) {
+		p = put2(p, (unsigned)tm.tm_hour % 100, '0');
+		*p++ = ':';
+		p = put2(p, (unsigned)tm.tm_min % 100, '0');
+	} else {
+		year = (unsigned)(tm.tm_year + 1900) % 10000;
+		*p++ = ' ';
+		p = put2(p, year / 100, '0');
+		p = put2(p, year % 100, '0');
+	}
+	*p = '\0';
 }
 
 static const char *
@@ -120,16 +207,35 @@ int
 list_format_long(struct buf *b, const char *name, const struct stat *st,
     const char *link, const struct idmap *ids, time_t now)
 {
-	char mode[11], when[48], un[16], gn[16];
+	char mode[11], when[13], un[16], gn[16];
+	struct fline l;
 
+	l.n = 0;
+	l.over = 0;
 	mode_string(st->st_mode, mode);
-	ls_date(st->st_mtime, now, when, sizeof(when));
-	return buf_appendf(b, "%s %4lu %-8s %-8s %12lld %s %s%s%s\r\n", mode,
-	    (unsigned long)st->st_nlink,
-	    id_name(idmap_user(ids, st->st_uid), st->st_uid, un, sizeof(un)),
-	    id_name(idmap_group(ids, st->st_gid), st->st_gid, gn, sizeof(gn)),
-	    (long long)st->st_size, when, name,
-	    link != NULL ? " -> " : "", link != NULL ? link : "");
+	ls_date(st->st_mtime, now, when);
+	put_mem(&l, mode, 10);
+	put_mem(&l, " ", 1);
+	put_num(&l, (unsigned long long)st->st_nlink, 10, 4, ' ');
+	put_mem(&l, " ", 1);
+	put_left(&l, id_name(idmap_user(ids, st->st_uid), st->st_uid, un,
+	    sizeof(un)), 8);
+	put_mem(&l, " ", 1);
+	put_left(&l, id_name(idmap_group(ids, st->st_gid), st->st_gid, gn,
+	    sizeof(gn)), 8);
+	put_mem(&l, " ", 1);
+	put_num(&l, st->st_size > 0 ? (unsigned long long)st->st_size : 0, 10,
+	    12, ' ');
+	put_mem(&l, " ", 1);
+	put_mem(&l, when, 12);
+	put_mem(&l, " ", 1);
+	put_str(&l, name);
+	if (link != NULL) {
+		put_mem(&l, " -> ", 4);
+		put_str(&l, link);
+	}
+	put_mem(&l, "\r\n", 2);
+	return put_line(b, &l);
 }
 
 static const char *
@@ -250,74 +356,76 @@ list_facts_text(unsigned mask, int stars, char *out, size_t outsz)
 	return 0;
 }
 
-/* One facts line, built whole before it reaches the buffer. */
-struct fline {
-	char	s[KF_PATH_MAX + 512];
-	size_t	n;
-	int	over;
-};
-
-static void fput(struct fline *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-fput(struct fline *l, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (l->over)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(l->s + l->n, sizeof(l->s) - l->n, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(l->s) - l->n)
-		l->over = 1;
-	else
-		l->n += (size_t)n;
-}
-
 int
 list_format_facts(struct buf *b, const char *name, const struct stat *st,
     const struct list_opts *o, unsigned how)
 {
 	unsigned m = o->facts != 0 ? o->facts : LIST_FACTS_ALL;
 	char perm[8], un[16], gn[16];
-	struct fline l = { .n = 0 };
+	struct fline l;
 	struct tm tm;
 
+	l.n = 0;
+	l.over = 0;
 	if (how & LIST_FACT_MLST)
-		fput(&l, " ");
-	if (m & LIST_F_TYPE)
-		fput(&l, "type=%s;", fact_type(st, how));
+		put_mem(&l, " ", 1);
+	if (m & LIST_F_TYPE) {
+		put_mem(&l, "type=", 5);
+		put_str(&l, fact_type(st, how));
+		put_mem(&l, ";", 1);
+	}
 	if ((m & LIST_F_SIZE) && S_ISREG(st->st_mode) &&
-	    !(how & (LIST_FACT_CDIR | LIST_FACT_PDIR)))
-		fput(&l, "size=%lld;", (long long)st->st_size);
+	    !(how & (LIST_FACT_CDIR | LIST_FACT_PDIR))) {
+		put_mem(&l, "size=", 5);
+		put_num(&l, st->st_size > 0 ? (unsigned long long)st->st_size :
+		    0, 10, 1, '0');
+		put_mem(&l, ";", 1);
+	}
 	if (m & LIST_F_MODIFY) {
 		utc(st->st_mtime, &tm);
-		fput(&l, "modify=%04d%02d%02d%02d%02d%02d;", tm.tm_year + 1900,
-		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		    tm.tm_sec);
+		put_mem(&l, "modify=", 7);
+		put_num(&l, (unsigned)(tm.tm_year + 1900) % 10000, 10, 4, '0');
+		put_num(&l, (unsigned)(tm.tm_mon + 1) % 100, 10, 2, '0');
+		put_num(&l, (unsigned)tm.tm_mday % 100, 10, 2, '0');
+		put_num(&l, (unsigned)tm.tm_hour % 100, 10, 2, '0');
+		put_num(&l, (unsigned)tm.tm_min % 100, 10, 2, '0');
+		put_num(&l, (unsigned)tm.tm_sec % 100, 10, 2, '0');
+		put_mem(&l, ";", 1);
 	}
 	if (m & LIST_F_PERM) {
 		perm_string(st, o, perm);
-		fput(&l, "perm=%s;", perm);
+		put_mem(&l, "perm=", 5);
+		put_str(&l, perm);
+		put_mem(&l, ";", 1);
 	}
-	if (m & LIST_F_UNIQUE)
-		fput(&l, "unique=%llxU%llx;", (unsigned long long)st->st_dev,
-		    (unsigned long long)st->st_ino);
-	if (m & LIST_F_MODE)
-		fput(&l, "UNIX.mode=%04o;", (unsigned)(st->st_mode & 07777));
-	if (m & LIST_F_OWNER)
-		fput(&l, "UNIX.owner=%s;", id_name(idmap_user(o->ids,
-		    st->st_uid), st->st_uid, un, sizeof(un)));
-	if (m & LIST_F_GROUP)
-		fput(&l, "UNIX.group=%s;", id_name(idmap_group(o->ids,
-		    st->st_gid), st->st_gid, gn, sizeof(gn)));
-	fput(&l, " %s\r\n", name);
-	if (l.over)
-		return -ENAMETOOLONG;
-	return buf_append(b, l.s, l.n);
+	if (m & LIST_F_UNIQUE) {
+		put_mem(&l, "unique=", 7);
+		put_num(&l, (unsigned long long)st->st_dev, 16, 1, '0');
+		put_mem(&l, "U", 1);
+		put_num(&l, (unsigned long long)st->st_ino, 16, 1, '0');
+		put_mem(&l, ";", 1);
+	}
+	if (m & LIST_F_MODE) {
+		put_mem(&l, "UNIX.mode=", 10);
+		put_num(&l, (unsigned)(st->st_mode & 07777), 8, 4, '0');
+		put_mem(&l, ";", 1);
+	}
+	if (m & LIST_F_OWNER) {
+		put_mem(&l, "UNIX.owner=", 11);
+		put_str(&l, id_name(idmap_user(o->ids, st->st_uid), st->st_uid,
+		    un, sizeof(un)));
+		put_mem(&l, ";", 1);
+	}
+	if (m & LIST_F_GROUP) {
+		put_mem(&l, "UNIX.group=", 11);
+		put_str(&l, id_name(idmap_group(o->ids, st->st_gid),
+		    st->st_gid, gn, sizeof(gn)));
+		put_mem(&l, ";", 1);
+	}
+	put_mem(&l, " ", 1);
+	put_str(&l, name);
+	put_mem(&l, "\r\n", 2);
+	return put_line(b, &l);
 }
 
 /* ---- the writer ---- */
@@ -415,8 +523,11 @@ emit_stat(struct lister *l, int dfd, const char *name, const char *shown,
 
 	if (l->o->flags & LIST_MLSD)
 		return list_format_facts(l->b, shown, st, l->o, 0);
-	if (!(l->o->flags & LIST_LONG))
-		return buf_appendf(l->b, "%s\r\n", shown);
+	if (!(l->o->flags & LIST_LONG)) {
+		int r = buf_append_str(l->b, shown);
+
+		return r < 0 ? r : buf_append(l->b, "\r\n", 2);
+	}
 	if (!S_ISLNK(st->st_mode))
 		return list_format_long(l->b, shown, st, NULL, l->o->ids,
 		    l->now);

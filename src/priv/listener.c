@@ -5,6 +5,7 @@
  * Runs in: listener.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -28,6 +29,7 @@
 #include "../common/sys.h"
 #include "../net/addr.h"
 #include "../sandbox/sandbox.h"
+#include "../sandbox/seccomp.h"
 #include "admin.h"
 #include "bantab.h"
 #include "../tls/tls.h"
@@ -273,6 +275,44 @@ ctrl_options(int fd, const struct conf *c)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
+
+/*
+ * The service user's and anon_user's ids, for the monitors: looked up
+ * here when a name changes or after SIGHUP, not in every session (NSS
+ * work in each process is CPU and memory per session).
+ */
+static struct {
+	char	name[65];	/* service_user is at most 64 bytes */
+	int	ok, valid;
+	uid_t	uid;
+	gid_t	gid;
+} service;
+static int accounts_stale = 1;	/* at start and after SIGHUP */
+
+static void
+service_lookup(const struct conf *c, struct monitor_args *a)
+{
+	size_t n = strlen(c->service_user);
+	int force = accounts_stale;
+	struct passwd *pw;
+
+	accounts_stale = 0;
+	if (force || !service.valid || strcmp(service.name, c->service_user) != 0) {
+		service.valid = n < sizeof(service.name);
+		if (service.valid)
+			memcpy(service.name, c->service_user, n + 1);
+		pw = service.valid ? getpwnam(c->service_user) : NULL;
+		service.ok = pw != NULL;
+		service.uid = pw != NULL ? pw->pw_uid : 0;
+		service.gid = pw != NULL ? pw->pw_gid : 0;
+	}
+	if (geteuid() == 0)
+		auth_anon_lookup(c, force);	/* anon_user likewise */
+	a->service_ok = service.ok;
+	a->service_uid = service.uid;
+	a->service_gid = service.gid;
+}
+
 static void
 start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
     int implicit)
@@ -286,6 +326,7 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
 
 	getsockname(fd, (struct sockaddr *)&a.local, &len);
 	ctrl_options(fd, &L->conf);
+	service_lookup(&L->conf, &a);
 	a.id = next_id++;
 	if ((pid = fork()) < 0) {
 		refuse(fd, "Cannot start a session.", "-");
@@ -489,6 +530,7 @@ do_reload(struct listener *L)
 	if ((c = malloc(sizeof(*c))) == NULL)
 		return;
 	if (L->reload(c) == 0) {
+		accounts_stale = 1;	/* look the accounts up again */
 		/* listen lines (and implicit flags) stay those of the start */
 		memcpy(c->listen, L->conf.listen, sizeof(c->listen));
 		c->listen_count = L->conf.listen_count;
@@ -543,6 +585,8 @@ listener_run(struct listener *L)
 	sigdelset(&mask, SIGINT);
 	sigdelset(&mask, SIGHUP);
 	sigdelset(&mask, SIGCHLD);
+	if (seccomp_prepare() < 0)
+		log_warn("seccomp programs not prepared; each worker compiles its own");
 	log_info("keepftpd started; %zu listener(s)", L->nfds);
 	while (!got_term) {
 		for (i = 0; i < L->nfds; i++)

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sodium.h>
 #include <string.h>
@@ -171,14 +170,13 @@ static void
 enter_as_service(struct mon *m, enum sandbox_phase phase)
 {
 	struct sandbox_spec sp = { .phase = phase, .root = "/" };
-	struct passwd *pw;
 
 	if (geteuid() == 0) {
-		if ((pw = getpwnam(m->a->conf->service_user)) == NULL)
+		if (!m->a->service_ok)
 			die("service_user does not exist");
 		sp.root = m->a->conf->empty_dir;
-		sp.uid = pw->pw_uid;
-		sp.gid = pw->pw_gid;
+		sp.uid = m->a->service_uid;
+		sp.gid = m->a->service_gid;
 	}
 	sandbox_enter(&sp);
 }
@@ -726,6 +724,7 @@ session_phase(struct mon *m)
 	int status;
 
 	m->worker = spawn(m, "kf-session", postlogin_body);
+	sys_shed_memory();	/* the login's stack and heap: idle from here */
 	status = serve_worker(m, worker_deadline(m, -1));
 	if (status != SESSION_EXIT_REIN || mon_term)
 		return 0;

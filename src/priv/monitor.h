@@ -19,6 +19,9 @@ struct monitor_args {
 	struct sockaddr_storage	 peer;
 	unsigned long		 id;
 	int			 implicit;	/* implicit FTPS listener */
+	int			 service_ok;	/* service_user was found */
+	uid_t			 service_uid;	/* its ids, looked up by the */
+	gid_t			 service_gid;	/* listener, not per session */
 };
 
 void	monitor_run(const struct monitor_args *) __attribute__((noreturn));

@@ -1782,6 +1782,7 @@ session_run(const struct session_info *si, const struct auth_identity *id,
 	patterns_split(&s->deny, s->conf->deny_patterns);
 	umask((mode_t)s->umask);
 	start_quota(s, si);
+	sys_shed_memory();	/* what the sandbox set-up used */
 	ctrl_reply(&s->ctrl, 230, "Login successful.");
 	while (!s->quit && !s->ctrl.broken) {
 		if (session_stop) {

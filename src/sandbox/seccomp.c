@@ -8,16 +8,26 @@
  * the architecture lacks (mmap2 on x86_64) is skipped.
  * To allow a new call: add its name to the phase's table below, and to
  * docs/SANDBOX.md.
- * Runs in: pre-login and post-login workers, last step of the sandbox.
+ * The programs are compiled once, in the listener before any fork
+ * (seccomp_prepare), and loaded as they are by each worker: libseccomp's
+ * compiler then runs once per server, not in every session's processes.
+ * Runs in: listener (prepare), pre-login and post-login workers and the
+ * TLS relay (apply), last step of the sandbox.
  */
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../common/limits.h"
 #include "seccomp.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -156,9 +166,8 @@ allow_args(scmp_filter_ctx ctx, const struct arg_rule *t, size_t n)
 
 /* abort() and raise() signal this process only, never a neighbour. */
 static int
-allow_self_signals(scmp_filter_ctx ctx)
+allow_self_signals(scmp_filter_ctx ctx, scmp_datum_t me)
 {
-	scmp_datum_t me = (scmp_datum_t)getpid();
 	size_t i;
 	int nr;
 
@@ -219,7 +228,7 @@ allow_sanitizer(scmp_filter_ctx ctx, enum sandbox_phase phase)
 #endif
 
 static int
-build(scmp_filter_ctx ctx, enum sandbox_phase phase)
+build(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 {
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 	    SCMP_ACT_KILL_PROCESS) < 0)
@@ -230,7 +239,7 @@ build(scmp_filter_ctx ctx, enum sandbox_phase phase)
 	} else if (allow_calls(ctx, base_calls, NELEM(base_calls)) < 0)
 		return -1;
 	if (allow_args(ctx, base_args, NELEM(base_args)) < 0 ||
-	    allow_self_signals(ctx) < 0)
+	    allow_self_signals(ctx, me) < 0)
 		return -1;
 	if (phase == SANDBOX_POSTLOGIN &&
 	    (allow_calls(ctx, post_calls, NELEM(post_calls)) < 0 ||
@@ -243,17 +252,141 @@ build(scmp_filter_ctx ctx, enum sandbox_phase phase)
 	return 0;
 }
 
+/*
+ * A prepared program: the BPF libseccomp generated with SELF_MARK in
+ * place of the process id, and where that constant sits, so a worker
+ * only writes its own pid there. SELF_MARK is above PID_MAX_LIMIT
+ * (2^22), so it is no process id. It must occur in a pid compare
+ * (libseccomp may share one compare among the self-signal rules), and
+ * nowhere else, or the program is not used.
+ */
+#define SELF_MARK	0x5eccu
+#define SELF_MARK_HI	0x0f00u		/* SELF_MARK | SELF_MARK_HI << 16 */
+#define SELF_PID_MARK	((SELF_MARK_HI << 16) | SELF_MARK)
+
+struct prepared {
+	size_t			len;	/* 0: not prepared, build in place */
+	size_t			nmark;
+	unsigned short		mark[8];
+	struct sock_filter	insn[KF_SECCOMP_INSNS_MAX];
+};
+
+static struct prepared prepared[SANDBOX_RELAY + 1];
+
+static scmp_filter_ctx
+new_ctx(enum sandbox_phase phase, scmp_datum_t me)
+{
+	scmp_filter_ctx ctx;
+
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
+		return NULL;
+	if (build(ctx, phase, me) < 0) {
+		seccomp_release(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/* The generated program, read back from a memfd. 0 or -1. */
+static int
+export(scmp_filter_ctx ctx, struct prepared *p)
+{
+	ssize_t n;
+	size_t i;
+	int fd, r = -1;
+
+	if ((fd = memfd_create("kf-seccomp", MFD_CLOEXEC)) < 0)
+		return -1;
+	if (seccomp_export_bpf(ctx, fd) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+		goto out;
+	n = read(fd, p->insn, sizeof(p->insn));
+	if (n <= 0 || (size_t)n % sizeof(p->insn[0]) != 0 ||
+	    (size_t)n == sizeof(p->insn))
+		goto out;	/* empty, torn, or possibly cut at the bound */
+	p->len = (size_t)n / sizeof(p->insn[0]);
+	p->nmark = 0;
+	for (i = 0; i < p->len; i++) {
+		if (p->insn[i].k != SELF_PID_MARK)
+			continue;
+		if (BPF_CLASS(p->insn[i].code) != BPF_JMP ||
+		    BPF_OP(p->insn[i].code) != BPF_JEQ ||
+		    BPF_SRC(p->insn[i].code) != BPF_K ||
+		    p->nmark == NELEM(p->mark))
+			goto out;	/* the mark where no pid compare is */
+		p->mark[p->nmark++] = (unsigned short)i;
+	}
+	r = 0;
+out:
+	if (r < 0)
+		p->len = 0;
+	close(fd);
+	return r;
+}
+
+/*
+ * In the listener, before any fork: compile every phase's program.
+ * A phase that fails to compile (or whose pid compare cannot be found)
+ * is built in the worker instead, as before. 0, or -1 when none could.
+ */
+int
+seccomp_prepare(void)
+{
+	scmp_filter_ctx ctx;
+	int phase, ok = 0;
+	size_t want;
+
+	for (phase = 0; phase <= SANDBOX_RELAY; phase++) {
+		prepared[phase].len = 0;
+		if ((ctx = new_ctx((enum sandbox_phase)phase,
+		    SELF_PID_MARK)) == NULL)
+			continue;
+		if (export(ctx, &prepared[phase]) == 0) {
+			/* a pid compare iff the arch has a self-signal call */
+			want = 0;
+			for (size_t i = 0; i < NELEM(self_signal_calls); i++)
+				if (seccomp_syscall_resolve_name(
+				    self_signal_calls[i]) != __NR_SCMP_ERROR)
+					want++;
+			if ((prepared[phase].nmark > 0) != (want > 0))
+				prepared[phase].len = 0;
+			else
+				ok++;
+		}
+		seccomp_release(ctx);
+	}
+	return ok > 0 ? 0 : -1;
+}
+
+static int
+load_prepared(const struct prepared *p)
+{
+	struct sock_filter insn[KF_SECCOMP_INSNS_MAX];
+	struct sock_fprog prog = { .len = (unsigned short)p->len,
+		.filter = insn };
+	size_t i;
+
+	memcpy(insn, p->insn, p->len * sizeof(insn[0]));
+	for (i = 0; i < p->nmark; i++)
+		insn[p->mark[i]].k = (__u32)getpid();
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
 /* Native architecture only (seccomp_init's default). 0 or -1. */
 int
 seccomp_apply(enum sandbox_phase phase)
 {
 	scmp_filter_ctx ctx;
-	int r = -1;
+	int r;
 
-	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
+	if (prepared[phase].len > 0)
+		return load_prepared(&prepared[phase]) < 0 ? -1 : 0;
+	if ((ctx = new_ctx(phase, (scmp_datum_t)getpid())) == NULL) {
+		errno = EINVAL;
 		return -1;
-	if (build(ctx, phase) == 0)
-		r = seccomp_load(ctx);
+	}
+	r = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (r < 0) {
 		errno = r < -1 ? -r : EINVAL;

@@ -7,6 +7,7 @@
 
 #include "sandbox.h"
 
+int	seccomp_prepare(void);
 int	seccomp_apply(enum sandbox_phase);
 
 #endif

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "../common/limits.h"
@@ -36,6 +37,15 @@ struct tls_set {
 };
 
 static struct tls_set *cur;
+/*
+ * OpenSSL's secure heap arena [lo, hi), found in the listener: every
+ * private key (the real one, the decoy) and the DRBG states live there.
+ * A worker that needs none of them maps fresh inaccessible pages over it
+ * instead of freeing the contexts: nothing secret is left, no page of
+ * the inherited heap is written (copied), and a stray use of the secure
+ * heap afterwards ends the process instead of reading a key.
+ */
+static uintptr_t arena_lo, arena_hi;
 static int fresh_refused;	/* the last data ClientHello offered no session */
 /* post-login worker: the control connection's TLS 1.2 session (DER) */
 static unsigned char resume_der[KF_TLS_SESSION_MAX];
@@ -452,6 +462,45 @@ fail:
 	return NULL;
 }
 
+/*
+ * The secure heap is one mapping between two PROT_NONE guard pages:
+ * the readable and writable mapping that holds a secure allocation is
+ * the whole arena. Anything unexpected leaves arena_hi 0 (workers then
+ * free the contexts instead).
+ */
+static void
+find_arena(void)
+{
+	unsigned long lo, hi;
+	char line[512], *e;
+	void *probe;
+	FILE *f;
+
+	if ((probe = OPENSSL_secure_malloc(1)) == NULL)
+		return;
+	if (CRYPTO_secure_allocated(probe) &&
+	    (f = fopen("/proc/self/maps", "re")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			/* "lo-hi perms ..." */
+			lo = strtoul(line, &e, 16);
+			if (*e != '-')
+				continue;
+			hi = strtoul(e + 1, &e, 16);
+			if (*e != ' ' || (uintptr_t)probe < lo ||
+			    (uintptr_t)probe >= hi)
+				continue;
+			if (strncmp(e + 1, "rw", 2) == 0 &&
+			    hi - lo == KF_TLS_SECURE_HEAP) {
+				arena_lo = lo;
+				arena_hi = hi;
+			}
+			break;
+		}
+		fclose(f);
+	}
+	OPENSSL_secure_free(probe);
+}
+
 int
 tls_load(const struct conf *c)
 {
@@ -469,6 +518,8 @@ tls_load(const struct conf *c)
 		if (CRYPTO_secure_malloc_init(KF_TLS_SECURE_HEAP, 64) == 0)
 			log_warn("TLS: no secure heap; keys live in the "
 			    "ordinary heap (still cleared when freed)");
+		else
+			find_arena();
 	}
 	if ((s = set_build(c, why, sizeof(why))) == NULL) {
 		log_err("TLS: %s%s", why, cur != NULL ?
@@ -512,6 +563,15 @@ tls_forget(int keep_real, int keep_decoy)
 {
 	if (cur == NULL)
 		return;
+	if (!keep_real && !keep_decoy && arena_hi != 0 &&
+	    mmap((void *)arena_lo, arena_hi - arena_lo, PROT_NONE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) !=
+	    MAP_FAILED) {
+		/* the keys are gone with the arena; the rest is public */
+		cur = NULL;
+		arena_lo = arena_hi = 0;
+		return;
+	}
 	if (!keep_real) {
 		SSL_CTX_free(cur->real);
 		cur->real = NULL;

@@ -1,7 +1,9 @@
 /*
  * tls_xfer.c - PROT P data connections. Downloads use kernel TLS with
- * SSL_sendfile when OpenSSL could enable it on the socket, else large
- * reads written through SSL_write (records of 16 KiB, many per call).
+ * SSL_sendfile when OpenSSL could enable it on the socket, else reads
+ * of KF_TLS_XFER_CHUNK written through SSL_write (records of 16 KiB,
+ * eight per call): a read small enough to be encrypted while it is
+ * still in the CPU's cache.
  * Uploads read records until a block is full. An upload that ends
  * without close_notify is XFER_TRUNCATED unless accepted by config.
  * Pacing, the minimum rate and the quota come from xfer.c's pieces
@@ -197,11 +199,11 @@ tlsx_send_file(struct xfer *x, int filefd, off_t offset)
 		return send_ktls(x, filefd, offset);
 	}
 	log_debug("TLS download: no kernel TLS on this socket; user-space "
-	    "TLS records from %d KiB reads", KF_XFER_CHUNK / 1024);
-	if ((buf = malloc(KF_XFER_CHUNK)) == NULL)
+	    "TLS records from %d KiB reads", KF_TLS_XFER_CHUNK / 1024);
+	if ((buf = malloc(KF_TLS_XFER_CHUNK)) == NULL)
 		return XFER_IO_ERROR;
 	while (st == XFER_OK) {
-		n = pread(filefd, buf, KF_XFER_CHUNK, offset);
+		n = pread(filefd, buf, KF_TLS_XFER_CHUNK, offset);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {

@@ -6,7 +6,8 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, REPO, TIMEOUT, RawClient, make_base, wait_for
+from conftest import (BIN, IS_ROOT, REPO, TIMEOUT, RawClient, descendants_named,
+                      make_base, proc_status, wait_for)
 
 
 def check(conf, *extra):
@@ -145,6 +146,28 @@ def test_sighup_reload_banner(start_server):
     assert f.sendcmd("NOOP").startswith("200 ")
     f.quit()
     assert srv.proc.poll() is None
+
+
+def anon_session_uid(srv):
+    f = srv.anon_login()
+    workers = wait_for(lambda: descendants_named(srv.pid, "kf-session"))
+    uid = int(proc_status(workers[0])["Uid"].split()[0])
+    f.quit()
+    wait_for(lambda: not descendants_named(srv.pid, "kf-session"))
+    return uid
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="anon_user applies when started as root")
+def test_sighup_looks_anon_user_up_again(start_server):
+    """The listener looks anon_user up once (monitors inherit the ids);
+    SIGHUP with another name gives new anonymous sessions its identity."""
+    import pwd
+    srv = start_server(rootless=False, conf_extra={"anon_user": "nobody"})
+    assert anon_session_uid(srv) == pwd.getpwnam("nobody").pw_uid
+    set_conf(srv, "anon_user", "daemon")
+    os.kill(srv.pid, signal.SIGHUP)
+    assert srv.wait_log(r"configuration reloaded")
+    assert anon_session_uid(srv) == pwd.getpwnam("daemon").pw_uid
 
 
 def test_sighup_bad_config_keeps_serving(start_server):

@@ -477,6 +477,16 @@ def memory_holds(pid, needles):
     return found
 
 
+def prelogin_holds_no_key(srv, needles):
+    """A new connection's pre-login worker does not hold the key."""
+    c = TLSRaw(srv.port)
+    c.reply()
+    pre = wait_for(lambda: descendants_named(srv.pid, "kf-prelogin"))
+    assert len(pre) == 1
+    assert not memory_holds(pre[0], needles), "pre-login worker holds the key"
+    c.close()
+
+
 @pytest.mark.skipif(not IS_ROOT, reason="reads other processes' memory")
 def test_only_the_relay_holds_the_private_key(start_server, certs):
     if _is_sanitized():
@@ -491,12 +501,56 @@ def test_only_the_relay_holds_the_private_key(start_server, certs):
     assert len(relay) == 1 and len(session) == 1
     assert memory_holds(relay[0], needles), "the scan does not find the key at all"
     assert not memory_holds(session[0], needles), "post-login worker holds the key"
-    c = TLSRaw(srv.port)
-    c.reply()
-    pre = wait_for(lambda: descendants_named(srv.pid, "kf-prelogin"))
-    assert len(pre) == 1
-    assert not memory_holds(pre[0], needles), "pre-login worker holds the key"
-    c.close()
+    prelogin_holds_no_key(srv, needles)
+    f.quit()
+
+
+def rsa_prime(key_path):
+    out = subprocess.run(["openssl", "pkey", "-in", str(key_path), "-text", "-noout"],
+                         capture_output=True, text=True, check=True).stdout
+    hexpart = out.split("prime1:")[1].split("prime2:")[0]
+    return bytes.fromhex("".join(hexpart.split()).replace(":", "")).lstrip(b"\0")
+
+
+def inaccessible_64k(pid):
+    """Address ranges of 64 KiB mapped with no access at all (---p)."""
+    with open(f"/proc/{pid}/maps") as maps:
+        return [line for line in maps
+                if line.split()[1] == "---p" and
+                (lambda lo, hi: int(hi, 16) - int(lo, 16))(*line.split()[0].split("-"))
+                == 64 * 1024]
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="reads other processes' memory")
+@pytest.mark.parametrize("kind", ["ec", "rsa"])
+def test_plain_sessions_of_a_tls_server_hold_no_key(start_server, tmp_path, kind):
+    """A session without TLS on a server with a certificate: neither of its
+    workers holds the private key. They do not free the inherited contexts
+    (that would copy most of the heap): they map inaccessible pages over
+    OpenSSL's secure heap, where the keys are."""
+    if _is_sanitized():
+        pytest.skip("ASan's shadow memory is too large to scan")
+    cert, key = make_cert(tmp_path / "k", kind=kind)
+    if kind == "ec":
+        scalar = ec_private_scalar(key)
+        needles = [scalar, scalar[::-1]]
+    else:
+        prime = rsa_prime(key)
+        # BIGNUM words are little-endian: look for a 16-byte run of the
+        # prime either way round
+        needles = [prime[8:24], prime[::-1][8:24]]
+    srv = start_server(conf_extra=tls_conf(cert, key), rootless=False)
+    f = srv.login()
+    assert f.pwd() == "/"
+    session = descendants_named(srv.pid, "kf-session")
+    assert len(session) == 1
+    monitors = descendants_named(srv.pid, "kf-monitor")
+    assert len(monitors) == 1
+    # the scan itself works: the monitor (privileged) keeps the key
+    assert memory_holds(monitors[0], needles), "the scan does not find the key at all"
+    assert not memory_holds(session[0], needles), "post-login worker holds the key"
+    assert inaccessible_64k(session[0]), "the secure heap is still mapped"
+    prelogin_holds_no_key(srv, needles)
     f.quit()
 
 

@@ -232,7 +232,34 @@ test_format_long(void **state)
 	st = mkstat(S_IFREG | 06644, 0, 0, 1, NOW - 60);
 	long_is(&st, NULL, ids, "-rwSr-Sr--    1 root     wheel            "
 	    "   1 Nov 14 22:12 file.txt\r\n");
+	/* fields wider than their column widen the line, never cut it */
+	st = mkstat(S_IFREG | 0644, 4000000000u, 4294967294u,
+	    (off_t)1234567890123456LL, NOW - 60);
+	st.st_nlink = 123456;
+	long_is(&st, NULL, ids, "-rw-r--r-- 123456 4000000000 4294967294 "
+	    "1234567890123456 Nov 14 22:12 file.txt\r\n");
 	idmap_free(ids);
+}
+
+/* The longest name and link target a line can carry fit whole. */
+static void
+test_format_long_longest(void **state)
+{
+	struct buf *b = buf_new(3 * KF_PATH_MAX);
+	char name[KF_PATH_MAX + 1], link[KF_PATH_MAX + 1];
+	struct stat st = mkstat(S_IFLNK | 0777, 0, 0, 1, NOW - 60);
+	const char *s;
+
+	memset(name, 'n', KF_PATH_MAX);
+	name[KF_PATH_MAX] = '\0';
+	memset(link, 'l', KF_PATH_MAX);
+	link[KF_PATH_MAX] = '\0';
+	assert_int_equal(list_format_long(b, name, &st, link, NULL, NOW), 0);
+	s = buf_cstr(b);
+	assert_int_equal(strlen(s), 60 + 2 * KF_PATH_MAX + 4 + 2);
+	assert_memory_equal(s + strlen(s) - 2, "\r\n", 2);
+	assert_non_null(strstr(s, " -> l"));
+	buf_free(b);
 }
 
 static void
@@ -748,6 +775,7 @@ main(void)
 		cmocka_unit_test(test_idmap_cap),
 		cmocka_unit_test(test_idmap_file),
 		cmocka_unit_test(test_format_long),
+		cmocka_unit_test(test_format_long_longest),
 		cmocka_unit_test(test_format_facts),
 		cmocka_unit_test(test_parse_opts),
 		cmocka_unit_test(test_list_plain),
