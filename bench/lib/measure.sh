@@ -136,20 +136,36 @@ t_retr() {
 	fi
 }
 
+# STOR: three uploads back to back, each removed (and written out) right
+# after; the round's figure is the fastest of the three, with that
+# upload's server CPU. On a VM that hands freed memory back to its host
+# (free page reporting), the first page-cache fill after that costs up to
+# 8x more than a fill of recently freed pages, whichever server does it:
+# the fastest of three is the server's own cost (bench/README.md).
 t_stor() {
-	local r=$1 s=$2 c0 line bytes=$((SIZE_MIB * 1048576))
-	c0=$(cpu_ns "$s")
-	if line=$(kfl "$s" user stor up/x.bin "$bytes"); then
-		record "$r" stor "$s" MBps "$(kv "$line" MBps)"
-		record "$r" stor "$s" cpu_s_per_gib "$(cpu_per "$s" "$c0" "$(kv "$line" bytes)" 1.073741824)"
+	local r=$1 s=$2 c0 c1 line i best="" best_cpu="" mbps bytes=$((SIZE_MIB * 1048576))
+	for i in 1 2 3; do
+		c0=$(cpu_ns "$s")
+		if line=$(kfl "$s" user stor up/x.bin "$bytes"); then
+			mbps=$(kv "$line" MBps)
+			c1=$(cpu_per "$s" "$c0" "$(kv "$line" bytes)" 1.073741824)
+			if [ -z "$best" ] || awk -v a="$mbps" -v b="$best" 'BEGIN {exit !(a > b)}'; then
+				best=$mbps
+				best_cpu=$c1
+			fi
+		fi
+		# The upload is not kept; its dirty pages are written out before
+		# the next one so that no upload pays for another's writeback.
+		rm -f "$DATA/up/x.bin"
+		find "$DATA/up" -mindepth 1 -maxdepth 1 -name '*x.bin*' -delete
+		sync
+	done
+	if [ -n "$best" ]; then
+		record "$r" stor "$s" MBps "$best"
+		record "$r" stor "$s" cpu_s_per_gib "$best_cpu"
 	else
 		record "$r" stor "$s" MBps fail
 	fi
-	# The upload is not kept; its dirty pages are written out before the
-	# next test so that no server pays for another one's writeback.
-	rm -f "$DATA/up/x.bin"
-	find "$DATA/up" -mindepth 1 -maxdepth 1 -name '*x.bin*' -delete
-	sync
 }
 
 t_pretr() {

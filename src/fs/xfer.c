@@ -360,8 +360,8 @@ xfer_charge(struct xfer *x, size_t n)
 	return XFER_OK;
 }
 
-static enum xfer_status
-write_out(struct xfer *x, int filefd, const char *p, size_t n)
+enum xfer_status
+xfer_write_out(struct xfer *x, int filefd, const char *p, size_t n)
 {
 	enum xfer_status st;
 
@@ -369,8 +369,20 @@ write_out(struct xfer *x, int filefd, const char *p, size_t n)
 		return XFER_OK;
 	if ((st = xfer_charge(x, n)) != XFER_OK)
 		return st;
-	if (sys_write_all(filefd, p, n) < 0)
-		return local_error(errno);
+	/*
+	 * Pieces of KF_UPLOAD_WRITE: one large write makes the page cache
+	 * allocate large folios, which on VMs that return free memory to
+	 * their host are mostly pages the host must back again (a 256 MiB
+	 * upload: 0.24-1.19 GB/s in 1 MiB writes, 1.0-1.8 GB/s in 64 KiB).
+	 */
+	while (n > 0) {
+		size_t k = n < KF_UPLOAD_WRITE ? n : KF_UPLOAD_WRITE;
+
+		if (sys_write_all(filefd, p, k) < 0)
+			return local_error(errno);
+		p += k;
+		n -= k;
+	}
 	return XFER_OK;
 }
 
@@ -405,9 +417,9 @@ recv_loop(struct xfer *x, int filefd, int ascii)
 			if (ascii) {
 				n = ascii_from_net(&as, blk, (size_t)r, &used,
 				    out, ASCII_FROM_NET_MAX(KF_XFER_CHUNK));
-				st = write_out(x, filefd, out, n);
+				st = xfer_write_out(x, filefd, out, n);
 			} else
-				st = write_out(x, filefd, blk, (size_t)r);
+				st = xfer_write_out(x, filefd, blk, (size_t)r);
 			if (st != XFER_OK)
 				break;
 			if (x->bytes % CHECK_EVERY < (uint64_t)r &&
@@ -418,7 +430,7 @@ recv_loop(struct xfer *x, int filefd, int ascii)
 		if (r == 0) {
 			if (ascii) {
 				n = ascii_from_net_end(&as, out, 1);
-				if ((st = write_out(x, filefd, out, n)) != XFER_OK)
+				if ((st = xfer_write_out(x, filefd, out, n)) != XFER_OK)
 					break;
 			}
 			st = check_ctrl(x);

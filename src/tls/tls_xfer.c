@@ -240,7 +240,6 @@ static enum xfer_status
 write_block(struct xfer *x, int filefd, struct ascii_state *as,
     const char *b, size_t n, char *out, int ascii, int last)
 {
-	enum xfer_status st;
 	size_t used;
 
 	if (ascii) {
@@ -250,15 +249,7 @@ write_block(struct xfer *x, int filefd, struct ascii_state *as,
 			n += ascii_from_net_end(as, out + n, 1);
 		b = out;
 	}
-	if ((st = xfer_charge(x, n)) != XFER_OK)
-		return st;
-	if (n > 0 && sys_write_all(filefd, b, n) < 0) {
-		if (errno == ENOSPC)
-			return XFER_DISK_FULL;
-		return errno == EDQUOT || errno == EFBIG ? XFER_QUOTA :
-		    XFER_IO_ERROR;
-	}
-	return XFER_OK;
+	return xfer_write_out(x, filefd, b, n);
 }
 
 /* Records into blk until it holds max bytes or the socket is dry. */
