@@ -37,6 +37,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "die.h"
+
 #define LINE_MAX_BYTES	8192		/* longest reply line we accept */
 #define REPLY_LINES_MAX	10000		/* longest multi-line reply */
 #define RBUF_BYTES	(2 * LINE_MAX_BYTES)
@@ -89,19 +91,6 @@ struct mem {
 
 static struct opts g;
 static atomic_int warned_no_session;
-
-static void
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("kfload: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
 
 static void
 usage(void)
@@ -1471,6 +1460,7 @@ main(int argc, char **argv)
 	const char *mode;
 	int i;
 
+	die_prog = "kfload";
 	g.port = "21";
 	g.user = "anonymous";
 	g.pass = "kfload@";

@@ -26,20 +26,9 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "die.h"
+
 #define SENDFILE_MAX	0x7ffff000	/* Linux's largest single transfer */
-
-static void
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("rawsend: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
 
 static void
 usage(void)
@@ -106,6 +95,7 @@ main(int argc, char **argv)
 	struct stat st;
 	int lfd, ffd, cfd;
 
+	die_prog = "rawsend";
 	if (argc == 5 && strcmp(argv[1], "-h") == 0) {
 		host = argv[2];
 		argv += 2;
