@@ -57,7 +57,6 @@
 #define KF_LIMITS_FS_XFER_H
 
 #define KF_PACE_SLICE_MS	50	/* a paced transfer's slice and burst */
-#define KF_UPLOAD_WRITE		(64 * 1024)	/* an upload block is written in pieces of this size */
 #define KF_QUOTA_DEPTH_MAX	32	/* quota walk: directory levels (an fd each) */
 #define KF_QUOTA_ENTRIES_MAX	1000000	/* quota walk: directory entries */
 

@@ -369,20 +369,8 @@ xfer_write_out(struct xfer *x, int filefd, const char *p, size_t n)
 		return XFER_OK;
 	if ((st = xfer_charge(x, n)) != XFER_OK)
 		return st;
-	/*
-	 * Pieces of KF_UPLOAD_WRITE: one large write makes the page cache
-	 * allocate large folios, which on VMs that return free memory to
-	 * their host are mostly pages the host must back again (a 256 MiB
-	 * upload: 0.24-1.19 GB/s in 1 MiB writes, 1.0-1.8 GB/s in 64 KiB).
-	 */
-	while (n > 0) {
-		size_t k = n < KF_UPLOAD_WRITE ? n : KF_UPLOAD_WRITE;
-
-		if (sys_write_all(filefd, p, k) < 0)
-			return local_error(errno);
-		p += k;
-		n -= k;
-	}
+	if (sys_write_all(filefd, p, n) < 0)
+		return local_error(errno);
 	return XFER_OK;
 }
 

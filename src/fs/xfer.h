@@ -75,7 +75,7 @@ void	xfer_set_rates(struct xfer *, uint64_t rate, uint64_t min_rate);
 enum xfer_status xfer_pace(struct xfer *, size_t max, size_t *n);
 enum xfer_status xfer_moved(struct xfer *, size_t n);
 enum xfer_status xfer_charge(struct xfer *, size_t n);
-/* An upload's bytes into the file: xfer_charge, then written in pieces. */
+/* An upload's bytes into the file: xfer_charge, then one write. */
 enum xfer_status xfer_write_out(struct xfer *, int filefd, const char *,
 		    size_t n);
 enum xfer_status xfer_wait_ready(struct xfer *, short ev);
