@@ -27,6 +27,7 @@
 
 #include "common/limits.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/seccomp.h"
 
 /* cmocka, nftw and the bodies fix the signatures; not every one reads all. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
@@ -626,6 +627,22 @@ test_prelogin_rootless(void **state)
 	assert_exit0(finish(&c));
 }
 
+/*
+ * The same confinement with the programs compiled once beforehand, as
+ * the listener does (seccomp_prepare): each worker loads a copy with its
+ * own pid patched into the self-signal rule. From here on every test in
+ * this file uses the prepared programs.
+ */
+static void
+test_prepared_programs(void **state)
+{
+	if (!is_root())
+		skip();
+	assert_int_equal(seccomp_prepare(), 0);
+	test_prelogin_root(state);
+	test_prelogin_rootless(state);
+}
+
 /* ---- post-login ---- */
 
 static void
@@ -945,6 +962,9 @@ main(void)
 		cmocka_unit_test(test_empty_dir_made),
 		cmocka_unit_test(test_empty_dir_refused),
 		cmocka_unit_test(test_empty_dir_rootless),
+		cmocka_unit_test(test_prepared_programs),
+		cmocka_unit_test(test_postlogin_root_readonly),
+		cmocka_unit_test(test_postlogin_rootless_writable),
 #ifdef KF_SANITIZE
 		cmocka_unit_test(test_sanitizer_reports),
 #endif
