@@ -118,22 +118,29 @@ verify_kfload() {
 	log "kfload verified against all three (user, anonymous, FTPS)"
 }
 
+# big.bin downloaded once: MB/s and the server's CPU per GiB.
+# download TEST ROUND SERVER KIND (kfl's kind: user or tls)
+download() {
+	local test=$1 r=$2 s=$3 kind=$4 c0 line
+	c0=$(cpu_ns "$s")
+	if line=$(kfl "$s" "$kind" retr big.bin); then
+		record "$r" "$test" "$s" MBps "$(kv "$line" MBps)"
+		record "$r" "$test" "$s" cpu_s_per_gib "$(cpu_per "$s" "$c0" "$(kv "$line" bytes)" 1.073741824)"
+	else
+		record "$r" "$test" "$s" MBps fail
+	fi
+}
+
 # One measurement: t_NAME ROUND SERVER
 t_retr() {
-	local r=$1 s=$2 c0 line
+	local r=$1 s=$2 line
 	if [ "$s" = raw ]; then
 		line=$("$W/kfload" -h 127.0.0.1 raw "$RAW_PORT" 2>"$W/kfload.err") ||
 			{ log "raw: $(head -c 300 "$W/kfload.err")"; record "$r" raw raw MBps fail; return 0; }
 		record "$r" raw raw MBps "$(kv "$line" MBps)"
 		return 0
 	fi
-	c0=$(cpu_ns "$s")
-	if line=$(kfl "$s" user retr big.bin); then
-		record "$r" retr "$s" MBps "$(kv "$line" MBps)"
-		record "$r" retr "$s" cpu_s_per_gib "$(cpu_per "$s" "$c0" "$(kv "$line" bytes)" 1.073741824)"
-	else
-		record "$r" retr "$s" MBps fail
-	fi
+	download retr "$r" "$s" user
 }
 
 # STOR: three uploads back to back, each removed (and written out) right
@@ -178,18 +185,12 @@ t_pretr() {
 }
 
 t_ftps() {
-	local r=$1 s=$2 c0 line
+	local r=$1 s=$2
 	if [ "${FTPS_OK[$s]}" -ne 1 ]; then
 		record "$r" ftps "$s" MBps fail
 		return 0
 	fi
-	c0=$(cpu_ns "$s")
-	if line=$(kfl "$s" tls retr big.bin); then
-		record "$r" ftps "$s" MBps "$(kv "$line" MBps)"
-		record "$r" ftps "$s" cpu_s_per_gib "$(cpu_per "$s" "$c0" "$(kv "$line" bytes)" 1.073741824)"
-	else
-		record "$r" ftps "$s" MBps fail
-	fi
+	download ftps "$r" "$s" tls
 }
 
 t_list() {
