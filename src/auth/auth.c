@@ -150,33 +150,35 @@ set_str(char *dst, size_t dstsz, const char *src)
 }
 
 /*
- * anon_user's ids, looked up by the listener (auth_anon_lookup) before it
- * forks a monitor, so that an anonymous login does no NSS work (files
- * read, heap written) in every session. A name that differs from the
- * cached one is looked up here.
+ * A system account's ids, kept by name: the listener looks service_user
+ * and anon_user up (auth_account) before it forks a monitor, so that no
+ * session does the NSS work (files read, heap written) itself. A name
+ * that differs from the kept one, or force (start, SIGHUP), looks it up
+ * again. ok: the account exists and is not root.
  */
-static struct {
-	char	name[65];	/* anon_user is at most 64 bytes */
-	int	valid, ok;
-	uid_t	uid;
-	gid_t	gid;
-} anon_acct;
+void
+auth_account(struct auth_account *a, const char *name, int force)
+{
+	size_t n = strlen(name);
+	struct passwd *pw;
+
+	if (!force && a->valid && strcmp(a->name, name) == 0)
+		return;
+	a->valid = n < sizeof(a->name);
+	if (a->valid)
+		memcpy(a->name, name, n + 1);
+	pw = a->valid ? getpwnam(name) : NULL;
+	a->ok = pw != NULL && pw->pw_uid != 0;
+	a->uid = pw != NULL ? pw->pw_uid : 0;
+	a->gid = pw != NULL ? pw->pw_gid : 0;
+}
+
+static struct auth_account anon_acct;
 
 void
 auth_anon_lookup(const struct conf *c, int force)
 {
-	size_t n = strlen(c->anon_user);
-	struct passwd *pw;
-
-	if (!force && anon_acct.valid && strcmp(anon_acct.name, c->anon_user) == 0)
-		return;
-	anon_acct.valid = n < sizeof(anon_acct.name);
-	if (anon_acct.valid)
-		memcpy(anon_acct.name, c->anon_user, n + 1);
-	pw = anon_acct.valid ? getpwnam(c->anon_user) : NULL;
-	anon_acct.ok = pw != NULL && pw->pw_uid != 0;
-	anon_acct.uid = pw != NULL ? pw->pw_uid : 0;
-	anon_acct.gid = pw != NULL ? pw->pw_gid : 0;
+	auth_account(&anon_acct, c->anon_user, force);
 }
 
 static int

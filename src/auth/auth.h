@@ -53,6 +53,14 @@ int	auth_check_vhost(const struct conf *, const char *inline_users,
  */
 int	auth_identity_by_cert(const struct conf *, const char *inline_users,
 	    const char *user, struct auth_identity *id);
+/* A system account's ids, looked up once by name (auth_account). */
+struct auth_account {
+	char	name[65];	/* service_user and anon_user: at most 64 bytes */
+	int	valid, ok;	/* ok: it exists and is not root */
+	uid_t	uid;
+	gid_t	gid;
+};
+void	auth_account(struct auth_account *, const char *name, int force);
 /*
  * Looks anon_user up (again when force, or when the name changed) and
  * keeps its ids for auth_check_vhost(): the listener calls it before it

@@ -5,7 +5,6 @@
  * Runs in: listener.
  */
 #include <errno.h>
-#include <pwd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -281,31 +280,16 @@ ctrl_options(int fd, const struct conf *c)
  * here when a name changes or after SIGHUP, not in every session (NSS
  * work in each process is CPU and memory per session).
  */
-static struct {
-	char	name[65];	/* service_user is at most 64 bytes */
-	int	ok, valid;
-	uid_t	uid;
-	gid_t	gid;
-} service;
+static struct auth_account service;
 static int accounts_stale = 1;	/* at start and after SIGHUP */
 
 static void
 service_lookup(const struct conf *c, struct monitor_args *a)
 {
-	size_t n = strlen(c->service_user);
 	int force = accounts_stale;
-	struct passwd *pw;
 
 	accounts_stale = 0;
-	if (force || !service.valid || strcmp(service.name, c->service_user) != 0) {
-		service.valid = n < sizeof(service.name);
-		if (service.valid)
-			memcpy(service.name, c->service_user, n + 1);
-		pw = service.valid ? getpwnam(c->service_user) : NULL;
-		service.ok = pw != NULL;
-		service.uid = pw != NULL ? pw->pw_uid : 0;
-		service.gid = pw != NULL ? pw->pw_gid : 0;
-	}
+	auth_account(&service, c->service_user, force);
 	if (geteuid() == 0)
 		auth_anon_lookup(c, force);	/* anon_user likewise */
 	a->service_ok = service.ok;

@@ -173,7 +173,7 @@ enter_as_service(struct mon *m, enum sandbox_phase phase)
 
 	if (geteuid() == 0) {
 		if (!m->a->service_ok)
-			die("service_user does not exist");
+			die("service_user does not exist, or is root");
 		sp.root = m->a->conf->empty_dir;
 		sp.uid = m->a->service_uid;
 		sp.gid = m->a->service_gid;

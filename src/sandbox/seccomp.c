@@ -253,16 +253,14 @@ build(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 }
 
 /*
- * A prepared program: the BPF libseccomp generated with SELF_MARK in
+ * A prepared program: the BPF libseccomp generated with SELF_PID_MARK in
  * place of the process id, and where that constant sits, so a worker
- * only writes its own pid there. SELF_MARK is above PID_MAX_LIMIT
+ * only writes its own pid there. SELF_PID_MARK is above PID_MAX_LIMIT
  * (2^22), so it is no process id. It must occur in a pid compare
  * (libseccomp may share one compare among the self-signal rules), and
  * nowhere else, or the program is not used.
  */
-#define SELF_MARK	0x5eccu
-#define SELF_MARK_HI	0x0f00u		/* SELF_MARK | SELF_MARK_HI << 16 */
-#define SELF_PID_MARK	((SELF_MARK_HI << 16) | SELF_MARK)
+#define SELF_PID_MARK	0x0f005eccu
 
 struct prepared {
 	size_t			len;	/* 0: not prepared, build in place */
