@@ -483,13 +483,29 @@ freed_by(int dirfd, const char *name, struct stat *st, uint64_t *bytes,
 	*files = 1;
 }
 
+/*
+ * After a rename or unlink under the lock (r its result): credit what it
+ * freed when it succeeded, unlock, and return r with its errno.
+ */
+static int
+credit_unlock(struct quota *q, int r, uint64_t bytes, uint64_t files)
+{
+	int err = errno;
+
+	if (r == 0)
+		credit_locked(q, bytes, files);
+	quota_unlock(q->fd);
+	errno = err;
+	return r;
+}
+
 int
 quota_rename(struct quota *q, int fromdir, const char *from, int todir,
     const char *to)
 {
 	struct stat src, dst;
 	uint64_t bytes, files;
-	int r, err;
+	int r;
 
 	if (q->fd < 0 || quota_lock(q->fd) < 0)
 		return renameat(fromdir, from, todir, to);
@@ -499,12 +515,7 @@ quota_rename(struct quota *q, int fromdir, const char *from, int todir,
 	    src.st_dev == dst.st_dev && src.st_ino == dst.st_ino)
 		bytes = files = 0;
 	r = renameat(fromdir, from, todir, to);
-	err = errno;
-	if (r == 0)
-		credit_locked(q, bytes, files);
-	quota_unlock(q->fd);
-	errno = err;
-	return r;
+	return credit_unlock(q, r, bytes, files);
 }
 
 int
@@ -512,16 +523,11 @@ quota_unlink(struct quota *q, int dirfd, const char *name, int flags)
 {
 	uint64_t bytes, files;
 	struct stat st;
-	int r, err;
+	int r;
 
 	if (q->fd < 0 || quota_lock(q->fd) < 0)
 		return unlinkat(dirfd, name, flags);
 	freed_by(dirfd, name, &st, &bytes, &files);
 	r = unlinkat(dirfd, name, flags);
-	err = errno;
-	if (r == 0)
-		credit_locked(q, bytes, files);
-	quota_unlock(q->fd);
-	errno = err;
-	return r;
+	return credit_unlock(q, r, bytes, files);
 }
