@@ -161,19 +161,27 @@ def test_data_connect_timeout_port(start_server):
         lst.close()
 
 
+def unread_retr(c, name):
+    """RETR name over PASV into a data socket with a 4 KiB receive buffer
+    that the test then reads slowly or not at all; returns that socket
+    once the 150 is in."""
+    c.cmd("TYPE I")
+    port = pasv_port(c.cmd("PASV"))
+    d = socket.socket()
+    d.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    d.connect(("127.0.0.1", port))
+    c.send(f"RETR {name}\r\n")
+    assert c.reply().startswith("150")
+    return d
+
+
 def test_stalled_download(start_server):
     """The client opens the data connection and never reads: the sender
     makes no progress and gives up with 426 after data_timeout."""
     srv = start_server(conf_extra={"data_timeout": "2"})
     (srv.home / "big.bin").write_bytes(b"\0" * (64 << 20))
     c = login_raw(srv)
-    c.cmd("TYPE I")
-    port = pasv_port(c.cmd("PASV"))
-    d = socket.socket()
-    d.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    d.connect(("127.0.0.1", port))
-    c.send("RETR big.bin\r\n")
-    assert c.reply().startswith("150")
+    d = unread_retr(c, "big.bin")
     r, took = timed_reply(c)
     assert r == "426 Data connection timed out."
     assert took <= 2 + SLACK
@@ -221,13 +229,7 @@ def test_session_max_seconds_ends_a_transfer(start_server):
     (srv.home / "big.bin").write_bytes(b"\0" * (64 << 20))
     t0 = time.monotonic()
     c = login_raw(srv)
-    c.cmd("TYPE I")
-    port = pasv_port(c.cmd("PASV"))
-    d = socket.socket()
-    d.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    d.connect(("127.0.0.1", port))
-    c.send("RETR big.bin\r\n")
-    assert c.reply().startswith("150")
+    d = unread_retr(c, "big.bin")
     assert c.reply() == "426 Transfer aborted. Session time limit reached."
     assert c.reply() == "421 Session time limit reached."
     assert 2.5 <= time.monotonic() - t0 <= 3 + SLACK
@@ -289,13 +291,7 @@ def test_trickle_download_cannot_hold_the_slot(start_server):
     srv = start_server(conf_extra={"data_timeout": "3", "data_min_rate": "4096"})
     (srv.home / "big.bin").write_bytes(b"\0" * (64 << 20))
     c = login_raw(srv)
-    c.cmd("TYPE I")
-    port = pasv_port(c.cmd("PASV"))
-    d = socket.socket()
-    d.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    d.connect(("127.0.0.1", port))
-    c.send("RETR big.bin\r\n")
-    assert c.reply().startswith("150")
+    d = unread_retr(c, "big.bin")
     c.sock.settimeout(0.05)
     t0 = time.monotonic()
     got = b""
