@@ -163,15 +163,21 @@ def abor_answered_at_once(f):
     assert time.monotonic() - t0 < 0.5
 
 
-
-def test_abor_and_stat_during_a_paced_download(start_server):
-    """At 1 MiB/s a 32 MiB download would take 32 s: STAT answers with
-    the progress and ABOR ends it, both at once."""
+def paced_download(start_server):
+    """A server with download_rate 1 MiB/s and a 32 MiB big.bin, a logged-in
+    client, and its RETR of big.bin started: (server, ftp, data socket)."""
     srv = start_server(conf_extra={"download_rate": str(MiB)}, rootless=not IS_ROOT)
     big_file(srv, srv.home, "big.bin", 32 * MiB)
     f = srv.login(timeout=10)
     f.voidcmd("TYPE I")
-    conn = f.transfercmd("RETR big.bin")
+    return srv, f, f.transfercmd("RETR big.bin")
+
+
+
+def test_abor_and_stat_during_a_paced_download(start_server):
+    """At 1 MiB/s a 32 MiB download would take 32 s: STAT answers with
+    the progress and ABOR ends it, both at once."""
+    srv, f, conn = paced_download(start_server)
     got = 0
     while got < MiB:
         got += len(conn.recv(65536))
@@ -216,11 +222,7 @@ def test_abor_during_a_paced_upload_keeps_the_old_file(start_server):
 def test_client_gone_during_a_paced_download(start_server):
     """The reader closes its end: the paced sender notices at its next
     slice and answers 426, the session goes on."""
-    srv = start_server(conf_extra={"download_rate": str(MiB)}, rootless=not IS_ROOT)
-    big_file(srv, srv.home, "big.bin", 32 * MiB)
-    f = srv.login(timeout=10)
-    f.voidcmd("TYPE I")
-    conn = f.transfercmd("RETR big.bin")
+    srv, f, conn = paced_download(start_server)
     conn.recv(65536)
     conn.close()
     t0 = time.monotonic()
@@ -232,11 +234,7 @@ def test_client_gone_during_a_paced_download(start_server):
 
 
 def test_sigterm_ends_a_paced_download(start_server):
-    srv = start_server(conf_extra={"download_rate": str(MiB)}, rootless=not IS_ROOT)
-    big_file(srv, srv.home, "big.bin", 32 * MiB)
-    f = srv.login(timeout=10)
-    f.voidcmd("TYPE I")
-    conn = f.transfercmd("RETR big.bin")
+    srv, f, conn = paced_download(start_server)
     conn.recv(65536)
     t0 = time.monotonic()
     srv.proc.terminate()

@@ -175,6 +175,16 @@ def unread_retr(c, name):
     return d
 
 
+def started_stor(c, name):
+    """STOR name over PASV; returns the data socket once the 150 is in."""
+    c.cmd("TYPE I")
+    port = pasv_port(c.cmd("PASV"))
+    d = socket.create_connection(("127.0.0.1", port))
+    c.send(f"STOR {name}\r\n")
+    assert c.reply().startswith("150")
+    return d
+
+
 def test_stalled_download(start_server):
     """The client opens the data connection and never reads: the sender
     makes no progress and gives up with 426 after data_timeout."""
@@ -194,11 +204,7 @@ def test_stalled_upload_is_not_committed(start_server):
     srv = start_server(conf_extra={"data_timeout": "2"})
     (srv.home / "keep.txt").write_bytes(b"old content\n")
     c = login_raw(srv)
-    c.cmd("TYPE I")
-    port = pasv_port(c.cmd("PASV"))
-    d = socket.create_connection(("127.0.0.1", port))
-    c.send("STOR keep.txt\r\n")
-    assert c.reply().startswith("150")
+    d = started_stor(c, "keep.txt")
     d.sendall(b"x" * 10000)  # then nothing, the connection stays open
     r, took = timed_reply(c)
     assert r == "426 Data connection timed out."
@@ -254,11 +260,7 @@ def test_trickle_upload_is_too_slow(start_server):
     srv = start_server(conf_extra={"data_timeout": "3"})
     (srv.home / "keep.txt").write_bytes(b"old content\n")
     c = login_raw(srv)
-    c.cmd("TYPE I")
-    port = pasv_port(c.cmd("PASV"))
-    d = socket.create_connection(("127.0.0.1", port))
-    c.send("STOR keep.txt\r\n")
-    assert c.reply().startswith("150")
+    d = started_stor(c, "keep.txt")
     c.sock.settimeout(0.05)
     t0 = time.monotonic()
     got = b""
