@@ -56,7 +56,7 @@ print_errors(const struct conf_errors *e)
 
 	for (i = 0; i < e->count && i < sizeof(e->msg) / sizeof(e->msg[0]); i++) {
 		if (running)
-			log_err("%s", e->msg[i]);
+			log_err("%-s", e->msg[i]);
 		else
 			fprintf(stderr, "%s\n", e->msg[i]);
 	}

@@ -190,7 +190,7 @@ anon_identity(const struct conf *c, const struct conf_vhost *vh,
 	if (geteuid() == 0) {
 		auth_anon_lookup(c, 0);
 		if (!anon_acct.ok) {
-			log_warn("anon_user %s: no such account, or root",
+			log_warn("anon_user=%s has no account, or is root",
 			    c->anon_user);
 			return -1;
 		}
@@ -228,7 +228,7 @@ find_in(const char *what, const char *text, size_t len, const char *user,
 
 	r = users_find(text, len, user, e, &line, &err);
 	if (r < 0) {
-		log_warn("%s:%zu: %s", what, line, err);
+		log_warn("%-s:%zu: %-s", what, line, err);
 		return 0;
 	}
 	return r;
@@ -244,7 +244,7 @@ find_in_file(const struct conf *c, const char *user, struct users_entry *e)
 	if (c->users_file[0] == '\0')
 		return 0;
 	if ((r = users_load(c->users_file, &text, &len)) < 0) {
-		log_warn("users file %s: %s", c->users_file, strerror(-r));
+		log_warn("users_file=%s unreadable: %-s", c->users_file, strerror(-r));
 		return 0;
 	}
 	r = find_in("users file", text, len, user, e);

@@ -72,7 +72,7 @@ pam_identity(const struct conf *c, const char *user, struct auth_identity *id)
 	size_t n;
 
 	if ((pw = getpwnam(user)) == NULL || pw->pw_uid == 0) {
-		log_warn("pam: %s: no passwd entry, or root", user);
+		log_warn("pam: user=%s has no passwd entry, or is root", user);
 		return -1;
 	}
 	n = strlen(pw->pw_dir);
@@ -97,7 +97,7 @@ pam_check(const struct conf *c, const char *user, const char *pass,
 	pc.conv = conv;
 	pc.appdata_ptr = (void *)(uintptr_t)pass;
 	if ((r = pam_start(c->pam_service, user, &pc, &ph)) != PAM_SUCCESS) {
-		log_warn("pam_start %s failed", c->pam_service);
+		log_warn("pam_start failed: pam_service=%s", c->pam_service);
 		return -1;
 	}
 	(void)pam_set_item(ph, PAM_TTY, "keepftpd");
@@ -107,7 +107,7 @@ pam_check(const struct conf *c, const char *user, const char *pass,
 	if (r == PAM_SUCCESS)
 		r = pam_acct_mgmt(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
 	if (r != PAM_SUCCESS)
-		log_info("pam: %s: %s", user, pam_strerror(ph, r));
+		log_info("pam: %-s user=%s", pam_strerror(ph, r), user);
 	pam_end(ph, r);
 	if (r != PAM_SUCCESS)
 		return -1;

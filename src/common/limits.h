@@ -12,7 +12,8 @@
 #define KF_USER_MAX		128	/* user name, bytes */
 #define KF_PASS_MAX		256	/* password, bytes */
 #define KF_IPC_MSG_MAX		8192	/* one privileged message, header included */
-#define KF_LOG_LINE_MAX		1024	/* one log line before escaping */
+#define KF_LOG_LINE_MAX		2048	/* one log line before the sink escapes */
+#define KF_LOG_FIELD_MAX	512	/* one quoted field of a log line */
 #define KF_REPLY_LINES_MAX	(64 * 1024)	/* one multi-line reply */
 #define KF_REPLY_MAX		8192	/* one (possibly multi-line) reply */
 #define KF_CONF_FILE_MAX	(1024 * 1024)

@@ -1,12 +1,20 @@
 /*
- * log.h - format-checked logging; escaping happens at the sink, so no
- * caller has to remember it. Workers send their lines to the monitor,
- * which escapes and writes them.
+ * log.h - format-checked logging that no caller can get wrong.
+ * In a log format, "%s" writes the string as a quoted field ("..." with
+ * \" \\ and \xNN escapes; NULL writes a bare -): use it for every
+ * string that is not a word keepftpd chose, with a key before it
+ * (path=%s, user=%s). "%-s" writes a string bare: only for words from
+ * the code, library error texts and addresses the server formatted.
+ * Also: %d %i %u %x with no length, l, ll or z; %%. Nothing else
+ * (no width or precision): the line ends in "<bad log format>".
+ * The sink escapes control characters and invalid UTF-8 in the whole
+ * line; workers send their lines to the monitor, which writes them.
  * Runs in: all processes.
  */
 #ifndef KF_LOG_H
 #define KF_LOG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <syslog.h>
 
@@ -18,6 +26,7 @@ enum log_sink {
 
 void	log_open(enum log_sink, const char *ident, int fd);
 void	log_set_level(int prio);
+/* printf's own rules: the prefix holds only what the server formatted */
 void	log_set_prefix(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 void	log_msg(int prio, const char *fmt, ...)
@@ -25,6 +34,11 @@ void	log_msg(int prio, const char *fmt, ...)
 void	log_raw(int prio, const char *bytes, size_t n);
 int	log_forward(int fd);
 size_t	log_escape(const char *in, size_t n, char *out, size_t outsz);
+size_t	log_quote(const char *in, size_t n, char *out, size_t outsz);
+size_t	log_vformat(char *out, size_t outsz, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 3, 0)));
+size_t	log_format(char *out, size_t outsz, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 
 #define log_err(...)	log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...)	log_msg(LOG_WARNING, __VA_ARGS__)

@@ -114,7 +114,7 @@ accept_peer(struct data *d, const struct sockaddr_storage *peer, int timeout_ms)
 		if (addr_same_host(&from, peer))
 			return fd;
 		addr_to_str(&from, who, sizeof(who));
-		log_warn("data connection from foreign address %s refused", who);
+		log_warn("data connection from foreign address %-s refused", who);
 		close(fd);
 	}
 	return -1;

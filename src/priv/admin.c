@@ -84,20 +84,20 @@ admin_open(const char *path)
 	if (path[0] == '\0')
 		return -1;
 	if (sun_of(path, &sun) < 0) {
-		log_err("admin_socket %s: path too long", path);
+		log_err("admin_socket=%s is too long", path);
 		return -1;
 	}
 	if (make_dir(path) < 0 || clear_stale(path, &sun) < 0 ||
 	    (fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0)) < 0) {
-		log_err("admin_socket %s: %s", path, strerror(errno));
+		log_err("admin_socket=%s unusable: %-s", path, strerror(errno));
 		return -1;
 	}
 	old = umask(0177);
 	r = bind(fd, (const struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
 	if (r < 0 || chmod(path, 0600) < 0 || listen(fd, 8) < 0) {
-		log_err("admin_socket %s: %s", path, strerror(errno));
+		log_err("admin_socket=%s unusable: %-s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -229,7 +229,7 @@ do_add(int fd, struct bantab *t, const struct conf *c, struct ipc_msg *req)
 		secs = (uint32_t)c->ban_seconds;
 	bantab_ban(t, &a, sys_now_ms(), (int64_t)secs * 1000);
 	bantab_addr_to_str(&a, norm, sizeof(norm));
-	log_warn("ban: %s banned for %lu s by admin", norm, (unsigned long)secs);
+	log_warn("ban: %-s banned for %lu s by admin", norm, (unsigned long)secs);
 	snprintf(text, sizeof(text), "%s banned for %lu s", norm,
 	    (unsigned long)secs);
 	done(fd, 0, text);
@@ -263,7 +263,7 @@ do_clear(int fd, struct bantab *t, struct ipc_msg *req)
 		done(fd, 1, text);
 		return;
 	}
-	log_warn("ban: %s lifted by admin", norm);
+	log_warn("ban: %-s lifted by admin", norm);
 	snprintf(text, sizeof(text), "%s: ban lifted", norm);
 	done(fd, 0, text);
 }

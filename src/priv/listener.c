@@ -114,7 +114,7 @@ bind_one(const struct conf_listen *l)
 	if (bind(fd, (const struct sockaddr *)&l->addr, l->len) < 0 ||
 	    listen(fd, 128) < 0) {
 		addr_to_str(&l->addr, host, sizeof(host));
-		log_err("cannot listen on %s port %u: %s", host,
+		log_err("cannot listen on %-s port %u: %-s", host,
 		    addr_port(&l->addr), strerror(errno));
 		close(fd);
 		return -1;
@@ -139,7 +139,7 @@ report_init(void)
 	    sys_set_nonblock(sv[0], 1) < 0 ||
 	    setsockopt(sv[1], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
 	    shutdown(sv[1], SHUT_RD) < 0) {
-		log_err("cannot create the report channel: %s", strerror(errno));
+		log_err("cannot create the report channel: %-s", strerror(errno));
 		return -1;
 	}
 	report_rd = sv[0];
@@ -257,7 +257,7 @@ refuse(int fd, const char *why, const char *host)
 	int n = snprintf(line, sizeof(line), "421 %s\r\n", why);
 
 	(void)!write(fd, line, (size_t)n);
-	log_warn("refused %s: %s", host, why);
+	log_warn("refused %-s: %-s", host, why);
 	close(fd);
 }
 
@@ -426,7 +426,7 @@ report_one(struct listener *L, const unsigned char *frame, size_t n,
 	    !bantab_fail(bans, &p, &a, sys_now_ms()))
 		return;
 	bantab_addr_to_str(&a, host, sizeof(host));
-	log_warn("ban: %s banned for %lu s (%lu failed logins within %lu s)",
+	log_warn("ban: %-s banned for %lu s (%lu failed logins within %lu s)",
 	    host, L->conf.ban_seconds, L->conf.ban_failures, L->conf.ban_window);
 }
 
@@ -476,7 +476,7 @@ log_expired(const struct bantab_addr *a, void *arg)
 
 	(void)arg;
 	bantab_addr_to_str(a, host, sizeof(host));
-	log_info("ban: %s expired", host);
+	log_info("ban: %-s expired", host);
 }
 
 /* Ends the bans whose time is over, at most twice a second. */
@@ -520,7 +520,7 @@ do_reload(struct listener *L)
 		c->listen_count = L->conf.listen_count;
 		/* a bad certificate keeps the old one (logged in tls_load) */
 		if (tls_load(c) == 0 && tls_configured(c))
-			log_info("TLS certificate reloaded: %s", c->tls_cert);
+			log_info("TLS certificate reloaded: tls_cert=%s", c->tls_cert);
 		L->conf = *c;
 		idmap_free(session_ids);
 		session_ids = idmap_load_system();

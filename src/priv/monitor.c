@@ -73,7 +73,7 @@ on_term(int sig)
 static void __attribute__((noreturn))
 die(const char *why)
 {
-	log_err("session ended: %s", why);
+	log_err("session ended: %-s", why);
 	_exit(1);
 }
 
@@ -209,8 +209,8 @@ open_quota(struct mon *m)
 	if (m->id.quota_bytes == 0 && m->id.quota_files == 0)
 		return -1;
 	if ((fd = quota_open(m->a->conf->quota_dir, m->id.name)) < 0) {
-		log_err("quota of %s: %s/%s: %s", m->id.name,
-		    m->a->conf->quota_dir, m->id.name, strerror(-fd));
+		log_err("quota file of user=%s in quota_dir=%s unusable: %-s",
+		    m->id.name, m->a->conf->quota_dir, strerror(-fd));
 		sys_write_all(m->si.ctrl_fd, msg, sizeof(msg) - 1);
 		die("quota usage file unavailable");
 	}
@@ -279,7 +279,7 @@ login_failed(struct mon *m, const char *reason, const char *user)
 {
 	struct ipc_msg rep;
 
-	log_warn("login failed: from=%s failures=%u reason=%s user=%s",
+	log_warn("login failed: from=%-s failures=%u reason=%-s user=%s",
 	    m->peer, m->failures, reason, user);
 	ipc_init(&rep, LSN_LOGIN_FAILED);
 	if (ipc_send(m->a->report_fd, &rep) < 0)
@@ -356,8 +356,8 @@ check_login(struct mon *m, struct ipc_msg *msg)
 	}
 	m->si.tls_flags = tls;
 	if (ok) {
-		log_info("login ok: user=%s%s%s root=%s%s%s", user,
-		    vh != NULL ? " host=" : "", vh != NULL ? vh->name : "",
+		log_info("login ok: user=%s host=%s root=%s%-s%-s", user,
+		    vh != NULL ? vh->name : NULL,
 		    m->id.root, m->id.writable ? " write" : " read-only",
 		    cert ? " (client certificate)" : "");
 		m->logged_in = 1;
@@ -729,13 +729,13 @@ session_phase(struct mon *m)
 	if (status != SESSION_EXIT_REIN || mon_term)
 		return 0;
 	if (m->reins >= KF_REIN_MAX) {
-		log_warn("rein: user=%s; more than %d REIN, session ended",
+		log_warn("rein: user=%s sent more than %d REIN, session ended",
 		    m->id.name, KF_REIN_MAX);
 		sys_write_all(m->si.ctrl_fd, too_many, sizeof(too_many) - 1);
 		return 0;
 	}
 	m->reins++;
-	log_info("rein: user=%s logged out; back to login (rein %u, "
+	log_info("rein: user=%s logged out, back to login (rein %u, "
 	    "failures %u)", m->id.name, m->reins, m->failures);
 	m->logged_in = 0;
 	memset(&m->id, 0, sizeof(m->id));
@@ -767,7 +767,7 @@ monitor_run(const struct monitor_args *a)
 	sigaction(SIGTERM, &sa, NULL);
 	addr_to_str(&a->peer, m.peer, sizeof(m.peer));
 	log_set_prefix("[s%lu %s]", a->id, m.peer);
-	log_info("connect%s", a->implicit ? " (implicit TLS)" : "");
+	log_info("connect%-s", a->implicit ? " (implicit TLS)" : "");
 	if (tls_ctrl_ctx() != NULL)
 		tls_session_keys_new(&m.si.tls_keys);
 	if (a->implicit)
@@ -778,7 +778,7 @@ monitor_run(const struct monitor_args *a)
 		while (session_phase(&m) && login_phase(&m, sys_now_ms()))
 			;
 	relay_stop(&m);
-	log_info("disconnect: user=%s seconds=%lld", m.logged_in ? m.id.name : "-",
+	log_info("disconnect: user=%s seconds=%lld", m.logged_in ? m.id.name : NULL,
 	    (long long)((sys_now_ms() - t0) / 1000));
 	_exit(0);
 }

@@ -170,7 +170,7 @@ do_host(struct pre *p, const struct cmd *c)
 		return;
 	}
 	if ((vh = conf_vhost_find(conf, name)) == NULL) {
-		log_info("HOST %s: unknown host", name);
+		log_info("HOST: unknown host=%s", name);
 		ctrl_reply(&p->ctrl, 504, "Unknown host.");
 		return;
 	}

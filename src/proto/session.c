@@ -303,7 +303,7 @@ protect_data(struct sess *s, int fd)
 	if (r == TLSD_OK)
 		return fd;
 	close(fd);
-	log_warn("data connection refused: %s", why);
+	log_warn("data connection refused: %-s", why);
 	if (r == TLSD_NOT_RESUMED)
 		ctrl_reply(&s->ctrl, 522, "Data connection refused: it must "
 		    "resume the control connection's TLS session.");
@@ -440,10 +440,10 @@ log_xfer(struct sess *s, const char *verb, const struct xfer *x,
 {
 	int64_t ms = sys_now_ms() - t0;
 
-	log_info("%s %s bytes=%llu ms=%lld status=%s", verb, s->path,
+	log_info("%-s path=%s bytes=%llu ms=%lld status=%-s", verb, s->path,
 	    (unsigned long long)x->bytes, (long long)ms, xfer_status_name(st));
 	if (st == XFER_TOO_SLOW)
-		log_warn("%s %s aborted: under data_min_rate %llu bytes/s over "
+		log_warn("%-s path=%s aborted: under data_min_rate %llu bytes/s over "
 		    "%lu s", verb, s->path, (unsigned long long)x->min_rate,
 		    s->conf->data_timeout);
 }
@@ -1069,7 +1069,7 @@ do_port(struct sess *s, const struct cmd *c)
 		return;
 	}
 	if (data_set_port(&s->data, &a, &s->si->peer) < 0) {
-		log_warn("%s to a foreign address or privileged port refused",
+		log_warn("%-s to a foreign address or privileged port refused",
 		    c->def->name);
 		ctrl_reply(&s->ctrl, 501,
 		    "%s refused: only to your own address and a port >= 1024.",
@@ -1750,9 +1750,9 @@ start_quota(struct sess *s, const struct session_info *si)
 	s->quota.max_bytes = s->id->quota_bytes;
 	s->quota.max_files = s->id->quota_files;
 	if ((r = quota_start(&s->quota, s->rootfd)) < 0)
-		log_err("quota of %s: usage unknown (%s); uploads refused until "
-		    "`keepftpd quota %s --recompute` succeeds", s->id->name,
-		    strerror(-r), s->id->name);
+		log_err("quota usage of user=%s unknown (%-s); uploads refused "
+		    "until `keepftpd quota NAME --recompute` succeeds",
+		    s->id->name, strerror(-r));
 }
 
 void

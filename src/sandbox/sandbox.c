@@ -95,14 +95,14 @@ __lsan_is_turned_off(void)
 static void __attribute__((noreturn))
 fail(const char *step)
 {
-	log_err("sandbox: %s failed: %s", step, strerror(errno));
+	log_err("sandbox: %-s failed: %-s", step, strerror(errno));
 	_exit(1);
 }
 
 static void __attribute__((noreturn))
 refuse(const char *why)
 {
-	log_err("sandbox: %s", why);
+	log_err("sandbox: %-s", why);
 	_exit(1);
 }
 
@@ -532,13 +532,13 @@ sandbox_prepare_empty_dir(const char *path)
 		return 0;	/* rootless pre-login: Landlock, no rule */
 	n = strlen(path);
 	if (!canonical(path) || n >= sizeof(p)) {
-		log_err("empty_dir %s: must be a canonical absolute path "
+		log_err("empty_dir=%s is not a canonical absolute path "
 		    "below /", path);
 		return -1;
 	}
 	memcpy(p, path, n + 1);
 	if (walk_empty_dir(p) < 0) {
-		log_err("empty_dir %s: %s (must be an empty directory owned "
+		log_err("empty_dir=%s unusable: %-s (must be an empty directory owned "
 		    "by root, on a path of root-owned directories without "
 		    "symlinks, writable by nobody else)", path,
 		    strerror(errno));

@@ -114,7 +114,7 @@ handshake(struct relay *r, int64_t deadline)
 			return;
 		r->raw_ev = 0;
 		if (ssl_wait(r, ret) != 0) {
-			log_warn("TLS handshake failed: %s",
+			log_warn("TLS handshake failed: %-s",
 			    tls_error_text(err, sizeof(err)));
 			finish(r, 0);
 		}
@@ -411,7 +411,6 @@ void
 relay_run(const struct relay_args *a)
 {
 	static struct relay r;
-	char sni[300];
 	const char *name;
 
 	r.raw = a->raw_fd;
@@ -427,10 +426,8 @@ relay_run(const struct relay_args *a)
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	handshake(&r, a->handshake_deadline_ms);
 	name = SSL_get_servername(r.ssl, TLSEXT_NAMETYPE_host_name);
-	snprintf(sni, sizeof(sni), "%s%s", name != NULL ? " sni=" : "",
-	    name != NULL ? name : "");
-	log_info("TLS control connection: %s %s%s", SSL_get_version(r.ssl),
-	    SSL_get_cipher_name(r.ssl), sni);
+	log_info("TLS control connection: %-s %-s sni=%s",
+	    SSL_get_version(r.ssl), SSL_get_cipher_name(r.ssl), name);
 	report_peer(r.ssl);
 	loop(&r);
 }

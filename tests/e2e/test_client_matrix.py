@@ -149,7 +149,7 @@ def test_curl_resume_download(srv, work):
         ok(srv, r, f"curl -C - (local file cut to {keep})")
         assert_file(srv, out, data, r)
         # REST keep + RETR: only the missing tail went over the wire
-        assert srv.wait_log(rf"RETR /resume/big file\.bin bytes={len(data) - keep}\b"), \
+        assert srv.wait_log(rf"RETR path=\"/resume/big file\.bin\" bytes={len(data) - keep}\b"), \
             report(srv, r, f"no RETR of the last {len(data) - keep} bytes in the log")
 
 
@@ -168,7 +168,7 @@ def test_curl_resume_upload(srv, work):
     ok(srv, r, "curl -C - -T")
     assert_file(srv, srv.home / "partial upload.bin", data, r)
     # it really resumed: the second transfer was an APPE of the second half
-    assert srv.wait_log(rf"APPE /partial upload\.bin bytes={len(data) - half}\b"), \
+    assert srv.wait_log(rf"APPE path=\"/partial upload\.bin\" bytes={len(data) - half}\b"), \
         report(srv, r, "no APPE of the second half in the log")
     no_temp_leftovers(srv, srv.home)
 
@@ -274,7 +274,7 @@ def test_ftplib_storbinary_rest(srv):
         f.storbinary("STOR rest up.bin", io.BytesIO(data[half:]), rest=half)
         assert f.size("rest up.bin") == len(data)
     assert_file(srv, srv.home / "rest up.bin", data)
-    assert srv.wait_log(rf"STOR /rest up\.bin bytes={len(data) - half}\b"), \
+    assert srv.wait_log(rf"STOR path=\"/rest up\.bin\" bytes={len(data) - half}\b"), \
         report(srv, None, "no resumed STOR in the log")
     no_temp_leftovers(srv, srv.home)
 

@@ -377,10 +377,10 @@ def test_user_allow_and_deny_from(start_server):
         f.quit()
     log = srv.log()
     assert re.search(r"login failed: from=127\.0\.0\.1 failures=1 "
-                     r"reason=user-allow-from user=carol$", log, re.M)
+                     r"reason=user-allow-from user=\"carol\"$", log, re.M)
     assert re.search(r"login failed: from=127\.0\.0\.1 failures=1 "
-                     r"reason=user-deny-from user=dave$", log, re.M)
-    assert "login ok: user=carol" in log and "login ok: user=dave" in log
+                     r"reason=user-deny-from user=\"dave\"$", log, re.M)
+    assert 'login ok: user="carol"' in log and 'login ok: user="dave"' in log
 
 
 def test_user_address_refusal_counts_toward_a_ban(start_server):

@@ -88,4 +88,4 @@ def test_tnftp_host_before_login(start_server, tmp_path):
               "user anonymous guest@example.com\nbinary\nget only-v.txt\nquit\n")
     r = run(["tnftp", "-n"], input=script, cwd=str(work))
     assert (work / "only-v.txt").read_bytes() == b"vhost file\n", (r.stdout, r.stderr)
-    assert srv.wait_log(r"login ok: user=anonymous host=v\.example\.test")
+    assert srv.wait_log(r"login ok: user=\"anonymous\" host=\"v\.example\.test\"")

@@ -59,9 +59,9 @@ def test_password_never_logged(srv):
     f.quit()
     f = srv.login("anonymous", anon_pw)
     f.quit()
-    assert srv.wait_log(r"login ok: user=anonymous", timeout=5) or True
+    assert srv.wait_log(r'login ok: user="anonymous"', timeout=5)
     log = srv.log()
-    assert f"user={srv.user}" in log or srv.user in log
+    assert f'user="{srv.user}"' in log
     for secret in (good, bad, anon_pw):
         assert secret not in log
 

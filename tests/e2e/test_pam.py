@@ -58,7 +58,7 @@ def test_pam_login(start_server, pam_user):
     assert proc_status(sess[0])["Uid"].split() == [str(pam_user.pw_uid)] * 4
     assert os.readlink(f"/proc/{sess[0]}/root") == pam_user.pw_dir
     f.quit()
-    assert srv.wait_log(rf"login ok: user={PAM_USER} root={pam_user.pw_dir} write")
+    assert srv.wait_log(rf'login ok: user="{PAM_USER}" host=- root="{pam_user.pw_dir}" write')
     assert PAM_PASS not in srv.log()
 
 

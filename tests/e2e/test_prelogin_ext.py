@@ -162,8 +162,8 @@ def test_host_known_vhost_banner_and_anon_root(vsrv):
     assert c.cmd("USER anonymous").startswith("331 ")
     assert c.cmd("PASS guest@example.com").startswith("230 ")
     c.close()
-    assert vsrv.wait_log(r"login ok: user=anonymous host=a\.example\.test root=" +
-                         str(vsrv.vroot))
+    assert vsrv.wait_log(r'login ok: user="anonymous" host="a\.example\.test" root="' +
+                         str(vsrv.vroot) + '"')
 
     f = vsrv.connect()
     assert f.sendcmd("HOST a.example.test").startswith("220")
@@ -247,7 +247,7 @@ def test_host_without_vhosts(srv):
     assert c.cmd("USER anonymous").startswith("331 ")
     assert c.cmd("PASS x@y").startswith("230 ")
     c.close()
-    assert srv.wait_log(r"login ok: user=anonymous root=")
+    assert srv.wait_log(r'login ok: user="anonymous" host=- root="')
     assert "is not a configured vhost" not in srv.log()
 
 
@@ -290,8 +290,8 @@ def test_rein_back_to_login(vsrv):
     assert not sessions_of(vsrv, "kf-prelogin")
     assert retr_bytes(f, "only-a.txt") == ONLY_A
     f.quit()
-    assert vsrv.wait_log(r"rein: user=alice logged out; back to login \(rein 1")
-    assert vsrv.wait_log(r"login ok: user=anonymous host=a\.example\.test")
+    assert vsrv.wait_log(r'rein: user="alice" logged out, back to login \(rein 1')
+    assert vsrv.wait_log(r'login ok: user="anonymous" host="a\.example\.test"')
 
 
 def test_rein_keeps_failure_count(start_server):
@@ -325,7 +325,7 @@ def test_rein_repeated(srv):
         assert c.cmd("PWD").startswith("530 ")
     assert c.cmd("QUIT").startswith("221 ")
     c.close()
-    assert srv.wait_log(r"rein: user=alice logged out; back to login \(rein 3")
+    assert srv.wait_log(r'rein: user="alice" logged out, back to login \(rein 3')
 
 
 def test_rein_bounded(rsrv):

@@ -119,7 +119,7 @@ def test_quota_exceeded_mid_upload(qsrv):
     assert (srv.home / "keep.bin").read_bytes() == old
     assert not [p for p in srv.home.iterdir() if p.name.startswith(".kf-upload")]
     assert recorded(srv) == disk_usage(srv.home)
-    m = srv.wait_log(r"STOR /keep.bin bytes=(\d+) ms=\d+ status=quota")
+    m = srv.wait_log(r'STOR path="/keep.bin" bytes=(\d+) ms=\d+ status=quota')
     assert m and int(m.group(1)) >= MiB
     # what fits still goes, and the session goes on
     r, _ = push(f, "STOR small.bin", b"s" * (512 * KiB))
@@ -294,7 +294,7 @@ def test_recompute_is_bounded(qsrv):
         f.storbinary("STOR z.bin", __import__("io").BytesIO(b"z"))
     assert f.sendcmd("NOOP").startswith("200")
     f.quit()
-    assert srv.wait_log(r"quota of alice: usage unknown")
+    assert srv.wait_log(r'quota usage of user="alice" unknown')
 
 
 def test_quota_dir_unavailable_refuses_the_login(start_server):
@@ -306,7 +306,8 @@ def test_quota_dir_unavailable_refuses_the_login(start_server):
         f.login(srv.user, srv.password)
     # anonymous has no quota: unaffected
     srv.anon_login().quit()
-    assert srv.wait_log(r"quota of alice: /nonexistent/keepftpd-quota/alice")
+    assert srv.wait_log(r'quota file of user="alice" in '
+                        r'quota_dir="/nonexistent/keepftpd-quota" unusable')
 
 
 def test_shared_quota_dir_refuses_the_login(qsrv):
@@ -317,7 +318,7 @@ def test_shared_quota_dir_refuses_the_login(qsrv):
     f = srv.connect()
     with pytest.raises(ftplib.error_temp, match=r"^421 Quota state unavailable"):
         f.login(srv.user, srv.password)
-    assert srv.wait_log(r"quota of alice: .*: Operation not permitted")
+    assert srv.wait_log(r'quota file of user="alice" .*: Operation not permitted')
 
 
 def test_usage_file_is_outside_the_root_and_not_reachable(qsrv):

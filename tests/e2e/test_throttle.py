@@ -64,7 +64,7 @@ def test_download_rate_32mib(start_server):
     assert n == 32 * MiB
     assert_rate(took, n, rate)
     f.quit()
-    assert srv.wait_log(r"RETR /big.bin bytes=33554432 ms=\d+ status=ok")
+    assert srv.wait_log(r'RETR path="/big.bin" bytes=33554432 ms=\d+ status=ok')
 
 
 def test_download_is_smooth(start_server):
@@ -189,7 +189,7 @@ def test_abor_and_stat_during_a_paced_download(start_server):
     conn.close()
     assert f.sendcmd("NOOP").startswith("200")
     f.quit()
-    assert srv.wait_log(r"RETR /big.bin bytes=\d+ ms=\d+ status=aborted")
+    assert srv.wait_log(r'RETR path="/big.bin" bytes=\d+ ms=\d+ status=aborted')
 
 
 def test_listings_are_not_paced(start_server):

@@ -282,7 +282,7 @@ def test_trickle_upload_is_too_slow(start_server):
     assert c.cmd("NOOP").startswith("200")
     assert (srv.home / "keep.txt").read_bytes() == b"old content\n"
     assert not [p for p in srv.home.iterdir() if p.name.startswith(".kf-upload")]
-    assert srv.wait_log(r"STOR /keep.txt bytes=\d+ ms=\d+ status=too-slow")
+    assert srv.wait_log(r'STOR path="/keep.txt" bytes=\d+ ms=\d+ status=too-slow')
     assert srv.wait_log(r"aborted: under data_min_rate 1024 bytes/s over 3 s")
 
 
@@ -310,7 +310,7 @@ def test_trickle_download_cannot_hold_the_slot(start_server):
     d.close()
     c.sock.settimeout(5)
     assert c.cmd("NOOP").startswith("200")
-    assert srv.wait_log(r"RETR /big.bin bytes=\d+ ms=\d+ status=(too-slow|timeout)")
+    assert srv.wait_log(r'RETR path="/big.bin" bytes=\d+ ms=\d+ status=(too-slow|timeout)')
 
 
 def test_min_rate_off(start_server):

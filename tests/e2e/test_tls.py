@@ -86,7 +86,7 @@ def test_auth_tls_then_login_and_transfer(tsrv):
     assert "hello.txt" in f.nlst()
     f.quit()
     assert tsrv.wait_log(r"TLS control connection: TLSv1\.3 ")
-    assert tsrv.wait_log(r"STOR /up.bin bytes=100000 .*status=ok")
+    assert tsrv.wait_log(r'STOR path="/up.bin" bytes=100000 .*status=ok')
 
 
 def test_feat_lists_auth_pbsz_prot(tsrv):
@@ -240,7 +240,7 @@ def test_per_user_tls_flag(start_server, certs):
     assert c.cmd("USER bob").startswith("331 ")       # nothing leaks at USER
     assert c.cmd("PASS bob-pass-1").startswith("530 ")
     c.close()
-    assert srv.wait_log(r"login refused: user=bob needs TLS on the control connection")
+    assert srv.wait_log(r'login refused: user="bob" needs TLS on the control connection')
     f = tls_login(srv, "bob", "bob-pass-1")
     f.quit()
 
@@ -272,7 +272,7 @@ def test_prot_before_login_carries_over(tsrv):
     f.login(USER, PASSWORD)
     assert retr(f, "hello.txt") == b"hello world\n"
     f.quit()
-    assert tsrv.wait_log(r"RETR /hello.txt bytes=12 .*status=ok")
+    assert tsrv.wait_log(r'RETR path="/hello.txt" bytes=12 .*status=ok')
 
 
 # ---------------------------------------------------------------------------
@@ -573,6 +573,6 @@ def test_host_before_auth_tls_carries_over(start_server, certs):
         assert c.cmd("REIN").startswith("220 ")
         assert c.cmd("HOST ftp.example.test").startswith("220")   # REIN resets HOST
         c.close()
-        assert srv.wait_log(r"login ok: user=anonymous host=ftp\.example\.test")
+        assert srv.wait_log(r'login ok: user="anonymous" host="ftp\.example\.test"')
     finally:
         shutil.rmtree(d, ignore_errors=True)

@@ -126,7 +126,7 @@ def test_truncated_upload_is_not_kept(start_server, certs, version):
         getresp()
     assert (srv.home / "keep.bin").read_bytes() == b"old content"
     assert not [p for p in os.listdir(srv.home) if p.startswith(".kf-upload")]
-    assert srv.wait_log(r"STOR /keep.bin bytes=200000 .*status=truncated")
+    assert srv.wait_log(r'STOR path="/keep.bin" bytes=200000 .*status=truncated')
     # a proper upload still works in the same session
     f.storbinary("STOR keep.bin", io.BytesIO(b"new"))
     assert (srv.home / "keep.bin").read_bytes() == b"new"
@@ -177,7 +177,7 @@ def test_strict_sni(start_server, certs):
     for name in ("other.example.test", None):
         with pytest.raises(ssl.SSLError, match="UNRECOGNIZED_NAME"):
             implicit_connect(iport, server_hostname=name).recv(10)
-    assert srv.wait_log(r"TLS control connection: .* sni=ftp\.example\.test")
+    assert srv.wait_log(r'TLS control connection: .* sni="ftp\.example\.test"')
 
 
 # ---------------------------------------------------------------------------
@@ -357,7 +357,7 @@ def test_client_certificate_required(start_server, certs, pki, version):
     f = tls_login(srv, ctx=cert_ctx(pki["cert"], pki["key"], version))
     assert retr(f, "hello.txt") == b"hello world\n"
     f.quit()
-    assert srv.wait_log(rf"TLS client certificate verified: CN={USER}")
+    assert srv.wait_log(rf'TLS client certificate verified: CN="{USER}"')
     with pytest.raises(ftplib.error_perm, match="530"):
         tls_login(srv, password="", ctx=cert_ctx(pki["cert"], pki["key"], version))
     # no certificate, or one from another CA: the handshake fails
@@ -378,7 +378,7 @@ def test_client_certificate_login_without_password(start_server, certs, pki):
     f = tls_login(srv, password="", ctx=cert_ctx(pki["cert"], pki["key"]))
     assert retr(f, "hello.txt") == b"hello world\n"
     f.quit()
-    assert srv.wait_log(rf"login ok: user={USER} .*\(client certificate\)")
+    assert srv.wait_log(rf'login ok: user="{USER}" .*\(client certificate\)')
     # no certificate: asked for but optional; then the password counts
     f = tls_login(srv)
     f.quit()
