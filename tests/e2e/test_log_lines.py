@@ -27,10 +27,11 @@ A quoted value followed by "..." was cut at KF_LOG_FIELD_MAX.
 import ftplib
 import io
 import re
+import shutil
 
 import pytest
 
-from conftest import MODES, RawClient, make_base
+from conftest import IS_ROOT, MODES, RawClient, make_base
 
 STAMP = rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 HEAD = re.compile(rb"^" + STAMP + rb" (?P<ident>[a-z-]+)\[\d+\]: "
@@ -266,3 +267,46 @@ def test_hostile_session_log_lines(lsrv):
     assert (b'path="/evil bytes=1 ms=1 status=ok\\x09user=root" bytes=1 '
             in raw)
     assert b'user="u\\" from=\\"1.2.3.4\\" failures=0 reason=ok ' in raw
+
+
+# ---------------------------------------------------------------------------
+# what TLS brings: a certificate's CN and the SNI name
+
+CN = 'x" user="root from=1.2.3.4 ok'
+
+
+def test_certificate_cn_and_sni_fields(start_server):
+    from tls_helpers import (TLSRaw, client_ctx, make_ca_and_client,
+                             make_cert, tls_conf)
+    d = make_base()
+    try:
+        cert, key = make_cert(d / "srv")
+        ca, ccert, ckey = make_ca_and_client(d / "ca", CN)
+        srv = start_server(mode="config", rootless=not IS_ROOT,
+                           conf_extra=tls_conf(cert, key,
+                                               {"tls_client_ca": str(ca)}))
+        ctx = client_ctx()
+        ctx.load_cert_chain(str(ccert), str(ckey))
+        c = TLSRaw(srv.port)
+        assert c.reply().startswith("220")
+        assert c.cmd("AUTH TLS").startswith("234")
+        c.starttls(ctx=ctx, server_hostname="ftp.example.test")
+        assert c.cmd("NOOP").startswith("200")
+        c.cmd("QUIT")
+        c.close()
+        assert srv.wait_log(r"is not a user name; ignored", timeout=10), \
+            srv.log()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    seen = {}
+    for level, peer, tokens, line in parse_log(srv.stderr_path.read_bytes()):
+        fl = fields(tokens)
+        if b" TLS client certificate verified: " in line:
+            seen["verified"] = fl
+        elif b" client certificate CN=" in line:
+            seen["ignored"] = fl
+        elif b" TLS control connection: " in line:
+            seen["control"] = fl
+    assert seen["verified"] == {"CN": (CN.encode(), True)}
+    assert seen["ignored"] == {"CN": (CN.encode(), True)}
+    assert seen["control"] == {"sni": (b"ftp.example.test", True)}
