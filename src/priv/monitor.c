@@ -356,9 +356,9 @@ check_login(struct mon *m, struct ipc_msg *msg)
 	}
 	m->si.tls_flags = tls;
 	if (ok) {
-		log_info("login ok: user=%s host=%s root=%s%-s%-s", user,
+		log_info("login ok: user=%s host=%s root=%s %-s%-s", user,
 		    vh != NULL ? vh->name : NULL,
-		    m->id.root, m->id.writable ? " write" : " read-only",
+		    m->id.root, m->id.writable ? "write" : "read-only",
 		    cert ? " (client certificate)" : "");
 		m->logged_in = 1;
 		return MON_LOGIN_OK;
