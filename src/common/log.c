@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -186,6 +187,7 @@ log_msg(int prio, const char *fmt, ...)
 
 struct fwd_chan {
 	int		fd;		/* -1: free */
+	ino_t		ino;		/* the socket's: fd numbers are reused */
 	char		origin[FWD_ORIGIN_MAX];
 	struct rate	bucket;
 	unsigned long	dropped;	/* over the rate, since the summary */
@@ -213,12 +215,21 @@ fwd_summary(struct fwd_chan *ch)
 	ch->summary_ms = sys_now_ms();
 }
 
+static ino_t
+fd_ino(int fd)
+{
+	struct stat sb;
+
+	return fstat(fd, &sb) == 0 ? sb.st_ino : 0;
+}
+
 static void
 fwd_reset(struct fwd_chan *ch, int fd, const char *origin)
 {
 	fwd_summary(ch);
 	memset(ch, 0, sizeof(*ch));
 	ch->fd = fd;
+	ch->ino = fd_ino(fd);
 	snprintf(ch->origin, sizeof(ch->origin), "%s", origin);
 }
 
@@ -321,8 +332,8 @@ log_forward(int fd)
 	ssize_t n;
 	int prio;
 
-	if (ch->fd != fd)
-		fwd_reset(ch, fd, "worker");
+	if (ch->fd != fd || ch->ino != fd_ino(fd))
+		fwd_reset(ch, fd, "worker");	/* a channel never named */
 	n = recv(fd, msg, sizeof(msg), MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : fwd_close(ch);
