@@ -24,6 +24,7 @@ import time
 import pytest
 
 from conftest import IS_ROOT, PASSWORD, USER, descendants_named, wait_for
+from tls_helpers import certs  # noqa: F401 (fixture)
 from test_connpolicy import fail2ban_filter
 
 pytestmark = pytest.mark.skipif(not IS_ROOT, reason="pidfd_getfd needs root")
@@ -238,3 +239,46 @@ def test_report_flood_gives_a_few_lines(start_server):
     # one line per second at most, whatever the number of datagrams
     assert 1 <= len(dropped) <= elapsed + 4, (len(dropped), sent)
     c.close()
+
+
+# ---------------------------------------------------------------------------
+# the TLS relay's channels: the same rules
+
+def relay_channels(srv, certs_):
+    from tls_helpers import TLSRaw
+    c = TLSRaw(srv.port)
+    assert c.reply().startswith("220")
+    assert c.cmd("AUTH TLS").startswith("234")
+    c.starttls()
+    pids = wait_for(lambda: descendants_named(srv.pid, "kf-tls-relay"))
+    assert len(pids) == 1
+    # relay_start makes the log socketpair before the request one
+    seq = sockets_of(pids[0], 5)
+    assert len(seq) == 2, seq
+    return c, pids[0], steal(pids[0], seq[0][1]), steal(pids[0], seq[1][1])
+
+
+def tls_peer_frame(cn):
+    payload = put_str(cn)
+    return struct.pack(">II", 10, len(payload)) + payload
+
+
+def test_relay_lines_marked_and_tls_peer_once(start_server, certs):
+    from tls_helpers import tls_conf
+    srv = start_server(conf_extra=tls_conf(certs["cert"], certs["key"]))
+    c, pid, lg, ipc = relay_channels(srv, certs)
+    lg.send(bytes([LOG_WARNING]) + f"login failed: from={FORGED_HOST} "
+            f"failures=1 reason=bad-credentials user=x".encode())
+    assert srv.wait_log(r"\] relay: login failed: from=198\.51\.100\.9")
+    rx = fail2ban_filter()
+    for line in srv.log().splitlines():
+        m = rx.search(line.split(" ", 1)[1] if " " in line else line)
+        assert not (m and m.group("host") == FORGED_HOST), line
+    os.kill(pid, signal.SIGSTOP)
+    # a CN that is not a user name, then a real one: the second is refused
+    ipc.send(tls_peer_frame("not a name"))
+    assert srv.wait_log(r"client certificate CN=not a name is not a user name")
+    ipc.send(tls_peer_frame(USER))
+    assert srv.wait_log(r"session ended: refused MON_TLS_PEER from the TLS "
+                        r"relay: a second one")
+    assert wait_for(lambda: not descendants_named(srv.pid, "kf-tls-relay"))
