@@ -1,11 +1,13 @@
 /*
  * monitor.c - one per session. It holds the control socket without
  * ever reading it, forks the pre-login worker, answers its typed
- * requests (the catalogue is ipc/proto.h), and after a successful login
+ * requests through one table (mon_dispatch.c, mon_handlers.c; the
+ * catalogue is ipc/proto.h), and after a successful login
  * forks a fresh post-login worker with the user's identity. When that
  * worker exits for REIN, it starts a new pre-login worker on the same
  * connection (at most KF_REIN_MAX times). It writes the workers' log
- * lines, escaped, to the real log.
+ * lines to the real log, escaped, marked with their origin and
+ * rate-limited (log_forward).
  * FTPS: on AUTH TLS (or at connect on an implicit listener) it forks
  * the TLS relay on the raw control socket and keeps only the relay's
  * plain text end for its workers; the relay outlives the workers, so
@@ -25,7 +27,6 @@
 #include <unistd.h>
 
 #include "../auth/auth.h"
-#include "../auth/users.h"
 #include "../common/log.h"
 #include "../common/sys.h"
 #include "../fs/quota.h"
