@@ -76,6 +76,15 @@ def sockets_of(pid, kind):
     return sorted(found)
 
 
+def dead(pid):
+    """pid has exited (gone, or a zombie nobody reaped yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
 def prelogin_of(srv, client):
     """The kf-prelogin serving client, once it has greeted."""
     assert client.reply().startswith("220")
@@ -155,6 +164,8 @@ def test_empty_request_frame_is_logged(start_server):
     os.kill(pid, signal.SIGSTOP)
     ipc.send(b"")
     assert srv.wait_log(r"session ended: refused frame from the worker: empty")
+    # the monitor killed its worker before it went (stopped or not)
+    assert wait_for(lambda: dead(pid))
     ipc.close()
 
 
