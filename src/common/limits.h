@@ -87,3 +87,16 @@
 #define KF_TLS_CCC_MS		5000	/* CCC: the relay must confirm the end of TLS */
 
 #endif
+
+/* ---- the monitor's own counts, its log and report channels (src/priv/mon_*.c, src/common/log.c, src/priv/listener.c) ---- */
+#ifndef KF_LIMITS_MON_H
+#define KF_LIMITS_MON_H
+
+#define KF_LOGIN_DELAY_MAX_MS	30000	/* failed-login delay: doubled per failure up to this */
+#define KF_LOG_FWD_RATE		100	/* forwarded log lines per second, per worker/relay channel */
+#define KF_LOG_FWD_BURST	500	/* ... and the burst a channel may send at once */
+#define KF_REPORT_RATE		200	/* listener: report datagrams per second, all monitors */
+#define KF_REPORT_BURST		1000	/* ... and the burst */
+#define KF_DROP_SUMMARY_MS	1000	/* at most one "dropped" summary line per channel per this */
+
+#endif

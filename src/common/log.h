@@ -32,6 +32,8 @@ void	log_set_prefix(const char *fmt, ...)
 void	log_msg(int prio, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	log_raw(int prio, const char *bytes, size_t n);
+/* Monitor: names a worker's or the relay's log channel (its origin). */
+void	log_forward_open(int fd, const char *origin);
 int	log_forward(int fd);
 size_t	log_escape(const char *in, size_t n, char *out, size_t outsz);
 size_t	log_quote(const char *in, size_t n, char *out, size_t outsz);

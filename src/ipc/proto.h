@@ -1,8 +1,10 @@
 /*
  * proto.h - THE catalogue of privileged requests. Every message a
  * worker may send its monitor is listed here with its payload, the
- * phase it is allowed in and the check the monitor applies. Anything
- * else, or anything malformed, ends the session. See docs/PRIVSEP.md.
+ * phase it is allowed in and the check the monitor applies; the
+ * monitor enforces sender, phase, "once" and size from one table,
+ * mon_table in priv/mon_dispatch.c. Anything else, or anything
+ * malformed, ends the session. See docs/PRIVSEP.md.
  * Runs in: monitor and workers (header only).
  */
 #ifndef KF_PROTO_H
@@ -16,8 +18,8 @@ enum mon_type {
 	 * u32 tls flags (MON_TLS_PBSZ, MON_TLS_PROT_P: what PBSZ and PROT
 	 * set before login).
 	 * Phase: pre-login only, while not logged in; at most
-	 * max_login_failures failures (counted across REIN), then the
-	 * session ends.
+	 * max_login_failures failures (the monitor's own count, across
+	 * REIN): a MON_LOGIN after that is fatal and is not verified.
 	 * Check: host must be empty or a well-formed name (conf_host_norm,
 	 * already lowercase); it selects a vhost of the monitor's OWN
 	 * configuration, and a name not configured there means the
@@ -104,7 +106,7 @@ enum mon_type {
 	 * which the client's certificate verified against tls_client_ca.
 	 * Payload: str cn (1..KF_USER_MAX): the subject's common name, UTF-8,
 	 * no NUL. Check: bound, well-formed users-file name (else ignored
-	 * and logged), once; used only with tls_client_cert_login, where a
+	 * and logged), once whatever it held (a second one is fatal); used only with tls_client_cert_login, where a
 	 * MON_LOGIN for exactly that virtual user needs no password. This
 	 * trusts the relay: it did the handshake that proved the client
 	 * holds the certificate's key (docs/SECURITY.md).

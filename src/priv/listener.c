@@ -20,6 +20,7 @@
 
 #include "../auth/auth.h"
 #include "../common/log.h"
+#include "../common/rate.h"
 #include "../fs/hash.h"
 #include "../fs/idmap.h"
 #include "../ipc/ipc.h"
@@ -400,10 +401,13 @@ slot_of_pid(pid_t pid)
 	return NULL;
 }
 
-/* One report: its sender must be one of our monitors. */
-static void
+/*
+ * One report: its sender must be one of our monitors. 0 when taken,
+ * else -1 with the reason in why (the caller logs it, rate-limited).
+ */
+static int
 report_one(struct listener *L, const unsigned char *frame, size_t n,
-    const struct ucred *cr)
+    const struct ucred *cr, struct rate *bucket, char *why, size_t whysz)
 {
 	struct bantab_policy p = policy_of(&L->conf);
 	const struct slot *sl;
@@ -412,28 +416,43 @@ report_one(struct listener *L, const unsigned char *frame, size_t n,
 	char host[BANTAB_ADDR_STR];
 
 	if (cr == NULL || (sl = slot_of_pid(cr->pid)) == NULL) {
-		log_warn("report dropped: sender pid %ld is not a session "
-		    "monitor", cr != NULL ? (long)cr->pid : -1L);
-		return;
+		snprintf(why, whysz, "sender pid %ld is not a session monitor",
+		    cr != NULL ? (long)cr->pid : -1L);
+		return -1;
 	}
 	if (ipc_decode(&msg, frame, n) < 0 || msg.type != LSN_LOGIN_FAILED ||
 	    ipc_end(&msg) < 0) {
-		log_warn("report dropped: malformed message from pid %ld",
-		    (long)cr->pid);
-		return;
+		snprintf(why, whysz, "malformed message (%zu bytes) from pid "
+		    "%ld", n, (long)cr->pid);
+		return -1;
+	}
+	if (!rate_take(bucket, sys_now_ms(), KF_REPORT_RATE, KF_REPORT_BURST)) {
+		snprintf(why, whysz, "over %d reports a second", KF_REPORT_RATE);
+		return -1;
 	}
 	if (bantab_addr_from_sockaddr(&sl->peer, &a) < 0 ||
 	    !bantab_fail(bans, &p, &a, sys_now_ms()))
-		return;
+		return 0;
 	bantab_addr_to_str(&a, host, sizeof(host));
 	log_warn("ban: %-s banned for %lu s (%lu failed logins within %lu s)",
 	    host, L->conf.ban_seconds, L->conf.ban_failures, L->conf.ban_window);
+	return 0;
 }
 
-/* Every queued report (before any reap, so that senders are known). */
+/*
+ * Every queued report (before any reap, so that senders are known).
+ * Reports from our monitors are taken at KF_REPORT_RATE (burst
+ * KF_REPORT_BURST); a refused datagram never costs a token, so a flood
+ * cannot crowd out a monitor's report. What is dropped is said once
+ * with its reason, then counted: at most one line per
+ * KF_DROP_SUMMARY_MS, never one per datagram.
+ */
 static void
 reports_read(struct listener *L)
 {
+	static struct rate bucket;
+	static unsigned long dropped;
+	static int64_t said_ms = -KF_DROP_SUMMARY_MS;
 	unsigned char frame[64];
 	union {
 		struct cmsghdr	h;
@@ -443,6 +462,8 @@ reports_read(struct listener *L)
 	struct msghdr mh;
 	struct cmsghdr *c;
 	const struct ucred *cr;
+	char why[128];
+	int64_t now;
 	ssize_t n;
 
 	for (;;) {
@@ -455,17 +476,31 @@ reports_read(struct listener *L)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return;
+			break;
 		cr = NULL;
 		for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
 			if (c->cmsg_level == SOL_SOCKET &&
 			    c->cmsg_type == SCM_CREDENTIALS &&
 			    c->cmsg_len == CMSG_LEN(sizeof(struct ucred)))
 				cr = (const struct ucred *)CMSG_DATA(c);
+		now = sys_now_ms();
+		why[0] = '\0';
 		if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
-			log_warn("report dropped: truncated");
+			snprintf(why, sizeof(why), "truncated");
+		else if (report_one(L, frame, (size_t)n, cr, &bucket, why,
+		    sizeof(why)) == 0)
+			continue;
+		if (now - said_ms < KF_DROP_SUMMARY_MS) {
+			dropped++;
+			continue;
+		}
+		if (dropped > 0)
+			log_warn("report dropped: %lu datagram(s) since the "
+			    "last line; this one: %-s", dropped + 1, why);
 		else
-			report_one(L, frame, (size_t)n, cr);
+			log_warn("report dropped: %-s", why);
+		dropped = 0;
+		said_ms = now;
 	}
 }
 

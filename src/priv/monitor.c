@@ -1,11 +1,13 @@
 /*
  * monitor.c - one per session. It holds the control socket without
  * ever reading it, forks the pre-login worker, answers its typed
- * requests (the catalogue is ipc/proto.h), and after a successful login
+ * requests through one table (mon_dispatch.c, mon_handlers.c; the
+ * catalogue is ipc/proto.h), and after a successful login
  * forks a fresh post-login worker with the user's identity. When that
  * worker exits for REIN, it starts a new pre-login worker on the same
  * connection (at most KF_REIN_MAX times). It writes the workers' log
- * lines, escaped, to the real log.
+ * lines to the real log, escaped, marked with their origin and
+ * rate-limited (log_forward).
  * FTPS: on AUTH TLS (or at connect on an implicit listener) it forks
  * the TLS relay on the raw control socket and keeps only the relay's
  * plain text end for its workers; the relay outlives the workers, so
@@ -25,7 +27,6 @@
 #include <unistd.h>
 
 #include "../auth/auth.h"
-#include "../auth/users.h"
 #include "../common/log.h"
 #include "../common/sys.h"
 #include "../fs/quota.h"
@@ -36,6 +37,7 @@
 #include "../sandbox/sandbox.h"
 #include "../tls/relay.h"
 #include "../tls/tls.h"
+#include "mon_state.h"
 #include "monitor.h"
 
 #define WORKER_GRACE_MS	5000
@@ -47,17 +49,13 @@ struct mon {
 	pid_t				 worker;
 	int				 ipc;	/* monitor end */
 	int				 log;	/* monitor end */
-	unsigned			 failures;	/* kept across REIN */
-	unsigned			 reins;
-	int				 logged_in;
+	struct mon_state		 st;	/* counts, phase, verdicts */
 	char				 peer[ADDR_STR_MAX];
 	int				 greeted;	/* 220 sent: no second one */
-	int				 auth_granted;	/* start the relay next */
 	pid_t				 relay;		/* 0: none */
 	int				 relay_log;	/* monitor end, or -1 */
 	int				 relay_ipc;	/* MON_TLS_SESSION in, or -1 */
 	size_t				 tls_sess_len;	/* 0: none */
-	char				 cert_cn[KF_USER_MAX + 1];	/* verified, or "" */
 	unsigned char			 tls_sess[KF_TLS_SESSION_MAX];
 };
 
@@ -245,280 +243,132 @@ postlogin_body(struct mon *m)
 }
 
 /*
- * The host of a MON_LOGIN: empty, or a name as conf_host_norm() writes
- * it (anything else is fatal). It selects a vhost of the monitor's own
- * configuration; a name it does not hold means the default host.
+ * Every fatal verdict: the session's processes go first, then the
+ * monitor, with one line saying why.
  */
-static const struct conf_vhost *
-select_vhost(struct mon *m, const char *host)
+static void __attribute__((noreturn))
+fatal(struct mon *m, const char *why)
 {
-	char norm[CONF_HOST_MAX + 1];
-	const struct conf_vhost *vh;
-	size_t n = strlen(host);
-
-	if (n == 0)
-		return NULL;
-	if (conf_host_norm(host, n, norm) < 0 || strcmp(norm, host) != 0)
-		die("malformed MON_LOGIN host");
-	if ((vh = conf_vhost_find(m->a->conf, host)) == NULL) {
-		log_warn("login: host=%s is not a configured vhost; default "
-		    "host used", host);
-		return NULL;
-	}
-	return vh;
+	if (m->worker > 0)
+		kill(m->worker, SIGKILL);
+	if (m->relay > 0)
+		kill(m->relay, SIGKILL);
+	die(why);
 }
 
-/*
- * The failed-login line (fail2ban's; docs/SECURITY.md gives its exact
- * form): the client's address comes before the user name, the only
- * client-chosen field, which is last. Then the listener is told, for
- * its cross-session ban count.
- */
+/* LSN_LOGIN_FAILED: the listener counts it for its bans. */
 static void
-login_failed(struct mon *m, const char *reason, const char *user)
+op_report_failed(void *ctx)
 {
+	struct mon *m = ctx;
 	struct ipc_msg rep;
 
-	log_warn("login failed: from=%-s failures=%u reason=%-s user=%s",
-	    m->peer, m->failures, reason, user);
 	ipc_init(&rep, LSN_LOGIN_FAILED);
 	if (ipc_send(m->a->report_fd, &rep) < 0)
 		log_warn("failed login not reported to the listener");
 }
 
-/*
- * After a good password: the user's own allow_from / deny_from (users
- * file) against the session's peer. NULL when allowed, else the reason
- * logged; the client sees an ordinary failed login.
- */
-static const char *
-user_address_refused(struct mon *m)
-{
-	if (m->id.deny_from[0] != '\0' &&
-	    addr_list_match(m->id.deny_from, &m->a->peer) != 0)
-		return "user-deny-from";
-	if (m->id.allow_from[0] != '\0' &&
-	    addr_list_match(m->id.allow_from, &m->a->peer) != 1)
-		return "user-allow-from";
-	return NULL;
-}
-
-/*
- * tls_client_cert_login: the control connection is still TLS and its
- * verified client certificate names exactly this user.
- */
 static int
-cert_login(const struct mon *m, const char *user)
+op_tls_ready(void *ctx)
 {
-	return m->a->conf->tls_client_cert_login && m->si.tls &&
-	    m->cert_cn[0] != '\0' && strcmp(m->cert_cn, user) == 0;
+	(void)ctx;
+	return tls_ctrl_ctx() != NULL;
 }
 
-static uint32_t
-check_login(struct mon *m, struct ipc_msg *msg)
-{
-	char user[KF_USER_MAX + 1], pass[KF_PASS_MAX + 1];
-	char host[CONF_HOST_MAX + 1];
-	const struct conf_vhost *vh;
-	const char *why;
-	unsigned delay;
-	uint32_t tls;
-	int ok, cert;
+static int	op_ccc(void *);
 
-	if (m->logged_in || ipc_get_str(msg, user, sizeof(user)) < 0 ||
-	    ipc_get_str(msg, pass, sizeof(pass)) < 0 ||
-	    ipc_get_str(msg, host, sizeof(host)) < 0 ||
-	    ipc_get_u32(msg, &tls) < 0 || ipc_end(msg) < 0)
-		die("malformed MON_LOGIN");
-	if ((tls & ~(MON_TLS_PBSZ | MON_TLS_PROT_P)) != 0 ||
-	    (tls != 0 && !m->si.tls))
-		die("MON_LOGIN: bad tls flags");
-	vh = select_vhost(m, host);
-	if ((cert = cert_login(m, user)))
-		ok = auth_identity_by_cert(m->a->conf, m->a->inline_users, user,
-		    &m->id) == 0;
-	else
-		ok = auth_check_vhost(m->a->conf, m->a->inline_users, vh, user,
-		    pass, &m->id) == 0;
-	sodium_memzero(pass, sizeof(pass));
-	sodium_memzero(msg->data, sizeof(msg->data));
-	why = "bad-credentials";
-	if (ok && (why = user_address_refused(m)) != NULL) {
-		memset(&m->id, 0, sizeof(m->id));
-		ok = 0;
-	}
-	if (ok && !m->si.tls && session_tls_required(m->a->conf, user, &m->id)) {
-		log_warn("login refused: user=%s needs TLS on the control "
-		    "connection", user);
-		memset(&m->id, 0, sizeof(m->id));
-		why = "tls-required";
-		ok = 0;
-	}
-	m->si.tls_flags = tls;
-	if (ok) {
-		log_info("login ok: user=%s host=%s root=%s %-s%-s", user,
-		    vh != NULL ? vh->name : NULL,
-		    m->id.root, m->id.writable ? "write" : "read-only",
-		    cert ? " (client certificate)" : "");
-		m->logged_in = 1;
-		return MON_LOGIN_OK;
-	}
-	m->failures++;
-	login_failed(m, why, user);
-	/* the monitor sleeps, so a worker cannot skip the delay */
-	delay = (unsigned)m->a->conf->login_fail_delay_ms;
-	if (m->failures > 1 && m->failures < 8)
-		delay <<= (m->failures - 1);
-	sys_sleep_ms(delay > 30000 ? 30000 : delay);
-	return m->failures >= m->a->conf->max_login_failures ?
-	    MON_LOGIN_FAILED_CLOSE : MON_LOGIN_FAILED;
+static struct mon_ops mon_ops = {
+	.verify = auth_check_vhost,
+	.by_cert = auth_identity_by_cert,
+	.tls_required = session_tls_required,
+	.sleep_ms = sys_sleep_ms,
+	.log = log_msg,
+	.report_failed = op_report_failed,
+	.tls_ready = op_tls_ready,
+	.ccc = op_ccc,
+};
+
+/* What the state reads from the processes, and what it decided. */
+static void
+sync_in(struct mon *m)
+{
+	m->st.tls = m->si.tls;
+	m->st.ccc = m->si.ccc;
+	m->st.relay = m->relay > 0 && m->relay_ipc >= 0;
+	m->st.host_done = m->si.host_done;
+	memcpy(m->st.host, m->si.host, sizeof(m->st.host));
+}
+
+static void
+sync_out(struct mon *m)
+{
+	m->si.tls = m->st.tls;
+	m->si.ccc = m->st.ccc;
+	m->si.tls_flags = m->st.tls_flags;
+	m->si.host_done = m->st.host_done;
+	memcpy(m->si.host, m->st.host, sizeof(m->si.host));
 }
 
 /*
- * MON_AUTH_TLS: granted once, before login, when TLS is configured
- * and not yet on; the relay starts when the worker has exited.
+ * One frame from the worker or the relay through the dispatch table
+ * (mon_dispatch.c). A sender that has gone has its socket closed (the
+ * monitor then waits for its exit); a refused frame ends the session.
  */
 static void
-grant_auth_tls(struct mon *m, struct ipc_msg *msg, struct ipc_msg *rep)
+serve_frame(struct mon *m, enum mon_src src, int *fd)
 {
-	char host[CONF_HOST_MAX + 1];
-	uint32_t done;
+	struct mon_out out;
+	enum mon_verdict v;
+	int gone;
 
-	if (ipc_get_u32(msg, &done) < 0 || done > 1 ||
-	    ipc_get_str(msg, host, sizeof(host)) < 0 || ipc_end(msg) < 0 ||
-	    (host[0] != '\0' && conf_vhost_find(m->a->conf, host) == NULL) ||
-	    m->logged_in || m->si.tls || m->si.ccc || m->auth_granted) {
-		kill(m->worker, SIGKILL);
-		die("MON_AUTH_TLS refused");
-	}
-	ipc_init(rep, MON_AUTH_TLS_RESULT);
-	/* configured, but no certificate loaded (a reload that failed) */
-	if (tls_ctrl_ctx() == NULL) {
-		log_err("AUTH TLS: no TLS certificate is loaded");
-		ipc_put_u32(rep, 0);
-		return;
-	}
-	m->si.host_done = (int)done;
-	memcpy(m->si.host, host, sizeof(m->si.host));
-	m->auth_granted = 1;
-	ipc_put_u32(rep, 1);
+	sync_in(m);
+	v = mon_serve_one(&m->st, &mon_ops, src, *fd, &out, &gone);
+	sync_out(m);
+	if (v == MON_V_FATAL)
+		fatal(m, out.why);
+	if (gone)
+		sys_close(fd);
 }
 
 /*
- * MON_CCC: the relay ends TLS after what the worker has written (its
- * 200). 1 when the relay confirmed within KF_TLS_CCC_MS.
+ * MON_CCC's side effect: RELAY_CCC to the relay, then its frames
+ * through the table (MON_TLS_SESSION may come first) until
+ * RELAY_CCC_DONE, for at most KF_TLS_CCC_MS. 1 when it confirmed.
  */
-static void	relay_apply(struct mon *, struct ipc_msg *);
-
-static uint32_t
-do_ccc(struct mon *m, struct ipc_msg *msg)
+static int
+op_ccc(void *ctx)
 {
+	struct mon *m = ctx;
 	int64_t until = sys_now_ms() + KF_TLS_CCC_MS;
+	struct mon_out out;
 	struct ipc_msg r;
+	int gone;
 
-	if (ipc_end(msg) < 0 || !m->logged_in || !m->si.tls || m->relay <= 0 ||
-	    m->relay_ipc < 0 || !m->a->conf->tls_ccc_enable) {
-		kill(m->worker, SIGKILL);
-		die("MON_CCC refused");
-	}
 	ipc_init(&r, RELAY_CCC);
 	if (ipc_send(m->relay_ipc, &r) < 0)
 		return 0;
-	while (sys_now_ms() < until) {
+	while (!m->st.ccc_done && sys_now_ms() < until) {
 		if (sys_poll1(m->relay_ipc, POLLIN, (int)(until - sys_now_ms())) <= 0)
 			break;
-		if (ipc_recv(m->relay_ipc, &r) < 0)
+		if (mon_serve_one(&m->st, &mon_ops, MON_SRC_RELAY, m->relay_ipc,
+		    &out, &gone) == MON_V_FATAL)
+			fatal(m, out.why);
+		if (gone)
 			return 0;
-		if (r.type == RELAY_CCC_DONE && ipc_end(&r) == 0) {
-			/* never TLS again on this connection */
-			m->si.tls = 0;
-			m->si.ccc = 1;
-			log_info("CCC: the relay ended TLS on the control "
-			    "connection");
-			return 1;
-		}
-		relay_apply(m, &r);
 	}
-	return 0;
+	return m->st.ccc_done;
 }
 
 static void
 handle_request(struct mon *m)
 {
-	struct ipc_msg msg, rep;
-	int r;
-
-	if ((r = ipc_recv(m->ipc, &msg)) < 0) {
-		sys_close(&m->ipc);	/* worker gone or hostile: wait for exit */
-		if (r != -EPIPE)
-			kill(m->worker, SIGKILL);
-		return;
-	}
-	if (msg.type == MON_AUTH_TLS)
-		grant_auth_tls(m, &msg, &rep);
-	else if (msg.type == MON_CCC) {
-		ipc_init(&rep, MON_CCC_RESULT);
-		ipc_put_u32(&rep, do_ccc(m, &msg));
-	} else if (msg.type == MON_LOGIN) {
-		ipc_init(&rep, MON_LOGIN_RESULT);
-		ipc_put_u32(&rep, check_login(m, &msg));
-	} else {
-		kill(m->worker, SIGKILL);
-		die("unexpected request type");
-	}
-	if (ipc_send(m->ipc, &rep) < 0)
-		sys_close(&m->ipc);
-}
-
-/* MON_TLS_PEER: a verified client certificate's common name, once. */
-static int
-take_peer(struct mon *m, struct ipc_msg *msg)
-{
-	char cn[KF_USER_MAX + 1];
-
-	if (m->cert_cn[0] != '\0' || ipc_get_str(msg, cn, sizeof(cn)) < 0 ||
-	    ipc_end(msg) < 0)
-		return -1;
-	if (!users_valid_name(cn, strlen(cn)))
-		log_warn("client certificate CN=%s is not a user name; ignored",
-		    cn);
-	else
-		memcpy(m->cert_cn, cn, sizeof(cn));
-	return 0;
-}
-
-/*
- * What the relay may say outside CCC: its TLS 1.2 session (kept
- * opaque) and a verified client certificate's name. Anything else, or
- * anything malformed, ends the session.
- */
-static void
-relay_apply(struct mon *m, struct ipc_msg *msg)
-{
-	int r = -1;
-
-	if (msg->type == MON_TLS_SESSION)
-		r = ipc_get_blob(msg, m->tls_sess, sizeof(m->tls_sess),
-		    &m->tls_sess_len) < 0 || ipc_end(msg) < 0 ? -1 : 0;
-	else if (msg->type == MON_TLS_PEER)
-		r = take_peer(m, msg);
-	sodium_memzero(msg->data, sizeof(msg->data));
-	if (r < 0) {
-		kill(m->relay, SIGKILL);
-		die("malformed message from the TLS relay");
-	}
+	serve_frame(m, MON_SRC_WORKER, &m->ipc);
 }
 
 static void
 relay_message(struct mon *m)
 {
-	struct ipc_msg msg;
-
-	if (ipc_recv(m->relay_ipc, &msg) < 0) {
-		sys_close(&m->relay_ipc);
-		return;
-	}
-	relay_apply(m, &msg);
+	serve_frame(m, MON_SRC_RELAY, &m->relay_ipc);
 }
 
 static int64_t
@@ -700,16 +550,19 @@ static int
 login_phase(struct mon *m, int64_t start_ms)
 {
 	for (;;) {
+		m->st.phase = MPH_PRELOGIN;
 		m->worker = spawn(m, "kf-prelogin", prelogin_body);
+		log_forward_open(m->log, "worker kf-prelogin");
 		m->greeted = 1;
 		serve_worker(m, worker_deadline(m, start_ms +
 		    (int64_t)m->a->conf->login_timeout * 1000 + WORKER_GRACE_MS));
-		if (!m->auth_granted || mon_term || m->logged_in)
+		if (!m->st.auth_granted || mon_term || m->st.logged_in)
 			break;
-		m->auth_granted = 0;
+		m->st.auth_granted = 0;
 		relay_start(m);
+		log_forward_open(m->relay_log, "relay");
 	}
-	return m->logged_in && !mon_term;
+	return m->st.logged_in && !mon_term;
 }
 
 /*
@@ -721,26 +574,27 @@ static int
 session_phase(struct mon *m)
 {
 	static const char too_many[] = "421 Too many REIN; closing.\r\n";
+	char name[KF_USER_MAX + 1] = "";
 	int status;
 
+	m->st.phase = MPH_SESSION;
 	m->worker = spawn(m, "kf-session", postlogin_body);
+	log_forward_open(m->log, "worker kf-session");
 	sys_shed_memory();	/* the login's stack and heap: idle from here */
 	status = serve_worker(m, worker_deadline(m, -1));
 	if (status != SESSION_EXIT_REIN || mon_term)
 		return 0;
-	if (m->reins >= KF_REIN_MAX) {
+	/* the monitor's own REIN count; mon_rein clears id, host, phase */
+	memcpy(name, m->id.name, sizeof(name));
+	if (mon_rein(&m->st) < 0) {
 		log_warn("rein: user=%s sent more than %d REIN, session ended",
-		    m->id.name, KF_REIN_MAX);
+		    name, KF_REIN_MAX);
 		sys_write_all(m->si.ctrl_fd, too_many, sizeof(too_many) - 1);
 		return 0;
 	}
-	m->reins++;
+	sync_out(m);
 	log_info("rein: user=%s logged out, back to login (rein %u, "
-	    "failures %u)", m->id.name, m->reins, m->failures);
-	m->logged_in = 0;
-	memset(&m->id, 0, sizeof(m->id));
-	m->si.host_done = 0;	/* REIN: HOST may be given again */
-	memset(m->si.host, 0, sizeof(m->si.host));
+	    "failures %u)", name, m->st.reins, m->st.failures);
 	return 1;
 }
 
@@ -761,24 +615,29 @@ monitor_run(const struct monitor_args *a)
 	m.si.peer = a->peer;
 	m.si.id = a->id;
 	m.si.start_ms = t0;
+	mon_ops.ctx = &m;
 	prctl(PR_SET_NAME, "kf-monitor");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	addr_to_str(&a->peer, m.peer, sizeof(m.peer));
+	mon_state_init(&m.st, a->conf, a->inline_users, &a->peer, m.peer,
+	    &m.id, m.tls_sess, &m.tls_sess_len);
 	log_set_prefix("[s%lu %s]", a->id, m.peer);
 	log_info("connect%-s", a->implicit ? " (implicit TLS)" : "");
 	if (tls_ctrl_ctx() != NULL)
 		tls_session_keys_new(&m.si.tls_keys);
-	if (a->implicit)
+	if (a->implicit) {
 		relay_start(&m);
+		log_forward_open(m.relay_log, "relay");
+	}
 
 	/* the monitor keeps ctrl_fd for a pre-login worker after REIN */
 	if (login_phase(&m, t0))
 		while (session_phase(&m) && login_phase(&m, sys_now_ms()))
 			;
 	relay_stop(&m);
-	log_info("disconnect: user=%s seconds=%lld", m.logged_in ? m.id.name : NULL,
+	log_info("disconnect: user=%s seconds=%lld", m.st.logged_in ? m.id.name : NULL,
 	    (long long)((sys_now_ms() - t0) / 1000));
 	_exit(0);
 }

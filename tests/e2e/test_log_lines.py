@@ -127,7 +127,14 @@ def fields(tokens):
 
 
 def words(tokens):
-    return [v for k, v, _ in tokens if k is None]
+    """The bare words, without the origin the monitor puts before a
+    worker's or the relay's line ("worker kf-session:", "relay:")."""
+    w = [v for k, v, _ in tokens if k is None]
+    if w[:1] == [b"worker"] and len(w) > 1 and w[1].endswith(b":"):
+        return w[2:]
+    if w[:1] in ([b"worker:"], [b"relay:"]):
+        return w[1:]
+    return w
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,352 @@
+/*
+ * mon_handlers.c - one handler per request of the catalogue
+ * (ipc/proto.h). Each reads its payload exactly, checks it against the
+ * monitor's own state (struct mon_state) and answers with a verdict;
+ * the dispatch table (mon_dispatch.c) has already checked the sender,
+ * the phase, "once" and the size. Side effects only through struct
+ * mon_ops: the password check, the delay, log lines, the report to the
+ * listener, the relay.
+ * Runs in: monitor.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "../auth/users.h"
+#include "../ipc/proto.h"
+#include "../net/addr.h"
+#include "mon_state.h"
+
+/* Fills out->why; the session ends with that reason. */
+static enum mon_verdict __attribute__((format(printf, 2, 3)))
+fatal(struct mon_out *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(out->why, sizeof(out->why), fmt, ap);
+	va_end(ap);
+	return MON_V_FATAL;
+}
+
+static enum mon_verdict
+reply_u32(struct mon_out *out, uint32_t type, uint32_t v)
+{
+	ipc_init(&out->rep, type);
+	ipc_put_u32(&out->rep, v);
+	return MON_V_REPLY;
+}
+
+unsigned
+mon_fail_delay_ms(unsigned long base_ms, unsigned failures)
+{
+	unsigned long d = base_ms < KF_LOGIN_DELAY_MAX_MS ? base_ms :
+	    KF_LOGIN_DELAY_MAX_MS;
+	unsigned i;
+
+	/* d <= the cap before each doubling: no overflow */
+	for (i = 1; i < failures && d < KF_LOGIN_DELAY_MAX_MS; i++)
+		d *= 2;
+	return (unsigned)(d < KF_LOGIN_DELAY_MAX_MS ? d : KF_LOGIN_DELAY_MAX_MS);
+}
+
+int
+mon_rein(struct mon_state *st)
+{
+	if (st->reins >= KF_REIN_MAX)
+		return -1;
+	st->reins++;
+	st->logged_in = 0;
+	memset(st->id, 0, sizeof(*st->id));
+	st->host_done = 0;	/* REIN: HOST may be given again */
+	memset(st->host, 0, sizeof(st->host));
+	st->phase = MPH_PRELOGIN;
+	return 0;
+}
+
+struct login_req {
+	char		user[KF_USER_MAX + 1];
+	char		pass[KF_PASS_MAX + 1];
+	char		host[CONF_HOST_MAX + 1];
+	uint32_t	tls;
+};
+
+static enum mon_verdict
+read_login(struct mon_state *st, struct ipc_msg *msg, struct login_req *rq,
+    struct mon_out *out)
+{
+	if (ipc_get_str(msg, rq->user, sizeof(rq->user)) < 0 ||
+	    ipc_get_str(msg, rq->pass, sizeof(rq->pass)) < 0 ||
+	    ipc_get_str(msg, rq->host, sizeof(rq->host)) < 0 ||
+	    ipc_get_u32(msg, &rq->tls) < 0)
+		return fatal(out, "malformed MON_LOGIN");
+	if (ipc_end(msg) < 0)
+		return fatal(out, "MON_LOGIN with trailing bytes");
+	if ((rq->tls & ~(MON_TLS_PBSZ | MON_TLS_PROT_P)) != 0 ||
+	    (rq->tls != 0 && !st->tls))
+		return fatal(out, "MON_LOGIN: bad tls flags");
+	return MON_V_NONE;
+}
+
+/*
+ * The host of a MON_LOGIN: empty, or a name as conf_host_norm() writes
+ * it (anything else is fatal). It selects a vhost of the monitor's own
+ * configuration; a name it does not hold means the default host.
+ */
+static int
+select_vhost(struct mon_state *st, const struct mon_ops *ops,
+    const char *host, const struct conf_vhost **vh)
+{
+	char norm[CONF_HOST_MAX + 1];
+	size_t n = strlen(host);
+
+	*vh = NULL;
+	if (n == 0)
+		return 0;
+	if (conf_host_norm(host, n, norm) < 0 || strcmp(norm, host) != 0)
+		return -1;
+	if ((*vh = conf_vhost_find(st->conf, host)) == NULL)
+		ops->log(LOG_WARNING, "login: host=%s is not a configured "
+		    "vhost; default host used", host);
+	return 0;
+}
+
+/*
+ * After a good password: the user's own allow_from / deny_from (users
+ * file) against the session's peer. NULL when allowed, else the reason
+ * logged; the client sees an ordinary failed login.
+ */
+static const char *
+user_address_refused(const struct mon_state *st)
+{
+	if (st->id->deny_from[0] != '\0' &&
+	    addr_list_match(st->id->deny_from, st->peer) != 0)
+		return "user-deny-from";
+	if (st->id->allow_from[0] != '\0' &&
+	    addr_list_match(st->id->allow_from, st->peer) != 1)
+		return "user-allow-from";
+	return NULL;
+}
+
+/*
+ * tls_client_cert_login: the control connection is still TLS and its
+ * verified client certificate names exactly this user.
+ */
+static int
+cert_login(const struct mon_state *st, const char *user)
+{
+	return st->conf->tls_client_cert_login && st->tls &&
+	    st->cert_cn[0] != '\0' && strcmp(st->cert_cn, user) == 0;
+}
+
+/* NULL when the identity in st->id may log in, else the reason. */
+static const char *
+policy_refused(struct mon_state *st, const struct mon_ops *ops,
+    const char *user)
+{
+	const char *why;
+
+	if ((why = user_address_refused(st)) != NULL)
+		return why;
+	if (!st->tls && ops->tls_required(st->conf, user, st->id)) {
+		ops->log(LOG_WARNING, "login refused: user=%s needs TLS on the "
+		    "control connection", user);
+		return "tls-required";
+	}
+	return NULL;
+}
+
+/*
+ * The failed-login line (fail2ban's; docs/SECURITY.md gives its exact
+ * form): the client's address comes before the user name, the only
+ * client-chosen field, which is last. Then the listener is told, for
+ * its cross-session ban count, and the monitor sleeps the delay, so a
+ * worker can skip neither.
+ */
+static enum mon_verdict
+login_failed(struct mon_state *st, const struct mon_ops *ops,
+    const char *why, const char *user, struct mon_out *out)
+{
+	st->failures++;
+	ops->log(LOG_WARNING, "login failed: from=%-s failures=%u reason=%-s "
+	    "user=%s", st->peer_str, st->failures, why, user);
+	ops->report_failed(ops->ctx);
+	ops->sleep_ms(mon_fail_delay_ms(st->conf->login_fail_delay_ms,
+	    st->failures));
+	return reply_u32(out, MON_LOGIN_RESULT,
+	    st->failures >= st->conf->max_login_failures ?
+	    MON_LOGIN_FAILED_CLOSE : MON_LOGIN_FAILED);
+}
+
+static enum mon_verdict
+login_ok(struct mon_state *st, const struct mon_ops *ops,
+    const struct conf_vhost *vh, int cert, const char *user,
+    struct mon_out *out)
+{
+	ops->log(LOG_INFO, "login ok: user=%s host=%s root=%s %-s%-s", user,
+	    vh != NULL ? vh->name : NULL,
+	    st->id->root, st->id->writable ? "write" : "read-only",
+	    cert ? " (client certificate)" : "");
+	st->logged_in = 1;
+	st->phase = MPH_EXITING;	/* the pre-login worker must exit */
+	return reply_u32(out, MON_LOGIN_RESULT, MON_LOGIN_OK);
+}
+
+/*
+ * MON_LOGIN. The monitor's own failure count decides: once it has
+ * reached max_login_failures no request is verified, whatever the
+ * worker did with the FAILED_CLOSE it was sent.
+ */
+enum mon_verdict
+mon_h_login(struct mon_state *st, const struct mon_ops *ops,
+    struct ipc_msg *msg, struct mon_out *out)
+{
+	const struct conf_vhost *vh = NULL;
+	struct login_req rq;
+	enum mon_verdict v;
+	const char *why;
+	int ok, cert;
+
+	if (st->failures >= st->conf->max_login_failures)
+		return fatal(out, "MON_LOGIN after %u failed logins "
+		    "(max_login_failures)", st->failures);
+	v = read_login(st, msg, &rq, out);
+	if (v != MON_V_FATAL && select_vhost(st, ops, rq.host, &vh) < 0)
+		v = fatal(out, "malformed MON_LOGIN host");
+	if (v == MON_V_FATAL) {
+		explicit_bzero(&rq, sizeof(rq));
+		return v;
+	}
+	if ((cert = cert_login(st, rq.user)))
+		ok = ops->by_cert(st->conf, st->inline_users, rq.user,
+		    st->id) == 0;
+	else
+		ok = ops->verify(st->conf, st->inline_users, vh, rq.user,
+		    rq.pass, st->id) == 0;
+	explicit_bzero(rq.pass, sizeof(rq.pass));
+	why = ok ? policy_refused(st, ops, rq.user) : "bad-credentials";
+	st->tls_flags = rq.tls;
+	if (why == NULL)
+		return login_ok(st, ops, vh, cert, rq.user, out);
+	memset(st->id, 0, sizeof(*st->id));
+	return login_failed(st, ops, why, rq.user, out);
+}
+
+/*
+ * MON_AUTH_TLS: granted once, before login, when TLS is configured and
+ * not yet on; the relay starts when the worker has exited. With no
+ * certificate loaded the answer is 0 and the request may come again.
+ */
+enum mon_verdict
+mon_h_auth_tls(struct mon_state *st, const struct mon_ops *ops,
+    struct ipc_msg *msg, struct mon_out *out)
+{
+	char host[CONF_HOST_MAX + 1];
+	uint32_t done;
+
+	if (ipc_get_u32(msg, &done) < 0 || done > 1 ||
+	    ipc_get_str(msg, host, sizeof(host)) < 0)
+		return fatal(out, "malformed MON_AUTH_TLS");
+	if (ipc_end(msg) < 0)
+		return fatal(out, "MON_AUTH_TLS with trailing bytes");
+	if (host[0] != '\0' && conf_vhost_find(st->conf, host) == NULL)
+		return fatal(out, "MON_AUTH_TLS: host is not a vhost");
+	if (st->tls || st->ccc)
+		return fatal(out, "MON_AUTH_TLS on a connection that %s",
+		    st->tls ? "is TLS already" : "ended TLS (CCC)");
+	if (!ops->tls_ready(ops->ctx)) {
+		ops->log(LOG_ERR, "AUTH TLS: no TLS certificate is loaded");
+		out->retry = 1;
+		return reply_u32(out, MON_AUTH_TLS_RESULT, 0);
+	}
+	st->host_done = (int)done;
+	memcpy(st->host, host, sizeof(st->host));
+	st->auth_granted = 1;
+	st->phase = MPH_EXITING;	/* the worker answers 234 and exits */
+	return reply_u32(out, MON_AUTH_TLS_RESULT, 1);
+}
+
+/*
+ * MON_CCC: the relay ends TLS after what the worker has written (its
+ * 200). 1 when the relay confirmed (ops->ccc waits KF_TLS_CCC_MS).
+ */
+enum mon_verdict
+mon_h_ccc(struct mon_state *st, const struct mon_ops *ops,
+    struct ipc_msg *msg, struct mon_out *out)
+{
+	enum mon_phase was = st->phase;
+	int r;
+
+	if (ipc_end(msg) < 0)
+		return fatal(out, "MON_CCC with trailing bytes");
+	if (!st->tls || !st->relay || !st->conf->tls_ccc_enable)
+		return fatal(out, "MON_CCC refused: %s", !st->tls ?
+		    "control connection not TLS" : !st->relay ?
+		    "no relay" : "tls_ccc_enable is off");
+	st->ccc_done = 0;
+	st->phase = MPH_CCC;
+	r = ops->ccc(ops->ctx) == 1 && st->ccc_done;
+	st->phase = was;
+	if (r) {
+		/* never TLS again on this connection */
+		st->tls = 0;
+		st->ccc = 1;
+		ops->log(LOG_INFO, "CCC: the relay ended TLS on the control "
+		    "connection");
+	}
+	return reply_u32(out, MON_CCC_RESULT, (uint32_t)r);
+}
+
+/* RELAY_CCC_DONE: only while a MON_CCC waits for it (the table). */
+enum mon_verdict
+mon_h_ccc_done(struct mon_state *st, const struct mon_ops *ops,
+    struct ipc_msg *msg, struct mon_out *out)
+{
+	(void)ops;
+	if (ipc_end(msg) < 0)
+		return fatal(out, "RELAY_CCC_DONE with trailing bytes");
+	st->ccc_done = 1;
+	return MON_V_NONE;
+}
+
+/* MON_TLS_SESSION: kept opaque; the latest one wins. */
+enum mon_verdict
+mon_h_tls_session(struct mon_state *st, const struct mon_ops *ops,
+    struct ipc_msg *msg, struct mon_out *out)
+{
+	(void)ops;
+	if (ipc_get_blob(msg, st->tls_sess, KF_TLS_SESSION_MAX,
+	    st->tls_sess_len) < 0) {
+		*st->tls_sess_len = 0;
+		return fatal(out, "malformed MON_TLS_SESSION");
+	}
+	if (ipc_end(msg) < 0) {
+		*st->tls_sess_len = 0;
+		return fatal(out, "MON_TLS_SESSION with trailing bytes");
+	}
+	return MON_V_NONE;
+}
+
+/*
+ * MON_TLS_PEER: a verified client certificate's common name. The table
+ * takes it once, whatever it holds: a CN that is not a user name is
+ * ignored (logged), and no second one is accepted after it.
+ */
+enum mon_verdict
+mon_h_tls_peer(struct mon_state *st, const struct mon_ops *ops,
+    struct ipc_msg *msg, struct mon_out *out)
+{
+	char cn[KF_USER_MAX + 1];
+
+	if (ipc_get_str(msg, cn, sizeof(cn)) < 0)
+		return fatal(out, "malformed MON_TLS_PEER");
+	if (ipc_end(msg) < 0)
+		return fatal(out, "MON_TLS_PEER with trailing bytes");
+	if (!users_valid_name(cn, strlen(cn)))
+		ops->log(LOG_WARNING, "client certificate CN=%s is not a user "
+		    "name; ignored", cn);
+	else
+		memcpy(st->cert_cn, cn, sizeof(cn));
+	return MON_V_NONE;
+}

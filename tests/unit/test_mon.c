@@ -1,0 +1,593 @@
+/*
+ * test_mon.c - the monitor's dispatch table and its real handlers,
+ * with fake side effects (password check, sleep, log, listener, relay):
+ * wrong phase, twice, trailing bytes, oversized, out of order, no
+ * verification past max_login_failures, the delay's doubling and cap,
+ * MON_TLS_PEER once, REIN count; and a hostile worker process on a real
+ * socketpair served by the monitor's own loop (mon_serve_one) with the
+ * real sleep.
+ */
+#include "cm.h"
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/sys.h"
+#include "conf/conf.h"
+#include "ipc/ipc.h"
+#include "ipc/proto.h"
+#include "priv/mon_state.h"
+
+static struct conf		cf;
+static struct auth_identity	ident;
+static unsigned char		sess[KF_TLS_SESSION_MAX];
+static size_t			sess_len;
+static struct sockaddr_storage	peer;
+static struct mon_state		st;
+
+static int		verifies, certs, reports, logs, tls_ready = 1;
+static unsigned		slept[128];
+static unsigned		nslept;
+static int		real_sleep;
+static char		last_log[512];
+
+static int
+fake_verify(const struct conf *c, const char *inl,
+    const struct conf_vhost *vh, const char *user, const char *pass,
+    struct auth_identity *id)
+{
+	verifies++;
+	if (strcmp(pass, "good") != 0)
+		return -1;
+	snprintf(id->name, sizeof(id->name), "%s", user);
+	snprintf(id->root, sizeof(id->root), "/srv");
+	return 0;
+}
+
+static int
+fake_cert(const struct conf *c, const char *inl, const char *user,
+    struct auth_identity *id)
+{
+	certs++;
+	snprintf(id->name, sizeof(id->name), "%s", user);
+	return 0;
+}
+
+static int
+fake_tls_required(const struct conf *c, const char *user,
+    const struct auth_identity *id)
+{
+	return 0;
+}
+
+static void
+fake_sleep(unsigned ms)
+{
+	if (nslept < sizeof(slept) / sizeof(slept[0]))
+		slept[nslept++] = ms;
+	if (real_sleep)
+		sys_sleep_ms(ms);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+fake_log(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_log, sizeof(last_log), fmt, ap);
+	va_end(ap);
+	logs++;
+}
+
+static void
+fake_report(void *ctx)
+{
+	reports++;
+}
+
+static int
+fake_tls_ready(void *ctx)
+{
+	return tls_ready;
+}
+
+static int	fake_ccc(void *);
+
+static struct mon_ops ops = {
+	.verify = fake_verify,
+	.by_cert = fake_cert,
+	.tls_required = fake_tls_required,
+	.sleep_ms = fake_sleep,
+	.log = fake_log,
+	.report_failed = fake_report,
+	.tls_ready = fake_tls_ready,
+	.ccc = fake_ccc,
+};
+
+static int
+setup(void **state)
+{
+	conf_defaults(&cf);
+	cf.max_login_failures = 3;
+	cf.login_fail_delay_ms = 100;
+	memset(&ident, 0, sizeof(ident));
+	sess_len = 0;
+	mon_state_init(&st, &cf, NULL, &peer, "192.0.2.1", &ident, sess,
+	    &sess_len);
+	verifies = certs = reports = logs = 0;
+	nslept = 0;
+	real_sleep = 0;
+	tls_ready = 1;
+	last_log[0] = '\0';
+	return 0;
+}
+
+/* A whole frame of msg, as a sender would write it. */
+static size_t
+frame_of(const struct ipc_msg *m, unsigned char *f)
+{
+	uint32_t t = m->type, l = (uint32_t)m->len;
+	unsigned char h[8] = { t >> 24, t >> 16, t >> 8, t,
+		l >> 24, l >> 16, l >> 8, l };
+
+	memcpy(f, h, 8);
+	memcpy(f + 8, m->data, m->len);
+	return 8 + m->len;
+}
+
+static enum mon_verdict
+send_msg(enum mon_src src, const struct ipc_msg *m, struct mon_out *out)
+{
+	unsigned char f[KF_IPC_MSG_MAX];
+
+	return mon_dispatch(&st, &ops, src, f, frame_of(m, f), out);
+}
+
+static void
+login_msg(struct ipc_msg *m, const char *user, const char *pass)
+{
+	ipc_init(m, MON_LOGIN);
+	ipc_put_str(m, user, KF_USER_MAX);
+	ipc_put_str(m, pass, KF_PASS_MAX);
+	ipc_put_str(m, "", CONF_HOST_MAX);
+	ipc_put_u32(m, 0);
+}
+
+static uint32_t
+result_of(struct mon_out *out)
+{
+	uint32_t v = 99;
+
+	out->rep.off = 0;
+	assert_int_equal(ipc_get_u32(&out->rep, &v), 0);
+	assert_int_equal(ipc_end(&out->rep), 0);
+	return v;
+}
+
+static enum mon_verdict
+login(const char *user, const char *pass, struct mon_out *out)
+{
+	struct ipc_msg m;
+
+	login_msg(&m, user, pass);
+	return send_msg(MON_SRC_WORKER, &m, out);
+}
+
+/* A worker that ignores FAILED_CLOSE gets no further verification. */
+static void
+test_failures_beyond_max(void **state)
+{
+	struct mon_out out;
+	unsigned i;
+
+	cf.max_login_failures = 10;
+	for (i = 1; i <= 10; i++) {
+		assert_int_equal(login("alice", "bad", &out), MON_V_REPLY);
+		assert_int_equal(result_of(&out), i < 10 ?
+		    MON_LOGIN_FAILED : MON_LOGIN_FAILED_CLOSE);
+	}
+	assert_int_equal(verifies, 10);
+	assert_int_equal(reports, 10);
+	/* the 11th, even with the right password: fatal, not verified */
+	assert_int_equal(login("alice", "good", &out), MON_V_FATAL);
+	assert_int_equal(verifies, 10);
+	assert_non_null(strstr(out.why, "max_login_failures"));
+	assert_int_equal(st.logged_in, 0);
+}
+
+/* The delay the monitor sleeps: doubled per failure up to the cap. */
+static void
+test_delay_doubles_to_cap(void **state)
+{
+	static const unsigned want[] = { 100, 200, 400, 800, 1600, 3200,
+		6400, 12800, 25600, 30000, 30000, 30000 };
+	struct mon_out out;
+	unsigned i;
+
+	cf.max_login_failures = 12;
+	for (i = 0; i < 12; i++)
+		assert_int_equal(login("alice", "bad", &out), MON_V_REPLY);
+	assert_int_equal(nslept, 12);
+	for (i = 0; i < 12; i++)
+		assert_int_equal(slept[i], want[i]);
+	assert_int_equal(mon_fail_delay_ms(1000, 1), 1000);
+	assert_int_equal(mon_fail_delay_ms(1000, 5), 16000);
+	assert_int_equal(mon_fail_delay_ms(1000, 6), KF_LOGIN_DELAY_MAX_MS);
+	assert_int_equal(mon_fail_delay_ms(1000, 8), KF_LOGIN_DELAY_MAX_MS);
+	assert_int_equal(mon_fail_delay_ms(1, 100), KF_LOGIN_DELAY_MAX_MS);
+	assert_int_equal(mon_fail_delay_ms(1, 0xffffffffu),
+	    KF_LOGIN_DELAY_MAX_MS);
+	assert_int_equal(mon_fail_delay_ms(60000, 1), KF_LOGIN_DELAY_MAX_MS);
+	assert_int_equal(mon_fail_delay_ms(0, 50), 0);
+}
+
+/* A good login: then any further MON_LOGIN is out of order. */
+static void
+test_login_then_out_of_order(void **state)
+{
+	struct mon_out out;
+
+	assert_int_equal(login("alice", "good", &out), MON_V_REPLY);
+	assert_int_equal(result_of(&out), MON_LOGIN_OK);
+	assert_int_equal(st.logged_in, 1);
+	assert_int_equal(st.phase, MPH_EXITING);
+	assert_string_equal(ident.name, "alice");
+	assert_int_equal(login("alice", "good", &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "out of order"));
+	assert_int_equal(verifies, 1);
+}
+
+static void
+test_wrong_phase(void **state)
+{
+	struct mon_out out;
+	struct ipc_msg m;
+
+	/* CCC before login */
+	st.tls = 1;
+	st.relay = 1;
+	cf.tls_ccc_enable = 1;
+	ipc_init(&m, MON_CCC);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "MON_CCC"));
+	assert_non_null(strstr(out.why, "out of order"));
+	/* MON_LOGIN and AUTH TLS from a post-login worker */
+	st.phase = MPH_SESSION;
+	assert_int_equal(login("alice", "good", &out), MON_V_FATAL);
+	assert_int_equal(verifies, 0);
+	ipc_init(&m, MON_AUTH_TLS);
+	ipc_put_u32(&m, 0);
+	ipc_put_str(&m, "", CONF_HOST_MAX);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "out of order"));
+}
+
+/* A type of another sender, an answer type, an unknown type. */
+static void
+test_not_its_request(void **state)
+{
+	static const uint32_t types[] = { MON_TLS_SESSION, MON_TLS_PEER,
+		RELAY_CCC_DONE, MON_LOGIN_RESULT, MON_AUTH_TLS_RESULT,
+		MON_CCC_RESULT, RELAY_CCC, LSN_LOGIN_FAILED, 0, 999 };
+	struct mon_out out;
+	struct ipc_msg m;
+	size_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		ipc_init(&m, types[i]);
+		assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out),
+		    MON_V_FATAL);
+		assert_non_null(strstr(out.why, "not its request"));
+	}
+	login_msg(&m, "alice", "good");
+	assert_int_equal(send_msg(MON_SRC_RELAY, &m, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "not its request"));
+	assert_int_equal(verifies, 0);
+	/* RELAY_CCC_DONE when no CCC waits for it */
+	ipc_init(&m, RELAY_CCC_DONE);
+	assert_int_equal(send_msg(MON_SRC_RELAY, &m, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "out of order"));
+}
+
+static void
+test_trailing_bytes(void **state)
+{
+	struct mon_out out;
+	struct ipc_msg m;
+
+	login_msg(&m, "alice", "good");
+	ipc_put_u32(&m, 0);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "trailing"));
+	assert_int_equal(verifies, 0);
+	ipc_init(&m, MON_TLS_PEER);
+	ipc_put_str(&m, "alice", KF_USER_MAX);
+	ipc_put_bytes(&m, "x", 1);
+	assert_int_equal(send_msg(MON_SRC_RELAY, &m, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "trailing"));
+	assert_string_equal(st.cert_cn, "");
+	/* a short one: malformed */
+	ipc_init(&m, MON_LOGIN);
+	ipc_put_str(&m, "alice", KF_USER_MAX);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "malformed MON_LOGIN"));
+}
+
+static void
+test_oversized_and_empty(void **state)
+{
+	unsigned char big[KF_IPC_MSG_MAX + 8];
+	struct mon_out out;
+	struct ipc_msg m;
+
+	memset(big, 0, sizeof(big));
+	assert_int_equal(mon_dispatch(&st, &ops, MON_SRC_WORKER, big,
+	    sizeof(big), &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "oversized"));
+	assert_int_equal(mon_dispatch(&st, &ops, MON_SRC_WORKER, big, 0,
+	    &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "empty"));
+	/* header length that is not the datagram's */
+	assert_int_equal(mon_dispatch(&st, &ops, MON_SRC_WORKER, big, 12,
+	    &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "malformed header"));
+	/* a payload over the request's own bound */
+	ipc_init(&m, MON_TLS_PEER);
+	ipc_put_bytes(&m, big, 4 + KF_USER_MAX + 1);
+	assert_int_equal(send_msg(MON_SRC_RELAY, &m, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "oversized"));
+	st.phase = MPH_SESSION;
+	ipc_init(&m, MON_CCC);
+	ipc_put_u32(&m, 1);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "oversized"));
+}
+
+/* Once, whatever the first one held (a CN that is not a name). */
+static void
+test_tls_peer_twice(void **state)
+{
+	struct mon_out out;
+	struct ipc_msg m;
+
+	ipc_init(&m, MON_TLS_PEER);
+	ipc_put_str(&m, "not a name!", KF_USER_MAX);
+	assert_int_equal(send_msg(MON_SRC_RELAY, &m, &out), MON_V_NONE);
+	assert_string_equal(st.cert_cn, "");
+	assert_non_null(strstr(last_log, "not a user name"));
+	ipc_init(&m, MON_TLS_PEER);
+	ipc_put_str(&m, "alice", KF_USER_MAX);
+	assert_int_equal(send_msg(MON_SRC_RELAY, &m, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "second"));
+	assert_string_equal(st.cert_cn, "");
+}
+
+/* The cert login needs the relay's CN, TLS and the option. */
+static void
+test_cert_login(void **state)
+{
+	struct mon_out out;
+	struct ipc_msg m;
+
+	cf.tls_client_cert_login = 1;
+	st.tls = 1;
+	ipc_init(&m, MON_TLS_PEER);
+	ipc_put_str(&m, "alice", KF_USER_MAX);
+	assert_int_equal(send_msg(MON_SRC_RELAY, &m, &out), MON_V_NONE);
+	assert_int_equal(login("bob", "", &out), MON_V_REPLY);
+	assert_int_equal(result_of(&out), MON_LOGIN_FAILED);
+	assert_int_equal(certs, 0);
+	assert_int_equal(login("alice", "", &out), MON_V_REPLY);
+	assert_int_equal(result_of(&out), MON_LOGIN_OK);
+	assert_int_equal(certs, 1);
+}
+
+/* AUTH TLS: no certificate loaded answers 0 and may come again. */
+static void
+test_auth_tls_once(void **state)
+{
+	struct mon_out out;
+	struct ipc_msg m;
+
+	ipc_init(&m, MON_AUTH_TLS);
+	ipc_put_u32(&m, 0);
+	ipc_put_str(&m, "", CONF_HOST_MAX);
+	tls_ready = 0;
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_REPLY);
+	assert_int_equal(result_of(&out), 0);
+	tls_ready = 1;
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_REPLY);
+	assert_int_equal(result_of(&out), 1);
+	assert_int_equal(st.auth_granted, 1);
+	/* the next pre-login worker (after the relay started) */
+	st.phase = MPH_PRELOGIN;
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "second"));
+	/* a host the monitor does not hold */
+	setup(NULL);
+	ipc_init(&m, MON_AUTH_TLS);
+	ipc_put_u32(&m, 1);
+	ipc_put_str(&m, "evil.example", CONF_HOST_MAX);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+}
+
+/* The fake relay confirms CCC through the table, as the real one does. */
+static int
+fake_ccc(void *ctx)
+{
+	struct mon_out out;
+	struct ipc_msg m;
+
+	ipc_init(&m, MON_TLS_SESSION);
+	ipc_put_blob(&m, "sess", 4, KF_TLS_SESSION_MAX);
+	if (send_msg(MON_SRC_RELAY, &m, &out) != MON_V_NONE)
+		return 0;
+	ipc_init(&m, RELAY_CCC_DONE);
+	return send_msg(MON_SRC_RELAY, &m, &out) == MON_V_NONE;
+}
+
+static void
+test_ccc_once(void **state)
+{
+	struct mon_out out;
+	struct ipc_msg m;
+
+	st.phase = MPH_SESSION;
+	st.tls = 1;
+	st.relay = 1;
+	ipc_init(&m, MON_CCC);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "tls_ccc_enable"));
+	cf.tls_ccc_enable = 1;
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_REPLY);
+	assert_int_equal(result_of(&out), 1);
+	assert_int_equal(st.tls, 0);
+	assert_int_equal(st.ccc, 1);
+	assert_int_equal(sess_len, 4);
+	assert_int_equal(st.phase, MPH_SESSION);
+	st.tls = 1;	/* even if it were TLS again */
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "second"));
+}
+
+/* REIN keeps the failure count; at most KF_REIN_MAX. */
+static void
+test_rein_count(void **state)
+{
+	struct mon_out out;
+	int i;
+
+	assert_int_equal(login("alice", "bad", &out), MON_V_REPLY);
+	assert_int_equal(login("alice", "good", &out), MON_V_REPLY);
+	for (i = 0; i < KF_REIN_MAX; i++) {
+		st.phase = MPH_SESSION;
+		assert_int_equal(mon_rein(&st), 0);
+		assert_int_equal(st.phase, MPH_PRELOGIN);
+		assert_int_equal(st.logged_in, 0);
+		assert_string_equal(ident.name, "");
+	}
+	assert_int_equal(mon_rein(&st), -1);
+	assert_int_equal(st.failures, 1);
+	assert_int_equal(login("alice", "bad", &out), MON_V_REPLY);
+	assert_int_equal(st.failures, 2);
+	assert_int_equal(login("alice", "bad", &out), MON_V_REPLY);
+	assert_int_equal(result_of(&out), MON_LOGIN_FAILED_CLOSE);
+}
+
+/*
+ * A hostile pre-login worker: its own process on a real socketpair,
+ * sending MON_LOGIN after MON_LOGIN without waiting for the answers
+ * and ignoring FAILED_CLOSE. The monitor's loop (mon_serve_one, as
+ * monitor.c calls it) verifies max_login_failures of them, sleeps the
+ * whole delay before each answer (real time), then ends the session.
+ */
+static void
+test_hostile_worker_loop(void **state)
+{
+	struct mon_out out;
+	struct ipc_msg m;
+	enum mon_verdict v = MON_V_NONE;
+	int sv[2], gone = 0, i, answers = 0, status;
+	int64_t t0;
+	pid_t pid;
+
+	real_sleep = 1;
+	cf.max_login_failures = 3;
+	cf.login_fail_delay_ms = 100;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	if ((pid = fork()) == 0) {
+		close(sv[0]);
+		for (i = 0; i < 20; i++) {
+			login_msg(&m, "alice", i < 19 ? "bad" : "good");
+			if (ipc_send(sv[1], &m) < 0)
+				break;
+		}
+		pause();
+		_exit(0);
+	}
+	close(sv[1]);
+	t0 = sys_now_ms();
+	while (v != MON_V_FATAL && !gone) {
+		assert_true(sys_poll1(sv[0], POLLIN, 5000) > 0);
+		v = mon_serve_one(&st, &ops, MON_SRC_WORKER, sv[0], &out,
+		    &gone);
+		if (v == MON_V_REPLY)
+			answers++;
+	}
+	assert_int_equal(v, MON_V_FATAL);
+	assert_int_equal(answers, 3);
+	assert_int_equal(verifies, 3);
+	assert_true(sys_now_ms() - t0 >= 100 + 200 + 400);
+	assert_non_null(strstr(out.why, "max_login_failures"));
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	close(sv[0]);
+}
+
+/* An empty datagram on the request socket is refused, not EOF. */
+static void
+test_serve_empty_and_gone(void **state)
+{
+	struct mon_out out;
+	int sv[2], gone;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	assert_int_equal(send(sv[1], "", 0, 0), 0);
+	assert_int_equal(mon_serve_one(&st, &ops, MON_SRC_WORKER, sv[0], &out,
+	    &gone), MON_V_FATAL);
+	assert_int_equal(gone, 0);
+	assert_non_null(strstr(out.why, "empty"));
+	close(sv[1]);
+	assert_int_equal(mon_serve_one(&st, &ops, MON_SRC_WORKER, sv[0], &out,
+	    &gone), MON_V_NONE);
+	assert_int_equal(gone, 1);
+	close(sv[0]);
+}
+
+/* Every row is reachable and its handler is the table's only way in. */
+static void
+test_table_rows(void **state)
+{
+	size_t i, j;
+
+	assert_int_equal(mon_table_len, 6);
+	for (i = 0; i < mon_table_len; i++) {
+		assert_non_null(mon_table[i].handler);
+		assert_true(mon_table[i].phases != 0);
+		assert_true(mon_table[i].type < 32);
+		assert_true(mon_table[i].max_len <= KF_IPC_MSG_MAX - IPC_HDR_LEN);
+		for (j = i + 1; j < mon_table_len; j++)
+			assert_int_not_equal(mon_table[i].type,
+			    mon_table[j].type);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_failures_beyond_max, setup),
+		cmocka_unit_test_setup(test_delay_doubles_to_cap, setup),
+		cmocka_unit_test_setup(test_login_then_out_of_order, setup),
+		cmocka_unit_test_setup(test_wrong_phase, setup),
+		cmocka_unit_test_setup(test_not_its_request, setup),
+		cmocka_unit_test_setup(test_trailing_bytes, setup),
+		cmocka_unit_test_setup(test_oversized_and_empty, setup),
+		cmocka_unit_test_setup(test_tls_peer_twice, setup),
+		cmocka_unit_test_setup(test_cert_login, setup),
+		cmocka_unit_test_setup(test_auth_tls_once, setup),
+		cmocka_unit_test_setup(test_ccc_once, setup),
+		cmocka_unit_test_setup(test_rein_count, setup),
+		cmocka_unit_test_setup(test_hostile_worker_loop, setup),
+		cmocka_unit_test_setup(test_serve_empty_and_gone, setup),
+		cmocka_unit_test_setup(test_table_rows, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
