@@ -309,6 +309,21 @@ check_login(const struct conf *c, const char *inline_users,
 	return verify_dummy(c, pass);
 }
 
+/*
+ * Every identity starts here, whatever proved it (password, PAM, client
+ * certificate): the configured rates, unless the user's kind or flags
+ * say else.
+ */
+static int
+identity_start(const struct conf *c, const char *user,
+    struct auth_identity *id)
+{
+	memset(id, 0, sizeof(*id));
+	id->down_rate = c->download_rate;
+	id->up_rate = c->upload_rate;
+	return set_str(id->name, sizeof(id->name), user);
+}
+
 int
 auth_check_vhost(const struct conf *c, const char *inline_users,
     const struct conf_vhost *vh, const char *user, const char *pass,
@@ -317,11 +332,7 @@ auth_check_vhost(const struct conf *c, const char *inline_users,
 	struct auth_identity tmp;
 	int r;
 
-	memset(&tmp, 0, sizeof(tmp));
-	/* the configured rates, unless the user's kind or flags say else */
-	tmp.down_rate = c->download_rate;
-	tmp.up_rate = c->upload_rate;
-	if (set_str(tmp.name, sizeof(tmp.name), user) < 0)
+	if (identity_start(c, user, &tmp) < 0)
 		return verify_dummy(c, pass);
 	r = check_login(c, inline_users, vh, user, pass, &tmp);
 	if (r == 0)
@@ -336,8 +347,7 @@ auth_identity_by_cert(const struct conf *c, const char *inline_users,
 	struct auth_identity tmp;
 	struct users_entry e;
 
-	memset(&tmp, 0, sizeof(tmp));
-	if (is_anonymous(c, user) || set_str(tmp.name, sizeof(tmp.name), user) < 0)
+	if (is_anonymous(c, user) || identity_start(c, user, &tmp) < 0)
 		return -1;
 	if (!((inline_users != NULL && find_in("inline users", inline_users,
 	    strlen(inline_users), user, &e)) || find_in_file(c, user, &e)))
