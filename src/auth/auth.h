@@ -82,6 +82,14 @@ void	auth_slots_close(void);
 int	auth_hash_password(const char *pass, unsigned long opslimit,
 	    size_t memlimit_bytes, char *out, size_t outsz);
 
+/*
+ * rehash.c (pwhash_rehash): name's line in conf->users_file gets an
+ * argon2id hash of pass at the configured cost, if it still holds old.
+ * Logs what it did; never blocks on `keepftpd user`'s lock.
+ */
+void	auth_rehash(const struct conf *, const char *name, const char *old,
+	    const char *pass);
+
 /* `keepftpd user add|passwd|del|list ...`; returns the exit status. */
 int	users_cli(int argc, char **argv);
 
