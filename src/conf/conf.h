@@ -103,6 +103,16 @@
 	    "Most sessions at once; more are refused with 421.")	\
 	X(UINT, max_per_ip, "20", 0, 100000,				\
 	    "Most sessions at once from one client address (0: no limit).") \
+	X(UINT, max_prelogin, "100", 1, 100000,				\
+	    "Most sessions at once that have not logged in (yet, or again " \
+	    "after REIN); more are refused with 421, so that connections " \
+	    "that never log in cannot take all of `max_clients`. Once 3/4 " \
+	    "of it is reached, sessions not logged in after " \
+	    "`login_timeout_busy` seconds are closed. At or above " \
+	    "`max_clients` it bounds nothing.")				\
+	X(UINT, login_timeout_busy, "10", 1, 3600,			\
+	    "The shorter `login_timeout`, in seconds, of sessions not logged " \
+	    "in while 3/4 of `max_prelogin` or more are in use.")	\
 	X(STR, allow_from, "", 0, 1024,					\
 	    "Client addresses allowed to connect, as a comma-separated list " \
 	    "of a.b.c.d[/bits] and v6addr[/bits] (at most 64); empty: all. " \

@@ -286,6 +286,18 @@ login_failed(struct mon *m, const char *reason, const char *user)
 		log_warn("failed login not reported to the listener");
 }
 
+/* The listener counts sessions not logged in (max_prelogin). */
+static void
+report_login_state(struct mon *m, uint32_t logged_in)
+{
+	struct ipc_msg rep;
+
+	ipc_init(&rep, LSN_LOGIN_STATE);
+	if (ipc_put_u32(&rep, logged_in) < 0 ||
+	    ipc_send(m->a->report_fd, &rep) < 0)
+		log_warn("login state not reported to the listener");
+}
+
 /*
  * After a good password: the user's own allow_from / deny_from (users
  * file) against the session's peer. NULL when allowed, else the reason
@@ -361,6 +373,7 @@ check_login(struct mon *m, struct ipc_msg *msg)
 		    m->id.root, m->id.writable ? " write" : " read-only",
 		    cert ? " (client certificate)" : "");
 		m->logged_in = 1;
+		report_login_state(m, 1);
 		return MON_LOGIN_OK;
 	}
 	m->failures++;
@@ -738,6 +751,7 @@ session_phase(struct mon *m)
 	log_info("rein: user=%s logged out; back to login (rein %u, "
 	    "failures %u)", m->id.name, m->reins, m->failures);
 	m->logged_in = 0;
+	report_login_state(m, 0);
 	memset(&m->id, 0, sizeof(m->id));
 	m->si.host_done = 0;	/* REIN: HOST may be given again */
 	memset(m->si.host, 0, sizeof(m->si.host));
