@@ -366,6 +366,11 @@ check_login(struct mon *m, struct ipc_msg *msg)
 		why = "tls-required";
 		ok = 0;
 	}
+	if (ok && auth_session_open(m->a->conf, &m->id) < 0) {
+		memset(&m->id, 0, sizeof(m->id));
+		why = "pam-session";
+		ok = 0;
+	}
 	m->si.tls_flags = tls;
 	if (ok) {
 		log_info("login ok: user=%s%s%s root=%s%s%s", user,
@@ -739,6 +744,7 @@ session_phase(struct mon *m)
 	m->worker = spawn(m, "kf-session", postlogin_body);
 	sys_shed_memory();	/* the login's stack and heap: idle from here */
 	status = serve_worker(m, worker_deadline(m, -1));
+	auth_session_close();	/* logout (REIN) or the end: PAM session */
 	if (status != SESSION_EXIT_REIN || mon_term)
 		return 0;
 	if (m->reins >= KF_REIN_MAX) {
