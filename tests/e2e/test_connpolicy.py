@@ -424,7 +424,7 @@ def fail2ban_filter():
     assert m, "no failregex in docs/SECURITY.md"
     rx = m.group(1)
     rx = rx.replace("%(__prefix_line)s", r"\s*(?:\S+ )?keepftpd\[\d+\]:\s+")
-    rx = rx.replace("<HOST>", r"(?P<host>\S+)")
+    rx = rx.replace("<HOST>", r"(?P<host>\S+)").replace("<ADDR>", r"(?P<host>\S+)")
     return re.compile(rx)
 
 
