@@ -66,9 +66,11 @@ hash_splice(const char *text, size_t len, const char *name, const char *old,
 		if (users_parse_line(line, n, &e, &err) != 1 ||
 		    strcmp(e.name, name) != 0)
 			continue;
-		if (strcmp(e.hash, old) != 0)
-			return -1;
 		h = line + strlen(name) + 1;	/* "name:hash:..." */
+		if (strcmp(e.hash, old) != 0 ||
+		    n <= strlen(name) + 1 + strlen(old) ||
+		    memcmp(h, old, strlen(old)) != 0 || h[strlen(old)] != ':')
+			return -1;
 		if (buf_append(out, text, (size_t)(h - text)) < 0 ||
 		    buf_append(out, hash, strlen(hash)) < 0 ||
 		    buf_append(out, h + strlen(old),

@@ -404,6 +404,28 @@ test_auth_unknown_costs(void **state)
 	free(users);
 }
 
+/* Which stored hashes pwhash_rehash replaces, and which cost the dummy too. */
+static void
+test_needs_rehash(void **state)
+{
+	struct conf c;
+	char h[crypto_pwhash_STRBYTES];
+
+	(void)state;
+	test_conf(&c);
+	c.pwhash_opslimit = 1;
+	c.pwhash_memlimit_kib = 8192;
+	assert_int_equal(auth_hash_password("pw", 1, 8192 * 1024, h,
+	    sizeof(h)), 0);
+	assert_int_equal(password_needs_rehash(&c, h), 0);
+	c.pwhash_opslimit = 2;
+	assert_int_equal(password_needs_rehash(&c, h), 1);
+	assert_int_equal(password_needs_rehash(&c, "$6$salt$abcdef"), 1);
+	assert_int_equal(password_needs_rehash(&c, "$2b$10$abc"), 1);
+	assert_int_equal(password_needs_rehash(&c, "$argon2i$v=19$m=8192,"
+	    "t=1,p=1$c2FsdHNhbHQ$aGFzaA"), 1);
+}
+
 static void
 test_auth_pam_refused(void **state)
 {
@@ -761,6 +783,7 @@ main(void)
 		cmocka_unit_test(test_verify_crypt),
 		cmocka_unit_test(test_auth_inline),
 		cmocka_unit_test(test_auth_unknown_costs),
+		cmocka_unit_test(test_needs_rehash),
 		cmocka_unit_test(test_auth_pam_refused),
 		cmocka_unit_test(test_auth_anonymous),
 		cmocka_unit_test(test_slots),
