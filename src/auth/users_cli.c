@@ -70,8 +70,8 @@ struct opts {
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: keepftpd user [-c CONF] [-f FILE] add NAME --home DIR "
-	    "[--uid UID] [--gid GID] [--write] [--tls]\n"
+	fprintf(stderr, "usage: keepftpd user [-c CONF] [-f FILE] add NAME "
+	    "--home DIR [--uid UID] [--gid GID] [--write] [--tls]\n"
 	    "\t\t[--allow-from LIST] [--deny-from LIST]\n"
 	    "\t\t[--opslimit N] [--memlimit-kib N] [LIMITS]\n"
 	    "       keepftpd user [-f FILE] set NAME LIMITS\n"

@@ -60,8 +60,8 @@ static char admin_path[KF_CONF_VALUE_MAX + 1];
 
 /*
  * Every signal a service manager or an admin may send has a defined,
- * logged effect (docs/SECURITY.md, "Signals"): SIGTERM, SIGINT and
- * SIGQUIT stop the server (sessions are asked to end first), SIGHUP
+ * logged effect (the table in README.md): SIGTERM, SIGINT and SIGQUIT
+ * stop the server (sessions are asked to end first), SIGHUP
  * reloads, SIGUSR2 logs the session counts, SIGUSR1 and the rest below
  * are logged and otherwise ignored. Signals that mean a crash (SIGSEGV,
  * SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT) keep their default
