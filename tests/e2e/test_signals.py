@@ -35,7 +35,8 @@ KEPT = [
 def test_signals_that_keep_the_server(start_server):
     srv = start_server(mode="config")
     f = srv.login()
-    time.sleep(0.2)
+    # the monitor's login report reaches the listener (asked until it has)
+    assert wait_for(lambda: _usr2_says_logged_in(srv), timeout=10)
     for sig, line in KEPT:
         n = len(srv.log())
         os.kill(srv.pid, sig)
@@ -46,6 +47,14 @@ def test_signals_that_keep_the_server(start_server):
     assert f.voidcmd("NOOP").startswith("200")
     srv.login().quit()
     f.quit()
+
+
+def _usr2_says_logged_in(srv):
+    n = len(srv.log())
+    os.kill(srv.pid, signal.SIGUSR2)
+    srv.wait_log(r"SIGUSR2: ", timeout=2)
+    time.sleep(0.05)
+    return "1 session(s), 1 logged in" in srv.log()[n:]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGQUIT, signal.SIGTERM, signal.SIGINT],
