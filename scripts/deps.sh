@@ -9,7 +9,11 @@ PKGS=(
   libcmocka-dev python3-pytest clang
   curl lftp tnftp ncftp wget
   procps iproute2 openssl util-linux passwd libpam-modules
+  fail2ban
 )
+# fail2ban is needed for fail2ban-regex only (tests/e2e/test_fail2ban.py):
+# its service must not start. Without a policy-rc.d (Docker images have
+# one), one that says "no" is put in place for the install and removed.
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -28,5 +32,20 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 echo "deps.sh: installing: ${missing[*]}" >&2
+policy=/usr/sbin/policy-rc.d
+own_policy=no
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  own_policy=yes
+  trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${PKGS[@]}"
+if [ "$own_policy" = yes ]; then
+  rm -f "$policy"
+fi
+# the service, if the package enabled it: stopped, never left running
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  systemctl disable --now fail2ban >/dev/null 2>&1 || true
+fi

@@ -280,14 +280,38 @@ virtual_identity(const struct users_entry *e, struct auth_identity *id)
 	return set_str(id->root, sizeof(id->root), e->home);
 }
 
+/* pwhash_rehash, under an auth slot: hashing costs what verifying does. */
+static void
+rehash(const struct conf *c, const struct users_entry *e, const char *pass)
+{
+	int slot;
+
+	if ((slot = auth_slot_acquire()) < 0)
+		return;
+	auth_rehash(c, e->name, e->hash, pass);
+	auth_slot_release(slot);
+}
+
+/*
+ * from_file: e comes from users_file (inline users cannot be
+ * rewritten). A wrong password for a hash cheaper than the configured
+ * argon2id (sha512-crypt: about 2 ms) also spends the dummy
+ * verification, so that it costs what an unknown name costs and the
+ * timing does not tell which names have legacy hashes.
+ */
 static int
 check_virtual(const struct conf *c, const struct users_entry *e,
-    const char *pass, struct auth_identity *id)
+    int from_file, const char *pass, struct auth_identity *id)
 {
+	int stale;
+
 	if (pass[0] == '\0')
 		return verify_dummy(c, pass);
+	stale = password_needs_rehash(c, e->hash);
 	if (verify(e->hash, pass) < 0)
-		return -1;
+		return stale ? verify_dummy(c, pass) : -1;
+	if (stale && from_file && c->pwhash_rehash)
+		rehash(c, e, pass);
 	return virtual_identity(e, id);
 }
 
@@ -300,13 +324,30 @@ check_login(const struct conf *c, const char *inline_users,
 
 	if (is_anonymous(c, user))
 		return anon_identity(c, vh, id);
-	if ((inline_users != NULL && find_in("inline users", inline_users,
-	    strlen(inline_users), user, &e)) || find_in_file(c, user, &e))
-		return check_virtual(c, &e, pass, id);
+	if (inline_users != NULL && find_in("inline users", inline_users,
+	    strlen(inline_users), user, &e))
+		return check_virtual(c, &e, 0, pass, id);
+	if (find_in_file(c, user, &e))
+		return check_virtual(c, &e, 1, pass, id);
 	if (c->pam_enable && pass[0] != '\0' &&
 	    users_valid_name(user, strlen(user)))
 		return verify_pam(c, user, pass, id);
 	return verify_dummy(c, pass);
+}
+
+/*
+ * Every identity starts here, whatever proved it (password, PAM, client
+ * certificate): the configured rates, unless the user's kind or flags
+ * say else.
+ */
+static int
+identity_start(const struct conf *c, const char *user,
+    struct auth_identity *id)
+{
+	memset(id, 0, sizeof(*id));
+	id->down_rate = c->download_rate;
+	id->up_rate = c->upload_rate;
+	return set_str(id->name, sizeof(id->name), user);
 }
 
 int
@@ -317,11 +358,7 @@ auth_check_vhost(const struct conf *c, const char *inline_users,
 	struct auth_identity tmp;
 	int r;
 
-	memset(&tmp, 0, sizeof(tmp));
-	/* the configured rates, unless the user's kind or flags say else */
-	tmp.down_rate = c->download_rate;
-	tmp.up_rate = c->upload_rate;
-	if (set_str(tmp.name, sizeof(tmp.name), user) < 0)
+	if (identity_start(c, user, &tmp) < 0)
 		return verify_dummy(c, pass);
 	r = check_login(c, inline_users, vh, user, pass, &tmp);
 	if (r == 0)
@@ -336,8 +373,7 @@ auth_identity_by_cert(const struct conf *c, const char *inline_users,
 	struct auth_identity tmp;
 	struct users_entry e;
 
-	memset(&tmp, 0, sizeof(tmp));
-	if (is_anonymous(c, user) || set_str(tmp.name, sizeof(tmp.name), user) < 0)
+	if (is_anonymous(c, user) || identity_start(c, user, &tmp) < 0)
 		return -1;
 	if (!((inline_users != NULL && find_in("inline users", inline_users,
 	    strlen(inline_users), user, &e)) || find_in_file(c, user, &e)))

@@ -29,6 +29,7 @@ struct auth_identity {
 	char	allow_from[KF_USERS_ADDRS_MAX + 1];
 	char	deny_from[KF_USERS_ADDRS_MAX + 1];
 	int	tls_required;		/* users-file flag "tls" */
+	int	pam;			/* a system user (PAM): a session to open */
 };
 
 /*
@@ -53,6 +54,15 @@ int	auth_check_vhost(const struct conf *, const char *inline_users,
  */
 int	auth_identity_by_cert(const struct conf *, const char *inline_users,
 	    const char *user, struct auth_identity *id);
+/*
+ * pam.c: after a PAM login, pam_open_session (pam_limits and the like
+ * act on the calling process, which must be the session's monitor: its
+ * post-login worker inherits the result); no-op for other logins.
+ * 0, or -1 (logged): the login must fail. auth_session_close() ends it
+ * (at logout, REIN or the end of the connection); no-op when none.
+ */
+int	auth_session_open(const struct conf *, const struct auth_identity *);
+void	auth_session_close(void);
 /* A system account's ids, looked up once by name (auth_account). */
 struct auth_account {
 	char	name[65];	/* service_user and anon_user: at most 64 bytes */
@@ -81,6 +91,14 @@ void	auth_slots_close(void);
 /* argon2id string of pass (libsodium), or -1. out: crypto_pwhash_STRBYTES. */
 int	auth_hash_password(const char *pass, unsigned long opslimit,
 	    size_t memlimit_bytes, char *out, size_t outsz);
+
+/*
+ * rehash.c (pwhash_rehash): name's line in conf->users_file gets an
+ * argon2id hash of pass at the configured cost, if it still holds old.
+ * Logs what it did; never blocks on `keepftpd user`'s lock.
+ */
+void	auth_rehash(const struct conf *, const char *name, const char *old,
+	    const char *pass);
 
 /* `keepftpd user add|passwd|del|list ...`; returns the exit status. */
 int	users_cli(int argc, char **argv);

@@ -1,8 +1,10 @@
 /*
  * pam.c - system users through PAM (pam_authenticate, pam_acct_mgmt),
- * then the account's uid, gid and home from the passwd database.
- * Only the password prompt is answered; PAM's failure delay is off.
- * Runs in: monitor.
+ * then the account's uid, gid and home from the passwd database; the
+ * PAM session of a logged-in system user (pam_open_session,
+ * pam_close_session). Only the password prompt is answered; PAM's
+ * failure delay is off.
+ * Runs in: monitor (the session part in the session's own monitor).
  */
 #include <pwd.h>
 #include <stdint.h>
@@ -83,6 +85,7 @@ pam_identity(const struct conf *c, const char *user, struct auth_identity *id)
 	id->gid = geteuid() == 0 ? pw->pw_gid : getgid();
 	id->writable = c->pam_write;
 	id->anonymous = 0;
+	id->pam = 1;
 	return 0;
 }
 
@@ -112,4 +115,57 @@ pam_check(const struct conf *c, const char *user, const char *pass,
 	if (r != PAM_SUCCESS)
 		return -1;
 	return pam_identity(c, user, id);
+}
+
+static pam_handle_t *session_ph;	/* the open session, if any */
+
+static int
+no_conv(int n, const struct pam_message **msg, struct pam_response **resp,
+    void *data)
+{
+	(void)n;
+	(void)msg;
+	(void)resp;
+	(void)data;
+	return PAM_CONV_ERR;
+}
+
+int
+auth_session_open(const struct conf *c, const struct auth_identity *id)
+{
+	struct pam_conv pc = { no_conv, NULL };
+	pam_handle_t *ph = NULL;
+	int r;
+
+	if (!id->pam || session_ph != NULL)
+		return 0;
+	if (pam_start(c->pam_service, id->name, &pc, &ph) != PAM_SUCCESS) {
+		log_warn("pam_start failed: pam_service=%s", c->pam_service);
+		return -1;
+	}
+	(void)pam_set_item(ph, PAM_TTY, "keepftpd");
+	r = pam_setcred(ph, PAM_ESTABLISH_CRED | PAM_SILENT);
+	if (r == PAM_SUCCESS)
+		r = pam_open_session(ph, PAM_SILENT);
+	if (r != PAM_SUCCESS) {
+		log_warn("pam: session of user=%s failed: %-s", id->name,
+		    pam_strerror(ph, r));
+		pam_end(ph, r);
+		return -1;
+	}
+	session_ph = ph;
+	return 0;
+}
+
+void
+auth_session_close(void)
+{
+	int r;
+
+	if (session_ph == NULL)
+		return;
+	r = pam_close_session(session_ph, PAM_SILENT);
+	(void)pam_setcred(session_ph, PAM_DELETE_CRED | PAM_SILENT);
+	pam_end(session_ph, r);
+	session_ph = NULL;
 }

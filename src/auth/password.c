@@ -59,6 +59,15 @@ password_verify(const char *hash, const char *pass)
 	return -1;
 }
 
+int
+password_needs_rehash(const struct conf *c, const char *hash)
+{
+	if (sodium_init() < 0 || strncmp(hash, "$argon2id$", 10) != 0)
+		return 1;
+	return crypto_pwhash_str_needs_rehash(hash, c->pwhash_opslimit,
+	    (size_t)c->pwhash_memlimit_kib * 1024) != 0;
+}
+
 /*
  * A well-formed argon2id string with the configured cost, a random salt
  * and a random "hash": verifying it costs exactly one real verification,

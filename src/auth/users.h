@@ -62,6 +62,11 @@ int	users_load(const char *path, char **text, size_t *len);
 
 /* password.c: 0 when pass matches hash, -1 otherwise. */
 int	password_verify(const char *hash, const char *pass);
+/*
+ * 1 when hash is not argon2id at the configured cost (a legacy crypt(3)
+ * hash, or argon2id with other parameters), else 0.
+ */
+int	password_needs_rehash(const struct conf *, const char *hash);
 /* Spends one verification at the configured cost; always -1. */
 int	password_verify_dummy(const struct conf *, const char *pass);
 

@@ -28,8 +28,7 @@
 #include "users.h"
 
 #define DEFAULT_FILE	"/etc/keepftpd/users"
-#define DEFAULT_OPS	2UL
-#define DEFAULT_MEM_KIB	32768UL
+#define DEFAULT_CONF	"/etc/keepftpd/keepftpd.conf"
 #define ID_MAX		4294967294ULL
 
 enum cmd { CMD_NONE, CMD_ADD, CMD_PASSWD, CMD_DEL, CMD_LIST, CMD_SET };
@@ -52,6 +51,7 @@ static const struct limit_opt limit_opts[] = {
 struct opts {
 	enum cmd	 cmd;
 	const char	*file;
+	const char	*conf;		/* -c: pwhash_opslimit, pwhash_memlimit_kib */
 	const char	*name;
 	const char	*home;
 	const char	*uid;
@@ -60,7 +60,7 @@ struct opts {
 	const char	*allow_from;	/* LIST, ',' or ';' between addresses */
 	const char	*deny_from;
 	int		 tls;
-	unsigned long	 ops;
+	unsigned long	 ops;		/* 0: the configuration's */
 	unsigned long	 mem_kib;
 	int		 add_only;	/* an add-only option was given */
 	unsigned	 limit_bits;	/* limit options given */
@@ -70,16 +70,19 @@ struct opts {
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: keepftpd user [-f FILE] add NAME --home DIR "
-	    "[--uid UID] [--gid GID] [--write] [--tls]\n"
+	fprintf(stderr, "usage: keepftpd user [-c CONF] [-f FILE] add NAME "
+	    "--home DIR [--uid UID] [--gid GID] [--write] [--tls]\n"
 	    "\t\t[--allow-from LIST] [--deny-from LIST]\n"
 	    "\t\t[--opslimit N] [--memlimit-kib N] [LIMITS]\n"
 	    "       keepftpd user [-f FILE] set NAME LIMITS\n"
-	    "       keepftpd user [-f FILE] passwd NAME\n"
+	    "       keepftpd user [-c CONF] [-f FILE] passwd NAME\n"
 	    "       keepftpd user [-f FILE] del NAME\n"
 	    "       keepftpd user [-f FILE] list\n"
 	    "LIMITS: [--down-rate B/S] [--up-rate B/S] [--quota-bytes N] "
-	    "[--quota-files N] (0: none)\n");
+	    "[--quota-files N] (0: none)\n"
+	    "The argon2id cost is pwhash_opslimit and pwhash_memlimit_kib of "
+	    "CONF\n(default " DEFAULT_CONF ", when it exists), unless "
+	    "--opslimit or --memlimit-kib say else.\n");
 	return 2;
 }
 
@@ -164,6 +167,8 @@ parse_opt(struct opts *o, int argc, char **argv, int *i)
 	(*i)++;
 	if (strcmp(k, "-f") == 0)
 		return o->file = v, 0;
+	if (strcmp(k, "-c") == 0)
+		return o->conf = v, 0;
 	if ((r = limit_opt(o, k, v)) <= 0)
 		return r;
 	o->add_only = 1;
@@ -208,8 +213,6 @@ parse_args(struct opts *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	o->file = DEFAULT_FILE;
-	o->ops = DEFAULT_OPS;
-	o->mem_kib = DEFAULT_MEM_KIB;
 	for (i = 1; i < argc; i++) {
 		if (argv[i][0] == '-' ? parse_opt(o, argc, argv, &i) < 0 :
 		    parse_word(o, argv[i]) < 0)
@@ -693,6 +696,36 @@ done:
 	return r < 0 ? 1 : 0;
 }
 
+/*
+ * The argon2id cost not given on the command line comes from the
+ * configuration the server reads (-c, else DEFAULT_CONF when it
+ * exists, else the defaults): one cost for the hashes made here, the
+ * server's dummy hash and its rehash on login.
+ */
+static int
+settle_cost(struct opts *o)
+{
+	static struct conf c;
+	struct conf_errors e;
+	const char *path = o->conf;
+	size_t i;
+
+	conf_defaults(&c);
+	memset(&e, 0, sizeof(e));
+	if (path == NULL && access(DEFAULT_CONF, F_OK) == 0)
+		path = DEFAULT_CONF;
+	if (path != NULL && conf_load(&c, path, &e) < 0) {
+		for (i = 0; i < e.count && i < 16; i++)
+			fprintf(stderr, "%s\n", e.msg[i]);
+		return -1;
+	}
+	if (o->ops == 0)
+		o->ops = c.pwhash_opslimit;
+	if (o->mem_kib == 0)
+		o->mem_kib = c.pwhash_memlimit_kib;
+	return 0;
+}
+
 int
 users_cli(int argc, char **argv)
 {
@@ -701,6 +734,8 @@ users_cli(int argc, char **argv)
 	if (argc < 1 || strcmp(argv[0], "user") != 0 ||
 	    parse_args(&o, argc, argv) < 0)
 		return usage();
+	if ((o.cmd == CMD_ADD || o.cmd == CMD_PASSWD) && settle_cost(&o) < 0)
+		return 1;
 	if (o.cmd == CMD_LIST)
 		return do_list(&o);
 	return edit(&o);

@@ -103,6 +103,16 @@
 	    "Most sessions at once; more are refused with 421.")	\
 	X(UINT, max_per_ip, "20", 0, 100000,				\
 	    "Most sessions at once from one client address (0: no limit).") \
+	X(UINT, max_prelogin, "100", 1, 100000,				\
+	    "Most sessions at once that have not logged in (yet, or again " \
+	    "after REIN); more are refused with 421, so that connections " \
+	    "that never log in cannot take all of `max_clients`. Once 3/4 " \
+	    "of it is reached, sessions not logged in after " \
+	    "`login_timeout_busy` seconds are closed. At or above " \
+	    "`max_clients` it bounds nothing.")				\
+	X(UINT, login_timeout_busy, "10", 1, 3600,			\
+	    "The shorter `login_timeout`, in seconds, of sessions not logged " \
+	    "in while 3/4 of `max_prelogin` or more are in use.")	\
 	X(STR, allow_from, "", 0, 1024,					\
 	    "Client addresses allowed to connect, as a comma-separated list " \
 	    "of a.b.c.d[/bits] and v6addr[/bits] (at most 64); empty: all. " \
@@ -236,9 +246,20 @@
 	X(UINT, auth_concurrency, "4", 1, 64,				\
 	    "Password verifications running at once, across all sessions.") \
 	X(UINT, pwhash_opslimit, "2", 1, 20,				\
-	    "argon2id time cost for new password hashes.")		\
+	    "argon2id time cost for new password hashes: those `keepftpd " \
+	    "user -c FILE` makes, the rehash on login, and the dummy hash " \
+	    "an unknown name or a wrong password for a cheaper hash " \
+	    "verifies (so it costs what a real user costs).")		\
 	X(UINT, pwhash_memlimit_kib, "32768", 8192, 4194304,		\
-	    "argon2id memory cost (KiB) for new password hashes.")	\
+	    "argon2id memory cost (KiB) for new password hashes, used like " \
+	    "`pwhash_opslimit`.")					\
+	X(BOOL, pwhash_rehash, "no", 0, 1,				\
+	    "After a good password whose users-file hash is a legacy " \
+	    "crypt(3) hash (sha512-crypt, bcrypt) or argon2id at another " \
+	    "cost, replace that hash with argon2id at `pwhash_opslimit` and " \
+	    "`pwhash_memlimit_kib` (the users file is rewritten atomically, " \
+	    "keeping its owner and mode, under the lock `keepftpd user` " \
+	    "takes). Inline users are never rewritten.")		\
 	X(MODE, umask, "022", 0, 0777,					\
 	    "umask applied to uploaded files and new directories.")	\
 	X(STR, log, "stderr", 1, 16,					\

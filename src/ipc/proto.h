@@ -131,6 +131,16 @@ enum lsn_type {
 	 * other type, a payload or an unknown pid is dropped and logged.
 	 */
 	LSN_LOGIN_FAILED = 64,
+	/*
+	 * LSN_LOGIN_STATE: monitor -> listener, at each login ok (1) and
+	 * at each REIN back to pre-login (0), for max_prelogin. Payload:
+	 * u32 state (0 or 1), exactly. Check: as LSN_LOGIN_FAILED, by
+	 * the sender's pid; it changes only that session's own slot, and
+	 * a subverted monitor can at worst make its own session count as
+	 * logged in (it then escapes only the pre-login bound, never
+	 * max_clients or max_per_ip).
+	 */
+	LSN_LOGIN_STATE = 65,
 };
 
 /*

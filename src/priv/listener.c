@@ -41,6 +41,9 @@
 struct slot {
 	pid_t			pid;
 	struct sockaddr_storage	peer;
+	int64_t			since_ms;	/* start, or the last REIN */
+	int			logged_in;	/* LSN_LOGIN_STATE */
+	int			trimmed;	/* SIGTERM sent by prelogin_trim */
 };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
@@ -56,48 +59,117 @@ static unsigned long evicted_seen;
 static int admin_fd = -1;	/* `keepftpd ban` (admin_socket) */
 static char admin_path[KF_CONF_VALUE_MAX + 1];
 
+/*
+ * Every signal a service manager or an admin may send has a defined,
+ * logged effect (the table in README.md): SIGTERM, SIGINT and SIGQUIT
+ * stop the server (sessions are asked to end first), SIGHUP
+ * reloads, SIGUSR2 logs the session counts, SIGUSR1 and the rest below
+ * are logged and otherwise ignored. Signals that mean a crash (SIGSEGV,
+ * SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT) keep their default
+ * action, and SIGKILL and SIGSTOP cannot be caught.
+ */
+static const int caught[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD,
+	SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU,
+	SIGXFSZ, SIGPWR, SIGIO, SIGSTKFLT, SIGTSTP, SIGTTIN, SIGTTOU,
+	SIGWINCH, SIGURG };
+#define NCAUGHT	(sizeof(caught) / sizeof(caught[0]))
+static volatile sig_atomic_t got_other[NSIG];	/* logged, then dropped */
+
 static void
 on_signal(int sig)
 {
-	if (sig == SIGTERM || sig == SIGINT)
-		got_term = 1;
+	if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT)
+		got_term = sig;
 	else if (sig == SIGHUP)
 		got_hup = 1;
 	else if (sig == SIGCHLD)
 		got_chld = 1;
+	else if (sig > 0 && sig < NSIG)
+		got_other[sig] = 1;
+}
+
+/* fn for each caught signal, and for the real-time ones (nobody uses them). */
+static void
+signals_each(void (*fn)(int, void *), void *arg)
+{
+	size_t i;
+	int s;
+
+	for (i = 0; i < NCAUGHT; i++)
+		fn(caught[i], arg);
+	for (s = SIGRTMIN; s <= SIGRTMAX; s++)
+		fn(s, arg);
+}
+
+static void
+catch_one(int sig, void *block)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(sig, &sa, NULL);
+	sigaddset(block, sig);
 }
 
 static void
 signals_setup(sigset_t *old)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
-	struct sigaction sa;
 	sigset_t block;
-	size_t i;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
 	sigemptyset(&block);
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		sigaction(sigs[i], &sa, NULL);
-		sigaddset(&block, sigs[i]);
-	}
-	signal(SIGPIPE, SIG_IGN);
+	signals_each(catch_one, &block);
 	sigprocmask(SIG_BLOCK, &block, old);
 }
 
-/* In a new monitor: default dispositions, nothing blocked. */
+static void
+unblock_one(int sig, void *mask)
+{
+	sigdelset(mask, sig);
+}
+
+/* In a new monitor: default dispositions (SIGPIPE ignored), nothing blocked. */
+static void
+reset_one(int sig, void *arg)
+{
+	(void)arg;
+	signal(sig, sig == SIGPIPE ? SIG_IGN : SIG_DFL);
+}
+
 static void
 signals_reset(void)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 	sigset_t none;
-	size_t i;
 
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], SIG_DFL);
+	signals_each(reset_one, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static size_t logged_in_count(void);
+/* What each signal outside stop, reload and SIGCHLD did, logged. */
+static void
+signals_log(void)
+{
+	const char *name;
+	int s;
+
+	for (s = 1; s < NSIG; s++) {
+		if (!got_other[s])
+			continue;
+		got_other[s] = 0;
+		name = sigabbrev_np(s);
+		if (s == SIGUSR1)
+			log_info("SIGUSR1: the log goes to stderr or syslog; "
+			    "nothing to reopen");
+		else if (s == SIGUSR2)
+			log_info("SIGUSR2: %zu session(s), %zu logged in, "
+			    "%zu address(es) banned", nslots,
+			    logged_in_count(), bantab_nbanned(bans));
+		else
+			log_info("SIG%-s: ignored", name != NULL ? name :
+			    "(real-time)");
+	}
 }
 
 static int
@@ -231,10 +303,88 @@ slot_add(pid_t pid, const struct sockaddr_storage *peer)
 			return -1;
 		slots = p;
 	}
-	slots[nslots].pid = pid;
-	slots[nslots].peer = *peer;
+	slots[nslots] = (struct slot){ .pid = pid, .peer = *peer,
+		.since_ms = sys_now_ms() };
 	nslots++;
 	return 0;
+}
+
+/* ---- max_prelogin: sessions not logged in ---- */
+
+static size_t
+logged_in_count(void)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < nslots; i++)
+		n += slots[i].logged_in != 0;
+	return n;
+}
+
+static size_t
+prelogin_count(void)
+{
+	return nslots - logged_in_count();
+}
+
+/* 3/4 of max_prelogin or more: the shorter login timeout applies. */
+static int
+prelogin_busy(const struct conf *c)
+{
+	return prelogin_count() * 4 >= c->max_prelogin * 3;
+}
+
+/*
+ * While busy, a session not logged in for login_timeout_busy seconds
+ * is asked to end (SIGTERM to its monitor: the client gets 421), once.
+ */
+static void
+prelogin_trim(const struct conf *c)
+{
+	int64_t now = sys_now_ms(), after;
+	size_t i;
+
+	if (!prelogin_busy(c))
+		return;
+	after = (int64_t)c->login_timeout_busy * 1000;
+	for (i = 0; i < nslots; i++) {
+		if (slots[i].logged_in || slots[i].trimmed ||
+		    now - slots[i].since_ms < after)
+			continue;
+		slots[i].trimmed = 1;
+		kill(slots[i].pid, SIGTERM);
+		log_info("session pid %ld not logged in after %lu s while "
+		    "%zu of max_prelogin %lu are: closed",
+		    (long)slots[i].pid, c->login_timeout_busy,
+		    prelogin_count(), c->max_prelogin);
+	}
+}
+
+/*
+ * LSN_LOGIN_STATE from the monitor pid (already checked to be one of
+ * ours): 1 when frame was that type (applied, or dropped and logged).
+ */
+static int
+report_login_state(const unsigned char *frame, size_t n, pid_t pid)
+{
+	struct ipc_msg msg;
+	uint32_t state;
+	size_t i;
+
+	if (ipc_decode(&msg, frame, n) < 0 || msg.type != LSN_LOGIN_STATE)
+		return 0;
+	if (ipc_get_u32(&msg, &state) < 0 || state > 1 || ipc_end(&msg) < 0) {
+		log_warn("report dropped: malformed login state from pid %ld",
+		    (long)pid);
+		return 1;
+	}
+	for (i = 0; i < nslots; i++)
+		if (slots[i].pid == pid) {
+			slots[i].logged_in = (int)state;
+			slots[i].since_ms = sys_now_ms();
+			slots[i].trimmed = 0;
+		}
+	return 1;
 }
 
 static void
@@ -382,6 +532,9 @@ accept_one(struct listener *L, size_t which)
 		;
 	else if (nslots >= L->conf.max_clients)
 		refuse(fd, "Too many connections; try again later.", host);
+	else if (prelogin_count() >= L->conf.max_prelogin)
+		refuse(fd, "Too many connections not logged in; try again "
+		    "later.", host);
 	else if (L->conf.max_per_ip > 0 && count_peer(&peer) >= L->conf.max_per_ip)
 		refuse(fd, "Too many connections from your address.", host);
 	else if (L->conf.listen[which].implicit && tls_ctrl_ctx() == NULL)
@@ -420,6 +573,8 @@ report_one(struct listener *L, const unsigned char *frame, size_t n,
 		    cr != NULL ? (long)cr->pid : -1L);
 		return -1;
 	}
+	if (report_login_state(frame, n, cr->pid))
+		return 0;
 	if (ipc_decode(&msg, frame, n) < 0 || msg.type != LSN_LOGIN_FAILED ||
 	    ipc_end(&msg) < 0) {
 		snprintf(why, whysz, "malformed message (%zu bytes) from pid "
@@ -600,10 +755,7 @@ listener_run(struct listener *L)
 	size_t i;
 
 	mask = run_mask;
-	sigdelset(&mask, SIGTERM);
-	sigdelset(&mask, SIGINT);
-	sigdelset(&mask, SIGHUP);
-	sigdelset(&mask, SIGCHLD);
+	signals_each(unblock_one, &mask);
 	if (seccomp_prepare() < 0)
 		log_warn("seccomp programs not prepared; each worker compiles its own");
 	log_info("keepftpd started; %zu listener(s)", L->nfds);
@@ -612,9 +764,10 @@ listener_run(struct listener *L)
 			p[i] = (struct pollfd){ .fd = L->fds[i], .events = POLLIN };
 		p[L->nfds] = (struct pollfd){ .fd = report_rd, .events = POLLIN };
 		p[L->nfds + 1] = (struct pollfd){ .fd = admin_fd, .events = POLLIN };
-		/* while bans are held, wake each second to end them on time */
-		if (ppoll(p, L->nfds + 2, bantab_nbanned(bans) > 0 ? &second :
-		    NULL, &mask) > 0) {
+		/* while bans are held, or max_prelogin is near, wake each
+		 * second to end them on time */
+		if (ppoll(p, L->nfds + 2, bantab_nbanned(bans) > 0 ||
+		    prelogin_busy(&L->conf) ? &second : NULL, &mask) > 0) {
 			for (i = 0; i < L->nfds; i++)
 				if (p[i].revents & POLLIN)
 					accept_one(L, i);
@@ -623,6 +776,8 @@ listener_run(struct listener *L)
 		}
 		reports_read(L);
 		bans_sweep();
+		prelogin_trim(&L->conf);
+		signals_log();
 		if (got_chld) {
 			got_chld = 0;
 			reap();
@@ -632,6 +787,7 @@ listener_run(struct listener *L)
 			do_reload(L);
 		}
 	}
+	log_info("SIG%-s: stopping", sigabbrev_np(got_term));
 	stop_all(L, &mask);
 	log_info("stopped");
 	return 0;

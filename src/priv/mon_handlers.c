@@ -190,6 +190,8 @@ login_ok(struct mon_state *st, const struct mon_ops *ops,
 	    cert ? " (client certificate)" : "");
 	st->logged_in = 1;
 	st->phase = MPH_EXITING;	/* the pre-login worker must exit */
+	if (ops->login_state != NULL)
+		ops->login_state(ops->ctx, 1);
 	return reply_u32(out, MON_LOGIN_RESULT, MON_LOGIN_OK);
 }
 
@@ -226,6 +228,9 @@ mon_h_login(struct mon_state *st, const struct mon_ops *ops,
 		    rq.pass, st->id) == 0;
 	explicit_bzero(rq.pass, sizeof(rq.pass));
 	why = ok ? policy_refused(st, ops, rq.user) : "bad-credentials";
+	if (why == NULL && ops->session_open != NULL &&
+	    ops->session_open(st->conf, st->id) < 0)
+		why = "pam-session";
 	st->tls_flags = rq.tls;
 	if (why == NULL)
 		return login_ok(st, ops, vh, cert, rq.user, out);

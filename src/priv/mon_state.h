@@ -79,6 +79,14 @@ struct mon_ops {
 	int	(*tls_ready)(void *ctx);
 	/* RELAY_CCC, then wait: 1 when the relay confirmed */
 	int	(*ccc)(void *ctx);
+	/*
+	 * After every other check passed: the PAM session of a system
+	 * user (auth_session_open; 0, or -1: the login fails with reason
+	 * pam-session). NULL: nothing to open.
+	 */
+	int	(*session_open)(const struct conf *, const struct auth_identity *);
+	/* the login state changed (LSN_LOGIN_STATE); NULL: nobody to tell */
+	void	(*login_state)(void *ctx, int logged_in);
 	void	*ctx;
 };
 

@@ -268,6 +268,19 @@ op_report_failed(void *ctx)
 		log_warn("failed login not reported to the listener");
 }
 
+/* LSN_LOGIN_STATE: the listener counts sessions not logged in. */
+static void
+op_login_state(void *ctx, int logged_in)
+{
+	struct mon *m = ctx;
+	struct ipc_msg rep;
+
+	ipc_init(&rep, LSN_LOGIN_STATE);
+	if (ipc_put_u32(&rep, logged_in ? 1 : 0) < 0 ||
+	    ipc_send(m->a->report_fd, &rep) < 0)
+		log_warn("login state not reported to the listener");
+}
+
 static int
 op_tls_ready(void *ctx)
 {
@@ -286,6 +299,8 @@ static struct mon_ops mon_ops = {
 	.report_failed = op_report_failed,
 	.tls_ready = op_tls_ready,
 	.ccc = op_ccc,
+	.session_open = auth_session_open,
+	.login_state = op_login_state,
 };
 
 /* What the state reads from the processes, and what it decided. */
@@ -582,6 +597,7 @@ session_phase(struct mon *m)
 	log_forward_open(m->log, "worker kf-session");
 	sys_shed_memory();	/* the login's stack and heap: idle from here */
 	status = serve_worker(m, worker_deadline(m, -1));
+	auth_session_close();	/* logout (REIN) or the end: PAM session */
 	if (status != SESSION_EXIT_REIN || mon_term)
 		return 0;
 	/* the monitor's own REIN count; mon_rein clears id, host, phase */
@@ -593,6 +609,7 @@ session_phase(struct mon *m)
 		return 0;
 	}
 	sync_out(m);
+	op_login_state(m, 0);
 	log_info("rein: user=%s logged out, back to login (rein %u, "
 	    "failures %u)", name, m->st.reins, m->st.failures);
 	return 1;

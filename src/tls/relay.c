@@ -374,7 +374,8 @@ loop(struct relay *r)
 
 /*
  * A client certificate that verified: its common name goes to the
- * monitor (MON_TLS_PEER), which decides whether it means anything.
+ * monitor (MON_TLS_PEER), which decides whether it means anything. A
+ * subject with two or more CNs names nobody: nothing is sent.
  */
 static void
 report_peer(SSL *ssl)
@@ -390,7 +391,14 @@ report_peer(SSL *ssl)
 	    SSL_get_verify_result(ssl) != X509_V_OK)
 		return;
 	subj = X509_get_subject_name(peer);
-	if ((i = X509_NAME_get_index_by_NID(subj, NID_commonName, -1)) < 0 ||
+	if ((i = X509_NAME_get_index_by_NID(subj, NID_commonName, -1)) >= 0 &&
+	    X509_NAME_get_index_by_NID(subj, NID_commonName, i) >= 0) {
+		/* which one would name the user? none: refused */
+		log_warn("TLS client certificate with more than one common "
+		    "name: not used for login");
+		return;
+	}
+	if (i < 0 ||
 	    (n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
 	    X509_NAME_get_entry(subj, i)))) <= 0 || n > KF_USER_MAX ||
 	    memchr(utf8, '\0', (size_t)n) != NULL) {

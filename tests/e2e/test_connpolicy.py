@@ -68,8 +68,9 @@ def login_from(srv, src, user, password):
 # session limits: 200 concurrent connections from two addresses
 
 def test_per_ip_and_max_clients_200_connections(start_server):
+    # max_prelogin above max_clients: this test is about max_clients only
     srv = start_server(conf_extra={"max_clients": "150", "max_per_ip": "80",
-                                   "login_timeout": "120"})
+                                   "login_timeout": "120", "max_prelogin": "1000"})
     held, refused = [], {"127.0.0.1": [], OTHER: []}
     deadline = time.monotonic() + 120
     try:
@@ -424,7 +425,7 @@ def fail2ban_filter():
     assert m, "no failregex in docs/SECURITY.md"
     rx = m.group(1)
     rx = rx.replace("%(__prefix_line)s", r"\s*(?:\S+ )?keepftpd\[\d+\]:\s+")
-    rx = rx.replace("<HOST>", r"(?P<host>\S+)")
+    rx = rx.replace("<HOST>", r"(?P<host>\S+)").replace("<ADDR>", r"(?P<host>\S+)")
     return re.compile(rx)
 
 

@@ -24,7 +24,8 @@ def pam_user(tmp_path_factory):
         pytest.skip("useradd/chpasswd not installed")
     subprocess.run(["userdel", "-r", PAM_USER], capture_output=True)
     home = tmp_path_factory.mktemp("pamhome") / PAM_USER
-    r = subprocess.run(["useradd", "-M", "-d", str(home), "-s", "/usr/sbin/nologin",
+    # a login shell: the shipped PAM file (pam_shells) refuses nologin
+    r = subprocess.run(["useradd", "-M", "-d", str(home), "-s", "/bin/sh",
                         PAM_USER], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     try:

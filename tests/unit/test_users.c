@@ -355,14 +355,32 @@ ms_of_check(const struct conf *c, const char *users, const char *user,
 	    (double)(b.tv_nsec - a.tv_nsec) / 1e6;
 }
 
-/* An unknown user costs one real argon2id verification, like a wrong
- * password (a broken dummy hash would fail in microseconds). */
+/* A good password for user1: its own (cheap) hash only. */
+static double
+ms_of_ok(const struct conf *c, const char *users)
+{
+	struct auth_identity id;
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(auth_check(c, users, "user1", "right", &id), 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(b.tv_sec - a.tv_sec) * 1e3 +
+	    (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+}
+
+/*
+ * An unknown user, an empty password and a wrong password for a hash
+ * cheaper than the configured cost each cost one real argon2id
+ * verification at the configured cost (a broken dummy hash would fail
+ * in microseconds; a cheap hash alone costs what a good login costs).
+ */
 static void
 test_auth_unknown_costs(void **state)
 {
 	struct conf c;
 	char *users = inline_users();
-	double wrong = 1e9, unknown = 1e9, empty = 1e9, t;
+	double wrong = 1e9, unknown = 1e9, empty = 1e9, ok = 1e9, t;
 	int i;
 
 	(void)state;
@@ -376,11 +394,36 @@ test_auth_unknown_costs(void **state)
 		unknown = t < unknown ? t : unknown;
 		t = ms_of_check(&c, users, "user1", "");
 		empty = t < empty ? t : empty;
+		t = ms_of_ok(&c, users);
+		ok = t < ok ? t : ok;
 	}
 	/* user1's hash costs 1 pass, 8 MiB; the dummy 2 passes, 32 MiB */
-	assert_true(unknown > wrong);
-	assert_true(empty > wrong);
+	assert_true(unknown > 2 * ok);
+	assert_true(empty > 2 * ok);
+	assert_true(wrong > 2 * ok);
 	free(users);
+}
+
+/* Which stored hashes pwhash_rehash replaces, and which cost the dummy too. */
+static void
+test_needs_rehash(void **state)
+{
+	struct conf c;
+	char h[crypto_pwhash_STRBYTES];
+
+	(void)state;
+	test_conf(&c);
+	c.pwhash_opslimit = 1;
+	c.pwhash_memlimit_kib = 8192;
+	assert_int_equal(auth_hash_password("pw", 1, 8192 * 1024, h,
+	    sizeof(h)), 0);
+	assert_int_equal(password_needs_rehash(&c, h), 0);
+	c.pwhash_opslimit = 2;
+	assert_int_equal(password_needs_rehash(&c, h), 1);
+	assert_int_equal(password_needs_rehash(&c, "$6$salt$abcdef"), 1);
+	assert_int_equal(password_needs_rehash(&c, "$2b$10$abc"), 1);
+	assert_int_equal(password_needs_rehash(&c, "$argon2i$v=19$m=8192,"
+	    "t=1,p=1$c2FsdHNhbHQ$aGFzaA"), 1);
 }
 
 static void
@@ -740,6 +783,7 @@ main(void)
 		cmocka_unit_test(test_verify_crypt),
 		cmocka_unit_test(test_auth_inline),
 		cmocka_unit_test(test_auth_unknown_costs),
+		cmocka_unit_test(test_needs_rehash),
 		cmocka_unit_test(test_auth_pam_refused),
 		cmocka_unit_test(test_auth_anonymous),
 		cmocka_unit_test(test_slots),
