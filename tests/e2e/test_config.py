@@ -207,3 +207,46 @@ def test_sigterm_idle_listener_exits_0(start_server):
     srv = start_server(mode="quick")
     os.kill(srv.pid, signal.SIGTERM)
     assert srv.proc.wait(10) == 0
+
+
+# ---------------------------------------------------------------------------
+# issue 12 item 4: v4-mapped entries in address lists are IPv4 entries
+
+def first_reply_from(srv, src):
+    c = RawClient(srv.port, src=src)
+    try:
+        return c.reply()
+    except (EOFError, ConnectionResetError):
+        return "closed"
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("conf,ok_from,refused", [
+    ({"deny_from": "::ffff:127.0.0.5"}, "127.0.0.1", "127.0.0.5"),
+    ({"deny_from": "::ffff:127.0.0.4/126"}, "127.0.0.3", "127.0.0.6"),
+    ({"allow_from": "::ffff:127.0.0.0/120"}, "127.0.0.9", "127.0.1.1"),
+])
+def test_v4mapped_address_list_entries_match_ipv4_clients(start_server, conf,
+                                                          ok_from, refused):
+    srv = start_server(conf_extra=conf)
+    assert first_reply_from(srv, refused) == "421 Access denied."
+    assert first_reply_from(srv, ok_from).startswith("220")
+
+
+def test_v4mapped_user_deny_from_matches_ipv4_client(start_server):
+    import ftplib
+    from conftest import PASSWORD, user_add
+    srv = start_server()
+    r = user_add(srv.users, "mapped", PASSWORD, srv.home,
+                 extra=["--deny-from", "::ffff:127.0.0.1"])
+    assert r.returncode == 0, r.stderr
+    f = srv.connect()
+    with pytest.raises(ftplib.error_perm, match="^530"):
+        f.login("mapped", PASSWORD)
+    f.close()
+    assert srv.wait_log(r"reason=user-deny-from user=mapped")
+    f = ftplib.FTP(timeout=TIMEOUT, source_address=("127.0.0.2", 0))
+    f.connect("127.0.0.1", srv.port)
+    assert f.login("mapped", PASSWORD).startswith("230")
+    f.quit()
