@@ -164,6 +164,24 @@ show(struct shown *b, const char *v, size_t n)
 	return b->s;
 }
 
+/*
+ * "file: PATH: why" when path may be changed by someone other than root
+ * and the account we run as (files.c); secret: a private key.
+ */
+static int
+file_unsafe(struct ectx *e, const char *path, int secret)
+{
+	char why[KF_CONF_VALUE_MAX];
+	struct ectx f = { e->errs, "file", 0, 0, 0 };
+
+	/* paths hold no control characters (set_path, vhost_item) */
+	if (conf_file_safe(path, secret, why, sizeof(why)) == 0)
+		return 0;
+	fail(&f, "%s: %s", path, why);
+	e->nerr++;
+	return -1;
+}
+
 static int
 is_ctl(unsigned char ch)
 {
@@ -563,7 +581,7 @@ load_text(const char *what, const char *path, char *out, struct ectx *e)
 	if (r < 0)
 		return fail(e, "%s: '%s': cannot read: %s", what,
 		    show(&s, path, strlen(path)), strerror(-r));
-	if (clean_text(what, path, t, &n, e) < 0)
+	if (clean_text(what, path, t, &n, e) < 0 || file_unsafe(e, path, 0) < 0)
 		return -1;
 	memcpy(out, t, n + 1);
 	return 0;
@@ -957,13 +975,14 @@ conf_load(struct conf *c, const char *path, struct conf_errors *errs)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return fail(&e, "cannot read: %s", strerror(errno));
+
 	if ((buf = malloc(KF_CONF_FILE_MAX + 1)) == NULL)
 		fail(&e, "cannot read: %s", strerror(ENOMEM));
 	else if (read_upto(fd, buf, KF_CONF_FILE_MAX + 1, &n) < 0)
 		fail(&e, "cannot read: %s", strerror(errno));
 	else if (n > KF_CONF_FILE_MAX)
 		fail(&e, "file is larger than %d bytes", KF_CONF_FILE_MAX);
-	else
+	else if (file_unsafe(&e, path, 0) == 0)
 		r = conf_parse(c, path, buf, n, errs);
 	sys_close(&fd);
 	free(buf);
@@ -1059,6 +1078,22 @@ conf_check(const struct conf *c, struct conf_errors *errs)
 	check_listen(c, &e);
 	check_tls(c, &e);
 	check_client_certs(c, &e);
+	return e.nerr > 0 ? -1 : 0;
+}
+
+int
+conf_check_files(const struct conf *c, struct conf_errors *errs)
+{
+	struct ectx e = { errs, "file", 0, 0, 0 };
+
+	if (c->users_file[0] != '\0')
+		file_unsafe(&e, c->users_file, 0);
+	if (c->tls_cert[0] != '\0')
+		file_unsafe(&e, c->tls_cert, c->tls_key[0] == '\0');
+	if (c->tls_key[0] != '\0')
+		file_unsafe(&e, c->tls_key, 1);
+	if (c->tls_client_ca[0] != '\0')
+		file_unsafe(&e, c->tls_client_ca, 0);
 	return e.nerr > 0 ? -1 : 0;
 }
 

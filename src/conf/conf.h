@@ -279,7 +279,7 @@ struct conf {
 /* One error per problem, as "file:line: message". */
 struct conf_errors {
 	size_t	count;
-	char	msg[16][256];
+	char	msg[16][512];
 };
 
 void	conf_defaults(struct conf *);
@@ -289,6 +289,16 @@ int	conf_load(struct conf *, const char *path, struct conf_errors *);
 int	conf_set(struct conf *, const char *key, const char *value,
 	    const char *where, struct conf_errors *);
 int	conf_check(const struct conf *, struct conf_errors *);
+/*
+ * The files the configuration names (users_file, tls_cert, tls_key,
+ * tls_client_ca; the config file and banner files are checked as they
+ * are read) are writable only by root and the account we run as, as
+ * are the directories on their paths; the key is not readable by
+ * others. Errors are "file: PATH: why". 0 or -1.
+ */
+int	conf_check_files(const struct conf *, struct conf_errors *);
+/* One such file (files.c); secret: a private key. 0, or -1 and why. */
+int	conf_file_safe(const char *path, int secret, char *why, size_t whysz);
 int	conf_parse_listen(const char *text, struct conf_listen *);
 void	conf_print_doc(int fd);
 

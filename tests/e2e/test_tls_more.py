@@ -197,10 +197,10 @@ def test_sighup_reloads_certificate(start_server, certs):
         cert, key = d / "live.crt", d / "live.key"
         shutil.copy(certs["cert"], cert)
         shutil.copy(certs["key"], key)
-        for p in (cert, key):
-            p.chmod(0o644)
-            if IS_ROOT:
-                os.chown(p, NOBODY, NOBODY)
+        cert.chmod(0o644)
+        key.chmod(0o640 if IS_ROOT else 0o600)
+        if IS_ROOT:
+            os.chown(key, 0, NOBODY)
         srv = start_server(conf_extra=tls_conf(cert, key), rootless=not IS_ROOT)
         size = 48 << 20
         blob = os.urandom(1 << 20) * (size >> 20)
