@@ -522,8 +522,7 @@ tls_load(const struct conf *c)
 			find_arena();
 	}
 	if ((s = set_build(c, why, sizeof(why))) == NULL) {
-		log_err("TLS: %s%s", why, cur != NULL ?
-		    "; keeping the certificate loaded before" : "");
+		log_err("TLS: %s", why);
 		return -1;
 	}
 	set_free(cur);

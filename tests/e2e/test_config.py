@@ -1,6 +1,7 @@
 """Config mode: -t, -o, SIGHUP, SIGTERM."""
 
 import os
+import re
 import signal
 import subprocess
 
@@ -250,3 +251,113 @@ def test_v4mapped_user_deny_from_matches_ipv4_client(start_server):
     f.connect("127.0.0.1", srv.port)
     assert f.login("mapped", PASSWORD).startswith("230")
     f.quit()
+
+
+# ---------------------------------------------------------------------------
+# issue 12 item 5: a SIGHUP whose TLS part does not load keeps the whole
+# old configuration (never old TLS contexts beside new options)
+
+def _tls_reload_server(start_server, tls, extra):
+    conf = {"tls_cert": str(tls["cert"]), "tls_key": str(tls["key"]),
+            "banner": "old banner"}
+    conf.update(extra)
+    return start_server(conf_extra=conf, rootless=not IS_ROOT)
+
+
+def _rewrite(srv, drop, **settings):
+    lines = [ln for ln in srv.conf.read_text().splitlines()
+             if ln.split(" ")[0] not in set(drop) | set(settings)]
+    lines += [f"{k} = {v}" for k, v in settings.items()]
+    srv.conf.write_text("\n".join(lines) + "\n")
+
+
+def _hup(srv, pattern):
+    before = len(srv.log())
+    os.kill(srv.pid, signal.SIGHUP)
+    assert wait_for(lambda: re.search(pattern, srv.log()[before:]), timeout=5), \
+        srv.log()[before:]
+    return srv.log()[before:]
+
+
+def _tls12_handshake(srv):
+    """True when a TLS 1.2 client completes AUTH TLS."""
+    import ssl
+    from tls_helpers import TLS12, TLSRaw, client_ctx
+    c = TLSRaw(srv.port)
+    try:
+        c.reply()
+        assert c.cmd("AUTH TLS").startswith("234 ")
+        c.starttls(ctx=client_ctx(max_version=TLS12))
+        return c.cmd("NOOP").startswith("200")
+    except (ssl.SSLError, ConnectionResetError, EOFError):
+        return False
+    finally:
+        c.close()
+
+
+def _cert_login(srv, pki):
+    """The reply to PASS (empty password) after a handshake with alice's
+    client certificate."""
+    from tls_helpers import TLSRaw, client_ctx
+    ctx = client_ctx()
+    ctx.load_cert_chain(str(pki["cert"]), str(pki["key"]))
+    c = TLSRaw(srv.port)
+    try:
+        c.reply()
+        assert c.cmd("AUTH TLS").startswith("234 ")
+        c.starttls(ctx=ctx)
+        r = c.cmd(f"USER {srv.user}")
+        if r.startswith("230"):
+            return r
+        return c.cmd("PASS ")
+    finally:
+        c.close()
+
+
+@pytest.fixture(scope="module")
+def tls_files():
+    from tls_helpers import make_ca_and_client, make_cert
+    d = make_base()
+    cert, key = make_cert(d / "a", cn="localhost")
+    _, other_key = make_cert(d / "b", cn="other")
+    ca, ccert, ckey = make_ca_and_client(d / "ca", "alice")
+    yield {"cert": cert, "key": key, "other_key": other_key, "ca": ca,
+           "pki": {"cert": ccert, "key": ckey}}
+    import shutil
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_sighup_bad_key_keeps_client_ca_and_whole_old_config(start_server, tls_files):
+    srv = _tls_reload_server(start_server, tls_files,
+                             {"tls_client_ca": str(tls_files["ca"]),
+                              "tls_client_cert_login": "yes"})
+    assert _cert_login(srv, tls_files["pki"]).startswith("230")
+    # the new file drops the client CA, changes the banner, and names a
+    # key that does not match the certificate
+    _rewrite(srv, ["tls_client_ca", "tls_client_cert_login"],
+             tls_key=tls_files["other_key"], banner="new banner")
+    _hup(srv, r"does not match")
+    assert greeting(srv) == "220 old banner"
+    assert _cert_login(srv, tls_files["pki"]).startswith("230")
+    assert srv.wait_log(r"keeping the whole old configuration")
+    assert not srv.wait_log(r"configuration reloaded", timeout=0.2)
+    # with the right key the new configuration applies as a whole
+    _rewrite(srv, [], tls_key=tls_files["key"])
+    _hup(srv, r"configuration reloaded")
+    assert greeting(srv) == "220 new banner"
+    assert _cert_login(srv, tls_files["pki"]).startswith("530")
+
+
+def test_sighup_bad_key_keeps_tls_min_and_whole_old_config(start_server, tls_files):
+    srv = _tls_reload_server(start_server, tls_files, {})
+    assert _tls12_handshake(srv)
+    _rewrite(srv, [], tls_min="1.3", tls_key=tls_files["other_key"],
+             banner="new banner")
+    _hup(srv, r"does not match")
+    assert greeting(srv) == "220 old banner"
+    assert _tls12_handshake(srv)
+    assert srv.wait_log(r"keeping the whole old configuration")
+    _rewrite(srv, [], tls_key=tls_files["key"])
+    _hup(srv, r"configuration reloaded")
+    assert greeting(srv) == "220 new banner"
+    assert not _tls12_handshake(srv)
