@@ -439,7 +439,12 @@ main(int argc, char **argv)
 		else
 			usage(2);
 	}
-	if (conf_path == NULL && !check)
+	if (conf_path == NULL && check) {
+		fprintf(stderr, "keepftpd -t: no configuration file to check; "
+		    "give -c FILE\n");
+		return 2;
+	}
+	if (conf_path == NULL)
 		usage(2);
 	return config_main(check);
 }

@@ -27,7 +27,6 @@
 #include "auth.h"
 #include "users.h"
 
-#define DEFAULT_FILE	"/etc/keepftpd/users"
 #define DEFAULT_OPS	2UL
 #define DEFAULT_MEM_KIB	32768UL
 #define ID_MAX		4294967294ULL
@@ -70,14 +69,14 @@ struct opts {
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: keepftpd user [-f FILE] add NAME --home DIR "
+	fprintf(stderr, "usage: keepftpd user -f FILE add NAME --home DIR "
 	    "[--uid UID] [--gid GID] [--write] [--tls]\n"
 	    "\t\t[--allow-from LIST] [--deny-from LIST]\n"
 	    "\t\t[--opslimit N] [--memlimit-kib N] [LIMITS]\n"
-	    "       keepftpd user [-f FILE] set NAME LIMITS\n"
-	    "       keepftpd user [-f FILE] passwd NAME\n"
-	    "       keepftpd user [-f FILE] del NAME\n"
-	    "       keepftpd user [-f FILE] list\n"
+	    "       keepftpd user -f FILE set NAME LIMITS\n"
+	    "       keepftpd user -f FILE passwd NAME\n"
+	    "       keepftpd user -f FILE del NAME\n"
+	    "       keepftpd user -f FILE list\n"
 	    "LIMITS: [--down-rate B/S] [--up-rate B/S] [--quota-bytes N] "
 	    "[--quota-files N] (0: none)\n");
 	return 2;
@@ -207,7 +206,6 @@ parse_args(struct opts *o, int argc, char **argv)
 	int i;
 
 	memset(o, 0, sizeof(*o));
-	o->file = DEFAULT_FILE;
 	o->ops = DEFAULT_OPS;
 	o->mem_kib = DEFAULT_MEM_KIB;
 	for (i = 1; i < argc; i++) {
@@ -524,6 +522,36 @@ addr_flag(struct buf *b, int comma, const char *key, const char *list)
 	return r;
 }
 
+/* The name and home of a new user, said plainly before the line is built. */
+static int
+check_name_home(const struct opts *o)
+{
+	const char *why = NULL;
+	struct stat st;
+
+	if (!users_valid_name(o->name, strlen(o->name))) {
+		fprintf(stderr, "keepftpd user: '%s' is not a valid user name "
+		    "(1 to %d of A-Z a-z 0-9 . _ @ -, not starting with . "
+		    "or -)\n", o->name, KF_USER_MAX);
+		return -1;
+	}
+	if (o->home[0] != '/') {
+		fprintf(stderr, "keepftpd user: --home %s: not an absolute "
+		    "path\n", o->home);
+		return -1;
+	}
+	if (stat(o->home, &st) < 0)
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	if (why != NULL) {
+		fprintf(stderr, "keepftpd user: --home %s: %s (the user's "
+		    "root must be an existing directory)\n", o->home, why);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 build_entry(const struct opts *o, struct users_entry *e)
 {
@@ -532,6 +560,8 @@ build_entry(const struct opts *o, struct users_entry *e)
 	unsigned long uid, gid;
 	int r = -1;
 
+	if (check_name_home(o) < 0)
+		return -1;
 	if (pick_id(o->uid, 0, &uid) < 0 || pick_id(o->gid, 1, &gid) < 0)
 		return -1;
 	if ((b = buf_new(KF_USERS_LINE_MAX + 2)) == NULL)
@@ -701,6 +731,13 @@ users_cli(int argc, char **argv)
 	if (argc < 1 || strcmp(argv[0], "user") != 0 ||
 	    parse_args(&o, argc, argv) < 0)
 		return usage();
+	if (o.file == NULL) {
+		/* as users_file, which is empty by default: no file assumed */
+		fprintf(stderr, "keepftpd user: which users file? Give -f FILE "
+		    "(the users_file of the configuration; there is no "
+		    "default)\n");
+		return 2;
+	}
 	if (o.cmd == CMD_LIST)
 		return do_list(&o);
 	return edit(&o);
