@@ -47,7 +47,7 @@ usage(int status)
 	    "       keepftpd user [-f FILE] add|set|passwd|del|list ...\n"
 	    "       keepftpd quota [-c FILE] [-f USERS] [-d DIR] NAME [--recompute]\n"
 	    "       keepftpd ban [-c FILE | -s SOCKET] list|add ADDR [SECONDS]|clear ADDR|all\n"
-	    "       keepftpd --config-doc | --version | --help\n");
+	    "       keepftpd --config-doc | --config-example | --version | --help\n");
 	exit(status);
 }
 
@@ -430,6 +430,9 @@ main(int argc, char **argv)
 			overrides[noverrides++] = argv[++i];
 		else if (strcmp(argv[i], "--config-doc") == 0) {
 			conf_print_doc(STDOUT_FILENO);
+			return 0;
+		} else if (strcmp(argv[i], "--config-example") == 0) {
+			conf_print_example(STDOUT_FILENO);
 			return 0;
 		} else if (strcmp(argv[i], "--version") == 0) {
 			printf("keepftpd %s\n", KF_VERSION);

@@ -43,11 +43,104 @@ def test_check_good(cdir):
     assert r.stderr == ""
 
 
-def test_check_example_config():
-    example = REPO / "keepftpd.conf.example"
+def test_check_example_config(cdir):
+    example = cdir / "keepftpd.conf"
+    example.write_text((REPO / "keepftpd.conf.example").read_text())
     r = check(example)
     assert r.returncode == 0, r.stderr
     assert r.stdout.endswith(": configuration OK\n")
+
+
+# ---------------------------------------------------------------------------
+# issue 12 item 20: the example's defaults come from the option table
+
+def doc_defaults():
+    """{option: default} from the table `keepftpd --config-doc` prints."""
+    r = subprocess.run([BIN, "--config-doc"], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    out = {}
+    for m in re.finditer(r"^\| `(\w+)` \| [^|]+ \| (?:`([^`]*)`|\*\(empty\)\*) \|",
+                         r.stdout, re.M):
+        out[m.group(1)] = m.group(2) or ""
+    assert len(out) > 60
+    return out
+
+
+def test_example_is_generated_from_the_table():
+    r = subprocess.run([BIN, "--config-example"], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    assert r.returncode == 0
+    assert (REPO / "keepftpd.conf.example").read_text() == r.stdout, \
+        "regenerate: keepftpd --config-example > keepftpd.conf.example"
+
+
+def test_example_commented_lines_hold_the_defaults(cdir):
+    defaults = doc_defaults()
+    text = (REPO / "keepftpd.conf.example").read_text()
+    shown, chosen = {}, {}
+    for line in text.splitlines():
+        m = re.match(r"^#(\w+) =(?: (.*))?$", line)
+        if m and m.group(1) in defaults:
+            assert m.group(1) not in shown, line
+            shown[m.group(1)] = m.group(2) or ""
+        m = re.match(r"^(\w+) = (.*)$", line)
+        if m:
+            chosen[m.group(1)] = m.group(2)
+    # every option once, commented with its default or set and explained
+    assert set(shown) | set(chosen) == set(defaults)
+    assert not set(shown) & set(chosen)
+    for key, value in shown.items():
+        assert value == defaults[key], (key, value, defaults[key])
+    for key in chosen:
+        assert f"# default: {defaults[key]}\n{key} = " in text
+    # the cases of the issue: these are not `yes` by default
+    assert shown["tls_prot_required_users"] == "no"
+    assert shown["tls_required_users"] == "auto"
+    # uncommented as they stand, the lines change nothing and pass -t
+    conf = cdir / "all.conf"
+    conf.write_text("".join(f"{k} = {v}\n" for k, v in shown.items()))
+    r = check(conf)
+    assert r.returncode == 0, r.stderr
+
+
+# ---------------------------------------------------------------------------
+# issue 12 item 20, the decision: a server with a certificate takes
+# password logins only over TLS unless told otherwise
+
+def test_certificate_requires_tls_for_password_logins_by_default(start_server):
+    from tls_helpers import make_cert, tls_login
+    d = make_base()
+    try:
+        cert, key = make_cert(d)
+        srv = start_server(conf_extra={"tls_cert": str(cert), "tls_key": str(key)},
+                           rootless=not IS_ROOT)
+        c = RawClient(srv.port)
+        c.reply()
+        assert c.cmd(f"USER {srv.user}").startswith("530 TLS required")
+        assert c.cmd("USER anonymous").startswith("331")
+        assert c.cmd("PASS x").startswith("230")
+        c.close()
+        f = tls_login(srv)
+        assert f.pwd() == "/"
+        f.quit()
+        # `no` allows plain-text logins beside FTPS
+        plain = start_server(conf_extra={"tls_cert": str(cert), "tls_key": str(key),
+                                         "tls_required_users": "no"},
+                             rootless=not IS_ROOT)
+        f = plain.login()
+        f.quit()
+    finally:
+        import shutil
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_tls_required_users_auto_without_certificate_is_no(cdir):
+    conf = cdir / "plain.conf"
+    conf.write_text("listen = 127.0.0.1:2121\ntls_required_users = auto\n")
+    assert check(conf).returncode == 0
+    conf.write_text("listen = 127.0.0.1:2121\ntls_required_users = yes\n")
+    r = check(conf)
+    assert r.returncode == 1 and "tls_cert is empty" in r.stderr
 
 
 def test_check_bad_value_line_numbers(cdir):

@@ -290,7 +290,7 @@ def test_ccc_back_to_plain_text(start_server, certs, version):
 
 
 def test_ccc_off_by_default(start_server, certs):
-    srv = tls_server(start_server, certs)
+    srv = tls_server(start_server, certs, tls_required_users="no")
     f = tls_login(srv)
     with pytest.raises(ftplib.error_perm, match="^534 "):
         f.sendcmd("CCC")
