@@ -120,8 +120,7 @@ check_users(const struct conf *c, struct conf_errors *e)
 		return 0;
 	if ((r = users_load(c->users_file, &text, &len)) < 0) {
 		add_error(e, "file: %s: cannot read: %s", c->users_file,
-		    r == -EINVAL ? "not a regular file" : r == -EFBIG ?
-		    "too large" : strerror(-r));
+		    r == -EINVAL ? "not a regular file" : strerror(-r));
 		return -1;
 	}
 	r = users_find(text, len, "", &u, &no, &err);

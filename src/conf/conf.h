@@ -234,7 +234,9 @@
 	    "session's root. A quota user whose file cannot be opened gets " \
 	    "421 at login.")						\
 	X(UINT, login_fail_delay_ms, "1000", 0, 60000,			\
-	    "Delay before answering a failed login, doubled for each further failure in the session.") \
+	    "Delay before answering a failed login, doubled for each further " \
+	    "failure in the session; one delay is at most 30 s (a value " \
+	    "above 30000 acts as 30000).")				\
 	X(UINT, max_login_failures, "3", 1, 100,			\
 	    "Failed logins in one session before it is closed.")	\
 	X(UINT, auth_concurrency, "4", 1, 64,				\
