@@ -380,7 +380,8 @@ serve_main(int argc, char **argv)
 	if (conf_set(&L.conf, "anonymous_enable", "yes", "serve", &e) < 0 ||
 	    conf_set(&L.conf, "anon_root", root, "serve", &e) < 0 ||
 	    conf_set(&L.conf, "anon_user", account, "serve", &e) < 0 ||
-	    apply_overrides(&L.conf, &e) < 0 || conf_check(&L.conf, &e) < 0) {
+	    apply_overrides(&L.conf, &e) < 0 || conf_check(&L.conf, &e) < 0 ||
+	    conf_check_files(&L.conf, &e) < 0) {
 		print_errors(&e);
 		return 2;
 	}

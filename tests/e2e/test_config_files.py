@@ -115,7 +115,8 @@ def test_root_owned_0644_and_0600_accepted(server):
         os.chown(key, 0, 0)
         key.chmod(0o600)
         srv = server(rootless=False,
-                     conf_extra={"tls_cert": str(cert), "tls_key": str(key)})
+                     conf_extra={"tls_cert": str(cert), "tls_key": str(key),
+                                 "tls_required_users": "no"})
         srv.conf.chmod(0o644)
         srv.users.chmod(0o600)
         accepted(srv)
@@ -131,3 +132,18 @@ def test_rootless_files_of_its_own_account_accepted(server):
         os.chown(p, NOBODY, NOBODY)
     srv.conf.chmod(0o600)
     accepted(srv)
+
+
+def test_quick_mode_refuses_a_world_readable_key():
+    d = make_base()
+    try:
+        cert, key = make_cert(d)
+        key.chmod(0o644)
+        r = subprocess.run([BIN, "serve", str(d), "--listen", "127.0.0.1:1",
+                            "-o", f"tls_cert={cert}", "-o", f"tls_key={key}"],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        assert r.returncode == 2
+        assert f"file: {key}: private key readable by others (mode 0644)" in \
+            r.stderr.splitlines(), r.stderr
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
