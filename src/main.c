@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "auth/auth.h"
+#include "auth/users.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "conf/conf.h"
@@ -45,7 +47,7 @@ usage(int status)
 	    "       keepftpd user [-f FILE] add|set|passwd|del|list ...\n"
 	    "       keepftpd quota [-c FILE] [-f USERS] [-d DIR] NAME [--recompute]\n"
 	    "       keepftpd ban [-c FILE | -s SOCKET] list|add ADDR [SECONDS]|clear ADDR|all\n"
-	    "       keepftpd --config-doc | --version | --help\n");
+	    "       keepftpd --config-doc | --config-example | --version | --help\n");
 	exit(status);
 }
 
@@ -88,7 +90,54 @@ apply_overrides(struct conf *c, struct conf_errors *e)
 	return r;
 }
 
-/* The whole configuration: file, then -o overrides, then cross-checks. */
+static void	add_error(struct conf_errors *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+add_error(struct conf_errors *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e->count < sizeof(e->msg) / sizeof(e->msg[0])) {
+		va_start(ap, fmt);
+		vsnprintf(e->msg[e->count], sizeof(e->msg[0]), fmt, ap);
+		va_end(ap);
+	}
+	e->count++;
+}
+
+/* The users file reads and parses: "FILE:LINE: why" or "file: FILE: why". */
+static int
+check_users(const struct conf *c, struct conf_errors *e)
+{
+	struct users_entry u;
+	const char *err = "";
+	char *text = NULL;
+	size_t len = 0, no = 0;
+	int r;
+
+	if (c->users_file[0] == '\0')
+		return 0;
+	if ((r = users_load(c->users_file, &text, &len)) < 0) {
+		add_error(e, "file: %s: cannot read: %s", c->users_file,
+		    r == -EINVAL ? "not a regular file" : strerror(-r));
+		return -1;
+	}
+	r = users_find(text, len, "", &u, &no, &err);
+	sodium_memzero(text, len);
+	free(text);
+	sodium_memzero(&u, sizeof(u));
+	if (r < 0) {
+		add_error(e, "%s:%zu: %s", c->users_file, no, err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The whole configuration: file, then -o overrides, then cross-checks,
+ * then the files it names (who may write them; the users file parses).
+ */
 static int
 load_config(struct conf *c)
 {
@@ -99,6 +148,8 @@ load_config(struct conf *c)
 	if (conf_path != NULL && conf_load(c, conf_path, &e) < 0)
 		goto fail;
 	if (apply_overrides(c, &e) < 0 || conf_check(c, &e) < 0)
+		goto fail;
+	if (conf_check_files(c, &e) < 0 || check_users(c, &e) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -329,7 +380,8 @@ serve_main(int argc, char **argv)
 	if (conf_set(&L.conf, "anonymous_enable", "yes", "serve", &e) < 0 ||
 	    conf_set(&L.conf, "anon_root", root, "serve", &e) < 0 ||
 	    conf_set(&L.conf, "anon_user", account, "serve", &e) < 0 ||
-	    apply_overrides(&L.conf, &e) < 0 || conf_check(&L.conf, &e) < 0) {
+	    apply_overrides(&L.conf, &e) < 0 || conf_check(&L.conf, &e) < 0 ||
+	    conf_check_files(&L.conf, &e) < 0) {
 		print_errors(&e);
 		return 2;
 	}
@@ -379,6 +431,9 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--config-doc") == 0) {
 			conf_print_doc(STDOUT_FILENO);
 			return 0;
+		} else if (strcmp(argv[i], "--config-example") == 0) {
+			conf_print_example(STDOUT_FILENO);
+			return 0;
 		} else if (strcmp(argv[i], "--version") == 0) {
 			printf("keepftpd %s\n", KF_VERSION);
 			return 0;
@@ -387,7 +442,12 @@ main(int argc, char **argv)
 		else
 			usage(2);
 	}
-	if (conf_path == NULL && !check)
+	if (conf_path == NULL && check) {
+		fprintf(stderr, "keepftpd -t: no configuration file to check; "
+		    "give -c FILE\n");
+		return 2;
+	}
+	if (conf_path == NULL)
 		usage(2);
 	return config_main(check);
 }

@@ -83,6 +83,7 @@ anonymous_enable = yes
 anon_root = $DATA
 tls_cert = $W/cert.pem
 tls_key = $W/key.pem
+tls_required_users = no
 max_clients = 5000
 max_per_ip = 5000
 log_level = warning

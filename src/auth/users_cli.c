@@ -27,7 +27,6 @@
 #include "auth.h"
 #include "users.h"
 
-#define DEFAULT_FILE	"/etc/keepftpd/users"
 #define DEFAULT_CONF	"/etc/keepftpd/keepftpd.conf"
 #define ID_MAX		4294967294ULL
 
@@ -74,15 +73,17 @@ usage(void)
 	    "--home DIR [--uid UID] [--gid GID] [--write] [--tls]\n"
 	    "\t\t[--allow-from LIST] [--deny-from LIST]\n"
 	    "\t\t[--opslimit N] [--memlimit-kib N] [LIMITS]\n"
-	    "       keepftpd user [-f FILE] set NAME LIMITS\n"
+	    "       keepftpd user [-c CONF] [-f FILE] set NAME LIMITS\n"
 	    "       keepftpd user [-c CONF] [-f FILE] passwd NAME\n"
-	    "       keepftpd user [-f FILE] del NAME\n"
-	    "       keepftpd user [-f FILE] list\n"
+	    "       keepftpd user [-c CONF] [-f FILE] del NAME\n"
+	    "       keepftpd user [-c CONF] [-f FILE] list\n"
 	    "LIMITS: [--down-rate B/S] [--up-rate B/S] [--quota-bytes N] "
 	    "[--quota-files N] (0: none)\n"
 	    "The argon2id cost is pwhash_opslimit and pwhash_memlimit_kib of "
 	    "CONF\n(default " DEFAULT_CONF ", when it exists), unless "
-	    "--opslimit or --memlimit-kib say else.\n");
+	    "--opslimit or --memlimit-kib say else.\n"
+	    "FILE: -f, else the users_file of CONF; there is no other "
+	    "default.\n");
 	return 2;
 }
 
@@ -212,7 +213,6 @@ parse_args(struct opts *o, int argc, char **argv)
 	int i;
 
 	memset(o, 0, sizeof(*o));
-	o->file = DEFAULT_FILE;
 	for (i = 1; i < argc; i++) {
 		if (argv[i][0] == '-' ? parse_opt(o, argc, argv, &i) < 0 :
 		    parse_word(o, argv[i]) < 0)
@@ -527,6 +527,36 @@ addr_flag(struct buf *b, int comma, const char *key, const char *list)
 	return r;
 }
 
+/* The name and home of a new user, said plainly before the line is built. */
+static int
+check_name_home(const struct opts *o)
+{
+	const char *why = NULL;
+	struct stat st;
+
+	if (!users_valid_name(o->name, strlen(o->name))) {
+		fprintf(stderr, "keepftpd user: '%s' is not a valid user name "
+		    "(1 to %d of A-Z a-z 0-9 . _ @ -, not starting with . "
+		    "or -)\n", o->name, KF_USER_MAX);
+		return -1;
+	}
+	if (o->home[0] != '/') {
+		fprintf(stderr, "keepftpd user: --home %s: not an absolute "
+		    "path\n", o->home);
+		return -1;
+	}
+	if (stat(o->home, &st) < 0)
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	if (why != NULL) {
+		fprintf(stderr, "keepftpd user: --home %s: %s (the user's "
+		    "root must be an existing directory)\n", o->home, why);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 build_entry(const struct opts *o, struct users_entry *e)
 {
@@ -535,6 +565,8 @@ build_entry(const struct opts *o, struct users_entry *e)
 	unsigned long uid, gid;
 	int r = -1;
 
+	if (check_name_home(o) < 0)
+		return -1;
 	if (pick_id(o->uid, 0, &uid) < 0 || pick_id(o->gid, 1, &gid) < 0)
 		return -1;
 	if ((b = buf_new(KF_USERS_LINE_MAX + 2)) == NULL)
@@ -700,7 +732,8 @@ done:
  * The argon2id cost not given on the command line comes from the
  * configuration the server reads (-c, else DEFAULT_CONF when it
  * exists, else the defaults): one cost for the hashes made here, the
- * server's dummy hash and its rehash on login.
+ * server's dummy hash and its rehash on login. The users file not
+ * given with -f is that configuration's users_file.
  */
 static int
 settle_cost(struct opts *o)
@@ -723,6 +756,8 @@ settle_cost(struct opts *o)
 		o->ops = c.pwhash_opslimit;
 	if (o->mem_kib == 0)
 		o->mem_kib = c.pwhash_memlimit_kib;
+	if (o->file == NULL && c.users_file[0] != '\0')
+		o->file = c.users_file;
 	return 0;
 }
 
@@ -734,8 +769,14 @@ users_cli(int argc, char **argv)
 	if (argc < 1 || strcmp(argv[0], "user") != 0 ||
 	    parse_args(&o, argc, argv) < 0)
 		return usage();
-	if ((o.cmd == CMD_ADD || o.cmd == CMD_PASSWD) && settle_cost(&o) < 0)
+	if (settle_cost(&o) < 0)
 		return 1;
+	if (o.file == NULL) {
+		/* as users_file, which is empty by default: no file assumed */
+		fprintf(stderr, "keepftpd user: which users file? Give -f FILE, "
+		    "or -c CONF with users_file set (there is no default)\n");
+		return 2;
+	}
 	if (o.cmd == CMD_LIST)
 		return do_list(&o);
 	return edit(&o);

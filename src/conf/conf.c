@@ -37,6 +37,7 @@
 
 enum conf_type {
 	CONF_T_BOOL,
+	CONF_T_AUTO,
 	CONF_T_UINT,
 	CONF_T_MODE,
 	CONF_T_STR,
@@ -60,6 +61,7 @@ struct conf_opt {
 };
 
 #define CONF_AUX_BOOL(n)	0
+#define CONF_AUX_AUTO(n)	0
 #define CONF_AUX_UINT(n)	0
 #define CONF_AUX_MODE(n)	0
 #define CONF_AUX_STR(n)	0
@@ -78,6 +80,8 @@ static const struct conf_opt opts[] = { CONF_OPTIONS(CONF_OPT) };
 /* The table's bounds must fit the fields that hold the values. */
 #define CONF_ASSERT_BOOL(n, lo, hi)					\
 	_Static_assert((lo) == 0 && (hi) == 1, #n ": bool bounds");
+#define CONF_ASSERT_AUTO(n, lo, hi)					\
+	_Static_assert((lo) == 0 && (hi) == 1, #n ": auto bounds");
 #define CONF_ASSERT_UINT(n, lo, hi)					\
 	_Static_assert((lo) <= (hi) && (hi) <= 0xffffffffUL, #n ": range");
 #define CONF_ASSERT_MODE(n, lo, hi)					\
@@ -164,6 +168,24 @@ show(struct shown *b, const char *v, size_t n)
 	return b->s;
 }
 
+/*
+ * "file: PATH: why" when path may be changed by someone other than root
+ * and the account we run as (files.c); secret: a private key.
+ */
+static int
+file_unsafe(struct ectx *e, const char *path, int secret)
+{
+	char why[KF_CONF_VALUE_MAX];
+	struct ectx f = { e->errs, "file", 0, 0, 0 };
+
+	/* paths hold no control characters (set_path, vhost_item) */
+	if (conf_file_safe(path, secret, why, sizeof(why)) == 0)
+		return 0;
+	fail(&f, "%s: %s", path, why);
+	e->nerr++;
+	return -1;
+}
+
 static int
 is_ctl(unsigned char ch)
 {
@@ -230,6 +252,31 @@ set_bool(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
 	}
 	return fail(e, "%s: '%s' is not a boolean (use yes/no, true/false, "
 	    "on/off or 1/0)", o->name, show(&s, v, n));
+}
+
+/* A bool, or `auto` (CONF_AUTO, settled by conf_check). */
+static int
+set_auto(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
+    struct ectx *e)
+{
+	struct cursor cur;
+	struct shown s;
+	size_t i;
+
+	cursor_init(&cur, v, n);
+	if (cursor_eat_ci(&cur, "auto") && cursor_eof(&cur)) {
+		*(int *)field(c, o) = CONF_AUTO;
+		return 0;
+	}
+	for (i = 0; i < NITEMS(bools); i++) {
+		cursor_init(&cur, v, n);
+		if (cursor_eat_ci(&cur, bools[i].word) && cursor_eof(&cur)) {
+			*(int *)field(c, o) = bools[i].val;
+			return 0;
+		}
+	}
+	return fail(e, "%s: '%s' is not a boolean or auto (use yes/no, "
+	    "true/false, on/off, 1/0 or auto)", o->name, show(&s, v, n));
 }
 
 static int
@@ -563,7 +610,7 @@ load_text(const char *what, const char *path, char *out, struct ectx *e)
 	if (r < 0)
 		return fail(e, "%s: '%s': cannot read: %s", what,
 		    show(&s, path, strlen(path)), strerror(-r));
-	if (clean_text(what, path, t, &n, e) < 0)
+	if (clean_text(what, path, t, &n, e) < 0 || file_unsafe(e, path, 0) < 0)
 		return -1;
 	memcpy(out, t, n + 1);
 	return 0;
@@ -752,6 +799,7 @@ set_vhost(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
 
 static conf_setter *const setters[] = {
 	[CONF_T_BOOL] = set_bool,
+	[CONF_T_AUTO] = set_auto,
 	[CONF_T_UINT] = set_uint,
 	[CONF_T_MODE] = set_mode,
 	[CONF_T_STR] = set_str,
@@ -957,13 +1005,14 @@ conf_load(struct conf *c, const char *path, struct conf_errors *errs)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return fail(&e, "cannot read: %s", strerror(errno));
+
 	if ((buf = malloc(KF_CONF_FILE_MAX + 1)) == NULL)
 		fail(&e, "cannot read: %s", strerror(ENOMEM));
 	else if (read_upto(fd, buf, KF_CONF_FILE_MAX + 1, &n) < 0)
 		fail(&e, "cannot read: %s", strerror(errno));
 	else if (n > KF_CONF_FILE_MAX)
 		fail(&e, "file is larger than %d bytes", KF_CONF_FILE_MAX);
-	else
+	else if (file_unsafe(&e, path, 0) == 0)
 		r = conf_parse(c, path, buf, n, errs);
 	sys_close(&fd);
 	free(buf);
@@ -1021,7 +1070,7 @@ check_tls(const struct conf *c, struct ectx *e)
 		if (c->listen[i].implicit)
 			fail(e, "listen address %zu is implicit but tls_cert "
 			    "is empty", i + 1);
-	if (c->tls_required_anon || c->tls_required_users ||
+	if (c->tls_required_anon || c->tls_required_users == 1 ||
 	    c->tls_prot_required_anon || c->tls_prot_required_users)
 		fail(e, "a tls_required or tls_prot_required option is set "
 		    "but tls_cert is empty");
@@ -1040,8 +1089,16 @@ check_client_certs(const struct conf *c, struct ectx *e)
 		    "need tls_client_ca");
 }
 
+/* `auto` becomes yes or no once every option is known. */
+static void
+settle_auto(struct conf *c)
+{
+	if (c->tls_required_users == CONF_AUTO)
+		c->tls_required_users = c->tls_cert[0] != '\0';
+}
+
 int
-conf_check(const struct conf *c, struct conf_errors *errs)
+conf_check(struct conf *c, struct conf_errors *errs)
 {
 	struct ectx e = { errs, "config", 0, 0, 0 };
 	struct in_addr ia;
@@ -1059,6 +1116,25 @@ conf_check(const struct conf *c, struct conf_errors *errs)
 	check_listen(c, &e);
 	check_tls(c, &e);
 	check_client_certs(c, &e);
+	if (e.nerr > 0)
+		return -1;
+	settle_auto(c);
+	return 0;
+}
+
+int
+conf_check_files(const struct conf *c, struct conf_errors *errs)
+{
+	struct ectx e = { errs, "file", 0, 0, 0 };
+
+	if (c->users_file[0] != '\0')
+		file_unsafe(&e, c->users_file, 0);
+	if (c->tls_cert[0] != '\0')
+		file_unsafe(&e, c->tls_cert, c->tls_key[0] == '\0');
+	if (c->tls_key[0] != '\0')
+		file_unsafe(&e, c->tls_key, 1);
+	if (c->tls_client_ca[0] != '\0')
+		file_unsafe(&e, c->tls_client_ca, 0);
 	return e.nerr > 0 ? -1 : 0;
 }
 
@@ -1234,6 +1310,7 @@ out_cell(struct out *w, const char *s)
 
 static const char *const type_names[] = {
 	[CONF_T_BOOL] = "bool",
+	[CONF_T_AUTO] = "bool or auto",
 	[CONF_T_UINT] = "integer",
 	[CONF_T_MODE] = "octal mode",
 	[CONF_T_STR] = "string",
@@ -1252,6 +1329,9 @@ out_range(struct out *w, const struct conf_opt *o)
 	switch (o->type) {
 	case CONF_T_BOOL:
 		out_fmt(w, "yes or no");
+		break;
+	case CONF_T_AUTO:
+		out_fmt(w, "yes, no or auto");
 		break;
 	case CONF_T_UINT:
 		out_fmt(w, "%llu to %llu", lo, hi);
@@ -1325,7 +1405,7 @@ static const char doc_intro[] =
 
 static const char doc_rest[] =
 "- Unknown options, malformed values and values out of range are\n"
-"  errors, reported as `file:line: message`. A file with an error\n"
+"  errors, reported as `FILE:LINE: message`. A file with an error\n"
 "  is not used at all.\n"
 "- `keepftpd -o key=value` overrides one option after the file is\n"
 "  read, with the same checks; for `listen` the (comma-separated)\n"
@@ -1336,16 +1416,39 @@ static const char doc_rest[] =
 "  unreadable file, one over the size or line limit, an empty one or\n"
 "  one with control characters (other than tab) is an error at the\n"
 "  line that names it.\n"
+"- `log` is `stderr` or `syslog`, `log_level` one of `error`,\n"
+"  `warning`, `info`, `debug`, `tls_min` `1.2` or `1.3`; virtual host\n"
+"  names must differ (without regard to case). These are line errors\n"
+"  too.\n"
 "\n"
 "## Checks across options\n"
 "\n"
-"After reading, keepftpd also checks that `pasv_min_port` is not\n"
-"above `pasv_max_port`; that `anon_root` is set when\n"
-"`anonymous_enable` is; that `pasv_address` is empty or an IPv4\n"
-"address; that `log` is `stderr` or `syslog` and `log_level` one of\n"
-"`error`, `warning`, `info`, `debug`; and that there is at least one\n"
-"`listen` address, none given twice. Virtual host names must differ\n"
-"(without regard to case).\n"
+"After reading (and after `-o`), keepftpd checks, reporting each as\n"
+"`config: message`: that `pasv_min_port` is not above\n"
+"`pasv_max_port`; that `anon_root` is set when `anonymous_enable` is;\n"
+"that `pasv_address` is empty or an IPv4 address; that there is at\n"
+"least one `listen` address, none given twice; that no listen address\n"
+"is `implicit`, no `tls_required_anon`, `tls_required_users`,\n"
+"`tls_prot_required_anon` or `tls_prot_required_users` is `yes`, and\n"
+"neither `tls_key` nor `tls_client_ca` is set, while `tls_cert` is\n"
+"empty; and that `tls_client_cert_required` and\n"
+"`tls_client_cert_login` have a `tls_client_ca`. Then `auto` values\n"
+"are settled (`tls_required_users`: `yes` when `tls_cert` is set).\n"
+"\n"
+"## The files the configuration names\n"
+"\n"
+"The config file, banner files, `users_file`, `tls_cert`, `tls_key`\n"
+"and `tls_client_ca` must be owned by root or by the account keepftpd\n"
+"runs as, and writable by no one else; so must every directory on\n"
+"their real paths, except a directory with the sticky bit (such as\n"
+"`/tmp`: others cannot rename or remove what they do not own). The\n"
+"private key (`tls_key`, or `tls_cert` when it holds the key) must not\n"
+"be readable by others (a group, such as Debian's `ssl-cert`, may\n"
+"read it). Each failure is a `file: PATH: message` error at start-up,\n"
+"on SIGHUP and with `-t`, which also reads the users file\n"
+"(`USERS:LINE: message`). Then the certificate and key must load and\n"
+"match (`FILE: TLS: message`). On SIGHUP, a file with any error, or a\n"
+"TLS part that does not load, keeps the whole running configuration.\n"
 "\n"
 "## Virtual hosts (HOST, RFC 7151)\n"
 "\n"
@@ -1383,5 +1486,110 @@ conf_print_doc(int fd)
 	out_intro(&w);
 	for (i = 0; i < NITEMS(opts); i++)
 		out_option(&w, &opts[i]);
+	out_flush(&w);
+}
+
+/*
+ * conf_print_example: keepftpd.conf.example, from the same table. Each
+ * option's text as a comment, then "#name = default"; the few options
+ * the example sets are written uncommented, their default said above.
+ */
+static const struct {
+	const char	*name;
+	const char	*value;
+} example_sets[] = {
+	{ "listen", "0.0.0.0:21, [::]:21" },
+	{ "log", "syslog" },
+};
+
+/* Section headings, before the option that opens each. */
+static const struct {
+	const char	*first;
+	const char	*title;
+} example_heads[] = {
+	{ "listen", "Listeners" },
+	{ "tls_cert", "FTPS" },
+	{ "max_clients", "Connections, address lists and bans" },
+	{ "pasv_enable", "Data connections" },
+	{ "anonymous_enable", "Logins" },
+	{ "banner", "Greeting and virtual hosts" },
+	{ "message_enable", "Listings and checksums" },
+	{ "idle_timeout", "Timeouts, rates and quotas" },
+	{ "login_fail_delay_ms", "Failed logins and password hashing" },
+	{ "umask", "Files and logging" },
+};
+
+static const char example_intro[] =
+"# keepftpd.conf.example - a starting point for /etc/keepftpd/keepftpd.conf.\n"
+"#\n"
+"# Generated by `keepftpd --config-example` from the option table in\n"
+"# src/conf/conf.h (as docs/CONFIG.md is by `keepftpd --config-doc`); edit\n"
+"# the table, not this file.\n"
+"#\n"
+"# One \"key = value\" per line; a line whose first non-blank character is\n"
+"# '#' is a comment. Each line \"#key = value\" below holds that option's\n"
+"# default value, so that uncommenting it changes nothing. The few lines\n"
+"# not commented are this example's choices, with the default above\n"
+"# each. The config file, and every file it names, must be writable\n"
+"# only by root (or the account keepftpd runs as).\n";
+
+/* s as comment lines of at most 76 columns, "# " first. */
+static void
+out_comment(struct out *w, const char *s)
+{
+	size_t col = 0, n;
+	const char *sp;
+
+	while (*s != '\0') {
+		sp = strchr(s, ' ');
+		n = sp != NULL ? (size_t)(sp - s) : strlen(s);
+		if (col > 0 && col + 1 + n > 76) {
+			out_put(w, "\n", 1);
+			col = 0;
+		}
+		if (col == 0) {
+			out_put(w, "#", 1);
+			col = 1;
+		}
+		out_put(w, " ", 1);
+		out_put(w, s, n);
+		col += 1 + n;
+		s += n;
+		while (*s == ' ')
+			s++;
+	}
+	if (col > 0)
+		out_put(w, "\n", 1);
+}
+
+static void
+out_example(struct out *w, const struct conf_opt *o)
+{
+	size_t i;
+
+	for (i = 0; i < NITEMS(example_heads); i++)
+		if (strcmp(example_heads[i].first, o->name) == 0)
+			out_fmt(w, "\n# --- %s ---\n", example_heads[i].title);
+	out_put(w, "\n", 1);
+	out_comment(w, o->doc);
+	for (i = 0; i < NITEMS(example_sets); i++)
+		if (strcmp(example_sets[i].name, o->name) == 0) {
+			out_fmt(w, "# default: %s\n%s = %s\n", o->def,
+			    o->name, example_sets[i].value);
+			return;
+		}
+	out_fmt(w, "#%s =%s%s\n", o->name, o->def[0] != '\0' ? " " : "",
+	    o->def);
+}
+
+void
+conf_print_example(int fd)
+{
+	struct out w = { .fd = fd, .n = 0 };
+	size_t i;
+
+	out_put(&w, example_intro, sizeof(example_intro) - 1);
+	for (i = 0; i < NITEMS(opts); i++)
+		out_example(&w, &opts[i]);
 	out_flush(&w);
 }

@@ -24,7 +24,8 @@
 
 /*
  * X(TYPE, name, default, min, max, doc)
- * TYPE: BOOL (yes/no), UINT (decimal, min..max), STR (at most max bytes,
+ * TYPE: BOOL (yes/no), AUTO (yes/no/auto; conf_check turns auto into
+ * yes or no, see conf_check), UINT (decimal, min..max), STR (at most max bytes,
  * no control characters), PATH (absolute path or empty), MODE (octal,
  * min..max), LISTEN (repeatable ADDR:PORT), TEXTFILE (a PATH whose text
  * is read while the configuration is loaded, into name_text), PATTERNS
@@ -58,10 +59,13 @@
 	X(BOOL, tls_required_anon, "no", 0, 1,				\
 	    "Anonymous logins need TLS on the control connection (USER before " \
 	    "AUTH TLS answers 530).")					\
-	X(BOOL, tls_required_users, "no", 0, 1,			\
+	X(AUTO, tls_required_users, "auto", 0, 1,			\
 	    "Logins other than anonymous need TLS on the control connection " \
-	    "(USER before AUTH TLS answers 530). A user whose users-file " \
-	    "flags hold `tls` needs it whatever this says.")		\
+	    "(USER before AUTH TLS answers 530). `auto`: yes when `tls_cert` " \
+	    "is set, so that a server able to encrypt passwords never takes " \
+	    "them in the clear (set `no` to allow plain-text logins beside " \
+	    "FTPS). A user whose users-file flags hold `tls` needs it " \
+	    "whatever this says.")					\
 	X(BOOL, tls_prot_required_anon, "no", 0, 1,			\
 	    "Anonymous sessions must use PROT P: data commands under PROT C " \
 	    "answer 521.")						\
@@ -267,6 +271,8 @@
 	X(STR, log_level, "info", 1, 16,				\
 	    "Least severe level logged: error, warning, info or debug.")
 
+#define CONF_AUTO	(-1)	/* an AUTO option's `auto` before conf_check */
+
 struct conf_listen {
 	struct sockaddr_storage	addr;
 	socklen_t		len;
@@ -281,6 +287,7 @@ struct conf_vhost {
 };
 
 #define CONF_FIELD_BOOL(n)	int n;
+#define CONF_FIELD_AUTO(n)	int n;		/* CONF_AUTO until conf_check */
 #define CONF_FIELD_UINT(n)	unsigned long n;
 #define CONF_FIELD_MODE(n)	unsigned n;
 #define CONF_FIELD_STR(n)	char n[KF_CONF_VALUE_MAX + 1];
@@ -300,7 +307,7 @@ struct conf {
 /* One error per problem, as "file:line: message". */
 struct conf_errors {
 	size_t	count;
-	char	msg[16][256];
+	char	msg[16][512];
 };
 
 void	conf_defaults(struct conf *);
@@ -309,9 +316,26 @@ int	conf_parse(struct conf *, const char *name, const char *text,
 int	conf_load(struct conf *, const char *path, struct conf_errors *);
 int	conf_set(struct conf *, const char *key, const char *value,
 	    const char *where, struct conf_errors *);
-int	conf_check(const struct conf *, struct conf_errors *);
+/*
+ * Checks across options, then settles each AUTO option still `auto`
+ * (tls_required_users: yes when tls_cert is set). Every configuration
+ * that is used goes through it.
+ */
+int	conf_check(struct conf *, struct conf_errors *);
+/*
+ * The files the configuration names (users_file, tls_cert, tls_key,
+ * tls_client_ca; the config file and banner files are checked as they
+ * are read) are writable only by root and the account we run as, as
+ * are the directories on their paths; the key is not readable by
+ * others. Errors are "file: PATH: why". 0 or -1.
+ */
+int	conf_check_files(const struct conf *, struct conf_errors *);
+/* One such file (files.c); secret: a private key. 0, or -1 and why. */
+int	conf_file_safe(const char *path, int secret, char *why, size_t whysz);
 int	conf_parse_listen(const char *text, struct conf_listen *);
 void	conf_print_doc(int fd);
+/* keepftpd.conf.example: every option's text and default, from the table. */
+void	conf_print_example(int fd);
 
 /*
  * A host name as HOST (RFC 7151) and vhost take it: 1..CONF_HOST_MAX

@@ -184,6 +184,25 @@ struct cidr {
 	unsigned bits;
 };
 
+/*
+ * ::ffff:a.b.c.d[/96..128] is the IPv4 prefix it maps: IPv4 clients
+ * arrive as AF_INET (IPV6_V6ONLY listeners), so a v6 entry would never
+ * match them and a deny list would fail open.
+ */
+static void
+v4mapped_to_v4(struct cidr *c)
+{
+	struct in6_addr a;
+
+	memcpy(&a, c->a, sizeof(a));
+	if (!c->v6 || c->bits < 96 || !IN6_IS_ADDR_V4MAPPED(&a))
+		return;
+	memmove(c->a, c->a + 12, 4);
+	memset(c->a + 4, 0, 12);
+	c->v6 = 0;
+	c->bits -= 96;
+}
+
 static int
 cidr_parse(const char *s, size_t n, struct cidr *c)
 {
@@ -215,6 +234,7 @@ cidr_parse(const char *s, size_t n, struct cidr *c)
 			return -EINVAL;
 		c->bits = (unsigned)bits;
 	}
+	v4mapped_to_v4(c);
 	return 0;
 }
 

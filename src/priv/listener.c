@@ -703,21 +703,34 @@ do_reload(struct listener *L)
 	}
 	if ((c = malloc(sizeof(*c))) == NULL)
 		return;
-	if (L->reload(c) == 0) {
-		accounts_stale = 1;	/* look the accounts up again */
-		/* listen lines (and implicit flags) stay those of the start */
-		memcpy(c->listen, L->conf.listen, sizeof(c->listen));
-		c->listen_count = L->conf.listen_count;
-		/* a bad certificate keeps the old one (logged in tls_load) */
-		if (tls_load(c) == 0 && tls_configured(c))
-			log_info("TLS certificate reloaded: tls_cert=%s", c->tls_cert);
-		L->conf = *c;
-		idmap_free(session_ids);
-		session_ids = idmap_load_system();
-		log_info("configuration reloaded; new sessions use it "
-		    "(listen addresses are unchanged until restart)");
-	} else
+	if (L->reload(c) < 0) {
 		log_err("configuration reload failed; keeping the old one");
+		free(c);
+		return;
+	}
+	/* listen lines (and implicit flags) stay those of the start */
+	memcpy(c->listen, L->conf.listen, sizeof(c->listen));
+	c->listen_count = L->conf.listen_count;
+	/*
+	 * TLS settings live in the contexts, the rest in the struct: a TLS
+	 * part that does not load keeps the whole old configuration, never
+	 * old contexts beside new options (the reason is logged by tls_load).
+	 */
+	if (tls_load(c) < 0) {
+		log_err("configuration reload failed: its TLS part does not "
+		    "load; keeping the whole old configuration (certificate, "
+		    "TLS settings and every other option)");
+		free(c);
+		return;
+	}
+	if (tls_configured(c))
+		log_info("TLS certificate reloaded: tls_cert=%s", c->tls_cert);
+	accounts_stale = 1;	/* look the accounts up again */
+	L->conf = *c;
+	idmap_free(session_ids);
+	session_ids = idmap_load_system();
+	log_info("configuration reloaded; new sessions use it "
+	    "(listen addresses are unchanged until restart)");
 	free(c);
 }
 

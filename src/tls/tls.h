@@ -36,7 +36,8 @@ int	tls_configured(const struct conf *);
 /*
  * Listener: builds the control and decoy contexts from the
  * configuration. 0, or -1 with the reason logged; on failure the
- * contexts already loaded (if any) stay in use.
+ * contexts already loaded (if any) stay in use, and the caller keeps
+ * the configuration they were built from (do_reload).
  */
 int	tls_load(const struct conf *);
 /* `keepftpd -t`: the certificate and key load and match. 0 or -1 (why). */

@@ -1,6 +1,7 @@
 """Config mode: -t, -o, SIGHUP, SIGTERM."""
 
 import os
+import re
 import signal
 import subprocess
 
@@ -42,11 +43,104 @@ def test_check_good(cdir):
     assert r.stderr == ""
 
 
-def test_check_example_config():
-    example = REPO / "keepftpd.conf.example"
+def test_check_example_config(cdir):
+    example = cdir / "keepftpd.conf"
+    example.write_text((REPO / "keepftpd.conf.example").read_text())
     r = check(example)
     assert r.returncode == 0, r.stderr
     assert r.stdout.endswith(": configuration OK\n")
+
+
+# ---------------------------------------------------------------------------
+# issue 12 item 20: the example's defaults come from the option table
+
+def doc_defaults():
+    """{option: default} from the table `keepftpd --config-doc` prints."""
+    r = subprocess.run([BIN, "--config-doc"], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    out = {}
+    for m in re.finditer(r"^\| `(\w+)` \| [^|]+ \| (?:`([^`]*)`|\*\(empty\)\*) \|",
+                         r.stdout, re.M):
+        out[m.group(1)] = m.group(2) or ""
+    assert len(out) > 60
+    return out
+
+
+def test_example_is_generated_from_the_table():
+    r = subprocess.run([BIN, "--config-example"], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    assert r.returncode == 0
+    assert (REPO / "keepftpd.conf.example").read_text() == r.stdout, \
+        "regenerate: keepftpd --config-example > keepftpd.conf.example"
+
+
+def test_example_commented_lines_hold_the_defaults(cdir):
+    defaults = doc_defaults()
+    text = (REPO / "keepftpd.conf.example").read_text()
+    shown, chosen = {}, {}
+    for line in text.splitlines():
+        m = re.match(r"^#(\w+) =(?: (.*))?$", line)
+        if m and m.group(1) in defaults:
+            assert m.group(1) not in shown, line
+            shown[m.group(1)] = m.group(2) or ""
+        m = re.match(r"^(\w+) = (.*)$", line)
+        if m:
+            chosen[m.group(1)] = m.group(2)
+    # every option once, commented with its default or set and explained
+    assert set(shown) | set(chosen) == set(defaults)
+    assert not set(shown) & set(chosen)
+    for key, value in shown.items():
+        assert value == defaults[key], (key, value, defaults[key])
+    for key in chosen:
+        assert f"# default: {defaults[key]}\n{key} = " in text
+    # the cases of the issue: these are not `yes` by default
+    assert shown["tls_prot_required_users"] == "no"
+    assert shown["tls_required_users"] == "auto"
+    # uncommented as they stand, the lines change nothing and pass -t
+    conf = cdir / "all.conf"
+    conf.write_text("".join(f"{k} = {v}\n" for k, v in shown.items()))
+    r = check(conf)
+    assert r.returncode == 0, r.stderr
+
+
+# ---------------------------------------------------------------------------
+# issue 12 item 20, the decision: a server with a certificate takes
+# password logins only over TLS unless told otherwise
+
+def test_certificate_requires_tls_for_password_logins_by_default(start_server):
+    from tls_helpers import make_cert, tls_login
+    d = make_base()
+    try:
+        cert, key = make_cert(d)
+        srv = start_server(conf_extra={"tls_cert": str(cert), "tls_key": str(key)},
+                           rootless=not IS_ROOT)
+        c = RawClient(srv.port)
+        c.reply()
+        assert c.cmd(f"USER {srv.user}").startswith("530 TLS required")
+        assert c.cmd("USER anonymous").startswith("331")
+        assert c.cmd("PASS x").startswith("230")
+        c.close()
+        f = tls_login(srv)
+        assert f.pwd() == "/"
+        f.quit()
+        # `no` allows plain-text logins beside FTPS
+        plain = start_server(conf_extra={"tls_cert": str(cert), "tls_key": str(key),
+                                         "tls_required_users": "no"},
+                             rootless=not IS_ROOT)
+        f = plain.login()
+        f.quit()
+    finally:
+        import shutil
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_tls_required_users_auto_without_certificate_is_no(cdir):
+    conf = cdir / "plain.conf"
+    conf.write_text("listen = 127.0.0.1:2121\ntls_required_users = auto\n")
+    assert check(conf).returncode == 0
+    conf.write_text("listen = 127.0.0.1:2121\ntls_required_users = yes\n")
+    r = check(conf)
+    assert r.returncode == 1 and "tls_cert is empty" in r.stderr
 
 
 def test_check_bad_value_line_numbers(cdir):
@@ -207,3 +301,156 @@ def test_sigterm_idle_listener_exits_0(start_server):
     srv = start_server(mode="quick")
     os.kill(srv.pid, signal.SIGTERM)
     assert srv.proc.wait(10) == 0
+
+
+# ---------------------------------------------------------------------------
+# issue 12 item 4: v4-mapped entries in address lists are IPv4 entries
+
+def first_reply_from(srv, src):
+    c = RawClient(srv.port, src=src)
+    try:
+        return c.reply()
+    except (EOFError, ConnectionResetError):
+        return "closed"
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("conf,ok_from,refused", [
+    ({"deny_from": "::ffff:127.0.0.5"}, "127.0.0.1", "127.0.0.5"),
+    ({"deny_from": "::ffff:127.0.0.4/126"}, "127.0.0.3", "127.0.0.6"),
+    ({"allow_from": "::ffff:127.0.0.0/120"}, "127.0.0.9", "127.0.1.1"),
+])
+def test_v4mapped_address_list_entries_match_ipv4_clients(start_server, conf,
+                                                          ok_from, refused):
+    srv = start_server(conf_extra=conf)
+    assert first_reply_from(srv, refused) == "421 Access denied."
+    assert first_reply_from(srv, ok_from).startswith("220")
+
+
+def test_v4mapped_user_deny_from_matches_ipv4_client(start_server):
+    import ftplib
+    from conftest import PASSWORD, user_add
+    srv = start_server()
+    r = user_add(srv.users, "mapped", PASSWORD, srv.home,
+                 extra=["--deny-from", "::ffff:127.0.0.1"])
+    assert r.returncode == 0, r.stderr
+    f = srv.connect()
+    with pytest.raises(ftplib.error_perm, match="^530"):
+        f.login("mapped", PASSWORD)
+    f.close()
+    assert srv.wait_log(r"reason=user-deny-from user=\"mapped\"")
+    f = ftplib.FTP(timeout=TIMEOUT, source_address=("127.0.0.2", 0))
+    f.connect("127.0.0.1", srv.port)
+    assert f.login("mapped", PASSWORD).startswith("230")
+    f.quit()
+
+
+# ---------------------------------------------------------------------------
+# issue 12 item 5: a SIGHUP whose TLS part does not load keeps the whole
+# old configuration (never old TLS contexts beside new options)
+
+def _tls_reload_server(start_server, tls, extra):
+    conf = {"tls_cert": str(tls["cert"]), "tls_key": str(tls["key"]),
+            "banner": "old banner"}
+    conf.update(extra)
+    return start_server(conf_extra=conf, rootless=not IS_ROOT)
+
+
+def _rewrite(srv, drop, **settings):
+    lines = [ln for ln in srv.conf.read_text().splitlines()
+             if ln.split(" ")[0] not in set(drop) | set(settings)]
+    lines += [f"{k} = {v}" for k, v in settings.items()]
+    srv.conf.write_text("\n".join(lines) + "\n")
+
+
+def _hup(srv, pattern):
+    before = len(srv.log())
+    os.kill(srv.pid, signal.SIGHUP)
+    assert wait_for(lambda: re.search(pattern, srv.log()[before:]), timeout=5), \
+        srv.log()[before:]
+    return srv.log()[before:]
+
+
+def _tls12_handshake(srv):
+    """True when a TLS 1.2 client completes AUTH TLS."""
+    import ssl
+    from tls_helpers import TLS12, TLSRaw, client_ctx
+    c = TLSRaw(srv.port)
+    try:
+        c.reply()
+        assert c.cmd("AUTH TLS").startswith("234 ")
+        c.starttls(ctx=client_ctx(max_version=TLS12))
+        return c.cmd("NOOP").startswith("200")
+    except (ssl.SSLError, ConnectionResetError, EOFError):
+        return False
+    finally:
+        c.close()
+
+
+def _cert_login(srv, pki):
+    """The reply to PASS (empty password) after a handshake with alice's
+    client certificate."""
+    from tls_helpers import TLSRaw, client_ctx
+    ctx = client_ctx()
+    ctx.load_cert_chain(str(pki["cert"]), str(pki["key"]))
+    c = TLSRaw(srv.port)
+    try:
+        c.reply()
+        assert c.cmd("AUTH TLS").startswith("234 ")
+        c.starttls(ctx=ctx)
+        r = c.cmd(f"USER {srv.user}")
+        if r.startswith("230"):
+            return r
+        return c.cmd("PASS ")
+    finally:
+        c.close()
+
+
+@pytest.fixture(scope="module")
+def tls_files():
+    from tls_helpers import make_ca_and_client, make_cert
+    d = make_base()
+    cert, key = make_cert(d / "a", cn="localhost")
+    _, other_key = make_cert(d / "b", cn="other")
+    ca, ccert, ckey = make_ca_and_client(d / "ca", "alice")
+    yield {"cert": cert, "key": key, "other_key": other_key, "ca": ca,
+           "pki": {"cert": ccert, "key": ckey}}
+    import shutil
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_sighup_bad_key_keeps_client_ca_and_whole_old_config(start_server, tls_files):
+    srv = _tls_reload_server(start_server, tls_files,
+                             {"tls_client_ca": str(tls_files["ca"]),
+                              "tls_client_cert_login": "yes"})
+    assert _cert_login(srv, tls_files["pki"]).startswith("230")
+    # the new file drops the client CA, changes the banner, and names a
+    # key that does not match the certificate
+    _rewrite(srv, ["tls_client_ca", "tls_client_cert_login"],
+             tls_key=tls_files["other_key"], banner="new banner")
+    _hup(srv, r"does not match")
+    assert greeting(srv) == "220 old banner"
+    assert _cert_login(srv, tls_files["pki"]).startswith("230")
+    assert srv.wait_log(r"keeping the whole old configuration")
+    assert not srv.wait_log(r"configuration reloaded", timeout=0.2)
+    # with the right key the new configuration applies as a whole
+    _rewrite(srv, [], tls_key=tls_files["key"])
+    _hup(srv, r"configuration reloaded")
+    assert greeting(srv) == "220 new banner"
+    assert _cert_login(srv, tls_files["pki"]).startswith("530")
+
+
+def test_sighup_bad_key_keeps_tls_min_and_whole_old_config(start_server, tls_files):
+    srv = _tls_reload_server(start_server, tls_files, {})
+    assert _tls12_handshake(srv)
+    _rewrite(srv, [], tls_min="1.3", tls_key=tls_files["other_key"],
+             banner="new banner")
+    _hup(srv, r"does not match")
+    assert greeting(srv) == "220 old banner"
+    assert _tls12_handshake(srv)
+    assert srv.wait_log(r"keeping the whole old configuration")
+    _rewrite(srv, [], tls_key=tls_files["key"])
+    _hup(srv, r"configuration reloaded")
+    assert greeting(srv) == "220 new banner"
+    assert not _tls12_handshake(srv)

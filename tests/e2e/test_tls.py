@@ -219,7 +219,8 @@ def test_tls_required_for_users(start_server, certs):
 
 
 def test_tls_required_for_anonymous(start_server, certs):
-    srv = tls_server(start_server, certs, tls_required_anon="yes")
+    srv = tls_server(start_server, certs, tls_required_anon="yes",
+                     tls_required_users="no")
     c = srv.raw()
     c.reply()
     assert c.cmd("USER anonymous").startswith("530 TLS required")
@@ -232,7 +233,7 @@ def test_tls_required_for_anonymous(start_server, certs):
 
 
 def test_per_user_tls_flag(start_server, certs):
-    srv = tls_server(start_server, certs)
+    srv = tls_server(start_server, certs, tls_required_users="no")
     add_user(srv, "bob", "bob-pass-1", extra=["--tls"])
     assert ":write,tls\n" in srv.users.read_text()
     c = srv.raw()
@@ -539,7 +540,8 @@ def test_plain_sessions_of_a_tls_server_hold_no_key(start_server, tmp_path, kind
         # BIGNUM words are little-endian: look for a 16-byte run of the
         # prime either way round
         needles = [prime[8:24], prime[::-1][8:24]]
-    srv = start_server(conf_extra=tls_conf(cert, key), rootless=False)
+    srv = start_server(conf_extra=tls_conf(cert, key, {"tls_required_users": "no"}),
+                       rootless=False)
     f = srv.login()
     assert f.pwd() == "/"
     session = descendants_named(srv.pid, "kf-session")

@@ -30,11 +30,12 @@ def make_cert(directory, cn="localhost", kind="ec", name="server"):
                     "-keyout", str(key), "-out", str(cert), "-subj", f"/CN={cn}",
                     "-addext", f"subjectAltName=DNS:{cn}"],
                    check=True, capture_output=True, timeout=60)
-    # readable by a rootless server (uid 65534); these keys are test-only
+    # owned by root, the key readable by group 65534 only: a server as
+    # root and a rootless one (uid/gid 65534) both accept and read it
     cert.chmod(0o644)
-    key.chmod(0o644)
+    key.chmod(0o640 if IS_ROOT else 0o600)
     if IS_ROOT:
-        os.chown(key, NOBODY, NOBODY)
+        os.chown(key, 0, NOBODY)
     return cert, key
 
 

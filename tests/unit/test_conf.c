@@ -502,6 +502,32 @@ test_tls_options(void **state UNUSED)
 	assert_int_equal(conf_check(&c, &e), -1);
 }
 
+/* tls_required_users = auto (the default): yes exactly when tls_cert is set. */
+static void
+test_tls_required_users_auto(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+
+	conf_defaults(&c);
+	assert_int_equal(c.tls_required_users, CONF_AUTO);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_check(&c, &e), 0);
+	assert_int_equal(c.tls_required_users, 0);
+	assert_int_equal(parse(&c, &e, "tls_cert = /c.pem\n"), 0);
+	assert_int_equal(conf_check(&c, &e), 0);
+	assert_int_equal(c.tls_required_users, 1);
+	assert_int_equal(parse(&c, &e, "tls_cert = /c.pem\n"
+	    "tls_required_users = no\n"), 0);
+	assert_int_equal(conf_check(&c, &e), 0);
+	assert_int_equal(c.tls_required_users, 0);
+	assert_int_equal(parse(&c, &e, "tls_required_users = AUTO\n"), 0);
+	assert_int_equal(c.tls_required_users, CONF_AUTO);
+	assert_int_equal(parse(&c, &e, "tls_required_users = maybe\n"), -1);
+	assert_one_error(&e, F ":1: tls_required_users: 'maybe' is not a "
+	    "boolean or auto (use yes/no, true/false, on/off, 1/0 or auto)");
+}
+
 static void
 test_listen_max(void **state UNUSED)
 {
@@ -1388,6 +1414,7 @@ main(void)
 		cmocka_unit_test(test_load_missing),
 		cmocka_unit_test(test_load_sizes),
 		cmocka_unit_test(test_example_file),
+		cmocka_unit_test(test_tls_required_users_auto),
 		cmocka_unit_test(test_new_defaults),
 		cmocka_unit_test(test_banner_file),
 		cmocka_unit_test(test_banner_file_bad),

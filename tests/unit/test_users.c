@@ -624,7 +624,7 @@ longpw(size_t n, const char *tail)
 }
 
 #define ADD(name, extra...) ((char *[]){ "user", "-f", ufile, "add", name, \
-	"--home", "/srv/" name, "--uid", "1500", "--gid", "1600",	\
+	"--home", "/tmp", "--uid", "1500", "--gid", "1600",		\
 	"--opslimit", "1", "--memlimit-kib", "8192", ##extra, NULL })
 
 static void
@@ -661,8 +661,8 @@ test_cli_roundtrip(void **state)
 
 	assert_int_equal(cli("", out, (char *[]){ "user", "list", "-f", ufile,
 	    NULL }), 0);
-	assert_string_equal(slurp(out), "carol 1500 1600 /srv/carol write\n"
-	    "dave 1500 1600 /srv/dave -\n");
+	assert_string_equal(slurp(out), "carol 1500 1600 /tmp write\n"
+	    "dave 1500 1600 /tmp -\n");
 	assert_null(strstr(slurp(ufile), "pw-one"));
 
 	assert_int_equal(cli("pw-new\n", NULL, (char *[]){ "user", "-f",
@@ -682,7 +682,7 @@ test_cli_roundtrip(void **state)
 	assert_int_equal(login("dave", "pw-two"), 0);
 	assert_int_equal(cli("", out, (char *[]){ "user", "-f", ufile, "list",
 	    NULL }), 0);
-	assert_string_equal(slurp(out), "dave 1500 1600 /srv/dave -\n");
+	assert_string_equal(slurp(out), "dave 1500 1600 /tmp -\n");
 
 	/* rate and quota flags: add, set, list */
 	assert_int_equal(cli("pw-h\n", NULL, ADD("hal", "--down-rate", "5000",
@@ -693,8 +693,8 @@ test_cli_roundtrip(void **state)
 	    "dave", "--quota-bytes", "99", NULL }), 0);
 	assert_int_equal(cli("", out, (char *[]){ "user", "-f", ufile, "list",
 	    NULL }), 0);
-	assert_string_equal(slurp(out), "dave 1500 1600 /srv/dave "
-	    "quota_bytes=99\nhal 1500 1600 /srv/hal "
+	assert_string_equal(slurp(out), "dave 1500 1600 /tmp "
+	    "quota_bytes=99\nhal 1500 1600 /tmp "
 	    "down_rate=5000,up_rate=7,quota_files=0\n");
 	assert_int_equal(login("hal", "pw-h"), 0);	/* password kept */
 	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "set",
