@@ -6,8 +6,9 @@
  * `keepftpd quota` command see one count and two sessions cannot both
  * pass the quota. Uploads charge each block before writing it; deletes,
  * overwrites and renames over a file credit what they free.
- * Counted: regular files (apparent size, a hard-linked file once), not
- * directories, symlinks or other kinds.
+ * Counted: regular files (apparent size, a hard-linked file once) and
+ * directories (as files for quota_files, no bytes; the root itself is
+ * not counted), not symlinks or other kinds.
  * Runs in: post-login worker (accounting; quota_open just before the
  * sandbox), keepftpd quota command (walk, recompute); unit tests.
  */
@@ -96,7 +97,16 @@ void	quota_credit(struct quota *, uint64_t bytes, uint64_t files);
  */
 int	quota_rename(struct quota *, int fromdir, const char *from,
 	    int todir, const char *to);
-/* unlinkat(dirfd, name, flags) under the lock, crediting a regular file. */
+/*
+ * unlinkat(dirfd, name, flags) under the lock, crediting a regular file
+ * or (AT_REMOVEDIR) a directory.
+ */
 int	quota_unlink(struct quota *, int dirfd, const char *name, int flags);
+/*
+ * mkdirat(dirfd, name, mode) under the lock, charging one file: -1 with
+ * errno EDQUOT past quota_files, EIO when the usage is unknown, else
+ * mkdirat's result and errno.
+ */
+int	quota_mkdir(struct quota *, int dirfd, const char *name, mode_t mode);
 
 #endif

@@ -869,9 +869,12 @@ do_mkd(struct sess *s, const struct cmd *c)
 
 	if ((fd = parent_of(s, c->arg, &name)) < 0)
 		return;
-	r = mkdirat(fd, name, 0777);
+	r = quota_mkdir(&s->quota, fd, name, 0777);
 	close(fd);
-	if (r < 0)
+	if (r < 0 && errno == EDQUOT)
+		ctrl_reply(&s->ctrl, 552, "Quota exceeded: at most %llu files.",
+		    (unsigned long long)s->quota.max_files);
+	else if (r < 0)
 		ctrl_reply(&s->ctrl, 550, "Create directory operation failed.");
 	else
 		reply_257(s, s->path, "created");

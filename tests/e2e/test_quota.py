@@ -20,15 +20,19 @@ from conftest import BIN, IS_ROOT, MODES, NOBODY, TIMEOUT
 KiB = 1 << 10
 MiB = 1 << 20
 SEED_BYTES = 12 + 4 + 6 + 10240  # conftest.seed_tree: hello, .hidden, inner, digits
-SEED_FILES = 4
+SEED_FILES = 5  # and the directory sub: directories count as files
 
 
 def disk_usage(root):
-    """Regular files under root, symlinks not followed, inodes once."""
+    """Regular files under root, symlinks not followed, inodes once;
+    each directory below root is one more file (no bytes)."""
     seen, total, files = set(), 0, 0
     for dirpath, dirnames, filenames in os.walk(root):
         for n in filenames + dirnames:
             st = os.lstat(os.path.join(dirpath, n))
+            if st.st_mode & 0o170000 == 0o040000:
+                files += 1
+                continue
             if not (st.st_mode & 0o170000 == 0o100000):
                 continue
             if (st.st_dev, st.st_ino) in seen:
@@ -148,7 +152,7 @@ def test_file_count_quota(qsrv):
     f.voidcmd("TYPE I")
     assert push(f, "STOR a.txt", b"a")[0].startswith("226")
     r = f.sendcmd("PASV")
-    with pytest.raises(ftplib.error_perm, match=r"^552 Quota exceeded: at most 5 files"):
+    with pytest.raises(ftplib.error_perm, match=rf"^552 Quota exceeded: at most {SEED_FILES + 1} files"):
         f.sendcmd("STOR b.txt")
     # replacing a file keeps the count: allowed at the limit
     assert push(f, "STOR a.txt", b"again")[0].startswith("226")
@@ -342,3 +346,24 @@ def test_rest_past_the_end_of_a_new_file_leaves_nothing(qsrv):
     assert not (srv.home / "missing.bin").exists()
     assert recorded(srv) == disk_usage(srv.home) == (SEED_BYTES, SEED_FILES)
     f.quit()
+
+
+def test_directories_count_as_files(qsrv):
+    """MKD charges one file of quota_files (552 at the limit, nothing
+    made), RMD gives it back; a recompute counts directories the same."""
+    srv = qsrv(quota_files=SEED_FILES + 1)
+    f = srv.login()
+    assert recorded(srv) == (SEED_BYTES, SEED_FILES)
+    f.mkd("d1")
+    assert recorded(srv) == (SEED_BYTES, SEED_FILES + 1)
+    with pytest.raises(ftplib.error_perm, match="^552 "):
+        f.mkd("d2")
+    assert not (srv.home / "d2").exists()
+    f.rmd("d1")
+    assert recorded(srv) == (SEED_BYTES, SEED_FILES)
+    f.mkd("d3")
+    f.quit()
+    assert recorded(srv) == disk_usage(srv.home) == (SEED_BYTES, SEED_FILES + 1)
+    r = quota_cmd(srv, "--recompute")
+    assert r.returncode == 0, r.stderr
+    assert recorded(srv) == (SEED_BYTES, SEED_FILES + 1)

@@ -179,7 +179,8 @@ test_walk_counts_the_tree_only(void **state)
 	(void)state;
 	assert_int_equal(quota_walk(fd, 32, 1000, &u), 0);
 	assert_int_equal(u.bytes, 100 + 23 + 1000 + 5);
-	assert_int_equal(u.files, 4);
+	/* a, b, d/c (twice linked, once), d/e/f and the directories d, d/e */
+	assert_int_equal(u.files, 6);
 	close(fd);
 }
 
@@ -262,6 +263,39 @@ test_two_sessions_share_one_count(void **state)
 	rmdir(dir);
 }
 
+/* MKD charges a file (refused past quota_files), RMD credits it. */
+static void
+test_directories_are_files(void **state)
+{
+	char dir[64], p[128];
+	struct quota q = { .max_files = 2 };
+	struct quota_usage u;
+	int dfd;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/kf-quota-mkd-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_true((q.fd = quota_open(dir, "alice")) >= 0);
+	assert_int_equal(quota_write(q.fd, &(struct quota_usage){ 7, 1 }), 0);
+	assert_true((dfd = open(dir, O_RDONLY | O_DIRECTORY)) >= 0);
+	assert_int_equal(quota_mkdir(&q, dfd, "one", 0755), 0);
+	assert_int_equal(quota_mkdir(&q, dfd, "two", 0755), -1);
+	assert_int_equal(errno, EDQUOT);
+	assert_int_equal(quota_read(q.fd, &u), 1);
+	assert_true(u.bytes == 7 && u.files == 2);
+	/* an existing name: mkdirat's error, nothing charged */
+	q.max_files = 0;
+	assert_int_equal(quota_mkdir(&q, dfd, "one", 0755), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(quota_unlink(&q, dfd, "one", AT_REMOVEDIR), 0);
+	assert_int_equal(quota_read(q.fd, &u), 1);
+	assert_true(u.bytes == 7 && u.files == 1);
+	close(dfd);
+	close(q.fd);
+	snprintf(p, sizeof(p), "rm -rf %s", dir);
+	assert_int_equal(system(p), 0);
+}
+
 /* What quota_open refuses: links, other kinds, a shared directory. */
 static void
 test_open_refuses(void **state)
@@ -312,6 +346,7 @@ main(void)
 		cmocka_unit_test(test_walk_empty),
 		cmocka_unit_test(test_walk_bounds),
 		cmocka_unit_test(test_two_sessions_share_one_count),
+		cmocka_unit_test(test_directories_are_files),
 		cmocka_unit_test(test_open_refuses),
 	};
 
