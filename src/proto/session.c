@@ -492,8 +492,9 @@ list_setup(struct sess *s, struct list_opts *o, unsigned flags,
 static void
 list_finish(struct sess *s, struct list_ctx *l, int r)
 {
+	/* an empty listing still opens (and closes) the data connection */
 	if (l->fd < 0 && r == 0)
-		list_flush(l, "", 0);
+		r = list_flush(l, "", 0);
 	if (l->fd < 0) {
 		if (r == -ENOTDIR)
 			ctrl_reply(&s->ctrl, 501, "Not a directory.");
@@ -607,6 +608,11 @@ do_retr(struct sess *s, const struct cmd *c)
 	}
 	if (s->rest > (uint64_t)sb.st_size) {
 		ctrl_reply(&s->ctrl, 554, "Restart offset beyond the end of the file.");
+		goto out;
+	}
+	/* REST was given in TYPE I, then TYPE A: no offset in ASCII */
+	if (s->rest != 0 && s->ascii) {
+		ctrl_reply(&s->ctrl, 504, "REST is not supported in ASCII mode.");
 		goto out;
 	}
 	snprintf(what, sizeof(what), "Opening %s mode data connection (%lld bytes).",
@@ -973,6 +979,7 @@ do_rest(struct sess *s, const struct cmd *c)
 {
 	uint64_t off;
 
+	s->rest = 0;	/* a refused REST leaves no older offset behind */
 	if (parse_u64(c->arg, INT64_MAX, &off) < 0) {
 		ctrl_reply(&s->ctrl, 501, "Bad restart offset.");
 		return;
@@ -1479,10 +1486,14 @@ site_umask(struct sess *s, const char *arg)
 	ctrl_reply(&s->ctrl, 200, "UMASK set to %04o.", m);
 }
 
-/* SITE IDLE [seconds]: at most the configured idle_timeout. */
+/*
+ * SITE IDLE [seconds]: at most the configured idle_timeout, at least 30
+ * seconds (or idle_timeout itself when it is shorter).
+ */
 static void
 site_idle(struct sess *s, const char *arg)
 {
+	unsigned long hi = s->conf->idle_timeout, lo = hi < 30 ? hi : 30;
 	uint64_t v;
 
 	if (*arg == '\0') {
@@ -1490,9 +1501,13 @@ site_idle(struct sess *s, const char *arg)
 		    "max is %lu.", s->idle, s->conf->idle_timeout);
 		return;
 	}
-	if (parse_u64(arg, 86400, &v) < 0 || v < 30 || v > s->conf->idle_timeout) {
-		ctrl_reply(&s->ctrl, 501, "SITE IDLE takes 30..%lu seconds.",
-		    s->conf->idle_timeout);
+	if (parse_u64(arg, 86400, &v) < 0 || v < lo || v > hi) {
+		if (lo == hi)
+			ctrl_reply(&s->ctrl, 501, "SITE IDLE takes only %lu "
+			    "seconds here (the server's idle_timeout).", hi);
+		else
+			ctrl_reply(&s->ctrl, 501, "SITE IDLE takes %lu..%lu "
+			    "seconds.", lo, hi);
 		return;
 	}
 	s->idle = (unsigned)v;
@@ -1505,6 +1520,23 @@ static const char *const site_help[] = {
 	"IDLE [<seconds>]      show or lower the idle time limit",
 	"UMASK [<mode>]        show or set the umask for new files",
 };
+
+static void
+reply_site_help(struct sess *s)
+{
+	ctrl_reply_lines(&s->ctrl, 214, "SITE commands:", site_help,
+	    sizeof(site_help) / sizeof(site_help[0]), "End of SITE help.");
+}
+
+/* HELP SITE: the SITE commands; HELP alone or of another word: the list. */
+static void
+do_help(struct sess *s, const struct cmd *c)
+{
+	if (strcasecmp(c->arg, "SITE") == 0)
+		reply_site_help(s);
+	else
+		proto_reply_basic(&s->ctrl, c);
+}
 
 /* The word w, then the end or one space (eaten). */
 static int
@@ -1531,8 +1563,7 @@ do_site(struct sess *s, const struct cmd *c)
 	else if (site_word(&cur, "IDLE"))
 		site_idle(s, cur.p);
 	else if (site_word(&cur, "HELP") && cursor_eof(&cur))
-		ctrl_reply_lines(&s->ctrl, 214, "SITE commands:", site_help,
-		    sizeof(site_help) / sizeof(site_help[0]), "End of SITE help.");
+		reply_site_help(s);
 	else
 		ctrl_reply(&s->ctrl, 502, "Unknown SITE command; try SITE HELP.");
 }
@@ -1692,7 +1723,7 @@ do_opts(struct sess *s, const struct cmd *c)
 static const handler handlers[CMD__COUNT] = {
 	[CMD_USER] = do_fixed, [CMD_PASS] = do_fixed, [CMD_QUIT] = do_quit,
 	[CMD_NOOP] = do_basic, [CMD_SYST] = do_basic, [CMD_FEAT] = do_feat,
-	[CMD_HELP] = do_basic, [CMD_TYPE] = do_type, [CMD_MODE] = do_mode,
+	[CMD_HELP] = do_help, [CMD_TYPE] = do_type, [CMD_MODE] = do_mode,
 	[CMD_STRU] = do_mode, [CMD_PWD] = do_pwd, [CMD_CWD] = do_cwd,
 	[CMD_CDUP] = do_cwd, [CMD_LIST] = do_list, [CMD_NLST] = do_list,
 	[CMD_RETR] = do_retr, [CMD_STOR] = do_stor, [CMD_APPE] = do_stor,
@@ -1709,6 +1740,26 @@ static const handler handlers[CMD__COUNT] = {
 	[CMD_AUTH] = do_fixed, [CMD_CCC] = do_ccc, [CMD_PBSZ] = do_prot,
 	[CMD_PROT] = do_prot,
 };
+
+/*
+ * REST stays set until the command that transfers (RFC 3659 5.3: it
+ * applies to the next RETR, STOR or APPE), so PASV, EPSV, PORT, EPRT,
+ * TYPE, SIZE, MDTM and the like between them keep it, as vsftpd and
+ * pure-ftpd do. Every data transfer uses it up, used or refused; RNFR
+ * (a rename, not a transfer) and REIN clear it; a REST replaces it.
+ */
+static int
+clears_rest(enum cmd_id id)
+{
+	switch (id) {
+	case CMD_RETR: case CMD_STOR: case CMD_APPE: case CMD_STOU:
+	case CMD_LIST: case CMD_NLST: case CMD_MLSD: case CMD_RNFR:
+	case CMD_REIN:
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 static void
 dispatch(struct sess *s, char *line, size_t n)
@@ -1733,10 +1784,10 @@ dispatch(struct sess *s, char *line, size_t n)
 		ctrl_reply(&s->ctrl, 550, "Permission denied.");
 	else
 		handlers[id](s, &c);
-	/* RNFR must be followed by RNTO, REST by the transfer */
+	/* RNFR must be followed by RNTO */
 	if (id != CMD_RNFR)
 		s->has_rnfr = 0;
-	if (id != CMD_REST)
+	if (clears_rest(id))
 		s->rest = 0;
 }
 

@@ -1,0 +1,156 @@
+"""Protocol fixes of issue 12 (items 11, 12, 14, 15): REST kept until the
+transfer that uses it, ls-style flags for LIST and NLST, HELP SITE and the
+SITE IDLE range, and one reply per command when a TLS data connection is
+refused."""
+
+import ftplib
+import io
+import ssl
+
+import pytest
+
+from conftest import HELLO, IS_ROOT, retr_bytes
+from tls_helpers import certs, client_ctx, tls_conf, tls_login  # noqa: F401
+
+
+def code(f, cmd):
+    try:
+        return f.sendcmd(cmd)[:3]
+    except ftplib.Error as e:
+        return str(e)[:3]
+
+
+def nlst(f, arg):
+    lines = []
+    f.retrlines(f"NLST {arg}".rstrip(), lines.append)
+    return lines
+
+
+def listing(f, arg):
+    lines = []
+    f.retrlines(f"LIST {arg}".rstrip(), lines.append)
+    return lines
+
+
+# ---------------------------------------------------------------- item 11
+
+def test_rest_survives_commands_that_do_not_transfer(rsrv):
+    """REST, then PASV (ftplib's own), TYPE, SIZE, MDTM, EPSV: RETR starts
+    at the offset; the transfer uses it up."""
+    f = rsrv.login()
+    f.sendcmd("REST 5")
+    assert retr_bytes(f, "hello.txt") == HELLO[5:]      # PASV, then RETR
+    assert retr_bytes(f, "hello.txt") == HELLO           # used up
+    f.sendcmd("REST 3")
+    f.sendcmd("TYPE I")
+    assert f.sendcmd("SIZE hello.txt").startswith("213")
+    assert f.sendcmd("MDTM hello.txt").startswith("213")
+    f.sendcmd("NOOP")
+    assert retr_bytes(f, "hello.txt") == HELLO[3:]
+    # another REST replaces it; a refused one leaves none behind
+    f.sendcmd("REST 2")
+    f.sendcmd("REST 4")
+    assert retr_bytes(f, "hello.txt") == HELLO[4:]
+    f.sendcmd("REST 4")
+    assert code(f, "REST x") == "501"
+    assert retr_bytes(f, "hello.txt") == HELLO
+    f.quit()
+
+
+def test_rest_cleared_by_rnfr_and_a_listing(rsrv):
+    f = rsrv.login()
+    f.sendcmd("REST 5")
+    assert f.sendcmd("RNFR hello.txt").startswith("350")
+    assert retr_bytes(f, "hello.txt") == HELLO
+    f.sendcmd("REST 5")
+    nlst(f, "")
+    assert retr_bytes(f, "hello.txt") == HELLO
+    # REST given in TYPE I does not apply to an ASCII download
+    f.sendcmd("REST 5")
+    with pytest.raises(ftplib.error_perm, match="^504 "):
+        f.retrlines("RETR hello.txt", lambda b: None)    # TYPE A first
+    assert retr_bytes(f, "hello.txt") == HELLO
+    f.quit()
+
+
+def test_rest_kept_across_epsv_and_port(rsrv):
+    f = rsrv.login()
+    f.sendcmd("REST 6")
+    f.sendcmd("EPSV")       # a passive port nobody uses: replaced below
+    f.set_pasv(False)       # ftplib sends PORT before RETR
+    assert retr_bytes(f, "hello.txt") == HELLO[6:]
+    f.quit()
+
+
+# ---------------------------------------------------------------- item 12
+
+def test_nlst_and_list_take_ls_flags(rsrv):
+    f = rsrv.login()
+    names = nlst(f, "-1")
+    assert "hello.txt" in names and ".hidden" not in names
+    assert ".hidden" in nlst(f, "-1a")
+    assert ".hidden" in nlst(f, "-a -t -r")
+    assert sorted(nlst(f, "-1 sub")) == ["inner.txt"]
+    long_ = listing(f, "-lth")
+    assert any(line.endswith(" hello.txt") for line in long_)
+    # -d: the directory itself, not its entries
+    d = listing(f, "-d sub")
+    assert len(d) == 1 and d[0].startswith("d") and d[0].endswith(" sub")
+    d = listing(f, "-ld")
+    assert len(d) == 1 and d[0].startswith("d") and d[0].endswith(" .")
+    assert nlst(f, "-d sub") == ["sub"]
+    # a word with other bytes after '-' is still a name
+    (rsrv.home / "-x.txt").write_bytes(b"x")
+    assert nlst(f, "-x.txt") == ["-x.txt"]
+    f.quit()
+
+
+# ---------------------------------------------------------------- item 14
+
+def test_help_site_lists_the_site_commands(rsrv):
+    f = rsrv.login()
+    h = f.sendcmd("HELP SITE")
+    assert h.startswith("214-")
+    assert "CHMOD" in h and "UMASK" in h and "IDLE" in h
+    assert "RETR" not in h
+    assert "RETR" in f.sendcmd("HELP")
+    f.quit()
+
+
+def test_site_idle_range_with_a_short_idle_timeout(start_server):
+    srv = start_server(mode="config", conf_extra={"idle_timeout": "4"},
+                       rootless=not IS_ROOT)
+    f = srv.login()
+    r = code(f, "SITE IDLE 99999")
+    assert r == "501"
+    try:
+        f.sendcmd("SITE IDLE 99999")
+    except ftplib.error_perm as e:
+        msg = str(e)
+    assert "30..4" not in msg and "4 seconds" in msg
+    assert code(f, "SITE IDLE 4") == "200"
+    assert code(f, "SITE IDLE 3") == "501"
+    f.quit()
+
+
+# ---------------------------------------------------------------- item 15
+
+@pytest.mark.parametrize("cmd", ["NLST", "LIST", "MLSD"])
+def test_refused_tls_data_connection_gets_one_reply(start_server, certs, cmd):
+    """A data connection that does not resume the TLS session: 522, and
+    nothing more for that command (an empty directory used to add
+    '550 Cannot list: Success.', read as the next command's answer)."""
+    srv = start_server(conf_extra=tls_conf(certs["cert"], certs["key"]),
+                       rootless=not IS_ROOT)
+    (srv.home / "empty").mkdir()
+    if IS_ROOT:
+        import os
+        os.chown(srv.home / "empty", 65534, 65534)
+    f = tls_login(srv, cls=ftplib.FTP_TLS, ctx=client_ctx())
+    with pytest.raises((ssl.SSLError, ConnectionResetError, OSError)):
+        f.retrlines(f"{cmd} empty", lambda line: None)
+    with pytest.raises(ftplib.error_perm, match="^522 "):
+        f.getresp()
+    assert f.sendcmd("NOOP").startswith("200")
+    assert f.sendcmd("PWD").startswith("257")
+    f.quit()
