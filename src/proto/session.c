@@ -1387,11 +1387,55 @@ parse_timeval(const char *p, size_t n, time_t *out)
 	return *out == (time_t)-1 ? -1 : 0;
 }
 
+/*
+ * The last component itself, never a symlink in its place: opened with
+ * O_NOFOLLOW (a symlink fails with ELOOP), for reading, or for writing
+ * when the owner may not read it. What is then checked and changed is
+ * this descriptor, so a name swapped after the open changes nothing.
+ * (O_PATH would need fchmodat2 or /proc to change a mode; the worker
+ * has neither.)
+ */
+static int
+open_nofollow(int dirfd, const char *name)
+{
+	const int flags = O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | flags);
+	if (fd < 0 && errno == EACCES)
+		fd = openat(dirfd, name, O_WRONLY | flags);
+	return fd;
+}
+
+/*
+ * A file or directory to change (SITE CHMOD, MFMT), opened as above:
+ * the fd; -1 when it cannot be (the caller answers 550); -2 when a 550
+ * or 553 has been sent already (read-only session, bad path).
+ */
+static int
+open_own(struct sess *s, const char *arg)
+{
+	const char *name;
+	struct stat sb;
+	int dfd, fd;
+
+	if ((dfd = writable_parent(s, arg, &name)) < 0)
+		return -2;
+	fd = open_nofollow(dfd, name);
+	close(dfd);
+	if (fd >= 0 && (fstat(fd, &sb) < 0 ||
+	    (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)))) {
+		close(fd);	/* fifos, sockets, devices: not here */
+		fd = -1;
+	}
+	return fd;
+}
+
 /* MFMT time path (draft-somers-ftp-mfxx): set a file's mtime. */
 static void
 do_mfmt(struct sess *s, const struct cmd *c)
 {
-	const char *sp = memchr(c->arg, ' ', c->arglen), *name;
+	const char *sp = memchr(c->arg, ' ', c->arglen);
 	struct timespec ts[2];
 	struct tm tm;
 	char when[32];
@@ -1403,14 +1447,15 @@ do_mfmt(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 501, "Usage: MFMT YYYYMMDDHHMMSS path.");
 		return;
 	}
-	if ((fd = writable_parent(s, sp + 1, &name)) < 0)
+	if ((fd = open_own(s, sp + 1)) == -2)
 		return;
 	ts[0].tv_sec = 0;
 	ts[0].tv_nsec = UTIME_OMIT;
 	ts[1].tv_sec = t;
 	ts[1].tv_nsec = 0;
-	r = utimensat(fd, name, ts, AT_SYMLINK_NOFOLLOW);
-	close(fd);
+	r = fd < 0 ? -1 : futimens(fd, ts);
+	if (fd >= 0)
+		close(fd);
 	if (r < 0) {
 		ctrl_reply(&s->ctrl, 550, "Could not set the modification time.");
 		return;
@@ -1439,8 +1484,7 @@ parse_mode(const char *p, size_t n, unsigned max, unsigned *out)
 static void
 site_chmod(struct sess *s, const char *arg)
 {
-	const char *sp = strchr(arg, ' '), *name;
-	struct stat sb;
+	const char *sp = strchr(arg, ' ');
 	unsigned mode;
 	int fd, r;
 
@@ -1450,17 +1494,11 @@ site_chmod(struct sess *s, const char *arg)
 		ctrl_reply(&s->ctrl, 501, "Usage: SITE CHMOD 0..0777 path.");
 		return;
 	}
-	if ((fd = writable_parent(s, sp + 1, &name)) < 0)
+	if ((fd = open_own(s, sp + 1)) == -2)
 		return;
-	/* fchmodat cannot refuse symlinks by flag: look first */
-	r = fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW);
-	if (r == 0 && S_ISLNK(sb.st_mode)) {
-		errno = ELOOP;
-		r = -1;
-	}
-	if (r == 0)
-		r = fchmodat(fd, name, (mode_t)mode, 0);
-	close(fd);
+	r = fd < 0 ? -1 : fchmod(fd, (mode_t)mode);
+	if (fd >= 0)
+		close(fd);
 	if (r < 0)
 		ctrl_reply(&s->ctrl, 550, "SITE CHMOD failed.");
 	else

@@ -154,3 +154,86 @@ def test_refused_tls_data_connection_gets_one_reply(start_server, certs, cmd):
     assert f.sendcmd("NOOP").startswith("200")
     assert f.sendcmd("PWD").startswith("257")
     f.quit()
+
+
+# ---------------------------------------------------------------- item 3
+
+def _exchange(a, b):
+    """renameat2(RENAME_EXCHANGE): the two names swap atomically."""
+    import ctypes
+    import os
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.renameat2(-100, os.fsencode(a), -100, os.fsencode(b), 2) != 0:
+        raise OSError(ctypes.get_errno(), "renameat2")
+
+
+@pytest.fixture
+def swap_srv(start_server):
+    """A rootless server (no chroot: only openat2 and Landlock keep the
+    worker in), a file outside its root owned by the session's uid, and
+    in the root a file t and a symlink l to that outside file."""
+    import os
+    srv = start_server(mode="config", rootless=True)
+    outside = srv.base / "outside"
+    outside.write_bytes(b"secret")
+    outside.chmod(0o600)
+    os.utime(outside, (1600000000, 1600000000))
+    (srv.home / "t").write_bytes(b"t")
+    os.symlink(str(outside), srv.home / "l")
+    if IS_ROOT:
+        for p in (outside, srv.home / "t"):
+            os.chown(p, 65534, 65534)
+        os.lchown(srv.home / "l", 65534, 65534)
+    srv.outside = outside
+    return srv
+
+
+def test_chmod_and_mfmt_never_follow_a_symlink(swap_srv):
+    import os
+    srv = swap_srv
+    f = srv.login()
+    assert code(f, "SITE CHMOD 0666 l") == "550"
+    assert code(f, "MFMT 20200102030405 l") == "550"
+    st = os.stat(srv.outside)
+    assert st.st_mode & 0o777 == 0o600 and st.st_mtime == 1600000000
+    assert code(f, "SITE CHMOD 0640 t") == "200"
+    assert code(f, "MFMT 20200102030405 t") == "213"
+    assert os.stat(srv.home / "t").st_mode & 0o777 == 0o640
+    f.quit()
+
+
+def test_chmod_and_mfmt_symlink_swap_race(swap_srv):
+    """t and l swap places all the time while SITE CHMOD and MFMT name t:
+    the file outside the root keeps its mode and time."""
+    import os
+    import threading
+    srv = swap_srv
+    stop = threading.Event()
+
+    def swapper():
+        while not stop.is_set():
+            _exchange(srv.home / "t", srv.home / "l")
+
+    th = threading.Thread(target=swapper)
+    th.start()
+    try:
+        r = srv.raw()
+        assert r.reply().startswith("220")
+        r.cmd(f"USER {srv.user}")
+        assert r.cmd(f"PASS {srv.password}").startswith("230")
+        for _ in range(300):
+            batch = 100
+            r.send("".join("SITE CHMOD 0666 t\r\nMFMT 20200102030405 t\r\n"
+                           for _ in range(batch)))
+            for _ in range(2 * batch):
+                assert r.reply()[:3] in ("200", "213", "550")
+            st = os.stat(srv.outside)
+            if st.st_mode & 0o777 != 0o600 or st.st_mtime != 1600000000:
+                break
+        r.close()
+    finally:
+        stop.set()
+        th.join()
+    st = os.stat(srv.outside)
+    assert st.st_mode & 0o777 == 0o600, oct(st.st_mode)
+    assert st.st_mtime == 1600000000
