@@ -15,6 +15,7 @@
 
 #include "../common/limits.h"
 #include "quota.h"
+#include "upload.h"
 
 #define RECORD_HEAD	"keepftpd-usage 1 bytes="
 #define RECORD_MID	" files="
@@ -197,6 +198,10 @@ walk_entry(struct walk *w, int dirfd, const char *name, unsigned depth)
 		return -E2BIG;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;	/* gone meanwhile */
+	/* a STOR's temporary file is charged when it gets its name */
+	if (S_ISREG(st.st_mode) && strncmp(name, UPLOAD_TMP_PREFIX,
+	    sizeof(UPLOAD_TMP_PREFIX) - 1) == 0)
+		return 0;
 	if (S_ISREG(st.st_mode))
 		return count_file(w, &st);
 	if (S_ISDIR(st.st_mode))
@@ -567,5 +572,56 @@ quota_mkdir(struct quota *q, int dirfd, const char *name, mode_t mode)
 	}
 	quota_unlock(q->fd);
 	errno = err;
+	return r;
+}
+
+int
+quota_check(struct quota *q, uint64_t bytes, uint64_t files,
+    const struct quota_usage *freed)
+{
+	struct quota_usage u;
+	int r;
+
+	if (q->fd < 0)
+		return 0;
+	if (q->broken || quota_lock(q->fd) < 0)
+		return -EIO;
+	if ((r = quota_read(q->fd, &u)) <= 0)
+		r = -EIO;
+	else {
+		quota_sub(&u, freed->bytes, freed->files);
+		r = quota_fits(&u, q->max_bytes, q->max_files, bytes, files, 0) ?
+		    0 : -EDQUOT;
+	}
+	quota_unlock(q->fd);
+	return r;
+}
+
+int
+quota_commit(struct quota *q, uint64_t bytes, int todir, const char *to,
+    int (*place)(void *), void *arg)
+{
+	struct quota_usage u, freed;
+	struct stat st;
+	int r;
+
+	if (q->fd < 0)
+		return place(arg) < 0 ? -errno : 0;
+	if (q->broken || quota_lock(q->fd) < 0)
+		return -EIO;
+	freed_by(todir, to, &st, &freed.bytes, &freed.files);
+	if (quota_read(q->fd, &u) <= 0)
+		r = -EIO;
+	else if (quota_sub(&u, freed.bytes, freed.files),
+	    !quota_fits(&u, q->max_bytes, q->max_files, bytes, 1, 0))
+		r = -EDQUOT;
+	else if (place(arg) < 0)
+		r = -errno;
+	else {
+		u.bytes += bytes;
+		u.files++;
+		r = quota_write(q->fd, &u) < 0 ? -EIO : 0;
+	}
+	quota_unlock(q->fd);
 	return r;
 }

@@ -27,6 +27,7 @@
 #include "../fs/list.h"
 #include "../fs/path.h"
 #include "../fs/quota.h"
+#include "../fs/upload.h"
 #include "../fs/xfer.h"
 #include "../net/addr.h"
 #include "../net/data.h"
@@ -101,7 +102,8 @@ patterns_split(struct patterns *p, const char *text)
 }
 
 /*
- * deny_patterns: a path is refused when any of its components matches.
+ * deny_patterns: a path is refused when any of its components matches
+ * (or is a STOR's temporary file name, upload.h).
  * The path is the cleaned one ("..", "." and "//" gone), so other
  * spellings of the same name reach the same check.
  */
@@ -112,8 +114,6 @@ denied(const struct sess *s, const char *vpath)
 	const char *p = vpath, *slash;
 	size_t n;
 
-	if (s->deny.set.n == 0)
-		return 0;
 	while (*p != '\0') {
 		while (*p == '/')
 			p++;
@@ -125,20 +125,24 @@ denied(const struct sess *s, const char *vpath)
 			return 1;
 		memcpy(comp, p, n);
 		comp[n] = '\0';
-		if (glob_set_match(&s->deny.set, comp) != 0)
+		/* a STOR's temporary file is nobody's to open */
+		if (upload_tmp_is_name(comp))
+			return 1;
+		if (s->deny.set.n > 0 && glob_set_match(&s->deny.set, comp) != 0)
 			return 1;
 		p += n;
 	}
 	return 0;
 }
 
-/* Listings hide hidden and denied names. */
+/* Listings hide hidden and denied names, and temporary upload files. */
 static int
 hide_name(void *arg, const char *name)
 {
 	const struct sess *s = arg;
 
-	return (s->hide.set.n > 0 && glob_set_match(&s->hide.set, name) != 0) ||
+	return upload_tmp_is_name(name) ||
+	    (s->hide.set.n > 0 && glob_set_match(&s->hide.set, name) != 0) ||
 	    (s->deny.set.n > 0 && glob_set_match(&s->deny.set, name) != 0);
 }
 
@@ -634,8 +638,10 @@ out:
 
 /*
  * Upload target. A plain STOR writes a temporary file in the target's
- * directory, renamed over the target only on success (invariant 8).
- * APPE and REST+STOR are explicit edits of the existing file. The last
+ * directory (upload.h: unnamed where possible, else a hidden, locked
+ * name), which replaces the target only on success (invariant 8), and
+ * is charged to the quota only then. APPE and REST+STOR are explicit
+ * edits of the existing file, charged block by block. The last
  * component is opened with O_NOFOLLOW: the parent was resolved in the
  * root, and a symlink as the final name is refused, not followed.
  */
@@ -647,18 +653,15 @@ struct upload {
 	uint64_t start;		/* length before an APPE or REST */
 	uint64_t files;		/* files charged to the quota */
 	const char *name;
-	char	 tmpname[32];
+	struct upload_tmp tmp;	/* STOR */
+	struct quota_usage freed;	/* what the STOR's target frees */
 };
 
-/*
- * The quota's file count for a new name (a temporary file, or a file
- * APPE creates); replacing an existing file may pass the count by one
- * until the rename. 0, -EDQUOT or -EIO.
- */
+/* The quota's file count for a file APPE or REST+STOR creates. */
 static int
-upload_charge_file(struct sess *s, struct upload *u, int replacing)
+upload_charge_file(struct sess *s, struct upload *u)
 {
-	int r = quota_charge(&s->quota, 0, 1, replacing ? 1 : 0);
+	int r = quota_charge(&s->quota, 0, 1, 0);
 
 	if (r == 0)
 		u->files = 1;
@@ -689,6 +692,26 @@ upload_open_existing(struct sess *s, struct upload *u, int append,
 	return 0;
 }
 
+/*
+ * STOR: the temporary file, once the quota has room for one more file
+ * (the target's own slot counts when it is a regular file it replaces:
+ * replacing is allowed at the limit).
+ */
+static int
+upload_open_temp(struct sess *s, struct upload *u, const struct stat *old)
+{
+	int r;
+
+	if (old != NULL && S_ISREG(old->st_mode) && old->st_nlink == 1)
+		u->freed = (struct quota_usage){ (uint64_t)old->st_size, 1 };
+	if ((r = quota_check(&s->quota, 0, 1, &u->freed)) < 0)
+		return r;
+	if (upload_tmp_open(u->dirfd, s->conf->upload_tmpfile, &u->tmp) < 0)
+		return -1;
+	u->fd = u->tmp.fd;
+	return 0;
+}
+
 /* 0, or -1 (553), -EDQUOT (552), -EIO (451); nothing left on failure. */
 static int
 upload_open(struct sess *s, const struct cmd *c, struct upload *u)
@@ -696,29 +719,22 @@ upload_open(struct sess *s, const struct cmd *c, struct upload *u)
 	/* REST n then STOR or APPE: continue the existing file at n */
 	int append = c->def->id == CMD_APPE && s->rest == 0;
 	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
-	unsigned char rnd[6];
 	struct stat sb;
 	int exists, r;
 
-	u->fd = -1;
+	u->fd = u->tmp.fd = -1;
 	u->dirfd = fs_open_parent(s->rootfd, s->path, &u->name);
 	if (u->dirfd < 0)
 		return -1;
 	exists = fstatat(u->dirfd, u->name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
 	u->temp = c->def->id == CMD_STOR && s->rest == 0;
-	if ((u->temp || !exists) &&
-	    (r = upload_charge_file(s, u, exists && S_ISREG(sb.st_mode))) < 0)
+	if (u->temp)
+		return upload_open_temp(s, u, exists ? &sb : NULL);
+	if (!exists && (r = upload_charge_file(s, u)) < 0)
 		return r;
-	if (u->temp) {
-		randombytes_buf(rnd, sizeof(rnd));
-		snprintf(u->tmpname, sizeof(u->tmpname), ".kf-upload-%02x%02x%02x%02x%02x%02x",
-		    rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
-		u->fd = openat(u->dirfd, u->tmpname, flags | O_EXCL, 0666);
-		r = u->fd < 0 ? -1 : 0;
-	} else {
-		u->created = !exists;
-		r = upload_open_existing(s, u, append, flags);
-	}
+	u->created = !exists;
+	/* a name that appeared meanwhile is not ours to remove on failure */
+	r = upload_open_existing(s, u, append, flags | (exists ? 0 : O_EXCL));
 	if (r < 0) {
 		if (u->fd >= 0)
 			close(u->fd);
@@ -746,27 +762,52 @@ upload_undo(struct sess *s, struct upload *u, uint64_t *charged)
 		quota_unlink(&s->quota, u->dirfd, u->name, 0);
 }
 
+static int
+place_temp(void *arg)
+{
+	struct upload *u = arg;
+
+	return upload_tmp_place(u->dirfd, &u->tmp, u->name);
+}
+
 /*
- * The end of an upload: a temporary file renamed over the target on
- * success, removed (and its charge given back) on failure.
+ * A STOR's end: on success the temporary file takes the target's name
+ * and its size is charged, in one step under the quota lock (552 when
+ * another session's upload took the room meanwhile); otherwise, or
+ * then, it is discarded.
+ */
+static enum xfer_status
+temp_commit(struct sess *s, struct upload *u, enum xfer_status st)
+{
+	struct stat sb;
+	int r;
+
+	if (st == XFER_OK && fstat(u->fd, &sb) < 0)
+		st = XFER_IO_ERROR;
+	if (st == XFER_OK && (r = quota_commit(&s->quota, (uint64_t)sb.st_size,
+	    u->dirfd, u->name, place_temp, u)) < 0)
+		st = r == -EDQUOT ? XFER_QUOTA : r == -ENOSPC ? XFER_DISK_FULL :
+		    XFER_IO_ERROR;
+	upload_tmp_discard(u->dirfd, &u->tmp);
+	u->fd = -1;
+	return st;
+}
+
+/*
+ * The end of an upload: a STOR's temporary file placed or discarded; an
+ * APPE or REST+STOR over the quota cut back.
  */
 static enum xfer_status
 upload_commit(struct sess *s, struct upload *u, enum xfer_status st,
     uint64_t charged)
 {
-	if (!u->temp && st == XFER_QUOTA)
+	if (u->temp)
+		return temp_commit(s, u, st);
+	if (st == XFER_QUOTA)
 		upload_undo(s, u, &charged);
 	if (close(u->fd) < 0 && st == XFER_OK)
 		st = errno == ENOSPC ? XFER_DISK_FULL : XFER_IO_ERROR;
-	if (!u->temp)
-		return st;
-	if (st == XFER_OK && quota_rename(&s->quota, u->dirfd, u->tmpname,
-	    u->dirfd, u->name) < 0)
-		st = XFER_IO_ERROR;
-	if (st != XFER_OK) {
-		unlinkat(u->dirfd, u->tmpname, 0);
-		quota_credit(&s->quota, charged, u->files);
-	}
+	u->fd = -1;
 	return st;
 }
 
@@ -810,6 +851,8 @@ do_stor(struct sess *s, const struct cmd *c)
 		goto out;
 	}
 	init_file_xfer(s, &x, dfd, 1);
+	x.quota_at_end = u.temp;
+	x.quota_freed = u.freed;
 	t0 = sys_now_ms();
 	st = recv_into(s, &x, u.fd);
 	close_data(s, dfd);
