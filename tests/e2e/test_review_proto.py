@@ -237,3 +237,98 @@ def test_chmod_and_mfmt_symlink_swap_race(swap_srv):
     st = os.stat(srv.outside)
     assert st.st_mode & 0o777 == 0o600, oct(st.st_mode)
     assert st.st_mtime == 1600000000
+
+
+# ---------------------------------------------------------------- item 8
+
+GiB = 1 << 30
+
+
+def _sparse(srv, name, size):
+    import os
+    p = srv.home / name
+    with open(p, "wb") as fh:
+        fh.truncate(size)
+    if IS_ROOT:
+        os.chown(p, 65534, 65534)
+    return p
+
+
+def _raw_login(srv):
+    r = srv.raw(timeout=30)
+    assert r.reply().startswith("220")
+    r.cmd(f"USER {srv.user}")
+    assert r.cmd(f"PASS {srv.password}").startswith("230")
+    return r
+
+
+def test_abor_stops_a_running_checksum(start_server):
+    """XSHA256 of an 8 GiB file takes many seconds; ABOR ends it at
+    once: 426 for the checksum, 226 for the ABOR, and the session goes
+    on. STAT meanwhile answers the progress."""
+    import time
+    srv = start_server(mode="config", rootless=not IS_ROOT,
+                       conf_extra={"hash_max_mib": "16384"})
+    _sparse(srv, "big.bin", 8 * GiB)
+    r = _raw_login(srv)
+    r.send("XSHA256 big.bin\r\n")
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    st = r.cmd("STAT")
+    assert st.startswith("213 Status: ") and "checksummed" in st, st
+    r.send("ABOR\r\n")
+    assert r.reply().startswith("426 ")
+    assert r.reply().startswith("226 ")
+    assert time.monotonic() - t0 < 3
+    assert r.cmd("NOOP").startswith("200")
+    r.close()
+
+
+def test_idle_limit_stops_a_running_checksum(start_server):
+    import time
+    srv = start_server(mode="config", rootless=not IS_ROOT,
+                       conf_extra={"hash_max_mib": "16384", "idle_timeout": "1"})
+    _sparse(srv, "big.bin", 8 * GiB)
+    r = _raw_login(srv)
+    t0 = time.monotonic()
+    rep = r.cmd("XSHA256 big.bin")
+    assert rep.startswith("451 ") and "idle time limit" in rep, rep
+    assert time.monotonic() - t0 < 3
+    r.close()
+
+
+def test_session_limit_stops_a_running_checksum_with_one_reply(start_server):
+    import time
+    srv = start_server(mode="config", rootless=not IS_ROOT,
+                       conf_extra={"hash_max_mib": "16384",
+                                   "session_max_seconds": "2"})
+    _sparse(srv, "big.bin", 8 * GiB)
+    r = _raw_login(srv)
+    t0 = time.monotonic()
+    rep = r.cmd("XSHA256 big.bin")
+    assert rep.startswith("421 "), rep      # the only answer: no 550 first
+    assert r.closed()
+    assert time.monotonic() - t0 < 5
+
+
+def test_anonymous_checksums_have_their_own_cap(start_server):
+    srv = start_server(mode="config", rootless=not IS_ROOT,
+                       conf_extra={"anon_hash_max_mib": "1"})
+    import os
+    (srv.anon / "two.bin").write_bytes(b"x" * (2 << 20))
+    (srv.home / "two.bin").write_bytes(b"x" * (2 << 20))
+    a = srv.anon_login()
+    with pytest.raises(ftplib.error_perm, match=r"^550 .*over 1 MiB"):
+        a.sendcmd("XSHA256 two.bin")
+    assert a.sendcmd("XCRC hello.txt").startswith("250 ")
+    a.quit()
+    f = srv.login()
+    assert f.sendcmd("XSHA256 two.bin").startswith("250 ")
+    f.quit()
+    srv2 = start_server(mode="config", rootless=not IS_ROOT,
+                        conf_extra={"anon_hash_max_mib": "0"})
+    a = srv2.anon_login()
+    with pytest.raises(ftplib.error_perm, match="^502 "):
+        a.sendcmd("XCRC hello.txt")
+    a.quit()
+    assert os.path.exists(srv.anon / "two.bin")
