@@ -151,7 +151,7 @@ orphan(int dirfd, const char *name, time_t now)
 	if (fd < 0)
 		return 0;
 	r = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    now - st.st_mtime >= UPLOAD_ORPHAN_AGE &&
+	    now - st.st_mtime >= KF_UPLOAD_ORPHAN_AGE &&
 	    fcntl(fd, F_OFD_GETLK, &l) == 0 && l.l_type == F_UNLCK;
 	close(fd);
 	return r;

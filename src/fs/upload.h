@@ -25,8 +25,6 @@
 #include <time.h>
 
 #define UPLOAD_TMP_PREFIX	".kf-upload-"
-/* An unlocked temporary file older than this is an orphan (seconds). */
-#define UPLOAD_ORPHAN_AGE	60
 
 struct upload_tmp {
 	int	fd;		/* written by the upload; -1: none */
@@ -51,7 +49,7 @@ void	upload_tmp_discard(int dirfd, struct upload_tmp *);
 int	upload_tmp_is_name(const char *name);
 /*
  * Removes the orphans in dirfd: temporary files that no upload holds
- * locked and that have not changed for UPLOAD_ORPHAN_AGE seconds. At
+ * locked and that have not changed for KF_UPLOAD_ORPHAN_AGE seconds. At
  * most KF_LIST_ENTRIES_MAX entries are looked at.
  */
 void	upload_sweep(int dirfd, time_t now);

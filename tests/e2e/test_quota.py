@@ -432,7 +432,7 @@ def test_named_fallback_is_hidden_denied_and_swept(qsrv):
     """upload_tmpfile = no forces the named fallback: the temporary name
     exists on disk but no session can list, RETR, SIZE, DELE or rename it;
     kill -9 leaves it, uncounted; the next upload into that directory
-    removes it once it is UPLOAD_ORPHAN_AGE old."""
+    removes it once it is KF_UPLOAD_ORPHAN_AGE old."""
     srv = qsrv(quota_bytes=SEED_BYTES + 10 * MiB, upload_tmpfile="no")
     f = srv.login()
     before = recorded(srv)
