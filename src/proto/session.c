@@ -457,6 +457,7 @@ struct list_ctx {
 	struct sess	*s;
 	struct xfer	 x;
 	int		 fd;
+	int		 no_data;	/* open_data failed and replied */
 	enum xfer_status st;
 };
 
@@ -467,8 +468,10 @@ list_flush(void *p, const char *bytes, size_t n)
 
 	if (l->fd < 0) {
 		l->fd = open_data(l->s, "Here comes the directory listing.");
-		if (l->fd < 0)
+		if (l->fd < 0) {
+			l->no_data = 1;
 			return -EIO;
+		}
 		init_xfer(l->s, &l->x, l->fd);
 	}
 	l->st = xfer_send_buf(&l->x, bytes, n);
@@ -493,6 +496,19 @@ list_setup(struct sess *s, struct list_opts *o, unsigned flags,
 	o->flush_arg = arg;
 }
 
+/* A listing that failed before its data connection opened. */
+static void
+reply_list_error(struct sess *s, int r)
+{
+	if (r == -ENOTDIR)
+		ctrl_reply(&s->ctrl, 501, "Not a directory.");
+	else if (r == -E2BIG)
+		ctrl_reply(&s->ctrl, 550, "Listing too large or pattern "
+		    "too complex.");
+	else
+		ctrl_reply(&s->ctrl, 550, "Cannot list: %s.", strerror(-r));
+}
+
 /* The end of a listing on the data connection. */
 static void
 list_finish(struct sess *s, struct list_ctx *l, int r)
@@ -501,13 +517,9 @@ list_finish(struct sess *s, struct list_ctx *l, int r)
 	if (l->fd < 0 && r == 0)
 		r = list_flush(l, "", 0);
 	if (l->fd < 0) {
-		if (r == -ENOTDIR)
-			ctrl_reply(&s->ctrl, 501, "Not a directory.");
-		else if (r == -E2BIG)
-			ctrl_reply(&s->ctrl, 550, "Listing too large or pattern "
-			    "too complex.");
-		else if (r != -EIO)
-			ctrl_reply(&s->ctrl, 550, "Cannot list: %s.", strerror(-r));
+		/* when open_data failed, its 425 or 522 was the reply */
+		if (!l->no_data)
+			reply_list_error(s, r);
 		data_reset(&s->data);
 		return;
 	}
@@ -1782,7 +1794,8 @@ out:
 static void
 do_feat(struct sess *s, const struct cmd *c)
 {
-	proto_reply_feat(&s->ctrl, s->conf, s->hash,
+	/* no HASH line for a session that may not checksum */
+	proto_reply_feat(&s->ctrl, s->conf, hash_cap(s) > 0 ? s->hash : NULL,
 	    s->facts == 0 ? LIST_FACTS_ALL : s->facts & LIST_FACTS_ALL);
 }
 

@@ -330,5 +330,9 @@ def test_anonymous_checksums_have_their_own_cap(start_server):
     a = srv2.anon_login()
     with pytest.raises(ftplib.error_perm, match="^502 "):
         a.sendcmd("XCRC hello.txt")
+    assert "HASH" not in a.sendcmd("FEAT")
     a.quit()
+    f = srv2.login()
+    assert "HASH SHA-1" in f.sendcmd("FEAT")
+    f.quit()
     assert os.path.exists(srv.anon / "two.bin")
