@@ -263,13 +263,13 @@ def _raw_login(srv):
 
 
 def test_abor_stops_a_running_checksum(start_server):
-    """XSHA256 of an 8 GiB file takes many seconds; ABOR ends it at
+    """XSHA256 of a 32 GiB file takes many seconds; ABOR ends it at
     once: 426 for the checksum, 226 for the ABOR, and the session goes
     on. STAT meanwhile answers the progress."""
     import time
     srv = start_server(mode="config", rootless=not IS_ROOT,
-                       conf_extra={"hash_max_mib": "16384"})
-    _sparse(srv, "big.bin", 8 * GiB)
+                       conf_extra={"hash_max_mib": "65536"})
+    _sparse(srv, "big.bin", 32 * GiB)
     r = _raw_login(srv)
     r.send("XSHA256 big.bin\r\n")
     time.sleep(0.3)
@@ -287,8 +287,8 @@ def test_abor_stops_a_running_checksum(start_server):
 def test_idle_limit_stops_a_running_checksum(start_server):
     import time
     srv = start_server(mode="config", rootless=not IS_ROOT,
-                       conf_extra={"hash_max_mib": "16384", "idle_timeout": "1"})
-    _sparse(srv, "big.bin", 8 * GiB)
+                       conf_extra={"hash_max_mib": "65536", "idle_timeout": "1"})
+    _sparse(srv, "big.bin", 32 * GiB)
     r = _raw_login(srv)
     t0 = time.monotonic()
     rep = r.cmd("XSHA256 big.bin")
@@ -300,9 +300,9 @@ def test_idle_limit_stops_a_running_checksum(start_server):
 def test_session_limit_stops_a_running_checksum_with_one_reply(start_server):
     import time
     srv = start_server(mode="config", rootless=not IS_ROOT,
-                       conf_extra={"hash_max_mib": "16384",
+                       conf_extra={"hash_max_mib": "65536",
                                    "session_max_seconds": "2"})
-    _sparse(srv, "big.bin", 8 * GiB)
+    _sparse(srv, "big.bin", 32 * GiB)
     r = _raw_login(srv)
     t0 = time.monotonic()
     rep = r.cmd("XSHA256 big.bin")
