@@ -60,6 +60,7 @@
 #define KF_PACE_SLICE_MS	50	/* a paced transfer's slice and burst */
 #define KF_QUOTA_DEPTH_MAX	32	/* quota walk: directory levels (an fd each) */
 #define KF_QUOTA_ENTRIES_MAX	1000000	/* quota walk: directory entries */
+#define KF_UPLOAD_ORPHAN_AGE	60	/* s: an unlocked .kf-upload-* file this old is swept */
 
 #endif
 

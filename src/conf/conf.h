@@ -208,6 +208,16 @@
 	X(UINT, hash_max_mib, "4096", 0, 1048576,			\
 	    "Checksum commands (HASH, XCRC, XMD5, XSHA1, XSHA256) refuse " \
 	    "files larger than this many MiB (0: checksums disabled).") \
+	X(UINT, anon_hash_max_mib, "64", 0, 1048576,			\
+	    "Anonymous sessions' checksums refuse files larger than this " \
+	    "many MiB (at most `hash_max_mib`; 0: no checksums for them).") \
+	X(BOOL, upload_tmpfile, "yes", 0, 1,				\
+	    "STOR writes into an unnamed file (`O_TMPFILE`) that gets its " \
+	    "name only when the upload succeeds, so a partial upload is " \
+	    "never visible and nothing is left if the session dies. Where " \
+	    "the file system or kernel cannot do that, or with `no`, a " \
+	    "named `.kf-upload-*` file, hidden from listings and refused " \
+	    "to every command.")					\
 	X(UINT, idle_timeout, "300", 1, 86400,				\
 	    "Seconds without a command before a session is closed.")	\
 	X(UINT, login_timeout, "60", 1, 3600,				\

@@ -236,14 +236,15 @@ to_hex(const unsigned char *p, size_t n, char *out)
 /* Feeds [pos, end) of fd to d, one pread of at most bufsz at a time. */
 static int
 feed(struct digest *d, int fd, uint64_t pos, uint64_t end,
-    volatile sig_atomic_t *stop, unsigned char *buf, size_t bufsz)
+    const struct hash_stop *stop, unsigned char *buf, size_t bufsz)
 {
+	uint64_t start = pos;
 	ssize_t n;
 	size_t want;
 	int r;
 
 	while (pos < end) {
-		if (stop != NULL && *stop)
+		if (stop != NULL && stop->check(stop->arg, pos - start) != 0)
 			return -EINTR;
 		want = end - pos < bufsz ? (size_t)(end - pos) : bufsz;
 		n = pread(fd, buf, want, (off_t)pos);
@@ -275,13 +276,13 @@ check_args(const struct hash_algo *a, uint64_t start, uint64_t end,
 
 /*
  * Digest of bytes [start, end) of fd, in lowercase hex. 0, or -EINVAL
- * (arguments), -EFBIG (range over max_bytes), -EINTR (*stop became
- * non-zero), -ENODATA (end of file before end), -ENOMEM, -EIO
+ * (arguments), -EFBIG (range over max_bytes), -EINTR (stop's check
+ * said to stop), -ENODATA (end of file before end), -ENOMEM, -EIO
  * (OpenSSL), or the -errno of pread. stop may be NULL.
  */
 int
 hash_fd(const struct hash_algo *a, int fd, uint64_t start, uint64_t end,
-    uint64_t max_bytes, volatile sig_atomic_t *stop, char *hex,
+    uint64_t max_bytes, const struct hash_stop *stop, char *hex,
     size_t hexcap)
 {
 	unsigned char md[EVP_MAX_MD_SIZE], *buf = NULL;

@@ -15,7 +15,6 @@
 #ifndef KF_HASH_H
 #define KF_HASH_H
 
-#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,8 +34,17 @@ size_t			 hash_hex_len(const struct hash_algo *);
 
 int	hash_feat_line(const struct hash_algo *selected, char *out,
 	    size_t outsz);
+/*
+ * Asked before each chunk with the bytes digested so far: non-zero ends
+ * the digest with -EINTR (ABOR, a time limit, SIGTERM: the caller's).
+ */
+struct hash_stop {
+	int	(*check)(void *arg, uint64_t done);
+	void	 *arg;
+};
+
 int	hash_fd(const struct hash_algo *, int fd, uint64_t start,
-	    uint64_t end, uint64_t max_bytes, volatile sig_atomic_t *stop,
+	    uint64_t end, uint64_t max_bytes, const struct hash_stop *stop,
 	    char *hex, size_t hexcap);
 
 #endif

@@ -23,23 +23,38 @@
 #define SIX_MONTHS	(31556952L / 2)	/* GNU ls: half a Gregorian year */
 #define TIME_MAX_SHOWN	253402300799LL	/* 9999-12-31 23:59:59 UTC */
 
-/* Leading "-a", "-l", "-laR" ... words; the rest is the path. */
+/* One ls option letter: the ones that mean something here set a flag. */
+static int
+opt_letter(char ch, unsigned *flags)
+{
+	if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9')))
+		return -EINVAL;
+	if (ch == 'a' || ch == 'A')
+		*flags |= LIST_ALL;
+	else if (ch == 'l')
+		*flags |= LIST_LONG;
+	else if (ch == 'R')
+		*flags |= LIST_RECURSE;
+	else if (ch == 'd')
+		*flags |= LIST_DIRSELF;
+	return 0;	/* -1 -t -r -h -F ...: accepted, ignored */
+}
+
+/*
+ * Leading "-a", "-l", "-laR", "-1" ... words: any letters and digits,
+ * as clients and scripts send ls flags; the rest is the path. A word
+ * with anything else after its '-' is a name: -EINVAL.
+ */
 int
 list_parse_opts(const char **arg, unsigned *flags)
 {
 	const char *p = *arg;
 
-	while (*p == '-') {
-		for (p++; *p != '\0' && *p != ' '; p++) {
-			if (*p == 'a' || *p == 'A')
-				*flags |= LIST_ALL;
-			else if (*p == 'l')
-				*flags |= LIST_LONG;
-			else if (*p == 'R')
-				*flags |= LIST_RECURSE;
-			else if (*p != 'F' && *p != 'L' && *p != 'T')
+	while (*p == '-' && p[1] != '\0' && p[1] != ' ') {
+		for (p++; *p != '\0' && *p != ' '; p++)
+			if (opt_letter(*p, flags) < 0)
 				return -EINVAL;
-		}
 		while (*p == ' ')
 			p++;
 	}
@@ -759,6 +774,38 @@ path_hidden(const struct list_opts *o, const char *vpath)
 	return 0;
 }
 
+/* "." of the working directory itself (-d without a path, or "/"). */
+static int
+list_dot(struct lister *l, const char *vpath)
+{
+	struct stat st;
+	int fd, r;
+
+	if ((fd = fs_open(l->rootfd, vpath, O_PATH, 0)) < 0)
+		return -errno;
+	r = fstatat(fd, "", &st, AT_EMPTY_PATH) < 0 ? -errno :
+	    emit_stat(l, fd, "", ".", &st);
+	close(fd);
+	return r;
+}
+
+/* -d: the entry itself, a directory too, not its contents (ls -d). */
+static int
+list_self(int rootfd, const char *vpath, const struct list_opts *o)
+{
+	struct lister *l;
+	int r;
+
+	if ((l = lister_new(rootfd, o)) == NULL)
+		return -ENOMEM;
+	l->recurse = 0;
+	if (o->label == NULL || *o->label == '\0' || strcmp(vpath, "/") == 0)
+		r = list_dot(l, vpath);
+	else
+		r = list_one(l, vpath);
+	return lister_end(l, r);
+}
+
 int
 list_path(int rootfd, const char *vpath, const struct list_opts *o)
 {
@@ -767,6 +814,8 @@ list_path(int rootfd, const char *vpath, const struct list_opts *o)
 
 	if (path_hidden(o, vpath))
 		return -ENOENT;
+	if ((o->flags & (LIST_DIRSELF | LIST_MLSD)) == LIST_DIRSELF)
+		return list_self(rootfd, vpath, o);
 	fd = fs_open(rootfd, vpath, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0 && (errno != ENOTDIR || (o->flags & LIST_MLSD)))
 		return -errno;

@@ -23,6 +23,7 @@
 #define LIST_ALLOW_RECURSE 0x08	/* caller: -R is permitted (config) */
 #define LIST_MLSD	0x10	/* RFC 3659 facts; the path must be a dir */
 #define LIST_WRITABLE	0x20	/* session may write: perm a,c,d,f,m,p,w */
+#define LIST_DIRSELF	0x40	/* -d: a directory itself, not its entries */
 
 /* How list_format_facts() presents one entry. */
 #define LIST_FACT_CDIR	0x01	/* type=cdir: the listed directory */
@@ -71,8 +72,10 @@ int	list_mlst(int rootfd, const char *vpath, const struct list_opts *,
 	    struct buf *out);
 
 /*
- * list_parse_opts: eats leading "-alR..." words (a A l R, and F L T
- *   ignored) into *flags and moves *arg past them; -EINVAL otherwise.
+ * list_parse_opts: eats leading "-alR..." words (any letters and
+ *   digits; a A l R d set flags, the rest such as 1 t r h F are
+ *   ignored) into *flags and moves *arg past them; -EINVAL when a word
+ *   after '-' holds anything else (it is a name).
  * list_format_long: one "ls -l" line, CRLF-terminated. Owner and group
  *   names from the idmap, numbers when unknown. The date is "Mon dd
  *   HH:MM" when now - 6 months < mtime <= now, else "Mon dd  YYYY"
@@ -93,7 +96,9 @@ int	list_mlst(int rootfd, const char *vpath, const struct list_opts *,
  *   "label:" header, then for each subdirectory "\r\nlabel/sub:" and
  *   its entries, at most KF_LIST_DEPTH_MAX levels down; symlinks are
  *   never descended, each directory is opened with O_NOFOLLOW.
- *   LIST_RECURSE alone is ignored. Names holding CR or LF are skipped
+ *   LIST_RECURSE alone is ignored. LIST_DIRSELF (not with MLSD): the
+ *   one line of vpath itself, a directory too ("." for the working
+ *   directory and the root), like "ls -d". Names holding CR or LF are skipped
  *   (they would forge lines). A name the hide hook accepts is left out,
  *   and a vpath with a hidden component is -ENOENT.
  * list_glob: for LIST/NLST arguments: when arg has no wildcard, or

@@ -15,6 +15,7 @@
 
 #include "../common/limits.h"
 #include "quota.h"
+#include "upload.h"
 
 #define RECORD_HEAD	"keepftpd-usage 1 bytes="
 #define RECORD_MID	" files="
@@ -172,6 +173,7 @@ walk_sub(struct walk *w, int dirfd, const char *name, const struct stat *st,
 		return 0;
 	if (depth + 1 > w->max_depth)
 		return -ELOOP;
+	w->u.files++;	/* a directory is a file for quota_files */
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
@@ -196,6 +198,10 @@ walk_entry(struct walk *w, int dirfd, const char *name, unsigned depth)
 		return -E2BIG;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;	/* gone meanwhile */
+	/* a STOR's temporary file is charged when it gets its name */
+	if (S_ISREG(st.st_mode) && strncmp(name, UPLOAD_TMP_PREFIX,
+	    sizeof(UPLOAD_TMP_PREFIX) - 1) == 0)
+		return 0;
 	if (S_ISREG(st.st_mode))
 		return count_file(w, &st);
 	if (S_ISDIR(st.st_mode))
@@ -470,14 +476,22 @@ quota_credit(struct quota *q, uint64_t bytes, uint64_t files)
 	quota_unlock(q->fd);
 }
 
-/* What removing name's last link frees (0 when not a counted file). */
+/*
+ * What removing name frees: a regular file's last link its size and one
+ * file, a directory one file (0 when not a counted kind).
+ */
 static void
 freed_by(int dirfd, const char *name, struct stat *st, uint64_t *bytes,
     uint64_t *files)
 {
 	*bytes = *files = 0;
-	if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !S_ISREG(st->st_mode) || st->st_nlink != 1)
+	if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (S_ISDIR(st->st_mode)) {
+		*files = 1;
+		return;
+	}
+	if (!S_ISREG(st->st_mode) || st->st_nlink != 1)
 		return;
 	*bytes = (uint64_t)st->st_size;
 	*files = 1;
@@ -530,4 +544,84 @@ quota_unlink(struct quota *q, int dirfd, const char *name, int flags)
 	freed_by(dirfd, name, &st, &bytes, &files);
 	r = unlinkat(dirfd, name, flags);
 	return credit_unlock(q, r, bytes, files);
+}
+
+int
+quota_mkdir(struct quota *q, int dirfd, const char *name, mode_t mode)
+{
+	struct quota_usage u;
+	int r, err;
+
+	if (q->fd < 0)
+		return mkdirat(dirfd, name, mode);
+	if (q->broken || quota_lock(q->fd) < 0) {
+		errno = EIO;
+		return -1;
+	}
+	if (quota_read(q->fd, &u) <= 0) {
+		r = -1;
+		err = EIO;
+	} else if (!quota_fits(&u, q->max_bytes, q->max_files, 0, 1, 0)) {
+		r = -1;
+		err = EDQUOT;
+	} else if ((r = mkdirat(dirfd, name, mode)) < 0)
+		err = errno;
+	else {
+		u.files++;
+		err = quota_write(q->fd, &u) < 0 ? EIO : 0;
+	}
+	quota_unlock(q->fd);
+	errno = err;
+	return r;
+}
+
+int
+quota_check(struct quota *q, uint64_t bytes, uint64_t files,
+    const struct quota_usage *freed)
+{
+	struct quota_usage u;
+	int r;
+
+	if (q->fd < 0)
+		return 0;
+	if (q->broken || quota_lock(q->fd) < 0)
+		return -EIO;
+	if ((r = quota_read(q->fd, &u)) <= 0)
+		r = -EIO;
+	else {
+		quota_sub(&u, freed->bytes, freed->files);
+		r = quota_fits(&u, q->max_bytes, q->max_files, bytes, files, 0) ?
+		    0 : -EDQUOT;
+	}
+	quota_unlock(q->fd);
+	return r;
+}
+
+int
+quota_commit(struct quota *q, uint64_t bytes, int todir, const char *to,
+    int (*place)(void *), void *arg)
+{
+	struct quota_usage u, freed;
+	struct stat st;
+	int r;
+
+	if (q->fd < 0)
+		return place(arg) < 0 ? -errno : 0;
+	if (q->broken || quota_lock(q->fd) < 0)
+		return -EIO;
+	freed_by(todir, to, &st, &freed.bytes, &freed.files);
+	if (quota_read(q->fd, &u) <= 0)
+		r = -EIO;
+	else if (quota_sub(&u, freed.bytes, freed.files),
+	    !quota_fits(&u, q->max_bytes, q->max_files, bytes, 1, 0))
+		r = -EDQUOT;
+	else if (place(arg) < 0)
+		r = -errno;
+	else {
+		u.bytes += bytes;
+		u.files++;
+		r = quota_write(q->fd, &u) < 0 ? -EIO : 0;
+	}
+	quota_unlock(q->fd);
+	return r;
 }

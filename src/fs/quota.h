@@ -4,10 +4,14 @@
  * fixed-length record rewritten in place under an fcntl OFD write lock;
  * every session of the user holds it open, so the sessions and the
  * `keepftpd quota` command see one count and two sessions cannot both
- * pass the quota. Uploads charge each block before writing it; deletes,
- * overwrites and renames over a file credit what they free.
- * Counted: regular files (apparent size, a hard-linked file once), not
- * directories, symlinks or other kinds.
+ * pass the quota. APPE and REST+STOR charge each block before writing
+ * it; a STOR is checked as it grows and charged when it gets its name
+ * (quota_check, quota_commit); deletes, overwrites and renames over a
+ * file credit what they free. Temporary upload files (upload.h) are
+ * never counted.
+ * Counted: regular files (apparent size, a hard-linked file once) and
+ * directories (as files for quota_files, no bytes; the root itself is
+ * not counted), not symlinks or other kinds.
  * Runs in: post-login worker (accounting; quota_open just before the
  * sandbox), keepftpd quota command (walk, recompute); unit tests.
  */
@@ -96,7 +100,36 @@ void	quota_credit(struct quota *, uint64_t bytes, uint64_t files);
  */
 int	quota_rename(struct quota *, int fromdir, const char *from,
 	    int todir, const char *to);
-/* unlinkat(dirfd, name, flags) under the lock, crediting a regular file. */
+/*
+ * unlinkat(dirfd, name, flags) under the lock, crediting a regular file
+ * or (AT_REMOVEDIR) a directory.
+ */
 int	quota_unlink(struct quota *, int dirfd, const char *name, int flags);
+/*
+ * mkdirat(dirfd, name, mode) under the lock, charging one file: -1 with
+ * errno EDQUOT past quota_files, EIO when the usage is unknown, else
+ * mkdirat's result and errno.
+ */
+int	quota_mkdir(struct quota *, int dirfd, const char *name, mode_t mode);
+
+/*
+ * A STOR's new file is charged only when it gets its name, so that a
+ * worker that dies mid-upload leaves no charge behind (its temporary
+ * file is unnamed, or swept and never counted; upload.h):
+ * quota_check: while the file grows, under the lock, whether bytes and
+ *   files would fit once freed (the file it will replace) is gone;
+ *   nothing is written. 0, -EDQUOT or -EIO.
+ * quota_commit: under the lock: what replacing todir/to frees is taken
+ *   off, bytes and one file must fit, place(arg) names the file (0, or
+ *   -1 with errno), and the usage is written. 0, -EDQUOT, -EIO or the
+ *   -errno of place; nothing is charged unless place succeeded.
+ * Uploads that run at once are each checked against the committed
+ * usage: all may grow to the limit, the first to commit wins and the
+ * others fail with 552 at their end.
+ */
+int	quota_check(struct quota *, uint64_t bytes, uint64_t files,
+	    const struct quota_usage *freed);
+int	quota_commit(struct quota *, uint64_t bytes, int todir, const char *to,
+	    int (*place)(void *), void *arg);
 
 #endif

@@ -354,7 +354,11 @@ xfer_charge(struct xfer *x, size_t n)
 
 	if (x->quota == NULL || n == 0)
 		return XFER_OK;
-	if ((r = quota_charge(x->quota, n, 0, 0)) < 0)
+	if (x->quota_at_end)
+		r = quota_check(x->quota, x->charged + n, 1, &x->quota_freed);
+	else
+		r = quota_charge(x->quota, n, 0, 0);
+	if (r < 0)
 		return r == -EDQUOT ? XFER_QUOTA : XFER_IO_ERROR;
 	x->charged += n;
 	return XFER_OK;

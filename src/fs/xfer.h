@@ -15,8 +15,7 @@
 
 #include "../proto/ctrl.h"
 #include "pace.h"
-
-struct quota;
+#include "quota.h"
 
 enum xfer_status {
 	XFER_OK,
@@ -42,6 +41,8 @@ struct xfer {
 	uint64_t			 min_rate;	/* bytes/s; 0: off */
 	struct quota			*quota;		/* uploads; NULL: none */
 	uint64_t			 charged;	/* bytes charged to it */
+	int				 quota_at_end;	/* check only (STOR) */
+	struct quota_usage		 quota_freed;	/* what the end frees */
 	int64_t				 last_ms;	/* last progress */
 	int64_t				 win_ms;	/* start of the rate window */
 	uint64_t			 win_bytes;	/* bytes in the window */
@@ -65,7 +66,9 @@ void	xfer_set_rates(struct xfer *, uint64_t rate, uint64_t min_rate);
  * xfer_pace: before moving a block of at most max bytes, waits as the
  *   pace requires (serving ABOR and STAT) and sets *n, the block's size.
  * xfer_moved: after n bytes moved (pace, stall clock, rate window).
- * xfer_charge: before writing n bytes of an upload (the quota).
+ * xfer_charge: before writing n bytes of an upload (the quota): charged
+ *   now, or with quota_at_end only checked (quota_check: the bytes so
+ *   far and one file, quota_freed off), to be charged at the commit.
  * xfer_wait_ready: waits until the data fd is ready for ev (POLLIN or
  *   POLLOUT), serving ABOR and STAT and checking the stall clock and the
  *   minimum rate meanwhile; XFER_OK when ready.

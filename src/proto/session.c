@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "../fs/list.h"
 #include "../fs/path.h"
 #include "../fs/quota.h"
+#include "../fs/upload.h"
 #include "../fs/xfer.h"
 #include "../net/addr.h"
 #include "../net/data.h"
@@ -101,7 +103,8 @@ patterns_split(struct patterns *p, const char *text)
 }
 
 /*
- * deny_patterns: a path is refused when any of its components matches.
+ * deny_patterns: a path is refused when any of its components matches
+ * (or is a STOR's temporary file name, upload.h).
  * The path is the cleaned one ("..", "." and "//" gone), so other
  * spellings of the same name reach the same check.
  */
@@ -112,8 +115,6 @@ denied(const struct sess *s, const char *vpath)
 	const char *p = vpath, *slash;
 	size_t n;
 
-	if (s->deny.set.n == 0)
-		return 0;
 	while (*p != '\0') {
 		while (*p == '/')
 			p++;
@@ -125,20 +126,24 @@ denied(const struct sess *s, const char *vpath)
 			return 1;
 		memcpy(comp, p, n);
 		comp[n] = '\0';
-		if (glob_set_match(&s->deny.set, comp) != 0)
+		/* a STOR's temporary file is nobody's to open */
+		if (upload_tmp_is_name(comp))
+			return 1;
+		if (s->deny.set.n > 0 && glob_set_match(&s->deny.set, comp) != 0)
 			return 1;
 		p += n;
 	}
 	return 0;
 }
 
-/* Listings hide hidden and denied names. */
+/* Listings hide hidden and denied names, and temporary upload files. */
 static int
 hide_name(void *arg, const char *name)
 {
 	const struct sess *s = arg;
 
-	return (s->hide.set.n > 0 && glob_set_match(&s->hide.set, name) != 0) ||
+	return upload_tmp_is_name(name) ||
+	    (s->hide.set.n > 0 && glob_set_match(&s->hide.set, name) != 0) ||
 	    (s->deny.set.n > 0 && glob_set_match(&s->deny.set, name) != 0);
 }
 
@@ -452,6 +457,7 @@ struct list_ctx {
 	struct sess	*s;
 	struct xfer	 x;
 	int		 fd;
+	int		 no_data;	/* open_data failed and replied */
 	enum xfer_status st;
 };
 
@@ -462,8 +468,10 @@ list_flush(void *p, const char *bytes, size_t n)
 
 	if (l->fd < 0) {
 		l->fd = open_data(l->s, "Here comes the directory listing.");
-		if (l->fd < 0)
+		if (l->fd < 0) {
+			l->no_data = 1;
 			return -EIO;
+		}
 		init_xfer(l->s, &l->x, l->fd);
 	}
 	l->st = xfer_send_buf(&l->x, bytes, n);
@@ -488,20 +496,30 @@ list_setup(struct sess *s, struct list_opts *o, unsigned flags,
 	o->flush_arg = arg;
 }
 
+/* A listing that failed before its data connection opened. */
+static void
+reply_list_error(struct sess *s, int r)
+{
+	if (r == -ENOTDIR)
+		ctrl_reply(&s->ctrl, 501, "Not a directory.");
+	else if (r == -E2BIG)
+		ctrl_reply(&s->ctrl, 550, "Listing too large or pattern "
+		    "too complex.");
+	else
+		ctrl_reply(&s->ctrl, 550, "Cannot list: %s.", strerror(-r));
+}
+
 /* The end of a listing on the data connection. */
 static void
 list_finish(struct sess *s, struct list_ctx *l, int r)
 {
+	/* an empty listing still opens (and closes) the data connection */
 	if (l->fd < 0 && r == 0)
-		list_flush(l, "", 0);
+		r = list_flush(l, "", 0);
 	if (l->fd < 0) {
-		if (r == -ENOTDIR)
-			ctrl_reply(&s->ctrl, 501, "Not a directory.");
-		else if (r == -E2BIG)
-			ctrl_reply(&s->ctrl, 550, "Listing too large or pattern "
-			    "too complex.");
-		else if (r != -EIO)
-			ctrl_reply(&s->ctrl, 550, "Cannot list: %s.", strerror(-r));
+		/* when open_data failed, its 425 or 522 was the reply */
+		if (!l->no_data)
+			reply_list_error(s, r);
 		data_reset(&s->data);
 		return;
 	}
@@ -609,6 +627,11 @@ do_retr(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 554, "Restart offset beyond the end of the file.");
 		goto out;
 	}
+	/* REST was given in TYPE I, then TYPE A: no offset in ASCII */
+	if (s->rest != 0 && s->ascii) {
+		ctrl_reply(&s->ctrl, 504, "REST is not supported in ASCII mode.");
+		goto out;
+	}
 	snprintf(what, sizeof(what), "Opening %s mode data connection (%lld bytes).",
 	    s->ascii ? "ASCII" : "BINARY", (long long)sb.st_size);
 	if ((dfd = open_data(s, what)) < 0)
@@ -628,8 +651,10 @@ out:
 
 /*
  * Upload target. A plain STOR writes a temporary file in the target's
- * directory, renamed over the target only on success (invariant 8).
- * APPE and REST+STOR are explicit edits of the existing file. The last
+ * directory (upload.h: unnamed where possible, else a hidden, locked
+ * name), which replaces the target only on success (invariant 8), and
+ * is charged to the quota only then. APPE and REST+STOR are explicit
+ * edits of the existing file, charged block by block. The last
  * component is opened with O_NOFOLLOW: the parent was resolved in the
  * root, and a symlink as the final name is refused, not followed.
  */
@@ -641,18 +666,15 @@ struct upload {
 	uint64_t start;		/* length before an APPE or REST */
 	uint64_t files;		/* files charged to the quota */
 	const char *name;
-	char	 tmpname[32];
+	struct upload_tmp tmp;	/* STOR */
+	struct quota_usage freed;	/* what the STOR's target frees */
 };
 
-/*
- * The quota's file count for a new name (a temporary file, or a file
- * APPE creates); replacing an existing file may pass the count by one
- * until the rename. 0, -EDQUOT or -EIO.
- */
+/* The quota's file count for a file APPE or REST+STOR creates. */
 static int
-upload_charge_file(struct sess *s, struct upload *u, int replacing)
+upload_charge_file(struct sess *s, struct upload *u)
 {
-	int r = quota_charge(&s->quota, 0, 1, replacing ? 1 : 0);
+	int r = quota_charge(&s->quota, 0, 1, 0);
 
 	if (r == 0)
 		u->files = 1;
@@ -683,6 +705,26 @@ upload_open_existing(struct sess *s, struct upload *u, int append,
 	return 0;
 }
 
+/*
+ * STOR: the temporary file, once the quota has room for one more file
+ * (the target's own slot counts when it is a regular file it replaces:
+ * replacing is allowed at the limit).
+ */
+static int
+upload_open_temp(struct sess *s, struct upload *u, const struct stat *old)
+{
+	int r;
+
+	if (old != NULL && S_ISREG(old->st_mode) && old->st_nlink == 1)
+		u->freed = (struct quota_usage){ (uint64_t)old->st_size, 1 };
+	if ((r = quota_check(&s->quota, 0, 1, &u->freed)) < 0)
+		return r;
+	if (upload_tmp_open(u->dirfd, s->conf->upload_tmpfile, &u->tmp) < 0)
+		return -1;
+	u->fd = u->tmp.fd;
+	return 0;
+}
+
 /* 0, or -1 (553), -EDQUOT (552), -EIO (451); nothing left on failure. */
 static int
 upload_open(struct sess *s, const struct cmd *c, struct upload *u)
@@ -690,29 +732,22 @@ upload_open(struct sess *s, const struct cmd *c, struct upload *u)
 	/* REST n then STOR or APPE: continue the existing file at n */
 	int append = c->def->id == CMD_APPE && s->rest == 0;
 	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
-	unsigned char rnd[6];
 	struct stat sb;
 	int exists, r;
 
-	u->fd = -1;
+	u->fd = u->tmp.fd = -1;
 	u->dirfd = fs_open_parent(s->rootfd, s->path, &u->name);
 	if (u->dirfd < 0)
 		return -1;
 	exists = fstatat(u->dirfd, u->name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
 	u->temp = c->def->id == CMD_STOR && s->rest == 0;
-	if ((u->temp || !exists) &&
-	    (r = upload_charge_file(s, u, exists && S_ISREG(sb.st_mode))) < 0)
+	if (u->temp)
+		return upload_open_temp(s, u, exists ? &sb : NULL);
+	if (!exists && (r = upload_charge_file(s, u)) < 0)
 		return r;
-	if (u->temp) {
-		randombytes_buf(rnd, sizeof(rnd));
-		snprintf(u->tmpname, sizeof(u->tmpname), ".kf-upload-%02x%02x%02x%02x%02x%02x",
-		    rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
-		u->fd = openat(u->dirfd, u->tmpname, flags | O_EXCL, 0666);
-		r = u->fd < 0 ? -1 : 0;
-	} else {
-		u->created = !exists;
-		r = upload_open_existing(s, u, append, flags);
-	}
+	u->created = !exists;
+	/* a name that appeared meanwhile is not ours to remove on failure */
+	r = upload_open_existing(s, u, append, flags | (exists ? 0 : O_EXCL));
 	if (r < 0) {
 		if (u->fd >= 0)
 			close(u->fd);
@@ -740,27 +775,52 @@ upload_undo(struct sess *s, struct upload *u, uint64_t *charged)
 		quota_unlink(&s->quota, u->dirfd, u->name, 0);
 }
 
+static int
+place_temp(void *arg)
+{
+	struct upload *u = arg;
+
+	return upload_tmp_place(u->dirfd, &u->tmp, u->name);
+}
+
 /*
- * The end of an upload: a temporary file renamed over the target on
- * success, removed (and its charge given back) on failure.
+ * A STOR's end: on success the temporary file takes the target's name
+ * and its size is charged, in one step under the quota lock (552 when
+ * another session's upload took the room meanwhile); otherwise, or
+ * then, it is discarded.
+ */
+static enum xfer_status
+temp_commit(struct sess *s, struct upload *u, enum xfer_status st)
+{
+	struct stat sb;
+	int r;
+
+	if (st == XFER_OK && fstat(u->fd, &sb) < 0)
+		st = XFER_IO_ERROR;
+	if (st == XFER_OK && (r = quota_commit(&s->quota, (uint64_t)sb.st_size,
+	    u->dirfd, u->name, place_temp, u)) < 0)
+		st = r == -EDQUOT ? XFER_QUOTA : r == -ENOSPC ? XFER_DISK_FULL :
+		    XFER_IO_ERROR;
+	upload_tmp_discard(u->dirfd, &u->tmp);
+	u->fd = -1;
+	return st;
+}
+
+/*
+ * The end of an upload: a STOR's temporary file placed or discarded; an
+ * APPE or REST+STOR over the quota cut back.
  */
 static enum xfer_status
 upload_commit(struct sess *s, struct upload *u, enum xfer_status st,
     uint64_t charged)
 {
-	if (!u->temp && st == XFER_QUOTA)
+	if (u->temp)
+		return temp_commit(s, u, st);
+	if (st == XFER_QUOTA)
 		upload_undo(s, u, &charged);
 	if (close(u->fd) < 0 && st == XFER_OK)
 		st = errno == ENOSPC ? XFER_DISK_FULL : XFER_IO_ERROR;
-	if (!u->temp)
-		return st;
-	if (st == XFER_OK && quota_rename(&s->quota, u->dirfd, u->tmpname,
-	    u->dirfd, u->name) < 0)
-		st = XFER_IO_ERROR;
-	if (st != XFER_OK) {
-		unlinkat(u->dirfd, u->tmpname, 0);
-		quota_credit(&s->quota, charged, u->files);
-	}
+	u->fd = -1;
 	return st;
 }
 
@@ -804,6 +864,8 @@ do_stor(struct sess *s, const struct cmd *c)
 		goto out;
 	}
 	init_file_xfer(s, &x, dfd, 1);
+	x.quota_at_end = u.temp;
+	x.quota_freed = u.freed;
 	t0 = sys_now_ms();
 	st = recv_into(s, &x, u.fd);
 	close_data(s, dfd);
@@ -869,9 +931,12 @@ do_mkd(struct sess *s, const struct cmd *c)
 
 	if ((fd = parent_of(s, c->arg, &name)) < 0)
 		return;
-	r = mkdirat(fd, name, 0777);
+	r = quota_mkdir(&s->quota, fd, name, 0777);
 	close(fd);
-	if (r < 0)
+	if (r < 0 && errno == EDQUOT)
+		ctrl_reply(&s->ctrl, 552, "Quota exceeded: at most %llu files.",
+		    (unsigned long long)s->quota.max_files);
+	else if (r < 0)
 		ctrl_reply(&s->ctrl, 550, "Create directory operation failed.");
 	else
 		reply_257(s, s->path, "created");
@@ -970,6 +1035,7 @@ do_rest(struct sess *s, const struct cmd *c)
 {
 	uint64_t off;
 
+	s->rest = 0;	/* a refused REST leaves no older offset behind */
 	if (parse_u64(c->arg, INT64_MAX, &off) < 0) {
 		ctrl_reply(&s->ctrl, 501, "Bad restart offset.");
 		return;
@@ -1377,11 +1443,55 @@ parse_timeval(const char *p, size_t n, time_t *out)
 	return *out == (time_t)-1 ? -1 : 0;
 }
 
+/*
+ * The last component itself, never a symlink in its place: opened with
+ * O_NOFOLLOW (a symlink fails with ELOOP), for reading, or for writing
+ * when the owner may not read it. What is then checked and changed is
+ * this descriptor, so a name swapped after the open changes nothing.
+ * (O_PATH would need fchmodat2 or /proc to change a mode; the worker
+ * has neither.)
+ */
+static int
+open_nofollow(int dirfd, const char *name)
+{
+	const int flags = O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | flags);
+	if (fd < 0 && errno == EACCES)
+		fd = openat(dirfd, name, O_WRONLY | flags);
+	return fd;
+}
+
+/*
+ * A file or directory to change (SITE CHMOD, MFMT), opened as above:
+ * the fd; -1 when it cannot be (the caller answers 550); -2 when a 550
+ * or 553 has been sent already (read-only session, bad path).
+ */
+static int
+open_own(struct sess *s, const char *arg)
+{
+	const char *name;
+	struct stat sb;
+	int dfd, fd;
+
+	if ((dfd = writable_parent(s, arg, &name)) < 0)
+		return -2;
+	fd = open_nofollow(dfd, name);
+	close(dfd);
+	if (fd >= 0 && (fstat(fd, &sb) < 0 ||
+	    (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)))) {
+		close(fd);	/* fifos, sockets, devices: not here */
+		fd = -1;
+	}
+	return fd;
+}
+
 /* MFMT time path (draft-somers-ftp-mfxx): set a file's mtime. */
 static void
 do_mfmt(struct sess *s, const struct cmd *c)
 {
-	const char *sp = memchr(c->arg, ' ', c->arglen), *name;
+	const char *sp = memchr(c->arg, ' ', c->arglen);
 	struct timespec ts[2];
 	struct tm tm;
 	char when[32];
@@ -1393,14 +1503,15 @@ do_mfmt(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 501, "Usage: MFMT YYYYMMDDHHMMSS path.");
 		return;
 	}
-	if ((fd = writable_parent(s, sp + 1, &name)) < 0)
+	if ((fd = open_own(s, sp + 1)) == -2)
 		return;
 	ts[0].tv_sec = 0;
 	ts[0].tv_nsec = UTIME_OMIT;
 	ts[1].tv_sec = t;
 	ts[1].tv_nsec = 0;
-	r = utimensat(fd, name, ts, AT_SYMLINK_NOFOLLOW);
-	close(fd);
+	r = fd < 0 ? -1 : futimens(fd, ts);
+	if (fd >= 0)
+		close(fd);
 	if (r < 0) {
 		ctrl_reply(&s->ctrl, 550, "Could not set the modification time.");
 		return;
@@ -1429,8 +1540,7 @@ parse_mode(const char *p, size_t n, unsigned max, unsigned *out)
 static void
 site_chmod(struct sess *s, const char *arg)
 {
-	const char *sp = strchr(arg, ' '), *name;
-	struct stat sb;
+	const char *sp = strchr(arg, ' ');
 	unsigned mode;
 	int fd, r;
 
@@ -1440,17 +1550,11 @@ site_chmod(struct sess *s, const char *arg)
 		ctrl_reply(&s->ctrl, 501, "Usage: SITE CHMOD 0..0777 path.");
 		return;
 	}
-	if ((fd = writable_parent(s, sp + 1, &name)) < 0)
+	if ((fd = open_own(s, sp + 1)) == -2)
 		return;
-	/* fchmodat cannot refuse symlinks by flag: look first */
-	r = fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW);
-	if (r == 0 && S_ISLNK(sb.st_mode)) {
-		errno = ELOOP;
-		r = -1;
-	}
-	if (r == 0)
-		r = fchmodat(fd, name, (mode_t)mode, 0);
-	close(fd);
+	r = fd < 0 ? -1 : fchmod(fd, (mode_t)mode);
+	if (fd >= 0)
+		close(fd);
 	if (r < 0)
 		ctrl_reply(&s->ctrl, 550, "SITE CHMOD failed.");
 	else
@@ -1476,10 +1580,14 @@ site_umask(struct sess *s, const char *arg)
 	ctrl_reply(&s->ctrl, 200, "UMASK set to %04o.", m);
 }
 
-/* SITE IDLE [seconds]: at most the configured idle_timeout. */
+/*
+ * SITE IDLE [seconds]: at most the configured idle_timeout, at least 30
+ * seconds (or idle_timeout itself when it is shorter).
+ */
 static void
 site_idle(struct sess *s, const char *arg)
 {
+	unsigned long hi = s->conf->idle_timeout, lo = hi < 30 ? hi : 30;
 	uint64_t v;
 
 	if (*arg == '\0') {
@@ -1487,9 +1595,13 @@ site_idle(struct sess *s, const char *arg)
 		    "max is %lu.", s->idle, s->conf->idle_timeout);
 		return;
 	}
-	if (parse_u64(arg, 86400, &v) < 0 || v < 30 || v > s->conf->idle_timeout) {
-		ctrl_reply(&s->ctrl, 501, "SITE IDLE takes 30..%lu seconds.",
-		    s->conf->idle_timeout);
+	if (parse_u64(arg, 86400, &v) < 0 || v < lo || v > hi) {
+		if (lo == hi)
+			ctrl_reply(&s->ctrl, 501, "SITE IDLE takes only %lu "
+			    "seconds here (the server's idle_timeout).", hi);
+		else
+			ctrl_reply(&s->ctrl, 501, "SITE IDLE takes %lu..%lu "
+			    "seconds.", lo, hi);
 		return;
 	}
 	s->idle = (unsigned)v;
@@ -1502,6 +1614,23 @@ static const char *const site_help[] = {
 	"IDLE [<seconds>]      show or lower the idle time limit",
 	"UMASK [<mode>]        show or set the umask for new files",
 };
+
+static void
+reply_site_help(struct sess *s)
+{
+	ctrl_reply_lines(&s->ctrl, 214, "SITE commands:", site_help,
+	    sizeof(site_help) / sizeof(site_help[0]), "End of SITE help.");
+}
+
+/* HELP SITE: the SITE commands; HELP alone or of another word: the list. */
+static void
+do_help(struct sess *s, const struct cmd *c)
+{
+	if (strcasecmp(c->arg, "SITE") == 0)
+		reply_site_help(s);
+	else
+		proto_reply_basic(&s->ctrl, c);
+}
 
 /* The word w, then the end or one space (eaten). */
 static int
@@ -1528,29 +1657,110 @@ do_site(struct sess *s, const struct cmd *c)
 	else if (site_word(&cur, "IDLE"))
 		site_idle(s, cur.p);
 	else if (site_word(&cur, "HELP") && cursor_eof(&cur))
-		ctrl_reply_lines(&s->ctrl, 214, "SITE commands:", site_help,
-		    sizeof(site_help) / sizeof(site_help[0]), "End of SITE help.");
+		reply_site_help(s);
 	else
 		ctrl_reply(&s->ctrl, 502, "Unknown SITE command; try SITE HELP.");
 }
 
 /* ---------------------------------------------- extensions */
 
+/* Why a running checksum ended early. */
+enum hash_end {
+	HASH_RAN,
+	HASH_ABOR,		/* ABOR on the control connection */
+	HASH_IDLE,		/* longer than the session's idle limit */
+	HASH_STOP,		/* SIGTERM, session_max_seconds */
+	HASH_GONE,		/* the control connection closed */
+};
+
+struct hash_run {
+	struct sess	*s;
+	int64_t		 deadline;	/* ms */
+	enum hash_end	 end;
+};
+
+/*
+ * Between chunks: the stop flag, the time limit, and what the client
+ * sent (ABOR ends it, STAT is answered with the progress, anything
+ * else waits, as during a transfer).
+ */
+static int
+hash_check(void *arg, uint64_t done)
+{
+	struct hash_run *h = arg;
+	struct ctrl *c = &h->s->ctrl;
+	int r;
+
+	if (session_stop)
+		h->end = HASH_STOP;
+	else if (sys_now_ms() >= h->deadline)
+		h->end = HASH_IDLE;
+	else if (c->len < KF_LINE_MAX &&
+	    sys_poll1(c->fd, POLLIN | POLLPRI, 0) > 0) {
+		while ((r = ctrl_take_abor(c)) == CTRL_XFER_STAT)
+			ctrl_reply(c, 213, "Status: %llu bytes checksummed.",
+			    (unsigned long long)done);
+		if (r < 0)
+			h->end = HASH_GONE;
+		else if (r == CTRL_XFER_ABOR)
+			h->end = HASH_ABOR;
+	}
+	return h->end != HASH_RAN;
+}
+
+/* The session's cap in MiB: anonymous sessions have their own, smaller. */
+static unsigned long
+hash_cap(const struct sess *s)
+{
+	unsigned long cap = s->conf->hash_max_mib;
+
+	if (s->id->anonymous && s->conf->anon_hash_max_mib < cap)
+		cap = s->conf->anon_hash_max_mib;
+	return cap;
+}
+
+/* The reply for a checksum that did not run to its end. */
+static void
+reply_hash_end(struct sess *s, enum hash_end end)
+{
+	switch (end) {
+	case HASH_ABOR:
+		ctrl_reply(&s->ctrl, 426, "Checksum aborted.");
+		ctrl_reply(&s->ctrl, 226, "ABOR successful.");
+		break;
+	case HASH_IDLE:
+		ctrl_reply(&s->ctrl, 451, "Checksum aborted: it took longer "
+		    "than the idle time limit (%u seconds).", s->idle);
+		break;
+	case HASH_GONE:
+		s->quit = 1;
+		break;
+	case HASH_STOP:
+	case HASH_RAN:
+		break;	/* the session's 421 is the answer */
+	}
+}
+
 /*
  * HASH path (draft-ietf-ftpext2-hash): "213 ALGO 0-SIZE HEX path".
  * XCRC/XMD5/XSHA1/XSHA256 path: "250 HEX". Regular files only, at most
- * hash_max_mib; SIGTERM interrupts.
+ * hash_max_mib (anon_hash_max_mib for anonymous sessions). ABOR, the
+ * idle limit (the checksum may run that long), SIGTERM and the session
+ * limit stop it between chunks.
  */
 static void
 do_hash(struct sess *s, const struct cmd *c)
 {
 	const struct hash_algo *a = c->def->id == CMD_HASH ? s->hash :
 	    hash_alias(c->def->name);
+	struct hash_run h = { .s = s, .end = HASH_RAN };
+	struct hash_stop stop = { hash_check, &h };
+	unsigned long cap = hash_cap(s);
 	char hex[HASH_HEX_MAX];
 	struct stat sb;
 	int fd, r;
 
-	if (s->conf->hash_max_mib == 0 || a == NULL) {
+	if (cap == 0 || a == NULL) {
 		ctrl_reply(&s->ctrl, 502, "HASH is disabled.");
 		return;
 	}
@@ -1561,12 +1771,14 @@ do_hash(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 550, "Not a plain file.");
 		goto out;
 	}
-	r = hash_fd(a, fd, 0, (uint64_t)sb.st_size,
-	    (uint64_t)s->conf->hash_max_mib << 20, &session_stop, hex,
-	    sizeof(hex));
-	if (r == -EFBIG)
+	h.deadline = sys_now_ms() + (int64_t)s->idle * 1000;
+	r = hash_fd(a, fd, 0, (uint64_t)sb.st_size, (uint64_t)cap << 20, &stop,
+	    hex, sizeof(hex));
+	if (r == -EINTR)
+		reply_hash_end(s, h.end);
+	else if (r == -EFBIG)
 		ctrl_reply(&s->ctrl, 550, "File too large to hash (over %lu MiB).",
-		    s->conf->hash_max_mib);
+		    cap);
 	else if (r < 0)
 		ctrl_reply(&s->ctrl, 550, "Could not hash the file.");
 	else if (c->def->id == CMD_HASH)
@@ -1582,7 +1794,8 @@ out:
 static void
 do_feat(struct sess *s, const struct cmd *c)
 {
-	proto_reply_feat(&s->ctrl, s->conf, s->hash,
+	/* no HASH line for a session that may not checksum */
+	proto_reply_feat(&s->ctrl, s->conf, hash_cap(s) > 0 ? s->hash : NULL,
 	    s->facts == 0 ? LIST_FACTS_ALL : s->facts & LIST_FACTS_ALL);
 }
 
@@ -1689,7 +1902,7 @@ do_opts(struct sess *s, const struct cmd *c)
 static const handler handlers[CMD__COUNT] = {
 	[CMD_USER] = do_fixed, [CMD_PASS] = do_fixed, [CMD_QUIT] = do_quit,
 	[CMD_NOOP] = do_basic, [CMD_SYST] = do_basic, [CMD_FEAT] = do_feat,
-	[CMD_HELP] = do_basic, [CMD_TYPE] = do_type, [CMD_MODE] = do_mode,
+	[CMD_HELP] = do_help, [CMD_TYPE] = do_type, [CMD_MODE] = do_mode,
 	[CMD_STRU] = do_mode, [CMD_PWD] = do_pwd, [CMD_CWD] = do_cwd,
 	[CMD_CDUP] = do_cwd, [CMD_LIST] = do_list, [CMD_NLST] = do_list,
 	[CMD_RETR] = do_retr, [CMD_STOR] = do_stor, [CMD_APPE] = do_stor,
@@ -1706,6 +1919,26 @@ static const handler handlers[CMD__COUNT] = {
 	[CMD_AUTH] = do_fixed, [CMD_CCC] = do_ccc, [CMD_PBSZ] = do_prot,
 	[CMD_PROT] = do_prot,
 };
+
+/*
+ * REST stays set until the command that transfers (RFC 3659 5.3: it
+ * applies to the next RETR, STOR or APPE), so PASV, EPSV, PORT, EPRT,
+ * TYPE, SIZE, MDTM and the like between them keep it, as vsftpd and
+ * pure-ftpd do. Every data transfer uses it up, used or refused; RNFR
+ * (a rename, not a transfer) and REIN clear it; a REST replaces it.
+ */
+static int
+clears_rest(enum cmd_id id)
+{
+	switch (id) {
+	case CMD_RETR: case CMD_STOR: case CMD_APPE: case CMD_STOU:
+	case CMD_LIST: case CMD_NLST: case CMD_MLSD: case CMD_RNFR:
+	case CMD_REIN:
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 static void
 dispatch(struct sess *s, char *line, size_t n)
@@ -1730,10 +1963,10 @@ dispatch(struct sess *s, char *line, size_t n)
 		ctrl_reply(&s->ctrl, 550, "Permission denied.");
 	else
 		handlers[id](s, &c);
-	/* RNFR must be followed by RNTO, REST by the transfer */
+	/* RNFR must be followed by RNTO */
 	if (id != CMD_RNFR)
 		s->has_rnfr = 0;
-	if (id != CMD_REST)
+	if (clears_rest(id))
 		s->rest = 0;
 }
 

@@ -62,6 +62,7 @@ static const char *const relay_calls[] = {
 /* Post-login: files under the root, transfers, data connections. */
 static const char *const post_calls[] = {
 	"openat", "openat2", "getdents64", "mkdirat", "unlinkat", "renameat",
+	"linkat",	/* an O_TMPFILE upload gets its name (upload.c) */
 	"renameat2", "utimensat", "fchmod", "fchmodat", "ftruncate", "fsync",
 	"fdatasync", "readlinkat", "statx", "fstatfs", "pread64", "pwrite64",
 	"umask", "dup", "dup3",

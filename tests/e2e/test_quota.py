@@ -20,15 +20,19 @@ from conftest import BIN, IS_ROOT, MODES, NOBODY, TIMEOUT
 KiB = 1 << 10
 MiB = 1 << 20
 SEED_BYTES = 12 + 4 + 6 + 10240  # conftest.seed_tree: hello, .hidden, inner, digits
-SEED_FILES = 4
+SEED_FILES = 5  # and the directory sub: directories count as files
 
 
 def disk_usage(root):
-    """Regular files under root, symlinks not followed, inodes once."""
+    """Regular files under root, symlinks not followed, inodes once;
+    each directory below root is one more file (no bytes)."""
     seen, total, files = set(), 0, 0
     for dirpath, dirnames, filenames in os.walk(root):
         for n in filenames + dirnames:
             st = os.lstat(os.path.join(dirpath, n))
+            if st.st_mode & 0o170000 == 0o040000:
+                files += 1
+                continue
             if not (st.st_mode & 0o170000 == 0o100000):
                 continue
             if (st.st_dev, st.st_ino) in seen:
@@ -148,7 +152,7 @@ def test_file_count_quota(qsrv):
     f.voidcmd("TYPE I")
     assert push(f, "STOR a.txt", b"a")[0].startswith("226")
     r = f.sendcmd("PASV")
-    with pytest.raises(ftplib.error_perm, match=r"^552 Quota exceeded: at most 5 files"):
+    with pytest.raises(ftplib.error_perm, match=rf"^552 Quota exceeded: at most {SEED_FILES + 1} files"):
         f.sendcmd("STOR b.txt")
     # replacing a file keeps the count: allowed at the limit
     assert push(f, "STOR a.txt", b"again")[0].startswith("226")
@@ -343,3 +347,130 @@ def test_rest_past_the_end_of_a_new_file_leaves_nothing(qsrv):
     assert not (srv.home / "missing.bin").exists()
     assert recorded(srv) == disk_usage(srv.home) == (SEED_BYTES, SEED_FILES)
     f.quit()
+
+
+def test_directories_count_as_files(qsrv):
+    """MKD charges one file of quota_files (552 at the limit, nothing
+    made), RMD gives it back; a recompute counts directories the same."""
+    srv = qsrv(quota_files=SEED_FILES + 1)
+    f = srv.login()
+    assert recorded(srv) == (SEED_BYTES, SEED_FILES)
+    f.mkd("d1")
+    assert recorded(srv) == (SEED_BYTES, SEED_FILES + 1)
+    with pytest.raises(ftplib.error_perm, match="^552 "):
+        f.mkd("d2")
+    assert not (srv.home / "d2").exists()
+    f.rmd("d1")
+    assert recorded(srv) == (SEED_BYTES, SEED_FILES)
+    f.mkd("d3")
+    f.quit()
+    assert recorded(srv) == disk_usage(srv.home) == (SEED_BYTES, SEED_FILES + 1)
+    r = quota_cmd(srv, "--recompute")
+    assert r.returncode == 0, r.stderr
+    assert recorded(srv) == (SEED_BYTES, SEED_FILES + 1)
+
+
+# ---------------------------------------------------------------------------
+# a STOR's temporary file (issue 12 item 2)
+
+def _temps(root):
+    return [p for p in Path(root).rglob("*") if p.name.startswith(".kf-upload-")]
+
+
+def _start_slow_stor(f, name, first=b"p" * 100 * KiB):
+    """STOR begun: the first bytes sent and written, the data connection
+    left open."""
+    f.voidcmd("TYPE I")
+    conn = f.transfercmd(f"STOR {name}")
+    conn.sendall(first)
+    return conn
+
+
+def _kill_session_worker(srv):
+    """SIGKILL the one post-login worker (kf-session) of the server."""
+    from conftest import descendants_named, wait_for
+    workers = wait_for(lambda: len(descendants_named(srv.pid, "kf-session")) == 1 and
+                       descendants_named(srv.pid, "kf-session"))
+    assert workers and len(workers) == 1, workers
+    os.kill(workers[0], 9)
+    assert wait_for(lambda: not descendants_named(srv.pid, "kf-session"))
+
+
+def _listing(f, arg):
+    lines = []
+    f.retrlines(f"LIST {arg}", lines.append)
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("rootless", [False, True] if IS_ROOT else [True])
+def test_unnamed_upload_is_invisible_and_dies_with_its_worker(qsrv, rootless):
+    """O_TMPFILE: during a STOR no name exists at all (not in another
+    session's LIST -a, not on disk); kill -9 of the worker leaves no file
+    and the quota as it was."""
+    srv = qsrv(quota_bytes=SEED_BYTES + 10 * MiB, rootless=rootless)
+    names = sorted(os.listdir(srv.home))
+    f = srv.login()
+    before = recorded(srv)
+    conn = _start_slow_stor(f, "big.bin")
+    g = srv.login()
+    text = _listing(g, "-a")
+    assert ".kf-upload-" not in text and "big.bin" not in text
+    assert sorted(os.listdir(srv.home)) == names
+    g.quit()
+    assert recorded(srv) == before
+    _kill_session_worker(srv)
+    conn.close()
+    assert sorted(os.listdir(srv.home)) == names
+    assert recorded(srv) == before == disk_usage(srv.home)
+    # and a finished upload is charged at its end
+    h = srv.login()
+    assert push(h, "STOR done.bin", b"d" * 1000)[0].startswith("226")
+    assert recorded(srv) == (before[0] + 1000, before[1] + 1) == disk_usage(srv.home)
+    h.quit()
+
+
+def test_named_fallback_is_hidden_denied_and_swept(qsrv):
+    """upload_tmpfile = no forces the named fallback: the temporary name
+    exists on disk but no session can list, RETR, SIZE, DELE or rename it;
+    kill -9 leaves it, uncounted; the next upload into that directory
+    removes it once it is KF_UPLOAD_ORPHAN_AGE old."""
+    srv = qsrv(quota_bytes=SEED_BYTES + 10 * MiB, upload_tmpfile="no")
+    f = srv.login()
+    before = recorded(srv)
+    conn = _start_slow_stor(f, "big.bin")
+    from conftest import wait_for
+    temps = wait_for(lambda: _temps(srv.home))
+    assert len(temps) == 1
+    tmp = temps[0].name
+    g = srv.login()
+    assert tmp not in _listing(g, "-a")
+    assert tmp not in g.nlst("-a")
+    for cmd in (f"SIZE {tmp}", f"MDTM {tmp}", f"DELE {tmp}", f"RNFR {tmp}",
+                f"STAT {tmp}", f"MLST {tmp}"):
+        with pytest.raises(ftplib.error_perm, match="^550 "):
+            g.sendcmd(cmd)
+    with pytest.raises(ftplib.error_perm, match="^550 "):
+        g.retrbinary(f"RETR {tmp}", lambda b: None)
+    # a live upload's file is never swept, however old
+    os.utime(temps[0], (1600000000, 1600000000))
+    assert push(g, "STOR other.bin", b"o")[0].startswith("226")
+    assert temps[0].exists()
+    g.quit()
+    _kill_session_worker(srv)
+    conn.close()
+    assert temps[0].exists()                       # the orphan
+    assert recorded(srv) == (before[0] + 1, before[1] + 1)   # other.bin only
+    r = quota_cmd(srv, "--recompute")
+    assert r.returncode == 0, r.stderr
+    assert recorded(srv) == (before[0] + 1, before[1] + 1)
+    # a fresh orphan stays (it may be an upload just starting) ...
+    os.utime(temps[0], None)
+    h = srv.login()
+    assert push(h, "STOR third.bin", b"t")[0].startswith("226")
+    assert temps[0].exists()
+    # ... an old one goes with the next upload into its directory
+    os.utime(temps[0], (1600000000, 1600000000))
+    assert push(h, "STOR third.bin", b"t")[0].startswith("226")
+    assert not temps[0].exists()
+    h.quit()
+    assert recorded(srv) == (before[0] + 2, before[1] + 2) == disk_usage(srv.home)

@@ -116,9 +116,11 @@ def test_rest_then_appe_and_stor_continue(srv):
     assert (srv.home / "r.bin").read_bytes() == b"0123abcXYZ"
     f.storbinary("STOR r.bin", io.BytesIO(b"!!"), rest=10)
     assert (srv.home / "r.bin").read_bytes() == b"0123abcXYZ!!"
-    # REST must come right before the transfer: a NOOP between cancels it
+    # REST is kept across a NOOP (and PASV), used up by the transfer;
+    # RNFR cancels it
     assert code(f, "REST 3") == "350"
     assert code(f, "NOOP") == "200"
+    assert code(f, "RNFR r.bin") == "350"
     f.storbinary("APPE r.bin", io.BytesIO(b"."))
     assert (srv.home / "r.bin").read_bytes() == b"0123abcXYZ!!."
     # beyond the end: refused, file unchanged

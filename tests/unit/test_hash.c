@@ -214,10 +214,28 @@ test_bad_args(void **state)
 	    sizeof(hex)), -EBADF);
 }
 
+/* Stops once at least *arg bytes were digested; counts its calls. */
+struct stop_after {
+	uint64_t	at;
+	uint64_t	last;
+	int		calls;
+};
+
+static int
+stop_after(void *arg, uint64_t done)
+{
+	struct stop_after *s = arg;
+
+	s->calls++;
+	s->last = done;
+	return done >= s->at;
+}
+
 static void
 test_stop(void **state)
 {
-	volatile sig_atomic_t stop = 1;
+	struct stop_after sa = { .at = 0 };
+	struct hash_stop stop = { stop_after, &sa };
 	char hex[HASH_HEX_MAX];
 	int fd, i;
 
@@ -225,9 +243,16 @@ test_stop(void **state)
 	for (i = SHA1; i <= CRC; i++)
 		assert_int_equal(hash_fd(algo(i), fd, 0, MIB, UINT64_MAX,
 		    &stop, hex, sizeof(hex)), -EINTR);
-	stop = 0;
+	/* asked before every chunk, with the bytes done: stops mid-file */
+	sa = (struct stop_after){ .at = 2 * HASH_CHUNK };
+	assert_int_equal(hash_fd(algo(SHA256), fd, 0, MIB, UINT64_MAX,
+	    &stop, hex, sizeof(hex)), -EINTR);
+	assert_int_equal(sa.calls, 3);
+	assert_int_equal(sa.last, 2 * HASH_CHUNK);
+	sa = (struct stop_after){ .at = UINT64_MAX };
 	assert_int_equal(hash_fd(algo(SHA256), fd, 0, MIB, UINT64_MAX,
 	    &stop, hex, sizeof(hex)), 0);
+	assert_int_equal(sa.calls, MIB / HASH_CHUNK);
 	assert_string_equal(hex, mib_a[SHA256]);
 	close(fd);
 }

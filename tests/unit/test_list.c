@@ -357,7 +357,19 @@ test_parse_opts(void **state)
 	assert_int_equal(list_parse_opts(&arg, &flags), 0);
 	assert_string_equal(arg, "sub");
 	assert_int_equal(flags, LIST_LONG | LIST_ALL | LIST_RECURSE);
-	arg = "-x name";
+	/* any ls letter or digit is accepted; -d is kept, the rest ignored */
+	flags = 0;
+	arg = "-1 -t -rh -d name";
+	assert_int_equal(list_parse_opts(&arg, &flags), 0);
+	assert_string_equal(arg, "name");
+	assert_int_equal(flags, LIST_DIRSELF);
+	arg = "-x";
+	assert_int_equal(list_parse_opts(&arg, &flags), 0);
+	assert_string_equal(arg, "");
+	/* a word with other bytes is a name */
+	arg = "-x.txt";
+	assert_int_equal(list_parse_opts(&arg, &flags), -EINVAL);
+	arg = "--all";
 	assert_int_equal(list_parse_opts(&arg, &flags), -EINVAL);
 }
 

@@ -179,7 +179,8 @@ test_walk_counts_the_tree_only(void **state)
 	(void)state;
 	assert_int_equal(quota_walk(fd, 32, 1000, &u), 0);
 	assert_int_equal(u.bytes, 100 + 23 + 1000 + 5);
-	assert_int_equal(u.files, 4);
+	/* a, b, d/c (twice linked, once), d/e/f and the directories d, d/e */
+	assert_int_equal(u.files, 6);
 	close(fd);
 }
 
@@ -262,6 +263,95 @@ test_two_sessions_share_one_count(void **state)
 	rmdir(dir);
 }
 
+/* MKD charges a file (refused past quota_files), RMD credits it. */
+static void
+test_directories_are_files(void **state)
+{
+	char dir[64], p[128];
+	struct quota q = { .max_files = 2 };
+	struct quota_usage u;
+	int dfd;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/kf-quota-mkd-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_true((q.fd = quota_open(dir, "alice")) >= 0);
+	assert_int_equal(quota_write(q.fd, &(struct quota_usage){ 7, 1 }), 0);
+	assert_true((dfd = open(dir, O_RDONLY | O_DIRECTORY)) >= 0);
+	assert_int_equal(quota_mkdir(&q, dfd, "one", 0755), 0);
+	assert_int_equal(quota_mkdir(&q, dfd, "two", 0755), -1);
+	assert_int_equal(errno, EDQUOT);
+	assert_int_equal(quota_read(q.fd, &u), 1);
+	assert_true(u.bytes == 7 && u.files == 2);
+	/* an existing name: mkdirat's error, nothing charged */
+	q.max_files = 0;
+	assert_int_equal(quota_mkdir(&q, dfd, "one", 0755), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(quota_unlink(&q, dfd, "one", AT_REMOVEDIR), 0);
+	assert_int_equal(quota_read(q.fd, &u), 1);
+	assert_true(u.bytes == 7 && u.files == 1);
+	close(dfd);
+	close(q.fd);
+	snprintf(p, sizeof(p), "rm -rf %s", dir);
+	assert_int_equal(system(p), 0);
+}
+
+static int
+place_ok(void *arg)
+{
+	int *dfd = arg;
+
+	return renameat(*dfd, "tmp", *dfd, "dst");
+}
+
+/* STOR: checked as it grows, charged with the rename, exactly once. */
+static void
+test_check_then_commit(void **state)
+{
+	char dir[64], p[128];
+	struct quota q = { .max_bytes = 100, .max_files = 3 };
+	struct quota_usage u, none = { 0, 0 }, old = { 40, 1 };
+	int dfd, fd;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/kf-quota-commit-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_true((q.fd = quota_open(dir, "alice")) >= 0);
+	assert_int_equal(quota_write(q.fd, &(struct quota_usage){ 50, 2 }), 0);
+	assert_true((dfd = open(dir, O_RDONLY | O_DIRECTORY)) >= 0);
+	/* checks write nothing */
+	assert_int_equal(quota_check(&q, 50, 1, &none), 0);
+	assert_int_equal(quota_check(&q, 51, 1, &none), -EDQUOT);
+	assert_int_equal(quota_check(&q, 90, 1, &old), 0);
+	assert_int_equal(quota_read(q.fd, &u), 1);
+	assert_true(u.bytes == 50 && u.files == 2);
+	/* a new name: charged bytes and one file when the rename worked */
+	assert_true((fd = openat(dfd, "tmp", O_WRONLY | O_CREAT, 0600)) >= 0);
+	assert_int_equal(ftruncate(fd, 30), 0);
+	close(fd);
+	assert_int_equal(quota_commit(&q, 60, dfd, "dst", place_ok, &dfd),
+	    -EDQUOT);
+	assert_int_equal(faccessat(dfd, "tmp", F_OK, 0), 0);	/* not placed */
+	assert_int_equal(quota_commit(&q, 30, dfd, "dst", place_ok, &dfd), 0);
+	assert_int_equal(quota_read(q.fd, &u), 1);
+	assert_true(u.bytes == 80 && u.files == 3);
+	/* replacing dst (30 bytes, one file) at the file limit: exact */
+	assert_true((fd = openat(dfd, "tmp", O_WRONLY | O_CREAT, 0600)) >= 0);
+	close(fd);
+	assert_int_equal(quota_commit(&q, 50, dfd, "dst", place_ok, &dfd), 0);
+	assert_int_equal(quota_read(q.fd, &u), 1);
+	assert_true(u.bytes == 100 && u.files == 3);
+	/* a failed place charges nothing */
+	q.max_files = 0;
+	assert_int_equal(quota_commit(&q, 0, dfd, "x", place_ok, &dfd), -ENOENT);
+	assert_int_equal(quota_read(q.fd, &u), 1);
+	assert_true(u.bytes == 100 && u.files == 3);
+	close(dfd);
+	close(q.fd);
+	snprintf(p, sizeof(p), "rm -rf %s", dir);
+	assert_int_equal(system(p), 0);
+}
+
 /* What quota_open refuses: links, other kinds, a shared directory. */
 static void
 test_open_refuses(void **state)
@@ -312,6 +402,8 @@ main(void)
 		cmocka_unit_test(test_walk_empty),
 		cmocka_unit_test(test_walk_bounds),
 		cmocka_unit_test(test_two_sessions_share_one_count),
+		cmocka_unit_test(test_directories_are_files),
+		cmocka_unit_test(test_check_then_commit),
 		cmocka_unit_test(test_open_refuses),
 	};
 
