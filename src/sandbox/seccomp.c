@@ -3,7 +3,8 @@
  * listed kills the process (SCMP_ACT_KILL_PROCESS), and so does any
  * other architecture's calling convention. Memory never becomes
  * executable, signals reach only this process, and only the post-login
- * worker may create sockets: TCP over IPv4 or IPv6.
+ * worker may create sockets: TCP over IPv4 or IPv6. A post-login mode
+ * with a set-id or sticky bit gets EPERM (mode_calls).
  * Names are resolved by libseccomp for the native architecture; a name
  * the architecture lacks (mmap2 on x86_64) is skipped.
  * To allow a new call: add its name to the phase's table below, and to
@@ -15,6 +16,7 @@
  * TLS relay (apply), last step of the sandbox.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -25,6 +27,7 @@
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/limits.h"
@@ -59,10 +62,13 @@ static const char *const relay_calls[] = {
 	"exit", "exit_group",
 };
 
-/* Post-login: files under the root, transfers, data connections. */
+/*
+ * Post-login: files under the root, transfers, data connections.
+ * openat, mkdirat, fchmod and fchmodat are in mode_calls below.
+ */
 static const char *const post_calls[] = {
-	"openat", "openat2", "getdents64", "mkdirat", "unlinkat", "renameat",
-	"renameat2", "utimensat", "fchmod", "fchmodat", "ftruncate", "fsync",
+	"openat2", "getdents64", "unlinkat", "renameat",
+	"renameat2", "utimensat", "ftruncate", "fsync",
 	"fdatasync", "readlinkat", "statx", "fstatfs", "pread64", "pwrite64",
 	"umask", "dup", "dup3",
 	"sendfile", "splice", "pipe2",
@@ -84,6 +90,33 @@ static const struct arg_rule base_args[] = {
 	{ "mmap2", 2, PROT_EXEC, 0 },
 	{ "mprotect", 2, PROT_EXEC, 0 },
 };
+
+/*
+ * Post-login calls that take a file mode: allowed with no set-user-id,
+ * set-group-id or sticky bit in it, refused with EPERM (an error the
+ * session turns into a 550, not a killed session) when one is there.
+ * openat's mode counts only when it creates (O_CREAT, O_TMPFILE).
+ * openat2 is not here: its mode lies in struct open_how, which seccomp
+ * cannot read (docs/SANDBOX.md).
+ */
+struct mode_call {
+	const char	*name;
+	unsigned	 mode_arg;
+	int		 flags_arg;	/* openat's flags, or -1 */
+};
+
+static const struct mode_call mode_calls[] = {
+	{ "openat", 3, 2 },
+	{ "mkdirat", 2, -1 },
+	{ "fchmod", 1, -1 },
+	{ "fchmodat", 2, -1 },
+};
+
+/* The bits refused in a mode, one rule each (no "masked not equal"). */
+static const scmp_datum_t special_bits[] = { S_ISUID, S_ISGID, S_ISVTX };
+
+/* The flags that make openat use its mode (__O_TMPFILE: O_TMPFILE's own bit). */
+static const scmp_datum_t creating_flags[] = { O_CREAT, __O_TMPFILE };
 
 /* The signal calls whose first argument is the target process. */
 static const char *const self_signal_calls[] = { "kill", "tgkill" };
@@ -182,6 +215,65 @@ allow_self_signals(scmp_filter_ctx ctx, scmp_datum_t me)
 	return 0;
 }
 
+/* openat that creates nothing: any mode, it is not used. */
+static int
+allow_open_no_create(scmp_filter_ctx ctx, int nr, unsigned flags_arg)
+{
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+	    cmp(flags_arg, SCMP_CMP_MASKED_EQ,
+	    creating_flags[0] | creating_flags[1], 0));
+}
+
+/*
+ * mode & 07000 == 0: allowed. Else refused, one rule per special bit
+ * (and per creating flag for openat); the rules do not overlap.
+ */
+static int
+mode_rules(scmp_filter_ctx ctx, int nr, const struct mode_call *mc)
+{
+	const scmp_datum_t special = S_ISUID | S_ISGID | S_ISVTX;
+	size_t b, f;
+	int r = 0;
+
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+	    cmp(mc->mode_arg, SCMP_CMP_MASKED_EQ, special, 0)) < 0)
+		return -1;
+	if (mc->flags_arg >= 0 &&
+	    allow_open_no_create(ctx, nr, (unsigned)mc->flags_arg) < 0)
+		return -1;
+	for (b = 0; b < NELEM(special_bits) && r == 0; b++) {
+		if (mc->flags_arg < 0) {
+			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
+			    cmp(mc->mode_arg, SCMP_CMP_MASKED_EQ,
+			    special_bits[b], special_bits[b]));
+			continue;
+		}
+		for (f = 0; f < NELEM(creating_flags) && r == 0; f++)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 2,
+			    cmp(mc->mode_arg, SCMP_CMP_MASKED_EQ,
+			    special_bits[b], special_bits[b]),
+			    cmp((unsigned)mc->flags_arg, SCMP_CMP_MASKED_EQ,
+			    creating_flags[f], creating_flags[f]));
+	}
+	return r < 0 ? -1 : 0;
+}
+
+static int
+allow_modes(scmp_filter_ctx ctx)
+{
+	size_t i;
+	int nr;
+
+	for (i = 0; i < NELEM(mode_calls); i++) {
+		if ((nr = seccomp_syscall_resolve_name(mode_calls[i].name)) ==
+		    __NR_SCMP_ERROR)
+			continue;
+		if (mode_rules(ctx, nr, &mode_calls[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 allow_tcp_sockets(scmp_filter_ctx ctx)
 {
@@ -243,7 +335,7 @@ build(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 		return -1;
 	if (phase == SANDBOX_POSTLOGIN &&
 	    (allow_calls(ctx, post_calls, NELEM(post_calls)) < 0 ||
-	    allow_tcp_sockets(ctx) < 0))
+	    allow_modes(ctx) < 0 || allow_tcp_sockets(ctx) < 0))
 		return -1;
 #ifdef KF_SANITIZE
 	if (allow_sanitizer(ctx, phase) < 0)

@@ -5,8 +5,10 @@ post-login seccomp filter refuses setuid/setgid/sticky modes, and after
 login the monitor keeps only the capabilities its remaining requests need,
 with no_new_privs and its own seccomp filter."""
 
+import ftplib
 import os
 import shutil
+import stat
 import subprocess
 
 import pytest
@@ -181,3 +183,24 @@ def test_each_role_holds_only_its_descriptors(fd_server, certs, mode):
                 assert n <= allowed[k], f"{role} {pid}: {n} x {k}: {fds}"
     c.cmd("QUIT")
     c.close()
+
+
+# ---------------------------------------------------------------------------
+# no set-id or sticky bit from a session: the kernel (seccomp) refuses it
+
+def test_site_chmod_special_bits_refused_by_the_kernel(srv):
+    """SITE CHMOD parses 0..07777; the post-login filter answers EPERM to
+    fchmodat with S_ISUID, S_ISGID or S_ISVTX, so the reply is 550 and
+    the mode stays as it was."""
+    f = srv.login()
+    path = srv.home / "hello.txt"
+    assert f.sendcmd("SITE CHMOD 640 hello.txt").startswith("200 ")
+    for mode in ("4755", "2755", "1777", "6777", "4644"):
+        with pytest.raises(ftplib.error_perm, match=r"^550 "):
+            f.sendcmd(f"SITE CHMOD {mode} hello.txt")
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o640, mode
+    # the session goes on: the refusal was an error, not a killed worker
+    assert f.sendcmd("SITE CHMOD 604 hello.txt").startswith("200 ")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o604
+    assert f.pwd() == "/"
+    f.quit()

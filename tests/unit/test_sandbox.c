@@ -474,6 +474,78 @@ body_writable(int rootfd)
 	return 0;
 }
 
+/*
+ * No set-id or sticky bit through any call that takes a mode: each is
+ * refused with EPERM (not a kill: the session answers 550), and the
+ * same calls with an ordinary mode still work. Returns 0, or where
+ * it went wrong.
+ */
+static const mode_t special_modes[] = { 04755, 02755, 01777, 06777 };
+
+static int
+refused(int r)
+{
+	return r < 0 && errno == EPERM;
+}
+
+static int
+special_modes_refused(int dirfd, int fd, mode_t m)
+{
+	struct stat sb;
+
+	if (!refused(openat(dirfd, "suid", O_WRONLY | O_CREAT | O_CLOEXEC, m)))
+		return 1;
+	if (!refused(openat(dirfd, "suid", O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, m)))
+		return 2;
+	if (!refused(openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, m)))
+		return 3;
+	if (!refused(mkdirat(dirfd, "sdir", m)))
+		return 4;
+	if (!refused(fchmod(fd, m)))
+		return 5;
+	if (!refused(fchmodat(dirfd, "plain", m, 0)))
+		return 6;
+	if (fstatat(dirfd, "suid", &sb, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    fstatat(dirfd, "sdir", &sb, AT_SYMLINK_NOFOLLOW) == 0)
+		return 7;
+	return 0;
+}
+
+static int
+body_special_modes(int rootfd)
+{
+	int dirfd, fd, r;
+	size_t i;
+	struct stat sb;
+
+	if ((dirfd = open_in_root(rootfd, "/pub", O_PATH | O_DIRECTORY, 0)) < 0)
+		return 50;
+	fd = openat(dirfd, "plain", O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return 51;
+	for (i = 0; i < sizeof(special_modes) / sizeof(special_modes[0]); i++)
+		if ((r = special_modes_refused(dirfd, fd, special_modes[i])) != 0)
+			return 60 + 10 * (int)i + r;
+	/* the mode of a plain open is not looked at: it creates nothing */
+	close(fd);
+	if ((fd = openat(dirfd, "plain", O_RDONLY | O_CLOEXEC, 04755)) < 0)
+		return 52;
+	if (fchmod(fd, 0604) < 0 || fchmodat(dirfd, "plain", 0644, 0) < 0 ||
+	    mkdirat(dirfd, "dir", 0750) < 0)
+		return 53;
+	if (fstat(fd, &sb) < 0 || (sb.st_mode & 07777) != 0644)
+		return 54;
+	close(fd);
+	if ((fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600)) < 0)
+		return 55;
+	close(fd);
+	if (unlinkat(dirfd, "plain", 0) < 0 ||
+	    unlinkat(dirfd, "dir", AT_REMOVEDIR) < 0)
+		return 56;
+	return 0;
+}
+
 /* Rootless: no chroot, Landlock alone keeps the rest of the disk out. */
 static int
 body_rootless_outside(int rootfd)
@@ -714,6 +786,22 @@ test_postlogin_rootless_writable(void **state)
 	rm_tree(p);
 	sub(p, sizeof(p), tree, "pub/d");
 	assert_int_equal(rmdir(p), 0);
+}
+
+/* ---- modes ---- */
+
+static void
+test_postlogin_special_modes(void **state)
+{
+	struct sandbox_spec sp = { .phase = SANDBOX_POSTLOGIN, .root = tree,
+		.uid = NOBODY, .gid = NOBODY, .writable = 1 };
+	struct sandbox_spec rl = { .phase = SANDBOX_POSTLOGIN, .root = tree,
+		.writable = 1 };
+
+	if (!is_root())
+		skip();
+	assert_exit0(run(&sp, MODE_ROOT, body_special_modes));
+	assert_exit0(run(&rl, MODE_ROOTLESS, body_special_modes));
 }
 
 /* ---- refusals ---- */
@@ -965,6 +1053,7 @@ main(void)
 		cmocka_unit_test(test_prepared_programs),
 		cmocka_unit_test(test_postlogin_root_readonly),
 		cmocka_unit_test(test_postlogin_rootless_writable),
+		cmocka_unit_test(test_postlogin_special_modes),
 #ifdef KF_SANITIZE
 		cmocka_unit_test(test_sanitizer_reports),
 #endif
