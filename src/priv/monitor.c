@@ -723,6 +723,7 @@ session_phase(struct mon *m)
 	static const char too_many[] = "421 Too many REIN; closing.\r\n";
 	int status;
 
+	sandbox_monitor_shrink(m->a->conf);	/* docs/SECURITY.md */
 	m->worker = spawn(m, "kf-session", postlogin_body);
 	sys_shed_memory();	/* the login's stack and heap: idle from here */
 	status = serve_worker(m, worker_deadline(m, -1));

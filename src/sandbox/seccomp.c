@@ -13,11 +13,14 @@
  * (seccomp_prepare), and loaded as they are by each worker: libseccomp's
  * compiler then runs once per server, not in every session's processes.
  * Runs in: listener (prepare), pre-login and post-login workers and the
- * TLS relay (apply), last step of the sandbox.
+ * TLS relay (apply), last step of the sandbox; the monitor after login
+ * (apply, sandbox_monitor_shrink).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/filter.h>
+#include <linux/netlink.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stddef.h>
@@ -76,6 +79,35 @@ static const char *const post_calls[] = {
 	"getuid", "geteuid", "getgid", "getegid", "uname",
 };
 
+/*
+ * The monitor after login (SANDBOX_MONITOR). Its workers and relay are
+ * forked from it and inherit this filter under their own (the kernel
+ * applies both), so it allows every call of base_calls, post_calls,
+ * mode_calls and relay_calls too, and what a fork does on its way into
+ * the sandbox. Beyond those, what the monitor itself does: forks,
+ * waits, pidfds, socketpairs, the log, and what PAM (pam_unix,
+ * pam_listfile, pam_shells, pam_limits, pam_cap) and glibc's NSS do
+ * to verify a login: read files, load modules (file mappings may be
+ * executable, anonymous ones never: mon_args), syslog and nscd/userdb
+ * over AF_UNIX, audit over NETLINK_AUDIT (mon_sockets). Found with
+ * strace -f over the REIN, PAM, TLS, CCC, quota and transfer e2e files.
+ * Never: execve, ptrace, mount, namespaces (clone with CLONE_NEW*,
+ * unshare, setns), open_by_handle_at, bpf, module loading, keyctl.
+ * If the monitor comes to exec its workers, execve goes here.
+ */
+static const char *const monitor_calls[] = {
+	"wait4", "waitid", "pidfd_open", "socketpair", "getppid", "getsid",
+	"set_robust_list", "alarm", "setitimer", "getitimer",
+	"chroot", "chdir", "fchdir", "setgroups", "setresuid", "setresgid",
+	"getresuid", "getresgid", "getgroups", "capget", "capset", "prctl",
+	"prlimit64", "setrlimit", "getrlimit", "seccomp",
+	"landlock_create_ruleset", "landlock_add_rule",
+	"landlock_restrict_self",
+	"open", "access", "faccessat", "faccessat2", "stat", "lstat",
+	"readlink", "statfs", "fchown", "sysinfo", "getcwd", "uname",
+	"pipe", "dup2", "sigaltstack",
+};
+
 /* Allowed only when (argument & mask) == value. */
 struct arg_rule {
 	const char	*name;
@@ -117,6 +149,34 @@ static const scmp_datum_t special_bits[] = { S_ISUID, S_ISGID, S_ISVTX };
 
 /* The flags that make openat use its mode (__O_TMPFILE: O_TMPFILE's own bit). */
 static const scmp_datum_t creating_flags[] = { O_CREAT, __O_TMPFILE };
+
+/*
+ * The monitor maps shared objects (PAM and NSS modules) executable;
+ * anonymous memory never becomes executable, nor does memory already
+ * mapped. clone: a plain fork, no namespaces.
+ */
+#define CLONE_NS_FLAGS	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | \
+	CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
+
+static const struct arg_rule mon_args[] = {
+	{ "mmap", 3, MAP_ANONYMOUS, 0 },
+	{ "mmap2", 3, MAP_ANONYMOUS, 0 },
+	{ "clone", 0, CLONE_NS_FLAGS, 0 },
+	/* kill, tgkill: a process (pid >= 0), never -1 or a group (< -1) */
+	{ "kill", 0, ~(scmp_datum_t)0x7fffffff, 0 },
+	{ "tgkill", 0, ~(scmp_datum_t)0x7fffffff, 0 },
+};
+
+/* socket(family, type, protocol) the monitor may make, beyond TCP. */
+struct sock_rule {
+	int		family;
+	int		protocol;	/* -1: any */
+};
+
+static const struct sock_rule mon_sockets[] = {
+	{ AF_UNIX, -1 },		/* syslog, nscd, systemd-userdb */
+	{ AF_NETLINK, NETLINK_AUDIT },	/* libpam's audit records */
+};
 
 /* The signal calls whose first argument is the target process. */
 static const char *const self_signal_calls[] = { "kill", "tgkill" };
@@ -288,6 +348,54 @@ allow_tcp_sockets(scmp_filter_ctx ctx)
 	return 0;
 }
 
+static int
+allow_mon_sockets(scmp_filter_ctx ctx)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < NELEM(mon_sockets); i++) {
+		if (mon_sockets[i].protocol < 0)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket),
+			    1, cmp(0, SCMP_CMP_EQ,
+			    (scmp_datum_t)mon_sockets[i].family, 0));
+		else
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket),
+			    2, cmp(0, SCMP_CMP_EQ,
+			    (scmp_datum_t)mon_sockets[i].family, 0),
+			    cmp(2, SCMP_CMP_EQ,
+			    (scmp_datum_t)mon_sockets[i].protocol, 0));
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* clone3's flags lie in memory: ENOSYS, and glibc falls back to clone. */
+static int
+build_monitor(scmp_filter_ctx ctx)
+{
+	int nr;
+
+	if (allow_calls(ctx, base_calls, NELEM(base_calls)) < 0 ||
+	    allow_calls(ctx, post_calls, NELEM(post_calls)) < 0 ||
+	    allow_calls(ctx, relay_calls, NELEM(relay_calls)) < 0 ||
+	    allow_calls(ctx, monitor_calls, NELEM(monitor_calls)) < 0 ||
+	    allow_args(ctx, base_args, NELEM(base_args)) < 0 ||
+	    allow_args(ctx, mon_args, NELEM(mon_args)) < 0 ||
+	    allow_modes(ctx) < 0 || allow_tcp_sockets(ctx) < 0 ||
+	    allow_mon_sockets(ctx) < 0)
+		return -1;
+	if ((nr = seccomp_syscall_resolve_name("clone3")) != __NR_SCMP_ERROR &&
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0) < 0)
+		return -1;
+#ifdef KF_SANITIZE
+	if (allow_args(ctx, sanitizer_args, NELEM(sanitizer_args)) < 0)
+		return -1;
+#endif
+	return 0;
+}
+
 #ifdef KF_SANITIZE
 static int
 refuse_calls(scmp_filter_ctx ctx, const char *const *names, size_t n)
@@ -325,6 +433,8 @@ build(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 	    SCMP_ACT_KILL_PROCESS) < 0)
 		return -1;
+	if (phase == SANDBOX_MONITOR)
+		return build_monitor(ctx);
 	if (phase == SANDBOX_RELAY) {
 		if (allow_calls(ctx, relay_calls, NELEM(relay_calls)) < 0)
 			return -1;
@@ -361,7 +471,7 @@ struct prepared {
 	struct sock_filter	insn[KF_SECCOMP_INSNS_MAX];
 };
 
-static struct prepared prepared[SANDBOX_RELAY + 1];
+static struct prepared prepared[SANDBOX_MONITOR + 1];
 
 static scmp_filter_ctx
 new_ctx(enum sandbox_phase phase, scmp_datum_t me)
@@ -425,15 +535,19 @@ seccomp_prepare(void)
 	int phase, ok = 0;
 	size_t want;
 
-	for (phase = 0; phase <= SANDBOX_RELAY; phase++) {
+	for (phase = 0; phase <= SANDBOX_MONITOR; phase++) {
 		prepared[phase].len = 0;
 		if ((ctx = new_ctx((enum sandbox_phase)phase,
 		    SELF_PID_MARK)) == NULL)
 			continue;
 		if (export(ctx, &prepared[phase]) == 0) {
-			/* a pid compare iff the arch has a self-signal call */
+			/*
+			 * A pid compare iff the arch has a self-signal call
+			 * (and the phase signals only itself: not the monitor).
+			 */
 			want = 0;
-			for (size_t i = 0; i < NELEM(self_signal_calls); i++)
+			for (size_t i = 0; i < NELEM(self_signal_calls) &&
+			    phase != SANDBOX_MONITOR; i++)
 				if (seccomp_syscall_resolve_name(
 				    self_signal_calls[i]) != __NR_SCMP_ERROR)
 					want++;

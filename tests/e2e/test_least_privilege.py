@@ -13,8 +13,10 @@ import subprocess
 
 import pytest
 
-from conftest import (IS_ROOT, PASSWORD, USER, build_server, descendants_named,
-                      wait_for)
+from conftest import (IS_ROOT, NOBODY, PASSWORD, USER, build_server,
+                      descendants_named, proc_status, requires_root, retr_bytes,
+                      stor_bytes, wait_for)
+from test_pam import PAM_PASS, PAM_USER, pam_user  # noqa: F401 (fixture)
 from tls_helpers import TLSRaw, certs, tls_conf  # noqa: F401 (fixture)
 
 MODES = ["root", "rootless"] if IS_ROOT else ["rootless"]
@@ -204,3 +206,144 @@ def test_site_chmod_special_bits_refused_by_the_kernel(srv):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o604
     assert f.pwd() == "/"
     f.quit()
+
+
+# ---------------------------------------------------------------------------
+# the monitor after login: fewer capabilities, no_new_privs, seccomp
+
+# CAP_DAC_READ_SEARCH 2, CAP_KILL 5, CAP_SETGID 6, CAP_SETUID 7,
+# CAP_SETPCAP 8, CAP_SYS_CHROOT 18 (docs/SECURITY.md says why each)
+MONITOR_CAPS = (1 << 2) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 18)
+CAP_AUDIT_WRITE = 1 << 29
+CAP_DAC_OVERRIDE, CAP_CHOWN = 1 << 1, 1 << 0
+
+
+def caps(st, key):
+    return int(st[key], 16)
+
+
+def the_monitor(srv):
+    return one(wait_for(lambda: descendants_named(srv.pid, "kf-monitor")))
+
+
+def assert_shrunk(srv, extra=0):
+    mon = the_monitor(srv)
+    st = proc_status(mon)
+    assert st["NoNewPrivs"] == "1"
+    assert st["Seccomp"] == "2"
+    assert caps(st, "CapInh") == 0 and caps(st, "CapAmb") == 0
+    if srv.rootless:
+        assert caps(st, "CapEff") == 0 and caps(st, "CapPrm") == 0
+        return mon
+    assert caps(st, "CapEff") == MONITOR_CAPS | extra, st["CapEff"]
+    assert caps(st, "CapPrm") == MONITOR_CAPS | extra, st["CapPrm"]
+    assert caps(st, "CapBnd") == MONITOR_CAPS | extra, st["CapBnd"]
+    return mon
+
+
+def test_monitor_shrinks_after_login(srv):
+    c = srv.connect()
+    mon = the_monitor(srv)
+    before = proc_status(mon)
+    assert before["NoNewPrivs"] == "0" and before["Seccomp"] == "0"
+    if not srv.rootless:
+        # before login the monitor is still fully privileged
+        assert caps(before, "CapEff") & ~MONITOR_CAPS
+    c.login(USER, PASSWORD)
+    assert wait_for(lambda: descendants_named(srv.pid, "kf-session"))
+    assert assert_shrunk(srv) == mon
+    # the session still works: a transfer, then REIN and a second login
+    # (new pre-login worker, new post-login worker, from the shrunk monitor)
+    stor_bytes(c, "up.txt", b"x" * 1000)
+    assert c.sendcmd("REIN").startswith("220")
+    c.login(USER, PASSWORD)
+    assert retr_bytes(c, "up.txt") == b"x" * 1000
+    sess = one(wait_for(lambda: descendants_named(srv.pid, "kf-session")))
+    if not srv.rootless:
+        assert proc_status(sess)["CapBnd"] == "0000000000000000"
+    assert_shrunk(srv)
+    c.quit()
+    assert "session ended" not in srv.log()
+
+
+def test_shrunk_monitor_still_stops_its_worker(srv):
+    """SIGTERM to the server: the monitor passes it on to a worker of
+    another uid (CAP_KILL kept) and the session ends promptly."""
+    f = srv.login()
+    assert wait_for(lambda: descendants_named(srv.pid, "kf-session"))
+    assert_shrunk(srv)
+    srv.proc.send_signal(15)
+    srv.proc.wait(5)
+    assert srv.proc.returncode == 0
+    f.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rein_then_auth_tls_after_the_shrink(start_server, certs, mode):
+    """A relay started after login, by the shrunk monitor: plain login,
+    REIN, AUTH TLS, login again over TLS."""
+    srv = start_server(conf_extra=tls_conf(certs["cert"], certs["key"]),
+                       rootless=mode == "rootless")
+    c = TLSRaw(srv.port)
+    c.reply()
+    assert c.cmd(f"USER {USER}").startswith("331 ")
+    assert c.cmd(f"PASS {PASSWORD}").startswith("230 ")
+    assert wait_for(lambda: descendants_named(srv.pid, "kf-session"))
+    assert_shrunk(srv)
+    assert c.cmd("REIN").startswith("220 ")
+    assert c.cmd("AUTH TLS").startswith("234 ")
+    c.starttls()
+    assert c.cmd(f"USER {USER}").startswith("331 ")
+    assert c.cmd(f"PASS {PASSWORD}").startswith("230 ")
+    assert c.cmd("PWD").startswith("257 ")
+    relay = one(wait_for(lambda: descendants_named(srv.pid, "kf-tls-relay")))
+    st = proc_status(relay)
+    assert st["Seccomp"] == "2" and caps(st, "CapEff") == 0
+    assert_shrunk(srv)
+    c.cmd("QUIT")
+    c.close()
+
+
+@requires_root
+def test_pam_relogin_after_the_shrink(start_server, pam_user):
+    """PAM (pam_unix reads /etc/shadow, NSS, audit) runs again in the
+    shrunk monitor after REIN: a wrong password, then the right one."""
+    srv = start_server(mode="config", conf_extra={"pam_enable": "yes"})
+    f = srv.login(PAM_USER, PAM_PASS)
+    assert wait_for(lambda: descendants_named(srv.pid, "kf-session"))
+    assert_shrunk(srv, extra=CAP_AUDIT_WRITE)
+    assert f.sendcmd("REIN").startswith("220")
+    with pytest.raises(ftplib.error_perm, match=r"^530 "):
+        f.login(PAM_USER, "wrong-password")
+    f.login(PAM_USER, PAM_PASS)
+    assert retr_bytes(f, "mine.txt") == b"pam user file\n"
+    sess = one(wait_for(lambda: descendants_named(srv.pid, "kf-session")))
+    assert proc_status(sess)["Uid"].split() == [str(pam_user.pw_uid)] * 4
+    assert f.sendcmd("REIN").startswith("220")
+    f.login(USER, PASSWORD)
+    assert f.pwd() == "/"
+    f.quit()
+    assert srv.wait_log(rf"login ok: user={PAM_USER}")
+    assert "session ended" not in srv.log()
+
+
+@requires_root
+def test_quota_dir_of_another_owner_after_the_shrink(start_server, tmp_path):
+    """A quota_dir owned by another account: the monitor keeps
+    CAP_DAC_OVERRIDE and CAP_CHOWN to create a usage file there and
+    hand it over; after REIN it can still do so for the next login."""
+    qdir = tmp_path / "quota"
+    qdir.mkdir(mode=0o700)
+    os.chown(qdir, NOBODY, NOBODY)
+    srv = start_server(conf_extra={"quota_dir": str(qdir)})
+    from tls_helpers import add_user
+    add_user(srv, "qbob", "Qb0b-e2e-S3cret", extra=("--quota-bytes", "1000000"))
+    f = srv.login()
+    assert wait_for(lambda: descendants_named(srv.pid, "kf-session"))
+    assert_shrunk(srv, extra=CAP_DAC_OVERRIDE | CAP_CHOWN)
+    assert f.sendcmd("REIN").startswith("220")
+    f.login("qbob", "Qb0b-e2e-S3cret")
+    stor_bytes(f, "q.txt", b"q" * 100)
+    f.quit()
+    st = os.stat(qdir / "qbob")
+    assert (st.st_uid, st.st_gid) == (NOBODY, NOBODY)
