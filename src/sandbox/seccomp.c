@@ -86,8 +86,9 @@ static const char *const post_calls[] = {
  * mode_calls and relay_calls too, and what a fork does on its way into
  * the sandbox. Beyond those, what the monitor itself does: forks,
  * waits, pidfds, socketpairs, the log, and what PAM (pam_unix,
- * pam_listfile, pam_shells, pam_limits, pam_cap) and glibc's NSS do
- * to verify a login: read files, load modules (file mappings may be
+ * pam_listfile, pam_shells, pam_faillock, pam_cap) and glibc's NSS do
+ * to verify a login: read files, lock pam_faillock's tallies, load
+ * modules (file mappings may be
  * executable, anonymous ones never: mon_args), syslog and nscd/userdb
  * over AF_UNIX, audit over NETLINK_AUDIT (mon_sockets). Found with
  * strace -f over the REIN, PAM, TLS, CCC, quota and transfer e2e files.
@@ -104,7 +105,7 @@ static const char *const monitor_calls[] = {
 	"landlock_create_ruleset", "landlock_add_rule",
 	"landlock_restrict_self",
 	"open", "access", "faccessat", "faccessat2", "stat", "lstat",
-	"readlink", "statfs", "fchown", "sysinfo", "getcwd", "uname",
+	"readlink", "statfs", "fchown", "sysinfo", "getcwd", "uname", "flock",
 	"pipe", "dup2", "sigaltstack",
 };
 
@@ -176,6 +177,9 @@ struct sock_rule {
 static const struct sock_rule mon_sockets[] = {
 	{ AF_UNIX, -1 },		/* syslog, nscd, systemd-userdb */
 	{ AF_NETLINK, NETLINK_AUDIT },	/* libpam's audit records */
+	/* DNS of a PAM module (pam_ldap, pam_access); raw: no CAP_NET_RAW */
+	{ AF_INET, -1 },
+	{ AF_INET6, -1 },
 };
 
 /* The signal calls whose first argument is the target process. */

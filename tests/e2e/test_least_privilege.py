@@ -347,3 +347,59 @@ def test_quota_dir_of_another_owner_after_the_shrink(start_server, tmp_path):
     f.quit()
     st = os.stat(qdir / "qbob")
     assert (st.st_uid, st.st_gid) == (NOBODY, NOBODY)
+
+
+@requires_root
+def test_pam_modules_under_the_monitor_filter(start_server, pam_user, tmp_path):
+    """A PAM stack of pam_shells, pam_listfile, pam_faillock and pam_unix
+    (auth and account) verifies logins after REIN, in the shrunk monitor
+    under its seccomp filter: allowed user in, unlisted user out, wrong
+    password counted by pam_faillock, right one in again."""
+    service = f"kf-lptest-{os.getpid()}"
+    pamd = f"/etc/pam.d/{service}"
+    allowed = tmp_path / "ftpusers"
+    allowed.write_text(f"{PAM_USER}\n")
+    fl = tmp_path / "faillock"
+    fl.mkdir()
+    opts = f"dir={fl} deny=50 unlock_time=1"
+    with open(pamd, "w") as f:
+        f.write("auth requisite pam_shells.so\n"
+                f"auth required pam_listfile.so item=user sense=allow file={allowed} "
+                "onerr=fail\n"
+                f"auth required pam_faillock.so preauth {opts}\n"
+                "auth [success=1 default=bad] pam_unix.so\n"
+                f"auth [default=die] pam_faillock.so authfail {opts}\n"
+                f"auth sufficient pam_faillock.so authsucc {opts}\n"
+                "account required pam_unix.so\n"
+                f"account required pam_faillock.so {opts}\n")
+    old_shell = pam_user.pw_shell
+    subprocess.run(["usermod", "-s", "/bin/sh", PAM_USER], check=True,
+                   capture_output=True)
+    try:
+        srv = start_server(mode="config", conf_extra={"pam_enable": "yes",
+                                                      "pam_service": service})
+        f = srv.login(PAM_USER, PAM_PASS)
+        assert wait_for(lambda: descendants_named(srv.pid, "kf-session"))
+        assert_shrunk(srv, extra=CAP_AUDIT_WRITE)
+        for _ in range(2):
+            assert f.sendcmd("REIN").startswith("220")
+            with pytest.raises(ftplib.error_perm, match=r"^530 "):
+                f.login(PAM_USER, "wrong-password")
+            f.login(PAM_USER, PAM_PASS)
+            assert retr_bytes(f, "mine.txt") == b"pam user file\n"
+        f.quit()
+        # pam_faillock wrote its tally for the failures
+        assert (fl / PAM_USER).exists()
+        # a user pam_listfile does not list: refused, the monitor lives on
+        g = srv.login(PAM_USER, PAM_PASS)
+        allowed.write_text("someoneelse\n")
+        assert g.sendcmd("REIN").startswith("220")
+        with pytest.raises(ftplib.error_perm, match=r"^530 "):
+            g.login(PAM_USER, PAM_PASS)
+        g.login(USER, PASSWORD)
+        g.quit()
+        assert "session ended" not in srv.log()
+        assert "login ok: user=alice" in srv.log()
+    finally:
+        os.unlink(pamd)
+        subprocess.run(["usermod", "-s", old_shell, PAM_USER], capture_output=True)
