@@ -88,9 +88,9 @@ static const char *const post_calls[] = {
  * waits, pidfds, socketpairs, the log, and what PAM (pam_unix,
  * pam_listfile, pam_shells, pam_faillock, pam_cap) and glibc's NSS do
  * to verify a login: read files, lock pam_faillock's tallies, load
- * modules (file mappings may be
- * executable, anonymous ones never: mon_args), syslog and nscd/userdb
- * over AF_UNIX, audit over NETLINK_AUDIT (mon_sockets). Found with
+ * modules (file mappings may be executable, anonymous ones never:
+ * mon_args), syslog and nscd/userdb over AF_UNIX, audit over
+ * NETLINK_AUDIT, DNS (mon_sockets). Found with
  * strace -f over the REIN, PAM, TLS, CCC, quota and transfer e2e files.
  * Never: execve, ptrace, mount, namespaces (clone with CLONE_NEW*,
  * unshare, setns), open_by_handle_at, bpf, module loading, keyctl.
