@@ -437,8 +437,14 @@ build(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 	    SCMP_ACT_KILL_PROCESS) < 0)
 		return -1;
+	/*
+	 * The monitor's list is long, and every syscall of the workers it
+	 * forks runs through it too: a binary tree over the syscall
+	 * numbers rather than a linear scan.
+	 */
 	if (phase == SANDBOX_MONITOR)
-		return build_monitor(ctx);
+		return seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2) < 0 ?
+		    -1 : build_monitor(ctx);
 	if (phase == SANDBOX_RELAY) {
 		if (allow_calls(ctx, relay_calls, NELEM(relay_calls)) < 0)
 			return -1;
