@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -399,11 +400,33 @@ serve_main(int argc, char **argv)
 	return listener_run(&L) == 0 ? 0 : 1;
 }
 
+/*
+ * Every descriptor but 0-2 that the parent left open (`keepftpd -c conf
+ * 7</etc/shadow`) is closed before anything here opens a file, so that
+ * no listener, monitor, worker or relay inherits one. Without
+ * close_range (Linux < 5.9), one close per possible descriptor.
+ */
+static void
+close_inherited(void)
+{
+	struct rlimit rl;
+	unsigned fd;
+
+	if (close_range(3, ~0U, 0) == 0)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > (1U << 20))
+		rl.rlim_cur = 1U << 20;
+	for (fd = 3; fd < rl.rlim_cur; fd++)
+		(void)close((int)fd);
+}
+
 int
 main(int argc, char **argv)
 {
 	int i, check = 0;
 
+	close_inherited();
 	if (tls_init_memory() < 0) {
 		fprintf(stderr, "keepftpd: OpenSSL allocated before start-up\n");
 		return 1;

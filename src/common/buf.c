@@ -42,7 +42,7 @@ buf_free(struct buf *b)
 static int
 reserve(struct buf *b, size_t n)
 {
-	size_t want;
+	size_t want, cap;
 	char *p;
 
 	if (n > b->max - b->len)
@@ -51,13 +51,14 @@ reserve(struct buf *b, size_t n)
 	want = b->len + n + 1;
 	if (want <= b->cap)
 		return 0;
-	if (b->cap < 64)
-		b->cap = 64;
-	while (b->cap < want)
-		b->cap = b->cap > b->max / 2 ? b->max + 1 : b->cap * 2;
-	if ((p = realloc(b->data, b->cap)) == NULL)
+	cap = b->cap < 64 ? 64 : b->cap;
+	while (cap < want)
+		cap = cap > b->max / 2 ? b->max + 1 : cap * 2;
+	/* the capacity changes only with the memory: a failure keeps both */
+	if ((p = realloc(b->data, cap)) == NULL)
 		return -ENOMEM;
 	b->data = p;
+	b->cap = cap;
 	return 0;
 }
 

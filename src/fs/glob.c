@@ -226,16 +226,18 @@ struct names {
 static int
 names_add(struct names *nm, const char *s)
 {
-	size_t n = strlen(s) + 1;
+	size_t n = strlen(s) + 1, cap;
 	char *p;
 
 	if (nm->cap - nm->len < n) {
-		nm->cap = nm->cap == 0 ? 1024 : nm->cap * 2;
-		if (nm->cap - nm->len < n)
-			nm->cap = nm->len + n;
-		if ((p = realloc(nm->pool, nm->cap)) == NULL)
+		cap = nm->cap == 0 ? 1024 : nm->cap * 2;
+		if (cap - nm->len < n)
+			cap = nm->len + n;
+		/* the capacity changes only with the memory */
+		if ((p = realloc(nm->pool, cap)) == NULL)
 			return -ENOMEM;
 		nm->pool = p;
+		nm->cap = cap;
 	}
 	memcpy(nm->pool + nm->len, s, n);
 	nm->len += n;

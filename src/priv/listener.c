@@ -296,12 +296,18 @@ static int
 slot_add(pid_t pid, const struct sockaddr_storage *peer)
 {
 	struct slot *p;
+	size_t cap;
 
 	if (nslots == capslots) {
-		capslots = capslots ? capslots * 2 : 64;
-		if ((p = realloc(slots, capslots * sizeof(*p))) == NULL)
+		cap = capslots ? capslots * 2 : 64;
+		/*
+		 * The capacity changes only with the memory: a failed grow
+		 * must not let the next session write past the table.
+		 */
+		if ((p = reallocarray(slots, cap, sizeof(*p))) == NULL)
 			return -1;
 		slots = p;
+		capslots = cap;
 	}
 	slots[nslots] = (struct slot){ .pid = pid, .peer = *peer,
 		.since_ms = sys_now_ms() };

@@ -593,6 +593,7 @@ session_phase(struct mon *m)
 	int status;
 
 	m->st.phase = MPH_SESSION;
+	sandbox_monitor_shrink(m->a->conf);	/* docs/SECURITY.md */
 	m->worker = spawn(m, "kf-session", postlogin_body);
 	log_forward_open(m->log, "worker kf-session");
 	sys_shed_memory();	/* the login's stack and heap: idle from here */

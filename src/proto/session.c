@@ -1544,10 +1544,14 @@ site_chmod(struct sess *s, const char *arg)
 	unsigned mode;
 	int fd, r;
 
-	/* no set-id or sticky bits: a user cannot make setuid files */
+	/*
+	 * Set-id and sticky bits parse, and the kernel refuses them: the
+	 * post-login seccomp filter answers EPERM (550), so a user cannot
+	 * make setuid files even through a worker that skips this code.
+	 */
 	if (sp == NULL || sp[1] == '\0' ||
-	    parse_mode(arg, (size_t)(sp - arg), 0777, &mode) < 0) {
-		ctrl_reply(&s->ctrl, 501, "Usage: SITE CHMOD 0..0777 path.");
+	    parse_mode(arg, (size_t)(sp - arg), 07777, &mode) < 0) {
+		ctrl_reply(&s->ctrl, 501, "Usage: SITE CHMOD 0..07777 path.");
 		return;
 	}
 	if ((fd = open_own(s, sp + 1)) == -2)

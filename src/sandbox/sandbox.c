@@ -3,8 +3,9 @@
  * time: root directory, identity, capabilities, no_new_privs, rlimits,
  * Landlock, seccomp. Any failure ends the process: a worker never runs
  * half-confined. Also prepares the empty pre-login root.
- * Runs in: pre-login and post-login workers (just after fork), and the
- * listener (sandbox_prepare_empty_dir).
+ * Runs in: pre-login and post-login workers (just after fork), the
+ * listener (sandbox_prepare_empty_dir) and the monitor after login
+ * (sandbox_monitor_shrink).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +23,7 @@
 
 #include "../common/limits.h"
 #include "../common/log.h"
+#include "../conf/conf.h"
 #include "sandbox.h"
 #include "seccomp.h"
 
@@ -407,6 +409,156 @@ sandbox_enter(const struct sandbox_spec *s)
 		return -1;
 	}
 	return rootfd;
+}
+
+/* ---- the monitor after login ---- */
+
+/*
+ * What the monitor keeps, as root, and why (docs/SECURITY.md): each
+ * worker and relay it forks becomes another identity inside a root and
+ * empties its bounding set; the monitor signals them although they run
+ * as another uid; it reaches users' roots, the users file and quota
+ * files wherever they lie.
+ */
+static const cap_value_t monitor_caps[] = {
+	CAP_SETUID,		/* workers: setresuid */
+	CAP_SETGID,		/* workers: setgroups, setresgid */
+	CAP_SYS_CHROOT,		/* workers: chroot into their root */
+	CAP_SETPCAP,		/* workers: PR_CAPBSET_DROP */
+	CAP_KILL,		/* SIGTERM/SIGKILL to workers of another uid */
+	CAP_DAC_READ_SEARCH,	/* a root below a 0700 home; the users file */
+};
+
+/* Kept only when the configuration needs them. */
+static const cap_value_t quota_caps[] = {
+	CAP_DAC_OVERRIDE,	/* create a usage file in quota_dir */
+	CAP_CHOWN,		/* ... and give it to quota_dir's owner */
+};
+
+static const cap_value_t pam_caps[] = {
+	CAP_AUDIT_WRITE,	/* libpam's audit records of each login */
+};
+
+static size_t
+add_caps(cap_value_t *keep, size_t n, const cap_value_t *t, size_t m)
+{
+	size_t i;
+
+	for (i = 0; i < m && n < CAP_PROBE_MAX; i++)
+		keep[n++] = t[i];
+	return n;
+}
+
+/*
+ * A quota_dir owned by root (the default) needs nothing more: root
+ * creates and opens its own files there. One of another owner needs
+ * DAC_OVERRIDE to create in it and CHOWN to hand the file over.
+ */
+static size_t
+monitor_keep(const struct conf *c, cap_value_t *keep)
+{
+	struct stat st;
+	size_t n;
+
+	n = add_caps(keep, 0, monitor_caps, NELEM(monitor_caps));
+	if (stat(c->quota_dir, &st) == 0 && st.st_uid != 0)
+		n = add_caps(keep, n, quota_caps, NELEM(quota_caps));
+	if (c->pam_enable)
+		n = add_caps(keep, n, pam_caps, NELEM(pam_caps));
+	return n;
+}
+
+static int
+kept(const cap_value_t *keep, size_t n, int c)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (keep[i] == c)
+			return 1;
+	return 0;
+}
+
+/* Needs CAP_SETPCAP: every capability not kept leaves the bounding set. */
+static void
+shrink_bounding(const cap_value_t *keep, size_t n)
+{
+	int c, r;
+
+	for (c = 0; c < CAP_PROBE_MAX; c++) {
+		if (kept(keep, n, c))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0)
+			continue;
+		if (errno == EINVAL)
+			break;
+		fail("PR_CAPBSET_DROP");
+	}
+	for (c = 0; c < CAP_PROBE_MAX; c++) {
+		if ((r = prctl(PR_CAPBSET_READ, c, 0, 0, 0)) < 0 &&
+		    errno == EINVAL)
+			break;
+		if (r != kept(keep, n, c))
+			refuse("bounding set check: not the monitor's set");
+	}
+}
+
+/* Effective and permitted: exactly keep; inheritable, ambient: none. */
+static void
+shrink_caps(const cap_value_t *keep, size_t n)
+{
+	cap_t want, now;
+	int same;
+
+	if ((want = cap_init()) == NULL)
+		fail("cap_init");
+	if (n > 0 && (cap_set_flag(want, CAP_EFFECTIVE, (int)n, keep,
+	    CAP_SET) < 0 || cap_set_flag(want, CAP_PERMITTED, (int)n, keep,
+	    CAP_SET) < 0))
+		fail("cap_set_flag");
+	if (cap_set_proc(want) < 0)
+		fail("cap_set_proc");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		fail("clear ambient capabilities");
+	if ((now = cap_get_proc()) == NULL)
+		fail("cap_get_proc");
+	same = cap_compare(now, want) == 0;
+	cap_free(now);
+	cap_free(want);
+	if (!same)
+		refuse("capability check: not the monitor's set");
+}
+
+/*
+ * Rootless, the monitor needs no capability at all; its bounding set
+ * shrinks only if it has CAP_SETPCAP (a user's process normally has
+ * not: the bounding set then stays, docs/SECURITY.md).
+ */
+void
+sandbox_monitor_shrink(const struct conf *c)
+{
+	static int done;
+	cap_value_t keep[CAP_PROBE_MAX];
+	size_t n = 0;
+
+	if (done)
+		return;
+	if (geteuid() == 0)
+		n = monitor_keep(c, keep);
+	if (have_cap(CAP_SETPCAP))
+		shrink_bounding(keep, n);
+	shrink_caps(keep, n);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fail("PR_SET_NO_NEW_PRIVS");
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		refuse("prctl check: no_new_privs not set");
+#ifdef KF_SANITIZE
+	/* LeakSanitizer's exit check needs ptrace: not under this filter */
+	sandboxed = 1;
+#endif
+	if (seccomp_apply(SANDBOX_MONITOR) < 0)
+		fail("monitor seccomp");
+	done = 1;
 }
 
 /*

@@ -3,7 +3,7 @@
  * landlock and seccomp. One function per transition; each verifies its
  * result and exits the process on a mismatch.
  * Runs in: pre-login and post-login workers (just after fork), listener
- * (sandbox_prepare_empty_dir).
+ * (sandbox_prepare_empty_dir), monitor (sandbox_monitor_shrink).
  */
 #ifndef KF_SANDBOX_H
 #define KF_SANDBOX_H
@@ -14,6 +14,7 @@ enum sandbox_phase {
 	SANDBOX_PRELOGIN,	/* no file system at all, no new sockets */
 	SANDBOX_POSTLOGIN,	/* files under root, TCP sockets for data */
 	SANDBOX_RELAY,		/* TLS relay: like pre-login, its own filter */
+	SANDBOX_MONITOR,	/* the monitor after login (seccomp only) */
 };
 
 struct sandbox_spec {
@@ -34,6 +35,18 @@ struct sandbox_spec {
  * for the pre-login phase. On any failure: logs and _exit(1).
  */
 int	sandbox_enter(const struct sandbox_spec *);
+
+/*
+ * The monitor after a login: keeps only the capabilities its remaining
+ * work needs (forking workers with an identity and a root, killing
+ * them, verifying logins, opening quota files; docs/SECURITY.md names
+ * each), drops the rest from the effective, permitted and (with
+ * CAP_SETPCAP) bounding sets, sets PR_SET_NO_NEW_PRIVS and loads the
+ * monitor's seccomp allow-list. Once per process; later calls do
+ * nothing. On any failure: logs and _exit(1).
+ */
+struct conf;
+void	sandbox_monitor_shrink(const struct conf *);
 
 /* Creates/validates the empty root-owned pre-login directory. 0 or -1. */
 int	sandbox_prepare_empty_dir(const char *path);

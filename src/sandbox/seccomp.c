@@ -3,7 +3,8 @@
  * listed kills the process (SCMP_ACT_KILL_PROCESS), and so does any
  * other architecture's calling convention. Memory never becomes
  * executable, signals reach only this process, and only the post-login
- * worker may create sockets: TCP over IPv4 or IPv6.
+ * worker may create sockets: TCP over IPv4 or IPv6. A post-login mode
+ * with a set-id or sticky bit gets EPERM (mode_calls).
  * Names are resolved by libseccomp for the native architecture; a name
  * the architecture lacks (mmap2 on x86_64) is skipped.
  * To allow a new call: add its name to the phase's table below, and to
@@ -12,10 +13,14 @@
  * (seccomp_prepare), and loaded as they are by each worker: libseccomp's
  * compiler then runs once per server, not in every session's processes.
  * Runs in: listener (prepare), pre-login and post-login workers and the
- * TLS relay (apply), last step of the sandbox.
+ * TLS relay (apply), last step of the sandbox; the monitor after login
+ * (apply, sandbox_monitor_shrink).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <linux/filter.h>
+#include <linux/netlink.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stddef.h>
@@ -25,6 +30,7 @@
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/limits.h"
@@ -59,16 +65,49 @@ static const char *const relay_calls[] = {
 	"exit", "exit_group",
 };
 
-/* Post-login: files under the root, transfers, data connections. */
+/*
+ * Post-login: files under the root, transfers, data connections.
+ * openat, mkdirat, fchmod and fchmodat are in mode_calls below.
+ */
 static const char *const post_calls[] = {
-	"openat", "openat2", "getdents64", "mkdirat", "unlinkat", "renameat",
+	"openat2", "getdents64", "unlinkat", "renameat",
 	"linkat",	/* an O_TMPFILE upload gets its name (upload.c) */
-	"renameat2", "utimensat", "fchmod", "fchmodat", "ftruncate", "fsync",
+	"renameat2", "utimensat", "ftruncate", "fsync",
 	"fdatasync", "readlinkat", "statx", "fstatfs", "pread64", "pwrite64",
 	"umask", "dup", "dup3",
 	"sendfile", "splice", "pipe2",
 	"bind", "listen", "accept", "accept4", "connect",
 	"getuid", "geteuid", "getgid", "getegid", "uname",
+};
+
+/*
+ * The monitor after login (SANDBOX_MONITOR). Its workers and relay are
+ * forked from it and inherit this filter under their own (the kernel
+ * applies both), so it allows every call of base_calls, post_calls,
+ * mode_calls and relay_calls too, and what a fork does on its way into
+ * the sandbox. Beyond those, what the monitor itself does: forks,
+ * waits, pidfds, socketpairs, the log, and what PAM (pam_unix,
+ * pam_listfile, pam_shells, pam_faillock, pam_cap) and glibc's NSS do
+ * to verify a login: read files, lock pam_faillock's tallies, load
+ * modules (file mappings may be executable, anonymous ones never:
+ * mon_args), syslog and nscd/userdb over AF_UNIX, audit over
+ * NETLINK_AUDIT, DNS (mon_sockets). Found with
+ * strace -f over the REIN, PAM, TLS, CCC, quota and transfer e2e files.
+ * Never: execve, ptrace, mount, namespaces (clone with CLONE_NEW*,
+ * unshare, setns), open_by_handle_at, bpf, module loading, keyctl.
+ * If the monitor comes to exec its workers, execve goes here.
+ */
+static const char *const monitor_calls[] = {
+	"wait4", "waitid", "pidfd_open", "socketpair", "getppid", "getsid",
+	"set_robust_list", "alarm", "setitimer", "getitimer",
+	"chroot", "chdir", "fchdir", "setgroups", "setresuid", "setresgid",
+	"getresuid", "getresgid", "getgroups", "capget", "capset", "prctl",
+	"prlimit64", "setrlimit", "getrlimit", "seccomp",
+	"landlock_create_ruleset", "landlock_add_rule",
+	"landlock_restrict_self",
+	"open", "access", "faccessat", "faccessat2", "stat", "lstat",
+	"readlink", "statfs", "fchown", "sysinfo", "getcwd", "uname", "flock",
+	"pipe", "dup2", "sigaltstack",
 };
 
 /* Allowed only when (argument & mask) == value. */
@@ -84,6 +123,64 @@ static const struct arg_rule base_args[] = {
 	{ "mmap", 2, PROT_EXEC, 0 },
 	{ "mmap2", 2, PROT_EXEC, 0 },
 	{ "mprotect", 2, PROT_EXEC, 0 },
+};
+
+/*
+ * Post-login calls that take a file mode: allowed with no set-user-id,
+ * set-group-id or sticky bit in it, refused with EPERM (an error the
+ * session turns into a 550, not a killed session) when one is there.
+ * openat's mode counts only when it creates (O_CREAT, O_TMPFILE).
+ * openat2 is not here: its mode lies in struct open_how, which seccomp
+ * cannot read (docs/SANDBOX.md).
+ */
+struct mode_call {
+	const char	*name;
+	unsigned	 mode_arg;
+	int		 flags_arg;	/* openat's flags, or -1 */
+};
+
+static const struct mode_call mode_calls[] = {
+	{ "openat", 3, 2 },
+	{ "mkdirat", 2, -1 },
+	{ "fchmod", 1, -1 },
+	{ "fchmodat", 2, -1 },
+};
+
+/* The bits refused in a mode, one rule each (no "masked not equal"). */
+static const scmp_datum_t special_bits[] = { S_ISUID, S_ISGID, S_ISVTX };
+
+/* The flags that make openat use its mode (__O_TMPFILE: O_TMPFILE's own bit). */
+static const scmp_datum_t creating_flags[] = { O_CREAT, __O_TMPFILE };
+
+/*
+ * The monitor maps shared objects (PAM and NSS modules) executable;
+ * anonymous memory never becomes executable, nor does memory already
+ * mapped. clone: a plain fork, no namespaces.
+ */
+#define CLONE_NS_FLAGS	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | \
+	CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
+
+static const struct arg_rule mon_args[] = {
+	{ "mmap", 3, MAP_ANONYMOUS, 0 },
+	{ "mmap2", 3, MAP_ANONYMOUS, 0 },
+	{ "clone", 0, CLONE_NS_FLAGS, 0 },
+	/* kill, tgkill: a process (pid >= 0), never -1 or a group (< -1) */
+	{ "kill", 0, ~(scmp_datum_t)0x7fffffff, 0 },
+	{ "tgkill", 0, ~(scmp_datum_t)0x7fffffff, 0 },
+};
+
+/* socket(family, type, protocol) the monitor may make, beyond TCP. */
+struct sock_rule {
+	int		family;
+	int		protocol;	/* -1: any */
+};
+
+static const struct sock_rule mon_sockets[] = {
+	{ AF_UNIX, -1 },		/* syslog, nscd, systemd-userdb */
+	{ AF_NETLINK, NETLINK_AUDIT },	/* libpam's audit records */
+	/* DNS of a PAM module (pam_ldap, pam_access); raw: no CAP_NET_RAW */
+	{ AF_INET, -1 },
+	{ AF_INET6, -1 },
 };
 
 /* The signal calls whose first argument is the target process. */
@@ -183,6 +280,65 @@ allow_self_signals(scmp_filter_ctx ctx, scmp_datum_t me)
 	return 0;
 }
 
+/* openat that creates nothing: any mode, it is not used. */
+static int
+allow_open_no_create(scmp_filter_ctx ctx, int nr, unsigned flags_arg)
+{
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+	    cmp(flags_arg, SCMP_CMP_MASKED_EQ,
+	    creating_flags[0] | creating_flags[1], 0));
+}
+
+/*
+ * mode & 07000 == 0: allowed. Else refused, one rule per special bit
+ * (and per creating flag for openat); the rules do not overlap.
+ */
+static int
+mode_rules(scmp_filter_ctx ctx, int nr, const struct mode_call *mc)
+{
+	const scmp_datum_t special = S_ISUID | S_ISGID | S_ISVTX;
+	size_t b, f;
+	int r = 0;
+
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+	    cmp(mc->mode_arg, SCMP_CMP_MASKED_EQ, special, 0)) < 0)
+		return -1;
+	if (mc->flags_arg >= 0 &&
+	    allow_open_no_create(ctx, nr, (unsigned)mc->flags_arg) < 0)
+		return -1;
+	for (b = 0; b < NELEM(special_bits) && r == 0; b++) {
+		if (mc->flags_arg < 0) {
+			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
+			    cmp(mc->mode_arg, SCMP_CMP_MASKED_EQ,
+			    special_bits[b], special_bits[b]));
+			continue;
+		}
+		for (f = 0; f < NELEM(creating_flags) && r == 0; f++)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 2,
+			    cmp(mc->mode_arg, SCMP_CMP_MASKED_EQ,
+			    special_bits[b], special_bits[b]),
+			    cmp((unsigned)mc->flags_arg, SCMP_CMP_MASKED_EQ,
+			    creating_flags[f], creating_flags[f]));
+	}
+	return r < 0 ? -1 : 0;
+}
+
+static int
+allow_modes(scmp_filter_ctx ctx)
+{
+	size_t i;
+	int nr;
+
+	for (i = 0; i < NELEM(mode_calls); i++) {
+		if ((nr = seccomp_syscall_resolve_name(mode_calls[i].name)) ==
+		    __NR_SCMP_ERROR)
+			continue;
+		if (mode_rules(ctx, nr, &mode_calls[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 allow_tcp_sockets(scmp_filter_ctx ctx)
 {
@@ -194,6 +350,54 @@ allow_tcp_sockets(scmp_filter_ctx ctx)
 		    cmp(0, SCMP_CMP_EQ, (scmp_datum_t)tcp_families[i], 0),
 		    cmp(1, SCMP_CMP_MASKED_EQ, mask, SOCK_STREAM)) < 0)
 			return -1;
+	return 0;
+}
+
+static int
+allow_mon_sockets(scmp_filter_ctx ctx)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < NELEM(mon_sockets); i++) {
+		if (mon_sockets[i].protocol < 0)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket),
+			    1, cmp(0, SCMP_CMP_EQ,
+			    (scmp_datum_t)mon_sockets[i].family, 0));
+		else
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket),
+			    2, cmp(0, SCMP_CMP_EQ,
+			    (scmp_datum_t)mon_sockets[i].family, 0),
+			    cmp(2, SCMP_CMP_EQ,
+			    (scmp_datum_t)mon_sockets[i].protocol, 0));
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* clone3's flags lie in memory: ENOSYS, and glibc falls back to clone. */
+static int
+build_monitor(scmp_filter_ctx ctx)
+{
+	int nr;
+
+	if (allow_calls(ctx, base_calls, NELEM(base_calls)) < 0 ||
+	    allow_calls(ctx, post_calls, NELEM(post_calls)) < 0 ||
+	    allow_calls(ctx, relay_calls, NELEM(relay_calls)) < 0 ||
+	    allow_calls(ctx, monitor_calls, NELEM(monitor_calls)) < 0 ||
+	    allow_args(ctx, base_args, NELEM(base_args)) < 0 ||
+	    allow_args(ctx, mon_args, NELEM(mon_args)) < 0 ||
+	    allow_modes(ctx) < 0 || allow_tcp_sockets(ctx) < 0 ||
+	    allow_mon_sockets(ctx) < 0)
+		return -1;
+	if ((nr = seccomp_syscall_resolve_name("clone3")) != __NR_SCMP_ERROR &&
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0) < 0)
+		return -1;
+#ifdef KF_SANITIZE
+	if (allow_args(ctx, sanitizer_args, NELEM(sanitizer_args)) < 0)
+		return -1;
+#endif
 	return 0;
 }
 
@@ -234,6 +438,14 @@ build(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 	    SCMP_ACT_KILL_PROCESS) < 0)
 		return -1;
+	/*
+	 * The monitor's list is long, and every syscall of the workers it
+	 * forks runs through it too: a binary tree over the syscall
+	 * numbers rather than a linear scan.
+	 */
+	if (phase == SANDBOX_MONITOR)
+		return seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2) < 0 ?
+		    -1 : build_monitor(ctx);
 	if (phase == SANDBOX_RELAY) {
 		if (allow_calls(ctx, relay_calls, NELEM(relay_calls)) < 0)
 			return -1;
@@ -244,7 +456,7 @@ build(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 		return -1;
 	if (phase == SANDBOX_POSTLOGIN &&
 	    (allow_calls(ctx, post_calls, NELEM(post_calls)) < 0 ||
-	    allow_tcp_sockets(ctx) < 0))
+	    allow_modes(ctx) < 0 || allow_tcp_sockets(ctx) < 0))
 		return -1;
 #ifdef KF_SANITIZE
 	if (allow_sanitizer(ctx, phase) < 0)
@@ -270,7 +482,7 @@ struct prepared {
 	struct sock_filter	insn[KF_SECCOMP_INSNS_MAX];
 };
 
-static struct prepared prepared[SANDBOX_RELAY + 1];
+static struct prepared prepared[SANDBOX_MONITOR + 1];
 
 static scmp_filter_ctx
 new_ctx(enum sandbox_phase phase, scmp_datum_t me)
@@ -334,15 +546,19 @@ seccomp_prepare(void)
 	int phase, ok = 0;
 	size_t want;
 
-	for (phase = 0; phase <= SANDBOX_RELAY; phase++) {
+	for (phase = 0; phase <= SANDBOX_MONITOR; phase++) {
 		prepared[phase].len = 0;
 		if ((ctx = new_ctx((enum sandbox_phase)phase,
 		    SELF_PID_MARK)) == NULL)
 			continue;
 		if (export(ctx, &prepared[phase]) == 0) {
-			/* a pid compare iff the arch has a self-signal call */
+			/*
+			 * A pid compare iff the arch has a self-signal call
+			 * (and the phase signals only itself: not the monitor).
+			 */
 			want = 0;
-			for (size_t i = 0; i < NELEM(self_signal_calls); i++)
+			for (size_t i = 0; i < NELEM(self_signal_calls) &&
+			    phase != SANDBOX_MONITOR; i++)
 				if (seccomp_syscall_resolve_name(
 				    self_signal_calls[i]) != __NR_SCMP_ERROR)
 					want++;

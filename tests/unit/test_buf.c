@@ -1,9 +1,31 @@
-/* test_buf.c - the bounded buffer never grows past its maximum. */
+/*
+ * test_buf.c - the bounded buffer never grows past its maximum, and a
+ * failed grow leaves it as it was. realloc is wrapped at link time
+ * (tests/unit/meson.build) so that a test can make it fail.
+ */
 #include "cm.h"
 #include <string.h>
 #include <errno.h>
 
 #include "common/buf.h"
+
+void	*__real_realloc(void *, size_t);
+void	*__wrap_realloc(void *, size_t);
+
+static int	 realloc_fail;	/* the next call fails */
+static unsigned	 realloc_calls;
+
+void *
+__wrap_realloc(void *p, size_t n)
+{
+	realloc_calls++;
+	if (realloc_fail) {
+		realloc_fail = 0;
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __real_realloc(p, n);
+}
 
 static void
 test_append_within_max(void **state)
@@ -67,6 +89,32 @@ test_grows_to_exact_max(void **state)
 	buf_free(b);
 }
 
+/*
+ * A grow whose realloc fails keeps the old capacity: the next append
+ * must grow the real block again, not write past it (the capacity used
+ * to be doubled before realloc was known to succeed).
+ */
+static void
+test_failed_grow_keeps_capacity(void **state)
+{
+	struct buf *b = buf_new(100000);
+	char chunk[100];
+	unsigned calls;
+
+	memset(chunk, 'y', sizeof(chunk));
+	assert_int_equal(buf_append(b, "0123456789", 10), 0);
+	realloc_fail = 1;
+	assert_int_equal(buf_append(b, chunk, sizeof(chunk)), -ENOMEM);
+	assert_int_equal(buf_len(b), 10);
+	assert_string_equal(buf_cstr(b), "0123456789");
+	calls = realloc_calls;
+	assert_int_equal(buf_append(b, chunk, sizeof(chunk)), 0);
+	assert_true(realloc_calls > calls);
+	assert_int_equal(buf_len(b), 110);
+	assert_memory_equal(buf_cstr(b) + 10, chunk, sizeof(chunk));
+	buf_free(b);
+}
+
 int
 main(void)
 {
@@ -75,6 +123,7 @@ main(void)
 		cmocka_unit_test(test_appendf_overflow),
 		cmocka_unit_test(test_consume_and_huge),
 		cmocka_unit_test(test_grows_to_exact_max),
+		cmocka_unit_test(test_failed_grow_keeps_capacity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

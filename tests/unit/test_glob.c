@@ -1,4 +1,8 @@
-/* test_glob.c - the bounded matcher and expansion through openat2. */
+/*
+ * test_glob.c - the bounded matcher and expansion through openat2.
+ * realloc is wrapped at link time (tests/unit/meson.build) so that a
+ * test can make the names pool fail to grow.
+ */
 #include "cm.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +15,22 @@
 
 #include "common/limits.h"
 #include "fs/glob.h"
+
+void	*__real_realloc(void *, size_t);
+void	*__wrap_realloc(void *, size_t);
+
+static int	realloc_fail;	/* the next call fails */
+
+void *
+__wrap_realloc(void *p, size_t n)
+{
+	if (realloc_fail) {
+		realloc_fail = 0;
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __real_realloc(p, n);
+}
 
 static int
 m(const char *pat, const char *name)
@@ -415,6 +435,24 @@ test_expand_errors(void **state)
 	assert_int_equal(expand("/", pat, &x, NULL, NULL), -EINVAL);
 }
 
+/* A names pool that cannot grow: -ENOMEM, and the next walk is whole. */
+static void
+test_expand_no_memory(void **state)
+{
+	struct hits x;
+	size_t n;
+
+	n = (size_t)expand("/", "*", &x, NULL, NULL);
+	assert_true(n > 0);
+	assert_int_equal(x.n, n);
+	realloc_fail = 1;
+	assert_int_equal(expand("/", "*", &x, NULL, NULL), -ENOMEM);
+	assert_int_equal(x.n, 0);
+	assert_int_equal(realloc_fail, 0);
+	assert_int_equal(expand("/", "*", &x, NULL, NULL), (int)n);
+	assert_int_equal(x.n, n);
+}
+
 /* LIST of "*, .., *, .., *, .., *" over 300 dirs: prompt and capped. */
 static void
 test_expand_fanout(void **state)
@@ -468,6 +506,7 @@ main(void)
 		cmocka_unit_test(test_expand_hidden),
 		cmocka_unit_test(test_expand_errors),
 		cmocka_unit_test(test_expand_fanout),
+		cmocka_unit_test(test_expand_no_memory),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tree, teardown_tree);

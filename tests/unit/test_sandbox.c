@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/sched.h>
+#include <sched.h>
 #include <grp.h>
 #include <linux/landlock.h>
 #include <linux/openat2.h>
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -26,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/limits.h"
+#include "conf/conf.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/seccomp.h"
 
@@ -474,6 +478,78 @@ body_writable(int rootfd)
 	return 0;
 }
 
+/*
+ * No set-id or sticky bit through any call that takes a mode: each is
+ * refused with EPERM (not a kill: the session answers 550), and the
+ * same calls with an ordinary mode still work. Returns 0, or where
+ * it went wrong.
+ */
+static const mode_t special_modes[] = { 04755, 02755, 01777, 06777 };
+
+static int
+refused(int r)
+{
+	return r < 0 && errno == EPERM;
+}
+
+static int
+special_modes_refused(int dirfd, int fd, mode_t m)
+{
+	struct stat sb;
+
+	if (!refused(openat(dirfd, "suid", O_WRONLY | O_CREAT | O_CLOEXEC, m)))
+		return 1;
+	if (!refused(openat(dirfd, "suid", O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, m)))
+		return 2;
+	if (!refused(openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, m)))
+		return 3;
+	if (!refused(mkdirat(dirfd, "sdir", m)))
+		return 4;
+	if (!refused(fchmod(fd, m)))
+		return 5;
+	if (!refused(fchmodat(dirfd, "plain", m, 0)))
+		return 6;
+	if (fstatat(dirfd, "suid", &sb, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    fstatat(dirfd, "sdir", &sb, AT_SYMLINK_NOFOLLOW) == 0)
+		return 7;
+	return 0;
+}
+
+static int
+body_special_modes(int rootfd)
+{
+	int dirfd, fd, r;
+	size_t i;
+	struct stat sb;
+
+	if ((dirfd = open_in_root(rootfd, "/pub", O_PATH | O_DIRECTORY, 0)) < 0)
+		return 50;
+	fd = openat(dirfd, "plain", O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return 51;
+	for (i = 0; i < sizeof(special_modes) / sizeof(special_modes[0]); i++)
+		if ((r = special_modes_refused(dirfd, fd, special_modes[i])) != 0)
+			return 60 + 10 * (int)i + r;
+	/* the mode of a plain open is not looked at: it creates nothing */
+	close(fd);
+	if ((fd = openat(dirfd, "plain", O_RDONLY | O_CLOEXEC, 04755)) < 0)
+		return 52;
+	if (fchmod(fd, 0604) < 0 || fchmodat(dirfd, "plain", 0644, 0) < 0 ||
+	    mkdirat(dirfd, "dir", 0750) < 0)
+		return 53;
+	if (fstat(fd, &sb) < 0 || (sb.st_mode & 07777) != 0644)
+		return 54;
+	close(fd);
+	if ((fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600)) < 0)
+		return 55;
+	close(fd);
+	if (unlinkat(dirfd, "plain", 0) < 0 ||
+	    unlinkat(dirfd, "dir", AT_REMOVEDIR) < 0)
+		return 56;
+	return 0;
+}
+
 /* Rootless: no chroot, Landlock alone keeps the rest of the disk out. */
 static int
 body_rootless_outside(int rootfd)
@@ -714,6 +790,128 @@ test_postlogin_rootless_writable(void **state)
 	rm_tree(p);
 	sub(p, sizeof(p), tree, "pub/d");
 	assert_int_equal(rmdir(p), 0);
+}
+
+/* ---- modes ---- */
+
+static void
+test_postlogin_special_modes(void **state)
+{
+	struct sandbox_spec sp = { .phase = SANDBOX_POSTLOGIN, .root = tree,
+		.uid = NOBODY, .gid = NOBODY, .writable = 1 };
+	struct sandbox_spec rl = { .phase = SANDBOX_POSTLOGIN, .root = tree,
+		.writable = 1 };
+
+	if (!is_root())
+		skip();
+	assert_exit0(run(&sp, MODE_ROOT, body_special_modes));
+	assert_exit0(run(&rl, MODE_ROOTLESS, body_special_modes));
+}
+
+/* ---- the monitor after login ---- */
+
+static int
+body_fork_works(int fd)
+{
+	pid_t p = fork();
+	int st;
+
+	if (p == 0)
+		_exit(7);
+	if (p < 0 || waitpid(p, &st, 0) != p || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 7)
+		return 3;
+	return 0;
+}
+
+static int
+body_clone3_enosys(int fd)
+{
+	struct clone_args ca = { .exit_signal = SIGCHLD };
+	long r = syscall(SYS_clone3, &ca, sizeof(ca));
+
+	if (r == 0)
+		_exit(0);
+	return r < 0 && errno == ENOSYS ? 0 : 3;
+}
+
+static int
+body_unshare(int fd)
+{
+	(void)unshare(CLONE_NEWUSER);
+	return 3;
+}
+
+static int
+body_ptrace(int fd)
+{
+	(void)ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+	return 3;
+}
+
+/* Signal 0: even if the filter let it through, nothing is sent. */
+static int
+body_kill_all(int fd)
+{
+	(void)kill(-1, 0);
+	return 3;
+}
+
+/* As the monitor does: shrink, then (the parent reads /proc) the body. */
+static int
+run_monitor(body_fn body, int check_status)
+{
+	struct conf c;
+	int up[2], down[2], st;
+	pid_t pid;
+	char b;
+
+	conf_defaults(&c);
+	assert_int_equal(pipe2(up, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(down, O_CLOEXEC), 0);
+	if ((pid = fork()) == 0) {
+		sandbox_monitor_shrink(&c);
+		if (write(up[1], "r", 1) != 1 || read(down[0], &b, 1) != 1)
+			_exit(91);
+		_exit(body(-1));
+	}
+	assert_true(pid > 0);
+	close(up[1]);
+	close(down[0]);
+	assert_int_equal(read(up[0], &b, 1), 1);
+	if (check_status) {
+		/* DAC_READ_SEARCH KILL SETGID SETUID SETPCAP SYS_CHROOT */
+		assert_status(pid, "CapEff", "00000000000401e4");
+		assert_status(pid, "CapPrm", "00000000000401e4");
+		assert_status(pid, "CapBnd", "00000000000401e4");
+		assert_status(pid, "CapInh", "0000000000000000");
+		assert_status(pid, "CapAmb", "0000000000000000");
+		assert_status(pid, "NoNewPrivs", "1");
+		assert_status(pid, "Seccomp", "2");
+		assert_ids(pid, 0, 0);
+	}
+	assert_int_equal(write(down[1], "g", 1), 1);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	close(up[0]);
+	close(down[1]);
+	return st;
+}
+
+static void
+test_monitor_filter(void **state)
+{
+	if (!is_root())
+		skip();
+	assert_exit0(run_monitor(body_nothing, 1));
+	assert_exit0(run_monitor(body_fork_works, 0));
+	assert_exit0(run_monitor(body_clone3_enosys, 0));
+	assert_exit0(run_monitor(body_signal_self, 0));
+	assert_sigsys(run_monitor(body_execve, 0));
+	assert_sigsys(run_monitor(body_unshare, 0));
+	assert_sigsys(run_monitor(body_exec_memory, 0));
+	assert_sigsys(run_monitor(body_make_executable, 0));
+	assert_sigsys(run_monitor(body_ptrace, 0));
+	assert_sigsys(run_monitor(body_kill_all, 0));
 }
 
 /* ---- refusals ---- */
@@ -962,9 +1160,12 @@ main(void)
 		cmocka_unit_test(test_empty_dir_made),
 		cmocka_unit_test(test_empty_dir_refused),
 		cmocka_unit_test(test_empty_dir_rootless),
+		cmocka_unit_test(test_monitor_filter),
 		cmocka_unit_test(test_prepared_programs),
+		cmocka_unit_test(test_monitor_filter),
 		cmocka_unit_test(test_postlogin_root_readonly),
 		cmocka_unit_test(test_postlogin_rootless_writable),
+		cmocka_unit_test(test_postlogin_special_modes),
 #ifdef KF_SANITIZE
 		cmocka_unit_test(test_sanitizer_reports),
 #endif
