@@ -3,18 +3,31 @@
  * then the account's uid, gid and home from the passwd database; the
  * PAM session of a logged-in system user (pam_open_session,
  * pam_close_session). Only the password prompt is answered; PAM's
- * failure delay is off.
- * Runs in: monitor (the session part in the session's own monitor).
+ * failure delay is off. The session is opened by the monitor, before it
+ * shrinks, and kept by a child of its own (kf-pam-session) that closes
+ * it when the monitor says so or dies: the shrunk monitor's filter
+ * allows no exec, which session modules may need at close (pam_exec).
+ * Runs in: monitor (the session part in the session's own monitor, and
+ * its PAM session keeper).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <security/pam_appl.h>
 
+#include "../common/limits.h"
 #include "../common/log.h"
+#include "../common/sys.h"
+#include "../sandbox/sandbox.h"
 #include "auth.h"
 #include "users.h"
 
@@ -117,7 +130,9 @@ pam_check(const struct conf *c, const char *user, const char *pass,
 	return pam_identity(c, user, id);
 }
 
-static pam_handle_t *session_ph;	/* the open session, if any */
+/* The keeper of the open session, if any, and the pipe that ends it. */
+static pid_t keeper;
+static int keeper_fd = -1;
 
 static int
 no_conv(int n, const struct pam_message **msg, struct pam_response **resp,
@@ -130,6 +145,59 @@ no_conv(int n, const struct pam_message **msg, struct pam_response **resp,
 	return PAM_CONV_ERR;
 }
 
+/*
+ * The keeper: holds the handle, waits until the monitor closes its end
+ * of the pipe (logout, or the monitor's death), closes the session.
+ * It reads nothing else from anyone.
+ */
+static void __attribute__((noreturn))
+keep_session(pam_handle_t *ph, int rd)
+{
+	struct pollfd p = { .fd = rd, .events = POLLIN };
+	char c;
+	int r;
+
+	prctl(PR_SET_NAME, "kf-pam-session");
+	signal(SIGTERM, SIG_IGN);	/* the session ends by the pipe */
+	/* stdio (the log) and the pipe: nothing else of the monitor's */
+	if (rd > 3)
+		close_range(3, (unsigned)rd - 1, 0);
+	close_range((unsigned)rd + 1, ~0U, 0);
+	sandbox_pam_keeper();
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+	while (read(rd, &c, 1) > 0)
+		;
+	r = pam_close_session(ph, PAM_SILENT);
+	(void)pam_setcred(ph, PAM_DELETE_CRED | PAM_SILENT);
+	pam_end(ph, r);
+	_exit(r == PAM_SUCCESS ? 0 : 1);
+}
+
+/* A keeper for the open session; -1 (logged) when none could start. */
+static int
+start_keeper(pam_handle_t *ph)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	if ((pid = fork()) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[1]);
+		keep_session(ph, fds[0]);
+	}
+	close(fds[0]);
+	keeper = pid;
+	keeper_fd = fds[1];
+	return 0;
+}
+
 int
 auth_session_open(const struct conf *c, const struct auth_identity *id)
 {
@@ -137,7 +205,7 @@ auth_session_open(const struct conf *c, const struct auth_identity *id)
 	pam_handle_t *ph = NULL;
 	int r;
 
-	if (!id->pam || session_ph != NULL)
+	if (!id->pam || keeper > 0)
 		return 0;
 	if (pam_start(c->pam_service, id->name, &pc, &ph) != PAM_SUCCESS) {
 		log_warn("pam_start failed: pam_service=%s", c->pam_service);
@@ -153,19 +221,35 @@ auth_session_open(const struct conf *c, const struct auth_identity *id)
 		pam_end(ph, r);
 		return -1;
 	}
-	session_ph = ph;
+	if (start_keeper(ph) < 0) {
+		log_warn("pam: session of user=%s has no keeper process: %-s",
+		    id->name, strerror(errno));
+		r = pam_close_session(ph, PAM_SILENT);
+		pam_end(ph, r);
+		return -1;
+	}
+	/* the keeper closes it; the monitor's copy only goes away */
+	pam_end(ph, PAM_SUCCESS | PAM_DATA_SILENT);
 	return 0;
 }
 
 void
 auth_session_close(void)
 {
-	int r;
+	int64_t until = sys_now_ms() + KF_PAM_CLOSE_MS;
 
-	if (session_ph == NULL)
+	if (keeper <= 0)
 		return;
-	r = pam_close_session(session_ph, PAM_SILENT);
-	(void)pam_setcred(session_ph, PAM_DELETE_CRED | PAM_SILENT);
-	pam_end(session_ph, r);
-	session_ph = NULL;
+	sys_close(&keeper_fd);	/* EOF: the keeper closes the session */
+	while (waitpid(keeper, NULL, WNOHANG) == 0) {
+		if (sys_now_ms() >= until) {
+			log_warn("pam: session close took over %d ms; keeper "
+			    "killed", KF_PAM_CLOSE_MS);
+			kill(keeper, SIGKILL);
+			waitpid(keeper, NULL, 0);
+			break;
+		}
+		sys_sleep_ms(10);
+	}
+	keeper = 0;
 }

@@ -83,6 +83,7 @@
 #define KF_TLS_XFER_CHUNK	(128 * 1024)	/* user-space TLS download: one read, encrypted while in cache */
 #define KF_TLS_DRAIN_MAX	(64 * 1024)	/* bytes dropped after AUTH TLS, then close */
 #define KF_TLS_CLOSE_MS		2000	/* wait for the relay's close_notify at the end */
+#define KF_PAM_CLOSE_MS		5000	/* wait for the PAM session keeper to close the session */
 #define KF_TLS_SESSION_MAX	4096	/* a TLS 1.2 session, DER, relay -> monitor */
 #define KF_TLS_KEY_FILE_MAX	(64 * 1024)	/* tls_key file, PEM */
 #define KF_TLS_CCC_MS		5000	/* CCC: the relay must confirm the end of TLS */

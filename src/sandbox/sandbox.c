@@ -5,7 +5,8 @@
  * half-confined. Also prepares the empty pre-login root.
  * Runs in: pre-login and post-login workers (just after fork), the
  * listener (sandbox_prepare_empty_dir) and the monitor after login
- * (sandbox_monitor_shrink).
+ * (sandbox_monitor_shrink), and the PAM session keeper
+ * (sandbox_pam_keeper).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -559,6 +560,29 @@ sandbox_monitor_shrink(const struct conf *c)
 	if (seccomp_apply(SANDBOX_MONITOR) < 0)
 		fail("monitor seccomp");
 	done = 1;
+}
+
+/*
+ * The PAM session keeper (auth/pam.c): it only waits for the end of the
+ * session and then runs pam_close_session, whose modules may exec
+ * (pam_exec) and write root-owned records. So no seccomp filter; every
+ * capability goes but AUDIT_WRITE (libpam's audit record), from the
+ * bounding set too where possible, and no_new_privs, so an exec'd
+ * helper cannot gain any.
+ */
+void
+sandbox_pam_keeper(void)
+{
+	cap_value_t keep[1] = { CAP_AUDIT_WRITE };
+	size_t n = geteuid() == 0 ? 1 : 0;
+
+	if (have_cap(CAP_SETPCAP))
+		shrink_bounding(keep, n);
+	shrink_caps(keep, n);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fail("PR_SET_NO_NEW_PRIVS");
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		refuse("prctl check: no_new_privs not set");
 }
 
 /*

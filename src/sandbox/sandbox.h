@@ -47,6 +47,12 @@ int	sandbox_enter(const struct sandbox_spec *);
  */
 struct conf;
 void	sandbox_monitor_shrink(const struct conf *);
+/*
+ * The process that keeps a PAM session open (auth/pam.c): every
+ * capability dropped but AUDIT_WRITE, no_new_privs, no seccomp (session
+ * modules may exec). On failure: _exit(1).
+ */
+void	sandbox_pam_keeper(void);
 
 /* Creates/validates the empty root-owned pre-login directory. 0 or -1. */
 int	sandbox_prepare_empty_dir(const char *path);

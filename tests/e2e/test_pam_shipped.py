@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import requires_root, wait_for
+import signal
+
+from conftest import descendants_named, proc_status, requires_root, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 PASS = "Pam-ship-Secr3t"
@@ -99,3 +101,37 @@ def test_shipped_pam_file(start_server, service):
     f.close()
     assert "open_session kfpamnologin" not in marks.read_text()
     assert "open_session kfpamlisted" not in marks.read_text()
+
+
+CAP_AUDIT_WRITE = 29
+
+
+@requires_root
+def test_session_keeper_is_small_and_closes_when_the_monitor_dies(
+        start_server, service):
+    """The PAM session is held by kf-pam-session, a child of the monitor
+    with no capability but AUDIT_WRITE and no_new_privs (the shrunk
+    monitor may not exec, a session module may); when the monitor is
+    killed, the keeper still closes the session and exits."""
+    name, marks = service
+    srv = start_server(mode="config", conf_extra={"pam_enable": "yes",
+                                                  "pam_service": name})
+    f = srv.login("kfpamok", PASS)
+    assert wait_for(lambda: marks.exists() and
+                    "open_session kfpamok" in marks.read_text())
+    keepers = wait_for(lambda: descendants_named(srv.pid, "kf-pam-session"))
+    assert len(keepers) == 1
+    st = proc_status(keepers[0])
+    assert int(st["CapEff"], 16) == 1 << CAP_AUDIT_WRITE
+    assert int(st["CapPrm"], 16) == 1 << CAP_AUDIT_WRITE
+    assert int(st["CapBnd"], 16) == 1 << CAP_AUDIT_WRITE
+    assert st["NoNewPrivs"] == "1"
+    monitor = int(st["PPid"])
+    assert proc_status(monitor)["Name"] == "kf-monitor"
+    assert "close_session kfpamok" not in marks.read_text()
+    os.kill(monitor, signal.SIGKILL)
+    assert wait_for(lambda: "close_session kfpamok" in marks.read_text()), \
+        (marks.read_text(), srv.log())
+    assert wait_for(lambda: not descendants_named(srv.pid, "kf-pam-session") and
+                    not os.path.exists(f"/proc/{keepers[0]}"))
+    f.close()
