@@ -24,6 +24,8 @@
 #include "net/addr.h"
 #include "priv/admin.h"
 #include "priv/listener.h"
+#include "priv/spawn.h"
+#include "common/sys.h"
 #include "tls/tls.h"
 
 #define KF_VERSION	"0.1.0"
@@ -149,6 +151,7 @@ config_main(int check_only)
 		    " (TLS certificate and key load and match)" : "");
 		return 0;
 	}
+	L.inline_fd = -1;
 	L.reload = conf_path != NULL ? load_config : NULL;
 	return run(&L);
 }
@@ -211,6 +214,25 @@ quick_user(const struct conf *c, const char *user, uid_t uid, gid_t gid,
 	out = strdup(buf_cstr(b));
 	buf_free(b);
 	return out;
+}
+
+/*
+ * The inline users text in a sealed memfd that only the monitors'
+ * verifier children read; the heap copy is wiped here.
+ */
+static int
+quick_users_fd(const struct conf *c, const char *user, uid_t uid, gid_t gid,
+    const char *dir, char *pw, size_t pwsz)
+{
+	char *text = quick_user(c, user, uid, gid, dir, pw, pwsz);
+	int fd;
+
+	if (text == NULL)
+		return -1;
+	fd = sys_memfd_sealed("kf-users", text, strlen(text));
+	sodium_memzero(text, strlen(text));
+	free(text);
+	return fd;
 }
 
 static void
@@ -333,8 +355,9 @@ serve_main(int argc, char **argv)
 		print_errors(&e);
 		return 2;
 	}
-	if (user != NULL && (L.inline_users = quick_user(&L.conf, user, uid, gid,
-	    root, pw, sizeof(pw))) == NULL) {
+	L.inline_fd = -1;
+	if (user != NULL && (L.inline_fd = quick_users_fd(&L.conf, user, uid,
+	    gid, root, pw, sizeof(pw))) < 0) {
 		fprintf(stderr, "keepftpd: --user %s: cannot create the login\n", user);
 		return 1;
 	}
@@ -360,6 +383,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "keepftpd: libsodium failed to initialise\n");
 		return 1;
 	}
+	if (argc == 3 && strcmp(argv[1], "--spawner") == 0)
+		spawner_main(argv[2]);
 	if (argc > 1 && strcmp(argv[1], "serve") == 0)
 		return serve_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "user") == 0)

@@ -20,20 +20,17 @@
 
 #include "../auth/auth.h"
 #include "../common/log.h"
-#include "../fs/hash.h"
-#include "../fs/idmap.h"
 #include "../ipc/ipc.h"
 #include "../ipc/proto.h"
-#include "../proto/session.h"
 #include "../common/sys.h"
 #include "../net/addr.h"
 #include "../sandbox/sandbox.h"
-#include "../sandbox/seccomp.h"
 #include "admin.h"
 #include "bantab.h"
 #include "../tls/tls.h"
 #include "listener.h"
 #include "monitor.h"
+#include "spawn.h"
 
 #define STOP_GRACE_MS	10000
 
@@ -53,6 +50,8 @@ static int report_wr = -1;	/* the monitors' end (workers close it) */
 static int64_t last_sweep;
 static unsigned long evicted_seen;
 static int admin_fd = -1;	/* `keepftpd ban` (admin_socket) */
+static struct spawner spawners[SPAWN_ROLES];	/* pid 0: not running */
+static int64_t spawner_died[SPAWN_ROLES];	/* when, for the restart */
 static char admin_path[KF_CONF_VALUE_MAX + 1];
 
 static void
@@ -175,6 +174,152 @@ policy_of(const struct conf *c)
 	};
 }
 
+/*
+ * The service user's and anon_user's ids, for the monitors: looked up
+ * here when a name changes or after SIGHUP, not in every session (NSS
+ * work in each process is CPU and memory per session).
+ */
+static struct auth_account service;
+static int accounts_stale = 1;	/* at start and after SIGHUP */
+
+/* What every spawner of this configuration is given. */
+static void
+spawn_conf_of(const struct listener *L, struct spawn_conf *sc)
+{
+	enum log_sink sink;
+	int level;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->magic = SPAWN_CONF_MAGIC;
+	sc->size = sizeof(*sc);
+	auth_account(&service, L->conf.service_user, accounts_stale);
+	sc->service_ok = service.ok;
+	sc->service_uid = service.uid;
+	sc->service_gid = service.gid;
+	sc->server_uid = geteuid();
+	log_get(&sink, &level);
+	sc->log_sink = (int)sink;
+	sc->log_level = level;
+	sc->conf = L->conf;
+}
+
+static int
+role_wanted(enum spawn_role r)
+{
+	return r != SPAWN_ROLE_RELAY || tls_ctrl_ctx() != NULL;
+}
+
+/*
+ * A new spawner per role (the relay's only with a certificate loaded;
+ * with relay 0, the running one is kept). The previous ones keep
+ * serving the monitors that hold their channels, and end when the last
+ * of those has gone.
+ */
+static int
+spawners_start(struct listener *L, int relay)
+{
+	static struct spawn_conf sc;	/* the configuration: not on the stack */
+	struct spawner fresh;
+	int r, ok = 0;
+
+	spawn_conf_of(L, &sc);
+	for (r = 0; r < SPAWN_ROLES; r++) {
+		if (r == SPAWN_ROLE_RELAY && !relay)
+			continue;
+		sys_close(&spawners[r].chan);
+		spawners[r].pid = 0;
+		spawner_died[r] = 0;
+		if (!role_wanted(r))
+			continue;
+		if (spawn_start(r, &sc, &fresh) < 0) {
+			ok = -1;
+			spawner_died[r] = sys_now_ms();
+			continue;
+		}
+		spawners[r] = fresh;
+	}
+	return ok;
+}
+
+/* A spawner that died is logged and, after a pause, started again. */
+static int
+spawner_ended(pid_t pid, int status)
+{
+	int r;
+
+	for (r = 0; r < SPAWN_ROLES; r++)
+		if (spawners[r].pid == pid && pid > 0 && !got_term) {
+			log_err("the %s spawner (pid %ld) ended (%s %d); "
+			    "starting a new one", spawn_role_name(r), (long)pid,
+			    WIFSIGNALED(status) ? "signal" : "status",
+			    WIFSIGNALED(status) ? WTERMSIG(status) :
+			    WEXITSTATUS(status));
+			sys_close(&spawners[r].chan);
+			spawners[r].pid = 0;
+			spawner_died[r] = sys_now_ms();
+			return 1;
+		}
+	return 0;
+}
+
+static void
+spawners_restart(struct listener *L)
+{
+	static struct spawn_conf sc;
+	int r;
+
+	for (r = 0; r < SPAWN_ROLES; r++) {
+		if (spawner_died[r] == 0 ||
+		    sys_now_ms() - spawner_died[r] < KF_SPAWN_RESTART_MS)
+			continue;
+		spawner_died[r] = 0;
+		if (!role_wanted(r))
+			continue;
+		spawn_conf_of(L, &sc);
+		if (spawn_start(r, &sc, &spawners[r]) < 0)
+			spawner_died[r] = sys_now_ms();
+	}
+}
+
+static int
+spawner_down(void)
+{
+	int r;
+
+	for (r = 0; r < SPAWN_ROLES; r++)
+		if (spawner_died[r] != 0)
+			return 1;
+	return 0;
+}
+
+/* At the end: no sender left, so each spawner ends; then insist. */
+static void
+spawners_stop(void)
+{
+	int64_t until = sys_now_ms() + 2000;
+	int r, left;
+
+	for (r = 0; r < SPAWN_ROLES; r++)
+		sys_close(&spawners[r].chan);
+	do {
+		left = 0;
+		for (r = 0; r < SPAWN_ROLES; r++) {
+			if (spawners[r].pid > 0 &&
+			    waitpid(spawners[r].pid, NULL, WNOHANG) == 0)
+				left = 1;
+			else
+				spawners[r].pid = 0;
+		}
+		if (left)
+			sys_sleep_ms(20);
+	} while (left && sys_now_ms() < until);
+	for (r = 0; r < SPAWN_ROLES; r++)
+		if (spawners[r].pid > 0) {
+			kill(spawners[r].pid, SIGKILL);
+			waitpid(spawners[r].pid, NULL, 0);
+		}
+}
+
 int
 listener_bind(struct listener *L)
 {
@@ -186,11 +331,10 @@ listener_bind(struct listener *L)
 	 * on: a SIGTERM right after start-up ends the server cleanly.
 	 */
 	signals_setup(&run_mask);
-	/* digests for HASH, fetched once here: workers cannot load them */
-	if (hash_init() < 0)
-		log_warn("HASH: some digests are unavailable");
-	/* names for listings: workers cannot read /etc/passwd */
-	session_ids = idmap_load_system();
+	for (i = 0; i < SPAWN_ROLES; i++)
+		spawners[i].chan = -1;
+	if (spawn_init() < 0)
+		return -1;
 	for (i = 0; i < L->conf.listen_count; i++) {
 		if ((fd = bind_one(&L->conf.listen[i])) < 0)
 			return -1;
@@ -203,10 +347,12 @@ listener_bind(struct listener *L)
 	snprintf(admin_path, sizeof(admin_path), "%s", L->conf.admin_socket);
 	if ((admin_fd = admin_open(admin_path)) < 0 && admin_path[0] != '\0')
 		log_warn("running without an admin socket (keepftpd ban)");
-	/* certificate and key, once here; monitors inherit them by fork */
+	/* certificate and key checked here; the relay spawner loads its own */
 	if (tls_load(&L->conf) < 0)
 		return -1;
-	return auth_slots_init((unsigned)L->conf.auth_concurrency);
+	if (auth_slots_init((unsigned)L->conf.auth_concurrency) < 0)
+		return -1;
+	return spawners_start(L, 1);
 }
 
 static size_t
@@ -239,15 +385,19 @@ slot_add(pid_t pid, const struct sockaddr_storage *peer)
 static void
 reap(void)
 {
+	int status;
 	pid_t pid;
 	size_t i;
 
-	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (spawner_ended(pid, status))
+			continue;
 		for (i = 0; i < nslots; i++)
 			if (slots[i].pid == pid) {
 				slots[i] = slots[--nslots];
 				break;
 			}
+	}
 }
 
 static void
@@ -274,15 +424,6 @@ ctrl_options(int fd, const struct conf *c)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-
-/*
- * The service user's and anon_user's ids, for the monitors: looked up
- * here when a name changes or after SIGHUP, not in every session (NSS
- * work in each process is CPU and memory per session).
- */
-static struct auth_account service;
-static int accounts_stale = 1;	/* at start and after SIGHUP */
-
 static void
 service_lookup(const struct conf *c, struct monitor_args *a)
 {
@@ -302,11 +443,14 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
     int implicit)
 {
 	struct monitor_args a = { .conf = &L->conf,
-		.inline_users = L->inline_users, .ctrl_fd = fd, .peer = *peer,
+		.inline_fd = L->inline_fd, .ctrl_fd = fd, .peer = *peer,
 		.report_fd = report_wr, .implicit = implicit };
 	socklen_t len = sizeof(a.local);
 	size_t i;
 	pid_t pid;
+
+	for (i = 0; i < SPAWN_ROLES; i++)
+		a.spawn_chan[i] = spawners[i].chan;
 
 	getsockname(fd, (struct sockaddr *)&a.local, &len);
 	ctrl_options(fd, &L->conf);
@@ -506,6 +650,7 @@ static void
 do_reload(struct listener *L)
 {
 	struct conf *c;
+	int relay;
 
 	if (L->reload == NULL) {
 		log_info("SIGHUP: no configuration file to reload");
@@ -519,11 +664,13 @@ do_reload(struct listener *L)
 		memcpy(c->listen, L->conf.listen, sizeof(c->listen));
 		c->listen_count = L->conf.listen_count;
 		/* a bad certificate keeps the old one (logged in tls_load) */
-		if (tls_load(c) == 0 && tls_configured(c))
+		relay = tls_load(c) == 0;
+		if (relay && tls_configured(c))
 			log_info("TLS certificate reloaded: %s", c->tls_cert);
 		L->conf = *c;
-		idmap_free(session_ids);
-		session_ids = idmap_load_system();
+		/* new sessions get new spawners; old ones end with theirs */
+		if (spawners_start(L, relay) < 0)
+			log_err("a spawner did not start; retrying");
 		log_info("configuration reloaded; new sessions use it "
 		    "(listen addresses are unchanged until restart)");
 	} else
@@ -554,6 +701,7 @@ stop_all(struct listener *L, const sigset_t *mask)
 		kill(slots[i].pid, SIGKILL);
 	while (nslots > 0 && waitpid(-1, NULL, 0) > 0)
 		reap();
+	spawners_stop();
 }
 
 int
@@ -569,8 +717,6 @@ listener_run(struct listener *L)
 	sigdelset(&mask, SIGINT);
 	sigdelset(&mask, SIGHUP);
 	sigdelset(&mask, SIGCHLD);
-	if (seccomp_prepare() < 0)
-		log_warn("seccomp programs not prepared; each worker compiles its own");
 	log_info("keepftpd started; %zu listener(s)", L->nfds);
 	while (!got_term) {
 		for (i = 0; i < L->nfds; i++)
@@ -578,8 +724,8 @@ listener_run(struct listener *L)
 		p[L->nfds] = (struct pollfd){ .fd = report_rd, .events = POLLIN };
 		p[L->nfds + 1] = (struct pollfd){ .fd = admin_fd, .events = POLLIN };
 		/* while bans are held, wake each second to end them on time */
-		if (ppoll(p, L->nfds + 2, bantab_nbanned(bans) > 0 ? &second :
-		    NULL, &mask) > 0) {
+		if (ppoll(p, L->nfds + 2, bantab_nbanned(bans) > 0 ||
+		    spawner_down() ? &second : NULL, &mask) > 0) {
 			for (i = 0; i < L->nfds; i++)
 				if (p[i].revents & POLLIN)
 					accept_one(L, i);
@@ -596,6 +742,7 @@ listener_run(struct listener *L)
 			got_hup = 0;
 			do_reload(L);
 		}
+		spawners_restart(L);
 	}
 	stop_all(L, &mask);
 	log_info("stopped");

@@ -1,15 +1,19 @@
 /*
  * monitor.c - one per session. It holds the control socket without
- * ever reading it, forks the pre-login worker, answers its typed
- * requests (the catalogue is ipc/proto.h), and after a successful login
- * forks a fresh post-login worker with the user's identity. When that
- * worker exits for REIN, it starts a new pre-login worker on the same
- * connection (at most KF_REIN_MAX times). It writes the workers' log
- * lines, escaped, to the real log.
- * FTPS: on AUTH TLS (or at connect on an implicit listener) it forks
- * the TLS relay on the raw control socket and keeps only the relay's
- * plain text end for its workers; the relay outlives the workers, so
- * the control connection's TLS session survives login and REIN.
+ * ever reading it, asks the pre-login spawner for a worker, answers its
+ * typed requests (the catalogue is ipc/proto.h), and after a successful
+ * login asks the post-login spawner for a fresh worker with the user's
+ * identity (src/priv/spawner.c: workers never start from the monitor's
+ * memory). When that worker exits for REIN, it starts a new pre-login
+ * worker on the same connection (at most KF_REIN_MAX times). It writes
+ * the workers' log lines, escaped, to the real log. On every fatal path
+ * it kills its worker and relay first; if it dies anyway, the spawners
+ * see its reply sockets close and kill them.
+ * FTPS: on AUTH TLS (or at connect on an implicit listener) the relay
+ * spawner starts the TLS relay on the raw control socket and the
+ * monitor keeps only the relay's plain text end for its workers; the
+ * relay outlives the workers, so the control connection's TLS session
+ * survives login and REIN.
  * Runs in: monitor (root, or the invoking user when rootless).
  */
 #include <errno.h>
@@ -33,10 +37,10 @@
 #include "../ipc/proto.h"
 #include "../net/addr.h"
 #include "../proto/session.h"
-#include "../sandbox/sandbox.h"
-#include "../tls/relay.h"
 #include "../tls/tls.h"
 #include "monitor.h"
+#include "spawn.h"
+#include "verify.h"
 
 #define WORKER_GRACE_MS	5000
 
@@ -44,7 +48,7 @@ struct mon {
 	const struct monitor_args	*a;
 	struct session_info		 si;
 	struct auth_identity		 id;
-	pid_t				 worker;
+	struct spawned			 w;	/* the current worker */
 	int				 ipc;	/* monitor end */
 	int				 log;	/* monitor end */
 	unsigned			 failures;	/* kept across REIN */
@@ -53,7 +57,7 @@ struct mon {
 	char				 peer[ADDR_STR_MAX];
 	int				 greeted;	/* 220 sent: no second one */
 	int				 auth_granted;	/* start the relay next */
-	pid_t				 relay;		/* 0: none */
+	struct spawned			 relay;		/* reply -1: none */
 	int				 relay_log;	/* monitor end, or -1 */
 	int				 relay_ipc;	/* MON_TLS_SESSION in, or -1 */
 	size_t				 tls_sess_len;	/* 0: none */
@@ -62,6 +66,7 @@ struct mon {
 };
 
 static volatile sig_atomic_t mon_term;
+static struct mon *self;	/* for die() */
 
 static void
 on_term(int sig)
@@ -70,26 +75,16 @@ on_term(int sig)
 	mon_term = 1;
 }
 
+/* Fatal: the worker and the relay go first, never left unsupervised. */
 static void __attribute__((noreturn))
 die(const char *why)
 {
+	if (self != NULL) {
+		spawn_kill(&self->w, SIGKILL);
+		spawn_kill(&self->relay, SIGKILL);
+	}
 	log_err("session ended: %s", why);
 	_exit(1);
-}
-
-/*
- * In a new worker: SIGALRM at session_max_seconds asks it to end
- * cleanly (session_stop); the monitor kills it WORKER_GRACE_MS later.
- */
-static void
-arm_session_limit(struct mon *m)
-{
-	int64_t end = session_deadline_ms(&m->si), left;
-
-	if (end < 0)
-		return;
-	left = end - sys_now_ms();
-	alarm(left <= 0 ? 1 : (unsigned)((left + 999) / 1000));
 }
 
 /* The monitor's own deadline for a worker: deadline_ms, or sooner. */
@@ -102,96 +97,6 @@ worker_deadline(struct mon *m, int64_t deadline_ms)
 		return deadline_ms;
 	end += WORKER_GRACE_MS;
 	return deadline_ms < 0 || end < deadline_ms ? end : deadline_ms;
-}
-
-/* Child side of a fork: a worker that dies with its monitor. */
-static void
-worker_setup(struct mon *m, int ipc, int log, const char *name)
-{
-	prctl(PR_SET_NAME, name);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
-		_exit(1);
-	int null;
-
-	close(m->ipc);
-	close(m->log);
-	/* a worker must not reach the listener's report channel */
-	close(m->a->report_fd);
-	sys_close(&m->relay_log);
-	sys_close(&m->relay_ipc);
-	auth_slots_close();
-	log_open(LOG_SINK_FD, NULL, log);
-#ifndef KF_SANITIZE
-	/* the only way out for a worker's words is the log socket */
-	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		close(null);
-	}
-#else
-	(void)null;
-#endif
-	session_install_signals();
-	m->si.mon_fd = ipc;
-	arm_session_limit(m);
-}
-
-static pid_t
-spawn(struct mon *m, const char *name, void (*body)(struct mon *))
-{
-	int ipc[2], lg[2];
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ipc) < 0 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lg) < 0)
-		die("socketpair failed");
-	m->ipc = ipc[0];
-	m->log = lg[0];
-	if ((pid = fork()) < 0)
-		die("fork failed");
-	if (pid == 0) {
-		worker_setup(m, ipc[1], lg[1], name);
-		body(m);
-		_exit(1);
-	}
-	close(ipc[1]);
-	close(lg[1]);
-	return pid;
-}
-
-/*
- * The pre-login worker and the TLS relay: as root, the service user in
- * the empty root; rootless, as the running user with Landlock
- * read-only on /.
- */
-static void
-enter_as_service(struct mon *m, enum sandbox_phase phase)
-{
-	struct sandbox_spec sp = { .phase = phase, .root = "/" };
-
-	if (geteuid() == 0) {
-		if (!m->a->service_ok)
-			die("service_user does not exist, or is root");
-		sp.root = m->a->conf->empty_dir;
-		sp.uid = m->a->service_uid;
-		sp.gid = m->a->service_gid;
-	}
-	sandbox_enter(&sp);
-}
-
-static void
-prelogin_body(struct mon *m)
-{
-	/* no key, no ticket key, no TLS session before login */
-	tls_forget(0, 0);
-	sodium_memzero(&m->si.tls_keys, sizeof(m->si.tls_keys));
-	sodium_memzero(m->tls_sess, sizeof(m->tls_sess));
-	enter_as_service(m, SANDBOX_PRELOGIN);
-	if (m->greeted)
-		prelogin_run_after_rein(&m->si);
-	prelogin_run(&m->si);
 }
 
 /*
@@ -217,31 +122,89 @@ open_quota(struct mon *m)
 	return fd;
 }
 
+/*
+ * The session as a spawner's child must know it (src/ipc/handoff.h):
+ * the pre-login worker gets no key and no TLS session; the post-login
+ * one the identity, the ticket keys and the control TLS session; the
+ * relay the keys.
+ */
 static void
-postlogin_body(struct mon *m)
+fill_handoff(struct mon *m, enum spawn_role r, struct handoff *h)
 {
-	struct sandbox_spec sp = {
-		.phase = SANDBOX_POSTLOGIN, .root = m->id.root,
-		.uid = m->id.uid, .gid = m->id.gid, .writable = m->id.writable,
-	};
-	const struct conf *c = m->a->conf;
-	int rootfd;
-
-	/* the decoy key for data, the real one only without the reuse check */
-	tls_forget(!c->tls_data_reuse_required && m->si.tls, m->si.tls);
-	if (m->si.tls && tls_data_ctx(c) != NULL &&
-	    (tls_bind_session(tls_data_ctx(c), &m->si.tls_keys) < 0 ||
-	    tls_set_resume(tls_data_ctx(c), m->tls_sess, m->tls_sess_len) < 0))
-		die("cannot bind the data TLS context");
-	sodium_memzero(m->tls_sess, sizeof(m->tls_sess));
-	if (access(m->id.root, F_OK) < 0) {
-		/* nothing to confine into: say so rather than vanish */
-		sys_write_all(m->si.ctrl_fd, "421 Home directory unavailable.\r\n", 33);
-		die("root directory unavailable");
+	memset(h, 0, sizeof(*h));
+	h->flags = (m->si.tls ? HANDOFF_TLS : 0) | (m->si.ccc ? HANDOFF_CCC : 0) |
+	    (m->si.host_done ? HANDOFF_HOST_DONE : 0) |
+	    (m->greeted ? HANDOFF_GREETED : 0);
+	h->tls_flags = m->si.tls_flags;
+	h->id = m->si.id;
+	h->start_ms = m->si.start_ms;
+	h->local = m->si.local;
+	h->peer = m->si.peer;
+	memcpy(h->host, m->si.host, sizeof(h->host));
+	if (r == SPAWN_ROLE_PRELOGIN)
+		return;
+	memcpy(h->ticket, m->si.tls_keys.ticket, sizeof(h->ticket));
+	memcpy(h->sid_ctx, m->si.tls_keys.sid_ctx, sizeof(h->sid_ctx));
+	if (r == SPAWN_ROLE_RELAY) {
+		h->flags &= ~HANDOFF_GREETED;
+		h->deadline_ms = sys_now_ms() +
+		    (int64_t)m->a->conf->login_timeout * 1000;
+		return;
 	}
-	m->si.quota_fd = open_quota(m);
-	rootfd = sandbox_enter(&sp);
-	session_run(&m->si, &m->id, rootfd);
+	h->user = m->id;
+	h->tls_sess_len = (uint32_t)m->tls_sess_len;
+	memcpy(h->tls_sess, m->tls_sess, m->tls_sess_len);
+}
+
+static const uint32_t spawn_types[SPAWN_ROLES] = {
+	SPAWN_PRELOGIN, SPAWN_POSTLOGIN, SPAWN_RELAY,
+};
+
+/* Asks the role's spawner for a worker with these fds; fatal if none. */
+static void
+request_worker(struct mon *m, enum spawn_role r, const int *fds, size_t n,
+    int quota, struct spawned *w)
+{
+	static struct handoff h;	/* 13 KiB: not on the stack */
+
+	fill_handoff(m, r, &h);
+	if (quota)
+		h.flags |= HANDOFF_QUOTA;
+	if (spawn_request(m->a->spawn_chan[r], spawn_types[r], &h, fds, n,
+	    w) < 0) {
+		sodium_memzero(&h, sizeof(h));
+		die("no worker: the spawner did not answer");
+	}
+	sodium_memzero(&h, sizeof(h));
+}
+
+/*
+ * A new worker of role r (pre-login or post-login) on the control
+ * connection, with its own request and log channels.
+ */
+static void
+spawn(struct mon *m, enum spawn_role r)
+{
+	int ipc[2], lg[2], fds[4], quota = -1;
+
+	if (r == SPAWN_ROLE_PRELOGIN && geteuid() == 0 && !m->a->service_ok)
+		die("service_user does not exist, or is root");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ipc) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lg) < 0)
+		die("socketpair failed");
+	m->ipc = ipc[0];
+	m->log = lg[0];
+	if (r == SPAWN_ROLE_POSTLOGIN)
+		quota = open_quota(m);
+	fds[0] = m->si.ctrl_fd;
+	fds[1] = ipc[1];
+	fds[2] = lg[1];
+	fds[3] = quota;
+	request_worker(m, r, fds, quota >= 0 ? 4 : 3, quota >= 0, &m->w);
+	close(ipc[1]);
+	close(lg[1]);
+	if (quota >= 0)
+		close(quota);
 }
 
 /*
@@ -335,11 +298,9 @@ check_login(struct mon *m, struct ipc_msg *msg)
 		die("MON_LOGIN: bad tls flags");
 	vh = select_vhost(m, host);
 	if ((cert = cert_login(m, user)))
-		ok = auth_identity_by_cert(m->a->conf, m->a->inline_users, user,
-		    &m->id) == 0;
+		ok = verify_cert(m->a->conf, NULL, user, &m->id) == 0;
 	else
-		ok = auth_check_vhost(m->a->conf, m->a->inline_users, vh, user,
-		    pass, &m->id) == 0;
+		ok = verify_login(m->a->conf, NULL, vh, user, pass, &m->id) == 0;
 	sodium_memzero(pass, sizeof(pass));
 	sodium_memzero(msg->data, sizeof(msg->data));
 	why = "bad-credentials";
@@ -388,12 +349,11 @@ grant_auth_tls(struct mon *m, struct ipc_msg *msg, struct ipc_msg *rep)
 	    ipc_get_str(msg, host, sizeof(host)) < 0 || ipc_end(msg) < 0 ||
 	    (host[0] != '\0' && conf_vhost_find(m->a->conf, host) == NULL) ||
 	    m->logged_in || m->si.tls || m->si.ccc || m->auth_granted) {
-		kill(m->worker, SIGKILL);
 		die("MON_AUTH_TLS refused");
 	}
 	ipc_init(rep, MON_AUTH_TLS_RESULT);
 	/* configured, but no certificate loaded (a reload that failed) */
-	if (tls_ctrl_ctx() == NULL) {
+	if (tls_ctrl_ctx() == NULL || m->a->spawn_chan[SPAWN_ROLE_RELAY] < 0) {
 		log_err("AUTH TLS: no TLS certificate is loaded");
 		ipc_put_u32(rep, 0);
 		return;
@@ -416,9 +376,9 @@ do_ccc(struct mon *m, struct ipc_msg *msg)
 	int64_t until = sys_now_ms() + KF_TLS_CCC_MS;
 	struct ipc_msg r;
 
-	if (ipc_end(msg) < 0 || !m->logged_in || !m->si.tls || m->relay <= 0 ||
-	    m->relay_ipc < 0 || !m->a->conf->tls_ccc_enable) {
-		kill(m->worker, SIGKILL);
+	if (ipc_end(msg) < 0 || !m->logged_in || !m->si.tls ||
+	    m->relay.reply < 0 || m->relay_ipc < 0 ||
+	    !m->a->conf->tls_ccc_enable) {
 		die("MON_CCC refused");
 	}
 	ipc_init(&r, RELAY_CCC);
@@ -451,7 +411,7 @@ handle_request(struct mon *m)
 	if ((r = ipc_recv(m->ipc, &msg)) < 0) {
 		sys_close(&m->ipc);	/* worker gone or hostile: wait for exit */
 		if (r != -EPIPE)
-			kill(m->worker, SIGKILL);
+			spawn_kill(&m->w, SIGKILL);
 		return;
 	}
 	if (msg.type == MON_AUTH_TLS)
@@ -463,7 +423,6 @@ handle_request(struct mon *m)
 		ipc_init(&rep, MON_LOGIN_RESULT);
 		ipc_put_u32(&rep, check_login(m, &msg));
 	} else {
-		kill(m->worker, SIGKILL);
 		die("unexpected request type");
 	}
 	if (ipc_send(m->ipc, &rep) < 0)
@@ -503,10 +462,8 @@ relay_apply(struct mon *m, struct ipc_msg *msg)
 	else if (msg->type == MON_TLS_PEER)
 		r = take_peer(m, msg);
 	sodium_memzero(msg->data, sizeof(msg->data));
-	if (r < 0) {
-		kill(m->relay, SIGKILL);
+	if (r < 0)
 		die("malformed message from the TLS relay");
-	}
 }
 
 static void
@@ -527,58 +484,38 @@ earlier(int64_t a, int64_t b)
 	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
 }
 
-/* A descriptor that becomes readable when pid exits, or -1. */
-static int
-watch_pid(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
 /*
  * Serves the current worker until it exits, sleeping until something
- * happens: a request, a log line, the worker's exit (its pidfd becomes
- * readable), a signal or the deadline (ms, < 0: none). A SIGTERM is
- * passed on; a worker that outlives the deadline or its grace is killed.
- * Returns the worker's exit status, or -1 (killed, or not known).
+ * happens: a request, a log line, the worker's end (its spawner's
+ * SPAWN_EXITED on the reply socket), a signal or the deadline (ms,
+ * < 0: none). A SIGTERM is passed on; a worker that outlives the
+ * deadline or its grace is killed. Returns the worker's exit status, or
+ * -1 (killed, or not known).
  */
 static int
 serve_worker(struct mon *m, int64_t deadline_ms)
 {
 	int64_t kill_at = deadline_ms, now;
 	struct pollfd p[5];
-	int status = -1, term_sent = 0, pidfd = watch_pid(m->worker), timeout;
-	pid_t r;
+	int status = -1, term_sent = 0;
 
 	for (;;) {
-		r = waitpid(m->worker, &status, WNOHANG);
-		if (r == m->worker)
-			break;
-		if (r < 0 && errno == ECHILD) {
-			status = -1;
-			break;
-		}
 		now = sys_now_ms();
 		if (mon_term && !term_sent) {
-			kill(m->worker, SIGTERM);
+			spawn_kill(&m->w, SIGTERM);
 			term_sent = 1;
 			kill_at = earlier(kill_at, now + WORKER_GRACE_MS);
 		}
 		if (kill_at >= 0 && now >= kill_at) {
-			kill(m->worker, SIGKILL);
-			waitpid(m->worker, &status, 0);
+			status = spawn_end(&m->w, WORKER_GRACE_MS);
 			break;
 		}
 		p[0] = (struct pollfd){ .fd = m->ipc, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = m->log, .events = POLLIN };
-		p[2] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+		p[2] = (struct pollfd){ .fd = m->w.reply, .events = POLLIN };
 		p[3] = (struct pollfd){ .fd = m->relay_log, .events = POLLIN };
 		p[4] = (struct pollfd){ .fd = m->relay_ipc, .events = POLLIN };
-		timeout = kill_at < 0 ? -1 : (int)(kill_at - now);
-		if (pidfd < 0 && m->ipc < 0 && m->log < 0) {
-			/* no pidfd (old kernel): nothing tells us of the exit */
-			timeout = timeout < 0 || timeout > 100 ? 100 : timeout;
-		}
-		if (poll(p, 5, timeout) <= 0)
+		if (poll(p, 5, kill_at < 0 ? -1 : (int)(kill_at - now)) <= 0)
 			continue;
 		if (p[4].revents)
 			relay_message(m);
@@ -588,70 +525,50 @@ serve_worker(struct mon *m, int64_t deadline_ms)
 			sys_close(&m->log);
 		if (p[0].revents)
 			handle_request(m);
+		if (p[2].revents) {
+			status = spawn_reap(&m->w);
+			break;
+		}
 	}
 	while (m->log >= 0 && sys_poll1(m->log, POLLIN, 0) > 0 &&
 	    log_forward(m->log) == 0)
 		;
-	sys_close(&pidfd);
 	sys_close(&m->ipc);
 	sys_close(&m->log);
-	return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return status;
 }
 
 /*
- * The TLS relay: forked on the raw control socket, which the monitor
- * then closes; the workers get the relay's plain text end. It runs as
- * the service user in the empty root with its own seccomp filter, and
- * is the only process below the monitor with the real private key.
+ * The TLS relay: started by the relay spawner on the raw control
+ * socket, which the monitor then closes; the workers get the relay's
+ * plain text end. It runs as the service user in the empty root with
+ * its own seccomp filter, and is the only process below the spawners
+ * with the real private key.
  */
-static void
-relay_body(struct mon *m, int plain, int log, int ipc)
-{
-	struct relay_args ra = { .ctx = tls_ctrl_ctx(), .raw_fd = m->a->ctrl_fd,
-		.plain_fd = plain, .mon_fd = ipc };
-
-	prctl(PR_SET_NAME, "kf-tls-relay");
-	auth_slots_close();
-	log_open(LOG_SINK_FD, NULL, log);
-	tls_forget(1, 0);
-	if (tls_bind_session(ra.ctx, &m->si.tls_keys) < 0)
-		die("cannot bind the control TLS context");
-	enter_as_service(m, SANDBOX_RELAY);
-	ra.handshake_deadline_ms = sys_now_ms() +
-	    (int64_t)m->a->conf->login_timeout * 1000;
-	relay_run(&ra);
-}
-
 static int
 relay_start(struct mon *m)
 {
-	int sp[2], lg[2], ipc[2];
-	pid_t pid;
+	int sp[2], lg[2], ipc[2], fds[4];
 
+	if (m->si.ctrl_fd != m->a->ctrl_fd)
+		die("relay started twice");
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lg) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ipc) < 0)
 		die("socketpair failed");
-	if ((pid = fork()) < 0)
-		die("fork failed");
-	if (pid == 0) {
-		close(sp[0]);
-		close(lg[0]);
-		close(ipc[0]);
-		relay_body(m, sp[1], lg[1], ipc[1]);
-		_exit(1);
-	}
+	fds[0] = m->a->ctrl_fd;
+	fds[1] = sp[1];
+	fds[2] = lg[1];
+	fds[3] = ipc[1];
+	request_worker(m, SPAWN_ROLE_RELAY, fds, 4, 0, &m->relay);
 	close(sp[1]);
 	close(lg[1]);
 	close(ipc[1]);
 	m->relay_ipc = ipc[0];
 	/* from here the monitor never touches the raw socket again */
-	if (m->si.ctrl_fd != m->a->ctrl_fd)
-		die("relay started twice");
 	close(m->si.ctrl_fd);
 	m->si.ctrl_fd = sp[0];
 	m->relay_log = lg[0];
-	m->relay = pid;
 	m->si.tls = 1;
 	return 0;
 }
@@ -663,32 +580,28 @@ relay_start(struct mon *m)
 static void
 relay_stop(struct mon *m)
 {
-	int64_t until = sys_now_ms() + KF_TLS_CLOSE_MS;
-	int pidfd;
+	int64_t until = sys_now_ms() + KF_TLS_CLOSE_MS, now;
+	struct pollfd p[2];
 
-	if (m->relay <= 0)
+	if (m->relay.reply < 0)
 		return;
 	sys_close(&m->si.ctrl_fd);
-	pidfd = watch_pid(m->relay);
-	while (waitpid(m->relay, NULL, WNOHANG) == 0) {
-		if (sys_now_ms() >= until) {
-			kill(m->relay, SIGKILL);
-			waitpid(m->relay, NULL, 0);
+	while ((now = sys_now_ms()) < until) {
+		p[0] = (struct pollfd){ .fd = m->relay.reply, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = m->relay_log, .events = POLLIN };
+		if (poll(p, 2, (int)(until - now)) < 0 && errno != EINTR)
 			break;
-		}
-		if (m->relay_log >= 0 && sys_poll1(m->relay_log, POLLIN, 0) > 0 &&
-		    log_forward(m->relay_log) < 0)
+		if (p[1].revents && log_forward(m->relay_log) < 0)
 			sys_close(&m->relay_log);
-		if (pidfd < 0 || sys_poll1(pidfd, POLLIN, 50) < 0)
-			sys_sleep_ms(20);
+		if (p[0].revents)
+			break;
 	}
+	spawn_end(&m->relay, WORKER_GRACE_MS);
 	while (m->relay_log >= 0 && sys_poll1(m->relay_log, POLLIN, 0) > 0 &&
 	    log_forward(m->relay_log) == 0)
 		;
-	sys_close(&pidfd);
 	sys_close(&m->relay_log);
 	sys_close(&m->relay_ipc);
-	m->relay = 0;
 }
 
 /*
@@ -700,7 +613,7 @@ static int
 login_phase(struct mon *m, int64_t start_ms)
 {
 	for (;;) {
-		m->worker = spawn(m, "kf-prelogin", prelogin_body);
+		spawn(m, SPAWN_ROLE_PRELOGIN);
 		m->greeted = 1;
 		serve_worker(m, worker_deadline(m, start_ms +
 		    (int64_t)m->a->conf->login_timeout * 1000 + WORKER_GRACE_MS));
@@ -723,7 +636,7 @@ session_phase(struct mon *m)
 	static const char too_many[] = "421 Too many REIN; closing.\r\n";
 	int status;
 
-	m->worker = spawn(m, "kf-session", postlogin_body);
+	spawn(m, SPAWN_ROLE_POSTLOGIN);
 	sys_shed_memory();	/* the login's stack and heap: idle from here */
 	status = serve_worker(m, worker_deadline(m, -1));
 	if (status != SESSION_EXIT_REIN || mon_term)
@@ -754,6 +667,10 @@ monitor_run(const struct monitor_args *a)
 	memset(&m, 0, sizeof(m));
 	m.relay_log = -1;
 	m.relay_ipc = -1;
+	m.w.pidfd = m.w.reply = -1;
+	m.relay.pidfd = m.relay.reply = -1;
+	self = &m;
+	verify_init(a->inline_fd);
 	m.a = a;
 	m.si.conf = a->conf;
 	m.si.ctrl_fd = a->ctrl_fd;
