@@ -194,7 +194,14 @@ def test_no_worker_outlives_its_monitor(start_server, certs, tls):
     mon = one(srv, "kf-monitor")
     workers = [one(srv, "kf-session")]
     if tls:
-        workers.append(one(srv, "kf-tls-relay"))
+        relay = one(srv, "kf-tls-relay")
+        workers.append(relay)
+        if IS_ROOT:
+            # raw socket, plain end, log, requests: no report socket, and
+            # no stderr of the server (but in sanitizer builds)
+            assert fds_of(relay) == [0, 1, 2, 3, 4, 5, 6]
+            if not _is_sanitized():
+                assert os.readlink(f"/proc/{relay}/fd/2") == "/dev/null"
     os.kill(mon, signal.SIGKILL)
     assert wait_for(lambda: gone(workers), timeout=5), "a worker outlived its monitor"
     with pytest.raises((EOFError, OSError, ftplib.Error)):
@@ -204,3 +211,44 @@ def test_no_worker_outlives_its_monitor(start_server, certs, tls):
     g = srv.login()
     assert g.pwd() == "/"
     g.quit()
+
+
+def spawners(srv):
+    return {n: descendants_named(srv.pid, n) for n in ("kf-spawn-pre", "kf-spawn-post")}
+
+
+def test_sighup_new_spawners_old_end_with_their_sessions(start_server):
+    """After SIGHUP new sessions come from new spawners; a session open
+    across the reload keeps its own, which end with it."""
+    srv = start_server(mode="config", rootless=not IS_ROOT)
+    f = srv.login()
+    old = spawners(srv)
+    assert all(len(p) == 1 for p in old.values())
+    os.kill(srv.pid, signal.SIGHUP)
+    assert srv.wait_log(r"configuration reloaded")
+    both = wait_for(lambda: all(len(p) == 2 for p in spawners(srv).values()))
+    assert both, spawners(srv)
+    g = srv.login()
+    sess = descendants_named(srv.pid, "kf-session")
+    assert len(sess) == 2
+    new_post = [p for p in spawners(srv)["kf-spawn-post"] if p not in old["kf-spawn-post"]]
+    assert any(s in children(new_post[0]) for s in sess)
+    assert f.sendcmd("NOOP").startswith("200 ")
+    f.quit()
+    assert wait_for(lambda: all(not os.path.exists(f"/proc/{p}")
+                                for p in old["kf-spawn-pre"] + old["kf-spawn-post"]))
+    assert g.sendcmd("NOOP").startswith("200 ")
+    g.quit()
+
+
+def test_a_dead_spawner_is_started_again(start_server):
+    srv = start_server(mode="config", rootless=not IS_ROOT)
+    pre = spawners(srv)["kf-spawn-pre"]
+    assert len(pre) == 1
+    os.kill(pre[0], signal.SIGKILL)
+    assert srv.wait_log(r"the prelogin spawner \(pid \d+\) ended \(signal 9\); "
+                        r"starting a new one")
+    assert wait_for(lambda: [p for p in spawners(srv)["kf-spawn-pre"] if p != pre[0]])
+    f = srv.login()
+    assert f.pwd() == "/"
+    f.quit()
