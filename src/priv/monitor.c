@@ -486,17 +486,18 @@ earlier(int64_t a, int64_t b)
 
 /*
  * Serves the current worker until it exits, sleeping until something
- * happens: a request, a log line, the worker's end (its spawner's
- * SPAWN_EXITED on the reply socket), a signal or the deadline (ms,
- * < 0: none). A SIGTERM is passed on; a worker that outlives the
- * deadline or its grace is killed. Returns the worker's exit status, or
- * -1 (killed, or not known).
+ * happens: a request, a log line, the worker's end, a signal or the
+ * deadline (ms, < 0: none). The end is its pidfd becoming readable, or
+ * with status (the post-login worker: REIN) its spawner's SPAWN_EXITED
+ * on the reply socket. A SIGTERM is passed on; a worker that outlives
+ * the deadline or its grace is killed. Returns the worker's exit
+ * status, or -1 (killed, not asked for, or not known).
  */
 static int
-serve_worker(struct mon *m, int64_t deadline_ms)
+serve_worker(struct mon *m, int64_t deadline_ms, int status_wanted)
 {
 	int64_t kill_at = deadline_ms, now;
-	struct pollfd p[5];
+	struct pollfd p[6];
 	int status = -1, term_sent = 0;
 
 	for (;;) {
@@ -515,7 +516,10 @@ serve_worker(struct mon *m, int64_t deadline_ms)
 		p[2] = (struct pollfd){ .fd = m->w.reply, .events = POLLIN };
 		p[3] = (struct pollfd){ .fd = m->relay_log, .events = POLLIN };
 		p[4] = (struct pollfd){ .fd = m->relay_ipc, .events = POLLIN };
-		if (poll(p, 5, kill_at < 0 ? -1 : (int)(kill_at - now)) <= 0)
+		/* without a status, the exit itself is enough: no spawner hop */
+		p[5] = (struct pollfd){ .fd = status_wanted ? -1 : m->w.pidfd,
+			.events = POLLIN };
+		if (poll(p, 6, kill_at < 0 ? -1 : (int)(kill_at - now)) <= 0)
 			continue;
 		if (p[4].revents)
 			relay_message(m);
@@ -527,6 +531,11 @@ serve_worker(struct mon *m, int64_t deadline_ms)
 			handle_request(m);
 		if (p[2].revents) {
 			status = spawn_reap(&m->w);
+			break;
+		}
+		if (p[5].revents) {
+			sys_close(&m->w.reply);
+			sys_close(&m->w.pidfd);
 			break;
 		}
 	}
@@ -616,7 +625,8 @@ login_phase(struct mon *m, int64_t start_ms)
 		spawn(m, SPAWN_ROLE_PRELOGIN);
 		m->greeted = 1;
 		serve_worker(m, worker_deadline(m, start_ms +
-		    (int64_t)m->a->conf->login_timeout * 1000 + WORKER_GRACE_MS));
+		    (int64_t)m->a->conf->login_timeout * 1000 + WORKER_GRACE_MS),
+		    0);
 		if (!m->auth_granted || mon_term || m->logged_in)
 			break;
 		m->auth_granted = 0;
@@ -638,7 +648,7 @@ session_phase(struct mon *m)
 
 	spawn(m, SPAWN_ROLE_POSTLOGIN);
 	sys_shed_memory();	/* the login's stack and heap: idle from here */
-	status = serve_worker(m, worker_deadline(m, -1));
+	status = serve_worker(m, worker_deadline(m, -1), 1);
 	if (status != SESSION_EXIT_REIN || mon_term)
 		return 0;
 	if (m->reins >= KF_REIN_MAX) {
