@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -182,14 +183,22 @@ policy_of(const struct conf *c)
 static struct auth_account service;
 static int accounts_stale = 1;	/* at start and after SIGHUP */
 
-/* What every spawner of this configuration is given. */
-static void
-spawn_conf_of(const struct listener *L, struct spawn_conf *sc)
+/*
+ * What every spawner of this configuration is given, in a mapping of
+ * its own (unmapped by spawn_conf_free): the listener's memory, which
+ * every monitor fork copies, does not keep a second configuration.
+ */
+static struct spawn_conf *
+spawn_conf_of(const struct listener *L)
 {
+	struct spawn_conf *sc;
 	enum log_sink sink;
 	int level;
 
-	memset(sc, 0, sizeof(*sc));
+	sc = mmap(NULL, sizeof(*sc), PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (sc == MAP_FAILED)
+		return NULL;
 	sc->magic = SPAWN_CONF_MAGIC;
 	sc->size = sizeof(*sc);
 	auth_account(&service, L->conf.service_user, accounts_stale);
@@ -201,6 +210,14 @@ spawn_conf_of(const struct listener *L, struct spawn_conf *sc)
 	sc->log_sink = (int)sink;
 	sc->log_level = level;
 	sc->conf = L->conf;
+	return sc;
+}
+
+static void
+spawn_conf_free(struct spawn_conf *sc)
+{
+	if (sc != NULL)
+		munmap(sc, sizeof(*sc));
 }
 
 static int
@@ -218,11 +235,12 @@ role_wanted(enum spawn_role r)
 static int
 spawners_start(struct listener *L, int relay)
 {
-	static struct spawn_conf sc;	/* the configuration: not on the stack */
+	struct spawn_conf *sc = spawn_conf_of(L);
 	struct spawner fresh;
 	int r, ok = 0;
 
-	spawn_conf_of(L, &sc);
+	if (sc == NULL)
+		return -1;
 	for (r = 0; r < SPAWN_ROLES; r++) {
 		if (r == SPAWN_ROLE_RELAY && !relay)
 			continue;
@@ -231,13 +249,14 @@ spawners_start(struct listener *L, int relay)
 		spawner_died[r] = 0;
 		if (!role_wanted(r))
 			continue;
-		if (spawn_start(r, &sc, &fresh) < 0) {
+		if (spawn_start(r, sc, &fresh) < 0) {
 			ok = -1;
 			spawner_died[r] = sys_now_ms();
 			continue;
 		}
 		spawners[r] = fresh;
 	}
+	spawn_conf_free(sc);
 	return ok;
 }
 
@@ -265,7 +284,7 @@ spawner_ended(pid_t pid, int status)
 static void
 spawners_restart(struct listener *L)
 {
-	static struct spawn_conf sc;
+	struct spawn_conf *sc;
 	int r;
 
 	for (r = 0; r < SPAWN_ROLES; r++) {
@@ -275,9 +294,10 @@ spawners_restart(struct listener *L)
 		spawner_died[r] = 0;
 		if (!role_wanted(r))
 			continue;
-		spawn_conf_of(L, &sc);
-		if (spawn_start(r, &sc, &spawners[r]) < 0)
+		if ((sc = spawn_conf_of(L)) == NULL ||
+		    spawn_start(r, sc, &spawners[r]) < 0)
 			spawner_died[r] = sys_now_ms();
+		spawn_conf_free(sc);
 	}
 }
 
