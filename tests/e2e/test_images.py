@@ -246,7 +246,8 @@ def test_sighup_new_spawners_old_end_with_their_sessions(start_server):
 
 def test_a_dead_spawner_is_started_again(start_server):
     srv = start_server(mode="config", rootless=not IS_ROOT)
-    pre = spawners(srv)["kf-spawn-pre"]
+    # the spawner names itself once executed (later under ASan)
+    pre = wait_for(lambda: spawners(srv)["kf-spawn-pre"])
     assert len(pre) == 1
     os.kill(pre[0], signal.SIGKILL)
     assert srv.wait_log(r"the prelogin spawner \(pid \d+\) ended \(signal 9\); "
