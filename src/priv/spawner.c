@@ -475,7 +475,6 @@ spawner_main(const char *name)
 	read_conf();
 	if (role == SPAWN_ROLES)
 		fatal("unknown role");
-	prctl(PR_SET_NAME, own_names[role]);
 	signal(SIGPIPE, SIG_IGN);
 	self = getpid();
 	if ((null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
@@ -484,6 +483,8 @@ spawner_main(const char *name)
 	    sizeof(on)) < 0 || (ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		fatal("set-up failed");
 	setup_role();
+	/* named once set up: a kf-spawn-* process is a ready one */
+	prctl(PR_SET_NAME, own_names[role]);
 	on_chan = (struct end){ NULL, 0 };
 	watch(SPAWN_FD_CHAN, &on_chan);
 	while (chan_open || nchildren > 0) {
