@@ -27,6 +27,8 @@
 #include "net/addr.h"
 #include "priv/admin.h"
 #include "priv/listener.h"
+#include "priv/spawn.h"
+#include "common/sys.h"
 #include "tls/tls.h"
 
 #define KF_VERSION	"0.1.0"
@@ -201,6 +203,7 @@ config_main(int check_only)
 		    " (TLS certificate and key load and match)" : "");
 		return 0;
 	}
+	L.inline_fd = -1;
 	L.reload = conf_path != NULL ? load_config : NULL;
 	return run(&L);
 }
@@ -263,6 +266,25 @@ quick_user(const struct conf *c, const char *user, uid_t uid, gid_t gid,
 	out = strdup(buf_cstr(b));
 	buf_free(b);
 	return out;
+}
+
+/*
+ * The inline users text in a sealed memfd that only the monitors'
+ * verifier children read; the heap copy is wiped here.
+ */
+static int
+quick_users_fd(const struct conf *c, const char *user, uid_t uid, gid_t gid,
+    const char *dir, char *pw, size_t pwsz)
+{
+	char *text = quick_user(c, user, uid, gid, dir, pw, pwsz);
+	int fd;
+
+	if (text == NULL)
+		return -1;
+	fd = sys_memfd_sealed("kf-users", text, strlen(text));
+	sodium_memzero(text, strlen(text));
+	free(text);
+	return fd;
 }
 
 static void
@@ -386,8 +408,9 @@ serve_main(int argc, char **argv)
 		print_errors(&e);
 		return 2;
 	}
-	if (user != NULL && (L.inline_users = quick_user(&L.conf, user, uid, gid,
-	    root, pw, sizeof(pw))) == NULL) {
+	L.inline_fd = -1;
+	if (user != NULL && (L.inline_fd = quick_users_fd(&L.conf, user, uid,
+	    gid, root, pw, sizeof(pw))) < 0) {
 		fprintf(stderr, "keepftpd: --user %s: cannot create the login\n", user);
 		return 1;
 	}
@@ -407,17 +430,17 @@ serve_main(int argc, char **argv)
  * close_range (Linux < 5.9), one close per possible descriptor.
  */
 static void
-close_inherited(void)
+close_inherited(unsigned first)
 {
 	struct rlimit rl;
 	unsigned fd;
 
-	if (close_range(3, ~0U, 0) == 0)
+	if (close_range(first, ~0U, 0) == 0)
 		return;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
 	    rl.rlim_cur > (1U << 20))
 		rl.rlim_cur = 1U << 20;
-	for (fd = 3; fd < rl.rlim_cur; fd++)
+	for (fd = first; fd < rl.rlim_cur; fd++)
 		(void)close((int)fd);
 }
 
@@ -426,7 +449,11 @@ main(int argc, char **argv)
 {
 	int i, check = 0;
 
-	close_inherited();
+	/* a spawner keeps the channel and the configuration its listener gave */
+	if (argc == 3 && strcmp(argv[1], "--spawner") == 0)
+		close_inherited(SPAWN_FD_CONF + 1);
+	else
+		close_inherited(3);
 	if (tls_init_memory() < 0) {
 		fprintf(stderr, "keepftpd: OpenSSL allocated before start-up\n");
 		return 1;
@@ -435,6 +462,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "keepftpd: libsodium failed to initialise\n");
 		return 1;
 	}
+	if (argc == 3 && strcmp(argv[1], "--spawner") == 0)
+		spawner_main(argv[2]);
 	if (argc > 1 && strcmp(argv[1], "serve") == 0)
 		return serve_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "user") == 0)

@@ -102,3 +102,14 @@
 #define KF_DROP_SUMMARY_MS	1000	/* at most one "dropped" summary line per channel per this */
 
 #endif
+
+/* ---- role images: spawners and the verifier (src/priv/spawner.c, verify.c) ---- */
+#ifndef KF_LIMITS_SPAWN_H
+#define KF_LIMITS_SPAWN_H
+
+#define KF_SPAWN_MSG_MAX	16384	/* one spawner request (struct handoff), header included */
+#define KF_IPC_FDS_MAX		6	/* descriptors passed with one message */
+#define KF_SPAWN_REPLY_MS	5000	/* monitor's wait for a spawner's pidfd reply */
+#define KF_SPAWN_RESTART_MS	1000	/* a spawner that died is started again after this */
+
+#endif

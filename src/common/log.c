@@ -50,6 +50,13 @@ log_set_level(int prio)
 }
 
 void
+log_get(enum log_sink *s, int *prio)
+{
+	*s = sink;
+	*prio = max_prio;
+}
+
+void
 log_set_prefix(const char *fmt, ...)
 {
 	va_list ap;

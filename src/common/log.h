@@ -27,6 +27,8 @@ enum log_sink {
 void	log_open(enum log_sink, const char *ident, int fd);
 void	log_set_level(int prio);
 /* printf's own rules: the prefix holds only what the server formatted */
+/* The sink and level in use (a spawner takes the listener's). */
+void	log_get(enum log_sink *, int *prio);
 void	log_set_prefix(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 void	log_msg(int prio, const char *fmt, ...)

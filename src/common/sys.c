@@ -108,6 +108,25 @@ sys_sleep_ms(unsigned ms)
 		;
 }
 
+/*
+ * n bytes in a memfd sealed against writing, growing and shrinking:
+ * what its readers see is what was written. The fd, or -1.
+ */
+int
+sys_memfd_sealed(const char *name, const void *p, size_t n)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0)
+		return -1;
+	if (sys_write_all(fd, p, n) < 0 || fcntl(fd, F_ADD_SEALS,
+	    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 void
 sys_close(int *fd)
 {

@@ -18,6 +18,8 @@ int	sys_poll1(int fd, short events, int timeout_ms);
 int64_t	sys_now_ms(void);
 void	sys_sleep_ms(unsigned ms);
 void	sys_close(int *fd);
+/* n bytes in a sealed memfd (close-on-exec), or -1. */
+int	sys_memfd_sealed(const char *name, const void *, size_t n);
 void	sys_shed_memory(void);
 
 #endif

@@ -76,8 +76,8 @@
 	    "A TLS data connection must resume the control connection's TLS " \
 	    "session, which proves it comes from the same client; others are " \
 	    "refused (522) and logged. With `no`, any client may complete a " \
-	    "data handshake and the post-login worker must hold the real " \
-	    "private key (see docs/SECURITY.md).")			\
+	    "data handshake and the post-login spawner and its workers must " \
+	    "hold the real private key (see docs/SECURITY.md).")		\
 	X(BOOL, tls_accept_truncated, "no", 0, 1,			\
 	    "Accept a TLS upload that ends without close_notify (broken " \
 	    "clients). With `no` such an upload fails, is not kept, and is " \

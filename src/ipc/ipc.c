@@ -1,10 +1,13 @@
 /*
  * ipc.c - framing and typed getters for monitor messages.
- * Runs in: monitor and workers. Pure except ipc_send/ipc_recv.
+ * Runs in: monitor, workers and spawners. Pure except the send and
+ * receive functions.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "../common/sys.h"
 #include "ipc.h"
@@ -175,4 +178,128 @@ ipc_recv(int fd, struct ipc_msg *m)
 	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
 		return -EBADMSG;
 	return ipc_decode(m, frame, (size_t)n);
+}
+
+/*
+ * A typed frame with descriptors (SCM_RIGHTS): header and payload in
+ * one datagram, the fds beside it. Used for the spawner requests,
+ * whose payload (a struct handoff) is larger than an ipc_msg.
+ */
+int
+ipc_send_fds(int fd, uint32_t type, const void *p, size_t n, const int *fds,
+    size_t nfds)
+{
+	unsigned char h[IPC_HDR_LEN] = { type >> 24, type >> 16, type >> 8,
+		type, n >> 24, n >> 16, n >> 8, n };
+	union {
+		struct cmsghdr	c;
+		char		b[CMSG_SPACE(sizeof(int) * KF_IPC_FDS_MAX)];
+	} cm;
+	struct iovec iov[2] = { { h, sizeof(h) }, { (void *)(uintptr_t)p, n } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	struct cmsghdr *c;
+	ssize_t r;
+
+	if (nfds > KF_IPC_FDS_MAX || n > KF_SPAWN_MSG_MAX - IPC_HDR_LEN)
+		return -EMSGSIZE;
+	memset(&cm, 0, sizeof(cm));
+	if (nfds > 0) {
+		mh.msg_control = cm.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	do
+		r = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	return r == (ssize_t)(IPC_HDR_LEN + n) ? 0 : -EIO;
+}
+
+static void
+close_passed(struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	size_t i, k;
+	int fd;
+
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < k; i++) {
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			close(fd);
+		}
+	}
+}
+
+/*
+ * One frame of exactly type and n payload bytes with exactly nfds
+ * descriptors (close-on-exec), or when got is not NULL between 1 and
+ * nfds of them (*got says how many); and the sender's credentials
+ * when cr is not NULL (the socket has SO_PASSCRED). Anything else:
+ * every fd received is closed and -EBADMSG. 0, or -EPIPE when the peer
+ * is gone.
+ */
+int
+ipc_recv_fds(int fd, uint32_t type, void *p, size_t n, int *fds, size_t nfds,
+    size_t *gotp, struct ucred *cr)
+{
+	unsigned char h[IPC_HDR_LEN];
+	union {
+		struct cmsghdr	c;
+		char		b[CMSG_SPACE(sizeof(int) * KF_IPC_FDS_MAX) +
+				    CMSG_SPACE(sizeof(struct ucred))];
+	} cm;
+	struct iovec iov[2] = { { h, sizeof(h) }, { p, n } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2,
+		.msg_control = cm.b, .msg_controllen = sizeof(cm.b) };
+	struct cmsghdr *c;
+	size_t got = 0, k;
+	int have_cr = 0;
+	ssize_t r;
+
+	if (nfds > KF_IPC_FDS_MAX)
+		return -EINVAL;
+	do
+		r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return -EPIPE;
+	if (r < 0)
+		return -errno;
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET)
+			continue;
+		if (c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+			if (cr != NULL)
+				memcpy(cr, CMSG_DATA(c), sizeof(*cr));
+			have_cr = 1;
+		} else if (c->cmsg_type == SCM_RIGHTS) {
+			k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			if (got + k > nfds) {
+				got = nfds + 1;
+				continue;
+			}
+			memcpy(fds + got, CMSG_DATA(c), k * sizeof(int));
+			got += k;
+		}
+	}
+	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || got > nfds ||
+	    (gotp == NULL ? got != nfds : got == 0) ||
+	    (size_t)r != IPC_HDR_LEN + n || (cr != NULL && !have_cr) ||
+	    ((uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
+	    (uint32_t)h[2] << 8 | h[3]) != type ||
+	    ((uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 |
+	    (uint32_t)h[6] << 8 | h[7]) != n) {
+		close_passed(&mh);
+		return -EBADMSG;
+	}
+	if (gotp != NULL)
+		*gotp = got;
+	return 0;
 }

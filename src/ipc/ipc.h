@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "../common/limits.h"
 
@@ -36,5 +37,16 @@ int	ipc_end(const struct ipc_msg *);
 int	ipc_decode(struct ipc_msg *, const void *frame, size_t n);
 int	ipc_send(int fd, const struct ipc_msg *);
 int	ipc_recv(int fd, struct ipc_msg *);
+/*
+ * A frame of type with a raw payload of n bytes (at most
+ * KF_SPAWN_MSG_MAX with the header) and nfds descriptors (at most
+ * KF_IPC_FDS_MAX). The receiver demands exactly type, n and nfds, and
+ * the sender's credentials when cr is not NULL (SO_PASSCRED). With
+ * got, 1..nfds descriptors are accepted and *got tells how many.
+ */
+int	ipc_send_fds(int fd, uint32_t type, const void *, size_t n,
+	    const int *fds, size_t nfds);
+int	ipc_recv_fds(int fd, uint32_t type, void *, size_t n, int *fds,
+	    size_t nfds, size_t *got, struct ucred *cr);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -21,20 +22,17 @@
 #include "../auth/auth.h"
 #include "../common/log.h"
 #include "../common/rate.h"
-#include "../fs/hash.h"
-#include "../fs/idmap.h"
 #include "../ipc/ipc.h"
 #include "../ipc/proto.h"
-#include "../proto/session.h"
 #include "../common/sys.h"
 #include "../net/addr.h"
 #include "../sandbox/sandbox.h"
-#include "../sandbox/seccomp.h"
 #include "admin.h"
 #include "bantab.h"
 #include "../tls/tls.h"
 #include "listener.h"
 #include "monitor.h"
+#include "spawn.h"
 
 #define STOP_GRACE_MS	10000
 
@@ -57,6 +55,8 @@ static int report_wr = -1;	/* the monitors' end (workers close it) */
 static int64_t last_sweep;
 static unsigned long evicted_seen;
 static int admin_fd = -1;	/* `keepftpd ban` (admin_socket) */
+static struct spawner spawners[SPAWN_ROLES];	/* pid 0: not running */
+static int64_t spawner_died[SPAWN_ROLES];	/* when, for the restart */
 static char admin_path[KF_CONF_VALUE_MAX + 1];
 
 /*
@@ -248,6 +248,171 @@ policy_of(const struct conf *c)
 	};
 }
 
+/*
+ * The service user's and anon_user's ids, for the monitors: looked up
+ * here when a name changes or after SIGHUP, not in every session (NSS
+ * work in each process is CPU and memory per session).
+ */
+static struct auth_account service;
+static int accounts_stale = 1;	/* at start and after SIGHUP */
+
+/*
+ * What every spawner of this configuration is given, in a mapping of
+ * its own (unmapped by spawn_conf_free): the listener's memory, which
+ * every monitor fork copies, does not keep a second configuration.
+ */
+static struct spawn_conf *
+spawn_conf_of(const struct listener *L)
+{
+	struct spawn_conf *sc;
+	enum log_sink sink;
+	int level;
+
+	sc = mmap(NULL, sizeof(*sc), PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (sc == MAP_FAILED)
+		return NULL;
+	sc->magic = SPAWN_CONF_MAGIC;
+	sc->size = sizeof(*sc);
+	auth_account(&service, L->conf.service_user, accounts_stale);
+	sc->service_ok = service.ok;
+	sc->service_uid = service.uid;
+	sc->service_gid = service.gid;
+	sc->server_uid = geteuid();
+	log_get(&sink, &level);
+	sc->log_sink = (int)sink;
+	sc->log_level = level;
+	sc->conf = L->conf;
+	return sc;
+}
+
+static void
+spawn_conf_free(struct spawn_conf *sc)
+{
+	if (sc != NULL)
+		munmap(sc, sizeof(*sc));
+}
+
+static int
+role_wanted(enum spawn_role r)
+{
+	return r != SPAWN_ROLE_RELAY || tls_ctrl_ctx() != NULL;
+}
+
+/*
+ * A new spawner per role (the relay's only with a certificate loaded;
+ * with relay 0, the running one is kept). The previous ones keep
+ * serving the monitors that hold their channels, and end when the last
+ * of those has gone.
+ */
+static int
+spawners_start(struct listener *L, int relay)
+{
+	struct spawn_conf *sc = spawn_conf_of(L);
+	struct spawner fresh;
+	int r, ok = 0;
+
+	if (sc == NULL)
+		return -1;
+	for (r = 0; r < SPAWN_ROLES; r++) {
+		if (r == SPAWN_ROLE_RELAY && !relay)
+			continue;
+		sys_close(&spawners[r].chan);
+		spawners[r].pid = 0;
+		spawner_died[r] = 0;
+		if (!role_wanted(r))
+			continue;
+		if (spawn_start(r, sc, &fresh) < 0) {
+			ok = -1;
+			spawner_died[r] = sys_now_ms();
+			continue;
+		}
+		spawners[r] = fresh;
+	}
+	spawn_conf_free(sc);
+	return ok;
+}
+
+/* A spawner that died is logged and, after a pause, started again. */
+static int
+spawner_ended(pid_t pid, int status)
+{
+	int r;
+
+	for (r = 0; r < SPAWN_ROLES; r++)
+		if (spawners[r].pid == pid && pid > 0 && !got_term) {
+			log_err("the %-s spawner (pid %ld) ended (%-s %d); "
+			    "starting a new one", spawn_role_name(r), (long)pid,
+			    WIFSIGNALED(status) ? "signal" : "status",
+			    WIFSIGNALED(status) ? WTERMSIG(status) :
+			    WEXITSTATUS(status));
+			sys_close(&spawners[r].chan);
+			spawners[r].pid = 0;
+			spawner_died[r] = sys_now_ms();
+			return 1;
+		}
+	return 0;
+}
+
+static void
+spawners_restart(struct listener *L)
+{
+	struct spawn_conf *sc;
+	int r;
+
+	for (r = 0; r < SPAWN_ROLES; r++) {
+		if (spawner_died[r] == 0 ||
+		    sys_now_ms() - spawner_died[r] < KF_SPAWN_RESTART_MS)
+			continue;
+		spawner_died[r] = 0;
+		if (!role_wanted(r))
+			continue;
+		if ((sc = spawn_conf_of(L)) == NULL ||
+		    spawn_start(r, sc, &spawners[r]) < 0)
+			spawner_died[r] = sys_now_ms();
+		spawn_conf_free(sc);
+	}
+}
+
+static int
+spawner_down(void)
+{
+	int r;
+
+	for (r = 0; r < SPAWN_ROLES; r++)
+		if (spawner_died[r] != 0)
+			return 1;
+	return 0;
+}
+
+/* At the end: no sender left, so each spawner ends; then insist. */
+static void
+spawners_stop(void)
+{
+	int64_t until = sys_now_ms() + 2000;
+	int r, left;
+
+	for (r = 0; r < SPAWN_ROLES; r++)
+		sys_close(&spawners[r].chan);
+	do {
+		left = 0;
+		for (r = 0; r < SPAWN_ROLES; r++) {
+			if (spawners[r].pid > 0 &&
+			    waitpid(spawners[r].pid, NULL, WNOHANG) == 0)
+				left = 1;
+			else
+				spawners[r].pid = 0;
+		}
+		if (left)
+			sys_sleep_ms(20);
+	} while (left && sys_now_ms() < until);
+	for (r = 0; r < SPAWN_ROLES; r++)
+		if (spawners[r].pid > 0) {
+			kill(spawners[r].pid, SIGKILL);
+			waitpid(spawners[r].pid, NULL, 0);
+		}
+}
+
 int
 listener_bind(struct listener *L)
 {
@@ -259,11 +424,10 @@ listener_bind(struct listener *L)
 	 * on: a SIGTERM right after start-up ends the server cleanly.
 	 */
 	signals_setup(&run_mask);
-	/* digests for HASH, fetched once here: workers cannot load them */
-	if (hash_init() < 0)
-		log_warn("HASH: some digests are unavailable");
-	/* names for listings: workers cannot read /etc/passwd */
-	session_ids = idmap_load_system();
+	for (i = 0; i < SPAWN_ROLES; i++)
+		spawners[i].chan = -1;
+	if (spawn_init() < 0)
+		return -1;
 	for (i = 0; i < L->conf.listen_count; i++) {
 		if ((fd = bind_one(&L->conf.listen[i])) < 0)
 			return -1;
@@ -276,10 +440,12 @@ listener_bind(struct listener *L)
 	snprintf(admin_path, sizeof(admin_path), "%s", L->conf.admin_socket);
 	if ((admin_fd = admin_open(admin_path)) < 0 && admin_path[0] != '\0')
 		log_warn("running without an admin socket (keepftpd ban)");
-	/* certificate and key, once here; monitors inherit them by fork */
+	/* certificate and key checked here; the relay spawner loads its own */
 	if (tls_load(&L->conf) < 0)
 		return -1;
-	return auth_slots_init((unsigned)L->conf.auth_concurrency);
+	if (auth_slots_init((unsigned)L->conf.auth_concurrency) < 0)
+		return -1;
+	return spawners_start(L, 1);
 }
 
 static size_t
@@ -396,15 +562,19 @@ report_login_state(const unsigned char *frame, size_t n, pid_t pid)
 static void
 reap(void)
 {
+	int status;
 	pid_t pid;
 	size_t i;
 
-	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (spawner_ended(pid, status))
+			continue;
 		for (i = 0; i < nslots; i++)
 			if (slots[i].pid == pid) {
 				slots[i] = slots[--nslots];
 				break;
 			}
+	}
 }
 
 static void
@@ -431,15 +601,6 @@ ctrl_options(int fd, const struct conf *c)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-
-/*
- * The service user's and anon_user's ids, for the monitors: looked up
- * here when a name changes or after SIGHUP, not in every session (NSS
- * work in each process is CPU and memory per session).
- */
-static struct auth_account service;
-static int accounts_stale = 1;	/* at start and after SIGHUP */
-
 static void
 service_lookup(const struct conf *c, struct monitor_args *a)
 {
@@ -459,11 +620,14 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
     int implicit)
 {
 	struct monitor_args a = { .conf = &L->conf,
-		.inline_users = L->inline_users, .ctrl_fd = fd, .peer = *peer,
+		.inline_fd = L->inline_fd, .ctrl_fd = fd, .peer = *peer,
 		.report_fd = report_wr, .implicit = implicit };
 	socklen_t len = sizeof(a.local);
 	size_t i;
 	pid_t pid;
+
+	for (i = 0; i < SPAWN_ROLES; i++)
+		a.spawn_chan[i] = spawners[i].chan;
 
 	getsockname(fd, (struct sockaddr *)&a.local, &len);
 	ctrl_options(fd, &L->conf);
@@ -733,8 +897,9 @@ do_reload(struct listener *L)
 		log_info("TLS certificate reloaded: tls_cert=%s", c->tls_cert);
 	accounts_stale = 1;	/* look the accounts up again */
 	L->conf = *c;
-	idmap_free(session_ids);
-	session_ids = idmap_load_system();
+	/* new sessions get new spawners; old ones end with theirs */
+	if (spawners_start(L, 1) < 0)
+		log_err("a spawner did not start; retrying");
 	log_info("configuration reloaded; new sessions use it "
 	    "(listen addresses are unchanged until restart)");
 	free(c);
@@ -763,6 +928,7 @@ stop_all(struct listener *L, const sigset_t *mask)
 		kill(slots[i].pid, SIGKILL);
 	while (nslots > 0 && waitpid(-1, NULL, 0) > 0)
 		reap();
+	spawners_stop();
 }
 
 int
@@ -775,18 +941,17 @@ listener_run(struct listener *L)
 
 	mask = run_mask;
 	signals_each(unblock_one, &mask);
-	if (seccomp_prepare() < 0)
-		log_warn("seccomp programs not prepared; each worker compiles its own");
 	log_info("keepftpd started; %zu listener(s)", L->nfds);
 	while (!got_term) {
 		for (i = 0; i < L->nfds; i++)
 			p[i] = (struct pollfd){ .fd = L->fds[i], .events = POLLIN };
 		p[L->nfds] = (struct pollfd){ .fd = report_rd, .events = POLLIN };
 		p[L->nfds + 1] = (struct pollfd){ .fd = admin_fd, .events = POLLIN };
-		/* while bans are held, or max_prelogin is near, wake each
-		 * second to end them on time */
+		/* while bans are held, max_prelogin is near or a spawner is
+		 * down, wake each second to act on time */
 		if (ppoll(p, L->nfds + 2, bantab_nbanned(bans) > 0 ||
-		    prelogin_busy(&L->conf) ? &second : NULL, &mask) > 0) {
+		    prelogin_busy(&L->conf) || spawner_down() ? &second : NULL,
+		    &mask) > 0) {
 			for (i = 0; i < L->nfds; i++)
 				if (p[i].revents & POLLIN)
 					accept_one(L, i);
@@ -805,6 +970,7 @@ listener_run(struct listener *L)
 			got_hup = 0;
 			do_reload(L);
 		}
+		spawners_restart(L);
 	}
 	log_info("SIG%-s: stopping", sigabbrev_np(got_term));
 	stop_all(L, &mask);

@@ -10,7 +10,7 @@
 
 struct listener {
 	struct conf	 conf;
-	const char	*inline_users;
+	int		 inline_fd;	/* quick mode's users (sealed memfd), or -1 */
 	int		(*reload)(struct conf *);	/* NULL: nothing to reload */
 	int		 fds[KF_LISTEN_MAX];
 	size_t		 nfds;

@@ -1,17 +1,22 @@
 /*
  * monitor.c - one per session. It holds the control socket without
- * ever reading it, forks the pre-login worker, answers its typed
- * requests through one table (mon_dispatch.c, mon_handlers.c; the
- * catalogue is ipc/proto.h), and after a successful login
- * forks a fresh post-login worker with the user's identity. When that
- * worker exits for REIN, it starts a new pre-login worker on the same
- * connection (at most KF_REIN_MAX times). It writes the workers' log
- * lines to the real log, escaped, marked with their origin and
- * rate-limited (log_forward).
- * FTPS: on AUTH TLS (or at connect on an implicit listener) it forks
- * the TLS relay on the raw control socket and keeps only the relay's
- * plain text end for its workers; the relay outlives the workers, so
- * the control connection's TLS session survives login and REIN.
+ * ever reading it, asks the pre-login spawner for a worker, answers its
+ * typed requests (the catalogue is ipc/proto.h), and after a successful
+ * login asks the post-login spawner for a fresh worker with the user's
+ * identity (src/priv/spawner.c: workers never start from the monitor's
+ * memory). When that worker exits for REIN, it starts a new pre-login
+ * worker on the same connection (at most KF_REIN_MAX times). It writes
+ * the workers' log lines, escaped, to the real log. On every fatal path
+ * it kills its worker and relay first; if it dies anyway, the spawners
+ * see its reply sockets close and kill them.
+ * FTPS: on AUTH TLS (or at connect on an implicit listener) the relay
+ * spawner starts the TLS relay on the raw control socket and the
+ * monitor keeps only the relay's plain text end for its workers; the
+ * relay outlives the workers, so the control connection's TLS session
+ * survives login and REIN.
+ * Requests go through one table (mon_dispatch.c, mon_handlers.c);
+ * forwarded log lines are marked with their origin and rate-limited
+ * (log_forward).
  * Runs in: monitor (root, or the invoking user when rootless).
  */
 #include <errno.h>
@@ -35,10 +40,11 @@
 #include "../net/addr.h"
 #include "../proto/session.h"
 #include "../sandbox/sandbox.h"
-#include "../tls/relay.h"
 #include "../tls/tls.h"
 #include "mon_state.h"
 #include "monitor.h"
+#include "spawn.h"
+#include "verify.h"
 
 #define WORKER_GRACE_MS	5000
 
@@ -46,13 +52,13 @@ struct mon {
 	const struct monitor_args	*a;
 	struct session_info		 si;
 	struct auth_identity		 id;
-	pid_t				 worker;
+	struct spawned			 w;	/* the current worker */
 	int				 ipc;	/* monitor end */
 	int				 log;	/* monitor end */
 	struct mon_state		 st;	/* counts, phase, verdicts */
 	char				 peer[ADDR_STR_MAX];
 	int				 greeted;	/* 220 sent: no second one */
-	pid_t				 relay;		/* 0: none */
+	struct spawned			 relay;		/* reply -1: none */
 	int				 relay_log;	/* monitor end, or -1 */
 	int				 relay_ipc;	/* MON_TLS_SESSION in, or -1 */
 	size_t				 tls_sess_len;	/* 0: none */
@@ -60,6 +66,7 @@ struct mon {
 };
 
 static volatile sig_atomic_t mon_term;
+static struct mon *self;	/* for die() */
 
 static void
 on_term(int sig)
@@ -68,26 +75,16 @@ on_term(int sig)
 	mon_term = 1;
 }
 
+/* Fatal: the worker and the relay go first, never left unsupervised. */
 static void __attribute__((noreturn))
 die(const char *why)
 {
+	if (self != NULL) {
+		spawn_kill(&self->w, SIGKILL);
+		spawn_kill(&self->relay, SIGKILL);
+	}
 	log_err("session ended: %-s", why);
 	_exit(1);
-}
-
-/*
- * In a new worker: SIGALRM at session_max_seconds asks it to end
- * cleanly (session_stop); the monitor kills it WORKER_GRACE_MS later.
- */
-static void
-arm_session_limit(struct mon *m)
-{
-	int64_t end = session_deadline_ms(&m->si), left;
-
-	if (end < 0)
-		return;
-	left = end - sys_now_ms();
-	alarm(left <= 0 ? 1 : (unsigned)((left + 999) / 1000));
 }
 
 /* The monitor's own deadline for a worker: deadline_ms, or sooner. */
@@ -100,96 +97,6 @@ worker_deadline(struct mon *m, int64_t deadline_ms)
 		return deadline_ms;
 	end += WORKER_GRACE_MS;
 	return deadline_ms < 0 || end < deadline_ms ? end : deadline_ms;
-}
-
-/* Child side of a fork: a worker that dies with its monitor. */
-static void
-worker_setup(struct mon *m, int ipc, int log, const char *name)
-{
-	prctl(PR_SET_NAME, name);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
-		_exit(1);
-	int null;
-
-	close(m->ipc);
-	close(m->log);
-	/* a worker must not reach the listener's report channel */
-	close(m->a->report_fd);
-	sys_close(&m->relay_log);
-	sys_close(&m->relay_ipc);
-	auth_slots_close();
-	log_open(LOG_SINK_FD, NULL, log);
-#ifndef KF_SANITIZE
-	/* the only way out for a worker's words is the log socket */
-	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		close(null);
-	}
-#else
-	(void)null;
-#endif
-	session_install_signals();
-	m->si.mon_fd = ipc;
-	arm_session_limit(m);
-}
-
-static pid_t
-spawn(struct mon *m, const char *name, void (*body)(struct mon *))
-{
-	int ipc[2], lg[2];
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ipc) < 0 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lg) < 0)
-		die("socketpair failed");
-	m->ipc = ipc[0];
-	m->log = lg[0];
-	if ((pid = fork()) < 0)
-		die("fork failed");
-	if (pid == 0) {
-		worker_setup(m, ipc[1], lg[1], name);
-		body(m);
-		_exit(1);
-	}
-	close(ipc[1]);
-	close(lg[1]);
-	return pid;
-}
-
-/*
- * The pre-login worker and the TLS relay: as root, the service user in
- * the empty root; rootless, as the running user with Landlock
- * read-only on /.
- */
-static void
-enter_as_service(struct mon *m, enum sandbox_phase phase)
-{
-	struct sandbox_spec sp = { .phase = phase, .root = "/" };
-
-	if (geteuid() == 0) {
-		if (!m->a->service_ok)
-			die("service_user does not exist, or is root");
-		sp.root = m->a->conf->empty_dir;
-		sp.uid = m->a->service_uid;
-		sp.gid = m->a->service_gid;
-	}
-	sandbox_enter(&sp);
-}
-
-static void
-prelogin_body(struct mon *m)
-{
-	/* no key, no ticket key, no TLS session before login */
-	tls_forget(0, 0);
-	sodium_memzero(&m->si.tls_keys, sizeof(m->si.tls_keys));
-	sodium_memzero(m->tls_sess, sizeof(m->tls_sess));
-	enter_as_service(m, SANDBOX_PRELOGIN);
-	if (m->greeted)
-		prelogin_run_after_rein(&m->si);
-	prelogin_run(&m->si);
 }
 
 /*
@@ -215,31 +122,89 @@ open_quota(struct mon *m)
 	return fd;
 }
 
+/*
+ * The session as a spawner's child must know it (src/ipc/handoff.h):
+ * the pre-login worker gets no key and no TLS session; the post-login
+ * one the identity, the ticket keys and the control TLS session; the
+ * relay the keys.
+ */
 static void
-postlogin_body(struct mon *m)
+fill_handoff(struct mon *m, enum spawn_role r, struct handoff *h)
 {
-	struct sandbox_spec sp = {
-		.phase = SANDBOX_POSTLOGIN, .root = m->id.root,
-		.uid = m->id.uid, .gid = m->id.gid, .writable = m->id.writable,
-	};
-	const struct conf *c = m->a->conf;
-	int rootfd;
-
-	/* the decoy key for data, the real one only without the reuse check */
-	tls_forget(!c->tls_data_reuse_required && m->si.tls, m->si.tls);
-	if (m->si.tls && tls_data_ctx(c) != NULL &&
-	    (tls_bind_session(tls_data_ctx(c), &m->si.tls_keys) < 0 ||
-	    tls_set_resume(tls_data_ctx(c), m->tls_sess, m->tls_sess_len) < 0))
-		die("cannot bind the data TLS context");
-	sodium_memzero(m->tls_sess, sizeof(m->tls_sess));
-	if (access(m->id.root, F_OK) < 0) {
-		/* nothing to confine into: say so rather than vanish */
-		sys_write_all(m->si.ctrl_fd, "421 Home directory unavailable.\r\n", 33);
-		die("root directory unavailable");
+	memset(h, 0, sizeof(*h));
+	h->flags = (m->si.tls ? HANDOFF_TLS : 0) | (m->si.ccc ? HANDOFF_CCC : 0) |
+	    (m->si.host_done ? HANDOFF_HOST_DONE : 0) |
+	    (m->greeted ? HANDOFF_GREETED : 0);
+	h->tls_flags = m->si.tls_flags;
+	h->id = m->si.id;
+	h->start_ms = m->si.start_ms;
+	h->local = m->si.local;
+	h->peer = m->si.peer;
+	memcpy(h->host, m->si.host, sizeof(h->host));
+	if (r == SPAWN_ROLE_PRELOGIN)
+		return;
+	memcpy(h->ticket, m->si.tls_keys.ticket, sizeof(h->ticket));
+	memcpy(h->sid_ctx, m->si.tls_keys.sid_ctx, sizeof(h->sid_ctx));
+	if (r == SPAWN_ROLE_RELAY) {
+		h->flags &= ~HANDOFF_GREETED;
+		h->deadline_ms = sys_now_ms() +
+		    (int64_t)m->a->conf->login_timeout * 1000;
+		return;
 	}
-	m->si.quota_fd = open_quota(m);
-	rootfd = sandbox_enter(&sp);
-	session_run(&m->si, &m->id, rootfd);
+	h->user = m->id;
+	h->tls_sess_len = (uint32_t)m->tls_sess_len;
+	memcpy(h->tls_sess, m->tls_sess, m->tls_sess_len);
+}
+
+static const uint32_t spawn_types[SPAWN_ROLES] = {
+	SPAWN_PRELOGIN, SPAWN_POSTLOGIN, SPAWN_RELAY,
+};
+
+/* Asks the role's spawner for a worker with these fds; fatal if none. */
+static void
+request_worker(struct mon *m, enum spawn_role r, const int *fds, size_t n,
+    int quota, struct spawned *w)
+{
+	static struct handoff h;	/* 13 KiB: not on the stack */
+
+	fill_handoff(m, r, &h);
+	if (quota)
+		h.flags |= HANDOFF_QUOTA;
+	if (spawn_request(m->a->spawn_chan[r], spawn_types[r], &h, fds, n,
+	    w) < 0) {
+		sodium_memzero(&h, sizeof(h));
+		die("no worker: the spawner did not answer");
+	}
+	sodium_memzero(&h, sizeof(h));
+}
+
+/*
+ * A new worker of role r (pre-login or post-login) on the control
+ * connection, with its own request and log channels.
+ */
+static void
+spawn(struct mon *m, enum spawn_role r)
+{
+	int ipc[2], lg[2], fds[4], quota = -1;
+
+	if (r == SPAWN_ROLE_PRELOGIN && geteuid() == 0 && !m->a->service_ok)
+		die("service_user does not exist, or is root");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ipc) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lg) < 0)
+		die("socketpair failed");
+	m->ipc = ipc[0];
+	m->log = lg[0];
+	if (r == SPAWN_ROLE_POSTLOGIN)
+		quota = open_quota(m);
+	fds[0] = m->si.ctrl_fd;
+	fds[1] = ipc[1];
+	fds[2] = lg[1];
+	fds[3] = quota;
+	request_worker(m, r, fds, quota >= 0 ? 4 : 3, quota >= 0, &m->w);
+	close(ipc[1]);
+	close(lg[1]);
+	if (quota >= 0)
+		close(quota);
 }
 
 /*
@@ -249,10 +214,8 @@ postlogin_body(struct mon *m)
 static void __attribute__((noreturn))
 fatal(struct mon *m, const char *why)
 {
-	if (m->worker > 0)
-		kill(m->worker, SIGKILL);
-	if (m->relay > 0)
-		kill(m->relay, SIGKILL);
+	spawn_kill(&m->w, SIGKILL);
+	spawn_kill(&m->relay, SIGKILL);
 	die(why);
 }
 
@@ -284,15 +247,18 @@ op_login_state(void *ctx, int logged_in)
 static int
 op_tls_ready(void *ctx)
 {
-	(void)ctx;
-	return tls_ctrl_ctx() != NULL;
+	struct mon *m = ctx;
+
+	/* configured, but no certificate loaded (a reload that failed) */
+	return tls_ctrl_ctx() != NULL &&
+	    m->a->spawn_chan[SPAWN_ROLE_RELAY] >= 0;
 }
 
 static int	op_ccc(void *);
 
 static struct mon_ops mon_ops = {
-	.verify = auth_check_vhost,
-	.by_cert = auth_identity_by_cert,
+	.verify = verify_login,		/* in a short-lived child */
+	.by_cert = verify_cert,
 	.tls_required = session_tls_required,
 	.sleep_ms = sys_sleep_ms,
 	.log = log_msg,
@@ -309,7 +275,7 @@ sync_in(struct mon *m)
 {
 	m->st.tls = m->si.tls;
 	m->st.ccc = m->si.ccc;
-	m->st.relay = m->relay > 0 && m->relay_ipc >= 0;
+	m->st.relay = m->relay.reply >= 0 && m->relay_ipc >= 0;
 	m->st.host_done = m->si.host_done;
 	memcpy(m->st.host, m->si.host, sizeof(m->st.host));
 }
@@ -392,58 +358,42 @@ earlier(int64_t a, int64_t b)
 	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
 }
 
-/* A descriptor that becomes readable when pid exits, or -1. */
-static int
-watch_pid(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
 /*
  * Serves the current worker until it exits, sleeping until something
- * happens: a request, a log line, the worker's exit (its pidfd becomes
- * readable), a signal or the deadline (ms, < 0: none). A SIGTERM is
- * passed on; a worker that outlives the deadline or its grace is killed.
- * Returns the worker's exit status, or -1 (killed, or not known).
+ * happens: a request, a log line, the worker's end, a signal or the
+ * deadline (ms, < 0: none). The end is its pidfd becoming readable, or
+ * with status (the post-login worker: REIN) its spawner's SPAWN_EXITED
+ * on the reply socket. A SIGTERM is passed on; a worker that outlives
+ * the deadline or its grace is killed. Returns the worker's exit
+ * status, or -1 (killed, not asked for, or not known).
  */
 static int
-serve_worker(struct mon *m, int64_t deadline_ms)
+serve_worker(struct mon *m, int64_t deadline_ms, int status_wanted)
 {
 	int64_t kill_at = deadline_ms, now;
-	struct pollfd p[5];
-	int status = -1, term_sent = 0, pidfd = watch_pid(m->worker), timeout;
-	pid_t r;
+	struct pollfd p[6];
+	int status = -1, term_sent = 0;
 
 	for (;;) {
-		r = waitpid(m->worker, &status, WNOHANG);
-		if (r == m->worker)
-			break;
-		if (r < 0 && errno == ECHILD) {
-			status = -1;
-			break;
-		}
 		now = sys_now_ms();
 		if (mon_term && !term_sent) {
-			kill(m->worker, SIGTERM);
+			spawn_kill(&m->w, SIGTERM);
 			term_sent = 1;
 			kill_at = earlier(kill_at, now + WORKER_GRACE_MS);
 		}
 		if (kill_at >= 0 && now >= kill_at) {
-			kill(m->worker, SIGKILL);
-			waitpid(m->worker, &status, 0);
+			status = spawn_end(&m->w, WORKER_GRACE_MS);
 			break;
 		}
 		p[0] = (struct pollfd){ .fd = m->ipc, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = m->log, .events = POLLIN };
-		p[2] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+		p[2] = (struct pollfd){ .fd = m->w.reply, .events = POLLIN };
 		p[3] = (struct pollfd){ .fd = m->relay_log, .events = POLLIN };
 		p[4] = (struct pollfd){ .fd = m->relay_ipc, .events = POLLIN };
-		timeout = kill_at < 0 ? -1 : (int)(kill_at - now);
-		if (pidfd < 0 && m->ipc < 0 && m->log < 0) {
-			/* no pidfd (old kernel): nothing tells us of the exit */
-			timeout = timeout < 0 || timeout > 100 ? 100 : timeout;
-		}
-		if (poll(p, 5, timeout) <= 0)
+		/* without a status, the exit itself is enough: no spawner hop */
+		p[5] = (struct pollfd){ .fd = status_wanted ? -1 : m->w.pidfd,
+			.events = POLLIN };
+		if (poll(p, 6, kill_at < 0 ? -1 : (int)(kill_at - now)) <= 0)
 			continue;
 		if (p[4].revents)
 			relay_message(m);
@@ -453,70 +403,55 @@ serve_worker(struct mon *m, int64_t deadline_ms)
 			sys_close(&m->log);
 		if (p[0].revents)
 			handle_request(m);
+		if (p[2].revents) {
+			status = spawn_reap(&m->w);
+			break;
+		}
+		if (p[5].revents) {
+			sys_close(&m->w.reply);
+			sys_close(&m->w.pidfd);
+			break;
+		}
 	}
 	while (m->log >= 0 && sys_poll1(m->log, POLLIN, 0) > 0 &&
 	    log_forward(m->log) == 0)
 		;
-	sys_close(&pidfd);
 	sys_close(&m->ipc);
 	sys_close(&m->log);
-	return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return status;
 }
 
 /*
- * The TLS relay: forked on the raw control socket, which the monitor
- * then closes; the workers get the relay's plain text end. It runs as
- * the service user in the empty root with its own seccomp filter, and
- * is the only process below the monitor with the real private key.
+ * The TLS relay: started by the relay spawner on the raw control
+ * socket, which the monitor then closes; the workers get the relay's
+ * plain text end. It runs as the service user in the empty root with
+ * its own seccomp filter, and is the only process below the spawners
+ * with the real private key.
  */
-static void
-relay_body(struct mon *m, int plain, int log, int ipc)
-{
-	struct relay_args ra = { .ctx = tls_ctrl_ctx(), .raw_fd = m->a->ctrl_fd,
-		.plain_fd = plain, .mon_fd = ipc };
-
-	prctl(PR_SET_NAME, "kf-tls-relay");
-	auth_slots_close();
-	log_open(LOG_SINK_FD, NULL, log);
-	tls_forget(1, 0);
-	if (tls_bind_session(ra.ctx, &m->si.tls_keys) < 0)
-		die("cannot bind the control TLS context");
-	enter_as_service(m, SANDBOX_RELAY);
-	ra.handshake_deadline_ms = sys_now_ms() +
-	    (int64_t)m->a->conf->login_timeout * 1000;
-	relay_run(&ra);
-}
-
 static int
 relay_start(struct mon *m)
 {
-	int sp[2], lg[2], ipc[2];
-	pid_t pid;
+	int sp[2], lg[2], ipc[2], fds[4];
 
+	if (m->si.ctrl_fd != m->a->ctrl_fd)
+		die("relay started twice");
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lg) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ipc) < 0)
 		die("socketpair failed");
-	if ((pid = fork()) < 0)
-		die("fork failed");
-	if (pid == 0) {
-		close(sp[0]);
-		close(lg[0]);
-		close(ipc[0]);
-		relay_body(m, sp[1], lg[1], ipc[1]);
-		_exit(1);
-	}
+	fds[0] = m->a->ctrl_fd;
+	fds[1] = sp[1];
+	fds[2] = lg[1];
+	fds[3] = ipc[1];
+	request_worker(m, SPAWN_ROLE_RELAY, fds, 4, 0, &m->relay);
 	close(sp[1]);
 	close(lg[1]);
 	close(ipc[1]);
 	m->relay_ipc = ipc[0];
 	/* from here the monitor never touches the raw socket again */
-	if (m->si.ctrl_fd != m->a->ctrl_fd)
-		die("relay started twice");
 	close(m->si.ctrl_fd);
 	m->si.ctrl_fd = sp[0];
 	m->relay_log = lg[0];
-	m->relay = pid;
 	m->si.tls = 1;
 	return 0;
 }
@@ -528,32 +463,28 @@ relay_start(struct mon *m)
 static void
 relay_stop(struct mon *m)
 {
-	int64_t until = sys_now_ms() + KF_TLS_CLOSE_MS;
-	int pidfd;
+	int64_t until = sys_now_ms() + KF_TLS_CLOSE_MS, now;
+	struct pollfd p[2];
 
-	if (m->relay <= 0)
+	if (m->relay.reply < 0)
 		return;
 	sys_close(&m->si.ctrl_fd);
-	pidfd = watch_pid(m->relay);
-	while (waitpid(m->relay, NULL, WNOHANG) == 0) {
-		if (sys_now_ms() >= until) {
-			kill(m->relay, SIGKILL);
-			waitpid(m->relay, NULL, 0);
+	while ((now = sys_now_ms()) < until) {
+		p[0] = (struct pollfd){ .fd = m->relay.reply, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = m->relay_log, .events = POLLIN };
+		if (poll(p, 2, (int)(until - now)) < 0 && errno != EINTR)
 			break;
-		}
-		if (m->relay_log >= 0 && sys_poll1(m->relay_log, POLLIN, 0) > 0 &&
-		    log_forward(m->relay_log) < 0)
+		if (p[1].revents && log_forward(m->relay_log) < 0)
 			sys_close(&m->relay_log);
-		if (pidfd < 0 || sys_poll1(pidfd, POLLIN, 50) < 0)
-			sys_sleep_ms(20);
+		if (p[0].revents)
+			break;
 	}
+	spawn_end(&m->relay, WORKER_GRACE_MS);
 	while (m->relay_log >= 0 && sys_poll1(m->relay_log, POLLIN, 0) > 0 &&
 	    log_forward(m->relay_log) == 0)
 		;
-	sys_close(&pidfd);
 	sys_close(&m->relay_log);
 	sys_close(&m->relay_ipc);
-	m->relay = 0;
 }
 
 /*
@@ -566,11 +497,12 @@ login_phase(struct mon *m, int64_t start_ms)
 {
 	for (;;) {
 		m->st.phase = MPH_PRELOGIN;
-		m->worker = spawn(m, "kf-prelogin", prelogin_body);
+		spawn(m, SPAWN_ROLE_PRELOGIN);
 		log_forward_open(m->log, "worker kf-prelogin");
 		m->greeted = 1;
 		serve_worker(m, worker_deadline(m, start_ms +
-		    (int64_t)m->a->conf->login_timeout * 1000 + WORKER_GRACE_MS));
+		    (int64_t)m->a->conf->login_timeout * 1000 + WORKER_GRACE_MS),
+		    0);
 		if (!m->st.auth_granted || mon_term || m->st.logged_in)
 			break;
 		m->st.auth_granted = 0;
@@ -594,10 +526,10 @@ session_phase(struct mon *m)
 
 	m->st.phase = MPH_SESSION;
 	sandbox_monitor_shrink(m->a->conf);	/* docs/SECURITY.md */
-	m->worker = spawn(m, "kf-session", postlogin_body);
+	spawn(m, SPAWN_ROLE_POSTLOGIN);
 	log_forward_open(m->log, "worker kf-session");
 	sys_shed_memory();	/* the login's stack and heap: idle from here */
-	status = serve_worker(m, worker_deadline(m, -1));
+	status = serve_worker(m, worker_deadline(m, -1), 1);
 	auth_session_close();	/* logout (REIN) or the end: PAM session */
 	if (status != SESSION_EXIT_REIN || mon_term)
 		return 0;
@@ -626,6 +558,10 @@ monitor_run(const struct monitor_args *a)
 	memset(&m, 0, sizeof(m));
 	m.relay_log = -1;
 	m.relay_ipc = -1;
+	m.w.pidfd = m.w.reply = -1;
+	m.relay.pidfd = m.relay.reply = -1;
+	self = &m;
+	verify_init(a->inline_fd);
 	m.a = a;
 	m.si.conf = a->conf;
 	m.si.ctrl_fd = a->ctrl_fd;
@@ -639,7 +575,7 @@ monitor_run(const struct monitor_args *a)
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	addr_to_str(&a->peer, m.peer, sizeof(m.peer));
-	mon_state_init(&m.st, a->conf, a->inline_users, &a->peer, m.peer,
+	mon_state_init(&m.st, a->conf, NULL, &a->peer, m.peer,
 	    &m.id, m.tls_sess, &m.tls_sess_len);
 	log_set_prefix("[s%lu %s]", a->id, m.peer);
 	log_info("connect%-s", a->implicit ? " (implicit TLS)" : "");

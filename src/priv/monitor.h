@@ -12,7 +12,8 @@
 
 struct monitor_args {
 	const struct conf	*conf;
-	const char		*inline_users;	/* quick mode, may be NULL */
+	int			 inline_fd;	/* quick mode's users, sealed memfd, or -1 */
+	int			 spawn_chan[3];	/* requests to the spawners (enum spawn_role), or -1 */
 	int			 ctrl_fd;
 	int			 report_fd;	/* to the listener; workers close it */
 	struct sockaddr_storage	 local;

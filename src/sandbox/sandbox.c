@@ -3,15 +3,17 @@
  * time: root directory, identity, capabilities, no_new_privs, rlimits,
  * Landlock, seccomp. Any failure ends the process: a worker never runs
  * half-confined. Also prepares the empty pre-login root.
- * Runs in: pre-login and post-login workers (just after fork), the
- * listener (sandbox_prepare_empty_dir) and the monitor after login
- * (sandbox_monitor_shrink), and the PAM session keeper
+ * Runs in: spawners (sandbox_spawner, sandbox_keep_caps), pre-login and
+ * post-login workers and the relay (just after fork), the listener
+ * (sandbox_prepare_empty_dir), the monitor after login
+ * (sandbox_monitor_shrink) and the PAM session keeper
  * (sandbox_pam_keeper).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <linux/landlock.h>
 #include <stdint.h>
 #include <string.h>
@@ -149,13 +151,18 @@ have_cap(cap_value_t c)
 	return v == CAP_SET;
 }
 
-/* Needs CAP_SETPCAP, so it runs before the identity change. */
+/*
+ * Needs CAP_SETPCAP, so it runs before the identity change. keep: a
+ * mask of capabilities left in the bounding set (a spawner's own).
+ */
 static void
-drop_bounding(void)
+drop_bounding(uint64_t keep)
 {
 	int c;
 
 	for (c = 0; c < CAP_PROBE_MAX; c++) {
+		if ((keep >> c) & 1)
+			continue;
 		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0)
 			continue;
 		if (errno == EINVAL)
@@ -167,7 +174,7 @@ drop_bounding(void)
 
 		if (r < 0 && errno == EINVAL)
 			break;
-		if (r != 0)
+		if (r != 0 && !((keep >> c) & 1))
 			refuse("bounding set check: a capability is left");
 	}
 }
@@ -381,6 +388,22 @@ apply_landlock(const struct sandbox_spec *s, int rootfd, int root)
 		check_no_files(rootfd);
 }
 
+/*
+ * After the last identity change (which clears the death signal): die
+ * with the process that forked us, and not at all if it is gone
+ * already. parent 0: not asked for.
+ */
+static void
+die_with_parent(pid_t parent)
+{
+	if (parent == 0)
+		return;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		fail("PR_SET_PDEATHSIG");
+	if (getppid() != parent)
+		_exit(1);
+}
+
 int
 sandbox_enter(const struct sandbox_spec *s)
 {
@@ -390,12 +413,13 @@ sandbox_enter(const struct sandbox_spec *s)
 		refuse("refusing to run a session as uid or gid 0");
 	rootfd = open_root(s->root);
 	if (have_cap(CAP_SETPCAP))
-		drop_bounding();
+		drop_bounding(0);
 	if (root) {
 		enter_root(rootfd);
 		become_user(s->uid, s->gid);
 	} else
 		pin_ids();
+	die_with_parent(s->parent);
 	drop_caps();
 	set_no_privs();
 	set_rlimits(s->phase);
@@ -583,6 +607,90 @@ sandbox_pam_keeper(void)
 		fail("PR_SET_NO_NEW_PRIVS");
 	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
 		refuse("prctl check: no_new_privs not set");
+}
+
+static int spawner_root;	/* the spawner was root: it chrooted */
+
+/*
+ * A spawner of unprivileged workers (pre-login, relay): root goes into
+ * spec->root as spec->uid/gid, rootless pins its ids; no capability,
+ * no_new_privs, not dumpable. What is per worker (rlimits, Landlock,
+ * the phase's seccomp program) sandbox_child() adds in each child.
+ */
+void
+sandbox_spawner(const struct sandbox_spec *s)
+{
+	int root = geteuid() == 0, rootfd;
+
+	if (root && (s->uid == 0 || s->gid == 0))
+		refuse("refusing to run a spawner as uid or gid 0");
+	rootfd = open_root(s->root);
+	if (have_cap(CAP_SETPCAP))
+		drop_bounding(0);
+	if (root) {
+		enter_root(rootfd);
+		become_user(s->uid, s->gid);
+	} else
+		pin_ids();
+	close(rootfd);
+	drop_caps();
+	set_no_privs();
+	spawner_root = root;
+}
+
+/* In a child of sandbox_spawner()'s process: the rest of the sandbox. */
+void
+sandbox_child(enum sandbox_phase phase, pid_t parent)
+{
+	struct sandbox_spec sp = { .phase = phase, .root = "/" };
+	int rootfd;
+
+	die_with_parent(parent);
+	set_rlimits(phase);
+	if ((rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		fail("open root");
+	apply_landlock(&sp, rootfd, spawner_root);
+	close(rootfd);
+#ifdef KF_SANITIZE
+	sandboxed = 1;
+#endif
+	if (seccomp_apply(phase) < 0)
+		fail("seccomp");
+}
+
+/*
+ * The post-login spawner: root keeps only the capabilities in keep
+ * (effective, permitted and bounding sets), then no_new_privs and not
+ * dumpable; rootless pins its ids and keeps none.
+ */
+void
+sandbox_keep_caps(const int *keep, size_t n)
+{
+	uint64_t mask = 0;
+	cap_value_t v[CAP_PROBE_MAX];
+	cap_t caps;
+	size_t i;
+
+	if (geteuid() != 0) {
+		pin_ids();
+		drop_caps();
+		set_no_privs();
+		return;
+	}
+	for (i = 0; i < n && i < CAP_PROBE_MAX; i++) {
+		mask |= 1ULL << keep[i];
+		v[i] = (cap_value_t)keep[i];
+	}
+	drop_bounding(mask);
+	if ((caps = cap_init()) == NULL ||
+	    cap_set_flag(caps, CAP_EFFECTIVE, (int)i, v, CAP_SET) < 0 ||
+	    cap_set_flag(caps, CAP_PERMITTED, (int)i, v, CAP_SET) < 0 ||
+	    cap_set_proc(caps) < 0)
+		fail("cap_set_proc");
+	cap_free(caps);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		fail("clear ambient capabilities");
+	set_no_privs();
 }
 
 /*

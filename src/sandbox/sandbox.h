@@ -8,6 +8,7 @@
 #ifndef KF_SANDBOX_H
 #define KF_SANDBOX_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 enum sandbox_phase {
@@ -23,6 +24,7 @@ struct sandbox_spec {
 	uid_t			 uid;	/* identity to take when root */
 	gid_t			 gid;
 	int			 writable;	/* Landlock write rights under root */
+	pid_t			 parent;	/* die with it (0: no death signal) */
 };
 
 /*
@@ -53,6 +55,18 @@ void	sandbox_monitor_shrink(const struct conf *);
  * modules may exec). On failure: _exit(1).
  */
 void	sandbox_pam_keeper(void);
+
+/*
+ * Spawners (src/priv/spawner.c). sandbox_spawner: a spawner of
+ * unprivileged workers enters root as uid/gid (rootless: pins its
+ * ids), no capabilities, no_new_privs. sandbox_child: in its child,
+ * the death signal (parent), rlimits, Landlock and the phase's seccomp
+ * program. sandbox_keep_caps: the post-login spawner keeps only the
+ * capabilities in keep. Any failure: logged, _exit(1).
+ */
+void	sandbox_spawner(const struct sandbox_spec *);
+void	sandbox_child(enum sandbox_phase, pid_t parent);
+void	sandbox_keep_caps(const int *keep, size_t n);
 
 /* Creates/validates the empty root-owned pre-login directory. 0 or -1. */
 int	sandbox_prepare_empty_dir(const char *path);

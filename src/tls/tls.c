@@ -307,9 +307,9 @@ decoy_cert(EVP_PKEY *key)
 
 /* The data context: same settings, a decoy certificate and key. */
 static SSL_CTX *
-decoy_ctx(const struct conf *c, SSL_CTX *real)
+decoy_ctx(const struct conf *c, EVP_PKEY *real)
 {
-	EVP_PKEY *key = decoy_key(SSL_CTX_get0_privatekey(real));
+	EVP_PKEY *key = decoy_key(real);
 	X509 *cert = key != NULL ? decoy_cert(key) : NULL;
 	SSL_CTX *ctx = cert != NULL ? ctx_base(c) : NULL;
 
@@ -451,7 +451,8 @@ set_build(const struct conf *c, char *why, size_t whysz)
 		goto fail;
 	SSL_CTX_set_tlsext_servername_callback(s->real, sni_check);
 	SSL_CTX_set_tlsext_servername_arg(s->real, s->sni);
-	if ((s->decoy = decoy_ctx(c, s->real)) == NULL) {
+	if ((s->decoy = decoy_ctx(c, SSL_CTX_get0_privatekey(s->real))) ==
+	    NULL) {
 		snprintf(why, whysz, "decoy data certificate: %s",
 		    tls_error_text(err, sizeof(err)));
 		goto fail;
@@ -524,6 +525,43 @@ tls_load(const struct conf *c)
 	if ((s = set_build(c, why, sizeof(why))) == NULL) {
 		log_err("TLS: %-s%-s", why, cur != NULL ?
 		    "; keeping the certificate loaded before" : "");
+		return -1;
+	}
+	set_free(cur);
+	cur = s;
+	return 0;
+}
+
+/*
+ * The post-login spawner: the data context only. With
+ * tls_data_reuse_required the decoy, made from the type of the
+ * certificate's public key: the private key is never read. Without
+ * it, the real contexts (tls_load). 0 or -1 (logged).
+ */
+int
+tls_load_data(const struct conf *c)
+{
+	struct tls_set *s;
+	X509 *x = NULL;
+	BIO *b;
+
+	if (!tls_configured(c) || !c->tls_data_reuse_required)
+		return tls_load(c);
+	if ((b = BIO_new_file(c->tls_cert, "r")) != NULL) {
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+		BIO_free(b);
+	}
+	if (x == NULL || (s = calloc(1, sizeof(*s))) == NULL) {
+		X509_free(x);
+		log_err("TLS: cannot read the certificate tls_cert=%s",
+		    c->tls_cert);
+		return -1;
+	}
+	s->decoy = decoy_ctx(c, X509_get0_pubkey(x));
+	X509_free(x);
+	if (s->decoy == NULL) {
+		free(s);
+		log_err("TLS: cannot make the decoy data certificate");
 		return -1;
 	}
 	set_free(cur);

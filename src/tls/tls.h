@@ -40,6 +40,11 @@ int	tls_configured(const struct conf *);
  * the configuration they were built from (do_reload).
  */
 int	tls_load(const struct conf *);
+/*
+ * Post-login spawner: the data context alone; the private key is read
+ * only when tls_data_reuse_required is off. 0 or -1 (logged).
+ */
+int	tls_load_data(const struct conf *);
 /* `keepftpd -t`: the certificate and key load and match. 0 or -1 (why). */
 int	tls_check(const struct conf *, char *why, size_t whysz);
 /* The control context (real key), or NULL when TLS is off. */

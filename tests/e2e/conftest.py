@@ -482,6 +482,25 @@ def descendants_named(pid, name):
     return found
 
 
+def memory_holds(pid, needles):
+    """True when any needle is in the process's readable private memory."""
+    found = False
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            parts = line.split()
+            if "r" not in parts[1] or (len(parts) > 5 and parts[5].startswith("[v")):
+                continue
+            lo, hi = (int(x, 16) for x in parts[0].split("-"))
+            try:
+                mem.seek(lo)
+                blob = mem.read(hi - lo)
+            except (OSError, ValueError, OverflowError):
+                continue
+            if any(n in blob for n in needles):
+                found = True
+    return found
+
+
 def wait_for(fn, timeout=5, interval=0.02):
     deadline = time.monotonic() + timeout
     while True:

@@ -327,8 +327,9 @@ def _admin_inode(path):
 
 
 def test_workers_hold_neither_report_channel_nor_admin_socket(srv):
-    """Monitors share the report channel's sending end; no worker has it,
-    and no session process has the admin socket."""
+    """Monitors share the report channel's sending end and the spawners'
+    request channels; no worker has any of them, and no session process
+    has the admin socket."""
     a = srv.raw()
     assert a.reply().startswith("220")
     b = srv.login()
@@ -337,7 +338,11 @@ def test_workers_hold_neither_report_channel_nor_admin_socket(srv):
             descendants_named(srv.pid, "kf-monitor")))
         assert mons
         shared = _socket_inodes(mons[0]) & _socket_inodes(mons[1])
-        assert len(shared) == 1, "the report channel, and only it"
+        spawners = (descendants_named(srv.pid, "kf-spawn-pre") +
+                    descendants_named(srv.pid, "kf-spawn-post"))
+        assert len(spawners) == 2
+        assert len(shared) == 1 + len(spawners), \
+            "the report channel and one request channel per spawner, only they"
         admin = _admin_inode(srv.admin_socket)
         assert admin is not None and admin in _socket_inodes(srv.pid)
         workers = (descendants_named(srv.pid, "kf-prelogin") +

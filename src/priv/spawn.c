@@ -1,0 +1,174 @@
+/*
+ * spawn.c - the role spawners from outside. The listener starts one
+ * per role: a fresh exec of this binary (execveat of the fd opened at
+ * start), with the request channel and a sealed memfd holding the
+ * configuration at fixed descriptor numbers and nothing else open. A
+ * monitor asks a spawner for a worker with one datagram (a struct
+ * handoff and the worker's descriptors) and gets the worker's pidfd
+ * back on a reply socket of its own, and later its exit status.
+ * Runs in: listener (spawn_init, spawn_start), monitor (requests).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/sys.h"
+#include "../ipc/ipc.h"
+#include "spawn.h"
+
+extern char **environ;
+
+static int self_exe = -1;	/* the binary, O_PATH, opened at start */
+
+static const char *const role_names[SPAWN_ROLES] = {
+	"prelogin", "postlogin", "relay",
+};
+
+const char *
+spawn_role_name(enum spawn_role r)
+{
+	return (unsigned)r < SPAWN_ROLES ? role_names[r] : NULL;
+}
+
+int
+spawn_init(void)
+{
+	if (self_exe >= 0)
+		return 0;
+	if ((self_exe = open("/proc/self/exe", O_PATH | O_CLOEXEC)) < 0) {
+		log_err("cannot open the running binary: %-s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * In the child: the channel at 3, the memfd at 4, the binary's fd at 5
+ * (close-on-exec), everything else above 2 closed, default signals.
+ */
+static void __attribute__((noreturn))
+exec_spawner(enum spawn_role r, int chan, int conf)
+{
+	static char prog[] = "keepftpd", flag[] = "--spawner";
+	static char names[SPAWN_ROLES][16] = { "prelogin", "postlogin", "relay" };
+	char *argv[] = { prog, flag, names[r], NULL };
+	sigset_t none;
+	int sig;
+
+	for (sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (dup3(self_exe, 5, O_CLOEXEC) < 0 || dup2(chan, SPAWN_FD_CHAN) < 0 ||
+	    dup2(conf, SPAWN_FD_CONF) < 0 ||
+	    syscall(SYS_close_range, 6, ~0U, 0) < 0)
+		_exit(127);
+	syscall(SYS_execveat, 5, "", argv, environ, AT_EMPTY_PATH);
+	_exit(127);
+}
+
+int
+spawn_start(enum spawn_role r, const struct spawn_conf *sc, struct spawner *s)
+{
+	int sv[2], conf, on = 1;
+	pid_t pid;
+
+	/*
+	 * SO_PASSCRED before any request can be queued: a datagram sent
+	 * before it would carry no credentials (read as the overflow uid)
+	 */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	if (setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if ((conf = sys_memfd_sealed("kf-conf", sc, sizeof(*sc))) < 0 || (pid = fork()) < 0) {
+		log_err("cannot start the %-s spawner: %-s", role_names[r],
+		    strerror(errno));
+		if (conf >= 0)
+			close(conf);
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0)
+		exec_spawner(r, sv[1], conf);
+	close(conf);
+	close(sv[1]);
+	/* the monitors only send */
+	shutdown(sv[0], SHUT_RD);
+	s->pid = pid;
+	s->chan = sv[0];
+	s->started_ms = sys_now_ms();
+	return 0;
+}
+
+/* The reply socket comes first; the worker's fds follow in order. */
+int
+spawn_request(int chan, uint32_t type, const struct handoff *h,
+    const int *fds, size_t nfds, struct spawned *w)
+{
+	int all[KF_IPC_FDS_MAX], rp[2], pidfd = -1;
+	size_t i;
+	int r;
+
+	w->pidfd = w->reply = -1;
+	if (chan < 0 || nfds + 1 > KF_IPC_FDS_MAX ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rp) < 0)
+		return -1;
+	all[0] = rp[1];
+	for (i = 0; i < nfds; i++)
+		all[i + 1] = fds[i];
+	r = ipc_send_fds(chan, type, h, sizeof(*h), all, nfds + 1);
+	close(rp[1]);
+	if (r < 0 || sys_poll1(rp[0], POLLIN, KF_SPAWN_REPLY_MS) <= 0 ||
+	    ipc_recv_fds(rp[0], SPAWN_STARTED, NULL, 0, &pidfd, 1, NULL,
+	    NULL) < 0) {
+		close(rp[0]);
+		return -1;
+	}
+	w->pidfd = pidfd;
+	w->reply = rp[0];
+	return 0;
+}
+
+int
+spawn_reap(struct spawned *w)
+{
+	struct spawn_exit e;
+	int status = -1;
+
+	if (w->reply >= 0 && ipc_recv_fds(w->reply, SPAWN_EXITED, &e,
+	    sizeof(e), NULL, 0, NULL, NULL) == 0 && e.code == CLD_EXITED)
+		status = e.status;
+	sys_close(&w->reply);
+	sys_close(&w->pidfd);
+	return status;
+}
+
+void
+spawn_kill(const struct spawned *w, int sig)
+{
+	if (w->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, w->pidfd, sig, NULL, 0);
+}
+
+int
+spawn_end(struct spawned *w, int ms)
+{
+	if (w->reply < 0 && w->pidfd < 0)
+		return -1;
+	spawn_kill(w, SIGKILL);
+	if (w->reply >= 0 && sys_poll1(w->reply, POLLIN, ms) <= 0)
+		sys_close(&w->reply);
+	return spawn_reap(w);
+}

@@ -1,0 +1,77 @@
+/*
+ * spawn.h - starting the role spawners (listener) and asking them for a
+ * worker (monitor). A spawner is the keepftpd binary executed afresh
+ * per role (src/priv/spawner.c); it forks one worker per request.
+ * Runs in: listener (spawn_init, spawn_start), monitor (the rest).
+ */
+#ifndef KF_SPAWN_H
+#define KF_SPAWN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../conf/conf.h"
+#include "../ipc/handoff.h"
+
+enum spawn_role {
+	SPAWN_ROLE_PRELOGIN,
+	SPAWN_ROLE_POSTLOGIN,
+	SPAWN_ROLE_RELAY,
+	SPAWN_ROLES
+};
+
+/* What a spawner is given at exec, in a sealed memfd (fd 4). */
+#define SPAWN_CONF_MAGIC	0x6b667370u
+struct spawn_conf {
+	uint32_t	magic;
+	uint32_t	size;		/* sizeof(struct spawn_conf) */
+	int		service_ok;	/* service_user exists and is not root */
+	uid_t		service_uid;
+	gid_t		service_gid;
+	uid_t		server_uid;	/* who may send requests (and root) */
+	int		log_sink;	/* enum log_sink of the listener */
+	int		log_level;
+	struct conf	conf;
+};
+
+/* Fixed descriptors of a spawner after exec. */
+#define SPAWN_FD_CHAN	3	/* requests in (SOCK_SEQPACKET, SO_PASSCRED) */
+#define SPAWN_FD_CONF	4	/* struct spawn_conf, sealed memfd */
+
+struct spawner {
+	pid_t		pid;	/* 0: not running */
+	int		chan;	/* the listener's (and monitors') send end, or -1 */
+	int64_t		started_ms;
+};
+
+/* Opens the running binary (O_PATH) for the spawners' exec. 0 or -1. */
+int	spawn_init(void);
+/* The role's name in argv ("prelogin", ...), or NULL. */
+const char *spawn_role_name(enum spawn_role);
+/* fork + execveat of the binary as the role's spawner. 0 or -1 (logged). */
+int	spawn_start(enum spawn_role, const struct spawn_conf *, struct spawner *);
+
+/* A worker as the monitor sees it. */
+struct spawned {
+	int	pidfd;	/* signals: pidfd_send_signal */
+	int	reply;	/* SPAWN_EXITED arrives here; closing it kills the worker */
+};
+
+/*
+ * Monitor: asks the spawner on chan for a worker of request type with
+ * the handoff and fds (the worker's, in order; the reply socket is
+ * added here). 0 and *w filled, or -1.
+ */
+int	spawn_request(int chan, uint32_t type, const struct handoff *,
+	    const int *fds, size_t nfds, struct spawned *w);
+/* Reads SPAWN_EXITED: the worker's exit status (exited), else -1. */
+int	spawn_reap(struct spawned *);
+/* Signals the worker (no-op when gone). */
+void	spawn_kill(const struct spawned *, int sig);
+/* Kills the worker, waits up to ms for its end, closes both fds. */
+int	spawn_end(struct spawned *, int ms);
+
+/* `keepftpd --spawner ROLE`: never returns. */
+int	spawner_main(const char *role) __attribute__((noreturn));
+
+#endif

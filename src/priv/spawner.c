@@ -1,0 +1,508 @@
+/*
+ * spawner.c - a role's spawner: the keepftpd binary executed afresh by
+ * the listener (`keepftpd --spawner ROLE`), so its memory never held a
+ * password, a hash, the users file or (but for the relay's) the TLS
+ * private key. It sets itself up once for its role, then forks one
+ * worker per request from a monitor:
+ *   prelogin   service user in the empty root (rootless: Landlock),
+ *              no capabilities; each child adds rlimits, Landlock and
+ *              the pre-login seccomp program, runs prelogin_run.
+ *   postlogin  keeps only CAP_SETUID, CAP_SETGID, CAP_SYS_CHROOT,
+ *              CAP_SETPCAP, CAP_DAC_READ_SEARCH and CAP_KILL; holds the name map,
+ *              the HASH digests and the data TLS context (the decoy key);
+ *              each child enters the user's sandbox, runs session_run.
+ *   relay      loads the certificate and key, then as prelogin; each
+ *              child runs relay_run.
+ * A request is checked (sender's uid, every handoff field, the fd
+ * count); the spawner answers on the request's own reply socket with
+ * the worker's pidfd, later with its exit status. When the monitor
+ * hangs that socket up (it died), the worker is killed. Workers die
+ * with the spawner (death signal after their last uid change). The
+ * spawner ends when its channel has no sender left and its last worker
+ * is gone.
+ * Runs in: spawners.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/sys.h"
+#include "../fs/hash.h"
+#include "../fs/idmap.h"
+#include "../ipc/handoff.h"
+#include "../ipc/ipc.h"
+#include "../proto/session.h"
+#include "../sandbox/sandbox.h"
+#include "../sandbox/seccomp.h"
+#include "../tls/relay.h"
+#include "../tls/tls.h"
+#include "spawn.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD	3
+#endif
+
+#define EVENTS_MAX	64
+
+/* The worker's descriptors after fork: 3, 4, 5, ... in request order. */
+#define CHILD_FD_FIRST	3
+
+struct child;
+
+/* What an epoll event is about: a child's pidfd or its reply socket. */
+struct end {
+	struct child	*c;
+	int		 is_reply;
+};
+
+struct child {
+	int		pidfd;	/* -1 once reaped */
+	int		reply;	/* -1 once the monitor hung up */
+	struct end	on_pid, on_reply;
+	struct child	*next_gone;	/* freed after the event batch */
+};
+
+static struct spawn_conf sc;
+static enum spawn_role role;
+static struct handoff req;	/* one request at a time, checked */
+static int ep = -1, null_fd = -1, chan_open = 1;
+static size_t nchildren;
+static pid_t self;
+static struct end on_chan;
+static struct child *reaped_list;	/* reaped in this batch */
+
+static const char *const child_names[SPAWN_ROLES] = {
+	"kf-prelogin", "kf-session", "kf-tls-relay",
+};
+static const char *const own_names[SPAWN_ROLES] = {
+	"kf-spawn-pre", "kf-spawn-post", "kf-spawn-relay",
+};
+static const uint32_t req_types[SPAWN_ROLES] = {
+	SPAWN_PRELOGIN, SPAWN_POSTLOGIN, SPAWN_RELAY,
+};
+/* the worker's fds, reply socket excluded: fewest, most */
+static const size_t req_fds[SPAWN_ROLES][2] = {
+	{ 3, 3 }, { 3, 4 }, { 4, 4 },
+};
+
+static void __attribute__((noreturn))
+fatal(const char *why)
+{
+	log_err("spawner %-s: %-s", spawn_role_name(role), why);
+	_exit(1);
+}
+
+/* The sealed memfd at SPAWN_FD_CONF: exactly one struct spawn_conf. */
+static void
+read_conf(void)
+{
+	int seals = fcntl(SPAWN_FD_CONF, F_GET_SEALS), need =
+	    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+	struct stat st;
+
+	if (seals < 0 || (seals & need) != need ||
+	    fstat(SPAWN_FD_CONF, &st) < 0 || st.st_size != sizeof(sc) ||
+	    pread(SPAWN_FD_CONF, &sc, sizeof(sc), 0) != sizeof(sc) ||
+	    sc.magic != SPAWN_CONF_MAGIC || sc.size != sizeof(sc))
+		_exit(1);
+	close(SPAWN_FD_CONF);
+	log_open((enum log_sink)sc.log_sink, "keepftpd", -1);
+	log_set_level(sc.log_level);
+}
+
+/* As root, the service user in the empty root; rootless, Landlock later. */
+static void
+enter_as_service(void)
+{
+	struct sandbox_spec sp = { .root = "/" };
+
+	if (geteuid() == 0) {
+		if (!sc.service_ok)
+			fatal("service_user does not exist, or is root");
+		sp.root = sc.conf.empty_dir;
+		sp.uid = sc.service_uid;
+		sp.gid = sc.service_gid;
+	}
+	sandbox_spawner(&sp);
+}
+
+static void
+setup_role(void)
+{
+	/* become a user, confine it, and kill it when its monitor is gone */
+	static const int post_caps[] = { CAP_SETUID, CAP_SETGID,
+		CAP_SYS_CHROOT, CAP_SETPCAP, CAP_DAC_READ_SEARCH, CAP_KILL };
+
+	if (seccomp_prepare() < 0)
+		log_warn("seccomp programs not prepared; each worker compiles "
+		    "its own");
+	switch (role) {
+	case SPAWN_ROLE_PRELOGIN:
+		/* FEAT lists the HASH digests before login too */
+		if (hash_init() < 0)
+			log_warn("HASH: some digests are unavailable");
+		enter_as_service();
+		break;
+	case SPAWN_ROLE_RELAY:
+		if (tls_load(&sc.conf) < 0 || tls_ctrl_ctx() == NULL)
+			fatal("no TLS context");
+		enter_as_service();
+		break;
+	case SPAWN_ROLE_POSTLOGIN:
+		/* digests for HASH, names for listings: workers cannot load them */
+		if (hash_init() < 0)
+			log_warn("HASH: some digests are unavailable");
+		session_ids = idmap_load_system();
+		if (tls_load_data(&sc.conf) < 0)
+			log_err("data connections will have no TLS");
+		sandbox_keep_caps(post_caps, sizeof(post_caps) /
+		    sizeof(post_caps[0]));
+		break;
+	default:
+		fatal("unknown role");
+	}
+	if (seccomp_apply_spawner() < 0)
+		fatal("seccomp filter of the spawner failed");
+}
+
+/* In a new worker: its descriptors at 3.., 0-2 on /dev/null, no others. */
+static void
+child_fds(const int *fds, size_t n)
+{
+	int tmp[KF_IPC_FDS_MAX];
+	size_t i;
+
+#ifndef KF_SANITIZE
+	/* the only way out for a worker's words is its log socket */
+	dup2(null_fd, STDERR_FILENO);
+#endif
+	for (i = 0; i < n; i++)
+		if ((tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 64)) < 0)
+			_exit(1);
+	for (i = 0; i < n; i++)
+		if (dup2(tmp[i], CHILD_FD_FIRST + (int)i) < 0)
+			_exit(1);
+	if (syscall(SYS_close_range, CHILD_FD_FIRST + (unsigned)n, ~0U, 0) < 0)
+		_exit(1);
+}
+
+/* The session as the worker's code knows it. */
+static void
+fill_info(struct session_info *si)
+{
+	memset(si, 0, sizeof(*si));
+	si->conf = &sc.conf;
+	si->ctrl_fd = CHILD_FD_FIRST;
+	si->mon_fd = CHILD_FD_FIRST + 1;
+	si->quota_fd = (req.flags & HANDOFF_QUOTA) ? CHILD_FD_FIRST + 3 : -1;
+	si->local = req.local;
+	si->peer = req.peer;
+	si->id = (unsigned long)req.id;
+	si->start_ms = req.start_ms;
+	si->tls = (req.flags & HANDOFF_TLS) != 0;
+	si->ccc = (req.flags & HANDOFF_CCC) != 0;
+	si->host_done = (req.flags & HANDOFF_HOST_DONE) != 0;
+	memcpy(si->host, req.host, sizeof(si->host));
+	si->tls_flags = req.tls_flags;
+	memcpy(si->tls_keys.ticket, req.ticket, sizeof(si->tls_keys.ticket));
+	memcpy(si->tls_keys.sid_ctx, req.sid_ctx, sizeof(si->tls_keys.sid_ctx));
+}
+
+/* session_max_seconds: SIGALRM asks the worker to end (session_stop). */
+static void
+arm_session_limit(const struct session_info *si)
+{
+	int64_t end = session_deadline_ms(si), left;
+
+	if (end < 0)
+		return;
+	left = end - sys_now_ms();
+	alarm(left <= 0 ? 1 : (unsigned)((left + 999) / 1000));
+}
+
+static void __attribute__((noreturn))
+run_prelogin(struct session_info *si)
+{
+	sandbox_child(SANDBOX_PRELOGIN, self);
+	if (req.flags & HANDOFF_GREETED)
+		prelogin_run_after_rein(si);
+	prelogin_run(si);
+}
+
+static void __attribute__((noreturn))
+run_postlogin(struct session_info *si)
+{
+	static const char gone[] = "421 Home directory unavailable.\r\n";
+	const struct auth_identity *u = &req.user;
+	struct sandbox_spec sp = {
+		.phase = SANDBOX_POSTLOGIN, .root = u->root, .uid = u->uid,
+		.gid = u->gid, .writable = u->writable, .parent = self,
+	};
+	const struct conf *c = &sc.conf;
+	int rootfd;
+
+	/* the decoy key for data, the real one only without the reuse check */
+	tls_forget(!c->tls_data_reuse_required && si->tls, si->tls);
+	if (si->tls && tls_data_ctx(c) != NULL &&
+	    (tls_bind_session(tls_data_ctx(c), &si->tls_keys) < 0 ||
+	    tls_set_resume(tls_data_ctx(c), req.tls_sess, req.tls_sess_len) < 0))
+		fatal("cannot bind the data TLS context");
+	if (access(u->root, F_OK) < 0) {
+		/* nothing to confine into: say so rather than vanish */
+		sys_write_all(si->ctrl_fd, gone, sizeof(gone) - 1);
+		log_err("session ended: root directory unavailable");
+		_exit(1);
+	}
+	rootfd = sandbox_enter(&sp);
+	session_run(si, u, rootfd);
+}
+
+/* fds: raw, plain, log, ipc (at 3, 4, 5, 6). */
+static void __attribute__((noreturn))
+run_relay(struct session_info *si)
+{
+	struct relay_args ra = { .ctx = tls_ctrl_ctx(),
+		.raw_fd = CHILD_FD_FIRST, .plain_fd = CHILD_FD_FIRST + 1,
+		.mon_fd = CHILD_FD_FIRST + 3,
+		.handshake_deadline_ms = req.deadline_ms };
+
+	if (tls_bind_session(ra.ctx, &si->tls_keys) < 0)
+		fatal("cannot bind the control TLS context");
+	sandbox_child(SANDBOX_RELAY, self);
+	relay_run(&ra);
+}
+
+static void __attribute__((noreturn))
+child_main(const int *fds, size_t n)
+{
+	struct session_info si;
+
+	prctl(PR_SET_NAME, child_names[role]);
+	child_fds(fds, n);
+	log_open(LOG_SINK_FD, NULL, CHILD_FD_FIRST + 2);	/* the log socket */
+	fill_info(&si);
+	if (role != SPAWN_ROLE_RELAY) {
+		session_install_signals();
+		arm_session_limit(&si);
+	}
+	if (role == SPAWN_ROLE_PRELOGIN)
+		run_prelogin(&si);
+	if (role == SPAWN_ROLE_POSTLOGIN)
+		run_postlogin(&si);
+	run_relay(&si);
+}
+
+static void
+watch(int fd, struct end *e)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = e };
+
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		fatal("epoll_ctl");
+}
+
+static void
+close_all(int *fds, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+/* Parent side: the pidfd to the monitor, then both watched. */
+static void
+started(pid_t pid, int reply)
+{
+	struct child *c = calloc(1, sizeof(*c));
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (c == NULL || pidfd < 0) {
+		/* cannot supervise it: it does not run */
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		free(c);
+		if (pidfd >= 0)
+			close(pidfd);
+		close(reply);
+		return;
+	}
+	c->pidfd = pidfd;
+	c->reply = reply;
+	c->on_pid = (struct end){ c, 0 };
+	c->on_reply = (struct end){ c, 1 };
+	if (ipc_send_fds(reply, SPAWN_STARTED, NULL, 0, &pidfd, 1) < 0)
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	watch(pidfd, &c->on_pid);
+	watch(reply, &c->on_reply);
+	nchildren++;
+}
+
+/* Only our monitors: root, or the account the server runs as. */
+static int
+sender_ok(const struct ucred *cr)
+{
+	return cr->uid == 0 || cr->uid == sc.server_uid;
+}
+
+static void
+take_request(void)
+{
+	int fds[KF_IPC_FDS_MAX];
+	size_t n = 0;
+	struct ucred cr;
+	pid_t pid;
+	int r;
+
+	memset(&req, 0, sizeof(req));
+	r = ipc_recv_fds(SPAWN_FD_CHAN, req_types[role], &req, sizeof(req),
+	    fds, req_fds[role][1] + 1, &n, &cr);
+	if (r == -EPIPE) {
+		/* no sender left (a reload replaced us): end with the last child */
+		epoll_ctl(ep, EPOLL_CTL_DEL, SPAWN_FD_CHAN, NULL);
+		chan_open = 0;
+		return;
+	}
+	if (r < 0) {
+		log_warn("spawner %-s: request refused: malformed frame",
+		    spawn_role_name(role));
+		return;
+	}
+	if (!sender_ok(&cr) || n - 1 < req_fds[role][0] ||
+	    n - 1 > req_fds[role][1] ||
+	    handoff_check(&req, req_types[role], sc.server_uid == 0) < 0 ||
+	    ((req.flags & HANDOFF_QUOTA) != 0) != (n - 1 == 4 &&
+	    role == SPAWN_ROLE_POSTLOGIN)) {
+		log_warn("spawner %-s: request refused: sender uid %ld, %zu fds, "
+		    "or a field out of range", spawn_role_name(role),
+		    (long)cr.uid, n);
+		close_all(fds, n);
+		return;
+	}
+	if ((pid = fork()) < 0) {
+		log_err("spawner %-s: fork: %-s", spawn_role_name(role),
+		    strerror(errno));
+		close_all(fds, n);
+		return;
+	}
+	if (pid == 0)
+		child_main(fds + 1, n - 1);
+	close_all(fds + 1, n - 1);
+	started(pid, fds[0]);
+}
+
+/* Closed now, freed after the batch (its other event may be pending). */
+static void
+forget(struct child *c)
+{
+	/*
+	 * Out of the epoll set first: the monitor holds the same pidfd
+	 * (it was passed), so closing ours would not remove it.
+	 */
+	epoll_ctl(ep, EPOLL_CTL_DEL, c->pidfd, NULL);
+	if (c->reply >= 0)
+		epoll_ctl(ep, EPOLL_CTL_DEL, c->reply, NULL);
+	sys_close(&c->pidfd);
+	sys_close(&c->reply);
+	c->next_gone = reaped_list;
+	reaped_list = c;
+	nchildren--;
+}
+
+static void
+free_gone(void)
+{
+	struct child *c;
+
+	while ((c = reaped_list) != NULL) {
+		reaped_list = c->next_gone;
+		free(c);
+	}
+}
+
+/* The worker ended: its status to the monitor, then forget it. */
+static void
+reaped(struct child *c)
+{
+	struct spawn_exit e = { 0, 0 };
+	siginfo_t si;
+
+	if (c->pidfd < 0)
+		return;
+	memset(&si, 0, sizeof(si));
+	if (waitid((idtype_t)P_PIDFD, (id_t)c->pidfd, &si, WEXITED) < 0)
+		return;
+	e.code = si.si_code;
+	e.status = si.si_status;
+	if (c->reply >= 0)
+		ipc_send_fds(c->reply, SPAWN_EXITED, &e, sizeof(e), NULL, 0);
+	forget(c);
+}
+
+/* The monitor hung up (or spoke out of turn): its worker goes too. */
+static void
+hung_up(struct child *c)
+{
+	if (c->pidfd < 0 || c->reply < 0)
+		return;
+	syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
+	epoll_ctl(ep, EPOLL_CTL_DEL, c->reply, NULL);
+	close(c->reply);
+	c->reply = -1;
+}
+
+int
+spawner_main(const char *name)
+{
+	struct epoll_event ev[EVENTS_MAX];
+	struct end *e;
+	int i, n, on = 1;
+
+	for (role = 0; role < SPAWN_ROLES; role++)
+		if (strcmp(name, spawn_role_name(role)) == 0)
+			break;
+	read_conf();
+	if (role == SPAWN_ROLES)
+		fatal("unknown role");
+	signal(SIGPIPE, SIG_IGN);
+	self = getpid();
+	if ((null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
+	    dup2(null_fd, STDIN_FILENO) < 0 || dup2(null_fd, STDOUT_FILENO) < 0 ||
+	    setsockopt(SPAWN_FD_CHAN, SOL_SOCKET, SO_PASSCRED, &on,
+	    sizeof(on)) < 0 || (ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		fatal("set-up failed");
+	setup_role();
+	/* named once set up: a kf-spawn-* process is a ready one */
+	prctl(PR_SET_NAME, own_names[role]);
+	on_chan = (struct end){ NULL, 0 };
+	watch(SPAWN_FD_CHAN, &on_chan);
+	while (chan_open || nchildren > 0) {
+		if ((n = epoll_wait(ep, ev, EVENTS_MAX, -1)) < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("epoll_wait");
+		}
+		for (i = 0; i < n; i++) {
+			e = ev[i].data.ptr;
+			if (e == &on_chan)
+				take_request();
+			else if (e->is_reply)
+				hung_up(e->c);
+			else
+				reaped(e->c);
+		}
+		free_gone();
+	}
+	_exit(0);
+}
