@@ -172,8 +172,6 @@ setup_role(void)
 	default:
 		fatal("unknown role");
 	}
-	if (seccomp_apply_spawner() < 0)
-		fatal("seccomp filter of the spawner failed");
 }
 
 /* In a new worker: its descriptors at 3.., 0-2 on /dev/null, no others. */

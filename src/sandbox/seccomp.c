@@ -9,10 +9,10 @@
  * the architecture lacks (mmap2 on x86_64) is skipped.
  * To allow a new call: add its name to the phase's table below, and to
  * docs/SANDBOX.md.
- * The programs are compiled once, in the listener before any fork
+ * The programs are compiled once, in each spawner before any fork
  * (seccomp_prepare), and loaded as they are by each worker: libseccomp's
- * compiler then runs once per server, not in every session's processes.
- * Runs in: spawners (prepare, and their own deny-list), pre-login and
+ * compiler then runs once per spawner, not in every session's processes.
+ * Runs in: spawners (prepare), pre-login and
  * post-login workers and the TLS relay (apply), last step of the sandbox;
  * the monitor after login (apply, sandbox_monitor_shrink).
  */
@@ -593,52 +593,6 @@ load_prepared(const struct prepared *p)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -1;
 	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
-}
-
-/*
- * A spawner, and its children until they stack their own program: the
- * calls none of them ever needs are refused (a deny-list, because a
- * child runs set-up code, sandbox_enter and OpenSSL, under it).
- * open_by_handle_at in particular: CAP_DAC_READ_SEARCH (the post-login
- * spawner's) would let it open any file by its handle.
- */
-static const char *const spawner_denied[] = {
-	"execve", "execveat", "ptrace", "process_vm_readv",
-	"process_vm_writev", "mount", "umount2", "pivot_root", "unshare",
-	"setns", "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount",
-	"fspick", "mount_setattr", "kexec_load", "kexec_file_load",
-	"init_module", "finit_module", "delete_module", "bpf",
-	"perf_event_open", "keyctl", "add_key", "request_key", "userfaultfd",
-	"reboot", "swapon", "swapoff", "acct", "settimeofday", "clock_settime",
-	"clock_adjtime", "adjtimex", "iopl", "ioperm", "quotactl",
-	"name_to_handle_at", "open_by_handle_at", "syslog", "vhangup",
-	"personality", "uselib", "lookup_dcookie", "io_uring_setup",
-};
-
-int
-seccomp_apply_spawner(void)
-{
-	scmp_filter_ctx ctx;
-	size_t i;
-	int nr, r = -1;
-
-	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL)
-		return -1;
-	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
-	    SCMP_ACT_KILL_PROCESS) < 0 ||
-	    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2) < 0)
-		goto out;
-	for (i = 0; i < NELEM(spawner_denied); i++) {
-		if ((nr = seccomp_syscall_resolve_name(spawner_denied[i])) ==
-		    __NR_SCMP_ERROR)
-			continue;
-		if (seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, nr, 0) < 0)
-			goto out;
-	}
-	r = seccomp_load(ctx) < 0 ? -1 : 0;
-out:
-	seccomp_release(ctx);
-	return r;
 }
 
 /* Native architecture only (seccomp_init's default). 0 or -1. */

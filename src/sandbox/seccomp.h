@@ -9,7 +9,5 @@
 
 int	seccomp_prepare(void);
 int	seccomp_apply(enum sandbox_phase);
-/* A spawner's own filter: a short deny-list, inherited by its children. */
-int	seccomp_apply_spawner(void);
 
 #endif
