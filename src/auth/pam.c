@@ -3,10 +3,11 @@
  * then the account's uid, gid and home from the passwd database; the
  * PAM session of a logged-in system user (pam_open_session,
  * pam_close_session). Only the password prompt is answered; PAM's
- * failure delay is off. The session is opened by the monitor, before it
- * shrinks, and kept by a child of its own (kf-pam-session) that closes
- * it when the monitor says so or dies: the shrunk monitor's filter
- * allows no exec, which session modules may need at close (pam_exec).
+ * failure delay is off. The session is opened and kept by a child of
+ * the monitor (kf-pam-session) that closes it when the monitor says so
+ * or dies: what session modules read (the shadow file) never reaches the
+ * monitor's memory, and the shrunk monitor's filter allows no exec,
+ * which session modules may need at close (pam_exec).
  * Runs in: monitor (the session part in the session's own monitor, and
  * its PAM session keeper).
  */
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -130,7 +132,11 @@ pam_check(const struct conf *c, const char *user, const char *pass,
 	return pam_identity(c, user, id);
 }
 
-/* The keeper of the open session, if any, and the pipe that ends it. */
+/*
+ * The keeper of the open session, if any, and the socket that ends it:
+ * one status byte comes up when the session is open (0) or not (1);
+ * EOF going down ends it.
+ */
 static pid_t keeper;
 static int keeper_fd = -1;
 
@@ -145,71 +151,17 @@ no_conv(int n, const struct pam_message **msg, struct pam_response **resp,
 	return PAM_CONV_ERR;
 }
 
-/*
- * The keeper: holds the handle, waits until the monitor closes its end
- * of the pipe (logout, or the monitor's death), closes the session.
- * It reads nothing else from anyone.
- */
-static void __attribute__((noreturn))
-keep_session(pam_handle_t *ph, int rd)
-{
-	struct pollfd p = { .fd = rd, .events = POLLIN };
-	char c;
-	int r;
-
-	prctl(PR_SET_NAME, "kf-pam-session");
-	signal(SIGTERM, SIG_IGN);	/* the session ends by the pipe */
-	/* stdio (the log) and the pipe: nothing else of the monitor's */
-	if (rd > 3)
-		close_range(3, (unsigned)rd - 1, 0);
-	close_range((unsigned)rd + 1, ~0U, 0);
-	sandbox_pam_keeper();
-	while (poll(&p, 1, -1) < 0 && errno == EINTR)
-		;
-	while (read(rd, &c, 1) > 0)
-		;
-	r = pam_close_session(ph, PAM_SILENT);
-	(void)pam_setcred(ph, PAM_DELETE_CRED | PAM_SILENT);
-	pam_end(ph, r);
-	_exit(r == PAM_SUCCESS ? 0 : 1);
-}
-
-/* A keeper for the open session; -1 (logged) when none could start. */
-static int
-start_keeper(pam_handle_t *ph)
-{
-	int fds[2];
-	pid_t pid;
-
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -1;
-	if ((pid = fork()) < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		close(fds[1]);
-		keep_session(ph, fds[0]);
-	}
-	close(fds[0]);
-	keeper = pid;
-	keeper_fd = fds[1];
-	return 0;
-}
-
-int
-auth_session_open(const struct conf *c, const struct auth_identity *id)
+/* In the keeper: pam_start, setcred, open_session. The handle, or NULL. */
+static pam_handle_t *
+open_session(const struct conf *c, const struct auth_identity *id)
 {
 	struct pam_conv pc = { no_conv, NULL };
 	pam_handle_t *ph = NULL;
 	int r;
 
-	if (!id->pam || keeper > 0)
-		return 0;
 	if (pam_start(c->pam_service, id->name, &pc, &ph) != PAM_SUCCESS) {
 		log_warn("pam_start failed: pam_service=%s", c->pam_service);
-		return -1;
+		return NULL;
 	}
 	(void)pam_set_item(ph, PAM_TTY, "keepftpd");
 	r = pam_setcred(ph, PAM_ESTABLISH_CRED | PAM_SILENT);
@@ -219,28 +171,101 @@ auth_session_open(const struct conf *c, const struct auth_identity *id)
 		log_warn("pam: session of user=%s failed: %-s", id->name,
 		    pam_strerror(ph, r));
 		pam_end(ph, r);
-		return -1;
+		return NULL;
 	}
-	if (start_keeper(ph) < 0) {
-		log_warn("pam: session of user=%s has no keeper process: %-s",
-		    id->name, strerror(errno));
-		r = pam_close_session(ph, PAM_SILENT);
-		pam_end(ph, r);
-		return -1;
-	}
-	/* the keeper closes it; the monitor's copy only goes away */
-	pam_end(ph, PAM_SUCCESS | PAM_DATA_SILENT);
-	return 0;
+	return ph;
 }
 
-void
-auth_session_close(void)
+/*
+ * The keeper, a child of the monitor: it opens the session itself, so
+ * that what the session modules read (the shadow file, for one) never
+ * reaches the monitor's memory; says whether that worked; then, with
+ * its rights cut down, waits until the monitor closes its end (logout,
+ * or the monitor's death) and closes the session. It reads nothing but
+ * that end of file.
+ */
+static void __attribute__((noreturn))
+keep_session(const struct conf *c, const struct auth_identity *id, int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	pam_handle_t *ph;
+	char st, b;
+	int r;
+
+	prctl(PR_SET_NAME, "kf-pam-session");
+	signal(SIGTERM, SIG_IGN);	/* the session ends by the socket */
+	/* stdio (the log) and the socket: nothing else of the monitor's */
+	if (fd > 3)
+		close_range(3, (unsigned)fd - 1, 0);
+	close_range((unsigned)fd + 1, ~0U, 0);
+	ph = open_session(c, id);
+	st = ph != NULL ? 0 : 1;
+	if (sys_write_all(fd, &st, 1) < 0 || ph == NULL)
+		_exit(1);
+	sandbox_pam_keeper();
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+	while (read(fd, &b, 1) > 0)
+		;
+	r = pam_close_session(ph, PAM_SILENT);
+	(void)pam_setcred(ph, PAM_DELETE_CRED | PAM_SILENT);
+	pam_end(ph, r);
+	_exit(r == PAM_SUCCESS ? 0 : 1);
+}
+
+/* The keeper's first byte: 0 when the session is open, else -1. */
+static int
+keeper_status(int fd)
+{
+	char st = 1;
+
+	if (sys_poll1(fd, POLLIN, KF_PAM_CLOSE_MS) <= 0 ||
+	    read(fd, &st, 1) != 1)
+		return -1;
+	return st == 0 ? 0 : -1;
+}
+
+static void	keeper_end(void);
+
+int
+auth_session_open(const struct conf *c, const struct auth_identity *id)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (!id->pam || keeper > 0)
+		return 0;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	if ((pid = fork()) < 0) {
+		log_warn("pam: session of user=%s has no keeper process: %-s",
+		    id->name, strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		keep_session(c, id, sv[1]);
+	}
+	close(sv[1]);
+	keeper = pid;
+	keeper_fd = sv[0];
+	if (keeper_status(keeper_fd) == 0)
+		return 0;
+	keeper_end();
+	return -1;
+}
+
+/* EOF to the keeper, then KF_PAM_CLOSE_MS for it to close and exit. */
+static void
+keeper_end(void)
 {
 	int64_t until = sys_now_ms() + KF_PAM_CLOSE_MS;
 
 	if (keeper <= 0)
 		return;
-	sys_close(&keeper_fd);	/* EOF: the keeper closes the session */
+	sys_close(&keeper_fd);
 	while (waitpid(keeper, NULL, WNOHANG) == 0) {
 		if (sys_now_ms() >= until) {
 			log_warn("pam: session close took over %d ms; keeper "
@@ -252,4 +277,10 @@ auth_session_close(void)
 		sys_sleep_ms(10);
 	}
 	keeper = 0;
+}
+
+void
+auth_session_close(void)
+{
+	keeper_end();
 }

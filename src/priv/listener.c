@@ -643,6 +643,7 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
 		close(report_rd);
 		if (admin_fd >= 0)
 			close(admin_fd);
+		spawn_forget_exe();
 		signals_reset();
 		monitor_run(&a);
 	}

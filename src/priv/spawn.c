@@ -37,6 +37,13 @@ spawn_role_name(enum spawn_role r)
 	return (unsigned)r < SPAWN_ROLES ? role_names[r] : NULL;
 }
 
+/* In a new monitor: the binary is the listener's to execute, not its. */
+void
+spawn_forget_exe(void)
+{
+	sys_close(&self_exe);
+}
+
 int
 spawn_init(void)
 {

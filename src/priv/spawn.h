@@ -46,6 +46,8 @@ struct spawner {
 
 /* Opens the running binary (O_PATH) for the spawners' exec. 0 or -1. */
 int	spawn_init(void);
+/* Closes the binary spawn_init() opened (a monitor needs it not). */
+void	spawn_forget_exe(void);
 /* The role's name in argv ("prelogin", ...), or NULL. */
 const char *spawn_role_name(enum spawn_role);
 /* fork + execveat of the binary as the role's spawner. 0 or -1 (logged). */

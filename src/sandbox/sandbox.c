@@ -439,19 +439,14 @@ sandbox_enter(const struct sandbox_spec *s)
 /* ---- the monitor after login ---- */
 
 /*
- * What the monitor keeps, as root, and why (docs/SECURITY.md): each
- * worker and relay it forks becomes another identity inside a root and
- * empties its bounding set; the monitor signals them although they run
- * as another uid; it reaches users' roots, the users file and quota
- * files wherever they lie.
+ * What the monitor keeps, as root, and why (docs/SECURITY.md): it no
+ * longer makes workers itself (the spawners do), but it signals them
+ * although they run as another uid, and it reaches the users file and
+ * quota files wherever they lie.
  */
 static const cap_value_t monitor_caps[] = {
-	CAP_SETUID,		/* workers: setresuid */
-	CAP_SETGID,		/* workers: setgroups, setresgid */
-	CAP_SYS_CHROOT,		/* workers: chroot into their root */
-	CAP_SETPCAP,		/* workers: PR_CAPBSET_DROP */
 	CAP_KILL,		/* SIGTERM/SIGKILL to workers of another uid */
-	CAP_DAC_READ_SEARCH,	/* a root below a 0700 home; the users file */
+	CAP_DAC_READ_SEARCH,	/* the users file; quota files */
 };
 
 /* Kept only when the configuration needs them. */

@@ -108,6 +108,8 @@ static const char *const monitor_calls[] = {
 	"open", "access", "faccessat", "faccessat2", "stat", "lstat",
 	"readlink", "statfs", "fchown", "sysinfo", "getcwd", "uname", "flock",
 	"pipe", "dup2", "sigaltstack",
+	"pidfd_send_signal",	/* workers and relays: spawned, not children */
+	"close_range",		/* the PAM session keeper after a REIN */
 };
 
 /* Allowed only when (argument & mask) == value. */

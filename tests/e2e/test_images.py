@@ -99,7 +99,8 @@ def test_prelogin_after_failed_logins_holds_no_hash(start_server, accounts, cert
     new pre-login worker, its spawner and the monitor hold none of the
     hashes the checks read."""
     skip_if_sanitized()
-    srv = pam_server(start_server, tls_conf(certs["cert"], certs["key"]))
+    srv = pam_server(start_server, tls_conf(certs["cert"], certs["key"],
+                                            {"tls_required_users": "no"}))
     needles = needles_of(list(accounts.values()) + [users_file_hash(srv)])
     c = TLSRaw(srv.port)
     assert c.reply().startswith("220")
@@ -208,7 +209,7 @@ def test_no_worker_outlives_its_monitor(start_server, certs, tls):
         f.voidcmd("NOOP")
         f.voidcmd("NOOP")
     # the spawners stay, and new sessions work
-    g = srv.login()
+    g = tls_login(srv, prot_p=False) if tls else srv.login()
     assert g.pwd() == "/"
     g.quit()
 

@@ -139,19 +139,22 @@ def test_quick_mode_closes_parent_descriptor(fd_server, mode):
 # The image work of issue 13 (exec'ed workers, supervision) changes
 # these rows: adjust them here.
 ROLE_FDS = {
-    "listener": {"null": 1, "stdout": 1, "log": 1, "lsock": 4, "authslots": 1},
-    # ctrl, worker ipc + log, relay plain + ipc + log; report is an lsock
-    "kf-monitor": {"null": 1, "stdout": 1, "log": 1, "lsock": 1, "socket": 6,
-                   "pidfd": 1, "authslots": 1},
-    # control connection (or the relay's plain end), ipc, log
+    # listening socket, report channel (both ends), admin socket, the
+    # three spawners' request channels; the binary the spawners execute
+    "listener": {"null": 1, "stdout": 1, "log": 1, "lsock": 7, "binary": 1,
+                 "authslots": 1},
+    # report end and spawner channels (inherited: lsock); ctrl, worker
+    # ipc + log + spawner reply, relay plain + ipc + log + spawner reply;
+    # the worker's and the relay's pidfds
+    "kf-monitor": {"null": 1, "stdout": 1, "log": 1, "lsock": 4, "socket": 8,
+                   "pidfd": 2, "authslots": 1},
+    # from their spawners: stdio on /dev/null, then the control
+    # connection (or the relay's plain end), ipc, log
     "kf-prelogin": {"null": 3, "socket": 3},
     "kf-session": {"null": 3, "socket": 3, "root": 1},
-    # raw connection, plain end, ipc, log. Today it still inherits the
-    # server's stdout/stderr and the listener's report socket (issue 13
-    # item 4 takes them away: then drop stdout, log and lsock here).
-    "kf-tls-relay": {"null": 1, "socket": 4, "stdout": 1, "log": 1, "lsock": 1},
+    # raw connection, plain end, ipc, log: no report socket, no stderr
+    "kf-tls-relay": {"null": 3, "socket": 4},
 }
-
 
 def kind(target, srv, listener_targets):
     if target == "/dev/null":
@@ -168,6 +171,8 @@ def kind(target, srv, listener_targets):
         return "authslots"
     if target == str(srv.home):
         return "root"
+    if target == os.path.realpath(BIN):
+        return "binary"
     return target
 
 
@@ -217,9 +222,9 @@ def test_site_chmod_special_bits_refused_by_the_kernel(srv):
 # ---------------------------------------------------------------------------
 # the monitor after login: fewer capabilities, no_new_privs, seccomp
 
-# CAP_DAC_READ_SEARCH 2, CAP_KILL 5, CAP_SETGID 6, CAP_SETUID 7,
-# CAP_SETPCAP 8, CAP_SYS_CHROOT 18 (docs/SECURITY.md says why each)
-MONITOR_CAPS = (1 << 2) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 18)
+# CAP_DAC_READ_SEARCH 2, CAP_KILL 5 (docs/SECURITY.md says why each):
+# the spawners, not the monitor, make workers with an identity
+MONITOR_CAPS = (1 << 2) | (1 << 5)
 CAP_AUDIT_WRITE = 1 << 29
 CAP_DAC_OVERRIDE, CAP_CHOWN = 1 << 1, 1 << 0
 
