@@ -456,9 +456,18 @@ mig_listen(struct mig *m)
 	uint64_t port;
 	size_t n = 0;
 
-	if (getuint(m, "listen_port", &port) < 0 || port == 0 || port > 65535)
+	if (getuint(m, "listen_port", &port) < 0)
 		port = 21;
-	imp = getbool(m, "implicit_ssl") ? " implicit" : "";
+	else if (port == 0 || port > 65535) {
+		untranslated(m, "listen_port", "not a port; 21 used");
+		port = 21;
+	}
+	imp = "";
+	if (getbool(m, "implicit_ssl") && m->conf.tls_cert[0] != '\0')
+		imp = " implicit";
+	else if (getbool(m, "implicit_ssl"))
+		untranslated(m, "implicit_ssl", "no certificate translated "
+		    "(ssl_enable, rsa_cert_file); plain listeners");
 	v4 = val(m, "listen_address", a4, sizeof(a4));
 	v6 = val(m, "listen_address6", a6, sizeof(a6));
 	if (!l4 && !l6) {
@@ -534,9 +543,9 @@ mig_anon(struct mig *m, int write)
 	}
 	if (anon_root(m, root, sizeof(root), user, sizeof(user)) < 0)
 		return;
-	if (emit(m, "anonymous_enable", "yes", "anonymous_enable") < 0 ||
-	    emit(m, "anon_root", root, isset(m, "anon_root") ? "anon_root" :
-	    "ftp_username") < 0)
+	if (emit(m, "anon_root", root, isset(m, "anon_root") ? "anon_root" :
+	    "ftp_username") < 0 ||
+	    emit(m, "anonymous_enable", "yes", "anonymous_enable") < 0)
 		return;
 	if (getpwnam(user) != NULL)
 		emit(m, "anon_user", user, "ftp_username");
@@ -585,23 +594,32 @@ mig_local(struct mig *m, int write)
 	mig_chroot(m);
 }
 
+/* An octal umask ("022", "0022", "2"); -1 if it is not one. */
+static int
+octal(const char *v, uint64_t *u)
+{
+	struct cursor c;
+
+	cursor_init_str(&c, v);
+	if (cursor_u64_base(&c, 8, 0777, u) < 0 || !cursor_eof(&c))
+		return -1;
+	return 0;
+}
+
 static void
 mig_umask(struct mig *m, int anon_write)
 {
 	char a[KF_CONF_VALUE_MAX + 1], l[KF_CONF_VALUE_MAX + 1];
-	const char *lv = val(m, "local_umask", l, sizeof(l));
-	const char *av = val(m, "anon_umask", a, sizeof(a));
 	uint64_t lu, au;
 
-	if (parse_u64(lv, UINT32_MAX, &lu) < 0) {
-		untranslated(m, "local_umask", "not an octal number");
+	if (octal(val(m, "local_umask", l, sizeof(l)), &lu) < 0) {
+		untranslated(m, "local_umask", "not an octal umask");
 		return;
 	}
-	while (lv[0] == '0' && lv[1] != '\0')
-		lv++;		/* 0022 is 022 */
-	snprintf(l, sizeof(l), "%s%s", lv[0] == '0' ? "" : "0", lv);
+	snprintf(l, sizeof(l), "%03llo", (unsigned long long)lu);
 	emit(m, "umask", l, "local_umask");
-	if (anon_write && (parse_u64(av, UINT32_MAX, &au) < 0 || au != lu))
+	if (anon_write && (octal(val(m, "anon_umask", a, sizeof(a)), &au) < 0 ||
+	    au != lu))
 		untranslated(m, "anon_umask", "keepftpd has one umask for "
 		    "every session (umask, from local_umask)");
 }
@@ -737,11 +755,8 @@ mig_tls(struct mig *m, int anon, int local)
 
 	val(m, "rsa_cert_file", c, sizeof(c));
 	val(m, "rsa_private_key_file", k, sizeof(k));
-	if (!getbool(m, "ssl_enable")) {
-		if (getbool(m, "implicit_ssl"))
-			untranslated(m, "implicit_ssl", "needs ssl_enable");
+	if (!getbool(m, "ssl_enable"))
 		return;
-	}
 	if (emit(m, "tls_cert", c, "rsa_cert_file") < 0)
 		return;
 	if (k[0] != '\0')
@@ -898,8 +913,14 @@ final_check(struct mig *m)
 	memset(&e, 0, sizeof(e));
 	if (conf_check(&m->conf, &e) == 0)
 		return;
-	for (i = 0; i < e.count && i < sizeof(e.msg) / sizeof(e.msg[0]); i++)
-		bad_line(m, 0, e.msg[i]);
+	/* not expected: each section keeps its lines consistent */
+	for (i = 0; i < e.count && i < sizeof(e.msg) / sizeof(e.msg[0]); i++) {
+		put(m, m->rest, sizeof(m->rest), &m->restlen,
+		    "# NOT ACCEPTED: %s\n", e.msg[i]);
+		fprintf(stderr, "keepftpd migrate: %s: the output fails "
+		    "keepftpd's checks: %s\n", m->src, e.msg[i]);
+		m->nrest++;
+	}
 }
 
 int
@@ -922,10 +943,11 @@ migrate_vsftpd(const char *text, size_t len, const char *src, char *out,
 	    "# Each line names the vsftpd option it comes from; what could "
 	    "not be\n# translated is listed at the end. See "
 	    "docs/MIGRATING.md.\n\n", src);
-	mig_listen(&m);
 	write = getbool(&m, "write_enable");
 	anon = getbool(&m, "anonymous_enable");
 	local = getbool(&m, "local_enable");
+	mig_tls(&m, anon, local);	/* first: implicit listeners need it */
+	mig_listen(&m);
 	mig_anon(&m, write);
 	mig_local(&m, write);
 	mig_umask(&m, anon && write);
@@ -933,7 +955,6 @@ migrate_vsftpd(const char *text, size_t len, const char *src, char *out,
 	mig_limits(&m);
 	mig_rates(&m, anon);
 	mig_text(&m);
-	mig_tls(&m, anon, local);
 	mig_misc(&m);
 	mig_leftovers(&m);
 	final_check(&m);
