@@ -9,6 +9,7 @@
  * has the table.
  * Runs in: the `keepftpd migrate` command (no server running).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -26,6 +27,7 @@
 
 #define DEFAULT_VSFTPD	"/etc/vsftpd.conf"
 #define NOTE_NONE	NULL
+#define MIGRATE_PASV_LO	1024	/* keepftpd's lowest pasv_min_port */
 
 /*
  * vsftpd's options: name, built-in default (vsftpd 3.0), and for those
@@ -628,6 +630,7 @@ static void
 mig_data(struct mig *m)
 {
 	char b[KF_CONF_VALUE_MAX + 1];
+	struct in_addr a4;
 	uint64_t lo, hi;
 
 	emit_bool(m, "pasv_enable", getbool(m, "pasv_enable"), "pasv_enable");
@@ -641,12 +644,20 @@ mig_data(struct mig *m)
 			untranslated(m, lo == 0 ? "pasv_min_port" :
 			    "pasv_max_port", "an incomplete or empty range; "
 			    "keepftpd's default 40000-40999 used");
+		else if (lo < MIGRATE_PASV_LO || hi > 65535)
+			untranslated(m, lo < MIGRATE_PASV_LO ? "pasv_min_port" :
+			    "pasv_max_port", "keepftpd's passive ports are "
+			    "1024-65535; its default 40000-40999 used");
 		else {
 			emit_uint(m, "pasv_min_port", lo, "pasv_min_port");
 			emit_uint(m, "pasv_max_port", hi, "pasv_max_port");
 		}
 	}
-	if (val(m, "pasv_address", b, sizeof(b))[0] != '\0')
+	if (val(m, "pasv_address", b, sizeof(b))[0] == '\0')
+		return;
+	if (inet_pton(AF_INET, b, &a4) != 1)
+		untranslated(m, "pasv_address", "not an IPv4 address");
+	else
 		emit(m, "pasv_address", b, "pasv_address");
 }
 
@@ -759,6 +770,13 @@ mig_tls(struct mig *m, int anon, int local)
 		return;
 	if (emit(m, "tls_cert", c, "rsa_cert_file") < 0)
 		return;
+	if (access(c, R_OK) < 0) {
+		OUT(m, "# WARNING: %s cannot be read here: keepftpd -t fails "
+		    "until it can\n", c);
+		fprintf(stderr, "keepftpd migrate: %s: warning: rsa_cert_file %s "
+		    "cannot be read here (keepftpd -t fails until it can)\n",
+		    m->src, c);
+	}
 	if (k[0] != '\0')
 		emit(m, "tls_key", k, "rsa_private_key_file");
 	if (local) {

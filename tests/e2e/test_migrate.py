@@ -203,3 +203,25 @@ def test_bad_input(mdir):
     assert ":3: not translated: line too long" in r.stderr
     assert settings(r.stdout)["listen"] == "0.0.0.0:21"   # 70000: the default port
     assert check(mdir, r.stdout).returncode == 0
+
+
+@pytest.mark.parametrize("lines,named", [
+    ("pasv_address=ftp.example.org\n", "pasv_address"),
+    ("pasv_min_port=80\npasv_max_port=2121\n", "pasv_min_port"),
+    ("pasv_min_port=50000\npasv_max_port=70000\n", "pasv_max_port"),
+    ("pasv_min_port=50000\npasv_max_port=40000\n", "pasv_max_port"),
+    ("anonymous_enable=YES\nanon_root=relative/dir\n", "anon_root"),
+    ("implicit_ssl=YES\nlisten=YES\n", "implicit_ssl"),
+    ("local_umask=089\n", "local_umask"),
+])
+def test_values_keepftpd_refuses_are_named_and_left_out(mdir, lines, named):
+    """Found by random configs: a value keepftpd's checks across options
+    would refuse is named, and the output still passes -t."""
+    path = mdir / "v.conf"
+    path.write_text(lines)
+    r = migrate(path)
+    assert r.returncode == 0
+    err, out = not_translated(r)
+    assert named in err and named in out, r.stderr
+    c = check(mdir, r.stdout)
+    assert c.returncode == 0, c.stderr + r.stdout
