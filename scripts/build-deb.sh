@@ -36,9 +36,14 @@ work=$(mktemp -d /tmp/keepftpd-deb.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 src=$work/keepftpd-$upstream
 mkdir -p "$src"
-(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard |
-	tar --null --ignore-failed-read -T - -cf - 2>/dev/null) |
-	tar -xf - -C "$src"
+if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard |
+		tar --null --ignore-failed-read -T - -cf - 2>/dev/null) |
+		tar -xf - -C "$src"
+else	# not a git checkout: the tree without build directories
+	(cd "$ROOT" && tar --exclude='./build*' --exclude='./obj-*' -cf - .) |
+		tar -xf - -C "$src"
+fi
 
 (cd "$src" && dpkg-buildpackage -b -us -uc -j"$(nproc)") >"$work/build.log" 2>&1 || {
 	tail -n 60 "$work/build.log" >&2
