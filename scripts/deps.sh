@@ -10,7 +10,10 @@ PKGS=(
   curl lftp tnftp ncftp wget
   procps iproute2 openssl util-linux passwd libpam-modules
   fail2ban
+  mandoc groff-base man-db dpkg-dev debhelper lintian
 )
+# mandoc, groff-base, man-db: the man page lint (tests/e2e/test_install.py);
+# dpkg-dev, debhelper, lintian: the Debian package (scripts/build-deb.sh).
 # fail2ban is needed for fail2ban-regex only (tests/e2e/test_fail2ban.py):
 # its service must not start. Without a policy-rc.d (Docker images have
 # one), one that says "no" is put in place for the install and removed.

@@ -2,7 +2,9 @@
  * main.c - command line: `keepftpd serve [DIR]` (quick mode),
  * `keepftpd -c FILE` (config mode), `keepftpd -t -c FILE` (check),
  * `keepftpd user ...` (users file management), `keepftpd quota ...`
- * (a user's quota usage), `keepftpd ban ...` (the running server's bans).
+ * (a user's quota usage), `keepftpd ban ...` (the running server's bans),
+ * `keepftpd migrate FILE` (a vsftpd.conf translated), --help, --version,
+ * --config-doc, --config-example, --config-man.
  * Runs in: listener (before it starts listening).
  */
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <openssl/crypto.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +28,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "conf/conf.h"
+#include "conf/migrate.h"
 #include "fs/quota_cli.h"
 #include "net/addr.h"
 #include "priv/admin.h"
@@ -34,6 +38,7 @@
 #include "tls/tls.h"
 
 #define KF_VERSION	"0.1.0"
+#define KF_MAN_DATE	"2026-12-05"	/* of the man pages (.TH) */
 #define OVERRIDES_MAX	64
 
 static const char *conf_path;
@@ -44,15 +49,34 @@ static size_t noverrides;
 static void __attribute__((noreturn))
 usage(int status)
 {
-	fprintf(status ? stderr : stdout,
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f,
 	    "usage: keepftpd serve [DIR] [--listen ADDR:PORT]... [--user NAME]\n"
 	    "                      [--pasv-ports MIN-MAX] [--as ACCOUNT] [-o KEY=VALUE]...\n"
-	    "       keepftpd -c FILE [-o KEY=VALUE]...     run from a config file\n"
-	    "       keepftpd -t -c FILE [-o KEY=VALUE]...  check a config file\n"
+	    "       keepftpd -c FILE [-o KEY=VALUE]...\n"
+	    "       keepftpd -t -c FILE [-o KEY=VALUE]...\n"
 	    "       keepftpd user [-f FILE] add|set|passwd|del|list ...\n"
 	    "       keepftpd quota [-c FILE] [-f USERS] [-d DIR] NAME [--recompute]\n"
 	    "       keepftpd ban [-c FILE | -s SOCKET] list|add ADDR [SECONDS]|clear ADDR|all\n"
-	    "       keepftpd --config-doc | --config-example | --version | --help\n");
+	    "       keepftpd migrate [VSFTPD.CONF]\n"
+	    "       keepftpd --config-doc | --config-example | --config-man | --version | --help\n");
+	if (status == 0)
+		fprintf(f, "\n"
+		    "  serve          serve DIR read-only to anonymous users, in the foreground\n"
+		    "  -c FILE        run from a configuration file (keepftpd.conf(5))\n"
+		    "  -t -c FILE     check a configuration file and exit\n"
+		    "  -o KEY=VALUE   set one option over the file\n"
+		    "  user           manage a virtual users file\n"
+		    "  quota          show or recompute a user's quota usage\n"
+		    "  ban            list, add or clear the running server's bans\n"
+		    "  migrate        print the keepftpd.conf equivalent to a vsftpd.conf\n"
+		    "  --config-doc   every option as Markdown (docs/CONFIG.md)\n"
+		    "  --config-example  every option, commented (keepftpd.conf.example)\n"
+		    "  --config-man   keepftpd.conf(5) as roff\n"
+		    "\n"
+		    "Installed, the configuration is /etc/keepftpd/keepftpd.conf.\n"
+		    "See keepftpd(8) and keepftpd.conf(5).\n");
 	exit(status);
 }
 
@@ -518,6 +542,8 @@ main(int argc, char **argv)
 		return quota_cli(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "ban") == 0)
 		return admin_cli(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "migrate") == 0)
+		return migrate_cli(argc - 1, argv + 1);
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-t") == 0)
 			check = 1;
@@ -532,8 +558,13 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--config-example") == 0) {
 			conf_print_example(STDOUT_FILENO);
 			return 0;
+		} else if (strcmp(argv[i], "--config-man") == 0) {
+			conf_print_man(STDOUT_FILENO, KF_VERSION, KF_MAN_DATE);
+			return 0;
 		} else if (strcmp(argv[i], "--version") == 0) {
-			printf("keepftpd %s\n", KF_VERSION);
+			printf("keepftpd %s\n%s, libsodium %s\n", KF_VERSION,
+			    OpenSSL_version(OPENSSL_VERSION),
+			    sodium_version_string());
 			return 0;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
 			usage(0);

@@ -346,6 +346,8 @@ int	conf_parse_listen(const char *text, struct conf_listen *);
 void	conf_print_doc(int fd);
 /* keepftpd.conf.example: every option's text and default, from the table. */
 void	conf_print_example(int fd);
+/* keepftpd.conf(5) in roff, from the same table (--config-man). */
+void	conf_print_man(int fd, const char *version, const char *date);
 
 /*
  * A host name as HOST (RFC 7151) and vhost take it: 1..CONF_HOST_MAX
