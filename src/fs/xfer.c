@@ -1,6 +1,7 @@
 /*
- * xfer.c - moving bytes between a file and the data connection.
- * Runs in: post-login worker.
+ * xfer.c - the transfer engine (see xfer.h): every loop and every
+ * transfer policy, over a transport; and the plain TCP transport.
+ * Runs in: post-login worker; unit tests.
  */
 #include <errno.h>
 #include <poll.h>
@@ -12,39 +13,31 @@
 #include <unistd.h>
 
 #include "../common/limits.h"
+#include "../common/log.h"
 #include "../common/sys.h"
-#include "../tls/tls_xfer.h"
 #include "ascii.h"
 #include "quota.h"
 #include "xfer.h"
 
 /*
- * What the client said on the control connection during the transfer:
- * ABOR ends it, STAT is answered with the progress (RFC 959 4.1.3),
- * anything else waits for the end of the transfer.
+ * A look at the control connection without waiting, every CHECK_EVERY
+ * bytes of a busy transfer (one that never has to wait for the data
+ * connection), and at an upload's end, where an ABOR or a closed control
+ * connection means the upload did not end as the client wanted.
  */
-enum xfer_status
-xfer_take_ctrl(struct xfer *x)
-{
-	int r;
-
-	while ((r = ctrl_take_abor(x->ctrl)) == CTRL_XFER_STAT)
-		ctrl_reply(x->ctrl, 213, "Status: %llu bytes transferred.",
-		    (unsigned long long)x->bytes);
-	if (r < 0)
-		return XFER_CTRL_GONE;
-	return r == CTRL_XFER_ABOR ? XFER_ABORTED : XFER_OK;
-}
+#define CHECK_EVERY	(8ULL * KF_XFER_CHUNK)
 
 void
-xfer_init(struct xfer *x, struct ctrl *ctrl, int datafd, int timeout_ms,
+xfer_init(struct xfer *x, const struct xfer_io *io,
+    const struct xfer_watch *watch, int timeout_ms,
     volatile sig_atomic_t *stop)
 {
 	memset(x, 0, sizeof(*x));
-	x->ctrl = ctrl;
-	x->datafd = datafd;
+	x->io = *io;
+	x->watch = *watch;
 	x->timeout_ms = timeout_ms;
 	x->stop = stop;
+	x->next_check = CHECK_EVERY;
 	x->last_ms = x->win_ms = sys_now_ms();
 }
 
@@ -67,6 +60,41 @@ xfer_set_rates(struct xfer *x, uint64_t rate, uint64_t min_rate)
 	x->min_rate = min_rate;
 }
 
+/* The control connection: what to watch, and serving what came. */
+static int
+ctrl_fd(const struct xfer *x)
+{
+	return x->watch.fd(x->watch.arg);
+}
+
+static enum xfer_status
+take_ctrl(struct xfer *x)
+{
+	return x->watch.take(x->watch.arg, x->bytes);
+}
+
+static enum xfer_status
+check_ctrl(struct xfer *x)
+{
+	int fd;
+
+	if (*x->stop)
+		return XFER_STOPPED;
+	if ((fd = ctrl_fd(x)) < 0 || sys_poll1(fd, POLLIN | POLLPRI, 0) <= 0)
+		return XFER_OK;
+	return take_ctrl(x);
+}
+
+/* Every CHECK_EVERY bytes: the control connection, without waiting. */
+static enum xfer_status
+check_busy(struct xfer *x)
+{
+	if (x->bytes < x->next_check)
+		return XFER_OK;
+	x->next_check = x->bytes + CHECK_EVERY;
+	return check_ctrl(x);
+}
+
 /*
  * The minimum rate, checked when a window of timeout_ms has passed:
  * fewer than min_rate bytes a second over it ends the transfer; else a
@@ -86,20 +114,22 @@ check_rate(struct xfer *x, int64_t now)
 	return XFER_OK;
 }
 
-/* n bytes moved: progress for the stall timeout and the rate window. */
+/* n bytes moved: the pace, the stall clock, the rate window. */
 static enum xfer_status
-progress(struct xfer *x, size_t n)
+moved(struct xfer *x, size_t n)
 {
 	int64_t now = sys_now_ms();
 
+	pace_spend(&x->pace, now_ns(), n);
 	x->bytes += n;
 	x->win_bytes += n;
 	x->last_ms = now;
 	return check_rate(x, now);
 }
 
+/* How long a wait for the data connection may last (stall, rate). */
 static int
-xfer_wait_ms(const struct xfer *x)
+wait_ms(const struct xfer *x)
 {
 	int64_t now = sys_now_ms(), t = x->last_ms + x->timeout_ms - now;
 
@@ -109,7 +139,7 @@ xfer_wait_ms(const struct xfer *x)
 }
 
 static enum xfer_status
-xfer_waited(struct xfer *x)
+waited(struct xfer *x)
 {
 	int64_t now = sys_now_ms();
 
@@ -119,41 +149,55 @@ xfer_waited(struct xfer *x)
 }
 
 /*
- * Waits until the data fd is ready for ev, watching the control
+ * Waits until the data fd is ready for ev, serving the control
  * connection meanwhile. XFER_OK when ready.
  */
-enum xfer_status
-xfer_wait_ready(struct xfer *x, short ev)
+static enum xfer_status
+wait_ready(struct xfer *x, short ev)
 {
 	struct pollfd p[2] = {
-		{ .fd = x->datafd, .events = ev },
-		{ .fd = x->ctrl->fd, .events = POLLIN | POLLPRI },
+		{ .fd = x->io.fd, .events = ev },
+		{ .fd = -1, .events = POLLIN | POLLPRI },
 	};
 	enum xfer_status st;
-	int n, r;
+	int n;
 
 	for (;;) {
 		if (*x->stop)
 			return XFER_STOPPED;
-		/* a full control buffer holds no ABOR: stop watching it */
-		p[1].fd = x->ctrl->len >= KF_LINE_MAX ? -1 : x->ctrl->fd;
-		n = poll(p, 2, xfer_wait_ms(x));
+		p[1].fd = ctrl_fd(x);
+		n = poll(p, 2, wait_ms(x));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return XFER_DATA_ERROR;
 		if (n == 0) {
-			if ((st = xfer_waited(x)) != XFER_OK)
+			if ((st = waited(x)) != XFER_OK)
 				return st;
 			continue;
 		}
-		if (p[1].revents) {
-			r = xfer_take_ctrl(x);
-			if (r != XFER_OK)
-				return (enum xfer_status)r;
-		}
+		if (p[1].revents && (st = take_ctrl(x)) != XFER_OK)
+			return st;
 		if (p[0].revents)
 			return XFER_OK;
+	}
+}
+
+/* What a transport call that moved nothing means: wait, or the end. */
+static enum xfer_status
+after(struct xfer *x, ssize_t r)
+{
+	switch (r) {
+	case XIO_WANT_READ:
+		return wait_ready(x, POLLIN);
+	case XIO_WANT_WRITE:
+		return wait_ready(x, POLLOUT);
+	case XIO_LOCAL:
+		return XFER_IO_ERROR;
+	case XIO_TRUNCATED:
+		return x->accept_truncated ? XFER_OK : XFER_TRUNCATED;
+	default:
+		return XFER_DATA_ERROR;
 	}
 }
 
@@ -165,15 +209,16 @@ xfer_wait_ready(struct xfer *x, short ev)
 static enum xfer_status
 wait_pace(struct xfer *x, int64_t ns)
 {
-	struct pollfd p = { .fd = x->ctrl->fd, .events = POLLIN | POLLPRI };
+	struct pollfd p = { .fd = -1, .events = POLLIN | POLLPRI };
 	int64_t end = now_ns() + ns, left;
+	enum xfer_status st;
 	struct timespec ts;
-	int n, r;
+	int n;
 
 	while ((left = end - now_ns()) > 0) {
 		if (*x->stop)
 			return XFER_STOPPED;
-		p.fd = x->ctrl->len >= KF_LINE_MAX ? -1 : x->ctrl->fd;
+		p.fd = ctrl_fd(x);
 		ts.tv_sec = left / 1000000000;
 		ts.tv_nsec = left % 1000000000;
 		n = ppoll(&p, 1, &ts, NULL);
@@ -181,94 +226,29 @@ wait_pace(struct xfer *x, int64_t ns)
 			continue;
 		if (n < 0)
 			return XFER_IO_ERROR;
-		if (n > 0 && (r = xfer_take_ctrl(x)) != XFER_OK)
-			return (enum xfer_status)r;
+		if (n > 0 && (st = take_ctrl(x)) != XFER_OK)
+			return st;
 	}
 	return *x->stop ? XFER_STOPPED : XFER_OK;
 }
 
-enum xfer_status
-xfer_pace(struct xfer *x, size_t max, size_t *n)
+/*
+ * Before a block of at most max bytes: a stop, the pace's wait; *n the
+ * block's size.
+ */
+static enum xfer_status
+pace_block(struct xfer *x, size_t max, size_t *n)
 {
 	enum xfer_status st;
 	int64_t d;
 
+	if (*x->stop)
+		return XFER_STOPPED;
 	*n = pace_slice(&x->pace, max);
 	while ((d = pace_delay(&x->pace, now_ns())) > 0)
 		if ((st = wait_pace(x, d)) != XFER_OK)
 			return st;
 	return XFER_OK;
-}
-
-enum xfer_status
-xfer_moved(struct xfer *x, size_t n)
-{
-	pace_spend(&x->pace, now_ns(), n);
-	return progress(x, n);
-}
-
-/*
- * A look at the control connection without waiting: between blocks of
- * a busy transfer (every CHECK_EVERY bytes), and at the data
- * connection's end, where an ABOR or a closed control connection means
- * the upload did not end as the client wanted.
- */
-#define CHECK_EVERY	(8ULL * KF_XFER_CHUNK)
-
-static enum xfer_status
-check_ctrl(struct xfer *x)
-{
-	if (*x->stop)
-		return XFER_STOPPED;
-	if (x->ctrl->len >= KF_LINE_MAX ||
-	    sys_poll1(x->ctrl->fd, POLLIN | POLLPRI, 0) <= 0)
-		return XFER_OK;
-	return (enum xfer_status)xfer_take_ctrl(x);
-}
-
-static enum xfer_status
-local_error(int err)
-{
-	if (err == ENOSPC)
-		return XFER_DISK_FULL;
-	if (err == EDQUOT || err == EFBIG)
-		return XFER_QUOTA;
-	return XFER_IO_ERROR;
-}
-
-enum xfer_status
-xfer_send_file(struct xfer *x, int filefd, off_t offset)
-{
-	enum xfer_status st;
-	size_t want;
-	ssize_t n;
-
-	if (x->ssl != NULL)
-		return tlsx_send_file(x, filefd, offset);
-	for (;;) {
-		if ((st = xfer_pace(x, KF_XFER_CHUNK, &want)) != XFER_OK)
-			return st;
-		n = sendfile(x->datafd, filefd, &offset, want);
-		if (n > 0) {
-			if ((st = xfer_moved(x, (size_t)n)) != XFER_OK)
-				return st;
-			if (x->bytes % CHECK_EVERY < (uint64_t)n &&
-			    (st = check_ctrl(x)) != XFER_OK)
-				return st;
-			continue;
-		}
-		if (n == 0)
-			return XFER_OK;
-		if (errno == EAGAIN) {
-			if ((st = xfer_wait_ready(x, POLLOUT)) != XFER_OK)
-				return st;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		return errno == EPIPE || errno == ECONNRESET ? XFER_DATA_ERROR :
-		    XFER_IO_ERROR;
-	}
 }
 
 enum xfer_status
@@ -278,34 +258,90 @@ xfer_send_buf(struct xfer *x, const char *p, size_t len)
 	size_t want;
 	ssize_t n;
 
-	if (x->ssl != NULL)
-		return tlsx_send_buf(x, p, len);
 	while (len > 0) {
-		if ((st = xfer_pace(x, len, &want)) != XFER_OK)
+		if ((st = pace_block(x, len, &want)) != XFER_OK)
 			return st;
-		n = send(x->datafd, p, want, MSG_NOSIGNAL);
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
-			if ((st = xfer_moved(x, (size_t)n)) != XFER_OK)
+		n = x->io.ops->send(&x->io, p, want);
+		if (n == 0)
+			return XFER_DATA_ERROR;
+		if (n < 0) {
+			if ((st = after(x, n)) != XFER_OK)
 				return st;
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			if ((st = xfer_wait_ready(x, POLLOUT)) != XFER_OK)
-				return st;
-			continue;
-		}
-		return XFER_DATA_ERROR;
+		p += n;
+		len -= (size_t)n;
+		if ((st = moved(x, (size_t)n)) != XFER_OK ||
+		    (st = check_busy(x)) != XFER_OK)
+			return st;
 	}
 	return XFER_OK;
 }
 
+/* Downloads where the transport moves the file itself (sendfile). */
+static enum xfer_status
+send_direct(struct xfer *x, int filefd, off_t offset)
+{
+	enum xfer_status st;
+	size_t want;
+	ssize_t n;
+
+	for (;;) {
+		if ((st = pace_block(x, KF_XFER_CHUNK, &want)) != XFER_OK)
+			return st;
+		n = x->io.ops->sendfile(&x->io, filefd, &offset, want);
+		if (n == 0)
+			return XFER_OK;
+		if (n < 0) {
+			if ((st = after(x, n)) != XFER_OK)
+				return st;
+			continue;
+		}
+		if ((st = moved(x, (size_t)n)) != XFER_OK ||
+		    (st = check_busy(x)) != XFER_OK)
+			return st;
+	}
+}
+
+/* Downloads through a buffer: reads of io.read_chunk, then sends. */
+static enum xfer_status
+send_read(struct xfer *x, int filefd, off_t offset)
+{
+	enum xfer_status st = XFER_OK;
+	char *buf;
+	ssize_t n;
+
+	if ((buf = malloc(x->io.read_chunk)) == NULL)
+		return XFER_IO_ERROR;
+	while (st == XFER_OK) {
+		n = pread(filefd, buf, x->io.read_chunk, offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			st = n == 0 ? XFER_OK : XFER_IO_ERROR;
+			break;
+		}
+		offset += n;
+		st = xfer_send_buf(x, buf, (size_t)n);
+	}
+	free(buf);
+	return st;
+}
+
+enum xfer_status
+xfer_send_file(struct xfer *x, int filefd, off_t offset)
+{
+	if (x->io.ops->note != NULL)
+		log_debug("%-s", x->io.ops->note);
+	if (x->io.ops->sendfile != NULL)
+		return send_direct(x, filefd, offset);
+	return send_read(x, filefd, offset);
+}
+
 /*
  * TYPE A download: LF -> CRLF (ascii.c). Blocks of KF_XFER_CHUNK / 2
- * read from filefd at offset, converted into a block twice that size.
+ * read from filefd at its position, converted into a block twice that
+ * size.
  */
 enum xfer_status
 xfer_send_ascii(struct xfer *x, int filefd)
@@ -334,8 +370,6 @@ xfer_send_ascii(struct xfer *x, int filefd)
 		n = ascii_to_net(&as, in, (size_t)r, &used, out,
 		    ASCII_TO_NET_MAX(inmax));
 		st = xfer_send_buf(x, out, n);
-		if (st == XFER_OK && x->bytes % CHECK_EVERY < n)
-			st = check_ctrl(x);
 	}
 out:
 	free(in);
@@ -343,12 +377,24 @@ out:
 	return st;
 }
 
+static enum xfer_status
+local_error(int err)
+{
+	if (err == ENOSPC)
+		return XFER_DISK_FULL;
+	if (err == EDQUOT || err == EFBIG)
+		return XFER_QUOTA;
+	return XFER_IO_ERROR;
+}
+
 /*
- * Writes n bytes, charged to the quota first (a block that would pass
- * it is not written); the upload's local errors become statuses.
+ * Before writing n bytes of an upload: charged to the quota now, or
+ * with quota_at_end only checked (the bytes so far and one file,
+ * quota_freed off), to be charged at the commit. A block that would
+ * pass the quota is not written.
  */
-enum xfer_status
-xfer_charge(struct xfer *x, size_t n)
+static enum xfer_status
+charge(struct xfer *x, size_t n)
 {
 	int r;
 
@@ -364,98 +410,201 @@ xfer_charge(struct xfer *x, size_t n)
 	return XFER_OK;
 }
 
-enum xfer_status
-xfer_write_out(struct xfer *x, int filefd, const char *p, size_t n)
+static enum xfer_status
+write_out(struct xfer *x, int filefd, const char *p, size_t n)
 {
 	enum xfer_status st;
 
 	if (n == 0)
 		return XFER_OK;
-	if ((st = xfer_charge(x, n)) != XFER_OK)
+	if ((st = charge(x, n)) != XFER_OK)
 		return st;
 	if (sys_write_all(filefd, p, n) < 0)
 		return local_error(errno);
 	return XFER_OK;
 }
 
-/*
- * Uploads: large receives written as they come, or (TYPE A) CRLF -> LF
- * through ascii.c first.
- */
+/* An upload's buffers: a block, and (TYPE A) its conversion. */
+struct upbuf {
+	char			*blk;
+	char			*out;
+	struct ascii_state	 as;
+	int			 ascii;
+};
+
+/* A received block into the file: converted first in TYPE A. */
 static enum xfer_status
-recv_loop(struct xfer *x, int filefd, int ascii)
+write_block(struct xfer *x, int filefd, struct upbuf *u, size_t len)
 {
-	enum xfer_status st = XFER_OK;
-	struct ascii_state as;
-	char *blk, *out = NULL;
-	size_t used, n, want;
+	size_t used, n;
+
+	if (!u->ascii)
+		return write_out(x, filefd, u->blk, len);
+	n = ascii_from_net(&u->as, u->blk, len, &used, u->out,
+	    ASCII_FROM_NET_MAX(KF_XFER_CHUNK));
+	return write_out(x, filefd, u->out, n);
+}
+
+/* The upload's orderly end: the held-back CR, then a look at ctrl. */
+static enum xfer_status
+recv_end(struct xfer *x, int filefd, struct upbuf *u)
+{
+	enum xfer_status st;
+	size_t n;
+
+	if (u->ascii) {
+		n = ascii_from_net_end(&u->as, u->out, 1);
+		if ((st = write_out(x, filefd, u->out, n)) != XFER_OK)
+			return st;
+	}
+	return check_ctrl(x);
+}
+
+/*
+ * Receives into blk until it holds max bytes or the transport has
+ * nothing more now (TLS: one record per call); the last call's result.
+ */
+static ssize_t
+fill(struct xfer *x, char *blk, size_t max, size_t *len)
+{
 	ssize_t r;
 
-	ascii_init(&as);
-	blk = malloc(KF_XFER_CHUNK);
-	if (ascii)
-		out = malloc(ASCII_FROM_NET_MAX(KF_XFER_CHUNK));
-	if (blk == NULL || (ascii && out == NULL)) {
-		st = XFER_IO_ERROR;
-		goto out;
-	}
+	do {
+		r = x->io.ops->recv(&x->io, blk + *len, max - *len);
+		if (r > 0)
+			*len += (size_t)r;
+	} while (r > 0 && *len < max);
+	return r;
+}
+
+/* Uploads: blocks received, charged, written as they come. */
+static enum xfer_status
+recv_loop(struct xfer *x, int filefd, struct upbuf *u)
+{
+	enum xfer_status st;
+	size_t len, want;
+	ssize_t r;
+
 	for (;;) {
-		if ((st = xfer_pace(x, KF_XFER_CHUNK, &want)) != XFER_OK)
-			break;
-		r = recv(x->datafd, blk, want, 0);
-		if (r > 0) {
-			if ((st = xfer_moved(x, (size_t)r)) != XFER_OK)
-				break;
-			if (ascii) {
-				n = ascii_from_net(&as, blk, (size_t)r, &used,
-				    out, ASCII_FROM_NET_MAX(KF_XFER_CHUNK));
-				st = xfer_write_out(x, filefd, out, n);
-			} else
-				st = xfer_write_out(x, filefd, blk, (size_t)r);
-			if (st != XFER_OK)
-				break;
-			if (x->bytes % CHECK_EVERY < (uint64_t)r &&
-			    (st = check_ctrl(x)) != XFER_OK)
-				break;
+		if ((st = pace_block(x, KF_XFER_CHUNK, &want)) != XFER_OK)
+			return st;
+		len = 0;
+		r = fill(x, u->blk, want, &len);
+		if (len > 0 && ((st = moved(x, len)) != XFER_OK ||
+		    (st = write_block(x, filefd, u, len)) != XFER_OK ||
+		    (st = check_busy(x)) != XFER_OK))
+			return st;
+		if (r > 0)
 			continue;
-		}
-		if (r == 0) {
-			if (ascii) {
-				n = ascii_from_net_end(&as, out, 1);
-				if ((st = xfer_write_out(x, filefd, out, n)) != XFER_OK)
-					break;
-			}
-			st = check_ctrl(x);
-			break;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN) {
-			st = XFER_DATA_ERROR;
-			break;
-		}
-		if ((st = xfer_wait_ready(x, POLLIN)) != XFER_OK)
-			break;
+		if (r == 0)
+			return recv_end(x, filefd, u);
+		if ((st = after(x, r)) != XFER_OK)
+			return st;
+		if (r == XIO_TRUNCATED)
+			return recv_end(x, filefd, u);
 	}
-out:
-	free(blk);
-	free(out);
+}
+
+static enum xfer_status
+recv_file(struct xfer *x, int filefd, int ascii)
+{
+	enum xfer_status st;
+	struct upbuf u;
+
+	memset(&u, 0, sizeof(u));
+	ascii_init(&u.as);
+	u.ascii = ascii;
+	u.blk = malloc(KF_XFER_CHUNK);
+	if (ascii)
+		u.out = malloc(ASCII_FROM_NET_MAX(KF_XFER_CHUNK));
+	if (u.blk == NULL || (ascii && u.out == NULL))
+		st = XFER_IO_ERROR;
+	else
+		st = recv_loop(x, filefd, &u);
+	free(u.blk);
+	free(u.out);
 	return st;
 }
 
 enum xfer_status
 xfer_recv_file(struct xfer *x, int filefd)
 {
-	if (x->ssl != NULL)
-		return tlsx_recv(x, filefd, 0);
-	return recv_loop(x, filefd, 0);
+	return recv_file(x, filefd, 0);
 }
 
 /* TYPE A upload: CRLF -> LF. */
 enum xfer_status
 xfer_recv_ascii(struct xfer *x, int filefd)
 {
-	if (x->ssl != NULL)
-		return tlsx_recv(x, filefd, 1);
-	return recv_loop(x, filefd, 1);
+	return recv_file(x, filefd, 1);
+}
+
+/* The plain transport: non-blocking TCP. */
+static ssize_t
+plain_fail(int err)
+{
+	if (err == EAGAIN || err == EWOULDBLOCK)
+		return XIO_WANT_WRITE;
+	return XIO_PEER;
+}
+
+static ssize_t
+plain_send(struct xfer_io *io, const char *p, size_t n)
+{
+	ssize_t r;
+
+	while ((r = send(io->fd, p, n, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	return r >= 0 ? r : plain_fail(errno);
+}
+
+static ssize_t
+plain_recv(struct xfer_io *io, char *p, size_t n)
+{
+	ssize_t r;
+
+	while ((r = recv(io->fd, p, n, 0)) < 0 && errno == EINTR)
+		;
+	if (r >= 0)
+		return r;
+	return errno == EAGAIN || errno == EWOULDBLOCK ? XIO_WANT_READ :
+	    XIO_PEER;
+}
+
+static ssize_t
+plain_sendfile(struct xfer_io *io, int filefd, off_t *off, size_t n)
+{
+	ssize_t r;
+
+	while ((r = sendfile(io->fd, filefd, off, n)) < 0 && errno == EINTR)
+		;
+	if (r >= 0)
+		return r;
+	if (errno == EPIPE || errno == ECONNRESET)
+		return XIO_PEER;
+	return errno == EAGAIN || errno == EWOULDBLOCK ? XIO_WANT_WRITE :
+	    XIO_LOCAL;
+}
+
+static void
+plain_finish(struct xfer_io *io)
+{
+	close(io->fd);
+	io->fd = -1;
+}
+
+static const struct xfer_ops plain_ops = {
+	.send = plain_send,
+	.recv = plain_recv,
+	.sendfile = plain_sendfile,
+	.finish = plain_finish,
+};
+
+void
+xfer_io_plain(struct xfer_io *io, int fd)
+{
+	memset(io, 0, sizeof(*io));
+	io->ops = &plain_ops;
+	io->fd = fd;
+	io->read_chunk = KF_XFER_CHUNK;
 }

@@ -1,10 +1,18 @@
 /*
- * xfer.h - the transfer loops: sendfile for downloads, large reads and
- * writes for uploads; both watch the control connection for ABOR and
- * the stop flag for SIGTERM, with a stall timeout, an optional pace
- * (rate limit, pace.h), an optional minimum rate, and for uploads an
- * optional quota charged before each write (quota.h).
- * Runs in: post-login worker.
+ * xfer.h - the transfer engine: one loop per direction (file -> data
+ * connection, data connection -> file, a buffer -> data connection for
+ * listings, and the TYPE A forms of each) that holds every transfer
+ * policy once: the stall timeout, the pace (rate limit, pace.h), the
+ * minimum rate, the quota charged before each write (quota.h), ABOR and
+ * STAT served from the control connection, the stop flag (SIGTERM), and
+ * what a truncated upload means.
+ *
+ * Under it, a transport (struct xfer_ops): how bytes cross the data
+ * connection. The plain one is here (xfer_io_plain); the TLS one lives
+ * in tls/ (tls_xfer.h) and is handed in as a table. The control
+ * connection is reached only through a callback (struct xfer_watch), so
+ * this layer knows neither proto/ nor tls/.
+ * Runs in: post-login worker; unit tests (with a fake transport).
  */
 #ifndef KF_XFER_H
 #define KF_XFER_H
@@ -13,7 +21,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../proto/ctrl.h"
 #include "pace.h"
 #include "quota.h"
 
@@ -31,9 +38,62 @@ enum xfer_status {
 	XFER_TRUNCATED,		/* TLS upload ended without close_notify */
 };
 
+/*
+ * What a transport call returns when it moved nothing: > 0 is a byte
+ * count, 0 the end (recv: the peer's orderly end, with close_notify
+ * under TLS; sendfile: the end of the file).
+ */
+#define XIO_WANT_READ	(-1)	/* wait until the data fd is readable */
+#define XIO_WANT_WRITE	(-2)	/* wait until the data fd is writable */
+#define XIO_TRUNCATED	(-3)	/* recv: the peer closed without close_notify */
+#define XIO_PEER	(-4)	/* the data connection failed */
+#define XIO_LOCAL	(-5)	/* sendfile: reading the file failed (errno) */
+
+struct xfer_io;
+
+/*
+ * A transport. Every call is non-blocking; a want result names what to
+ * wait for, and the engine waits (poll on io->fd, with the control
+ * connection). sendfile is NULL where the transport cannot move a file
+ * itself: the engine then reads blocks of io->read_chunk and sends them.
+ * finish ends the data connection (TLS: close_notify, bounded) and
+ * closes the fd. note: how downloads go, for the debug log (or NULL).
+ */
+struct xfer_ops {
+	const char	*note;
+	ssize_t	(*send)(struct xfer_io *, const char *, size_t);
+	ssize_t	(*recv)(struct xfer_io *, char *, size_t);
+	ssize_t	(*sendfile)(struct xfer_io *, int filefd, off_t *off,
+		    size_t n);
+	void	(*finish)(struct xfer_io *);
+};
+
+struct xfer_io {
+	const struct xfer_ops	*ops;
+	int			 fd;		/* the data connection */
+	void			*ctx;		/* the transport's (TLS: SSL) */
+	size_t			 read_chunk;	/* file reads without sendfile */
+};
+
+/* The plain TCP transport on fd (non-blocking). */
+void	xfer_io_plain(struct xfer_io *, int fd);
+
+/*
+ * The control connection during a transfer, as the session sees it:
+ * fd: the descriptor to watch for input (-1: do not watch now, e.g. its
+ * buffer is full and holds no ABOR); take: serve what arrived (STAT is
+ * answered with bytes, ABOR ends the transfer): XFER_OK, XFER_ABORTED
+ * or XFER_CTRL_GONE.
+ */
+struct xfer_watch {
+	int			(*fd)(void *arg);
+	enum xfer_status	(*take)(void *arg, uint64_t bytes);
+	void			*arg;
+};
+
 struct xfer {
-	struct ctrl			*ctrl;
-	int				 datafd;	/* non-blocking */
+	struct xfer_io			 io;
+	struct xfer_watch		 watch;
 	int				 timeout_ms;	/* stall, and rate window */
 	volatile sig_atomic_t		*stop;
 	uint64_t			 bytes;
@@ -46,43 +106,19 @@ struct xfer {
 	int64_t				 last_ms;	/* last progress */
 	int64_t				 win_ms;	/* start of the rate window */
 	uint64_t			 win_bytes;	/* bytes in the window */
-	void				*ssl;	/* PROT P: the data SSL */
+	uint64_t			 next_check;	/* bytes: look at ctrl */
 	int				 accept_truncated;	/* TLS */
 };
 
-/* A transfer on datafd, unpaced, no minimum rate. */
-void	xfer_init(struct xfer *, struct ctrl *, int datafd, int timeout_ms,
+/* A transfer over io, watching the control connection through watch. */
+void	xfer_init(struct xfer *, const struct xfer_io *,
+	    const struct xfer_watch *, int timeout_ms,
 	    volatile sig_atomic_t *stop);
 /*
  * Pace at rate bytes/s (0: none) and require min_rate bytes/s over
  * each timeout_ms window (0: none; never more than half the pace).
  */
 void	xfer_set_rates(struct xfer *, uint64_t rate, uint64_t min_rate);
-
-/*
- * The pieces every transfer loop uses (this file's, and any other, such
- * as one over TLS), so that pacing, the minimum rate and the quota hold
- * for all of them:
- * xfer_pace: before moving a block of at most max bytes, waits as the
- *   pace requires (serving ABOR and STAT) and sets *n, the block's size.
- * xfer_moved: after n bytes moved (pace, stall clock, rate window).
- * xfer_charge: before writing n bytes of an upload (the quota): charged
- *   now, or with quota_at_end only checked (quota_check: the bytes so
- *   far and one file, quota_freed off), to be charged at the commit.
- * xfer_wait_ready: waits until the data fd is ready for ev (POLLIN or
- *   POLLOUT), serving ABOR and STAT and checking the stall clock and the
- *   minimum rate meanwhile; XFER_OK when ready.
- * xfer_take_ctrl: serves what the client sent on the control
- *   connection during the transfer (ABOR ends it, STAT is answered).
- */
-enum xfer_status xfer_pace(struct xfer *, size_t max, size_t *n);
-enum xfer_status xfer_moved(struct xfer *, size_t n);
-enum xfer_status xfer_charge(struct xfer *, size_t n);
-/* An upload's bytes into the file: xfer_charge, then one write. */
-enum xfer_status xfer_write_out(struct xfer *, int filefd, const char *,
-		    size_t n);
-enum xfer_status xfer_wait_ready(struct xfer *, short ev);
-enum xfer_status xfer_take_ctrl(struct xfer *);
 
 enum xfer_status xfer_send_file(struct xfer *, int filefd, off_t offset);
 enum xfer_status xfer_send_buf(struct xfer *, const char *, size_t);

@@ -12,6 +12,7 @@
 
 #include "../common/buf.h"
 #include "../common/sys.h"
+#include "../fs/xfer.h"
 #include "ctrl.h"
 
 void
@@ -223,4 +224,37 @@ ctrl_reply_lines(struct ctrl *c, int code, const char *first,
 out:
 	buf_free(b);
 	return r;
+}
+
+/* The control connection as the transfer engine watches it (xfer.h). */
+static int
+watch_fd(void *arg)
+{
+	const struct ctrl *c = arg;
+
+	/* a full buffer holds no ABOR: stop watching it */
+	return c->len >= KF_LINE_MAX ? -1 : c->fd;
+}
+
+/* ABOR ends the transfer; STAT is answered (RFC 959 4.1.3). */
+static enum xfer_status
+watch_take(void *arg, uint64_t bytes)
+{
+	struct ctrl *c = arg;
+	int r;
+
+	while ((r = ctrl_take_abor(c)) == CTRL_XFER_STAT)
+		ctrl_reply(c, 213, "Status: %llu bytes transferred.",
+		    (unsigned long long)bytes);
+	if (r < 0)
+		return XFER_CTRL_GONE;
+	return r == CTRL_XFER_ABOR ? XFER_ABORTED : XFER_OK;
+}
+
+void
+ctrl_watch(struct ctrl *c, struct xfer_watch *w)
+{
+	w->fd = watch_fd;
+	w->take = watch_take;
+	w->arg = c;
 }

@@ -35,6 +35,9 @@ enum line_status ctrl_read_line(struct ctrl *, char *out, size_t *outlen,
 #define CTRL_XFER_ABOR	1
 #define CTRL_XFER_STAT	2
 int	ctrl_take_abor(struct ctrl *);
+/* The transfer engine's view of c: ABOR and STAT (fs/xfer.h). */
+struct xfer_watch;
+void	ctrl_watch(struct ctrl *, struct xfer_watch *);
 int	ctrl_reply(struct ctrl *, int code, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	ctrl_reply_lines(struct ctrl *, int code, const char *first,

@@ -334,14 +334,24 @@ open_data(struct sess *s, const char *what)
 	return fd;
 }
 
+/* The transport of the data connection fd: TLS under PROT P. */
+static void
+data_io(struct sess *s, struct xfer_io *io, int fd)
+{
+	if (s->dssl != NULL)
+		tlsx_io(io, s->dssl, fd);
+	else
+		xfer_io_plain(io, fd);
+}
+
 /* The end of a data connection: close_notify first under PROT P. */
 static void
 close_data(struct sess *s, int fd)
 {
-	if (s->dssl != NULL)
-		tlsd_close(s->dssl, fd);
-	else
-		close(fd);
+	struct xfer_io io;
+
+	data_io(s, &io, fd);
+	io.ops->finish(&io);
 	s->dssl = NULL;
 }
 
@@ -364,11 +374,15 @@ need_data(struct sess *s)
 static void
 init_xfer(struct sess *s, struct xfer *x, int fd)
 {
-	xfer_init(x, &s->ctrl, fd, (int)s->conf->data_timeout * 1000,
+	struct xfer_watch w;
+	struct xfer_io io;
+
+	data_io(s, &io, fd);
+	ctrl_watch(&s->ctrl, &w);
+	xfer_init(x, &io, &w, (int)s->conf->data_timeout * 1000,
 	    &session_stop);
 	xfer_set_rates(x, 0, s->conf->data_min_rate);
 	s->min_rate = x->min_rate;
-	x->ssl = s->dssl;
 	x->accept_truncated = s->conf->tls_accept_truncated;
 }
 

@@ -11,12 +11,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-enum sandbox_phase {
-	SANDBOX_PRELOGIN,	/* no file system at all, no new sockets */
-	SANDBOX_POSTLOGIN,	/* files under root, TCP sockets for data */
-	SANDBOX_RELAY,		/* TLS relay: like pre-login, its own filter */
-	SANDBOX_MONITOR,	/* the monitor after login (seccomp only) */
-};
+#include "phase.h"
 
 struct sandbox_spec {
 	enum sandbox_phase	 phase;

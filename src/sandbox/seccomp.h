@@ -5,7 +5,7 @@
 #ifndef KF_SECCOMP_H
 #define KF_SECCOMP_H
 
-#include "sandbox.h"
+#include "phase.h"
 
 int	seccomp_prepare(void);
 int	seccomp_apply(enum sandbox_phase);

@@ -1,32 +1,30 @@
 /*
- * tls_xfer.c - PROT P data connections. Downloads use kernel TLS with
- * SSL_sendfile when OpenSSL could enable it on the socket, else reads
- * of KF_TLS_XFER_CHUNK written through SSL_write (records of 16 KiB,
- * eight per call): a read small enough to be encrypted while it is
- * still in the CPU's cache.
- * Uploads read records until a block is full. An upload that ends
- * without close_notify is XFER_TRUNCATED unless accepted by config.
- * Pacing, the minimum rate and the quota come from xfer.c's pieces
- * (xfer_pace, xfer_moved, xfer_charge, xfer_wait_ready, xfer_take_ctrl), as
- * for plain transfers.
+ * tls_xfer.c - PROT P data connections: the handshake with the
+ * session-binding check, and the TLS transport of the transfer engine
+ * (xfer.h). It only maps OpenSSL's results: SSL_ERROR_WANT_* to what to
+ * wait for, close_notify to the end, an EOF without it to truncation;
+ * every transfer policy (pace, minimum rate, quota, ABOR, timeouts,
+ * whether truncation is accepted) is the engine's.
+ * Downloads use kernel TLS with SSL_sendfile when OpenSSL could enable
+ * it on the socket, else the engine reads KF_TLS_XFER_CHUNK at a time
+ * and writes it through SSL_write (records of 16 KiB, eight per call):
+ * a read small enough to be encrypted while it is still in the CPU's
+ * cache.
  * Runs in: post-login worker.
  */
 #include <errno.h>
+#include <limits.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <stdio.h>
-#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "../common/limits.h"
-#include "../common/log.h"
 #include "../common/sys.h"
-#include "../fs/ascii.h"
 #include "tls.h"
 #include "tls_xfer.h"
-
-#define CHECK_EVERY	(8ULL * KF_XFER_CHUNK)
 
 static int
 resumed_ok(SSL *ssl, int reuse_required, char *why, size_t whysz)
@@ -109,213 +107,98 @@ tlsd_close(SSL *ssl, int fd)
 	close(fd);
 }
 
-static enum xfer_status
-check_ctrl(struct xfer *x)
+/* What an SSL call that moved nothing wants (or that it failed). */
+static ssize_t
+want_of(SSL *ssl, int ret)
 {
-	if (*x->stop)
-		return XFER_STOPPED;
-	if (x->ctrl->len >= KF_LINE_MAX ||
-	    sys_poll1(x->ctrl->fd, POLLIN | POLLPRI, 0) <= 0)
-		return XFER_OK;
-	return xfer_take_ctrl(x);
-}
-
-/* Waits for what the last SSL call wanted, watching the control line. */
-static enum xfer_status
-wait_ssl(struct xfer *x, int ret)
-{
-	int e = SSL_get_error(x->ssl, ret);
-
-	if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
-		return XFER_DATA_ERROR;
-	return xfer_wait_ready(x, e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN);
-}
-
-enum xfer_status
-tlsx_send_buf(struct xfer *x, const char *p, size_t len)
-{
-	enum xfer_status st;
-	size_t want;
-	int n;
-
-	while (len > 0) {
-		/* the pace's slice (a whole block when unpaced) */
-		if ((st = xfer_pace(x, len > INT32_MAX ? INT32_MAX : len,
-		    &want)) != XFER_OK)
-			return st;
-		ERR_clear_error();
-		n = SSL_write(x->ssl, p, (int)want);
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
-			if ((st = xfer_moved(x, (size_t)n)) != XFER_OK)
-				return st;
-			continue;
-		}
-		if ((st = wait_ssl(x, n)) != XFER_OK)
-			return st;
-	}
-	return XFER_OK;
-}
-
-/* Kernel TLS: the kernel encrypts; SSL_sendfile moves the file. */
-static enum xfer_status
-send_ktls(struct xfer *x, int filefd, off_t offset)
-{
-	enum xfer_status st;
-	ossl_ssize_t n;
-	size_t want;
-
-	for (;;) {
-		if ((st = xfer_pace(x, KF_XFER_CHUNK, &want)) != XFER_OK)
-			return st;
-		ERR_clear_error();
-		n = SSL_sendfile(x->ssl, filefd, offset, want, 0);
-		if (n > 0) {
-			offset += n;
-			if ((st = xfer_moved(x, (size_t)n)) != XFER_OK)
-				return st;
-			if (x->bytes % CHECK_EVERY < (uint64_t)n &&
-			    (st = check_ctrl(x)) != XFER_OK)
-				return st;
-			continue;
-		}
-		if (n == 0)
-			return XFER_OK;
-		if ((st = wait_ssl(x, (int)n)) != XFER_OK)
-			return st;
+	switch (SSL_get_error(ssl, ret)) {
+	case SSL_ERROR_WANT_READ:
+		return XIO_WANT_READ;
+	case SSL_ERROR_WANT_WRITE:
+		return XIO_WANT_WRITE;
+	default:
+		return XIO_PEER;
 	}
 }
 
-enum xfer_status
-tlsx_send_file(struct xfer *x, int filefd, off_t offset)
-{
-	enum xfer_status st = XFER_OK;
-	char *buf;
-	ssize_t n;
-
-	if (BIO_get_ktls_send(SSL_get_wbio(x->ssl))) {
-		log_debug("TLS download: kernel TLS, SSL_sendfile");
-		return send_ktls(x, filefd, offset);
-	}
-	log_debug("TLS download: no kernel TLS on this socket; user-space "
-	    "TLS records from %d KiB reads", KF_TLS_XFER_CHUNK / 1024);
-	if ((buf = malloc(KF_TLS_XFER_CHUNK)) == NULL)
-		return XFER_IO_ERROR;
-	while (st == XFER_OK) {
-		n = pread(filefd, buf, KF_TLS_XFER_CHUNK, offset);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			st = n == 0 ? XFER_OK : XFER_IO_ERROR;
-			break;
-		}
-		offset += n;
-		st = tlsx_send_buf(x, buf, (size_t)n);
-		if (st == XFER_OK && x->bytes % CHECK_EVERY < (uint64_t)n)
-			st = check_ctrl(x);
-	}
-	free(buf);
-	return st;
-}
-
-/* An upload's end: close_notify, or truncation (EOF without it). */
-static enum xfer_status
-read_end(struct xfer *x, int ret)
-{
-	int e = SSL_get_error(x->ssl, ret);
-	unsigned long err = ERR_peek_error();
-
-	if (e == SSL_ERROR_ZERO_RETURN)
-		return XFER_OK;
-	if ((e == SSL_ERROR_SSL && ERR_GET_REASON(err) ==
-	    SSL_R_UNEXPECTED_EOF_WHILE_READING) ||
-	    (e == SSL_ERROR_SYSCALL && err == 0 && errno == 0))
-		return x->accept_truncated ? XFER_OK : XFER_TRUNCATED;
-	return XFER_DATA_ERROR;
-}
-
-/* A block of the upload: charged to the quota, then written. */
-static enum xfer_status
-write_block(struct xfer *x, int filefd, struct ascii_state *as,
-    const char *b, size_t n, char *out, int ascii, int last)
-{
-	size_t used;
-
-	if (ascii) {
-		n = ascii_from_net(as, b, n, &used, out,
-		    ASCII_FROM_NET_MAX(KF_XFER_CHUNK));
-		if (last)
-			n += ascii_from_net_end(as, out + n, 1);
-		b = out;
-	}
-	return xfer_write_out(x, filefd, b, n);
-}
-
-/* Records into blk until it holds max bytes or the socket is dry. */
-static int
-fill(struct xfer *x, char *blk, size_t max, size_t *len)
+static ssize_t
+tls_send(struct xfer_io *io, const char *p, size_t n)
 {
 	int r;
 
-	do {
-		ERR_clear_error();
-		r = SSL_read(x->ssl, blk + *len, (int)(max - *len));
-		if (r > 0)
-			*len += (size_t)r;
-	} while (r > 0 && *len < max);
-	return r;
+	ERR_clear_error();
+	r = SSL_write(io->ctx, p, n > INT_MAX ? INT_MAX : (int)n);
+	return r > 0 ? r : want_of(io->ctx, r);
 }
 
-enum xfer_status
-tlsx_recv(struct xfer *x, int filefd, int ascii)
+/* close_notify is the end; an EOF without it is truncation. */
+static ssize_t
+tls_recv(struct xfer_io *io, char *p, size_t n)
 {
-	enum xfer_status st = XFER_OK, end = XFER_OK;
-	struct ascii_state as;
-	char *blk, *out = NULL;
-	size_t len, want;
+	unsigned long err;
 	int r, e;
 
-	ascii_init(&as);
-	blk = malloc(KF_XFER_CHUNK);
-	if (ascii)
-		out = malloc(ASCII_FROM_NET_MAX(KF_XFER_CHUNK) + 2);
-	if (blk == NULL || (ascii && out == NULL)) {
-		st = XFER_IO_ERROR;
-		goto out;
-	}
-	for (;;) {
-		len = 0;
-		errno = 0;
-		if ((st = xfer_pace(x, KF_XFER_CHUNK, &want)) != XFER_OK)
-			break;
-		r = fill(x, blk, want, &len);
-		e = r > 0 ? SSL_ERROR_NONE : SSL_get_error(x->ssl, r);
-		if (r <= 0 && e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
-			end = read_end(x, r);
-		if (len > 0 && (st = xfer_moved(x, len)) != XFER_OK)
-			break;
-		if ((st = write_block(x, filefd, &as, blk, len, out, ascii, 0)) !=
-		    XFER_OK)
-			break;
-		if (len > 0 && x->bytes % CHECK_EVERY < len &&
-		    (st = check_ctrl(x)) != XFER_OK)
-			break;
-		if (r > 0)
-			continue;
-		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-			if ((st = wait_ssl(x, r)) != XFER_OK)
-				break;
-			continue;
-		}
-		if ((st = end) == XFER_OK &&
-		    (st = write_block(x, filefd, &as, blk, 0, out, ascii, 1)) ==
-		    XFER_OK)
-			st = check_ctrl(x);
-		break;
-	}
-out:
-	free(blk);
-	free(out);
-	return st;
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_read(io->ctx, p, n > INT_MAX ? INT_MAX : (int)n);
+	if (r > 0)
+		return r;
+	e = SSL_get_error(io->ctx, r);
+	err = ERR_peek_error();
+	if (e == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	if ((e == SSL_ERROR_SSL && ERR_GET_REASON(err) ==
+	    SSL_R_UNEXPECTED_EOF_WHILE_READING) ||
+	    (e == SSL_ERROR_SYSCALL && err == 0 && errno == 0))
+		return XIO_TRUNCATED;
+	return want_of(io->ctx, r);
+}
+
+/* Kernel TLS: the kernel encrypts; SSL_sendfile moves the file. */
+static ssize_t
+tls_sendfile(struct xfer_io *io, int filefd, off_t *off, size_t n)
+{
+	ossl_ssize_t r;
+
+	ERR_clear_error();
+	r = SSL_sendfile(io->ctx, filefd, *off, n, 0);
+	if (r > 0)
+		*off += r;
+	return r >= 0 ? (ssize_t)r : want_of(io->ctx, (int)r);
+}
+
+static void
+tls_finish(struct xfer_io *io)
+{
+	tlsd_close(io->ctx, io->fd);
+	io->ctx = NULL;
+	io->fd = -1;
+}
+
+static const struct xfer_ops ktls_ops = {
+	.note = "TLS download: kernel TLS, SSL_sendfile",
+	.send = tls_send,
+	.recv = tls_recv,
+	.sendfile = tls_sendfile,
+	.finish = tls_finish,
+};
+
+static const struct xfer_ops user_ops = {
+	.note = "TLS download: no kernel TLS on this socket; user-space "
+	    "TLS records",
+	.send = tls_send,
+	.recv = tls_recv,
+	.sendfile = NULL,
+	.finish = tls_finish,
+};
+
+void
+tlsx_io(struct xfer_io *io, struct ssl_st *ssl, int fd)
+{
+	memset(io, 0, sizeof(*io));
+	io->ops = BIO_get_ktls_send(SSL_get_wbio(ssl)) ? &ktls_ops :
+	    &user_ops;
+	io->fd = fd;
+	io->ctx = ssl;
+	io->read_chunk = KF_TLS_XFER_CHUNK;
 }

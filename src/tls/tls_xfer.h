@@ -1,7 +1,7 @@
 /*
  * tls_xfer.h - FTPS data connections: the server handshake with the
- * session-binding check, and the PROT P transfer loops that xfer.c
- * hands over to when a transfer has an SSL.
+ * session-binding check, and the TLS transport the transfer engine
+ * (fs/xfer.h) runs over under PROT P.
  * Runs in: post-login worker.
  */
 #ifndef KF_TLS_XFER_H
@@ -27,8 +27,11 @@ int	tlsd_accept(struct ssl_ctx_st *, int fd, int timeout_ms,
 /* close_notify (bounded wait), free, close. */
 void	tlsd_close(struct ssl_st *, int fd);
 
-enum xfer_status tlsx_send_file(struct xfer *, int filefd, off_t offset);
-enum xfer_status tlsx_send_buf(struct xfer *, const char *, size_t);
-enum xfer_status tlsx_recv(struct xfer *, int filefd, int ascii);
+/*
+ * The TLS transport over ssl on fd (after tlsd_accept): with
+ * SSL_sendfile when kernel TLS is on for sending, else reads of
+ * KF_TLS_XFER_CHUNK through SSL_write. Its finish is tlsd_close.
+ */
+void	tlsx_io(struct xfer_io *, struct ssl_st *, int fd);
 
 #endif

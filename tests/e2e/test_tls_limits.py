@@ -1,6 +1,6 @@
 """Rates, the minimum rate and quotas hold over FTPS data connections
-(PROT P) as they do in the clear: the TLS transfer loops use the same
-pieces of xfer.c (xfer_pace, xfer_moved, xfer_charge, xfer_waited)."""
+(PROT P) as they do in the clear: both run the same loops of the
+transfer engine (fs/xfer.c), only the transport differs (tls_xfer.c)."""
 import io
 import os
 import shutil
