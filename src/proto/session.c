@@ -35,47 +35,9 @@
 #include "../ipc/ipc.h"
 #include "../ipc/proto.h"
 #include "../tls/tls_xfer.h"
-#include "session.h"
-
-/* A comma-separated pattern option, split once per session. */
-struct patterns {
-	char			 text[KF_CONF_VALUE_MAX + 1];
-	const char		*pat[CONF_PATTERNS_MAX];
-	struct glob_set		 set;
-};
+#include "sess.h"
 
 struct idmap *session_ids;
-
-struct sess {
-	const struct session_info	*si;
-	const struct auth_identity	*id;
-	const struct conf		*conf;
-	struct ctrl			 ctrl;
-	struct data			 data;
-	int				 rootfd;
-	int				 ascii;
-	int				 epsv_all;
-	int				 has_rnfr;
-	int				 quit;
-	unsigned			 umask;		/* SITE UMASK */
-	unsigned			 idle;		/* SITE IDLE, seconds */
-	const struct hash_algo		*hash;		/* OPTS HASH */
-	unsigned			 facts;		/* OPTS MLST */
-	struct patterns			 hide;		/* hide_patterns */
-	struct patterns			 deny;		/* deny_patterns */
-	struct quota			 quota;		/* fd -1: none */
-	uint64_t			 min_rate;	/* last transfer's, for 426 */
-	uint64_t			 rest;
-	int				 pbsz;		/* PBSZ 0 given (TLS) */
-	int				 prot_p;	/* PROT P: data over TLS */
-	int				 ccc;		/* CCC done */
-	SSL				*dssl;		/* the open data SSL */
-	char				 cwd[KF_PATH_MAX + 1];
-	char				 rnfr[KF_PATH_MAX + 1];
-	char				 path[KF_PATH_MAX + 1];	/* scratch */
-};
-
-typedef void (*handler)(struct sess *, const struct cmd *);
 
 static void
 patterns_split(struct patterns *p, const char *text)
@@ -138,7 +100,7 @@ denied(const struct sess *s, const char *vpath)
 
 /* Listings hide hidden and denied names, and temporary upload files. */
 static int
-hide_name(void *arg, const char *name)
+sess_hide_name(void *arg, const char *name)
 {
 	const struct sess *s = arg;
 
@@ -149,7 +111,7 @@ hide_name(void *arg, const char *name)
 
 /* The client's argument as a clean virtual path in s->path. */
 static int
-resolve(struct sess *s, const char *arg)
+sess_resolve(struct sess *s, const char *arg)
 {
 	if (path_resolve(s->cwd, arg, s->path, sizeof(s->path)) < 0) {
 		ctrl_reply(&s->ctrl, 553, "File name too long.");
@@ -164,7 +126,7 @@ resolve(struct sess *s, const char *arg)
 
 /* RFC 959 quoting for 257: a '"' in the name is doubled. */
 static void
-reply_257(struct sess *s, const char *path, const char *what)
+sess_reply_257(struct sess *s, const char *path, const char *what)
 {
 	char q[2 * KF_PATH_MAX + 1];
 	size_t o = 0;
@@ -222,7 +184,7 @@ do_mode(struct sess *s, const struct cmd *c)
 static void
 do_pwd(struct sess *s, const struct cmd *c)
 {
-	reply_257(s, s->cwd, "is the current directory");
+	sess_reply_257(s, s->cwd, "is the current directory");
 }
 
 #define MESSAGE_LINES	20
@@ -277,7 +239,7 @@ do_cwd(struct sess *s, const struct cmd *c)
 {
 	int fd;
 
-	if (resolve(s, c->def->id == CMD_CDUP ? ".." : c->arg) < 0)
+	if (sess_resolve(s, c->def->id == CMD_CDUP ? ".." : c->arg) < 0)
 		return;
 	fd = fs_open(s->rootfd, s->path, O_PATH | O_DIRECTORY, 0);
 	if (fd < 0) {
@@ -320,7 +282,7 @@ protect_data(struct sess *s, int fd)
 
 /* Opens the data connection after a 150; replies 425 itself on failure. */
 static int
-open_data(struct sess *s, const char *what)
+sess_open_data(struct sess *s, const char *what)
 {
 	int fd;
 
@@ -336,7 +298,7 @@ open_data(struct sess *s, const char *what)
 
 /* The end of a data connection: close_notify first under PROT P. */
 static void
-close_data(struct sess *s, int fd)
+sess_close_data(struct sess *s, int fd)
 {
 	if (s->dssl != NULL)
 		tlsd_close(s->dssl, fd);
@@ -346,7 +308,7 @@ close_data(struct sess *s, int fd)
 }
 
 static int
-need_data(struct sess *s)
+sess_need_data(struct sess *s)
 {
 	if (!s->prot_p && session_prot_required(s->conf, s->id->anonymous)) {
 		ctrl_reply(&s->ctrl, 521, "Data connections must be "
@@ -362,7 +324,7 @@ need_data(struct sess *s)
 
 /* A transfer on fd: unpaced (listings), with the minimum rate. */
 static void
-init_xfer(struct sess *s, struct xfer *x, int fd)
+sess_init_xfer(struct sess *s, struct xfer *x, int fd)
 {
 	xfer_init(x, &s->ctrl, fd, (int)s->conf->data_timeout * 1000,
 	    &session_stop);
@@ -374,9 +336,9 @@ init_xfer(struct sess *s, struct xfer *x, int fd)
 
 /* A file transfer: paced at the user's rate for its direction. */
 static void
-init_file_xfer(struct sess *s, struct xfer *x, int fd, int upload)
+sess_init_file_xfer(struct sess *s, struct xfer *x, int fd, int upload)
 {
-	init_xfer(s, x, fd);
+	sess_init_xfer(s, x, fd);
 	xfer_set_rates(x, upload ? s->id->up_rate : s->id->down_rate,
 	    s->conf->data_min_rate);
 	s->min_rate = x->min_rate;
@@ -386,7 +348,7 @@ init_file_xfer(struct sess *s, struct xfer *x, int fd, int upload)
 
 /* The final reply for a transfer, and the end of the session if due. */
 static void
-reply_xfer(struct sess *s, enum xfer_status st, const char *ok)
+sess_reply_xfer(struct sess *s, enum xfer_status st, const char *ok)
 {
 	switch (st) {
 	case XFER_OK:
@@ -440,7 +402,7 @@ xfer_status_name(enum xfer_status st)
 }
 
 static void
-log_xfer(struct sess *s, const char *verb, const struct xfer *x,
+sess_log_xfer(struct sess *s, const char *verb, const struct xfer *x,
     int64_t t0, enum xfer_status st)
 {
 	int64_t ms = sys_now_ms() - t0;
@@ -457,7 +419,7 @@ struct list_ctx {
 	struct sess	*s;
 	struct xfer	 x;
 	int		 fd;
-	int		 no_data;	/* open_data failed and replied */
+	int		 no_data;	/* sess_open_data failed and replied */
 	enum xfer_status st;
 };
 
@@ -467,12 +429,12 @@ list_flush(void *p, const char *bytes, size_t n)
 	struct list_ctx *l = p;
 
 	if (l->fd < 0) {
-		l->fd = open_data(l->s, "Here comes the directory listing.");
+		l->fd = sess_open_data(l->s, "Here comes the directory listing.");
 		if (l->fd < 0) {
 			l->no_data = 1;
 			return -EIO;
 		}
-		init_xfer(l->s, &l->x, l->fd);
+		sess_init_xfer(l->s, &l->x, l->fd);
 	}
 	l->st = xfer_send_buf(&l->x, bytes, n);
 	return l->st == XFER_OK ? 0 : -EIO;
@@ -480,7 +442,7 @@ list_flush(void *p, const char *bytes, size_t n)
 
 /* The options every listing shares: identity, names, hiding, bounds. */
 static void
-list_setup(struct sess *s, struct list_opts *o, unsigned flags,
+sess_list_setup(struct sess *s, struct list_opts *o, unsigned flags,
     int (*flush)(void *, const char *, size_t), void *arg)
 {
 	memset(o, 0, sizeof(*o));
@@ -489,7 +451,7 @@ list_setup(struct sess *s, struct list_opts *o, unsigned flags,
 	o->ids = session_ids;
 	o->uid = getuid();
 	o->gid = getgid();
-	o->hide = hide_name;
+	o->hide = sess_hide_name;
 	o->hide_arg = s;
 	o->facts = s->facts;
 	o->flush = flush;
@@ -517,17 +479,17 @@ list_finish(struct sess *s, struct list_ctx *l, int r)
 	if (l->fd < 0 && r == 0)
 		r = list_flush(l, "", 0);
 	if (l->fd < 0) {
-		/* when open_data failed, its 425 or 522 was the reply */
+		/* when sess_open_data failed, its 425 or 522 was the reply */
 		if (!l->no_data)
 			reply_list_error(s, r);
 		data_reset(&s->data);
 		return;
 	}
-	close_data(s, l->fd);
+	sess_close_data(s, l->fd);
 	if (r == -E2BIG && l->st == XFER_OK)
 		ctrl_reply(&s->ctrl, 451, "Listing cut short: too many entries.");
 	else
-		reply_xfer(s, l->st, "Directory send OK.");
+		sess_reply_xfer(s, l->st, "Directory send OK.");
 	data_reset(&s->data);
 }
 
@@ -547,9 +509,9 @@ do_list(struct sess *s, const struct cmd *c)
 		arg = c->arg;	/* not options: a name starting with '-' */
 		flags &= LIST_LONG;
 	}
-	if (need_data(s) < 0 || resolve(s, arg) < 0)
+	if (sess_need_data(s) < 0 || sess_resolve(s, arg) < 0)
 		return;
-	list_setup(s, &o, flags, list_flush, &l);
+	sess_list_setup(s, &o, flags, list_flush, &l);
 	o.label = *arg != '\0' ? arg : NULL;
 	list_finish(s, &l, list_glob(s->rootfd, s->cwd, arg, &o));
 }
@@ -561,15 +523,15 @@ do_mlsd(struct sess *s, const struct cmd *c)
 	struct list_ctx l = { .s = s, .fd = -1, .st = XFER_OK };
 	struct list_opts o;
 
-	if (need_data(s) < 0 || resolve(s, c->arg) < 0)
+	if (sess_need_data(s) < 0 || sess_resolve(s, c->arg) < 0)
 		return;
-	list_setup(s, &o, LIST_MLSD, list_flush, &l);
+	sess_list_setup(s, &o, LIST_MLSD, list_flush, &l);
 	list_finish(s, &l, list_path(s->rootfd, s->path, &o));
 }
 
 /* The first line of a multi-line reply: "CODE-textpath". */
 static int
-reply_head(struct sess *s, int code, const char *text, const char *path,
+sess_reply_head(struct sess *s, int code, const char *text, const char *path,
     const char *end)
 {
 	char head[KF_PATH_MAX + 64];
@@ -590,17 +552,17 @@ do_mlst(struct sess *s, const struct cmd *c)
 	struct buf *b;
 	int r;
 
-	if (resolve(s, c->arg) < 0)
+	if (sess_resolve(s, c->arg) < 0)
 		return;
 	if ((b = buf_new(KF_PATH_MAX + 1024)) == NULL) {
 		ctrl_reply(&s->ctrl, 451, "Out of memory.");
 		return;
 	}
-	list_setup(s, &o, 0, NULL, NULL);
+	sess_list_setup(s, &o, 0, NULL, NULL);
 	r = list_mlst(s->rootfd, s->path, &o, b);
 	if (r < 0)
 		ctrl_reply(&s->ctrl, 550, "No such file or directory.");
-	else if (reply_head(s, 250, "Listing ", s->path, "") == 0 &&
+	else if (sess_reply_head(s, 250, "Listing ", s->path, "") == 0 &&
 	    ctrl_write(&s->ctrl, buf_data(b), buf_len(b)) == 0)
 		ctrl_reply(&s->ctrl, 250, "End.");
 	buf_free(b);
@@ -616,7 +578,7 @@ do_retr(struct sess *s, const struct cmd *c)
 	int64_t t0;
 	int fd, dfd;
 
-	if (need_data(s) < 0 || resolve(s, c->arg) < 0)
+	if (sess_need_data(s) < 0 || sess_resolve(s, c->arg) < 0)
 		return;
 	fd = fs_open(s->rootfd, s->path, O_RDONLY, 0);
 	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
@@ -634,15 +596,15 @@ do_retr(struct sess *s, const struct cmd *c)
 	}
 	snprintf(what, sizeof(what), "Opening %s mode data connection (%lld bytes).",
 	    s->ascii ? "ASCII" : "BINARY", (long long)sb.st_size);
-	if ((dfd = open_data(s, what)) < 0)
+	if ((dfd = sess_open_data(s, what)) < 0)
 		goto out;
-	init_file_xfer(s, &x, dfd, 0);
+	sess_init_file_xfer(s, &x, dfd, 0);
 	t0 = sys_now_ms();
 	st = s->ascii ? xfer_send_ascii(&x, fd) :
 	    xfer_send_file(&x, fd, (off_t)s->rest);
-	close_data(s, dfd);
-	log_xfer(s, "RETR", &x, t0, st);
-	reply_xfer(s, st, "Transfer complete.");
+	sess_close_data(s, dfd);
+	sess_log_xfer(s, "RETR", &x, t0, st);
+	sess_reply_xfer(s, st, "Transfer complete.");
 out:
 	if (fd >= 0)
 		close(fd);
@@ -853,25 +815,25 @@ do_stor(struct sess *s, const struct cmd *c)
 	int64_t t0;
 	int dfd, r;
 
-	if (need_data(s) < 0 || resolve(s, c->arg) < 0)
+	if (sess_need_data(s) < 0 || sess_resolve(s, c->arg) < 0)
 		return;
 	if ((r = upload_open(s, c, &u)) < 0) {
 		reply_upload_open(s, r);
 		goto out;
 	}
-	if ((dfd = open_data(s, "Ok to send data.")) < 0) {
+	if ((dfd = sess_open_data(s, "Ok to send data.")) < 0) {
 		upload_commit(s, &u, XFER_DATA_ERROR, 0);
 		goto out;
 	}
-	init_file_xfer(s, &x, dfd, 1);
+	sess_init_file_xfer(s, &x, dfd, 1);
 	x.quota_at_end = u.temp;
 	x.quota_freed = u.freed;
 	t0 = sys_now_ms();
 	st = recv_into(s, &x, u.fd);
-	close_data(s, dfd);
+	sess_close_data(s, dfd);
 	st = upload_commit(s, &u, st, x.charged);
-	log_xfer(s, c->def->name, &x, t0, st);
-	reply_xfer(s, st, "Transfer complete.");
+	sess_log_xfer(s, c->def->name, &x, t0, st);
+	sess_reply_xfer(s, st, "Transfer complete.");
 out:
 	if (u.dirfd >= 0)
 		close(u.dirfd);
@@ -880,11 +842,11 @@ out:
 
 /* The parent directory fd and last name of the argument, or a 550. */
 static int
-parent_of(struct sess *s, const char *arg, const char **name)
+sess_parent_of(struct sess *s, const char *arg, const char **name)
 {
 	int fd;
 
-	if (resolve(s, arg) < 0)
+	if (sess_resolve(s, arg) < 0)
 		return -1;
 	fd = fs_open_parent(s->rootfd, s->path, name);
 	if (fd < 0)
@@ -892,15 +854,15 @@ parent_of(struct sess *s, const char *arg, const char **name)
 	return fd;
 }
 
-/* parent_of for a change to an existing name: read-only sessions get 550. */
+/* sess_parent_of for a change to an existing name: read-only sessions get 550. */
 static int
-writable_parent(struct sess *s, const char *arg, const char **name)
+sess_writable_parent(struct sess *s, const char *arg, const char **name)
 {
 	if (!s->id->writable) {
 		ctrl_reply(&s->ctrl, 550, "Permission denied.");
 		return -1;
 	}
-	return parent_of(s, arg, name);
+	return sess_parent_of(s, arg, name);
 }
 
 static void
@@ -909,7 +871,7 @@ do_dele(struct sess *s, const struct cmd *c)
 	const char *name;
 	int fd, r;
 
-	if ((fd = parent_of(s, c->arg, &name)) < 0)
+	if ((fd = sess_parent_of(s, c->arg, &name)) < 0)
 		return;
 	r = quota_unlink(&s->quota, fd, name,
 	    c->def->id == CMD_RMD ? AT_REMOVEDIR : 0);
@@ -929,7 +891,7 @@ do_mkd(struct sess *s, const struct cmd *c)
 	const char *name;
 	int fd, r;
 
-	if ((fd = parent_of(s, c->arg, &name)) < 0)
+	if ((fd = sess_parent_of(s, c->arg, &name)) < 0)
 		return;
 	r = quota_mkdir(&s->quota, fd, name, 0777);
 	close(fd);
@@ -939,7 +901,7 @@ do_mkd(struct sess *s, const struct cmd *c)
 	else if (r < 0)
 		ctrl_reply(&s->ctrl, 550, "Create directory operation failed.");
 	else
-		reply_257(s, s->path, "created");
+		sess_reply_257(s, s->path, "created");
 }
 
 static void
@@ -950,7 +912,7 @@ do_rnfr(struct sess *s, const struct cmd *c)
 	int fd, r;
 
 	s->has_rnfr = 0;
-	if ((fd = parent_of(s, c->arg, &name)) < 0)
+	if ((fd = sess_parent_of(s, c->arg, &name)) < 0)
 		return;
 	r = fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW);
 	close(fd);
@@ -974,7 +936,7 @@ do_rnto(struct sess *s, const struct cmd *c)
 		return;
 	}
 	s->has_rnfr = 0;
-	if ((tfd = parent_of(s, c->arg, &to)) < 0)
+	if ((tfd = sess_parent_of(s, c->arg, &to)) < 0)
 		return;
 	ffd = fs_open_parent(s->rootfd, s->rnfr, &from);
 	if (ffd >= 0) {
@@ -993,7 +955,7 @@ stat_file(struct sess *s, const char *arg, struct stat *sb)
 {
 	int fd, r;
 
-	if (resolve(s, arg) < 0)
+	if (sess_resolve(s, arg) < 0)
 		return -1;
 	fd = fs_open(s->rootfd, s->path, O_PATH, 0);
 	r = fd < 0 ? -1 : fstat(fd, sb);
@@ -1164,7 +1126,7 @@ stat_header(struct stat_ctx *t)
 	if (t->started)
 		return 0;
 	t->started = 1;
-	return reply_head(t->s, 213, "Status of ", t->s->path, ":");
+	return sess_reply_head(t->s, 213, "Status of ", t->s->path, ":");
 }
 
 static int
@@ -1200,9 +1162,9 @@ stat_path(struct sess *s, const struct cmd *c)
 		arg = c->arg;
 		flags = LIST_LONG;
 	}
-	if (resolve(s, arg) < 0)
+	if (sess_resolve(s, arg) < 0)
 		return;
-	list_setup(s, &o, flags, stat_flush, &t);
+	sess_list_setup(s, &o, flags, stat_flush, &t);
 	o.label = arg;
 	r = list_glob(s->rootfd, s->cwd, arg, &o);
 	if (r < 0 && !t.started) {
@@ -1356,13 +1318,13 @@ do_stou(struct sess *s, const struct cmd *c)
 	int dirfd, fd = -1, dfd, r;
 	int64_t t0;
 
-	if (need_data(s) < 0)
+	if (sess_need_data(s) < 0)
 		return;
 	if (s->rest != 0) {
 		ctrl_reply(&s->ctrl, 503, "REST is not allowed with STOU.");
 		goto out;
 	}
-	if ((dirfd = parent_of(s, c->arglen > 0 ? c->arg : "stou", &base)) < 0)
+	if ((dirfd = sess_parent_of(s, c->arglen > 0 ? c->arg : "stou", &base)) < 0)
 		goto out;
 	if ((r = quota_charge(&s->quota, 0, 1, 0)) < 0) {
 		reply_upload_open(s, r);
@@ -1377,17 +1339,17 @@ do_stou(struct sess *s, const struct cmd *c)
 		goto out;
 	}
 	snprintf(what, sizeof(what), "FILE: %s", name);
-	if ((dfd = open_data(s, what)) < 0) {
+	if ((dfd = sess_open_data(s, what)) < 0) {
 		close(fd);
 		unlinkat(dirfd, name, 0);
 		quota_credit(&s->quota, 0, 1);
 		close(dirfd);
 		goto out;
 	}
-	init_file_xfer(s, &x, dfd, 1);
+	sess_init_file_xfer(s, &x, dfd, 1);
 	t0 = sys_now_ms();
 	st = recv_into(s, &x, fd);
-	close_data(s, dfd);
+	sess_close_data(s, dfd);
 	if (close(fd) < 0 && st == XFER_OK)
 		st = XFER_IO_ERROR;
 	if (st != XFER_OK) {
@@ -1395,12 +1357,12 @@ do_stou(struct sess *s, const struct cmd *c)
 		quota_credit(&s->quota, x.charged, 1);
 	}
 	close(dirfd);
-	log_xfer(s, "STOU", &x, t0, st);
+	sess_log_xfer(s, "STOU", &x, t0, st);
 	if (st == XFER_OK)
 		ctrl_reply(&s->ctrl, 226, "Transfer complete (unique file name: %s).",
 		    name);
 	else
-		reply_xfer(s, st, "");
+		sess_reply_xfer(s, st, "");
 out:
 	data_reset(&s->data);
 }
@@ -1475,7 +1437,7 @@ open_own(struct sess *s, const char *arg)
 	struct stat sb;
 	int dfd, fd;
 
-	if ((dfd = writable_parent(s, arg, &name)) < 0)
+	if ((dfd = sess_writable_parent(s, arg, &name)) < 0)
 		return -2;
 	fd = open_nofollow(dfd, name);
 	close(dfd);
@@ -1768,7 +1730,7 @@ do_hash(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 502, "HASH is disabled.");
 		return;
 	}
-	if (resolve(s, c->arg) < 0)
+	if (sess_resolve(s, c->arg) < 0)
 		return;
 	fd = fs_open(s->rootfd, s->path, O_RDONLY | O_NONBLOCK, 0);
 	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {

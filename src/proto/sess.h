@@ -1,0 +1,60 @@
+/*
+ * sess.h - the post-login worker's session state and the functions its
+ * files share (session.c dispatches; sess_*.c hold the commands, one
+ * concern a file). Private to src/proto/sess*.c and session.c.
+ * Runs in: post-login worker.
+ */
+#ifndef KF_SESS_H
+#define KF_SESS_H
+
+#include <stdint.h>
+
+#include "../common/limits.h"
+#include "../fs/glob.h"
+#include "../fs/quota.h"
+#include "../fs/xfer.h"
+#include "../net/data.h"
+#include "command.h"
+#include "session.h"
+
+/* A comma-separated pattern option, split once per session. */
+struct patterns {
+	char			 text[KF_CONF_VALUE_MAX + 1];
+	const char		*pat[CONF_PATTERNS_MAX];
+	struct glob_set		 set;
+};
+
+struct sess {
+	const struct session_info	*si;
+	const struct auth_identity	*id;
+	const struct conf		*conf;
+	struct ctrl			 ctrl;
+	struct data			 data;
+	int				 rootfd;
+	int				 ascii;
+	int				 epsv_all;
+	int				 has_rnfr;
+	int				 quit;
+	unsigned			 umask;		/* SITE UMASK */
+	unsigned			 idle;		/* SITE IDLE, seconds */
+	const struct hash_algo		*hash;		/* OPTS HASH */
+	unsigned			 facts;		/* OPTS MLST */
+	struct patterns			 hide;		/* hide_patterns */
+	struct patterns			 deny;		/* deny_patterns */
+	struct quota			 quota;		/* fd -1: none */
+	uint64_t			 min_rate;	/* last transfer's, for 426 */
+	uint64_t			 rest;
+	int				 pbsz;		/* PBSZ 0 given (TLS) */
+	int				 prot_p;	/* PROT P: data over TLS */
+	int				 ccc;		/* CCC done */
+	SSL				*dssl;		/* the open data SSL */
+	char				 cwd[KF_PATH_MAX + 1];
+	char				 rnfr[KF_PATH_MAX + 1];
+	char				 path[KF_PATH_MAX + 1];	/* scratch */
+};
+
+typedef void (*handler)(struct sess *, const struct cmd *);
+
+/* Shared between the files, by the file that defines them. */
+
+#endif
