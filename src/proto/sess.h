@@ -57,4 +57,13 @@ typedef void (*handler)(struct sess *, const struct cmd *);
 
 /* Shared between the files, by the file that defines them. */
 
+/* sess_data.c */
+int	sess_open_data(struct sess *s, const char *what);
+void	sess_close_data(struct sess *s, int fd);
+int	sess_need_data(struct sess *s);
+void	do_pasv(struct sess *s, const struct cmd *c);
+void	do_epsv(struct sess *s, const struct cmd *c);
+void	do_port(struct sess *s, const struct cmd *c);
+void	do_abor(struct sess *s, const struct cmd *c);
+
 #endif
