@@ -57,6 +57,9 @@ typedef void (*handler)(struct sess *, const struct cmd *);
 
 /* Shared between the files, by the file that defines them. */
 
+/* session.c */
+int	sess_resolve(struct sess *s, const char *arg);
+
 /* sess_data.c */
 int	sess_open_data(struct sess *s, const char *what);
 void	sess_close_data(struct sess *s, int fd);
@@ -65,5 +68,14 @@ void	do_pasv(struct sess *s, const struct cmd *c);
 void	do_epsv(struct sess *s, const struct cmd *c);
 void	do_port(struct sess *s, const struct cmd *c);
 void	do_abor(struct sess *s, const struct cmd *c);
+
+/* sess_xfer.c */
+void	sess_init_xfer(struct sess *s, struct xfer *x, int fd);
+void	sess_init_file_xfer(struct sess *s, struct xfer *x, int fd, int upload);
+void	sess_reply_xfer(struct sess *s, enum xfer_status st, const char *ok);
+void	sess_log_xfer(struct sess *s, const char *verb, const struct xfer *x,
+    int64_t t0, enum xfer_status st);
+void	do_retr(struct sess *s, const struct cmd *c);
+void	do_rest(struct sess *s, const struct cmd *c);
 
 #endif
