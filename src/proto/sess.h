@@ -59,6 +59,7 @@ typedef void (*handler)(struct sess *, const struct cmd *);
 
 /* session.c */
 int	sess_resolve(struct sess *s, const char *arg);
+int	sess_parent_of(struct sess *s, const char *arg, const char **name);
 
 /* sess_data.c */
 int	sess_open_data(struct sess *s, const char *what);
@@ -68,6 +69,10 @@ void	do_pasv(struct sess *s, const struct cmd *c);
 void	do_epsv(struct sess *s, const struct cmd *c);
 void	do_port(struct sess *s, const struct cmd *c);
 void	do_abor(struct sess *s, const struct cmd *c);
+
+/* sess_upload.c */
+void	do_stor(struct sess *s, const struct cmd *c);
+void	do_stou(struct sess *s, const struct cmd *c);
 
 /* sess_xfer.c */
 void	sess_init_xfer(struct sess *s, struct xfer *x, int fd);
