@@ -55,9 +55,13 @@ struct sess {
 
 typedef void (*handler)(struct sess *, const struct cmd *);
 
+struct list_opts;
+
 /* Shared between the files, by the file that defines them. */
 
 /* session.c */
+int	denied(const struct sess *s, const char *vpath);
+int	sess_hide_name(void *arg, const char *name);
 int	sess_resolve(struct sess *s, const char *arg);
 int	sess_parent_of(struct sess *s, const char *arg, const char **name);
 
@@ -69,6 +73,15 @@ void	do_pasv(struct sess *s, const struct cmd *c);
 void	do_epsv(struct sess *s, const struct cmd *c);
 void	do_port(struct sess *s, const struct cmd *c);
 void	do_abor(struct sess *s, const struct cmd *c);
+
+/* sess_list.c */
+void	sess_list_setup(struct sess *s, struct list_opts *o, unsigned flags,
+    int (*flush)(void *, const char *, size_t), void *arg);
+void	do_list(struct sess *s, const struct cmd *c);
+void	do_mlsd(struct sess *s, const struct cmd *c);
+int	sess_reply_head(struct sess *s, int code, const char *text, const char *path,
+    const char *end);
+void	do_mlst(struct sess *s, const struct cmd *c);
 
 /* sess_upload.c */
 void	do_stor(struct sess *s, const struct cmd *c);
