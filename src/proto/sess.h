@@ -83,6 +83,9 @@ int	sess_reply_head(struct sess *s, int code, const char *text, const char *path
     const char *end);
 void	do_mlst(struct sess *s, const struct cmd *c);
 
+/* sess_stat.c */
+void	do_stat(struct sess *s, const struct cmd *c);
+
 /* sess_upload.c */
 void	do_stor(struct sess *s, const struct cmd *c);
 void	do_stou(struct sess *s, const struct cmd *c);
