@@ -63,7 +63,6 @@ struct list_opts;
 int	denied(const struct sess *s, const char *vpath);
 int	sess_hide_name(void *arg, const char *name);
 int	sess_resolve(struct sess *s, const char *arg);
-int	sess_parent_of(struct sess *s, const char *arg, const char **name);
 
 /* sess_data.c */
 int	sess_open_data(struct sess *s, const char *what);
@@ -73,6 +72,18 @@ void	do_pasv(struct sess *s, const struct cmd *c);
 void	do_epsv(struct sess *s, const struct cmd *c);
 void	do_port(struct sess *s, const struct cmd *c);
 void	do_abor(struct sess *s, const struct cmd *c);
+
+/* sess_file.c */
+void	do_pwd(struct sess *s, const struct cmd *c);
+void	do_cwd(struct sess *s, const struct cmd *c);
+int	sess_parent_of(struct sess *s, const char *arg, const char **name);
+int	sess_writable_parent(struct sess *s, const char *arg, const char **name);
+void	do_dele(struct sess *s, const struct cmd *c);
+void	do_mkd(struct sess *s, const struct cmd *c);
+void	do_rnfr(struct sess *s, const struct cmd *c);
+void	do_rnto(struct sess *s, const struct cmd *c);
+void	do_size(struct sess *s, const struct cmd *c);
+void	do_mdtm(struct sess *s, const struct cmd *c);
 
 /* sess_list.c */
 void	sess_list_setup(struct sess *s, struct list_opts *o, unsigned flags,
