@@ -94,6 +94,11 @@ int	sess_reply_head(struct sess *s, int code, const char *text, const char *path
     const char *end);
 void	do_mlst(struct sess *s, const struct cmd *c);
 
+/* sess_site.c */
+void	do_mfmt(struct sess *s, const struct cmd *c);
+void	do_help(struct sess *s, const struct cmd *c);
+void	do_site(struct sess *s, const struct cmd *c);
+
 /* sess_stat.c */
 void	do_stat(struct sess *s, const struct cmd *c);
 
