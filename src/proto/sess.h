@@ -73,6 +73,11 @@ void	do_epsv(struct sess *s, const struct cmd *c);
 void	do_port(struct sess *s, const struct cmd *c);
 void	do_abor(struct sess *s, const struct cmd *c);
 
+/* sess_ext.c */
+void	do_hash(struct sess *s, const struct cmd *c);
+void	do_feat(struct sess *s, const struct cmd *c);
+void	do_opts(struct sess *s, const struct cmd *c);
+
 /* sess_file.c */
 void	do_pwd(struct sess *s, const struct cmd *c);
 void	do_cwd(struct sess *s, const struct cmd *c);
