@@ -107,6 +107,10 @@ void	do_site(struct sess *s, const struct cmd *c);
 /* sess_stat.c */
 void	do_stat(struct sess *s, const struct cmd *c);
 
+/* sess_tls.c */
+void	do_prot(struct sess *s, const struct cmd *c);
+void	do_ccc(struct sess *s, const struct cmd *c);
+
 /* sess_upload.c */
 void	do_stor(struct sess *s, const struct cmd *c);
 void	do_stou(struct sess *s, const struct cmd *c);
