@@ -1,40 +1,26 @@
 /*
  * session.c - the post-login worker: a fresh process with the user's
  * identity, confined to the user's root, running the FTP commands that
- * touch files and data connections. Handlers are a table indexed by
- * command id.
+ * touch files and data connections. This file holds the session's
+ * set-up, its path policy (deny and hide patterns), the few one-line
+ * commands, and the dispatch: handlers are a table indexed by command
+ * id; the commands themselves are in sess_*.c, one concern a file.
  * Runs in: post-login worker (user identity, chroot/Landlock, seccomp).
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <sodium.h>
-#include <stdint.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "../common/cursor.h"
 #include "../common/log.h"
 #include "../common/sys.h"
-#include "../fs/glob.h"
 #include "../fs/hash.h"
-#include "../fs/idmap.h"
-#include "../fs/list.h"
 #include "../fs/path.h"
-#include "../fs/quota.h"
 #include "../fs/upload.h"
-#include "../fs/xfer.h"
-#include "../net/addr.h"
-#include "../net/data.h"
-#include "../ipc/ipc.h"
 #include "../ipc/proto.h"
-#include "../tls/tls_xfer.h"
 #include "sess.h"
 
 struct idmap *session_ids;
