@@ -103,7 +103,7 @@ ask_monitor(struct pre *p, const char *pass)
 }
 
 static void
-do_pass(struct pre *p, struct cmd *c)
+do_pass(struct pre *p, const struct cmd *c)
 {
 	uint32_t r;
 
@@ -279,6 +279,48 @@ do_prot(struct pre *p, const struct cmd *c)
 }
 
 static void
+do_ccc(struct pre *p, const struct cmd *c)
+{
+	ctrl_reply(&p->ctrl, 533, "CCC is not available.");
+}
+
+static void
+do_feat(struct pre *p, const struct cmd *c)
+{
+	proto_reply_feat(&p->ctrl, p->si->conf, hash_default(), LIST_FACTS_ALL);
+}
+
+static void
+do_acct(struct pre *p, const struct cmd *c)
+{
+	ctrl_reply(&p->ctrl, 202, "ACCT not needed.");
+}
+
+static void
+do_quit(struct pre *p, const struct cmd *c)
+{
+	finish(p, 221, "Goodbye.");
+}
+
+/* NOOP, SYST, HELP, OPTS: the answers both workers share (basic.c). */
+static void
+do_basic(struct pre *p, const struct cmd *c)
+{
+	proto_reply_basic(&p->ctrl, c);
+}
+
+typedef void (*pre_handler)(struct pre *, const struct cmd *);
+
+/* The commands of phase CMD_PH_PRE in the command table (command.c). */
+static const pre_handler handlers[CMD__COUNT] = {
+	[CMD_USER] = do_user, [CMD_PASS] = do_pass, [CMD_HOST] = do_host,
+	[CMD_AUTH] = do_auth, [CMD_PBSZ] = do_prot, [CMD_PROT] = do_prot,
+	[CMD_CCC] = do_ccc, [CMD_FEAT] = do_feat, [CMD_ACCT] = do_acct,
+	[CMD_QUIT] = do_quit, [CMD_NOOP] = do_basic, [CMD_SYST] = do_basic,
+	[CMD_HELP] = do_basic, [CMD_OPTS] = do_basic,
+};
+
+static void
 dispatch(struct pre *p, char *line, size_t n)
 {
 	struct cmd c;
@@ -287,7 +329,8 @@ dispatch(struct pre *p, char *line, size_t n)
 		ctrl_reply(&p->ctrl, 500, "Syntax error.");
 		return;
 	}
-	if (c.def == NULL || !(c.def->flags & CMD_F_PRELOGIN)) {
+	if (c.def == NULL || !(c.def->phase & CMD_PH_PRE) ||
+	    handlers[c.def->id] == NULL) {
 		ctrl_reply(&p->ctrl, 530, "Please log in with USER and PASS.");
 		return;
 	}
@@ -295,27 +338,7 @@ dispatch(struct pre *p, char *line, size_t n)
 		ctrl_reply(&p->ctrl, 501, "%s needs an argument.", c.def->name);
 		return;
 	}
-	if (c.def->id == CMD_USER)
-		do_user(p, &c);
-	else if (c.def->id == CMD_PASS)
-		do_pass(p, &c);
-	else if (c.def->id == CMD_HOST)
-		do_host(p, &c);
-	else if (c.def->id == CMD_AUTH)
-		do_auth(p, &c);
-	else if (c.def->id == CMD_PBSZ || c.def->id == CMD_PROT)
-		do_prot(p, &c);
-	else if (c.def->id == CMD_CCC)
-		ctrl_reply(&p->ctrl, 533, "CCC is not available.");
-	else if (c.def->id == CMD_FEAT)
-		proto_reply_feat(&p->ctrl, p->si->conf, hash_default(),
-		    LIST_FACTS_ALL);
-	else if (c.def->id == CMD_ACCT)
-		ctrl_reply(&p->ctrl, 202, "ACCT not needed.");
-	else if (c.def->id == CMD_QUIT)
-		finish(p, 221, "Goodbye.");
-	else
-		proto_reply_basic(&p->ctrl, &c);
+	handlers[c.def->id](p, &c);
 }
 
 static void __attribute__((noreturn))

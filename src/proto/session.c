@@ -239,7 +239,8 @@ dispatch(struct sess *s, char *line, size_t n)
 		ctrl_reply(&s->ctrl, 500, "Syntax error.");
 		return;
 	}
-	if (c.def == NULL || handlers[c.def->id] == NULL) {
+	if (c.def == NULL || !(c.def->phase & CMD_PH_POST) ||
+	    handlers[c.def->id] == NULL) {
 		ctrl_reply(&s->ctrl, 502, "Command not implemented.");
 		return;
 	}

@@ -101,6 +101,33 @@ test_table_sorted(void **state)
 	assert_null(cmd_lookup("ZZZZ"));
 }
 
+/*
+ * The phase column: every command is answered after login; before it,
+ * exactly the login, TLS and harmless ones (prelogin.c's handlers).
+ */
+static void
+test_table_phase(void **state)
+{
+	static const char *const pre[] = { "ACCT", "AUTH", "CCC", "FEAT",
+		"HELP", "HOST", "NOOP", "OPTS", "PASS", "PBSZ", "PROT", "QUIT",
+		"SYST", "USER" };
+	const struct cmd_def *t;
+	size_t n, i, k, npre = 0;
+
+	t = cmd_table(&n);
+	for (i = 0; i < n; i++) {
+		assert_true(t[i].phase & CMD_PH_POST);
+		if (!(t[i].phase & CMD_PH_PRE))
+			continue;
+		npre++;
+		for (k = 0; k < sizeof(pre) / sizeof(pre[0]); k++)
+			if (strcmp(pre[k], t[i].name) == 0)
+				break;
+		assert_true(k < sizeof(pre) / sizeof(pre[0]));
+	}
+	assert_int_equal(npre, sizeof(pre) / sizeof(pre[0]));
+}
+
 static void
 test_port_parser(void **state)
 {
@@ -157,6 +184,7 @@ main(void)
 		cmocka_unit_test(test_parse_hostile),
 		cmocka_unit_test(test_telnet),
 		cmocka_unit_test(test_table_sorted),
+		cmocka_unit_test(test_table_phase),
 		cmocka_unit_test(test_port_parser),
 		cmocka_unit_test(test_eprt_parser),
 	};
