@@ -14,15 +14,9 @@
 #include "../fs/quota.h"
 #include "../fs/xfer.h"
 #include "../net/data.h"
+#include "args.h"
 #include "command.h"
 #include "session.h"
-
-/* A comma-separated pattern option, split once per session. */
-struct patterns {
-	char			 text[KF_CONF_VALUE_MAX + 1];
-	const char		*pat[CONF_PATTERNS_MAX];
-	struct glob_set		 set;
-};
 
 struct sess {
 	const struct session_info	*si;

@@ -161,8 +161,8 @@ do_port(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 503, "Only EPSV is allowed after EPSV ALL.");
 		return;
 	}
-	r = c->def->id == CMD_PORT ? addr_parse_port(c->arg, &a, &len) :
-	    addr_parse_eprt(c->arg, &a, &len);
+	r = c->def->id == CMD_PORT ? args_port(c->arg, &a, &len) :
+	    args_eprt(c->arg, &a, &len);
 	if (r < 0) {
 		ctrl_reply(&s->ctrl, 501, "Illegal %s command.", c->def->name);
 		return;

@@ -102,7 +102,7 @@ do_list(struct sess *s, const struct cmd *c)
 	const char *arg = c->arg;
 	struct list_opts o;
 
-	if (list_parse_opts(&arg, &flags) < 0) {
+	if (args_list_opts(&arg, &flags) < 0) {
 		arg = c->arg;	/* not options: a name starting with '-' */
 		flags &= LIST_LONG;
 	}

@@ -15,44 +15,6 @@
 #include "../common/cursor.h"
 #include "sess.h"
 
-/* YYYYMMDDHHMMSS[.fff] (RFC 3659 time-val, UTC) to seconds. */
-static int
-parse_timeval(const char *p, size_t n, time_t *out)
-{
-	struct tm tm;
-	uint64_t v[6];
-	static const unsigned w[6] = { 4, 2, 2, 2, 2, 2 };
-	struct cursor cur;
-	size_t i, k;
-
-	if (n < 14)
-		return -1;
-	for (i = 0, k = 0; i < 6; k += w[i], i++) {
-		cursor_init(&cur, p + k, w[i]);
-		if (cursor_u64(&cur, 9999, &v[i]) < 0 || !cursor_eof(&cur))
-			return -1;
-	}
-	if (n > 14) {
-		if (p[14] != '.' || n == 15 || n > 18)
-			return -1;
-		for (i = 15; i < n; i++)
-			if (p[i] < '0' || p[i] > '9')
-				return -1;
-	}
-	if (v[0] < 1970 || v[0] > 9999 || v[1] < 1 || v[1] > 12 ||
-	    v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = (int)v[0] - 1900;
-	tm.tm_mon = (int)v[1] - 1;
-	tm.tm_mday = (int)v[2];
-	tm.tm_hour = (int)v[3];
-	tm.tm_min = (int)v[4];
-	tm.tm_sec = (int)v[5];
-	*out = timegm(&tm);
-	return *out == (time_t)-1 ? -1 : 0;
-}
-
 /*
  * The last component itself, never a symlink in its place: opened with
  * O_NOFOLLOW (a symlink fails with ELOOP), for reading, or for writing
@@ -101,19 +63,18 @@ open_own(struct sess *s, const char *arg)
 void
 do_mfmt(struct sess *s, const struct cmd *c)
 {
-	const char *sp = memchr(c->arg, ' ', c->arglen);
+	const char *path;
 	struct timespec ts[2];
 	struct tm tm;
 	char when[32];
 	time_t t;
 	int fd, r;
 
-	if (sp == NULL || sp[1] == '\0' ||
-	    parse_timeval(c->arg, (size_t)(sp - c->arg), &t) < 0) {
+	if (args_mfmt(c->arg, c->arglen, &t, &path) < 0) {
 		ctrl_reply(&s->ctrl, 501, "Usage: MFMT YYYYMMDDHHMMSS path.");
 		return;
 	}
-	if ((fd = open_own(s, sp + 1)) == -2)
+	if ((fd = open_own(s, path)) == -2)
 		return;
 	ts[0].tv_sec = 0;
 	ts[0].tv_nsec = UTIME_OMIT;
@@ -131,26 +92,10 @@ do_mfmt(struct sess *s, const struct cmd *c)
 	ctrl_reply(&s->ctrl, 213, "Modify=%s; %s", when, s->path);
 }
 
-/* An octal mode, at most 4 digits. */
-static int
-parse_mode(const char *p, size_t n, unsigned max, unsigned *out)
-{
-	struct cursor cur;
-	uint64_t v;
-
-	if (n == 0 || n > 4)
-		return -1;
-	cursor_init(&cur, p, n);
-	if (cursor_u64_base(&cur, 8, max, &v) < 0 || !cursor_eof(&cur))
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
-
 static void
 site_chmod(struct sess *s, const char *arg)
 {
-	const char *sp = strchr(arg, ' ');
+	const char *path;
 	unsigned mode;
 	int fd, r;
 
@@ -159,12 +104,11 @@ site_chmod(struct sess *s, const char *arg)
 	 * post-login seccomp filter answers EPERM (550), so a user cannot
 	 * make setuid files even through a worker that skips this code.
 	 */
-	if (sp == NULL || sp[1] == '\0' ||
-	    parse_mode(arg, (size_t)(sp - arg), 07777, &mode) < 0) {
+	if (args_chmod(arg, strlen(arg), &mode, &path) < 0) {
 		ctrl_reply(&s->ctrl, 501, "Usage: SITE CHMOD 0..07777 path.");
 		return;
 	}
-	if ((fd = open_own(s, sp + 1)) == -2)
+	if ((fd = open_own(s, path)) == -2)
 		return;
 	r = fd < 0 ? -1 : fchmod(fd, (mode_t)mode);
 	if (fd >= 0)
@@ -185,7 +129,7 @@ site_umask(struct sess *s, const char *arg)
 		    s->umask);
 		return;
 	}
-	if (parse_mode(arg, strlen(arg), 0777, &m) < 0) {
+	if (args_mode(arg, strlen(arg), 0777, &m) < 0) {
 		ctrl_reply(&s->ctrl, 501, "Usage: SITE UMASK 0..0777.");
 		return;
 	}
@@ -246,31 +190,19 @@ do_help(struct sess *s, const struct cmd *c)
 		proto_reply_basic(&s->ctrl, c);
 }
 
-/* The word w, then the end or one space (eaten). */
-static int
-site_word(struct cursor *cur, const char *w)
-{
-	struct cursor save = *cur;
-
-	if (cursor_eat_ci(cur, w) && (cursor_eof(cur) || cursor_eat(cur, ' ')))
-		return 1;
-	*cur = save;
-	return 0;
-}
-
 void
 do_site(struct sess *s, const struct cmd *c)
 {
 	struct cursor cur;
 
 	cursor_init(&cur, c->arg, c->arglen);
-	if (site_word(&cur, "CHMOD"))
+	if (args_word(&cur, "CHMOD"))
 		site_chmod(s, cur.p);
-	else if (site_word(&cur, "UMASK"))
+	else if (args_word(&cur, "UMASK"))
 		site_umask(s, cur.p);
-	else if (site_word(&cur, "IDLE"))
+	else if (args_word(&cur, "IDLE"))
 		site_idle(s, cur.p);
-	else if (site_word(&cur, "HELP") && cursor_eof(&cur))
+	else if (args_word(&cur, "HELP") && cursor_eof(&cur))
 		reply_site_help(s);
 	else
 		ctrl_reply(&s->ctrl, 502, "Unknown SITE command; try SITE HELP.");

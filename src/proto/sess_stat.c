@@ -55,7 +55,7 @@ stat_path(struct sess *s, const struct cmd *c)
 	struct list_opts o;
 	int r;
 
-	if (list_parse_opts(&arg, &flags) < 0) {
+	if (args_list_opts(&arg, &flags) < 0) {
 		arg = c->arg;
 		flags = LIST_LONG;
 	}

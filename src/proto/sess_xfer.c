@@ -156,7 +156,7 @@ do_rest(struct sess *s, const struct cmd *c)
 	uint64_t off;
 
 	s->rest = 0;	/* a refused REST leaves no older offset behind */
-	if (parse_u64(c->arg, INT64_MAX, &off) < 0) {
+	if (args_rest(c->arg, &off) < 0) {
 		ctrl_reply(&s->ctrl, 501, "Bad restart offset.");
 		return;
 	}

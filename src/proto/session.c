@@ -25,31 +25,6 @@
 
 struct idmap *session_ids;
 
-static void
-patterns_split(struct patterns *p, const char *text)
-{
-	char *t = p->text, *comma;
-	size_t n = 0;
-
-	snprintf(p->text, sizeof(p->text), "%s", text);
-	while (*t != '\0' && n < CONF_PATTERNS_MAX) {
-		while (*t == ' ' || *t == '\t')
-			t++;
-		if ((comma = strchr(t, ',')) != NULL)
-			*comma = '\0';
-		if (*t != '\0')
-			p->pat[n++] = t;
-		if (comma == NULL)
-			break;
-		/* trailing blanks of this pattern */
-		for (char *e = comma; e > t && (e[-1] == ' ' || e[-1] == '\t'); e--)
-			e[-1] = '\0';
-		t = comma + 1;
-	}
-	p->set.pat = p->pat;
-	p->set.n = n;
-}
-
 /*
  * deny_patterns: a path is refused when any of its components matches
  * (or is a STOR's temporary file name, upload.h).
@@ -301,8 +276,8 @@ session_run(const struct session_info *si, const struct auth_identity *id,
 	s->hash = hash_default();
 	s->pbsz = (si->tls_flags & MON_TLS_PBSZ) != 0;
 	s->prot_p = (si->tls_flags & MON_TLS_PROT_P) != 0;
-	patterns_split(&s->hide, s->conf->hide_patterns);
-	patterns_split(&s->deny, s->conf->deny_patterns);
+	args_patterns(&s->hide, s->conf->hide_patterns);
+	args_patterns(&s->deny, s->conf->deny_patterns);
 	umask((mode_t)s->umask);
 	start_quota(s, si);
 	sys_shed_memory();	/* what the sandbox set-up used */

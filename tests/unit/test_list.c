@@ -348,31 +348,6 @@ test_format_facts(void **state)
 	idmap_free(ids);
 }
 
-static void
-test_parse_opts(void **state)
-{
-	const char *arg = "-laR  sub";
-	unsigned flags = 0;
-
-	assert_int_equal(list_parse_opts(&arg, &flags), 0);
-	assert_string_equal(arg, "sub");
-	assert_int_equal(flags, LIST_LONG | LIST_ALL | LIST_RECURSE);
-	/* any ls letter or digit is accepted; -d is kept, the rest ignored */
-	flags = 0;
-	arg = "-1 -t -rh -d name";
-	assert_int_equal(list_parse_opts(&arg, &flags), 0);
-	assert_string_equal(arg, "name");
-	assert_int_equal(flags, LIST_DIRSELF);
-	arg = "-x";
-	assert_int_equal(list_parse_opts(&arg, &flags), 0);
-	assert_string_equal(arg, "");
-	/* a word with other bytes is a name */
-	arg = "-x.txt";
-	assert_int_equal(list_parse_opts(&arg, &flags), -EINVAL);
-	arg = "--all";
-	assert_int_equal(list_parse_opts(&arg, &flags), -EINVAL);
-}
-
 /* ---- listings on a real tree ---- */
 
 struct out {
@@ -789,7 +764,6 @@ main(void)
 		cmocka_unit_test(test_format_long),
 		cmocka_unit_test(test_format_long_longest),
 		cmocka_unit_test(test_format_facts),
-		cmocka_unit_test(test_parse_opts),
 		cmocka_unit_test(test_list_plain),
 		cmocka_unit_test(test_list_hidden),
 		cmocka_unit_test(test_list_budget),
