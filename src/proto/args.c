@@ -87,27 +87,29 @@ args_word(struct cursor *cur, const char *w)
 void
 args_patterns(struct patterns *p, const char *text)
 {
-	char *t = p->text, *comma;
+	char *t = p->text, *comma, *e;
 	size_t n = 0;
 
 	snprintf(p->text, sizeof(p->text), "%s", text);
 	while (*t != '\0' && n < CONF_PATTERNS_MAX) {
 		while (*t == ' ' || *t == '\t')
 			t++;
-		if ((comma = strchr(t, ',')) != NULL)
-			*comma = '\0';
+		comma = strchr(t, ',');
+		/* trailing blanks of this pattern, the last one's too */
+		e = comma != NULL ? comma : t + strlen(t);
+		while (e > t && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		*e = '\0';
 		if (*t != '\0')
 			p->pat[n++] = t;
 		if (comma == NULL)
 			break;
-		/* trailing blanks of this pattern */
-		for (char *e = comma; e > t && (e[-1] == ' ' || e[-1] == '\t'); e--)
-			e[-1] = '\0';
 		t = comma + 1;
 	}
 	p->set.pat = p->pat;
 	p->set.n = n;
 }
+
 static void
 set_v4(struct sockaddr_storage *ss, const uint8_t ip[4], uint16_t port)
 {

@@ -134,6 +134,11 @@ test_patterns(void **state)
 	assert_string_equal(p.pat[0], "*.tmp");
 	assert_string_equal(p.pat[1], "secret");
 	assert_string_equal(p.pat[2], "a b");
+	/* the last pattern loses its trailing blanks too (fuzz_args) */
+	args_patterns(&p, "a ,b \t");
+	assert_int_equal(p.set.n, 2);
+	assert_string_equal(p.pat[0], "a");
+	assert_string_equal(p.pat[1], "b");
 	args_patterns(&p, "");
 	assert_int_equal(p.set.n, 0);
 }
