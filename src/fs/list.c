@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/grow.h"
 #include "../common/limits.h"
 #include "glob.h"
 #include "list.h"
@@ -430,20 +431,13 @@ struct lister {
 static int
 stack_push(struct stack *s, const char *name)
 {
-	size_t n = strlen(name) + 1, cap;
-	char *p;
+	size_t n = strlen(name) + 1;
 
 	if (n > KF_LIST_TREE_BUF - s->len)
 		return -E2BIG;
-	if (s->cap - s->len < n) {
-		cap = s->cap == 0 ? 4096 : s->cap * 2;
-		if (cap > KF_LIST_TREE_BUF)
-			cap = KF_LIST_TREE_BUF;
-		if ((p = realloc(s->mem, cap)) == NULL)
-			return -ENOMEM;
-		s->mem = p;
-		s->cap = cap;
-	}
+	if (grow_array(&s->mem, &s->cap, s->len + n, 1, 4096,
+	    KF_LIST_TREE_BUF) < 0)
+		return -ENOMEM;
 	memcpy(s->mem + s->len, name, n);
 	s->len += n;
 	return 0;

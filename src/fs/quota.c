@@ -7,12 +7,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/grow.h"
 #include "../common/limits.h"
 #include "quota.h"
 #include "upload.h"
@@ -122,16 +124,9 @@ struct walk {
 static int
 remember_link(struct walk *w, const struct stat *st)
 {
-	struct inode *n;
-	size_t cap;
-
-	if (w->nlinks == w->links_cap) {
-		cap = w->links_cap == 0 ? 64 : w->links_cap * 2;
-		if ((n = reallocarray(w->links, cap, sizeof(*n))) == NULL)
-			return -ENOMEM;
-		w->links = n;
-		w->links_cap = cap;
-	}
+	if (grow_array(&w->links, &w->links_cap, w->nlinks + 1,
+	    sizeof(*w->links), 64, SIZE_MAX / sizeof(*w->links)) < 0)
+		return -ENOMEM;
 	w->links[w->nlinks++] = (struct inode){ st->st_dev, st->st_ino,
 		(uint64_t)st->st_size };
 	return 0;

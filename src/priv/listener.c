@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,20 +20,21 @@
 #include <unistd.h>
 
 #include "../auth/auth.h"
+#include "../common/grow.h"
 #include "../common/log.h"
 #include "../common/rate.h"
+#include "../common/sys.h"
 #include "../fs/hash.h"
 #include "../fs/idmap.h"
 #include "../ipc/ipc.h"
 #include "../ipc/proto.h"
-#include "../proto/session.h"
-#include "../common/sys.h"
 #include "../net/addr.h"
+#include "../proto/session.h"
 #include "../sandbox/sandbox.h"
 #include "../sandbox/seccomp.h"
+#include "../tls/tls.h"
 #include "admin.h"
 #include "bantab.h"
-#include "../tls/tls.h"
 #include "listener.h"
 #include "monitor.h"
 
@@ -295,20 +297,10 @@ count_peer(const struct sockaddr_storage *peer)
 static int
 slot_add(pid_t pid, const struct sockaddr_storage *peer)
 {
-	struct slot *p;
-	size_t cap;
-
-	if (nslots == capslots) {
-		cap = capslots ? capslots * 2 : 64;
-		/*
-		 * The capacity changes only with the memory: a failed grow
-		 * must not let the next session write past the table.
-		 */
-		if ((p = reallocarray(slots, cap, sizeof(*p))) == NULL)
-			return -1;
-		slots = p;
-		capslots = cap;
-	}
+	/* a failed grow changes nothing: no write past the table */
+	if (grow_array(&slots, &capslots, nslots + 1, sizeof(*slots), 64,
+	    SIZE_MAX / sizeof(*slots)) < 0)
+		return -1;
 	slots[nslots] = (struct slot){ .pid = pid, .peer = *peer,
 		.since_ms = sys_now_ms() };
 	nslots++;

@@ -16,20 +16,20 @@
 #include "common/limits.h"
 #include "fs/glob.h"
 
-void	*__real_realloc(void *, size_t);
-void	*__wrap_realloc(void *, size_t);
+void	*__real_reallocarray(void *, size_t, size_t);
+void	*__wrap_reallocarray(void *, size_t, size_t);
 
 static int	realloc_fail;	/* the next call fails */
 
 void *
-__wrap_realloc(void *p, size_t n)
+__wrap_reallocarray(void *p, size_t m, size_t n)
 {
 	if (realloc_fail) {
 		realloc_fail = 0;
 		errno = ENOMEM;
 		return NULL;
 	}
-	return __real_realloc(p, n);
+	return __real_reallocarray(p, m, n);
 }
 
 static int
