@@ -56,17 +56,13 @@ fill_exact(struct ctrl *c)
 	ssize_t n;
 	char *nl;
 
-	do
-		n = recv(c->fd, c->in + c->len, room, MSG_PEEK | MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
+	n = sys_recv(c->fd, c->in + c->len, room, MSG_PEEK | MSG_DONTWAIT);
 	if (n <= 0)
 		return n;
 	nl = memchr(c->in + c->len, '\n', (size_t)n);
 	if (nl != NULL)
 		n = nl - (c->in + c->len) + 1;
-	do
-		n = recv(c->fd, c->in + c->len, (size_t)n, MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
+	n = sys_recv(c->fd, c->in + c->len, (size_t)n, MSG_DONTWAIT);
 	return n;
 }
 
@@ -77,12 +73,9 @@ fill(struct ctrl *c)
 
 	if (c->mode == CTRL_EXACT)
 		n = fill_exact(c);
-	else {
-		do
-			n = recv(c->fd, c->in + c->len, KF_LINE_MAX - c->len,
-			    MSG_DONTWAIT);
-		while (n < 0 && errno == EINTR);
-	}
+	else
+		n = sys_recv(c->fd, c->in + c->len, KF_LINE_MAX - c->len,
+		    MSG_DONTWAIT);
 	if (n > 0)
 		c->len += (size_t)n;
 	return n;

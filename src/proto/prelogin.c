@@ -194,9 +194,7 @@ drop_pipelined(struct pre *p)
 	ssize_t n;
 
 	for (;;) {
-		n = recv(p->ctrl.fd, junk, sizeof(junk), MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
+		n = sys_recv(p->ctrl.fd, junk, sizeof(junk), MSG_DONTWAIT);
 		if (n <= 0)
 			break;
 		total += (size_t)n;
