@@ -128,33 +128,31 @@ proto_reply_feat(struct ctrl *c, const struct conf *conf,
 	return ctrl_reply_lines(c, 211, "Features:", lines, n, "End");
 }
 
+/* HELP: the verbs that have a help text, about 70 columns a row. */
 static int
 reply_help(struct ctrl *c)
 {
 	const struct cmd_def *t;
-	const char *lines[8];
-	char text[8][96];
-	size_t n, i, row = 0;
+	struct ctrl_lines l;
+	char row[96];
+	size_t n, i;
 	int len = 0;
 
+	ctrl_lines_begin(&l, 214, "The following commands are recognized.");
 	t = cmd_table(&n);
-	for (i = 0; i < n && row < 8; i++) {
+	for (i = 0; i < n; i++) {
 		if (t[i].help == NULL)
 			continue;
-		len += snprintf(text[row] + len, sizeof(text[row]) - (size_t)len,
+		len += snprintf(row + len, sizeof(row) - (size_t)len,
 		    len > 0 ? " %-4s" : "%-4s", t[i].name);
 		if (len > 70) {
-			lines[row] = text[row];
-			row++;
+			ctrl_lines_add(&l, "%s", row);
 			len = 0;
 		}
 	}
-	if (len > 0 && row < 8) {
-		lines[row] = text[row];
-		row++;
-	}
-	return ctrl_reply_lines(c, 214, "The following commands are recognized.",
-	    lines, row, "Help OK.");
+	if (len > 0)
+		ctrl_lines_add(&l, "%s", row);
+	return ctrl_lines_end(c, &l, "Help OK.");
 }
 
 /* UTF-8 is always on (RFC 2640); nothing else is an option here. */

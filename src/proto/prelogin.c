@@ -35,42 +35,23 @@ struct pre {
 	unsigned			 tls_flags;	/* MON_TLS_* */
 };
 
-/* "220-" per line, "220 " on the last: a banner of 1..20 lines. */
-#define TEXT_REPLY_MAX	(CONF_TEXT_MAX + CONF_TEXT_LINES_MAX * 6 + 8)
-_Static_assert(TEXT_REPLY_MAX <= KF_REPLY_MAX, "banner reply too large");
-
 /*
  * text: LF-separated lines (a banner the configuration checked: at most
- * CONF_TEXT_LINES_MAX lines, no CR), sent as one RFC 959 reply.
+ * CONF_TEXT_LINES_MAX lines, no CR), sent as one RFC 959 reply: "220-"
+ * per line, "220 " on the last.
  */
 static void
 reply_text(struct pre *p, int code, const char *text)
 {
-	char out[TEXT_REPLY_MAX];
+	struct ctrl_lines l;
 	const char *nl;
-	size_t o = 0, n;
 
-	for (;;) {
-		nl = strchr(text, '\n');
-		n = nl != NULL ? (size_t)(nl - text) : strlen(text);
-		/* keep room for a last line; conf bounds the text: never */
-		if (n + (nl != NULL ? 12 : 6) > sizeof(out) - o) {
-			n = 0;
-			nl = NULL;
-		}
-		out[o++] = (char)('0' + code / 100 % 10);
-		out[o++] = (char)('0' + code / 10 % 10);
-		out[o++] = (char)('0' + code % 10);
-		out[o++] = nl != NULL ? '-' : ' ';
-		memcpy(out + o, text, n);
-		o += n;
-		out[o++] = '\r';
-		out[o++] = '\n';
-		if (nl == NULL)
-			break;
+	ctrl_lines_begin(&l, code, NULL);
+	while ((nl = strchr(text, '\n')) != NULL) {
+		ctrl_lines_text(&l, text, (size_t)(nl - text));
 		text = nl + 1;
 	}
-	ctrl_write(&p->ctrl, out, o);
+	ctrl_lines_end(&p->ctrl, &l, text);
 }
 
 static void __attribute__((noreturn))

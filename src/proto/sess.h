@@ -89,8 +89,6 @@ void	sess_list_setup(struct sess *s, struct list_opts *o, unsigned flags,
     int (*flush)(void *, const char *, size_t), void *arg);
 void	do_list(struct sess *s, const struct cmd *c);
 void	do_mlsd(struct sess *s, const struct cmd *c);
-int	sess_reply_head(struct sess *s, int code, const char *text, const char *path,
-    const char *end);
 void	do_mlst(struct sess *s, const struct cmd *c);
 
 /* sess_site.c */

@@ -126,25 +126,11 @@ do_mlsd(struct sess *s, const struct cmd *c)
 	list_finish(s, &l, list_path(s->rootfd, s->path, &o));
 }
 
-/* The first line of a multi-line reply: "CODE-textpath". */
-int
-sess_reply_head(struct sess *s, int code, const char *text, const char *path,
-    const char *end)
-{
-	char head[KF_PATH_MAX + 64];
-	int n;
-
-	n = snprintf(head, sizeof(head), "%03d-%s%s%s\r\n", code, text, path,
-	    end);
-	if (n < 0 || (size_t)n >= sizeof(head))
-		return -1;
-	return ctrl_write(&s->ctrl, head, (size_t)n);
-}
-
 /* MLST [path]: the facts of one entry on the control connection. */
 void
 do_mlst(struct sess *s, const struct cmd *c)
 {
+	struct ctrl_lines l;
 	struct list_opts o;
 	struct buf *b;
 	int r;
@@ -159,8 +145,11 @@ do_mlst(struct sess *s, const struct cmd *c)
 	r = list_mlst(s->rootfd, s->path, &o, b);
 	if (r < 0)
 		ctrl_reply(&s->ctrl, 550, "No such file or directory.");
-	else if (sess_reply_head(s, 250, "Listing ", s->path, "") == 0 &&
-	    ctrl_write(&s->ctrl, buf_data(b), buf_len(b)) == 0)
-		ctrl_reply(&s->ctrl, 250, "End.");
+	else {
+		/* the facts line comes with its leading space and CRLF */
+		ctrl_lines_begin(&l, 250, "Listing %s", s->path);
+		ctrl_lines_bytes(&l, buf_data(b), buf_len(b));
+		ctrl_lines_end(&s->ctrl, &l, "End.");
+	}
 	buf_free(b);
 }

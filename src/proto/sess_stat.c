@@ -17,13 +17,28 @@ struct stat_ctx {
 	int		 started;
 };
 
+/* The first line of a multi-line reply: "CODE-textpath". */
+static int
+reply_head(struct sess *s, int code, const char *text, const char *path,
+    const char *end)
+{
+	char head[KF_PATH_MAX + 64];
+	int n;
+
+	n = snprintf(head, sizeof(head), "%03d-%s%s%s\r\n", code, text, path,
+	    end);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return -1;
+	return ctrl_write(&s->ctrl, head, (size_t)n);
+}
+
 static int
 stat_header(struct stat_ctx *t)
 {
 	if (t->started)
 		return 0;
 	t->started = 1;
-	return sess_reply_head(t->s, 213, "Status of ", t->s->path, ":");
+	return reply_head(t->s, 213, "Status of ", t->s->path, ":");
 }
 
 static int
@@ -84,7 +99,7 @@ limit_text(uint64_t v, char *buf, size_t n)
 
 /* The session's quota for STAT: usage against the limits. */
 static void
-stat_quota(struct sess *s, char *line, size_t n)
+stat_quota(struct sess *s, struct ctrl_lines *l)
 {
 	struct quota_usage u;
 	char b[24], f[24];
@@ -95,10 +110,10 @@ stat_quota(struct sess *s, char *line, size_t n)
 		quota_unlock(s->quota.fd);
 	}
 	if (r <= 0) {
-		snprintf(line, n, "Quota: usage unknown");
+		ctrl_lines_add(l, "Quota: usage unknown");
 		return;
 	}
-	snprintf(line, n, "Quota: %llu of %s bytes, %llu of %s files",
+	ctrl_lines_add(l, "Quota: %llu of %s bytes, %llu of %s files",
 	    (unsigned long long)u.bytes,
 	    limit_text(s->quota.max_bytes, b, sizeof(b)),
 	    (unsigned long long)u.files,
@@ -108,32 +123,29 @@ stat_quota(struct sess *s, char *line, size_t n)
 void
 do_stat(struct sess *s, const struct cmd *c)
 {
-	char lines[7][160], peer[ADDR_STR_MAX], d[24], u[24];
-	const char *l[7];
-	size_t i, n = 5;
+	char peer[ADDR_STR_MAX], d[24], u[24];
+	struct ctrl_lines l;
 
 	if (c->arglen > 0) {
 		stat_path(s, c);
 		return;
 	}
 	addr_to_str(&s->si->peer, peer, sizeof(peer));
-	snprintf(lines[0], sizeof(lines[0]), "Connected to %s", peer);
-	snprintf(lines[1], sizeof(lines[1]), "Logged in as %s%s",
+	ctrl_lines_begin(&l, 211, "keepftpd status:");
+	ctrl_lines_add(&l, "Connected to %s", peer);
+	ctrl_lines_add(&l, "Logged in as %s%s",
 	    s->id->anonymous ? "anonymous" : "a user",
 	    s->id->writable ? " (read-write)" : " (read-only)");
-	snprintf(lines[2], sizeof(lines[2]), "TYPE: %s", s->ascii ? "ASCII" : "BINARY");
-	snprintf(lines[3], sizeof(lines[3]), "Session timeout in seconds is %lu",
+	ctrl_lines_add(&l, "TYPE: %s", s->ascii ? "ASCII" : "BINARY");
+	ctrl_lines_add(&l, "Session timeout in seconds is %lu",
 	    s->conf->idle_timeout);
-	snprintf(lines[4], sizeof(lines[4]), "Data connection: %s",
+	ctrl_lines_add(&l, "Data connection: %s",
 	    data_pending(&s->data) ? "ready" : "none");
 	if (s->id->down_rate != 0 || s->id->up_rate != 0)
-		snprintf(lines[n++], sizeof(lines[0]), "Rate limits in bytes/s: "
-		    "download %s, upload %s",
-		    limit_text(s->id->down_rate, d, sizeof(d)),
+		ctrl_lines_add(&l, "Rate limits in bytes/s: download %s, "
+		    "upload %s", limit_text(s->id->down_rate, d, sizeof(d)),
 		    limit_text(s->id->up_rate, u, sizeof(u)));
 	if (s->quota.fd >= 0)
-		stat_quota(s, lines[n++], sizeof(lines[0]));
-	for (i = 0; i < n; i++)
-		l[i] = lines[i];
-	ctrl_reply_lines(&s->ctrl, 211, "keepftpd status:", l, n, "End of status.");
+		stat_quota(s, &l);
+	ctrl_lines_end(&s->ctrl, &l, "End of status.");
 }
