@@ -18,35 +18,18 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import BIN, TIMEOUT, wait_for
+from conftest import TIMEOUT, is_sanitized, proc_table, wait_for
 
 
-def _is_sanitized():
-    with open(BIN, "rb") as f:
-        return b"__asan_init" in f.read()
 
 
-SANITIZED = _is_sanitized()
+SANITIZED = is_sanitized()
 ASAN_SESSIONS = 300
 SESSIONS = ASAN_SESSIONS if SANITIZED else 2000
 BATCH = 100          # connects in flight, below the listen backlog (128)
 DEADLINE = 240       # seconds for the whole test, whatever happens
 
 
-def proc_table():
-    """{pid: (ppid, name)} in one pass over /proc."""
-    table = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{d}/stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1:stat.rindex(")")]
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        table[int(d)] = (ppid, name)
-    return table
 
 
 def tree(root):

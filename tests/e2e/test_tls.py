@@ -17,7 +17,7 @@ import pytest
 
 from clients import need, run
 from conftest import (BIN, IS_ROOT, NOBODY, PASSWORD, USER, descendants_named,
-                      make_base, proc_status, wait_for)
+                      is_sanitized, make_base, proc_status, wait_for)
 from tls_helpers import (certs, TLS12, TLS13, ReuseFTP, TLSRaw, add_user, client_ctx,
                          make_cert, retr, tls_conf, tls_login)
 
@@ -447,9 +447,6 @@ def test_256mib_prot_p_both_directions(start_server, certs):
 # ---------------------------------------------------------------------------
 # who holds the private key
 
-def _is_sanitized():
-    with open(BIN, "rb") as f:
-        return b"__asan_init" in f.read()
 
 
 def ec_private_scalar(key_path):
@@ -490,7 +487,7 @@ def prelogin_holds_no_key(srv, needles):
 
 @pytest.mark.skipif(not IS_ROOT, reason="reads other processes' memory")
 def test_only_the_relay_holds_the_private_key(start_server, certs):
-    if _is_sanitized():
+    if is_sanitized():
         pytest.skip("ASan's shadow memory is too large to scan")
     srv = start_server(conf_extra=tls_conf(certs["cert"], certs["key"]), rootless=False)
     scalar = ec_private_scalar(certs["key"])
@@ -529,7 +526,7 @@ def test_plain_sessions_of_a_tls_server_hold_no_key(start_server, tmp_path, kind
     workers holds the private key. They do not free the inherited contexts
     (that would copy most of the heap): they map inaccessible pages over
     OpenSSL's secure heap, where the keys are."""
-    if _is_sanitized():
+    if is_sanitized():
         pytest.skip("ASan's shadow memory is too large to scan")
     cert, key = make_cert(tmp_path / "k", kind=kind)
     if kind == "ec":

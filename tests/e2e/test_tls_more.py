@@ -16,7 +16,8 @@ import threading
 import pytest
 
 from clients import need, run
-from conftest import IS_ROOT, NOBODY, PASSWORD, USER, free_port, make_base, wait_for
+from conftest import (IS_ROOT, NOBODY, PASSWORD, USER, free_port, is_sanitized, make_base,
+                      wait_for)
 from tls_helpers import (certs, TLS12, TLS13, ReuseFTP, TLSRaw, client_ctx, implicit_connect,
                          make_cert, retr, tls_conf, tls_login)
 
@@ -442,11 +443,6 @@ def test_lftp_implicit_ftps(isrv):
 # ---------------------------------------------------------------------------
 # many TLS sessions at once
 
-def _is_sanitized():
-    from conftest import BIN
-    with open(BIN, "rb") as f:
-        return b"__asan_init" in f.read()
-
 
 def pss_kib(pid):
     for line in open(f"/proc/{pid}/smaps_rollup"):
@@ -459,7 +455,7 @@ def test_many_tls_sessions(start_server, certs):
     """N logged-in TLS sessions at once (each: monitor, relay, worker) all
     answer, transfer under PROT P, and leave no relay behind."""
     from conftest import descendants_named
-    n = 30 if _is_sanitized() else 150
+    n = 30 if is_sanitized() else 150
     srv = tls_server(start_server, certs, max_clients=n + 10, max_per_ip=n + 10)
     sessions = []
     try:
