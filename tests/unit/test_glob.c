@@ -4,6 +4,7 @@
  * test can make the names pool fail to grow.
  */
 #include "cm.h"
+#include "tree.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -278,11 +279,8 @@ setup_tree(void **state)
 static int
 teardown_tree(void **state)
 {
-	char p[128];
-
 	close(rootfd);
-	snprintf(p, sizeof(p), "rm -rf -- '%s'", root);
-	(void)!system(p);
+	(void)tree_remove(root);
 	return 0;
 }
 
@@ -486,8 +484,7 @@ test_expand_fanout(void **state)
 	assert_true(secs < 0.5);
 	assert_int_equal(x.n, 0);	/* no final level was reached */
 	close(fd);
-	snprintf(p, sizeof(p), "rm -rf -- '%s'", big);
-	(void)!system(p);
+	(void)tree_remove(big);
 }
 
 int

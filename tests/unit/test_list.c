@@ -1,5 +1,6 @@
 /* test_list.c - ls -l and MLSD formatting, owner names, listings, -R. */
 #include "cm.h"
+#include "tree.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -431,11 +432,8 @@ setup_tree(void **state)
 static int
 teardown_tree(void **state)
 {
-	char p[128];
-
 	close(rootfd);
-	snprintf(p, sizeof(p), "rm -rf -- '%s'", root);
-	(void)!system(p);
+	(void)tree_remove(root);
 	return 0;
 }
 
