@@ -548,3 +548,21 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_sep("-", "FTP clients")
     for line in client_versions():
         terminalreporter.write_line(line)
+
+
+def code(f, cmd):
+    """The reply code of cmd, error or not."""
+    try:
+        return f.sendcmd(cmd)[:3]
+    except ftplib.Error as e:
+        return str(e)[:3]
+
+
+def pss_kib(pid):
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0

@@ -16,11 +16,9 @@ import signal
 import socket
 import threading
 import time
-from pathlib import Path
 
-from conftest import TIMEOUT, is_sanitized, proc_table, wait_for
-
-
+from conftest import TIMEOUT, is_sanitized, proc_table, wait_for, IS_ROOT, pss_kib
+from tls_helpers import retr, tls_login, tls_server
 
 
 SANITIZED = is_sanitized()
@@ -28,8 +26,6 @@ ASAN_SESSIONS = 300
 SESSIONS = ASAN_SESSIONS if SANITIZED else 2000
 BATCH = 100          # connects in flight, below the listen backlog (128)
 DEADLINE = 240       # seconds for the whole test, whatever happens
-
-
 
 
 def tree(root):
@@ -44,16 +40,6 @@ def tree(root):
             out.setdefault(table[c][1], []).append(c)
             todo.append(c)
     return out
-
-
-def pss_kib(pid):
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 class Conn:
@@ -250,3 +236,31 @@ def test_kill9_of_one_session_leaves_the_others_whole(start_server):
     assert f.size("big.bin") == SIZE
     f.quit()
     assert srv.sanitizer_report() is None
+
+
+def test_many_tls_sessions(start_server, certs):
+    """N logged-in TLS sessions at once (each: monitor, relay, worker) all
+    answer, transfer under PROT P, and leave no relay behind."""
+    from conftest import descendants_named
+    n = 30 if is_sanitized() else 150
+    srv = tls_server(start_server, certs, max_clients=n + 10, max_per_ip=n + 10)
+    sessions = []
+    try:
+        for _ in range(n):
+            sessions.append(tls_login(srv, timeout=30))
+        relays = descendants_named(srv.pid, "kf-tls-relay")
+        assert len(relays) == n
+        if IS_ROOT:
+            print(f"relay PSS: {sum(pss_kib(p) for p in relays) / n:.0f} KiB each")
+        for f in sessions:
+            f.voidcmd("NOOP")
+        for f in sessions[:: max(1, n // 10)]:
+            assert retr(f, "digits.bin") == bytes(range(256)) * 40
+    finally:
+        for f in sessions:
+            try:
+                f.quit()
+            except (OSError, EOFError, ftplib.Error):
+                f.close()
+    assert wait_for(lambda: not descendants_named(srv.pid, "kf-tls-relay"), timeout=20)
+    assert "data connection refused" not in srv.log()

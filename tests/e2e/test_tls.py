@@ -16,10 +16,10 @@ import time
 import pytest
 
 from clients import need, run
-from conftest import (BIN, IS_ROOT, NOBODY, PASSWORD, USER, descendants_named,
-                      is_sanitized, make_base, proc_status, wait_for)
-from tls_helpers import (certs, TLS12, TLS13, ReuseFTP, TLSRaw, add_user, client_ctx,
-                         make_cert, retr, tls_conf, tls_login)
+from conftest import (BIN, IS_ROOT, NOBODY, PASSWORD, USER, descendants_named, is_sanitized,
+                      make_base, proc_status, wait_for)
+from tls_helpers import (certs, TLS12, TLS13, ReuseFTP, TLSRaw, add_user, client_ctx, make_cert,
+                         retr, tls_conf, tls_login, tls_server)
 
 VERSIONS = [pytest.param(TLS12, id="tls1.2"), pytest.param(TLS13, id="tls1.3")]
 
@@ -31,12 +31,6 @@ MODES = ["root", "rootless"] if IS_ROOT else ["rootless"]
 def tsrv(request, start_server, certs):
     return start_server(conf_extra=tls_conf(certs["cert"], certs["key"]),
                         rootless=request.param == "rootless")
-
-
-def tls_server(start_server, certs, **extra):
-    return start_server(conf_extra=tls_conf(certs["cert"], certs["key"],
-                                            {k: str(v) for k, v in extra.items()}),
-                        rootless=not IS_ROOT)
 
 
 # ---------------------------------------------------------------------------
