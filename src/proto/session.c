@@ -253,14 +253,12 @@ start_quota(struct sess *s, const struct session_info *si)
 		    s->id->name, strerror(-r));
 }
 
-void
-session_run(const struct session_info *si, const struct auth_identity *id,
+/* The session's state at login; sandboxed already. */
+static struct sess *
+sess_new(const struct session_info *si, const struct auth_identity *id,
     int rootfd)
 {
-	char line[KF_LINE_MAX + 1];
-	enum line_status st;
 	struct sess *s;
-	size_t n;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		_exit(1);
@@ -280,29 +278,49 @@ session_run(const struct session_info *si, const struct auth_identity *id,
 	args_patterns(&s->deny, s->conf->deny_patterns);
 	umask((mode_t)s->umask);
 	start_quota(s, si);
+	return s;
+}
+
+/* One command line read and answered: 0, or -1 when the session ends. */
+static int
+serve_line(struct sess *s)
+{
+	char line[KF_LINE_MAX + 1];
+	enum line_status st;
+	size_t n;
+
+	if (session_stop) {
+		ctrl_reply(&s->ctrl, 421, "%s.", session_stop_reason());
+		return -1;
+	}
+	st = ctrl_read_line(&s->ctrl, line, &n, (int)s->idle * 1000);
+	if (st == LINE_INTR)
+		return 0;
+	if (st == LINE_TIMEOUT) {
+		ctrl_reply(&s->ctrl, 421, "Timeout.");
+		return -1;
+	}
+	if (st == LINE_EOF || st == LINE_ERROR)
+		return -1;
+	if (st == LINE_TOO_LONG)
+		ctrl_reply(&s->ctrl, 500, "Command line too long.");
+	else if (st == LINE_BAD_CHAR)
+		ctrl_reply(&s->ctrl, 500, "Invalid character in command.");
+	else
+		dispatch(s, line, n);
+	return 0;
+}
+
+void
+session_run(const struct session_info *si, const struct auth_identity *id,
+    int rootfd)
+{
+	struct sess *s = sess_new(si, id, rootfd);
+
 	sys_shed_memory();	/* what the sandbox set-up used */
 	ctrl_reply(&s->ctrl, 230, "Login successful.");
-	while (!s->quit && !s->ctrl.broken) {
-		if (session_stop) {
-			ctrl_reply(&s->ctrl, 421, "%s.",
-			    session_stop_reason());
+	while (!s->quit && !s->ctrl.broken)
+		if (serve_line(s) < 0)
 			break;
-		}
-		st = ctrl_read_line(&s->ctrl, line, &n, (int)s->idle * 1000);
-		if (st == LINE_INTR)
-			continue;
-		if (st == LINE_TIMEOUT) {
-			ctrl_reply(&s->ctrl, 421, "Timeout.");
-			break;
-		}
-		if (st == LINE_EOF || st == LINE_ERROR)
-			break;
-		if (st == LINE_TOO_LONG)
-			ctrl_reply(&s->ctrl, 500, "Command line too long.");
-		else if (st == LINE_BAD_CHAR)
-			ctrl_reply(&s->ctrl, 500, "Invalid character in command.");
-		else
-			dispatch(s, line, n);
-	}
 	_exit(0);
 }
