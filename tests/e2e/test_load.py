@@ -17,8 +17,8 @@ import socket
 import threading
 import time
 
-from conftest import TIMEOUT, is_sanitized, proc_table, wait_for, IS_ROOT, pss_kib
-from tls_helpers import retr, tls_login, tls_server
+from conftest import IS_ROOT, TIMEOUT, is_sanitized, proc_table, pss_kib, wait_for
+from tls_helpers import certs, retr, tls_login, tls_server  # noqa: F401 (certs: a fixture)
 
 
 SANITIZED = is_sanitized()

@@ -15,7 +15,7 @@ import pytest
 from clients import need, run
 from conftest import IS_ROOT, NOBODY, USER, make_base
 from tls_helpers import (certs, TLS12, TLS13, TLSRaw, cert_ctx, client_ctx,  # noqa: F401
-                         retr, tls_conf, tls_login, tls_server)  # certs: a fixture
+                         pki, retr, tls_conf, tls_login, tls_server)  # certs, pki: fixtures
 
 
 def peer_der(f):
