@@ -11,6 +11,7 @@
 
 #include "../fs/hash.h"
 #include "../fs/list.h"
+#include "../ipc/proto.h"
 #include "session.h"
 
 volatile sig_atomic_t session_stop;
@@ -191,4 +192,31 @@ proto_reply_basic(struct ctrl *c, const struct cmd *cmd)
 	default:
 		return 0;
 	}
+}
+
+/*
+ * PBSZ 0 and PROT C/P (RFC 4217), the same before and after login, once
+ * TLS is on: *flags holds MON_TLS_PBSZ and MON_TLS_PROT_P.
+ */
+void
+proto_reply_prot(struct ctrl *c, const struct cmd *cmd, int tls,
+    unsigned *flags)
+{
+	if (!tls) {
+		ctrl_reply(c, 503, "%s needs AUTH TLS first.", cmd->def->name);
+		return;
+	}
+	if (cmd->def->id == CMD_PBSZ) {
+		*flags |= MON_TLS_PBSZ;
+		ctrl_reply(c, 200, "PBSZ=0");
+	} else if (!(*flags & MON_TLS_PBSZ))
+		ctrl_reply(c, 503, "PBSZ must come before PROT.");
+	else if (strcasecmp(cmd->arg, "P") == 0) {
+		*flags |= MON_TLS_PROT_P;
+		ctrl_reply(c, 200, "Protection level set to Private.");
+	} else if (strcasecmp(cmd->arg, "C") == 0) {
+		*flags &= ~MON_TLS_PROT_P;
+		ctrl_reply(c, 200, "Protection level set to Clear.");
+	} else
+		ctrl_reply(c, 536, "Only PROT C and PROT P are supported.");
 }

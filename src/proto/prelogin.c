@@ -232,29 +232,11 @@ do_auth(struct pre *p, const struct cmd *c)
 	finish(p, 234, "Proceed with TLS negotiation.");
 }
 
-/* PBSZ 0 and PROT C/P (RFC 4217), only once TLS is on. */
+/* PBSZ 0 and PROT C/P (RFC 4217), only once TLS is on (basic.c). */
 static void
 do_prot(struct pre *p, const struct cmd *c)
 {
-	if (!p->si->tls) {
-		ctrl_reply(&p->ctrl, 503, "%s needs AUTH TLS first.",
-		    c->def->name);
-		return;
-	}
-	if (c->def->id == CMD_PBSZ) {
-		p->tls_flags |= MON_TLS_PBSZ;
-		ctrl_reply(&p->ctrl, 200, "PBSZ=0");
-	} else if (!(p->tls_flags & MON_TLS_PBSZ))
-		ctrl_reply(&p->ctrl, 503, "PBSZ must come before PROT.");
-	else if (strcasecmp(c->arg, "P") == 0) {
-		p->tls_flags |= MON_TLS_PROT_P;
-		ctrl_reply(&p->ctrl, 200, "Protection level set to Private.");
-	} else if (strcasecmp(c->arg, "C") == 0) {
-		p->tls_flags &= ~MON_TLS_PROT_P;
-		ctrl_reply(&p->ctrl, 200, "Protection level set to Clear.");
-	} else
-		ctrl_reply(&p->ctrl, 536, "Only PROT C and PROT P are "
-		    "supported.");
+	proto_reply_prot(&p->ctrl, c, p->si->tls, &p->tls_flags);
 }
 
 static void

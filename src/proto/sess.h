@@ -38,8 +38,7 @@ struct sess {
 	struct quota			 quota;		/* fd -1: none */
 	uint64_t			 min_rate;	/* last transfer's, for 426 */
 	uint64_t			 rest;
-	int				 pbsz;		/* PBSZ 0 given (TLS) */
-	int				 prot_p;	/* PROT P: data over TLS */
+	unsigned			 tls_flags;	/* MON_TLS_*: PBSZ, PROT P */
 	int				 ccc;		/* CCC done */
 	SSL				*dssl;		/* the open data SSL */
 	char				 cwd[KF_PATH_MAX + 1];

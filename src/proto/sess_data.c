@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../ipc/proto.h"
 #include "../net/addr.h"
 #include "../tls/tls_xfer.h"
 #include "sess.h"
@@ -51,7 +52,7 @@ sess_open_data(struct sess *s, const char *what)
 	    (int)s->conf->data_timeout * 1000);
 	if (fd < 0)
 		ctrl_reply(&s->ctrl, 425, "Failed to establish data connection.");
-	else if (s->prot_p)
+	else if (s->tls_flags & MON_TLS_PROT_P)
 		fd = protect_data(s, fd);
 	return fd;
 }
@@ -70,7 +71,7 @@ sess_close_data(struct sess *s, int fd)
 int
 sess_need_data(struct sess *s)
 {
-	if (!s->prot_p && session_prot_required(s->conf, s->id->anonymous)) {
+	if (!(s->tls_flags & MON_TLS_PROT_P) && session_prot_required(s->conf, s->id->anonymous)) {
 		ctrl_reply(&s->ctrl, 521, "Data connections must be "
 		    "protected: use PBSZ 0 and PROT P.");
 		data_reset(&s->data);

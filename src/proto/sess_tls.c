@@ -12,29 +12,11 @@
 #include "../ipc/proto.h"
 #include "sess.h"
 
-/* PBSZ 0 and PROT C/P (RFC 4217) after login. */
+/* PBSZ 0 and PROT C/P (RFC 4217) after login: basic.c, as before it. */
 void
 do_prot(struct sess *s, const struct cmd *c)
 {
-	if (!s->si->tls) {
-		ctrl_reply(&s->ctrl, 503, "%s needs AUTH TLS first.",
-		    c->def->name);
-		return;
-	}
-	if (c->def->id == CMD_PBSZ) {
-		s->pbsz = 1;
-		ctrl_reply(&s->ctrl, 200, "PBSZ=0");
-	} else if (!s->pbsz)
-		ctrl_reply(&s->ctrl, 503, "PBSZ must come before PROT.");
-	else if (strcasecmp(c->arg, "P") == 0) {
-		s->prot_p = 1;
-		ctrl_reply(&s->ctrl, 200, "Protection level set to Private.");
-	} else if (strcasecmp(c->arg, "C") == 0) {
-		s->prot_p = 0;
-		ctrl_reply(&s->ctrl, 200, "Protection level set to Clear.");
-	} else
-		ctrl_reply(&s->ctrl, 536, "Only PROT C and PROT P are "
-		    "supported.");
+	proto_reply_prot(&s->ctrl, c, s->si->tls, &s->tls_flags);
 }
 
 /*

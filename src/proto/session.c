@@ -272,8 +272,7 @@ sess_new(const struct session_info *si, const struct auth_identity *id,
 	s->umask = (unsigned)s->conf->umask;
 	s->idle = (unsigned)s->conf->idle_timeout;
 	s->hash = hash_default();
-	s->pbsz = (si->tls_flags & MON_TLS_PBSZ) != 0;
-	s->prot_p = (si->tls_flags & MON_TLS_PROT_P) != 0;
+	s->tls_flags = si->tls_flags & (MON_TLS_PBSZ | MON_TLS_PROT_P);
 	args_patterns(&s->hide, s->conf->hide_patterns);
 	args_patterns(&s->deny, s->conf->deny_patterns);
 	umask((mode_t)s->umask);
