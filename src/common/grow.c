@@ -4,6 +4,7 @@
  * Runs in: all processes.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,9 @@ grow_array(void *pp, size_t *cap, size_t need, size_t size, size_t first,
 		c = c > max / 2 ? max : c * 2;
 	if (c > max)
 		c = max;
+	/* reallocarray checks this too; ASan would abort on it instead */
+	if (size != 0 && c > SIZE_MAX / size)
+		return -ENOMEM;
 	memcpy(&old, pp, sizeof(old));
 	if ((p = reallocarray(old, c, size)) == NULL)
 		return -ENOMEM;
