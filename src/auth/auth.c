@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "../common/log.h"
+#include "../common/sys.h"
 #include "auth.h"
 #include "users.h"
 
@@ -46,17 +47,14 @@ static int
 slot_lock(int cmd, short type, unsigned i)
 {
 	struct flock fl;
-	int r;
 
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = type;
 	fl.l_whence = SEEK_SET;
 	fl.l_start = (off_t)i;
 	fl.l_len = 1;
-	do
-		r = fcntl(slot_fd, cmd, &fl);
-	while (r < 0 && errno == EINTR && cmd == F_SETLKW);
-	return r;
+	/* F_SETLK does not wait: EINTR cannot come; F_SETLKW retries */
+	return sys_lock(slot_fd, cmd, &fl);
 }
 
 int

@@ -374,15 +374,19 @@ users_find(const char *text, size_t len, const char *name,
 	return found;
 }
 
-/* "key=LIST" after *sep, ';' between the addresses; nothing when empty. */
-static int
-format_addrs(struct buf *b, const char **sep, const char *key,
+/*
+ * "key=LIST" after *sep, ';' between the addresses, then *sep is ",";
+ * nothing when list is NULL. The users file and `keepftpd user` both
+ * write address flags with it.
+ */
+int
+users_format_addrs(struct buf *b, const char **sep, const char *key,
     const char *list)
 {
 	const char *p;
 	int r;
 
-	if (list[0] == '\0')
+	if (list == NULL)
 		return 0;
 	r = buf_appendf(b, "%s%s=", *sep, key);
 	for (p = list; r == 0 && *p != '\0'; p++)
@@ -414,8 +418,11 @@ users_format_flags(const struct users_entry *e, struct buf *b)
 		}
 		sep = ",";
 	}
-	if (format_addrs(b, &sep, "allow_from", e->allow_from) < 0 ||
-	    format_addrs(b, &sep, "deny_from", e->deny_from) < 0)
+	/* an empty list is none: no flag */
+	if (users_format_addrs(b, &sep, "allow_from", e->allow_from[0] != '\0' ?
+	    e->allow_from : NULL) < 0 ||
+	    users_format_addrs(b, &sep, "deny_from", e->deny_from[0] != '\0' ?
+	    e->deny_from : NULL) < 0)
 		return -1;
 	return 0;
 }

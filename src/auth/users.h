@@ -57,6 +57,8 @@ int	users_find(const char *text, size_t len, const char *name,
 int	users_format_line(const struct users_entry *, struct buf *);
 /* The flags field as users_format_line writes it ("write,up_rate=N"). */
 int	users_format_flags(const struct users_entry *, struct buf *);
+int	users_format_addrs(struct buf *, const char **sep, const char *key,
+	    const char *list);
 /* Reads a whole users file; 0, or -errno (-ENOENT, -EFBIG, ...). */
 int	users_load(const char *path, char **text, size_t *len);
 

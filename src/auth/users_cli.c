@@ -512,21 +512,6 @@ rewrite(const char *file, const char *text, size_t len, const char *name,
 
 /* ---- subcommands ---- */
 
-/* ",key=LIST" as the users file writes it (';' between addresses). */
-static int
-addr_flag(struct buf *b, int comma, const char *key, const char *list)
-{
-	const char *p;
-	int r;
-
-	if (list == NULL)
-		return 0;
-	r = buf_appendf(b, "%s%s=", comma ? "," : "", key);
-	for (p = list; r == 0 && *p != '\0'; p++)
-		r = buf_appendf(b, "%c", *p == ',' ? ';' : *p);
-	return r;
-}
-
 /* The name and home of a new user, said plainly before the line is built. */
 static int
 check_name_home(const struct opts *o)
@@ -561,7 +546,7 @@ static int
 build_entry(const struct opts *o, struct users_entry *e)
 {
 	struct buf *b;
-	const char *err = "";
+	const char *err = "", *sep;
 	unsigned long uid, gid;
 	int r = -1;
 
@@ -571,12 +556,13 @@ build_entry(const struct opts *o, struct users_entry *e)
 		return -1;
 	if ((b = buf_new(KF_USERS_LINE_MAX + 2)) == NULL)
 		return -1;
+	sep = o->write || o->tls ? "," : "";
+	/* an empty --allow-from "" is written, and refused by the parser */
 	if (buf_appendf(b, "%s:$argon2id$x:%lu:%lu:%s:%s", o->name, uid, gid,
 	    o->home, o->write && o->tls ? "write,tls" : o->write ? "write" :
 	    o->tls ? "tls" : "") < 0 ||
-	    addr_flag(b, o->write || o->tls, "allow_from", o->allow_from) < 0 ||
-	    addr_flag(b, o->write || o->tls || o->allow_from != NULL,
-	    "deny_from", o->deny_from) < 0)
+	    users_format_addrs(b, &sep, "allow_from", o->allow_from) < 0 ||
+	    users_format_addrs(b, &sep, "deny_from", o->deny_from) < 0)
 		err = "line too long";
 	else
 		r = users_parse_line(buf_data(b), buf_len(b), e, &err);

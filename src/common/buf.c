@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "grow.h"
 
 struct buf {
 	char	*data;
@@ -42,24 +43,11 @@ buf_free(struct buf *b)
 static int
 reserve(struct buf *b, size_t n)
 {
-	size_t want, cap;
-	char *p;
-
 	if (n > b->max - b->len)
 		return -ENOSPC;
 	/* one spare byte so buf_cstr() never needs to grow */
-	want = b->len + n + 1;
-	if (want <= b->cap)
-		return 0;
-	cap = b->cap < 64 ? 64 : b->cap;
-	while (cap < want)
-		cap = cap > b->max / 2 ? b->max + 1 : cap * 2;
-	/* the capacity changes only with the memory: a failure keeps both */
-	if ((p = realloc(b->data, cap)) == NULL)
-		return -ENOMEM;
-	b->data = p;
-	b->cap = cap;
-	return 0;
+	return grow_array(&b->data, &b->cap, b->len + n + 1, 1, 64,
+	    b->max + 1) < 0 ? -ENOMEM : 0;
 }
 
 int

@@ -383,8 +383,7 @@ write_stderr(int prio, const char *esc)
 		line[n - 1] = '\n';
 	}
 	/* one write per line: lines from many processes do not interleave */
-	while (write(STDERR_FILENO, line, (size_t)n) < 0 && errno == EINTR)
-		;
+	(void)sys_write(STDERR_FILENO, line, (size_t)n);
 }
 
 /* An escaped line to the real sink (stderr or syslog). */
@@ -413,9 +412,7 @@ log_raw(int prio, const char *bytes, size_t n)
 		p = (unsigned char)prio;
 		msg[0] = (char)p;
 		memcpy(msg + 1, bytes, n);
-		while (send(sink_fd, msg, n + 1, MSG_DONTWAIT) < 0 &&
-		    errno == EINTR)
-			;
+		(void)sys_send(sink_fd, msg, n + 1, MSG_DONTWAIT);
 		return;
 	}
 	log_escape(bytes, n, esc, sizeof(esc));

@@ -7,6 +7,8 @@
 #include <sys/mman.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +35,85 @@ sys_write(int fd, const void *p, size_t n)
 		r = write(fd, p, n);
 	while (r < 0 && errno == EINTR);
 	return r;
+}
+
+ssize_t
+sys_pread(int fd, void *p, size_t n, off_t off)
+{
+	ssize_t r;
+
+	do
+		r = pread(fd, p, n, off);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+ssize_t
+sys_pwrite(int fd, const void *p, size_t n, off_t off)
+{
+	ssize_t r;
+
+	do
+		r = pwrite(fd, p, n, off);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+ssize_t
+sys_recv(int fd, void *p, size_t n, int flags)
+{
+	ssize_t r;
+
+	do
+		r = recv(fd, p, n, flags);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+ssize_t
+sys_send(int fd, const void *p, size_t n, int flags)
+{
+	ssize_t r;
+
+	do
+		r = send(fd, p, n, flags);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+ssize_t
+sys_recvmsg(int fd, struct msghdr *mh, int flags)
+{
+	ssize_t r;
+
+	do
+		r = recvmsg(fd, mh, flags);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/* A record lock (F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW). */
+int
+sys_lock(int fd, int cmd, struct flock *fl)
+{
+	int r;
+
+	do
+		r = fcntl(fd, cmd, fl);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/* openat2(2), which glibc does not wrap; how is a struct open_how. */
+int
+sys_openat2(int dirfd, const char *path, const void *how, size_t size)
+{
+	long fd;
+
+	do
+		fd = syscall(SYS_openat2, dirfd, path, how, size);
+	while (fd < 0 && errno == EINTR);
+	return (int)fd;
 }
 
 /* Blocking or not: waits for POLLOUT on EAGAIN. */

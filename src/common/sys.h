@@ -9,8 +9,20 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct flock;
+struct msghdr;
+
+/* These retry on EINTR and return what the call returns, errno kept. */
 ssize_t	sys_read(int fd, void *, size_t);
 ssize_t	sys_write(int fd, const void *, size_t);
+ssize_t	sys_pread(int fd, void *, size_t, off_t);
+ssize_t	sys_pwrite(int fd, const void *, size_t, off_t);
+ssize_t	sys_recv(int fd, void *, size_t, int flags);
+ssize_t	sys_send(int fd, const void *, size_t, int flags);
+ssize_t	sys_recvmsg(int fd, struct msghdr *, int flags);
+int	sys_lock(int fd, int cmd, struct flock *);
+int	sys_openat2(int dirfd, const char *path, const void *how, size_t);
+
 int	sys_write_all(int fd, const void *, size_t);
 int	sys_set_nonblock(int fd, int on);
 int	sys_set_cloexec(int fd);

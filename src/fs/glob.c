@@ -10,10 +10,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/grow.h"
 #include "../common/limits.h"
 #include "glob.h"
 #include "path.h"
@@ -226,19 +228,12 @@ struct names {
 static int
 names_add(struct names *nm, const char *s)
 {
-	size_t n = strlen(s) + 1, cap;
-	char *p;
+	size_t n = strlen(s) + 1;
 
-	if (nm->cap - nm->len < n) {
-		cap = nm->cap == 0 ? 1024 : nm->cap * 2;
-		if (cap - nm->len < n)
-			cap = nm->len + n;
-		/* the capacity changes only with the memory */
-		if ((p = realloc(nm->pool, cap)) == NULL)
-			return -ENOMEM;
-		nm->pool = p;
-		nm->cap = cap;
-	}
+	/* the capacity changes only with the memory */
+	if (grow_array(&nm->pool, &nm->cap, nm->len + n, 1, 1024,
+	    SIZE_MAX) < 0)
+		return -ENOMEM;
 	memcpy(nm->pool + nm->len, s, n);
 	nm->len += n;
 	nm->n++;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../common/cursor.h"
+#include "../common/grow.h"
 #include "../common/limits.h"
 #include "../common/sys.h"
 #include "idmap.h"
@@ -69,19 +70,12 @@ static int
 tab_add(struct idtab *t, uint32_t id, const char *name, size_t n)
 {
 	struct ident *v;
-	size_t cap;
 
 	if (t->n >= KF_IDMAP_ENTRIES_MAX)
 		return 0;
-	if (t->n == t->cap) {
-		cap = t->cap == 0 ? 64 : t->cap * 2;
-		if (cap > KF_IDMAP_ENTRIES_MAX)
-			cap = KF_IDMAP_ENTRIES_MAX;
-		if ((v = realloc(t->v, cap * sizeof(*v))) == NULL)
-			return -ENOMEM;
-		t->v = v;
-		t->cap = cap;
-	}
+	if (grow_array(&t->v, &t->cap, t->n + 1, sizeof(*t->v), 64,
+	    KF_IDMAP_ENTRIES_MAX) < 0)
+		return -ENOMEM;
 	v = &t->v[t->n];
 	v->id = id;
 	v->seq = (uint32_t)t->n;

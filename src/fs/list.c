@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/grow.h"
 #include "../common/limits.h"
 #include "glob.h"
 #include "list.h"
@@ -22,45 +23,6 @@
 
 #define SIX_MONTHS	(31556952L / 2)	/* GNU ls: half a Gregorian year */
 #define TIME_MAX_SHOWN	253402300799LL	/* 9999-12-31 23:59:59 UTC */
-
-/* One ls option letter: the ones that mean something here set a flag. */
-static int
-opt_letter(char ch, unsigned *flags)
-{
-	if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9')))
-		return -EINVAL;
-	if (ch == 'a' || ch == 'A')
-		*flags |= LIST_ALL;
-	else if (ch == 'l')
-		*flags |= LIST_LONG;
-	else if (ch == 'R')
-		*flags |= LIST_RECURSE;
-	else if (ch == 'd')
-		*flags |= LIST_DIRSELF;
-	return 0;	/* -1 -t -r -h -F ...: accepted, ignored */
-}
-
-/*
- * Leading "-a", "-l", "-laR", "-1" ... words: any letters and digits,
- * as clients and scripts send ls flags; the rest is the path. A word
- * with anything else after its '-' is a name: -EINVAL.
- */
-int
-list_parse_opts(const char **arg, unsigned *flags)
-{
-	const char *p = *arg;
-
-	while (*p == '-' && p[1] != '\0' && p[1] != ' ') {
-		for (p++; *p != '\0' && *p != ' '; p++)
-			if (opt_letter(*p, flags) < 0)
-				return -EINVAL;
-		while (*p == ' ')
-			p++;
-	}
-	*arg = p;
-	return 0;
-}
 
 /* ---- pure formatters ---- */
 
@@ -469,20 +431,13 @@ struct lister {
 static int
 stack_push(struct stack *s, const char *name)
 {
-	size_t n = strlen(name) + 1, cap;
-	char *p;
+	size_t n = strlen(name) + 1;
 
 	if (n > KF_LIST_TREE_BUF - s->len)
 		return -E2BIG;
-	if (s->cap - s->len < n) {
-		cap = s->cap == 0 ? 4096 : s->cap * 2;
-		if (cap > KF_LIST_TREE_BUF)
-			cap = KF_LIST_TREE_BUF;
-		if ((p = realloc(s->mem, cap)) == NULL)
-			return -ENOMEM;
-		s->mem = p;
-		s->cap = cap;
-	}
+	if (grow_array(&s->mem, &s->cap, s->len + n, 1, 4096,
+	    KF_LIST_TREE_BUF) < 0)
+		return -ENOMEM;
 	memcpy(s->mem + s->len, name, n);
 	s->len += n;
 	return 0;

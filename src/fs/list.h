@@ -19,7 +19,7 @@
 
 #define LIST_LONG	0x01	/* ls -l lines (LIST); else names (NLST) */
 #define LIST_ALL	0x02	/* -a: dot files too */
-#define LIST_RECURSE	0x04	/* -R was asked (set by list_parse_opts) */
+#define LIST_RECURSE	0x04	/* -R was asked (set by args_list_opts) */
 #define LIST_ALLOW_RECURSE 0x08	/* caller: -R is permitted (config) */
 #define LIST_MLSD	0x10	/* RFC 3659 facts; the path must be a dir */
 #define LIST_WRITABLE	0x20	/* session may write: perm a,c,d,f,m,p,w */
@@ -58,7 +58,6 @@ struct list_opts {
 	void			*flush_arg;
 };
 
-int	list_parse_opts(const char **arg, unsigned *flags);
 int	list_format_long(struct buf *, const char *name, const struct stat *,
 	    const char *link, const struct idmap *, time_t now);
 int	list_format_facts(struct buf *, const char *name, const struct stat *,
@@ -72,10 +71,6 @@ int	list_mlst(int rootfd, const char *vpath, const struct list_opts *,
 	    struct buf *out);
 
 /*
- * list_parse_opts: eats leading "-alR..." words (any letters and
- *   digits; a A l R d set flags, the rest such as 1 t r h F are
- *   ignored) into *flags and moves *arg past them; -EINVAL when a word
- *   after '-' holds anything else (it is a name).
  * list_format_long: one "ls -l" line, CRLF-terminated. Owner and group
  *   names from the idmap, numbers when unknown. The date is "Mon dd
  *   HH:MM" when now - 6 months < mtime <= now, else "Mon dd  YYYY"

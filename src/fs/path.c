@@ -7,10 +7,10 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../common/limits.h"
+#include "../common/sys.h"
 #include "path.h"
 
 /* Appends one component; ".." pops, "." and "" are skipped. */
@@ -110,12 +110,7 @@ fs_open(int rootfd, const char *vpath, int flags, mode_t mode)
 		.mode = (flags & O_CREAT) ? mode : 0,
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
-	long fd;
-
-	do
-		fd = syscall(SYS_openat2, rootfd, vpath, &how, sizeof(how));
-	while (fd < 0 && errno == EINTR);
-	return (int)fd;
+	return sys_openat2(rootfd, vpath, &how, sizeof(how));
 }
 
 /*

@@ -7,13 +7,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/grow.h"
 #include "../common/limits.h"
+#include "../common/sys.h"
 #include "quota.h"
 #include "upload.h"
 
@@ -122,16 +125,9 @@ struct walk {
 static int
 remember_link(struct walk *w, const struct stat *st)
 {
-	struct inode *n;
-	size_t cap;
-
-	if (w->nlinks == w->links_cap) {
-		cap = w->links_cap == 0 ? 64 : w->links_cap * 2;
-		if ((n = reallocarray(w->links, cap, sizeof(*n))) == NULL)
-			return -ENOMEM;
-		w->links = n;
-		w->links_cap = cap;
-	}
+	if (grow_array(&w->links, &w->links_cap, w->nlinks + 1,
+	    sizeof(*w->links), 64, SIZE_MAX / sizeof(*w->links)) < 0)
+		return -ENOMEM;
 	w->links[w->nlinks++] = (struct inode){ st->st_dev, st->st_ino,
 		(uint64_t)st->st_size };
 	return 0;
@@ -355,10 +351,7 @@ set_lock(int fd, short type)
 {
 	struct flock l = { .l_type = type, .l_whence = SEEK_SET };
 
-	while (fcntl(fd, F_OFD_SETLKW, &l) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return 0;
+	return sys_lock(fd, F_OFD_SETLKW, &l) < 0 ? -errno : 0;
 }
 
 int
@@ -379,9 +372,7 @@ quota_read(int fd, struct quota_usage *u)
 	char rec[QUOTA_RECORD_LEN + 1];
 	ssize_t n;
 
-	do
-		n = pread(fd, rec, sizeof(rec), 0);
-	while (n < 0 && errno == EINTR);
+	n = sys_pread(fd, rec, sizeof(rec), 0);
 	if (n < 0)
 		return -errno;
 	return quota_parse(rec, (size_t)n, u) == 0 ? 1 : 0;
@@ -399,9 +390,7 @@ quota_write(int fd, const struct quota_usage *u)
 	ssize_t n;
 
 	quota_format(u, rec, sizeof(rec));
-	do
-		n = pwrite(fd, rec, QUOTA_RECORD_LEN, 0);
-	while (n < 0 && errno == EINTR);
+	n = sys_pwrite(fd, rec, QUOTA_RECORD_LEN, 0);
 	if (n != QUOTA_RECORD_LEN)
 		return n < 0 ? -errno : -EIO;
 	return ftruncate(fd, QUOTA_RECORD_LEN) < 0 ? -errno : 0;

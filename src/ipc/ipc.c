@@ -153,9 +153,7 @@ ipc_send(int fd, const struct ipc_msg *m)
 
 	memcpy(frame, h, sizeof(h));
 	memcpy(frame + IPC_HDR_LEN, m->data, m->len);
-	do
-		r = send(fd, frame, IPC_HDR_LEN + m->len, MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
+	r = sys_send(fd, frame, IPC_HDR_LEN + m->len, MSG_NOSIGNAL);
 	return r == (ssize_t)(IPC_HDR_LEN + m->len) ? 0 : -EIO;
 }
 
@@ -168,9 +166,7 @@ ipc_recv(int fd, struct ipc_msg *m)
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
-	do
-		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	n = sys_recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	if (n == 0)
 		return -EPIPE;
 	if (n < 0)

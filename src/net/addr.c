@@ -1,6 +1,6 @@
 /*
- * addr.c - address comparison and the PORT (RFC 959) and EPRT
- * (RFC 2428) argument parsers, with a cursor and strict numbers.
+ * addr.c - socket address helpers: comparison, text, address lists.
+ * (The PORT and EPRT argument parsers are in proto/args.c.)
  * Runs in: workers and listener. Pure.
  */
 #include <arpa/inet.h>
@@ -11,88 +11,6 @@
 
 #include "../common/cursor.h"
 #include "addr.h"
-
-static void
-set_v4(struct sockaddr_storage *ss, const uint8_t ip[4], uint16_t port)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	sin->sin_family = AF_INET;
-	memcpy(&sin->sin_addr, ip, 4);
-	sin->sin_port = htons(port);
-}
-
-/* h1,h2,h3,h4,p1,p2 - each 0..255; port must be non-zero. */
-int
-addr_parse_port(const char *arg, struct sockaddr_storage *out, socklen_t *len)
-{
-	struct cursor c;
-	uint64_t v[6];
-	uint8_t ip[4];
-	int i;
-
-	cursor_init_str(&c, arg);
-	for (i = 0; i < 6; i++) {
-		if (i > 0 && !cursor_eat(&c, ','))
-			return -EINVAL;
-		if (cursor_u64(&c, 255, &v[i]) < 0)
-			return -EINVAL;
-	}
-	if (!cursor_eof(&c) || (v[4] == 0 && v[5] == 0))
-		return -EINVAL;
-	for (i = 0; i < 4; i++)
-		ip[i] = (uint8_t)v[i];
-	set_v4(out, ip, (uint16_t)(v[4] << 8 | v[5]));
-	*len = sizeof(struct sockaddr_in);
-	return 0;
-}
-
-/* <d>proto<d>addr<d>port<d>, d any printable ASCII but digits. */
-int
-addr_parse_eprt(const char *arg, struct sockaddr_storage *out, socklen_t *len)
-{
-	struct cursor c;
-	char d, host[ADDR_STR_MAX];
-	const char *tok;
-	size_t n;
-	uint64_t proto, port;
-
-	cursor_init_str(&c, arg);
-	d = *arg;
-	if (d < 33 || d > 126 || (d >= '0' && d <= '9'))
-		return -EINVAL;
-	c.p++;
-	if (cursor_u64(&c, 2, &proto) < 0 || proto == 0 || !cursor_eat(&c, d))
-		return -EINVAL;
-	if (cursor_token(&c, (char[]){ d, '\0' }, &tok, &n) < 0 ||
-	    n >= sizeof(host) || !cursor_eat(&c, d))
-		return -EINVAL;
-	memcpy(host, tok, n);
-	host[n] = '\0';
-	if (cursor_u64(&c, 65535, &port) < 0 || port == 0 ||
-	    !cursor_eat(&c, d) || !cursor_eof(&c))
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	if (proto == 1) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)out;
-
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			return -EINVAL;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		*len = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
-
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			return -EINVAL;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*sin6);
-	}
-	return 0;
-}
 
 /* IPv4, or IPv4-mapped IPv6: 0 and the four bytes; otherwise -1. */
 int

@@ -1,5 +1,5 @@
 /*
- * addr.h - socket address helpers and the PORT/EPRT argument parsers.
+ * addr.h - socket address helpers.
  * Runs in: workers and listener. Pure.
  */
 #ifndef KF_ADDR_H
@@ -10,10 +10,6 @@
 
 #define ADDR_STR_MAX	64
 
-int	addr_parse_port(const char *arg, struct sockaddr_storage *out,
-	    socklen_t *len);
-int	addr_parse_eprt(const char *arg, struct sockaddr_storage *out,
-	    socklen_t *len);
 int	addr_same_host(const struct sockaddr_storage *,
 	    const struct sockaddr_storage *);
 int	addr_ipv4(const struct sockaddr_storage *, uint8_t out[4]);

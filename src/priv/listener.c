@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,16 +21,17 @@
 #include <unistd.h>
 
 #include "../auth/auth.h"
+#include "../common/grow.h"
 #include "../common/log.h"
 #include "../common/rate.h"
 #include "../ipc/ipc.h"
 #include "../ipc/proto.h"
 #include "../common/sys.h"
 #include "../net/addr.h"
+#include "../proto/session.h"
 #include "../sandbox/sandbox.h"
 #include "admin.h"
 #include "bantab.h"
-#include "../tls/tls.h"
 #include "listener.h"
 #include "monitor.h"
 #include "spawn.h"
@@ -461,20 +463,10 @@ count_peer(const struct sockaddr_storage *peer)
 static int
 slot_add(pid_t pid, const struct sockaddr_storage *peer)
 {
-	struct slot *p;
-	size_t cap;
-
-	if (nslots == capslots) {
-		cap = capslots ? capslots * 2 : 64;
-		/*
-		 * The capacity changes only with the memory: a failed grow
-		 * must not let the next session write past the table.
-		 */
-		if ((p = reallocarray(slots, cap, sizeof(*p))) == NULL)
-			return -1;
-		slots = p;
-		capslots = cap;
-	}
+	/* a failed grow changes nothing: no write past the table */
+	if (grow_array(&slots, &capslots, nslots + 1, sizeof(*slots), 64,
+	    SIZE_MAX / sizeof(*slots)) < 0)
+		return -1;
 	slots[nslots] = (struct slot){ .pid = pid, .peer = *peer,
 		.since_ms = sys_now_ms() };
 	nslots++;
@@ -798,9 +790,7 @@ reports_read(struct listener *L)
 		mh.msg_iovlen = 1;
 		mh.msg_control = cm.b;
 		mh.msg_controllen = sizeof(cm.b);
-		n = recvmsg(report_rd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
-			continue;
+		n = sys_recvmsg(report_rd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n < 0)
 			break;
 		cr = NULL;

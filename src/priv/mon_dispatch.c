@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "../common/sys.h"
 #include "../ipc/proto.h"
 #include "mon_state.h"
 
@@ -157,9 +158,7 @@ read_frame(int fd, unsigned char *frame, size_t cap)
 	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
 	ssize_t n;
 
-	do
-		n = recv(fd, frame, cap, MSG_TRUNC | MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
+	n = sys_recv(fd, frame, cap, MSG_TRUNC | MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EAGAIN ? -EAGAIN : -EPIPE;
 	if (n > 0)

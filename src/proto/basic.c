@@ -11,6 +11,7 @@
 
 #include "../fs/hash.h"
 #include "../fs/list.h"
+#include "../ipc/proto.h"
 #include "session.h"
 
 volatile sig_atomic_t session_stop;
@@ -128,33 +129,31 @@ proto_reply_feat(struct ctrl *c, const struct conf *conf,
 	return ctrl_reply_lines(c, 211, "Features:", lines, n, "End");
 }
 
+/* HELP: the verbs that have a help text, about 70 columns a row. */
 static int
 reply_help(struct ctrl *c)
 {
 	const struct cmd_def *t;
-	const char *lines[8];
-	char text[8][96];
-	size_t n, i, row = 0;
+	struct ctrl_lines l;
+	char row[96];
+	size_t n, i;
 	int len = 0;
 
+	ctrl_lines_begin(&l, 214, "The following commands are recognized.");
 	t = cmd_table(&n);
-	for (i = 0; i < n && row < 8; i++) {
+	for (i = 0; i < n; i++) {
 		if (t[i].help == NULL)
 			continue;
-		len += snprintf(text[row] + len, sizeof(text[row]) - (size_t)len,
+		len += snprintf(row + len, sizeof(row) - (size_t)len,
 		    len > 0 ? " %-4s" : "%-4s", t[i].name);
 		if (len > 70) {
-			lines[row] = text[row];
-			row++;
+			ctrl_lines_add(&l, "%s", row);
 			len = 0;
 		}
 	}
-	if (len > 0 && row < 8) {
-		lines[row] = text[row];
-		row++;
-	}
-	return ctrl_reply_lines(c, 214, "The following commands are recognized.",
-	    lines, row, "Help OK.");
+	if (len > 0)
+		ctrl_lines_add(&l, "%s", row);
+	return ctrl_lines_end(c, &l, "Help OK.");
 }
 
 /* UTF-8 is always on (RFC 2640); nothing else is an option here. */
@@ -193,4 +192,31 @@ proto_reply_basic(struct ctrl *c, const struct cmd *cmd)
 	default:
 		return 0;
 	}
+}
+
+/*
+ * PBSZ 0 and PROT C/P (RFC 4217), the same before and after login, once
+ * TLS is on: *flags holds MON_TLS_PBSZ and MON_TLS_PROT_P.
+ */
+void
+proto_reply_prot(struct ctrl *c, const struct cmd *cmd, int tls,
+    unsigned *flags)
+{
+	if (!tls) {
+		ctrl_reply(c, 503, "%s needs AUTH TLS first.", cmd->def->name);
+		return;
+	}
+	if (cmd->def->id == CMD_PBSZ) {
+		*flags |= MON_TLS_PBSZ;
+		ctrl_reply(c, 200, "PBSZ=0");
+	} else if (!(*flags & MON_TLS_PBSZ))
+		ctrl_reply(c, 503, "PBSZ must come before PROT.");
+	else if (strcasecmp(cmd->arg, "P") == 0) {
+		*flags |= MON_TLS_PROT_P;
+		ctrl_reply(c, 200, "Protection level set to Private.");
+	} else if (strcasecmp(cmd->arg, "C") == 0) {
+		*flags &= ~MON_TLS_PROT_P;
+		ctrl_reply(c, 200, "Protection level set to Clear.");
+	} else
+		ctrl_reply(c, 536, "Only PROT C and PROT P are supported.");
 }

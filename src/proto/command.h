@@ -22,8 +22,11 @@ enum cmd_id {
 	CMD__COUNT
 };
 
+/* phase: which workers answer the command (every one answers after login) */
+#define CMD_PH_PRE	0x01	/* the pre-login worker (prelogin.c) */
+#define CMD_PH_POST	0x02	/* the post-login worker (session.c) */
+
 /* flags */
-#define CMD_F_PRELOGIN	0x01	/* allowed before login */
 #define CMD_F_ARG	0x02	/* an argument is required */
 #define CMD_F_NOARG	0x04	/* no argument allowed */
 #define CMD_F_WRITE	0x08	/* needs a writable session */
@@ -31,7 +34,8 @@ enum cmd_id {
 struct cmd_def {
 	const char	*name;
 	enum cmd_id	 id;
-	unsigned	 flags;
+	unsigned	 phase;		/* CMD_PH_* */
+	unsigned	 flags;		/* CMD_F_* */
 	const char	*help;
 };
 

@@ -57,17 +57,13 @@ fill_exact(struct ctrl *c)
 	ssize_t n;
 	char *nl;
 
-	do
-		n = recv(c->fd, c->in + c->len, room, MSG_PEEK | MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
+	n = sys_recv(c->fd, c->in + c->len, room, MSG_PEEK | MSG_DONTWAIT);
 	if (n <= 0)
 		return n;
 	nl = memchr(c->in + c->len, '\n', (size_t)n);
 	if (nl != NULL)
 		n = nl - (c->in + c->len) + 1;
-	do
-		n = recv(c->fd, c->in + c->len, (size_t)n, MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
+	n = sys_recv(c->fd, c->in + c->len, (size_t)n, MSG_DONTWAIT);
 	return n;
 }
 
@@ -78,12 +74,9 @@ fill(struct ctrl *c)
 
 	if (c->mode == CTRL_EXACT)
 		n = fill_exact(c);
-	else {
-		do
-			n = recv(c->fd, c->in + c->len, KF_LINE_MAX - c->len,
-			    MSG_DONTWAIT);
-		while (n < 0 && errno == EINTR);
-	}
+	else
+		n = sys_recv(c->fd, c->in + c->len, KF_LINE_MAX - c->len,
+		    MSG_DONTWAIT);
 	if (n > 0)
 		c->len += (size_t)n;
 	return n;
@@ -200,30 +193,93 @@ ctrl_reply(struct ctrl *c, int code, const char *fmt, ...)
 	return ctrl_write(c, line, (size_t)n);
 }
 
+/*
+ * Multi-line replies (RFC 959 4.2) built in a struct buf: any line that
+ * does not fit marks the reply failed, and ctrl_lines_end then sends
+ * nothing and returns -1.
+ */
+int
+ctrl_lines_begin(struct ctrl_lines *l, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	l->code = code;
+	l->failed = 0;
+	if ((l->b = buf_new(KF_REPLY_LINES_MAX)) == NULL) {
+		l->failed = 1;
+		return -1;
+	}
+	if (fmt == NULL)
+		return 0;
+	if (buf_appendf(l->b, "%03d-", code) < 0)
+		l->failed = 1;
+	va_start(ap, fmt);
+	if (buf_vappendf(l->b, fmt, ap) < 0)
+		l->failed = 1;
+	va_end(ap);
+	ctrl_lines_bytes(l, "\r\n", 2);
+	return l->failed ? -1 : 0;
+}
+
+/* One line " text" (the leading space: it cannot pass for the end). */
+void
+ctrl_lines_add(struct ctrl_lines *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (l->failed)
+		return;
+	ctrl_lines_bytes(l, " ", 1);
+	va_start(ap, fmt);
+	if (buf_vappendf(l->b, fmt, ap) < 0)
+		l->failed = 1;
+	va_end(ap);
+	ctrl_lines_bytes(l, "\r\n", 2);
+}
+
+/* One line "code-text" of n bytes (a banner's). */
+void
+ctrl_lines_text(struct ctrl_lines *l, const char *text, size_t n)
+{
+	if (l->failed || buf_appendf(l->b, "%03d-", l->code) < 0)
+		l->failed = 1;
+	ctrl_lines_bytes(l, text, n);
+	ctrl_lines_bytes(l, "\r\n", 2);
+}
+
+/* Bytes as they are (lines already formatted, CRLF included). */
+void
+ctrl_lines_bytes(struct ctrl_lines *l, const char *p, size_t n)
+{
+	if (!l->failed && buf_append(l->b, p, n) < 0)
+		l->failed = 1;
+}
+
+/* The last line "code last", then the whole reply in one write. */
+int
+ctrl_lines_end(struct ctrl *c, struct ctrl_lines *l, const char *last)
+{
+	int r = -1;
+
+	if (!l->failed && buf_appendf(l->b, "%03d %s\r\n", l->code, last) >= 0)
+		r = ctrl_write(c, buf_data(l->b), buf_len(l->b));
+	buf_free(l->b);
+	l->b = NULL;
+	return r;
+}
+
 /* "code-first", each line indented by one space, "code last". */
 int
 ctrl_reply_lines(struct ctrl *c, int code, const char *first,
     const char *const *lines, size_t n, const char *last)
 {
-	size_t i, size = 2 * KF_REPLY_MAX;
-	struct buf *b;
-	int r = -1;
+	struct ctrl_lines l;
+	size_t i;
 
-	for (i = 0; i < n && size < KF_REPLY_LINES_MAX; i++)
-		size += strnlen(lines[i], KF_REPLY_LINES_MAX) + 4;
-	if (size > KF_REPLY_LINES_MAX || (b = buf_new(size)) == NULL)
-		return -1;
-	if (buf_appendf(b, "%03d-%s\r\n", code, first) < 0)
-		goto out;
+	ctrl_lines_begin(&l, code, "%s", first);
 	for (i = 0; i < n; i++)
-		if (buf_appendf(b, " %s\r\n", lines[i]) < 0)
-			goto out;
-	if (buf_appendf(b, "%03d %s\r\n", code, last) < 0)
-		goto out;
-	r = ctrl_write(c, buf_data(b), buf_len(b));
-out:
-	buf_free(b);
-	return r;
+		ctrl_lines_add(&l, "%s", lines[i]);
+	return ctrl_lines_end(c, &l, last);
 }
 
 /* The control connection as the transfer engine watches it (xfer.h). */

@@ -44,4 +44,25 @@ int	ctrl_reply_lines(struct ctrl *, int code, const char *first,
 	    const char *const *lines, size_t n, const char *last);
 int	ctrl_write(struct ctrl *, const char *, size_t);
 
+/*
+ * A multi-line reply: begin ("code-first"; fmt NULL: no first line),
+ * lines, end ("code last"; sends it whole, frees; -1 when a line did
+ * not fit in KF_REPLY_LINES_MAX, and then nothing was sent).
+ */
+struct buf;
+
+struct ctrl_lines {
+	struct buf	*b;
+	int		 code;
+	int		 failed;
+};
+
+int	ctrl_lines_begin(struct ctrl_lines *, int code, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	ctrl_lines_add(struct ctrl_lines *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	ctrl_lines_text(struct ctrl_lines *, const char *text, size_t n);
+void	ctrl_lines_bytes(struct ctrl_lines *, const char *, size_t);
+int	ctrl_lines_end(struct ctrl *, struct ctrl_lines *, const char *last);
+
 #endif

@@ -35,42 +35,23 @@ struct pre {
 	unsigned			 tls_flags;	/* MON_TLS_* */
 };
 
-/* "220-" per line, "220 " on the last: a banner of 1..20 lines. */
-#define TEXT_REPLY_MAX	(CONF_TEXT_MAX + CONF_TEXT_LINES_MAX * 6 + 8)
-_Static_assert(TEXT_REPLY_MAX <= KF_REPLY_MAX, "banner reply too large");
-
 /*
  * text: LF-separated lines (a banner the configuration checked: at most
- * CONF_TEXT_LINES_MAX lines, no CR), sent as one RFC 959 reply.
+ * CONF_TEXT_LINES_MAX lines, no CR), sent as one RFC 959 reply: "220-"
+ * per line, "220 " on the last.
  */
 static void
 reply_text(struct pre *p, int code, const char *text)
 {
-	char out[TEXT_REPLY_MAX];
+	struct ctrl_lines l;
 	const char *nl;
-	size_t o = 0, n;
 
-	for (;;) {
-		nl = strchr(text, '\n');
-		n = nl != NULL ? (size_t)(nl - text) : strlen(text);
-		/* keep room for a last line; conf bounds the text: never */
-		if (n + (nl != NULL ? 12 : 6) > sizeof(out) - o) {
-			n = 0;
-			nl = NULL;
-		}
-		out[o++] = (char)('0' + code / 100 % 10);
-		out[o++] = (char)('0' + code / 10 % 10);
-		out[o++] = (char)('0' + code % 10);
-		out[o++] = nl != NULL ? '-' : ' ';
-		memcpy(out + o, text, n);
-		o += n;
-		out[o++] = '\r';
-		out[o++] = '\n';
-		if (nl == NULL)
-			break;
+	ctrl_lines_begin(&l, code, NULL);
+	while ((nl = strchr(text, '\n')) != NULL) {
+		ctrl_lines_text(&l, text, (size_t)(nl - text));
 		text = nl + 1;
 	}
-	ctrl_write(&p->ctrl, out, o);
+	ctrl_lines_end(&p->ctrl, &l, text);
 }
 
 static void __attribute__((noreturn))
@@ -103,7 +84,7 @@ ask_monitor(struct pre *p, const char *pass)
 }
 
 static void
-do_pass(struct pre *p, struct cmd *c)
+do_pass(struct pre *p, const struct cmd *c)
 {
 	uint32_t r;
 
@@ -194,9 +175,7 @@ drop_pipelined(struct pre *p)
 	ssize_t n;
 
 	for (;;) {
-		n = recv(p->ctrl.fd, junk, sizeof(junk), MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
+		n = sys_recv(p->ctrl.fd, junk, sizeof(junk), MSG_DONTWAIT);
 		if (n <= 0)
 			break;
 		total += (size_t)n;
@@ -253,30 +232,54 @@ do_auth(struct pre *p, const struct cmd *c)
 	finish(p, 234, "Proceed with TLS negotiation.");
 }
 
-/* PBSZ 0 and PROT C/P (RFC 4217), only once TLS is on. */
+/* PBSZ 0 and PROT C/P (RFC 4217), only once TLS is on (basic.c). */
 static void
 do_prot(struct pre *p, const struct cmd *c)
 {
-	if (!p->si->tls) {
-		ctrl_reply(&p->ctrl, 503, "%s needs AUTH TLS first.",
-		    c->def->name);
-		return;
-	}
-	if (c->def->id == CMD_PBSZ) {
-		p->tls_flags |= MON_TLS_PBSZ;
-		ctrl_reply(&p->ctrl, 200, "PBSZ=0");
-	} else if (!(p->tls_flags & MON_TLS_PBSZ))
-		ctrl_reply(&p->ctrl, 503, "PBSZ must come before PROT.");
-	else if (strcasecmp(c->arg, "P") == 0) {
-		p->tls_flags |= MON_TLS_PROT_P;
-		ctrl_reply(&p->ctrl, 200, "Protection level set to Private.");
-	} else if (strcasecmp(c->arg, "C") == 0) {
-		p->tls_flags &= ~MON_TLS_PROT_P;
-		ctrl_reply(&p->ctrl, 200, "Protection level set to Clear.");
-	} else
-		ctrl_reply(&p->ctrl, 536, "Only PROT C and PROT P are "
-		    "supported.");
+	proto_reply_prot(&p->ctrl, c, p->si->tls, &p->tls_flags);
 }
+
+static void
+do_ccc(struct pre *p, const struct cmd *c)
+{
+	ctrl_reply(&p->ctrl, 533, "CCC is not available.");
+}
+
+static void
+do_feat(struct pre *p, const struct cmd *c)
+{
+	proto_reply_feat(&p->ctrl, p->si->conf, hash_default(), LIST_FACTS_ALL);
+}
+
+static void
+do_acct(struct pre *p, const struct cmd *c)
+{
+	ctrl_reply(&p->ctrl, 202, "ACCT not needed.");
+}
+
+static void
+do_quit(struct pre *p, const struct cmd *c)
+{
+	finish(p, 221, "Goodbye.");
+}
+
+/* NOOP, SYST, HELP, OPTS: the answers both workers share (basic.c). */
+static void
+do_basic(struct pre *p, const struct cmd *c)
+{
+	proto_reply_basic(&p->ctrl, c);
+}
+
+typedef void (*pre_handler)(struct pre *, const struct cmd *);
+
+/* The commands of phase CMD_PH_PRE in the command table (command.c). */
+static const pre_handler handlers[CMD__COUNT] = {
+	[CMD_USER] = do_user, [CMD_PASS] = do_pass, [CMD_HOST] = do_host,
+	[CMD_AUTH] = do_auth, [CMD_PBSZ] = do_prot, [CMD_PROT] = do_prot,
+	[CMD_CCC] = do_ccc, [CMD_FEAT] = do_feat, [CMD_ACCT] = do_acct,
+	[CMD_QUIT] = do_quit, [CMD_NOOP] = do_basic, [CMD_SYST] = do_basic,
+	[CMD_HELP] = do_basic, [CMD_OPTS] = do_basic,
+};
 
 static void
 dispatch(struct pre *p, char *line, size_t n)
@@ -287,7 +290,8 @@ dispatch(struct pre *p, char *line, size_t n)
 		ctrl_reply(&p->ctrl, 500, "Syntax error.");
 		return;
 	}
-	if (c.def == NULL || !(c.def->flags & CMD_F_PRELOGIN)) {
+	if (c.def == NULL || !(c.def->phase & CMD_PH_PRE) ||
+	    handlers[c.def->id] == NULL) {
 		ctrl_reply(&p->ctrl, 530, "Please log in with USER and PASS.");
 		return;
 	}
@@ -295,27 +299,7 @@ dispatch(struct pre *p, char *line, size_t n)
 		ctrl_reply(&p->ctrl, 501, "%s needs an argument.", c.def->name);
 		return;
 	}
-	if (c.def->id == CMD_USER)
-		do_user(p, &c);
-	else if (c.def->id == CMD_PASS)
-		do_pass(p, &c);
-	else if (c.def->id == CMD_HOST)
-		do_host(p, &c);
-	else if (c.def->id == CMD_AUTH)
-		do_auth(p, &c);
-	else if (c.def->id == CMD_PBSZ || c.def->id == CMD_PROT)
-		do_prot(p, &c);
-	else if (c.def->id == CMD_CCC)
-		ctrl_reply(&p->ctrl, 533, "CCC is not available.");
-	else if (c.def->id == CMD_FEAT)
-		proto_reply_feat(&p->ctrl, p->si->conf, hash_default(),
-		    LIST_FACTS_ALL);
-	else if (c.def->id == CMD_ACCT)
-		ctrl_reply(&p->ctrl, 202, "ACCT not needed.");
-	else if (c.def->id == CMD_QUIT)
-		finish(p, 221, "Goodbye.");
-	else
-		proto_reply_basic(&p->ctrl, &c);
+	handlers[c.def->id](p, &c);
 }
 
 static void __attribute__((noreturn))

@@ -60,6 +60,9 @@ int	session_tls_required(const struct conf *, const char *user,
 /* Must this session's data connections be PROT P (policy)? */
 int	session_prot_required(const struct conf *, int anonymous);
 int	proto_reply_basic(struct ctrl *, const struct cmd *);
+/* PBSZ and PROT: flags holds MON_TLS_PBSZ, MON_TLS_PROT_P (ipc/proto.h). */
+void	proto_reply_prot(struct ctrl *, const struct cmd *, int tls,
+	    unsigned *flags);
 void	prelogin_run(const struct session_info *) __attribute__((noreturn));
 /* After REIN: prelogin_run() without the 220 greeting (already sent). */
 void	prelogin_run_after_rein(const struct session_info *)

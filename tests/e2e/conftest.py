@@ -443,9 +443,15 @@ def stor_bytes(ftp, path, data, cmd="STOR"):
     return ftp.storbinary(f"{cmd} {path}", io.BytesIO(data))
 
 
-def children(pid):
-    """PIDs whose parent is pid."""
-    out = []
+def is_sanitized():
+    """True when BIN was built with AddressSanitizer (slower, more memory)."""
+    with open(BIN, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def proc_table():
+    """{pid: (ppid, name)} in one pass over /proc."""
+    table = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
@@ -453,10 +459,15 @@ def children(pid):
             stat = Path(f"/proc/{d}/stat").read_text()
         except OSError:
             continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == pid:
-            out.append(int(d))
-    return out
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        table[int(d)] = (ppid, name)
+    return table
+
+
+def children(pid):
+    """PIDs whose parent is pid."""
+    return [c for c, (ppid, _) in proc_table().items() if ppid == pid]
 
 
 def proc_status(pid):
@@ -556,3 +567,21 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_sep("-", "FTP clients")
     for line in client_versions():
         terminalreporter.write_line(line)
+
+
+def code(f, cmd):
+    """The reply code of cmd, error or not."""
+    try:
+        return f.sendcmd(cmd)[:3]
+    except ftplib.Error as e:
+        return str(e)[:3]
+
+
+def pss_kib(pid):
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0

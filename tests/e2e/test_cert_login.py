@@ -9,9 +9,8 @@ import time
 import pytest
 
 from conftest import USER
-from test_tls import tls_server
-from test_tls_more import cert_ctx, pki  # noqa: F401 (fixture)
-from tls_helpers import certs, retr, tls_login  # noqa: F401 (fixture)
+from tls_helpers import (cert_ctx, certs, pki, retr, tls_login,  # noqa: F401 (fixtures)
+                         tls_server)
 
 
 def test_cert_login_has_global_download_rate(start_server, certs, pki):

@@ -3,12 +3,13 @@ hides the reply)."""
 
 import ftplib
 import io
+import os
 import re
 import socket
 
 import pytest
 
-from conftest import HELLO, epsv_port, pasv_port, recv_all, retr_bytes, stor_bytes
+from conftest import HELLO, epsv_port, pasv_port, recv_all, retr_bytes, stor_bytes, code
 
 
 def test_greeting_and_login(srv):
@@ -245,9 +246,9 @@ def test_abor_idle(srv):
 
 def test_unknown_and_bad_arguments(srv):
     f = srv.login()
-    for cmd, code in (("SITE NOSUCH x", "502"), ("XYZ", "502"),
+    for cmd, want in (("SITE NOSUCH x", "502"), ("XYZ", "502"),
                       ("RETR", "501"), ("NOOP extra", "501"), ("CWD", "501")):
-        with pytest.raises(ftplib.error_perm, match=rf"^{code} "):
+        with pytest.raises(ftplib.error_perm, match=rf"^{want} "):
             f.sendcmd(cmd)
     assert f.sendcmd("NOOP").startswith("200 ")
     f.quit()
@@ -363,3 +364,101 @@ def test_anonymous_disabled(start_server):
     with pytest.raises(ftplib.error_perm, match=r"^530 "):
         f.login("anonymous", "x")
     f.close()
+
+
+def test_allo_acct_smnt(srv):
+    f = srv.login()
+    assert code(f, "ALLO 1000") == "202"
+    assert code(f, "ACCT billing") == "202"
+    assert code(f, "SMNT /other") == "502"
+    assert code(f, "HOST ftp.example.com") == "503"
+    f.quit()
+
+
+def test_stat_with_path(srv):
+    f = srv.login()
+    r = f.sendcmd("STAT /")
+    lines = r.splitlines()
+    assert lines[0] == "213-Status of /:"
+    assert lines[-1] == "213 End of status."
+    names = [ln.split()[-1] for ln in lines[1:-1]]
+    assert "hello.txt" in names and "sub" in names
+    assert all(ln.startswith(" ") for ln in lines[1:-1])
+    r = f.sendcmd("STAT hello.txt")
+    assert " hello.txt" in r and r.startswith("213-")
+    with pytest.raises(ftplib.error_perm, match=r"^550 "):
+        f.sendcmd("STAT /nonexistent")
+    # a plain STAT is the session's status
+    assert f.sendcmd("STAT").startswith("211-")
+    f.quit()
+
+
+def test_stat_during_transfer(rsrv):
+    big = rsrv.home / "big.bin"
+    big.write_bytes(os.urandom(1 << 20) * 16)
+    f = rsrv.login()
+    f.voidcmd("TYPE I")
+    conn = f.transfercmd("RETR big.bin")
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    got = len(conn.recv(4096))
+    f.sock.sendall(b"STAT\r\n")
+    line = f.getline()
+    assert line.startswith("213 "), line
+    sent = int(line.split()[2])
+    assert got <= sent < 16 << 20, line
+    # the transfer goes on after STAT; ABOR ends it the usual way
+    got += len(conn.recv(65536))
+    f.sock.sendall(b"ABOR\r\n")
+    assert f.getline().startswith("426")
+    assert f.getline().startswith("226")
+    conn.close()
+    assert f.sendcmd("NOOP").startswith("200 ")
+    f.quit()
+
+
+def test_message_file(start_server):
+    srv = start_server(mode="config", conf_extra={"message_enable": "yes"})
+    (srv.home / "sub" / ".message").write_bytes(b"Welcome to sub\nsecond line\x1b[31m\n")
+    f = srv.login()
+    r = f.sendcmd("CWD sub")
+    lines = r.splitlines()
+    assert lines[0].startswith("250-")
+    assert " Welcome to sub" in lines
+    assert " second line?[31m" in lines
+    assert lines[-1].startswith("250 ")
+    # no .message: the plain reply
+    assert f.sendcmd("CWD /") == "250 Directory successfully changed."
+    # only a regular file is shown: not a FIFO (no hang), not a directory
+    os.mkfifo(srv.home / "sub" / "fifo")
+    (srv.home / "d").mkdir()
+    (srv.home / "d" / ".message").mkdir()
+    os.rename(srv.home / "sub" / "fifo", srv.home / ".message")
+    assert f.sendcmd("CWD /") == "250 Directory successfully changed."
+    assert f.sendcmd("CWD /d") == "250 Directory successfully changed."
+    f.quit()
+
+
+def test_message_off_by_default(srv):
+    (srv.home / "sub" / ".message").write_bytes(b"hidden\n")
+    f = srv.login()
+    assert f.sendcmd("CWD sub") == "250 Directory successfully changed."
+    f.quit()
+
+
+def test_epsv_all(srv):
+    """RFC 2428 4: after EPSV ALL only EPSV may set up data connections."""
+    f = srv.login()
+    assert f.sendcmd("EPSV ALL").startswith("200 ")
+    assert code(f, "PASV") == "503"
+    assert code(f, "PORT 127,0,0,1,156,64") == "503"
+    assert code(f, "EPRT |1|127.0.0.1|40000|") == "503"
+    f.af = socket.AF_INET6   # makes ftplib use EPSV for the transfer
+    assert retr_bytes(f, "hello.txt") == HELLO
+    f.quit()
+
+
+def test_help_omits_unimplemented(srv):
+    f = srv.login()
+    assert "SMNT" not in f.sendcmd("HELP").split()
+    assert code(f, "SMNT /x") == "502"
+    f.quit()

@@ -7,18 +7,12 @@ import hashlib
 import io
 import os
 import socket
+import stat
 import zlib
 
 import pytest
 
-from conftest import HELLO, pasv_port, recv_all, retr_bytes
-
-
-def code(f, cmd):
-    try:
-        return f.sendcmd(cmd)[:3]
-    except ftplib.Error as e:
-        return str(e)[:3]
+from conftest import HELLO, pasv_port, recv_all, retr_bytes, code, stor_bytes
 
 
 def raw_retr(f, cmd):
@@ -195,4 +189,56 @@ def test_help_lists_what_is_implemented(srv):
     for verb in ("MLSD", "MLST", "STOU", "MFMT", "HASH", "SITE", "REIN", "HOST",
                  "OPTS", "RETR", "STOR", "EPSV"):
         assert verb in words, verb
+    f.quit()
+
+
+def test_mfmt(srv):
+    f = srv.login()
+    r = f.sendcmd("MFMT 20200102030405 hello.txt")
+    assert r == "213 Modify=20200102030405; /hello.txt"
+    assert f.sendcmd("MDTM hello.txt") == "213 20200102030405"
+    assert os.stat(srv.home / "hello.txt").st_mtime == 1577934245
+    assert code(f, "MFMT 20201302030405 hello.txt") == "501"
+    assert code(f, "MFMT 2020 hello.txt") == "501"
+    assert code(f, "MFMT 20200102030405") == "501"
+    assert code(f, "MFMT 20200102030405 missing.txt") == "550"
+    f.quit()
+    a = srv.anon_login()
+    assert code(a, "MFMT 20200102030405 hello.txt") == "550"
+    a.quit()
+
+
+def test_site_chmod_umask_idle_help(srv):
+    f = srv.login()
+    assert code(f, "SITE CHMOD 600 hello.txt") == "200"
+    assert stat.S_IMODE(os.stat(srv.home / "hello.txt").st_mode) == 0o600
+    # set-id bits are never granted: parsed, then refused by the
+    # post-login seccomp filter (EPERM)
+    assert code(f, "SITE CHMOD 4755 hello.txt") == "550"
+    assert code(f, "SITE CHMOD 999 hello.txt") == "501"
+    assert code(f, "SITE CHMOD 644 missing") == "550"
+    os.symlink("hello.txt", srv.home / "link")
+    assert code(f, "SITE CHMOD 644 link") == "550"
+    assert f.sendcmd("SITE UMASK").startswith("200 ")
+    assert code(f, "SITE UMASK 077") == "200"
+    stor_bytes(f, "private.txt", b"p")
+    assert stat.S_IMODE(os.stat(srv.home / "private.txt").st_mode) == 0o600
+    assert code(f, "SITE UMASK 8") == "501"
+    assert code(f, "SITE IDLE 60") == "200"
+    assert code(f, "SITE IDLE 5") == "501"
+    assert code(f, "SITE IDLE 999999") == "501"
+    h = f.sendcmd("SITE HELP")
+    assert h.startswith("214-") and "CHMOD" in h and "UMASK" in h and "IDLE" in h
+    assert code(f, "SITE EXEC ls") == "502"
+    f.quit()
+    a = srv.anon_login()
+    assert code(a, "SITE CHMOD 777 hello.txt") == "550"
+    a.quit()
+
+
+def test_site_idle_applies(start_server):
+    srv = start_server(mode="config", conf_extra={"idle_timeout": "300"})
+    f = srv.login()
+    assert code(f, "SITE IDLE 30") == "200"
+    assert "30 seconds" in f.sendcmd("SITE IDLE")
     f.quit()

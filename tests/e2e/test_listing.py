@@ -10,14 +10,7 @@ import time
 
 import pytest
 
-from conftest import IS_ROOT, NOBODY
-
-
-def code(f, cmd):
-    try:
-        return f.sendcmd(cmd)[:3]
-    except ftplib.Error as e:
-        return str(e)[:3]
+from conftest import IS_ROOT, NOBODY, code
 
 
 def lines_of(f, cmd):

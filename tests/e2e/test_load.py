@@ -16,37 +16,16 @@ import signal
 import socket
 import threading
 import time
-from pathlib import Path
 
-from conftest import BIN, TIMEOUT, wait_for
-
-
-def _is_sanitized():
-    with open(BIN, "rb") as f:
-        return b"__asan_init" in f.read()
+from conftest import IS_ROOT, TIMEOUT, is_sanitized, proc_table, pss_kib, wait_for
+from tls_helpers import certs, retr, tls_login, tls_server  # noqa: F401 (certs: a fixture)
 
 
-SANITIZED = _is_sanitized()
+SANITIZED = is_sanitized()
 ASAN_SESSIONS = 300
 SESSIONS = ASAN_SESSIONS if SANITIZED else 2000
 BATCH = 100          # connects in flight, below the listen backlog (128)
 DEADLINE = 240       # seconds for the whole test, whatever happens
-
-
-def proc_table():
-    """{pid: (ppid, name)} in one pass over /proc."""
-    table = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{d}/stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1:stat.rindex(")")]
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        table[int(d)] = (ppid, name)
-    return table
 
 
 def tree(root):
@@ -61,16 +40,6 @@ def tree(root):
             out.setdefault(table[c][1], []).append(c)
             todo.append(c)
     return out
-
-
-def pss_kib(pid):
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 class Conn:
@@ -267,3 +236,31 @@ def test_kill9_of_one_session_leaves_the_others_whole(start_server):
     assert f.size("big.bin") == SIZE
     f.quit()
     assert srv.sanitizer_report() is None
+
+
+def test_many_tls_sessions(start_server, certs):
+    """N logged-in TLS sessions at once (each: monitor, relay, worker) all
+    answer, transfer under PROT P, and leave no relay behind."""
+    from conftest import descendants_named
+    n = 30 if is_sanitized() else 150
+    srv = tls_server(start_server, certs, max_clients=n + 10, max_per_ip=n + 10)
+    sessions = []
+    try:
+        for _ in range(n):
+            sessions.append(tls_login(srv, timeout=30))
+        relays = descendants_named(srv.pid, "kf-tls-relay")
+        assert len(relays) == n
+        if IS_ROOT:
+            print(f"relay PSS: {sum(pss_kib(p) for p in relays) / n:.0f} KiB each")
+        for f in sessions:
+            f.voidcmd("NOOP")
+        for f in sessions[:: max(1, n // 10)]:
+            assert retr(f, "digits.bin") == bytes(range(256)) * 40
+    finally:
+        for f in sessions:
+            try:
+                f.quit()
+            except (OSError, EOFError, ftplib.Error):
+                f.close()
+    assert wait_for(lambda: not descendants_named(srv.pid, "kf-tls-relay"), timeout=20)
+    assert "data connection refused" not in srv.log()

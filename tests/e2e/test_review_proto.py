@@ -9,15 +9,8 @@ import ssl
 
 import pytest
 
-from conftest import HELLO, IS_ROOT, retr_bytes
+from conftest import HELLO, IS_ROOT, retr_bytes, code
 from tls_helpers import certs, client_ctx, tls_conf, tls_login  # noqa: F401
-
-
-def code(f, cmd):
-    try:
-        return f.sendcmd(cmd)[:3]
-    except ftplib.Error as e:
-        return str(e)[:3]
 
 
 def nlst(f, arg):

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from conftest import (BIN, IS_ROOT, NOBODY, RawClient, children, descendants_named,
-                      proc_status, requires_root, wait_for)
+from conftest import (IS_ROOT, NOBODY, RawClient, children, descendants_named,
+                      is_sanitized, proc_status, requires_root, wait_for)
 
 EMPTY_DIR = "/run/keepftpd/empty"
 
@@ -34,9 +34,6 @@ def check_confined(pid, uid, root):
     return st
 
 
-def _is_sanitized():
-    with open(BIN, "rb") as f:
-        return b"__asan_init" in f.read()
 
 
 PRELOGIN_AS = 256 << 20   # KF_PRELOGIN_AS, src/common/limits.h
@@ -53,7 +50,7 @@ def check_limits(pid, address_space):
     assert lim["Max processes"] == ("0", "0")
     assert lim["Max open files"] == ("64", "64")
     assert lim["Max core file size"] == ("0", "0")
-    if not _is_sanitized():
+    if not is_sanitized():
         assert lim["Max address space"] == (str(address_space),) * 2
 
 

@@ -16,10 +16,10 @@ import time
 import pytest
 
 from clients import need, run
-from conftest import (BIN, IS_ROOT, NOBODY, PASSWORD, USER, descendants_named,
+from conftest import (BIN, IS_ROOT, NOBODY, PASSWORD, USER, descendants_named, is_sanitized,
                       make_base, memory_holds, proc_status, wait_for)
-from tls_helpers import (certs, TLS12, TLS13, ReuseFTP, TLSRaw, add_user, client_ctx,
-                         make_cert, retr, tls_conf, tls_login)
+from tls_helpers import (certs, TLS12, TLS13, ReuseFTP, TLSRaw, add_user, client_ctx, make_cert,
+                         retr, tls_conf, tls_login, tls_server)
 
 VERSIONS = [pytest.param(TLS12, id="tls1.2"), pytest.param(TLS13, id="tls1.3")]
 
@@ -31,12 +31,6 @@ MODES = ["root", "rootless"] if IS_ROOT else ["rootless"]
 def tsrv(request, start_server, certs):
     return start_server(conf_extra=tls_conf(certs["cert"], certs["key"]),
                         rootless=request.param == "rootless")
-
-
-def tls_server(start_server, certs, **extra):
-    return start_server(conf_extra=tls_conf(certs["cert"], certs["key"],
-                                            {k: str(v) for k, v in extra.items()}),
-                        rootless=not IS_ROOT)
 
 
 # ---------------------------------------------------------------------------
@@ -447,9 +441,6 @@ def test_256mib_prot_p_both_directions(start_server, certs):
 # ---------------------------------------------------------------------------
 # who holds the private key
 
-def _is_sanitized():
-    with open(BIN, "rb") as f:
-        return b"__asan_init" in f.read()
 
 
 def ec_private_scalar(key_path):
@@ -471,7 +462,7 @@ def prelogin_holds_no_key(srv, needles):
 
 @pytest.mark.skipif(not IS_ROOT, reason="reads other processes' memory")
 def test_only_the_relay_holds_the_private_key(start_server, certs):
-    if _is_sanitized():
+    if is_sanitized():
         pytest.skip("ASan's shadow memory is too large to scan")
     srv = start_server(conf_extra=tls_conf(certs["cert"], certs["key"]), rootless=False)
     scalar = ec_private_scalar(certs["key"])
@@ -500,7 +491,7 @@ def test_plain_sessions_of_a_tls_server_hold_no_key(start_server, tmp_path, kind
     """A session without TLS on a server with a certificate: neither of its
     workers holds the private key, and neither does the post-login spawner
     they are forked from (executed afresh, it read only the certificate)."""
-    if _is_sanitized():
+    if is_sanitized():
         pytest.skip("ASan's shadow memory is too large to scan")
     cert, key = make_cert(tmp_path / "k", kind=kind)
     if kind == "ec":

@@ -11,16 +11,10 @@ from pathlib import Path
 import ftplib
 import pytest
 
-from conftest import BIN, IS_ROOT, NOBODY, TIMEOUT, make_base
-from tls_helpers import certs, tls_conf, tls_login  # certs: a fixture
+from conftest import BIN, NOBODY, TIMEOUT, make_base
+from tls_helpers import certs, tls_login, tls_server  # certs: a fixture
 
 MiB = 1 << 20
-
-
-def tls_server(start_server, certs, **extra):
-    return start_server(conf_extra=tls_conf(certs["cert"], certs["key"],
-                                            {k: str(v) for k, v in extra.items()}),
-                        rootless=not IS_ROOT)
 
 
 def test_prot_p_download_and_upload_are_paced(start_server, certs):

@@ -1,11 +1,15 @@
 """Big transfers, aborted transfers, temporary upload files."""
 
+import ftplib
 import hashlib
+import io
 import os
 import socket
 import time
 
-from conftest import stor_bytes
+import pytest
+
+from conftest import stor_bytes, code
 
 MiB = 1024 * 1024
 
@@ -132,3 +136,61 @@ def test_many_sequential_sessions_login_promptly(rsrv):
             slow.append((i, f"{dt:.1f}s"))
         f.quit()
     assert slow == []
+
+
+def test_stou_unique_names(srv):
+    f = srv.login()
+    (srv.home / "report").write_bytes(b"old")
+    conn = f.transfercmd("STOU report")
+    assert f.lastresp == "150"
+    conn.sendall(b"first")
+    conn.close()
+    last = f.voidresp()
+    assert last.startswith("226 ")
+    assert "report.1" in last
+    conn = f.transfercmd("STOU report")
+    conn.sendall(b"second")
+    conn.close()
+    assert "report.2" in f.voidresp()
+    assert (srv.home / "report").read_bytes() == b"old"
+    assert (srv.home / "report.1").read_bytes() == b"first"
+    assert (srv.home / "report.2").read_bytes() == b"second"
+    # without a name the server picks one
+    conn = f.transfercmd("STOU")
+    conn.sendall(b"third")
+    conn.close()
+    assert f.voidresp().startswith("226 ")
+    f.quit()
+
+
+def test_stou_read_only(srv):
+    f = srv.anon_login()
+    assert code(f, "STOU x") == "550"
+    f.quit()
+
+
+def test_rest_then_appe_and_stor_continue(srv):
+    f = srv.login()
+    f.voidcmd("TYPE I")
+    stor_bytes(f, "r.bin", b"0123456789")
+    # REST 4 + STOR (ftplib sends PASV, REST, STOR): continue at 4,
+    # the tail is replaced
+    f.storbinary("STOR r.bin", io.BytesIO(b"abc"), rest=4)
+    assert (srv.home / "r.bin").read_bytes() == b"0123abc"
+    # REST 7 + APPE: the same explicit continuation
+    f.storbinary("APPE r.bin", io.BytesIO(b"XYZ"), rest=7)
+    assert (srv.home / "r.bin").read_bytes() == b"0123abcXYZ"
+    f.storbinary("STOR r.bin", io.BytesIO(b"!!"), rest=10)
+    assert (srv.home / "r.bin").read_bytes() == b"0123abcXYZ!!"
+    # REST is kept across a NOOP (and PASV), used up by the transfer;
+    # RNFR cancels it
+    assert code(f, "REST 3") == "350"
+    assert code(f, "NOOP") == "200"
+    assert code(f, "RNFR r.bin") == "350"
+    f.storbinary("APPE r.bin", io.BytesIO(b"."))
+    assert (srv.home / "r.bin").read_bytes() == b"0123abcXYZ!!."
+    # beyond the end: refused, file unchanged
+    with pytest.raises(ftplib.error_perm, match=r"^553 "):
+        f.storbinary("STOR r.bin", io.BytesIO(b"x"), rest=100)
+    assert (srv.home / "r.bin").read_bytes() == b"0123abcXYZ!!."
+    f.quit()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IS_ROOT, NOBODY, TIMEOUT, RawClient, make_base, user_add
+from conftest import IS_ROOT, NOBODY, TIMEOUT, RawClient, make_base, user_add, USER
 
 
 def make_cert(directory, cn="localhost", kind="ec", name="server"):
@@ -154,3 +154,26 @@ def certs():
     yield {"cert": cert, "key": key, "other_cert": other_cert, "other_key": other_key,
            "dir": d}
     shutil.rmtree(d, ignore_errors=True)
+
+
+def tls_server(start_server, certs, rootless=None, **extra):
+    return start_server(conf_extra=tls_conf(certs["cert"], certs["key"],
+                                            {k: str(v) for k, v in extra.items()}),
+                        rootless=(not IS_ROOT) if rootless is None else rootless)
+
+
+@pytest.fixture(scope="module")
+def pki():
+    from tls_helpers import make_ca_and_client
+    d = make_base()
+    ca, cert, key = make_ca_and_client(d / "ca1", USER)
+    _, other_cert, other_key = make_ca_and_client(d / "ca2", USER)
+    yield {"ca": ca, "cert": cert, "key": key, "other_cert": other_cert,
+           "other_key": other_key}
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def cert_ctx(cert, key, version=None):
+    ctx = client_ctx(max_version=version)
+    ctx.load_cert_chain(str(cert), str(key))
+    return ctx

@@ -1,22 +1,25 @@
 /*
  * test_buf.c - the bounded buffer never grows past its maximum, and a
- * failed grow leaves it as it was. realloc is wrapped at link time
+ * failed grow leaves it as it was. reallocarray is wrapped at link time
  * (tests/unit/meson.build) so that a test can make it fail.
  */
 #include "cm.h"
 #include <string.h>
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 
 #include "common/buf.h"
+#include "common/grow.h"
 
-void	*__real_realloc(void *, size_t);
-void	*__wrap_realloc(void *, size_t);
+void	*__real_reallocarray(void *, size_t, size_t);
+void	*__wrap_reallocarray(void *, size_t, size_t);
 
 static int	 realloc_fail;	/* the next call fails */
 static unsigned	 realloc_calls;
 
 void *
-__wrap_realloc(void *p, size_t n)
+__wrap_reallocarray(void *p, size_t m, size_t n)
 {
 	realloc_calls++;
 	if (realloc_fail) {
@@ -24,7 +27,44 @@ __wrap_realloc(void *p, size_t n)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return __real_realloc(p, n);
+	return __real_reallocarray(p, m, n);
+}
+
+/* grow_array: doubling, the cap, and nothing changed by a failure. */
+static void
+test_grow_array(void **state)
+{
+	size_t cap = 0;
+	int *v = NULL, *before;
+
+	assert_int_equal(grow_array(&v, &cap, 1, sizeof(*v), 4, 100), 0);
+	assert_non_null(v);
+	assert_int_equal(cap, 4);
+	assert_int_equal(grow_array(&v, &cap, 4, sizeof(*v), 4, 100), 0);
+	assert_int_equal(cap, 4);
+	assert_int_equal(grow_array(&v, &cap, 5, sizeof(*v), 4, 100), 0);
+	assert_int_equal(cap, 8);
+	assert_int_equal(grow_array(&v, &cap, 70, sizeof(*v), 4, 100), 0);
+	assert_int_equal(cap, 100);	/* 8, 16, 32, 64, then the cap */
+	assert_int_equal(grow_array(&v, &cap, 101, sizeof(*v), 4, 100),
+	    -E2BIG);
+	assert_int_equal(cap, 100);
+	before = v;
+	realloc_fail = 1;
+	assert_int_equal(grow_array(&v, &cap, 101, sizeof(*v), 4, 200),
+	    -ENOMEM);
+	assert_ptr_equal(v, before);
+	assert_int_equal(cap, 100);
+	/* an element count whose byte size overflows: refused, not wrapped */
+	assert_int_equal(grow_array(&v, &cap, SIZE_MAX / 2, sizeof(*v), 4,
+	    SIZE_MAX), -ENOMEM);
+	assert_int_equal(cap, 100);
+	free(v);
+	v = NULL;
+	cap = 0;
+	assert_int_equal(grow_array(&v, &cap, 3, 1, 0, 10), 0);
+	assert_int_equal(cap, 4);
+	free(v);
 }
 
 static void
@@ -119,6 +159,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_grow_array),
 		cmocka_unit_test(test_append_within_max),
 		cmocka_unit_test(test_appendf_overflow),
 		cmocka_unit_test(test_consume_and_huge),

@@ -1,11 +1,8 @@
-/* test_command.c - command line clean-up, telnet, parsing, PORT/EPRT. */
+/* test_command.c - command line clean-up, telnet, parsing, the table. */
 #include "cm.h"
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <string.h>
 
-#include "net/addr.h"
 #include "proto/command.h"
 
 static int
@@ -101,52 +98,31 @@ test_table_sorted(void **state)
 	assert_null(cmd_lookup("ZZZZ"));
 }
 
+/*
+ * The phase column: every command is answered after login; before it,
+ * exactly the login, TLS and harmless ones (prelogin.c's handlers).
+ */
 static void
-test_port_parser(void **state)
+test_table_phase(void **state)
 {
-	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	socklen_t len;
+	static const char *const pre[] = { "ACCT", "AUTH", "CCC", "FEAT",
+		"HELP", "HOST", "NOOP", "OPTS", "PASS", "PBSZ", "PROT", "QUIT",
+		"SYST", "USER" };
+	const struct cmd_def *t;
+	size_t n, i, k, npre = 0;
 
-	assert_int_equal(addr_parse_port("127,0,0,1,4,1", &ss, &len), 0);
-	assert_int_equal(ntohs(sin->sin_port), 1025);
-	assert_int_equal(ntohl(sin->sin_addr.s_addr), 0x7f000001);
-	assert_int_equal(addr_port(&ss), 1025);
-	assert_int_equal(addr_parse_port("127,0,0,1,4", &ss, &len), -EINVAL);
-	assert_int_equal(addr_parse_port("127,0,0,1,4,1,", &ss, &len), -EINVAL);
-	assert_int_equal(addr_parse_port("256,0,0,1,4,1", &ss, &len), -EINVAL);
-	assert_int_equal(addr_parse_port("127,0,0,1,0,0", &ss, &len), -EINVAL);
-	assert_int_equal(addr_parse_port("127, 0,0,1,4,1", &ss, &len), -EINVAL);
-	assert_int_equal(addr_parse_port("-1,0,0,1,4,1", &ss, &len), -EINVAL);
-}
-
-static void
-test_eprt_parser(void **state)
-{
-	struct sockaddr_storage ss, peer;
-	socklen_t len;
-
-	assert_int_equal(addr_parse_eprt("|1|127.0.0.1|2000|", &ss, &len), 0);
-	assert_int_equal(addr_port(&ss), 2000);
-	assert_int_equal(addr_parse_eprt("|2|::1|3000|", &ss, &len), 0);
-	assert_int_equal(ss.ss_family, AF_INET6);
-	assert_int_equal(addr_parse_eprt("!1!127.0.0.1!2000!", &ss, &len), 0);
-	assert_int_equal(addr_parse_eprt("|3|127.0.0.1|2000|", &ss, &len), -EINVAL);
-	assert_int_equal(addr_parse_eprt("|1|::1|2000|", &ss, &len), -EINVAL);
-	assert_int_equal(addr_parse_eprt("|1|127.0.0.1|70000|", &ss, &len), -EINVAL);
-	assert_int_equal(addr_parse_eprt("|1|127.0.0.1|2000", &ss, &len), -EINVAL);
-	assert_int_equal(addr_parse_eprt("|1|127.0.0.1|2000|x", &ss, &len), -EINVAL);
-	assert_int_equal(addr_parse_eprt("1|1|127.0.0.1|2000|", &ss, &len), -EINVAL);
-	assert_int_equal(addr_parse_eprt("", &ss, &len), -EINVAL);
-
-	/* same host: IPv4 against IPv4-mapped IPv6 */
-	assert_int_equal(addr_parse_eprt("|1|127.0.0.1|2000|", &ss, &len), 0);
-	assert_int_equal(addr_parse_eprt("|2|::ffff:127.0.0.1|1|", &peer, &len), 0);
-	assert_true(addr_same_host(&ss, &peer));
-	assert_int_equal(addr_parse_eprt("|1|127.0.0.2|2000|", &peer, &len), 0);
-	assert_false(addr_same_host(&ss, &peer));
-	assert_int_equal(addr_parse_eprt("|2|::1|1|", &peer, &len), 0);
-	assert_false(addr_same_host(&ss, &peer));
+	t = cmd_table(&n);
+	for (i = 0; i < n; i++) {
+		assert_true(t[i].phase & CMD_PH_POST);
+		if (!(t[i].phase & CMD_PH_PRE))
+			continue;
+		npre++;
+		for (k = 0; k < sizeof(pre) / sizeof(pre[0]); k++)
+			if (strcmp(pre[k], t[i].name) == 0)
+				break;
+		assert_true(k < sizeof(pre) / sizeof(pre[0]));
+	}
+	assert_int_equal(npre, sizeof(pre) / sizeof(pre[0]));
 }
 
 int
@@ -157,8 +133,7 @@ main(void)
 		cmocka_unit_test(test_parse_hostile),
 		cmocka_unit_test(test_telnet),
 		cmocka_unit_test(test_table_sorted),
-		cmocka_unit_test(test_port_parser),
-		cmocka_unit_test(test_eprt_parser),
+		cmocka_unit_test(test_table_phase),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,7 @@
  * test can make the names pool fail to grow.
  */
 #include "cm.h"
+#include "tree.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,20 +17,20 @@
 #include "common/limits.h"
 #include "fs/glob.h"
 
-void	*__real_realloc(void *, size_t);
-void	*__wrap_realloc(void *, size_t);
+void	*__real_reallocarray(void *, size_t, size_t);
+void	*__wrap_reallocarray(void *, size_t, size_t);
 
 static int	realloc_fail;	/* the next call fails */
 
 void *
-__wrap_realloc(void *p, size_t n)
+__wrap_reallocarray(void *p, size_t m, size_t n)
 {
 	if (realloc_fail) {
 		realloc_fail = 0;
 		errno = ENOMEM;
 		return NULL;
 	}
-	return __real_realloc(p, n);
+	return __real_reallocarray(p, m, n);
 }
 
 static int
@@ -278,11 +279,8 @@ setup_tree(void **state)
 static int
 teardown_tree(void **state)
 {
-	char p[128];
-
 	close(rootfd);
-	snprintf(p, sizeof(p), "rm -rf -- '%s'", root);
-	(void)!system(p);
+	(void)tree_remove(root);
 	return 0;
 }
 
@@ -486,8 +484,7 @@ test_expand_fanout(void **state)
 	assert_true(secs < 0.5);
 	assert_int_equal(x.n, 0);	/* no final level was reached */
 	close(fd);
-	snprintf(p, sizeof(p), "rm -rf -- '%s'", big);
-	(void)!system(p);
+	(void)tree_remove(big);
 }
 
 int

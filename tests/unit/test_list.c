@@ -1,5 +1,6 @@
 /* test_list.c - ls -l and MLSD formatting, owner names, listings, -R. */
 #include "cm.h"
+#include "tree.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -348,31 +349,6 @@ test_format_facts(void **state)
 	idmap_free(ids);
 }
 
-static void
-test_parse_opts(void **state)
-{
-	const char *arg = "-laR  sub";
-	unsigned flags = 0;
-
-	assert_int_equal(list_parse_opts(&arg, &flags), 0);
-	assert_string_equal(arg, "sub");
-	assert_int_equal(flags, LIST_LONG | LIST_ALL | LIST_RECURSE);
-	/* any ls letter or digit is accepted; -d is kept, the rest ignored */
-	flags = 0;
-	arg = "-1 -t -rh -d name";
-	assert_int_equal(list_parse_opts(&arg, &flags), 0);
-	assert_string_equal(arg, "name");
-	assert_int_equal(flags, LIST_DIRSELF);
-	arg = "-x";
-	assert_int_equal(list_parse_opts(&arg, &flags), 0);
-	assert_string_equal(arg, "");
-	/* a word with other bytes is a name */
-	arg = "-x.txt";
-	assert_int_equal(list_parse_opts(&arg, &flags), -EINVAL);
-	arg = "--all";
-	assert_int_equal(list_parse_opts(&arg, &flags), -EINVAL);
-}
-
 /* ---- listings on a real tree ---- */
 
 struct out {
@@ -456,11 +432,8 @@ setup_tree(void **state)
 static int
 teardown_tree(void **state)
 {
-	char p[128];
-
 	close(rootfd);
-	snprintf(p, sizeof(p), "rm -rf -- '%s'", root);
-	(void)!system(p);
+	(void)tree_remove(root);
 	return 0;
 }
 
@@ -789,7 +762,6 @@ main(void)
 		cmocka_unit_test(test_format_long),
 		cmocka_unit_test(test_format_long_longest),
 		cmocka_unit_test(test_format_facts),
-		cmocka_unit_test(test_parse_opts),
 		cmocka_unit_test(test_list_plain),
 		cmocka_unit_test(test_list_hidden),
 		cmocka_unit_test(test_list_budget),

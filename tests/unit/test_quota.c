@@ -6,6 +6,7 @@
  * file descriptions of one usage file (two sessions).
  */
 #include "cm.h"
+#include "tree.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -154,11 +155,8 @@ setup_tree(void **state)
 static int
 teardown_tree(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tree);
-	return system(cmd) == 0 ? 0 : -1;
+	return tree_remove(tree);
 }
 
 static int
@@ -267,7 +265,7 @@ test_two_sessions_share_one_count(void **state)
 static void
 test_directories_are_files(void **state)
 {
-	char dir[64], p[128];
+	char dir[64];
 	struct quota q = { .max_files = 2 };
 	struct quota_usage u;
 	int dfd;
@@ -292,8 +290,7 @@ test_directories_are_files(void **state)
 	assert_true(u.bytes == 7 && u.files == 1);
 	close(dfd);
 	close(q.fd);
-	snprintf(p, sizeof(p), "rm -rf %s", dir);
-	assert_int_equal(system(p), 0);
+	assert_int_equal(tree_remove(dir), 0);
 }
 
 static int
@@ -308,7 +305,7 @@ place_ok(void *arg)
 static void
 test_check_then_commit(void **state)
 {
-	char dir[64], p[128];
+	char dir[64];
 	struct quota q = { .max_bytes = 100, .max_files = 3 };
 	struct quota_usage u, none = { 0, 0 }, old = { 40, 1 };
 	int dfd, fd;
@@ -348,8 +345,7 @@ test_check_then_commit(void **state)
 	assert_true(u.bytes == 100 && u.files == 3);
 	close(dfd);
 	close(q.fd);
-	snprintf(p, sizeof(p), "rm -rf %s", dir);
-	assert_int_equal(system(p), 0);
+	assert_int_equal(tree_remove(dir), 0);
 }
 
 /* What quota_open refuses: links, other kinds, a shared directory. */
@@ -386,8 +382,7 @@ test_open_refuses(void **state)
 	assert_int_equal(chmod(dir, 0755), 0);
 	assert_true((fd = quota_open(dir, "new")) >= 0);
 	close(fd);
-	snprintf(p, sizeof(p), "rm -rf %s", dir);
-	assert_int_equal(system(p), 0);
+	assert_int_equal(tree_remove(dir), 0);
 }
 
 int

@@ -5,6 +5,7 @@
  * that are old enough; the name test.
  */
 #include "cm.h"
+#include "tree.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,12 +35,9 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
 	close(dirfd_);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tree_remove(dir);
 }
 
 /* Entries of the directory, "." and ".." not counted. */

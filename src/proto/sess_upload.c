@@ -1,0 +1,335 @@
+/*
+ * sess_upload.c - uploads: STOR, APPE (and REST + STOR) and STOU; the
+ * target opened, the temporary file placed or discarded, the quota
+ * charged.
+ * Runs in: post-login worker.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/sys.h"
+#include "../fs/path.h"
+#include "../fs/upload.h"
+#include "sess.h"
+
+/*
+ * Upload target. A plain STOR writes a temporary file in the target's
+ * directory (upload.h: unnamed where possible, else a hidden, locked
+ * name), which replaces the target only on success (invariant 8), and
+ * is charged to the quota only then. APPE and REST+STOR are explicit
+ * edits of the existing file, charged block by block. The last
+ * component is opened with O_NOFOLLOW: the parent was resolved in the
+ * root, and a symlink as the final name is refused, not followed.
+ */
+struct upload {
+	int	 dirfd;
+	int	 fd;
+	int	 temp;
+	int	 created;	/* APPE made the file */
+	uint64_t start;		/* length before an APPE or REST */
+	uint64_t files;		/* files charged to the quota */
+	const char *name;
+	struct upload_tmp tmp;	/* STOR */
+	struct quota_usage freed;	/* what the STOR's target frees */
+};
+
+/* The quota's file count for a file APPE or REST+STOR creates. */
+static int
+upload_charge_file(struct sess *s, struct upload *u)
+{
+	int r = quota_charge(&s->quota, 0, 1, 0);
+
+	if (r == 0)
+		u->files = 1;
+	return r;
+}
+
+/* APPE, REST + STOR: the existing file, continued. */
+static int
+upload_open_existing(struct sess *s, struct upload *u, int append,
+    int flags)
+{
+	struct stat sb;
+
+	u->fd = openat(u->dirfd, u->name, flags | (append ? O_APPEND : 0), 0666);
+	if (u->fd < 0)
+		return -1;
+	if (fstat(u->fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return -1;
+	if (append) {
+		u->start = (uint64_t)sb.st_size;
+		return 0;
+	}
+	if (s->rest > (uint64_t)sb.st_size || ftruncate(u->fd, (off_t)s->rest) < 0 ||
+	    lseek(u->fd, (off_t)s->rest, SEEK_SET) < 0)
+		return -1;
+	u->start = s->rest;
+	quota_credit(&s->quota, (uint64_t)sb.st_size - s->rest, 0);
+	return 0;
+}
+
+/*
+ * STOR: the temporary file, once the quota has room for one more file
+ * (the target's own slot counts when it is a regular file it replaces:
+ * replacing is allowed at the limit).
+ */
+static int
+upload_open_temp(struct sess *s, struct upload *u, const struct stat *old)
+{
+	int r;
+
+	if (old != NULL && S_ISREG(old->st_mode) && old->st_nlink == 1)
+		u->freed = (struct quota_usage){ (uint64_t)old->st_size, 1 };
+	if ((r = quota_check(&s->quota, 0, 1, &u->freed)) < 0)
+		return r;
+	if (upload_tmp_open(u->dirfd, s->conf->upload_tmpfile, &u->tmp) < 0)
+		return -1;
+	u->fd = u->tmp.fd;
+	return 0;
+}
+
+/* 0, or -1 (553), -EDQUOT (552), -EIO (451); nothing left on failure. */
+static int
+upload_open(struct sess *s, const struct cmd *c, struct upload *u)
+{
+	/* REST n then STOR or APPE: continue the existing file at n */
+	int append = c->def->id == CMD_APPE && s->rest == 0;
+	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
+	struct stat sb;
+	int exists, r;
+
+	u->fd = u->tmp.fd = -1;
+	u->dirfd = fs_open_parent(s->rootfd, s->path, &u->name);
+	if (u->dirfd < 0)
+		return -1;
+	exists = fstatat(u->dirfd, u->name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+	u->temp = c->def->id == CMD_STOR && s->rest == 0;
+	if (u->temp)
+		return upload_open_temp(s, u, exists ? &sb : NULL);
+	if (!exists && (r = upload_charge_file(s, u)) < 0)
+		return r;
+	u->created = !exists;
+	/* a name that appeared meanwhile is not ours to remove on failure */
+	r = upload_open_existing(s, u, append, flags | (exists ? 0 : O_EXCL));
+	if (r < 0) {
+		if (u->fd >= 0)
+			close(u->fd);
+		/* REST past the end of a file we just made: it goes again */
+		if (u->fd >= 0 && u->created)
+			unlinkat(u->dirfd, u->name, 0);
+		u->fd = -1;
+		quota_credit(&s->quota, 0, u->files);
+	}
+	return r;
+}
+
+/*
+ * Over quota while continuing a file: what did not fit is cut off (the
+ * file is back to its length before), and a file APPE created goes.
+ */
+static void
+upload_undo(struct sess *s, struct upload *u, uint64_t *charged)
+{
+	if (ftruncate(u->fd, (off_t)u->start) < 0)
+		return;
+	quota_credit(&s->quota, *charged, 0);
+	*charged = 0;
+	if (u->created)
+		quota_unlink(&s->quota, u->dirfd, u->name, 0);
+}
+
+static int
+place_temp(void *arg)
+{
+	struct upload *u = arg;
+
+	return upload_tmp_place(u->dirfd, &u->tmp, u->name);
+}
+
+/*
+ * A STOR's end: on success the temporary file takes the target's name
+ * and its size is charged, in one step under the quota lock (552 when
+ * another session's upload took the room meanwhile); otherwise, or
+ * then, it is discarded.
+ */
+static enum xfer_status
+temp_commit(struct sess *s, struct upload *u, enum xfer_status st)
+{
+	struct stat sb;
+	int r;
+
+	if (st == XFER_OK && fstat(u->fd, &sb) < 0)
+		st = XFER_IO_ERROR;
+	if (st == XFER_OK && (r = quota_commit(&s->quota, (uint64_t)sb.st_size,
+	    u->dirfd, u->name, place_temp, u)) < 0)
+		st = r == -EDQUOT ? XFER_QUOTA : r == -ENOSPC ? XFER_DISK_FULL :
+		    XFER_IO_ERROR;
+	upload_tmp_discard(u->dirfd, &u->tmp);
+	u->fd = -1;
+	return st;
+}
+
+/*
+ * The end of an upload: a STOR's temporary file placed or discarded; an
+ * APPE or REST+STOR over the quota cut back.
+ */
+static enum xfer_status
+upload_commit(struct sess *s, struct upload *u, enum xfer_status st,
+    uint64_t charged)
+{
+	if (u->temp)
+		return temp_commit(s, u, st);
+	if (st == XFER_QUOTA)
+		upload_undo(s, u, &charged);
+	if (close(u->fd) < 0 && st == XFER_OK)
+		st = errno == ENOSPC ? XFER_DISK_FULL : XFER_IO_ERROR;
+	u->fd = -1;
+	return st;
+}
+
+/* The reply when upload_open fails. */
+static void
+reply_upload_open(struct sess *s, int r)
+{
+	if (r == -EDQUOT)
+		ctrl_reply(&s->ctrl, 552, "Quota exceeded: at most %llu files.",
+		    (unsigned long long)s->quota.max_files);
+	else if (r == -EIO)
+		ctrl_reply(&s->ctrl, 451, "Quota usage unknown; uploads refused.");
+	else
+		ctrl_reply(&s->ctrl, 553, "Could not create file.");
+}
+
+/* The upload loop for the session's TYPE. */
+static enum xfer_status
+recv_into(struct sess *s, struct xfer *x, int fd)
+{
+	return s->ascii ? xfer_recv_ascii(x, fd) : xfer_recv_file(x, fd);
+}
+
+void
+do_stor(struct sess *s, const struct cmd *c)
+{
+	struct upload u = { .dirfd = -1, .fd = -1 };
+	enum xfer_status st;
+	struct xfer x;
+	int64_t t0;
+	int dfd, r;
+
+	if (sess_need_data(s) < 0 || sess_resolve(s, c->arg) < 0)
+		return;
+	if ((r = upload_open(s, c, &u)) < 0) {
+		reply_upload_open(s, r);
+		goto out;
+	}
+	if ((dfd = sess_open_data(s, "Ok to send data.")) < 0) {
+		upload_commit(s, &u, XFER_DATA_ERROR, 0);
+		goto out;
+	}
+	sess_init_file_xfer(s, &x, dfd, 1);
+	x.quota_at_end = u.temp;
+	x.quota_freed = u.freed;
+	t0 = sys_now_ms();
+	st = recv_into(s, &x, u.fd);
+	sess_close_data(s, dfd);
+	st = upload_commit(s, &u, st, x.charged);
+	sess_log_xfer(s, c->def->name, &x, t0, st);
+	sess_reply_xfer(s, st, "Transfer complete.");
+out:
+	if (u.dirfd >= 0)
+		close(u.dirfd);
+	data_reset(&s->data);
+}
+
+/*
+ * STOU: a new file under a name the server picks (RFC 959, RFC 1123
+ * 4.1.2.9: the 150 reply says "FILE: name"). The name is created with
+ * O_EXCL, so nothing is ever replaced; a failed upload removes it.
+ */
+static int
+stou_create(struct sess *s, int dirfd, const char *base, char *name,
+    size_t namesz)
+{
+	unsigned char rnd[4];
+	unsigned i;
+	int fd;
+
+	for (i = 0; i < 100; i++) {
+		if (i == 0)
+			snprintf(name, namesz, "%s", base);
+		else
+			snprintf(name, namesz, "%s.%u", base, i);
+		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	randombytes_buf(rnd, sizeof(rnd));
+	snprintf(name, namesz, "%s.%02x%02x%02x%02x", base, rnd[0], rnd[1],
+	    rnd[2], rnd[3]);
+	return openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0666);
+}
+
+void
+do_stou(struct sess *s, const struct cmd *c)
+{
+	char name[NAME_MAX + 1], what[NAME_MAX + 64];
+	const char *base;
+	enum xfer_status st;
+	struct xfer x;
+	int dirfd, fd = -1, dfd, r;
+	int64_t t0;
+
+	if (sess_need_data(s) < 0)
+		return;
+	if (s->rest != 0) {
+		ctrl_reply(&s->ctrl, 503, "REST is not allowed with STOU.");
+		goto out;
+	}
+	if ((dirfd = sess_parent_of(s, c->arglen > 0 ? c->arg : "stou", &base)) < 0)
+		goto out;
+	if ((r = quota_charge(&s->quota, 0, 1, 0)) < 0) {
+		reply_upload_open(s, r);
+		close(dirfd);
+		goto out;
+	}
+	if (strlen(base) > NAME_MAX - 12 ||
+	    (fd = stou_create(s, dirfd, base, name, sizeof(name))) < 0) {
+		ctrl_reply(&s->ctrl, 553, "Could not create a unique file.");
+		quota_credit(&s->quota, 0, 1);
+		close(dirfd);
+		goto out;
+	}
+	snprintf(what, sizeof(what), "FILE: %s", name);
+	if ((dfd = sess_open_data(s, what)) < 0) {
+		close(fd);
+		unlinkat(dirfd, name, 0);
+		quota_credit(&s->quota, 0, 1);
+		close(dirfd);
+		goto out;
+	}
+	sess_init_file_xfer(s, &x, dfd, 1);
+	t0 = sys_now_ms();
+	st = recv_into(s, &x, fd);
+	sess_close_data(s, dfd);
+	if (close(fd) < 0 && st == XFER_OK)
+		st = XFER_IO_ERROR;
+	if (st != XFER_OK) {
+		unlinkat(dirfd, name, 0);
+		quota_credit(&s->quota, x.charged, 1);
+	}
+	close(dirfd);
+	sess_log_xfer(s, "STOU", &x, t0, st);
+	if (st == XFER_OK)
+		ctrl_reply(&s->ctrl, 226, "Transfer complete (unique file name: %s).",
+		    name);
+	else
+		sess_reply_xfer(s, st, "");
+out:
+	data_reset(&s->data);
+}

@@ -1,0 +1,174 @@
+/*
+ * sess_xfer.c - downloads: RETR and REST, and what every transfer
+ * shares (its set-up from the session, its final reply, its log line).
+ * Runs in: post-login worker.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/cursor.h"
+#include "../common/log.h"
+#include "../common/sys.h"
+#include "../fs/path.h"
+#include "sess.h"
+
+/* A transfer on fd: unpaced (listings), with the minimum rate. */
+void
+sess_init_xfer(struct sess *s, struct xfer *x, int fd)
+{
+	struct xfer_watch w;
+	struct xfer_io io;
+
+	sess_data_io(s, &io, fd);
+	ctrl_watch(&s->ctrl, &w);
+	xfer_init(x, &io, &w, (int)s->conf->data_timeout * 1000,
+	    &session_stop);
+	xfer_set_rates(x, 0, s->conf->data_min_rate);
+	s->min_rate = x->min_rate;
+	x->accept_truncated = s->conf->tls_accept_truncated;
+}
+
+/* A file transfer: paced at the user's rate for its direction. */
+void
+sess_init_file_xfer(struct sess *s, struct xfer *x, int fd, int upload)
+{
+	sess_init_xfer(s, x, fd);
+	xfer_set_rates(x, upload ? s->id->up_rate : s->id->down_rate,
+	    s->conf->data_min_rate);
+	s->min_rate = x->min_rate;
+	if (upload && s->quota.fd >= 0)
+		x->quota = &s->quota;
+}
+
+/* The final reply for a transfer, and the end of the session if due. */
+void
+sess_reply_xfer(struct sess *s, enum xfer_status st, const char *ok)
+{
+	switch (st) {
+	case XFER_OK:
+		ctrl_reply(&s->ctrl, 226, "%s", ok);
+		break;
+	case XFER_ABORTED:
+		ctrl_reply(&s->ctrl, 426, "Transfer aborted.");
+		ctrl_reply(&s->ctrl, 226, "ABOR successful.");
+		break;
+	case XFER_STOPPED:
+		ctrl_reply(&s->ctrl, 426, "Transfer aborted. %s.",
+		    session_stop_reason());
+		break;
+	case XFER_CTRL_GONE:
+		s->quit = 1;
+		break;
+	case XFER_TIMEOUT:
+		ctrl_reply(&s->ctrl, 426, "Data connection timed out.");
+		break;
+	case XFER_TOO_SLOW:
+		ctrl_reply(&s->ctrl, 426, "Transfer too slow (under %llu bytes/s); "
+		    "aborted.", (unsigned long long)s->min_rate);
+		break;
+	case XFER_DATA_ERROR:
+		ctrl_reply(&s->ctrl, 426, "Data connection failed; transfer aborted.");
+		break;
+	case XFER_DISK_FULL:
+		ctrl_reply(&s->ctrl, 452, "Insufficient storage space.");
+		break;
+	case XFER_QUOTA:
+		ctrl_reply(&s->ctrl, 552, "Exceeded storage allocation.");
+		break;
+	case XFER_IO_ERROR:
+		ctrl_reply(&s->ctrl, 451, "Local error in processing.");
+		break;
+	case XFER_TRUNCATED:
+		ctrl_reply(&s->ctrl, 451, "Upload truncated: the TLS data "
+		    "connection ended without close_notify; file not kept.");
+		break;
+	}
+}
+
+static const char *
+xfer_status_name(enum xfer_status st)
+{
+	static const char *const names[] = { "ok", "aborted", "stopped",
+		"control-closed", "data-error", "timeout", "disk-full",
+		"quota", "io-error", "too-slow", "truncated" };
+
+	return names[st];
+}
+
+void
+sess_log_xfer(struct sess *s, const char *verb, const struct xfer *x,
+    int64_t t0, enum xfer_status st)
+{
+	int64_t ms = sys_now_ms() - t0;
+
+	log_info("%-s path=%s bytes=%llu ms=%lld status=%-s", verb, s->path,
+	    (unsigned long long)x->bytes, (long long)ms, xfer_status_name(st));
+	if (st == XFER_TOO_SLOW)
+		log_warn("%-s path=%s aborted: under data_min_rate %llu bytes/s over "
+		    "%lu s", verb, s->path, (unsigned long long)x->min_rate,
+		    s->conf->data_timeout);
+}
+
+void
+do_retr(struct sess *s, const struct cmd *c)
+{
+	enum xfer_status st;
+	struct stat sb;
+	struct xfer x;
+	char what[128];
+	int64_t t0;
+	int fd, dfd;
+
+	if (sess_need_data(s) < 0 || sess_resolve(s, c->arg) < 0)
+		return;
+	fd = fs_open(s->rootfd, s->path, O_RDONLY, 0);
+	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		ctrl_reply(&s->ctrl, 550, "Failed to open file.");
+		goto out;
+	}
+	if (s->rest > (uint64_t)sb.st_size) {
+		ctrl_reply(&s->ctrl, 554, "Restart offset beyond the end of the file.");
+		goto out;
+	}
+	/* REST was given in TYPE I, then TYPE A: no offset in ASCII */
+	if (s->rest != 0 && s->ascii) {
+		ctrl_reply(&s->ctrl, 504, "REST is not supported in ASCII mode.");
+		goto out;
+	}
+	snprintf(what, sizeof(what), "Opening %s mode data connection (%lld bytes).",
+	    s->ascii ? "ASCII" : "BINARY", (long long)sb.st_size);
+	if ((dfd = sess_open_data(s, what)) < 0)
+		goto out;
+	sess_init_file_xfer(s, &x, dfd, 0);
+	t0 = sys_now_ms();
+	st = s->ascii ? xfer_send_ascii(&x, fd) :
+	    xfer_send_file(&x, fd, (off_t)s->rest);
+	sess_close_data(s, dfd);
+	sess_log_xfer(s, "RETR", &x, t0, st);
+	sess_reply_xfer(s, st, "Transfer complete.");
+out:
+	if (fd >= 0)
+		close(fd);
+	data_reset(&s->data);
+}
+
+void
+do_rest(struct sess *s, const struct cmd *c)
+{
+	uint64_t off;
+
+	s->rest = 0;	/* a refused REST leaves no older offset behind */
+	if (args_rest(c->arg, &off) < 0) {
+		ctrl_reply(&s->ctrl, 501, "Bad restart offset.");
+		return;
+	}
+	if (s->ascii && off != 0) {
+		ctrl_reply(&s->ctrl, 504, "REST is not supported in ASCII mode.");
+		return;
+	}
+	s->rest = off;
+	ctrl_reply(&s->ctrl, 350, "Restart position accepted (%llu).",
+	    (unsigned long long)off);
+}
