@@ -16,7 +16,7 @@
  * hide and refuse such names (upload_tmp_is_name). A worker killed
  * mid-upload leaves its file behind, unlocked: the next named upload
  * into that directory removes it (upload_sweep). The quota never
- * counts a temporary file (session.c charges an upload at its commit).
+ * counts a temporary file (sess_upload.c charges an upload at its commit).
  * Runs in: post-login worker.
  */
 #ifndef KF_UPLOAD_H

@@ -24,7 +24,7 @@ enum cmd_id {
 
 /* phase: which workers answer the command (every one answers after login) */
 #define CMD_PH_PRE	0x01	/* the pre-login worker (prelogin.c) */
-#define CMD_PH_POST	0x02	/* the post-login worker (session.c) */
+#define CMD_PH_POST	0x02	/* the post-login worker (sess_run.c) */
 
 /* flags */
 #define CMD_F_ARG	0x02	/* an argument is required */

@@ -1,7 +1,7 @@
 /*
  * sess.h - the post-login worker's session state and the functions its
- * files share (session.c dispatches; sess_*.c hold the commands, one
- * concern a file). Private to src/proto/sess*.c and session.c.
+ * files share (sess_run.c dispatches; sess_*.c hold the commands, one
+ * concern a file). Private to src/proto/sess*.c.
  * Runs in: post-login worker.
  */
 #ifndef KF_SESS_H
@@ -52,7 +52,7 @@ struct list_opts;
 
 /* Shared between the files, by the file that defines them. */
 
-/* session.c */
+/* sess_run.c */
 int	denied(const struct sess *s, const char *vpath);
 int	sess_hide_name(void *arg, const char *name);
 int	sess_resolve(struct sess *s, const char *arg);

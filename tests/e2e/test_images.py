@@ -13,8 +13,8 @@ import subprocess
 import pytest
 
 from conftest import (BIN, IS_ROOT, NOBODY, RawClient, children, descendants_named,
-                      memory_holds, proc_status, requires_root, wait_for)
-from test_sandbox import _is_sanitized
+                      is_sanitized, memory_holds, proc_status, requires_root,
+                      wait_for)
 from tls_helpers import TLSRaw, certs, client_ctx, tls_conf, tls_login  # noqa: F401
 
 ACCOUNTS = {"kfimga": "Img-A-pass-1", "kfimgb": "Img-B-pass-2"}
@@ -89,7 +89,7 @@ def pam_server(start_server, extra=None):
 
 
 def skip_if_sanitized():
-    if _is_sanitized():
+    if is_sanitized():
         pytest.skip("ASan's shadow memory is too large to scan")
 
 
@@ -201,7 +201,7 @@ def test_no_worker_outlives_its_monitor(start_server, certs, tls):
             # raw socket, plain end, log, requests: no report socket, and
             # no stderr of the server (but in sanitizer builds)
             assert fds_of(relay) == [0, 1, 2, 3, 4, 5, 6]
-            if not _is_sanitized():
+            if not is_sanitized():
                 assert os.readlink(f"/proc/{relay}/fd/2") == "/dev/null"
     os.kill(mon, signal.SIGKILL)
     assert wait_for(lambda: gone(workers), timeout=5), "a worker outlived its monitor"

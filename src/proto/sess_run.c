@@ -1,5 +1,5 @@
 /*
- * session.c - the post-login worker: a fresh process with the user's
+ * sess_run.c - the post-login worker: a fresh process with the user's
  * identity, confined to the user's root, running the FTP commands that
  * touch files and data connections. This file holds the session's
  * set-up, its path policy (deny and hide patterns), the few one-line
