@@ -1025,9 +1025,11 @@ do_mdtm(struct sess *s, const struct cmd *c)
 
 	if (stat_file(s, c->arg, &sb) < 0)
 		return;
-	gmtime_r(&sb.st_mtime, &tm);
-	strftime(when, sizeof(when), "%Y%m%d%H%M%S", &tm);
-	ctrl_reply(&s->ctrl, 213, "%s", when);
+	if (gmtime_r(&sb.st_mtime, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y%m%d%H%M%S", &tm) == 0)
+		ctrl_reply(&s->ctrl, 550, "Modification time out of range.");
+	else
+		ctrl_reply(&s->ctrl, 213, "%s", when);
 }
 
 static void
@@ -1516,8 +1518,8 @@ do_mfmt(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 550, "Could not set the modification time.");
 		return;
 	}
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y%m%d%H%M%S", &tm);
+	gmtime_r(&t, &tm);	/* t: MFMT's own 14 digits, years 1..9999 */
+	(void)strftime(when, sizeof(when), "%Y%m%d%H%M%S", &tm);
 	ctrl_reply(&s->ctrl, 213, "Modify=%s; %s", when, s->path);
 }
 
