@@ -326,7 +326,7 @@ quota_open(const char *dir, const char *name)
 {
 	const int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
 	    O_NOCTTY;
-	struct stat d, f;
+	struct stat d = { 0 }, f = { 0 };	/* never read unset, even if errno 0 */
 	int dfd, fd, r = 0, created = 1;
 
 	if (name[0] == '\0' || name[0] == '.' || strchr(name, '/') != NULL)
@@ -382,8 +382,8 @@ quota_read(int fd, struct quota_usage *u)
 	do
 		n = pread(fd, rec, sizeof(rec), 0);
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
+	if (n < 0 && (n = -errno) < 0)	/* errno 0 would read as no record */
+		return (int)n;
 	return quota_parse(rec, (size_t)n, u) == 0 ? 1 : 0;
 }
 
@@ -441,7 +441,7 @@ quota_charge(struct quota *q, uint64_t bytes, uint64_t files,
 		return 0;
 	if (q->broken || quota_lock(q->fd) < 0)
 		return -EIO;
-	if ((r = quota_read(q->fd, &u)) <= 0)
+	if (quota_read(q->fd, &u) <= 0)
 		r = -EIO;
 	else if (!quota_fits(&u, q->max_bytes, q->max_files, bytes, files,
 	    files_slack))
@@ -586,7 +586,7 @@ quota_check(struct quota *q, uint64_t bytes, uint64_t files,
 		return 0;
 	if (q->broken || quota_lock(q->fd) < 0)
 		return -EIO;
-	if ((r = quota_read(q->fd, &u)) <= 0)
+	if (quota_read(q->fd, &u) <= 0)
 		r = -EIO;
 	else {
 		quota_sub(&u, freed->bytes, freed->files);
