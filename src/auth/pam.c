@@ -112,7 +112,7 @@ pam_check(const struct conf *c, const char *user, const char *pass,
 
 	pc.conv = conv;
 	pc.appdata_ptr = (void *)(uintptr_t)pass;
-	if ((r = pam_start(c->pam_service, user, &pc, &ph)) != PAM_SUCCESS) {
+	if (pam_start(c->pam_service, user, &pc, &ph) != PAM_SUCCESS) {
 		log_warn("pam_start failed: pam_service=%s", c->pam_service);
 		return -1;
 	}
@@ -158,7 +158,7 @@ keep_session(pam_handle_t *ph, int rd)
 	int r;
 
 	prctl(PR_SET_NAME, "kf-pam-session");
-	signal(SIGTERM, SIG_IGN);	/* the session ends by the pipe */
+	(void)signal(SIGTERM, SIG_IGN);	/* the session ends by the pipe */
 	/* stdio (the log) and the pipe: nothing else of the monitor's */
 	if (rd > 3)
 		close_range(3, (unsigned)rd - 1, 0);

@@ -506,7 +506,7 @@ find_arena(void)
 			}
 			break;
 		}
-		fclose(f);
+		(void)fclose(f);
 	}
 	OPENSSL_secure_free(probe);
 }
