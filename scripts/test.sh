@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one test command: dependencies,
+# The one test command: dependencies, the format check,
 # release + ASan/UBSan builds, clang-tidy, unit tests (meson) on both,
 # fuzz targets, end-to-end tests (pytest) against both binaries.
 # Keeps going after a failing step; the very last line is "N passed, M failed".
@@ -109,6 +109,8 @@ run_check() {
     FAILED=$((FAILED + 1))
   fi
 }
+
+run_check "format (scripts/check-format.sh)" sh scripts/check-format.sh .
 
 if run_plain "configure build" setup_dir build; then
   run_plain "compile build" ninja -C build
