@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential meson ninja-build pkg-config
   libssl-dev libsodium-dev libcap-dev libseccomp-dev libpam0g-dev libcrypt-dev zlib1g-dev
-  libcmocka-dev python3-pytest clang
+  libcmocka-dev python3-pytest clang clang-format clang-tidy
   curl lftp tnftp ncftp wget
   procps iproute2 openssl util-linux passwd libpam-modules
   fail2ban

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The one test command: dependencies, release + ASan/UBSan builds, unit tests
-# (meson) on both, end-to-end tests (pytest) against both binaries.
+# The one test command: dependencies, the format check,
+# release + ASan/UBSan builds, clang-tidy, unit tests (meson) on both,
+# fuzz targets, end-to-end tests (pytest) against both binaries.
 # Keeps going after a failing step; the very last line is "N passed, M failed".
 # Exit status is non-zero if anything failed, errored, or if nothing ran.
 set -u
@@ -96,12 +97,35 @@ run_pytest() {
 
 run_plain "dependencies" bash scripts/deps.sh
 
+# A step that is one test: passed or failed (a skip, exit 77, counts as
+# failed here: the dependencies step installs the tools).
+run_check() {
+  local name=$1; shift
+  step "$name"
+  if "$@"; then
+    PASSED=$((PASSED + 1))
+  else
+    echo "*** check failed: $name" >&2
+    FAILED=$((FAILED + 1))
+  fi
+}
+
+run_check "format (scripts/check-format.sh)" sh scripts/check-format.sh .
+
 if run_plain "configure build" setup_dir build; then
   run_plain "compile build" ninja -C build
 fi
 if run_plain "configure build-asan" setup_dir build-asan \
     -Db_sanitize=address,undefined -Db_lundef=false; then
   run_plain "compile build-asan" ninja -C build-asan
+fi
+
+# clang-tidy (.clang-tidy) over src/ with build/compile_commands.json
+if [ -f build/compile_commands.json ]; then
+  run_check "clang-tidy (scripts/check-tidy.sh)" sh scripts/check-tidy.sh . build
+else
+  echo "*** no build/compile_commands.json for clang-tidy" >&2
+  FAILED=$((FAILED + 1))
 fi
 
 run_meson_test build

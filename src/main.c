@@ -129,7 +129,7 @@ add_error(struct conf_errors *e, const char *fmt, ...)
 
 	if (e->count < sizeof(e->msg) / sizeof(e->msg[0])) {
 		va_start(ap, fmt);
-		vsnprintf(e->msg[e->count], sizeof(e->msg[0]), fmt, ap);
+		(void)vsnprintf(e->msg[e->count], sizeof(e->msg[0]), fmt, ap);
 		va_end(ap);
 	}
 	e->count++;
@@ -380,7 +380,7 @@ print_banner(const struct conf *c, const char *dir, const char *user,
 	addr_to_str(a, host, sizeof(host));
 	printf("  try: curl %s  or  lftp -p %u %s\n", url, addr_port(a), host);
 	printf("  stop: Ctrl-C\n");
-	fflush(stdout);
+	(void)fflush(stdout);
 }
 
 static int

@@ -114,7 +114,7 @@ pam_check(const struct conf *c, const char *user, const char *pass,
 
 	pc.conv = conv;
 	pc.appdata_ptr = (void *)(uintptr_t)pass;
-	if ((r = pam_start(c->pam_service, user, &pc, &ph)) != PAM_SUCCESS) {
+	if (pam_start(c->pam_service, user, &pc, &ph) != PAM_SUCCESS) {
 		log_warn("pam_start failed: pam_service=%s", c->pam_service);
 		return -1;
 	}
@@ -193,7 +193,7 @@ keep_session(const struct conf *c, const struct auth_identity *id, int fd)
 	int r;
 
 	prctl(PR_SET_NAME, "kf-pam-session");
-	signal(SIGTERM, SIG_IGN);	/* the session ends by the socket */
+	(void)signal(SIGTERM, SIG_IGN);	/* the session ends by the socket */
 	/* stdio (the log) and the socket: nothing else of the monitor's */
 	if (fd > 3)
 		close_range(3, (unsigned)fd - 1, 0);

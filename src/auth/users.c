@@ -471,9 +471,9 @@ users_load(const char *path, char **text, size_t *len)
 	else	/* a file growing under us reads as too big */
 		r = read_all(fd, p, (size_t)st.st_size, len);
 	close(fd);
-	if (r < 0) {
+	if (r < 0 || p == NULL) {	/* p: errno was 0 */
 		free(p);
-		return r;
+		return r < 0 ? r : -EIO;
 	}
 	p[*len] = '\0';
 	*text = p;

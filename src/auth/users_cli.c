@@ -679,8 +679,8 @@ do_list(const struct opts *o)
 			r = list_entry(&e);
 	}
 	free(text);
-	fflush(stdout);
-	return r < 0 ? 1 : 0;
+	/* a list lost on the way out (disk full, closed pipe) fails */
+	return r < 0 || fflush(stdout) != 0 || ferror(stdout) ? 1 : 0;
 }
 
 static int

@@ -83,7 +83,7 @@ buf_vappendf(struct buf *b, const char *fmt, va_list ap)
 		return -EINVAL;
 	if ((r = reserve(b, (size_t)n)) < 0)
 		return r;
-	vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+	(void)vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
 	b->len += (size_t)n;
 	return 0;
 }

@@ -4,6 +4,8 @@
  */
 #ifndef KF_LIMITS_H
 #define KF_LIMITS_H
+/* One bound per line with its comment, as check-limits.sh reads them: */
+/* clang-format off */
 
 #define KF_LINE_MAX		4096	/* control line, CRLF included */
 #define KF_CMD_NAME_MAX		8	/* longest verb we know is 4; room for extensions */

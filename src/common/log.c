@@ -62,7 +62,7 @@ log_set_prefix(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	(void)vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 }
 
@@ -373,7 +373,7 @@ write_stderr(int prio, const char *esc)
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	(void)strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	n = snprintf(line, sizeof(line), "%s %s[%ld]: %s: %s%s%s\n", ts, ident,
 	    (long)getpid(), prio_name(prio), prefix, prefix[0] ? " " : "", esc);
 	if (n < 0)

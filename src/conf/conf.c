@@ -141,7 +141,7 @@ fail(struct ectx *e, const char *fmt, ...)
 		if (k < 0 || (size_t)k >= CONF_ERR_LEN)
 			k = 0;
 		va_start(ap, fmt);
-		vsnprintf(m + k, CONF_ERR_LEN - (size_t)k, fmt, ap);
+		(void)vsnprintf(m + k, CONF_ERR_LEN - (size_t)k, fmt, ap);
 		va_end(ap);
 	}
 	e->errs->count++;
@@ -322,7 +322,7 @@ static int
 set_uint(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
     struct ectx *e)
 {
-	uint64_t x;
+	uint64_t x = 0;
 
 	if (parse_num(o, v, n, &x, e) < 0)
 		return -1;
@@ -334,7 +334,7 @@ static int
 set_mode(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
     struct ectx *e)
 {
-	uint64_t x;
+	uint64_t x = 0;
 
 	if (parse_num(o, v, n, &x, e) < 0)
 		return -1;

@@ -290,7 +290,9 @@ hash_fd(const struct hash_algo *a, int fd, uint64_t start, uint64_t end,
 	size_t bufsz;
 	int r;
 
-	if (hex != NULL && hexcap > 0)
+	if (hex == NULL)
+		return -EINVAL;
+	if (hexcap > 0)
 		hex[0] = '\0';
 	if ((r = check_args(a, start, end, max_bytes, hexcap)) < 0)
 		return r;

@@ -322,7 +322,7 @@ quota_open(const char *dir, const char *name)
 {
 	const int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
 	    O_NOCTTY;
-	struct stat d, f;
+	struct stat d = { 0 }, f = { 0 };	/* never read unset, even if errno 0 */
 	int dfd, fd, r = 0, created = 1;
 
 	if (name[0] == '\0' || name[0] == '.' || strchr(name, '/') != NULL)
@@ -373,8 +373,8 @@ quota_read(int fd, struct quota_usage *u)
 	ssize_t n;
 
 	n = sys_pread(fd, rec, sizeof(rec), 0);
-	if (n < 0)
-		return -errno;
+	if (n < 0 && (n = -errno) < 0)	/* errno 0 would read as no record */
+		return (int)n;
 	return quota_parse(rec, (size_t)n, u) == 0 ? 1 : 0;
 }
 
@@ -430,7 +430,7 @@ quota_charge(struct quota *q, uint64_t bytes, uint64_t files,
 		return 0;
 	if (q->broken || quota_lock(q->fd) < 0)
 		return -EIO;
-	if ((r = quota_read(q->fd, &u)) <= 0)
+	if (quota_read(q->fd, &u) <= 0)
 		r = -EIO;
 	else if (!quota_fits(&u, q->max_bytes, q->max_files, bytes, files,
 	    files_slack))
@@ -575,7 +575,7 @@ quota_check(struct quota *q, uint64_t bytes, uint64_t files,
 		return 0;
 	if (q->broken || quota_lock(q->fd) < 0)
 		return -EIO;
-	if ((r = quota_read(q->fd, &u)) <= 0)
+	if (quota_read(q->fd, &u) <= 0)
 		r = -EIO;
 	else {
 		quota_sub(&u, freed->bytes, freed->files);

@@ -4,33 +4,65 @@
  * phase it is allowed in and the check the monitor applies; the
  * monitor enforces sender, phase, "once" and size from one table,
  * mon_table in priv/mon_dispatch.c. Anything else, or anything
- * malformed, ends the session. See docs/PRIVSEP.md.
+ * malformed, ends the session.
+ *
+ * The comment above each type is its one description: direction,
+ * payload, phase, the receiver's check, why it is privileged, its
+ * effect. docs/PRIVSEP.md shows them, generated from here by
+ * scripts/check-privsep.py --write (meson test "privsep-catalogue"
+ * fails when the two differ). A comment opens with "NAME: sender ->
+ * receiver."; a type with no comment of its own shares the one above
+ * it. Blank comment lines separate paragraphs.
  * Runs in: monitor and workers (header only).
  */
 #ifndef KF_PROTO_H
 #define KF_PROTO_H
 
+/*
+ * Requests to a session's monitor and its answers. The workers' requests
+ * come on their own SOCK_SEQPACKET socketpair; the TLS relay's on its
+ * own socketpair, never a worker's.
+ */
 enum mon_type {
 	/*
 	 * MON_LOGIN: pre-login worker -> monitor.
+	 *
 	 * Payload: str user (0..KF_USER_MAX), str pass (0..KF_PASS_MAX),
 	 * str host (0..CONF_HOST_MAX; empty: no HOST, or no vhost matched),
 	 * u32 tls flags (MON_TLS_PBSZ, MON_TLS_PROT_P: what PBSZ and PROT
-	 * set before login).
+	 * set before login, so that the post-login worker starts with
+	 * them).
+	 *
 	 * Phase: pre-login only, while not logged in; at most
-	 * max_login_failures failures (the monitor's own count, across
-	 * REIN): a MON_LOGIN after that is fatal and is not verified.
-	 * Check: host must be empty or a well-formed name (conf_host_norm,
-	 * already lowercase); it selects a vhost of the monitor's OWN
-	 * configuration, and a name not configured there means the
-	 * default host (logged). Then auth_check() against the monitor's
-	 * own configuration; the vhost only changes an anonymous login's
-	 * root. A successful login that the TLS policy forbids (control
-	 * connection not TLS while tls_required_anon / tls_required_users
-	 * or the user's `tls` flag asks for it) is a failed login. tls
-	 * flags other than the two bits, or set while the control
+	 * max_login_failures failures (the monitor's own count, per
+	 * connection, kept across REIN): a MON_LOGIN after that is fatal
+	 * and is not verified. A request after a successful login is fatal.
+	 *
+	 * Check: host must be empty or a well-formed, lowercase host name
+	 * (conf_host_norm: letters, digits, `.-:[]`), else fatal. It
+	 * selects a vhost of the monitor's OWN configuration; a name not
+	 * configured there means the default host and is logged (an honest
+	 * worker sends only configured names). Then auth_check_vhost()
+	 * against the monitor's own configuration (anonymous, inline
+	 * quick-mode user, users file, PAM); the vhost only changes an
+	 * anonymous login's root (its ANON_ROOT instead of anon_root). A
+	 * good password is still a failure when the client's address is
+	 * refused by the user's own allow_from / deny_from (users file;
+	 * logged with the reason), and when the TLS policy forbids the
+	 * login (control connection not TLS while tls_required_anon /
+	 * tls_required_users or the user's `tls` flag asks for it). tls
+	 * flags other than the two bits, or any bit while the control
 	 * connection is not TLS, end the session. A string over its bound,
 	 * a NUL, a bad host or trailing bytes end the session.
+	 *
+	 * Effect: a failure is reported to the listener (LSN_LOGIN_FAILED),
+	 * counted, and answered after login_fail_delay_ms * 2^(n-1) for
+	 * the n-th failure, at most KF_LOGIN_DELAY_MAX_MS, slept by the
+	 * monitor so that a worker cannot skip it; the answer at
+	 * max_login_failures is FAILED_CLOSE. A success first opens a PAM
+	 * login's session (auth_session_open; a failure there is a failed
+	 * login, reason `pam-session`), then tells the listener
+	 * (LSN_LOGIN_STATE 1, for max_prelogin).
 	 */
 	MON_LOGIN = 1,
 	/*
@@ -43,73 +75,101 @@ enum mon_type {
 	MON_LOGIN_RESULT = 2,
 	/*
 	 * MON_AUTH_TLS: pre-login worker -> monitor, on AUTH TLS / AUTH SSL.
+	 *
 	 * Payload: u32 host_done (0/1: HOST was accepted), str host
 	 * (0..CONF_HOST_MAX: empty, or a vhost name of the monitor's own
 	 * configuration, as conf_host_norm writes it; a name it does not
 	 * hold is fatal). The next pre-login worker starts with that HOST
-	 * state (RFC 7151 puts HOST before AUTH).
+	 * state (RFC 7151 puts HOST before AUTH); REIN clears it.
+	 *
 	 * Phase: pre-login, not logged in, control connection not yet TLS,
-	 * tls_cert configured; anything else ends the session.
+	 * tls_cert configured, once granted (an answer 0 may be asked
+	 * again); anything else (after login, a second time, TLS off,
+	 * trailing bytes) ends the session.
+	 *
 	 * Why privileged: the relay that takes over the control socket is
 	 * forked by the monitor, which holds that socket and the private
 	 * key; a worker can neither fork (RLIMIT_NPROC 0, seccomp) nor
 	 * hold the key.
+	 *
 	 * Effect: the monitor answers MON_AUTH_TLS_RESULT; the worker then
 	 * drops what the client pipelined after AUTH (never executed),
-	 * sends 234 and exits; the monitor starts the TLS relay on the raw
-	 * socket and a new pre-login worker on the relay's plain text end.
+	 * sends 234 and exits; the monitor waits for it, starts the TLS
+	 * relay on the raw socket and a new pre-login worker on the relay's
+	 * plain text end.
 	 */
 	MON_AUTH_TLS = 3,
 	/*
-	 * MON_AUTH_TLS_RESULT: monitor -> worker. Payload: u32 1, or 0 when
-	 * no certificate is loaded (the worker answers 431).
+	 * MON_AUTH_TLS_RESULT: monitor -> pre-login worker, the answer to
+	 * MON_AUTH_TLS. Payload: u32 1, or 0 when no certificate is loaded
+	 * (a failed reload; the worker answers 431).
 	 */
 	MON_AUTH_TLS_RESULT = 4,
 	/*
 	 * MON_TLS_SESSION: TLS relay -> monitor, on the relay's own
 	 * socketpair (never a worker's).
-	 * Payload: blob (1..KF_TLS_SESSION_MAX bytes): the control
-	 * connection's TLS 1.2 session, DER (i2d_SSL_SESSION).
+	 *
+	 * Payload: blob (u32 length + bytes, 1..KF_TLS_SESSION_MAX): the
+	 * control connection's TLS 1.2 session, DER (i2d_SSL_SESSION).
+	 *
 	 * Phase: after the relay's handshake; the latest one is kept.
-	 * Check: only the type and the bound; the monitor never decodes
-	 * it. The next post-login worker inherits it and decodes it
-	 * (unprivileged) to let TLS 1.2 data connections resume by session
-	 * id, as curl does (TLS 1.3 and ticket resumption need nothing
-	 * from here). Anything else from the relay ends the session.
+	 *
+	 * Check: only the type, the bound and the exact end; the monitor
+	 * never decodes it. The next post-login worker inherits it and
+	 * decodes it (unprivileged) to let TLS 1.2 data connections resume
+	 * by session id, as curl does (TLS 1.3 and ticket resumption need
+	 * nothing from here). Anything else from the relay kills it and
+	 * ends the session.
+	 *
 	 * Why through the monitor: the session lives in the relay, and the
 	 * relay and the workers share nothing but the plain text stream.
 	 */
 	MON_TLS_SESSION = 5,
 	/*
 	 * MON_CCC: post-login worker -> monitor, on CCC (RFC 4217), after
-	 * the worker has written its 200 reply.
-	 * Payload: none.
+	 * the worker has written its 200 reply. MON_CCC_RESULT: the answer.
+	 *
+	 * Payload: none. The answer: u32 1, or 0 when the relay did not
+	 * confirm (the worker then ends the session).
+	 *
 	 * Phase: logged in, control connection under TLS (relay running),
 	 * tls_ccc_enable, once per connection; anything else is fatal.
+	 *
 	 * Why privileged: the relay is the monitor's child; the worker has
-	 * no channel to it but the plain text stream, which it must not
-	 * parse.
-	 * Effect: the monitor sends RELAY_CCC to the relay and waits for
-	 * RELAY_CCC_DONE; the relay sends what the worker wrote so far
-	 * (the 200) under TLS, then close_notify, waits for the client's,
-	 * and copies plain text from then on. The monitor answers
-	 * MON_CCC_RESULT (u32 1, or 0 when the relay did not confirm); the
+	 * no channel to it but the plain text stream, which the relay must
+	 * not parse.
+	 *
+	 * Effect: the monitor sends RELAY_CCC to the relay and waits up to
+	 * KF_TLS_CCC_MS for RELAY_CCC_DONE (MON_TLS_SESSION may come before
+	 * it); the relay sends what the worker wrote so far (the 200) under
+	 * TLS, then close_notify, waits for the client's, and copies plain
+	 * text from then on. The monitor answers MON_CCC_RESULT; the
 	 * connection can never go back to TLS (AUTH after REIN: 534).
 	 */
 	MON_CCC = 6,
 	MON_CCC_RESULT = 7,
-	/* RELAY_CCC: monitor -> relay, no payload. RELAY_CCC_DONE: back. */
+	/*
+	 * RELAY_CCC: monitor -> TLS relay, no payload (see MON_CCC).
+	 * RELAY_CCC_DONE: relay -> monitor, no payload, only while the
+	 * monitor waits for it; it ends the wait.
+	 */
 	RELAY_CCC = 8,
 	RELAY_CCC_DONE = 9,
 	/*
-	 * MON_TLS_PEER: TLS relay -> monitor, once, after a handshake in
-	 * which the client's certificate verified against tls_client_ca.
-	 * Payload: str cn (1..KF_USER_MAX): the subject's common name, UTF-8,
-	 * no NUL. Check: bound, well-formed users-file name (else ignored
-	 * and logged), once whatever it held (a second one is fatal); used only with tls_client_cert_login, where a
-	 * MON_LOGIN for exactly that virtual user needs no password. This
-	 * trusts the relay: it did the handshake that proved the client
-	 * holds the certificate's key (docs/SECURITY.md).
+	 * MON_TLS_PEER: TLS relay -> monitor, on the relay's own
+	 * socketpair, once, after a handshake in which the client's
+	 * certificate verified against tls_client_ca.
+	 *
+	 * Payload: str cn (1..KF_USER_MAX): the subject's common name,
+	 * UTF-8, no NUL.
+	 *
+	 * Check: bound, no NUL, well-formed users-file name (else ignored
+	 * and logged), once whatever it held (a second one is fatal). Used
+	 * only with tls_client_cert_login: a MON_LOGIN for exactly that
+	 * virtual user, while the control connection is still TLS, gets the
+	 * user's identity without a password check (auth_identity_by_cert).
+	 * This trusts the relay: it did the handshake that proved the
+	 * client holds the certificate's key (docs/SECURITY.md).
 	 */
 	MON_TLS_PEER = 10,
 };
@@ -124,21 +184,27 @@ enum lsn_type {
 	/*
 	 * LSN_LOGIN_FAILED: monitor -> listener, after each failed
 	 * login. Payload: none (an empty payload, exactly).
+	 *
 	 * Check: the sender's pid, from the kernel (SCM_CREDENTIALS),
 	 * must be one of the listener's own monitors; the address that
-	 * failed is that session's peer in the listener's own table, so
-	 * even a subverted monitor can only report its own client. Any
-	 * other type, a payload or an unknown pid is dropped and logged.
+	 * failed is that session's peer in the listener's own table, never
+	 * from the message, so even a subverted monitor can only report its
+	 * own client. Any other type, a payload, a truncated datagram or an
+	 * unknown pid is dropped and logged. Reports are read before exited
+	 * monitors are reaped, so a monitor's last report is not lost.
 	 */
 	LSN_LOGIN_FAILED = 64,
 	/*
 	 * LSN_LOGIN_STATE: monitor -> listener, at each login ok (1) and
 	 * at each REIN back to pre-login (0), for max_prelogin. Payload:
-	 * u32 state (0 or 1), exactly. Check: as LSN_LOGIN_FAILED, by
-	 * the sender's pid; it changes only that session's own slot, and
-	 * a subverted monitor can at worst make its own session count as
-	 * logged in (it then escapes only the pre-login bound, never
-	 * max_clients or max_per_ip).
+	 * u32 state (0 or 1), exactly.
+	 *
+	 * Check: as LSN_LOGIN_FAILED, by the sender's pid; another value,
+	 * a trailing byte or an unknown pid is dropped and logged. It
+	 * changes only that session's own slot, and a subverted monitor can
+	 * at worst make its own session count as logged in (it then
+	 * escapes only the pre-login bound, never max_clients or
+	 * max_per_ip).
 	 */
 	LSN_LOGIN_STATE = 65,
 };
@@ -146,15 +212,17 @@ enum lsn_type {
 /*
  * The admin socket (admin_socket): SOCK_SEQPACKET, one request and its
  * answer per connection, from `keepftpd ban` to the listener. The
- * listener checks SO_PEERCRED (uid 0 or its own uid, and not one of its
- * own sessions) before reading. Every message is framed as above.
+ * listener checks SO_PEERCRED (uid 0 or its own uid, and neither the
+ * peer pid nor its parent is a session monitor) before reading, then
+ * exact consumption. It waits at most 1 s for the request and 1 s per
+ * answer message. Every message is framed as above.
  */
 enum adm_type {
 	/* ADM_BAN_LIST: client -> listener. Payload: none. */
 	ADM_BAN_LIST = 80,
 	/*
 	 * ADM_BAN_ADD: client -> listener. Payload: str addr (numeric
-	 * IPv4 or IPv6, at most ADM_ADDR_MAX bytes), u32 seconds
+	 * IPv4 or IPv6, inet_pton, at most ADM_ADDR_MAX bytes), u32 seconds
 	 * (1..ADM_BAN_SECONDS_MAX; 0: ban_seconds).
 	 */
 	ADM_BAN_ADD = 81,
@@ -167,6 +235,7 @@ enum adm_type {
 	 * ADM_BANS: listener -> client, answer to ADM_BAN_LIST, before
 	 * ADM_DONE; as many as the bans need. Payload: u32 n
 	 * (1..ADM_BANS_PER_MSG), then n times: str addr, u32 seconds left.
+	 * The client reads it as strictly.
 	 */
 	ADM_BANS = 83,
 	/*

@@ -135,7 +135,7 @@ static void
 reset_one(int sig, void *arg)
 {
 	(void)arg;
-	signal(sig, sig == SIGPIPE ? SIG_IGN : SIG_DFL);
+	(void)signal(sig, sig == SIGPIPE ? SIG_IGN : SIG_DFL);
 }
 
 static void

@@ -25,7 +25,7 @@ fatal(struct mon_out *out, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(out->why, sizeof(out->why), fmt, ap);
+	(void)vsnprintf(out->why, sizeof(out->why), fmt, ap);
 	va_end(ap);
 	return MON_V_FATAL;
 }

@@ -249,7 +249,9 @@ do_mdtm(struct sess *s, const struct cmd *c)
 
 	if (stat_file(s, c->arg, &sb) < 0)
 		return;
-	gmtime_r(&sb.st_mtime, &tm);
-	strftime(when, sizeof(when), "%Y%m%d%H%M%S", &tm);
-	ctrl_reply(&s->ctrl, 213, "%s", when);
+	if (gmtime_r(&sb.st_mtime, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y%m%d%H%M%S", &tm) == 0)
+		ctrl_reply(&s->ctrl, 550, "Modification time out of range.");
+	else
+		ctrl_reply(&s->ctrl, 213, "%s", when);
 }

@@ -87,8 +87,8 @@ do_mfmt(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 550, "Could not set the modification time.");
 		return;
 	}
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y%m%d%H%M%S", &tm);
+	gmtime_r(&t, &tm);	/* t: MFMT's own 14 digits, years 1..9999 */
+	(void)strftime(when, sizeof(when), "%Y%m%d%H%M%S", &tm);
 	ctrl_reply(&s->ctrl, 213, "Modify=%s; %s", when, s->path);
 }
 

@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../common/cursor.h"
 #include "../common/limits.h"
 #include "../common/log.h"
 #include "../common/sys.h"
@@ -469,11 +470,24 @@ fail:
  * the whole arena. Anything unexpected leaves arena_hi 0 (workers then
  * free the contexts instead).
  */
+/* "lo-hi perms ...": the range, and the cursor left at perms. */
+static int
+maps_range(struct cursor *c, uint64_t *lo, uint64_t *hi)
+{
+	if (cursor_u64_base(c, 16, UINTPTR_MAX, lo) < 0 ||
+	    !cursor_eat(c, '-') ||
+	    cursor_u64_base(c, 16, UINTPTR_MAX, hi) < 0 ||
+	    !cursor_eat(c, ' '))
+		return -EINVAL;
+	return 0;
+}
+
 static void
 find_arena(void)
 {
-	unsigned long lo, hi;
-	char line[512], *e;
+	uint64_t lo, hi;
+	struct cursor c;
+	char line[512];
 	void *probe;
 	FILE *f;
 
@@ -482,22 +496,18 @@ find_arena(void)
 	if (CRYPTO_secure_allocated(probe) &&
 	    (f = fopen("/proc/self/maps", "re")) != NULL) {
 		while (fgets(line, sizeof(line), f) != NULL) {
-			/* "lo-hi perms ..." */
-			lo = strtoul(line, &e, 16);
-			if (*e != '-')
+			cursor_init_str(&c, line);
+			if (maps_range(&c, &lo, &hi) < 0 ||
+			    (uintptr_t)probe < lo || (uintptr_t)probe >= hi)
 				continue;
-			hi = strtoul(e + 1, &e, 16);
-			if (*e != ' ' || (uintptr_t)probe < lo ||
-			    (uintptr_t)probe >= hi)
-				continue;
-			if (strncmp(e + 1, "rw", 2) == 0 &&
+			if (cursor_eat(&c, 'r') && cursor_eat(&c, 'w') &&
 			    hi - lo == KF_TLS_SECURE_HEAP) {
 				arena_lo = lo;
 				arena_hi = hi;
 			}
 			break;
 		}
-		fclose(f);
+		(void)fclose(f);
 	}
 	OPENSSL_secure_free(probe);
 }

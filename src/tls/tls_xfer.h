@@ -12,8 +12,8 @@
 #include "../fs/xfer.h"
 
 #define TLSD_OK			0
-#define TLSD_FAILED		-1	/* handshake failed or timed out */
-#define TLSD_NOT_RESUMED	-2	/* a fresh session: not the control's */
+#define TLSD_FAILED		(-1)	/* handshake failed or timed out */
+#define TLSD_NOT_RESUMED	(-2)	/* a fresh session: not the control's */
 
 /*
  * The data connection's handshake on fd (non-blocking) with ctx; with

@@ -75,6 +75,18 @@ def test_user_uid0_refused(tmp_path):
     assert not uf.exists() or "r00t" not in uf.read_text()
 
 
+def test_user_list_lost_on_a_full_disk_fails(tmp_path):
+    """`user list` into /dev/full: the list never arrives, so the exit
+    status says so (it used to be 0: the final fflush went unchecked)."""
+    uf = tmp_path / "users"
+    assert user_add(uf, "full", "pw", "/tmp").returncode == 0
+    assert listed(uf)
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([BIN, "user", "-f", str(uf), "list"], stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=TIMEOUT)
+    assert r.returncode != 0
+
+
 @requires_root
 def test_user_root_needs_uid_gid(tmp_path):
     uf = tmp_path / "users"
