@@ -404,21 +404,35 @@ die_with_parent(pid_t parent)
 		_exit(1);
 }
 
+/*
+ * The identity part, for a worker and for a spawner alike: root goes
+ * into s->root as s->uid/gid (never 0), rootless pins its ids; the
+ * bounding set is emptied where CAP_SETPCAP allows. The root's fd.
+ */
+static int
+take_identity(const struct sandbox_spec *s, const char *refusal)
+{
+	int rootfd;
+
+	if (geteuid() == 0 && (s->uid == 0 || s->gid == 0))
+		refuse(refusal);
+	rootfd = open_root(s->root);
+	if (have_cap(CAP_SETPCAP))
+		drop_bounding(0);
+	if (geteuid() == 0) {
+		enter_root(rootfd);
+		become_user(s->uid, s->gid);
+	} else
+		pin_ids();
+	return rootfd;
+}
+
 int
 sandbox_enter(const struct sandbox_spec *s)
 {
 	int root = geteuid() == 0, rootfd;
 
-	if (root && (s->uid == 0 || s->gid == 0))
-		refuse("refusing to run a session as uid or gid 0");
-	rootfd = open_root(s->root);
-	if (have_cap(CAP_SETPCAP))
-		drop_bounding(0);
-	if (root) {
-		enter_root(rootfd);
-		become_user(s->uid, s->gid);
-	} else
-		pin_ids();
+	rootfd = take_identity(s, "refusing to run a session as uid or gid 0");
 	die_with_parent(s->parent);
 	drop_caps();
 	set_no_privs();
@@ -519,7 +533,7 @@ shrink_bounding(const cap_value_t *keep, size_t n)
 		    errno == EINVAL)
 			break;
 		if (r != kept(keep, n, c))
-			refuse("bounding set check: not the monitor's set");
+			refuse("bounding set check: not the set kept");
 	}
 }
 
@@ -546,7 +560,7 @@ shrink_caps(const cap_value_t *keep, size_t n)
 	cap_free(now);
 	cap_free(want);
 	if (!same)
-		refuse("capability check: not the monitor's set");
+		refuse("capability check: not the set kept");
 }
 
 /*
@@ -615,19 +629,9 @@ static int spawner_root;	/* the spawner was root: it chrooted */
 void
 sandbox_spawner(const struct sandbox_spec *s)
 {
-	int root = geteuid() == 0, rootfd;
+	int root = geteuid() == 0;
 
-	if (root && (s->uid == 0 || s->gid == 0))
-		refuse("refusing to run a spawner as uid or gid 0");
-	rootfd = open_root(s->root);
-	if (have_cap(CAP_SETPCAP))
-		drop_bounding(0);
-	if (root) {
-		enter_root(rootfd);
-		become_user(s->uid, s->gid);
-	} else
-		pin_ids();
-	close(rootfd);
+	close(take_identity(s, "refusing to run a spawner as uid or gid 0"));
 	drop_caps();
 	set_no_privs();
 	spawner_root = root;
@@ -661,9 +665,7 @@ sandbox_child(enum sandbox_phase phase, pid_t parent)
 void
 sandbox_keep_caps(const int *keep, size_t n)
 {
-	uint64_t mask = 0;
 	cap_value_t v[CAP_PROBE_MAX];
-	cap_t caps;
 	size_t i;
 
 	if (geteuid() != 0) {
@@ -672,19 +674,11 @@ sandbox_keep_caps(const int *keep, size_t n)
 		set_no_privs();
 		return;
 	}
-	for (i = 0; i < n && i < CAP_PROBE_MAX; i++) {
-		mask |= 1ULL << keep[i];
+	for (i = 0; i < n && i < CAP_PROBE_MAX; i++)
 		v[i] = (cap_value_t)keep[i];
-	}
-	drop_bounding(mask);
-	if ((caps = cap_init()) == NULL ||
-	    cap_set_flag(caps, CAP_EFFECTIVE, (int)i, v, CAP_SET) < 0 ||
-	    cap_set_flag(caps, CAP_PERMITTED, (int)i, v, CAP_SET) < 0 ||
-	    cap_set_proc(caps) < 0)
-		fail("cap_set_proc");
-	cap_free(caps);
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-		fail("clear ambient capabilities");
+	/* the same verified steps as the monitor's shrink */
+	shrink_bounding(v, i);
+	shrink_caps(v, i);
 	set_no_privs();
 }
 
