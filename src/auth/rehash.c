@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,26 +28,6 @@
 #include "../common/sys.h"
 #include "auth.h"
 #include "users.h"
-
-/* FILE.lock, as `keepftpd user` takes it; -1 when busy or failing. */
-static int
-lock_nowait(const char *file)
-{
-	char path[KF_PATH_MAX + 16];
-	int fd;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s.lock", file) >=
-	    sizeof(path))
-		return -1;
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600)) < 0)
-		return -1;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 /*
  * The text with the hash field of name's line replaced by hash, into
@@ -177,7 +156,7 @@ auth_rehash(const struct conf *c, const char *name, const char *old,
 		log_warn("rehash: user=%s hashing failed", name);
 		return;
 	}
-	if ((lk = lock_nowait(c->users_file)) >= 0) {
+	if ((lk = users_lock(c->users_file, 0)) >= 0) {
 		why = rewrite_locked(c->users_file, name, old, hash);
 		close(lk);
 	}

@@ -38,8 +38,10 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -478,4 +480,34 @@ users_load(const char *path, char **text, size_t *len)
 	p[*len] = '\0';
 	*text = p;
 	return 0;
+}
+
+/*
+ * FILE.lock, the lock `keepftpd user` and the rehash on login take
+ * around a rewrite of the users file: flock, waiting (wait) or not.
+ * The fd to keep until the rewrite is done, or -1 with errno.
+ */
+int
+users_lock(const char *file, int wait)
+{
+	char path[KF_PATH_MAX + 16];
+	int fd, e;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.lock", file) >=
+	    sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) < 0)
+		return -1;
+	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+		if (errno == EINTR && wait)
+			continue;
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
 }

@@ -77,4 +77,7 @@ struct auth_identity;
 int	pam_check(const struct conf *, const char *user, const char *pass,
 	    struct auth_identity *);
 
+/* FILE.lock around a rewrite of the users file; fd, or -1 and errno. */
+int	users_lock(const char *file, int wait);
+
 #endif

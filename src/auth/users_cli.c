@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -384,26 +383,11 @@ pick_id(const char *s, int is_group, unsigned long *out)
 static int
 lock_file(const char *file)
 {
-	char path[KF_PATH_MAX + 16];
 	int fd;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s.lock", file) >=
-	    sizeof(path))
-		return -1;
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600)) < 0) {
-		fprintf(stderr, "keepftpd user: %s: %s\n", path,
+	if ((fd = users_lock(file, 1)) < 0)
+		fprintf(stderr, "keepftpd user: lock %s.lock: %s\n", file,
 		    strerror(errno));
-		return -1;
-	}
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			fprintf(stderr, "keepftpd user: lock %s: %s\n", path,
-			    strerror(errno));
-			close(fd);
-			return -1;
-		}
-	}
 	return fd;
 }
 
