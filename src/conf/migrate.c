@@ -1044,7 +1044,7 @@ migrate_cli(int argc, char **argv)
 		fprintf(stderr, "keepftpd migrate: %s: output too large\n", path);
 		return 1;
 	}
-	fputs(out, stdout);
+	(void)fputs(out, stdout);
 	if (r > 0)
 		fprintf(stderr, "keepftpd migrate: %d option%s not translated "
 		    "(see the end of the output)\n", r, r == 1 ? "" : "s");

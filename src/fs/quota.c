@@ -401,7 +401,7 @@ quota_write(int fd, const struct quota_usage *u)
 int
 quota_start(struct quota *q, int rootfd)
 {
-	struct quota_usage u;
+	struct quota_usage u = { 0 };
 	int r;
 
 	if (q->fd < 0)
@@ -423,7 +423,7 @@ int
 quota_charge(struct quota *q, uint64_t bytes, uint64_t files,
     uint64_t files_slack)
 {
-	struct quota_usage u;
+	struct quota_usage u = { 0 };
 	int r;
 
 	if (q->fd < 0)
@@ -448,7 +448,7 @@ quota_charge(struct quota *q, uint64_t bytes, uint64_t files,
 static void
 credit_locked(struct quota *q, uint64_t bytes, uint64_t files)
 {
-	struct quota_usage u;
+	struct quota_usage u = { 0 };
 
 	if ((bytes == 0 && files == 0) || quota_read(q->fd, &u) <= 0)
 		return;
@@ -538,7 +538,7 @@ quota_unlink(struct quota *q, int dirfd, const char *name, int flags)
 int
 quota_mkdir(struct quota *q, int dirfd, const char *name, mode_t mode)
 {
-	struct quota_usage u;
+	struct quota_usage u = { 0 };
 	int r, err;
 
 	if (q->fd < 0)
@@ -568,7 +568,7 @@ int
 quota_check(struct quota *q, uint64_t bytes, uint64_t files,
     const struct quota_usage *freed)
 {
-	struct quota_usage u;
+	struct quota_usage u = { 0 };
 	int r;
 
 	if (q->fd < 0)

@@ -70,7 +70,7 @@ exec_spawner(enum spawn_role r, int chan, int conf)
 	int sig;
 
 	for (sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
+		(void)signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (dup3(self_exe, 5, O_CLOEXEC) < 0 || dup2(chan, SPAWN_FD_CHAN) < 0 ||

@@ -473,7 +473,7 @@ spawner_main(const char *name)
 	read_conf();
 	if (role == SPAWN_ROLES)
 		fatal("unknown role");
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	self = getpid();
 	if ((null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
 	    dup2(null_fd, STDIN_FILENO) < 0 || dup2(null_fd, STDOUT_FILENO) < 0 ||
