@@ -388,6 +388,7 @@ init_file_xfer(struct sess *s, struct xfer *x, int fd, int upload)
 static void
 reply_xfer(struct sess *s, enum xfer_status st, const char *ok)
 {
+	session_drain_note(st == XFER_OK);
 	switch (st) {
 	case XFER_OK:
 		ctrl_reply(&s->ctrl, 226, "%s", ok);
@@ -2022,7 +2023,7 @@ session_run(const struct session_info *si, const struct auth_identity *id,
 	sys_shed_memory();	/* what the sandbox set-up used */
 	ctrl_reply(&s->ctrl, 230, "Login successful.");
 	while (!s->quit && !s->ctrl.broken) {
-		if (session_stop) {
+		if (session_stop || session_drain) {
 			ctrl_reply(&s->ctrl, 421, "%s.",
 			    session_stop_reason());
 			break;
@@ -2043,5 +2044,5 @@ session_run(const struct session_info *si, const struct auth_identity *id,
 		else
 			dispatch(s, line, n);
 	}
-	_exit(0);
+	_exit(session_exit_status());
 }
