@@ -986,12 +986,14 @@ static void
 wait_sessions(const sigset_t *mask, int64_t until, int stop_on_term)
 {
 	struct timespec ts = { 0, 100 * 1000000 };
+	size_t said = nslots;
 
 	while (nslots > 0 && sys_now_ms() < until &&
 	    !(stop_on_term && got_term)) {
 		ppoll(NULL, 0, &ts, mask);
 		reap();
-		notify_status(nslots, logged_in_count());
+		if (nslots != said)	/* the drain's progress */
+			notify_stopping(said = nslots);
 	}
 }
 
