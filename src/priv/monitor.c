@@ -391,7 +391,7 @@ serve_worker(struct mon *m, int64_t deadline_ms, int status_wanted)
 		}
 		if (kill_at >= 0 && now >= kill_at) {
 			status = spawn_end(&m->w, WORKER_GRACE_MS);
-			if (mon_term)
+			if (mon_term && m->st.phase == MPH_SESSION)
 				mon_exit = SESSION_EXIT_CUT;
 			break;
 		}
