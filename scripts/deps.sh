@@ -6,12 +6,15 @@ set -euo pipefail
 PKGS=(
   build-essential meson ninja-build pkg-config
   libssl-dev libsodium-dev libcap-dev libseccomp-dev libpam0g-dev libcrypt-dev zlib1g-dev
+  libsystemd-dev systemd
   libcmocka-dev python3-pytest clang clang-format clang-tidy
   curl lftp tnftp ncftp wget
   procps iproute2 openssl util-linux passwd libpam-modules
   fail2ban
   mandoc groff-base man-db dpkg-dev debhelper lintian
 )
+# libsystemd-dev: sd_notify and socket activation (meson -Dsystemd=auto);
+# systemd: systemd-socket-activate and systemd-analyze (tests/e2e/test_systemd.py).
 # mandoc, groff-base, man-db: the man page lint (tests/e2e/test_install.py);
 # dpkg-dev, debhelper, lintian: the Debian package (scripts/build-deb.sh).
 # fail2ban is needed for fail2ban-regex only (tests/e2e/test_fail2ban.py):

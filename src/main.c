@@ -33,6 +33,7 @@
 #include "net/addr.h"
 #include "priv/admin.h"
 #include "priv/listener.h"
+#include "priv/notify.h"
 #include "priv/spawn.h"
 #include "common/sys.h"
 #include "tls/tls.h"
@@ -522,8 +523,8 @@ main(int argc, char **argv)
 	/* a spawner keeps the channel and the configuration its listener gave */
 	if (argc == 3 && strcmp(argv[1], "--spawner") == 0)
 		close_inherited(SPAWN_FD_CONF + 1);
-	else
-		close_inherited(3);
+	else	/* the sockets a service manager passed (3, 4, ...) stay */
+		close_inherited(3 + (unsigned)notify_passed_count());
 	if (tls_init_memory() < 0) {
 		fprintf(stderr, "keepftpd: OpenSSL allocated before start-up\n");
 		return 1;

@@ -226,6 +226,12 @@
 	    "Longest a session may last, counted from connect, in seconds " \
 	    "(0: no limit). At the limit a running transfer ends with 426 " \
 	    "and the session with 421.")				\
+	X(UINT, shutdown_grace, "60", 0, 86400,			\
+	    "At stop (SIGTERM, `systemctl stop`), seconds running transfers " \
+	    "get to finish; idle and not logged-in sessions get 421 at " \
+	    "once. Then, or at a second SIGTERM, what still runs ends with " \
+	    "426 and a partial STOR is not kept. Keep the unit's " \
+	    "TimeoutStopSec above it (plus about 10 s).")		\
 	X(UINT, data_timeout, "60", 1, 3600,				\
 	    "Seconds to wait for a data connection, or for progress on one.") \
 	X(UINT, download_rate, "0", 0, 4000000000UL,			\

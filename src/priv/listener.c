@@ -34,9 +34,12 @@
 #include "bantab.h"
 #include "listener.h"
 #include "monitor.h"
+#include "notify.h"
 #include "spawn.h"
+#include "../proto/session.h"
 
-#define STOP_GRACE_MS	10000
+/* After the cut: what the monitors get to end before SIGKILL. */
+#define CUT_GRACE_MS	8000
 
 struct slot {
 	pid_t			pid;
@@ -60,6 +63,8 @@ static int admin_fd = -1;	/* `keepftpd ban` (admin_socket) */
 static struct spawner spawners[SPAWN_ROLES];	/* pid 0: not running */
 static int64_t spawner_died[SPAWN_ROLES];	/* when, for the restart */
 static char admin_path[KF_CONF_VALUE_MAX + 1];
+static int stopping;		/* stop_all: count the monitors' ends */
+static unsigned stop_drained, stop_cut;	/* transfers, for the last line */
 
 /*
  * Every signal a service manager or an admin may send has a defined,
@@ -195,6 +200,45 @@ bind_one(const struct conf_listen *l)
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * Socket activation: the sockets the service manager passed replace
+ * the listen lines (their addresses are read back for the log and the
+ * sessions; FileDescriptorName=implicit marks implicit FTPS). Returns
+ * how many, 0 when none was passed.
+ */
+static int
+activated(struct listener *L)
+{
+	int fds[KF_LISTEN_MAX], implicit[KF_LISTEN_MAX], n, i, on = 1;
+	char host[ADDR_STR_MAX];
+	struct conf_listen *l;
+
+	if ((n = notify_listen_fds(fds, implicit, KF_LISTEN_MAX)) <= 0)
+		return n;
+	for (i = 0; i < n; i++) {
+		l = &L->conf.listen[i];
+		memset(l, 0, sizeof(*l));
+		l->len = sizeof(l->addr);
+		if (getsockname(fds[i], (struct sockaddr *)&l->addr,
+		    &l->len) < 0 || sys_set_nonblock(fds[i], 1) < 0) {
+			log_err("passed socket %d: %-s", fds[i],
+			    strerror(errno));
+			return -1;
+		}
+		(void)setsockopt(fds[i], SOL_SOCKET, SO_REUSEADDR, &on,
+		    sizeof(on));
+		sys_set_cloexec(fds[i]);
+		l->implicit = implicit[i];
+		L->fds[L->nfds++] = fds[i];
+		addr_to_str(&l->addr, host, sizeof(host));
+		log_info("listening on %-s port %u%-s (passed by the service "
+		    "manager)", host, addr_port(&l->addr),
+		    l->implicit ? " (implicit TLS)" : "");
+	}
+	L->conf.listen_count = (size_t)n;
+	return n;
 }
 
 /*
@@ -419,7 +463,7 @@ int
 listener_bind(struct listener *L)
 {
 	size_t i;
-	int fd;
+	int fd, n;
 
 	/*
 	 * Signals are caught (blocked until listener_run waits) from here
@@ -430,7 +474,9 @@ listener_bind(struct listener *L)
 		spawners[i].chan = -1;
 	if (spawn_init() < 0)
 		return -1;
-	for (i = 0; i < L->conf.listen_count; i++) {
+	if ((n = activated(L)) < 0)
+		return -1;
+	for (i = 0; n == 0 && i < L->conf.listen_count; i++) {
 		if ((fd = bind_one(&L->conf.listen[i])) < 0)
 			return -1;
 		L->fds[L->nfds++] = fd;
@@ -551,22 +597,42 @@ report_login_state(const unsigned char *frame, size_t n, pid_t pid)
 	return 1;
 }
 
+/* A monitor's end during a stop: its exit says what its transfer did. */
+static void
+stop_count(const struct slot *sl, int status)
+{
+	if (WIFEXITED(status) && WEXITSTATUS(status) == SESSION_EXIT_DRAINED)
+		stop_drained++;
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == SESSION_EXIT_CUT)
+		stop_cut++;
+	else if (WIFSIGNALED(status) && sl->logged_in)
+		stop_cut++;	/* SIGKILL after the cut */
+}
+
+static void
+reaped(pid_t pid, int status)
+{
+	size_t i;
+
+	if (spawner_ended(pid, status))
+		return;
+	for (i = 0; i < nslots; i++)
+		if (slots[i].pid == pid) {
+			if (stopping)
+				stop_count(&slots[i], status);
+			slots[i] = slots[--nslots];
+			break;
+		}
+}
+
 static void
 reap(void)
 {
 	int status;
 	pid_t pid;
-	size_t i;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (spawner_ended(pid, status))
-			continue;
-		for (i = 0; i < nslots; i++)
-			if (slots[i].pid == pid) {
-				slots[i] = slots[--nslots];
-				break;
-			}
-	}
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		reaped(pid, status);
 }
 
 static void
@@ -896,30 +962,88 @@ do_reload(struct listener *L)
 	free(c);
 }
 
-/* SIGTERM: stop accepting, ask every session to end, then insist. */
+static void
+signal_sessions(int sig)
+{
+	size_t i;
+
+	for (i = 0; i < nslots; i++)
+		kill(slots[i].pid, sig);
+}
+
+/* Reaps until no session is left, until (ms), or (stop_on_term) a signal. */
+static void
+wait_sessions(const sigset_t *mask, int64_t until, int stop_on_term)
+{
+	struct timespec ts = { 0, 100 * 1000000 };
+	size_t said = nslots;
+
+	while (nslots > 0 && sys_now_ms() < until &&
+	    !(stop_on_term && got_term)) {
+		ppoll(NULL, 0, &ts, mask);
+		reap();
+		if (nslots != said)	/* the drain's progress */
+			notify_stopping(said = nslots);
+	}
+}
+
+/*
+ * The stop (docs/OPERATIONS.md). Accepting ends at once. The drain:
+ * SIGTERM to every monitor; idle and not logged-in sessions get 421 at
+ * once, a running transfer gets up to shutdown_grace seconds. The cut,
+ * at that deadline or at a second SIGTERM/SIGINT/SIGQUIT: SIGUSR1 to
+ * the monitors (426, a partial STOR discarded), then SIGKILL after
+ * CUT_GRACE_MS.
+ */
 static void
 stop_all(struct listener *L, const sigset_t *mask)
 {
-	int64_t until = sys_now_ms() + STOP_GRACE_MS;
-	struct timespec ts = { 0, 100 * 1000000 };
+	int64_t grace = (int64_t)L->conf.shutdown_grace * 1000;
+	int status;
+	pid_t pid;
 	size_t i;
 
 	for (i = 0; i < L->nfds; i++)
 		close(L->fds[i]);
 	admin_close(admin_fd, admin_path);
 	admin_fd = -1;
-	log_info("stopping: %zu session(s) to end", nslots);
-	for (i = 0; i < nslots; i++)
-		kill(slots[i].pid, SIGTERM);
-	while (nslots > 0 && sys_now_ms() < until) {
-		ppoll(NULL, 0, &ts, mask);
-		reap();
+	notify_stopping(nslots);
+	stopping = 1;
+	log_info("stopping: %zu session(s) to end; running transfers get "
+	    "up to %lu s (shutdown_grace)", nslots, L->conf.shutdown_grace);
+	got_term = 0;
+	signal_sessions(SIGTERM);
+	wait_sessions(mask, sys_now_ms() + grace, 1);
+	if (nslots > 0) {
+		if (got_term)
+			log_info("SIG%-s again: cutting %zu session(s) now",
+			    sigabbrev_np(got_term), nslots);
+		else
+			log_info("shutdown_grace over: cutting %zu session(s)",
+			    nslots);
+		signal_sessions(SIGUSR1);
+		wait_sessions(mask, sys_now_ms() + CUT_GRACE_MS, 0);
 	}
-	for (i = 0; i < nslots; i++)
-		kill(slots[i].pid, SIGKILL);
-	while (nslots > 0 && waitpid(-1, NULL, 0) > 0)
-		reap();
+	signal_sessions(SIGKILL);
+	while (nslots > 0 && (pid = waitpid(-1, &status, 0)) > 0)
+		reaped(pid, status);
 	spawners_stop();
+	log_info("drain: %u transfer(s) finished, %u cut", stop_drained,
+	    stop_cut);
+}
+
+/* STATUS= for the service manager, when the counts have changed. */
+static void
+status_changed(void)
+{
+	static size_t said_n = (size_t)-1, said_in = (size_t)-1;
+	size_t in = logged_in_count();
+
+	if (nslots == said_n && in == said_in)
+		return;
+	said_n = nslots;
+	said_in = in;
+	notify_status(nslots, in);
 }
 
 int
@@ -933,6 +1057,8 @@ listener_run(struct listener *L)
 	mask = run_mask;
 	signals_each(unblock_one, &mask);
 	log_info("keepftpd started; %zu listener(s)", L->nfds);
+	/* bound, spawners up (listener_bind): ready for the service manager */
+	notify_ready(nslots, logged_in_count());
 	while (!got_term) {
 		for (i = 0; i < L->nfds; i++)
 			p[i] = (struct pollfd){ .fd = L->fds[i], .events = POLLIN };
@@ -959,9 +1085,12 @@ listener_run(struct listener *L)
 		}
 		if (got_hup) {
 			got_hup = 0;
+			notify_reloading();
 			do_reload(L);
+			notify_ready(nslots, logged_in_count());
 		}
 		spawners_restart(L);
+		status_changed();
 	}
 	log_info("SIG%-s: stopping", sigabbrev_np(got_term));
 	stop_all(L, &mask);

@@ -65,14 +65,19 @@ struct mon {
 	unsigned char			 tls_sess[KF_TLS_SESSION_MAX];
 };
 
+/*
+ * The stop (docs/OPERATIONS.md): 1 after the first SIGTERM (drain: the
+ * worker ends when idle, a running transfer finishes), 2 after a
+ * second one or SIGUSR1 from the listener (cut: the transfer ends now).
+ */
 static volatile sig_atomic_t mon_term;
 static struct mon *self;	/* for die() */
+static int mon_exit;		/* SESSION_EXIT_DRAINED/CUT for the listener */
 
 static void
 on_term(int sig)
 {
-	(void)sig;
-	mon_term = 1;
+	mon_term = sig == SIGTERM && mon_term == 0 ? 1 : 2;
 }
 
 /* Fatal: the worker and the relay go first, never left unsupervised. */
@@ -376,13 +381,18 @@ serve_worker(struct mon *m, int64_t deadline_ms, int status_wanted)
 
 	for (;;) {
 		now = sys_now_ms();
-		if (mon_term && !term_sent) {
-			spawn_kill(&m->w, SIGTERM);
-			term_sent = 1;
-			kill_at = earlier(kill_at, now + WORKER_GRACE_MS);
+		if (mon_term > term_sent) {
+			/* drain: SIGTERM; cut: SIGUSR1 (never merged with it) */
+			spawn_kill(&m->w, mon_term == 1 ? SIGTERM : SIGUSR1);
+			kill_at = earlier(kill_at, now + (mon_term == 1 ?
+			    (int64_t)m->a->conf->shutdown_grace * 1000 +
+			    2 * WORKER_GRACE_MS : WORKER_GRACE_MS));
+			term_sent = mon_term;
 		}
 		if (kill_at >= 0 && now >= kill_at) {
 			status = spawn_end(&m->w, WORKER_GRACE_MS);
+			if (mon_term && m->st.phase == MPH_SESSION)
+				mon_exit = SESSION_EXIT_CUT;
 			break;
 		}
 		p[0] = (struct pollfd){ .fd = m->ipc, .events = POLLIN };
@@ -531,6 +541,8 @@ session_phase(struct mon *m)
 	sys_shed_memory();	/* the login's stack and heap: idle from here */
 	status = serve_worker(m, worker_deadline(m, -1), 1);
 	auth_session_close();	/* logout (REIN) or the end: PAM session */
+	if (status == SESSION_EXIT_DRAINED || status == SESSION_EXIT_CUT)
+		mon_exit = status;
 	if (status != SESSION_EXIT_REIN || mon_term)
 		return 0;
 	/* the monitor's own REIN count; mon_rein clears id, host, phase */
@@ -574,6 +586,7 @@ monitor_run(const struct monitor_args *a)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	addr_to_str(&a->peer, m.peer, sizeof(m.peer));
 	mon_state_init(&m.st, a->conf, NULL, &a->peer, m.peer,
 	    &m.id, m.tls_sess, &m.tls_sess_len);
@@ -593,5 +606,5 @@ monitor_run(const struct monitor_args *a)
 	relay_stop(&m);
 	log_info("disconnect: user=%s seconds=%lld", m.st.logged_in ? m.id.name : NULL,
 	    (long long)((sys_now_ms() - t0) / 1000));
-	_exit(0);
+	_exit(mon_exit);
 }

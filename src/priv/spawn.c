@@ -67,13 +67,21 @@ exec_spawner(enum spawn_role r, int chan, int conf)
 	static char names[SPAWN_ROLES][16] = { "prelogin", "postlogin", "relay" };
 	char *argv[] = { prog, flag, names[r], NULL };
 	sigset_t none;
-	int sig;
+	int sig, exe;
 
 	for (sig = 1; sig < NSIG; sig++)
 		(void)signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (dup3(self_exe, 5, O_CLOEXEC) < 0 || dup2(chan, SPAWN_FD_CHAN) < 0 ||
+	/*
+	 * Each source above 5 first: one may sit at 3, 4 or 5 (sockets
+	 * passed by a service manager take 3 and up), and a dup2 onto it
+	 * would lose it.
+	 */
+	if ((exe = fcntl(self_exe, F_DUPFD_CLOEXEC, 6)) < 0 ||
+	    (chan = fcntl(chan, F_DUPFD_CLOEXEC, 6)) < 0 ||
+	    (conf = fcntl(conf, F_DUPFD_CLOEXEC, 6)) < 0 ||
+	    dup3(exe, 5, O_CLOEXEC) < 0 || dup2(chan, SPAWN_FD_CHAN) < 0 ||
 	    dup2(conf, SPAWN_FD_CONF) < 0 ||
 	    syscall(SYS_close_range, 6, ~0U, 0) < 0)
 		_exit(127);

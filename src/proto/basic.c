@@ -15,11 +15,45 @@
 #include "session.h"
 
 volatile sig_atomic_t session_stop;
+volatile sig_atomic_t session_drain;
+static unsigned drained, cut;	/* transfers that ended during a drain */
 
+/*
+ * The server's stop (docs/OPERATIONS.md): a first SIGTERM drains (the
+ * session ends when idle, a running transfer goes on), a second one or
+ * SIGUSR1 (the monitor's cut, which two SIGTERMs in a row could not be:
+ * they may merge) cuts: the transfer ends with 426.
+ * SIGALRM: session_max_seconds.
+ */
 static void
 on_term(int sig)
 {
-	session_stop = sig == SIGALRM ? SESSION_STOP_LIMIT : SESSION_STOP_TERM;
+	if (sig == SIGALRM)
+		session_stop = SESSION_STOP_LIMIT;
+	else if (sig == SIGTERM && !session_drain)
+		session_drain = 1;
+	else {		/* a second SIGTERM, or SIGUSR1 from the monitor */
+		session_drain = 1;
+		session_stop = SESSION_STOP_TERM;
+	}
+}
+
+void
+session_drain_note(int finished)
+{
+	if (!session_drain)
+		return;
+	if (finished)
+		drained++;
+	else
+		cut++;
+}
+
+int
+session_exit_status(void)
+{
+	return cut > 0 ? SESSION_EXIT_CUT : drained > 0 ?
+	    SESSION_EXIT_DRAINED : 0;
 }
 
 int64_t
@@ -38,7 +72,7 @@ session_stop_reason(void)
 }
 
 /*
- * SIGTERM, and SIGALRM at session_max_seconds, interrupt a wait (no
+ * SIGTERM, SIGUSR1, and SIGALRM at session_max_seconds, interrupt a wait (no
  * SA_RESTART) and ask for a clean end.
  */
 void
@@ -50,6 +84,7 @@ session_install_signals(void)
 	sa.sa_handler = on_term;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);

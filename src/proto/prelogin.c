@@ -321,7 +321,7 @@ run(const struct session_info *si, int greet)
 	if (greet)
 		reply_text(&p, 220, conf_greeting(conf));
 	for (;;) {
-		if (session_stop)
+		if (session_stop || session_drain)
 		{
 			ctrl_reply(&p.ctrl, 421, "%s.", session_stop_reason());
 			finish(&p, 0, NULL);

@@ -288,7 +288,7 @@ serve_line(struct sess *s)
 	enum line_status st;
 	size_t n;
 
-	if (session_stop) {
+	if (session_stop || session_drain) {
 		ctrl_reply(&s->ctrl, 421, "%s.", session_stop_reason());
 		return -1;
 	}
@@ -321,5 +321,5 @@ session_run(const struct session_info *si, const struct auth_identity *id,
 	while (!s->quit && !s->ctrl.broken)
 		if (serve_line(s) < 0)
 			break;
-	_exit(0);
+	_exit(session_exit_status());
 }

@@ -46,6 +46,7 @@ sess_init_file_xfer(struct sess *s, struct xfer *x, int fd, int upload)
 void
 sess_reply_xfer(struct sess *s, enum xfer_status st, const char *ok)
 {
+	session_drain_note(st == XFER_OK);
 	switch (st) {
 	case XFER_OK:
 		ctrl_reply(&s->ctrl, 226, "%s", ok);

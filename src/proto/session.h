@@ -46,8 +46,17 @@ const char *session_stop_reason(void);
  * the monitor starts a new pre-login worker on the same connection.
  */
 #define SESSION_EXIT_REIN	3
+/* A post-login worker's end during a stop: a transfer ran into the drain. */
+#define SESSION_EXIT_DRAINED	4	/* and finished */
+#define SESSION_EXIT_CUT	5	/* and was cut (second SIGTERM) */
 
 extern volatile sig_atomic_t session_stop;
+/* Set by the first SIGTERM: end when idle, let a transfer finish. */
+extern volatile sig_atomic_t session_drain;
+/* A transfer's end; counted when a drain is on (finished: 1, cut: 0). */
+void	session_drain_note(int finished);
+/* SESSION_EXIT_CUT, SESSION_EXIT_DRAINED or 0, for the worker's exit. */
+int	session_exit_status(void);
 
 /* uid/gid names for listings, loaded by the listener (fs/idmap.h). */
 struct idmap;

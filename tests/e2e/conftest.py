@@ -2,8 +2,8 @@
 
 The binary is $KEEPFTPD (default: build/keepftpd in the repository). Every
 server gets its own free control port and its own passive port range, logs
-to a file (stderr), and is stopped by PID at teardown (SIGTERM, then SIGKILL
-after 5 s). A sanitizer report in a server's log fails the test.
+to a file (stderr), and is stopped by PID at teardown (SIGTERM, which drains; SIGTERM
+again after 2 s, which cuts; SIGKILL after 5 s). A sanitizer report in a server's log fails the test.
 
 Run as root, the suite starts servers both as root and rootless (through
 setpriv as uid/gid 65534); run as another user, only rootless servers are
@@ -223,7 +223,8 @@ class Server:
             time.sleep(0.02)
 
     def stop(self):
-        """SIGTERM, then SIGKILL after 5 s; returns the exit status."""
+        """SIGTERM (a drain), SIGTERM again after 2 s (the cut), SIGKILL
+        after 5 s; returns the exit status."""
         if self.proc is None:
             return None
         if self.proc.poll() is None:
@@ -232,7 +233,12 @@ class Server:
             except ProcessLookupError:
                 pass
             try:
-                self.proc.wait(5)
+                self.proc.wait(2)
+            except subprocess.TimeoutExpired:
+                # a transfer still draining (shutdown_grace): cut it
+                os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(3)
             except subprocess.TimeoutExpired:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)

@@ -236,6 +236,11 @@ def test_client_gone_during_a_paced_download(start_server):
 def test_sigterm_ends_a_paced_download(start_server):
     srv, f, conn = paced_download(start_server)
     conn.recv(65536)
+    # the first SIGTERM drains (the transfer goes on: test_systemd.py),
+    # a second one cuts it
+    srv.proc.terminate()
+    time.sleep(0.3)
+    conn.recv(65536)
     t0 = time.monotonic()
     srv.proc.terminate()
     r = f.getmultiline()

@@ -1,0 +1,33 @@
+/*
+ * notify.h - the service manager's side channels: readiness and status
+ * (sd_notify) and the listening sockets it passes (socket activation).
+ * Without libsystemd (meson -Dsystemd=disabled) every call does nothing
+ * and no socket is ever taken from the environment.
+ * Runs in: listener.
+ */
+#ifndef KF_NOTIFY_H
+#define KF_NOTIFY_H
+
+#include <stddef.h>
+
+void	notify_ready(size_t sessions, size_t logged_in);
+void	notify_reloading(void);
+void	notify_stopping(size_t sessions);
+void	notify_status(size_t sessions, size_t logged_in);
+
+/*
+ * How many sockets the service manager passed to this process (checked
+ * against LISTEN_PID; at most KF_LISTEN_MAX), for main() to keep them
+ * open when it closes what else was inherited. 0 without libsystemd.
+ */
+int	notify_passed_count(void);
+/*
+ * The sockets passed by the service manager (LISTEN_FDS), at most max:
+ * their numbers in fds, implicit[i] set for those named "implicit"
+ * (FileDescriptorName=implicit). Returns how many (0: none passed), or
+ * -1 when one is not a listening stream socket. The environment
+ * variables are removed, so no child sees them.
+ */
+int	notify_listen_fds(int *fds, int *implicit, size_t max);
+
+#endif
