@@ -419,6 +419,22 @@ out:
 	return r < 0 ? r : 0;
 }
 
+/*
+ * The record, under the lock, for a change of the usage: 0 with the
+ * lock held and *u read, or -EIO with no lock held.
+ */
+static int
+lock_read(struct quota *q, struct quota_usage *u)
+{
+	if (q->broken || quota_lock(q->fd) < 0)
+		return -EIO;
+	if (quota_read(q->fd, u) <= 0) {
+		quota_unlock(q->fd);
+		return -EIO;
+	}
+	return 0;
+}
+
 int
 quota_charge(struct quota *q, uint64_t bytes, uint64_t files,
     uint64_t files_slack)
@@ -428,11 +444,9 @@ quota_charge(struct quota *q, uint64_t bytes, uint64_t files,
 
 	if (q->fd < 0)
 		return 0;
-	if (q->broken || quota_lock(q->fd) < 0)
+	if (lock_read(q, &u) < 0)
 		return -EIO;
-	if (quota_read(q->fd, &u) <= 0)
-		r = -EIO;
-	else if (!quota_fits(&u, q->max_bytes, q->max_files, bytes, files,
+	if (!quota_fits(&u, q->max_bytes, q->max_files, bytes, files,
 	    files_slack))
 		r = -EDQUOT;
 	else {
@@ -543,14 +557,11 @@ quota_mkdir(struct quota *q, int dirfd, const char *name, mode_t mode)
 
 	if (q->fd < 0)
 		return mkdirat(dirfd, name, mode);
-	if (q->broken || quota_lock(q->fd) < 0) {
+	if (lock_read(q, &u) < 0) {
 		errno = EIO;
 		return -1;
 	}
-	if (quota_read(q->fd, &u) <= 0) {
-		r = -1;
-		err = EIO;
-	} else if (!quota_fits(&u, q->max_bytes, q->max_files, 0, 1, 0)) {
+	if (!quota_fits(&u, q->max_bytes, q->max_files, 0, 1, 0)) {
 		r = -1;
 		err = EDQUOT;
 	} else if ((r = mkdirat(dirfd, name, mode)) < 0)
@@ -573,15 +584,11 @@ quota_check(struct quota *q, uint64_t bytes, uint64_t files,
 
 	if (q->fd < 0)
 		return 0;
-	if (q->broken || quota_lock(q->fd) < 0)
+	if (lock_read(q, &u) < 0)
 		return -EIO;
-	if (quota_read(q->fd, &u) <= 0)
-		r = -EIO;
-	else {
-		quota_sub(&u, freed->bytes, freed->files);
-		r = quota_fits(&u, q->max_bytes, q->max_files, bytes, files, 0) ?
-		    0 : -EDQUOT;
-	}
+	quota_sub(&u, freed->bytes, freed->files);
+	r = quota_fits(&u, q->max_bytes, q->max_files, bytes, files, 0) ?
+	    0 : -EDQUOT;
 	quota_unlock(q->fd);
 	return r;
 }
