@@ -184,7 +184,7 @@ def test_each_role_holds_only_its_descriptors(fd_server, certs, mode):
     listener_targets = set(seen["listener"][0][1].values())
     for role, snaps in seen.items():
         allowed = dict(ROLE_FDS[role])
-        if SANITIZED and role in ("kf-prelogin", "kf-session"):
+        if SANITIZED and role in ("kf-prelogin", "kf-session", "kf-tls-relay"):
             allowed.update(stdout=1, log=1)
         for pid, fds in snaps:
             counts = {}
