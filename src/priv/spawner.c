@@ -221,7 +221,7 @@ fill_info(struct session_info *si)
 static void
 arm_session_limit(const struct session_info *si)
 {
-	int64_t end = session_deadline_ms(si), left;
+	int64_t end = policy_deadline_ms(si->conf, si->start_ms), left;
 
 	if (end < 0)
 		return;
