@@ -33,7 +33,6 @@
 #include "net/addr.h"
 #include "priv/admin.h"
 #include "priv/listener.h"
-#include "priv/spawn.h"
 #include "common/sys.h"
 #include "tls/tls.h"
 
