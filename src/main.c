@@ -34,7 +34,6 @@
 #include "priv/admin.h"
 #include "priv/listener.h"
 #include "priv/notify.h"
-#include "priv/spawn.h"
 #include "common/sys.h"
 #include "tls/tls.h"
 
@@ -520,11 +519,8 @@ main(int argc, char **argv)
 {
 	int i, check = 0;
 
-	/* a spawner keeps the channel and the configuration its listener gave */
-	if (argc == 3 && strcmp(argv[1], "--spawner") == 0)
-		close_inherited(SPAWN_FD_CONF + 1);
-	else	/* the sockets a service manager passed (3, 4, ...) stay */
-		close_inherited(3 + (unsigned)notify_passed_count());
+	/* the sockets a service manager passed (3, 4, ...) stay */
+	close_inherited(3 + (unsigned)notify_passed_count());
 	if (tls_init_memory() < 0) {
 		fprintf(stderr, "keepftpd: OpenSSL allocated before start-up\n");
 		return 1;
@@ -533,8 +529,6 @@ main(int argc, char **argv)
 		fprintf(stderr, "keepftpd: libsodium failed to initialise\n");
 		return 1;
 	}
-	if (argc == 3 && strcmp(argv[1], "--spawner") == 0)
-		spawner_main(argv[2]);
 	if (argc > 1 && strcmp(argv[1], "serve") == 0)
 		return serve_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "user") == 0)

@@ -39,8 +39,8 @@ build_keepftpd() {
 		meson configure "$b" -Dbuildtype=release >"$W/meson.log" 2>&1 ||
 			{ cat "$W/meson.log" >&2; die "meson configure failed"; }
 	fi
-	log "ninja -C build-bench keepftpd"
-	ninja -C "$b" keepftpd >"$W/ninja.log" 2>&1 ||
+	log "ninja -C build-bench keepftpd keepftpd-worker"
+	ninja -C "$b" keepftpd keepftpd-worker >"$W/ninja.log" 2>&1 ||
 		{ tail -40 "$W/ninja.log" >&2; die "keepftpd build failed"; }
 	KF_BIN="$b/keepftpd"
 	[ -x "$KF_BIN" ] || die "no $KF_BIN after the build"

@@ -67,7 +67,7 @@ struct mon_ops {
 	/* tls_client_cert_login: auth_identity_by_cert() */
 	int	(*by_cert)(const struct conf *, const char *inline_users,
 		    const char *user, struct auth_identity *);
-	/* the TLS policy: session_tls_required() */
+	/* the TLS policy: policy_tls_required() */
 	int	(*tls_required)(const struct conf *, const char *user,
 		    const struct auth_identity *);
 	void	(*sleep_ms)(unsigned);

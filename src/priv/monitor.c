@@ -38,6 +38,7 @@
 #include "../ipc/ipc.h"
 #include "../ipc/proto.h"
 #include "../net/addr.h"
+#include "../auth/policy.h"
 #include "../proto/session.h"
 #include "../sandbox/sandbox.h"
 #include "../tls/tls.h"
@@ -96,7 +97,7 @@ die(const char *why)
 static int64_t
 worker_deadline(struct mon *m, int64_t deadline_ms)
 {
-	int64_t end = session_deadline_ms(&m->si);
+	int64_t end = policy_deadline_ms(m->si.conf, m->si.start_ms);
 
 	if (end < 0)
 		return deadline_ms;
@@ -264,7 +265,7 @@ static int	op_ccc(void *);
 static struct mon_ops mon_ops = {
 	.verify = verify_login,		/* in a short-lived child */
 	.by_cert = verify_cert,
-	.tls_required = session_tls_required,
+	.tls_required = policy_tls_required,
 	.sleep_ms = sys_sleep_ms,
 	.log = log_msg,
 	.report_failed = op_report_failed,

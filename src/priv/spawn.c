@@ -1,7 +1,7 @@
 /*
  * spawn.c - the role spawners from outside. The listener starts one
- * per role: a fresh exec of this binary (execveat of the fd opened at
- * start), with the request channel and a sealed memfd holding the
+ * per role: a fresh exec of keepftpd-worker (execveat of the fd opened
+ * at start; the privileged keepftpd holds no FTP code), with the request channel and a sealed memfd holding the
  * configuration at fixed descriptor numbers and nothing else open. A
  * monitor asks a spawner for a worker with one datagram (a struct
  * handoff and the worker's descriptors) and gets the worker's pidfd
@@ -13,7 +13,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -25,7 +27,12 @@
 
 extern char **environ;
 
-static int self_exe = -1;	/* the binary, O_PATH, opened at start */
+#ifndef KF_WORKER_PATH
+#define KF_WORKER_PATH	"/usr/libexec/keepftpd/keepftpd-worker"
+#endif
+#define WORKER_NAME	"keepftpd-worker"
+
+static int self_exe = -1;	/* the worker binary, O_PATH, opened at start */
 
 static const char *const role_names[SPAWN_ROLES] = {
 	"prelogin", "postlogin", "relay",
@@ -44,13 +51,62 @@ spawn_forget_exe(void)
 	sys_close(&self_exe);
 }
 
+/*
+ * The worker binary, if path names one fit to run: a regular file
+ * owned by root or by the owner of the running keepftpd, writable by
+ * no one else. O_PATH, close-on-exec; -1 if not.
+ */
+static int
+open_worker(const char *path, const struct stat *self)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = open(path, O_PATH | O_CLOEXEC)) < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_uid != 0 && st.st_uid != self->st_uid) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		log_warn("%-s: not owned by root or not private; not used", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * keepftpd-worker next to the running keepftpd (a build tree), else
+ * in the libexec directory configured at build time. Never from the
+ * environment. Opened once: a file replaced on disk later (an upgrade)
+ * is not mixed with the running version.
+ */
 int
 spawn_init(void)
 {
+	char path[PATH_MAX];
+	struct stat self;
+	char *slash;
+	ssize_t n;
+
 	if (self_exe >= 0)
 		return 0;
-	if ((self_exe = open("/proc/self/exe", O_PATH | O_CLOEXEC)) < 0) {
-		log_err("cannot open the running binary: %-s", strerror(errno));
+	n = readlink("/proc/self/exe", path, sizeof(path));
+	if (n > 0 && (size_t)n < sizeof(path) && stat("/proc/self/exe",
+	    &self) == 0) {
+		path[n] = '\0';
+		slash = strrchr(path, '/');
+		if (slash != NULL && (size_t)(slash + 1 - path) +
+		    sizeof(WORKER_NAME) <= sizeof(path)) {
+			memcpy(slash + 1, WORKER_NAME, sizeof(WORKER_NAME));
+			self_exe = open_worker(path, &self);
+		}
+		if (self_exe < 0)
+			self_exe = open_worker(KF_WORKER_PATH, &self);
+	}
+	if (self_exe < 0) {
+		log_err("cannot open the worker binary (" KF_WORKER_PATH
+		    " or keepftpd-worker beside keepftpd): %-s",
+		    strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -63,7 +119,7 @@ spawn_init(void)
 static void __attribute__((noreturn))
 exec_spawner(enum spawn_role r, int chan, int conf)
 {
-	static char prog[] = "keepftpd", flag[] = "--spawner";
+	static char prog[] = WORKER_NAME, flag[] = "--spawner";
 	static char names[SPAWN_ROLES][16] = { "prelogin", "postlogin", "relay" };
 	char *argv[] = { prog, flag, names[r], NULL };
 	sigset_t none;

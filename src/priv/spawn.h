@@ -1,6 +1,6 @@
 /*
  * spawn.h - starting the role spawners (listener) and asking them for a
- * worker (monitor). A spawner is the keepftpd binary executed afresh
+ * worker (monitor). A spawner is keepftpd-worker executed afresh
  * per role (src/priv/spawner.c); it forks one worker per request.
  * Runs in: listener (spawn_init, spawn_start), monitor (the rest).
  */
@@ -44,7 +44,7 @@ struct spawner {
 	int64_t		started_ms;
 };
 
-/* Opens the running binary (O_PATH) for the spawners' exec. 0 or -1. */
+/* Opens keepftpd-worker (O_PATH) for the spawners' exec. 0 or -1. */
 int	spawn_init(void);
 /* Closes the binary spawn_init() opened (a monitor needs it not). */
 void	spawn_forget_exe(void);
@@ -73,7 +73,7 @@ void	spawn_kill(const struct spawned *, int sig);
 /* Kills the worker, waits up to ms for its end, closes both fds. */
 int	spawn_end(struct spawned *, int ms);
 
-/* `keepftpd --spawner ROLE`: never returns. */
+/* `keepftpd-worker --spawner ROLE`: never returns. */
 int	spawner_main(const char *role) __attribute__((noreturn));
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * spawner.c - a role's spawner: the keepftpd binary executed afresh by
- * the listener (`keepftpd --spawner ROLE`), so its memory never held a
+ * spawner.c - a role's spawner: keepftpd-worker executed afresh by the
+ * listener (`keepftpd-worker --spawner ROLE`), so its memory never held a
  * password, a hash, the users file or (but for the relay's) the TLS
  * private key. It sets itself up once for its role, then forks one
  * worker per request from a monitor:
@@ -221,7 +221,7 @@ fill_info(struct session_info *si)
 static void
 arm_session_limit(const struct session_info *si)
 {
-	int64_t end = session_deadline_ms(si), left;
+	int64_t end = policy_deadline_ms(si->conf, si->start_ms), left;
 
 	if (end < 0)
 		return;

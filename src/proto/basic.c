@@ -56,14 +56,6 @@ session_exit_status(void)
 	    SESSION_EXIT_DRAINED : 0;
 }
 
-int64_t
-session_deadline_ms(const struct session_info *si)
-{
-	if (si->conf->session_max_seconds == 0)
-		return -1;
-	return si->start_ms + (int64_t)si->conf->session_max_seconds * 1000;
-}
-
 const char *
 session_stop_reason(void)
 {
@@ -90,29 +82,6 @@ session_install_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-}
-
-/*
- * TLS policy. Before login (id NULL) the name decides: anonymous
- * names follow tls_required_anon, others tls_required_users. After
- * the check (id set) the user's own "tls" flag counts too.
- */
-int
-session_tls_required(const struct conf *c, const char *user,
-    const struct auth_identity *id)
-{
-	int anon = id != NULL ? id->anonymous : c->anonymous_enable &&
-	    (strcasecmp(user, "anonymous") == 0 || strcasecmp(user, "ftp") == 0);
-
-	if (anon)
-		return c->tls_required_anon;
-	return c->tls_required_users || (id != NULL && id->tls_required);
-}
-
-int
-session_prot_required(const struct conf *c, int anonymous)
-{
-	return anonymous ? c->tls_prot_required_anon : c->tls_prot_required_users;
 }
 
 /* Features that need no state, in FEAT order around the others. */

@@ -105,7 +105,7 @@ do_pass(struct pre *p, const struct cmd *c)
 static void
 do_user(struct pre *p, const struct cmd *c)
 {
-	if (!p->si->tls && session_tls_required(p->si->conf, c->arg, NULL)) {
+	if (!p->si->tls && policy_tls_required(p->si->conf, c->arg, NULL)) {
 		ctrl_reply(&p->ctrl, 530, "TLS required: use AUTH TLS before "
 		    "USER.");
 		p->have_user = 0;

@@ -81,7 +81,7 @@ sess_close_data(struct sess *s, int fd)
 int
 sess_need_data(struct sess *s)
 {
-	if (!(s->tls_flags & MON_TLS_PROT_P) && session_prot_required(s->conf, s->id->anonymous)) {
+	if (!(s->tls_flags & MON_TLS_PROT_P) && policy_prot_required(s->conf, s->id->anonymous)) {
 		ctrl_reply(&s->ctrl, 521, "Data connections must be "
 		    "protected: use PBSZ 0 and PROT P.");
 		data_reset(&s->data);

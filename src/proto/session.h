@@ -12,6 +12,7 @@
 
 #include "../auth/auth.h"
 #include "../conf/conf.h"
+#include "../auth/policy.h"
 #include "../tls/tls.h"
 #include "ctrl.h"
 
@@ -36,8 +37,6 @@ struct session_info {
 #define SESSION_STOP_TERM	1	/* SIGTERM: the server is stopping */
 #define SESSION_STOP_LIMIT	2	/* SIGALRM: session_max_seconds reached */
 
-/* The session's end under session_max_seconds, ms (< 0: none). */
-int64_t	session_deadline_ms(const struct session_info *);
 /* Why the session is stopping, for a 421/426 reply. */
 const char *session_stop_reason(void);
 
@@ -63,11 +62,6 @@ struct idmap;
 extern struct idmap *session_ids;
 
 void	session_install_signals(void);
-/* Must this login use TLS on the control connection (policy)? */
-int	session_tls_required(const struct conf *, const char *user,
-	    const struct auth_identity *);
-/* Must this session's data connections be PROT P (policy)? */
-int	session_prot_required(const struct conf *, int anonymous);
 int	proto_reply_basic(struct ctrl *, const struct cmd *);
 /* PBSZ and PROT: flags holds MON_TLS_PBSZ, MON_TLS_PROT_P (ipc/proto.h). */
 void	proto_reply_prot(struct ctrl *, const struct cmd *, int tls,

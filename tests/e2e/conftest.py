@@ -26,6 +26,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = os.path.abspath(os.environ.get("KEEPFTPD") or str(REPO / "build" / "keepftpd"))
+# the unprivileged image the spawners run: found next to keepftpd
+WORKER_BIN = os.path.join(os.path.dirname(BIN), "keepftpd-worker")
 IS_ROOT = os.geteuid() == 0
 NOBODY = 65534
 SETPRIV = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]

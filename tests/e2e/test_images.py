@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import (BIN, IS_ROOT, NOBODY, RawClient, children, descendants_named,
+from conftest import (BIN, WORKER_BIN, IS_ROOT, NOBODY, RawClient, children, descendants_named,
                       is_sanitized, memory_holds, proc_status, requires_root,
                       wait_for)
 from tls_helpers import TLSRaw, certs, client_ctx, tls_conf, tls_login  # noqa: F401
@@ -143,7 +143,7 @@ def fds_of(pid):
 @requires_root
 def test_workers_are_children_of_fresh_spawners(start_server):
     """Each worker's parent is its role's spawner, a child of the listener
-    running the keepftpd binary itself; the spawners' rights are their
+    running keepftpd-worker (no FTP in the privileged image); the spawners' rights are their
     role's, and a worker holds exactly its own descriptors."""
     srv = start_server(mode="config", rootless=False)
     c = RawClient(srv.port)
@@ -151,7 +151,7 @@ def test_workers_are_children_of_fresh_spawners(start_server):
     spre, spost = one(srv, "kf-spawn-pre"), one(srv, "kf-spawn-post")
     for sp in (spre, spost):
         assert sp in children(srv.pid)
-        assert os.readlink(f"/proc/{sp}/exe") == os.path.realpath(BIN)
+        assert os.readlink(f"/proc/{sp}/exe") == os.path.realpath(WORKER_BIN)
     pre = one(srv, "kf-prelogin")
     assert pre in children(spre)
     st = proc_status(spre)

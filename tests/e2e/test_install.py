@@ -128,9 +128,13 @@ def test_meson_install_layout(dest):
     o = {x["name"]: x["value"] for x in json.loads(opts)}
     prefix, sbindir = o["prefix"], o["sbindir"]
     sbin = f"{prefix}/{sbindir}/keepftpd"
+    # the unprivileged image, where the installed keepftpd looks for it
+    # (it is not beside keepftpd once installed)
+    worker = f"{prefix}/{o['libexecdir']}/keepftpd/keepftpd-worker"
     files = {str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file()}
     expect = {
         sbin.lstrip("/"),
+        worker.lstrip("/"),
         "etc/keepftpd/keepftpd.conf",
         "etc/pam.d/keepftpd",
         "etc/fail2ban/filter.d/keepftpd.conf",
@@ -139,6 +143,9 @@ def test_meson_install_layout(dest):
         f"{prefix}/share/man/man5/keepftpd.conf.5".lstrip("/"),
     }
     assert expect <= files, sorted(files)
+    assert f"{prefix}/{sbindir}/keepftpd-worker".lstrip("/") not in files
+    assert os.access(dest / worker.lstrip("/"), os.X_OK)
+    assert worker.encode() + b"\0" in (dest / sbin.lstrip("/")).read_bytes()
     units = [f for f in files if f.endswith("/keepftpd.service")]
     tmpfiles = [f for f in files if re.search(r"tmpfiles\.d/keepftpd\.conf$", f)]
     assert len(units) == 1 and len(tmpfiles) == 1, sorted(files)

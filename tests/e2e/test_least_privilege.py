@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import (BIN, IS_ROOT, NOBODY, PASSWORD, USER, build_server,
+from conftest import (BIN, WORKER_BIN, IS_ROOT, NOBODY, PASSWORD, USER, build_server,
                       descendants_named, proc_status, requires_root, retr_bytes,
                       stor_bytes, wait_for)
 from test_pam import PAM_PASS, PAM_USER, pam_user  # noqa: F401 (fixture)
@@ -140,7 +140,8 @@ def test_quick_mode_closes_parent_descriptor(fd_server, mode):
 # these rows: adjust them here.
 ROLE_FDS = {
     # listening socket, report channel (both ends), admin socket, the
-    # three spawners' request channels; the binary the spawners execute
+    # three spawners' request channels; the worker binary the spawners
+    # execute (keepftpd-worker)
     "listener": {"null": 1, "stdout": 1, "log": 1, "lsock": 7, "binary": 1,
                  "authslots": 1},
     # report end and spawner channels (inherited: lsock); ctrl, worker
@@ -171,7 +172,7 @@ def kind(target, srv, listener_targets):
         return "authslots"
     if target == str(srv.home):
         return "root"
-    if target == os.path.realpath(BIN):
+    if target == os.path.realpath(WORKER_BIN):
         return "binary"
     return target
 
