@@ -39,15 +39,15 @@
 
 #include "die.h"
 
-#define LINE_MAX_BYTES	8192		/* longest reply line we accept */
-#define REPLY_LINES_MAX	10000		/* longest multi-line reply */
+#define LINE_MAX_BYTES	8192 /* longest reply line we accept */
+#define REPLY_LINES_MAX 10000 /* longest multi-line reply */
 #define RBUF_BYTES	(2 * LINE_MAX_BYTES)
-#define TEXT_BYTES	1024		/* reply text kept for error messages */
-#define XFER_BUF_BYTES	(1024 * 1024)	/* recv/send buffer of a transfer */
+#define TEXT_BYTES	1024 /* reply text kept for error messages */
+#define XFER_BUF_BYTES	(1024 * 1024) /* recv/send buffer of a transfer */
 #define LIST_MAX_BYTES	((size_t)1 << 30)
 #define HOLD_INFLIGHT	64
-#define SESS_TIMEOUT_S	10		/* sessions and hold */
-#define XFER_TIMEOUT_S	60		/* other modes: longest silent gap */
+#define SESS_TIMEOUT_S	10 /* sessions and hold */
+#define XFER_TIMEOUT_S	60 /* other modes: longest silent gap */
 #define ERR_PRINT_MAX	10
 #define LAT_MAX		(50u * 1000 * 1000)
 #define THREAD_STACK	(256 * 1024)
@@ -61,7 +61,7 @@ struct opts {
 	int v6;
 	int timeout_s;
 	SSL_CTX *ctx;
-	struct sockaddr_storage addr;	/* HOST resolved once, port = PORT */
+	struct sockaddr_storage addr; /* HOST resolved once, port = PORT */
 	socklen_t addrlen;
 };
 
@@ -69,11 +69,11 @@ struct opts {
 struct conn {
 	int fd;
 	SSL *ssl;
-	SSL_SESSION *sess;	/* newest session the control TLS received */
+	SSL_SESSION *sess; /* newest session the control TLS received */
 	int no_epsv;
-	size_t rs, re;		/* unread bytes: rbuf[rs..re) */
+	size_t rs, re; /* unread bytes: rbuf[rs..re) */
 	char rbuf[RBUF_BYTES];
-	char text[TEXT_BYTES];	/* last reply, lines joined by " | " */
+	char text[TEXT_BYTES]; /* last reply, lines joined by " | " */
 	char err[TEXT_BYTES + 256];
 };
 
@@ -96,10 +96,11 @@ static void
 usage(void)
 {
 	fputs("usage: kfload [-h HOST] [-p PORT] [-u USER] [-w PASS] [--tls] "
-	    "[--v6] MODE ARGS...\n"
-	    "  retr PATH | stor PATH BYTES | pretr N PATTERN\n"
-	    "  list|mlsd|nlst [-n K] PATH | sessions C SECONDS | hold N "
-	    "| raw PORT\n", stderr);
+	      "[--v6] MODE ARGS...\n"
+	      "  retr PATH | stor PATH BYTES | pretr N PATTERN\n"
+	      "  list|mlsd|nlst [-n K] PATH | sessions C SECONDS | hold N "
+	      "| raw PORT\n",
+	    stderr);
 	exit(1);
 }
 
@@ -159,8 +160,8 @@ ssl_err_text(char *buf, size_t sz)
 	unsigned long e = ERR_get_error();
 
 	if (e == 0)
-		snprintf(buf, sz, "%s", errno != 0 ? strerror(errno) :
-		    "connection closed");
+		snprintf(buf, sz, "%s",
+		    errno != 0 ? strerror(errno) : "connection closed");
 	else
 		ERR_error_string_n(e, buf, sz);
 	ERR_clear_error();
@@ -222,10 +223,12 @@ tcp_connect(unsigned port, char *err, size_t errsz)
 		if (errno == EINTR)
 			continue;
 		snprintf(err, errsz, "connect to %s port %u: %s", g.host,
-		    port != 0 ? port : (unsigned)ntohs(
-		    ss.ss_family == AF_INET6 ?
-		    ((struct sockaddr_in6 *)&ss)->sin6_port :
-		    ((struct sockaddr_in *)&ss)->sin_port), strerror(errno));
+		    port != 0 ?
+			port :
+			(unsigned)ntohs(ss.ss_family == AF_INET6 ?
+				((struct sockaddr_in6 *)&ss)->sin6_port :
+				((struct sockaddr_in *)&ss)->sin_port),
+		    strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -245,8 +248,8 @@ io_read(int fd, SSL *ssl, char *buf, size_t n, char *err, size_t errsz)
 		while ((r = recv(fd, buf, n, 0)) < 0 && errno == EINTR)
 			;
 		if (r < 0)
-			snprintf(err, errsz, "recv: %s", errno == EAGAIN ?
-			    "timeout" : strerror(errno));
+			snprintf(err, errsz, "recv: %s",
+			    errno == EAGAIN ? "timeout" : strerror(errno));
 		return r;
 	}
 	ERR_clear_error();
@@ -259,7 +262,8 @@ io_read(int fd, SSL *ssl, char *buf, size_t n, char *err, size_t errsz)
 	if (se == SSL_ERROR_WANT_READ || errno == EAGAIN)
 		snprintf(err, errsz, "TLS read: timeout");
 	else
-		snprintf(err, errsz, "TLS read: %s", ssl_err_text(e, sizeof(e)));
+		snprintf(err, errsz, "TLS read: %s",
+		    ssl_err_text(e, sizeof(e)));
 	return -1;
 }
 
@@ -284,8 +288,8 @@ io_write_all(int fd, SSL *ssl, const char *buf, size_t n, char *err,
 		} else if ((r = send(fd, buf, n, MSG_NOSIGNAL)) < 0) {
 			if (errno == EINTR)
 				continue;
-			snprintf(err, errsz, "send: %s", errno == EAGAIN ?
-			    "timeout" : strerror(errno));
+			snprintf(err, errsz, "send: %s",
+			    errno == EAGAIN ? "timeout" : strerror(errno));
 			return -1;
 		}
 		buf += r;
@@ -368,8 +372,8 @@ reply_read(struct conn *c)
 	c->text[0] = '\0';
 	if (line_read(c, line, sizeof(line)) != 0)
 		return -1;
-	if (!is_code(line) || (line[3] != ' ' && line[3] != '-' &&
-	    line[3] != '\0')) {
+	if (!is_code(line) ||
+	    (line[3] != ' ' && line[3] != '-' && line[3] != '\0')) {
 		seterr(c, "malformed reply: %.200s", line);
 		return -1;
 	}
@@ -383,7 +387,8 @@ reply_read(struct conn *c)
 		text_add(c, line);
 		if (is_code(line) && (line[3] == ' ' || line[3] == '\0') &&
 		    (line[0] - '0') * 100 + (line[1] - '0') * 10 +
-		    (line[2] - '0') == code)
+			    (line[2] - '0') ==
+			code)
 			return code;
 	}
 	seterr(c, "reply of more than %d lines", REPLY_LINES_MAX);
@@ -442,7 +447,7 @@ new_session(SSL *ssl, SSL_SESSION *sess)
 	struct conn *c = SSL_get_app_data(ssl);
 
 	if (c == NULL)
-		return 0;	/* a data connection's: not kept */
+		return 0; /* a data connection's: not kept */
 	if (c->sess != NULL)
 		SSL_SESSION_free(c->sess);
 	c->sess = sess;
@@ -457,8 +462,8 @@ tls_init(void)
 	if (SSL_CTX_set_min_proto_version(g.ctx, TLS1_2_VERSION) != 1)
 		die("cannot set the TLS minimum version");
 	SSL_CTX_set_verify(g.ctx, SSL_VERIFY_NONE, NULL);
-	SSL_CTX_set_session_cache_mode(g.ctx, SSL_SESS_CACHE_CLIENT |
-	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_set_session_cache_mode(g.ctx,
+	    SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	SSL_CTX_sess_set_new_cb(g.ctx, new_session);
 }
 
@@ -546,8 +551,7 @@ conn_login(struct conn *c)
 			seterr(c, "plaintext after the 234 reply");
 			return -1;
 		}
-		c->ssl = tls_handshake(c->fd, c, NULL, c->err,
-		    sizeof(c->err));
+		c->ssl = tls_handshake(c->fd, c, NULL, c->err, sizeof(c->err));
 		if (c->ssl == NULL)
 			return -1;
 	}
@@ -557,8 +561,9 @@ conn_login(struct conn *c)
 		/* the reply, never the password */
 		return -1;
 	}
-	if (g.tls && (cmd_expect(c, "PBSZ", "0", 200, 0) < 0 ||
-	    cmd_expect(c, "PROT", "P", 200, 0) < 0))
+	if (g.tls &&
+	    (cmd_expect(c, "PBSZ", "0", 200, 0) < 0 ||
+		cmd_expect(c, "PROT", "P", 200, 0) < 0))
 		return -1;
 	return 0;
 }
@@ -595,7 +600,7 @@ parse_pasv(const char *t, unsigned *port)
 	int i, n;
 
 	if (p == NULL)
-		p = t + 3;	/* RFC 1123: the numbers may come unbracketed */
+		p = t + 3; /* RFC 1123: the numbers may come unbracketed */
 	while (*p != '\0' && (*p < '0' || *p > '9'))
 		p++;
 	for (i = 0; i < 6; i++) {
@@ -663,7 +668,8 @@ data_tls(struct conn *c, struct dlink *d)
 		/* (a reply was read after the control handshake, so any
 		 * TLS 1.3 ticket the server sent has been seen) */
 		if (!atomic_exchange(&warned_no_session, 1))
-			fprintf(stderr, "kfload: warning: the server gave the "
+			fprintf(stderr,
+			    "kfload: warning: the server gave the "
 			    "control connection no TLS session to resume; "
 			    "data connections do full handshakes\n");
 		d->ssl = tls_handshake(d->fd, NULL, NULL, c->err,
@@ -713,10 +719,11 @@ data_close(struct dlink *d, int upload, char *err, size_t errsz)
 		}
 		while (rc == 0 && (r = recv(d->fd, junk, sizeof(junk), 0)) != 0)
 			if (r < 0 && errno != EINTR) {
-				snprintf(err, errsz, "waiting for the server to "
+				snprintf(err, errsz,
+				    "waiting for the server to "
 				    "close the data connection: %s",
 				    errno == EAGAIN ? "timeout" :
-				    strerror(errno));
+						      strerror(errno));
 				rc = -1;
 			}
 	}
@@ -771,8 +778,8 @@ data_drain(int fd, SSL *ssl, char *buf, size_t bufsz, struct mem *keep,
 	*bytes = 0;
 	while ((r = io_read(fd, ssl, buf, bufsz, err, errsz)) > 0) {
 		*bytes += (uint64_t)r;
-		if (keep != NULL && mem_add(keep, buf, (size_t)r, err,
-		    errsz) != 0)
+		if (keep != NULL &&
+		    mem_add(keep, buf, (size_t)r, err, errsz) != 0)
 			return -1;
 	}
 	return r == 0 ? 0 : -1;
@@ -791,9 +798,11 @@ xfer_get(struct conn *c, const char *verb, const char *arg, char *buf,
 		return -1;
 	*t0 = now_s();
 	rc = cmd_send(c, "%s %s", verb, arg) != 0 ||
-	    reply_expect(c, verb, 150, 125) < 0 || data_tls(c, &d) != 0 ||
-	    data_drain(d.fd, d.ssl, buf, bufsz, keep, bytes, c->err,
-	    sizeof(c->err)) != 0 ? -1 : 0;
+		reply_expect(c, verb, 150, 125) < 0 || data_tls(c, &d) != 0 ||
+		data_drain(d.fd, d.ssl, buf, bufsz, keep, bytes, c->err,
+		    sizeof(c->err)) != 0 ?
+	    -1 :
+	    0;
 	if (data_close(&d, 0, c->err, sizeof(c->err)) != 0)
 		rc = -1;
 	if (rc == 0 && reply_expect(c, verb, 226, 0) < 0)
@@ -851,12 +860,12 @@ mode_retr(int argc, char **argv)
 		usage();
 	c = login_or_die();
 	buf = xfer_buf();
-	if (xfer_get(c, "RETR", argv[0], buf, XFER_BUF_BYTES, NULL, &bytes,
-	    &t0, &t1) != 0)
+	if (xfer_get(c, "RETR", argv[0], buf, XFER_BUF_BYTES, NULL, &bytes, &t0,
+		&t1) != 0)
 		die("RETR %s: %s", argv[0], c->err);
 	quit_and_close(c);
-	printf("bytes=%llu seconds=%.6f MBps=%.1f\n",
-	    (unsigned long long)bytes, t1 - t0, mbps(bytes, t1 - t0));
+	printf("bytes=%llu seconds=%.6f MBps=%.1f\n", (unsigned long long)bytes,
+	    t1 - t0, mbps(bytes, t1 - t0));
 	free(buf);
 	free(c);
 	return 0;
@@ -887,8 +896,7 @@ mode_stor(int argc, char **argv)
 	    reply_expect(c, "STOR", 150, 125) < 0 || data_tls(c, &d) != 0;
 	for (left = total; rc == 0 && left > 0; left -= n) {
 		n = left < XFER_BUF_BYTES ? (size_t)left : XFER_BUF_BYTES;
-		rc = io_write_all(d.fd, d.ssl, buf, n, c->err,
-		    sizeof(c->err));
+		rc = io_write_all(d.fd, d.ssl, buf, n, c->err, sizeof(c->err));
 	}
 	if (data_close(&d, rc == 0, c->err, sizeof(c->err)) != 0)
 		rc = -1;
@@ -896,8 +904,8 @@ mode_stor(int argc, char **argv)
 		die("STOR %s: %s", argv[0], c->err);
 	t1 = now_s();
 	quit_and_close(c);
-	printf("bytes=%llu seconds=%.6f MBps=%.1f\n",
-	    (unsigned long long)total, t1 - t0, mbps(total, t1 - t0));
+	printf("bytes=%llu seconds=%.6f MBps=%.1f\n", (unsigned long long)total,
+	    t1 - t0, mbps(total, t1 - t0));
 	free(buf);
 	free(c);
 	return 0;
@@ -935,7 +943,7 @@ mode_list(const char *verb, int argc, char **argv)
 	for (i = 0; i < k; i++) {
 		m.len = 0;
 		if (xfer_get(c, verb, argv[0], buf, XFER_BUF_BYTES, &m, &bytes,
-		    &t0, &t1) != 0)
+			&t0, &t1) != 0)
 			die("%s %s: %s", verb, argv[0], c->err);
 		sec[i] = t1 - t0;
 	}
@@ -948,8 +956,9 @@ mode_list(const char *verb, int argc, char **argv)
 	med = k % 2 ? sec[k / 2] : (sec[k / 2 - 1] + sec[k / 2]) / 2;
 	if (k > 1)
 		printf("bytes=%llu lines=%llu seconds=%.6f min=%.6f "
-		    "max=%.6f\n", (unsigned long long)bytes,
-		    (unsigned long long)lines, med, sec[0], sec[k - 1]);
+		       "max=%.6f\n",
+		    (unsigned long long)bytes, (unsigned long long)lines, med,
+		    sec[0], sec[k - 1]);
 	else
 		printf("bytes=%llu lines=%llu seconds=%.6f\n",
 		    (unsigned long long)bytes, (unsigned long long)lines, med);
@@ -973,17 +982,17 @@ mode_raw(int argc, char **argv)
 		usage();
 	buf = xfer_buf();
 	t0 = now_s();
-	if ((fd = tcp_connect((unsigned)arg_u64("PORT", argv[0], 1, 65535),
-	    err, sizeof(err))) < 0)
+	if ((fd = tcp_connect((unsigned)arg_u64("PORT", argv[0], 1, 65535), err,
+		 sizeof(err))) < 0)
 		die("%s", err);
 	if (data_drain(fd, NULL, buf, XFER_BUF_BYTES, NULL, &bytes, err,
-	    sizeof(err)) != 0)
+		sizeof(err)) != 0)
 		die("raw: %s", err);
 	t1 = now_s();
 	if (close(fd) != 0)
 		die("close: %s", strerror(errno));
-	printf("bytes=%llu seconds=%.6f MBps=%.1f\n",
-	    (unsigned long long)bytes, t1 - t0, mbps(bytes, t1 - t0));
+	printf("bytes=%llu seconds=%.6f MBps=%.1f\n", (unsigned long long)bytes,
+	    t1 - t0, mbps(bytes, t1 - t0));
 	free(buf);
 	return 0;
 }
@@ -1062,8 +1071,8 @@ pretr_run(void *arg)
 	struct dlink d = { -1, NULL };
 	int ready, rc = -1, w;
 
-	ready = buf != NULL && pattern_path(p->pattern, p->index, path,
-	    sizeof(path)) == 0;
+	ready = buf != NULL &&
+	    pattern_path(p->pattern, p->index, path, sizeof(path)) == 0;
 	if (!ready)
 		seterr(c, "out of memory or path too long");
 	else
@@ -1075,10 +1084,12 @@ pretr_run(void *arg)
 		seterr(c, "pthread_barrier_wait: %s", strerror(w));
 	else if (ready) {
 		rc = cmd_send(c, "RETR %s", path) != 0 ||
-		    reply_expect(c, "RETR", 150, 125) < 0 ||
-		    data_tls(c, &d) != 0 ||
-		    data_drain(d.fd, d.ssl, buf, XFER_BUF_BYTES, NULL,
-		    &p->bytes, c->err, sizeof(c->err)) != 0 ? -1 : 0;
+			reply_expect(c, "RETR", 150, 125) < 0 ||
+			data_tls(c, &d) != 0 ||
+			data_drain(d.fd, d.ssl, buf, XFER_BUF_BYTES, NULL,
+			    &p->bytes, c->err, sizeof(c->err)) != 0 ?
+		    -1 :
+		    0;
 		if (data_close(&d, 0, c->err, sizeof(c->err)) != 0)
 			rc = -1;
 		if (rc == 0 && reply_expect(c, "RETR", 226, 0) < 0)
@@ -1156,7 +1167,7 @@ static atomic_int sess_errs;
 struct sessw {
 	pthread_barrier_t *bar;
 	uint64_t done, failed;
-	double *lat;		/* ms of each completed session */
+	double *lat; /* ms of each completed session */
 	size_t nlat, cap;
 	double end;
 };
@@ -1164,9 +1175,10 @@ struct sessw {
 static int
 session_once(struct conn *c)
 {
-	int rc = conn_login(c) != 0 ||
-	    cmd_expect(c, "PWD", NULL, 257, 0) < 0 ||
-	    cmd_expect(c, "QUIT", NULL, 221, 0) < 0 ? -1 : 0;
+	int rc = conn_login(c) != 0 || cmd_expect(c, "PWD", NULL, 257, 0) < 0 ||
+		cmd_expect(c, "QUIT", NULL, 221, 0) < 0 ?
+	    -1 :
+	    0;
 
 	conn_close(c);
 	return rc;
@@ -1300,8 +1312,9 @@ mode_sessions(int argc, char **argv)
 	(void)pthread_barrier_destroy(&bar);
 	/* sessions still running at the deadline finish and count */
 	printf("clients=%llu sessions=%llu failed=%llu seconds=%.6f "
-	    "rate=%.1f p50ms=%.3f p99ms=%.3f\n", (unsigned long long)n,
-	    (unsigned long long)done, (unsigned long long)failed, end - t0,
+	       "rate=%.1f p50ms=%.3f p99ms=%.3f\n",
+	    (unsigned long long)n, (unsigned long long)done,
+	    (unsigned long long)failed, end - t0,
 	    end > t0 ? (double)done / (end - t0) : 0.0, pct(all, nlat, 0.50),
 	    pct(all, nlat, 0.99));
 	free(all);
@@ -1348,11 +1361,11 @@ hold_wait(int sfd)
 		if (p[1].revents != 0)
 			return;
 		if (p[0].revents & POLLNVAL)
-			return;		/* no stdin at all: as EOF */
+			return; /* no stdin at all: as EOF */
 		if (p[0].revents != 0) {
 			r = read(0, b, sizeof(b));
-			if (r == 0 || (r < 0 && errno != EINTR &&
-			    errno != EAGAIN))
+			if (r == 0 ||
+			    (r < 0 && errno != EINTR && errno != EAGAIN))
 				return;
 		}
 	}
@@ -1446,8 +1459,7 @@ mode_hold(int argc, char **argv)
 	free(h.ok);
 	if (held != h.n)
 		die("hold: %llu of %llu sessions could not log in",
-		    (unsigned long long)(h.n - held),
-		    (unsigned long long)h.n);
+		    (unsigned long long)(h.n - held), (unsigned long long)h.n);
 	printf("closed=%llu\n", (unsigned long long)held);
 	return 0;
 }

@@ -28,7 +28,7 @@
 
 #include "die.h"
 
-#define SENDFILE_MAX	0x7ffff000	/* Linux's largest single transfer */
+#define SENDFILE_MAX 0x7ffff000 /* Linux's largest single transfer */
 
 static void
 usage(void)
@@ -72,7 +72,7 @@ send_file(int cfd, int ffd, off_t size)
 
 	while (off < size) {
 		want = size - off > SENDFILE_MAX ? SENDFILE_MAX :
-		    (size_t)(size - off);
+						   (size_t)(size - off);
 		if ((n = sendfile(cfd, ffd, &off, want)) < 0) {
 			if (errno == EINTR)
 				continue;

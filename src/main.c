@@ -37,17 +37,16 @@
 #include "common/sys.h"
 #include "tls/tls.h"
 
-#define KF_VERSION	"0.1.0"
-#define KF_MAN_DATE	"2026-12-05"	/* of the man pages (.TH) */
-#define OVERRIDES_MAX	64
+#define KF_VERSION    "0.1.0"
+#define KF_MAN_DATE   "2026-12-05" /* of the man pages (.TH) */
+#define OVERRIDES_MAX 64
 
 static const char *conf_path;
-static int running;	/* errors go to the log once the listener runs */
+static int running; /* errors go to the log once the listener runs */
 static const char *overrides[OVERRIDES_MAX];
 static size_t noverrides;
 
-static void __attribute__((noreturn))
-usage(int status)
+static void __attribute__((noreturn)) usage(int status)
 {
 	FILE *f = status ? stderr : stdout;
 
@@ -62,7 +61,8 @@ usage(int status)
 	    "       keepftpd migrate [VSFTPD.CONF]\n"
 	    "       keepftpd --config-doc | --config-example | --config-man | --version | --help\n");
 	if (status == 0)
-		fprintf(f, "\n"
+		fprintf(f,
+		    "\n"
 		    "  serve          serve DIR read-only to anonymous users, in the foreground\n"
 		    "  -c FILE        run from a configuration file (keepftpd.conf(5))\n"
 		    "  -t -c FILE     check a configuration file and exit\n"
@@ -85,7 +85,8 @@ print_errors(const struct conf_errors *e)
 {
 	size_t i;
 
-	for (i = 0; i < e->count && i < sizeof(e->msg) / sizeof(e->msg[0]); i++) {
+	for (i = 0; i < e->count && i < sizeof(e->msg) / sizeof(e->msg[0]);
+	     i++) {
 		if (running)
 			log_err("%-s", e->msg[i]);
 		else
@@ -107,7 +108,8 @@ apply_overrides(struct conf *c, struct conf_errors *e)
 		eq = strchr(overrides[i], '=');
 		n = eq ? (size_t)(eq - overrides[i]) : 0;
 		if (eq == NULL || n == 0 || n >= sizeof(key)) {
-			fprintf(stderr, "-o %s: expected KEY=VALUE\n", overrides[i]);
+			fprintf(stderr, "-o %s: expected KEY=VALUE\n",
+			    overrides[i]);
 			r = -1;
 			continue;
 		}
@@ -119,8 +121,8 @@ apply_overrides(struct conf *c, struct conf_errors *e)
 	return r;
 }
 
-static void	add_error(struct conf_errors *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
+static void add_error(struct conf_errors *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 add_error(struct conf_errors *e, const char *fmt, ...)
@@ -199,7 +201,8 @@ check_users_apart(const struct conf *c, struct conf_errors *e)
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	if (got != sizeof(ce)) {
-		add_error(e, "file: %s: the check did not finish", c->users_file);
+		add_error(e, "file: %s: the check did not finish",
+		    c->users_file);
 		return -1;
 	}
 	for (i = 0; i < ce.count && i < sizeof(ce.msg) / sizeof(ce.msg[0]); i++)
@@ -233,11 +236,14 @@ fail:
 static void
 setup_log(const struct conf *c)
 {
-	static const char *const levels[] = { "error", "warning", "info", "debug" };
-	static const int prios[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	static const char *const levels[] = { "error", "warning", "info",
+		"debug" };
+	static const int prios[] = { LOG_ERR, LOG_WARNING, LOG_INFO,
+		LOG_DEBUG };
 	size_t i;
 
-	log_open(strcmp(c->log, "syslog") == 0 ? LOG_SINK_SYSLOG : LOG_SINK_STDERR,
+	log_open(strcmp(c->log, "syslog") == 0 ? LOG_SINK_SYSLOG :
+						 LOG_SINK_STDERR,
 	    "keepftpd", -1);
 	for (i = 0; i < 4; i++)
 		if (strcmp(c->log_level, levels[i]) == 0)
@@ -264,13 +270,15 @@ config_main(int check_only)
 		return 1;
 	if (check_only) {
 		if (tls_check(&L.conf, why, sizeof(why)) < 0) {
-			fprintf(stderr, "%s: TLS: %s\n", conf_path ? conf_path :
-			    "(defaults)", why);
+			fprintf(stderr, "%s: TLS: %s\n",
+			    conf_path ? conf_path : "(defaults)", why);
 			return 1;
 		}
-		printf("%s: configuration OK%s\n", conf_path ? conf_path :
-		    "(defaults)", tls_configured(&L.conf) ?
-		    " (TLS certificate and key load and match)" : "");
+		printf("%s: configuration OK%s\n",
+		    conf_path ? conf_path : "(defaults)",
+		    tls_configured(&L.conf) ?
+			" (TLS certificate and key load and match)" :
+			"");
 		return 0;
 	}
 	L.inline_fd = -1;
@@ -280,8 +288,8 @@ config_main(int check_only)
 
 /* Quick mode's sessions run as: --as, else DIR's owner, else nobody. */
 static int
-quick_account(const char *as, const char *dir, char *name, size_t n,
-    uid_t *uid, gid_t *gid)
+quick_account(const char *as, const char *dir, char *name, size_t n, uid_t *uid,
+    gid_t *gid)
 {
 	struct passwd *pw = NULL;
 	struct stat st;
@@ -300,8 +308,10 @@ quick_account(const char *as, const char *dir, char *name, size_t n,
 	else
 		pw = getpwnam("nobody");
 	if (pw == NULL || pw->pw_uid == 0) {
-		fprintf(stderr, "keepftpd: %s: no usable (non-root) account for "
-		    "sessions; use --as ACCOUNT\n", as ? as : dir);
+		fprintf(stderr,
+		    "keepftpd: %s: no usable (non-root) account for "
+		    "sessions; use --as ACCOUNT\n",
+		    as ? as : dir);
 		return -1;
 	}
 	snprintf(name, n, "%s", pw->pw_name);
@@ -324,12 +334,12 @@ quick_user(const struct conf *c, const char *user, uid_t uid, gid_t gid,
 	sodium_bin2base64(pw, pwsz, rnd, sizeof(rnd),
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	if (auth_hash_password(pw, c->pwhash_opslimit,
-	    (size_t)c->pwhash_memlimit_kib * 1024, hash, sizeof(hash)) < 0)
+		(size_t)c->pwhash_memlimit_kib * 1024, hash, sizeof(hash)) < 0)
 		return NULL;
 	if ((b = buf_new(4096)) == NULL)
 		return NULL;
 	if (buf_appendf(b, "%s:%s:%u:%u:%s:write\n", user, hash, (unsigned)uid,
-	    (unsigned)gid, dir) < 0) {
+		(unsigned)gid, dir) < 0) {
 		buf_free(b);
 		return NULL;
 	}
@@ -367,14 +377,16 @@ print_banner(const struct conf *c, const char *dir, const char *user,
 
 	for (i = 0; i < c->listen_count; i++) {
 		addr_to_str(&c->listen[i].addr, host, sizeof(host));
-		snprintf(url, sizeof(url), a->ss_family == AF_INET6 ?
-		    "ftp://[%s]:%u/" : "ftp://%s:%u/", host,
-		    addr_port(&c->listen[i].addr));
+		snprintf(url, sizeof(url),
+		    a->ss_family == AF_INET6 ? "ftp://[%s]:%u/" :
+					       "ftp://%s:%u/",
+		    host, addr_port(&c->listen[i].addr));
 		printf("keepftpd %s: serving %s on %s\n", KF_VERSION, dir, url);
 	}
 	printf("  anonymous: read-only (user anonymous, any password)\n");
 	if (user != NULL)
-		printf("  login: %s / %s  (read-write, shown once)\n", user, pw);
+		printf("  login: %s / %s  (read-write, shown once)\n", user,
+		    pw);
 	if (geteuid() == 0)
 		printf("  sessions run as: %s\n", account);
 	addr_to_str(a, host, sizeof(host));
@@ -392,8 +404,10 @@ quick_listen(struct conf *c, const char *spec, int *first)
 	}
 	if (c->listen_count >= KF_LISTEN_MAX ||
 	    conf_parse_listen(spec, &c->listen[c->listen_count]) < 0) {
-		fprintf(stderr, "keepftpd: --listen %s: expected ADDR:PORT "
-		    "or [V6ADDR]:PORT\n", spec);
+		fprintf(stderr,
+		    "keepftpd: --listen %s: expected ADDR:PORT "
+		    "or [V6ADDR]:PORT\n",
+		    spec);
 		return -1;
 	}
 	c->listen_count++;
@@ -409,8 +423,10 @@ quick_ports(struct conf *c, const char *spec)
 	size_t n = dash ? (size_t)(dash - spec) : 0;
 
 	memset(&e, 0, sizeof(e));
-	if (dash == NULL || n == 0 || n >= sizeof(lo) || strlen(dash + 1) >= sizeof(hi)) {
-		fprintf(stderr, "keepftpd: --pasv-ports %s: expected MIN-MAX\n", spec);
+	if (dash == NULL || n == 0 || n >= sizeof(lo) ||
+	    strlen(dash + 1) >= sizeof(hi)) {
+		fprintf(stderr, "keepftpd: --pasv-ports %s: expected MIN-MAX\n",
+		    spec);
 		return -1;
 	}
 	memcpy(lo, spec, n);
@@ -479,9 +495,11 @@ serve_main(int argc, char **argv)
 		return 2;
 	}
 	L.inline_fd = -1;
-	if (user != NULL && (L.inline_fd = quick_users_fd(&L.conf, user, uid,
-	    gid, root, pw, sizeof(pw))) < 0) {
-		fprintf(stderr, "keepftpd: --user %s: cannot create the login\n", user);
+	if (user != NULL &&
+	    (L.inline_fd = quick_users_fd(&L.conf, user, uid, gid, root, pw,
+		 sizeof(pw))) < 0) {
+		fprintf(stderr,
+		    "keepftpd: --user %s: cannot create the login\n", user);
 		return 1;
 	}
 	setup_log(&L.conf);
@@ -522,7 +540,8 @@ main(int argc, char **argv)
 	/* the sockets a service manager passed (3, 4, ...) stay */
 	close_inherited(3 + (unsigned)notify_passed_count());
 	if (tls_init_memory() < 0) {
-		fprintf(stderr, "keepftpd: OpenSSL allocated before start-up\n");
+		fprintf(stderr,
+		    "keepftpd: OpenSSL allocated before start-up\n");
 		return 1;
 	}
 	if (sodium_init() < 0) {
@@ -561,13 +580,15 @@ main(int argc, char **argv)
 			    OpenSSL_version(OPENSSL_VERSION),
 			    sodium_version_string());
 			return 0;
-		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+		} else if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
 			usage(0);
 		else
 			usage(2);
 	}
 	if (conf_path == NULL && check) {
-		fprintf(stderr, "keepftpd -t: no configuration file to check; "
+		fprintf(stderr,
+		    "keepftpd -t: no configuration file to check; "
 		    "give -c FILE\n");
 		return 2;
 	}

@@ -20,8 +20,8 @@
 #include "auth.h"
 #include "users.h"
 
-static int	slot_fd = -1;
-static unsigned	slot_n;
+static int slot_fd = -1;
+static unsigned slot_n;
 
 int
 auth_slots_init(unsigned n)
@@ -131,7 +131,7 @@ verify_pam(const struct conf *c, const char *user, const char *pass,
 		return -1;
 	r = pam_check(c, user, pass, id);
 	auth_slot_release(slot);
-	if (r < 0)	/* as slow as a wrong password of a virtual user */
+	if (r < 0) /* as slow as a wrong password of a virtual user */
 		return verify_dummy(c, pass);
 	return 0;
 }
@@ -203,7 +203,7 @@ anon_identity(const struct conf *c, const struct conf_vhost *vh,
 		id->up_rate = c->anon_upload_rate;
 	if (set_str(id->name, sizeof(id->name), "anonymous") < 0 ||
 	    set_str(id->root, sizeof(id->root),
-	    vh != NULL ? vh->anon_root : c->anon_root) < 0)
+		vh != NULL ? vh->anon_root : c->anon_root) < 0)
 		return -1;
 	return 0;
 }
@@ -211,8 +211,9 @@ anon_identity(const struct conf *c, const struct conf_vhost *vh,
 static int
 is_anonymous(const struct conf *c, const char *user)
 {
-	return c->anonymous_enable && (strcasecmp(user, "anonymous") == 0 ||
-	    strcasecmp(user, "ftp") == 0);
+	return c->anonymous_enable &&
+	    (strcasecmp(user, "anonymous") == 0 ||
+		strcasecmp(user, "ftp") == 0);
 }
 
 /* 1: found in text, 0: not found (or malformed: logged). */
@@ -242,7 +243,8 @@ find_in_file(const struct conf *c, const char *user, struct users_entry *e)
 	if (c->users_file[0] == '\0')
 		return 0;
 	if ((r = users_load(c->users_file, &text, &len)) < 0) {
-		log_warn("users_file=%s unreadable: %-s", c->users_file, strerror(-r));
+		log_warn("users_file=%s unreadable: %-s", c->users_file,
+		    strerror(-r));
 		return 0;
 	}
 	r = find_in("users file", text, len, user, e);
@@ -272,7 +274,8 @@ virtual_identity(const struct users_entry *e, struct auth_identity *id)
 		id->quota_bytes = e->quota_bytes;
 	if (e->flags & USERS_FLAG_QUOTA_FILES)
 		id->quota_files = e->quota_files;
-	if (set_str(id->allow_from, sizeof(id->allow_from), e->allow_from) < 0 ||
+	if (set_str(id->allow_from, sizeof(id->allow_from), e->allow_from) <
+		0 ||
 	    set_str(id->deny_from, sizeof(id->deny_from), e->deny_from) < 0)
 		return -1;
 	return set_str(id->root, sizeof(id->root), e->home);
@@ -298,8 +301,8 @@ rehash(const struct conf *c, const struct users_entry *e, const char *pass)
  * timing does not tell which names have legacy hashes.
  */
 static int
-check_virtual(const struct conf *c, const struct users_entry *e,
-    int from_file, const char *pass, struct auth_identity *id)
+check_virtual(const struct conf *c, const struct users_entry *e, int from_file,
+    const char *pass, struct auth_identity *id)
 {
 	int stale;
 
@@ -322,8 +325,9 @@ check_login(const struct conf *c, const char *inline_users,
 
 	if (is_anonymous(c, user))
 		return anon_identity(c, vh, id);
-	if (inline_users != NULL && find_in("inline users", inline_users,
-	    strlen(inline_users), user, &e))
+	if (inline_users != NULL &&
+	    find_in("inline users", inline_users, strlen(inline_users), user,
+		&e))
 		return check_virtual(c, &e, 0, pass, id);
 	if (find_in_file(c, user, &e))
 		return check_virtual(c, &e, 1, pass, id);
@@ -339,8 +343,7 @@ check_login(const struct conf *c, const char *inline_users,
  * say else.
  */
 static int
-identity_start(const struct conf *c, const char *user,
-    struct auth_identity *id)
+identity_start(const struct conf *c, const char *user, struct auth_identity *id)
 {
 	memset(id, 0, sizeof(*id));
 	id->down_rate = c->download_rate;
@@ -373,8 +376,10 @@ auth_identity_by_cert(const struct conf *c, const char *inline_users,
 
 	if (is_anonymous(c, user) || identity_start(c, user, &tmp) < 0)
 		return -1;
-	if (!((inline_users != NULL && find_in("inline users", inline_users,
-	    strlen(inline_users), user, &e)) || find_in_file(c, user, &e)))
+	if (!((inline_users != NULL &&
+		  find_in("inline users", inline_users, strlen(inline_users),
+		      user, &e)) ||
+		find_in_file(c, user, &e)))
 		return -1;
 	if (virtual_identity(&e, &tmp) < 0)
 		return -1;

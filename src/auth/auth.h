@@ -14,22 +14,22 @@
 #include "../conf/conf.h"
 
 struct auth_identity {
-	char	name[KF_USER_MAX + 1];	/* login name (for logs) */
-	uid_t	uid;			/* identity of the post-login worker */
-	gid_t	gid;
-	char	root[KF_PATH_MAX + 1];	/* absolute: the session's root */
-	int	writable;		/* may upload, delete, rename, mkdir */
-	int	anonymous;
+	char name[KF_USER_MAX + 1]; /* login name (for logs) */
+	uid_t uid; /* identity of the post-login worker */
+	gid_t gid;
+	char root[KF_PATH_MAX + 1]; /* absolute: the session's root */
+	int writable; /* may upload, delete, rename, mkdir */
+	int anonymous;
 	/* rates and quotas (users-file flags, else the configuration) */
-	uint64_t down_rate;		/* bytes/s; 0: no limit */
+	uint64_t down_rate; /* bytes/s; 0: no limit */
 	uint64_t up_rate;
-	uint64_t quota_bytes;		/* 0: no quota */
+	uint64_t quota_bytes; /* 0: no quota */
 	uint64_t quota_files;
 	/* the users file's allow_from= / deny_from= ("": none), checked by the monitor */
-	char	allow_from[KF_USERS_ADDRS_MAX + 1];
-	char	deny_from[KF_USERS_ADDRS_MAX + 1];
-	int	tls_required;		/* users-file flag "tls" */
-	int	pam;			/* a system user (PAM): a session to open */
+	char allow_from[KF_USERS_ADDRS_MAX + 1];
+	char deny_from[KF_USERS_ADDRS_MAX + 1];
+	int tls_required; /* users-file flag "tls" */
+	int pam; /* a system user (PAM): a session to open */
 };
 
 /*
@@ -43,17 +43,17 @@ struct auth_identity {
  * non-anonymous users. vh may be NULL and must come from conf itself.
  * Returns 0 and fills *id on success, -1 otherwise. Never logs passwords.
  */
-int	auth_check_vhost(const struct conf *, const char *inline_users,
-	    const struct conf_vhost *vh, const char *user, const char *pass,
-	    struct auth_identity *id);
+int auth_check_vhost(const struct conf *, const char *inline_users,
+    const struct conf_vhost *vh, const char *user, const char *pass,
+    struct auth_identity *id);
 /*
  * tls_client_cert_login: the identity of a virtual user (inline users,
  * then the users file) with no password check; the caller has verified
  * a client certificate naming user. Never anonymous, never PAM.
  * 0 and *id filled, or -1.
  */
-int	auth_identity_by_cert(const struct conf *, const char *inline_users,
-	    const char *user, struct auth_identity *id);
+int auth_identity_by_cert(const struct conf *, const char *inline_users,
+    const char *user, struct auth_identity *id);
 /*
  * pam.c: after a PAM login, pam_open_session (pam_limits and the like
  * act on the calling process, which must be the session's monitor: its
@@ -61,46 +61,46 @@ int	auth_identity_by_cert(const struct conf *, const char *inline_users,
  * 0, or -1 (logged): the login must fail. auth_session_close() ends it
  * (at logout, REIN or the end of the connection); no-op when none.
  */
-int	auth_session_open(const struct conf *, const struct auth_identity *);
-void	auth_session_close(void);
+int auth_session_open(const struct conf *, const struct auth_identity *);
+void auth_session_close(void);
 /* A system account's ids, looked up once by name (auth_account). */
 struct auth_account {
-	char	name[65];	/* service_user and anon_user: at most 64 bytes */
-	int	valid, ok;	/* ok: it exists and is not root */
-	uid_t	uid;
-	gid_t	gid;
+	char name[65]; /* service_user and anon_user: at most 64 bytes */
+	int valid, ok; /* ok: it exists and is not root */
+	uid_t uid;
+	gid_t gid;
 };
-void	auth_account(struct auth_account *, const char *name, int force);
+void auth_account(struct auth_account *, const char *name, int force);
 /*
  * Looks anon_user up (again when force, or when the name changed) and
  * keeps its ids for auth_check_vhost(): the listener calls it before it
  * forks each monitor, which then inherits the answer.
  */
-void	auth_anon_lookup(const struct conf *, int force);
+void auth_anon_lookup(const struct conf *, int force);
 /* auth_check_vhost() with no virtual host. */
-int	auth_check(const struct conf *, const char *inline_users,
-	    const char *user, const char *pass, struct auth_identity *id);
+int auth_check(const struct conf *, const char *inline_users, const char *user,
+    const char *pass, struct auth_identity *id);
 
 /* Concurrency cap on password verification, shared by all monitors. */
-int	auth_slots_init(unsigned n);	/* listener, before any fork */
-int	auth_slot_acquire(void);	/* blocks; returns slot or -1 */
-void	auth_slot_release(int slot);
+int auth_slots_init(unsigned n); /* listener, before any fork */
+int auth_slot_acquire(void); /* blocks; returns slot or -1 */
+void auth_slot_release(int slot);
 /* A worker forked by the monitor drops the slot file: it must not lock slots. */
-void	auth_slots_close(void);
+void auth_slots_close(void);
 
 /* argon2id string of pass (libsodium), or -1. out: crypto_pwhash_STRBYTES. */
-int	auth_hash_password(const char *pass, unsigned long opslimit,
-	    size_t memlimit_bytes, char *out, size_t outsz);
+int auth_hash_password(const char *pass, unsigned long opslimit,
+    size_t memlimit_bytes, char *out, size_t outsz);
 
 /*
  * rehash.c (pwhash_rehash): name's line in conf->users_file gets an
  * argon2id hash of pass at the configured cost, if it still holds old.
  * Logs what it did; never blocks on `keepftpd user`'s lock.
  */
-void	auth_rehash(const struct conf *, const char *name, const char *old,
-	    const char *pass);
+void auth_rehash(const struct conf *, const char *name, const char *old,
+    const char *pass);
 
 /* `keepftpd user add|passwd|del|list ...`; returns the exit status. */
-int	users_cli(int argc, char **argv);
+int users_cli(int argc, char **argv);
 
 #endif

@@ -193,7 +193,7 @@ keep_session(const struct conf *c, const struct auth_identity *id, int fd)
 	int r;
 
 	prctl(PR_SET_NAME, "kf-pam-session");
-	(void)signal(SIGTERM, SIG_IGN);	/* the session ends by the socket */
+	(void)signal(SIGTERM, SIG_IGN); /* the session ends by the socket */
 	/* stdio (the log) and the socket: nothing else of the monitor's */
 	if (fd > 3)
 		close_range(3, (unsigned)fd - 1, 0);
@@ -225,7 +225,7 @@ keeper_status(int fd)
 	return st == 0 ? 0 : -1;
 }
 
-static void	keeper_end(void);
+static void keeper_end(void);
 
 int
 auth_session_open(const struct conf *c, const struct auth_identity *id)
@@ -269,7 +269,8 @@ keeper_end(void)
 	while (waitpid(keeper, NULL, WNOHANG) == 0) {
 		if (sys_now_ms() >= until) {
 			log_warn("pam: session close took over %d ms; keeper "
-			    "killed", KF_PAM_CLOSE_MS);
+				 "killed",
+			    KF_PAM_CLOSE_MS);
 			kill(keeper, SIGKILL);
 			waitpid(keeper, NULL, 0);
 			break;

@@ -22,7 +22,7 @@ auth_hash_password(const char *pass, unsigned long opslimit,
 	if (outsz < crypto_pwhash_STRBYTES || sodium_init() < 0)
 		return -1;
 	if (crypto_pwhash_str(out, pass, strlen(pass), opslimit,
-	    memlimit_bytes) != 0)
+		memlimit_bytes) != 0)
 		return -1;
 	return 0;
 }
@@ -53,7 +53,8 @@ password_verify(const char *hash, const char *pass)
 		return -1;
 	if (strncmp(hash, "$argon2id$", 10) == 0)
 		return crypto_pwhash_str_verify(hash, pass, strlen(pass)) == 0 ?
-		    0 : -1;
+		    0 :
+		    -1;
 	if (hash[0] == '$')
 		return verify_crypt(hash, pass);
 	return -1;
@@ -65,7 +66,7 @@ password_needs_rehash(const struct conf *c, const char *hash)
 	if (sodium_init() < 0 || strncmp(hash, "$argon2id$", 10) != 0)
 		return 1;
 	return crypto_pwhash_str_needs_rehash(hash, c->pwhash_opslimit,
-	    (size_t)c->pwhash_memlimit_kib * 1024) != 0;
+		   (size_t)c->pwhash_memlimit_kib * 1024) != 0;
 }
 
 /*
@@ -107,6 +108,6 @@ password_verify_dummy(const struct conf *c, const char *pass)
 		mem = c->pwhash_memlimit_kib;
 	}
 	if (crypto_pwhash_str_verify(dummy, pass, strlen(pass)) == 0)
-		return -1;	/* cannot happen: the "hash" is random */
+		return -1; /* cannot happen: the "hash" is random */
 	return -1;
 }

@@ -25,8 +25,10 @@ int
 policy_tls_required(const struct conf *c, const char *user,
     const struct auth_identity *id)
 {
-	int anon = id != NULL ? id->anonymous : c->anonymous_enable &&
-	    (strcasecmp(user, "anonymous") == 0 || strcasecmp(user, "ftp") == 0);
+	int anon = id != NULL ? id->anonymous :
+				c->anonymous_enable &&
+		(strcasecmp(user, "anonymous") == 0 ||
+		    strcasecmp(user, "ftp") == 0);
 
 	if (anon)
 		return c->tls_required_anon;
@@ -36,5 +38,6 @@ policy_tls_required(const struct conf *c, const char *user,
 int
 policy_prot_required(const struct conf *c, int anonymous)
 {
-	return anonymous ? c->tls_prot_required_anon : c->tls_prot_required_users;
+	return anonymous ? c->tls_prot_required_anon :
+			   c->tls_prot_required_users;
 }

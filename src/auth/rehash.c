@@ -45,7 +45,7 @@ hash_splice(const char *text, size_t len, const char *name, const char *old,
 		if (users_parse_line(line, n, &e, &err) != 1 ||
 		    strcmp(e.name, name) != 0)
 			continue;
-		h = line + strlen(name) + 1;	/* "name:hash:..." */
+		h = line + strlen(name) + 1; /* "name:hash:..." */
 		if (strcmp(e.hash, old) != 0 ||
 		    n <= strlen(name) + 1 + strlen(old) ||
 		    memcmp(h, old, strlen(old)) != 0 || h[strlen(old)] != ':')
@@ -53,7 +53,7 @@ hash_splice(const char *text, size_t len, const char *name, const char *old,
 		if (buf_append(out, text, (size_t)(h - text)) < 0 ||
 		    buf_append(out, hash, strlen(hash)) < 0 ||
 		    buf_append(out, h + strlen(old),
-		    (size_t)(end - h) - strlen(old)) < 0)
+			(size_t)(end - h) - strlen(old)) < 0)
 			return -1;
 		return 0;
 	}
@@ -84,12 +84,15 @@ replace(const char *file, const struct stat *st, const struct buf *b)
 	int fd, r;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", file) >=
-	    sizeof(tmp) || (fd = mkostemp(tmp, O_CLOEXEC)) < 0)
+		sizeof(tmp) ||
+	    (fd = mkostemp(tmp, O_CLOEXEC)) < 0)
 		return -1;
 	r = fchown(fd, st->st_uid, st->st_gid) < 0 ||
-	    fchmod(fd, st->st_mode & 07777) < 0 ||
-	    sys_write_all(fd, buf_data(b), buf_len(b)) < 0 ||
-	    fsync(fd) < 0 ? -1 : 0;
+		fchmod(fd, st->st_mode & 07777) < 0 ||
+		sys_write_all(fd, buf_data(b), buf_len(b)) < 0 ||
+		fsync(fd) < 0 ?
+	    -1 :
+	    0;
 	if (close(fd) < 0)
 		r = -1;
 	if (r == 0 && rename(tmp, file) < 0)
@@ -152,7 +155,8 @@ auth_rehash(const struct conf *c, const char *name, const char *old,
 	int lk;
 
 	if (auth_hash_password(pass, c->pwhash_opslimit,
-	    (size_t)c->pwhash_memlimit_kib * 1024, hash, sizeof(hash)) < 0) {
+		(size_t)c->pwhash_memlimit_kib * 1024, hash,
+		sizeof(hash)) < 0) {
 		log_warn("rehash: user=%s hashing failed", name);
 		return;
 	}
@@ -166,6 +170,6 @@ auth_rehash(const struct conf *c, const char *name, const char *old,
 		    c->users_file, why);
 	else
 		log_info("rehash: user=%s password hash upgraded to argon2id "
-		    "(opslimit %lu, memlimit %lu KiB)", name,
-		    c->pwhash_opslimit, c->pwhash_memlimit_kib);
+			 "(opslimit %lu, memlimit %lu KiB)",
+		    name, c->pwhash_opslimit, c->pwhash_memlimit_kib);
 }

@@ -51,23 +51,26 @@
 #include "../net/addr.h"
 #include "users.h"
 
-#define ID_MAX	4294967294ULL
+#define ID_MAX 4294967294ULL
 
 struct flag_def {
-	const char	*key;
-	unsigned	 bit;
-	int		 has_value;
-	size_t		 off;	/* of the uint64_t value in users_entry */
-	uint64_t	 max;
+	const char *key;
+	unsigned bit;
+	int has_value;
+	size_t off; /* of the uint64_t value in users_entry */
+	uint64_t max;
 };
 
-#define VALUE_FLAG(key, bit, field, max)				\
-	{ key, bit, 1, offsetof(struct users_entry, field), max }
+#define VALUE_FLAG(key, bit, field, max) \
+	{ \
+		key, bit, 1, offsetof(struct users_entry, field), max \
+	}
 
 static const struct flag_def flag_defs[] = {
 	{ "write", USERS_FLAG_WRITE, 0, 0, 0 },
 	{ "tls", USERS_FLAG_TLS, 0, 0, 0 },
-	VALUE_FLAG("down_rate", USERS_FLAG_DOWN_RATE, down_rate, USERS_RATE_MAX),
+	VALUE_FLAG("down_rate", USERS_FLAG_DOWN_RATE, down_rate,
+	    USERS_RATE_MAX),
 	VALUE_FLAG("up_rate", USERS_FLAG_UP_RATE, up_rate, USERS_RATE_MAX),
 	VALUE_FLAG("quota_bytes", USERS_FLAG_QUOTA_BYTES, quota_bytes,
 	    USERS_QUOTA_MAX),
@@ -76,7 +79,11 @@ static const struct flag_def flag_defs[] = {
 };
 
 static const char *hash_prefixes[] = {
-	"$argon2id$", "$6$", "$2b$", "$2y$", "$2a$",
+	"$argon2id$",
+	"$6$",
+	"$2b$",
+	"$2y$",
+	"$2a$",
 };
 
 static int
@@ -145,7 +152,7 @@ parse_hash(struct cursor *c, struct users_entry *e, const char **err)
 	const char *t = c->p;
 	size_t n;
 
-	while (c->p < c->end && *c->p > 0x20 && *c->p < 0x7f && *c->p != ':')
+	while (c->p<c->end && * c->p> 0x20 && *c->p < 0x7f && *c->p != ':')
 		c->p++;
 	n = (size_t)(c->p - t);
 	*err = "bad password hash";
@@ -210,14 +217,15 @@ parse_flag(const char *s, size_t n, struct users_entry *e, const char **err)
 			continue;
 		if ((eq != NULL) != d->has_value) {
 			*err = eq != NULL ? "flag takes no value" :
-			    "flag needs a value";
+					    "flag needs a value";
 			return -1;
 		}
 		if (e->flags & d->bit) {
 			*err = "flag given twice";
 			return -1;
 		}
-		if (eq != NULL && flag_value(d, eq + 1, n - klen - 1, e, err) < 0)
+		if (eq != NULL &&
+		    flag_value(d, eq + 1, n - klen - 1, e, err) < 0)
 			return -1;
 		e->flags |= d->bit;
 		return 0;
@@ -241,11 +249,13 @@ parse_addr_flag(const char *s, size_t n, struct users_entry *e,
 
 	if (n >= sizeof(allow) - 1 && memcmp(s, allow, sizeof(allow) - 1) == 0)
 		dst = e->allow_from, k = sizeof(allow) - 1;
-	else if (n >= sizeof(deny) - 1 && memcmp(s, deny, sizeof(deny) - 1) == 0)
+	else if (n >= sizeof(deny) - 1 &&
+	    memcmp(s, deny, sizeof(deny) - 1) == 0)
 		dst = e->deny_from, k = sizeof(deny) - 1;
 	else
 		return 0;
-	*err = "bad address list (a.b.c.d[/bits] or v6addr[/bits], ';' between)";
+	*err =
+	    "bad address list (a.b.c.d[/bits] or v6addr[/bits], ';' between)";
 	if (dst[0] != '\0' || n == k || n - k > KF_USERS_ADDRS_MAX)
 		return -1;
 	for (i = k; i < n; i++) {
@@ -281,7 +291,7 @@ parse_flags(struct cursor *c, struct users_entry *e, const char **err)
 			return -1;
 		if (cursor_eof(c))
 			return 0;
-		c->p++;		/* the ',' */
+		c->p++; /* the ',' */
 	}
 }
 
@@ -334,8 +344,7 @@ users_parse_line(const char *line, size_t len, struct users_entry *e,
 }
 
 int
-users_next_line(const char **p, const char *end, const char **line,
-    size_t *len)
+users_next_line(const char **p, const char *end, const char **line, size_t *len)
 {
 	const char *nl;
 
@@ -415,16 +424,16 @@ users_format_flags(const struct users_entry *e, struct buf *b)
 		} else {
 			memcpy(&v, (const char *)e + d->off, sizeof(v));
 			if (buf_appendf(b, "%s%s=%llu", sep, d->key,
-			    (unsigned long long)v) < 0)
+				(unsigned long long)v) < 0)
 				return -1;
 		}
 		sep = ",";
 	}
 	/* an empty list is none: no flag */
-	if (users_format_addrs(b, &sep, "allow_from", e->allow_from[0] != '\0' ?
-	    e->allow_from : NULL) < 0 ||
-	    users_format_addrs(b, &sep, "deny_from", e->deny_from[0] != '\0' ?
-	    e->deny_from : NULL) < 0)
+	if (users_format_addrs(b, &sep, "allow_from",
+		e->allow_from[0] != '\0' ? e->allow_from : NULL) < 0 ||
+	    users_format_addrs(b, &sep, "deny_from",
+		e->deny_from[0] != '\0' ? e->deny_from : NULL) < 0)
 		return -1;
 	return 0;
 }
@@ -433,7 +442,7 @@ int
 users_format_line(const struct users_entry *e, struct buf *b)
 {
 	if (buf_appendf(b, "%s:%s:%lu:%lu:%s:", e->name, e->hash,
-	    (unsigned long)e->uid, (unsigned long)e->gid, e->home) < 0 ||
+		(unsigned long)e->uid, (unsigned long)e->gid, e->home) < 0 ||
 	    users_format_flags(e, b) < 0)
 		return -1;
 	return buf_append(b, "\n", 1);
@@ -470,10 +479,10 @@ users_load(const char *path, char **text, size_t *len)
 		r = -EFBIG;
 	else if ((p = malloc((size_t)st.st_size + 2)) == NULL)
 		r = -ENOMEM;
-	else	/* a file growing under us reads as too big */
+	else /* a file growing under us reads as too big */
 		r = read_all(fd, p, (size_t)st.st_size, len);
 	close(fd);
-	if (r < 0 || p == NULL) {	/* p: errno was 0 */
+	if (r < 0 || p == NULL) { /* p: errno was 0 */
 		free(p);
 		return r < 0 ? r : -EIO;
 	}
@@ -498,8 +507,8 @@ users_lock(const char *file, int wait)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600)) < 0)
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) <
+	    0)
 		return -1;
 	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
 		if (errno == EINTR && wait)

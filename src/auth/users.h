@@ -14,70 +14,70 @@
 #include "../common/limits.h"
 #include "../conf/conf.h"
 
-#define USERS_HASH_MAX		512
-#define USERS_FLAG_WRITE	0x1u
+#define USERS_HASH_MAX	       512
+#define USERS_FLAG_WRITE       0x1u
 /* rates and quotas: the bit says the key=value flag was given */
-#define USERS_FLAG_DOWN_RATE	0x100u
-#define USERS_FLAG_UP_RATE	0x200u
-#define USERS_FLAG_QUOTA_BYTES	0x400u
-#define USERS_FLAG_QUOTA_FILES	0x800u
-#define USERS_RATE_MAX		4000000000ULL	/* bytes/s */
-#define USERS_QUOTA_MAX		(1ULL << 60)
-#define USERS_FLAG_TLS		0x2u	/* logins need TLS */
+#define USERS_FLAG_DOWN_RATE   0x100u
+#define USERS_FLAG_UP_RATE     0x200u
+#define USERS_FLAG_QUOTA_BYTES 0x400u
+#define USERS_FLAG_QUOTA_FILES 0x800u
+#define USERS_RATE_MAX	       4000000000ULL /* bytes/s */
+#define USERS_QUOTA_MAX	       (1ULL << 60)
+#define USERS_FLAG_TLS	       0x2u /* logins need TLS */
 
 struct buf;
 
 struct users_entry {
-	char		name[KF_USER_MAX + 1];
-	char		hash[USERS_HASH_MAX + 1];
-	uid_t		uid;
-	gid_t		gid;
-	char		home[KF_PATH_MAX + 1];
-	unsigned	flags;
+	char name[KF_USER_MAX + 1];
+	char hash[USERS_HASH_MAX + 1];
+	uid_t uid;
+	gid_t gid;
+	char home[KF_PATH_MAX + 1];
+	unsigned flags;
 	/* rates and quotas, valid when their USERS_FLAG_ bit is set */
-	uint64_t	down_rate;
-	uint64_t	up_rate;
-	uint64_t	quota_bytes;
-	uint64_t	quota_files;
+	uint64_t down_rate;
+	uint64_t up_rate;
+	uint64_t quota_bytes;
+	uint64_t quota_files;
 	/* client address lists (net/addr.h syntax, ','-separated); "": none */
-	char		allow_from[KF_USERS_ADDRS_MAX + 1];
-	char		deny_from[KF_USERS_ADDRS_MAX + 1];
+	char allow_from[KF_USERS_ADDRS_MAX + 1];
+	char deny_from[KF_USERS_ADDRS_MAX + 1];
 };
 
-int	users_valid_name(const char *, size_t);
+int users_valid_name(const char *, size_t);
 /* 1: an entry, 0: blank or comment, -1: malformed (*err says why). */
-int	users_parse_line(const char *line, size_t len, struct users_entry *,
-	    const char **err);
+int users_parse_line(const char *line, size_t len, struct users_entry *,
+    const char **err);
 /* Next line of [*p, end) without its "\n"; 0 at the end. */
-int	users_next_line(const char **p, const char *end, const char **line,
-	    size_t *len);
+int users_next_line(const char **p, const char *end, const char **line,
+    size_t *len);
 /* 1: found, 0: not found, -1: malformed (*lineno, *err). Whole text checked. */
-int	users_find(const char *text, size_t len, const char *name,
-	    struct users_entry *, size_t *lineno, const char **err);
-int	users_format_line(const struct users_entry *, struct buf *);
+int users_find(const char *text, size_t len, const char *name,
+    struct users_entry *, size_t *lineno, const char **err);
+int users_format_line(const struct users_entry *, struct buf *);
 /* The flags field as users_format_line writes it ("write,up_rate=N"). */
-int	users_format_flags(const struct users_entry *, struct buf *);
-int	users_format_addrs(struct buf *, const char **sep, const char *key,
-	    const char *list);
+int users_format_flags(const struct users_entry *, struct buf *);
+int users_format_addrs(struct buf *, const char **sep, const char *key,
+    const char *list);
 /* Reads a whole users file; 0, or -errno (-ENOENT, -EFBIG, ...). */
-int	users_load(const char *path, char **text, size_t *len);
+int users_load(const char *path, char **text, size_t *len);
 
 /* password.c: 0 when pass matches hash, -1 otherwise. */
-int	password_verify(const char *hash, const char *pass);
+int password_verify(const char *hash, const char *pass);
 /*
  * 1 when hash is not argon2id at the configured cost (a legacy crypt(3)
  * hash, or argon2id with other parameters), else 0.
  */
-int	password_needs_rehash(const struct conf *, const char *hash);
+int password_needs_rehash(const struct conf *, const char *hash);
 /* Spends one verification at the configured cost; always -1. */
-int	password_verify_dummy(const struct conf *, const char *pass);
+int password_verify_dummy(const struct conf *, const char *pass);
 
 /* pam.c: 0 and *id filled on success, -1 otherwise. */
 struct auth_identity;
-int	pam_check(const struct conf *, const char *user, const char *pass,
-	    struct auth_identity *);
+int pam_check(const struct conf *, const char *user, const char *pass,
+    struct auth_identity *);
 
 /* FILE.lock around a rewrite of the users file; fd, or -1 and errno. */
-int	users_lock(const char *file, int wait);
+int users_lock(const char *file, int wait);
 
 #endif

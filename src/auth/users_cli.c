@@ -26,16 +26,16 @@
 #include "auth.h"
 #include "users.h"
 
-#define DEFAULT_CONF	"/etc/keepftpd/keepftpd.conf"
-#define ID_MAX		4294967294ULL
+#define DEFAULT_CONF "/etc/keepftpd/keepftpd.conf"
+#define ID_MAX	     4294967294ULL
 
 enum cmd { CMD_NONE, CMD_ADD, CMD_PASSWD, CMD_DEL, CMD_LIST, CMD_SET };
 
 /* --down-rate, --up-rate, --quota-bytes, --quota-files: users-file flags. */
 struct limit_opt {
-	const char	*opt;
-	unsigned	 bit;
-	uint64_t	 max;
+	const char *opt;
+	unsigned bit;
+	uint64_t max;
 };
 
 static const struct limit_opt limit_opts[] = {
@@ -44,31 +44,32 @@ static const struct limit_opt limit_opts[] = {
 	{ "--quota-bytes", USERS_FLAG_QUOTA_BYTES, USERS_QUOTA_MAX },
 	{ "--quota-files", USERS_FLAG_QUOTA_FILES, USERS_QUOTA_MAX },
 };
-#define LIMIT_OPTS	(sizeof(limit_opts) / sizeof(limit_opts[0]))
+#define LIMIT_OPTS (sizeof(limit_opts) / sizeof(limit_opts[0]))
 
 struct opts {
-	enum cmd	 cmd;
-	const char	*file;
-	const char	*conf;		/* -c: pwhash_opslimit, pwhash_memlimit_kib */
-	const char	*name;
-	const char	*home;
-	const char	*uid;
-	const char	*gid;
-	int		 write;
-	const char	*allow_from;	/* LIST, ',' or ';' between addresses */
-	const char	*deny_from;
-	int		 tls;
-	unsigned long	 ops;		/* 0: the configuration's */
-	unsigned long	 mem_kib;
-	int		 add_only;	/* an add-only option was given */
-	unsigned	 limit_bits;	/* limit options given */
-	uint64_t	 limit[LIMIT_OPTS];	/* their values */
+	enum cmd cmd;
+	const char *file;
+	const char *conf; /* -c: pwhash_opslimit, pwhash_memlimit_kib */
+	const char *name;
+	const char *home;
+	const char *uid;
+	const char *gid;
+	int write;
+	const char *allow_from; /* LIST, ',' or ';' between addresses */
+	const char *deny_from;
+	int tls;
+	unsigned long ops; /* 0: the configuration's */
+	unsigned long mem_kib;
+	int add_only; /* an add-only option was given */
+	unsigned limit_bits; /* limit options given */
+	uint64_t limit[LIMIT_OPTS]; /* their values */
 };
 
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: keepftpd user [-c CONF] [-f FILE] add NAME "
+	fprintf(stderr,
+	    "usage: keepftpd user [-c CONF] [-f FILE] add NAME "
 	    "--home DIR [--uid UID] [--gid GID] [--write] [--tls]\n"
 	    "\t\t[--allow-from LIST] [--deny-from LIST]\n"
 	    "\t\t[--opslimit N] [--memlimit-kib N] [LIMITS]\n"
@@ -214,7 +215,7 @@ parse_args(struct opts *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	for (i = 1; i < argc; i++) {
 		if (argv[i][0] == '-' ? parse_opt(o, argc, argv, &i) < 0 :
-		    parse_word(o, argv[i]) < 0)
+					parse_word(o, argv[i]) < 0)
 			return -1;
 	}
 	if (o->cmd == CMD_NONE || (o->cmd != CMD_LIST && o->name == NULL))
@@ -277,8 +278,10 @@ static int
 check_pass(int r, const char *pass)
 {
 	if (r == -EMSGSIZE || r > KF_PASS_MAX) {
-		fprintf(stderr, "keepftpd user: password longer than %d "
-		    "bytes\n", KF_PASS_MAX);
+		fprintf(stderr,
+		    "keepftpd user: password longer than %d "
+		    "bytes\n",
+		    KF_PASS_MAX);
 		return -1;
 	}
 	if (r < 0) {
@@ -323,11 +326,12 @@ new_hash(const struct opts *o, char *out, size_t outsz)
 		sodium_memzero(pass, sizeof(pass));
 		return -1;
 	}
-	r = auth_hash_password(pass, o->ops, (size_t)o->mem_kib * 1024,
-	    out, outsz);
+	r = auth_hash_password(pass, o->ops, (size_t)o->mem_kib * 1024, out,
+	    outsz);
 	sodium_memzero(pass, sizeof(pass));
 	if (r < 0)
-		fprintf(stderr, "keepftpd user: hashing failed (out of "
+		fprintf(stderr,
+		    "keepftpd user: hashing failed (out of "
 		    "memory?)\n");
 	return r;
 }
@@ -353,8 +357,10 @@ resolve_id(const char *s, int is_group, unsigned long *out)
 		return -1;
 	}
 	if (*out == 0) {
-		fprintf(stderr, "keepftpd user: %s 0 refused (sessions never "
-		    "run as root)\n", is_group ? "gid" : "uid");
+		fprintf(stderr,
+		    "keepftpd user: %s 0 refused (sessions never "
+		    "run as root)\n",
+		    is_group ? "gid" : "uid");
 		return -1;
 	}
 	return 0;
@@ -366,7 +372,8 @@ pick_id(const char *s, int is_group, unsigned long *out)
 	if (s != NULL)
 		return resolve_id(s, is_group, out);
 	if (geteuid() == 0) {
-		fprintf(stderr, "keepftpd user: running as root: give --uid "
+		fprintf(stderr,
+		    "keepftpd user: running as root: give --uid "
 		    "and --gid\n");
 		return -1;
 	}
@@ -504,14 +511,18 @@ check_name_home(const struct opts *o)
 	struct stat st;
 
 	if (!users_valid_name(o->name, strlen(o->name))) {
-		fprintf(stderr, "keepftpd user: '%s' is not a valid user name "
+		fprintf(stderr,
+		    "keepftpd user: '%s' is not a valid user name "
 		    "(1 to %d of A-Z a-z 0-9 . _ @ -, not starting with . "
-		    "or -)\n", o->name, KF_USER_MAX);
+		    "or -)\n",
+		    o->name, KF_USER_MAX);
 		return -1;
 	}
 	if (o->home[0] != '/') {
-		fprintf(stderr, "keepftpd user: --home %s: not an absolute "
-		    "path\n", o->home);
+		fprintf(stderr,
+		    "keepftpd user: --home %s: not an absolute "
+		    "path\n",
+		    o->home);
 		return -1;
 	}
 	if (stat(o->home, &st) < 0)
@@ -519,8 +530,10 @@ check_name_home(const struct opts *o)
 	else if (!S_ISDIR(st.st_mode))
 		why = "not a directory";
 	if (why != NULL) {
-		fprintf(stderr, "keepftpd user: --home %s: %s (the user's "
-		    "root must be an existing directory)\n", o->home, why);
+		fprintf(stderr,
+		    "keepftpd user: --home %s: %s (the user's "
+		    "root must be an existing directory)\n",
+		    o->home, why);
 		return -1;
 	}
 	return 0;
@@ -543,8 +556,11 @@ build_entry(const struct opts *o, struct users_entry *e)
 	sep = o->write || o->tls ? "," : "";
 	/* an empty --allow-from "" is written, and refused by the parser */
 	if (buf_appendf(b, "%s:$argon2id$x:%lu:%lu:%s:%s", o->name, uid, gid,
-	    o->home, o->write && o->tls ? "write,tls" : o->write ? "write" :
-	    o->tls ? "tls" : "") < 0 ||
+		o->home,
+		o->write && o->tls ? "write,tls" :
+		    o->write	   ? "write" :
+		    o->tls	   ? "tls" :
+				     "") < 0 ||
 	    users_format_addrs(b, &sep, "allow_from", o->allow_from) < 0 ||
 	    users_format_addrs(b, &sep, "deny_from", o->deny_from) < 0)
 		err = "line too long";
@@ -743,7 +759,8 @@ users_cli(int argc, char **argv)
 		return 1;
 	if (o.file == NULL) {
 		/* as users_file, which is empty by default: no file assumed */
-		fprintf(stderr, "keepftpd user: which users file? Give -f FILE, "
+		fprintf(stderr,
+		    "keepftpd user: which users file? Give -f FILE, "
 		    "or -c CONF with users_file set (there is no default)\n");
 		return 2;
 	}

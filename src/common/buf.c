@@ -12,10 +12,10 @@
 #include "grow.h"
 
 struct buf {
-	char	*data;
-	size_t	 len;
-	size_t	 cap;
-	size_t	 max;
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t max;
 };
 
 struct buf *
@@ -47,7 +47,9 @@ reserve(struct buf *b, size_t n)
 		return -ENOSPC;
 	/* one spare byte so buf_cstr() never needs to grow */
 	return grow_array(&b->data, &b->cap, b->len + n + 1, 1, 64,
-	    b->max + 1) < 0 ? -ENOMEM : 0;
+		   b->max + 1) < 0 ?
+	    -ENOMEM :
+	    0;
 }
 
 int
@@ -140,6 +142,6 @@ buf_cstr(struct buf *b)
 {
 	if (b->data == NULL)
 		return "";
-	b->data[b->len] = '\0';	/* reserve() keeps one spare byte */
+	b->data[b->len] = '\0'; /* reserve() keeps one spare byte */
 	return b->data;
 }

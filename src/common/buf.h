@@ -10,19 +10,19 @@
 
 struct buf;
 
-struct buf	*buf_new(size_t max);
-void		 buf_free(struct buf *);
-int		 buf_append(struct buf *, const void *, size_t);
-int		 buf_append_str(struct buf *, const char *);
-int		 buf_appendf(struct buf *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-int		 buf_vappendf(struct buf *, const char *, va_list)
-		    __attribute__((format(printf, 2, 0)));
-void		 buf_consume(struct buf *, size_t);
-void		 buf_reset(struct buf *);
-const char	*buf_data(const struct buf *);
-size_t		 buf_len(const struct buf *);
-size_t		 buf_room(const struct buf *);
-const char	*buf_cstr(struct buf *);
+struct buf *buf_new(size_t max);
+void buf_free(struct buf *);
+int buf_append(struct buf *, const void *, size_t);
+int buf_append_str(struct buf *, const char *);
+int buf_appendf(struct buf *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+int buf_vappendf(struct buf *, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+void buf_consume(struct buf *, size_t);
+void buf_reset(struct buf *);
+const char *buf_data(const struct buf *);
+size_t buf_len(const struct buf *);
+size_t buf_room(const struct buf *);
+const char *buf_cstr(struct buf *);
 
 #endif

@@ -15,7 +15,7 @@
  * and only on success, so a failed grow leaves a table that is still
  * consistent. 0; -E2BIG when need > max; -ENOMEM.
  */
-int	grow_array(void *pp, size_t *cap, size_t need, size_t size,
-	    size_t first, size_t max);
+int grow_array(void *pp, size_t *cap, size_t need, size_t size, size_t first,
+    size_t max);
 
 #endif

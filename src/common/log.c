@@ -26,11 +26,11 @@
 #include "rate.h"
 #include "sys.h"
 
-static enum log_sink	sink = LOG_SINK_STDERR;
-static int		sink_fd = -1;
-static int		max_prio = LOG_INFO;
-static char		ident[32] = "keepftpd";
-static char		prefix[160];
+static enum log_sink sink = LOG_SINK_STDERR;
+static int sink_fd = -1;
+static int max_prio = LOG_INFO;
+static char ident[32] = "keepftpd";
+static char prefix[160];
 
 void
 log_open(enum log_sink s, const char *id, int fd)
@@ -89,10 +89,10 @@ utf8_seq(const unsigned char *in, size_t n, uint32_t *cp)
 	else if (in[0] >= 0xf0 && in[0] <= 0xf4)
 		len = 4, c = in[0] & 0x07;
 	else
-		return 0;	/* continuation byte, C0/C1 overlong, F5..FF */
+		return 0; /* continuation byte, C0/C1 overlong, F5..FF */
 	if (in[0] == 0xe0 || in[0] == 0xf0)
-		lo = in[0] == 0xe0 ? 0xa0 : 0x90;	/* overlong */
-	if (in[0] == 0xed || in[0] == 0xf4)	/* surrogate, > U+10FFFF */
+		lo = in[0] == 0xe0 ? 0xa0 : 0x90; /* overlong */
+	if (in[0] == 0xed || in[0] == 0xf4) /* surrogate, > U+10FFFF */
 		hi = in[0] == 0xed ? 0x9f : 0x8f;
 	if (len > n || in[1] < lo || in[1] > hi)
 		return 0;
@@ -224,8 +224,8 @@ log_quote(const char *in, size_t n, char *out, size_t outsz)
 
 /* A line being formatted: len bytes in buf, size counts the NUL. */
 struct line {
-	char	*buf;
-	size_t	 len, size;
+	char *buf;
+	size_t len, size;
 };
 
 static void
@@ -264,16 +264,16 @@ put_int(struct line *l, int mod, char c, va_list *ap)
 	uintmax_t u = 0;
 
 	if (c == 'd' || c == 'i') {
-		v = mod == LEN_INT ? va_arg(*ap, int) :
-		    mod == LEN_LONG ? va_arg(*ap, long) :
+		v = mod == LEN_INT   ? va_arg(*ap, int) :
+		    mod == LEN_LONG  ? va_arg(*ap, long) :
 		    mod == LEN_LLONG ? va_arg(*ap, long long) :
-		    va_arg(*ap, ssize_t);
+				       va_arg(*ap, ssize_t);
 		snprintf(t, sizeof(t), "%jd", v);
 	} else if (c == 'u' || c == 'x') {
-		u = mod == LEN_INT ? va_arg(*ap, unsigned) :
-		    mod == LEN_LONG ? va_arg(*ap, unsigned long) :
+		u = mod == LEN_INT   ? va_arg(*ap, unsigned) :
+		    mod == LEN_LONG  ? va_arg(*ap, unsigned long) :
 		    mod == LEN_LLONG ? va_arg(*ap, unsigned long long) :
-		    va_arg(*ap, size_t);
+				       va_arg(*ap, size_t);
 		snprintf(t, sizeof(t), c == 'u' ? "%ju" : "%jx", u);
 	} else
 		return -1;
@@ -441,24 +441,24 @@ log_msg(int prio, const char *fmt, ...)
  * named is just "worker". Each has its own token bucket; what is
  * dropped or refused is counted and said in one summary line.
  */
-#define FWD_CHANS	4
-#define FWD_ORIGIN_MAX	32
-#define FWD_REFUSED_EMPTY	0x1u
+#define FWD_CHANS	  4
+#define FWD_ORIGIN_MAX	  32
+#define FWD_REFUSED_EMPTY 0x1u
 
 struct fwd_chan {
-	int		fd;		/* -1: free */
-	ino_t		ino;		/* the socket's: fd numbers are reused */
-	char		origin[FWD_ORIGIN_MAX];
-	struct rate	bucket;
-	unsigned long	dropped;	/* over the rate, since the summary */
-	unsigned long	refused;	/* refused frames, since the summary */
-	unsigned	said;		/* refusal reasons already logged */
-	int64_t		summary_ms;
+	int fd; /* -1: free */
+	ino_t ino; /* the socket's: fd numbers are reused */
+	char origin[FWD_ORIGIN_MAX];
+	struct rate bucket;
+	unsigned long dropped; /* over the rate, since the summary */
+	unsigned long refused; /* refused frames, since the summary */
+	unsigned said; /* refusal reasons already logged */
+	int64_t summary_ms;
 };
 
-static struct fwd_chan	fwd[FWD_CHANS] = { { .fd = -1 }, { .fd = -1 },
-			    { .fd = -1 }, { .fd = -1 } };
-static unsigned		fwd_next;	/* the slot to take when all are used */
+static struct fwd_chan fwd[FWD_CHANS] = { { .fd = -1 }, { .fd = -1 },
+	{ .fd = -1 }, { .fd = -1 } };
+static unsigned fwd_next; /* the slot to take when all are used */
 
 static void
 fwd_summary(struct fwd_chan *ch)
@@ -467,8 +467,10 @@ fwd_summary(struct fwd_chan *ch)
 
 	if (ch->dropped == 0 && ch->refused == 0)
 		return;
-	snprintf(line, sizeof(line), "%s: %lu log line(s) dropped (rate "
-	    "limit), %lu refused", ch->origin, ch->dropped, ch->refused);
+	snprintf(line, sizeof(line),
+	    "%s: %lu log line(s) dropped (rate "
+	    "limit), %lu refused",
+	    ch->origin, ch->dropped, ch->refused);
 	emit(LOG_WARNING, line);
 	ch->dropped = 0;
 	ch->refused = 0;
@@ -533,8 +535,10 @@ fwd_refuse(struct fwd_chan *ch, unsigned reason, const char *why)
 
 	if ((ch->said & reason) == 0) {
 		ch->said |= reason;
-		snprintf(line, sizeof(line), "%s: log datagram refused: %s "
-		    "(further ones are counted)", ch->origin, why);
+		snprintf(line, sizeof(line),
+		    "%s: log datagram refused: %s "
+		    "(further ones are counted)",
+		    ch->origin, why);
 		emit(LOG_WARNING, line);
 	} else
 		ch->refused++;
@@ -593,18 +597,19 @@ log_forward(int fd)
 	int prio;
 
 	if (ch->fd != fd || ch->ino != fd_ino(fd))
-		fwd_reset(ch, fd, "worker");	/* a channel never named */
+		fwd_reset(ch, fd, "worker"); /* a channel never named */
 	n = recv(fd, msg, sizeof(msg), MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : fwd_close(ch);
 	if (n == 0)
-		return peer_gone(fd) ? fwd_close(ch) :
+		return peer_gone(fd) ?
+		    fwd_close(ch) :
 		    fwd_refuse(ch, FWD_REFUSED_EMPTY, "empty datagram");
 	if ((size_t)n > sizeof(msg))
-		n = sizeof(msg);	/* cut, like any long line */
+		n = sizeof(msg); /* cut, like any long line */
 	prio = (unsigned char)msg[0];
 	if (prio < LOG_ERR)
-		prio = LOG_ERR;	/* a worker cannot raise emergencies */
+		prio = LOG_ERR; /* a worker cannot raise emergencies */
 	if (prio > LOG_DEBUG)
 		prio = LOG_DEBUG;
 	if (prio > max_prio)

@@ -21,32 +21,31 @@
 enum log_sink {
 	LOG_SINK_STDERR,
 	LOG_SINK_SYSLOG,
-	LOG_SINK_FD,		/* a worker: datagrams to the monitor */
+	LOG_SINK_FD, /* a worker: datagrams to the monitor */
 };
 
-void	log_open(enum log_sink, const char *ident, int fd);
-void	log_set_level(int prio);
+void log_open(enum log_sink, const char *ident, int fd);
+void log_set_level(int prio);
 /* printf's own rules: the prefix holds only what the server formatted */
 /* The sink and level in use (a spawner takes the listener's). */
-void	log_get(enum log_sink *, int *prio);
-void	log_set_prefix(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2)));
-void	log_msg(int prio, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-void	log_raw(int prio, const char *bytes, size_t n);
+void log_get(enum log_sink *, int *prio);
+void log_set_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_msg(int prio, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void log_raw(int prio, const char *bytes, size_t n);
 /* Monitor: names a worker's or the relay's log channel (its origin). */
-void	log_forward_open(int fd, const char *origin);
-int	log_forward(int fd);
-size_t	log_escape(const char *in, size_t n, char *out, size_t outsz);
-size_t	log_quote(const char *in, size_t n, char *out, size_t outsz);
-size_t	log_vformat(char *out, size_t outsz, const char *fmt, va_list ap)
-	    __attribute__((format(printf, 3, 0)));
-size_t	log_format(char *out, size_t outsz, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
+void log_forward_open(int fd, const char *origin);
+int log_forward(int fd);
+size_t log_escape(const char *in, size_t n, char *out, size_t outsz);
+size_t log_quote(const char *in, size_t n, char *out, size_t outsz);
+size_t log_vformat(char *out, size_t outsz, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+size_t log_format(char *out, size_t outsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-#define log_err(...)	log_msg(LOG_ERR, __VA_ARGS__)
-#define log_warn(...)	log_msg(LOG_WARNING, __VA_ARGS__)
-#define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
-#define log_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_err(...)   log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 
 #endif

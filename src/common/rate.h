@@ -9,12 +9,12 @@
 #include <stdint.h>
 
 struct rate {
-	int64_t		last_ms;	/* last refill */
-	uint64_t	milli;		/* tokens, in thousandths */
-	int		started;
+	int64_t last_ms; /* last refill */
+	uint64_t milli; /* tokens, in thousandths */
+	int started;
 };
 
 /* 1 when one more event may pass now (and takes its token), else 0. */
-int	rate_take(struct rate *, int64_t now_ms, unsigned per_s, unsigned burst);
+int rate_take(struct rate *, int64_t now_ms, unsigned per_s, unsigned burst);
 
 #endif

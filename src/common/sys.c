@@ -200,8 +200,9 @@ sys_memfd_sealed(const char *name, const void *p, size_t n)
 
 	if (fd < 0)
 		return -1;
-	if (sys_write_all(fd, p, n) < 0 || fcntl(fd, F_ADD_SEALS,
-	    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+	if (sys_write_all(fd, p, n) < 0 ||
+	    fcntl(fd, F_ADD_SEALS,
+		F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -228,8 +229,7 @@ sys_close(int *fd)
  * (1 MiB below the stack), where nothing else is ever mapped; madvise
  * skips what is not mapped there.
  */
-void __attribute__((noinline))
-sys_shed_memory(void)
+void __attribute__((noinline)) sys_shed_memory(void)
 {
 	volatile char here = 0;
 	uintptr_t page = (uintptr_t)getpagesize(), top, bottom;

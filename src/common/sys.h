@@ -13,25 +13,25 @@ struct flock;
 struct msghdr;
 
 /* These retry on EINTR and return what the call returns, errno kept. */
-ssize_t	sys_read(int fd, void *, size_t);
-ssize_t	sys_write(int fd, const void *, size_t);
-ssize_t	sys_pread(int fd, void *, size_t, off_t);
-ssize_t	sys_pwrite(int fd, const void *, size_t, off_t);
-ssize_t	sys_recv(int fd, void *, size_t, int flags);
-ssize_t	sys_send(int fd, const void *, size_t, int flags);
-ssize_t	sys_recvmsg(int fd, struct msghdr *, int flags);
-int	sys_lock(int fd, int cmd, struct flock *);
-int	sys_openat2(int dirfd, const char *path, const void *how, size_t);
+ssize_t sys_read(int fd, void *, size_t);
+ssize_t sys_write(int fd, const void *, size_t);
+ssize_t sys_pread(int fd, void *, size_t, off_t);
+ssize_t sys_pwrite(int fd, const void *, size_t, off_t);
+ssize_t sys_recv(int fd, void *, size_t, int flags);
+ssize_t sys_send(int fd, const void *, size_t, int flags);
+ssize_t sys_recvmsg(int fd, struct msghdr *, int flags);
+int sys_lock(int fd, int cmd, struct flock *);
+int sys_openat2(int dirfd, const char *path, const void *how, size_t);
 
-int	sys_write_all(int fd, const void *, size_t);
-int	sys_set_nonblock(int fd, int on);
-int	sys_set_cloexec(int fd);
-int	sys_poll1(int fd, short events, int timeout_ms);
-int64_t	sys_now_ms(void);
-void	sys_sleep_ms(unsigned ms);
-void	sys_close(int *fd);
+int sys_write_all(int fd, const void *, size_t);
+int sys_set_nonblock(int fd, int on);
+int sys_set_cloexec(int fd);
+int sys_poll1(int fd, short events, int timeout_ms);
+int64_t sys_now_ms(void);
+void sys_sleep_ms(unsigned ms);
+void sys_close(int *fd);
 /* n bytes in a sealed memfd (close-on-exec), or -1. */
-int	sys_memfd_sealed(const char *name, const void *, size_t n);
-void	sys_shed_memory(void);
+int sys_memfd_sealed(const char *name, const void *, size_t n);
+void sys_shed_memory(void);
 
 #endif

@@ -26,14 +26,14 @@
 #include "../common/sys.h"
 #include "../net/addr.h"
 
-#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+#define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* A line may hold a key, blanks, quotes and escapes around a full value. */
-#define CONF_LINE_MAX	(KF_CONF_VALUE_MAX + 128)
-#define CONF_ERRS_KEPT	NITEMS(((struct conf_errors *)0)->msg)
-#define CONF_ERR_LEN	sizeof(((struct conf_errors *)0)->msg[0])
-#define CONF_SHOW_MAX	48	/* bytes of a bad value quoted in an error */
-#define CONF_LISTEN_TEXT 128	/* longest "[v6addr]:port" we look at */
+#define CONF_LINE_MAX	 (KF_CONF_VALUE_MAX + 128)
+#define CONF_ERRS_KEPT	 NITEMS(((struct conf_errors *)0)->msg)
+#define CONF_ERR_LEN	 sizeof(((struct conf_errors *)0)->msg[0])
+#define CONF_SHOW_MAX	 48 /* bytes of a bad value quoted in an error */
+#define CONF_LISTEN_TEXT 128 /* longest "[v6addr]:port" we look at */
 
 enum conf_type {
 	CONF_T_BOOL,
@@ -49,54 +49,55 @@ enum conf_type {
 };
 
 struct conf_opt {
-	const char	*name;
-	enum conf_type	 type;
-	size_t		 off;		/* offsetof(struct conf, name) */
-	size_t		 aux_off;	/* LISTEN, VHOST: offsetof(name_count);
+	const char *name;
+	enum conf_type type;
+	size_t off; /* offsetof(struct conf, name) */
+	size_t aux_off; /* LISTEN, VHOST: offsetof(name_count);
 					   TEXTFILE: offsetof(name_text) */
-	uint64_t	 min;
-	uint64_t	 max;
-	const char	*def;
-	const char	*doc;
+	uint64_t min;
+	uint64_t max;
+	const char *def;
+	const char *doc;
 };
 
-#define CONF_AUX_BOOL(n)	0
-#define CONF_AUX_AUTO(n)	0
-#define CONF_AUX_UINT(n)	0
-#define CONF_AUX_MODE(n)	0
-#define CONF_AUX_STR(n)	0
-#define CONF_AUX_PATH(n)	0
-#define CONF_AUX_LISTEN(n)	offsetof(struct conf, n##_count)
-#define CONF_AUX_TEXTFILE(n)	offsetof(struct conf, n##_text)
-#define CONF_AUX_PATTERNS(n)	0
-#define CONF_AUX_VHOST(n)	offsetof(struct conf, n##_count)
+#define CONF_AUX_BOOL(n)     0
+#define CONF_AUX_AUTO(n)     0
+#define CONF_AUX_UINT(n)     0
+#define CONF_AUX_MODE(n)     0
+#define CONF_AUX_STR(n)	     0
+#define CONF_AUX_PATH(n)     0
+#define CONF_AUX_LISTEN(n)   offsetof(struct conf, n##_count)
+#define CONF_AUX_TEXTFILE(n) offsetof(struct conf, n##_text)
+#define CONF_AUX_PATTERNS(n) 0
+#define CONF_AUX_VHOST(n)    offsetof(struct conf, n##_count)
 
-#define CONF_OPT(t, n, d, lo, hi, doc)					\
-	{ #n, CONF_T_##t, offsetof(struct conf, n), CONF_AUX_##t(n),	\
-	    (lo), (hi), (d), (doc) },
+#define CONF_OPT(t, n, d, lo, hi, doc) \
+	{ #n, CONF_T_##t, offsetof(struct conf, n), CONF_AUX_##t(n), (lo), \
+		(hi), (d), (doc) },
 
 static const struct conf_opt opts[] = { CONF_OPTIONS(CONF_OPT) };
 
 /* The table's bounds must fit the fields that hold the values. */
-#define CONF_ASSERT_BOOL(n, lo, hi)					\
+#define CONF_ASSERT_BOOL(n, lo, hi) \
 	_Static_assert((lo) == 0 && (hi) == 1, #n ": bool bounds");
-#define CONF_ASSERT_AUTO(n, lo, hi)					\
+#define CONF_ASSERT_AUTO(n, lo, hi) \
 	_Static_assert((lo) == 0 && (hi) == 1, #n ": auto bounds");
-#define CONF_ASSERT_UINT(n, lo, hi)					\
+#define CONF_ASSERT_UINT(n, lo, hi) \
 	_Static_assert((lo) <= (hi) && (hi) <= 0xffffffffUL, #n ": range");
-#define CONF_ASSERT_MODE(n, lo, hi)					\
+#define CONF_ASSERT_MODE(n, lo, hi) \
 	_Static_assert((lo) <= (hi) && (hi) <= 07777, #n ": mode range");
-#define CONF_ASSERT_STR(n, lo, hi)					\
-	_Static_assert((lo) <= (hi) && (hi) <= KF_CONF_VALUE_MAX, #n ": length");
-#define CONF_ASSERT_PATH(n, lo, hi)					\
+#define CONF_ASSERT_STR(n, lo, hi) \
+	_Static_assert((lo) <= (hi) && (hi) <= KF_CONF_VALUE_MAX, \
+	    #n ": length");
+#define CONF_ASSERT_PATH(n, lo, hi) \
 	_Static_assert((lo) == 0 && (hi) == 0, #n ": path takes no range");
-#define CONF_ASSERT_LISTEN(n, lo, hi)					\
+#define CONF_ASSERT_LISTEN(n, lo, hi) \
 	_Static_assert((lo) == 0 && (hi) == 0, #n ": listen takes no range");
-#define CONF_ASSERT_TEXTFILE(n, lo, hi)					\
+#define CONF_ASSERT_TEXTFILE(n, lo, hi) \
 	_Static_assert((lo) == 0 && (hi) == 0, #n ": text file takes no range");
-#define CONF_ASSERT_PATTERNS(n, lo, hi)					\
+#define CONF_ASSERT_PATTERNS(n, lo, hi) \
 	_Static_assert((lo) == 0 && (hi) <= KF_CONF_VALUE_MAX, #n ": length");
-#define CONF_ASSERT_VHOST(n, lo, hi)					\
+#define CONF_ASSERT_VHOST(n, lo, hi) \
 	_Static_assert((lo) == 0 && (hi) == 0, #n ": vhost takes no range");
 #define CONF_ASSERT(t, n, d, lo, hi, doc) CONF_ASSERT_##t(n, lo, hi)
 
@@ -107,18 +108,18 @@ CONF_OPTIONS(CONF_ASSERT)
  * the command line); append is set for a repeated listen or vhost line.
  */
 struct ectx {
-	struct conf_errors	*errs;
-	const char		*where;
-	size_t			 line;	/* 0: no line number */
-	size_t			 nerr;
-	int			 append;
+	struct conf_errors *errs;
+	const char *where;
+	size_t line; /* 0: no line number */
+	size_t nerr;
+	int append;
 };
 
-typedef int conf_setter(struct conf *, const struct conf_opt *,
-    const char *, size_t, struct ectx *);
+typedef int conf_setter(struct conf *, const struct conf_opt *, const char *,
+    size_t, struct ectx *);
 
-static int	fail(struct ectx *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
+static int fail(struct ectx *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Records "where[:line]: message"; keeps the first few, counts all. */
 static int
@@ -150,7 +151,7 @@ fail(struct ectx *e, const char *fmt, ...)
 
 /* A bad value as it may appear in a message: printable ASCII, bounded. */
 struct shown {
-	char	s[CONF_SHOW_MAX + 4];
+	char s[CONF_SHOW_MAX + 4];
 };
 
 static const char *
@@ -228,11 +229,17 @@ find_opt(const char *key, size_t n)
 }
 
 static const struct {
-	const char	*word;
-	int		 val;
+	const char *word;
+	int val;
 } bools[] = {
-	{ "yes", 1 }, { "no", 0 }, { "true", 1 }, { "false", 0 },
-	{ "on", 1 }, { "off", 0 }, { "1", 1 }, { "0", 0 },
+	{ "yes", 1 },
+	{ "no", 0 },
+	{ "true", 1 },
+	{ "false", 0 },
+	{ "on", 1 },
+	{ "off", 0 },
+	{ "1", 1 },
+	{ "0", 0 },
 };
 
 static int
@@ -250,8 +257,10 @@ set_bool(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
 			return 0;
 		}
 	}
-	return fail(e, "%s: '%s' is not a boolean (use yes/no, true/false, "
-	    "on/off or 1/0)", o->name, show(&s, v, n));
+	return fail(e,
+	    "%s: '%s' is not a boolean (use yes/no, true/false, "
+	    "on/off or 1/0)",
+	    o->name, show(&s, v, n));
 }
 
 /* A bool, or `auto` (CONF_AUTO, settled by conf_check). */
@@ -275,8 +284,10 @@ set_auto(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
 			return 0;
 		}
 	}
-	return fail(e, "%s: '%s' is not a boolean or auto (use yes/no, "
-	    "true/false, on/off, 1/0 or auto)", o->name, show(&s, v, n));
+	return fail(e,
+	    "%s: '%s' is not a boolean or auto (use yes/no, "
+	    "true/false, on/off, 1/0 or auto)",
+	    o->name, show(&s, v, n));
 }
 
 static int
@@ -310,8 +321,8 @@ parse_num(const struct conf_opt *o, const char *v, size_t n, uint64_t *out,
 	if (r == 0 && *out >= o->min)
 		return 0;
 	if (base == 8)
-		return fail(e, "%s: %s is out of range (%#llo..%#llo)",
-		    o->name, show(&s, v, n), (unsigned long long)o->min,
+		return fail(e, "%s: %s is out of range (%#llo..%#llo)", o->name,
+		    show(&s, v, n), (unsigned long long)o->min,
 		    (unsigned long long)o->max);
 	return fail(e, "%s: %s is out of range (%llu..%llu)", o->name,
 	    show(&s, v, n), (unsigned long long)o->min,
@@ -353,13 +364,13 @@ store_text(struct conf *c, const struct conf_opt *o, const char *v, size_t n)
 
 /* String options that take one of a few words. */
 static const char *const log_words[] = { "stderr", "syslog", NULL };
-static const char *const level_words[] = { "error", "warning", "info",
-	"debug", NULL };
+static const char *const level_words[] = { "error", "warning", "info", "debug",
+	NULL };
 static const char *const tls_min_words[] = { "1.2", "1.3", NULL };
 static const struct {
-	const char		*opt;
-	const char *const	*words;
-	const char		*say;
+	const char *opt;
+	const char *const *words;
+	const char *say;
 } choices[] = {
 	{ "log", log_words, "stderr or syslog" },
 	{ "log_level", level_words, "error, warning, info or debug" },
@@ -403,17 +414,20 @@ set_str(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
 		    o->name, n, (unsigned long long)o->max);
 	if (n < o->min)
 		return fail(e, "%s: value must be at least %llu byte%s",
-		    o->name, (unsigned long long)o->min, o->min == 1 ? "" : "s");
+		    o->name, (unsigned long long)o->min,
+		    o->min == 1 ? "" : "s");
 	for (i = 0; i < NITEMS(choices); i++)
 		if (strcmp(o->name, choices[i].opt) == 0 &&
 		    !one_of(v, n, choices[i].words))
 			return fail(e, "%s: '%s' is not %s", o->name,
 			    show(&s, v, n), choices[i].say);
 	if ((strcmp(o->name, "allow_from") == 0 ||
-	    strcmp(o->name, "deny_from") == 0) && !addr_list_ok(v, n))
-		return fail(e, "%s: '%s' is not a list of addresses with "
-		    "optional /bits (at most %d)", o->name, show(&s, v, n),
-		    ADDR_LIST_MAX);
+		strcmp(o->name, "deny_from") == 0) &&
+	    !addr_list_ok(v, n))
+		return fail(e,
+		    "%s: '%s' is not a list of addresses with "
+		    "optional /bits (at most %d)",
+		    o->name, show(&s, v, n), ADDR_LIST_MAX);
 	store_text(c, o, v, n);
 	return 0;
 }
@@ -573,8 +587,9 @@ clean_text(const char *what, const char *path, char *t, size_t *n,
 		if (ch == '\n')
 			line++;
 		else if (ch != '\t' && is_ctl(ch))
-			return fail(e, "%s: '%s': control character on line %zu",
-			    what, show(&s, path, strlen(path)), line);
+			return fail(e,
+			    "%s: '%s': control character on line %zu", what,
+			    show(&s, path, strlen(path)), line);
 		t[k++] = (char)ch;
 	}
 	while (k > 0 && t[k - 1] == '\n') {
@@ -618,8 +633,8 @@ load_text(const char *what, const char *path, char *out, struct ectx *e)
 
 /* A path, and the text of the file it names (none when empty). */
 static int
-set_textfile(struct conf *c, const struct conf_opt *o, const char *v,
-    size_t n, struct ectx *e)
+set_textfile(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
+    struct ectx *e)
 {
 	char *text = aux(c, o);
 
@@ -650,8 +665,8 @@ class_closed(const char *p, size_t n, size_t *i)
 }
 
 static int
-check_pattern(const struct conf_opt *o, const char *p, size_t n,
-    size_t nth, struct ectx *e)
+check_pattern(const struct conf_opt *o, const char *p, size_t n, size_t nth,
+    struct ectx *e)
 {
 	struct shown s;
 	size_t i;
@@ -665,8 +680,10 @@ check_pattern(const struct conf_opt *o, const char *p, size_t n,
 		return fail(e, "%s: pattern %zu is longer than %d bytes",
 		    o->name, nth, KF_NAME_MAX);
 	if (memchr(p, '/', n) != NULL)
-		return fail(e, "%s: pattern '%s' holds '/' (patterns match "
-		    "one name)", o->name, show(&s, p, n));
+		return fail(e,
+		    "%s: pattern '%s' holds '/' (patterns match "
+		    "one name)",
+		    o->name, show(&s, p, n));
 	for (i = 0; i < n; i++)
 		if (p[i] == '[' && !class_closed(p, n, &i))
 			return fail(e, "%s: pattern '%s': '[' without ']'",
@@ -676,8 +693,8 @@ check_pattern(const struct conf_opt *o, const char *p, size_t n,
 
 /* Stored as "a,b,c": the blanks around each pattern are dropped. */
 static int
-set_patterns(struct conf *c, const struct conf_opt *o, const char *v,
-    size_t n, struct ectx *e)
+set_patterns(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
+    struct ectx *e)
 {
 	char out[KF_CONF_VALUE_MAX + 1];
 	const char *end = v + n, *p = v, *q;
@@ -708,7 +725,7 @@ set_patterns(struct conf *c, const struct conf_opt *o, const char *v,
 		if (q == NULL)
 			break;
 		p = q + 1;
-		if (p == end)	/* a trailing comma: an empty last pattern */
+		if (p == end) /* a trailing comma: an empty last pattern */
 			return fail(e, "%s: pattern %zu is empty", o->name,
 			    nth + 1);
 	}
@@ -750,9 +767,10 @@ vhost_item(const struct conf_opt *o, const char *v, size_t n,
 		return fail(e, "%s: expected NAME ANON_ROOT [BANNER_FILE]",
 		    o->name);
 	if (conf_host_norm(w[0], wl[0], vh->name) < 0)
-		return fail(e, "%s: '%s' is not a host name (letters, digits, "
-		    "'.-:[]', at most %d bytes)", o->name, show(&s, w[0], wl[0]),
-		    CONF_HOST_MAX);
+		return fail(e,
+		    "%s: '%s' is not a host name (letters, digits, "
+		    "'.-:[]', at most %d bytes)",
+		    o->name, show(&s, w[0], wl[0]), CONF_HOST_MAX);
 	if (w[1][0] != '/')
 		return fail(e, "%s: '%s' is not an absolute path", o->name,
 		    show(&s, w[1], wl[1]));
@@ -825,22 +843,22 @@ conf_defaults(struct conf *c)
 
 	memset(c, 0, sizeof(*c));
 	for (i = 0; i < NITEMS(opts); i++)
-		if (set_opt(c, &opts[i], opts[i].def, strlen(opts[i].def),
-		    &e) < 0)
+		if (set_opt(c, &opts[i], opts[i].def, strlen(opts[i].def), &e) <
+		    0)
 			abort();
 }
 
 /* The parser's state: a scratch copy, committed only when all is well. */
 struct parse {
-	struct conf	conf;
-	struct ectx	e;
-	size_t		seen[NITEMS(opts)];	/* line of first use, or 0 */
+	struct conf conf;
+	struct ectx e;
+	size_t seen[NITEMS(opts)]; /* line of first use, or 0 */
 };
 
 /* A double-quoted value; only \" and \\ are escapes. */
 static int
-unquote(struct cursor *cur, const struct conf_opt *o, char *out,
-    size_t *outlen, struct ectx *e)
+unquote(struct cursor *cur, const struct conf_opt *o, char *out, size_t *outlen,
+    struct ectx *e)
 {
 	size_t k = 0;
 	int ch;
@@ -854,8 +872,10 @@ unquote(struct cursor *cur, const struct conf_opt *o, char *out,
 		if (ch == '\\') {
 			ch = cursor_peek(cur);
 			if (ch != '"' && ch != '\\')
-				return fail(e, "%s: unknown escape in quoted "
-				    "value (only \\\" and \\\\)", o->name);
+				return fail(e,
+				    "%s: unknown escape in quoted "
+				    "value (only \\\" and \\\\)",
+				    o->name);
 			cur->p++;
 		}
 		if (k == KF_CONF_VALUE_MAX)
@@ -1020,11 +1040,11 @@ conf_load(struct conf *c, const char *path, struct conf_errors *errs)
 }
 
 int
-conf_set(struct conf *c, const char *key, const char *value,
-    const char *where, struct conf_errors *errs)
+conf_set(struct conf *c, const char *key, const char *value, const char *where,
+    struct conf_errors *errs)
 {
 	struct ectx e = { errs, where != NULL ? where : "command line", 0, 0,
-	    0 };
+		0 };
 	const struct conf_opt *o;
 	struct shown s;
 	size_t n;
@@ -1053,8 +1073,10 @@ check_listen(const struct conf *c, struct ectx *e)
 			b = &c->listen[j];
 			if (a->len == b->len &&
 			    memcmp(&a->addr, &b->addr, a->len) == 0)
-				fail(e, "listen address %zu repeats "
-				    "address %zu", j + 1, i + 1);
+				fail(e,
+				    "listen address %zu repeats "
+				    "address %zu",
+				    j + 1, i + 1);
 		}
 }
 
@@ -1068,11 +1090,14 @@ check_tls(const struct conf *c, struct ectx *e)
 		return;
 	for (i = 0; i < c->listen_count; i++)
 		if (c->listen[i].implicit)
-			fail(e, "listen address %zu is implicit but tls_cert "
-			    "is empty", i + 1);
+			fail(e,
+			    "listen address %zu is implicit but tls_cert "
+			    "is empty",
+			    i + 1);
 	if (c->tls_required_anon || c->tls_required_users == 1 ||
 	    c->tls_prot_required_anon || c->tls_prot_required_users)
-		fail(e, "a tls_required or tls_prot_required option is set "
+		fail(e,
+		    "a tls_required or tls_prot_required option is set "
 		    "but tls_cert is empty");
 	if (c->tls_key[0] != '\0')
 		fail(e, "tls_key is set but tls_cert is empty");
@@ -1083,9 +1108,10 @@ check_tls(const struct conf *c, struct ectx *e)
 static void
 check_client_certs(const struct conf *c, struct ectx *e)
 {
-	if (c->tls_client_ca[0] == '\0' && (c->tls_client_cert_required ||
-	    c->tls_client_cert_login))
-		fail(e, "tls_client_cert_required and tls_client_cert_login "
+	if (c->tls_client_ca[0] == '\0' &&
+	    (c->tls_client_cert_required || c->tls_client_cert_login))
+		fail(e,
+		    "tls_client_cert_required and tls_client_cert_login "
 		    "need tls_client_ca");
 }
 
@@ -1150,9 +1176,9 @@ conf_host_norm(const char *in, size_t n, char *out)
 		ch = in[i];
 		if (ch >= 'A' && ch <= 'Z')
 			ch = (char)(ch - 'A' + 'a');
-		else if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    ch == '.' || ch == '-' || ch == ':' || ch == '[' ||
-		    ch == ']'))
+		else if (!((ch >= 'a' && ch <= 'z') ||
+			     (ch >= '0' && ch <= '9') || ch == '.' ||
+			     ch == '-' || ch == ':' || ch == '[' || ch == ']'))
 			return -EINVAL;
 		out[i] = ch;
 	}
@@ -1252,12 +1278,12 @@ conf_parse_listen(const char *text, struct conf_listen *out)
  * instead of fd: conf_print_man turns the same text into roff.
  */
 struct out {
-	int	 fd;
-	size_t	 n;
-	char	*cap;
-	size_t	 caplen;
-	size_t	 capmax;
-	char	 b[4096];
+	int fd;
+	size_t n;
+	char *cap;
+	size_t caplen;
+	size_t capmax;
+	char b[4096];
 };
 
 static void
@@ -1295,8 +1321,8 @@ out_put(struct out *w, const char *s, size_t n)
 	}
 }
 
-static void	out_fmt(struct out *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
+static void out_fmt(struct out *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 out_fmt(struct out *w, const char *fmt, ...)
@@ -1309,8 +1335,8 @@ out_fmt(struct out *w, const char *fmt, ...)
 	k = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (k > 0)
-		out_put(w, line, (size_t)k < sizeof(line) ? (size_t)k :
-		    sizeof(line) - 1);
+		out_put(w, line,
+		    (size_t)k < sizeof(line) ? (size_t)k : sizeof(line) - 1);
 }
 
 /* Table cell text: '|' would end the cell. */
@@ -1365,8 +1391,10 @@ out_range(struct out *w, const struct conf_opt *o)
 		out_fmt(w, "1 to %d addresses", KF_LISTEN_MAX);
 		break;
 	case CONF_T_TEXTFILE:
-		out_fmt(w, "absolute, or empty; the file at most %d bytes, %d "
-		    "lines", CONF_TEXT_MAX, CONF_TEXT_LINES_MAX);
+		out_fmt(w,
+		    "absolute, or empty; the file at most %d bytes, %d "
+		    "lines",
+		    CONF_TEXT_MAX, CONF_TEXT_LINES_MAX);
 		break;
 	case CONF_T_PATTERNS:
 		out_fmt(w, "%llu to %llu bytes, at most %d patterns", lo, hi,
@@ -1394,102 +1422,103 @@ out_option(struct out *w, const struct conf_opt *o)
 }
 
 static const char doc_intro[] =
-"# keepftpd configuration\n"
-"\n"
-"This page is generated by `keepftpd --config-doc` from the option table\n"
-"in `src/conf/conf.h`; edit the table, not this page.\n"
-"\n"
-"## File format\n"
-"\n"
-"- One `key = value` per line. Blanks (spaces, tabs) around the key and\n"
-"  the value are ignored. Lines may end in LF or CRLF.\n"
-"- An empty line, or one whose first non-blank character is `#`, is a\n"
-"  comment. A `#` anywhere else is part of the value.\n"
-"- A value may be written in double quotes, to keep leading or trailing\n"
-"  blanks or to give an empty value: `banner = \"  Welcome  \"`. Inside\n"
-"  the quotes `\\\"` stands for `\"` and `\\\\` for `\\`; there is no other\n"
-"  escape. Only blanks may follow the closing quote. Without quotes a\n"
-"  value is taken as written.\n"
-"- Each option may be set once. The exceptions are `listen`: its first\n"
-"  line replaces the default, later lines add addresses (a `listen`\n"
-"  value may also be a comma-separated list); and `vhost`: each line\n"
-"  adds one virtual host.\n"
-"- Booleans are `yes`/`no`, `true`/`false`, `on`/`off` or `1`/`0` (any\n"
-"  case). Integers are decimal digits only, modes octal digits only (no\n"
-"  sign, no spaces). Paths are absolute, or empty.\n"
-"  Strings may not hold control characters.\n";
+    "# keepftpd configuration\n"
+    "\n"
+    "This page is generated by `keepftpd --config-doc` from the option table\n"
+    "in `src/conf/conf.h`; edit the table, not this page.\n"
+    "\n"
+    "## File format\n"
+    "\n"
+    "- One `key = value` per line. Blanks (spaces, tabs) around the key and\n"
+    "  the value are ignored. Lines may end in LF or CRLF.\n"
+    "- An empty line, or one whose first non-blank character is `#`, is a\n"
+    "  comment. A `#` anywhere else is part of the value.\n"
+    "- A value may be written in double quotes, to keep leading or trailing\n"
+    "  blanks or to give an empty value: `banner = \"  Welcome  \"`. Inside\n"
+    "  the quotes `\\\"` stands for `\"` and `\\\\` for `\\`; there is no other\n"
+    "  escape. Only blanks may follow the closing quote. Without quotes a\n"
+    "  value is taken as written.\n"
+    "- Each option may be set once. The exceptions are `listen`: its first\n"
+    "  line replaces the default, later lines add addresses (a `listen`\n"
+    "  value may also be a comma-separated list); and `vhost`: each line\n"
+    "  adds one virtual host.\n"
+    "- Booleans are `yes`/`no`, `true`/`false`, `on`/`off` or `1`/`0` (any\n"
+    "  case). Integers are decimal digits only, modes octal digits only (no\n"
+    "  sign, no spaces). Paths are absolute, or empty.\n"
+    "  Strings may not hold control characters.\n";
 
 static const char doc_rest[] =
-"- Unknown options, malformed values and values out of range are\n"
-"  errors, reported as `FILE:LINE: message`. A file with an error\n"
-"  is not used at all.\n"
-"- `keepftpd -o key=value` overrides one option after the file is\n"
-"  read, with the same checks; for `listen` the (comma-separated)\n"
-"  value replaces the whole list, for `vhost` the value replaces all\n"
-"  virtual hosts (an empty value removes them).\n"
-"- Banner files (`banner_file`, and the third word of a `vhost`) are\n"
-"  read while the configuration is loaded, and again on SIGHUP; an\n"
-"  unreadable file, one over the size or line limit, an empty one or\n"
-"  one with control characters (other than tab) is an error at the\n"
-"  line that names it.\n"
-"- `log` is `stderr` or `syslog`, `log_level` one of `error`,\n"
-"  `warning`, `info`, `debug`, `tls_min` `1.2` or `1.3`; virtual host\n"
-"  names must differ (without regard to case). These are line errors\n"
-"  too.\n"
-"\n"
-"## Checks across options\n"
-"\n"
-"After reading (and after `-o`), keepftpd checks, reporting each as\n"
-"`config: message`: that `pasv_min_port` is not above\n"
-"`pasv_max_port`; that `anon_root` is set when `anonymous_enable` is;\n"
-"that `pasv_address` is empty or an IPv4 address; that there is at\n"
-"least one `listen` address, none given twice; that no listen address\n"
-"is `implicit`, no `tls_required_anon`, `tls_required_users`,\n"
-"`tls_prot_required_anon` or `tls_prot_required_users` is `yes`, and\n"
-"neither `tls_key` nor `tls_client_ca` is set, while `tls_cert` is\n"
-"empty; and that `tls_client_cert_required` and\n"
-"`tls_client_cert_login` have a `tls_client_ca`. Then `auto` values\n"
-"are settled (`tls_required_users`: `yes` when `tls_cert` is set).\n"
-"\n"
-"## The files the configuration names\n"
-"\n"
-"The config file, banner files, `users_file`, `tls_cert`, `tls_key`\n"
-"and `tls_client_ca` must be owned by root or by the account keepftpd\n"
-"runs as, and writable by no one else; so must every directory on\n"
-"their real paths, except a directory with the sticky bit (such as\n"
-"`/tmp`: others cannot rename or remove what they do not own). The\n"
-"private key (`tls_key`, or `tls_cert` when it holds the key) must not\n"
-"be readable by others (a group, such as Debian's `ssl-cert`, may\n"
-"read it). Each failure is a `file: PATH: message` error at start-up,\n"
-"on SIGHUP and with `-t`, which also reads the users file\n"
-"(`USERS:LINE: message`). Then the certificate and key must load and\n"
-"match (`FILE: TLS: message`). On SIGHUP, a file with any error, or a\n"
-"TLS part that does not load, keeps the whole running configuration.\n"
-"\n"
-"## Virtual hosts (HOST, RFC 7151)\n"
-"\n"
-"A client may send `HOST name` before `USER`. With `vhost` lines, a\n"
-"configured name is answered `220` with that host's banner (or the\n"
-"server's greeting when it has none), and an anonymous login that\n"
-"follows gets that host's `ANON_ROOT`; an unknown name is answered\n"
-"`504` and the session goes on with the default host. Without `vhost`\n"
-"lines, any well-formed name is answered `220` with the greeting and\n"
-"changes nothing. Virtual users, PAM users and every other option are\n"
-"the same for all hosts.\n"
-"\n"
-"## Options\n"
-"\n"
-"| Option | Type | Default | Range | Description |\n"
-"|---|---|---|---|---|\n";
+    "- Unknown options, malformed values and values out of range are\n"
+    "  errors, reported as `FILE:LINE: message`. A file with an error\n"
+    "  is not used at all.\n"
+    "- `keepftpd -o key=value` overrides one option after the file is\n"
+    "  read, with the same checks; for `listen` the (comma-separated)\n"
+    "  value replaces the whole list, for `vhost` the value replaces all\n"
+    "  virtual hosts (an empty value removes them).\n"
+    "- Banner files (`banner_file`, and the third word of a `vhost`) are\n"
+    "  read while the configuration is loaded, and again on SIGHUP; an\n"
+    "  unreadable file, one over the size or line limit, an empty one or\n"
+    "  one with control characters (other than tab) is an error at the\n"
+    "  line that names it.\n"
+    "- `log` is `stderr` or `syslog`, `log_level` one of `error`,\n"
+    "  `warning`, `info`, `debug`, `tls_min` `1.2` or `1.3`; virtual host\n"
+    "  names must differ (without regard to case). These are line errors\n"
+    "  too.\n"
+    "\n"
+    "## Checks across options\n"
+    "\n"
+    "After reading (and after `-o`), keepftpd checks, reporting each as\n"
+    "`config: message`: that `pasv_min_port` is not above\n"
+    "`pasv_max_port`; that `anon_root` is set when `anonymous_enable` is;\n"
+    "that `pasv_address` is empty or an IPv4 address; that there is at\n"
+    "least one `listen` address, none given twice; that no listen address\n"
+    "is `implicit`, no `tls_required_anon`, `tls_required_users`,\n"
+    "`tls_prot_required_anon` or `tls_prot_required_users` is `yes`, and\n"
+    "neither `tls_key` nor `tls_client_ca` is set, while `tls_cert` is\n"
+    "empty; and that `tls_client_cert_required` and\n"
+    "`tls_client_cert_login` have a `tls_client_ca`. Then `auto` values\n"
+    "are settled (`tls_required_users`: `yes` when `tls_cert` is set).\n"
+    "\n"
+    "## The files the configuration names\n"
+    "\n"
+    "The config file, banner files, `users_file`, `tls_cert`, `tls_key`\n"
+    "and `tls_client_ca` must be owned by root or by the account keepftpd\n"
+    "runs as, and writable by no one else; so must every directory on\n"
+    "their real paths, except a directory with the sticky bit (such as\n"
+    "`/tmp`: others cannot rename or remove what they do not own). The\n"
+    "private key (`tls_key`, or `tls_cert` when it holds the key) must not\n"
+    "be readable by others (a group, such as Debian's `ssl-cert`, may\n"
+    "read it). Each failure is a `file: PATH: message` error at start-up,\n"
+    "on SIGHUP and with `-t`, which also reads the users file\n"
+    "(`USERS:LINE: message`). Then the certificate and key must load and\n"
+    "match (`FILE: TLS: message`). On SIGHUP, a file with any error, or a\n"
+    "TLS part that does not load, keeps the whole running configuration.\n"
+    "\n"
+    "## Virtual hosts (HOST, RFC 7151)\n"
+    "\n"
+    "A client may send `HOST name` before `USER`. With `vhost` lines, a\n"
+    "configured name is answered `220` with that host's banner (or the\n"
+    "server's greeting when it has none), and an anonymous login that\n"
+    "follows gets that host's `ANON_ROOT`; an unknown name is answered\n"
+    "`504` and the session goes on with the default host. Without `vhost`\n"
+    "lines, any well-formed name is answered `220` with the greeting and\n"
+    "changes nothing. Virtual users, PAM users and every other option are\n"
+    "the same for all hosts.\n"
+    "\n"
+    "## Options\n"
+    "\n"
+    "| Option | Type | Default | Range | Description |\n"
+    "|---|---|---|---|---|\n";
 
 static void
 out_intro(struct out *w)
 {
 	out_put(w, doc_intro, sizeof(doc_intro) - 1);
-	out_fmt(w, "- Limits: a value holds at most %d bytes, a line %d "
+	out_fmt(w,
+	    "- Limits: a value holds at most %d bytes, a line %d "
 	    "bytes,\n  the file %d bytes. NUL bytes and control characters "
-	    "other\n  than tab are errors.\n", KF_CONF_VALUE_MAX,
-	    CONF_LINE_MAX, KF_CONF_FILE_MAX);
+	    "other\n  than tab are errors.\n",
+	    KF_CONF_VALUE_MAX, CONF_LINE_MAX, KF_CONF_FILE_MAX);
 	out_put(w, doc_rest, sizeof(doc_rest) - 1);
 }
 
@@ -1511,8 +1540,8 @@ conf_print_doc(int fd)
  * the example sets are written uncommented, their default said above.
  */
 static const struct {
-	const char	*name;
-	const char	*value;
+	const char *name;
+	const char *value;
 } example_sets[] = {
 	{ "listen", "0.0.0.0:21, [::]:21" },
 	{ "log", "syslog" },
@@ -1520,8 +1549,8 @@ static const struct {
 
 /* Section headings, before the option that opens each. */
 static const struct {
-	const char	*first;
-	const char	*title;
+	const char *first;
+	const char *title;
 } example_heads[] = {
 	{ "listen", "Listeners" },
 	{ "tls_cert", "FTPS" },
@@ -1536,18 +1565,18 @@ static const struct {
 };
 
 static const char example_intro[] =
-"# keepftpd.conf.example - a starting point for /etc/keepftpd/keepftpd.conf.\n"
-"#\n"
-"# Generated by `keepftpd --config-example` from the option table in\n"
-"# src/conf/conf.h (as docs/CONFIG.md is by `keepftpd --config-doc`); edit\n"
-"# the table, not this file.\n"
-"#\n"
-"# One \"key = value\" per line; a line whose first non-blank character is\n"
-"# '#' is a comment. Each line \"#key = value\" below holds that option's\n"
-"# default value, so that uncommenting it changes nothing. The few lines\n"
-"# not commented are this example's choices, with the default above\n"
-"# each. The config file, and every file it names, must be writable\n"
-"# only by root (or the account keepftpd runs as).\n";
+    "# keepftpd.conf.example - a starting point for /etc/keepftpd/keepftpd.conf.\n"
+    "#\n"
+    "# Generated by `keepftpd --config-example` from the option table in\n"
+    "# src/conf/conf.h (as docs/CONFIG.md is by `keepftpd --config-doc`); edit\n"
+    "# the table, not this file.\n"
+    "#\n"
+    "# One \"key = value\" per line; a line whose first non-blank character is\n"
+    "# '#' is a comment. Each line \"#key = value\" below holds that option's\n"
+    "# default value, so that uncommenting it changes nothing. The few lines\n"
+    "# not commented are this example's choices, with the default above\n"
+    "# each. The config file, and every file it names, must be writable\n"
+    "# only by root (or the account keepftpd runs as).\n";
 
 /* s as comment lines of at most 76 columns, "# " first. */
 static void
@@ -1590,8 +1619,8 @@ out_example(struct out *w, const struct conf_opt *o)
 	out_comment(w, o->doc);
 	for (i = 0; i < NITEMS(example_sets); i++)
 		if (strcmp(example_sets[i].name, o->name) == 0) {
-			out_fmt(w, "# default: %s\n%s = %s\n", o->def,
-			    o->name, example_sets[i].value);
+			out_fmt(w, "# default: %s\n%s = %s\n", o->def, o->name,
+			    example_sets[i].value);
 			return;
 		}
 	out_fmt(w, "#%s =%s%s\n", o->name, o->def[0] != '\0' ? " " : "",
@@ -1617,7 +1646,7 @@ conf_print_example(int fd)
  * indented two blanks, paragraphs, `code`, *(text)*; the title, the
  * line that names the generator and the table header are left out.
  */
-#define MAN_INTRO_MAX	16384
+#define MAN_INTRO_MAX 16384
 
 /* Inline text: `code` bold, *(x)* italic, roff's escape character. */
 static void
@@ -1632,10 +1661,12 @@ man_text(struct out *w, const char *s, size_t n)
 		if (s[i] == '`') {
 			out_put(w, code ? "\\fR" : "\\fB", 3);
 			code = !code;
-		} else if (!code && s[i] == '*' && i + 1 < n && s[i + 1] == '(') {
+		} else if (!code && s[i] == '*' && i + 1 < n &&
+		    s[i + 1] == '(') {
 			out_put(w, "\\fI(", 4);
 			i++;
-		} else if (!code && s[i] == ')' && i + 1 < n && s[i + 1] == '*') {
+		} else if (!code && s[i] == ')' && i + 1 < n &&
+		    s[i + 1] == '*') {
 			out_put(w, ")\\fR", 4);
 			i++;
 		} else if (s[i] == '\\')
@@ -1738,43 +1769,43 @@ man_option(struct out *w, const struct conf_opt *o)
 }
 
 static const char man_head[] =
-".\\\" keepftpd.conf.5 - generated by `keepftpd --config-man` from the\n"
-".\\\" option table in src/conf/conf.h; edit the table, not this file.\n"
-".TH KEEPFTPD.CONF 5 %s \"keepftpd %s\" \"File Formats Manual\"\n"
-".SH NAME\n"
-"keepftpd.conf \\- configuration file of the keepftpd FTP server\n"
-".SH SYNOPSIS\n"
-".B /etc/keepftpd/keepftpd.conf\n"
-".SH DESCRIPTION\n"
-".B keepftpd\n"
-"reads its configuration from the file given with\n"
-".BR \\-c ;\n"
-"a package installs\n"
-".I /etc/keepftpd/keepftpd.conf\n"
-"(which serves nothing until edited).\n"
-".B keepftpd \\-t \\-c\n"
-".I FILE\n"
-"checks a file without starting the server.\n"
-"The same text is in docs/CONFIG.md\n"
-".RB ( \"keepftpd \\-\\-config\\-doc\" ).\n";
+    ".\\\" keepftpd.conf.5 - generated by `keepftpd --config-man` from the\n"
+    ".\\\" option table in src/conf/conf.h; edit the table, not this file.\n"
+    ".TH KEEPFTPD.CONF 5 %s \"keepftpd %s\" \"File Formats Manual\"\n"
+    ".SH NAME\n"
+    "keepftpd.conf \\- configuration file of the keepftpd FTP server\n"
+    ".SH SYNOPSIS\n"
+    ".B /etc/keepftpd/keepftpd.conf\n"
+    ".SH DESCRIPTION\n"
+    ".B keepftpd\n"
+    "reads its configuration from the file given with\n"
+    ".BR \\-c ;\n"
+    "a package installs\n"
+    ".I /etc/keepftpd/keepftpd.conf\n"
+    "(which serves nothing until edited).\n"
+    ".B keepftpd \\-t \\-c\n"
+    ".I FILE\n"
+    "checks a file without starting the server.\n"
+    "The same text is in docs/CONFIG.md\n"
+    ".RB ( \"keepftpd \\-\\-config\\-doc\" ).\n";
 
 static const char man_tail[] =
-".SH FILES\n"
-".TP\n"
-".I /etc/keepftpd/keepftpd.conf\n"
-"the configuration file.\n"
-".TP\n"
-".I /etc/pam.d/keepftpd\n"
-"the PAM service of system users\n"
-".RB ( pam_enable ).\n"
-".TP\n"
-".I /usr/share/doc/keepftpd/examples/keepftpd.conf.example\n"
-"every option with its default, commented\n"
-".RB ( \"keepftpd \\-\\-config\\-example\" ).\n"
-".SH SEE ALSO\n"
-".BR keepftpd (8),\n"
-".BR pam (7),\n"
-".BR systemd.service (5)\n";
+    ".SH FILES\n"
+    ".TP\n"
+    ".I /etc/keepftpd/keepftpd.conf\n"
+    "the configuration file.\n"
+    ".TP\n"
+    ".I /etc/pam.d/keepftpd\n"
+    "the PAM service of system users\n"
+    ".RB ( pam_enable ).\n"
+    ".TP\n"
+    ".I /usr/share/doc/keepftpd/examples/keepftpd.conf.example\n"
+    "every option with its default, commented\n"
+    ".RB ( \"keepftpd \\-\\-config\\-example\" ).\n"
+    ".SH SEE ALSO\n"
+    ".BR keepftpd (8),\n"
+    ".BR pam (7),\n"
+    ".BR systemd.service (5)\n";
 
 void
 conf_print_man(int fd, const char *version, const char *date)

@@ -38,14 +38,17 @@ check_dir(const char *dir, char *why, size_t whysz)
 		return -1;
 	}
 	if (!owner_ok(&st)) {
-		snprintf(why, whysz, "directory %s is owned by uid %lu (only "
-		    "root or the account keepftpd runs as may own it)", dir,
-		    (unsigned long)st.st_uid);
+		snprintf(why, whysz,
+		    "directory %s is owned by uid %lu (only "
+		    "root or the account keepftpd runs as may own it)",
+		    dir, (unsigned long)st.st_uid);
 		return -1;
 	}
 	if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0) {
-		snprintf(why, whysz, "directory %s is writable by group or "
-		    "others (mode %04o)", dir, (unsigned)(st.st_mode & 07777));
+		snprintf(why, whysz,
+		    "directory %s is writable by group or "
+		    "others (mode %04o)",
+		    dir, (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
 	return 0;
@@ -61,9 +64,10 @@ check_file(const char *path, int secret, char *why, size_t whysz)
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode))
-		return 0;	/* for its reader to refuse */
+		return 0; /* for its reader to refuse */
 	if (!owner_ok(&st)) {
-		snprintf(why, whysz, "owned by uid %lu (only root or the "
+		snprintf(why, whysz,
+		    "owned by uid %lu (only root or the "
 		    "account keepftpd runs as may own it)",
 		    (unsigned long)st.st_uid);
 		return -1;
@@ -74,8 +78,10 @@ check_file(const char *path, int secret, char *why, size_t whysz)
 		return -1;
 	}
 	if (secret && (st.st_mode & 004) != 0) {
-		snprintf(why, whysz, "private key readable by others (mode "
-		    "%04o)", (unsigned)(st.st_mode & 07777));
+		snprintf(why, whysz,
+		    "private key readable by others (mode "
+		    "%04o)",
+		    (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
 	return 0;
@@ -92,7 +98,7 @@ conf_file_safe(const char *path, int secret, char *why, size_t whysz)
 	if (check_dir("/", why, whysz) < 0)
 		return -1;
 	for (slash = strchr(real + 1, '/'); slash != NULL;
-	    slash = strchr(slash + 1, '/')) {
+	     slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
 		if (check_dir(real, why, whysz) < 0)
 			return -1;

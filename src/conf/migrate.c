@@ -27,7 +27,7 @@
 
 #define DEFAULT_VSFTPD	"/etc/vsftpd.conf"
 #define NOTE_NONE	NULL
-#define MIGRATE_PASV_LO	1024	/* keepftpd's lowest pasv_min_port */
+#define MIGRATE_PASV_LO 1024 /* keepftpd's lowest pasv_min_port */
 
 /*
  * vsftpd's options: name, built-in default (vsftpd 3.0), and for those
@@ -37,9 +37,9 @@
  * other than vsftpd's default.
  */
 static const struct vopt {
-	const char	*name;
-	const char	*def;
-	const char	*note;
+	const char *name;
+	const char *def;
+	const char *note;
 } vopts[] = {
 	{ "listen", "NO", NOTE_NONE },
 	{ "listen_ipv6", "NO", NOTE_NONE },
@@ -140,7 +140,8 @@ static const struct vopt {
 	    "set" },
 	{ "require_ssl_reuse", "YES", NOTE_NONE },
 	{ "require_cert", "NO", NOTE_NONE },
-	{ "validate_cert", "NO", "=keepftpd always verifies client "
+	{ "validate_cert", "NO",
+	    "=keepftpd always verifies client "
 	    "certificates against tls_client_ca" },
 	{ "ca_certs_file", "", NOTE_NONE },
 	{ "ssl_ciphers", "DES-CBC3-SHA",
@@ -151,7 +152,8 @@ static const struct vopt {
 	{ "ssl_tlsv1", "YES", "=keepftpd speaks TLS 1.2 and 1.3 only" },
 	{ "ssl_tlsv1_1", "NO", "=keepftpd speaks TLS 1.2 and 1.3 only" },
 	{ "ssl_tlsv1_2", "NO", "=keepftpd speaks TLS 1.2 and 1.3 only" },
-	{ "ssl_request_cert", "YES", "=keepftpd asks for a client "
+	{ "ssl_request_cert", "YES",
+	    "=keepftpd asks for a client "
 	    "certificate only with tls_client_ca" },
 	{ "strict_ssl_read_eof", "NO",
 	    "=keepftpd keeps no TLS upload that ends without close_notify "
@@ -162,7 +164,8 @@ static const struct vopt {
 	{ "seccomp_sandbox", "YES", "=keepftpd always runs sandboxed" },
 	{ "isolate", "YES", "=keepftpd always runs sandboxed" },
 	{ "isolate_network", "YES", "=keepftpd always runs sandboxed" },
-	{ "one_process_model", "NO", "=keepftpd always runs one process per "
+	{ "one_process_model", "NO",
+	    "=keepftpd always runs one process per "
 	    "role" },
 	{ "run_as_launching_user", "NO",
 	    "=keepftpd runs rootless when started by another user" },
@@ -193,13 +196,15 @@ static const struct vopt {
 	    "per-user settings are users-file flags (`keepftpd user set`)" },
 	{ "user_sub_token", "",
 	    "virtual users have their own home (`keepftpd user add --home`)" },
-	{ "local_root", "",
-	    "each user's root is their home directory" },
-	{ "chown_uploads", "NO", "keepftpd does not change owners of "
+	{ "local_root", "", "each user's root is their home directory" },
+	{ "chown_uploads", "NO",
+	    "keepftpd does not change owners of "
 	    "anonymous uploads" },
-	{ "chown_username", "root", "keepftpd does not change owners of "
+	{ "chown_username", "root",
+	    "keepftpd does not change owners of "
 	    "anonymous uploads" },
-	{ "chown_upload_mode", "0600", "keepftpd does not change owners of "
+	{ "chown_upload_mode", "0600",
+	    "keepftpd does not change owners of "
 	    "anonymous uploads" },
 	{ "file_open_mode", "0666", "new files are 0666 less the umask" },
 	{ "download_enable", "YES", "keepftpd has no upload-only mode" },
@@ -231,27 +236,27 @@ static const struct vopt {
 	{ "ssl_sslv23", "NO", "=keepftpd speaks TLS 1.2 and 1.3 only" },
 };
 
-#define NVOPTS	(sizeof(vopts) / sizeof(vopts[0]))
+#define NVOPTS (sizeof(vopts) / sizeof(vopts[0]))
 
 struct mig {
-	const char	*src;
+	const char *src;
 	struct {
-		const char	*val;
-		size_t		 vlen;
-		size_t		 line;	/* 0: not set in the file */
-		int		 used;
-	}		 set[NVOPTS];
-	char		*out;
-	size_t		 outsz, outlen;
-	int		 overflow;
-	char		 rest[KF_MIGRATE_OUT_MAX];	/* not translated */
-	size_t		 restlen;
-	int		 nrest;
-	struct conf	 conf;	/* every line printed is set here first */
+		const char *val;
+		size_t vlen;
+		size_t line; /* 0: not set in the file */
+		int used;
+	} set[NVOPTS];
+	char *out;
+	size_t outsz, outlen;
+	int overflow;
+	char rest[KF_MIGRATE_OUT_MAX]; /* not translated */
+	size_t restlen;
+	int nrest;
+	struct conf conf; /* every line printed is set here first */
 };
 
-static void	put(struct mig *, char *, size_t, size_t *, const char *, ...)
-		    __attribute__((format(printf, 5, 6)));
+static void put(struct mig *, char *, size_t, size_t *, const char *, ...)
+    __attribute__((format(printf, 5, 6)));
 
 static void
 put(struct mig *m, char *b, size_t sz, size_t *len, const char *fmt, ...)
@@ -269,7 +274,7 @@ put(struct mig *m, char *b, size_t sz, size_t *len, const char *fmt, ...)
 	*len += (size_t)k;
 }
 
-#define OUT(m, ...)	put(m, (m)->out, (m)->outsz, &(m)->outlen, __VA_ARGS__)
+#define OUT(m, ...) put(m, (m)->out, (m)->outsz, &(m)->outlen, __VA_ARGS__)
 
 static size_t
 vfind(const char *name, size_t n)
@@ -363,11 +368,13 @@ vbool(const char *v)
 
 	cursor_init_str(&c, v);
 	if ((cursor_eat_ci(&c, "YES") || cursor_eat_ci(&c, "TRUE") ||
-	    cursor_eat(&c, '1')) && cursor_eof(&c))
+		cursor_eat(&c, '1')) &&
+	    cursor_eof(&c))
 		return 1;
 	cursor_init_str(&c, v);
 	if ((cursor_eat_ci(&c, "NO") || cursor_eat_ci(&c, "FALSE") ||
-	    cursor_eat(&c, '0')) && cursor_eof(&c))
+		cursor_eat(&c, '0')) &&
+	    cursor_eof(&c))
 		return 0;
 	return -1;
 }
@@ -468,12 +475,14 @@ mig_listen(struct mig *m)
 	if (getbool(m, "implicit_ssl") && m->conf.tls_cert[0] != '\0')
 		imp = " implicit";
 	else if (getbool(m, "implicit_ssl"))
-		untranslated(m, "implicit_ssl", "no certificate translated "
+		untranslated(m, "implicit_ssl",
+		    "no certificate translated "
 		    "(ssl_enable, rsa_cert_file); plain listeners");
 	v4 = val(m, "listen_address", a4, sizeof(a4));
 	v6 = val(m, "listen_address6", a6, sizeof(a6));
 	if (!l4 && !l6) {
-		note(m, "listen_ipv6", "with listen=NO too, vsftpd was started "
+		note(m, "listen_ipv6",
+		    "with listen=NO too, vsftpd was started "
 		    "by inetd or a socket unit; keepftpd listens itself");
 		l4 = l6 = 1;
 	}
@@ -487,8 +496,8 @@ mig_listen(struct mig *m)
 		    "0.0.0.0:%llu%s", (unsigned long long)port, imp);
 	if (l6 && n < sizeof(spec))
 		snprintf(spec + n, sizeof(spec) - n, "%s[%s]:%llu%s",
-		    n > 0 ? ", " : "", v6[0] ? v6 : "::",
-		    (unsigned long long)port, imp);
+		    n > 0 ? ", " : "",
+		    v6[0] ? v6 : "::", (unsigned long long)port, imp);
 	emit(m, "listen", spec, l6 && !l4 ? "listen_ipv6" : "listen");
 }
 
@@ -505,7 +514,8 @@ anon_root(struct mig *m, char *root, size_t rsz, char *user, size_t usz)
 	if (r[0] != '\0')
 		return 0;
 	if (pw == NULL || pw->pw_dir == NULL || pw->pw_dir[0] != '/') {
-		untranslated(m, "anonymous_enable", "anon_root is not set and "
+		untranslated(m, "anonymous_enable",
+		    "anon_root is not set and "
 		    "the ftp_username account has no home here; anonymous "
 		    "logins left disabled");
 		return -1;
@@ -527,8 +537,10 @@ mig_anon_write(struct mig *m, int write)
 		emit(m, "anon_write", "yes", "anon_other_write_enable");
 		return;
 	}
-	untranslated(m, up ? "anon_upload_enable" : mk ?
-	    "anon_mkdir_write_enable" : "anon_other_write_enable",
+	untranslated(m,
+	    up	   ? "anon_upload_enable" :
+		mk ? "anon_mkdir_write_enable" :
+		     "anon_other_write_enable",
 	    "keepftpd's anon_write allows upload, mkdir, rename and delete "
 	    "together; left at no");
 }
@@ -545,14 +557,15 @@ mig_anon(struct mig *m, int write)
 	}
 	if (anon_root(m, root, sizeof(root), user, sizeof(user)) < 0)
 		return;
-	if (emit(m, "anon_root", root, isset(m, "anon_root") ? "anon_root" :
-	    "ftp_username") < 0 ||
+	if (emit(m, "anon_root", root,
+		isset(m, "anon_root") ? "anon_root" : "ftp_username") < 0 ||
 	    emit(m, "anonymous_enable", "yes", "anonymous_enable") < 0)
 		return;
 	if (getpwnam(user) != NULL)
 		emit(m, "anon_user", user, "ftp_username");
 	else
-		untranslated(m, "ftp_username", "no such account here; "
+		untranslated(m, "ftp_username",
+		    "no such account here; "
 		    "anonymous sessions run as anon_user (nobody)");
 	mig_anon_write(m, write);
 	if (getuint(m, "anon_max_rate", &rate) == 0 && rate > 0) {
@@ -567,12 +580,14 @@ mig_chroot(struct mig *m)
 	if (!getbool(m, "chroot_local_user") ||
 	    getbool(m, "chroot_list_enable")) {
 		use(m, "chroot_list_file");
-		untranslated(m, "chroot_local_user", "keepftpd confines every "
+		untranslated(m, "chroot_local_user",
+		    "keepftpd confines every "
 		    "user to their home directory; users vsftpd left "
 		    "unconfined are confined now");
 		return;
 	}
-	note(m, "chroot_local_user", "keepftpd confines every user to their "
+	note(m, "chroot_local_user",
+	    "keepftpd confines every user to their "
 	    "home directory");
 }
 
@@ -590,7 +605,8 @@ mig_local(struct mig *m, int write)
 	}
 	if (emit(m, "pam_enable", "yes", "local_enable") < 0)
 		return;
-	note(m, "pam_service_name", "keepftpd's PAM service is keepftpd "
+	note(m, "pam_service_name",
+	    "keepftpd's PAM service is keepftpd "
 	    "(/etc/pam.d/keepftpd: /etc/ftpusers, common-auth, pam_shells)");
 	emit_bool(m, "pam_write", write, "write_enable");
 	mig_chroot(m);
@@ -620,9 +636,10 @@ mig_umask(struct mig *m, int anon_write)
 	}
 	snprintf(l, sizeof(l), "%03llo", (unsigned long long)lu);
 	emit(m, "umask", l, "local_umask");
-	if (anon_write && (octal(val(m, "anon_umask", a, sizeof(a)), &au) < 0 ||
-	    au != lu))
-		untranslated(m, "anon_umask", "keepftpd has one umask for "
+	if (anon_write &&
+	    (octal(val(m, "anon_umask", a, sizeof(a)), &au) < 0 || au != lu))
+		untranslated(m, "anon_umask",
+		    "keepftpd has one umask for "
 		    "every session (umask, from local_umask)");
 }
 
@@ -638,15 +655,19 @@ mig_data(struct mig *m)
 	if (getuint(m, "pasv_min_port", &lo) == 0 &&
 	    getuint(m, "pasv_max_port", &hi) == 0) {
 		if (lo == 0 && hi == 0)
-			note(m, "pasv_min_port", "no range in vsftpd: keepftpd's "
+			note(m, "pasv_min_port",
+			    "no range in vsftpd: keepftpd's "
 			    "default 40000-40999 (open it in the firewall)");
 		else if (lo == 0 || hi == 0 || lo > hi)
-			untranslated(m, lo == 0 ? "pasv_min_port" :
-			    "pasv_max_port", "an incomplete or empty range; "
+			untranslated(m,
+			    lo == 0 ? "pasv_min_port" : "pasv_max_port",
+			    "an incomplete or empty range; "
 			    "keepftpd's default 40000-40999 used");
 		else if (lo < MIGRATE_PASV_LO || hi > 65535)
-			untranslated(m, lo < MIGRATE_PASV_LO ? "pasv_min_port" :
-			    "pasv_max_port", "keepftpd's passive ports are "
+			untranslated(m,
+			    lo < MIGRATE_PASV_LO ? "pasv_min_port" :
+						   "pasv_max_port",
+			    "keepftpd's passive ports are "
 			    "1024-65535; its default 40000-40999 used");
 		else {
 			emit_uint(m, "pasv_min_port", lo, "pasv_min_port");
@@ -670,7 +691,8 @@ mig_limits(struct mig *m)
 		if (u > 0)
 			emit_uint(m, "max_clients", u, "max_clients");
 		else
-			note(m, "max_clients", "no limit in vsftpd; keepftpd's "
+			note(m, "max_clients",
+			    "no limit in vsftpd; keepftpd's "
 			    "default max_clients = 200");
 	}
 	if (getuint(m, "max_per_ip", &u) == 0)
@@ -696,7 +718,8 @@ mig_rates(struct mig *m, int anon)
 	emit_uint(m, "download_rate", u, "local_max_rate");
 	emit_uint(m, "upload_rate", u, "local_max_rate");
 	if (anon && getuint(m, "anon_max_rate", &a) == 0 && a == 0)
-		untranslated(m, "anon_max_rate", "no limit for anonymous "
+		untranslated(m, "anon_max_rate",
+		    "no limit for anonymous "
 		    "sessions cannot be said: they get local_max_rate");
 }
 
@@ -716,7 +739,8 @@ mig_patterns(struct mig *m, const char *from, const char *key)
 	}
 	for (i = 0; i < len && n + 2 < sizeof(o); i++) {
 		if (v[i] == '{' || v[i] == '}' || v[i] == '/') {
-			untranslated(m, from, "only a {a,b} list of name "
+			untranslated(m, from,
+			    "only a {a,b} list of name "
 			    "patterns translates (no nested braces, no /)");
 			return;
 		}
@@ -755,7 +779,8 @@ mig_tls_client(struct mig *m)
 	    getbool(m, "require_cert"))
 		emit(m, "tls_client_cert_required", "yes", "require_cert");
 	else if (getbool(m, "require_cert"))
-		untranslated(m, "require_cert", "needs ca_certs_file "
+		untranslated(m, "require_cert",
+		    "needs ca_certs_file "
 		    "(tls_client_ca)");
 }
 
@@ -771,9 +796,12 @@ mig_tls(struct mig *m, int anon, int local)
 	if (emit(m, "tls_cert", c, "rsa_cert_file") < 0)
 		return;
 	if (access(c, R_OK) < 0) {
-		OUT(m, "# WARNING: %s cannot be read here: keepftpd -t fails "
-		    "until it can\n", c);
-		fprintf(stderr, "keepftpd migrate: %s: warning: rsa_cert_file %s "
+		OUT(m,
+		    "# WARNING: %s cannot be read here: keepftpd -t fails "
+		    "until it can\n",
+		    c);
+		fprintf(stderr,
+		    "keepftpd migrate: %s: warning: rsa_cert_file %s "
 		    "cannot be read here (keepftpd -t fails until it can)\n",
 		    m->src, c);
 	}
@@ -827,11 +855,14 @@ mig_leftovers(struct mig *m)
 		n = vopts[i].note;
 		if (n != NULL && n[0] == '=')
 			note(m, vopts[i].name, n + 1);
-		else if (n != NULL && (m->set[i].vlen != strlen(vopts[i].def) ||
-		    memcmp(m->set[i].val, vopts[i].def, m->set[i].vlen) != 0))
+		else if (n != NULL &&
+		    (m->set[i].vlen != strlen(vopts[i].def) ||
+			memcmp(m->set[i].val, vopts[i].def, m->set[i].vlen) !=
+			    0))
 			untranslated(m, vopts[i].name, n);
 		else if (n != NULL)
-			note(m, vopts[i].name, "vsftpd's default; nothing to do");
+			note(m, vopts[i].name,
+			    "vsftpd's default; nothing to do");
 	}
 }
 
@@ -871,8 +902,8 @@ parse_line(struct mig *m, struct cursor *c, size_t no)
 		bad_line(m, no, "not an option=value line");
 		return;
 	}
-	for (v = c->p, end = c->end; end > v && (end[-1] == ' ' ||
-	    end[-1] == '\t'); end--)
+	for (v = c->p, end = c->end;
+	     end > v && (end[-1] == ' ' || end[-1] == '\t'); end--)
 		;
 	for (i = 0; v + i < end; i++)
 		if ((unsigned char)v[i] < 0x20 && v[i] != '\t') {
@@ -891,7 +922,7 @@ parse_line(struct mig *m, struct cursor *c, size_t no)
 		bad_line(m, no, why);
 		return;
 	}
-	m->set[i].val = v;		/* a later line wins, as in vsftpd */
+	m->set[i].val = v; /* a later line wins, as in vsftpd */
 	m->set[i].vlen = (size_t)(end - v);
 	m->set[i].line = no;
 }
@@ -935,8 +966,10 @@ final_check(struct mig *m)
 	for (i = 0; i < e.count && i < sizeof(e.msg) / sizeof(e.msg[0]); i++) {
 		put(m, m->rest, sizeof(m->rest), &m->restlen,
 		    "# NOT ACCEPTED: %s\n", e.msg[i]);
-		fprintf(stderr, "keepftpd migrate: %s: the output fails "
-		    "keepftpd's checks: %s\n", m->src, e.msg[i]);
+		fprintf(stderr,
+		    "keepftpd migrate: %s: the output fails "
+		    "keepftpd's checks: %s\n",
+		    m->src, e.msg[i]);
 		m->nrest++;
 	}
 }
@@ -955,16 +988,18 @@ migrate_vsftpd(const char *text, size_t len, const char *src, char *out,
 	out[0] = '\0';
 	conf_defaults(&m.conf);
 	parse(&m, text, len);
-	OUT(&m, "# keepftpd.conf translated by `keepftpd migrate` from %s\n"
+	OUT(&m,
+	    "# keepftpd.conf translated by `keepftpd migrate` from %s\n"
 	    "# (vsftpd's defaults apply to the options it does not set).\n"
 	    "# Check it: keepftpd -t -c /etc/keepftpd/keepftpd.conf\n"
 	    "# Each line names the vsftpd option it comes from; what could "
 	    "not be\n# translated is listed at the end. See "
-	    "docs/MIGRATING.md.\n\n", src);
+	    "docs/MIGRATING.md.\n\n",
+	    src);
 	write = getbool(&m, "write_enable");
 	anon = getbool(&m, "anonymous_enable");
 	local = getbool(&m, "local_enable");
-	mig_tls(&m, anon, local);	/* first: implicit listeners need it */
+	mig_tls(&m, anon, local); /* first: implicit listeners need it */
 	mig_listen(&m);
 	mig_anon(&m, write);
 	mig_local(&m, write);
@@ -980,7 +1015,8 @@ migrate_vsftpd(const char *text, size_t len, const char *src, char *out,
 		OUT(&m, "\n# --- not translated (also on stderr) ---\n%s",
 		    m.rest);
 	if (!anon && !local)
-		OUT(&m, "\n# Note: no login is enabled (vsftpd had neither "
+		OUT(&m,
+		    "\n# Note: no login is enabled (vsftpd had neither "
 		    "anonymous_enable nor local_enable).\n");
 	return m.overflow ? -1 : m.nrest;
 }
@@ -1015,9 +1051,10 @@ migrate_cli(int argc, char **argv)
 	int i, r;
 
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
 			printf("usage: keepftpd migrate [--from vsftpd] "
-			    "[VSFTPD.CONF]\n");
+			       "[VSFTPD.CONF]\n");
 			return 0;
 		}
 		if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
@@ -1025,14 +1062,17 @@ migrate_cli(int argc, char **argv)
 		else if (argv[i][0] != '-' && i == argc - 1)
 			path = argv[i];
 		else {
-			fprintf(stderr, "usage: keepftpd migrate [--from vsftpd] "
+			fprintf(stderr,
+			    "usage: keepftpd migrate [--from vsftpd] "
 			    "[VSFTPD.CONF]\n");
 			return 2;
 		}
 	}
 	if (strcmp(from, "vsftpd") != 0) {
-		fprintf(stderr, "keepftpd migrate: --from %s: only vsftpd is "
-		    "translated (pure-ftpd: see docs/MIGRATING.md)\n", from);
+		fprintf(stderr,
+		    "keepftpd migrate: --from %s: only vsftpd is "
+		    "translated (pure-ftpd: see docs/MIGRATING.md)\n",
+		    from);
 		return 2;
 	}
 	if ((r = read_file(path, text, sizeof(text), &len)) < 0) {
@@ -1041,12 +1081,15 @@ migrate_cli(int argc, char **argv)
 		return 1;
 	}
 	if ((r = migrate_vsftpd(text, len, path, out, sizeof(out))) < 0) {
-		fprintf(stderr, "keepftpd migrate: %s: output too large\n", path);
+		fprintf(stderr, "keepftpd migrate: %s: output too large\n",
+		    path);
 		return 1;
 	}
 	(void)fputs(out, stdout);
 	if (r > 0)
-		fprintf(stderr, "keepftpd migrate: %d option%s not translated "
-		    "(see the end of the output)\n", r, r == 1 ? "" : "s");
+		fprintf(stderr,
+		    "keepftpd migrate: %d option%s not translated "
+		    "(see the end of the output)\n",
+		    r, r == 1 ? "" : "s");
 	return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -7,7 +7,7 @@
 #define KF_MIGRATE_H
 
 /* The command; argv[0] is "migrate". Exit status: 0, 1 (file), 2 (usage). */
-int	migrate_cli(int argc, char **argv);
+int migrate_cli(int argc, char **argv);
 
 /*
  * Translate vsftpd.conf text (len bytes, from file name `src`) into
@@ -15,7 +15,7 @@ int	migrate_cli(int argc, char **argv);
  * bytes); each option not translated is also one line on stderr. The
  * number of options not translated, or -1 if out is too small.
  */
-int	migrate_vsftpd(const char *text, size_t len, const char *src,
-	    char *out, size_t outsz);
+int migrate_vsftpd(const char *text, size_t len, const char *src, char *out,
+    size_t outsz);
 
 #endif

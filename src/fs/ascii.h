@@ -26,21 +26,21 @@
 
 #include <stddef.h>
 
-#define ASCII_OUT_MIN		2
-#define ASCII_TO_NET_MAX(n)	(2 * (n))
-#define ASCII_FROM_NET_MAX(n)	((n) + 1)
+#define ASCII_OUT_MIN	      2
+#define ASCII_TO_NET_MAX(n)   (2 * (n))
+#define ASCII_FROM_NET_MAX(n) ((n) + 1)
 
 /* One per transfer and direction; set up with ascii_init. */
 struct ascii_state {
-	unsigned char	to_net_cr;	/* last input byte to the net was CR */
-	unsigned char	from_net_cr;	/* a CR from the net is held back */
+	unsigned char to_net_cr; /* last input byte to the net was CR */
+	unsigned char from_net_cr; /* a CR from the net is held back */
 };
 
-void	ascii_init(struct ascii_state *);
-size_t	ascii_to_net(struct ascii_state *, const char *in, size_t inlen,
-	    size_t *consumed, char *out, size_t outcap);
-size_t	ascii_from_net(struct ascii_state *, const char *in, size_t inlen,
-	    size_t *consumed, char *out, size_t outcap);
-size_t	ascii_from_net_end(struct ascii_state *, char *out, size_t outcap);
+void ascii_init(struct ascii_state *);
+size_t ascii_to_net(struct ascii_state *, const char *in, size_t inlen,
+    size_t *consumed, char *out, size_t outcap);
+size_t ascii_from_net(struct ascii_state *, const char *in, size_t inlen,
+    size_t *consumed, char *out, size_t outcap);
+size_t ascii_from_net_end(struct ascii_state *, char *out, size_t outcap);
 
 #endif

@@ -203,26 +203,26 @@ glob_set_hide(void *set, const char *name)
 /* ---- expansion ---- */
 
 struct gx {
-	int			 rootfd;
-	const struct glob_opts	*o;
-	size_t			 max_matches;
-	size_t			 max_scan;
-	size_t			 budget;
-	struct glob_stats	 st;
-	int			 hits;
-	const char		*pend;	/* end of pat */
-	size_t			 dstart;	/* display path starts here */
-	char			 pat[KF_PATH_MAX + 1];	/* "/" made NUL */
-	char			 path[KF_PATH_MAX + 1];	/* base "/" shown */
+	int rootfd;
+	const struct glob_opts *o;
+	size_t max_matches;
+	size_t max_scan;
+	size_t budget;
+	struct glob_stats st;
+	int hits;
+	const char *pend; /* end of pat */
+	size_t dstart; /* display path starts here */
+	char pat[KF_PATH_MAX + 1]; /* "/" made NUL */
+	char path[KF_PATH_MAX + 1]; /* base "/" shown */
 };
 
 /* Matched names of one directory: a NUL-separated pool, then sorted. */
 struct names {
-	char	*pool;
-	size_t	 len;
-	size_t	 cap;
-	char	**v;
-	size_t	 n;
+	char *pool;
+	size_t len;
+	size_t cap;
+	char **v;
+	size_t n;
 };
 
 static int
@@ -231,8 +231,7 @@ names_add(struct names *nm, const char *s)
 	size_t n = strlen(s) + 1;
 
 	/* the capacity changes only with the memory */
-	if (grow_array(&nm->pool, &nm->cap, nm->len + n, 1, 1024,
-	    SIZE_MAX) < 0)
+	if (grow_array(&nm->pool, &nm->cap, nm->len + n, 1, 1024, SIZE_MAX) < 0)
 		return -ENOMEM;
 	memcpy(nm->pool + nm->len, s, n);
 	nm->len += n;
@@ -331,9 +330,9 @@ deliver(struct gx *g, size_t len, int dirfd, const char *name)
 	struct stat st;
 	int r;
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW |
-	    (*name == '\0' ? AT_EMPTY_PATH : 0)) < 0)
-		return 0;	/* vanished meanwhile */
+	if (fstatat(dirfd, name, &st,
+		AT_SYMLINK_NOFOLLOW | (*name == '\0' ? AT_EMPTY_PATH : 0)) < 0)
+		return 0; /* vanished meanwhile */
 	h.path = display(g, len);
 	h.dirfd = dirfd;
 	h.name = name;
@@ -408,7 +407,7 @@ collect(struct gx *g, const char *c, DIR *d, int last, struct names *nm)
 	return names_sort(nm);
 }
 
-static int	walk(struct gx *, const char *, size_t);
+static int walk(struct gx *, const char *, size_t);
 
 static int
 descend(struct gx *g, const char *c, size_t len, struct names *nm)
@@ -452,7 +451,7 @@ expand_here(struct gx *g, const char *c, size_t len)
 
 	fd = fs_open(g->rootfd, open_path(g, len), O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
-		return 0;	/* not a directory, gone, or no access */
+		return 0; /* not a directory, gone, or no access */
 	if ((d = fdopendir(fd)) == NULL) {
 		r = -errno;
 		close(fd);

@@ -14,42 +14,42 @@
 
 /* One result of glob_expand(), valid during the found() call only. */
 struct glob_hit {
-	const char		*path;	/* as typed, wildcards filled in */
-	int			 dirfd;	/* with name: the entry, for *at() */
-	const char		*name;	/* "": dirfd is the entry (O_PATH) */
-	const struct stat	*st;	/* lstat() of the entry */
+	const char *path; /* as typed, wildcards filled in */
+	int dirfd; /* with name: the entry, for *at() */
+	const char *name; /* "": dirfd is the entry (O_PATH) */
+	const struct stat *st; /* lstat() of the entry */
 };
 
 struct glob_stats {
-	size_t	matches;	/* names matched, at every level */
-	size_t	scanned;	/* directory entries read */
-	size_t	steps;		/* matcher steps spent */
+	size_t matches; /* names matched, at every level */
+	size_t scanned; /* directory entries read */
+	size_t steps; /* matcher steps spent */
 };
 
 struct glob_opts {
-	int	(*found)(void *, const struct glob_hit *);	/* < 0 stops */
-	void	*found_arg;
-	int	(*hide)(void *, const char *name);	/* NULL, or 1: skip */
-	void	*hide_arg;
-	size_t	 max_matches;	/* 0: KF_GLOB_MATCHES_MAX */
-	size_t	 max_scan;	/* 0: KF_GLOB_SCAN_MAX */
-	size_t	 max_steps;	/* 0: KF_GLOB_STEPS_MAX */
-	struct glob_stats *stats;	/* NULL, or filled in on return */
+	int (*found)(void *, const struct glob_hit *); /* < 0 stops */
+	void *found_arg;
+	int (*hide)(void *, const char *name); /* NULL, or 1: skip */
+	void *hide_arg;
+	size_t max_matches; /* 0: KF_GLOB_MATCHES_MAX */
+	size_t max_scan; /* 0: KF_GLOB_SCAN_MAX */
+	size_t max_steps; /* 0: KF_GLOB_STEPS_MAX */
+	struct glob_stats *stats; /* NULL, or filled in on return */
 };
 
 /* A list of name patterns, e.g. from the config; usable as a hide hook. */
 struct glob_set {
-	const char *const	*pat;
-	size_t			 n;
+	const char *const *pat;
+	size_t n;
 };
 
-int	glob_check(const char *pat);
-int	glob_has_magic(const char *pat);
-int	glob_match(const char *pat, const char *name, size_t *budget);
-int	glob_set_match(const struct glob_set *, const char *name);
-int	glob_set_hide(void *set, const char *name);
-int	glob_expand(int rootfd, const char *base, const char *pattern,
-	    const struct glob_opts *);
+int glob_check(const char *pat);
+int glob_has_magic(const char *pat);
+int glob_match(const char *pat, const char *name, size_t *budget);
+int glob_set_match(const struct glob_set *, const char *name);
+int glob_set_hide(void *set, const char *name);
+int glob_expand(int rootfd, const char *base, const char *pattern,
+    const struct glob_opts *);
 
 /*
  * glob_check: 0, -ENAMETOOLONG (over KF_PATH_MAX) or -EINVAL (more

@@ -20,30 +20,30 @@
 #include "hash.h"
 
 struct hash_algo {
-	const char	*name;		/* as FEAT and OPTS HASH spell it */
-	const char	*verb;		/* the X... command for it */
-	const char	*evp;		/* OpenSSL name; NULL for CRC32 (zlib) */
-	size_t		 len;		/* digest bytes */
-	EVP_MD		*md;		/* fetched by hash_init */
+	const char *name; /* as FEAT and OPTS HASH spell it */
+	const char *verb; /* the X... command for it */
+	const char *evp; /* OpenSSL name; NULL for CRC32 (zlib) */
+	size_t len; /* digest bytes */
+	EVP_MD *md; /* fetched by hash_init */
 };
 
 /* FEAT order. */
 static struct hash_algo algos[] = {
-	{ "SHA-1",	"XSHA1",	"SHA1",		20,	NULL },
-	{ "SHA-256",	"XSHA256",	"SHA2-256",	32,	NULL },
-	{ "SHA-512",	"XSHA512",	"SHA2-512",	64,	NULL },
-	{ "MD5",	"XMD5",		"MD5",		16,	NULL },
-	{ "CRC32",	"XCRC",		NULL,		4,	NULL },
+	{ "SHA-1", "XSHA1", "SHA1", 20, NULL },
+	{ "SHA-256", "XSHA256", "SHA2-256", 32, NULL },
+	{ "SHA-512", "XSHA512", "SHA2-512", 64, NULL },
+	{ "MD5", "XMD5", "MD5", 16, NULL },
+	{ "CRC32", "XCRC", NULL, 4, NULL },
 };
 
-#define NALGOS		(sizeof(algos) / sizeof(algos[0]))
-#define DEFAULT_ALGO	(&algos[1])
+#define NALGOS	     (sizeof(algos) / sizeof(algos[0]))
+#define DEFAULT_ALGO (&algos[1])
 
 /* A running digest: an EVP context, or a CRC32 value. */
 struct digest {
-	const struct hash_algo	*algo;
-	EVP_MD_CTX		*ctx;
-	uLong			 crc;
+	const struct hash_algo *algo;
+	EVP_MD_CTX *ctx;
+	uLong crc;
 };
 
 static int
@@ -282,8 +282,7 @@ check_args(const struct hash_algo *a, uint64_t start, uint64_t end,
  */
 int
 hash_fd(const struct hash_algo *a, int fd, uint64_t start, uint64_t end,
-    uint64_t max_bytes, const struct hash_stop *stop, char *hex,
-    size_t hexcap)
+    uint64_t max_bytes, const struct hash_stop *stop, char *hex, size_t hexcap)
 {
 	unsigned char md[EVP_MAX_MD_SIZE], *buf = NULL;
 	struct digest d;

@@ -18,33 +18,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HASH_HEX_MAX	(128 + 1)	/* SHA-512 in hex, NUL included */
-#define HASH_CHUNK	(256 * 1024)	/* one pread while hashing */
+#define HASH_HEX_MAX (128 + 1) /* SHA-512 in hex, NUL included */
+#define HASH_CHUNK   (256 * 1024) /* one pread while hashing */
 
 struct hash_algo;
 
-int	hash_init(void);
-void	hash_fini(void);
+int hash_init(void);
+void hash_fini(void);
 
-const struct hash_algo	*hash_lookup(const char *name);
-const struct hash_algo	*hash_alias(const char *verb);
-const struct hash_algo	*hash_default(void);
-const char		*hash_name(const struct hash_algo *);
-size_t			 hash_hex_len(const struct hash_algo *);
+const struct hash_algo *hash_lookup(const char *name);
+const struct hash_algo *hash_alias(const char *verb);
+const struct hash_algo *hash_default(void);
+const char *hash_name(const struct hash_algo *);
+size_t hash_hex_len(const struct hash_algo *);
 
-int	hash_feat_line(const struct hash_algo *selected, char *out,
-	    size_t outsz);
+int hash_feat_line(const struct hash_algo *selected, char *out, size_t outsz);
 /*
  * Asked before each chunk with the bytes digested so far: non-zero ends
  * the digest with -EINTR (ABOR, a time limit, SIGTERM: the caller's).
  */
 struct hash_stop {
-	int	(*check)(void *arg, uint64_t done);
-	void	 *arg;
+	int (*check)(void *arg, uint64_t done);
+	void *arg;
 };
 
-int	hash_fd(const struct hash_algo *, int fd, uint64_t start,
-	    uint64_t end, uint64_t max_bytes, const struct hash_stop *stop,
-	    char *hex, size_t hexcap);
+int hash_fd(const struct hash_algo *, int fd, uint64_t start, uint64_t end,
+    uint64_t max_bytes, const struct hash_stop *stop, char *hex, size_t hexcap);
 
 #endif

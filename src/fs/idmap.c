@@ -16,22 +16,22 @@
 #include "../common/sys.h"
 #include "idmap.h"
 
-#define CHUNK	16384	/* file read buffer; a longer line is skipped */
+#define CHUNK 16384 /* file read buffer; a longer line is skipped */
 
 struct ident {
-	uint32_t	id;
-	uint32_t	seq;	/* line order: the first line for an id wins */
-	char		name[KF_IDMAP_NAME_MAX + 1];
+	uint32_t id;
+	uint32_t seq; /* line order: the first line for an id wins */
+	char name[KF_IDMAP_NAME_MAX + 1];
 };
 
 struct idtab {
-	struct ident	*v;
-	size_t		 n;
-	size_t		 cap;
+	struct ident *v;
+	size_t n;
+	size_t cap;
 };
 
 struct idmap {
-	struct idtab	t[2];
+	struct idtab t[2];
 };
 
 struct idmap *
@@ -59,9 +59,9 @@ name_ok(const char *s, size_t n)
 		return 0;
 	for (i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			(s[i] >= 'A' && s[i] <= 'Z') ||
+			(s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+			s[i] == '_' || s[i] == '-'))
 			return 0;
 	return 1;
 }
@@ -74,7 +74,7 @@ tab_add(struct idtab *t, uint32_t id, const char *name, size_t n)
 	if (t->n >= KF_IDMAP_ENTRIES_MAX)
 		return 0;
 	if (grow_array(&t->v, &t->cap, t->n + 1, sizeof(*t->v), 64,
-	    KF_IDMAP_ENTRIES_MAX) < 0)
+		KF_IDMAP_ENTRIES_MAX) < 0)
 		return -ENOMEM;
 	v = &t->v[t->n];
 	v->id = id;

@@ -26,16 +26,14 @@ enum idmap_kind {
 
 struct idmap;
 
-struct idmap	*idmap_new(void);
-void		 idmap_free(struct idmap *);
-int		 idmap_parse(struct idmap *, enum idmap_kind, const char *text,
-		    size_t len);
-int		 idmap_load_file(struct idmap *, enum idmap_kind,
-		    const char *path);
-struct idmap	*idmap_load_system(void);
-const char	*idmap_user(const struct idmap *, uid_t);
-const char	*idmap_group(const struct idmap *, gid_t);
-size_t		 idmap_count(const struct idmap *, enum idmap_kind);
+struct idmap *idmap_new(void);
+void idmap_free(struct idmap *);
+int idmap_parse(struct idmap *, enum idmap_kind, const char *text, size_t len);
+int idmap_load_file(struct idmap *, enum idmap_kind, const char *path);
+struct idmap *idmap_load_system(void);
+const char *idmap_user(const struct idmap *, uid_t);
+const char *idmap_group(const struct idmap *, gid_t);
+size_t idmap_count(const struct idmap *, enum idmap_kind);
 
 /*
  * idmap_parse: adds the lines of text (the last may lack its newline).

@@ -21,8 +21,8 @@
 #include "list.h"
 #include "path.h"
 
-#define SIX_MONTHS	(31556952L / 2)	/* GNU ls: half a Gregorian year */
-#define TIME_MAX_SHOWN	253402300799LL	/* 9999-12-31 23:59:59 UTC */
+#define SIX_MONTHS     (31556952L / 2) /* GNU ls: half a Gregorian year */
+#define TIME_MAX_SHOWN 253402300799LL /* 9999-12-31 23:59:59 UTC */
 
 /* ---- pure formatters ---- */
 
@@ -32,9 +32,9 @@
  * 10,000-entry LIST), every field with its exact width.
  */
 struct fline {
-	char	s[2 * KF_PATH_MAX + 256];	/* name and link target */
-	size_t	n;
-	int	over;
+	char s[2 * KF_PATH_MAX + 256]; /* name and link target */
+	size_t n;
+	int over;
 };
 
 static void
@@ -63,7 +63,8 @@ put_left(struct fline *l, const char *p, size_t width)
 
 	put_mem(l, p, n);
 	while (n < width) {
-		size_t k = width - n < sizeof(sp) - 1 ? width - n : sizeof(sp) - 1;
+		size_t k = width - n < sizeof(sp) - 1 ? width - n :
+							sizeof(sp) - 1;
 
 		put_mem(l, sp, k);
 		n += k;
@@ -99,8 +100,13 @@ mode_string(mode_t m, char out[11])
 	static const char rwx[] = "rwxrwxrwx";
 	int i;
 
-	out[0] = S_ISDIR(m) ? 'd' : S_ISLNK(m) ? 'l' : S_ISFIFO(m) ? 'p' :
-	    S_ISSOCK(m) ? 's' : S_ISCHR(m) ? 'c' : S_ISBLK(m) ? 'b' : '-';
+	out[0] = S_ISDIR(m) ? 'd' :
+	    S_ISLNK(m)	    ? 'l' :
+	    S_ISFIFO(m)	    ? 'p' :
+	    S_ISSOCK(m)	    ? 's' :
+	    S_ISCHR(m)	    ? 'c' :
+	    S_ISBLK(m)	    ? 'b' :
+			      '-';
 	for (i = 0; i < 9; i++)
 		out[i + 1] = (m & (0400 >> i)) ? rwx[i] : '-';
 	if (m & S_ISUID)
@@ -195,11 +201,13 @@ list_format_long(struct buf *b, const char *name, const struct stat *st,
 	put_mem(&l, " ", 1);
 	put_num(&l, (unsigned long long)st->st_nlink, 10, 4, ' ');
 	put_mem(&l, " ", 1);
-	put_left(&l, id_name(idmap_user(ids, st->st_uid), st->st_uid, un,
-	    sizeof(un)), 8);
+	put_left(&l,
+	    id_name(idmap_user(ids, st->st_uid), st->st_uid, un, sizeof(un)),
+	    8);
 	put_mem(&l, " ", 1);
-	put_left(&l, id_name(idmap_group(ids, st->st_gid), st->st_gid, gn,
-	    sizeof(gn)), 8);
+	put_left(&l,
+	    id_name(idmap_group(ids, st->st_gid), st->st_gid, gn, sizeof(gn)),
+	    8);
 	put_mem(&l, " ", 1);
 	put_num(&l, st->st_size > 0 ? (unsigned long long)st->st_size : 0, 10,
 	    12, ' ');
@@ -287,7 +295,13 @@ perm_string(const struct stat *st, const struct list_opts *o, char *p)
 
 /* RFC 3659 7.8: the facts keepftpd knows, in the order they are sent. */
 static const char *const fact_names[LIST_FACTS_N] = {
-	"type", "size", "modify", "perm", "unique", "UNIX.mode", "UNIX.owner",
+	"type",
+	"size",
+	"modify",
+	"perm",
+	"unique",
+	"UNIX.mode",
+	"UNIX.owner",
 	"UNIX.group",
 };
 
@@ -354,8 +368,9 @@ list_format_facts(struct buf *b, const char *name, const struct stat *st,
 	if ((m & LIST_F_SIZE) && S_ISREG(st->st_mode) &&
 	    !(how & (LIST_FACT_CDIR | LIST_FACT_PDIR))) {
 		put_mem(&l, "size=", 5);
-		put_num(&l, st->st_size > 0 ? (unsigned long long)st->st_size :
-		    0, 10, 1, '0');
+		put_num(&l,
+		    st->st_size > 0 ? (unsigned long long)st->st_size : 0, 10,
+		    1, '0');
 		put_mem(&l, ";", 1);
 	}
 	if (m & LIST_F_MODIFY) {
@@ -389,14 +404,16 @@ list_format_facts(struct buf *b, const char *name, const struct stat *st,
 	}
 	if (m & LIST_F_OWNER) {
 		put_mem(&l, "UNIX.owner=", 11);
-		put_str(&l, id_name(idmap_user(o->ids, st->st_uid), st->st_uid,
-		    un, sizeof(un)));
+		put_str(&l,
+		    id_name(idmap_user(o->ids, st->st_uid), st->st_uid, un,
+			sizeof(un)));
 		put_mem(&l, ";", 1);
 	}
 	if (m & LIST_F_GROUP) {
 		put_mem(&l, "UNIX.group=", 11);
-		put_str(&l, id_name(idmap_group(o->ids, st->st_gid),
-		    st->st_gid, gn, sizeof(gn)));
+		put_str(&l,
+		    id_name(idmap_group(o->ids, st->st_gid), st->st_gid, gn,
+			sizeof(gn)));
 		put_mem(&l, ";", 1);
 	}
 	put_mem(&l, " ", 1);
@@ -409,23 +426,23 @@ list_format_facts(struct buf *b, const char *name, const struct stat *st,
 
 /* -R: names of subdirectories still to list, NUL-separated, a stack. */
 struct stack {
-	char	*mem;
-	size_t	 len;
-	size_t	 cap;
+	char *mem;
+	size_t len;
+	size_t cap;
 };
 
 struct lister {
-	const struct list_opts	*o;
-	struct buf		*b;
-	int			 rootfd;
-	time_t			 now;
-	size_t			 count;
-	size_t			 max;
-	int			 recurse;
-	int			 cut;	/* a bound was hit: -E2BIG at the end */
-	struct stack		 subs;
-	char			 path[KF_PATH_MAX + 1];	/* vpath being listed */
-	char			 disp[KF_PATH_MAX + 1];	/* its -R header */
+	const struct list_opts *o;
+	struct buf *b;
+	int rootfd;
+	time_t now;
+	size_t count;
+	size_t max;
+	int recurse;
+	int cut; /* a bound was hit: -E2BIG at the end */
+	struct stack subs;
+	char path[KF_PATH_MAX + 1]; /* vpath being listed */
+	char disp[KF_PATH_MAX + 1]; /* its -R header */
 };
 
 static int
@@ -436,7 +453,7 @@ stack_push(struct stack *s, const char *name)
 	if (n > KF_LIST_TREE_BUF - s->len)
 		return -E2BIG;
 	if (grow_array(&s->mem, &s->cap, s->len + n, 1, 4096,
-	    KF_LIST_TREE_BUF) < 0)
+		KF_LIST_TREE_BUF) < 0)
 		return -ENOMEM;
 	memcpy(s->mem + s->len, name, n);
 	s->len += n;
@@ -472,8 +489,8 @@ hidden(const struct list_opts *o, const char *name)
 static int
 admit(struct lister *l, const char *name)
 {
-	if (name[0] == '.' && (is_dot_name(name) ||
-	    !(l->o->flags & (LIST_ALL | LIST_MLSD))))
+	if (name[0] == '.' &&
+	    (is_dot_name(name) || !(l->o->flags & (LIST_ALL | LIST_MLSD))))
 		return 0;
 	if (strpbrk(name, "\r\n") != NULL || hidden(l->o, name))
 		return 0;
@@ -518,7 +535,7 @@ emit(struct lister *l, int dfd, const struct dirent *de, int *isdir)
 	    (de->d_type != DT_UNKNOWN || !l->recurse))
 		return buf_appendf(l->b, "%s\r\n", de->d_name);
 	if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return 0;	/* vanished meanwhile */
+		return 0; /* vanished meanwhile */
 	*isdir = S_ISDIR(st.st_mode);
 	return emit_stat(l, dfd, de->d_name, de->d_name, &st);
 }
@@ -563,7 +580,7 @@ join(char *p, size_t *len, const char *name)
 	return 0;
 }
 
-static int	tree(struct lister *, int, size_t, size_t, int);
+static int tree(struct lister *, int, size_t, size_t, int);
 
 static int
 subtree(struct lister *l, size_t plen, size_t dlen, int depth, size_t off)
@@ -591,10 +608,10 @@ tree(struct lister *l, int fd, size_t plen, size_t dlen, int depth)
 
 	l->path[plen] = l->disp[dlen] = '\0';
 	if (fd < 0)
-		fd = fs_open(l->rootfd, l->path, O_RDONLY | O_DIRECTORY |
-		    O_NOFOLLOW, 0);
+		fd = fs_open(l->rootfd, l->path,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
 	if (fd < 0)
-		return 0;	/* replaced, gone or unreadable: skip */
+		return 0; /* replaced, gone or unreadable: skip */
 	r = buf_appendf(l->b, "%s%s:\r\n", depth > 0 ? "\r\n" : "", l->disp);
 	if (r == 0)
 		r = flush_if(l, 0);
@@ -603,7 +620,7 @@ tree(struct lister *l, int fd, size_t plen, size_t dlen, int depth)
 	else
 		close(fd);
 	for (off = base; r == 0 && off < l->subs.len;
-	    off += strlen(l->subs.mem + off) + 1)
+	     off += strlen(l->subs.mem + off) + 1)
 		r = subtree(l, plen, dlen, depth, off);
 	l->subs.len = base;
 	return r;
@@ -640,7 +657,8 @@ list_dir(struct lister *l, int fd, const char *vpath)
 	if (l->recurse)
 		return list_tree(l, fd, vpath);
 	if (l->o->flags & LIST_MLSD) {
-		r = fstatat(fd, "", &st, AT_EMPTY_PATH) < 0 ? -errno :
+		r = fstatat(fd, "", &st, AT_EMPTY_PATH) < 0 ?
+		    -errno :
 		    list_format_facts(l->b, ".", &st, l->o, LIST_FACT_CDIR);
 		if (r < 0) {
 			close(fd);
@@ -686,7 +704,8 @@ lister_new(int rootfd, const struct list_opts *o)
 	l->now = o->now != 0 ? o->now : time(NULL);
 	l->max = o->max_entries != 0 ? o->max_entries : KF_LIST_ENTRIES_MAX;
 	l->recurse = (o->flags & (LIST_RECURSE | LIST_ALLOW_RECURSE)) ==
-	    (LIST_RECURSE | LIST_ALLOW_RECURSE) && !(o->flags & LIST_MLSD);
+		(LIST_RECURSE | LIST_ALLOW_RECURSE) &&
+	    !(o->flags & LIST_MLSD);
 	return l;
 }
 
@@ -738,7 +757,8 @@ list_dot(struct lister *l, const char *vpath)
 
 	if ((fd = fs_open(l->rootfd, vpath, O_PATH, 0)) < 0)
 		return -errno;
-	r = fstatat(fd, "", &st, AT_EMPTY_PATH) < 0 ? -errno :
+	r = fstatat(fd, "", &st, AT_EMPTY_PATH) < 0 ?
+	    -errno :
 	    emit_stat(l, fd, "", ".", &st);
 	close(fd);
 	return r;
@@ -815,8 +835,9 @@ list_glob(int rootfd, const char *cwd, const char *arg,
     const struct list_opts *o)
 {
 	char vpath[KF_PATH_MAX + 1];
-	struct glob_opts g = { .found = on_hit, .hide = o->hide,
-	    .hide_arg = o->hide_arg };
+	struct glob_opts g = { .found = on_hit,
+		.hide = o->hide,
+		.hide_arg = o->hide_arg };
 	struct lister *l;
 	int r;
 
@@ -844,7 +865,8 @@ list_mlst(int rootfd, const char *vpath, const struct list_opts *o,
 	if ((fd = fs_open(rootfd, vpath, O_PATH | O_NOFOLLOW, 0)) < 0)
 		return -errno;
 	r = fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ?
-	    -errno : list_format_facts(out, vpath, &st, o, LIST_FACT_MLST);
+	    -errno :
+	    list_format_facts(out, vpath, &st, o, LIST_FACT_MLST);
 	close(fd);
 	return r;
 }

@@ -17,58 +17,58 @@
 #include "../common/buf.h"
 #include "idmap.h"
 
-#define LIST_LONG	0x01	/* ls -l lines (LIST); else names (NLST) */
-#define LIST_ALL	0x02	/* -a: dot files too */
-#define LIST_RECURSE	0x04	/* -R was asked (set by args_list_opts) */
-#define LIST_ALLOW_RECURSE 0x08	/* caller: -R is permitted (config) */
-#define LIST_MLSD	0x10	/* RFC 3659 facts; the path must be a dir */
-#define LIST_WRITABLE	0x20	/* session may write: perm a,c,d,f,m,p,w */
-#define LIST_DIRSELF	0x40	/* -d: a directory itself, not its entries */
+#define LIST_LONG	   0x01 /* ls -l lines (LIST); else names (NLST) */
+#define LIST_ALL	   0x02 /* -a: dot files too */
+#define LIST_RECURSE	   0x04 /* -R was asked (set by args_list_opts) */
+#define LIST_ALLOW_RECURSE 0x08 /* caller: -R is permitted (config) */
+#define LIST_MLSD	   0x10 /* RFC 3659 facts; the path must be a dir */
+#define LIST_WRITABLE	   0x20 /* session may write: perm a,c,d,f,m,p,w */
+#define LIST_DIRSELF	   0x40 /* -d: a directory itself, not its entries */
 
 /* How list_format_facts() presents one entry. */
-#define LIST_FACT_CDIR	0x01	/* type=cdir: the listed directory */
-#define LIST_FACT_PDIR	0x02	/* type=pdir: its parent */
-#define LIST_FACT_MLST	0x04	/* MLST on the control connection: " facts" */
+#define LIST_FACT_CDIR 0x01 /* type=cdir: the listed directory */
+#define LIST_FACT_PDIR 0x02 /* type=pdir: its parent */
+#define LIST_FACT_MLST 0x04 /* MLST on the control connection: " facts" */
 
 /* The facts (RFC 3659 7.5), a bit each, for OPTS MLST. */
-#define LIST_F_TYPE	0x01
-#define LIST_F_SIZE	0x02
-#define LIST_F_MODIFY	0x04
-#define LIST_F_PERM	0x08
-#define LIST_F_UNIQUE	0x10
-#define LIST_F_MODE	0x20
-#define LIST_F_OWNER	0x40
-#define LIST_F_GROUP	0x80
-#define LIST_FACTS_ALL	0xff
-#define LIST_F_NONE	0x100	/* OPTS MLST with no facts */
-#define LIST_FACTS_N	8
+#define LIST_F_TYPE    0x01
+#define LIST_F_SIZE    0x02
+#define LIST_F_MODIFY  0x04
+#define LIST_F_PERM    0x08
+#define LIST_F_UNIQUE  0x10
+#define LIST_F_MODE    0x20
+#define LIST_F_OWNER   0x40
+#define LIST_F_GROUP   0x80
+#define LIST_FACTS_ALL 0xff
+#define LIST_F_NONE    0x100 /* OPTS MLST with no facts */
+#define LIST_FACTS_N   8
 
 struct list_opts {
-	unsigned		 flags;		/* LIST_* */
-	const struct idmap	*ids;		/* NULL: numeric owner/group */
-	uid_t			 uid;		/* session identity, for perm */
-	gid_t			 gid;
-	int			(*hide)(void *, const char *name);
-	void			*hide_arg;	/* e.g. glob_set_hide, &set */
-	size_t			 max_entries;	/* 0: KF_LIST_ENTRIES_MAX */
-	time_t			 now;		/* 0: time(NULL) */
-	const char		*label;		/* -R top header; NULL: "." */
-	unsigned		 facts;		/* LIST_F_*; 0: all */
-	int			(*flush)(void *, const char *, size_t);
-	void			*flush_arg;
+	unsigned flags; /* LIST_* */
+	const struct idmap *ids; /* NULL: numeric owner/group */
+	uid_t uid; /* session identity, for perm */
+	gid_t gid;
+	int (*hide)(void *, const char *name);
+	void *hide_arg; /* e.g. glob_set_hide, &set */
+	size_t max_entries; /* 0: KF_LIST_ENTRIES_MAX */
+	time_t now; /* 0: time(NULL) */
+	const char *label; /* -R top header; NULL: "." */
+	unsigned facts; /* LIST_F_*; 0: all */
+	int (*flush)(void *, const char *, size_t);
+	void *flush_arg;
 };
 
-int	list_format_long(struct buf *, const char *name, const struct stat *,
-	    const char *link, const struct idmap *, time_t now);
-int	list_format_facts(struct buf *, const char *name, const struct stat *,
-	    const struct list_opts *, unsigned how);
+int list_format_long(struct buf *, const char *name, const struct stat *,
+    const char *link, const struct idmap *, time_t now);
+int list_format_facts(struct buf *, const char *name, const struct stat *,
+    const struct list_opts *, unsigned how);
 unsigned list_facts_parse(const char *arg);
-int	list_facts_text(unsigned mask, int stars, char *out, size_t outsz);
-int	list_path(int rootfd, const char *vpath, const struct list_opts *);
-int	list_glob(int rootfd, const char *cwd, const char *arg,
-	    const struct list_opts *);
-int	list_mlst(int rootfd, const char *vpath, const struct list_opts *,
-	    struct buf *out);
+int list_facts_text(unsigned mask, int stars, char *out, size_t outsz);
+int list_path(int rootfd, const char *vpath, const struct list_opts *);
+int list_glob(int rootfd, const char *cwd, const char *arg,
+    const struct list_opts *);
+int list_mlst(int rootfd, const char *vpath, const struct list_opts *,
+    struct buf *out);
 
 /*
  * list_format_long: one "ls -l" line, CRLF-terminated. Owner and group

@@ -14,8 +14,8 @@
 #include "../common/limits.h"
 #include "pace.h"
 
-#define NS_PER_S	1000000000ULL
-#define TAU_NS		((int64_t)KF_PACE_SLICE_MS * 1000000)
+#define NS_PER_S 1000000000ULL
+#define TAU_NS	 ((int64_t)KF_PACE_SLICE_MS * 1000000)
 
 void
 pace_init(struct pace *p, uint64_t rate, int64_t now_ns)

@@ -23,7 +23,7 @@ push(char *out, size_t outsz, size_t *len, const char *comp, size_t n)
 		while (*len > 0 && out[*len - 1] != '/')
 			(*len)--;
 		if (*len > 0)
-			(*len)--;	/* the slash; "/" stays as len 0 */
+			(*len)--; /* the slash; "/" stays as len 0 */
 		return 0;
 	}
 	if (n > KF_NAME_MAX)
@@ -88,7 +88,7 @@ path_split(const char *vpath, char *parent, size_t psz, const char **name)
 		return -EINVAL;
 	n = (size_t)(slash - vpath);
 	if (n == 0)
-		n = 1;	/* parent is "/" */
+		n = 1; /* parent is "/" */
 	if (n >= psz)
 		return -ENAMETOOLONG;
 	memcpy(parent, vpath, n);

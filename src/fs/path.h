@@ -11,10 +11,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-int	path_resolve(const char *cwd, const char *arg, char *out, size_t outsz);
-int	path_split(const char *vpath, char *parent, size_t psz,
-	    const char **name);
-int	fs_open(int rootfd, const char *vpath, int flags, mode_t mode);
-int	fs_open_parent(int rootfd, const char *vpath, const char **name);
+int path_resolve(const char *cwd, const char *arg, char *out, size_t outsz);
+int path_split(const char *vpath, char *parent, size_t psz, const char **name);
+int fs_open(int rootfd, const char *vpath, int flags, mode_t mode);
+int fs_open_parent(int rootfd, const char *vpath, const char **name);
 
 #endif

@@ -20,12 +20,14 @@
 #include "quota.h"
 #include "upload.h"
 
-#define RECORD_HEAD	"keepftpd-usage 1 bytes="
-#define RECORD_MID	" files="
-#define DIGITS		20
+#define RECORD_HEAD "keepftpd-usage 1 bytes="
+#define RECORD_MID  " files="
+#define DIGITS	    20
 
 _Static_assert(sizeof(RECORD_HEAD) - 1 + DIGITS + sizeof(RECORD_MID) - 1 +
-    DIGITS + 1 == QUOTA_RECORD_LEN, "record length");
+	    DIGITS + 1 ==
+	QUOTA_RECORD_LEN,
+    "record length");
 
 /* ---------------------------------------------------------------- pure */
 
@@ -57,14 +59,14 @@ digits(const char *p, uint64_t *v)
 int
 quota_parse(const char *p, size_t n, struct quota_usage *u)
 {
-	const size_t head = sizeof(RECORD_HEAD) - 1, mid = sizeof(RECORD_MID) - 1;
+	const size_t head = sizeof(RECORD_HEAD) - 1,
+		     mid = sizeof(RECORD_MID) - 1;
 	struct quota_usage v;
 
 	if (n != QUOTA_RECORD_LEN || memcmp(p, RECORD_HEAD, head) != 0 ||
 	    digits(p + head, &v.bytes) < 0 ||
 	    memcmp(p + head + DIGITS, RECORD_MID, mid) != 0 ||
-	    digits(p + head + DIGITS + mid, &v.files) < 0 ||
-	    p[n - 1] != '\n')
+	    digits(p + head + DIGITS + mid, &v.files) < 0 || p[n - 1] != '\n')
 		return -EINVAL;
 	*u = v;
 	return 0;
@@ -83,8 +85,8 @@ within(uint64_t have, uint64_t add, uint64_t max)
 }
 
 int
-quota_fits(const struct quota_usage *u, uint64_t max_bytes,
-    uint64_t max_files, uint64_t bytes, uint64_t files, uint64_t files_slack)
+quota_fits(const struct quota_usage *u, uint64_t max_bytes, uint64_t max_files,
+    uint64_t bytes, uint64_t files, uint64_t files_slack)
 {
 	uint64_t fmax = max_files;
 
@@ -106,27 +108,27 @@ quota_sub(struct quota_usage *u, uint64_t bytes, uint64_t files)
 /* ---------------------------------------------------------------- walk */
 
 struct inode {
-	dev_t		dev;
-	ino_t		ino;
-	uint64_t	size;
+	dev_t dev;
+	ino_t ino;
+	uint64_t size;
 };
 
 struct walk {
-	unsigned		 max_depth;
-	size_t			 max_entries;
-	size_t			 entries;
-	struct quota_usage	 u;
-	struct inode		*path;		/* directories being walked */
-	struct inode		*links;		/* files with nlink > 1 */
-	size_t			 nlinks;
-	size_t			 links_cap;
+	unsigned max_depth;
+	size_t max_entries;
+	size_t entries;
+	struct quota_usage u;
+	struct inode *path; /* directories being walked */
+	struct inode *links; /* files with nlink > 1 */
+	size_t nlinks;
+	size_t links_cap;
 };
 
 static int
 remember_link(struct walk *w, const struct stat *st)
 {
 	if (grow_array(&w->links, &w->links_cap, w->nlinks + 1,
-	    sizeof(*w->links), 64, SIZE_MAX / sizeof(*w->links)) < 0)
+		sizeof(*w->links), 64, SIZE_MAX / sizeof(*w->links)) < 0)
 		return -ENOMEM;
 	w->links[w->nlinks++] = (struct inode){ st->st_dev, st->st_ino,
 		(uint64_t)st->st_size };
@@ -150,7 +152,8 @@ on_path(const struct walk *w, unsigned depth, const struct stat *st)
 	unsigned i;
 
 	for (i = 0; i <= depth; i++)
-		if (w->path[i].dev == st->st_dev && w->path[i].ino == st->st_ino)
+		if (w->path[i].dev == st->st_dev &&
+		    w->path[i].ino == st->st_ino)
 			return 1;
 	return 0;
 }
@@ -169,15 +172,15 @@ walk_sub(struct walk *w, int dirfd, const char *name, const struct stat *st,
 		return 0;
 	if (depth + 1 > w->max_depth)
 		return -ELOOP;
-	w->u.files++;	/* a directory is a file for quota_files */
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC | O_NONBLOCK);
+	w->u.files++; /* a directory is a file for quota_files */
+	fd = openat(dirfd, name,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &now) < 0 || now.st_dev != st->st_dev ||
 	    now.st_ino != st->st_ino) {
 		close(fd);
-		return -EAGAIN;	/* changed under us: try again */
+		return -EAGAIN; /* changed under us: try again */
 	}
 	w->path[depth + 1] = (struct inode){ now.st_dev, now.st_ino, 0 };
 	return walk_dir(w, fd, depth + 1);
@@ -193,16 +196,17 @@ walk_entry(struct walk *w, int dirfd, const char *name, unsigned depth)
 	if (++w->entries > w->max_entries)
 		return -E2BIG;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : -errno;	/* gone meanwhile */
+		return errno == ENOENT ? 0 : -errno; /* gone meanwhile */
 	/* a STOR's temporary file is charged when it gets its name */
-	if (S_ISREG(st.st_mode) && strncmp(name, UPLOAD_TMP_PREFIX,
-	    sizeof(UPLOAD_TMP_PREFIX) - 1) == 0)
+	if (S_ISREG(st.st_mode) &&
+	    strncmp(name, UPLOAD_TMP_PREFIX, sizeof(UPLOAD_TMP_PREFIX) - 1) ==
+		0)
 		return 0;
 	if (S_ISREG(st.st_mode))
 		return count_file(w, &st);
 	if (S_ISDIR(st.st_mode))
 		return walk_sub(w, dirfd, name, &st, depth);
-	return 0;	/* symlinks, fifos, sockets, devices: not counted */
+	return 0; /* symlinks, fifos, sockets, devices: not counted */
 }
 
 /* Walks and closes fd. */
@@ -268,7 +272,8 @@ quota_walk(int dirfd, unsigned max_depth, size_t max_entries,
 	struct stat st;
 	int fd, r;
 
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
+	fd = openat(dirfd, ".",
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0 ||
@@ -317,7 +322,7 @@ quota_read(int fd, struct quota_usage *u)
 	ssize_t n;
 
 	n = sys_pread(fd, rec, sizeof(rec), 0);
-	if (n < 0 && (n = -errno) < 0)	/* errno 0 would read as no record */
+	if (n < 0 && (n = -errno) < 0) /* errno 0 would read as no record */
 		return (int)n;
 	return quota_parse(rec, (size_t)n, u) == 0 ? 1 : 0;
 }
@@ -353,7 +358,8 @@ quota_start(struct quota *q, int rootfd)
 	if ((r = quota_lock(q->fd)) < 0)
 		goto out;
 	if ((r = quota_read(q->fd, &u)) == 0) {
-		r = quota_walk(rootfd, KF_QUOTA_DEPTH_MAX, KF_QUOTA_ENTRIES_MAX, &u);
+		r = quota_walk(rootfd, KF_QUOTA_DEPTH_MAX, KF_QUOTA_ENTRIES_MAX,
+		    &u);
 		if (r == 0)
 			r = quota_write(q->fd, &u);
 	}
@@ -391,7 +397,7 @@ quota_charge(struct quota *q, uint64_t bytes, uint64_t files,
 	if (lock_read(q, &u) < 0)
 		return -EIO;
 	if (!quota_fits(&u, q->max_bytes, q->max_files, bytes, files,
-	    files_slack))
+		files_slack))
 		r = -EDQUOT;
 	else {
 		u.bytes += bytes;
@@ -472,7 +478,8 @@ quota_rename(struct quota *q, int fromdir, const char *from, int todir,
 		return renameat(fromdir, from, todir, to);
 	freed_by(todir, to, &dst, &bytes, &files);
 	/* a name renamed onto itself (or a link of it) frees nothing */
-	if (files > 0 && fstatat(fromdir, from, &src, AT_SYMLINK_NOFOLLOW) == 0 &&
+	if (files > 0 &&
+	    fstatat(fromdir, from, &src, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    src.st_dev == dst.st_dev && src.st_ino == dst.st_ino)
 		bytes = files = 0;
 	r = renameat(fromdir, from, todir, to);
@@ -532,7 +539,8 @@ quota_check(struct quota *q, uint64_t bytes, uint64_t files,
 		return -EIO;
 	quota_sub(&u, freed->bytes, freed->files);
 	r = quota_fits(&u, q->max_bytes, q->max_files, bytes, files, 0) ?
-	    0 : -EDQUOT;
+	    0 :
+	    -EDQUOT;
 	quota_unlock(q->fd);
 	return r;
 }

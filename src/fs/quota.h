@@ -23,29 +23,28 @@
 #include <sys/types.h>
 
 struct quota_usage {
-	uint64_t	bytes;
-	uint64_t	files;
+	uint64_t bytes;
+	uint64_t files;
 };
 
 /* The record: "keepftpd-usage 1 bytes=%020llu files=%020llu\n". */
-#define QUOTA_RECORD_LEN	71
+#define QUOTA_RECORD_LEN 71
 
 /* ---- pure ---- */
 
 /* Writes the record (QUOTA_RECORD_LEN bytes, then a NUL) into out. */
-void	quota_format(const struct quota_usage *, char *out, size_t outsz);
+void quota_format(const struct quota_usage *, char *out, size_t outsz);
 /* 0 and *u from exactly one record, or -EINVAL. */
-int	quota_parse(const char *p, size_t n, struct quota_usage *u);
+int quota_parse(const char *p, size_t n, struct quota_usage *u);
 /*
  * 1 when u plus bytes and files stays within max_bytes and max_files
  * (0: no limit); files_slack more files are allowed for an upload that
  * replaces a file (its temporary file exists until the rename).
  */
-int	quota_fits(const struct quota_usage *u, uint64_t max_bytes,
-	    uint64_t max_files, uint64_t bytes, uint64_t files,
-	    uint64_t files_slack);
+int quota_fits(const struct quota_usage *u, uint64_t max_bytes,
+    uint64_t max_files, uint64_t bytes, uint64_t files, uint64_t files_slack);
 /* Takes bytes and files off u, never below 0. */
-void	quota_sub(struct quota_usage *u, uint64_t bytes, uint64_t files);
+void quota_sub(struct quota_usage *u, uint64_t bytes, uint64_t files);
 
 /*
  * The usage of the tree under dirfd, never following a symlink
@@ -54,8 +53,8 @@ void	quota_sub(struct quota_usage *u, uint64_t bytes, uint64_t files);
  * hard links counted once. -ELOOP deeper than max_depth, -E2BIG past
  * max_entries entries, -errno on a read error: no partial count.
  */
-int	quota_walk(int dirfd, unsigned max_depth, size_t max_entries,
-	    struct quota_usage *out);
+int quota_walk(int dirfd, unsigned max_depth, size_t max_entries,
+    struct quota_usage *out);
 
 /* ---- the usage file ---- */
 
@@ -67,20 +66,20 @@ int	quota_walk(int dirfd, unsigned max_depth, size_t max_entries,
  * creating it gives it to the directory's owner, the server's account).
  * The fd, or -errno.
  */
-int	quota_open(const char *dir, const char *name);
+int quota_open(const char *dir, const char *name);
 /* Under the lock: read (1: a valid record, 0: none yet), write. */
-int	quota_lock(int fd);
-void	quota_unlock(int fd);
-int	quota_read(int fd, struct quota_usage *);
-int	quota_write(int fd, const struct quota_usage *);
+int quota_lock(int fd);
+void quota_unlock(int fd);
+int quota_read(int fd, struct quota_usage *);
+int quota_write(int fd, const struct quota_usage *);
 
 /* ---- a session's accounting ---- */
 
 struct quota {
-	int		fd;		/* the usage file; -1: no quota */
-	uint64_t	max_bytes;	/* 0: no limit */
-	uint64_t	max_files;
-	int		broken;		/* usage unknown: uploads refused */
+	int fd; /* the usage file; -1: no quota */
+	uint64_t max_bytes; /* 0: no limit */
+	uint64_t max_files;
+	int broken; /* usage unknown: uploads refused */
 };
 
 /*
@@ -88,29 +87,29 @@ struct quota {
  * from a walk of the session's root (under the lock). 0, or -errno
  * (q->broken is then set).
  */
-int	quota_start(struct quota *, int rootfd);
+int quota_start(struct quota *, int rootfd);
 /* Adds bytes and files when they fit: 0, -EDQUOT, or -EIO (broken). */
-int	quota_charge(struct quota *, uint64_t bytes, uint64_t files,
-	    uint64_t files_slack);
+int quota_charge(struct quota *, uint64_t bytes, uint64_t files,
+    uint64_t files_slack);
 /* Gives bytes and files back (a failed upload, a truncation). */
-void	quota_credit(struct quota *, uint64_t bytes, uint64_t files);
+void quota_credit(struct quota *, uint64_t bytes, uint64_t files);
 /*
  * renameat(fromdir, from, todir, to) under the lock, crediting the
  * regular file it replaces. The renameat result (errno kept).
  */
-int	quota_rename(struct quota *, int fromdir, const char *from,
-	    int todir, const char *to);
+int quota_rename(struct quota *, int fromdir, const char *from, int todir,
+    const char *to);
 /*
  * unlinkat(dirfd, name, flags) under the lock, crediting a regular file
  * or (AT_REMOVEDIR) a directory.
  */
-int	quota_unlink(struct quota *, int dirfd, const char *name, int flags);
+int quota_unlink(struct quota *, int dirfd, const char *name, int flags);
 /*
  * mkdirat(dirfd, name, mode) under the lock, charging one file: -1 with
  * errno EDQUOT past quota_files, EIO when the usage is unknown, else
  * mkdirat's result and errno.
  */
-int	quota_mkdir(struct quota *, int dirfd, const char *name, mode_t mode);
+int quota_mkdir(struct quota *, int dirfd, const char *name, mode_t mode);
 
 /*
  * A STOR's new file is charged only when it gets its name, so that a
@@ -127,9 +126,9 @@ int	quota_mkdir(struct quota *, int dirfd, const char *name, mode_t mode);
  * usage: all may grow to the limit, the first to commit wins and the
  * others fail with 552 at their end.
  */
-int	quota_check(struct quota *, uint64_t bytes, uint64_t files,
-	    const struct quota_usage *freed);
-int	quota_commit(struct quota *, uint64_t bytes, int todir, const char *to,
-	    int (*place)(void *), void *arg);
+int quota_check(struct quota *, uint64_t bytes, uint64_t files,
+    const struct quota_usage *freed);
+int quota_commit(struct quota *, uint64_t bytes, int todir, const char *to,
+    int (*place)(void *), void *arg);
 
 #endif

@@ -21,17 +21,18 @@
 #include "quota_cli.h"
 
 struct qopts {
-	const char	*conf;
-	const char	*users;
-	const char	*dir;
-	const char	*name;
-	int		 recompute;
+	const char *conf;
+	const char *users;
+	const char *dir;
+	const char *name;
+	int recompute;
 };
 
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: keepftpd quota [-c CONF] [-f USERS_FILE] "
+	fprintf(stderr,
+	    "usage: keepftpd quota [-c CONF] [-f USERS_FILE] "
 	    "[-d QUOTA_DIR] NAME [--recompute]\n");
 	return 2;
 }
@@ -165,10 +166,12 @@ run(const struct qopts *o, const struct users_entry *e)
 		return 1;
 	if (r == 0)
 		printf("%s: no usage recorded yet (counted at the next login, "
-		    "or with --recompute)\n", e->name);
+		       "or with --recompute)\n",
+		    e->name);
 	else
 		printf("%s bytes=%llu files=%llu quota_bytes=%llu "
-		    "quota_files=%llu\n", e->name, (unsigned long long)u.bytes,
+		       "quota_files=%llu\n",
+		    e->name, (unsigned long long)u.bytes,
 		    (unsigned long long)u.files,
 		    (unsigned long long)e->quota_bytes,
 		    (unsigned long long)e->quota_files);
@@ -182,7 +185,8 @@ quota_cli(int argc, char **argv)
 	struct users_entry e;
 	struct qopts o;
 
-	if (argc < 1 || strcmp(argv[0], "quota") != 0 || parse(&o, argc, argv) < 0)
+	if (argc < 1 || strcmp(argv[0], "quota") != 0 ||
+	    parse(&o, argc, argv) < 0)
 		return usage();
 	if (settle_paths(&o, &c) < 0 || find_user(&o, &e) < 0)
 		return 1;

@@ -6,6 +6,6 @@
 #define KF_QUOTA_CLI_H
 
 /* argv[0] is "quota"; returns the exit status. */
-int	quota_cli(int argc, char **argv);
+int quota_cli(int argc, char **argv);
 
 #endif

@@ -46,7 +46,8 @@ quota_open(const char *dir, const char *name)
 {
 	const int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
 	    O_NOCTTY;
-	struct stat d = { 0 }, f = { 0 };	/* never read unset, even if errno 0 */
+	struct stat d = { 0 },
+		    f = { 0 }; /* never read unset, even if errno 0 */
 	int dfd, fd, r = 0, created = 1;
 
 	if (name[0] == '\0' || name[0] == '.' || strchr(name, '/') != NULL)

@@ -16,8 +16,8 @@
 #include "../common/limits.h"
 #include "upload.h"
 
-#define PREFIX_LEN	(sizeof(UPLOAD_TMP_PREFIX) - 1)
-#define HEX_DIGITS	12
+#define PREFIX_LEN (sizeof(UPLOAD_TMP_PREFIX) - 1)
+#define HEX_DIGITS 12
 
 int
 upload_tmp_is_name(const char *name)
@@ -67,8 +67,8 @@ open_named(int dirfd, struct upload_tmp *t)
 	struct flock l = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 
 	random_name(t->name, sizeof(t->name));
-	t->fd = openat(dirfd, t->name, O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, 0666);
+	t->fd = openat(dirfd, t->name,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
 	if (t->fd < 0)
 		return -1;
 	t->named = 1;
@@ -146,8 +146,8 @@ orphan(int dirfd, const char *name, time_t now)
 	struct stat st;
 	int fd, r;
 
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_NOCTTY | O_CLOEXEC);
+	fd = openat(dirfd, name,
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	r = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&

@@ -24,34 +24,34 @@
 
 #include <time.h>
 
-#define UPLOAD_TMP_PREFIX	".kf-upload-"
+#define UPLOAD_TMP_PREFIX ".kf-upload-"
 
 struct upload_tmp {
-	int	fd;		/* written by the upload; -1: none */
-	int	named;		/* name exists in the directory */
-	char	name[32];
+	int fd; /* written by the upload; -1: none */
+	int named; /* name exists in the directory */
+	char name[32];
 };
 
 /*
  * A temporary file in dirfd (an O_PATH directory), unnamed when
  * unnamed_ok and possible, else named and locked. 0, or -1 with errno.
  */
-int	upload_tmp_open(int dirfd, int unnamed_ok, struct upload_tmp *);
+int upload_tmp_open(int dirfd, int unnamed_ok, struct upload_tmp *);
 /*
  * Gives the file the name to in dirfd, replacing what was there (never
  * following a symlink): link or rename. 0, or -1 with errno; on
  * failure the temporary file is still the caller's to discard.
  */
-int	upload_tmp_place(int dirfd, struct upload_tmp *, const char *to);
+int upload_tmp_place(int dirfd, struct upload_tmp *, const char *to);
 /* Closes the file; a named one's name is removed (not after a place). */
-void	upload_tmp_discard(int dirfd, struct upload_tmp *);
+void upload_tmp_discard(int dirfd, struct upload_tmp *);
 /* 1 when name is a temporary file's name. */
-int	upload_tmp_is_name(const char *name);
+int upload_tmp_is_name(const char *name);
 /*
  * Removes the orphans in dirfd: temporary files that no upload holds
  * locked and that have not changed for KF_UPLOAD_ORPHAN_AGE seconds. At
  * most KF_LIST_ENTRIES_MAX entries are looked at.
  */
-void	upload_sweep(int dirfd, time_t now);
+void upload_sweep(int dirfd, time_t now);
 
 #endif

@@ -25,12 +25,11 @@
  * connection), and at an upload's end, where an ABOR or a closed control
  * connection means the upload did not end as the client wanted.
  */
-#define CHECK_EVERY	(8ULL * KF_XFER_CHUNK)
+#define CHECK_EVERY (8ULL * KF_XFER_CHUNK)
 
 void
 xfer_init(struct xfer *x, const struct xfer_io *io,
-    const struct xfer_watch *watch, int timeout_ms,
-    volatile sig_atomic_t *stop)
+    const struct xfer_watch *watch, int timeout_ms, volatile sig_atomic_t *stop)
 {
 	memset(x, 0, sizeof(*x));
 	x->io = *io;
@@ -426,10 +425,10 @@ write_out(struct xfer *x, int filefd, const char *p, size_t n)
 
 /* An upload's buffers: a block, and (TYPE A) its conversion. */
 struct upbuf {
-	char			*blk;
-	char			*out;
-	struct ascii_state	 as;
-	int			 ascii;
+	char *blk;
+	char *out;
+	struct ascii_state as;
+	int ascii;
 };
 
 /* A received block into the file: converted first in TYPE A. */
@@ -490,9 +489,10 @@ recv_loop(struct xfer *x, int filefd, struct upbuf *u)
 			return st;
 		len = 0;
 		r = fill(x, u->blk, want, &len);
-		if (len > 0 && ((st = moved(x, len)) != XFER_OK ||
-		    (st = write_block(x, filefd, u, len)) != XFER_OK ||
-		    (st = check_busy(x)) != XFER_OK))
+		if (len > 0 &&
+		    ((st = moved(x, len)) != XFER_OK ||
+			(st = write_block(x, filefd, u, len)) != XFER_OK ||
+			(st = check_busy(x)) != XFER_OK))
 			return st;
 		if (r > 0)
 			continue;
@@ -568,7 +568,7 @@ plain_recv(struct xfer_io *io, char *p, size_t n)
 	if (r >= 0)
 		return r;
 	return errno == EAGAIN || errno == EWOULDBLOCK ? XIO_WANT_READ :
-	    XIO_PEER;
+							 XIO_PEER;
 }
 
 static ssize_t
@@ -583,7 +583,7 @@ plain_sendfile(struct xfer_io *io, int filefd, off_t *off, size_t n)
 	if (errno == EPIPE || errno == ECONNRESET)
 		return XIO_PEER;
 	return errno == EAGAIN || errno == EWOULDBLOCK ? XIO_WANT_WRITE :
-	    XIO_LOCAL;
+							 XIO_LOCAL;
 }
 
 static void

@@ -26,16 +26,16 @@
 
 enum xfer_status {
 	XFER_OK,
-	XFER_ABORTED,		/* ABOR from the client */
-	XFER_STOPPED,		/* server shutting down */
-	XFER_CTRL_GONE,		/* control connection closed */
-	XFER_DATA_ERROR,	/* data connection failed or closed early */
-	XFER_TIMEOUT,		/* no progress for data_timeout */
-	XFER_DISK_FULL,		/* ENOSPC: 452 */
-	XFER_QUOTA,		/* EDQUOT, EFBIG, the user's quota: 552 */
-	XFER_IO_ERROR,		/* any other local error: 451 */
-	XFER_TOO_SLOW,		/* under min_rate over a window: 426 */
-	XFER_TRUNCATED,		/* TLS upload ended without close_notify */
+	XFER_ABORTED, /* ABOR from the client */
+	XFER_STOPPED, /* server shutting down */
+	XFER_CTRL_GONE, /* control connection closed */
+	XFER_DATA_ERROR, /* data connection failed or closed early */
+	XFER_TIMEOUT, /* no progress for data_timeout */
+	XFER_DISK_FULL, /* ENOSPC: 452 */
+	XFER_QUOTA, /* EDQUOT, EFBIG, the user's quota: 552 */
+	XFER_IO_ERROR, /* any other local error: 451 */
+	XFER_TOO_SLOW, /* under min_rate over a window: 426 */
+	XFER_TRUNCATED, /* TLS upload ended without close_notify */
 };
 
 /*
@@ -43,11 +43,11 @@ enum xfer_status {
  * count, 0 the end (recv: the peer's orderly end, with close_notify
  * under TLS; sendfile: the end of the file).
  */
-#define XIO_WANT_READ	(-1)	/* wait until the data fd is readable */
-#define XIO_WANT_WRITE	(-2)	/* wait until the data fd is writable */
-#define XIO_TRUNCATED	(-3)	/* recv: the peer closed without close_notify */
-#define XIO_PEER	(-4)	/* the data connection failed */
-#define XIO_LOCAL	(-5)	/* sendfile: reading the file failed (errno) */
+#define XIO_WANT_READ  (-1) /* wait until the data fd is readable */
+#define XIO_WANT_WRITE (-2) /* wait until the data fd is writable */
+#define XIO_TRUNCATED  (-3) /* recv: the peer closed without close_notify */
+#define XIO_PEER       (-4) /* the data connection failed */
+#define XIO_LOCAL      (-5) /* sendfile: reading the file failed (errno) */
 
 struct xfer_io;
 
@@ -60,23 +60,22 @@ struct xfer_io;
  * closes the fd. note: how downloads go, for the debug log (or NULL).
  */
 struct xfer_ops {
-	const char	*note;
-	ssize_t	(*send)(struct xfer_io *, const char *, size_t);
-	ssize_t	(*recv)(struct xfer_io *, char *, size_t);
-	ssize_t	(*sendfile)(struct xfer_io *, int filefd, off_t *off,
-		    size_t n);
-	void	(*finish)(struct xfer_io *);
+	const char *note;
+	ssize_t (*send)(struct xfer_io *, const char *, size_t);
+	ssize_t (*recv)(struct xfer_io *, char *, size_t);
+	ssize_t (*sendfile)(struct xfer_io *, int filefd, off_t *off, size_t n);
+	void (*finish)(struct xfer_io *);
 };
 
 struct xfer_io {
-	const struct xfer_ops	*ops;
-	int			 fd;		/* the data connection */
-	void			*ctx;		/* the transport's (TLS: SSL) */
-	size_t			 read_chunk;	/* file reads without sendfile */
+	const struct xfer_ops *ops;
+	int fd; /* the data connection */
+	void *ctx; /* the transport's (TLS: SSL) */
+	size_t read_chunk; /* file reads without sendfile */
 };
 
 /* The plain TCP transport on fd (non-blocking). */
-void	xfer_io_plain(struct xfer_io *, int fd);
+void xfer_io_plain(struct xfer_io *, int fd);
 
 /*
  * The control connection during a transfer, as the session sees it:
@@ -86,39 +85,38 @@ void	xfer_io_plain(struct xfer_io *, int fd);
  * or XFER_CTRL_GONE.
  */
 struct xfer_watch {
-	int			(*fd)(void *arg);
-	enum xfer_status	(*take)(void *arg, uint64_t bytes);
-	void			*arg;
+	int (*fd)(void *arg);
+	enum xfer_status (*take)(void *arg, uint64_t bytes);
+	void *arg;
 };
 
 struct xfer {
-	struct xfer_io			 io;
-	struct xfer_watch		 watch;
-	int				 timeout_ms;	/* stall, and rate window */
-	volatile sig_atomic_t		*stop;
-	uint64_t			 bytes;
-	struct pace			 pace;		/* rate 0: unpaced */
-	uint64_t			 min_rate;	/* bytes/s; 0: off */
-	struct quota			*quota;		/* uploads; NULL: none */
-	uint64_t			 charged;	/* bytes charged to it */
-	int				 quota_at_end;	/* check only (STOR) */
-	struct quota_usage		 quota_freed;	/* what the end frees */
-	int64_t				 last_ms;	/* last progress */
-	int64_t				 win_ms;	/* start of the rate window */
-	uint64_t			 win_bytes;	/* bytes in the window */
-	uint64_t			 next_check;	/* bytes: look at ctrl */
-	int				 accept_truncated;	/* TLS */
+	struct xfer_io io;
+	struct xfer_watch watch;
+	int timeout_ms; /* stall, and rate window */
+	volatile sig_atomic_t *stop;
+	uint64_t bytes;
+	struct pace pace; /* rate 0: unpaced */
+	uint64_t min_rate; /* bytes/s; 0: off */
+	struct quota *quota; /* uploads; NULL: none */
+	uint64_t charged; /* bytes charged to it */
+	int quota_at_end; /* check only (STOR) */
+	struct quota_usage quota_freed; /* what the end frees */
+	int64_t last_ms; /* last progress */
+	int64_t win_ms; /* start of the rate window */
+	uint64_t win_bytes; /* bytes in the window */
+	uint64_t next_check; /* bytes: look at ctrl */
+	int accept_truncated; /* TLS */
 };
 
 /* A transfer over io, watching the control connection through watch. */
-void	xfer_init(struct xfer *, const struct xfer_io *,
-	    const struct xfer_watch *, int timeout_ms,
-	    volatile sig_atomic_t *stop);
+void xfer_init(struct xfer *, const struct xfer_io *, const struct xfer_watch *,
+    int timeout_ms, volatile sig_atomic_t *stop);
 /*
  * Pace at rate bytes/s (0: none) and require min_rate bytes/s over
  * each timeout_ms window (0: none; never more than half the pace).
  */
-void	xfer_set_rates(struct xfer *, uint64_t rate, uint64_t min_rate);
+void xfer_set_rates(struct xfer *, uint64_t rate, uint64_t min_rate);
 
 enum xfer_status xfer_send_file(struct xfer *, int filefd, off_t offset);
 enum xfer_status xfer_send_buf(struct xfer *, const char *, size_t);

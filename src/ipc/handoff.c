@@ -32,8 +32,8 @@ host_ok(const char *host)
 	if (!terminated(host, CONF_HOST_MAX + 1))
 		return 0;
 	n = strlen(host);
-	return n == 0 || (conf_host_norm(host, n, norm) == 0 &&
-	    strcmp(norm, host) == 0);
+	return n == 0 ||
+	    (conf_host_norm(host, n, norm) == 0 && strcmp(norm, host) == 0);
 }
 
 static int

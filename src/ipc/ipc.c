@@ -47,7 +47,7 @@ ipc_put_str(struct ipc_msg *m, const char *s, size_t max)
 
 	if (n > max || sizeof(m->data) - m->len < 4 ||
 	    n > sizeof(m->data) - m->len - 4)
-		return -EMSGSIZE;	/* all or nothing */
+		return -EMSGSIZE; /* all or nothing */
 	if ((r = ipc_put_u32(m, (uint32_t)n)) < 0)
 		return r;
 	return ipc_put_bytes(m, s, n);
@@ -61,8 +61,8 @@ ipc_get_u32(struct ipc_msg *m, uint32_t *v)
 	if (m->len - m->off < 4)
 		return -EBADMSG;
 	b = m->data + m->off;
-	*v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	    (uint32_t)b[2] << 8 | b[3];
+	*v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 |
+	    b[3];
 	m->off += 4;
 	return 0;
 }
@@ -147,8 +147,8 @@ ipc_send(int fd, const struct ipc_msg *m)
 {
 	unsigned char frame[KF_IPC_MSG_MAX];
 	uint32_t t = m->type, l = (uint32_t)m->len;
-	unsigned char h[IPC_HDR_LEN] = { t >> 24, t >> 16, t >> 8, t,
-		l >> 24, l >> 16, l >> 8, l };
+	unsigned char h[IPC_HDR_LEN] = { t >> 24, t >> 16, t >> 8, t, l >> 24,
+		l >> 16, l >> 8, l };
 	ssize_t r;
 
 	memcpy(frame, h, sizeof(h));
@@ -188,8 +188,8 @@ ipc_send_fds(int fd, uint32_t type, const void *p, size_t n, const int *fds,
 	unsigned char h[IPC_HDR_LEN] = { type >> 24, type >> 16, type >> 8,
 		type, n >> 24, n >> 16, n >> 8, n };
 	union {
-		struct cmsghdr	c;
-		char		b[CMSG_SPACE(sizeof(int) * KF_IPC_FDS_MAX)];
+		struct cmsghdr c;
+		char b[CMSG_SPACE(sizeof(int) * KF_IPC_FDS_MAX)];
 	} cm;
 	struct iovec iov[2] = { { h, sizeof(h) }, { (void *)(uintptr_t)p, n } };
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
@@ -246,13 +246,15 @@ ipc_recv_fds(int fd, uint32_t type, void *p, size_t n, int *fds, size_t nfds,
 {
 	unsigned char h[IPC_HDR_LEN];
 	union {
-		struct cmsghdr	c;
-		char		b[CMSG_SPACE(sizeof(int) * KF_IPC_FDS_MAX) +
-				    CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr c;
+		char b[CMSG_SPACE(sizeof(int) * KF_IPC_FDS_MAX) +
+		    CMSG_SPACE(sizeof(struct ucred))];
 	} cm;
 	struct iovec iov[2] = { { h, sizeof(h) }, { p, n } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2,
-		.msg_control = cm.b, .msg_controllen = sizeof(cm.b) };
+	struct msghdr mh = { .msg_iov = iov,
+		.msg_iovlen = 2,
+		.msg_control = cm.b,
+		.msg_controllen = sizeof(cm.b) };
 	struct cmsghdr *c;
 	size_t got = 0, k;
 	int have_cr = 0;
@@ -288,10 +290,10 @@ ipc_recv_fds(int fd, uint32_t type, void *p, size_t n, int *fds, size_t nfds,
 	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || got > nfds ||
 	    (gotp == NULL ? got != nfds : got == 0) ||
 	    (size_t)r != IPC_HDR_LEN + n || (cr != NULL && !have_cr) ||
-	    ((uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
-	    (uint32_t)h[2] << 8 | h[3]) != type ||
-	    ((uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 |
-	    (uint32_t)h[6] << 8 | h[7]) != n) {
+	    ((uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 |
+		h[3]) != type ||
+	    ((uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 |
+		h[7]) != n) {
 		close_passed(&mh);
 		return -EBADMSG;
 	}

@@ -245,14 +245,14 @@ enum adm_type {
 	ADM_DONE = 84,
 };
 
-#define ADM_ADDR_MAX		64
-#define ADM_TEXT_MAX		256
-#define ADM_BANS_PER_MSG	100
-#define ADM_BAN_SECONDS_MAX	31536000
+#define ADM_ADDR_MAX	    64
+#define ADM_TEXT_MAX	    256
+#define ADM_BANS_PER_MSG    100
+#define ADM_BAN_SECONDS_MAX 31536000
 
 /* MON_LOGIN tls flags. */
-#define MON_TLS_PBSZ	0x1u
-#define MON_TLS_PROT_P	0x2u
+#define MON_TLS_PBSZ   0x1u
+#define MON_TLS_PROT_P 0x2u
 
 enum mon_login_result {
 	MON_LOGIN_FAILED = 0,

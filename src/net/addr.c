@@ -22,7 +22,8 @@ addr_ipv4(const struct sockaddr_storage *ss, uint8_t out[4])
 		memcpy(out, &((const struct sockaddr_in *)ss)->sin_addr, 4);
 		return 0;
 	}
-	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+	if (ss->ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
 		memcpy(out, sin6->sin6_addr.s6_addr + 12, 4);
 		return 0;
 	}
@@ -30,7 +31,8 @@ addr_ipv4(const struct sockaddr_storage *ss, uint8_t out[4])
 }
 
 int
-addr_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+addr_same_host(const struct sockaddr_storage *a,
+    const struct sockaddr_storage *b)
 {
 	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)a;
 	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)b;
@@ -64,7 +66,7 @@ socklen_t
 addr_len(const struct sockaddr_storage *ss)
 {
 	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
-	    sizeof(struct sockaddr_in6);
+					  sizeof(struct sockaddr_in6);
 }
 
 /* EPRT/EPSV protocol number: 1 for IPv4, 2 for IPv6. */
@@ -87,7 +89,8 @@ addr_to_str(const struct sockaddr_storage *ss, char *out, size_t n)
 		return;
 	}
 	a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-	if (ss->ss_family != AF_INET6 || inet_ntop(AF_INET6, a, out, (socklen_t)n) == NULL)
+	if (ss->ss_family != AF_INET6 ||
+	    inet_ntop(AF_INET6, a, out, (socklen_t)n) == NULL)
 		snprintf(out, n, "?");
 }
 
@@ -97,8 +100,8 @@ addr_to_str(const struct sockaddr_storage *ss, char *out, size_t n)
  * peer seen through an IPv6 socket (::ffff:a.b.c.d) is matched as IPv4.
  */
 struct cidr {
-	int	 v6;
-	uint8_t	 a[16];
+	int v6;
+	uint8_t a[16];
 	unsigned bits;
 };
 

@@ -16,7 +16,7 @@
 #include "addr.h"
 #include "data.h"
 
-#define PASV_BIND_TRIES	64
+#define PASV_BIND_TRIES 64
 
 void
 data_init(struct data *d)
@@ -55,8 +55,8 @@ data_listen(struct data *d, const struct sockaddr_storage *local,
 	start = randombytes_uniform(span);
 	tries = span < PASV_BIND_TRIES ? span : PASV_BIND_TRIES;
 	for (i = 0; i < tries; i++) {
-		fd = socket(local->ss_family, SOCK_STREAM | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, 0);
+		fd = socket(local->ss_family,
+		    SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (fd < 0)
 			return -1;
 		/*
@@ -114,14 +114,16 @@ accept_peer(struct data *d, const struct sockaddr_storage *peer, int timeout_ms)
 		if (addr_same_host(&from, peer))
 			return fd;
 		addr_to_str(&from, who, sizeof(who));
-		log_warn("data connection from foreign address %-s refused", who);
+		log_warn("data connection from foreign address %-s refused",
+		    who);
 		close(fd);
 	}
 	return -1;
 }
 
 static int
-connect_peer(struct data *d, const struct sockaddr_storage *local, int timeout_ms)
+connect_peer(struct data *d, const struct sockaddr_storage *local,
+    int timeout_ms)
 {
 	struct sockaddr_storage src = *local;
 	int fd, err = 0;
@@ -135,7 +137,8 @@ connect_peer(struct data *d, const struct sockaddr_storage *local, int timeout_m
 	if (src.ss_family == d->port_addr.ss_family)
 		(void)bind(fd, (struct sockaddr *)&src, addr_len(&src));
 	if (connect(fd, (struct sockaddr *)&d->port_addr,
-	    addr_len(&d->port_addr)) < 0 && errno != EINPROGRESS)
+		addr_len(&d->port_addr)) < 0 &&
+	    errno != EINPROGRESS)
 		goto fail;
 	if (sys_poll1(fd, POLLOUT, timeout_ms) <= 0)
 		goto fail;

@@ -11,19 +11,19 @@
 #include <sys/socket.h>
 
 struct data {
-	int			listen_fd;	/* pending PASV/EPSV */
-	int			have_port;	/* PORT/EPRT target set */
-	struct sockaddr_storage	port_addr;
+	int listen_fd; /* pending PASV/EPSV */
+	int have_port; /* PORT/EPRT target set */
+	struct sockaddr_storage port_addr;
 };
 
-void	data_init(struct data *);
-void	data_reset(struct data *);
-int	data_pending(const struct data *);
-int	data_listen(struct data *, const struct sockaddr_storage *local,
-	    unsigned minport, unsigned maxport, uint16_t *port);
-int	data_set_port(struct data *, const struct sockaddr_storage *target,
-	    const struct sockaddr_storage *peer);
-int	data_open(struct data *, const struct sockaddr_storage *local,
-	    const struct sockaddr_storage *peer, int timeout_ms);
+void data_init(struct data *);
+void data_reset(struct data *);
+int data_pending(const struct data *);
+int data_listen(struct data *, const struct sockaddr_storage *local,
+    unsigned minport, unsigned maxport, uint16_t *port);
+int data_set_port(struct data *, const struct sockaddr_storage *target,
+    const struct sockaddr_storage *peer);
+int data_open(struct data *, const struct sockaddr_storage *local,
+    const struct sockaddr_storage *peer, int timeout_ms);
 
 #endif

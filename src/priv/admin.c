@@ -25,7 +25,7 @@
 #include "admin.h"
 #include "bantab.h"
 
-#define ADMIN_IO_SEC	1
+#define ADMIN_IO_SEC 1
 
 static int
 sun_of(const char *path, struct sockaddr_un *sun)
@@ -89,7 +89,7 @@ admin_open(const char *path)
 	}
 	if (make_dir(path) < 0 || clear_stale(path, &sun) < 0 ||
 	    (fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0)) < 0) {
+		 0)) < 0) {
 		log_err("admin_socket=%s unusable: %-s", path, strerror(errno));
 		return -1;
 	}
@@ -151,8 +151,8 @@ peer_allowed(int fd, int (*is_session)(pid_t))
 	    len != sizeof(cr))
 		return 0;
 	if (cr.uid != 0 && cr.uid != geteuid()) {
-		log_warn("admin: refused uid %lu (pid %ld)", (unsigned long)cr.uid,
-		    (long)cr.pid);
+		log_warn("admin: refused uid %lu (pid %ld)",
+		    (unsigned long)cr.uid, (long)cr.pid);
 		return 0;
 	}
 	if (is_session(cr.pid) || is_session(parent_of(cr.pid))) {
@@ -198,7 +198,8 @@ do_list(int fd, struct bantab *t, struct ipc_msg *req)
 		for (size_t j = i; j < i + k; j++) {
 			bantab_addr_to_str(&b[j].addr, addr, sizeof(addr));
 			ipc_put_str(&m, addr, ADM_ADDR_MAX);
-			ipc_put_u32(&m, (uint32_t)((b[j].until_ms - now + 999) / 1000));
+			ipc_put_u32(&m,
+			    (uint32_t)((b[j].until_ms - now + 999) / 1000));
 		}
 		if (ipc_send(fd, &m) < 0)
 			break;
@@ -221,7 +222,8 @@ do_add(int fd, struct bantab *t, const struct conf *c, struct ipc_msg *req)
 		return;
 	}
 	if (bantab_addr_parse(addr, &a) < 0 || secs > ADM_BAN_SECONDS_MAX) {
-		done(fd, 1, "expected a numeric IPv4 or IPv6 address and at "
+		done(fd, 1,
+		    "expected a numeric IPv4 or IPv6 address and at "
 		    "most 31536000 seconds");
 		return;
 	}
@@ -229,7 +231,8 @@ do_add(int fd, struct bantab *t, const struct conf *c, struct ipc_msg *req)
 		secs = (uint32_t)c->ban_seconds;
 	bantab_ban(t, &a, sys_now_ms(), (int64_t)secs * 1000);
 	bantab_addr_to_str(&a, norm, sizeof(norm));
-	log_warn("ban: %-s banned for %lu s by admin", norm, (unsigned long)secs);
+	log_warn("ban: %-s banned for %lu s by admin", norm,
+	    (unsigned long)secs);
 	snprintf(text, sizeof(text), "%s banned for %lu s", norm,
 	    (unsigned long)secs);
 	done(fd, 0, text);

@@ -19,19 +19,19 @@ struct bantab;
  * stale socket is replaced, a live one is an error). -1 on error
  * (logged). Empty path: no socket, returns -1 without a log line.
  */
-int	admin_open(const char *path);
+int admin_open(const char *path);
 /* Unlinks the socket (the listener is stopping). */
-void	admin_close(int fd, const char *path);
+void admin_close(int fd, const char *path);
 /*
  * Accepts one client and answers its request. The peer must be root
  * or the listener's own uid, and must not be a session (is_session
  * says whether a pid is one of the listener's monitors; the peer and
  * its parent are checked). Bounded: 1 s to read, 1 s per write.
  */
-void	admin_serve(int lfd, struct bantab *, const struct conf *,
-	    int (*is_session)(pid_t));
+void admin_serve(int lfd, struct bantab *, const struct conf *,
+    int (*is_session)(pid_t));
 
 /* `keepftpd ban [-c FILE | -s SOCKET] list|add ADDR [SECONDS]|clear ADDR|all` */
-int	admin_cli(int argc, char **argv);
+int admin_cli(int argc, char **argv);
 
 #endif

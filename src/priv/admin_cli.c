@@ -18,12 +18,13 @@
 #include "../ipc/proto.h"
 #include "admin.h"
 
-#define CLI_TIMEOUT_SEC	5
+#define CLI_TIMEOUT_SEC 5
 
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: keepftpd ban [-c FILE | -s SOCKET] list\n"
+	fprintf(stderr,
+	    "usage: keepftpd ban [-c FILE | -s SOCKET] list\n"
 	    "       keepftpd ban [-c FILE | -s SOCKET] add ADDR [SECONDS]\n"
 	    "       keepftpd ban [-c FILE | -s SOCKET] clear ADDR|all\n");
 	return 2;
@@ -47,7 +48,8 @@ connect_to(const char *path)
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		fprintf(stderr, "keepftpd ban: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "keepftpd ban: %s: %s\n", path,
+		    strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -92,7 +94,8 @@ read_answer(int fd, int listing)
 		if (m.type != ADM_DONE || ipc_get_u32(&m, &status) < 0 ||
 		    ipc_get_str(&m, text, sizeof(text)) < 0 || ipc_end(&m) < 0)
 			break;
-		fprintf(status == 0 && !listing ? stdout : stderr, "%s\n", text);
+		fprintf(status == 0 && !listing ? stdout : stderr, "%s\n",
+		    text);
 		return status == 0 ? 0 : 1;
 	}
 	fprintf(stderr, "keepftpd ban: no valid answer from the server\n");
@@ -110,8 +113,9 @@ build(int argc, char **argv, struct ipc_msg *m)
 		return 0;
 	}
 	if ((argc == 2 || argc == 3) && strcmp(argv[0], "add") == 0) {
-		if (argc == 3 && (parse_u64(argv[2], ADM_BAN_SECONDS_MAX, &secs) < 0 ||
-		    secs == 0))
+		if (argc == 3 &&
+		    (parse_u64(argv[2], ADM_BAN_SECONDS_MAX, &secs) < 0 ||
+			secs == 0))
 			return -1;
 		ipc_init(m, ADM_BAN_ADD);
 		if (ipc_put_str(m, argv[1], ADM_ADDR_MAX) < 0)
@@ -174,7 +178,8 @@ admin_cli(int argc, char **argv)
 	    (fd = connect_to(path)) < 0)
 		return 1;
 	if (ipc_send(fd, &m) < 0) {
-		fprintf(stderr, "keepftpd ban: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "keepftpd ban: %s: %s\n", path,
+		    strerror(errno));
 		close(fd);
 		return 1;
 	}

@@ -16,37 +16,37 @@
 #include "../net/addr.h"
 #include "bantab.h"
 
-#define NIL	UINT32_MAX
+#define NIL UINT32_MAX
 
 enum { L_PLAIN = 0, L_BANNED = 1 };
 
 struct ent {
-	struct bantab_addr	key;
-	uint8_t			used;
-	uint8_t			banned;	/* which recency list */
-	uint32_t		hnext;	/* bucket chain */
-	uint32_t		prev, next;	/* recency list, or free list */
-	int64_t			rate_start;
-	uint32_t		rate_n;
-	uint32_t		fail_n;
-	int64_t			fail_start;
-	int64_t			ban_until;
+	struct bantab_addr key;
+	uint8_t used;
+	uint8_t banned; /* which recency list */
+	uint32_t hnext; /* bucket chain */
+	uint32_t prev, next; /* recency list, or free list */
+	int64_t rate_start;
+	uint32_t rate_n;
+	uint32_t fail_n;
+	int64_t fail_start;
+	int64_t ban_until;
 };
 
 struct lru {
-	uint32_t	head, tail;	/* most, least recently seen */
-	size_t		n;
+	uint32_t head, tail; /* most, least recently seen */
+	size_t n;
 };
 
 struct bantab {
-	unsigned char	key[crypto_shorthash_KEYBYTES];
-	struct ent	*e;
-	uint32_t	*bucket;
-	size_t		cap, nbucket;	/* nbucket: a power of two */
-	size_t		fresh;		/* e[fresh..cap) never used yet */
-	uint32_t	free;		/* entries given back */
-	struct lru	list[2];
-	unsigned long	evicted_bans;
+	unsigned char key[crypto_shorthash_KEYBYTES];
+	struct ent *e;
+	uint32_t *bucket;
+	size_t cap, nbucket; /* nbucket: a power of two */
+	size_t fresh; /* e[fresh..cap) never used yet */
+	uint32_t free; /* entries given back */
+	struct lru list[2];
+	unsigned long evicted_bans;
 };
 
 _Static_assert(BANTAB_KEYBYTES == crypto_shorthash_KEYBYTES, "key size");
@@ -57,7 +57,8 @@ bantab_new(size_t cap, const unsigned char *key)
 	struct bantab *t;
 	size_t i;
 
-	if (cap == 0 || cap > KF_BANTAB_MAX || (t = calloc(1, sizeof(*t))) == NULL)
+	if (cap == 0 || cap > KF_BANTAB_MAX ||
+	    (t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	t->cap = cap;
 	for (t->nbucket = 1; t->nbucket < cap; t->nbucket <<= 1)
@@ -340,7 +341,7 @@ bantab_list(const struct bantab *t, int64_t now, struct bantab_ban *out,
 	for (i = t->list[L_BANNED].head; i != NIL && n < max; i = t->e[i].next)
 		if (t->e[i].ban_until > now)
 			out[n++] = (struct bantab_ban){ t->e[i].key,
-			    t->e[i].ban_until };
+				t->e[i].ban_until };
 	return n;
 }
 
@@ -401,6 +402,6 @@ bantab_addr_to_str(const struct bantab_addr *a, char *out, size_t outsz)
 	if (outsz == 0)
 		return;
 	if (inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->a, out,
-	    (socklen_t)outsz) == NULL)
+		(socklen_t)outsz) == NULL)
 		out[0] = '\0';
 }

@@ -18,21 +18,21 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define BANTAB_KEYBYTES	16	/* crypto_shorthash_KEYBYTES */
-#define BANTAB_ADDR_STR	46	/* INET6_ADDRSTRLEN */
+#define BANTAB_KEYBYTES 16 /* crypto_shorthash_KEYBYTES */
+#define BANTAB_ADDR_STR 46 /* INET6_ADDRSTRLEN */
 
 /* An IPv4 address (v4-mapped IPv6 counts as IPv4) or an IPv6 address. */
 struct bantab_addr {
-	uint8_t	family;		/* 4 or 6 */
-	uint8_t	a[16];		/* IPv4: the first 4 bytes, the rest 0 */
+	uint8_t family; /* 4 or 6 */
+	uint8_t a[16]; /* IPv4: the first 4 bytes, the rest 0 */
 };
 
 struct bantab_policy {
-	unsigned	rate_max;	/* connections per window; 0: off */
-	int64_t		rate_window_ms;
-	unsigned	ban_failures;	/* failures per window; 0: off */
-	int64_t		ban_window_ms;
-	int64_t		ban_ms;		/* length of a ban */
+	unsigned rate_max; /* connections per window; 0: off */
+	int64_t rate_window_ms;
+	unsigned ban_failures; /* failures per window; 0: off */
+	int64_t ban_window_ms;
+	int64_t ban_ms; /* length of a ban */
 };
 
 enum bantab_verdict {
@@ -42,46 +42,45 @@ enum bantab_verdict {
 };
 
 struct bantab_ban {
-	struct bantab_addr	addr;
-	int64_t			until_ms;
+	struct bantab_addr addr;
+	int64_t until_ms;
 };
 
 struct bantab;
 
 /* cap entries (1..KF_BANTAB_MAX); key: BANTAB_KEYBYTES random bytes. */
-struct bantab	*bantab_new(size_t cap, const unsigned char *key);
-void		 bantab_free(struct bantab *);
+struct bantab *bantab_new(size_t cap, const unsigned char *key);
+void bantab_free(struct bantab *);
 
 /* A new connection from addr at now: banned, over the rate, or pass. */
-enum bantab_verdict bantab_connect(struct bantab *, const struct bantab_policy *,
-		    const struct bantab_addr *, int64_t now);
+enum bantab_verdict bantab_connect(struct bantab *,
+    const struct bantab_policy *, const struct bantab_addr *, int64_t now);
 /* A failed login from addr; 1 when it starts a ban, else 0. */
-int		 bantab_fail(struct bantab *, const struct bantab_policy *,
-		    const struct bantab_addr *, int64_t now);
+int bantab_fail(struct bantab *, const struct bantab_policy *,
+    const struct bantab_addr *, int64_t now);
 /* Bans addr until now + ms (replacing a ban it has). */
-void		 bantab_ban(struct bantab *, const struct bantab_addr *,
-		    int64_t now, int64_t ms);
+void bantab_ban(struct bantab *, const struct bantab_addr *, int64_t now,
+    int64_t ms);
 /* 1 when addr had a ban (now lifted), 0 when not. */
-int		 bantab_unban(struct bantab *, const struct bantab_addr *);
+int bantab_unban(struct bantab *, const struct bantab_addr *);
 /* Lifts every ban; returns how many there were. */
-size_t		 bantab_unban_all(struct bantab *);
+size_t bantab_unban_all(struct bantab *);
 /* Ends bans whose time is over, calling fn for each; returns the count. */
-size_t		 bantab_expire(struct bantab *, int64_t now,
-		    void (*fn)(const struct bantab_addr *, void *), void *arg);
+size_t bantab_expire(struct bantab *, int64_t now,
+    void (*fn)(const struct bantab_addr *, void *), void *arg);
 /* At most max current bans, most recently seen first; returns the count. */
-size_t		 bantab_list(const struct bantab *, int64_t now,
-		    struct bantab_ban *out, size_t max);
-size_t		 bantab_count(const struct bantab *);	/* entries in use */
-size_t		 bantab_nbanned(const struct bantab *);
+size_t bantab_list(const struct bantab *, int64_t now, struct bantab_ban *out,
+    size_t max);
+size_t bantab_count(const struct bantab *); /* entries in use */
+size_t bantab_nbanned(const struct bantab *);
 /* Bans pushed out because every entry held one (the table was full). */
-unsigned long	 bantab_evicted_bans(const struct bantab *);
+unsigned long bantab_evicted_bans(const struct bantab *);
 
 /* 0, or -EINVAL for a family other than AF_INET / AF_INET6. */
-int	bantab_addr_from_sockaddr(const struct sockaddr_storage *,
-	    struct bantab_addr *);
+int bantab_addr_from_sockaddr(const struct sockaddr_storage *,
+    struct bantab_addr *);
 /* A numeric IPv4 or IPv6 address (no port, no prefix); 0 or -EINVAL. */
-int	bantab_addr_parse(const char *, struct bantab_addr *);
-void	bantab_addr_to_str(const struct bantab_addr *, char *out,
-	    size_t outsz);
+int bantab_addr_parse(const char *, struct bantab_addr *);
+void bantab_addr_to_str(const struct bantab_addr *, char *out, size_t outsz);
 
 #endif

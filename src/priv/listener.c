@@ -39,32 +39,32 @@
 #include "../proto/session.h"
 
 /* After the cut: what the monitors get to end before SIGKILL. */
-#define CUT_GRACE_MS	8000
+#define CUT_GRACE_MS 8000
 
 struct slot {
-	pid_t			pid;
-	struct sockaddr_storage	peer;
-	int64_t			since_ms;	/* start, or the last REIN */
-	int			logged_in;	/* LSN_LOGIN_STATE */
-	int			trimmed;	/* SIGTERM sent by prelogin_trim */
+	pid_t pid;
+	struct sockaddr_storage peer;
+	int64_t since_ms; /* start, or the last REIN */
+	int logged_in; /* LSN_LOGIN_STATE */
+	int trimmed; /* SIGTERM sent by prelogin_trim */
 };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
-static sigset_t run_mask;	/* the mask before signals_setup blocked ours */
+static sigset_t run_mask; /* the mask before signals_setup blocked ours */
 static struct slot *slots;
 static size_t nslots, capslots;
 static unsigned long next_id = 1;
-static struct bantab *bans;	/* rates, failures, bans by address */
-static int report_rd = -1;	/* failed logins from the monitors */
-static int report_wr = -1;	/* the monitors' end (workers close it) */
+static struct bantab *bans; /* rates, failures, bans by address */
+static int report_rd = -1; /* failed logins from the monitors */
+static int report_wr = -1; /* the monitors' end (workers close it) */
 static int64_t last_sweep;
 static unsigned long evicted_seen;
-static int admin_fd = -1;	/* `keepftpd ban` (admin_socket) */
-static struct spawner spawners[SPAWN_ROLES];	/* pid 0: not running */
-static int64_t spawner_died[SPAWN_ROLES];	/* when, for the restart */
+static int admin_fd = -1; /* `keepftpd ban` (admin_socket) */
+static struct spawner spawners[SPAWN_ROLES]; /* pid 0: not running */
+static int64_t spawner_died[SPAWN_ROLES]; /* when, for the restart */
 static char admin_path[KF_CONF_VALUE_MAX + 1];
-static int stopping;		/* stop_all: count the monitors' ends */
-static unsigned stop_drained, stop_cut;	/* transfers, for the last line */
+static int stopping; /* stop_all: count the monitors' ends */
+static unsigned stop_drained, stop_cut; /* transfers, for the last line */
 
 /*
  * Every signal a service manager or an admin may send has a defined,
@@ -77,10 +77,10 @@ static unsigned stop_drained, stop_cut;	/* transfers, for the last line */
  */
 static const int caught[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD,
 	SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU,
-	SIGXFSZ, SIGPWR, SIGIO, SIGSTKFLT, SIGTSTP, SIGTTIN, SIGTTOU,
-	SIGWINCH, SIGURG };
-#define NCAUGHT	(sizeof(caught) / sizeof(caught[0]))
-static volatile sig_atomic_t got_other[NSIG];	/* logged, then dropped */
+	SIGXFSZ, SIGPWR, SIGIO, SIGSTKFLT, SIGTSTP, SIGTTIN, SIGTTOU, SIGWINCH,
+	SIGURG };
+#define NCAUGHT (sizeof(caught) / sizeof(caught[0]))
+static volatile sig_atomic_t got_other[NSIG]; /* logged, then dropped */
 
 static void
 on_signal(int sig)
@@ -168,14 +168,14 @@ signals_log(void)
 		name = sigabbrev_np(s);
 		if (s == SIGUSR1)
 			log_info("SIGUSR1: the log goes to stderr or syslog; "
-			    "nothing to reopen");
+				 "nothing to reopen");
 		else if (s == SIGUSR2)
 			log_info("SIGUSR2: %zu session(s), %zu logged in, "
-			    "%zu address(es) banned", nslots,
-			    logged_in_count(), bantab_nbanned(bans));
+				 "%zu address(es) banned",
+			    nslots, logged_in_count(), bantab_nbanned(bans));
 		else
-			log_info("SIG%-s: ignored", name != NULL ? name :
-			    "(real-time)");
+			log_info("SIG%-s: ignored",
+			    name != NULL ? name : "(real-time)");
 	}
 }
 
@@ -185,7 +185,8 @@ bind_one(const struct conf_listen *l)
 	char host[ADDR_STR_MAX];
 	int fd, on = 1;
 
-	fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = socket(l->addr.ss_family,
+	    SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
@@ -221,8 +222,9 @@ activated(struct listener *L)
 		l = &L->conf.listen[i];
 		memset(l, 0, sizeof(*l));
 		l->len = sizeof(l->addr);
-		if (getsockname(fds[i], (struct sockaddr *)&l->addr,
-		    &l->len) < 0 || sys_set_nonblock(fds[i], 1) < 0) {
+		if (getsockname(fds[i], (struct sockaddr *)&l->addr, &l->len) <
+			0 ||
+		    sys_set_nonblock(fds[i], 1) < 0) {
 			log_err("passed socket %d: %-s", fds[i],
 			    strerror(errno));
 			return -1;
@@ -234,7 +236,8 @@ activated(struct listener *L)
 		L->fds[L->nfds++] = fds[i];
 		addr_to_str(&l->addr, host, sizeof(host));
 		log_info("listening on %-s port %u%-s (passed by the service "
-		    "manager)", host, addr_port(&l->addr),
+			 "manager)",
+		    host, addr_port(&l->addr),
 		    l->implicit ? " (implicit TLS)" : "");
 	}
 	L->conf.listen_count = (size_t)n;
@@ -258,7 +261,8 @@ report_init(void)
 	    sys_set_nonblock(sv[0], 1) < 0 ||
 	    setsockopt(sv[1], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
 	    shutdown(sv[1], SHUT_RD) < 0) {
-		log_err("cannot create the report channel: %-s", strerror(errno));
+		log_err("cannot create the report channel: %-s",
+		    strerror(errno));
 		return -1;
 	}
 	report_rd = sv[0];
@@ -300,7 +304,7 @@ policy_of(const struct conf *c)
  * work in each process is CPU and memory per session).
  */
 static struct auth_account service;
-static int accounts_stale = 1;	/* at start and after SIGHUP */
+static int accounts_stale = 1; /* at start and after SIGHUP */
 
 /*
  * What every spawner of this configuration is given, in a mapping of
@@ -388,10 +392,11 @@ spawner_ended(pid_t pid, int status)
 	for (r = 0; r < SPAWN_ROLES; r++)
 		if (spawners[r].pid == pid && pid > 0 && !got_term) {
 			log_err("the %-s spawner (pid %ld) ended (%-s %d); "
-			    "starting a new one", spawn_role_name(r), (long)pid,
+				"starting a new one",
+			    spawn_role_name(r), (long)pid,
 			    WIFSIGNALED(status) ? "signal" : "status",
 			    WIFSIGNALED(status) ? WTERMSIG(status) :
-			    WEXITSTATUS(status));
+						  WEXITSTATUS(status));
 			sys_close(&spawners[r].chan);
 			spawners[r].pid = 0;
 			spawner_died[r] = sys_now_ms();
@@ -511,9 +516,10 @@ slot_add(pid_t pid, const struct sockaddr_storage *peer)
 {
 	/* a failed grow changes nothing: no write past the table */
 	if (grow_array(&slots, &capslots, nslots + 1, sizeof(*slots), 64,
-	    SIZE_MAX / sizeof(*slots)) < 0)
+		SIZE_MAX / sizeof(*slots)) < 0)
 		return -1;
-	slots[nslots] = (struct slot){ .pid = pid, .peer = *peer,
+	slots[nslots] = (struct slot){ .pid = pid,
+		.peer = *peer,
 		.since_ms = sys_now_ms() };
 	nslots++;
 	return 0;
@@ -564,9 +570,9 @@ prelogin_trim(const struct conf *c)
 		slots[i].trimmed = 1;
 		kill(slots[i].pid, SIGTERM);
 		log_info("session pid %ld not logged in after %lu s while "
-		    "%zu of max_prelogin %lu are: closed",
-		    (long)slots[i].pid, c->login_timeout_busy,
-		    prelogin_count(), c->max_prelogin);
+			 "%zu of max_prelogin %lu are: closed",
+		    (long)slots[i].pid, c->login_timeout_busy, prelogin_count(),
+		    c->max_prelogin);
 	}
 }
 
@@ -606,7 +612,7 @@ stop_count(const struct slot *sl, int status)
 	else if (WIFEXITED(status) && WEXITSTATUS(status) == SESSION_EXIT_CUT)
 		stop_cut++;
 	else if (WIFSIGNALED(status) && sl->logged_in)
-		stop_cut++;	/* SIGKILL after the cut */
+		stop_cut++; /* SIGKILL after the cut */
 }
 
 static void
@@ -667,7 +673,7 @@ service_lookup(const struct conf *c, struct monitor_args *a)
 	accounts_stale = 0;
 	auth_account(&service, c->service_user, force);
 	if (geteuid() == 0)
-		auth_anon_lookup(c, force);	/* anon_user likewise */
+		auth_anon_lookup(c, force); /* anon_user likewise */
 	a->service_ok = service.ok;
 	a->service_uid = service.uid;
 	a->service_gid = service.gid;
@@ -678,8 +684,11 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
     int implicit)
 {
 	struct monitor_args a = { .conf = &L->conf,
-		.inline_fd = L->inline_fd, .ctrl_fd = fd, .peer = *peer,
-		.report_fd = report_wr, .implicit = implicit };
+		.inline_fd = L->inline_fd,
+		.ctrl_fd = fd,
+		.peer = *peer,
+		.report_fd = report_wr,
+		.implicit = implicit };
 	socklen_t len = sizeof(a.local);
 	size_t i;
 	pid_t pid;
@@ -762,9 +771,12 @@ accept_one(struct listener *L, size_t which)
 	else if (nslots >= L->conf.max_clients)
 		refuse(fd, "Too many connections; try again later.", host);
 	else if (prelogin_count() >= L->conf.max_prelogin)
-		refuse(fd, "Too many connections not logged in; try again "
-		    "later.", host);
-	else if (L->conf.max_per_ip > 0 && count_peer(&peer) >= L->conf.max_per_ip)
+		refuse(fd,
+		    "Too many connections not logged in; try again "
+		    "later.",
+		    host);
+	else if (L->conf.max_per_ip > 0 &&
+	    count_peer(&peer) >= L->conf.max_per_ip)
 		refuse(fd, "Too many connections from your address.", host);
 	else if (L->conf.listen[which].implicit && tls_ctrl_ctx() == NULL)
 		refuse(fd, "TLS is not available.", host);
@@ -806,12 +818,15 @@ report_one(struct listener *L, const unsigned char *frame, size_t n,
 		return 0;
 	if (ipc_decode(&msg, frame, n) < 0 || msg.type != LSN_LOGIN_FAILED ||
 	    ipc_end(&msg) < 0) {
-		snprintf(why, whysz, "malformed message (%zu bytes) from pid "
-		    "%ld", n, (long)cr->pid);
+		snprintf(why, whysz,
+		    "malformed message (%zu bytes) from pid "
+		    "%ld",
+		    n, (long)cr->pid);
 		return -1;
 	}
 	if (!rate_take(bucket, sys_now_ms(), KF_REPORT_RATE, KF_REPORT_BURST)) {
-		snprintf(why, whysz, "over %d reports a second", KF_REPORT_RATE);
+		snprintf(why, whysz, "over %d reports a second",
+		    KF_REPORT_RATE);
 		return -1;
 	}
 	if (bantab_addr_from_sockaddr(&sl->peer, &a) < 0 ||
@@ -819,7 +834,8 @@ report_one(struct listener *L, const unsigned char *frame, size_t n,
 		return 0;
 	bantab_addr_to_str(&a, host, sizeof(host));
 	log_warn("ban: %-s banned for %lu s (%lu failed logins within %lu s)",
-	    host, L->conf.ban_seconds, L->conf.ban_failures, L->conf.ban_window);
+	    host, L->conf.ban_seconds, L->conf.ban_failures,
+	    L->conf.ban_window);
 	return 0;
 }
 
@@ -839,8 +855,8 @@ reports_read(struct listener *L)
 	static int64_t said_ms = -KF_DROP_SUMMARY_MS;
 	unsigned char frame[64];
 	union {
-		struct cmsghdr	h;
-		char		b[CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(struct ucred))];
 	} cm;
 	struct iovec iov = { frame, sizeof(frame) };
 	struct msghdr mh;
@@ -856,7 +872,8 @@ reports_read(struct listener *L)
 		mh.msg_iovlen = 1;
 		mh.msg_control = cm.b;
 		mh.msg_controllen = sizeof(cm.b);
-		n = sys_recvmsg(report_rd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		n = sys_recvmsg(report_rd, &mh,
+		    MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n < 0)
 			break;
 		cr = NULL;
@@ -870,7 +887,7 @@ reports_read(struct listener *L)
 		if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
 			snprintf(why, sizeof(why), "truncated");
 		else if (report_one(L, frame, (size_t)n, cr, &bucket, why,
-		    sizeof(why)) == 0)
+			     sizeof(why)) == 0)
 			continue;
 		if (now - said_ms < KF_DROP_SUMMARY_MS) {
 			dropped++;
@@ -878,7 +895,8 @@ reports_read(struct listener *L)
 		}
 		if (dropped > 0)
 			log_warn("report dropped: %lu datagram(s) since the "
-			    "last line; this one: %-s", dropped + 1, why);
+				 "last line; this one: %-s",
+			    dropped + 1, why);
 		else
 			log_warn("report dropped: %-s", why);
 		dropped = 0;
@@ -944,7 +962,8 @@ do_reload(struct listener *L)
 	 * old contexts beside new options (the reason is logged by tls_load).
 	 */
 	if (tls_load(c) < 0) {
-		log_err("configuration reload failed: its TLS part does not "
+		log_err(
+		    "configuration reload failed: its TLS part does not "
 		    "load; keeping the whole old configuration (certificate, "
 		    "TLS settings and every other option)");
 		free(c);
@@ -952,13 +971,13 @@ do_reload(struct listener *L)
 	}
 	if (tls_configured(c))
 		log_info("TLS certificate reloaded: tls_cert=%s", c->tls_cert);
-	accounts_stale = 1;	/* look the accounts up again */
+	accounts_stale = 1; /* look the accounts up again */
 	L->conf = *c;
 	/* new sessions get new spawners; old ones end with theirs */
 	if (spawners_start(L, 1) < 0)
 		log_err("a spawner did not start; retrying");
 	log_info("configuration reloaded; new sessions use it "
-	    "(listen addresses are unchanged until restart)");
+		 "(listen addresses are unchanged until restart)");
 	free(c);
 }
 
@@ -978,11 +997,11 @@ wait_sessions(const sigset_t *mask, int64_t until, int stop_on_term)
 	struct timespec ts = { 0, 100 * 1000000 };
 	size_t said = nslots;
 
-	while (nslots > 0 && sys_now_ms() < until &&
-	    !(stop_on_term && got_term)) {
+	while (
+	    nslots > 0 && sys_now_ms() < until && !(stop_on_term && got_term)) {
 		ppoll(NULL, 0, &ts, mask);
 		reap();
-		if (nslots != said)	/* the drain's progress */
+		if (nslots != said) /* the drain's progress */
 			notify_stopping(said = nslots);
 	}
 }
@@ -1010,7 +1029,8 @@ stop_all(struct listener *L, const sigset_t *mask)
 	notify_stopping(nslots);
 	stopping = 1;
 	log_info("stopping: %zu session(s) to end; running transfers get "
-	    "up to %lu s (shutdown_grace)", nslots, L->conf.shutdown_grace);
+		 "up to %lu s (shutdown_grace)",
+	    nslots, L->conf.shutdown_grace);
 	got_term = 0;
 	signal_sessions(SIGTERM);
 	wait_sessions(mask, sys_now_ms() + grace, 1);
@@ -1061,19 +1081,26 @@ listener_run(struct listener *L)
 	notify_ready(nslots, logged_in_count());
 	while (!got_term) {
 		for (i = 0; i < L->nfds; i++)
-			p[i] = (struct pollfd){ .fd = L->fds[i], .events = POLLIN };
-		p[L->nfds] = (struct pollfd){ .fd = report_rd, .events = POLLIN };
-		p[L->nfds + 1] = (struct pollfd){ .fd = admin_fd, .events = POLLIN };
+			p[i] = (struct pollfd){ .fd = L->fds[i],
+				.events = POLLIN };
+		p[L->nfds] = (struct pollfd){ .fd = report_rd,
+			.events = POLLIN };
+		p[L->nfds + 1] = (struct pollfd){ .fd = admin_fd,
+			.events = POLLIN };
 		/* while bans are held, max_prelogin is near or a spawner is
 		 * down, wake each second to act on time */
-		if (ppoll(p, L->nfds + 2, bantab_nbanned(bans) > 0 ||
-		    prelogin_busy(&L->conf) || spawner_down() ? &second : NULL,
-		    &mask) > 0) {
+		if (ppoll(p, L->nfds + 2,
+			bantab_nbanned(bans) > 0 || prelogin_busy(&L->conf) ||
+				spawner_down() ?
+			    &second :
+			    NULL,
+			&mask) > 0) {
 			for (i = 0; i < L->nfds; i++)
 				if (p[i].revents & POLLIN)
 					accept_one(L, i);
 			if (p[L->nfds + 1].revents & POLLIN)
-				admin_serve(admin_fd, bans, &L->conf, is_session);
+				admin_serve(admin_fd, bans, &L->conf,
+				    is_session);
 		}
 		reports_read(L);
 		bans_sweep();

@@ -9,14 +9,14 @@
 #include "../conf/conf.h"
 
 struct listener {
-	struct conf	 conf;
-	int		 inline_fd;	/* quick mode's users (sealed memfd), or -1 */
-	int		(*reload)(struct conf *);	/* NULL: nothing to reload */
-	int		 fds[KF_LISTEN_MAX];
-	size_t		 nfds;
+	struct conf conf;
+	int inline_fd; /* quick mode's users (sealed memfd), or -1 */
+	int (*reload)(struct conf *); /* NULL: nothing to reload */
+	int fds[KF_LISTEN_MAX];
+	size_t nfds;
 };
 
-int	listener_bind(struct listener *);
-int	listener_run(struct listener *);
+int listener_bind(struct listener *);
+int listener_run(struct listener *);
 
 #endif

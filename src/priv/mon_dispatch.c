@@ -19,7 +19,7 @@
 #include "../ipc/proto.h"
 #include "mon_state.h"
 
-#define STR(n)	(4 + (n))	/* u32 length + bytes */
+#define STR(n) (4 + (n)) /* u32 length + bytes */
 
 const struct mon_req mon_table[] = {
 	{ MON_LOGIN, "MON_LOGIN", MON_SRC_WORKER, MPH_PRELOGIN, 0,
@@ -103,24 +103,29 @@ check(const struct mon_state *st, enum mon_src src, const struct mon_req *rq,
     const struct ipc_msg *msg, struct mon_out *out)
 {
 	if (rq == NULL || rq->src != src)
-		return refuse(out, "refused frame from the %s: type %u is not "
-		    "its request", src_name(src), (unsigned)msg->type);
+		return refuse(out,
+		    "refused frame from the %s: type %u is not "
+		    "its request",
+		    src_name(src), (unsigned)msg->type);
 	if ((rq->phases & st->phase) == 0)
 		return refuse(out, "refused %s from the %s: out of order (%s)",
 		    rq->name, src_name(src), phase_name(st->phase));
 	if (rq->once && rq->type < 32 && (st->seen & (1u << rq->type)))
-		return refuse(out, "refused %s from the %s: a second one "
-		    "(once per connection)", rq->name, src_name(src));
+		return refuse(out,
+		    "refused %s from the %s: a second one "
+		    "(once per connection)",
+		    rq->name, src_name(src));
 	if (msg->len > rq->max_len)
-		return refuse(out, "refused %s from the %s: oversized (%zu > "
-		    "%zu bytes)", rq->name, src_name(src), msg->len,
-		    rq->max_len);
+		return refuse(out,
+		    "refused %s from the %s: oversized (%zu > "
+		    "%zu bytes)",
+		    rq->name, src_name(src), msg->len, rq->max_len);
 	return MON_V_NONE;
 }
 
 enum mon_verdict
-mon_dispatch(struct mon_state *st, const struct mon_ops *ops,
-    enum mon_src src, const void *frame, size_t n, struct mon_out *out)
+mon_dispatch(struct mon_state *st, const struct mon_ops *ops, enum mon_src src,
+    const void *frame, size_t n, struct mon_out *out)
 {
 	const struct mon_req *rq;
 	struct ipc_msg msg;
@@ -132,16 +137,20 @@ mon_dispatch(struct mon_state *st, const struct mon_ops *ops,
 		return refuse(out, "refused frame from the %s: empty",
 		    src_name(src));
 	if (n > KF_IPC_MSG_MAX)
-		return refuse(out, "refused frame from the %s: oversized (%zu "
-		    "> %d bytes)", src_name(src), n, KF_IPC_MSG_MAX);
+		return refuse(out,
+		    "refused frame from the %s: oversized (%zu "
+		    "> %d bytes)",
+		    src_name(src), n, KF_IPC_MSG_MAX);
 	if (ipc_decode(&msg, frame, n) < 0)
-		return refuse(out, "refused frame from the %s: malformed "
-		    "header (%zu bytes)", src_name(src), n);
+		return refuse(out,
+		    "refused frame from the %s: malformed "
+		    "header (%zu bytes)",
+		    src_name(src), n);
 	rq = lookup(msg.type);
 	if ((v = check(st, src, rq, &msg, out)) == MON_V_FATAL)
 		return v;
 	v = rq->handler(st, ops, &msg, out);
-	explicit_bzero(msg.data, sizeof(msg.data));	/* a password */
+	explicit_bzero(msg.data, sizeof(msg.data)); /* a password */
 	if (v != MON_V_FATAL && rq->once && !out->retry && rq->type < 32)
 		st->seen |= 1u << rq->type;
 	return v;
@@ -170,8 +179,8 @@ read_frame(int fd, unsigned char *frame, size_t cap)
 }
 
 enum mon_verdict
-mon_serve_one(struct mon_state *st, const struct mon_ops *ops,
-    enum mon_src src, int fd, struct mon_out *out, int *gone)
+mon_serve_one(struct mon_state *st, const struct mon_ops *ops, enum mon_src src,
+    int fd, struct mon_out *out, int *gone)
 {
 	unsigned char frame[KF_IPC_MSG_MAX];
 	enum mon_verdict v;

@@ -41,14 +41,16 @@ reply_u32(struct mon_out *out, uint32_t type, uint32_t v)
 unsigned
 mon_fail_delay_ms(unsigned long base_ms, unsigned failures)
 {
-	unsigned long d = base_ms < KF_LOGIN_DELAY_MAX_MS ? base_ms :
+	unsigned long d = base_ms < KF_LOGIN_DELAY_MAX_MS ?
+	    base_ms :
 	    KF_LOGIN_DELAY_MAX_MS;
 	unsigned i;
 
 	/* d <= the cap before each doubling: no overflow */
 	for (i = 1; i < failures && d < KF_LOGIN_DELAY_MAX_MS; i++)
 		d *= 2;
-	return (unsigned)(d < KF_LOGIN_DELAY_MAX_MS ? d : KF_LOGIN_DELAY_MAX_MS);
+	return (
+	    unsigned)(d < KF_LOGIN_DELAY_MAX_MS ? d : KF_LOGIN_DELAY_MAX_MS);
 }
 
 int
@@ -59,17 +61,17 @@ mon_rein(struct mon_state *st)
 	st->reins++;
 	st->logged_in = 0;
 	memset(st->id, 0, sizeof(*st->id));
-	st->host_done = 0;	/* REIN: HOST may be given again */
+	st->host_done = 0; /* REIN: HOST may be given again */
 	memset(st->host, 0, sizeof(st->host));
 	st->phase = MPH_PRELOGIN;
 	return 0;
 }
 
 struct login_req {
-	char		user[KF_USER_MAX + 1];
-	char		pass[KF_PASS_MAX + 1];
-	char		host[CONF_HOST_MAX + 1];
-	uint32_t	tls;
+	char user[KF_USER_MAX + 1];
+	char pass[KF_PASS_MAX + 1];
+	char host[CONF_HOST_MAX + 1];
+	uint32_t tls;
 };
 
 static enum mon_verdict
@@ -95,8 +97,8 @@ read_login(struct mon_state *st, struct ipc_msg *msg, struct login_req *rq,
  * configuration; a name it does not hold means the default host.
  */
 static int
-select_vhost(struct mon_state *st, const struct mon_ops *ops,
-    const char *host, const struct conf_vhost **vh)
+select_vhost(struct mon_state *st, const struct mon_ops *ops, const char *host,
+    const struct conf_vhost **vh)
 {
 	char norm[CONF_HOST_MAX + 1];
 	size_t n = strlen(host);
@@ -107,8 +109,10 @@ select_vhost(struct mon_state *st, const struct mon_ops *ops,
 	if (conf_host_norm(host, n, norm) < 0 || strcmp(norm, host) != 0)
 		return -1;
 	if ((*vh = conf_vhost_find(st->conf, host)) == NULL)
-		ops->log(LOG_WARNING, "login: host=%s is not a configured "
-		    "vhost; default host used", host);
+		ops->log(LOG_WARNING,
+		    "login: host=%s is not a configured "
+		    "vhost; default host used",
+		    host);
 	return 0;
 }
 
@@ -150,8 +154,10 @@ policy_refused(struct mon_state *st, const struct mon_ops *ops,
 	if ((why = user_address_refused(st)) != NULL)
 		return why;
 	if (!st->tls && ops->tls_required(st->conf, user, st->id)) {
-		ops->log(LOG_WARNING, "login refused: user=%s needs TLS on the "
-		    "control connection", user);
+		ops->log(LOG_WARNING,
+		    "login refused: user=%s needs TLS on the "
+		    "control connection",
+		    user);
 		return "tls-required";
 	}
 	return NULL;
@@ -165,18 +171,21 @@ policy_refused(struct mon_state *st, const struct mon_ops *ops,
  * worker can skip neither.
  */
 static enum mon_verdict
-login_failed(struct mon_state *st, const struct mon_ops *ops,
-    const char *why, const char *user, struct mon_out *out)
+login_failed(struct mon_state *st, const struct mon_ops *ops, const char *why,
+    const char *user, struct mon_out *out)
 {
 	st->failures++;
-	ops->log(LOG_WARNING, "login failed: from=%-s failures=%u reason=%-s "
-	    "user=%s", st->peer_str, st->failures, why, user);
+	ops->log(LOG_WARNING,
+	    "login failed: from=%-s failures=%u reason=%-s "
+	    "user=%s",
+	    st->peer_str, st->failures, why, user);
 	ops->report_failed(ops->ctx);
-	ops->sleep_ms(mon_fail_delay_ms(st->conf->login_fail_delay_ms,
-	    st->failures));
+	ops->sleep_ms(
+	    mon_fail_delay_ms(st->conf->login_fail_delay_ms, st->failures));
 	return reply_u32(out, MON_LOGIN_RESULT,
 	    st->failures >= st->conf->max_login_failures ?
-	    MON_LOGIN_FAILED_CLOSE : MON_LOGIN_FAILED);
+		MON_LOGIN_FAILED_CLOSE :
+		MON_LOGIN_FAILED);
 }
 
 static enum mon_verdict
@@ -185,11 +194,11 @@ login_ok(struct mon_state *st, const struct mon_ops *ops,
     struct mon_out *out)
 {
 	ops->log(LOG_INFO, "login ok: user=%s host=%s root=%s %-s%-s", user,
-	    vh != NULL ? vh->name : NULL,
-	    st->id->root, st->id->writable ? "write" : "read-only",
+	    vh != NULL ? vh->name : NULL, st->id->root,
+	    st->id->writable ? "write" : "read-only",
 	    cert ? " (client certificate)" : "");
 	st->logged_in = 1;
-	st->phase = MPH_EXITING;	/* the pre-login worker must exit */
+	st->phase = MPH_EXITING; /* the pre-login worker must exit */
 	if (ops->login_state != NULL)
 		ops->login_state(ops->ctx, 1);
 	return reply_u32(out, MON_LOGIN_RESULT, MON_LOGIN_OK);
@@ -211,8 +220,10 @@ mon_h_login(struct mon_state *st, const struct mon_ops *ops,
 	int ok, cert;
 
 	if (st->failures >= st->conf->max_login_failures)
-		return fatal(out, "MON_LOGIN after %u failed logins "
-		    "(max_login_failures)", st->failures);
+		return fatal(out,
+		    "MON_LOGIN after %u failed logins "
+		    "(max_login_failures)",
+		    st->failures);
 	v = read_login(st, msg, &rq, out);
 	if (v != MON_V_FATAL && select_vhost(st, ops, rq.host, &vh) < 0)
 		v = fatal(out, "malformed MON_LOGIN host");
@@ -222,10 +233,10 @@ mon_h_login(struct mon_state *st, const struct mon_ops *ops,
 	}
 	if ((cert = cert_login(st, rq.user)))
 		ok = ops->by_cert(st->conf, st->inline_users, rq.user,
-		    st->id) == 0;
+			 st->id) == 0;
 	else
 		ok = ops->verify(st->conf, st->inline_users, vh, rq.user,
-		    rq.pass, st->id) == 0;
+			 rq.pass, st->id) == 0;
 	explicit_bzero(rq.pass, sizeof(rq.pass));
 	why = ok ? policy_refused(st, ops, rq.user) : "bad-credentials";
 	if (why == NULL && ops->session_open != NULL &&
@@ -268,7 +279,7 @@ mon_h_auth_tls(struct mon_state *st, const struct mon_ops *ops,
 	st->host_done = (int)done;
 	memcpy(st->host, host, sizeof(st->host));
 	st->auth_granted = 1;
-	st->phase = MPH_EXITING;	/* the worker answers 234 and exits */
+	st->phase = MPH_EXITING; /* the worker answers 234 and exits */
 	return reply_u32(out, MON_AUTH_TLS_RESULT, 1);
 }
 
@@ -277,8 +288,8 @@ mon_h_auth_tls(struct mon_state *st, const struct mon_ops *ops,
  * 200). 1 when the relay confirmed (ops->ccc waits KF_TLS_CCC_MS).
  */
 enum mon_verdict
-mon_h_ccc(struct mon_state *st, const struct mon_ops *ops,
-    struct ipc_msg *msg, struct mon_out *out)
+mon_h_ccc(struct mon_state *st, const struct mon_ops *ops, struct ipc_msg *msg,
+    struct mon_out *out)
 {
 	enum mon_phase was = st->phase;
 	int r;
@@ -286,9 +297,10 @@ mon_h_ccc(struct mon_state *st, const struct mon_ops *ops,
 	if (ipc_end(msg) < 0)
 		return fatal(out, "MON_CCC with trailing bytes");
 	if (!st->tls || !st->relay || !st->conf->tls_ccc_enable)
-		return fatal(out, "MON_CCC refused: %s", !st->tls ?
-		    "control connection not TLS" : !st->relay ?
-		    "no relay" : "tls_ccc_enable is off");
+		return fatal(out, "MON_CCC refused: %s",
+		    !st->tls	   ? "control connection not TLS" :
+			!st->relay ? "no relay" :
+				     "tls_ccc_enable is off");
 	st->ccc_done = 0;
 	st->phase = MPH_CCC;
 	r = ops->ccc(ops->ctx) == 1 && st->ccc_done;
@@ -297,7 +309,8 @@ mon_h_ccc(struct mon_state *st, const struct mon_ops *ops,
 		/* never TLS again on this connection */
 		st->tls = 0;
 		st->ccc = 1;
-		ops->log(LOG_INFO, "CCC: the relay ended TLS on the control "
+		ops->log(LOG_INFO,
+		    "CCC: the relay ended TLS on the control "
 		    "connection");
 	}
 	return reply_u32(out, MON_CCC_RESULT, (uint32_t)r);
@@ -322,7 +335,7 @@ mon_h_tls_session(struct mon_state *st, const struct mon_ops *ops,
 {
 	(void)ops;
 	if (ipc_get_blob(msg, st->tls_sess, KF_TLS_SESSION_MAX,
-	    st->tls_sess_len) < 0) {
+		st->tls_sess_len) < 0) {
 		*st->tls_sess_len = 0;
 		return fatal(out, "malformed MON_TLS_SESSION");
 	}
@@ -349,8 +362,10 @@ mon_h_tls_peer(struct mon_state *st, const struct mon_ops *ops,
 	if (ipc_end(msg) < 0)
 		return fatal(out, "MON_TLS_PEER with trailing bytes");
 	if (!users_valid_name(cn, strlen(cn)))
-		ops->log(LOG_WARNING, "client certificate CN=%s is not a user "
-		    "name; ignored", cn);
+		ops->log(LOG_WARNING,
+		    "client certificate CN=%s is not a user "
+		    "name; ignored",
+		    cn);
 	else
 		memcpy(st->cert_cn, cn, sizeof(cn));
 	return MON_V_NONE;

@@ -22,134 +22,134 @@
 
 /* Who sent a frame: the monitor knows which socket it read. */
 enum mon_src {
-	MON_SRC_WORKER = 1,	/* the current worker's request socket */
-	MON_SRC_RELAY = 2,	/* the TLS relay's own socket */
+	MON_SRC_WORKER = 1, /* the current worker's request socket */
+	MON_SRC_RELAY = 2, /* the TLS relay's own socket */
 };
 
 /* Where the session is; a request names the phases it is allowed in. */
 enum mon_phase {
-	MPH_PRELOGIN = 1 << 0,	/* a pre-login worker, no verdict yet */
-	MPH_EXITING = 1 << 1,	/* login ok or AUTH TLS granted: it must exit */
-	MPH_SESSION = 1 << 2,	/* a post-login worker */
-	MPH_CCC = 1 << 3,	/* waiting for the relay's RELAY_CCC_DONE */
+	MPH_PRELOGIN = 1 << 0, /* a pre-login worker, no verdict yet */
+	MPH_EXITING = 1 << 1, /* login ok or AUTH TLS granted: it must exit */
+	MPH_SESSION = 1 << 2, /* a post-login worker */
+	MPH_CCC = 1 << 3, /* waiting for the relay's RELAY_CCC_DONE */
 };
-#define MPH_ANY	(MPH_PRELOGIN | MPH_EXITING | MPH_SESSION | MPH_CCC)
+#define MPH_ANY (MPH_PRELOGIN | MPH_EXITING | MPH_SESSION | MPH_CCC)
 
 struct mon_state {
-	const struct conf		*conf;
-	const char			*inline_users;	/* quick mode, or NULL */
-	const struct sockaddr_storage	*peer;
-	const char			*peer_str;	/* for log lines */
-	enum mon_phase			 phase;
-	int				 logged_in;
-	unsigned			 failures;	/* kept across REIN */
-	unsigned			 reins;
-	uint32_t			 seen;		/* "once" requests received */
-	int				 tls;		/* control connection is TLS */
-	int				 ccc;		/* TLS ended for good */
-	int				 relay;		/* relay running, its socket open */
-	int				 auth_granted;	/* start the relay next */
-	int				 ccc_done;	/* RELAY_CCC_DONE seen */
-	uint32_t			 tls_flags;	/* MON_TLS_* of the login */
-	int				 host_done;
-	char				 host[CONF_HOST_MAX + 1];
-	char				 cert_cn[KF_USER_MAX + 1];	/* or "" */
-	struct auth_identity		*id;		/* the monitor's */
-	unsigned char			*tls_sess;	/* KF_TLS_SESSION_MAX bytes */
-	size_t				*tls_sess_len;
+	const struct conf *conf;
+	const char *inline_users; /* quick mode, or NULL */
+	const struct sockaddr_storage *peer;
+	const char *peer_str; /* for log lines */
+	enum mon_phase phase;
+	int logged_in;
+	unsigned failures; /* kept across REIN */
+	unsigned reins;
+	uint32_t seen; /* "once" requests received */
+	int tls; /* control connection is TLS */
+	int ccc; /* TLS ended for good */
+	int relay; /* relay running, its socket open */
+	int auth_granted; /* start the relay next */
+	int ccc_done; /* RELAY_CCC_DONE seen */
+	uint32_t tls_flags; /* MON_TLS_* of the login */
+	int host_done;
+	char host[CONF_HOST_MAX + 1];
+	char cert_cn[KF_USER_MAX + 1]; /* or "" */
+	struct auth_identity *id; /* the monitor's */
+	unsigned char *tls_sess; /* KF_TLS_SESSION_MAX bytes */
+	size_t *tls_sess_len;
 };
 
 struct mon_ops {
 	/* the password check: auth_check_vhost()'s signature */
-	int	(*verify)(const struct conf *, const char *inline_users,
-		    const struct conf_vhost *, const char *user,
-		    const char *pass, struct auth_identity *);
+	int (*verify)(const struct conf *, const char *inline_users,
+	    const struct conf_vhost *, const char *user, const char *pass,
+	    struct auth_identity *);
 	/* tls_client_cert_login: auth_identity_by_cert() */
-	int	(*by_cert)(const struct conf *, const char *inline_users,
-		    const char *user, struct auth_identity *);
+	int (*by_cert)(const struct conf *, const char *inline_users,
+	    const char *user, struct auth_identity *);
 	/* the TLS policy: policy_tls_required() */
-	int	(*tls_required)(const struct conf *, const char *user,
-		    const struct auth_identity *);
-	void	(*sleep_ms)(unsigned);
-	void	(*log)(int prio, const char *fmt, ...)
-		    __attribute__((format(printf, 2, 3)));
+	int (*tls_required)(const struct conf *, const char *user,
+	    const struct auth_identity *);
+	void (*sleep_ms)(unsigned);
+	void (*log)(int prio, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 	/* LSN_LOGIN_FAILED to the listener */
-	void	(*report_failed)(void *ctx);
+	void (*report_failed)(void *ctx);
 	/* a control-connection certificate is loaded */
-	int	(*tls_ready)(void *ctx);
+	int (*tls_ready)(void *ctx);
 	/* RELAY_CCC, then wait: 1 when the relay confirmed */
-	int	(*ccc)(void *ctx);
+	int (*ccc)(void *ctx);
 	/*
 	 * After every other check passed: the PAM session of a system
 	 * user (auth_session_open; 0, or -1: the login fails with reason
 	 * pam-session). NULL: nothing to open.
 	 */
-	int	(*session_open)(const struct conf *, const struct auth_identity *);
+	int (*session_open)(const struct conf *, const struct auth_identity *);
 	/* the login state changed (LSN_LOGIN_STATE); NULL: nobody to tell */
-	void	(*login_state)(void *ctx, int logged_in);
-	void	*ctx;
+	void (*login_state)(void *ctx, int logged_in);
+	void *ctx;
 };
 
 enum mon_verdict {
-	MON_V_NONE,	/* nothing to answer */
-	MON_V_REPLY,	/* send out->rep to the sender */
-	MON_V_FATAL,	/* end the session: out->why says why */
+	MON_V_NONE, /* nothing to answer */
+	MON_V_REPLY, /* send out->rep to the sender */
+	MON_V_FATAL, /* end the session: out->why says why */
 };
 
-#define MON_WHY_MAX	160
+#define MON_WHY_MAX 160
 
 struct mon_out {
-	struct ipc_msg	rep;
-	int		retry;	/* a "once" request that may come again */
-	char		why[MON_WHY_MAX];
+	struct ipc_msg rep;
+	int retry; /* a "once" request that may come again */
+	char why[MON_WHY_MAX];
 };
 
 /* One row of the dispatch table (mon_dispatch.c). */
 struct mon_req {
-	uint32_t	 type;
-	const char	*name;
-	enum mon_src	 src;
-	unsigned	 phases;	/* enum mon_phase bits */
-	int		 once;		/* once per connection */
-	size_t		 max_len;	/* payload bytes */
+	uint32_t type;
+	const char *name;
+	enum mon_src src;
+	unsigned phases; /* enum mon_phase bits */
+	int once; /* once per connection */
+	size_t max_len; /* payload bytes */
 	enum mon_verdict (*handler)(struct mon_state *, const struct mon_ops *,
-			    struct ipc_msg *, struct mon_out *);
+	    struct ipc_msg *, struct mon_out *);
 };
 
-extern const struct mon_req	mon_table[];
-extern const size_t		mon_table_len;
+extern const struct mon_req mon_table[];
+extern const size_t mon_table_len;
 
-void	mon_state_init(struct mon_state *, const struct conf *,
-	    const char *inline_users, const struct sockaddr_storage *peer,
-	    const char *peer_str, struct auth_identity *,
-	    unsigned char *tls_sess, size_t *tls_sess_len);
+void mon_state_init(struct mon_state *, const struct conf *,
+    const char *inline_users, const struct sockaddr_storage *peer,
+    const char *peer_str, struct auth_identity *, unsigned char *tls_sess,
+    size_t *tls_sess_len);
 /* A frame as read (n bytes; n > KF_IPC_MSG_MAX: oversized). */
 enum mon_verdict mon_dispatch(struct mon_state *, const struct mon_ops *,
-	    enum mon_src, const void *frame, size_t n, struct mon_out *);
+    enum mon_src, const void *frame, size_t n, struct mon_out *);
 /*
  * Reads one frame from fd and dispatches it; a reply goes back on fd.
  * MON_V_FATAL with out->why for a refused frame, or -EPIPE in *gone
  * when the sender has closed its end (no verdict then).
  */
 enum mon_verdict mon_serve_one(struct mon_state *, const struct mon_ops *,
-	    enum mon_src, int fd, struct mon_out *, int *gone);
+    enum mon_src, int fd, struct mon_out *, int *gone);
 /* The failed-login delay after n failures: doubled, at most the cap. */
 unsigned mon_fail_delay_ms(unsigned long base_ms, unsigned failures);
 /* REIN: 0 back to login, -1 when KF_REIN_MAX REINs were used up. */
-int	mon_rein(struct mon_state *);
+int mon_rein(struct mon_state *);
 
 /* The handlers (mon_handlers.c), one per request type. */
 enum mon_verdict mon_h_login(struct mon_state *, const struct mon_ops *,
-	    struct ipc_msg *, struct mon_out *);
+    struct ipc_msg *, struct mon_out *);
 enum mon_verdict mon_h_auth_tls(struct mon_state *, const struct mon_ops *,
-	    struct ipc_msg *, struct mon_out *);
+    struct ipc_msg *, struct mon_out *);
 enum mon_verdict mon_h_ccc(struct mon_state *, const struct mon_ops *,
-	    struct ipc_msg *, struct mon_out *);
-enum mon_verdict mon_h_tls_session(struct mon_state *,
-	    const struct mon_ops *, struct ipc_msg *, struct mon_out *);
+    struct ipc_msg *, struct mon_out *);
+enum mon_verdict mon_h_tls_session(struct mon_state *, const struct mon_ops *,
+    struct ipc_msg *, struct mon_out *);
 enum mon_verdict mon_h_tls_peer(struct mon_state *, const struct mon_ops *,
-	    struct ipc_msg *, struct mon_out *);
+    struct ipc_msg *, struct mon_out *);
 enum mon_verdict mon_h_ccc_done(struct mon_state *, const struct mon_ops *,
-	    struct ipc_msg *, struct mon_out *);
+    struct ipc_msg *, struct mon_out *);
 
 #endif

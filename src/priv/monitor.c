@@ -47,23 +47,23 @@
 #include "spawn.h"
 #include "verify.h"
 
-#define WORKER_GRACE_MS	5000
+#define WORKER_GRACE_MS 5000
 
 struct mon {
-	const struct monitor_args	*a;
-	struct session_info		 si;
-	struct auth_identity		 id;
-	struct spawned			 w;	/* the current worker */
-	int				 ipc;	/* monitor end */
-	int				 log;	/* monitor end */
-	struct mon_state		 st;	/* counts, phase, verdicts */
-	char				 peer[ADDR_STR_MAX];
-	int				 greeted;	/* 220 sent: no second one */
-	struct spawned			 relay;		/* reply -1: none */
-	int				 relay_log;	/* monitor end, or -1 */
-	int				 relay_ipc;	/* MON_TLS_SESSION in, or -1 */
-	size_t				 tls_sess_len;	/* 0: none */
-	unsigned char			 tls_sess[KF_TLS_SESSION_MAX];
+	const struct monitor_args *a;
+	struct session_info si;
+	struct auth_identity id;
+	struct spawned w; /* the current worker */
+	int ipc; /* monitor end */
+	int log; /* monitor end */
+	struct mon_state st; /* counts, phase, verdicts */
+	char peer[ADDR_STR_MAX];
+	int greeted; /* 220 sent: no second one */
+	struct spawned relay; /* reply -1: none */
+	int relay_log; /* monitor end, or -1 */
+	int relay_ipc; /* MON_TLS_SESSION in, or -1 */
+	size_t tls_sess_len; /* 0: none */
+	unsigned char tls_sess[KF_TLS_SESSION_MAX];
 };
 
 /*
@@ -72,8 +72,8 @@ struct mon {
  * second one or SIGUSR1 from the listener (cut: the transfer ends now).
  */
 static volatile sig_atomic_t mon_term;
-static struct mon *self;	/* for die() */
-static int mon_exit;		/* SESSION_EXIT_DRAINED/CUT for the listener */
+static struct mon *self; /* for die() */
+static int mon_exit; /* SESSION_EXIT_DRAINED/CUT for the listener */
 
 static void
 on_term(int sig)
@@ -82,8 +82,7 @@ on_term(int sig)
 }
 
 /* Fatal: the worker and the relay go first, never left unsupervised. */
-static void __attribute__((noreturn))
-die(const char *why)
+static void __attribute__((noreturn)) die(const char *why)
 {
 	if (self != NULL) {
 		spawn_kill(&self->w, SIGKILL);
@@ -138,7 +137,8 @@ static void
 fill_handoff(struct mon *m, enum spawn_role r, struct handoff *h)
 {
 	memset(h, 0, sizeof(*h));
-	h->flags = (m->si.tls ? HANDOFF_TLS : 0) | (m->si.ccc ? HANDOFF_CCC : 0) |
+	h->flags = (m->si.tls ? HANDOFF_TLS : 0) |
+	    (m->si.ccc ? HANDOFF_CCC : 0) |
 	    (m->si.host_done ? HANDOFF_HOST_DONE : 0) |
 	    (m->greeted ? HANDOFF_GREETED : 0);
 	h->tls_flags = m->si.tls_flags;
@@ -163,7 +163,9 @@ fill_handoff(struct mon *m, enum spawn_role r, struct handoff *h)
 }
 
 static const uint32_t spawn_types[SPAWN_ROLES] = {
-	SPAWN_PRELOGIN, SPAWN_POSTLOGIN, SPAWN_RELAY,
+	SPAWN_PRELOGIN,
+	SPAWN_POSTLOGIN,
+	SPAWN_RELAY,
 };
 
 /* Asks the role's spawner for a worker with these fds; fatal if none. */
@@ -171,13 +173,13 @@ static void
 request_worker(struct mon *m, enum spawn_role r, const int *fds, size_t n,
     int quota, struct spawned *w)
 {
-	static struct handoff h;	/* 13 KiB: not on the stack */
+	static struct handoff h; /* 13 KiB: not on the stack */
 
 	fill_handoff(m, r, &h);
 	if (quota)
 		h.flags |= HANDOFF_QUOTA;
-	if (spawn_request(m->a->spawn_chan[r], spawn_types[r], &h, fds, n,
-	    w) < 0) {
+	if (spawn_request(m->a->spawn_chan[r], spawn_types[r], &h, fds, n, w) <
+	    0) {
 		sodium_memzero(&h, sizeof(h));
 		die("no worker: the spawner did not answer");
 	}
@@ -217,8 +219,7 @@ spawn(struct mon *m, enum spawn_role r)
  * Every fatal verdict: the session's processes go first, then the
  * monitor, with one line saying why.
  */
-static void __attribute__((noreturn))
-fatal(struct mon *m, const char *why)
+static void __attribute__((noreturn)) fatal(struct mon *m, const char *why)
 {
 	spawn_kill(&m->w, SIGKILL);
 	spawn_kill(&m->relay, SIGKILL);
@@ -260,10 +261,10 @@ op_tls_ready(void *ctx)
 	    m->a->spawn_chan[SPAWN_ROLE_RELAY] >= 0;
 }
 
-static int	op_ccc(void *);
+static int op_ccc(void *);
 
 static struct mon_ops mon_ops = {
-	.verify = verify_login,		/* in a short-lived child */
+	.verify = verify_login, /* in a short-lived child */
 	.by_cert = verify_cert,
 	.tls_required = policy_tls_required,
 	.sleep_ms = sys_sleep_ms,
@@ -335,10 +336,11 @@ op_ccc(void *ctx)
 	if (ipc_send(m->relay_ipc, &r) < 0)
 		return 0;
 	while (!m->st.ccc_done && sys_now_ms() < until) {
-		if (sys_poll1(m->relay_ipc, POLLIN, (int)(until - sys_now_ms())) <= 0)
+		if (sys_poll1(m->relay_ipc, POLLIN,
+			(int)(until - sys_now_ms())) <= 0)
 			break;
 		if (mon_serve_one(&m->st, &mon_ops, MON_SRC_RELAY, m->relay_ipc,
-		    &out, &gone) == MON_V_FATAL)
+			&out, &gone) == MON_V_FATAL)
 			fatal(m, out.why);
 		if (gone)
 			return 0;
@@ -385,9 +387,13 @@ serve_worker(struct mon *m, int64_t deadline_ms, int status_wanted)
 		if (mon_term > term_sent) {
 			/* drain: SIGTERM; cut: SIGUSR1 (never merged with it) */
 			spawn_kill(&m->w, mon_term == 1 ? SIGTERM : SIGUSR1);
-			kill_at = earlier(kill_at, now + (mon_term == 1 ?
-			    (int64_t)m->a->conf->shutdown_grace * 1000 +
-			    2 * WORKER_GRACE_MS : WORKER_GRACE_MS));
+			kill_at = earlier(kill_at,
+			    now +
+				(mon_term == 1 ?
+					(int64_t)m->a->conf->shutdown_grace *
+						1000 +
+					    2 * WORKER_GRACE_MS :
+					WORKER_GRACE_MS));
 			term_sent = mon_term;
 		}
 		if (kill_at >= 0 && now >= kill_at) {
@@ -481,7 +487,8 @@ relay_stop(struct mon *m)
 		return;
 	sys_close(&m->si.ctrl_fd);
 	while ((now = sys_now_ms()) < until) {
-		p[0] = (struct pollfd){ .fd = m->relay.reply, .events = POLLIN };
+		p[0] = (struct pollfd){ .fd = m->relay.reply,
+			.events = POLLIN };
 		p[1] = (struct pollfd){ .fd = m->relay_log, .events = POLLIN };
 		if (poll(p, 2, (int)(until - now)) < 0 && errno != EINTR)
 			break;
@@ -511,8 +518,10 @@ login_phase(struct mon *m, int64_t start_ms)
 		spawn(m, SPAWN_ROLE_PRELOGIN);
 		log_forward_open(m->log, "worker kf-prelogin");
 		m->greeted = 1;
-		serve_worker(m, worker_deadline(m, start_ms +
-		    (int64_t)m->a->conf->login_timeout * 1000 + WORKER_GRACE_MS),
+		serve_worker(m,
+		    worker_deadline(m,
+			start_ms + (int64_t)m->a->conf->login_timeout * 1000 +
+			    WORKER_GRACE_MS),
 		    0);
 		if (!m->st.auth_granted || mon_term || m->st.logged_in)
 			break;
@@ -536,12 +545,12 @@ session_phase(struct mon *m)
 	int status;
 
 	m->st.phase = MPH_SESSION;
-	sandbox_monitor_shrink(m->a->conf);	/* docs/SECURITY.md */
+	sandbox_monitor_shrink(m->a->conf); /* docs/SECURITY.md */
 	spawn(m, SPAWN_ROLE_POSTLOGIN);
 	log_forward_open(m->log, "worker kf-session");
-	sys_shed_memory();	/* the login's stack and heap: idle from here */
+	sys_shed_memory(); /* the login's stack and heap: idle from here */
 	status = serve_worker(m, worker_deadline(m, -1), 1);
-	auth_session_close();	/* logout (REIN) or the end: PAM session */
+	auth_session_close(); /* logout (REIN) or the end: PAM session */
 	if (status == SESSION_EXIT_DRAINED || status == SESSION_EXIT_CUT)
 		mon_exit = status;
 	if (status != SESSION_EXIT_REIN || mon_term)
@@ -557,7 +566,8 @@ session_phase(struct mon *m)
 	sync_out(m);
 	op_login_state(m, 0);
 	log_info("rein: user=%s logged out, back to login (rein %u, "
-	    "failures %u)", name, m->st.reins, m->st.failures);
+		 "failures %u)",
+	    name, m->st.reins, m->st.failures);
 	return 1;
 }
 
@@ -589,8 +599,8 @@ monitor_run(const struct monitor_args *a)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	addr_to_str(&a->peer, m.peer, sizeof(m.peer));
-	mon_state_init(&m.st, a->conf, NULL, &a->peer, m.peer,
-	    &m.id, m.tls_sess, &m.tls_sess_len);
+	mon_state_init(&m.st, a->conf, NULL, &a->peer, m.peer, &m.id,
+	    m.tls_sess, &m.tls_sess_len);
 	log_set_prefix("[s%lu %s]", a->id, m.peer);
 	log_info("connect%-s", a->implicit ? " (implicit TLS)" : "");
 	if (tls_ctrl_ctx() != NULL)
@@ -605,7 +615,8 @@ monitor_run(const struct monitor_args *a)
 		while (session_phase(&m) && login_phase(&m, sys_now_ms()))
 			;
 	relay_stop(&m);
-	log_info("disconnect: user=%s seconds=%lld", m.st.logged_in ? m.id.name : NULL,
+	log_info("disconnect: user=%s seconds=%lld",
+	    m.st.logged_in ? m.id.name : NULL,
 	    (long long)((sys_now_ms() - t0) / 1000));
 	_exit(mon_exit);
 }

@@ -11,20 +11,21 @@
 #include "../conf/conf.h"
 
 struct monitor_args {
-	const struct conf	*conf;
-	int			 inline_fd;	/* quick mode's users, sealed memfd, or -1 */
-	int			 spawn_chan[3];	/* requests to the spawners (enum spawn_role), or -1 */
-	int			 ctrl_fd;
-	int			 report_fd;	/* to the listener; workers close it */
-	struct sockaddr_storage	 local;
-	struct sockaddr_storage	 peer;
-	unsigned long		 id;
-	int			 implicit;	/* implicit FTPS listener */
-	int			 service_ok;	/* service_user was found */
-	uid_t			 service_uid;	/* its ids, looked up by the */
-	gid_t			 service_gid;	/* listener, not per session */
+	const struct conf *conf;
+	int inline_fd; /* quick mode's users, sealed memfd, or -1 */
+	int spawn_chan
+	    [3]; /* requests to the spawners (enum spawn_role), or -1 */
+	int ctrl_fd;
+	int report_fd; /* to the listener; workers close it */
+	struct sockaddr_storage local;
+	struct sockaddr_storage peer;
+	unsigned long id;
+	int implicit; /* implicit FTPS listener */
+	int service_ok; /* service_user was found */
+	uid_t service_uid; /* its ids, looked up by the */
+	gid_t service_gid; /* listener, not per session */
 };
 
-void	monitor_run(const struct monitor_args *) __attribute__((noreturn));
+void monitor_run(const struct monitor_args *) __attribute__((noreturn));
 
 #endif

@@ -58,7 +58,7 @@ notify_reloading(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(buf, sizeof(buf), "RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)ts.tv_sec * 1000000ULL +
-	    (unsigned long long)ts.tv_nsec / 1000ULL);
+		(unsigned long long)ts.tv_nsec / 1000ULL);
 	send_state(buf);
 }
 
@@ -67,8 +67,10 @@ notify_stopping(size_t sessions)
 {
 	char buf[96];
 
-	snprintf(buf, sizeof(buf), "STOPPING=1\nSTATUS=stopping: %zu "
-	    "session(s) to end", sessions);
+	snprintf(buf, sizeof(buf),
+	    "STOPPING=1\nSTATUS=stopping: %zu "
+	    "session(s) to end",
+	    sessions);
 	send_state(buf);
 }
 
@@ -111,7 +113,8 @@ notify_listen_fds(int *fds, int *implicit, size_t max)
 		    strcmp(names[i], "implicit") == 0;
 		if (sd_is_socket(fds[i], AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
 			log_err("passed fd %d is not a listening stream "
-			    "socket", fds[i]);
+				"socket",
+			    fds[i]);
 			ok = -1;
 		}
 	}
@@ -121,7 +124,7 @@ notify_listen_fds(int *fds, int *implicit, size_t max)
 	return ok < 0 ? -1 : n;
 }
 
-#else	/* !HAVE_SYSTEMD */
+#else /* !HAVE_SYSTEMD */
 
 void
 notify_ready(size_t sessions, size_t logged_in)

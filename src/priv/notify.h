@@ -10,17 +10,17 @@
 
 #include <stddef.h>
 
-void	notify_ready(size_t sessions, size_t logged_in);
-void	notify_reloading(void);
-void	notify_stopping(size_t sessions);
-void	notify_status(size_t sessions, size_t logged_in);
+void notify_ready(size_t sessions, size_t logged_in);
+void notify_reloading(void);
+void notify_stopping(size_t sessions);
+void notify_status(size_t sessions, size_t logged_in);
 
 /*
  * How many sockets the service manager passed to this process (checked
  * against LISTEN_PID; at most KF_LISTEN_MAX), for main() to keep them
  * open when it closes what else was inherited. 0 without libsystemd.
  */
-int	notify_passed_count(void);
+int notify_passed_count(void);
 /*
  * The sockets passed by the service manager (LISTEN_FDS), at most max:
  * their numbers in fds, implicit[i] set for those named "implicit"
@@ -28,6 +28,6 @@ int	notify_passed_count(void);
  * -1 when one is not a listening stream socket. The environment
  * variables are removed, so no child sees them.
  */
-int	notify_listen_fds(int *fds, int *implicit, size_t max);
+int notify_listen_fds(int *fds, int *implicit, size_t max);
 
 #endif

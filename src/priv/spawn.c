@@ -28,14 +28,16 @@
 extern char **environ;
 
 #ifndef KF_WORKER_PATH
-#define KF_WORKER_PATH	"/usr/libexec/keepftpd/keepftpd-worker"
+#define KF_WORKER_PATH "/usr/libexec/keepftpd/keepftpd-worker"
 #endif
-#define WORKER_NAME	"keepftpd-worker"
+#define WORKER_NAME "keepftpd-worker"
 
-static int self_exe = -1;	/* the worker binary, O_PATH, opened at start */
+static int self_exe = -1; /* the worker binary, O_PATH, opened at start */
 
 static const char *const role_names[SPAWN_ROLES] = {
-	"prelogin", "postlogin", "relay",
+	"prelogin",
+	"postlogin",
+	"relay",
 };
 
 const char *
@@ -67,7 +69,8 @@ open_worker(const char *path, const struct stat *self)
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    (st.st_uid != 0 && st.st_uid != self->st_uid) ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		log_warn("%-s: not owned by root or not private; not used", path);
+		log_warn("%-s: not owned by root or not private; not used",
+		    path);
 		close(fd);
 		return -1;
 	}
@@ -91,12 +94,13 @@ spawn_init(void)
 	if (self_exe >= 0)
 		return 0;
 	n = readlink("/proc/self/exe", path, sizeof(path));
-	if (n > 0 && (size_t)n < sizeof(path) && stat("/proc/self/exe",
-	    &self) == 0) {
+	if (n > 0 && (size_t)n < sizeof(path) &&
+	    stat("/proc/self/exe", &self) == 0) {
 		path[n] = '\0';
 		slash = strrchr(path, '/');
-		if (slash != NULL && (size_t)(slash + 1 - path) +
-		    sizeof(WORKER_NAME) <= sizeof(path)) {
+		if (slash != NULL &&
+		    (size_t)(slash + 1 - path) + sizeof(WORKER_NAME) <=
+			sizeof(path)) {
 			memcpy(slash + 1, WORKER_NAME, sizeof(WORKER_NAME));
 			self_exe = open_worker(path, &self);
 		}
@@ -105,7 +109,7 @@ spawn_init(void)
 	}
 	if (self_exe < 0) {
 		log_err("cannot open the worker binary (" KF_WORKER_PATH
-		    " or keepftpd-worker beside keepftpd): %-s",
+			" or keepftpd-worker beside keepftpd): %-s",
 		    strerror(errno));
 		return -1;
 	}
@@ -120,7 +124,8 @@ static void __attribute__((noreturn))
 exec_spawner(enum spawn_role r, int chan, int conf)
 {
 	static char prog[] = WORKER_NAME, flag[] = "--spawner";
-	static char names[SPAWN_ROLES][16] = { "prelogin", "postlogin", "relay" };
+	static char names[SPAWN_ROLES][16] = { "prelogin", "postlogin",
+		"relay" };
 	char *argv[] = { prog, flag, names[r], NULL };
 	sigset_t none;
 	int sig, exe;
@@ -162,7 +167,8 @@ spawn_start(enum spawn_role r, const struct spawn_conf *sc, struct spawner *s)
 		close(sv[1]);
 		return -1;
 	}
-	if ((conf = sys_memfd_sealed("kf-conf", sc, sizeof(*sc))) < 0 || (pid = fork()) < 0) {
+	if ((conf = sys_memfd_sealed("kf-conf", sc, sizeof(*sc))) < 0 ||
+	    (pid = fork()) < 0) {
 		log_err("cannot start the %-s spawner: %-s", role_names[r],
 		    strerror(errno));
 		if (conf >= 0)
@@ -185,8 +191,8 @@ spawn_start(enum spawn_role r, const struct spawn_conf *sc, struct spawner *s)
 
 /* The reply socket comes first; the worker's fds follow in order. */
 int
-spawn_request(int chan, uint32_t type, const struct handoff *h,
-    const int *fds, size_t nfds, struct spawned *w)
+spawn_request(int chan, uint32_t type, const struct handoff *h, const int *fds,
+    size_t nfds, struct spawned *w)
 {
 	int all[KF_IPC_FDS_MAX], rp[2], pidfd = -1;
 	size_t i;
@@ -202,8 +208,8 @@ spawn_request(int chan, uint32_t type, const struct handoff *h,
 	r = ipc_send_fds(chan, type, h, sizeof(*h), all, nfds + 1);
 	close(rp[1]);
 	if (r < 0 || sys_poll1(rp[0], POLLIN, KF_SPAWN_REPLY_MS) <= 0 ||
-	    ipc_recv_fds(rp[0], SPAWN_STARTED, NULL, 0, &pidfd, 1, NULL,
-	    NULL) < 0) {
+	    ipc_recv_fds(rp[0], SPAWN_STARTED, NULL, 0, &pidfd, 1, NULL, NULL) <
+		0) {
 		close(rp[0]);
 		return -1;
 	}
@@ -218,8 +224,10 @@ spawn_reap(struct spawned *w)
 	struct spawn_exit e;
 	int status = -1;
 
-	if (w->reply >= 0 && ipc_recv_fds(w->reply, SPAWN_EXITED, &e,
-	    sizeof(e), NULL, 0, NULL, NULL) == 0 && e.code == CLD_EXITED)
+	if (w->reply >= 0 &&
+	    ipc_recv_fds(w->reply, SPAWN_EXITED, &e, sizeof(e), NULL, 0, NULL,
+		NULL) == 0 &&
+	    e.code == CLD_EXITED)
 		status = e.status;
 	sys_close(&w->reply);
 	sys_close(&w->pidfd);

@@ -21,42 +21,42 @@ enum spawn_role {
 };
 
 /* What a spawner is given at exec, in a sealed memfd (fd 4). */
-#define SPAWN_CONF_MAGIC	0x6b667370u
+#define SPAWN_CONF_MAGIC 0x6b667370u
 struct spawn_conf {
-	uint32_t	magic;
-	uint32_t	size;		/* sizeof(struct spawn_conf) */
-	int		service_ok;	/* service_user exists and is not root */
-	uid_t		service_uid;
-	gid_t		service_gid;
-	uid_t		server_uid;	/* who may send requests (and root) */
-	int		log_sink;	/* enum log_sink of the listener */
-	int		log_level;
-	struct conf	conf;
+	uint32_t magic;
+	uint32_t size; /* sizeof(struct spawn_conf) */
+	int service_ok; /* service_user exists and is not root */
+	uid_t service_uid;
+	gid_t service_gid;
+	uid_t server_uid; /* who may send requests (and root) */
+	int log_sink; /* enum log_sink of the listener */
+	int log_level;
+	struct conf conf;
 };
 
 /* Fixed descriptors of a spawner after exec. */
-#define SPAWN_FD_CHAN	3	/* requests in (SOCK_SEQPACKET, SO_PASSCRED) */
-#define SPAWN_FD_CONF	4	/* struct spawn_conf, sealed memfd */
+#define SPAWN_FD_CHAN 3 /* requests in (SOCK_SEQPACKET, SO_PASSCRED) */
+#define SPAWN_FD_CONF 4 /* struct spawn_conf, sealed memfd */
 
 struct spawner {
-	pid_t		pid;	/* 0: not running */
-	int		chan;	/* the listener's (and monitors') send end, or -1 */
-	int64_t		started_ms;
+	pid_t pid; /* 0: not running */
+	int chan; /* the listener's (and monitors') send end, or -1 */
+	int64_t started_ms;
 };
 
 /* Opens keepftpd-worker (O_PATH) for the spawners' exec. 0 or -1. */
-int	spawn_init(void);
+int spawn_init(void);
 /* Closes the binary spawn_init() opened (a monitor needs it not). */
-void	spawn_forget_exe(void);
+void spawn_forget_exe(void);
 /* The role's name in argv ("prelogin", ...), or NULL. */
 const char *spawn_role_name(enum spawn_role);
 /* fork + execveat of the binary as the role's spawner. 0 or -1 (logged). */
-int	spawn_start(enum spawn_role, const struct spawn_conf *, struct spawner *);
+int spawn_start(enum spawn_role, const struct spawn_conf *, struct spawner *);
 
 /* A worker as the monitor sees it. */
 struct spawned {
-	int	pidfd;	/* signals: pidfd_send_signal */
-	int	reply;	/* SPAWN_EXITED arrives here; closing it kills the worker */
+	int pidfd; /* signals: pidfd_send_signal */
+	int reply; /* SPAWN_EXITED arrives here; closing it kills the worker */
 };
 
 /*
@@ -64,16 +64,16 @@ struct spawned {
  * the handoff and fds (the worker's, in order; the reply socket is
  * added here). 0 and *w filled, or -1.
  */
-int	spawn_request(int chan, uint32_t type, const struct handoff *,
-	    const int *fds, size_t nfds, struct spawned *w);
+int spawn_request(int chan, uint32_t type, const struct handoff *,
+    const int *fds, size_t nfds, struct spawned *w);
 /* Reads SPAWN_EXITED: the worker's exit status (exited), else -1. */
-int	spawn_reap(struct spawned *);
+int spawn_reap(struct spawned *);
 /* Signals the worker (no-op when gone). */
-void	spawn_kill(const struct spawned *, int sig);
+void spawn_kill(const struct spawned *, int sig);
 /* Kills the worker, waits up to ms for its end, closes both fds. */
-int	spawn_end(struct spawned *, int ms);
+int spawn_end(struct spawned *, int ms);
 
 /* `keepftpd-worker --spawner ROLE`: never returns. */
-int	spawner_main(const char *role) __attribute__((noreturn));
+int spawner_main(const char *role) __attribute__((noreturn));
 
 #endif

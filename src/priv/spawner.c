@@ -50,54 +50,61 @@
 #include "spawn.h"
 
 #ifndef P_PIDFD
-#define P_PIDFD	3
+#define P_PIDFD 3
 #endif
 
-#define EVENTS_MAX	64
+#define EVENTS_MAX 64
 
 /* The worker's descriptors after fork: 3, 4, 5, ... in request order. */
-#define CHILD_FD_FIRST	3
+#define CHILD_FD_FIRST 3
 
 struct child;
 
 /* What an epoll event is about: a child's pidfd or its reply socket. */
 struct end {
-	struct child	*c;
-	int		 is_reply;
+	struct child *c;
+	int is_reply;
 };
 
 struct child {
-	int		pidfd;	/* -1 once reaped */
-	int		reply;	/* -1 once the monitor hung up */
-	struct end	on_pid, on_reply;
-	struct child	*next_gone;	/* freed after the event batch */
+	int pidfd; /* -1 once reaped */
+	int reply; /* -1 once the monitor hung up */
+	struct end on_pid, on_reply;
+	struct child *next_gone; /* freed after the event batch */
 };
 
 static struct spawn_conf sc;
 static enum spawn_role role;
-static struct handoff req;	/* one request at a time, checked */
+static struct handoff req; /* one request at a time, checked */
 static int ep = -1, null_fd = -1, chan_open = 1;
 static size_t nchildren;
 static pid_t self;
 static struct end on_chan;
-static struct child *reaped_list;	/* reaped in this batch */
+static struct child *reaped_list; /* reaped in this batch */
 
 static const char *const child_names[SPAWN_ROLES] = {
-	"kf-prelogin", "kf-session", "kf-tls-relay",
+	"kf-prelogin",
+	"kf-session",
+	"kf-tls-relay",
 };
 static const char *const own_names[SPAWN_ROLES] = {
-	"kf-spawn-pre", "kf-spawn-post", "kf-spawn-relay",
+	"kf-spawn-pre",
+	"kf-spawn-post",
+	"kf-spawn-relay",
 };
 static const uint32_t req_types[SPAWN_ROLES] = {
-	SPAWN_PRELOGIN, SPAWN_POSTLOGIN, SPAWN_RELAY,
+	SPAWN_PRELOGIN,
+	SPAWN_POSTLOGIN,
+	SPAWN_RELAY,
 };
 /* the worker's fds, reply socket excluded: fewest, most */
 static const size_t req_fds[SPAWN_ROLES][2] = {
-	{ 3, 3 }, { 3, 4 }, { 4, 4 },
+	{ 3, 3 },
+	{ 3, 4 },
+	{ 4, 4 },
 };
 
-static void __attribute__((noreturn))
-fatal(const char *why)
+static void __attribute__((noreturn)) fatal(const char *why)
 {
 	log_err("spawner %-s: %-s", spawn_role_name(role), why);
 	_exit(1);
@@ -107,8 +114,8 @@ fatal(const char *why)
 static void
 read_conf(void)
 {
-	int seals = fcntl(SPAWN_FD_CONF, F_GET_SEALS), need =
-	    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+	int seals = fcntl(SPAWN_FD_CONF, F_GET_SEALS),
+	    need = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
 	struct stat st;
 
 	if (seals < 0 || (seals & need) != need ||
@@ -141,12 +148,12 @@ static void
 setup_role(void)
 {
 	/* become a user, confine it, and kill it when its monitor is gone */
-	static const int post_caps[] = { CAP_SETUID, CAP_SETGID,
-		CAP_SYS_CHROOT, CAP_SETPCAP, CAP_DAC_READ_SEARCH, CAP_KILL };
+	static const int post_caps[] = { CAP_SETUID, CAP_SETGID, CAP_SYS_CHROOT,
+		CAP_SETPCAP, CAP_DAC_READ_SEARCH, CAP_KILL };
 
 	if (seccomp_prepare() < 0)
 		log_warn("seccomp programs not prepared; each worker compiles "
-		    "its own");
+			 "its own");
 	switch (role) {
 	case SPAWN_ROLE_PRELOGIN:
 		/* FEAT lists the HASH digests before login too */
@@ -166,8 +173,8 @@ setup_role(void)
 		session_ids = idmap_load_system();
 		if (tls_load_data(&sc.conf) < 0)
 			log_err("data connections will have no TLS");
-		sandbox_keep_caps(post_caps, sizeof(post_caps) /
-		    sizeof(post_caps[0]));
+		sandbox_keep_caps(post_caps,
+		    sizeof(post_caps) / sizeof(post_caps[0]));
 		break;
 	default:
 		fatal("unknown role");
@@ -229,8 +236,7 @@ arm_session_limit(const struct session_info *si)
 	alarm(left <= 0 ? 1 : (unsigned)((left + 999) / 1000));
 }
 
-static void __attribute__((noreturn))
-run_prelogin(struct session_info *si)
+static void __attribute__((noreturn)) run_prelogin(struct session_info *si)
 {
 	sandbox_child(SANDBOX_PRELOGIN, self);
 	if (req.flags & HANDOFF_GREETED)
@@ -238,14 +244,17 @@ run_prelogin(struct session_info *si)
 	prelogin_run(si);
 }
 
-static void __attribute__((noreturn))
-run_postlogin(struct session_info *si)
+static void __attribute__((noreturn)) run_postlogin(struct session_info *si)
 {
 	static const char gone[] = "421 Home directory unavailable.\r\n";
 	const struct auth_identity *u = &req.user;
 	struct sandbox_spec sp = {
-		.phase = SANDBOX_POSTLOGIN, .root = u->root, .uid = u->uid,
-		.gid = u->gid, .writable = u->writable, .parent = self,
+		.phase = SANDBOX_POSTLOGIN,
+		.root = u->root,
+		.uid = u->uid,
+		.gid = u->gid,
+		.writable = u->writable,
+		.parent = self,
 	};
 	const struct conf *c = &sc.conf;
 	int rootfd;
@@ -254,7 +263,8 @@ run_postlogin(struct session_info *si)
 	tls_forget(!c->tls_data_reuse_required && si->tls, si->tls);
 	if (si->tls && tls_data_ctx(c) != NULL &&
 	    (tls_bind_session(tls_data_ctx(c), &si->tls_keys) < 0 ||
-	    tls_set_resume(tls_data_ctx(c), req.tls_sess, req.tls_sess_len) < 0))
+		tls_set_resume(tls_data_ctx(c), req.tls_sess,
+		    req.tls_sess_len) < 0))
 		fatal("cannot bind the data TLS context");
 	if (access(u->root, F_OK) < 0) {
 		/* nothing to confine into: say so rather than vanish */
@@ -267,11 +277,11 @@ run_postlogin(struct session_info *si)
 }
 
 /* fds: raw, plain, log, ipc (at 3, 4, 5, 6). */
-static void __attribute__((noreturn))
-run_relay(struct session_info *si)
+static void __attribute__((noreturn)) run_relay(struct session_info *si)
 {
 	struct relay_args ra = { .ctx = tls_ctrl_ctx(),
-		.raw_fd = CHILD_FD_FIRST, .plain_fd = CHILD_FD_FIRST + 1,
+		.raw_fd = CHILD_FD_FIRST,
+		.plain_fd = CHILD_FD_FIRST + 1,
 		.mon_fd = CHILD_FD_FIRST + 3,
 		.handshake_deadline_ms = req.deadline_ms };
 
@@ -281,14 +291,13 @@ run_relay(struct session_info *si)
 	relay_run(&ra);
 }
 
-static void __attribute__((noreturn))
-child_main(const int *fds, size_t n)
+static void __attribute__((noreturn)) child_main(const int *fds, size_t n)
 {
 	struct session_info si;
 
 	prctl(PR_SET_NAME, child_names[role]);
 	child_fds(fds, n);
-	log_open(LOG_SINK_FD, NULL, CHILD_FD_FIRST + 2);	/* the log socket */
+	log_open(LOG_SINK_FD, NULL, CHILD_FD_FIRST + 2); /* the log socket */
 	fill_info(&si);
 	if (role != SPAWN_ROLE_RELAY) {
 		session_install_signals();
@@ -364,8 +373,8 @@ take_request(void)
 	int r;
 
 	memset(&req, 0, sizeof(req));
-	r = ipc_recv_fds(SPAWN_FD_CHAN, req_types[role], &req, sizeof(req),
-	    fds, req_fds[role][1] + 1, &n, &cr);
+	r = ipc_recv_fds(SPAWN_FD_CHAN, req_types[role], &req, sizeof(req), fds,
+	    req_fds[role][1] + 1, &n, &cr);
 	if (r == -EPIPE) {
 		/* no sender left (a reload replaced us): end with the last child */
 		epoll_ctl(ep, EPOLL_CTL_DEL, SPAWN_FD_CHAN, NULL);
@@ -380,11 +389,12 @@ take_request(void)
 	if (!sender_ok(&cr) || n - 1 < req_fds[role][0] ||
 	    n - 1 > req_fds[role][1] ||
 	    handoff_check(&req, req_types[role], sc.server_uid == 0) < 0 ||
-	    ((req.flags & HANDOFF_QUOTA) != 0) != (n - 1 == 4 &&
-	    role == SPAWN_ROLE_POSTLOGIN)) {
-		log_warn("spawner %-s: request refused: sender uid %ld, %zu fds, "
-		    "or a field out of range", spawn_role_name(role),
-		    (long)cr.uid, n);
+	    ((req.flags & HANDOFF_QUOTA) != 0) !=
+		(n - 1 == 4 && role == SPAWN_ROLE_POSTLOGIN)) {
+		log_warn(
+		    "spawner %-s: request refused: sender uid %ld, %zu fds, "
+		    "or a field out of range",
+		    spawn_role_name(role), (long)cr.uid, n);
 		close_all(fds, n);
 		return;
 	}
@@ -476,9 +486,11 @@ spawner_main(const char *name)
 	(void)signal(SIGPIPE, SIG_IGN);
 	self = getpid();
 	if ((null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
-	    dup2(null_fd, STDIN_FILENO) < 0 || dup2(null_fd, STDOUT_FILENO) < 0 ||
+	    dup2(null_fd, STDIN_FILENO) < 0 ||
+	    dup2(null_fd, STDOUT_FILENO) < 0 ||
 	    setsockopt(SPAWN_FD_CHAN, SOL_SOCKET, SO_PASSCRED, &on,
-	    sizeof(on)) < 0 || (ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		sizeof(on)) < 0 ||
+	    (ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		fatal("set-up failed");
 	setup_role();
 	/* named once set up: a kf-spawn-* process is a ready one */

@@ -23,16 +23,16 @@
 
 /* The answer, exactly this many bytes. */
 struct verdict {
-	int32_t			ok;	/* 1: accepted */
-	struct auth_identity	id;
+	int32_t ok; /* 1: accepted */
+	struct auth_identity id;
 };
 
 struct check {
-	const struct conf	*c;
-	const char		*inline_users;
-	const struct conf_vhost	*vh;
-	const char		*user;
-	const char		*pass;	/* NULL: by certificate */
+	const struct conf *c;
+	const char *inline_users;
+	const struct conf_vhost *vh;
+	const char *user;
+	const char *pass; /* NULL: by certificate */
 };
 
 static int inline_fd = -1;
@@ -62,8 +62,7 @@ inline_text(void)
 	return t;
 }
 
-static void __attribute__((noreturn))
-child(const struct check *k, int out)
+static void __attribute__((noreturn)) child(const struct check *k, int out)
 {
 	const char *text = k->inline_users;
 	struct verdict v;
@@ -76,7 +75,7 @@ child(const struct check *k, int out)
 		text = inline_text();
 	if (k->pass != NULL)
 		v.ok = auth_check_vhost(k->c, text, k->vh, k->user, k->pass,
-		    &v.id) == 0;
+			   &v.id) == 0;
 	else
 		v.ok = auth_identity_by_cert(k->c, text, k->user, &v.id) == 0;
 	(void)sys_write_all(out, &v, sizeof(v));

@@ -11,13 +11,13 @@
 #include "../auth/auth.h"
 
 /* Quick mode's inline users: the sealed memfd the verifier reads (-1: none). */
-void	verify_init(int inline_fd);
+void verify_init(int inline_fd);
 /* auth_check_vhost() in a child; inline_users NULL: the memfd's text. */
-int	verify_login(const struct conf *, const char *inline_users,
-	    const struct conf_vhost *vh, const char *user, const char *pass,
-	    struct auth_identity *id);
+int verify_login(const struct conf *, const char *inline_users,
+    const struct conf_vhost *vh, const char *user, const char *pass,
+    struct auth_identity *id);
 /* auth_identity_by_cert() in a child, likewise. */
-int	verify_cert(const struct conf *, const char *inline_users,
-	    const char *user, struct auth_identity *id);
+int verify_cert(const struct conf *, const char *inline_users, const char *user,
+    struct auth_identity *id);
 
 #endif

@@ -42,8 +42,8 @@ args_timeval(const char *p, size_t n, time_t *out)
 			if (p[i] < '0' || p[i] > '9')
 				return -1;
 	}
-	if (v[0] < 1970 || v[0] > 9999 || v[1] < 1 || v[1] > 12 ||
-	    v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
+	if (v[0] < 1970 || v[0] > 9999 || v[1] < 1 || v[1] > 12 || v[2] < 1 ||
+	    v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
 		return -1;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = (int)v[0] - 1900;
@@ -197,7 +197,7 @@ static int
 opt_letter(char ch, unsigned *flags)
 {
 	if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9')))
+		(ch >= '0' && ch <= '9')))
 		return -EINVAL;
 	if (ch == 'a' || ch == 'A')
 		*flags |= LIST_ALL;
@@ -207,7 +207,7 @@ opt_letter(char ch, unsigned *flags)
 		*flags |= LIST_RECURSE;
 	else if (ch == 'd')
 		*flags |= LIST_DIRSELF;
-	return 0;	/* -1 -t -r -h -F ...: accepted, ignored */
+	return 0; /* -1 -t -r -h -F ...: accepted, ignored */
 }
 
 /*
@@ -230,7 +230,6 @@ args_list_opts(const char **arg, unsigned *flags)
 	*arg = p;
 	return 0;
 }
-
 
 /* REST: a byte offset, 0..INT64_MAX (an off_t). */
 int

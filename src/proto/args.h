@@ -17,9 +17,9 @@
 
 /* A comma-separated pattern option, split once per session. */
 struct patterns {
-	char			 text[KF_CONF_VALUE_MAX + 1];
-	const char		*pat[CONF_PATTERNS_MAX];
-	struct glob_set		 set;
+	char text[KF_CONF_VALUE_MAX + 1];
+	const char *pat[CONF_PATTERNS_MAX];
+	struct glob_set set;
 };
 
 /*
@@ -43,18 +43,15 @@ struct patterns {
  *   ignored) into *flags and moves *arg past them; -EINVAL when a word
  *   after '-' holds anything else (it is a name).
  */
-int	args_rest(const char *arg, uint64_t *off);
-int	args_timeval(const char *p, size_t n, time_t *out);
-int	args_mfmt(const char *arg, size_t n, time_t *t, const char **path);
-int	args_mode(const char *p, size_t n, unsigned max, unsigned *out);
-int	args_chmod(const char *arg, size_t n, unsigned *mode,
-	    const char **path);
-int	args_word(struct cursor *cur, const char *w);
-void	args_patterns(struct patterns *p, const char *text);
-int	args_port(const char *arg, struct sockaddr_storage *out,
-	    socklen_t *len);
-int	args_eprt(const char *arg, struct sockaddr_storage *out,
-	    socklen_t *len);
-int	args_list_opts(const char **arg, unsigned *flags);
+int args_rest(const char *arg, uint64_t *off);
+int args_timeval(const char *p, size_t n, time_t *out);
+int args_mfmt(const char *arg, size_t n, time_t *t, const char **path);
+int args_mode(const char *p, size_t n, unsigned max, unsigned *out);
+int args_chmod(const char *arg, size_t n, unsigned *mode, const char **path);
+int args_word(struct cursor *cur, const char *w);
+void args_patterns(struct patterns *p, const char *text);
+int args_port(const char *arg, struct sockaddr_storage *out, socklen_t *len);
+int args_eprt(const char *arg, struct sockaddr_storage *out, socklen_t *len);
+int args_list_opts(const char **arg, unsigned *flags);
 
 #endif

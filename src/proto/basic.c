@@ -16,7 +16,7 @@
 
 volatile sig_atomic_t session_stop;
 volatile sig_atomic_t session_drain;
-static unsigned drained, cut;	/* transfers that ended during a drain */
+static unsigned drained, cut; /* transfers that ended during a drain */
 
 /*
  * The server's stop (docs/OPERATIONS.md): a first SIGTERM drains (the
@@ -32,7 +32,7 @@ on_term(int sig)
 		session_stop = SESSION_STOP_LIMIT;
 	else if (sig == SIGTERM && !session_drain)
 		session_drain = 1;
-	else {		/* a second SIGTERM, or SIGUSR1 from the monitor */
+	else { /* a second SIGTERM, or SIGUSR1 from the monitor */
 		session_drain = 1;
 		session_stop = SESSION_STOP_TERM;
 	}
@@ -52,15 +52,17 @@ session_drain_note(int finished)
 int
 session_exit_status(void)
 {
-	return cut > 0 ? SESSION_EXIT_CUT : drained > 0 ?
-	    SESSION_EXIT_DRAINED : 0;
+	return cut > 0	? SESSION_EXIT_CUT :
+	    drained > 0 ? SESSION_EXIT_DRAINED :
+			  0;
 }
 
 const char *
 session_stop_reason(void)
 {
 	return session_stop == SESSION_STOP_LIMIT ?
-	    "Session time limit reached" : "Server shutting down";
+	    "Session time limit reached" :
+	    "Server shutting down";
 }
 
 /*
@@ -89,11 +91,11 @@ static const char *const feats_tls[] = { "AUTH TLS", "AUTH SSL", "PBSZ",
 	"PROT" };
 static const char *const feats_a[] = { "EPRT", "EPSV" };
 static const char *const feats_b[] = { "HOST", "MDTM", "MFMT" };
-static const char *const feats_c[] = { "PASV", "REST STREAM", "SIZE",
-	"TVFS", "UTF8" };
+static const char *const feats_c[] = { "PASV", "REST STREAM", "SIZE", "TVFS",
+	"UTF8" };
 
-#define FEAT_LINES	20
-#define FEAT_LINE_MAX	160
+#define FEAT_LINES    20
+#define FEAT_LINE_MAX 160
 
 static void
 add_lines(const char **lines, size_t *n, const char *const *src, size_t k)
@@ -118,16 +120,16 @@ proto_reply_feat(struct ctrl *c, const struct conf *conf,
 	size_t n = 0;
 
 	if (conf != NULL && conf->tls_cert[0] != '\0')
-		add_lines(lines, &n, feats_tls, sizeof(feats_tls) /
-		    sizeof(feats_tls[0]));
+		add_lines(lines, &n, feats_tls,
+		    sizeof(feats_tls) / sizeof(feats_tls[0]));
 	add_lines(lines, &n, feats_a, sizeof(feats_a) / sizeof(feats_a[0]));
 	if (conf != NULL && conf->hash_max_mib > 0 && sel != NULL &&
 	    hash_feat_line(sel, hash, sizeof(hash)) == 0)
 		lines[n++] = hash;
 	add_lines(lines, &n, feats_b, sizeof(feats_b) / sizeof(feats_b[0]));
 	memcpy(mlst, "MLST ", 5);
-	if (conf != NULL && list_facts_text(mlst_facts, 1, mlst + 5,
-	    sizeof(mlst) - 5) == 0)
+	if (conf != NULL &&
+	    list_facts_text(mlst_facts, 1, mlst + 5, sizeof(mlst) - 5) == 0)
 		lines[n++] = mlst;
 	add_lines(lines, &n, feats_c, sizeof(feats_c) / sizeof(feats_c[0]));
 	return ctrl_reply_lines(c, 211, "Features:", lines, n, "End");

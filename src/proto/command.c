@@ -11,11 +11,11 @@
 #include "command.h"
 
 /* phases: both workers, or the post-login one only */
-#define B	(CMD_PH_PRE | CMD_PH_POST)
-#define L	CMD_PH_POST
-#define A	CMD_F_ARG
-#define N	CMD_F_NOARG
-#define W	CMD_F_WRITE
+#define B (CMD_PH_PRE | CMD_PH_POST)
+#define L CMD_PH_POST
+#define A CMD_F_ARG
+#define N CMD_F_NOARG
+#define W CMD_F_WRITE
 
 static const struct cmd_def table[] = {
 	{ "ABOR", CMD_ABOR, L, N, "abort the transfer in progress" },
@@ -23,7 +23,7 @@ static const struct cmd_def table[] = {
 	{ "ALLO", CMD_ALLO, L, A, "allocate storage (not needed)" },
 	{ "APPE", CMD_APPE, L, A | W, "append to a file" },
 	{ "AUTH", CMD_AUTH, B, A, "start TLS (AUTH TLS, RFC 4217)" },
-	{ "CCC", CMD_CCC, B, N, NULL },	/* answers 502: not in HELP */
+	{ "CCC", CMD_CCC, B, N, NULL }, /* answers 502: not in HELP */
 	{ "CDUP", CMD_CDUP, L, N, "go to the parent directory" },
 	{ "CWD", CMD_CWD, L, A, "change directory" },
 	{ "DELE", CMD_DELE, L, A | W, "delete a file" },
@@ -58,7 +58,7 @@ static const struct cmd_def table[] = {
 	{ "RNTO", CMD_RNTO, L, A | W, "rename to" },
 	{ "SITE", CMD_SITE, L, A, "site-specific commands" },
 	{ "SIZE", CMD_SIZE, L, A, "size of a file" },
-	{ "SMNT", CMD_SMNT, L, A, NULL },	/* answers 502: not in HELP */
+	{ "SMNT", CMD_SMNT, L, A, NULL }, /* answers 502: not in HELP */
 	{ "STAT", CMD_STAT, L, 0, "session status" },
 	{ "STOR", CMD_STOR, L, A | W, "upload a file" },
 	{ "STOU", CMD_STOU, L, W, "upload to a unique name" },
@@ -164,8 +164,9 @@ cmd_parse(char *line, size_t n, struct cmd *c)
 		if (ch >= 'a' && ch <= 'z')
 			ch = (char)(ch - 'a' + 'A');
 		/* letters, and digits after the first (XSHA256) */
-		if (i >= KF_CMD_NAME_MAX || !((ch >= 'A' && ch <= 'Z') ||
-		    (i > 0 && ch >= '0' && ch <= '9')))
+		if (i >= KF_CMD_NAME_MAX ||
+		    !((ch >= 'A' && ch <= 'Z') ||
+			(i > 0 && ch >= '0' && ch <= '9')))
 			return -EINVAL;
 		c->verb[i] = ch;
 	}

@@ -20,29 +20,29 @@ enum ctrl_mode {
 };
 
 struct ctrl {
-	int		fd;
-	enum ctrl_mode	mode;
-	int		discarding;	/* inside an overlong line */
-	int		broken;		/* write failed: session is over */
-	size_t		len;
-	char		in[KF_LINE_MAX + 1];
+	int fd;
+	enum ctrl_mode mode;
+	int discarding; /* inside an overlong line */
+	int broken; /* write failed: session is over */
+	size_t len;
+	char in[KF_LINE_MAX + 1];
 };
 
-void	ctrl_init(struct ctrl *, int fd, enum ctrl_mode);
+void ctrl_init(struct ctrl *, int fd, enum ctrl_mode);
 enum line_status ctrl_read_line(struct ctrl *, char *out, size_t *outlen,
-	    int timeout_ms);
+    int timeout_ms);
 /* During a transfer: ABOR or a bare STAT taken off the queue. */
-#define CTRL_XFER_ABOR	1
-#define CTRL_XFER_STAT	2
-int	ctrl_take_abor(struct ctrl *);
+#define CTRL_XFER_ABOR 1
+#define CTRL_XFER_STAT 2
+int ctrl_take_abor(struct ctrl *);
 /* The transfer engine's view of c: ABOR and STAT (fs/xfer.h). */
 struct xfer_watch;
-void	ctrl_watch(struct ctrl *, struct xfer_watch *);
-int	ctrl_reply(struct ctrl *, int code, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
-int	ctrl_reply_lines(struct ctrl *, int code, const char *first,
-	    const char *const *lines, size_t n, const char *last);
-int	ctrl_write(struct ctrl *, const char *, size_t);
+void ctrl_watch(struct ctrl *, struct xfer_watch *);
+int ctrl_reply(struct ctrl *, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int ctrl_reply_lines(struct ctrl *, int code, const char *first,
+    const char *const *lines, size_t n, const char *last);
+int ctrl_write(struct ctrl *, const char *, size_t);
 
 /*
  * A multi-line reply: begin ("code-first"; fmt NULL: no first line),
@@ -52,17 +52,17 @@ int	ctrl_write(struct ctrl *, const char *, size_t);
 struct buf;
 
 struct ctrl_lines {
-	struct buf	*b;
-	int		 code;
-	int		 failed;
+	struct buf *b;
+	int code;
+	int failed;
 };
 
-int	ctrl_lines_begin(struct ctrl_lines *, int code, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
-void	ctrl_lines_add(struct ctrl_lines *, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-void	ctrl_lines_text(struct ctrl_lines *, const char *text, size_t n);
-void	ctrl_lines_bytes(struct ctrl_lines *, const char *, size_t);
-int	ctrl_lines_end(struct ctrl *, struct ctrl_lines *, const char *last);
+int ctrl_lines_begin(struct ctrl_lines *, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void ctrl_lines_add(struct ctrl_lines *, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void ctrl_lines_text(struct ctrl_lines *, const char *text, size_t n);
+void ctrl_lines_bytes(struct ctrl_lines *, const char *, size_t);
+int ctrl_lines_end(struct ctrl *, struct ctrl_lines *, const char *last);
 
 #endif

@@ -24,15 +24,15 @@
 #include "session.h"
 
 struct pre {
-	const struct session_info	*si;
-	struct ctrl			 ctrl;
-	char				 user[KF_USER_MAX + 1];
-	char				 host[CONF_HOST_MAX + 1];	/* vhost or "" */
-	int				 have_user;
-	int				 user_seen;	/* USER was sent: no HOST */
-	int				 host_done;	/* HOST accepted once */
-	unsigned			 commands;
-	unsigned			 tls_flags;	/* MON_TLS_* */
+	const struct session_info *si;
+	struct ctrl ctrl;
+	char user[KF_USER_MAX + 1];
+	char host[CONF_HOST_MAX + 1]; /* vhost or "" */
+	int have_user;
+	int user_seen; /* USER was sent: no HOST */
+	int host_done; /* HOST accepted once */
+	unsigned commands;
+	unsigned tls_flags; /* MON_TLS_* */
 };
 
 /*
@@ -96,7 +96,7 @@ do_pass(struct pre *p, const struct cmd *c)
 	r = ask_monitor(p, c->arglen > KF_PASS_MAX ? "" : c->arg);
 	p->have_user = 0;
 	if (r == MON_LOGIN_OK)
-		_exit(0);	/* the post-login worker answers 230 */
+		_exit(0); /* the post-login worker answers 230 */
 	ctrl_reply(&p->ctrl, 530, "Login incorrect.");
 	if (r != MON_LOGIN_FAILED)
 		finish(p, 421, "Too many failed logins.");
@@ -106,7 +106,8 @@ static void
 do_user(struct pre *p, const struct cmd *c)
 {
 	if (!p->si->tls && policy_tls_required(p->si->conf, c->arg, NULL)) {
-		ctrl_reply(&p->ctrl, 530, "TLS required: use AUTH TLS before "
+		ctrl_reply(&p->ctrl, 530,
+		    "TLS required: use AUTH TLS before "
 		    "USER.");
 		p->have_user = 0;
 		return;
@@ -157,8 +158,8 @@ do_host(struct pre *p, const struct cmd *c)
 	}
 	p->host_done = 1;
 	memcpy(p->host, vh->name, sizeof(p->host));
-	reply_text(p, 220, vh->banner_text[0] != '\0' ? vh->banner_text :
-	    conf_greeting(conf));
+	reply_text(p, 220,
+	    vh->banner_text[0] != '\0' ? vh->banner_text : conf_greeting(conf));
 }
 
 /*
@@ -185,7 +186,8 @@ drop_pipelined(struct pre *p)
 	explicit_bzero(junk, sizeof(junk));
 	if (total > 0)
 		log_warn("AUTH TLS: %zu byte(s) sent after AUTH before the "
-		    "234 reply were dropped, not executed", total);
+			 "234 reply were dropped, not executed",
+		    total);
 }
 
 /* AUTH TLS / AUTH SSL (RFC 4217; SSL is the old name). */
@@ -196,7 +198,8 @@ do_auth(struct pre *p, const struct cmd *c)
 	uint32_t ok;
 
 	if (!tls_configured(p->si->conf)) {
-		ctrl_reply(&p->ctrl, 502, "TLS is not configured on this "
+		ctrl_reply(&p->ctrl, 502,
+		    "TLS is not configured on this "
 		    "server.");
 		return;
 	}
@@ -205,13 +208,15 @@ do_auth(struct pre *p, const struct cmd *c)
 		return;
 	}
 	if (p->si->ccc) {
-		ctrl_reply(&p->ctrl, 534, "TLS cannot start again after CCC on "
+		ctrl_reply(&p->ctrl, 534,
+		    "TLS cannot start again after CCC on "
 		    "this connection.");
 		return;
 	}
 	if (strcasecmp(c->arg, "TLS") != 0 && strcasecmp(c->arg, "SSL") != 0 &&
 	    strcasecmp(c->arg, "TLS-C") != 0) {
-		ctrl_reply(&p->ctrl, 504, "Security mechanism not understood; "
+		ctrl_reply(&p->ctrl, 504,
+		    "Security mechanism not understood; "
 		    "use AUTH TLS.");
 		return;
 	}
@@ -219,9 +224,9 @@ do_auth(struct pre *p, const struct cmd *c)
 	ipc_init(&m, MON_AUTH_TLS);
 	if (ipc_put_u32(&m, (uint32_t)p->host_done) < 0 ||
 	    ipc_put_str(&m, p->host, CONF_HOST_MAX) < 0 ||
-	    ipc_send(p->si->mon_fd, &m) < 0 || ipc_recv(p->si->mon_fd, &m) < 0 ||
-	    m.type != MON_AUTH_TLS_RESULT || ipc_get_u32(&m, &ok) < 0 ||
-	    ipc_end(&m) < 0 || ok > 1)
+	    ipc_send(p->si->mon_fd, &m) < 0 ||
+	    ipc_recv(p->si->mon_fd, &m) < 0 || m.type != MON_AUTH_TLS_RESULT ||
+	    ipc_get_u32(&m, &ok) < 0 || ipc_end(&m) < 0 || ok > 1)
 		finish(p, 421, "Service not available.");
 	if (ok == 0) {
 		ctrl_reply(&p->ctrl, 431, "TLS is not available now.");
@@ -274,11 +279,20 @@ typedef void (*pre_handler)(struct pre *, const struct cmd *);
 
 /* The commands of phase CMD_PH_PRE in the command table (command.c). */
 static const pre_handler handlers[CMD__COUNT] = {
-	[CMD_USER] = do_user, [CMD_PASS] = do_pass, [CMD_HOST] = do_host,
-	[CMD_AUTH] = do_auth, [CMD_PBSZ] = do_prot, [CMD_PROT] = do_prot,
-	[CMD_CCC] = do_ccc, [CMD_FEAT] = do_feat, [CMD_ACCT] = do_acct,
-	[CMD_QUIT] = do_quit, [CMD_NOOP] = do_basic, [CMD_SYST] = do_basic,
-	[CMD_HELP] = do_basic, [CMD_OPTS] = do_basic,
+	[CMD_USER] = do_user,
+	[CMD_PASS] = do_pass,
+	[CMD_HOST] = do_host,
+	[CMD_AUTH] = do_auth,
+	[CMD_PBSZ] = do_prot,
+	[CMD_PROT] = do_prot,
+	[CMD_CCC] = do_ccc,
+	[CMD_FEAT] = do_feat,
+	[CMD_ACCT] = do_acct,
+	[CMD_QUIT] = do_quit,
+	[CMD_NOOP] = do_basic,
+	[CMD_SYST] = do_basic,
+	[CMD_HELP] = do_basic,
+	[CMD_OPTS] = do_basic,
 };
 
 static void
@@ -321,8 +335,7 @@ run(const struct session_info *si, int greet)
 	if (greet)
 		reply_text(&p, 220, conf_greeting(conf));
 	for (;;) {
-		if (session_stop || session_drain)
-		{
+		if (session_stop || session_drain) {
 			ctrl_reply(&p.ctrl, 421, "%s.", session_stop_reason());
 			finish(&p, 0, NULL);
 		}
@@ -340,7 +353,8 @@ run(const struct session_info *si, int greet)
 		if (st == LINE_TOO_LONG)
 			ctrl_reply(&p.ctrl, 500, "Command line too long.");
 		else if (st == LINE_BAD_CHAR)
-			ctrl_reply(&p.ctrl, 500, "Invalid character in command.");
+			ctrl_reply(&p.ctrl, 500,
+			    "Invalid character in command.");
 		else
 			dispatch(&p, line, n);
 		explicit_bzero(line, sizeof(line));

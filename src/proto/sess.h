@@ -19,31 +19,31 @@
 #include "session.h"
 
 struct sess {
-	const struct session_info	*si;
-	const struct auth_identity	*id;
-	const struct conf		*conf;
-	struct ctrl			 ctrl;
-	struct data			 data;
-	int				 rootfd;
-	int				 ascii;
-	int				 epsv_all;
-	int				 has_rnfr;
-	int				 quit;
-	unsigned			 umask;		/* SITE UMASK */
-	unsigned			 idle;		/* SITE IDLE, seconds */
-	const struct hash_algo		*hash;		/* OPTS HASH */
-	unsigned			 facts;		/* OPTS MLST */
-	struct patterns			 hide;		/* hide_patterns */
-	struct patterns			 deny;		/* deny_patterns */
-	struct quota			 quota;		/* fd -1: none */
-	uint64_t			 min_rate;	/* last transfer's, for 426 */
-	uint64_t			 rest;
-	unsigned			 tls_flags;	/* MON_TLS_*: PBSZ, PROT P */
-	int				 ccc;		/* CCC done */
-	SSL				*dssl;		/* the open data SSL */
-	char				 cwd[KF_PATH_MAX + 1];
-	char				 rnfr[KF_PATH_MAX + 1];
-	char				 path[KF_PATH_MAX + 1];	/* scratch */
+	const struct session_info *si;
+	const struct auth_identity *id;
+	const struct conf *conf;
+	struct ctrl ctrl;
+	struct data data;
+	int rootfd;
+	int ascii;
+	int epsv_all;
+	int has_rnfr;
+	int quit;
+	unsigned umask; /* SITE UMASK */
+	unsigned idle; /* SITE IDLE, seconds */
+	const struct hash_algo *hash; /* OPTS HASH */
+	unsigned facts; /* OPTS MLST */
+	struct patterns hide; /* hide_patterns */
+	struct patterns deny; /* deny_patterns */
+	struct quota quota; /* fd -1: none */
+	uint64_t min_rate; /* last transfer's, for 426 */
+	uint64_t rest;
+	unsigned tls_flags; /* MON_TLS_*: PBSZ, PROT P */
+	int ccc; /* CCC done */
+	SSL *dssl; /* the open data SSL */
+	char cwd[KF_PATH_MAX + 1];
+	char rnfr[KF_PATH_MAX + 1];
+	char path[KF_PATH_MAX + 1]; /* scratch */
 };
 
 typedef void (*handler)(struct sess *, const struct cmd *);
@@ -53,69 +53,69 @@ struct list_opts;
 /* Shared between the files, by the file that defines them. */
 
 /* sess_run.c */
-int	denied(const struct sess *s, const char *vpath);
-int	sess_hide_name(void *arg, const char *name);
-int	sess_resolve(struct sess *s, const char *arg);
+int denied(const struct sess *s, const char *vpath);
+int sess_hide_name(void *arg, const char *name);
+int sess_resolve(struct sess *s, const char *arg);
 
 /* sess_data.c */
-int	sess_open_data(struct sess *s, const char *what);
-void	sess_close_data(struct sess *s, int fd);
+int sess_open_data(struct sess *s, const char *what);
+void sess_close_data(struct sess *s, int fd);
 /* The data connection's transport (TLS under PROT P, else plain). */
 struct xfer_io;
-void	sess_data_io(struct sess *s, struct xfer_io *io, int fd);
-int	sess_need_data(struct sess *s);
-void	do_pasv(struct sess *s, const struct cmd *c);
-void	do_epsv(struct sess *s, const struct cmd *c);
-void	do_port(struct sess *s, const struct cmd *c);
-void	do_abor(struct sess *s, const struct cmd *c);
+void sess_data_io(struct sess *s, struct xfer_io *io, int fd);
+int sess_need_data(struct sess *s);
+void do_pasv(struct sess *s, const struct cmd *c);
+void do_epsv(struct sess *s, const struct cmd *c);
+void do_port(struct sess *s, const struct cmd *c);
+void do_abor(struct sess *s, const struct cmd *c);
 
 /* sess_ext.c */
-void	do_hash(struct sess *s, const struct cmd *c);
-void	do_feat(struct sess *s, const struct cmd *c);
-void	do_opts(struct sess *s, const struct cmd *c);
+void do_hash(struct sess *s, const struct cmd *c);
+void do_feat(struct sess *s, const struct cmd *c);
+void do_opts(struct sess *s, const struct cmd *c);
 
 /* sess_file.c */
-void	do_pwd(struct sess *s, const struct cmd *c);
-void	do_cwd(struct sess *s, const struct cmd *c);
-int	sess_parent_of(struct sess *s, const char *arg, const char **name);
-int	sess_writable_parent(struct sess *s, const char *arg, const char **name);
-void	do_dele(struct sess *s, const struct cmd *c);
-void	do_mkd(struct sess *s, const struct cmd *c);
-void	do_rnfr(struct sess *s, const struct cmd *c);
-void	do_rnto(struct sess *s, const struct cmd *c);
-void	do_size(struct sess *s, const struct cmd *c);
-void	do_mdtm(struct sess *s, const struct cmd *c);
+void do_pwd(struct sess *s, const struct cmd *c);
+void do_cwd(struct sess *s, const struct cmd *c);
+int sess_parent_of(struct sess *s, const char *arg, const char **name);
+int sess_writable_parent(struct sess *s, const char *arg, const char **name);
+void do_dele(struct sess *s, const struct cmd *c);
+void do_mkd(struct sess *s, const struct cmd *c);
+void do_rnfr(struct sess *s, const struct cmd *c);
+void do_rnto(struct sess *s, const struct cmd *c);
+void do_size(struct sess *s, const struct cmd *c);
+void do_mdtm(struct sess *s, const struct cmd *c);
 
 /* sess_list.c */
-void	sess_list_setup(struct sess *s, struct list_opts *o, unsigned flags,
+void sess_list_setup(struct sess *s, struct list_opts *o, unsigned flags,
     int (*flush)(void *, const char *, size_t), void *arg);
-void	do_list(struct sess *s, const struct cmd *c);
-void	do_mlsd(struct sess *s, const struct cmd *c);
-void	do_mlst(struct sess *s, const struct cmd *c);
+void do_list(struct sess *s, const struct cmd *c);
+void do_mlsd(struct sess *s, const struct cmd *c);
+void do_mlst(struct sess *s, const struct cmd *c);
 
 /* sess_site.c */
-void	do_mfmt(struct sess *s, const struct cmd *c);
-void	do_help(struct sess *s, const struct cmd *c);
-void	do_site(struct sess *s, const struct cmd *c);
+void do_mfmt(struct sess *s, const struct cmd *c);
+void do_help(struct sess *s, const struct cmd *c);
+void do_site(struct sess *s, const struct cmd *c);
 
 /* sess_stat.c */
-void	do_stat(struct sess *s, const struct cmd *c);
+void do_stat(struct sess *s, const struct cmd *c);
 
 /* sess_tls.c */
-void	do_prot(struct sess *s, const struct cmd *c);
-void	do_ccc(struct sess *s, const struct cmd *c);
+void do_prot(struct sess *s, const struct cmd *c);
+void do_ccc(struct sess *s, const struct cmd *c);
 
 /* sess_upload.c */
-void	do_stor(struct sess *s, const struct cmd *c);
-void	do_stou(struct sess *s, const struct cmd *c);
+void do_stor(struct sess *s, const struct cmd *c);
+void do_stou(struct sess *s, const struct cmd *c);
 
 /* sess_xfer.c */
-void	sess_init_xfer(struct sess *s, struct xfer *x, int fd);
-void	sess_init_file_xfer(struct sess *s, struct xfer *x, int fd, int upload);
-void	sess_reply_xfer(struct sess *s, enum xfer_status st, const char *ok);
-void	sess_log_xfer(struct sess *s, const char *verb, const struct xfer *x,
+void sess_init_xfer(struct sess *s, struct xfer *x, int fd);
+void sess_init_file_xfer(struct sess *s, struct xfer *x, int fd, int upload);
+void sess_reply_xfer(struct sess *s, enum xfer_status st, const char *ok);
+void sess_log_xfer(struct sess *s, const char *verb, const struct xfer *x,
     int64_t t0, enum xfer_status st);
-void	do_retr(struct sess *s, const struct cmd *c);
-void	do_rest(struct sess *s, const struct cmd *c);
+void do_retr(struct sess *s, const struct cmd *c);
+void do_rest(struct sess *s, const struct cmd *c);
 
 #endif

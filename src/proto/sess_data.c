@@ -33,10 +33,12 @@ protect_data(struct sess *s, int fd)
 	close(fd);
 	log_warn("data connection refused: %-s", why);
 	if (r == TLSD_NOT_RESUMED)
-		ctrl_reply(&s->ctrl, 522, "Data connection refused: it must "
+		ctrl_reply(&s->ctrl, 522,
+		    "Data connection refused: it must "
 		    "resume the control connection's TLS session.");
 	else
-		ctrl_reply(&s->ctrl, 425, "TLS negotiation on the data "
+		ctrl_reply(&s->ctrl, 425,
+		    "TLS negotiation on the data "
 		    "connection failed.");
 	return -1;
 }
@@ -51,7 +53,8 @@ sess_open_data(struct sess *s, const char *what)
 	fd = data_open(&s->data, &s->si->local, &s->si->peer,
 	    (int)s->conf->data_timeout * 1000);
 	if (fd < 0)
-		ctrl_reply(&s->ctrl, 425, "Failed to establish data connection.");
+		ctrl_reply(&s->ctrl, 425,
+		    "Failed to establish data connection.");
 	else if (s->tls_flags & MON_TLS_PROT_P)
 		fd = protect_data(s, fd);
 	return fd;
@@ -81,8 +84,10 @@ sess_close_data(struct sess *s, int fd)
 int
 sess_need_data(struct sess *s)
 {
-	if (!(s->tls_flags & MON_TLS_PROT_P) && policy_prot_required(s->conf, s->id->anonymous)) {
-		ctrl_reply(&s->ctrl, 521, "Data connections must be "
+	if (!(s->tls_flags & MON_TLS_PROT_P) &&
+	    policy_prot_required(s->conf, s->id->anonymous)) {
+		ctrl_reply(&s->ctrl, 521,
+		    "Data connections must be "
 		    "protected: use PBSZ 0 and PROT P.");
 		data_reset(&s->data);
 		return -1;
@@ -112,7 +117,8 @@ do_pasv(struct sess *s, const struct cmd *c)
 	if (!passive_ok(s))
 		return;
 	if (s->epsv_all) {
-		ctrl_reply(&s->ctrl, 503, "Only EPSV is allowed after EPSV ALL.");
+		ctrl_reply(&s->ctrl, 503,
+		    "Only EPSV is allowed after EPSV ALL.");
 		return;
 	}
 	if (addr_ipv4(&s->si->local, ip) < 0) {
@@ -122,8 +128,9 @@ do_pasv(struct sess *s, const struct cmd *c)
 	/* behind NAT: announce the configured address (checked at load) */
 	if (s->conf->pasv_address[0] != '\0')
 		inet_pton(AF_INET, s->conf->pasv_address, ip);
-	if (data_listen(&s->data, &s->si->local, (unsigned)s->conf->pasv_min_port,
-	    (unsigned)s->conf->pasv_max_port, &port) < 0) {
+	if (data_listen(&s->data, &s->si->local,
+		(unsigned)s->conf->pasv_min_port,
+		(unsigned)s->conf->pasv_max_port, &port) < 0) {
 		ctrl_reply(&s->ctrl, 425, "Cannot open a passive port.");
 		return;
 	}
@@ -145,16 +152,18 @@ do_epsv(struct sess *s, const struct cmd *c)
 		return;
 	}
 	if (c->arglen > 0 && strcmp(c->arg, want) != 0) {
-		ctrl_reply(&s->ctrl, 522, "Network protocol not supported, use (%s).",
-		    want);
+		ctrl_reply(&s->ctrl, 522,
+		    "Network protocol not supported, use (%s).", want);
 		return;
 	}
-	if (data_listen(&s->data, &s->si->local, (unsigned)s->conf->pasv_min_port,
-	    (unsigned)s->conf->pasv_max_port, &port) < 0) {
+	if (data_listen(&s->data, &s->si->local,
+		(unsigned)s->conf->pasv_min_port,
+		(unsigned)s->conf->pasv_max_port, &port) < 0) {
 		ctrl_reply(&s->ctrl, 425, "Cannot open a passive port.");
 		return;
 	}
-	ctrl_reply(&s->ctrl, 229, "Entering Extended Passive Mode (|||%u|).", port);
+	ctrl_reply(&s->ctrl, 229, "Entering Extended Passive Mode (|||%u|).",
+	    port);
 }
 
 void
@@ -169,11 +178,12 @@ do_port(struct sess *s, const struct cmd *c)
 		return;
 	}
 	if (s->epsv_all) {
-		ctrl_reply(&s->ctrl, 503, "Only EPSV is allowed after EPSV ALL.");
+		ctrl_reply(&s->ctrl, 503,
+		    "Only EPSV is allowed after EPSV ALL.");
 		return;
 	}
 	r = c->def->id == CMD_PORT ? args_port(c->arg, &a, &len) :
-	    args_eprt(c->arg, &a, &len);
+				     args_eprt(c->arg, &a, &len);
 	if (r < 0) {
 		ctrl_reply(&s->ctrl, 501, "Illegal %s command.", c->def->name);
 		return;

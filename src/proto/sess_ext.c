@@ -22,16 +22,16 @@
 /* Why a running checksum ended early. */
 enum hash_end {
 	HASH_RAN,
-	HASH_ABOR,		/* ABOR on the control connection */
-	HASH_IDLE,		/* longer than the session's idle limit */
-	HASH_STOP,		/* SIGTERM, session_max_seconds */
-	HASH_GONE,		/* the control connection closed */
+	HASH_ABOR, /* ABOR on the control connection */
+	HASH_IDLE, /* longer than the session's idle limit */
+	HASH_STOP, /* SIGTERM, session_max_seconds */
+	HASH_GONE, /* the control connection closed */
 };
 
 struct hash_run {
-	struct sess	*s;
-	int64_t		 deadline;	/* ms */
-	enum hash_end	 end;
+	struct sess *s;
+	int64_t deadline; /* ms */
+	enum hash_end end;
 };
 
 /*
@@ -84,15 +84,17 @@ reply_hash_end(struct sess *s, enum hash_end end)
 		ctrl_reply(&s->ctrl, 226, "ABOR successful.");
 		break;
 	case HASH_IDLE:
-		ctrl_reply(&s->ctrl, 451, "Checksum aborted: it took longer "
-		    "than the idle time limit (%u seconds).", s->idle);
+		ctrl_reply(&s->ctrl, 451,
+		    "Checksum aborted: it took longer "
+		    "than the idle time limit (%u seconds).",
+		    s->idle);
 		break;
 	case HASH_GONE:
 		s->quit = 1;
 		break;
 	case HASH_STOP:
 	case HASH_RAN:
-		break;	/* the session's 421 is the answer */
+		break; /* the session's 421 is the answer */
 	}
 }
 
@@ -106,7 +108,8 @@ reply_hash_end(struct sess *s, enum hash_end end)
 void
 do_hash(struct sess *s, const struct cmd *c)
 {
-	const struct hash_algo *a = c->def->id == CMD_HASH ? s->hash :
+	const struct hash_algo *a = c->def->id == CMD_HASH ?
+	    s->hash :
 	    hash_alias(c->def->name);
 	struct hash_run h = { .s = s, .end = HASH_RAN };
 	struct hash_stop stop = { hash_check, &h };
@@ -132,8 +135,8 @@ do_hash(struct sess *s, const struct cmd *c)
 	if (r == -EINTR)
 		reply_hash_end(s, h.end);
 	else if (r == -EFBIG)
-		ctrl_reply(&s->ctrl, 550, "File too large to hash (over %lu MiB).",
-		    cap);
+		ctrl_reply(&s->ctrl, 550,
+		    "File too large to hash (over %lu MiB).", cap);
 	else if (r < 0)
 		ctrl_reply(&s->ctrl, 550, "Could not hash the file.");
 	else if (c->def->id == CMD_HASH)
@@ -176,7 +179,8 @@ do_opts(struct sess *s, const struct cmd *c)
 	struct cursor cur;
 
 	cursor_init(&cur, c->arg, c->arglen);
-	if (strcasecmp(c->arg, "UTF8 ON") == 0 || strcasecmp(c->arg, "UTF8") == 0)
+	if (strcasecmp(c->arg, "UTF8 ON") == 0 ||
+	    strcasecmp(c->arg, "UTF8") == 0)
 		ctrl_reply(&s->ctrl, 200, "UTF8 is always on.");
 	else if (strcasecmp(c->arg, "UTF8 OFF") == 0)
 		ctrl_reply(&s->ctrl, 504, "UTF8 cannot be turned off.");

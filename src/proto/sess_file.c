@@ -36,7 +36,7 @@ do_pwd(struct sess *s, const struct cmd *c)
 	sess_reply_257(s, s->cwd, "is the current directory");
 }
 
-#define MESSAGE_LINES	20
+#define MESSAGE_LINES 20
 
 /*
  * The new directory's .message (message_enable), as a multi-line 250.
@@ -54,16 +54,17 @@ reply_message(struct sess *s)
 	int fd;
 
 	if ((size_t)snprintf(vpath, sizeof(vpath), "%s/.message",
-	    strcmp(s->cwd, "/") == 0 ? "" : s->cwd) >= sizeof(vpath))
+		strcmp(s->cwd, "/") == 0 ? "" : s->cwd) >= sizeof(vpath))
 		return -1;
-	if ((fd = fs_open(s->rootfd, vpath, O_RDONLY | O_NOFOLLOW |
-	    O_NONBLOCK, 0)) < 0)
+	if ((fd = fs_open(s->rootfd, vpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK,
+		 0)) < 0)
 		return -1;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 		close(fd);
 		return -1;
 	}
-	while (n < KF_MESSAGE_MAX && (r = read(fd, text + n, KF_MESSAGE_MAX - n)) > 0)
+	while (n < KF_MESSAGE_MAX &&
+	    (r = read(fd, text + n, KF_MESSAGE_MAX - n)) > 0)
 		n += (size_t)r;
 	close(fd);
 	for (i = 0; i < n; i++) {
@@ -76,7 +77,7 @@ reply_message(struct sess *s)
 	}
 	text[n] = '\0';
 	for (p = text; p < text + n && count < MESSAGE_LINES;
-	    p += strlen(p) + 1)
+	     p += strlen(p) + 1)
 		lines[count++] = p;
 	ctrl_reply_lines(&s->ctrl, 250, "Directory successfully changed.",
 	    lines, count, "End of message.");
@@ -142,7 +143,8 @@ do_dele(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 550, "%s operation failed.",
 		    c->def->id == CMD_RMD ? "Remove directory" : "Delete");
 	else if (c->def->id == CMD_RMD)
-		ctrl_reply(&s->ctrl, 250, "Remove directory operation successful.");
+		ctrl_reply(&s->ctrl, 250,
+		    "Remove directory operation successful.");
 	else
 		ctrl_reply(&s->ctrl, 250, "Delete operation successful.");
 }

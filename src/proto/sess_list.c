@@ -13,10 +13,10 @@
 #include "sess.h"
 
 struct list_ctx {
-	struct sess	*s;
-	struct xfer	 x;
-	int		 fd;
-	int		 no_data;	/* sess_open_data failed and replied */
+	struct sess *s;
+	struct xfer x;
+	int fd;
+	int no_data; /* sess_open_data failed and replied */
 	enum xfer_status st;
 };
 
@@ -26,7 +26,8 @@ list_flush(void *p, const char *bytes, size_t n)
 	struct list_ctx *l = p;
 
 	if (l->fd < 0) {
-		l->fd = sess_open_data(l->s, "Here comes the directory listing.");
+		l->fd = sess_open_data(l->s,
+		    "Here comes the directory listing.");
 		if (l->fd < 0) {
 			l->no_data = 1;
 			return -EIO;
@@ -62,7 +63,8 @@ reply_list_error(struct sess *s, int r)
 	if (r == -ENOTDIR)
 		ctrl_reply(&s->ctrl, 501, "Not a directory.");
 	else if (r == -E2BIG)
-		ctrl_reply(&s->ctrl, 550, "Listing too large or pattern "
+		ctrl_reply(&s->ctrl, 550,
+		    "Listing too large or pattern "
 		    "too complex.");
 	else
 		ctrl_reply(&s->ctrl, 550, "Cannot list: %s.", strerror(-r));
@@ -84,7 +86,8 @@ list_finish(struct sess *s, struct list_ctx *l, int r)
 	}
 	sess_close_data(s, l->fd);
 	if (r == -E2BIG && l->st == XFER_OK)
-		ctrl_reply(&s->ctrl, 451, "Listing cut short: too many entries.");
+		ctrl_reply(&s->ctrl, 451,
+		    "Listing cut short: too many entries.");
 	else
 		sess_reply_xfer(s, l->st, "Directory send OK.");
 	data_reset(&s->data);
@@ -103,7 +106,7 @@ do_list(struct sess *s, const struct cmd *c)
 	struct list_opts o;
 
 	if (args_list_opts(&arg, &flags) < 0) {
-		arg = c->arg;	/* not options: a name starting with '-' */
+		arg = c->arg; /* not options: a name starting with '-' */
 		flags &= LIST_LONG;
 	}
 	if (sess_need_data(s) < 0 || sess_resolve(s, arg) < 0)

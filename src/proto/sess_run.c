@@ -52,7 +52,8 @@ denied(const struct sess *s, const char *vpath)
 		/* a STOR's temporary file is nobody's to open */
 		if (upload_tmp_is_name(comp))
 			return 1;
-		if (s->deny.set.n > 0 && glob_set_match(&s->deny.set, comp) != 0)
+		if (s->deny.set.n > 0 &&
+		    glob_set_match(&s->deny.set, comp) != 0)
 			return 1;
 		p += n;
 	}
@@ -118,7 +119,8 @@ static void
 do_mode(struct sess *s, const struct cmd *c)
 {
 	int mode = c->def->id == CMD_MODE;
-	const char *what = mode ? "Mode" : "Structure", *only = mode ? "S" : "F";
+	const char *what = mode ? "Mode" : "Structure",
+		   *only = mode ? "S" : "F";
 
 	if (strcasecmp(c->arg, only) == 0)
 		ctrl_reply(&s->ctrl, 200, "%s set to %s.", what, only);
@@ -142,14 +144,15 @@ static void
 do_fixed(struct sess *s, const struct cmd *c)
 {
 	static const struct {
-		enum cmd_id	 id;
-		int		 code;
-		const char	*text;
+		enum cmd_id id;
+		int code;
+		const char *text;
 	} fixed[] = {
 		{ CMD_USER, 530, "Already logged in; cannot change user." },
 		{ CMD_PASS, 503, "Already logged in." },
 		{ CMD_ACCT, 202, "ACCT not needed; already logged in." },
-		{ CMD_ALLO, 202, "ALLO not needed; space is allocated as written." },
+		{ CMD_ALLO, 202,
+		    "ALLO not needed; space is allocated as written." },
 		{ CMD_HOST, 503, "HOST must come before login." },
 		{ CMD_AUTH, 503, "AUTH must come before login." },
 	};
@@ -157,30 +160,65 @@ do_fixed(struct sess *s, const struct cmd *c)
 
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		if (fixed[i].id == c->def->id) {
-			ctrl_reply(&s->ctrl, fixed[i].code, "%s", fixed[i].text);
+			ctrl_reply(&s->ctrl, fixed[i].code, "%s",
+			    fixed[i].text);
 			return;
 		}
 	ctrl_reply(&s->ctrl, 502, "%s not implemented.", c->def->name);
 }
 
 static const handler handlers[CMD__COUNT] = {
-	[CMD_USER] = do_fixed, [CMD_PASS] = do_fixed, [CMD_QUIT] = do_quit,
-	[CMD_NOOP] = do_basic, [CMD_SYST] = do_basic, [CMD_FEAT] = do_feat,
-	[CMD_HELP] = do_help, [CMD_TYPE] = do_type, [CMD_MODE] = do_mode,
-	[CMD_STRU] = do_mode, [CMD_PWD] = do_pwd, [CMD_CWD] = do_cwd,
-	[CMD_CDUP] = do_cwd, [CMD_LIST] = do_list, [CMD_NLST] = do_list,
-	[CMD_RETR] = do_retr, [CMD_STOR] = do_stor, [CMD_APPE] = do_stor,
-	[CMD_DELE] = do_dele, [CMD_MKD] = do_mkd, [CMD_RMD] = do_dele,
-	[CMD_RNFR] = do_rnfr, [CMD_RNTO] = do_rnto, [CMD_SIZE] = do_size,
-	[CMD_MDTM] = do_mdtm, [CMD_REST] = do_rest, [CMD_PASV] = do_pasv,
-	[CMD_EPSV] = do_epsv, [CMD_PORT] = do_port, [CMD_EPRT] = do_port,
-	[CMD_ABOR] = do_abor, [CMD_STAT] = do_stat, [CMD_REIN] = do_rein,
-	[CMD_ACCT] = do_fixed, [CMD_ALLO] = do_fixed, [CMD_SMNT] = do_fixed,
-	[CMD_HOST] = do_fixed, [CMD_STOU] = do_stou, [CMD_MFMT] = do_mfmt,
-	[CMD_SITE] = do_site, [CMD_HASH] = do_hash, [CMD_XCRC] = do_hash,
-	[CMD_XMD5] = do_hash, [CMD_XSHA1] = do_hash, [CMD_XSHA256] = do_hash,
-	[CMD_OPTS] = do_opts, [CMD_MLSD] = do_mlsd, [CMD_MLST] = do_mlst,
-	[CMD_AUTH] = do_fixed, [CMD_CCC] = do_ccc, [CMD_PBSZ] = do_prot,
+	[CMD_USER] = do_fixed,
+	[CMD_PASS] = do_fixed,
+	[CMD_QUIT] = do_quit,
+	[CMD_NOOP] = do_basic,
+	[CMD_SYST] = do_basic,
+	[CMD_FEAT] = do_feat,
+	[CMD_HELP] = do_help,
+	[CMD_TYPE] = do_type,
+	[CMD_MODE] = do_mode,
+	[CMD_STRU] = do_mode,
+	[CMD_PWD] = do_pwd,
+	[CMD_CWD] = do_cwd,
+	[CMD_CDUP] = do_cwd,
+	[CMD_LIST] = do_list,
+	[CMD_NLST] = do_list,
+	[CMD_RETR] = do_retr,
+	[CMD_STOR] = do_stor,
+	[CMD_APPE] = do_stor,
+	[CMD_DELE] = do_dele,
+	[CMD_MKD] = do_mkd,
+	[CMD_RMD] = do_dele,
+	[CMD_RNFR] = do_rnfr,
+	[CMD_RNTO] = do_rnto,
+	[CMD_SIZE] = do_size,
+	[CMD_MDTM] = do_mdtm,
+	[CMD_REST] = do_rest,
+	[CMD_PASV] = do_pasv,
+	[CMD_EPSV] = do_epsv,
+	[CMD_PORT] = do_port,
+	[CMD_EPRT] = do_port,
+	[CMD_ABOR] = do_abor,
+	[CMD_STAT] = do_stat,
+	[CMD_REIN] = do_rein,
+	[CMD_ACCT] = do_fixed,
+	[CMD_ALLO] = do_fixed,
+	[CMD_SMNT] = do_fixed,
+	[CMD_HOST] = do_fixed,
+	[CMD_STOU] = do_stou,
+	[CMD_MFMT] = do_mfmt,
+	[CMD_SITE] = do_site,
+	[CMD_HASH] = do_hash,
+	[CMD_XCRC] = do_hash,
+	[CMD_XMD5] = do_hash,
+	[CMD_XSHA1] = do_hash,
+	[CMD_XSHA256] = do_hash,
+	[CMD_OPTS] = do_opts,
+	[CMD_MLSD] = do_mlsd,
+	[CMD_MLST] = do_mlst,
+	[CMD_AUTH] = do_fixed,
+	[CMD_CCC] = do_ccc,
+	[CMD_PBSZ] = do_prot,
 	[CMD_PROT] = do_prot,
 };
 
@@ -195,8 +233,14 @@ static int
 clears_rest(enum cmd_id id)
 {
 	switch (id) {
-	case CMD_RETR: case CMD_STOR: case CMD_APPE: case CMD_STOU:
-	case CMD_LIST: case CMD_NLST: case CMD_MLSD: case CMD_RNFR:
+	case CMD_RETR:
+	case CMD_STOR:
+	case CMD_APPE:
+	case CMD_STOU:
+	case CMD_LIST:
+	case CMD_NLST:
+	case CMD_MLSD:
+	case CMD_RNFR:
 	case CMD_REIN:
 		return 1;
 	default:
@@ -249,7 +293,7 @@ start_quota(struct sess *s, const struct session_info *si)
 	s->quota.max_files = s->id->quota_files;
 	if ((r = quota_start(&s->quota, s->rootfd)) < 0)
 		log_err("quota usage of user=%s unknown (%-s); uploads refused "
-		    "until `keepftpd quota NAME --recompute` succeeds",
+			"until `keepftpd quota NAME --recompute` succeeds",
 		    s->id->name, strerror(-r));
 }
 
@@ -316,7 +360,7 @@ session_run(const struct session_info *si, const struct auth_identity *id,
 {
 	struct sess *s = sess_new(si, id, rootfd);
 
-	sys_shed_memory();	/* what the sandbox set-up used */
+	sys_shed_memory(); /* what the sandbox set-up used */
 	ctrl_reply(&s->ctrl, 230, "Login successful.");
 	while (!s->quit && !s->ctrl.broken)
 		if (serve_line(s) < 0)

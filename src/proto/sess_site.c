@@ -51,9 +51,10 @@ open_own(struct sess *s, const char *arg)
 		return -2;
 	fd = open_nofollow(dfd, name);
 	close(dfd);
-	if (fd >= 0 && (fstat(fd, &sb) < 0 ||
-	    (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)))) {
-		close(fd);	/* fifos, sockets, devices: not here */
+	if (fd >= 0 &&
+	    (fstat(fd, &sb) < 0 ||
+		(!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)))) {
+		close(fd); /* fifos, sockets, devices: not here */
 		fd = -1;
 	}
 	return fd;
@@ -84,10 +85,11 @@ do_mfmt(struct sess *s, const struct cmd *c)
 	if (fd >= 0)
 		close(fd);
 	if (r < 0) {
-		ctrl_reply(&s->ctrl, 550, "Could not set the modification time.");
+		ctrl_reply(&s->ctrl, 550,
+		    "Could not set the modification time.");
 		return;
 	}
-	gmtime_r(&t, &tm);	/* t: MFMT's own 14 digits, years 1..9999 */
+	gmtime_r(&t, &tm); /* t: MFMT's own 14 digits, years 1..9999 */
 	(void)strftime(when, sizeof(when), "%Y%m%d%H%M%S", &tm);
 	ctrl_reply(&s->ctrl, 213, "Modify=%s; %s", when, s->path);
 }
@@ -149,21 +151,28 @@ site_idle(struct sess *s, const char *arg)
 	uint64_t v;
 
 	if (*arg == '\0') {
-		ctrl_reply(&s->ctrl, 200, "Current idle time limit is %u seconds; "
-		    "max is %lu.", s->idle, s->conf->idle_timeout);
+		ctrl_reply(&s->ctrl, 200,
+		    "Current idle time limit is %u seconds; "
+		    "max is %lu.",
+		    s->idle, s->conf->idle_timeout);
 		return;
 	}
 	if (parse_u64(arg, 86400, &v) < 0 || v < lo || v > hi) {
 		if (lo == hi)
-			ctrl_reply(&s->ctrl, 501, "SITE IDLE takes only %lu "
-			    "seconds here (the server's idle_timeout).", hi);
+			ctrl_reply(&s->ctrl, 501,
+			    "SITE IDLE takes only %lu "
+			    "seconds here (the server's idle_timeout).",
+			    hi);
 		else
-			ctrl_reply(&s->ctrl, 501, "SITE IDLE takes %lu..%lu "
-			    "seconds.", lo, hi);
+			ctrl_reply(&s->ctrl, 501,
+			    "SITE IDLE takes %lu..%lu "
+			    "seconds.",
+			    lo, hi);
 		return;
 	}
 	s->idle = (unsigned)v;
-	ctrl_reply(&s->ctrl, 200, "Idle time limit set to %u seconds.", s->idle);
+	ctrl_reply(&s->ctrl, 200, "Idle time limit set to %u seconds.",
+	    s->idle);
 }
 
 static const char *const site_help[] = {
@@ -205,5 +214,6 @@ do_site(struct sess *s, const struct cmd *c)
 	else if (args_word(&cur, "HELP") && cursor_eof(&cur))
 		reply_site_help(s);
 	else
-		ctrl_reply(&s->ctrl, 502, "Unknown SITE command; try SITE HELP.");
+		ctrl_reply(&s->ctrl, 502,
+		    "Unknown SITE command; try SITE HELP.");
 }

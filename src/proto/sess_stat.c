@@ -13,8 +13,8 @@
 
 /* STAT path: the listing on the control connection, one line a row. */
 struct stat_ctx {
-	struct sess	*s;
-	int		 started;
+	struct sess *s;
+	int started;
 };
 
 /* The first line of a multi-line reply: "CODE-textpath". */
@@ -142,8 +142,10 @@ do_stat(struct sess *s, const struct cmd *c)
 	ctrl_lines_add(&l, "Data connection: %s",
 	    data_pending(&s->data) ? "ready" : "none");
 	if (s->id->down_rate != 0 || s->id->up_rate != 0)
-		ctrl_lines_add(&l, "Rate limits in bytes/s: download %s, "
-		    "upload %s", limit_text(s->id->down_rate, d, sizeof(d)),
+		ctrl_lines_add(&l,
+		    "Rate limits in bytes/s: download %s, "
+		    "upload %s",
+		    limit_text(s->id->down_rate, d, sizeof(d)),
 		    limit_text(s->id->up_rate, u, sizeof(u)));
 	if (s->quota.fd >= 0)
 		stat_quota(s, &l);

@@ -30,7 +30,8 @@ do_ccc(struct sess *s, const struct cmd *c)
 	uint32_t ok;
 
 	if (!s->si->tls || s->ccc) {
-		ctrl_reply(&s->ctrl, 533, "The control connection is not "
+		ctrl_reply(&s->ctrl, 533,
+		    "The control connection is not "
 		    "protected.");
 		return;
 	}
@@ -38,13 +39,14 @@ do_ccc(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 534, "CCC is not allowed on this server.");
 		return;
 	}
-	if (ctrl_reply(&s->ctrl, 200, "Control connection in plain text "
-	    "from now on.") < 0)
+	if (ctrl_reply(&s->ctrl, 200,
+		"Control connection in plain text "
+		"from now on.") < 0)
 		return;
 	ipc_init(&m, MON_CCC);
-	if (ipc_send(s->si->mon_fd, &m) < 0 || ipc_recv(s->si->mon_fd, &m) < 0 ||
-	    m.type != MON_CCC_RESULT || ipc_get_u32(&m, &ok) < 0 ||
-	    ipc_end(&m) < 0 || ok != 1) {
+	if (ipc_send(s->si->mon_fd, &m) < 0 ||
+	    ipc_recv(s->si->mon_fd, &m) < 0 || m.type != MON_CCC_RESULT ||
+	    ipc_get_u32(&m, &ok) < 0 || ipc_end(&m) < 0 || ok != 1) {
 		log_warn("CCC: the TLS relay did not end TLS; closing");
 		_exit(1);
 	}

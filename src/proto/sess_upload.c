@@ -26,15 +26,15 @@
  * root, and a symlink as the final name is refused, not followed.
  */
 struct upload {
-	int	 dirfd;
-	int	 fd;
-	int	 temp;
-	int	 created;	/* APPE made the file */
-	uint64_t start;		/* length before an APPE or REST */
-	uint64_t files;		/* files charged to the quota */
+	int dirfd;
+	int fd;
+	int temp;
+	int created; /* APPE made the file */
+	uint64_t start; /* length before an APPE or REST */
+	uint64_t files; /* files charged to the quota */
 	const char *name;
-	struct upload_tmp tmp;	/* STOR */
-	struct quota_usage freed;	/* what the STOR's target frees */
+	struct upload_tmp tmp; /* STOR */
+	struct quota_usage freed; /* what the STOR's target frees */
 };
 
 /* The quota's file count for a file APPE or REST+STOR creates. */
@@ -50,12 +50,12 @@ upload_charge_file(struct sess *s, struct upload *u)
 
 /* APPE, REST + STOR: the existing file, continued. */
 static int
-upload_open_existing(struct sess *s, struct upload *u, int append,
-    int flags)
+upload_open_existing(struct sess *s, struct upload *u, int append, int flags)
 {
 	struct stat sb;
 
-	u->fd = openat(u->dirfd, u->name, flags | (append ? O_APPEND : 0), 0666);
+	u->fd = openat(u->dirfd, u->name, flags | (append ? O_APPEND : 0),
+	    0666);
 	if (u->fd < 0)
 		return -1;
 	if (fstat(u->fd, &sb) < 0 || !S_ISREG(sb.st_mode))
@@ -64,7 +64,8 @@ upload_open_existing(struct sess *s, struct upload *u, int append,
 		u->start = (uint64_t)sb.st_size;
 		return 0;
 	}
-	if (s->rest > (uint64_t)sb.st_size || ftruncate(u->fd, (off_t)s->rest) < 0 ||
+	if (s->rest > (uint64_t)sb.st_size ||
+	    ftruncate(u->fd, (off_t)s->rest) < 0 ||
 	    lseek(u->fd, (off_t)s->rest, SEEK_SET) < 0)
 		return -1;
 	u->start = s->rest;
@@ -164,10 +165,12 @@ temp_commit(struct sess *s, struct upload *u, enum xfer_status st)
 
 	if (st == XFER_OK && fstat(u->fd, &sb) < 0)
 		st = XFER_IO_ERROR;
-	if (st == XFER_OK && (r = quota_commit(&s->quota, (uint64_t)sb.st_size,
-	    u->dirfd, u->name, place_temp, u)) < 0)
-		st = r == -EDQUOT ? XFER_QUOTA : r == -ENOSPC ? XFER_DISK_FULL :
-		    XFER_IO_ERROR;
+	if (st == XFER_OK &&
+	    (r = quota_commit(&s->quota, (uint64_t)sb.st_size, u->dirfd,
+		 u->name, place_temp, u)) < 0)
+		st = r == -EDQUOT ? XFER_QUOTA :
+		    r == -ENOSPC  ? XFER_DISK_FULL :
+				    XFER_IO_ERROR;
 	upload_tmp_discard(u->dirfd, &u->tmp);
 	u->fd = -1;
 	return st;
@@ -199,7 +202,8 @@ reply_upload_open(struct sess *s, int r)
 		ctrl_reply(&s->ctrl, 552, "Quota exceeded: at most %llu files.",
 		    (unsigned long long)s->quota.max_files);
 	else if (r == -EIO)
-		ctrl_reply(&s->ctrl, 451, "Quota usage unknown; uploads refused.");
+		ctrl_reply(&s->ctrl, 451,
+		    "Quota usage unknown; uploads refused.");
 	else
 		ctrl_reply(&s->ctrl, 553, "Could not create file.");
 }
@@ -263,16 +267,16 @@ stou_create(struct sess *s, int dirfd, const char *base, char *name,
 			snprintf(name, namesz, "%s", base);
 		else
 			snprintf(name, namesz, "%s.%u", base, i);
-		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0666);
+		fd = openat(dirfd, name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
 		if (fd >= 0 || errno != EEXIST)
 			return fd;
 	}
 	randombytes_buf(rnd, sizeof(rnd));
 	snprintf(name, namesz, "%s.%02x%02x%02x%02x", base, rnd[0], rnd[1],
 	    rnd[2], rnd[3]);
-	return openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0666);
+	return openat(dirfd, name,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
 }
 
 void
@@ -291,7 +295,8 @@ do_stou(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 503, "REST is not allowed with STOU.");
 		goto out;
 	}
-	if ((dirfd = sess_parent_of(s, c->arglen > 0 ? c->arg : "stou", &base)) < 0)
+	if ((dirfd = sess_parent_of(s, c->arglen > 0 ? c->arg : "stou",
+		 &base)) < 0)
 		goto out;
 	if ((r = quota_charge(&s->quota, 0, 1, 0)) < 0) {
 		reply_upload_open(s, r);
@@ -326,8 +331,8 @@ do_stou(struct sess *s, const struct cmd *c)
 	close(dirfd);
 	sess_log_xfer(s, "STOU", &x, t0, st);
 	if (st == XFER_OK)
-		ctrl_reply(&s->ctrl, 226, "Transfer complete (unique file name: %s).",
-		    name);
+		ctrl_reply(&s->ctrl, 226,
+		    "Transfer complete (unique file name: %s).", name);
 	else
 		sess_reply_xfer(s, st, "");
 out:

@@ -23,8 +23,7 @@ sess_init_xfer(struct sess *s, struct xfer *x, int fd)
 
 	sess_data_io(s, &io, fd);
 	ctrl_watch(&s->ctrl, &w);
-	xfer_init(x, &io, &w, (int)s->conf->data_timeout * 1000,
-	    &session_stop);
+	xfer_init(x, &io, &w, (int)s->conf->data_timeout * 1000, &session_stop);
 	xfer_set_rates(x, 0, s->conf->data_min_rate);
 	s->min_rate = x->min_rate;
 	x->accept_truncated = s->conf->tls_accept_truncated;
@@ -66,11 +65,14 @@ sess_reply_xfer(struct sess *s, enum xfer_status st, const char *ok)
 		ctrl_reply(&s->ctrl, 426, "Data connection timed out.");
 		break;
 	case XFER_TOO_SLOW:
-		ctrl_reply(&s->ctrl, 426, "Transfer too slow (under %llu bytes/s); "
-		    "aborted.", (unsigned long long)s->min_rate);
+		ctrl_reply(&s->ctrl, 426,
+		    "Transfer too slow (under %llu bytes/s); "
+		    "aborted.",
+		    (unsigned long long)s->min_rate);
 		break;
 	case XFER_DATA_ERROR:
-		ctrl_reply(&s->ctrl, 426, "Data connection failed; transfer aborted.");
+		ctrl_reply(&s->ctrl, 426,
+		    "Data connection failed; transfer aborted.");
 		break;
 	case XFER_DISK_FULL:
 		ctrl_reply(&s->ctrl, 452, "Insufficient storage space.");
@@ -82,7 +84,8 @@ sess_reply_xfer(struct sess *s, enum xfer_status st, const char *ok)
 		ctrl_reply(&s->ctrl, 451, "Local error in processing.");
 		break;
 	case XFER_TRUNCATED:
-		ctrl_reply(&s->ctrl, 451, "Upload truncated: the TLS data "
+		ctrl_reply(&s->ctrl, 451,
+		    "Upload truncated: the TLS data "
 		    "connection ended without close_notify; file not kept.");
 		break;
 	}
@@ -92,8 +95,8 @@ static const char *
 xfer_status_name(enum xfer_status st)
 {
 	static const char *const names[] = { "ok", "aborted", "stopped",
-		"control-closed", "data-error", "timeout", "disk-full",
-		"quota", "io-error", "too-slow", "truncated" };
+		"control-closed", "data-error", "timeout", "disk-full", "quota",
+		"io-error", "too-slow", "truncated" };
 
 	return names[st];
 }
@@ -107,8 +110,10 @@ sess_log_xfer(struct sess *s, const char *verb, const struct xfer *x,
 	log_info("%-s path=%s bytes=%llu ms=%lld status=%-s", verb, s->path,
 	    (unsigned long long)x->bytes, (long long)ms, xfer_status_name(st));
 	if (st == XFER_TOO_SLOW)
-		log_warn("%-s path=%s aborted: under data_min_rate %llu bytes/s over "
-		    "%lu s", verb, s->path, (unsigned long long)x->min_rate,
+		log_warn(
+		    "%-s path=%s aborted: under data_min_rate %llu bytes/s over "
+		    "%lu s",
+		    verb, s->path, (unsigned long long)x->min_rate,
 		    s->conf->data_timeout);
 }
 
@@ -130,22 +135,25 @@ do_retr(struct sess *s, const struct cmd *c)
 		goto out;
 	}
 	if (s->rest > (uint64_t)sb.st_size) {
-		ctrl_reply(&s->ctrl, 554, "Restart offset beyond the end of the file.");
+		ctrl_reply(&s->ctrl, 554,
+		    "Restart offset beyond the end of the file.");
 		goto out;
 	}
 	/* REST was given in TYPE I, then TYPE A: no offset in ASCII */
 	if (s->rest != 0 && s->ascii) {
-		ctrl_reply(&s->ctrl, 504, "REST is not supported in ASCII mode.");
+		ctrl_reply(&s->ctrl, 504,
+		    "REST is not supported in ASCII mode.");
 		goto out;
 	}
-	snprintf(what, sizeof(what), "Opening %s mode data connection (%lld bytes).",
+	snprintf(what, sizeof(what),
+	    "Opening %s mode data connection (%lld bytes).",
 	    s->ascii ? "ASCII" : "BINARY", (long long)sb.st_size);
 	if ((dfd = sess_open_data(s, what)) < 0)
 		goto out;
 	sess_init_file_xfer(s, &x, dfd, 0);
 	t0 = sys_now_ms();
 	st = s->ascii ? xfer_send_ascii(&x, fd) :
-	    xfer_send_file(&x, fd, (off_t)s->rest);
+			xfer_send_file(&x, fd, (off_t)s->rest);
 	sess_close_data(s, dfd);
 	sess_log_xfer(s, "RETR", &x, t0, st);
 	sess_reply_xfer(s, st, "Transfer complete.");
@@ -160,13 +168,14 @@ do_rest(struct sess *s, const struct cmd *c)
 {
 	uint64_t off;
 
-	s->rest = 0;	/* a refused REST leaves no older offset behind */
+	s->rest = 0; /* a refused REST leaves no older offset behind */
 	if (args_rest(c->arg, &off) < 0) {
 		ctrl_reply(&s->ctrl, 501, "Bad restart offset.");
 		return;
 	}
 	if (s->ascii && off != 0) {
-		ctrl_reply(&s->ctrl, 504, "REST is not supported in ASCII mode.");
+		ctrl_reply(&s->ctrl, 504,
+		    "REST is not supported in ASCII mode.");
 		return;
 	}
 	s->rest = off;

@@ -7,10 +7,10 @@
 #define KF_SANDBOX_PHASE_H
 
 enum sandbox_phase {
-	SANDBOX_PRELOGIN,	/* no file system at all, no new sockets */
-	SANDBOX_POSTLOGIN,	/* files under root, TCP sockets for data */
-	SANDBOX_RELAY,		/* TLS relay: like pre-login, its own filter */
-	SANDBOX_MONITOR,	/* the monitor after login (seccomp only) */
+	SANDBOX_PRELOGIN, /* no file system at all, no new sockets */
+	SANDBOX_POSTLOGIN, /* files under root, TCP sockets for data */
+	SANDBOX_RELAY, /* TLS relay: like pre-login, its own filter */
+	SANDBOX_MONITOR, /* the monitor after login (seccomp only) */
 };
 
 #endif

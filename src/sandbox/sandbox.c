@@ -31,25 +31,25 @@
 #include "seccomp.h"
 
 /* Landlock ABI newer than Debian 12's headers (stable kernel ABI). */
-#define LL_FS_REFER		(1ULL << 13)	/* ABI 2 */
-#define LL_FS_TRUNCATE		(1ULL << 14)	/* ABI 3 */
-#define LL_FS_IOCTL_DEV		(1ULL << 15)	/* ABI 5 */
-#define LL_SCOPE_ABSTRACT_UNIX	(1ULL << 0)	/* ABI 6 */
-#define LL_SCOPE_SIGNAL		(1ULL << 1)	/* ABI 6 */
-#define LL_FS_ABI1		((LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1)
+#define LL_FS_REFER	       (1ULL << 13) /* ABI 2 */
+#define LL_FS_TRUNCATE	       (1ULL << 14) /* ABI 3 */
+#define LL_FS_IOCTL_DEV	       (1ULL << 15) /* ABI 5 */
+#define LL_SCOPE_ABSTRACT_UNIX (1ULL << 0) /* ABI 6 */
+#define LL_SCOPE_SIGNAL	       (1ULL << 1) /* ABI 6 */
+#define LL_FS_ABI1	       ((LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1)
 
-#define CAP_PROBE_MAX		64	/* capabilities fit in 64 bits */
+#define CAP_PROBE_MAX 64 /* capabilities fit in 64 bits */
 
 struct ll_ruleset_attr {
-	uint64_t	handled_access_fs;
-	uint64_t	handled_access_net;	/* ABI 4; never handled */
-	uint64_t	scoped;			/* ABI 6 */
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net; /* ABI 4; never handled */
+	uint64_t scoped; /* ABI 6 */
 };
 
 /* Rights and the ABI that introduced them. */
 struct ll_right {
-	uint64_t	right;
-	int		abi;
+	uint64_t right;
+	int abi;
 };
 
 /* Every file right: handled in both phases, so unlisted means denied. */
@@ -77,7 +77,7 @@ static const struct ll_right ll_write[] = {
 	{ LL_FS_TRUNCATE, 3 },
 };
 
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 #ifdef KF_SANITIZE
 /*
@@ -88,7 +88,7 @@ static const struct ll_right ll_write[] = {
  */
 static int sandboxed;
 
-int	__lsan_is_turned_off(void);
+int __lsan_is_turned_off(void);
 
 int
 __lsan_is_turned_off(void)
@@ -97,15 +97,13 @@ __lsan_is_turned_off(void)
 }
 #endif
 
-static void __attribute__((noreturn))
-fail(const char *step)
+static void __attribute__((noreturn)) fail(const char *step)
 {
 	log_err("sandbox: %-s failed: %-s", step, strerror(errno));
 	_exit(1);
 }
 
-static void __attribute__((noreturn))
-refuse(const char *why)
+static void __attribute__((noreturn)) refuse(const char *why)
 {
 	log_err("sandbox: %-s", why);
 	_exit(1);
@@ -166,7 +164,7 @@ drop_bounding(uint64_t keep)
 		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0)
 			continue;
 		if (errno == EINVAL)
-			break;	/* past the kernel's last capability */
+			break; /* past the kernel's last capability */
 		fail("PR_CAPBSET_DROP");
 	}
 	for (c = 0; c < CAP_PROBE_MAX; c++) {
@@ -227,14 +225,14 @@ pin_ids(void)
 }
 
 /* Effective, permitted, inheritable and ambient sets emptied. */
-static void	shrink_caps(const cap_value_t *keep, size_t n);
+static void shrink_caps(const cap_value_t *keep, size_t n);
 
 static void
 drop_caps(void)
 {
 	int c;
 
-	shrink_caps(NULL, 0);	/* none kept, read back */
+	shrink_caps(NULL, 0); /* none kept, read back */
 	for (c = 0; c < CAP_PROBE_MAX; c++) {
 		int r = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, c, 0, 0);
 
@@ -291,8 +289,9 @@ set_rlimits(enum sandbox_phase phase)
 	raise_fsize();
 #ifndef KF_SANITIZE
 	/* ASan reserves terabytes of address space: not in those builds. */
-	set_limit(RLIMIT_AS, phase != SANDBOX_POSTLOGIN ? KF_PRELOGIN_AS :
-	    KF_POSTLOGIN_AS, "RLIMIT_AS");
+	set_limit(RLIMIT_AS,
+	    phase != SANDBOX_POSTLOGIN ? KF_PRELOGIN_AS : KF_POSTLOGIN_AS,
+	    "RLIMIT_AS");
 #else
 	(void)phase;
 #endif
@@ -364,7 +363,7 @@ apply_landlock(const struct sandbox_spec *s, int rootfd, int root)
 		fail("Landlock (rootless mode has no other file boundary)");
 	if (abi < 1) {
 		log_warn("sandbox: no Landlock in this kernel; chroot is the "
-		    "file boundary");
+			 "file boundary");
 		return;
 	}
 	if ((ruleset = landlock_ruleset(abi)) < 0)
@@ -450,18 +449,18 @@ sandbox_enter(const struct sandbox_spec *s)
  * quota files wherever they lie.
  */
 static const cap_value_t monitor_caps[] = {
-	CAP_KILL,		/* SIGTERM/SIGKILL to workers of another uid */
-	CAP_DAC_READ_SEARCH,	/* the users file; quota files */
+	CAP_KILL, /* SIGTERM/SIGKILL to workers of another uid */
+	CAP_DAC_READ_SEARCH, /* the users file; quota files */
 };
 
 /* Kept only when the configuration needs them. */
 static const cap_value_t quota_caps[] = {
-	CAP_DAC_OVERRIDE,	/* create a usage file in quota_dir */
-	CAP_CHOWN,		/* ... and give it to quota_dir's owner */
+	CAP_DAC_OVERRIDE, /* create a usage file in quota_dir */
+	CAP_CHOWN, /* ... and give it to quota_dir's owner */
 };
 
 static const cap_value_t pam_caps[] = {
-	CAP_AUDIT_WRITE,	/* libpam's audit records of each login */
+	CAP_AUDIT_WRITE, /* libpam's audit records of each login */
 };
 
 static size_t
@@ -537,9 +536,9 @@ shrink_caps(const cap_value_t *keep, size_t n)
 
 	if ((want = cap_init()) == NULL)
 		fail("cap_init");
-	if (n > 0 && (cap_set_flag(want, CAP_EFFECTIVE, (int)n, keep,
-	    CAP_SET) < 0 || cap_set_flag(want, CAP_PERMITTED, (int)n, keep,
-	    CAP_SET) < 0))
+	if (n > 0 &&
+	    (cap_set_flag(want, CAP_EFFECTIVE, (int)n, keep, CAP_SET) < 0 ||
+		cap_set_flag(want, CAP_PERMITTED, (int)n, keep, CAP_SET) < 0))
 		fail("cap_set_flag");
 	if (cap_set_proc(want) < 0)
 		fail("cap_set_proc");
@@ -609,7 +608,7 @@ sandbox_pam_keeper(void)
 		refuse("prctl check: no_new_privs not set");
 }
 
-static int spawner_root;	/* the spawner was root: it chrooted */
+static int spawner_root; /* the spawner was root: it chrooted */
 
 /*
  * A spawner of unprivileged workers (pre-login, relay): root goes into
@@ -687,8 +686,8 @@ safe_step(int dirfd, const char *name, int last)
 	fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) < 0 || st.st_uid != 0 || ((st.st_mode & 022) &&
-	    (last || !(st.st_mode & S_ISVTX)))) {
+	if (fstat(fd, &st) < 0 || st.st_uid != 0 ||
+	    ((st.st_mode & 022) && (last || !(st.st_mode & S_ISVTX)))) {
 		close(fd);
 		errno = EPERM;
 		return -1;
@@ -716,8 +715,8 @@ is_empty(int dirfd, const char *name)
 	DIR *d;
 	int fd, empty = 1;
 
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
+	fd = openat(dirfd, name,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
 			close(fd);
@@ -793,19 +792,21 @@ sandbox_prepare_empty_dir(const char *path)
 	size_t n;
 
 	if (geteuid() != 0)
-		return 0;	/* rootless pre-login: Landlock, no rule */
+		return 0; /* rootless pre-login: Landlock, no rule */
 	n = strlen(path);
 	if (!canonical(path) || n >= sizeof(p)) {
 		log_err("empty_dir=%s is not a canonical absolute path "
-		    "below /", path);
+			"below /",
+		    path);
 		return -1;
 	}
 	memcpy(p, path, n + 1);
 	if (walk_empty_dir(p) < 0) {
-		log_err("empty_dir=%s unusable: %-s (must be an empty directory owned "
+		log_err(
+		    "empty_dir=%s unusable: %-s (must be an empty directory owned "
 		    "by root, on a path of root-owned directories without "
-		    "symlinks, writable by nobody else)", path,
-		    strerror(errno));
+		    "symlinks, writable by nobody else)",
+		    path, strerror(errno));
 		return -1;
 	}
 	return 0;

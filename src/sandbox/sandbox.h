@@ -14,12 +14,12 @@
 #include "phase.h"
 
 struct sandbox_spec {
-	enum sandbox_phase	 phase;
-	const char		*root;	/* absolute directory to confine into */
-	uid_t			 uid;	/* identity to take when root */
-	gid_t			 gid;
-	int			 writable;	/* Landlock write rights under root */
-	pid_t			 parent;	/* die with it (0: no death signal) */
+	enum sandbox_phase phase;
+	const char *root; /* absolute directory to confine into */
+	uid_t uid; /* identity to take when root */
+	gid_t gid;
+	int writable; /* Landlock write rights under root */
+	pid_t parent; /* die with it (0: no death signal) */
 };
 
 /*
@@ -31,7 +31,7 @@ struct sandbox_spec {
  * of the session root for openat2(RESOLVE_IN_ROOT) (post-login), or -1
  * for the pre-login phase. On any failure: logs and _exit(1).
  */
-int	sandbox_enter(const struct sandbox_spec *);
+int sandbox_enter(const struct sandbox_spec *);
 
 /*
  * The monitor after a login: keeps only the capabilities its remaining
@@ -43,13 +43,13 @@ int	sandbox_enter(const struct sandbox_spec *);
  * nothing. On any failure: logs and _exit(1).
  */
 struct conf;
-void	sandbox_monitor_shrink(const struct conf *);
+void sandbox_monitor_shrink(const struct conf *);
 /*
  * The process that keeps a PAM session open (auth/pam.c): every
  * capability dropped but AUDIT_WRITE, no_new_privs, no seccomp (session
  * modules may exec). On failure: _exit(1).
  */
-void	sandbox_pam_keeper(void);
+void sandbox_pam_keeper(void);
 
 /*
  * Spawners (src/priv/spawner.c). sandbox_spawner: a spawner of
@@ -59,11 +59,11 @@ void	sandbox_pam_keeper(void);
  * program. sandbox_keep_caps: the post-login spawner keeps only the
  * capabilities in keep. Any failure: logged, _exit(1).
  */
-void	sandbox_spawner(const struct sandbox_spec *);
-void	sandbox_child(enum sandbox_phase, pid_t parent);
-void	sandbox_keep_caps(const int *keep, size_t n);
+void sandbox_spawner(const struct sandbox_spec *);
+void sandbox_child(enum sandbox_phase, pid_t parent);
+void sandbox_keep_caps(const int *keep, size_t n);
 
 /* Creates/validates the empty root-owned pre-login directory. 0 or -1. */
-int	sandbox_prepare_empty_dir(const char *path);
+int sandbox_prepare_empty_dir(const char *path);
 
 #endif

@@ -36,19 +36,49 @@
 #include "../common/limits.h"
 #include "seccomp.h"
 
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Both phases: talk on fds already open, memory, time, signals, exit. */
 static const char *const base_calls[] = {
-	"read", "write", "readv", "writev", "recvfrom", "sendto", "recvmsg",
-	"sendmsg", "poll", "ppoll", "close", "fstat", "newfstatat", "lseek",
-	"fcntl", "shutdown", "setsockopt", "getsockopt", "getsockname",
+	"read",
+	"write",
+	"readv",
+	"writev",
+	"recvfrom",
+	"sendto",
+	"recvmsg",
+	"sendmsg",
+	"poll",
+	"ppoll",
+	"close",
+	"fstat",
+	"newfstatat",
+	"lseek",
+	"fcntl",
+	"shutdown",
+	"setsockopt",
+	"getsockopt",
+	"getsockname",
 	"getpeername",
-	"brk", "munmap", "mremap", "madvise",
-	"clock_gettime", "clock_nanosleep", "nanosleep", "gettimeofday",
-	"futex", "getrandom", "getpid", "gettid", "sched_yield",
-	"rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "restart_syscall",
-	"exit", "exit_group",
+	"brk",
+	"munmap",
+	"mremap",
+	"madvise",
+	"clock_gettime",
+	"clock_nanosleep",
+	"nanosleep",
+	"gettimeofday",
+	"futex",
+	"getrandom",
+	"getpid",
+	"gettid",
+	"sched_yield",
+	"rt_sigreturn",
+	"rt_sigprocmask",
+	"rt_sigaction",
+	"restart_syscall",
+	"exit",
+	"exit_group",
 };
 
 /*
@@ -57,12 +87,34 @@ static const char *const base_calls[] = {
  * options, no stat, no sleeping calls.
  */
 static const char *const relay_calls[] = {
-	"read", "write", "readv", "writev", "recvfrom", "sendto", "recvmsg",
-	"sendmsg", "poll", "ppoll", "close", "fcntl", "shutdown",
-	"brk", "munmap", "mremap", "madvise",
-	"clock_gettime", "gettimeofday", "futex", "getrandom", "getpid",
-	"gettid", "rt_sigreturn", "rt_sigprocmask", "restart_syscall",
-	"exit", "exit_group",
+	"read",
+	"write",
+	"readv",
+	"writev",
+	"recvfrom",
+	"sendto",
+	"recvmsg",
+	"sendmsg",
+	"poll",
+	"ppoll",
+	"close",
+	"fcntl",
+	"shutdown",
+	"brk",
+	"munmap",
+	"mremap",
+	"madvise",
+	"clock_gettime",
+	"gettimeofday",
+	"futex",
+	"getrandom",
+	"getpid",
+	"gettid",
+	"rt_sigreturn",
+	"rt_sigprocmask",
+	"restart_syscall",
+	"exit",
+	"exit_group",
 };
 
 /*
@@ -70,14 +122,37 @@ static const char *const relay_calls[] = {
  * openat, mkdirat, fchmod and fchmodat are in mode_calls below.
  */
 static const char *const post_calls[] = {
-	"openat2", "getdents64", "unlinkat", "renameat",
-	"linkat",	/* an O_TMPFILE upload gets its name (upload.c) */
-	"renameat2", "utimensat", "ftruncate", "fsync",
-	"fdatasync", "readlinkat", "statx", "fstatfs", "pread64", "pwrite64",
-	"umask", "dup", "dup3",
-	"sendfile", "splice", "pipe2",
-	"bind", "listen", "accept", "accept4", "connect",
-	"getuid", "geteuid", "getgid", "getegid", "uname",
+	"openat2",
+	"getdents64",
+	"unlinkat",
+	"renameat",
+	"linkat", /* an O_TMPFILE upload gets its name (upload.c) */
+	"renameat2",
+	"utimensat",
+	"ftruncate",
+	"fsync",
+	"fdatasync",
+	"readlinkat",
+	"statx",
+	"fstatfs",
+	"pread64",
+	"pwrite64",
+	"umask",
+	"dup",
+	"dup3",
+	"sendfile",
+	"splice",
+	"pipe2",
+	"bind",
+	"listen",
+	"accept",
+	"accept4",
+	"connect",
+	"getuid",
+	"geteuid",
+	"getgid",
+	"getegid",
+	"uname",
 };
 
 /*
@@ -99,25 +174,24 @@ static const char *const post_calls[] = {
  */
 static const char *const monitor_calls[] = {
 	"wait4", "waitid", "pidfd_open", "socketpair", "getppid", "getsid",
-	"set_robust_list", "alarm", "setitimer", "getitimer",
-	"chroot", "chdir", "fchdir", "setgroups", "setresuid", "setresgid",
-	"getresuid", "getresgid", "getgroups", "capget", "capset", "prctl",
-	"prlimit64", "setrlimit", "getrlimit", "seccomp",
-	"landlock_create_ruleset", "landlock_add_rule",
-	"landlock_restrict_self",
-	"open", "access", "faccessat", "faccessat2", "stat", "lstat",
-	"readlink", "statfs", "fchown", "sysinfo", "getcwd", "uname", "flock",
-	"pipe", "dup2", "sigaltstack",
-	"pidfd_send_signal",	/* workers and relays: spawned, not children */
-	"close_range",		/* the PAM session keeper after a REIN */
+	"set_robust_list", "alarm", "setitimer", "getitimer", "chroot", "chdir",
+	"fchdir", "setgroups", "setresuid", "setresgid", "getresuid",
+	"getresgid", "getgroups", "capget", "capset", "prctl", "prlimit64",
+	"setrlimit", "getrlimit", "seccomp", "landlock_create_ruleset",
+	"landlock_add_rule", "landlock_restrict_self", "open", "access",
+	"faccessat", "faccessat2", "stat", "lstat", "readlink", "statfs",
+	"fchown", "sysinfo", "getcwd", "uname", "flock", "pipe", "dup2",
+	"sigaltstack",
+	"pidfd_send_signal", /* workers and relays: spawned, not children */
+	"close_range", /* the PAM session keeper after a REIN */
 };
 
 /* Allowed only when (argument & mask) == value. */
 struct arg_rule {
-	const char	*name;
-	unsigned	 arg;
-	scmp_datum_t	 mask;
-	scmp_datum_t	 value;
+	const char *name;
+	unsigned arg;
+	scmp_datum_t mask;
+	scmp_datum_t value;
 };
 
 /* Both phases: mapping memory, never executable memory. */
@@ -136,9 +210,9 @@ static const struct arg_rule base_args[] = {
  * cannot read (docs/SANDBOX.md).
  */
 struct mode_call {
-	const char	*name;
-	unsigned	 mode_arg;
-	int		 flags_arg;	/* openat's flags, or -1 */
+	const char *name;
+	unsigned mode_arg;
+	int flags_arg; /* openat's flags, or -1 */
 };
 
 static const struct mode_call mode_calls[] = {
@@ -159,8 +233,9 @@ static const scmp_datum_t creating_flags[] = { O_CREAT, __O_TMPFILE };
  * anonymous memory never becomes executable, nor does memory already
  * mapped. clone: a plain fork, no namespaces.
  */
-#define CLONE_NS_FLAGS	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | \
-	CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
+#define CLONE_NS_FLAGS \
+	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | \
+	    CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
 
 static const struct arg_rule mon_args[] = {
 	{ "mmap", 3, MAP_ANONYMOUS, 0 },
@@ -173,13 +248,13 @@ static const struct arg_rule mon_args[] = {
 
 /* socket(family, type, protocol) the monitor may make, beyond TCP. */
 struct sock_rule {
-	int		family;
-	int		protocol;	/* -1: any */
+	int family;
+	int protocol; /* -1: any */
 };
 
 static const struct sock_rule mon_sockets[] = {
-	{ AF_UNIX, -1 },		/* syslog, nscd, systemd-userdb */
-	{ AF_NETLINK, NETLINK_AUDIT },	/* libpam's audit records */
+	{ AF_UNIX, -1 }, /* syslog, nscd, systemd-userdb */
+	{ AF_NETLINK, NETLINK_AUDIT }, /* libpam's audit records */
 	/* DNS of a PAM module (pam_ldap, pam_access); raw: no CAP_NET_RAW */
 	{ AF_INET, -1 },
 	{ AF_INET6, -1 },
@@ -200,7 +275,7 @@ static const int tcp_families[] = { AF_INET, AF_INET6 };
  * from inside the sandbox.
  */
 static const char *const sanitizer_calls[] = {
-	"sigaltstack",	/* at exit: the runtime frees its signal stack */
+	"sigaltstack", /* at exit: the runtime frees its signal stack */
 };
 
 /* isatty(2) to decide on colours: TCGETS only. */
@@ -213,10 +288,15 @@ static const struct arg_rule sanitizer_args[] = {
  * /proc/self/exe and /proc/self/maps; it prints the report without.
  */
 static const char *const sanitizer_refused_pre[] = {
-	"open", "openat", "readlink", "stat",
+	"open",
+	"openat",
+	"readlink",
+	"stat",
 };
 static const char *const sanitizer_refused_post[] = {
-	"open", "readlink", "stat",
+	"open",
+	"readlink",
+	"stat",
 };
 #endif
 
@@ -224,7 +304,9 @@ static const char *const sanitizer_refused_post[] = {
 static struct scmp_arg_cmp
 cmp(unsigned arg, enum scmp_compare op, scmp_datum_t a, scmp_datum_t b)
 {
-	struct scmp_arg_cmp c = { .arg = arg, .op = op, .datum_a = a,
+	struct scmp_arg_cmp c = { .arg = arg,
+		.op = op,
+		.datum_a = a,
 		.datum_b = b };
 
 	return c;
@@ -239,7 +321,7 @@ allow_calls(scmp_filter_ctx ctx, const char *const *names, size_t n)
 	for (i = 0; i < n; i++) {
 		if ((nr = seccomp_syscall_resolve_name(names[i])) ==
 		    __NR_SCMP_ERROR)
-			continue;	/* not on this architecture */
+			continue; /* not on this architecture */
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) < 0)
 			return -1;
 	}
@@ -257,8 +339,8 @@ allow_args(scmp_filter_ctx ctx, const struct arg_rule *t, size_t n)
 		    __NR_SCMP_ERROR)
 			continue;
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-		    cmp(t[i].arg, SCMP_CMP_MASKED_EQ, t[i].mask,
-		    t[i].value)) < 0)
+			cmp(t[i].arg, SCMP_CMP_MASKED_EQ, t[i].mask,
+			    t[i].value)) < 0)
 			return -1;
 	}
 	return 0;
@@ -276,7 +358,7 @@ allow_self_signals(scmp_filter_ctx ctx, scmp_datum_t me)
 		    __NR_SCMP_ERROR)
 			continue;
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-		    cmp(0, SCMP_CMP_EQ, me, 0)) < 0)
+			cmp(0, SCMP_CMP_EQ, me, 0)) < 0)
 			return -1;
 	}
 	return 0;
@@ -288,7 +370,7 @@ allow_open_no_create(scmp_filter_ctx ctx, int nr, unsigned flags_arg)
 {
 	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
 	    cmp(flags_arg, SCMP_CMP_MASKED_EQ,
-	    creating_flags[0] | creating_flags[1], 0));
+		creating_flags[0] | creating_flags[1], 0));
 }
 
 /*
@@ -303,7 +385,7 @@ mode_rules(scmp_filter_ctx ctx, int nr, const struct mode_call *mc)
 	int r = 0;
 
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-	    cmp(mc->mode_arg, SCMP_CMP_MASKED_EQ, special, 0)) < 0)
+		cmp(mc->mode_arg, SCMP_CMP_MASKED_EQ, special, 0)) < 0)
 		return -1;
 	if (mc->flags_arg >= 0 &&
 	    allow_open_no_create(ctx, nr, (unsigned)mc->flags_arg) < 0)
@@ -312,15 +394,15 @@ mode_rules(scmp_filter_ctx ctx, int nr, const struct mode_call *mc)
 		if (mc->flags_arg < 0) {
 			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
 			    cmp(mc->mode_arg, SCMP_CMP_MASKED_EQ,
-			    special_bits[b], special_bits[b]));
+				special_bits[b], special_bits[b]));
 			continue;
 		}
 		for (f = 0; f < NELEM(creating_flags) && r == 0; f++)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 2,
 			    cmp(mc->mode_arg, SCMP_CMP_MASKED_EQ,
-			    special_bits[b], special_bits[b]),
+				special_bits[b], special_bits[b]),
 			    cmp((unsigned)mc->flags_arg, SCMP_CMP_MASKED_EQ,
-			    creating_flags[f], creating_flags[f]));
+				creating_flags[f], creating_flags[f]));
 	}
 	return r < 0 ? -1 : 0;
 }
@@ -349,8 +431,8 @@ allow_tcp_sockets(scmp_filter_ctx ctx)
 
 	for (i = 0; i < NELEM(tcp_families); i++)
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-		    cmp(0, SCMP_CMP_EQ, (scmp_datum_t)tcp_families[i], 0),
-		    cmp(1, SCMP_CMP_MASKED_EQ, mask, SOCK_STREAM)) < 0)
+			cmp(0, SCMP_CMP_EQ, (scmp_datum_t)tcp_families[i], 0),
+			cmp(1, SCMP_CMP_MASKED_EQ, mask, SOCK_STREAM)) < 0)
 			return -1;
 	return 0;
 }
@@ -363,15 +445,17 @@ allow_mon_sockets(scmp_filter_ctx ctx)
 
 	for (i = 0; i < NELEM(mon_sockets); i++) {
 		if (mon_sockets[i].protocol < 0)
-			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket),
-			    1, cmp(0, SCMP_CMP_EQ,
-			    (scmp_datum_t)mon_sockets[i].family, 0));
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+			    SCMP_SYS(socket), 1,
+			    cmp(0, SCMP_CMP_EQ,
+				(scmp_datum_t)mon_sockets[i].family, 0));
 		else
-			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket),
-			    2, cmp(0, SCMP_CMP_EQ,
-			    (scmp_datum_t)mon_sockets[i].family, 0),
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+			    SCMP_SYS(socket), 2,
+			    cmp(0, SCMP_CMP_EQ,
+				(scmp_datum_t)mon_sockets[i].family, 0),
 			    cmp(2, SCMP_CMP_EQ,
-			    (scmp_datum_t)mon_sockets[i].protocol, 0));
+				(scmp_datum_t)mon_sockets[i].protocol, 0));
 		if (r < 0)
 			return -1;
 	}
@@ -438,7 +522,7 @@ static int
 build(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 {
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
-	    SCMP_ACT_KILL_PROCESS) < 0)
+		SCMP_ACT_KILL_PROCESS) < 0)
 		return -1;
 	/*
 	 * The monitor's list is long, and every syscall of the workers it
@@ -447,7 +531,8 @@ build(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 	 */
 	if (phase == SANDBOX_MONITOR)
 		return seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2) < 0 ?
-		    -1 : build_monitor(ctx);
+		    -1 :
+		    build_monitor(ctx);
 	if (phase == SANDBOX_RELAY) {
 		if (allow_calls(ctx, relay_calls, NELEM(relay_calls)) < 0)
 			return -1;
@@ -458,7 +543,7 @@ build(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 		return -1;
 	if (phase == SANDBOX_POSTLOGIN &&
 	    (allow_calls(ctx, post_calls, NELEM(post_calls)) < 0 ||
-	    allow_modes(ctx) < 0 || allow_tcp_sockets(ctx) < 0))
+		allow_modes(ctx) < 0 || allow_tcp_sockets(ctx) < 0))
 		return -1;
 #ifdef KF_SANITIZE
 	if (allow_sanitizer(ctx, phase) < 0)
@@ -475,13 +560,13 @@ build(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
  * (libseccomp may share one compare among the self-signal rules), and
  * nowhere else, or the program is not used.
  */
-#define SELF_PID_MARK	0x0f005eccu
+#define SELF_PID_MARK 0x0f005eccu
 
 struct prepared {
-	size_t			len;	/* 0: not prepared, build in place */
-	size_t			nmark;
-	unsigned short		mark[8];
-	struct sock_filter	insn[KF_SECCOMP_INSNS_MAX];
+	size_t len; /* 0: not prepared, build in place */
+	size_t nmark;
+	unsigned short mark[8];
+	struct sock_filter insn[KF_SECCOMP_INSNS_MAX];
 };
 
 static struct prepared prepared[SANDBOX_MONITOR + 1];
@@ -508,8 +593,7 @@ new_ctx(enum sandbox_phase phase, scmp_datum_t me)
 }
 
 /* The generated program, read back from a memfd. 0 or -1. */
-static int
-export(scmp_filter_ctx ctx, struct prepared *p)
+static int export(scmp_filter_ctx ctx, struct prepared *p)
 {
 	ssize_t n;
 	size_t i;
@@ -522,7 +606,7 @@ export(scmp_filter_ctx ctx, struct prepared *p)
 	n = read(fd, p->insn, sizeof(p->insn));
 	if (n <= 0 || (size_t)n % sizeof(p->insn[0]) != 0 ||
 	    (size_t)n == sizeof(p->insn))
-		goto out;	/* empty, torn, or possibly cut at the bound */
+		goto out; /* empty, torn, or possibly cut at the bound */
 	p->len = (size_t)n / sizeof(p->insn[0]);
 	p->nmark = 0;
 	for (i = 0; i < p->len; i++) {
@@ -532,7 +616,7 @@ export(scmp_filter_ctx ctx, struct prepared *p)
 		    BPF_OP(p->insn[i].code) != BPF_JEQ ||
 		    BPF_SRC(p->insn[i].code) != BPF_K ||
 		    p->nmark == NELEM(p->mark))
-			goto out;	/* the mark where no pid compare is */
+			goto out; /* the mark where no pid compare is */
 		p->mark[p->nmark++] = (unsigned short)i;
 	}
 	r = 0;
@@ -557,8 +641,8 @@ seccomp_prepare(void)
 
 	for (phase = 0; phase <= SANDBOX_MONITOR; phase++) {
 		prepared[phase].len = 0;
-		if ((ctx = new_ctx((enum sandbox_phase)phase,
-		    SELF_PID_MARK)) == NULL)
+		if ((ctx = new_ctx((enum sandbox_phase)phase, SELF_PID_MARK)) ==
+		    NULL)
 			continue;
 		if (export(ctx, &prepared[phase]) == 0) {
 			/*
@@ -567,9 +651,11 @@ seccomp_prepare(void)
 			 */
 			want = 0;
 			for (size_t i = 0; i < NELEM(self_signal_calls) &&
-			    phase != SANDBOX_MONITOR; i++)
+			     phase != SANDBOX_MONITOR;
+			     i++)
 				if (seccomp_syscall_resolve_name(
-				    self_signal_calls[i]) != __NR_SCMP_ERROR)
+					self_signal_calls[i]) !=
+				    __NR_SCMP_ERROR)
 					want++;
 			if ((prepared[phase].nmark > 0) != (want > 0))
 				prepared[phase].len = 0;

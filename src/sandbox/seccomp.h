@@ -7,7 +7,7 @@
 
 #include "phase.h"
 
-int	seccomp_prepare(void);
-int	seccomp_apply(enum sandbox_phase);
+int seccomp_prepare(void);
+int seccomp_apply(enum sandbox_phase);
 
 #endif

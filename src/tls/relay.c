@@ -26,28 +26,28 @@
 #include "relay.h"
 
 struct dir {
-	char	b[KF_TLS_RELAY_BUF];
-	size_t	off, len;
-	int	eof;
+	char b[KF_TLS_RELAY_BUF];
+	size_t off, len;
+	int eof;
 };
 
 enum mode {
 	MODE_TLS,
-	MODE_CCC,	/* RELAY_CCC received: close_notify when dry */
-	MODE_CLOSING,	/* close_notify sent: waiting for the client's */
-	MODE_PLAIN,	/* after CCC */
+	MODE_CCC, /* RELAY_CCC received: close_notify when dry */
+	MODE_CLOSING, /* close_notify sent: waiting for the client's */
+	MODE_PLAIN, /* after CCC */
 };
 
 struct relay {
-	SSL		*ssl;
-	enum mode	 mode;
-	int		 plain_dry;	/* the last recv on plain: EAGAIN */
-	int		 peer_closed;	/* the client's close_notify came */
-	int64_t		 peer_wait;	/* until then a RELAY_CCC may follow */
-	int		 raw, plain;
-	struct dir	 up;	/* client -> worker */
-	struct dir	 down;	/* worker -> client */
-	short		 raw_ev, plain_ev;
+	SSL *ssl;
+	enum mode mode;
+	int plain_dry; /* the last recv on plain: EAGAIN */
+	int peer_closed; /* the client's close_notify came */
+	int64_t peer_wait; /* until then a RELAY_CCC may follow */
+	int raw, plain;
+	struct dir up; /* client -> worker */
+	struct dir down; /* worker -> client */
+	short raw_ev, plain_ev;
 };
 
 static int mon_fd = -1;
@@ -76,11 +76,10 @@ new_session(SSL *s, SSL_SESSION *sess)
 	return 0;
 }
 
-static void __attribute__((noreturn))
-finish(struct relay *r, int notify)
+static void __attribute__((noreturn)) finish(struct relay *r, int notify)
 {
 	if (notify && r->ssl != NULL)
-		(void)SSL_shutdown(r->ssl);	/* best effort close_notify */
+		(void)SSL_shutdown(r->ssl); /* best effort close_notify */
 	_exit(0);
 }
 
@@ -145,7 +144,7 @@ next_is_record(struct relay *r)
 	if (n == 1 || n == 0) {
 		r->mode = MODE_PLAIN;
 		log_info("CCC: the client went on without close_notify; "
-		    "plain text");
+			 "plain text");
 	} else
 		r->raw_ev |= POLLIN;
 	return 0;
@@ -282,7 +281,7 @@ pump_down(struct relay *r)
 				d->len = d->off = 0;
 			moved = 1;
 		} else if (ssl_wait(r, ret) != 0)
-			finish(r, 0);	/* the client is gone */
+			finish(r, 0); /* the client is gone */
 	}
 	return moved;
 }
@@ -293,8 +292,8 @@ monitor_message(struct relay *r)
 {
 	struct ipc_msg m;
 
-	if (ipc_recv(mon_fd, &m) < 0 || m.type != RELAY_CCC || ipc_end(&m) < 0 ||
-	    r->mode != MODE_TLS)
+	if (ipc_recv(mon_fd, &m) < 0 || m.type != RELAY_CCC ||
+	    ipc_end(&m) < 0 || r->mode != MODE_TLS)
 		finish(r, 1);
 	r->mode = MODE_CCC;
 }
@@ -339,8 +338,7 @@ wait_ms(const struct relay *r)
 	return left <= 0 ? 0 : (int)left;
 }
 
-static void __attribute__((noreturn))
-loop(struct relay *r)
+static void __attribute__((noreturn)) loop(struct relay *r)
 {
 	struct pollfd p[3];
 	int moved;
@@ -358,11 +356,11 @@ loop(struct relay *r)
 			continue;
 		/* a side nobody waits on is left out: no spinning on HUP */
 		p[0] = (struct pollfd){ .fd = r->raw_ev ? r->raw : -1,
-		    .events = r->raw_ev };
+			.events = r->raw_ev };
 		p[1] = (struct pollfd){ .fd = r->plain_ev ? r->plain : -1,
-		    .events = r->plain_ev };
+			.events = r->plain_ev };
 		p[2] = (struct pollfd){ .fd = r->mode == MODE_TLS ? mon_fd : -1,
-		    .events = POLLIN };
+			.events = POLLIN };
 		if (p[0].fd < 0 && p[1].fd < 0)
 			finish(r, 1);
 		if (poll(p, 3, wait_ms(r)) < 0 && errno != EINTR)
@@ -395,13 +393,14 @@ report_peer(SSL *ssl)
 	    X509_NAME_get_index_by_NID(subj, NID_commonName, i) >= 0) {
 		/* which one would name the user? none: refused */
 		log_warn("TLS client certificate with more than one common "
-		    "name: not used for login");
+			 "name: not used for login");
 		return;
 	}
 	if (i < 0 ||
-	    (n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
-	    X509_NAME_get_entry(subj, i)))) <= 0 || n > KF_USER_MAX ||
-	    memchr(utf8, '\0', (size_t)n) != NULL) {
+	    (n = ASN1_STRING_to_UTF8(&utf8,
+		 X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)))) <=
+		0 ||
+	    n > KF_USER_MAX || memchr(utf8, '\0', (size_t)n) != NULL) {
 		log_warn("TLS client certificate without a usable common name");
 		OPENSSL_free(utf8);
 		return;
@@ -425,13 +424,15 @@ relay_run(const struct relay_args *a)
 	r.plain = a->plain_fd;
 	mon_fd = a->mon_fd;
 	SSL_CTX_sess_set_new_cb(a->ctx, new_session);
-	if (sys_set_nonblock(r.raw, 1) < 0 || sys_set_nonblock(r.plain, 1) < 0 ||
+	if (sys_set_nonblock(r.raw, 1) < 0 ||
+	    sys_set_nonblock(r.plain, 1) < 0 ||
 	    (r.ssl = SSL_new(a->ctx)) == NULL || !SSL_set_fd(r.ssl, r.raw)) {
 		log_err("TLS relay: cannot set up");
 		_exit(1);
 	}
-	SSL_set_mode(r.ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_set_mode(r.ssl,
+	    SSL_MODE_ENABLE_PARTIAL_WRITE |
+		SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	handshake(&r, a->handshake_deadline_ms);
 	name = SSL_get_servername(r.ssl, TLSEXT_NAMETYPE_host_name);
 	log_info("TLS control connection: %-s %-s sni=%s",

@@ -14,14 +14,14 @@
 #include "tls.h"
 
 struct relay_args {
-	SSL_CTX				*ctx;	/* the control context */
-	int				 raw_fd;	/* the client's socket */
-	int				 plain_fd;	/* to the workers */
-	int				 mon_fd;	/* MON_TLS_SESSION out */
-	int64_t				 handshake_deadline_ms;
+	SSL_CTX *ctx; /* the control context */
+	int raw_fd; /* the client's socket */
+	int plain_fd; /* to the workers */
+	int mon_fd; /* MON_TLS_SESSION out */
+	int64_t handshake_deadline_ms;
 };
 
 /* Handshake, then relay until either side ends. Never returns. */
-void	relay_run(const struct relay_args *) __attribute__((noreturn));
+void relay_run(const struct relay_args *) __attribute__((noreturn));
 
 #endif

@@ -32,9 +32,9 @@
 
 /* One generation of contexts: replaced as a whole on SIGHUP. */
 struct tls_set {
-	SSL_CTX	*real;
-	SSL_CTX	*decoy;
-	char	 sni[CONF_HOST_MAX + 1];	/* tls_sni_host, or "" */
+	SSL_CTX *real;
+	SSL_CTX *decoy;
+	char sni[CONF_HOST_MAX + 1]; /* tls_sni_host, or "" */
 };
 
 static struct tls_set *cur;
@@ -47,7 +47,7 @@ static struct tls_set *cur;
  * heap afterwards ends the process instead of reading a key.
  */
 static uintptr_t arena_lo, arena_hi;
-static int fresh_refused;	/* the last data ClientHello offered no session */
+static int fresh_refused; /* the last data ClientHello offered no session */
 /* post-login worker: the control connection's TLS 1.2 session (DER) */
 static unsigned char resume_der[KF_TLS_SESSION_MAX];
 static size_t resume_len;
@@ -101,7 +101,8 @@ int
 tls_init_memory(void)
 {
 	return CRYPTO_set_mem_functions(wipe_malloc, wipe_realloc, wipe_free) ?
-	    0 : -1;
+	    0 :
+	    -1;
 }
 
 int
@@ -181,7 +182,8 @@ offers_tls13(SSL *s)
 	size_t n, i;
 
 	if (!SSL_client_hello_get0_ext(s, TLSEXT_TYPE_supported_versions, &p,
-	    &n) || n < 1 || p[0] != n - 1)
+		&n) ||
+	    n < 1 || p[0] != n - 1)
 		return 0;
 	for (i = 1; i + 1 < n; i += 2)
 		if (p[i] == 0x03 && p[i + 1] == 0x04)
@@ -246,12 +248,13 @@ ctx_base(const struct conf *c)
 	 * TLS 1.2 tickets carry the session; for TLS 1.2 session ids the
 	 * relay hands the session over (MON_TLS_SESSION, tls_set_resume).
 	 */
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER |
-	    SSL_SESS_CACHE_NO_INTERNAL);
+	SSL_CTX_set_session_cache_mode(ctx,
+	    SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
 	SSL_CTX_set_timeout(ctx, KF_TLS_SESSION_SECONDS);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
-	if (!SSL_CTX_set_min_proto_version(ctx, strcmp(c->tls_min, "1.3") == 0 ?
-	    TLS1_3_VERSION : TLS1_2_VERSION) ||
+	if (!SSL_CTX_set_min_proto_version(ctx,
+		strcmp(c->tls_min, "1.3") == 0 ? TLS1_3_VERSION :
+						 TLS1_2_VERSION) ||
 	    !SSL_CTX_set_cipher_list(ctx, c->tls_ciphers) ||
 	    !SSL_CTX_set1_groups_list(ctx, c->tls_curves)) {
 		SSL_CTX_free(ctx);
@@ -270,8 +273,8 @@ decoy_key(EVP_PKEY *real)
 
 	if (id == EVP_PKEY_RSA)
 		return EVP_RSA_gen((unsigned)EVP_PKEY_get_bits(real));
-	if (id == EVP_PKEY_EC && EVP_PKEY_get_group_name(real, group,
-	    sizeof(group), &glen))
+	if (id == EVP_PKEY_EC &&
+	    EVP_PKEY_get_group_name(real, group, sizeof(group), &glen))
 		return EVP_EC_gen(group);
 	if (id == EVP_PKEY_ED25519)
 		return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
@@ -296,10 +299,13 @@ decoy_cert(EVP_PKEY *key)
 	    X509_gmtime_adj(X509_getm_notBefore(x), 0) == NULL ||
 	    X509_gmtime_adj(X509_getm_notAfter(x), 86400) == NULL ||
 	    !X509_set_pubkey(x, key) ||
-	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, cn, -1, -1, 0) ||
+	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, cn, -1, -1,
+		0) ||
 	    !X509_set_issuer_name(x, name) ||
-	    !X509_sign(x, key, id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448 ?
-	    NULL : EVP_sha256())) {
+	    !X509_sign(x, key,
+		id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448 ?
+		    NULL :
+		    EVP_sha256())) {
 		X509_free(x);
 		return NULL;
 	}
@@ -314,8 +320,9 @@ decoy_ctx(const struct conf *c, EVP_PKEY *real)
 	X509 *cert = key != NULL ? decoy_cert(key) : NULL;
 	SSL_CTX *ctx = cert != NULL ? ctx_base(c) : NULL;
 
-	if (ctx != NULL && (!SSL_CTX_use_certificate(ctx, cert) ||
-	    !SSL_CTX_use_PrivateKey(ctx, key))) {
+	if (ctx != NULL &&
+	    (!SSL_CTX_use_certificate(ctx, cert) ||
+		!SSL_CTX_use_PrivateKey(ctx, key))) {
 		SSL_CTX_free(ctx);
 		ctx = NULL;
 	}
@@ -346,7 +353,8 @@ read_key(const char *path)
 		ERR_raise_data(ERR_LIB_SYS, errno, "%s", path);
 		return NULL;
 	}
-	while (n < sizeof(pem) && (r = sys_read(fd, pem + n, sizeof(pem) - n)) > 0)
+	while (
+	    n < sizeof(pem) && (r = sys_read(fd, pem + n, sizeof(pem) - n)) > 0)
 		n += (size_t)r;
 	close(fd);
 	if (n < sizeof(pem) && (bio = BIO_new_mem_buf(pem, (int)n)) != NULL) {
@@ -365,14 +373,17 @@ read_key(const char *path)
 static int
 client_certs(SSL_CTX *ctx, const struct conf *c)
 {
-	STACK_OF(X509_NAME) *names;
+	STACK_OF(X509_NAME) * names;
 
 	if (SSL_CTX_load_verify_locations(ctx, c->tls_client_ca, NULL) != 1 ||
 	    (names = SSL_load_client_CA_file(c->tls_client_ca)) == NULL)
 		return -1;
 	SSL_CTX_set_client_CA_list(ctx, names);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (c->tls_client_cert_required ?
-	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), NULL);
+	SSL_CTX_set_verify(ctx,
+	    SSL_VERIFY_PEER |
+		(c->tls_client_cert_required ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT :
+					       0),
+	    NULL);
 	return 0;
 }
 
@@ -386,8 +397,10 @@ real_ctx(const struct conf *c, char *why, size_t whysz)
 	char err[256];
 
 	if (ctx == NULL) {
-		snprintf(why, whysz, "TLS settings (tls_min, tls_ciphers, "
-		    "tls_curves): %s", tls_error_text(err, sizeof(err)));
+		snprintf(why, whysz,
+		    "TLS settings (tls_min, tls_ciphers, "
+		    "tls_curves): %s",
+		    tls_error_text(err, sizeof(err)));
 		return NULL;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1) {
@@ -395,12 +408,14 @@ real_ctx(const struct conf *c, char *why, size_t whysz)
 		    tls_error_text(err, sizeof(err)));
 		goto fail;
 	}
-	if ((pkey = read_key(key)) == NULL || SSL_CTX_use_PrivateKey(ctx,
-	    pkey) != 1) {
+	if ((pkey = read_key(key)) == NULL ||
+	    SSL_CTX_use_PrivateKey(ctx, pkey) != 1) {
 		if (ERR_GET_REASON(ERR_peek_last_error()) ==
 		    X509_R_KEY_VALUES_MISMATCH)
-			snprintf(why, whysz, "tls_key %s does not match "
-			    "tls_cert %s", key, c->tls_cert);
+			snprintf(why, whysz,
+			    "tls_key %s does not match "
+			    "tls_cert %s",
+			    key, c->tls_cert);
 		else
 			snprintf(why, whysz, "tls_key %s: %s", key,
 			    tls_error_text(err, sizeof(err)));
@@ -446,8 +461,8 @@ set_build(const struct conf *c, char *why, size_t whysz)
 		snprintf(why, whysz, "out of memory");
 		return NULL;
 	}
-	memcpy(s->sni, c->tls_sni_host, strnlen(c->tls_sni_host,
-	    sizeof(s->sni) - 1));
+	memcpy(s->sni, c->tls_sni_host,
+	    strnlen(c->tls_sni_host, sizeof(s->sni) - 1));
 	if ((s->real = real_ctx(c, why, whysz)) == NULL)
 		goto fail;
 	SSL_CTX_set_tlsext_servername_callback(s->real, sni_check);
@@ -476,8 +491,7 @@ maps_range(struct cursor *c, uint64_t *lo, uint64_t *hi)
 {
 	if (cursor_u64_base(c, 16, UINTPTR_MAX, lo) < 0 ||
 	    !cursor_eat(c, '-') ||
-	    cursor_u64_base(c, 16, UINTPTR_MAX, hi) < 0 ||
-	    !cursor_eat(c, ' '))
+	    cursor_u64_base(c, 16, UINTPTR_MAX, hi) < 0 || !cursor_eat(c, ' '))
 		return -EINVAL;
 	return 0;
 }
@@ -528,13 +542,14 @@ tls_load(const struct conf *c)
 		heap_tried = 1;
 		if (CRYPTO_secure_malloc_init(KF_TLS_SECURE_HEAP, 64) == 0)
 			log_warn("TLS: no secure heap; keys live in the "
-			    "ordinary heap (still cleared when freed)");
+				 "ordinary heap (still cleared when freed)");
 		else
 			find_arena();
 	}
 	if ((s = set_build(c, why, sizeof(why))) == NULL) {
-		log_err("TLS: %-s%-s", why, cur != NULL ?
-		    "; keeping the certificate loaded before" : "");
+		log_err("TLS: %-s%-s", why,
+		    cur != NULL ? "; keeping the certificate loaded before" :
+				  "");
 		return -1;
 	}
 	set_free(cur);
@@ -613,8 +628,8 @@ tls_forget(int keep_real, int keep_decoy)
 		return;
 	if (!keep_real && !keep_decoy && arena_hi != 0 &&
 	    mmap((void *)arena_lo, arena_hi - arena_lo, PROT_NONE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) !=
-	    MAP_FAILED) {
+		MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
+		0) != MAP_FAILED) {
 		/* the keys are gone with the arena; the rest is public */
 		cur = NULL;
 		arena_lo = arena_hi = 0;
@@ -646,8 +661,8 @@ get_resume(SSL *s, const unsigned char *id, int idlen, int *copy)
 
 	(void)s;
 	*copy = 0;
-	if (resume_len == 0 || (sess = d2i_SSL_SESSION(NULL, &p,
-	    (long)resume_len)) == NULL)
+	if (resume_len == 0 ||
+	    (sess = d2i_SSL_SESSION(NULL, &p, (long)resume_len)) == NULL)
 		return NULL;
 	sid = SSL_SESSION_get_id(sess, &sidlen);
 	if (idlen > 0 && sidlen == (unsigned)idlen &&
@@ -679,9 +694,9 @@ int
 tls_bind_session(SSL_CTX *ctx, const struct tls_session_keys *k)
 {
 	if (SSL_CTX_set_tlsext_ticket_keys(ctx, (void *)(uintptr_t)k->ticket,
-	    sizeof(k->ticket)) != 1 ||
+		sizeof(k->ticket)) != 1 ||
 	    SSL_CTX_set_session_id_context(ctx, k->sid_ctx,
-	    sizeof(k->sid_ctx)) != 1)
+		sizeof(k->sid_ctx)) != 1)
 		return -1;
 	return 0;
 }

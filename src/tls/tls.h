@@ -18,55 +18,55 @@
 
 #include "../conf/conf.h"
 
-#define TLS_TICKET_KEY_LEN	80	/* name 16 + HMAC 32 + AES 32 */
-#define TLS_SID_CTX_LEN		32
+#define TLS_TICKET_KEY_LEN 80 /* name 16 + HMAC 32 + AES 32 */
+#define TLS_SID_CTX_LEN	   32
 
 struct tls_session_keys {
-	unsigned char	ticket[TLS_TICKET_KEY_LEN];
-	unsigned char	sid_ctx[TLS_SID_CTX_LEN];
+	unsigned char ticket[TLS_TICKET_KEY_LEN];
+	unsigned char sid_ctx[TLS_SID_CTX_LEN];
 };
 
 /*
  * First thing in main(), before OpenSSL allocates: OpenSSL's freed
  * blocks are wiped. 0 or -1.
  */
-int	tls_init_memory(void);
+int tls_init_memory(void);
 /* A tls_cert is configured. */
-int	tls_configured(const struct conf *);
+int tls_configured(const struct conf *);
 /*
  * Listener: builds the control and decoy contexts from the
  * configuration. 0, or -1 with the reason logged; on failure the
  * contexts already loaded (if any) stay in use, and the caller keeps
  * the configuration they were built from (do_reload).
  */
-int	tls_load(const struct conf *);
+int tls_load(const struct conf *);
 /*
  * Post-login spawner: the data context alone; the private key is read
  * only when tls_data_reuse_required is off. 0 or -1 (logged).
  */
-int	tls_load_data(const struct conf *);
+int tls_load_data(const struct conf *);
 /* `keepftpd -t`: the certificate and key load and match. 0 or -1 (why). */
-int	tls_check(const struct conf *, char *why, size_t whysz);
+int tls_check(const struct conf *, char *why, size_t whysz);
 /* The control context (real key), or NULL when TLS is off. */
-SSL_CTX	*tls_ctrl_ctx(void);
+SSL_CTX *tls_ctrl_ctx(void);
 /* The data context: the decoy, or the real one when reuse is not required. */
-SSL_CTX	*tls_data_ctx(const struct conf *);
+SSL_CTX *tls_data_ctx(const struct conf *);
 /*
  * In a forked worker: frees what it must not hold. keep_real: the
  * post-login worker when tls_data_reuse_required is off.
  */
-void	tls_forget(int keep_real, int keep_decoy);
+void tls_forget(int keep_real, int keep_decoy);
 /* The last data handshake failed for offering no session to resume (read once). */
-int	tls_fresh_refused(void);
+int tls_fresh_refused(void);
 /*
  * Post-login worker: data connections on ctx may resume the control
  * connection's TLS 1.2 session by id (der: MON_TLS_SESSION). 0 or -1.
  */
-int	tls_set_resume(SSL_CTX *, const unsigned char *der, size_t n);
+int tls_set_resume(SSL_CTX *, const unsigned char *der, size_t n);
 /* Fresh random keys for one session (monitor). */
-void	tls_session_keys_new(struct tls_session_keys *);
+void tls_session_keys_new(struct tls_session_keys *);
 /* Binds a context to the session's keys. 0 or -1. */
-int	tls_bind_session(SSL_CTX *, const struct tls_session_keys *);
+int tls_bind_session(SSL_CTX *, const struct tls_session_keys *);
 /* The OpenSSL error queue as text (emptied), for a log line. */
 const char *tls_error_text(char *buf, size_t n);
 

@@ -31,14 +31,16 @@ resumed_ok(SSL *ssl, int reuse_required, char *why, size_t whysz)
 {
 	if (!reuse_required || SSL_session_reused(ssl))
 		return TLSD_OK;
-	snprintf(why, whysz, "the data connection did not resume the "
-	    "control connection's TLS session (%s)", SSL_get_version(ssl));
+	snprintf(why, whysz,
+	    "the data connection did not resume the "
+	    "control connection's TLS session (%s)",
+	    SSL_get_version(ssl));
 	return TLSD_NOT_RESUMED;
 }
 
 int
-tlsd_accept(SSL_CTX *ctx, int fd, int timeout_ms, int reuse_required,
-    SSL **out, char *why, size_t whysz)
+tlsd_accept(SSL_CTX *ctx, int fd, int timeout_ms, int reuse_required, SSL **out,
+    char *why, size_t whysz)
 {
 	int64_t deadline = sys_now_ms() + timeout_ms, left;
 	char err[256];
@@ -51,8 +53,9 @@ tlsd_accept(SSL_CTX *ctx, int fd, int timeout_ms, int reuse_required,
 		snprintf(why, whysz, "cannot set up TLS");
 		return TLSD_FAILED;
 	}
-	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_set_mode(ssl,
+	    SSL_MODE_ENABLE_PARTIAL_WRITE |
+		SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/* kernel TLS when the kernel has it (data connections only) */
 	SSL_set_options(ssl, SSL_OP_ENABLE_KTLS);
 	(void)tls_fresh_refused();
@@ -63,17 +66,21 @@ tlsd_accept(SSL_CTX *ctx, int fd, int timeout_ms, int reuse_required,
 		e = SSL_get_error(ssl, r);
 		left = deadline - sys_now_ms();
 		if (reuse_required && tls_fresh_refused()) {
-			snprintf(why, whysz, "the data connection offered no "
+			snprintf(why, whysz,
+			    "the data connection offered no "
 			    "TLS session to resume (a fresh handshake)");
 			SSL_free(ssl);
 			return TLSD_NOT_RESUMED;
 		}
 		if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) ||
-		    left <= 0 || sys_poll1(fd, e == SSL_ERROR_WANT_READ ?
-		    POLLIN : POLLOUT, (int)left) <= 0) {
-			snprintf(why, whysz, "TLS handshake on the data "
-			    "connection failed: %s", left <= 0 ? "timeout" :
-			    tls_error_text(err, sizeof(err)));
+		    left <= 0 ||
+		    sys_poll1(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+			(int)left) <= 0) {
+			snprintf(why, whysz,
+			    "TLS handshake on the data "
+			    "connection failed: %s",
+			    left <= 0 ? "timeout" :
+					tls_error_text(err, sizeof(err)));
 			SSL_free(ssl);
 			return TLSD_FAILED;
 		}
@@ -100,7 +107,7 @@ tlsd_close(SSL *ssl, int fd)
 		if ((e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) ||
 		    sys_now_ms() >= deadline ||
 		    sys_poll1(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-		    (int)(deadline - sys_now_ms())) <= 0)
+			(int)(deadline - sys_now_ms())) <= 0)
 			break;
 	}
 	SSL_free(ssl);
@@ -147,8 +154,8 @@ tls_recv(struct xfer_io *io, char *p, size_t n)
 	err = ERR_peek_error();
 	if (e == SSL_ERROR_ZERO_RETURN)
 		return 0;
-	if ((e == SSL_ERROR_SSL && ERR_GET_REASON(err) ==
-	    SSL_R_UNEXPECTED_EOF_WHILE_READING) ||
+	if ((e == SSL_ERROR_SSL &&
+		ERR_GET_REASON(err) == SSL_R_UNEXPECTED_EOF_WHILE_READING) ||
 	    (e == SSL_ERROR_SYSCALL && err == 0 && errno == 0))
 		return XIO_TRUNCATED;
 	return want_of(io->ctx, r);
@@ -185,7 +192,7 @@ static const struct xfer_ops ktls_ops = {
 
 static const struct xfer_ops user_ops = {
 	.note = "TLS download: no kernel TLS on this socket; user-space "
-	    "TLS records",
+		"TLS records",
 	.send = tls_send,
 	.recv = tls_recv,
 	.sendfile = NULL,
@@ -196,8 +203,7 @@ void
 tlsx_io(struct xfer_io *io, struct ssl_st *ssl, int fd)
 {
 	memset(io, 0, sizeof(*io));
-	io->ops = BIO_get_ktls_send(SSL_get_wbio(ssl)) ? &ktls_ops :
-	    &user_ops;
+	io->ops = BIO_get_ktls_send(SSL_get_wbio(ssl)) ? &ktls_ops : &user_ops;
 	io->fd = fd;
 	io->ctx = ssl;
 	io->read_chunk = KF_TLS_XFER_CHUNK;

@@ -48,13 +48,13 @@ check_eprt(const char *arg)
 		return;
 	v6 = ss.ss_family == AF_INET6;
 	FUZZ_CHECK(ss.ss_family == AF_INET || v6);
-	FUZZ_CHECK(len == (v6 ? sizeof(struct sockaddr_in6) :
-	    sizeof(struct sockaddr_in)));
+	FUZZ_CHECK(len ==
+	    (v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)));
 	port = v6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
-	    ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		    ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	FUZZ_CHECK(port != 0);
 	a = v6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr :
-	    (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+		 (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
 	FUZZ_CHECK(inet_ntop(ss.ss_family, a, host, sizeof(host)) != NULL);
 	snprintf(text, sizeof(text), "|%d|%s|%u|", v6 ? 2 : 1, host, port);
 	FUZZ_CHECK(args_eprt(text, &again, &len) == 0);
@@ -106,7 +106,8 @@ check_list(const char *arg, size_t n)
 	if (args_list_opts(&p, &flags) == 0) {
 		FUZZ_CHECK(p >= arg && p <= arg + n);
 		FUZZ_CHECK((flags & ~known) == 0);
-		FUZZ_CHECK(p == arg || *p != '-' || p[1] == '\0' || p[1] == ' ');
+		FUZZ_CHECK(
+		    p == arg || *p != '-' || p[1] == '\0' || p[1] == ' ');
 	}
 }
 
@@ -125,8 +126,8 @@ check_patterns(const char *arg)
 		FUZZ_CHECK(p.pat[i] >= p.text &&
 		    p.pat[i] + len < p.text + sizeof(p.text));
 		FUZZ_CHECK(p.pat[i][0] != ' ' && p.pat[i][0] != '\t');
-		FUZZ_CHECK(p.pat[i][len - 1] != ' ' &&
-		    p.pat[i][len - 1] != '\t');
+		FUZZ_CHECK(
+		    p.pat[i][len - 1] != ' ' && p.pat[i][len - 1] != '\t');
 	}
 }
 
@@ -155,15 +156,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(arg, data + 1, n);
 	arg[n] = '\0';
-	n = strlen(arg);	/* cmd_parse refuses NUL: none in an argument */
+	n = strlen(arg); /* cmd_parse refuses NUL: none in an argument */
 	switch (data[0] % 7) {
-	case 0: check_port(arg); break;
-	case 1: check_eprt(arg); break;
-	case 2: check_time(arg, n); break;
-	case 3: check_numbers(arg, n); break;
-	case 4: check_list(arg, n); break;
-	case 5: check_patterns(arg); break;
-	default: check_word(arg, n); break;
+	case 0:
+		check_port(arg);
+		break;
+	case 1:
+		check_eprt(arg);
+		break;
+	case 2:
+		check_time(arg, n);
+		break;
+	case 3:
+		check_numbers(arg, n);
+		break;
+	case 4:
+		check_list(arg, n);
+		break;
+	case 5:
+		check_patterns(arg);
+		break;
+	default:
+		check_word(arg, n);
+		break;
 	}
 	free(arg);
 	return 0;

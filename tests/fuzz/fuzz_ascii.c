@@ -14,7 +14,7 @@
 #include "fuzz.h"
 
 struct rng {
-	uint32_t	s;
+	uint32_t s;
 };
 
 /* 1..max, from a xorshift generator seeded by the input. */
@@ -55,20 +55,20 @@ ref_from_net(const char *in, size_t n, char *out)
 	return o;
 }
 
-typedef size_t	convert(struct ascii_state *, const char *, size_t, size_t *,
-		    char *, size_t);
+typedef size_t convert(struct ascii_state *, const char *, size_t, size_t *,
+    char *, size_t);
 
 /* Feeds in through conv in random pieces into out (cap bytes). */
 static size_t
-chunked(convert *conv, int from_net, struct rng *r, const char *in,
-    size_t n, char *out, size_t cap)
+chunked(convert *conv, int from_net, struct rng *r, const char *in, size_t n,
+    char *out, size_t cap)
 {
 	struct ascii_state st;
 	size_t i = 0, o = 0, k, oc, used, w;
 
 	ascii_init(&st);
 	while (i < n) {
-		FUZZ_CHECK(o < cap);	/* input left needs room left */
+		FUZZ_CHECK(o < cap); /* input left needs room left */
 		k = pick(r, n - i < 64 ? n - i : 64);
 		oc = pick(r, 64);
 		if (oc > cap - o)

@@ -11,7 +11,7 @@
 #include "conf/conf.h"
 #include "fuzz.h"
 
-static struct conf	conf, before;
+static struct conf conf, before;
 static struct conf_errors errs;
 
 static void

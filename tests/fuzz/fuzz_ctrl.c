@@ -19,7 +19,7 @@
 #include "proto/ctrl.h"
 
 /* The input stays under the socket buffer: written in one go. */
-#define FUZZ_CTRL_MAX	(4 * KF_LINE_MAX)
+#define FUZZ_CTRL_MAX (4 * KF_LINE_MAX)
 
 /* What the model expects for the segment s[0..n) (its LF not counted). */
 static void

@@ -25,7 +25,7 @@
 #include "ipc/proto.h"
 #include "priv/mon_state.h"
 
-static struct ipc_msg	msg, again;
+static struct ipc_msg msg, again;
 
 enum { OP_U32, OP_STR_SMALL, OP_STR_BIG, OP_STOP };
 
@@ -120,7 +120,8 @@ walk(void)
 
 	switch (msg.type) {
 	case MON_LOGIN:
-		if (get_str(KF_USER_MAX + 1) < 0 || get_str(KF_PASS_MAX + 1) < 0 ||
+		if (get_str(KF_USER_MAX + 1) < 0 ||
+		    get_str(KF_PASS_MAX + 1) < 0 ||
 		    get_str(CONF_HOST_MAX + 1) < 0 || get_u32() < 0)
 			return -1;
 		return 0;
@@ -130,7 +131,7 @@ walk(void)
 		return get_u32();
 	case LSN_LOGIN_FAILED:
 	case ADM_BAN_LIST:
-		return 0;	/* no payload: ipc_end decides */
+		return 0; /* no payload: ipc_end decides */
 	case ADM_BAN_ADD:
 		if (get_str(ADM_ADDR_MAX + 1) < 0)
 			return -1;
@@ -163,13 +164,13 @@ walk(void)
 
 /* ---- the monitor's dispatch, with fake side effects ---- */
 
-static struct conf		mon_conf;
-static struct mon_state		st;
-static struct auth_identity	ident;
-static unsigned char		sess[KF_TLS_SESSION_MAX];
-static size_t			sess_len;
-static struct sockaddr_storage	peer;
-static unsigned			verifies_past_max;
+static struct conf mon_conf;
+static struct mon_state st;
+static struct auth_identity ident;
+static unsigned char sess[KF_TLS_SESSION_MAX];
+static size_t sess_len;
+static struct sockaddr_storage peer;
+static unsigned verifies_past_max;
 
 static int
 f_verify(const struct conf *c, const char *inl, const struct conf_vhost *vh,
@@ -227,12 +228,17 @@ f_tls_ready(void *ctx)
 	return 1;
 }
 
-static int	f_ccc(void *);
+static int f_ccc(void *);
 
 static const struct mon_ops fops = {
-	.verify = f_verify, .by_cert = f_cert, .tls_required = f_tls_required,
-	.sleep_ms = f_sleep, .log = f_log, .report_failed = f_report,
-	.tls_ready = f_tls_ready, .ccc = f_ccc,
+	.verify = f_verify,
+	.by_cert = f_cert,
+	.tls_required = f_tls_required,
+	.sleep_ms = f_sleep,
+	.log = f_log,
+	.report_failed = f_report,
+	.tls_ready = f_tls_ready,
+	.ccc = f_ccc,
 };
 
 /* The relay confirms CCC through the table, as the real one does. */
@@ -243,7 +249,7 @@ f_ccc(void *ctx)
 	struct mon_out out;
 
 	return mon_dispatch(&st, &fops, MON_SRC_RELAY, done, sizeof(done),
-	    &out) == MON_V_NONE;
+		   &out) == MON_V_NONE;
 }
 
 static uint32_t
@@ -288,8 +294,10 @@ dispatch_once(enum mon_src src, const uint8_t *data, size_t size)
 		FUZZ_CHECK(st.seen == seen);
 	} else if (v == MON_V_REPLY) {
 		FUZZ_CHECK(size >= IPC_HDR_LEN);
-		FUZZ_CHECK(out.rep.type == answer_type(((uint32_t)data[0] << 24 |
-		    (uint32_t)data[1] << 16 | (uint32_t)data[2] << 8 | data[3])));
+		FUZZ_CHECK(out.rep.type ==
+		    answer_type(
+			((uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
+			    (uint32_t)data[2] << 8 | data[3])));
 		FUZZ_CHECK(out.rep.len == 4);
 	}
 	return v;
@@ -322,16 +330,21 @@ drive_monitor(const uint8_t *data, size_t size)
 			st.relay = (s & 2) != 0;
 			st.failures = (unsigned)(s & 8 ? 3 : 0);
 			verifies_past_max = 0;
-			v = dispatch_once(s & 4 ? MON_SRC_RELAY : MON_SRC_WORKER,
+			v = dispatch_once(s & 4 ? MON_SRC_RELAY :
+						  MON_SRC_WORKER,
 			    data, size);
-			rq = size >= IPC_HDR_LEN ? row_of(data[3] |
-			    (uint32_t)data[2] << 8 | (uint32_t)data[1] << 16 |
-			    (uint32_t)data[0] << 24) : NULL;
+			rq = size >= IPC_HDR_LEN ?
+			    row_of(data[3] | (uint32_t)data[2] << 8 |
+				(uint32_t)data[1] << 16 |
+				(uint32_t)data[0] << 24) :
+			    NULL;
 			/* again, and more: the count and "once" hold */
 			for (k = 0; k < 4 && v != MON_V_FATAL; k++) {
 				uint32_t seen = st.seen;
 				enum mon_verdict w = dispatch_once(s & 4 ?
-				    MON_SRC_RELAY : MON_SRC_WORKER, data, size);
+					MON_SRC_RELAY :
+					MON_SRC_WORKER,
+				    data, size);
 
 				if (rq != NULL && rq->once &&
 				    (seen & (1u << rq->type)))

@@ -11,7 +11,7 @@
 #include "fs/path.h"
 #include "fuzz.h"
 
-#define OUTSZ	(KF_PATH_MAX + 1)
+#define OUTSZ (KF_PATH_MAX + 1)
 
 static void
 check_clean(const char *p)

@@ -11,7 +11,7 @@
 #include "common/buf.h"
 #include "fuzz.h"
 
-static struct users_entry	e, e2;
+static struct users_entry e, e2;
 
 static void
 check_entry(const struct users_entry *u)
@@ -19,7 +19,8 @@ check_entry(const struct users_entry *u)
 	FUZZ_CHECK(users_valid_name(u->name, strlen(u->name)));
 	FUZZ_CHECK(u->uid != 0 && u->gid != 0);
 	FUZZ_CHECK(u->home[0] == '/');
-	FUZZ_CHECK(strchr(u->home, ':') == NULL && strchr(u->hash, ':') == NULL);
+	FUZZ_CHECK(
+	    strchr(u->home, ':') == NULL && strchr(u->hash, ':') == NULL);
 }
 
 static void

@@ -5,11 +5,11 @@
 
 #include "fs/ascii.h"
 
-#define BIG	20000
+#define BIG 20000
 
 struct vec {
-	const char	*in;
-	const char	*out;
+	const char *in;
+	const char *out;
 };
 
 /* Local form to network form. */
@@ -20,7 +20,7 @@ static const struct vec to_net[] = {
 	{ "a\nb", "a\r\nb" },
 	{ "\n\n", "\r\n\r\n" },
 	{ "line\n", "line\r\n" },
-	{ "a\r\nb", "a\r\nb" },		/* CRLF stays, no CRCRLF */
+	{ "a\r\nb", "a\r\nb" }, /* CRLF stays, no CRCRLF */
 	{ "\r\n\r\n", "\r\n\r\n" },
 	{ "\r", "\r" },
 	{ "a\rb", "a\rb" },
@@ -38,26 +38,26 @@ static const struct vec from_net[] = {
 	{ "\r\n", "\n" },
 	{ "a\r\nb", "a\nb" },
 	{ "\r\n\r\n", "\n\n" },
-	{ "a\rb", "a\rb" },		/* lone CR kept */
-	{ "a\r", "a\r" },		/* CR at end of stream kept */
+	{ "a\rb", "a\rb" }, /* lone CR kept */
+	{ "a\r", "a\r" }, /* CR at end of stream kept */
 	{ "\r", "\r" },
 	{ "\r\r", "\r\r" },
 	{ "\r\r\n", "\r\n" },
-	{ "\n", "\n" },			/* bare LF kept */
+	{ "\n", "\n" }, /* bare LF kept */
 	{ "a\n\r\nb", "a\n\nb" },
 	{ "\r\rx\r\n\r", "\r\rx\n\r" },
 	{ "one\r\ntwo\r\n", "one\ntwo\n" },
 };
 
-#define NVEC(v)	(sizeof(v) / sizeof((v)[0]))
+#define NVEC(v) (sizeof(v) / sizeof((v)[0]))
 
 /*
  * Feeds in as chunks of at most chunk bytes, giving each call at most
  * maxcap bytes of out (outsz in all).
  */
 static size_t
-run(int dir, const char *in, size_t len, size_t chunk, size_t maxcap,
-    char *out, size_t outsz)
+run(int dir, const char *in, size_t len, size_t chunk, size_t maxcap, char *out,
+    size_t outsz)
 {
 	struct ascii_state st;
 	size_t i = 0, o = 0, n, used, cap;
@@ -71,7 +71,7 @@ run(int dir, const char *in, size_t len, size_t chunk, size_t maxcap,
 		else
 			o += ascii_from_net(&st, in + i, n, &used, out + o,
 			    cap);
-		assert_true(used > 0);		/* progress at cap >= 2 */
+		assert_true(used > 0); /* progress at cap >= 2 */
 		assert_true(used <= n);
 		i += used;
 	}
@@ -117,12 +117,10 @@ check_vec(int dir, const struct vec *v)
 		assert_memory_equal(out, v->out, want);
 	}
 	/* one byte at a time, and the smallest output that must progress */
-	n = run(dir, v->in, len, 1, ASCII_OUT_MIN, out,
-	    sizeof(out));
+	n = run(dir, v->in, len, 1, ASCII_OUT_MIN, out, sizeof(out));
 	assert_int_equal(n, want);
 	assert_memory_equal(out, v->out, want);
-	n = run(dir, v->in, len, len + 1, ASCII_OUT_MIN, out,
-	    sizeof(out));
+	n = run(dir, v->in, len, len + 1, ASCII_OUT_MIN, out, sizeof(out));
 	assert_int_equal(n, want);
 	assert_memory_equal(out, v->out, want);
 }
@@ -163,7 +161,7 @@ test_cr_across_chunks(void **state)
 	ascii_init(&st);
 	n = ascii_from_net(&st, "a\r", 2, &used, out, sizeof(out));
 	assert_int_equal(used, 2);
-	assert_int_equal(n, 1);			/* the CR waits */
+	assert_int_equal(n, 1); /* the CR waits */
 	n = ascii_from_net(&st, "\nb", 2, &used, out, sizeof(out));
 	assert_int_equal(n, 2);
 	assert_memory_equal(out, "\nb", 2);
@@ -197,7 +195,7 @@ test_small_output(void **state)
 
 	ascii_init(&st);
 	n = ascii_to_net(&st, "ab\ncd", 5, &used, out, 3);
-	assert_int_equal(n, 2);			/* no room for CRLF */
+	assert_int_equal(n, 2); /* no room for CRLF */
 	assert_int_equal(used, 2);
 	n = ascii_to_net(&st, "\ncd", 3, &used, out, 3);
 	assert_int_equal(n, 3);

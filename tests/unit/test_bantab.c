@@ -48,7 +48,8 @@ test_rate_window(void **state)
 
 	assert_non_null(t);
 	for (i = 0; i < 3; i++)
-		assert_int_equal(bantab_connect(t, &p, &a, 100 + i), BANTAB_PASS);
+		assert_int_equal(bantab_connect(t, &p, &a, 100 + i),
+		    BANTAB_PASS);
 	assert_int_equal(bantab_connect(t, &p, &a, 200), BANTAB_RATE);
 	assert_int_equal(bantab_connect(t, &p, &a, 1099), BANTAB_RATE);
 	/* another address has its own count */
@@ -81,8 +82,9 @@ test_rate_off_adds_nothing(void **state)
 static void
 test_failures_ban_and_expire(void **state)
 {
-	struct bantab_policy p = { .ban_failures = 3, .ban_window_ms = 10000,
-	    .ban_ms = 60000 };
+	struct bantab_policy p = { .ban_failures = 3,
+		.ban_window_ms = 10000,
+		.ban_ms = 60000 };
 	struct bantab *t = bantab_new(16, key);
 	struct bantab_addr a = ip("2001:db8::7");
 	struct bantab_ban list[4];
@@ -230,8 +232,11 @@ test_full_of_bans(void **state)
 static void
 test_many_entries(void **state)
 {
-	struct bantab_policy p = { .rate_max = 2, .rate_window_ms = 1000,
-	    .ban_failures = 2, .ban_window_ms = 1000, .ban_ms = 1000 };
+	struct bantab_policy p = { .rate_max = 2,
+		.rate_window_ms = 1000,
+		.ban_failures = 2,
+		.ban_window_ms = 1000,
+		.ban_ms = 1000 };
 	struct bantab *t = bantab_new(KF_BANTAB_MAX, key);
 	unsigned i;
 
@@ -265,7 +270,9 @@ test_addresses(void **state)
 	/* a v4-mapped peer is the same key as the IPv4 address */
 	memset(&ss, 0, sizeof(ss));
 	s6->sin6_family = AF_INET6;
-	assert_int_equal(inet_pton(AF_INET6, "::ffff:192.0.2.1", &s6->sin6_addr), 1);
+	assert_int_equal(inet_pton(AF_INET6, "::ffff:192.0.2.1",
+			     &s6->sin6_addr),
+	    1);
 	assert_int_equal(bantab_addr_from_sockaddr(&ss, &b), 0);
 	assert_memory_equal(&a, &b, sizeof(a));
 	assert_int_equal(bantab_addr_parse("2001:DB8::1", &a), 0);

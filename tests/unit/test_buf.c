@@ -12,11 +12,11 @@
 #include "common/buf.h"
 #include "common/grow.h"
 
-void	*__real_reallocarray(void *, size_t, size_t);
-void	*__wrap_reallocarray(void *, size_t, size_t);
+void *__real_reallocarray(void *, size_t, size_t);
+void *__wrap_reallocarray(void *, size_t, size_t);
 
-static int	 realloc_fail;	/* the next call fails */
-static unsigned	 realloc_calls;
+static int realloc_fail; /* the next call fails */
+static unsigned realloc_calls;
 
 void *
 __wrap_reallocarray(void *p, size_t m, size_t n)
@@ -45,9 +45,8 @@ test_grow_array(void **state)
 	assert_int_equal(grow_array(&v, &cap, 5, sizeof(*v), 4, 100), 0);
 	assert_int_equal(cap, 8);
 	assert_int_equal(grow_array(&v, &cap, 70, sizeof(*v), 4, 100), 0);
-	assert_int_equal(cap, 100);	/* 8, 16, 32, 64, then the cap */
-	assert_int_equal(grow_array(&v, &cap, 101, sizeof(*v), 4, 100),
-	    -E2BIG);
+	assert_int_equal(cap, 100); /* 8, 16, 32, 64, then the cap */
+	assert_int_equal(grow_array(&v, &cap, 101, sizeof(*v), 4, 100), -E2BIG);
 	assert_int_equal(cap, 100);
 	before = v;
 	realloc_fail = 1;
@@ -57,7 +56,8 @@ test_grow_array(void **state)
 	assert_int_equal(cap, 100);
 	/* an element count whose byte size overflows: refused, not wrapped */
 	assert_int_equal(grow_array(&v, &cap, SIZE_MAX / 2, sizeof(*v), 4,
-	    SIZE_MAX), -ENOMEM);
+			     SIZE_MAX),
+	    -ENOMEM);
 	assert_int_equal(cap, 100);
 	free(v);
 	v = NULL;

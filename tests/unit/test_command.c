@@ -69,15 +69,25 @@ test_telnet(void **state)
 	size_t n;
 
 	/* IAC IP IAC DM ABOR */
-	memcpy(buf, "\xff\xf4\xff\xf2" "ABOR", 8);
+	memcpy(buf,
+	    "\xff\xf4\xff\xf2"
+	    "ABOR",
+	    8);
 	n = telnet_strip(buf, 8);
 	assert_int_equal(n, 4);
 	assert_memory_equal(buf, "ABOR", 4);
 	/* IAC IAC is a data byte; IAC WILL x drops three bytes */
-	memcpy(buf, "a\xff\xff" "b\xff\xfb\x01" "c", 8);
+	memcpy(buf,
+	    "a\xff\xff"
+	    "b\xff\xfb\x01"
+	    "c",
+	    8);
 	n = telnet_strip(buf, 8);
 	assert_int_equal(n, 4);
-	assert_memory_equal(buf, "a\xff" "bc", 4);
+	assert_memory_equal(buf,
+	    "a\xff"
+	    "bc",
+	    4);
 	/* a lone IAC at the end vanishes */
 	memcpy(buf, "x\xff", 2);
 	assert_int_equal(telnet_strip(buf, 2), 1);

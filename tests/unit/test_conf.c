@@ -21,8 +21,8 @@
 #include "conf/conf.h"
 #include "net/addr.h"
 
-#define F	"t.conf"
-#define UNUSED	__attribute__((unused))
+#define F      "t.conf"
+#define UNUSED __attribute__((unused))
 
 /* Parses a C string as file F into a fresh default config. */
 static int
@@ -75,7 +75,7 @@ repo_path(char *out, size_t outsz, const char *rel)
 
 	assert_true(n >= t && strcmp(me + n - t, tail) == 0);
 	assert_true((size_t)snprintf(out, outsz, "%.*s%s", (int)(n - t), me,
-	    rel) < outsz);
+			rel) < outsz);
 }
 
 static void
@@ -135,22 +135,23 @@ test_basic_file(void **state UNUSED)
 	struct conf c;
 
 	assert_int_equal(parse(&c, &e,
-	    "# a comment\n"
-	    "\n"
-	    "   \t\n"
-	    "  # indented comment\n"
-	    "max_clients = 50\n"
-	    "\tidle_timeout\t=\t120\t\n"
-	    "banner=Hello # not a comment\n"
-	    "anon_root = /srv/ftp\n"
-	    "umask = 077"), 0);
+			     "# a comment\n"
+			     "\n"
+			     "   \t\n"
+			     "  # indented comment\n"
+			     "max_clients = 50\n"
+			     "\tidle_timeout\t=\t120\t\n"
+			     "banner=Hello # not a comment\n"
+			     "anon_root = /srv/ftp\n"
+			     "umask = 077"),
+	    0);
 	assert_int_equal(e.count, 0);
 	assert_int_equal(c.max_clients, 50);
 	assert_int_equal(c.idle_timeout, 120);
 	assert_string_equal(c.banner, "Hello # not a comment");
 	assert_string_equal(c.anon_root, "/srv/ftp");
 	assert_int_equal(c.umask, 077);
-	assert_int_equal(c.max_per_ip, 20);	/* untouched */
+	assert_int_equal(c.max_per_ip, 20); /* untouched */
 }
 
 static void
@@ -170,9 +171,11 @@ test_crlf(void **state UNUSED)
 	struct conf_errors e;
 	struct conf c;
 
-	assert_int_equal(parse(&c, &e,
-	    "# dos file\r\n\r\nbanner = hi there \r\nmax_clients = 7\r\n"
-	    "listen = [::1]:21\r\n"), 0);
+	assert_int_equal(
+	    parse(&c, &e,
+		"# dos file\r\n\r\nbanner = hi there \r\nmax_clients = 7\r\n"
+		"listen = [::1]:21\r\n"),
+	    0);
 	assert_string_equal(c.banner, "hi there");
 	assert_int_equal(c.max_clients, 7);
 	assert_v6(&c.listen[0], "::1", 21);
@@ -184,12 +187,20 @@ static void
 test_bool(void **state UNUSED)
 {
 	static const struct {
-		const char	*text;
-		int		 want;
+		const char *text;
+		int want;
 	} ok[] = {
-		{ "yes", 1 }, { "no", 0 }, { "true", 1 }, { "false", 0 },
-		{ "on", 1 }, { "off", 0 }, { "1", 1 }, { "0", 0 },
-		{ "YES", 1 }, { "Off", 0 }, { "TrUe", 1 },
+		{ "yes", 1 },
+		{ "no", 0 },
+		{ "true", 1 },
+		{ "false", 0 },
+		{ "on", 1 },
+		{ "off", 0 },
+		{ "1", 1 },
+		{ "0", 0 },
+		{ "YES", 1 },
+		{ "Off", 0 },
+		{ "TrUe", 1 },
 	};
 	struct conf_errors e;
 	struct conf c;
@@ -202,13 +213,15 @@ test_bool(void **state UNUSED)
 		assert_int_equal(c.pasv_enable, ok[i].want);
 	}
 	assert_int_equal(parse(&c, &e, "pasv_enable = maybe\n"), -1);
-	assert_one_error(&e, F ":1: pasv_enable: 'maybe' is not a boolean "
-	    "(use yes/no, true/false, on/off or 1/0)");
+	assert_one_error(&e,
+	    F ":1: pasv_enable: 'maybe' is not a boolean "
+	      "(use yes/no, true/false, on/off or 1/0)");
 	assert_int_equal(parse(&c, &e, "pasv_enable = yess\n"), -1);
 	assert_int_equal(parse(&c, &e, "pasv_enable = 2\n"), -1);
 	assert_int_equal(parse(&c, &e, "pasv_enable =\n"), -1);
-	assert_one_error(&e, F ":1: pasv_enable: '' is not a boolean "
-	    "(use yes/no, true/false, on/off or 1/0)");
+	assert_one_error(&e,
+	    F ":1: pasv_enable: '' is not a boolean "
+	      "(use yes/no, true/false, on/off or 1/0)");
 }
 
 static void
@@ -229,18 +242,23 @@ test_uint_range(void **state UNUSED)
 	assert_int_equal(c.pwhash_memlimit_kib, 4194304);
 
 	assert_int_equal(parse(&c, &e, "max_clients = 0\n"), -1);
-	assert_one_error(&e, F ":1: max_clients: 0 is out of range "
-	    "(1..100000)");
+	assert_one_error(&e,
+	    F ":1: max_clients: 0 is out of range "
+	      "(1..100000)");
 	assert_int_equal(parse(&c, &e, "max_clients = 100001\n"), -1);
-	assert_one_error(&e, F ":1: max_clients: 100001 is out of range "
-	    "(1..100000)");
+	assert_one_error(&e,
+	    F ":1: max_clients: 100001 is out of range "
+	      "(1..100000)");
 	assert_int_equal(parse(&c, &e,
-	    "max_clients = 99999999999999999999999999\n"), -1);
-	assert_one_error(&e, F ":1: max_clients: 99999999999999999999999999 "
-	    "is out of range (1..100000)");
+			     "max_clients = 99999999999999999999999999\n"),
+	    -1);
+	assert_one_error(&e,
+	    F ":1: max_clients: 99999999999999999999999999 "
+	      "is out of range (1..100000)");
 	assert_int_equal(parse(&c, &e, "pasv_min_port = 1023\n"), -1);
-	assert_one_error(&e, F ":1: pasv_min_port: 1023 is out of range "
-	    "(1024..65535)");
+	assert_one_error(&e,
+	    F ":1: pasv_min_port: 1023 is out of range "
+	      "(1024..65535)");
 	assert_int_equal(parse(&c, &e, "max_clients = 200\n"), 0);
 }
 
@@ -248,9 +266,12 @@ static void
 test_uint_syntax(void **state UNUSED)
 {
 	static const char *const bad[] = {
-		"max_clients = -1\n", "max_clients = +5\n",
-		"max_clients = 1 2\n", "max_clients = 12abc\n",
-		"max_clients = 0x10\n", "max_clients =\n",
+		"max_clients = -1\n",
+		"max_clients = +5\n",
+		"max_clients = 1 2\n",
+		"max_clients = 12abc\n",
+		"max_clients = 0x10\n",
+		"max_clients =\n",
 		"max_clients = 1.5\n",
 	};
 	struct conf_errors e;
@@ -264,8 +285,9 @@ test_uint_syntax(void **state UNUSED)
 		assert_int_equal(c.max_clients, 200);
 	}
 	assert_int_equal(parse(&c, &e, "max_clients = 12abc\n"), -1);
-	assert_one_error(&e, F ":1: max_clients: '12abc' is not a decimal "
-	    "number");
+	assert_one_error(&e,
+	    F ":1: max_clients: '12abc' is not a decimal "
+	      "number");
 }
 
 static void
@@ -305,8 +327,9 @@ test_str(void **state UNUSED)
 	assert_int_equal(strlen(c.banner), 256);
 	memcpy(line + 9 + 256, "y\n", 3);
 	assert_int_equal(parse(&c, &e, line), -1);
-	assert_one_error(&e, F ":1: banner: value is 257 bytes, longer than "
-	    "256");
+	assert_one_error(&e,
+	    F ":1: banner: value is 257 bytes, longer than "
+	      "256");
 	assert_string_equal(c.banner, "keepftpd ready.");
 	assert_int_equal(parse(&c, &e, "banner =\n"), 0);
 	assert_string_equal(c.banner, "");
@@ -323,8 +346,9 @@ test_str(void **state UNUSED)
 	assert_int_equal(strlen(c.anon_user), 64);
 	line[12 + 64] = 'u';
 	assert_int_equal(parse(&c, &e, line), -1);
-	snprintf(want, sizeof(want), "%s", F ":1: anon_user: value is 65 "
-	    "bytes, longer than 64");
+	snprintf(want, sizeof(want), "%s",
+	    F ":1: anon_user: value is 65 "
+	      "bytes, longer than 64");
 	assert_one_error(&e, want);
 
 	/* UTF-8 is fine, a tab inside a (quoted) value is not */
@@ -347,8 +371,9 @@ test_path(void **state UNUSED)
 	assert_int_equal(parse(&c, &e, "empty_dir =\n"), 0);
 	assert_string_equal(c.empty_dir, "");
 	assert_int_equal(parse(&c, &e, "anon_root = srv/ftp\n"), -1);
-	assert_one_error(&e, F ":1: anon_root: 'srv/ftp' is not an absolute "
-	    "path");
+	assert_one_error(&e,
+	    F ":1: anon_root: 'srv/ftp' is not an absolute "
+	      "path");
 	assert_int_equal(parse(&c, &e, "anon_root = ./x\n"), -1);
 
 	/* exactly KF_CONF_VALUE_MAX bytes fits, one more does not */
@@ -359,8 +384,9 @@ test_path(void **state UNUSED)
 	assert_int_equal(strlen(c.anon_root), KF_CONF_VALUE_MAX);
 	line[13 + KF_CONF_VALUE_MAX - 1] = 'p';
 	assert_int_equal(parse(&c, &e, line), -1);
-	assert_one_error(&e, F ":1: anon_root: value is longer than 1024 "
-	    "bytes");
+	assert_one_error(&e,
+	    F ":1: anon_root: value is longer than 1024 "
+	      "bytes");
 }
 
 static void
@@ -371,8 +397,8 @@ test_quoted(void **state UNUSED)
 
 	assert_int_equal(parse(&c, &e, "banner = \"  Welcome  \"  \n"), 0);
 	assert_string_equal(c.banner, "  Welcome  ");
-	assert_int_equal(parse(&c, &e,
-	    "banner = \"say \\\"hi\\\" \\\\o/\"\n"), 0);
+	assert_int_equal(parse(&c, &e, "banner = \"say \\\"hi\\\" \\\\o/\"\n"),
+	    0);
 	assert_string_equal(c.banner, "say \"hi\" \\o/");
 	assert_int_equal(parse(&c, &e, "banner = \"# not a comment\"\n"), 0);
 	assert_string_equal(c.banner, "# not a comment");
@@ -387,8 +413,9 @@ test_quoted(void **state UNUSED)
 	assert_int_equal(parse(&c, &e, "banner = \"a\" b\n"), -1);
 	assert_one_error(&e, F ":1: banner: text after the closing quote");
 	assert_int_equal(parse(&c, &e, "banner = \"a\\nb\"\n"), -1);
-	assert_one_error(&e, F ":1: banner: unknown escape in quoted value "
-	    "(only \\\" and \\\\)");
+	assert_one_error(&e,
+	    F ":1: banner: unknown escape in quoted value "
+	      "(only \\\" and \\\\)");
 	assert_int_equal(parse(&c, &e, "banner = \"a\\\"\n"), -1);
 	assert_one_error(&e, F ":1: banner: missing closing quote");
 	assert_string_equal(c.banner, "keepftpd ready.");
@@ -414,15 +441,19 @@ test_unknown_key(void **state UNUSED)
 	struct conf_errors e;
 	struct conf c;
 
-	assert_int_equal(parse(&c, &e,
-	    "max_clients = 5\n# comment\nnosuch = 1\nbanner = x\n"), -1);
+	assert_int_equal(
+	    parse(&c, &e,
+		"max_clients = 5\n# comment\nnosuch = 1\nbanner = x\n"),
+	    -1);
 	assert_one_error(&e, F ":3: unknown option 'nosuch'");
 	/* a failed parse changes nothing */
 	assert_int_equal(c.max_clients, 200);
 	assert_string_equal(c.banner, "keepftpd ready.");
 	/* odd bytes in the key are not echoed as they are */
 	assert_int_equal(parse(&c, &e, "k\xff\xfe = 1\n"), -1);
-	assert_one_error(&e, F ":1: unknown option 'k?" "?'");
+	assert_one_error(&e,
+	    F ":1: unknown option 'k?"
+	      "?'");
 }
 
 static void
@@ -431,10 +462,12 @@ test_duplicate_key(void **state UNUSED)
 	struct conf_errors e;
 	struct conf c;
 
-	assert_int_equal(parse(&c, &e,
-	    "\nmax_clients = 5\nbanner = a\nmax_clients = 6\n"), -1);
-	assert_one_error(&e, F ":4: duplicate option 'max_clients' "
-	    "(first set on line 2)");
+	assert_int_equal(
+	    parse(&c, &e, "\nmax_clients = 5\nbanner = a\nmax_clients = 6\n"),
+	    -1);
+	assert_one_error(&e,
+	    F ":4: duplicate option 'max_clients' "
+	      "(first set on line 2)");
 	assert_int_equal(c.max_clients, 200);
 }
 
@@ -445,12 +478,13 @@ test_listen_repeat(void **state UNUSED)
 	struct conf c;
 
 	assert_int_equal(parse(&c, &e,
-	    "listen = 0.0.0.0:21\n"
-	    "banner = x\n"
-	    "listen = [2001:db8::1]:2121\n"
-	    "listen = 192.0.2.7:65535, [::]:1\n"), 0);
+			     "listen = 0.0.0.0:21\n"
+			     "banner = x\n"
+			     "listen = [2001:db8::1]:2121\n"
+			     "listen = 192.0.2.7:65535, [::]:1\n"),
+	    0);
 	assert_int_equal(c.listen_count, 4);
-	assert_v4(&c.listen[0], "0.0.0.0", 21);	/* default replaced */
+	assert_v4(&c.listen[0], "0.0.0.0", 21); /* default replaced */
 	assert_v6(&c.listen[1], "2001:db8::1", 2121);
 	assert_v4(&c.listen[2], "192.0.2.7", 65535);
 	assert_v6(&c.listen[3], "::", 1);
@@ -464,9 +498,10 @@ test_listen_implicit(void **state UNUSED)
 	struct conf c;
 
 	assert_int_equal(parse(&c, &e,
-	    "listen = 0.0.0.0:21, 0.0.0.0:990 implicit\n"
-	    "listen = [::]:990 implicit\n"
-	    "tls_cert = /etc/keepftpd/cert.pem\n"), 0);
+			     "listen = 0.0.0.0:21, 0.0.0.0:990 implicit\n"
+			     "listen = [::]:990 implicit\n"
+			     "tls_cert = /etc/keepftpd/cert.pem\n"),
+	    0);
 	assert_int_equal(c.listen_count, 3);
 	assert_int_equal(c.listen[0].implicit, 0);
 	assert_v4(&c.listen[1], "0.0.0.0", 990);
@@ -517,15 +552,18 @@ test_tls_required_users_auto(void **state UNUSED)
 	assert_int_equal(parse(&c, &e, "tls_cert = /c.pem\n"), 0);
 	assert_int_equal(conf_check(&c, &e), 0);
 	assert_int_equal(c.tls_required_users, 1);
-	assert_int_equal(parse(&c, &e, "tls_cert = /c.pem\n"
-	    "tls_required_users = no\n"), 0);
+	assert_int_equal(parse(&c, &e,
+			     "tls_cert = /c.pem\n"
+			     "tls_required_users = no\n"),
+	    0);
 	assert_int_equal(conf_check(&c, &e), 0);
 	assert_int_equal(c.tls_required_users, 0);
 	assert_int_equal(parse(&c, &e, "tls_required_users = AUTO\n"), 0);
 	assert_int_equal(c.tls_required_users, CONF_AUTO);
 	assert_int_equal(parse(&c, &e, "tls_required_users = maybe\n"), -1);
-	assert_one_error(&e, F ":1: tls_required_users: 'maybe' is not a "
-	    "boolean or auto (use yes/no, true/false, on/off, 1/0 or auto)");
+	assert_one_error(&e,
+	    F ":1: tls_required_users: 'maybe' is not a "
+	      "boolean or auto (use yes/no, true/false, on/off, 1/0 or auto)");
 }
 
 static void
@@ -552,11 +590,27 @@ static void
 test_listen_bad(void **state UNUSED)
 {
 	static const char *const bad[] = {
-		"garbage", "1.2.3.4", "1.2.3.4:", "1.2.3.4:x", "1.2.3.4:021",
-		"1.2.3.4:+21", "1.2.3.4:21 x", "1.2.3.256:21", "01.2.3.4:21",
-		"::1:21", "[::1:21", "[::1]21", "[::1]:", "::1]:21",
-		"[1.2.3.4]:21", "[fe80::1%eth0]:21", "[]:21", ":21",
-		"host.example:21", "1.2.3.4:21:22", "[::1]:21]",
+		"garbage",
+		"1.2.3.4",
+		"1.2.3.4:",
+		"1.2.3.4:x",
+		"1.2.3.4:021",
+		"1.2.3.4:+21",
+		"1.2.3.4:21 x",
+		"1.2.3.256:21",
+		"01.2.3.4:21",
+		"::1:21",
+		"[::1:21",
+		"[::1]21",
+		"[::1]:",
+		"::1]:21",
+		"[1.2.3.4]:21",
+		"[fe80::1%eth0]:21",
+		"[]:21",
+		":21",
+		"host.example:21",
+		"1.2.3.4:21:22",
+		"[::1]:21]",
 	};
 	struct conf_listen l;
 	struct conf_errors e;
@@ -571,18 +625,21 @@ test_listen_bad(void **state UNUSED)
 		assert_int_equal(e.count, 1);
 	}
 	assert_int_equal(parse(&c, &e, "listen = garbage\n"), -1);
-	assert_one_error(&e, F ":1: listen: 'garbage' is not a.b.c.d:port or "
-	    "[v6addr]:port");
+	assert_one_error(&e,
+	    F ":1: listen: 'garbage' is not a.b.c.d:port or "
+	      "[v6addr]:port");
 	assert_int_equal(conf_parse_listen("1.2.3.4:0", &l), -ERANGE);
 	assert_int_equal(conf_parse_listen("1.2.3.4:65536", &l), -ERANGE);
 	assert_int_equal(conf_parse_listen("[::1]:0", &l), -ERANGE);
 	assert_int_equal(conf_parse_listen("[::1]:99999999999", &l), -ERANGE);
 	assert_int_equal(parse(&c, &e, "listen = 1.2.3.4:0\n"), -1);
-	assert_one_error(&e, F ":1: listen: '1.2.3.4:0': port out of range "
-	    "(1..65535)");
+	assert_one_error(&e,
+	    F ":1: listen: '1.2.3.4:0': port out of range "
+	      "(1..65535)");
 	assert_int_equal(parse(&c, &e, "listen = [::1]:65536\n"), -1);
-	assert_one_error(&e, F ":1: listen: '[::1]:65536': port out of range "
-	    "(1..65535)");
+	assert_one_error(&e,
+	    F ":1: listen: '[::1]:65536': port out of range "
+	      "(1..65535)");
 	assert_int_equal(parse(&c, &e, "listen =\n"), -1);
 	assert_one_error(&e, F ":1: listen: empty address in list");
 	assert_int_equal(parse(&c, &e, "listen = 1.2.3.4:21,\n"), -1);
@@ -675,8 +732,8 @@ test_error_cap(void **state UNUSED)
 	size_t i, k = 0;
 
 	for (i = 0; i < 20; i++)
-		k += (size_t)snprintf(text + k, sizeof(text) - k, "bad%zu = 1\n",
-		    i + 1);
+		k += (size_t)snprintf(text + k, sizeof(text) - k,
+		    "bad%zu = 1\n", i + 1);
 	assert_int_equal(parse(&c, &e, text), -1);
 	assert_int_equal(e.count, 20);
 	assert_string_equal(e.msg[0], F ":1: unknown option 'bad1'");
@@ -716,8 +773,9 @@ test_conf_set(void **state UNUSED)
 	assert_int_equal(c.anonymous_enable, 1);
 	assert_int_equal(conf_set(&c, "umask", "007", NULL, &e), 0);
 	assert_int_equal(c.umask, 07);
-	assert_int_equal(conf_set(&c, "listen",
-	    "10.1.1.1:21,[::1]:2121", NULL, &e), 0);
+	assert_int_equal(conf_set(&c, "listen", "10.1.1.1:21,[::1]:2121", NULL,
+			     &e),
+	    0);
 	assert_int_equal(c.listen_count, 2);
 	assert_v4(&c.listen[0], "10.1.1.1", 21);
 	assert_v6(&c.listen[1], "::1", 2121);
@@ -731,19 +789,22 @@ test_conf_set(void **state UNUSED)
 	memset(&e, 0, sizeof(e));
 	assert_int_equal(conf_set(&c, "max_clients", "0", "command line", &e),
 	    -1);
-	assert_one_error(&e, "command line: max_clients: 0 is out of range "
+	assert_one_error(&e,
+	    "command line: max_clients: 0 is out of range "
 	    "(1..100000)");
 	assert_int_equal(c.max_clients, 5);
 	memset(&e, 0, sizeof(e));
 	assert_int_equal(conf_set(&c, "listen", "10.3.3.3:21,bad", NULL, &e),
 	    -1);
-	assert_one_error(&e, "command line: listen: 'bad' is not "
+	assert_one_error(&e,
+	    "command line: listen: 'bad' is not "
 	    "a.b.c.d:port or [v6addr]:port");
 	assert_int_equal(c.listen_count, 1);
 	assert_v4(&c.listen[0], "10.2.2.2", 990);
 	memset(&e, 0, sizeof(e));
 	assert_int_equal(conf_set(&c, "banner", "a\nb", NULL, &e), -1);
-	assert_one_error(&e, "command line: banner: control character in "
+	assert_one_error(&e,
+	    "command line: banner: control character in "
 	    "value");
 }
 
@@ -759,7 +820,8 @@ test_conf_set_long(void **state UNUSED)
 	memset(v + 1, 'a', sizeof(v) - 2);
 	v[sizeof(v) - 1] = '\0';
 	assert_int_equal(conf_set(&c, "anon_root", v, NULL, &e), -1);
-	assert_one_error(&e, "command line: anon_root: value is longer than "
+	assert_one_error(&e,
+	    "command line: anon_root: value is longer than "
 	    "1024 bytes");
 	v[sizeof(v) - 2] = '\0';
 	assert_int_equal(conf_set(&c, "anon_root", v, NULL, &e), 0);
@@ -776,7 +838,8 @@ test_check_cross(void **state UNUSED)
 	c.pasv_min_port = 50000;
 	c.pasv_max_port = 49999;
 	assert_int_equal(conf_check(&c, &e), -1);
-	assert_one_error(&e, "config: pasv_min_port (50000) is above "
+	assert_one_error(&e,
+	    "config: pasv_min_port (50000) is above "
 	    "pasv_max_port (49999)");
 	c.pasv_max_port = 50000;
 	memset(&e, 0, sizeof(e));
@@ -784,7 +847,8 @@ test_check_cross(void **state UNUSED)
 
 	c.anonymous_enable = 1;
 	assert_int_equal(conf_check(&c, &e), -1);
-	assert_one_error(&e, "config: anonymous_enable is set but anon_root "
+	assert_one_error(&e,
+	    "config: anonymous_enable is set but anon_root "
 	    "is empty");
 	memcpy(c.anon_root, "/srv/ftp", 9);
 	memset(&e, 0, sizeof(e));
@@ -794,10 +858,9 @@ test_check_cross(void **state UNUSED)
 static void
 test_check_values(void **state UNUSED)
 {
-	static const char *const good_addr[] = { "", "203.0.113.9",
-		"0.0.0.0" };
-	static const char *const bad_addr[] = { "1.2.3", "::1",
-		"203.0.113.256", "example.com", "1.2.3.4 " };
+	static const char *const good_addr[] = { "", "203.0.113.9", "0.0.0.0" };
+	static const char *const bad_addr[] = { "1.2.3", "::1", "203.0.113.256",
+		"example.com", "1.2.3.4 " };
 	struct conf_errors e = { 0 };
 	struct conf c;
 	size_t i;
@@ -805,17 +868,20 @@ test_check_values(void **state UNUSED)
 	conf_defaults(&c);
 	for (i = 0; i < sizeof(good_addr) / sizeof(good_addr[0]); i++) {
 		assert_int_equal(conf_set(&c, "pasv_address", good_addr[i],
-		    NULL, &e), 0);
+				     NULL, &e),
+		    0);
 		assert_int_equal(conf_check(&c, &e), 0);
 	}
 	for (i = 0; i < sizeof(bad_addr) / sizeof(bad_addr[0]); i++) {
 		memset(&e, 0, sizeof(e));
-		assert_int_equal(conf_set(&c, "pasv_address", bad_addr[i],
-		    NULL, &e), 0);
+		assert_int_equal(conf_set(&c, "pasv_address", bad_addr[i], NULL,
+				     &e),
+		    0);
 		assert_int_equal(conf_check(&c, &e), -1);
 		assert_int_equal(e.count, 1);
 	}
-	assert_string_equal(e.msg[0], "config: pasv_address '1.2.3.4 ' is "
+	assert_string_equal(e.msg[0],
+	    "config: pasv_address '1.2.3.4 ' is "
 	    "not an IPv4 address");
 	c.pasv_address[0] = '\0';
 
@@ -828,9 +894,11 @@ test_check_values(void **state UNUSED)
 	assert_int_equal(conf_set(&c, "log_level", "verbose", NULL, &e), -1);
 	assert_int_equal(conf_set(&c, "log_level", "info ", NULL, &e), -1);
 	assert_int_equal(e.count, 3);
-	assert_string_equal(e.msg[0], "f.conf:3: log: 'file' is not stderr "
+	assert_string_equal(e.msg[0],
+	    "f.conf:3: log: 'file' is not stderr "
 	    "or syslog");
-	assert_string_equal(e.msg[1], "command line: log_level: 'verbose' is "
+	assert_string_equal(e.msg[1],
+	    "command line: log_level: 'verbose' is "
 	    "not error, warning, info or debug");
 	assert_string_equal(c.log, "syslog");
 	assert_string_equal(c.log_level, "debug");
@@ -852,16 +920,18 @@ test_address_lists(void **state UNUSED)
 
 	conf_defaults(&c);
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		assert_int_equal(conf_set(&c, "allow_from", good[i], NULL, &e), 0);
+		assert_int_equal(conf_set(&c, "allow_from", good[i], NULL, &e),
+		    0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(conf_set(&c, "deny_from", bad[i], NULL, &e), -1);
+		assert_int_equal(conf_set(&c, "deny_from", bad[i], NULL, &e),
+		    -1);
 	inet_pton(AF_INET, "10.1.2.3", &a.sin_addr);
 	memset(&ss, 0, sizeof(ss));
 	memcpy(&ss, &a, sizeof(a));
 	assert_int_equal(addr_list_match("10.0.0.0/8", &ss), 1);
 	assert_int_equal(addr_list_match("10.1.2.2/31", &ss), 1);
 	assert_int_equal(addr_list_match("10.1.2.4/31", &ss), 0);
-	assert_int_equal(addr_list_match("::/0", &ss), 0);	/* v4 is not v6 */
+	assert_int_equal(addr_list_match("::/0", &ss), 0); /* v4 is not v6 */
 	assert_int_equal(addr_list_match("11.0.0.0/8, 10.1.2.3", &ss), 1);
 	assert_int_equal(addr_list_match("bogus", &ss), -EINVAL);
 }
@@ -878,14 +948,17 @@ test_check_listen(void **state UNUSED)
 	assert_one_error(&e, "config: no listen address");
 
 	memset(&e, 0, sizeof(e));
-	assert_int_equal(conf_set(&c, "listen", "[::1]:21, 1.2.3.4:21, "
-	    "[::1]:21", NULL, &e), 0);
+	assert_int_equal(conf_set(&c, "listen",
+			     "[::1]:21, 1.2.3.4:21, "
+			     "[::1]:21",
+			     NULL, &e),
+	    0);
 	assert_int_equal(conf_check(&c, &e), -1);
 	assert_one_error(&e, "config: listen address 3 repeats address 1");
 
 	memset(&e, 0, sizeof(e));
-	assert_int_equal(conf_set(&c, "listen", "[::1]:21,[::1]:22", NULL,
-	    &e), 0);
+	assert_int_equal(conf_set(&c, "listen", "[::1]:21,[::1]:22", NULL, &e),
+	    0);
 	assert_int_equal(conf_check(&c, &e), 0);
 }
 
@@ -922,7 +995,8 @@ test_load_missing(void **state UNUSED)
 
 	conf_defaults(&c);
 	assert_int_equal(conf_load(&c, "/nonexistent/keepftpd.conf", &e), -1);
-	assert_one_error(&e, "/nonexistent/keepftpd.conf: cannot read: "
+	assert_one_error(&e,
+	    "/nonexistent/keepftpd.conf: cannot read: "
 	    "No such file or directory");
 	assert_int_equal(c.max_clients, 200);
 	memset(&e, 0, sizeof(e));
@@ -981,8 +1055,8 @@ test_example_file(void **state UNUSED)
 }
 
 /* Parses text formatted from fmt (to name a temporary file). */
-static int	parse_with(struct conf *, struct conf_errors *, const char *,
-		    ...) __attribute__((format(printf, 3, 4)));
+static int parse_with(struct conf *, struct conf_errors *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int
 parse_with(struct conf *c, struct conf_errors *e, const char *fmt, ...)
@@ -1031,14 +1105,15 @@ static void
 test_banner_file(void **state UNUSED)
 {
 	static const char text[] = "Welcome\r\n\tto \xc3\xa9t\xc3\xa9\r\n\n"
-	    "last\n\n";
+				   "last\n\n";
 	struct conf_errors e;
 	struct conf c;
 	char path[32];
 
 	write_file(path, text, sizeof(text) - 1);
 	assert_int_equal(parse_with(&c, &e, "banner = one\nbanner_file = %s\n",
-	    path), 0);
+			     path),
+	    0);
 	assert_string_equal(c.banner_file, path);
 	/* CRLF becomes LF, the final newlines go, inner empty lines stay */
 	assert_string_equal(c.banner_file_text,
@@ -1052,11 +1127,13 @@ test_banner_file(void **state UNUSED)
 	assert_file_error(&e, 2, "banner_file", path,
 	    ": cannot read: No such file or directory");
 	assert_int_equal(parse(&c, &e, "banner_file = banner.txt\n"), -1);
-	assert_one_error(&e, F ":1: banner_file: 'banner.txt' is not an "
-	    "absolute path");
+	assert_one_error(&e,
+	    F ":1: banner_file: 'banner.txt' is not an "
+	      "absolute path");
 	assert_int_equal(parse(&c, &e, "banner_file = /tmp\n"), -1);
-	assert_one_error(&e, F ":1: banner_file: '/tmp' is not a regular "
-	    "file");
+	assert_one_error(&e,
+	    F ":1: banner_file: '/tmp' is not a regular "
+	      "file");
 	assert_int_equal(parse(&c, &e, "banner_file =\n"), 0);
 	assert_string_equal(c.banner_file_text, "");
 }
@@ -1100,8 +1177,10 @@ test_banner_file_bad(void **state UNUSED)
 	write_file(path, lines, 40);
 	assert_int_equal(parse_with(&c, &e, "banner_file = %s\n", path), 0);
 	unlink(path);
-	write_file(path, "x\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\n"
-	    "x\nx\nx\nx", 41);
+	write_file(path,
+	    "x\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\n"
+	    "x\nx\nx\nx",
+	    41);
 	assert_int_equal(parse_with(&c, &e, "banner_file = %s\n", path), -1);
 	assert_file_error(&e, 1, "banner_file", path,
 	    " has more than 20 lines");
@@ -1126,19 +1205,23 @@ test_hash_and_bools(void **state UNUSED)
 	struct conf_errors e;
 	struct conf c;
 
-	assert_int_equal(parse(&c, &e, "hash_max_mib = 0\nmessage_enable = yes\n"
-	    "list_recursive = on\n"), 0);
+	assert_int_equal(parse(&c, &e,
+			     "hash_max_mib = 0\nmessage_enable = yes\n"
+			     "list_recursive = on\n"),
+	    0);
 	assert_int_equal(c.hash_max_mib, 0);
 	assert_int_equal(c.message_enable, 1);
 	assert_int_equal(c.list_recursive, 1);
 	assert_int_equal(parse(&c, &e, "hash_max_mib = 1048576\n"), 0);
 	assert_int_equal(c.hash_max_mib, 1048576);
 	assert_int_equal(parse(&c, &e, "hash_max_mib = 1048577\n"), -1);
-	assert_one_error(&e, F ":1: hash_max_mib: 1048577 is out of range "
-	    "(0..1048576)");
+	assert_one_error(&e,
+	    F ":1: hash_max_mib: 1048577 is out of range "
+	      "(0..1048576)");
 	assert_int_equal(parse(&c, &e, "list_recursive = maybe\n"), -1);
-	assert_one_error(&e, F ":1: list_recursive: 'maybe' is not a boolean "
-	    "(use yes/no, true/false, on/off or 1/0)");
+	assert_one_error(&e,
+	    F ":1: list_recursive: 'maybe' is not a boolean "
+	      "(use yes/no, true/false, on/off or 1/0)");
 	assert_int_equal(parse(&c, &e, "utf8 = yes\n"), -1);
 	assert_one_error(&e, F ":1: unknown option 'utf8'");
 }
@@ -1151,10 +1234,13 @@ test_patterns(void **state UNUSED)
 	struct conf c;
 	size_t i, k;
 
-	assert_int_equal(parse(&c, &e, "hide_patterns = *.tmp , .git,"
-	    "[!a-c]?x , my file*, []x]\ndeny_patterns = \"  .htpasswd  \"\n"),
+	assert_int_equal(
+	    parse(&c, &e,
+		"hide_patterns = *.tmp , .git,"
+		"[!a-c]?x , my file*, []x]\ndeny_patterns = \"  .htpasswd  \"\n"),
 	    0);
-	assert_string_equal(c.hide_patterns, "*.tmp,.git,[!a-c]?x,my file*,"
+	assert_string_equal(c.hide_patterns,
+	    "*.tmp,.git,[!a-c]?x,my file*,"
 	    "[]x]");
 	assert_string_equal(c.deny_patterns, ".htpasswd");
 	assert_int_equal(parse(&c, &e, "hide_patterns = \"  \"\n"), 0);
@@ -1169,17 +1255,21 @@ test_patterns(void **state UNUSED)
 	assert_int_equal(parse(&c, &e, "deny_patterns = ,a\n"), -1);
 	assert_one_error(&e, F ":1: deny_patterns: pattern 1 is empty");
 	assert_int_equal(parse(&c, &e, "\ndeny_patterns = x, sub/*.c\n"), -1);
-	assert_one_error(&e, F ":2: deny_patterns: pattern 'sub/*.c' holds "
-	    "'/' (patterns match one name)");
+	assert_one_error(&e,
+	    F ":2: deny_patterns: pattern 'sub/*.c' holds "
+	      "'/' (patterns match one name)");
 	assert_int_equal(parse(&c, &e, "hide_patterns = a[bc\n"), -1);
-	assert_one_error(&e, F ":1: hide_patterns: pattern 'a[bc': '[' "
-	    "without ']'");
+	assert_one_error(&e,
+	    F ":1: hide_patterns: pattern 'a[bc': '[' "
+	      "without ']'");
 	assert_int_equal(parse(&c, &e, "hide_patterns = x[]\n"), -1);
-	assert_one_error(&e, F ":1: hide_patterns: pattern 'x[]': '[' "
-	    "without ']'");
+	assert_one_error(&e,
+	    F ":1: hide_patterns: pattern 'x[]': '[' "
+	      "without ']'");
 	assert_int_equal(parse(&c, &e, "hide_patterns = \"a\tb\"\n"), -1);
-	assert_one_error(&e, F ":1: hide_patterns: control character in "
-	    "value");
+	assert_one_error(&e,
+	    F ":1: hide_patterns: control character in "
+	      "value");
 
 	/* 32 patterns fit, 33 do not */
 	k = (size_t)snprintf(line, sizeof(line), "hide_patterns = p0");
@@ -1196,14 +1286,16 @@ test_patterns(void **state UNUSED)
 	memset(line + 16, 'a', 1025);
 	memcpy(line + 16 + 1025, "\n", 2);
 	assert_int_equal(parse(&c, &e, line), -1);
-	assert_one_error(&e, F ":1: hide_patterns: value is longer than 1024 "
-	    "bytes");
+	assert_one_error(&e,
+	    F ":1: hide_patterns: value is longer than 1024 "
+	      "bytes");
 	/* one pattern over 255 bytes */
 	line[16 + 256] = '\n';
 	line[16 + 257] = '\0';
 	assert_int_equal(parse(&c, &e, line), -1);
-	assert_one_error(&e, F ":1: hide_patterns: pattern 1 is longer than "
-	    "255 bytes");
+	assert_one_error(&e,
+	    F ":1: hide_patterns: pattern 1 is longer than "
+	      "255 bytes");
 }
 
 static void
@@ -1225,8 +1317,7 @@ test_host_norm(void **state UNUSED)
 	memset(big, 'h', sizeof(big));
 	assert_int_equal(conf_host_norm(big, CONF_HOST_MAX, out), 0);
 	assert_int_equal(strlen(out), CONF_HOST_MAX);
-	assert_int_equal(conf_host_norm(big, CONF_HOST_MAX + 1, out),
-	    -EINVAL);
+	assert_int_equal(conf_host_norm(big, CONF_HOST_MAX + 1, out), -EINVAL);
 }
 
 static void
@@ -1238,10 +1329,12 @@ test_vhost(void **state UNUSED)
 	char path[32], text[256];
 
 	write_file(path, "Hello from B\nsecond line\n", 25);
-	snprintf(text, sizeof(text), "vhost = A.Example.com /srv/a\n"
+	snprintf(text, sizeof(text),
+	    "vhost = A.Example.com /srv/a\n"
 	    "banner = x\n"
 	    "vhost = \tb.example.com   /srv/b  %s \n"
-	    "vhost = [::1] /srv/v6\n", path);
+	    "vhost = [::1] /srv/v6\n",
+	    path);
 	assert_int_equal(parse(&c, &e, text), 0);
 	assert_int_equal(c.vhost_count, 3);
 	assert_string_equal(c.vhost[0].name, "a.example.com");
@@ -1254,7 +1347,8 @@ test_vhost(void **state UNUSED)
 	assert_string_equal(c.vhost[2].name, "[::1]");
 	assert_non_null(v = conf_vhost_find(&c, "b.example.com"));
 	assert_ptr_equal(v, &c.vhost[1]);
-	assert_null(conf_vhost_find(&c, "B.example.com"));	/* normalized first */
+	assert_null(
+	    conf_vhost_find(&c, "B.example.com")); /* normalized first */
 	assert_null(conf_vhost_find(&c, "c.example.com"));
 	unlink(path);
 	/* the banner file is read at load time */
@@ -1271,31 +1365,39 @@ test_vhost_bad(void **state UNUSED)
 	char text[64 * 20], name[300];
 	size_t i, k = 0;
 
-	assert_int_equal(parse(&c, &e, "vhost = a.example /srv/a\n"
-	    "vhost = A.EXAMPLE /srv/b\n"), -1);
-	assert_one_error(&e, F ":2: vhost: virtual host 'a.example' is given "
-	    "twice");
+	assert_int_equal(parse(&c, &e,
+			     "vhost = a.example /srv/a\n"
+			     "vhost = A.EXAMPLE /srv/b\n"),
+	    -1);
+	assert_one_error(&e,
+	    F ":2: vhost: virtual host 'a.example' is given "
+	      "twice");
 	assert_int_equal(parse(&c, &e, "vhost = a.example\n"), -1);
-	assert_one_error(&e, F ":1: vhost: expected NAME ANON_ROOT "
-	    "[BANNER_FILE]");
+	assert_one_error(&e,
+	    F ":1: vhost: expected NAME ANON_ROOT "
+	      "[BANNER_FILE]");
 	assert_int_equal(parse(&c, &e, "vhost = a /r /b c\n"), -1);
-	assert_one_error(&e, F ":1: vhost: expected NAME ANON_ROOT "
-	    "[BANNER_FILE]");
+	assert_one_error(&e,
+	    F ":1: vhost: expected NAME ANON_ROOT "
+	      "[BANNER_FILE]");
 	assert_int_equal(parse(&c, &e, "vhost = a_b /r\n"), -1);
-	assert_one_error(&e, F ":1: vhost: 'a_b' is not a host name (letters, "
-	    "digits, '.-:[]', at most 255 bytes)");
+	assert_one_error(&e,
+	    F ":1: vhost: 'a_b' is not a host name (letters, "
+	      "digits, '.-:[]', at most 255 bytes)");
 	assert_int_equal(parse(&c, &e, "vhost = a srv\n"), -1);
 	assert_one_error(&e, F ":1: vhost: 'srv' is not an absolute path");
 	assert_int_equal(parse(&c, &e, "vhost = a /srv banner\n"), -1);
 	assert_one_error(&e, F ":1: vhost: 'banner' is not an absolute path");
-	assert_int_equal(parse(&c, &e, "banner = b\nvhost = \"a\t/srv\"\n"), -1);
+	assert_int_equal(parse(&c, &e, "banner = b\nvhost = \"a\t/srv\"\n"),
+	    -1);
 	assert_one_error(&e, F ":2: vhost: control character in value");
 	/* a first empty line means none; a later one is an error */
 	assert_int_equal(parse(&c, &e, "vhost =\n"), 0);
 	assert_int_equal(c.vhost_count, 0);
 	assert_int_equal(parse(&c, &e, "vhost = a /a\nvhost =\n"), -1);
-	assert_one_error(&e, F ":2: vhost: expected NAME ANON_ROOT "
-	    "[BANNER_FILE]");
+	assert_one_error(&e,
+	    F ":2: vhost: expected NAME ANON_ROOT "
+	      "[BANNER_FILE]");
 
 	/* a 256-byte name */
 	memset(name, 'n', 256);
@@ -1324,10 +1426,10 @@ test_vhost_set(void **state UNUSED)
 
 	assert_int_equal(parse(&c, &e, "vhost = a /a\nvhost = b /b\n"), 0);
 	assert_int_equal(conf_set(&c, "vhost", "C /c", NULL, &e), 0);
-	assert_int_equal(c.vhost_count, 1);	/* -o replaces the list */
+	assert_int_equal(c.vhost_count, 1); /* -o replaces the list */
 	assert_string_equal(c.vhost[0].name, "c");
 	assert_int_equal(conf_set(&c, "vhost", "bad!name /x", NULL, &e), -1);
-	assert_int_equal(c.vhost_count, 1);	/* unchanged on error */
+	assert_int_equal(c.vhost_count, 1); /* unchanged on error */
 	assert_string_equal(c.vhost[0].name, "c");
 	assert_int_equal(conf_set(&c, "vhost", "", NULL, &e), 0);
 	assert_int_equal(c.vhost_count, 0);
@@ -1359,7 +1461,8 @@ test_doc(void **state UNUSED)
 	assert_true(strncmp(got, "# keepftpd configuration\n", 25) == 0);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		assert_non_null(strstr(got, names[i]));
-	assert_non_null(strstr(got, "| `umask` | octal mode | `022` | "
+	assert_non_null(strstr(got,
+	    "| `umask` | octal mode | `022` | "
 	    "0 to 0777 |"));
 	assert_non_null(strstr(got, "| `anon_root` | path | *(empty)* |"));
 

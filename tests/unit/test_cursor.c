@@ -16,7 +16,8 @@ test_u64_strict(void **state)
 	assert_int_equal(parse_u64("65536", 65535, &v), -ERANGE);
 	assert_int_equal(parse_u64("18446744073709551615", UINT64_MAX, &v), 0);
 	assert_true(v == UINT64_MAX);
-	assert_int_equal(parse_u64("18446744073709551616", UINT64_MAX, &v), -ERANGE);
+	assert_int_equal(parse_u64("18446744073709551616", UINT64_MAX, &v),
+	    -ERANGE);
 	assert_int_equal(parse_u64("", 10, &v), -EINVAL);
 	assert_int_equal(parse_u64("-1", 10, &v), -EINVAL);
 	assert_int_equal(parse_u64("+1", 10, &v), -EINVAL);

@@ -17,10 +17,10 @@
 #include "common/limits.h"
 #include "fs/glob.h"
 
-void	*__real_reallocarray(void *, size_t, size_t);
-void	*__wrap_reallocarray(void *, size_t, size_t);
+void *__real_reallocarray(void *, size_t, size_t);
+void *__wrap_reallocarray(void *, size_t, size_t);
 
-static int	realloc_fail;	/* the next call fails */
+static int realloc_fail; /* the next call fails */
 
 void *
 __wrap_reallocarray(void *p, size_t m, size_t n)
@@ -203,9 +203,9 @@ test_set(void **state)
 /* ---- expansion ---- */
 
 struct hits {
-	char	v[64][256];
-	size_t	n;
-	int	stop_after;
+	char v[64][256];
+	size_t n;
+	int stop_after;
 };
 
 static int
@@ -217,8 +217,10 @@ collect(void *arg, const struct glob_hit *h)
 	if (x->n >= 64)
 		return -ENOSPC;
 	/* the entry is reachable through dirfd/name, and st is its lstat */
-	assert_int_equal(fstatat(h->dirfd, h->name, &st, AT_SYMLINK_NOFOLLOW |
-	    (h->name[0] == '\0' ? AT_EMPTY_PATH : 0)), 0);
+	assert_int_equal(fstatat(h->dirfd, h->name, &st,
+			     AT_SYMLINK_NOFOLLOW |
+				 (h->name[0] == '\0' ? AT_EMPTY_PATH : 0)),
+	    0);
 	assert_int_equal(st.st_ino, h->st->st_ino);
 	snprintf(x->v[x->n++], sizeof(x->v[0]), "%s", h->path);
 	if (x->stop_after && (int)x->n >= x->stop_after)
@@ -288,8 +290,10 @@ static int
 expand(const char *base, const char *pat, struct hits *x,
     int (*hide)(void *, const char *), void *hide_arg)
 {
-	struct glob_opts o = { .found = collect, .found_arg = x,
-	    .hide = hide, .hide_arg = hide_arg };
+	struct glob_opts o = { .found = collect,
+		.found_arg = x,
+		.hide = hide,
+		.hide_arg = hide_arg };
 
 	memset(x, 0, sizeof(*x));
 	return glob_expand(rootfd, base, pat, &o);
@@ -403,8 +407,9 @@ test_expand_errors(void **state)
 {
 	struct glob_stats st;
 	struct hits x = { .stop_after = 2 };
-	struct glob_opts o = { .found = collect, .found_arg = &x,
-	    .stats = &st };
+	struct glob_opts o = { .found = collect,
+		.found_arg = &x,
+		.stats = &st };
 	char pat[128];
 	size_t i;
 
@@ -459,8 +464,9 @@ test_expand_fanout(void **state)
 	struct timespec t0, t1;
 	struct glob_stats st;
 	struct hits x;
-	struct glob_opts o = { .found = collect, .found_arg = &x,
-	    .stats = &st };
+	struct glob_opts o = { .found = collect,
+		.found_arg = &x,
+		.stats = &st };
 	double secs;
 	int fd, i, r;
 
@@ -482,7 +488,7 @@ test_expand_fanout(void **state)
 	assert_true(st.matches <= KF_GLOB_MATCHES_MAX + 1);
 	assert_true(st.scanned <= KF_GLOB_SCAN_MAX + 1);
 	assert_true(secs < 0.5);
-	assert_int_equal(x.n, 0);	/* no final level was reached */
+	assert_int_equal(x.n, 0); /* no final level was reached */
 	close(fd);
 	(void)tree_remove(big);
 }

@@ -61,13 +61,13 @@ test_refused(void **state)
 	h.peer.ss_family = AF_UNIX;
 	assert_int_equal(handoff_check(&h, SPAWN_PRELOGIN, 1), -EBADMSG);
 	base(SPAWN_PRELOGIN);
-	memset(h.host, 'a', sizeof(h.host));	/* no NUL */
+	memset(h.host, 'a', sizeof(h.host)); /* no NUL */
 	assert_int_equal(handoff_check(&h, SPAWN_PRELOGIN, 1), -EBADMSG);
 	base(SPAWN_PRELOGIN);
-	strcpy(h.host, "UPPER");		/* not normalised */
+	strcpy(h.host, "UPPER"); /* not normalised */
 	assert_int_equal(handoff_check(&h, SPAWN_PRELOGIN, 1), -EBADMSG);
 	base(SPAWN_PRELOGIN);
-	h.user.uid = 1;				/* an identity before login */
+	h.user.uid = 1; /* an identity before login */
 	assert_int_equal(handoff_check(&h, SPAWN_PRELOGIN, 1), -EBADMSG);
 	base(SPAWN_PRELOGIN);
 	h.tls_sess_len = 1;
@@ -111,36 +111,43 @@ test_fds_exact(void **state)
 	/* two fds sent, one expected: refused, and nothing leaks */
 	assert_int_equal(ipc_send_fds(sv[0], 5, &v, sizeof(v), p, 2), 0);
 	assert_int_equal(ipc_recv_fds(sv[1], 5, &w, sizeof(w), got, 1, NULL,
-	    NULL), -EBADMSG);
+			     NULL),
+	    -EBADMSG);
 	assert_int_equal(got[1], -1);
 	/* wrong type */
 	assert_int_equal(ipc_send_fds(sv[0], 6, &v, sizeof(v), p, 2), 0);
 	assert_int_equal(ipc_recv_fds(sv[1], 5, &w, sizeof(w), got, 2, NULL,
-	    NULL), -EBADMSG);
+			     NULL),
+	    -EBADMSG);
 	/* wrong size */
 	assert_int_equal(ipc_send_fds(sv[0], 5, &v, 2, p, 2), 0);
 	assert_int_equal(ipc_recv_fds(sv[1], 5, &w, sizeof(w), got, 2, NULL,
-	    NULL), -EBADMSG);
+			     NULL),
+	    -EBADMSG);
 	/* exact: both arrive, close-on-exec */
 	assert_int_equal(ipc_send_fds(sv[0], 5, &v, sizeof(v), p, 2), 0);
 	assert_int_equal(ipc_recv_fds(sv[1], 5, &w, sizeof(w), got, 2, NULL,
-	    NULL), 0);
+			     NULL),
+	    0);
 	assert_int_equal(w, 7);
 	assert_true(is_open(got[0]) && is_open(got[1]));
 	assert_int_equal(fcntl(got[0], F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
 	/* a range: 1..3 accepted, *got says how many */
 	assert_int_equal(ipc_send_fds(sv[0], 5, &v, sizeof(v), p, 2), 0);
 	assert_int_equal(ipc_recv_fds(sv[1], 5, &w, sizeof(w), got + 2, 2, &n,
-	    NULL), 0);
+			     NULL),
+	    0);
 	assert_int_equal(n, 2);
 	/* no fds where one is wanted */
 	assert_int_equal(ipc_send_fds(sv[0], 5, &v, sizeof(v), NULL, 0), 0);
 	assert_int_equal(ipc_recv_fds(sv[1], 5, &w, sizeof(w), got, 1, &n,
-	    NULL), -EBADMSG);
+			     NULL),
+	    -EBADMSG);
 	/* a peer gone */
 	close(sv[0]);
 	assert_int_equal(ipc_recv_fds(sv[1], 5, &w, sizeof(w), got, 1, NULL,
-	    NULL), -EPIPE);
+			     NULL),
+	    -EPIPE);
 }
 
 int

@@ -8,15 +8,14 @@
 
 #include "fs/hash.h"
 
-#define MILLION	1000000
+#define MILLION 1000000
 #define MIB	(1024 * 1024)
-#define PRE	300000		/* 'b' bytes before the million 'a' */
-#define POST	5000		/* 'c' bytes after */
+#define PRE	300000 /* 'b' bytes before the million 'a' */
+#define POST	5000 /* 'c' bytes after */
 
 enum { SHA1, SHA256, SHA512, MD5, CRC };
 
-static const char *names[] = { "SHA-1", "SHA-256", "SHA-512", "MD5",
-    "CRC32" };
+static const char *names[] = { "SHA-1", "SHA-256", "SHA-512", "MD5", "CRC32" };
 
 /* Published vectors (FIPS 180, RFC 1321), CRC32 as zlib and gzip give. */
 static const char *abc[] = {
@@ -106,7 +105,8 @@ check_all(int fd, uint64_t start, uint64_t end, const char **want)
 
 	for (i = SHA1; i <= CRC; i++) {
 		assert_int_equal(hash_fd(algo(i), fd, start, end, UINT64_MAX,
-		    NULL, hex, sizeof(hex)), 0);
+				     NULL, hex, sizeof(hex)),
+		    0);
 		assert_string_equal(hex, want[i]);
 		assert_int_equal(strlen(hex), hash_hex_len(algo(i)));
 	}
@@ -135,7 +135,8 @@ test_crc32_check_value(void **state)
 
 	fd = tmpfile_with("123456789", 9);
 	assert_int_equal(hash_fd(algo(CRC), fd, 0, 9, 9, NULL, hex,
-	    sizeof(hex)), 0);
+			     sizeof(hex)),
+	    0);
 	assert_string_equal(hex, "cbf43926");
 	close(fd);
 }
@@ -173,18 +174,23 @@ test_limits(void **state)
 
 	fd = tmpfile_of('a', 1000, 0, 0);
 	assert_int_equal(hash_fd(algo(SHA256), fd, 0, 1000, 999, NULL, hex,
-	    sizeof(hex)), -EFBIG);
+			     sizeof(hex)),
+	    -EFBIG);
 	assert_string_equal(hex, "");
 	assert_int_equal(hash_fd(algo(SHA256), fd, 1, 1000, 999, NULL, hex,
-	    sizeof(hex)), 0);
+			     sizeof(hex)),
+	    0);
 	assert_int_equal(hash_fd(algo(SHA256), fd, 0, 0, 0, NULL, hex,
-	    sizeof(hex)), 0);
+			     sizeof(hex)),
+	    0);
 	assert_string_equal(hex, empty[SHA256]);
 	/* end of file before end */
-	assert_int_equal(hash_fd(algo(MD5), fd, 0, 1001, UINT64_MAX, NULL,
-	    hex, sizeof(hex)), -ENODATA);
-	assert_int_equal(hash_fd(algo(MD5), fd, 5000, 6000, UINT64_MAX,
-	    NULL, hex, sizeof(hex)), -ENODATA);
+	assert_int_equal(hash_fd(algo(MD5), fd, 0, 1001, UINT64_MAX, NULL, hex,
+			     sizeof(hex)),
+	    -ENODATA);
+	assert_int_equal(hash_fd(algo(MD5), fd, 5000, 6000, UINT64_MAX, NULL,
+			     hex, sizeof(hex)),
+	    -ENODATA);
 	close(fd);
 }
 
@@ -198,9 +204,11 @@ test_bad_args(void **state)
 	assert_int_equal(hash_fd(NULL, fd, 0, 3, 3, NULL, hex, sizeof(hex)),
 	    -EINVAL);
 	assert_int_equal(hash_fd(algo(SHA1), fd, 2, 1, 3, NULL, hex,
-	    sizeof(hex)), -EINVAL);
+			     sizeof(hex)),
+	    -EINVAL);
 	assert_int_equal(hash_fd(algo(SHA1), fd, 0, UINT64_MAX, UINT64_MAX,
-	    NULL, hex, sizeof(hex)), -EINVAL);
+			     NULL, hex, sizeof(hex)),
+	    -EINVAL);
 	/* room for the hex and its NUL, not one byte less */
 	assert_int_equal(hash_fd(algo(SHA1), fd, 0, 3, 3, NULL, hex, 40),
 	    -EINVAL);
@@ -209,16 +217,18 @@ test_bad_args(void **state)
 	assert_int_equal(hash_fd(algo(CRC), fd, 0, 3, 3, NULL, hex, 9), 0);
 	close(fd);
 	assert_int_equal(hash_fd(algo(SHA1), fd, 0, 3, 3, NULL, hex,
-	    sizeof(hex)), -EBADF);
+			     sizeof(hex)),
+	    -EBADF);
 	assert_int_equal(hash_fd(algo(CRC), -1, 0, 3, 3, NULL, hex,
-	    sizeof(hex)), -EBADF);
+			     sizeof(hex)),
+	    -EBADF);
 }
 
 /* Stops once at least *arg bytes were digested; counts its calls. */
 struct stop_after {
-	uint64_t	at;
-	uint64_t	last;
-	int		calls;
+	uint64_t at;
+	uint64_t last;
+	int calls;
 };
 
 static int
@@ -241,17 +251,20 @@ test_stop(void **state)
 
 	fd = tmpfile_of('a', MIB, 0, 0);
 	for (i = SHA1; i <= CRC; i++)
-		assert_int_equal(hash_fd(algo(i), fd, 0, MIB, UINT64_MAX,
-		    &stop, hex, sizeof(hex)), -EINTR);
+		assert_int_equal(hash_fd(algo(i), fd, 0, MIB, UINT64_MAX, &stop,
+				     hex, sizeof(hex)),
+		    -EINTR);
 	/* asked before every chunk, with the bytes done: stops mid-file */
 	sa = (struct stop_after){ .at = 2 * HASH_CHUNK };
-	assert_int_equal(hash_fd(algo(SHA256), fd, 0, MIB, UINT64_MAX,
-	    &stop, hex, sizeof(hex)), -EINTR);
+	assert_int_equal(hash_fd(algo(SHA256), fd, 0, MIB, UINT64_MAX, &stop,
+			     hex, sizeof(hex)),
+	    -EINTR);
 	assert_int_equal(sa.calls, 3);
 	assert_int_equal(sa.last, 2 * HASH_CHUNK);
 	sa = (struct stop_after){ .at = UINT64_MAX };
-	assert_int_equal(hash_fd(algo(SHA256), fd, 0, MIB, UINT64_MAX,
-	    &stop, hex, sizeof(hex)), 0);
+	assert_int_equal(hash_fd(algo(SHA256), fd, 0, MIB, UINT64_MAX, &stop,
+			     hex, sizeof(hex)),
+	    0);
 	assert_int_equal(sa.calls, MIB / HASH_CHUNK);
 	assert_string_equal(hex, mib_a[SHA256]);
 	close(fd);
@@ -261,7 +274,7 @@ static void
 test_lookup(void **state)
 {
 	static const char *bad[] = { "", "SHA256", "SHA-2566", "SHA-25",
-	    "SHA-224", "CRC", "MD5 ", " MD5", "XMD5", "SHA-1;" };
+		"SHA-224", "CRC", "MD5 ", " MD5", "XMD5", "SHA-1;" };
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -299,8 +312,7 @@ test_feat(void **state)
 {
 	char out[64];
 
-	assert_int_equal(hash_feat_line(hash_default(), out, sizeof(out)),
-	    0);
+	assert_int_equal(hash_feat_line(hash_default(), out, sizeof(out)), 0);
 	assert_string_equal(out, "HASH SHA-1;SHA-256*;SHA-512;MD5;CRC32");
 	assert_int_equal(hash_feat_line(algo(CRC), out, sizeof(out)), 0);
 	assert_string_equal(out, "HASH SHA-1;SHA-256;SHA-512;MD5;CRC32*");
@@ -328,7 +340,7 @@ test_init_again(void **state)
 	hash_fini();
 	assert_null(hash_lookup("SHA-512"));
 	assert_null(hash_alias("XMD5"));
-	assert_ptr_equal(hash_lookup("CRC32"), algo(CRC));	/* zlib */
+	assert_ptr_equal(hash_lookup("CRC32"), algo(CRC)); /* zlib */
 	assert_int_equal(hash_init(), 0);
 	fd = tmpfile_with("abc", 3);
 	check_all(fd, 0, 3, abc);

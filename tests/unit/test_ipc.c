@@ -73,17 +73,26 @@ test_getters_bounded(void **state)
 	size_t n;
 
 	/* string length beyond the payload */
-	memcpy(p, "\0\0\0\x20" "ab", 6);
+	memcpy(p,
+	    "\0\0\0\x20"
+	    "ab",
+	    6);
 	n = frame(f, MON_LOGIN, 6, p, 6);
 	assert_int_equal(ipc_decode(&m, f, n), 0);
 	assert_int_equal(ipc_get_str(&m, out, sizeof(out)), -EBADMSG);
 	/* string longer than the destination */
-	memcpy(p, "\0\0\0\x08" "abcdefgh", 12);
+	memcpy(p,
+	    "\0\0\0\x08"
+	    "abcdefgh",
+	    12);
 	n = frame(f, MON_LOGIN, 12, p, 12);
 	assert_int_equal(ipc_decode(&m, f, n), 0);
 	assert_int_equal(ipc_get_str(&m, out, sizeof(out)), -EBADMSG);
 	/* an inner NUL */
-	memcpy(p, "\0\0\0\x03" "a\0b", 7);
+	memcpy(p,
+	    "\0\0\0\x03"
+	    "a\0b",
+	    7);
 	n = frame(f, MON_LOGIN, 7, p, 7);
 	assert_int_equal(ipc_decode(&m, f, n), 0);
 	assert_int_equal(ipc_get_str(&m, out, sizeof(out)), -EBADMSG);
@@ -109,7 +118,7 @@ test_put_limits(void **state)
 	ipc_init(&m, MON_LOGIN);
 	assert_int_equal(ipc_put_str(&m, "abc", 2), -EMSGSIZE);
 	assert_int_equal(ipc_put_str(&m, big, sizeof(big)), -EMSGSIZE);
-	assert_int_equal(m.len, 0);	/* a failed put leaves nothing behind */
+	assert_int_equal(m.len, 0); /* a failed put leaves nothing behind */
 }
 
 /* MON_LOGIN as the pre-login worker writes it: user, pass, host. */
@@ -130,8 +139,7 @@ get_login(struct ipc_msg *m, char *user, char *pass, char *host)
 {
 	uint32_t tls;
 
-	if (m->type != MON_LOGIN ||
-	    ipc_get_str(m, user, KF_USER_MAX + 1) < 0 ||
+	if (m->type != MON_LOGIN || ipc_get_str(m, user, KF_USER_MAX + 1) < 0 ||
 	    ipc_get_str(m, pass, KF_PASS_MAX + 1) < 0 ||
 	    ipc_get_str(m, host, CONF_HOST_MAX + 1) < 0 ||
 	    ipc_get_u32(m, &tls) < 0 || tls != (MON_TLS_PBSZ | MON_TLS_PROT_P))
@@ -211,7 +219,10 @@ test_login_host_malformed(void **state)
 	assert_int_equal(get_login(&m, user, pass, host), -1);
 
 	/* a host length past the payload */
-	memcpy(p + 10, "\0\0\0\x09" "abc", 7);
+	memcpy(p + 10,
+	    "\0\0\0\x09"
+	    "abc",
+	    7);
 	n = frame(f, MON_LOGIN, 17, p, 17);
 	assert_int_equal(ipc_decode(&m, f, n), 0);
 	assert_int_equal(get_login(&m, user, pass, host), -1);
@@ -252,11 +263,17 @@ test_blob(void **state)
 	assert_memory_equal(out, "\0abc\0", 5);
 	assert_int_equal(ipc_end(&m), 0);
 	/* a length over the reader's bound */
-	n = frame(f, MON_TLS_SESSION, 13, "\0\0\0\x09" "123456789", 13);
+	n = frame(f, MON_TLS_SESSION, 13,
+	    "\0\0\0\x09"
+	    "123456789",
+	    13);
 	assert_int_equal(ipc_decode(&m, f, n), 0);
 	assert_int_equal(ipc_get_blob(&m, out, sizeof(out), &n), -EBADMSG);
 	/* a length past the payload */
-	n = frame(f, MON_TLS_SESSION, 7, "\0\0\0\x05" "abc", 7);
+	n = frame(f, MON_TLS_SESSION, 7,
+	    "\0\0\0\x05"
+	    "abc",
+	    7);
 	assert_int_equal(ipc_decode(&m, f, n), 0);
 	assert_int_equal(ipc_get_blob(&m, out, sizeof(out), &n), -EBADMSG);
 }

@@ -15,7 +15,7 @@
 #include "fs/idmap.h"
 #include "fs/list.h"
 
-#define NOW	((time_t)1700000000)	/* 2023-11-14 22:13:20 UTC */
+#define NOW ((time_t)1700000000) /* 2023-11-14 22:13:20 UTC */
 
 /* ---- idmap ---- */
 
@@ -24,8 +24,8 @@ static const char passwd[] =
     "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
     "bad name:x:2:2::/:/bin/sh\n"
     "evil\x1b[31m:x:3:3::/:\n"
-    "toolong_abcdefghijklmnopqrstuvwxy:x:4:4::/:\n"	/* 33 bytes */
-    "exactly32_abcdefghijklmnopqrstuv:x:5:5::/:\n"	/* 32 bytes */
+    "toolong_abcdefghijklmnopqrstuvwxy:x:4:4::/:\n" /* 33 bytes */
+    "exactly32_abcdefghijklmnopqrstuv:x:5:5::/:\n" /* 32 bytes */
     "neg:x:-1:1::/:\n"
     "allones:x:4294967295:1::/:\n"
     "max:x:4294967294:1::/:\n"
@@ -44,7 +44,7 @@ static const char passwd[] =
     "dots.and-dash_:x:20:1::/:\n"
     "last:x:17";
 
-#define GROUPS	"wheel:x:10:alice,bob\nstaff:x:50:\n"
+#define GROUPS "wheel:x:10:alice,bob\nstaff:x:50:\n"
 
 static void
 test_idmap_parse(void **state)
@@ -53,12 +53,13 @@ test_idmap_parse(void **state)
 
 	assert_non_null(ids);
 	assert_int_equal(idmap_parse(ids, IDMAP_USERS, passwd,
-	    sizeof(passwd) - 1), 0);
-	assert_string_equal(idmap_user(ids, 0), "root");	/* first wins */
+			     sizeof(passwd) - 1),
+	    0);
+	assert_string_equal(idmap_user(ids, 0), "root"); /* first wins */
 	assert_string_equal(idmap_user(ids, 1), "daemon");
-	assert_null(idmap_user(ids, 2));	/* space */
-	assert_null(idmap_user(ids, 3));	/* escape sequence */
-	assert_null(idmap_user(ids, 4));	/* 33 bytes */
+	assert_null(idmap_user(ids, 2)); /* space */
+	assert_null(idmap_user(ids, 3)); /* escape sequence */
+	assert_null(idmap_user(ids, 4)); /* 33 bytes */
 	assert_string_equal(idmap_user(ids, 5),
 	    "exactly32_abcdefghijklmnopqrstuv");
 	assert_null(idmap_user(ids, 4294967295U));
@@ -67,22 +68,22 @@ test_idmap_parse(void **state)
 	assert_null(idmap_user(ids, 13));
 	assert_null(idmap_user(ids, 14));
 	assert_string_equal(idmap_user(ids, 15), "emptypw");
-	assert_null(idmap_user(ids, 16));	/* "16\r" is not a number */
-	assert_null(idmap_user(ids, 18));	/* NUL in the name */
+	assert_null(idmap_user(ids, 16)); /* "16\r" is not a number */
+	assert_null(idmap_user(ids, 18)); /* NUL in the name */
 	assert_null(idmap_user(ids, 19));
 	assert_string_equal(idmap_user(ids, 20), "dots.and-dash_");
-	assert_string_equal(idmap_user(ids, 17), "last");	/* no newline */
+	assert_string_equal(idmap_user(ids, 17), "last"); /* no newline */
 	assert_null(idmap_user(ids, 0x10));
-	assert_null(idmap_group(ids, 0));	/* users only so far */
+	assert_null(idmap_group(ids, 0)); /* users only so far */
 	assert_int_equal(idmap_count(ids, IDMAP_USERS), 7);
 
-	assert_int_equal(idmap_parse(ids, IDMAP_GROUPS, GROUPS,
-	    strlen(GROUPS)), 0);
+	assert_int_equal(idmap_parse(ids, IDMAP_GROUPS, GROUPS, strlen(GROUPS)),
+	    0);
 	assert_string_equal(idmap_group(ids, 10), "wheel");
 	assert_string_equal(idmap_group(ids, 50), "staff");
 	/* a later load does not replace an earlier name */
-	assert_int_equal(idmap_parse(ids, IDMAP_GROUPS, "other:x:10:\n",
-	    12), 0);
+	assert_int_equal(idmap_parse(ids, IDMAP_GROUPS, "other:x:10:\n", 12),
+	    0);
 	assert_string_equal(idmap_group(ids, 10), "wheel");
 	assert_null(idmap_user(NULL, 0));
 	idmap_free(ids);
@@ -97,9 +98,10 @@ test_idmap_cap(void **state)
 
 	for (i = 0; i < 5000; i++)
 		assert_int_equal(buf_appendf(b, "u%u:x:%u:1::/:\n", i,
-		    5000 - i), 0);
-	assert_int_equal(idmap_parse(ids, IDMAP_USERS, buf_data(b),
-	    buf_len(b)), 0);
+				     5000 - i),
+		    0);
+	assert_int_equal(idmap_parse(ids, IDMAP_USERS, buf_data(b), buf_len(b)),
+	    0);
 	assert_int_equal(idmap_count(ids, IDMAP_USERS), KF_IDMAP_ENTRIES_MAX);
 	assert_string_equal(idmap_user(ids, 5000), "u0");
 	assert_string_equal(idmap_user(ids, 5000 - 4095), "u4095");
@@ -126,8 +128,7 @@ test_idmap_file(void **state)
 		assert_int_equal(buf_appendf(b, "n%u:x:%u:\n", i, 100 + i), 0);
 	assert_int_equal(buf_append_str(b, "tail:x:13"), 0);
 	assert_true((fd = mkstemp(path)) >= 0);
-	assert_true(write(fd, buf_data(b), buf_len(b)) ==
-	    (ssize_t)buf_len(b));
+	assert_true(write(fd, buf_data(b), buf_len(b)) == (ssize_t)buf_len(b));
 	close(fd);
 	assert_int_equal(idmap_load_file(ids, IDMAP_USERS, path), 0);
 	assert_string_equal(idmap_user(ids, 10), "first");
@@ -182,7 +183,8 @@ long_is(const struct stat *st, const char *link, const struct idmap *ids,
 {
 	struct buf *b = buf_new(4096);
 
-	assert_int_equal(list_format_long(b, "file.txt", st, link, ids, NOW), 0);
+	assert_int_equal(list_format_long(b, "file.txt", st, link, ids, NOW),
+	    0);
 	assert_string_equal(buf_cstr(b), want);
 	buf_free(b);
 }
@@ -194,50 +196,63 @@ test_format_long(void **state)
 	struct stat st;
 
 	st = mkstat(S_IFREG | 0644, 0, 0, 1234, NOW - 3600);
-	long_is(&st, NULL, ids, "-rw-r--r--    1 root     wheel            "
+	long_is(&st, NULL, ids,
+	    "-rw-r--r--    1 root     wheel            "
 	    "1234 Nov 14 21:13 file.txt\r\n");
-	long_is(&st, NULL, NULL, "-rw-r--r--    1 0        0                "
+	long_is(&st, NULL, NULL,
+	    "-rw-r--r--    1 0        0                "
 	    "1234 Nov 14 21:13 file.txt\r\n");
 	/* unknown ids are numbers even with a map */
 	st = mkstat(S_IFREG | 0600, 4242, 50, 0, NOW - 13 * 86400);
-	long_is(&st, NULL, ids, "-rw-------    1 4242     staff               "
+	long_is(&st, NULL, ids,
+	    "-rw-------    1 4242     staff               "
 	    "0 Nov  1 22:13 file.txt\r\n");
 	/* more than six months ago: the year */
 	st = mkstat(S_IFREG | 0644, 1000, 50, 7, NOW - 200 * 86400);
-	long_is(&st, NULL, ids, "-rw-r--r--    1 alice    staff               "
+	long_is(&st, NULL, ids,
+	    "-rw-r--r--    1 alice    staff               "
 	    "7 Apr 28  2023 file.txt\r\n");
 	/* the six-month edge, as GNU ls: strictly younger shows the time */
 	st = mkstat(S_IFREG | 0644, 0, 0, 7, NOW - 15778476 + 1);
-	long_is(&st, NULL, NULL, "-rw-r--r--    1 0        0                   "
+	long_is(&st, NULL, NULL,
+	    "-rw-r--r--    1 0        0                   "
 	    "7 May 16 07:18 file.txt\r\n");
 	st = mkstat(S_IFREG | 0644, 0, 0, 7, NOW - 15778476);
-	long_is(&st, NULL, NULL, "-rw-r--r--    1 0        0                   "
+	long_is(&st, NULL, NULL,
+	    "-rw-r--r--    1 0        0                   "
 	    "7 May 16  2023 file.txt\r\n");
 	/* in the future, even by a day: the year */
 	st = mkstat(S_IFREG | 0644, 0, 0, 7, NOW + 86400);
-	long_is(&st, NULL, NULL, "-rw-r--r--    1 0        0                   "
+	long_is(&st, NULL, NULL,
+	    "-rw-r--r--    1 0        0                   "
 	    "7 Nov 15  2023 file.txt\r\n");
 	st = mkstat(S_IFREG | 0644, 0, 0, 7, NOW + 60);
-	long_is(&st, NULL, NULL, "-rw-r--r--    1 0        0                   "
+	long_is(&st, NULL, NULL,
+	    "-rw-r--r--    1 0        0                   "
 	    "7 Nov 14  2023 file.txt\r\n");
 	st = mkstat(S_IFREG | 0644, 0, 0, 7, NOW);
-	long_is(&st, NULL, NULL, "-rw-r--r--    1 0        0                   "
+	long_is(&st, NULL, NULL,
+	    "-rw-r--r--    1 0        0                   "
 	    "7 Nov 14 22:13 file.txt\r\n");
 	/* links, set-id and sticky bits */
 	st = mkstat(S_IFLNK | 0777, 0, 0, 6, NOW - 60);
-	long_is(&st, "target", ids, "lrwxrwxrwx    1 root     wheel            "
+	long_is(&st, "target", ids,
+	    "lrwxrwxrwx    1 root     wheel            "
 	    "   6 Nov 14 22:12 file.txt -> target\r\n");
 	st = mkstat(S_IFDIR | 01777, 0, 0, 4096, NOW - 60);
-	long_is(&st, NULL, ids, "drwxrwxrwt    1 root     wheel            "
+	long_is(&st, NULL, ids,
+	    "drwxrwxrwt    1 root     wheel            "
 	    "4096 Nov 14 22:12 file.txt\r\n");
 	st = mkstat(S_IFREG | 06644, 0, 0, 1, NOW - 60);
-	long_is(&st, NULL, ids, "-rwSr-Sr--    1 root     wheel            "
+	long_is(&st, NULL, ids,
+	    "-rwSr-Sr--    1 root     wheel            "
 	    "   1 Nov 14 22:12 file.txt\r\n");
 	/* fields wider than their column widen the line, never cut it */
 	st = mkstat(S_IFREG | 0644, 4000000000u, 4294967294u,
 	    (off_t)1234567890123456LL, NOW - 60);
 	st.st_nlink = 123456;
-	long_is(&st, NULL, ids, "-rw-r--r-- 123456 4000000000 4294967294 "
+	long_is(&st, NULL, ids,
+	    "-rw-r--r-- 123456 4000000000 4294967294 "
 	    "1234567890123456 Nov 14 22:12 file.txt\r\n");
 	idmap_free(ids);
 }
@@ -278,72 +293,89 @@ static void
 test_format_facts(void **state)
 {
 	struct idmap *ids = names();
-	struct list_opts rw = { .flags = LIST_WRITABLE, .ids = ids,
-	    .uid = 0, .gid = 0 };
+	struct list_opts rw = { .flags = LIST_WRITABLE,
+		.ids = ids,
+		.uid = 0,
+		.gid = 0 };
 	struct list_opts ro = { .ids = ids, .uid = 0, .gid = 0 };
 	struct list_opts num = { .flags = LIST_WRITABLE, .uid = 0, .gid = 0 };
 	struct stat st;
 
 	st = mkstat(S_IFREG | 0644, 0, 0, 1234, NOW - 3600);
-	facts_are(&st, &rw, 0, "type=file;size=1234;modify=20231114211320;"
+	facts_are(&st, &rw, 0,
+	    "type=file;size=1234;modify=20231114211320;"
 	    "perm=adfrw;unique=803U2a;UNIX.mode=0644;UNIX.owner=root;"
 	    "UNIX.group=wheel; file.txt\r\n");
-	facts_are(&st, &ro, 0, "type=file;size=1234;modify=20231114211320;"
+	facts_are(&st, &ro, 0,
+	    "type=file;size=1234;modify=20231114211320;"
 	    "perm=r;unique=803U2a;UNIX.mode=0644;UNIX.owner=root;"
 	    "UNIX.group=wheel; file.txt\r\n");
-	facts_are(&st, &num, 0, "type=file;size=1234;modify=20231114211320;"
+	facts_are(&st, &num, 0,
+	    "type=file;size=1234;modify=20231114211320;"
 	    "perm=adfrw;unique=803U2a;UNIX.mode=0644;UNIX.owner=0;"
 	    "UNIX.group=0; file.txt\r\n");
 	/* MLST on the control connection: a leading space */
-	facts_are(&st, &ro, LIST_FACT_MLST, " type=file;size=1234;"
+	facts_are(&st, &ro, LIST_FACT_MLST,
+	    " type=file;size=1234;"
 	    "modify=20231114211320;perm=r;unique=803U2a;UNIX.mode=0644;"
 	    "UNIX.owner=root;UNIX.group=wheel; file.txt\r\n");
 
 	/* someone else's file: "other" bits apply */
 	st = mkstat(S_IFREG | 0640, 1000, 50, 3, NOW - 200 * 86400);
-	facts_are(&st, &rw, 0, "type=file;size=3;modify=20230428221320;"
+	facts_are(&st, &rw, 0,
+	    "type=file;size=3;modify=20230428221320;"
 	    "perm=df;unique=803U2a;UNIX.mode=0640;UNIX.owner=alice;"
 	    "UNIX.group=staff; file.txt\r\n");
-	facts_are(&st, &ro, 0, "type=file;size=3;modify=20230428221320;"
+	facts_are(&st, &ro, 0,
+	    "type=file;size=3;modify=20230428221320;"
 	    "perm=;unique=803U2a;UNIX.mode=0640;UNIX.owner=alice;"
 	    "UNIX.group=staff; file.txt\r\n");
 	/* group bits when the group matches */
 	rw.gid = 50;
-	facts_are(&st, &rw, 0, "type=file;size=3;modify=20230428221320;"
+	facts_are(&st, &rw, 0,
+	    "type=file;size=3;modify=20230428221320;"
 	    "perm=dfr;unique=803U2a;UNIX.mode=0640;UNIX.owner=alice;"
 	    "UNIX.group=staff; file.txt\r\n");
 	rw.gid = 0;
 
 	st = mkstat(S_IFDIR | 0755, 0, 0, 4096, NOW - 3600);
-	facts_are(&st, &rw, 0, "type=dir;modify=20231114211320;"
+	facts_are(&st, &rw, 0,
+	    "type=dir;modify=20231114211320;"
 	    "perm=cdeflmp;unique=803U2a;UNIX.mode=0755;UNIX.owner=root;"
 	    "UNIX.group=wheel; file.txt\r\n");
-	facts_are(&st, &ro, 0, "type=dir;modify=20231114211320;"
+	facts_are(&st, &ro, 0,
+	    "type=dir;modify=20231114211320;"
 	    "perm=el;unique=803U2a;UNIX.mode=0755;UNIX.owner=root;"
 	    "UNIX.group=wheel; file.txt\r\n");
-	facts_are(&st, &ro, LIST_FACT_CDIR, "type=cdir;modify=20231114211320;"
+	facts_are(&st, &ro, LIST_FACT_CDIR,
+	    "type=cdir;modify=20231114211320;"
 	    "perm=el;unique=803U2a;UNIX.mode=0755;UNIX.owner=root;"
 	    "UNIX.group=wheel; file.txt\r\n");
 	st = mkstat(S_IFDIR | 0555, 0, 0, 4096, NOW - 3600);
-	facts_are(&st, &rw, 0, "type=dir;modify=20231114211320;"
+	facts_are(&st, &rw, 0,
+	    "type=dir;modify=20231114211320;"
 	    "perm=defl;unique=803U2a;UNIX.mode=0555;UNIX.owner=root;"
 	    "UNIX.group=wheel; file.txt\r\n");
 
 	/* links are reported as themselves, never followed */
 	st = mkstat(S_IFLNK | 0777, 0, 0, 6, NOW - 3600);
-	facts_are(&st, &rw, 0, "type=OS.unix=symlink;modify=20231114211320;"
+	facts_are(&st, &rw, 0,
+	    "type=OS.unix=symlink;modify=20231114211320;"
 	    "perm=df;unique=803U2a;UNIX.mode=0777;UNIX.owner=root;"
 	    "UNIX.group=wheel; file.txt\r\n");
-	facts_are(&st, &ro, 0, "type=OS.unix=symlink;modify=20231114211320;"
+	facts_are(&st, &ro, 0,
+	    "type=OS.unix=symlink;modify=20231114211320;"
 	    "perm=;unique=803U2a;UNIX.mode=0777;UNIX.owner=root;"
 	    "UNIX.group=wheel; file.txt\r\n");
 	st = mkstat(S_IFIFO | 0644, 0, 0, 0, NOW - 3600);
-	facts_are(&st, &ro, 0, "type=OS.unix=fifo;modify=20231114211320;"
+	facts_are(&st, &ro, 0,
+	    "type=OS.unix=fifo;modify=20231114211320;"
 	    "perm=;unique=803U2a;UNIX.mode=0644;UNIX.owner=root;"
 	    "UNIX.group=wheel; file.txt\r\n");
 	/* a time before 1970 or after 9999 keeps 14 digits */
 	st = mkstat(S_IFREG | 0644, 0, 0, 0, -5);
-	facts_are(&st, &ro, 0, "type=file;size=0;modify=19700101000000;"
+	facts_are(&st, &ro, 0,
+	    "type=file;size=0;modify=19700101000000;"
 	    "perm=r;unique=803U2a;UNIX.mode=0644;UNIX.owner=root;"
 	    "UNIX.group=wheel; file.txt\r\n");
 	idmap_free(ids);
@@ -352,8 +384,8 @@ test_format_facts(void **state)
 /* ---- listings on a real tree ---- */
 
 struct out {
-	struct buf	*b;
-	int		 calls;
+	struct buf *b;
+	int calls;
 };
 
 static int
@@ -494,12 +526,12 @@ test_list_plain(void **state)
 	struct out out;
 
 	assert_int_equal(run("/", &o, &out), 0);
-	assert_int_equal(out.calls, 1);	/* one buffered write */
+	assert_int_equal(out.calls, 1); /* one buffered write */
 	assert_true(has_line(&out, "f1.txt"));
 	assert_true(has_line(&out, "sub"));
 	assert_true(has_line(&out, "lnk"));
 	assert_false(has_line(&out, ".dot"));
-	assert_null(strstr(buf_cstr(out.b), "bad"));	/* CR/LF names */
+	assert_null(strstr(buf_cstr(out.b), "bad")); /* CR/LF names */
 	assert_int_equal(lines(&out), 7);
 	done(&out);
 
@@ -569,7 +601,8 @@ static void
 test_mlsd(void **state)
 {
 	struct list_opts o = { .flags = LIST_MLSD | LIST_WRITABLE,
-	    .uid = getuid(), .gid = getgid() };
+		.uid = getuid(),
+		.gid = getgid() };
 	struct buf *b;
 	struct out out;
 	const char *s;
@@ -585,7 +618,7 @@ test_mlsd(void **state)
 	assert_non_null(strstr(s, "; f1.txt\r\n"));
 	assert_non_null(strstr(s, "\ntype=dir;"));
 	assert_non_null(strstr(s, "\ntype=OS.unix=symlink;"));
-	assert_non_null(strstr(s, "; .dot\r\n"));	/* MLSD has no -a */
+	assert_non_null(strstr(s, "; .dot\r\n")); /* MLSD has no -a */
 	assert_null(strstr(s, "; ..\r\n"));
 	assert_null(strstr(s, "bad"));
 	assert_int_equal(lines(&out), 9);
@@ -640,7 +673,7 @@ test_recursive(void **state)
 	/* from the root: links are not followed, the label is the caller's */
 	o.flags |= LIST_LONG;
 	o.label = "top/";
-	assert_int_equal(run("/", &o, &out), -E2BIG);	/* chain is too deep */
+	assert_int_equal(run("/", &o, &out), -E2BIG); /* chain is too deep */
 	s = buf_cstr(out.b);
 	assert_true(strncmp(s, "top:\r\n", 6) == 0);
 	assert_non_null(strstr(s, "\r\ntop/sub:\r\n"));
@@ -654,7 +687,7 @@ test_recursive(void **state)
 	/* the entry budget covers the whole tree */
 	o.max_entries = 3;
 	assert_int_equal(run("/sub", &o, &out), -E2BIG);
-	assert_int_equal(lines(&out), 3 + 3);	/* entries, 2 headers, gap */
+	assert_int_equal(lines(&out), 3 + 3); /* entries, 2 headers, gap */
 	done(&out);
 	o.max_entries = 0;
 }
@@ -685,8 +718,7 @@ test_recursive_depth(void **state)
 }
 
 static int
-glob_run(const char *cwd, const char *arg, struct list_opts *o,
-    struct out *out)
+glob_run(const char *cwd, const char *arg, struct list_opts *o, struct out *out)
 {
 	int r;
 
@@ -710,7 +742,8 @@ test_glob_listing(void **state)
 	done(&out);
 	/* shown as typed, a matched directory is one entry */
 	assert_int_equal(glob_run("/", "s*/*", &o, &out), 0);
-	assert_string_equal(buf_cstr(out.b), "sub/deeper\r\nsub/loop\r\n"
+	assert_string_equal(buf_cstr(out.b),
+	    "sub/deeper\r\nsub/loop\r\n"
 	    "sub/s1\r\n");
 	done(&out);
 	assert_int_equal(glob_run("/sub", "../s?b/d*/*", &o, &out), 0);
@@ -736,7 +769,7 @@ test_glob_listing(void **state)
 	assert_int_equal(glob_run("/", "*/s1", &o, &out), 0);
 	assert_true(buf_cstr(out.b)[0] == '-');
 	assert_non_null(strstr(buf_cstr(out.b), " sub/s1\r\n"));
-	assert_int_equal(lines(&out), 2);	/* sub/s1 and lnk/s1 */
+	assert_int_equal(lines(&out), 2); /* sub/s1 and lnk/s1 */
 	done(&out);
 
 	o.flags = 0;

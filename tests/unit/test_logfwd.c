@@ -20,11 +20,12 @@
 #include "common/log.h"
 #include "common/rate.h"
 
-#define FORGED	"login failed: from=198.51.100.9 failures=1 " \
+#define FORGED \
+	"login failed: from=198.51.100.9 failures=1 " \
 	"reason=bad-credentials user=x"
 
-static char	path[] = "/tmp/kf-logfwd-XXXXXX";
-static int	saved_err = -1;
+static char path[] = "/tmp/kf-logfwd-XXXXXX";
+static int saved_err = -1;
 
 /* stderr into a fresh file; the log sink writes there. */
 static int
@@ -97,8 +98,7 @@ test_forged_event_is_marked(void **state)
 		FORGED,
 		"[s7 198.51.100.9] " FORGED,
 		"x] " FORGED,
-		"\n2026-01-02T03:04:05Z keepftpd[1]: warning: [s7 1.2.3.4] "
-		    FORGED,
+		"\n2026-01-02T03:04:05Z keepftpd[1]: warning: [s7 1.2.3.4] " FORGED,
 	};
 	regex_t re;
 	char *out, *line, *nl;
@@ -106,20 +106,23 @@ test_forged_event_is_marked(void **state)
 	int sv[2];
 
 	/* docs/SECURITY.md's failregex, unanchored: the strictest reading */
-	assert_int_equal(regcomp(&re, "\\[s[0-9]+ [^]]+\\] login failed: "
-	    "from=[0-9a-f.:]+ failures=[0-9]+ reason=[a-z-]+ user=",
-	    REG_EXTENDED | REG_NOSUB), 0);
+	assert_int_equal(
+	    regcomp(&re,
+		"\\[s[0-9]+ [^]]+\\] login failed: "
+		"from=[0-9a-f.:]+ failures=[0-9]+ reason=[a-z-]+ user=",
+		REG_EXTENDED | REG_NOSUB),
+	    0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
 	log_forward_open(sv[0], "worker kf-prelogin");
 	for (i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
 		send_line(sv[1], LOG_WARNING, forged[i]);
 		assert_int_equal(log_forward(sv[0]), 0);
 	}
-	log_warn(FORGED);	/* the monitor's own line, for contrast */
+	log_warn(FORGED); /* the monitor's own line, for contrast */
 	out = captured();
 	assert_int_equal(lines_with(out, "\n"), 5);
 	for (line = out, i = 0; (nl = strchr(line, '\n')) != NULL;
-	    line = nl + 1, i++) {
+	     line = nl + 1, i++) {
 		*nl = '\0';
 		if (i < 4) {
 			assert_non_null(strstr(line,
@@ -142,8 +145,8 @@ test_unnamed_channel_marked(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
 	send_line(sv[1], LOG_INFO, "login ok: user=root");
 	assert_int_equal(log_forward(sv[0]), 0);
-	assert_non_null(strstr(captured(),
-	    "[s7 203.0.113.5] worker: login ok: user=root"));
+	assert_non_null(
+	    strstr(captured(), "[s7 203.0.113.5] worker: login ok: user=root"));
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -162,7 +165,7 @@ test_flood_is_bounded(void **state)
 		assert_int_equal(log_forward(sv[0]), 0);
 	}
 	close(sv[1]);
-	assert_int_equal(log_forward(sv[0]), -1);	/* gone: summary */
+	assert_int_equal(log_forward(sv[0]), -1); /* gone: summary */
 	out = captured();
 	n = lines_with(out, "relay: flood");
 	assert_true(n >= KF_LOG_FWD_BURST);
@@ -225,8 +228,8 @@ main(void)
 		    capture, release),
 		cmocka_unit_test_setup_teardown(test_unnamed_channel_marked,
 		    capture, release),
-		cmocka_unit_test_setup_teardown(test_flood_is_bounded,
-		    capture, release),
+		cmocka_unit_test_setup_teardown(test_flood_is_bounded, capture,
+		    release),
 		cmocka_unit_test_setup_teardown(test_empty_datagram_refused,
 		    capture, release),
 		cmocka_unit_test(test_rate_bucket),

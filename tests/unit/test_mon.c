@@ -23,23 +23,22 @@
 #include "ipc/proto.h"
 #include "priv/mon_state.h"
 
-static struct conf		cf;
-static struct auth_identity	ident;
-static unsigned char		sess[KF_TLS_SESSION_MAX];
-static size_t			sess_len;
-static struct sockaddr_storage	peer;
-static struct mon_state		st;
+static struct conf cf;
+static struct auth_identity ident;
+static unsigned char sess[KF_TLS_SESSION_MAX];
+static size_t sess_len;
+static struct sockaddr_storage peer;
+static struct mon_state st;
 
-static int		verifies, certs, reports, logs, tls_ready = 1;
-static unsigned		slept[128];
-static unsigned		nslept;
-static int		real_sleep;
-static char		last_log[512];
+static int verifies, certs, reports, logs, tls_ready = 1;
+static unsigned slept[128];
+static unsigned nslept;
+static int real_sleep;
+static char last_log[512];
 
 static int
-fake_verify(const struct conf *c, const char *inl,
-    const struct conf_vhost *vh, const char *user, const char *pass,
-    struct auth_identity *id)
+fake_verify(const struct conf *c, const char *inl, const struct conf_vhost *vh,
+    const char *user, const char *pass, struct auth_identity *id)
 {
 	verifies++;
 	if (strcmp(pass, "good") != 0)
@@ -97,7 +96,7 @@ fake_tls_ready(void *ctx)
 	return tls_ready;
 }
 
-static int	fake_ccc(void *);
+static int fake_ccc(void *);
 
 static struct mon_ops ops = {
 	.verify = fake_verify,
@@ -133,8 +132,8 @@ static size_t
 frame_of(const struct ipc_msg *m, unsigned char *f)
 {
 	uint32_t t = m->type, l = (uint32_t)m->len;
-	unsigned char h[8] = { t >> 24, t >> 16, t >> 8, t,
-		l >> 24, l >> 16, l >> 8, l };
+	unsigned char h[8] = { t >> 24, t >> 16, t >> 8, t, l >> 24, l >> 16,
+		l >> 8, l };
 
 	memcpy(f, h, 8);
 	memcpy(f + 8, m->data, m->len);
@@ -189,8 +188,8 @@ test_failures_beyond_max(void **state)
 	cf.max_login_failures = 10;
 	for (i = 1; i <= 10; i++) {
 		assert_int_equal(login("alice", "bad", &out), MON_V_REPLY);
-		assert_int_equal(result_of(&out), i < 10 ?
-		    MON_LOGIN_FAILED : MON_LOGIN_FAILED_CLOSE);
+		assert_int_equal(result_of(&out),
+		    i < 10 ? MON_LOGIN_FAILED : MON_LOGIN_FAILED_CLOSE);
 	}
 	assert_int_equal(verifies, 10);
 	assert_int_equal(reports, 10);
@@ -205,8 +204,8 @@ test_failures_beyond_max(void **state)
 static void
 test_delay_doubles_to_cap(void **state)
 {
-	static const unsigned want[] = { 100, 200, 400, 800, 1600, 3200,
-		6400, 12800, 25600, 30000, 30000, 30000 };
+	static const unsigned want[] = { 100, 200, 400, 800, 1600, 3200, 6400,
+		12800, 25600, 30000, 30000, 30000 };
 	struct mon_out out;
 	unsigned i;
 
@@ -328,14 +327,15 @@ test_oversized_and_empty(void **state)
 
 	memset(big, 0, sizeof(big));
 	assert_int_equal(mon_dispatch(&st, &ops, MON_SRC_WORKER, big,
-	    sizeof(big), &out), MON_V_FATAL);
+			     sizeof(big), &out),
+	    MON_V_FATAL);
 	assert_non_null(strstr(out.why, "oversized"));
-	assert_int_equal(mon_dispatch(&st, &ops, MON_SRC_WORKER, big, 0,
-	    &out), MON_V_FATAL);
+	assert_int_equal(mon_dispatch(&st, &ops, MON_SRC_WORKER, big, 0, &out),
+	    MON_V_FATAL);
 	assert_non_null(strstr(out.why, "empty"));
 	/* header length that is not the datagram's */
-	assert_int_equal(mon_dispatch(&st, &ops, MON_SRC_WORKER, big, 12,
-	    &out), MON_V_FATAL);
+	assert_int_equal(mon_dispatch(&st, &ops, MON_SRC_WORKER, big, 12, &out),
+	    MON_V_FATAL);
 	assert_non_null(strstr(out.why, "malformed header"));
 	/* a payload over the request's own bound */
 	ipc_init(&m, MON_TLS_PEER);
@@ -451,7 +451,7 @@ test_ccc_once(void **state)
 	assert_int_equal(st.ccc, 1);
 	assert_int_equal(sess_len, 4);
 	assert_int_equal(st.phase, MPH_SESSION);
-	st.tls = 1;	/* even if it were TLS again */
+	st.tls = 1; /* even if it were TLS again */
 	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
 	assert_non_null(strstr(out.why, "second"));
 }
@@ -540,12 +540,14 @@ test_serve_empty_and_gone(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
 	assert_int_equal(send(sv[1], "", 0, 0), 0);
 	assert_int_equal(mon_serve_one(&st, &ops, MON_SRC_WORKER, sv[0], &out,
-	    &gone), MON_V_FATAL);
+			     &gone),
+	    MON_V_FATAL);
 	assert_int_equal(gone, 0);
 	assert_non_null(strstr(out.why, "empty"));
 	close(sv[1]);
 	assert_int_equal(mon_serve_one(&st, &ops, MON_SRC_WORKER, sv[0], &out,
-	    &gone), MON_V_NONE);
+			     &gone),
+	    MON_V_NONE);
 	assert_int_equal(gone, 1);
 	close(sv[0]);
 }
@@ -561,7 +563,8 @@ test_table_rows(void **state)
 		assert_non_null(mon_table[i].handler);
 		assert_true(mon_table[i].phases != 0);
 		assert_true(mon_table[i].type < 32);
-		assert_true(mon_table[i].max_len <= KF_IPC_MSG_MAX - IPC_HDR_LEN);
+		assert_true(
+		    mon_table[i].max_len <= KF_IPC_MSG_MAX - IPC_HDR_LEN);
 		for (j = i + 1; j < mon_table_len; j++)
 			assert_int_not_equal(mon_table[i].type,
 			    mon_table[j].type);

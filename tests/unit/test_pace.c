@@ -9,9 +9,9 @@
 #include "common/limits.h"
 #include "fs/pace.h"
 
-#define MS	1000000LL
-#define S	1000000000LL
-#define TAU	(KF_PACE_SLICE_MS * MS)	/* the bucket: one slice */
+#define MS  1000000LL
+#define S   1000000000LL
+#define TAU (KF_PACE_SLICE_MS * MS) /* the bucket: one slice */
 
 /*
  * Moves total bytes at rate with a sender that always has data and a
@@ -57,7 +57,7 @@ test_average_rate(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
-		total = rates[i] * 4;	/* four seconds' worth */
+		total = rates[i] * 4; /* four seconds' worth */
 		took = simulate(rates[i], total, 0, &slice);
 		want = 4 * S;
 		assert_true(took >= want - 1 && took <= want + 1);

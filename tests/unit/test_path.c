@@ -46,10 +46,12 @@ test_resolve_bounds(void **state)
 	big = malloc(KF_PATH_MAX + 2);
 	memset(big, 'a', KF_PATH_MAX + 1);
 	big[KF_PATH_MAX + 1] = '\0';
-	assert_int_equal(path_resolve("/", big, out, sizeof(out)), -ENAMETOOLONG);
+	assert_int_equal(path_resolve("/", big, out, sizeof(out)),
+	    -ENAMETOOLONG);
 	/* one component longer than NAME_MAX */
 	big[300] = '\0';
-	assert_int_equal(path_resolve("/", big, out, sizeof(out)), -ENAMETOOLONG);
+	assert_int_equal(path_resolve("/", big, out, sizeof(out)),
+	    -ENAMETOOLONG);
 	free(big);
 	assert_int_equal(path_resolve("/", "abc", out, 3), -ENAMETOOLONG);
 }
@@ -66,7 +68,8 @@ test_split(void **state)
 	assert_int_equal(path_split("/x", parent, sizeof(parent), &name), 0);
 	assert_string_equal(parent, "/");
 	assert_string_equal(name, "x");
-	assert_int_equal(path_split("/", parent, sizeof(parent), &name), -EINVAL);
+	assert_int_equal(path_split("/", parent, sizeof(parent), &name),
+	    -EINVAL);
 }
 
 /* A symlink to "/" planted inside the root resolves to the root itself. */

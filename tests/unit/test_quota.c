@@ -26,7 +26,8 @@ test_record_roundtrip(void **state)
 	(void)state;
 	quota_format(&u, rec, sizeof(rec));
 	assert_int_equal(strlen(rec), QUOTA_RECORD_LEN);
-	assert_string_equal(rec, "keepftpd-usage 1 bytes=00000123456789012345 "
+	assert_string_equal(rec,
+	    "keepftpd-usage 1 bytes=00000123456789012345 "
 	    "files=00000000000000000042\n");
 	assert_int_equal(quota_parse(rec, QUOTA_RECORD_LEN, &v), 0);
 	assert_true(v.bytes == u.bytes && v.files == u.files);
@@ -54,8 +55,9 @@ test_record_rejects(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(quota_parse(bad[i], strlen(bad[i]), &v), -EINVAL);
-	assert_true(v.bytes == 7 && v.files == 7);	/* untouched */
+		assert_int_equal(quota_parse(bad[i], strlen(bad[i]), &v),
+		    -EINVAL);
+	assert_true(v.bytes == 7 && v.files == 7); /* untouched */
 }
 
 static void
@@ -68,7 +70,7 @@ test_fits(void **state)
 	assert_false(quota_fits(&u, 1000, 5, 101, 0, 0));
 	assert_true(quota_fits(&u, 1000, 5, 0, 1, 0));
 	assert_false(quota_fits(&u, 1000, 5, 0, 2, 0));
-	assert_true(quota_fits(&u, 1000, 5, 0, 2, 1));	/* a replacement */
+	assert_true(quota_fits(&u, 1000, 5, 0, 2, 1)); /* a replacement */
 	assert_true(quota_fits(&u, 0, 0, UINT64_MAX, UINT64_MAX, 0));
 	/* over the limit already (lowered quota): adding nothing still fits */
 	u.files = 9;
@@ -245,7 +247,7 @@ test_two_sessions_share_one_count(void **state)
 	assert_int_equal(quota_charge(&b, 600, 0, 0), -EDQUOT);
 	assert_int_equal(quota_charge(&b, 400, 1, 0), 0);
 	assert_int_equal(quota_charge(&a, 0, 1, 0), -EDQUOT);
-	assert_int_equal(quota_charge(&a, 0, 1, 1), 0);	/* replacing */
+	assert_int_equal(quota_charge(&a, 0, 1, 1), 0); /* replacing */
 	quota_credit(&b, 400, 2);
 	assert_int_equal(quota_read(b.fd, &u), 1);
 	assert_true(u.bytes == 600 && u.files == 1);
@@ -328,7 +330,7 @@ test_check_then_commit(void **state)
 	close(fd);
 	assert_int_equal(quota_commit(&q, 60, dfd, "dst", place_ok, &dfd),
 	    -EDQUOT);
-	assert_int_equal(faccessat(dfd, "tmp", F_OK, 0), 0);	/* not placed */
+	assert_int_equal(faccessat(dfd, "tmp", F_OK, 0), 0); /* not placed */
 	assert_int_equal(quota_commit(&q, 30, dfd, "dst", place_ok, &dfd), 0);
 	assert_int_equal(quota_read(q.fd, &u), 1);
 	assert_true(u.bytes == 80 && u.files == 3);
@@ -340,7 +342,8 @@ test_check_then_commit(void **state)
 	assert_true(u.bytes == 100 && u.files == 3);
 	/* a failed place charges nothing */
 	q.max_files = 0;
-	assert_int_equal(quota_commit(&q, 0, dfd, "x", place_ok, &dfd), -ENOENT);
+	assert_int_equal(quota_commit(&q, 0, dfd, "x", place_ok, &dfd),
+	    -ENOENT);
 	assert_int_equal(quota_read(q.fd, &u), 1);
 	assert_true(u.bytes == 100 && u.files == 3);
 	close(dfd);

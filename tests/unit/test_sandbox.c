@@ -36,28 +36,28 @@
 /* cmocka, nftw and the bodies fix the signatures; not every one reads all. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 
-#define NOBODY		65534
-#define NOBODY_S	"65534"
+#define NOBODY	 65534
+#define NOBODY_S "65534"
 
 enum mode {
-	MODE_ROOT,	/* sandbox_enter as root: chroot, identity change */
-	MODE_ROOTLESS,	/* the child becomes nobody first */
-	MODE_SAVED_ROOT,	/* nobody, with a saved uid 0 */
+	MODE_ROOT, /* sandbox_enter as root: chroot, identity change */
+	MODE_ROOTLESS, /* the child becomes nobody first */
+	MODE_SAVED_ROOT, /* nobody, with a saved uid 0 */
 };
 
 struct child {
-	pid_t	pid;
-	int	ready;	/* child -> parent: sandbox entered */
-	int	go;	/* parent -> child: run the body */
-	int	err;	/* the child's stderr, when captured */
+	pid_t pid;
+	int ready; /* child -> parent: sandbox entered */
+	int go; /* parent -> child: run the body */
+	int err; /* the child's stderr, when captured */
 };
 
 typedef int (*body_fn)(int rootfd);
 
-static char	tree[64];	/* a session root: etc/passwd, pub/, link */
-static char	scratch[64];	/* for sandbox_prepare_empty_dir */
-static char	empty[96];	/* the pre-login root */
-static pid_t	parent;
+static char tree[64]; /* a session root: etc/passwd, pub/, link */
+static char scratch[64]; /* for sandbox_prepare_empty_dir */
+static char empty[96]; /* the pre-login root */
+static pid_t parent;
 
 static int
 is_root(void)
@@ -89,8 +89,8 @@ become_nobody_saved_root(void)
 }
 
 static void
-child_run(const struct sandbox_spec *sp, enum mode m,
-    body_fn body, const int *up, const int *down, int err)
+child_run(const struct sandbox_spec *sp, enum mode m, body_fn body,
+    const int *up, const int *down, int err)
 {
 	char b;
 	int fd;
@@ -135,8 +135,7 @@ start_capture(struct child *c, const struct sandbox_spec *sp, enum mode m,
 }
 
 static void
-start(struct child *c, const struct sandbox_spec *sp, enum mode m,
-    body_fn body)
+start(struct child *c, const struct sandbox_spec *sp, enum mode m, body_fn body)
 {
 	start_capture(c, sp, m, body, 0);
 }
@@ -187,8 +186,8 @@ trim(char *s)
 
 	memmove(s, s + strspn(s, " \t"), strlen(s + strspn(s, " \t")) + 1);
 	n = strlen(s);
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' ' ||
-	    s[n - 1] == '\t'))
+	while (
+	    n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '\t'))
 		s[--n] = '\0';
 }
 
@@ -267,8 +266,7 @@ assert_ids(pid_t pid, unsigned uid, unsigned gid)
  * execve it can grant nothing.
  */
 static void
-assert_confined(pid_t pid, enum mode m, enum sandbox_phase ph,
-    const char *root)
+assert_confined(pid_t pid, enum mode m, enum sandbox_phase ph, const char *root)
 {
 	char path[64];
 	struct stat st;
@@ -320,7 +318,7 @@ static int
 body_unix_socket(int fd)
 {
 	(void)!socket(AF_UNIX, SOCK_STREAM, 0);
-	return 3;	/* reached only if the filter let it through */
+	return 3; /* reached only if the filter let it through */
 }
 
 static int
@@ -426,9 +424,9 @@ body_stays_inside(int rootfd)
 		return 10;
 	if (!reads_inside(rootfd, "../../../../etc/passwd"))
 		return 11;
-	if (!reads_inside(rootfd, "link"))	/* planted -> /etc/passwd */
+	if (!reads_inside(rootfd, "link")) /* planted -> /etc/passwd */
 		return 12;
-	if (!reads_inside(rootfd, "pub/../dotdot"))	/* ../../../../etc */
+	if (!reads_inside(rootfd, "pub/../dotdot")) /* ../../../../etc */
 		return 13;
 	return 0;
 }
@@ -452,7 +450,7 @@ body_readonly(int rootfd)
 	if (unlinkat(rootfd, "pub/existing", 0) == 0 || errno != EACCES)
 		return 23;
 	if ((fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0)) < 0)
-		return 24;	/* data connections still possible */
+		return 24; /* data connections still possible */
 	close(fd);
 	return 0;
 }
@@ -472,7 +470,7 @@ body_writable(int rootfd)
 	if (mkdirat(rootfd, "pub/d", 0755) < 0)
 		return 32;
 	if (renameat(rootfd, "pub/made-here", rootfd, "pub/d/moved") < 0)
-		return 33;	/* REFER: across directories */
+		return 33; /* REFER: across directories */
 	if (body_stays_inside(rootfd) != 0)
 		return 34;
 	return 0;
@@ -499,8 +497,8 @@ special_modes_refused(int dirfd, int fd, mode_t m)
 
 	if (!refused(openat(dirfd, "suid", O_WRONLY | O_CREAT | O_CLOEXEC, m)))
 		return 1;
-	if (!refused(openat(dirfd, "suid", O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, m)))
+	if (!refused(openat(dirfd, "suid",
+		O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, m)))
 		return 2;
 	if (!refused(openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, m)))
 		return 3;
@@ -529,7 +527,8 @@ body_special_modes(int rootfd)
 	if (fd < 0)
 		return 51;
 	for (i = 0; i < sizeof(special_modes) / sizeof(special_modes[0]); i++)
-		if ((r = special_modes_refused(dirfd, fd, special_modes[i])) != 0)
+		if ((r = special_modes_refused(dirfd, fd, special_modes[i])) !=
+		    0)
 			return 60 + 10 * (int)i + r;
 	/* the mode of a plain open is not looked at: it creates nothing */
 	close(fd);
@@ -541,7 +540,8 @@ body_special_modes(int rootfd)
 	if (fstat(fd, &sb) < 0 || (sb.st_mode & 07777) != 0644)
 		return 54;
 	close(fd);
-	if ((fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600)) < 0)
+	if ((fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600)) <
+	    0)
 		return 55;
 	close(fd);
 	if (unlinkat(dirfd, "plain", 0) < 0 ||
@@ -561,8 +561,9 @@ body_rootless_outside(int rootfd)
 	if (openat(AT_FDCWD, "/etc/passwd", O_RDONLY | O_CLOEXEC) >= 0 ||
 	    errno != EACCES)
 		return 40;
-	if (openat(AT_FDCWD, "/tmp/kf-sb-escape", O_WRONLY | O_CREAT |
-	    O_CLOEXEC, 0644) >= 0 || errno != EACCES)
+	if (openat(AT_FDCWD, "/tmp/kf-sb-escape",
+		O_WRONLY | O_CREAT | O_CLOEXEC, 0644) >= 0 ||
+	    errno != EACCES)
 		return 41;
 	if (openat(AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC) >= 0)
 		return 42;
@@ -591,7 +592,6 @@ write_file(const char *dirp, const char *name, const char *text)
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	close(fd);
 }
-
 
 /* A session root nobody can traverse, with traps planted inside. */
 static void
@@ -659,8 +659,10 @@ teardown(void **state)
 static void
 test_prelogin_root(void **state)
 {
-	struct sandbox_spec sp = { .phase = SANDBOX_PRELOGIN, .root = empty,
-		.uid = NOBODY, .gid = NOBODY };
+	struct sandbox_spec sp = { .phase = SANDBOX_PRELOGIN,
+		.root = empty,
+		.uid = NOBODY,
+		.gid = NOBODY };
 	struct child c;
 
 	if (!is_root())
@@ -724,8 +726,11 @@ test_prepared_programs(void **state)
 static void
 test_postlogin_root_readonly(void **state)
 {
-	struct sandbox_spec sp = { .phase = SANDBOX_POSTLOGIN, .root = tree,
-		.uid = NOBODY, .gid = NOBODY, .writable = 0 };
+	struct sandbox_spec sp = { .phase = SANDBOX_POSTLOGIN,
+		.root = tree,
+		.uid = NOBODY,
+		.gid = NOBODY,
+		.writable = 0 };
 	struct child c;
 
 	if (!is_root())
@@ -744,8 +749,11 @@ test_postlogin_root_readonly(void **state)
 static void
 test_postlogin_root_writable(void **state)
 {
-	struct sandbox_spec sp = { .phase = SANDBOX_POSTLOGIN, .root = tree,
-		.uid = NOBODY, .gid = NOBODY, .writable = 1 };
+	struct sandbox_spec sp = { .phase = SANDBOX_POSTLOGIN,
+		.root = tree,
+		.uid = NOBODY,
+		.gid = NOBODY,
+		.writable = 1 };
 	char p[128];
 
 	if (!is_root())
@@ -761,7 +769,8 @@ test_postlogin_root_writable(void **state)
 static void
 test_postlogin_rootless_readonly(void **state)
 {
-	struct sandbox_spec sp = { .phase = SANDBOX_POSTLOGIN, .root = tree,
+	struct sandbox_spec sp = { .phase = SANDBOX_POSTLOGIN,
+		.root = tree,
 		.writable = 0 };
 	struct child c;
 
@@ -777,7 +786,8 @@ test_postlogin_rootless_readonly(void **state)
 static void
 test_postlogin_rootless_writable(void **state)
 {
-	struct sandbox_spec sp = { .phase = SANDBOX_POSTLOGIN, .root = tree,
+	struct sandbox_spec sp = { .phase = SANDBOX_POSTLOGIN,
+		.root = tree,
 		.writable = 1 };
 	char p[128];
 
@@ -797,9 +807,13 @@ test_postlogin_rootless_writable(void **state)
 static void
 test_postlogin_special_modes(void **state)
 {
-	struct sandbox_spec sp = { .phase = SANDBOX_POSTLOGIN, .root = tree,
-		.uid = NOBODY, .gid = NOBODY, .writable = 1 };
-	struct sandbox_spec rl = { .phase = SANDBOX_POSTLOGIN, .root = tree,
+	struct sandbox_spec sp = { .phase = SANDBOX_POSTLOGIN,
+		.root = tree,
+		.uid = NOBODY,
+		.gid = NOBODY,
+		.writable = 1 };
+	struct sandbox_spec rl = { .phase = SANDBOX_POSTLOGIN,
+		.root = tree,
 		.writable = 1 };
 
 	if (!is_root())
@@ -943,15 +957,17 @@ assert_exit1(int st)
 static void
 test_refusals(void **state)
 {
-	struct sandbox_spec sp = { .phase = SANDBOX_POSTLOGIN, .root = tree,
-		.uid = 0, .gid = NOBODY };
+	struct sandbox_spec sp = { .phase = SANDBOX_POSTLOGIN,
+		.root = tree,
+		.uid = 0,
+		.gid = NOBODY };
 
 	if (!is_root())
 		skip();
-	assert_exit1(enter_only(&sp, MODE_ROOT));	/* uid 0 */
+	assert_exit1(enter_only(&sp, MODE_ROOT)); /* uid 0 */
 	sp.uid = NOBODY;
 	sp.gid = 0;
-	assert_exit1(enter_only(&sp, MODE_ROOT));	/* gid 0 */
+	assert_exit1(enter_only(&sp, MODE_ROOT)); /* gid 0 */
 	sp.gid = NOBODY;
 	sp.root = "relative";
 	assert_exit1(enter_only(&sp, MODE_ROOT));
@@ -983,7 +999,7 @@ test_empty_dir_made(void **state)
 	if (!is_root())
 		skip();
 	snprintf(deep, sizeof(deep), "%s/a/b/empty", scratch);
-	old = umask(077);	/* modes must not depend on the umask */
+	old = umask(077); /* modes must not depend on the umask */
 	assert_int_equal(sandbox_prepare_empty_dir(deep), 0);
 	umask(old);
 	assert_mode_owner(deep, 0555);
@@ -991,7 +1007,7 @@ test_empty_dir_made(void **state)
 	assert_mode_owner(p, 0755);
 	sub(p, sizeof(p), scratch, "a/b");
 	assert_mode_owner(p, 0755);
-	assert_int_equal(sandbox_prepare_empty_dir(deep), 0);	/* again */
+	assert_int_equal(sandbox_prepare_empty_dir(deep), 0); /* again */
 	sub(p, sizeof(p), scratch, "a");
 	rm_tree(p);
 }
@@ -1009,23 +1025,23 @@ test_empty_dir_refused(void **state)
 	assert_int_equal(sandbox_prepare_empty_dir("/tmp//x"), -1);
 	assert_int_equal(sandbox_prepare_empty_dir("/tmp/x/"), -1);
 
-	sub(p, sizeof(p), scratch, "full");	/* not empty */
+	sub(p, sizeof(p), scratch, "full"); /* not empty */
 	assert_int_equal(mkdir(p, 0555), 0);
 	write_file(p, "f", "x");
 	assert_int_equal(sandbox_prepare_empty_dir(p), -1);
 
-	sub(p, sizeof(p), scratch, "gw");	/* group-writable */
+	sub(p, sizeof(p), scratch, "gw"); /* group-writable */
 	assert_int_equal(mkdir(p, 0575), 0);
 	assert_int_equal(chmod(p, 0575), 0);
 	assert_int_equal(sandbox_prepare_empty_dir(p), -1);
 
-	sub(p, sizeof(p), scratch, "sym");	/* symlink, last or above */
+	sub(p, sizeof(p), scratch, "sym"); /* symlink, last or above */
 	assert_int_equal(symlink("/var", p), 0);
 	assert_int_equal(sandbox_prepare_empty_dir(p), -1);
 	sub(p, sizeof(p), scratch, "sym/empty");
 	assert_int_equal(sandbox_prepare_empty_dir(p), -1);
 
-	sub(p, sizeof(p), scratch, "theirs");	/* a user's parent */
+	sub(p, sizeof(p), scratch, "theirs"); /* a user's parent */
 	assert_int_equal(mkdir(p, 0755), 0);
 	assert_int_equal(chown(p, NOBODY, NOBODY), 0);
 	sub(q, sizeof(q), p, "empty");
@@ -1045,8 +1061,10 @@ test_empty_dir_rootless(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0)
 		_exit(become_nobody() == 0 &&
-		    sandbox_prepare_empty_dir("/nonexistent/kf") == 0 &&
-		    access("/nonexistent/kf", F_OK) < 0 ? 0 : 1);
+			    sandbox_prepare_empty_dir("/nonexistent/kf") == 0 &&
+			    access("/nonexistent/kf", F_OK) < 0 ?
+			0 :
+			1);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_exit0(st);
 }
@@ -1061,7 +1079,7 @@ body_asan_report(int fd)
 {
 	char *volatile p = malloc(8);
 
-	sink = p[8];	/* heap-buffer-overflow, read */
+	sink = p[8]; /* heap-buffer-overflow, read */
 	free(p);
 	return 0;
 }
@@ -1071,8 +1089,8 @@ body_ubsan_report(int fd)
 {
 	volatile int big = 0x7fffffff, shift = 40;
 
-	sink = big + 1;		/* signed overflow */
-	sink = 1 << shift;	/* shift too far */
+	sink = big + 1; /* signed overflow */
+	sink = 1 << shift; /* shift too far */
 	return 0;
 }
 
@@ -1122,10 +1140,14 @@ assert_report(const struct sandbox_spec *sp, enum mode m, body_fn body,
 static void
 test_sanitizer_reports(void **state)
 {
-	struct sandbox_spec pre = { .phase = SANDBOX_PRELOGIN, .root = empty,
-		.uid = NOBODY, .gid = NOBODY };
-	struct sandbox_spec post = { .phase = SANDBOX_POSTLOGIN, .root = tree,
-		.uid = NOBODY, .gid = NOBODY };
+	struct sandbox_spec pre = { .phase = SANDBOX_PRELOGIN,
+		.root = empty,
+		.uid = NOBODY,
+		.gid = NOBODY };
+	struct sandbox_spec post = { .phase = SANDBOX_POSTLOGIN,
+		.root = tree,
+		.uid = NOBODY,
+		.gid = NOBODY };
 	struct sandbox_spec rl = { .phase = SANDBOX_PRELOGIN, .root = "/" };
 
 	if (!is_root())

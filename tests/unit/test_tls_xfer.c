@@ -22,9 +22,9 @@
 #include "tls/tls_xfer.h"
 
 struct pair {
-	SSL_CTX	*sctx, *cctx;
-	SSL	*srv, *cli;
-	int	 sv[2];		/* sv[0]: the server's */
+	SSL_CTX *sctx, *cctx;
+	SSL *srv, *cli;
+	int sv[2]; /* sv[0]: the server's */
 };
 
 static X509 *
@@ -79,13 +79,15 @@ pair_open(struct pair *p)
 	X509_free(cert);
 	EVP_PKEY_free(key);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    p->sv), 0);
+			     p->sv),
+	    0);
 	assert_non_null(p->srv = SSL_new(p->sctx));
 	assert_non_null(p->cli = SSL_new(p->cctx));
 	SSL_set_fd(p->srv, p->sv[0]);
 	SSL_set_fd(p->cli, p->sv[1]);
-	SSL_set_mode(p->srv, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_set_mode(p->srv,
+	    SSL_MODE_ENABLE_PARTIAL_WRITE |
+		SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	handshake(p);
 }
 
@@ -140,7 +142,7 @@ test_records_and_close_notify(void **state)
 	assert_memory_equal(buf, "abc", 3);
 	assert_true(SSL_shutdown(p.cli) >= 0);
 	assert_int_equal(io.ops->recv(&io, buf, sizeof(buf)), 0);
-	io.ops->finish(&io);	/* frees the SSL, closes sv[0] */
+	io.ops->finish(&io); /* frees the SSL, closes sv[0] */
 	assert_int_equal(io.fd, -1);
 	assert_int_equal(fcntl(p.sv[0], F_GETFD), -1);
 	pair_free(&p);

@@ -20,10 +20,10 @@
 #include "common/buf.h"
 
 #define HASH_A	"$6$saltsalt$abc"
-#define OK_LINE	"alice:" HASH_A ":1000:1001:/srv/ftp/alice:write"
+#define OK_LINE "alice:" HASH_A ":1000:1001:/srv/ftp/alice:write"
 
-static char	tmpdir[64];
-static char	ufile[128];
+static char tmpdir[64];
+static char ufile[128];
 
 static int
 parse(const char *line, struct users_entry *e)
@@ -60,8 +60,8 @@ test_parse_valid(void **state)
 	assert_int_equal(parse("", &e), 0);
 	assert_int_equal(parse("\r", &e), 0);
 	assert_int_equal(parse("# a comment: x", &e), 0);
-	assert_int_equal(parse("e:" HASH_A ":4294967294:4294967294:/h:",
-	    &e), 1);
+	assert_int_equal(parse("e:" HASH_A ":4294967294:4294967294:/h:", &e),
+	    1);
 	assert_int_equal(e.uid, 4294967294U);
 }
 
@@ -69,35 +69,33 @@ static void
 test_parse_invalid(void **state)
 {
 	static const char *bad[] = {
-		":" HASH_A ":1:1:/h:",			/* empty name */
-		"-a:" HASH_A ":1:1:/h:",		/* leading '-' */
-		".a:" HASH_A ":1:1:/h:",		/* leading '.' */
-		"a b:" HASH_A ":1:1:/h:",		/* space */
-		"a/b:" HASH_A ":1:1:/h:",		/* slash */
-		"a:plain:1:1:/h:",			/* unknown hash */
-		"a:$1$md5$x:1:1:/h:",			/* md5-crypt */
-		"a:$6$:1:1:/h:x",			/* ':' splits hash */
-		"a::1:1:/h:",				/* empty hash */
-		"a:" HASH_A ":0:1:/h:",			/* uid 0 */
-		"a:" HASH_A ":1:0:/h:",			/* gid 0 */
-		"a:" HASH_A ":-1:1:/h:",		/* signed */
-		"a:" HASH_A ":x:1:/h:",			/* not a number */
-		"a:" HASH_A ":4294967295:1:/h:",	/* (uid_t)-1 */
+		":" HASH_A ":1:1:/h:", /* empty name */
+		"-a:" HASH_A ":1:1:/h:", /* leading '-' */
+		".a:" HASH_A ":1:1:/h:", /* leading '.' */
+		"a b:" HASH_A ":1:1:/h:", /* space */
+		"a/b:" HASH_A ":1:1:/h:", /* slash */
+		"a:plain:1:1:/h:", /* unknown hash */
+		"a:$1$md5$x:1:1:/h:", /* md5-crypt */
+		"a:$6$:1:1:/h:x", /* ':' splits hash */
+		"a::1:1:/h:", /* empty hash */
+		"a:" HASH_A ":0:1:/h:", /* uid 0 */
+		"a:" HASH_A ":1:0:/h:", /* gid 0 */
+		"a:" HASH_A ":-1:1:/h:", /* signed */
+		"a:" HASH_A ":x:1:/h:", /* not a number */
+		"a:" HASH_A ":4294967295:1:/h:", /* (uid_t)-1 */
 		"a:" HASH_A ":99999999999999999999:1:/h:",
-		"a:" HASH_A ": 1:1:/h:",		/* space */
-		"a:" HASH_A ":1:1:h:",			/* relative home */
-		"a:" HASH_A ":1:1::",			/* empty home */
-		"a:" HASH_A ":1:1:/a:b:write",		/* ':' in home */
-		"a:" HASH_A ":1:1:/a\tb:",		/* control char */
-		"a:" HASH_A ":1:1:/h:admin",		/* unknown flag */
-		"a:" HASH_A ":1:1:/h:write=1",		/* value */
-		"a:" HASH_A ":1:1:/h:write,",		/* empty flag */
-		"a:" HASH_A ":1:1:/h:,write",
-		"a:" HASH_A ":1:1:/h:Write",
-		"a:" HASH_A ":1:1:/h",			/* missing field */
-		"a:" HASH_A ":1:1",
-		"a",
-		"a:" HASH_A ":1:1:/h:\r\r",		/* one CR only */
+		"a:" HASH_A ": 1:1:/h:", /* space */
+		"a:" HASH_A ":1:1:h:", /* relative home */
+		"a:" HASH_A ":1:1::", /* empty home */
+		"a:" HASH_A ":1:1:/a:b:write", /* ':' in home */
+		"a:" HASH_A ":1:1:/a\tb:", /* control char */
+		"a:" HASH_A ":1:1:/h:admin", /* unknown flag */
+		"a:" HASH_A ":1:1:/h:write=1", /* value */
+		"a:" HASH_A ":1:1:/h:write,", /* empty flag */
+		"a:" HASH_A ":1:1:/h:,write", "a:" HASH_A ":1:1:/h:Write",
+		"a:" HASH_A ":1:1:/h", /* missing field */
+		"a:" HASH_A ":1:1", "a",
+		"a:" HASH_A ":1:1:/h:\r\r", /* one CR only */
 	};
 	struct users_entry e;
 	char line[KF_USERS_LINE_MAX + 64];
@@ -111,15 +109,15 @@ test_parse_invalid(void **state)
 	memset(line, 'a', sizeof(line));
 	n = strlen(":" HASH_A ":1:1:/h:");
 	memcpy(line + KF_USER_MAX + 1, ":" HASH_A ":1:1:/h:", n + 1);
-	assert_int_equal(parse(line, &e), -1);	/* name too long */
+	assert_int_equal(parse(line, &e), -1); /* name too long */
 	n = strlen("a:" HASH_A ":1:1:/");
 	memcpy(line, "a:" HASH_A ":1:1:/", n);
 	memset(line + n, 'x', sizeof(line) - n);
 	line[KF_USERS_LINE_MAX + 1] = '\0';
-	assert_int_equal(parse(line, &e), -1);	/* line too long */
+	assert_int_equal(parse(line, &e), -1); /* line too long */
 	line[KF_USERS_LINE_MAX - 1] = ':';
 	line[KF_USERS_LINE_MAX] = '\0';
-	assert_int_equal(parse(line, &e), 1);	/* just fits */
+	assert_int_equal(parse(line, &e), 1); /* just fits */
 }
 
 /* Rate and quota flags: values, bounds, duplicates, written back. */
@@ -127,7 +125,7 @@ static void
 test_parse_limits(void **state)
 {
 	static const char *bad[] = {
-		"a:" HASH_A ":1:1:/h:down_rate",		/* needs a value */
+		"a:" HASH_A ":1:1:/h:down_rate", /* needs a value */
 		"a:" HASH_A ":1:1:/h:down_rate=",
 		"a:" HASH_A ":1:1:/h:up_rate=-1",
 		"a:" HASH_A ":1:1:/h:up_rate=1k",
@@ -138,7 +136,8 @@ test_parse_limits(void **state)
 		"a:" HASH_A ":1:1:/h:write,write",
 		"a:" HASH_A ":1:1:/h:down_rate=1=2",
 	};
-	const char *line = "a:" HASH_A ":1:1:/h:write,down_rate=0,"
+	const char *line =
+	    "a:" HASH_A ":1:1:/h:write,down_rate=0,"
 	    "up_rate=4000000000,quota_bytes=1152921504606846976,quota_files=7";
 	struct users_entry e;
 	struct buf *b;
@@ -149,14 +148,19 @@ test_parse_limits(void **state)
 		if (parse(bad[i], &e) != -1)
 			fail_msg("accepted: %s", bad[i]);
 	assert_int_equal(parse(line, &e), 1);
-	assert_int_equal(e.flags, USERS_FLAG_WRITE | USERS_FLAG_DOWN_RATE |
-	    USERS_FLAG_UP_RATE | USERS_FLAG_QUOTA_BYTES | USERS_FLAG_QUOTA_FILES);
+	assert_int_equal(e.flags,
+	    USERS_FLAG_WRITE | USERS_FLAG_DOWN_RATE | USERS_FLAG_UP_RATE |
+		USERS_FLAG_QUOTA_BYTES | USERS_FLAG_QUOTA_FILES);
 	assert_true(e.down_rate == 0 && e.up_rate == 4000000000ULL);
 	assert_true(e.quota_bytes == (1ULL << 60) && e.quota_files == 7);
 	/* the flags come back in one canonical order */
-	assert_int_equal(parse("a:" HASH_A ":1:1:/h:quota_files=7,"
-	    "quota_bytes=1152921504606846976,up_rate=4000000000,down_rate=0,"
-	    "write", &e), 1);
+	assert_int_equal(
+	    parse(
+		"a:" HASH_A ":1:1:/h:quota_files=7,"
+		"quota_bytes=1152921504606846976,up_rate=4000000000,down_rate=0,"
+		"write",
+		&e),
+	    1);
 	assert_non_null(b = buf_new(KF_USERS_LINE_MAX + 2));
 	assert_int_equal(users_format_line(&e, b), 0);
 	assert_int_equal(buf_len(b), strlen(line) + 1);
@@ -173,17 +177,22 @@ test_parse_addr_flags(void **state)
 
 	(void)state;
 	assert_int_equal(parse("a:$6$x:5:5:/h:write,allow_from=10.0.0.0/8;"
-	    "2001:db8::/32,deny_from=10.9.9.9", &e), 1);
+			       "2001:db8::/32,deny_from=10.9.9.9",
+			     &e),
+	    1);
 	assert_int_equal(e.flags, USERS_FLAG_WRITE);
 	assert_string_equal(e.allow_from, "10.0.0.0/8,2001:db8::/32");
 	assert_string_equal(e.deny_from, "10.9.9.9");
 	/* written back as read */
 	assert_non_null(b = buf_new(KF_USERS_LINE_MAX + 2));
 	assert_int_equal(users_format_line(&e, b), 0);
-	assert_int_equal(buf_len(b), strlen("a:$6$x:5:5:/h:write,allow_from="
-	    "10.0.0.0/8;2001:db8::/32,deny_from=10.9.9.9\n"));
-	assert_memory_equal(buf_data(b), "a:$6$x:5:5:/h:write,allow_from="
-	    "10.0.0.0/8;2001:db8::/32,deny_from=10.9.9.9\n", buf_len(b));
+	assert_int_equal(buf_len(b),
+	    strlen("a:$6$x:5:5:/h:write,allow_from="
+		   "10.0.0.0/8;2001:db8::/32,deny_from=10.9.9.9\n"));
+	assert_memory_equal(buf_data(b),
+	    "a:$6$x:5:5:/h:write,allow_from="
+	    "10.0.0.0/8;2001:db8::/32,deny_from=10.9.9.9\n",
+	    buf_len(b));
 	buf_free(b);
 	assert_int_equal(parse("a:$6$x:5:5:/h:deny_from=::1", &e), 1);
 	assert_string_equal(e.allow_from, "");
@@ -193,15 +202,21 @@ test_parse_addr_flags(void **state)
 	    buf_len(b));
 	buf_free(b);
 	/* bad lists, empty values, repeats and blanks are errors */
-	assert_int_equal(users_parse_line("a:$6$x:5:5:/h:allow_from=10.0.0.0/33",
-	    strlen("a:$6$x:5:5:/h:allow_from=10.0.0.0/33"), &e, &err), -1);
+	assert_int_equal(
+	    users_parse_line("a:$6$x:5:5:/h:allow_from=10.0.0.0/33",
+		strlen("a:$6$x:5:5:/h:allow_from=10.0.0.0/33"), &e, &err),
+	    -1);
 	assert_non_null(err);
 	assert_int_equal(parse("a:$6$x:5:5:/h:allow_from=", &e), -1);
-	assert_int_equal(parse("a:$6$x:5:5:/h:allow_from=host.example", &e), -1);
-	assert_int_equal(parse("a:$6$x:5:5:/h:allow_from=1.2.3.4;;5.6.7.8", &e), -1);
+	assert_int_equal(parse("a:$6$x:5:5:/h:allow_from=host.example", &e),
+	    -1);
+	assert_int_equal(parse("a:$6$x:5:5:/h:allow_from=1.2.3.4;;5.6.7.8", &e),
+	    -1);
 	assert_int_equal(parse("a:$6$x:5:5:/h:allow_from=1.2.3.4 ", &e), -1);
 	assert_int_equal(parse("a:$6$x:5:5:/h:allow_from=1.2.3.4,"
-	    "allow_from=5.6.7.8", &e), -1);
+			       "allow_from=5.6.7.8",
+			     &e),
+	    -1);
 	assert_int_equal(parse("a:$6$x:5:5:/h:deny_from", &e), -1);
 }
 
@@ -209,26 +224,30 @@ static void
 test_find(void **state)
 {
 	const char *text = "# users\n\nalice:" HASH_A ":1000:1000:/a:write\r\n"
-	    "bob:" HASH_A ":1001:1001:/b:\n";
+			   "bob:" HASH_A ":1001:1001:/b:\n";
 	const char *broken = "alice:" HASH_A ":1000:1000:/a:\n\nbob:x:1:1:/b:";
 	struct users_entry e;
 	const char *err = NULL;
 	size_t line = 0;
 
 	(void)state;
-	assert_int_equal(users_find(text, strlen(text), "bob", &e, &line,
-	    &err), 1);
+	assert_int_equal(users_find(text, strlen(text), "bob", &e, &line, &err),
+	    1);
 	assert_int_equal(e.uid, 1001);
 	assert_string_equal(e.home, "/b");
 	assert_int_equal(users_find(text, strlen(text), "alice", &e, &line,
-	    &err), 1);
+			     &err),
+	    1);
 	assert_int_equal(e.flags, USERS_FLAG_WRITE);
 	assert_int_equal(users_find(text, strlen(text), "Alice", &e, &line,
-	    &err), 0);
+			     &err),
+	    0);
 	assert_int_equal(users_find(text, strlen(text), "carol", &e, &line,
-	    &err), 0);
-	assert_int_equal(users_find(broken, strlen(broken), "alice", &e,
-	    &line, &err), -1);
+			     &err),
+	    0);
+	assert_int_equal(users_find(broken, strlen(broken), "alice", &e, &line,
+			     &err),
+	    -1);
 	assert_int_equal(line, 3);
 	assert_string_equal(err, "bad password hash");
 	assert_int_equal(users_find("", 0, "alice", &e, &line, &err), 0);
@@ -241,7 +260,8 @@ test_verify_argon2id(void **state)
 
 	(void)state;
 	assert_int_equal(auth_hash_password("s3cret", 1, 8 * 1024 * 1024, h,
-	    sizeof(h)), 0);
+			     sizeof(h)),
+	    0);
 	assert_true(strncmp(h, "$argon2id$", 10) == 0);
 	assert_int_equal(password_verify(h, "s3cret"), 0);
 	assert_int_equal(password_verify(h, "s3creT"), -1);
@@ -263,8 +283,8 @@ test_verify_crypt(void **state)
 	assert_non_null(o);
 	snprintf(h6, sizeof(h6), "%s", o);
 	assert_true(strncmp(h6, "$6$saltsalt$", 12) == 0);
-	assert_non_null(crypt_gensalt_rn("$2b$", 5, NULL, 0, salt,
-	    sizeof(salt)));
+	assert_non_null(
+	    crypt_gensalt_rn("$2b$", 5, NULL, 0, salt, sizeof(salt)));
 	assert_int_equal(strlen(salt), 7 + 22);
 	o = crypt_r("pwb", salt, cd);
 	assert_non_null(o);
@@ -277,7 +297,7 @@ test_verify_crypt(void **state)
 	assert_int_equal(password_verify(h6, ""), -1);
 	assert_int_equal(password_verify(hb, "pwb"), 0);
 	assert_int_equal(password_verify(hb, "pwB"), -1);
-	h6[strlen(h6) - 1] ^= 1;	/* corrupted hash */
+	h6[strlen(h6) - 1] ^= 1; /* corrupted hash */
 	assert_int_equal(password_verify(h6, "pw6"), -1);
 	assert_int_equal(password_verify("$6$saltsalt$short", "pw6"), -1);
 }
@@ -296,14 +316,15 @@ inline_users(void)
 	char h[crypto_pwhash_STRBYTES], e[crypto_pwhash_STRBYTES];
 	char *out;
 
-	assert_int_equal(auth_hash_password("right", 1, 8 << 20, h,
-	    sizeof(h)), 0);
+	assert_int_equal(auth_hash_password("right", 1, 8 << 20, h, sizeof(h)),
+	    0);
 	assert_int_equal(auth_hash_password("", 1, 8 << 20, e, sizeof(e)), 0);
 	out = malloc(2048);
 	assert_non_null(out);
-	snprintf(out, 2048, "# quick\nuser1:%s:1234:2345:/srv/u1:write\n"
-	    "ro:%s:1234:2345:/srv/ro:\nnopw:%s:1234:2345:/srv/np:\n", h, h,
-	    e);
+	snprintf(out, 2048,
+	    "# quick\nuser1:%s:1234:2345:/srv/u1:write\n"
+	    "ro:%s:1234:2345:/srv/ro:\nnopw:%s:1234:2345:/srv/np:\n",
+	    h, h, e);
 	return out;
 }
 
@@ -330,7 +351,7 @@ test_auth_inline(void **state)
 
 	memset(&id, 0x5a, sizeof(id));
 	assert_int_equal(auth_check(&c, users, "user1", "wrong", &id), -1);
-	assert_int_equal(id.name[0], 0x5a);	/* untouched on failure */
+	assert_int_equal(id.name[0], 0x5a); /* untouched on failure */
 	assert_int_equal(auth_check(&c, users, "User1", "right", &id), -1);
 	assert_int_equal(auth_check(&c, users, "nobody9", "right", &id), -1);
 	assert_int_equal(auth_check(&c, users, "user1", "", &id), -1);
@@ -415,15 +436,17 @@ test_needs_rehash(void **state)
 	test_conf(&c);
 	c.pwhash_opslimit = 1;
 	c.pwhash_memlimit_kib = 8192;
-	assert_int_equal(auth_hash_password("pw", 1, 8192 * 1024, h,
-	    sizeof(h)), 0);
+	assert_int_equal(auth_hash_password("pw", 1, 8192 * 1024, h, sizeof(h)),
+	    0);
 	assert_int_equal(password_needs_rehash(&c, h), 0);
 	c.pwhash_opslimit = 2;
 	assert_int_equal(password_needs_rehash(&c, h), 1);
 	assert_int_equal(password_needs_rehash(&c, "$6$salt$abcdef"), 1);
 	assert_int_equal(password_needs_rehash(&c, "$2b$10$abc"), 1);
-	assert_int_equal(password_needs_rehash(&c, "$argon2i$v=19$m=8192,"
-	    "t=1,p=1$c2FsdHNhbHQ$aGFzaA"), 1);
+	assert_int_equal(password_needs_rehash(&c,
+			     "$argon2i$v=19$m=8192,"
+			     "t=1,p=1$c2FsdHNhbHQ$aGFzaA"),
+	    1);
 }
 
 static void
@@ -438,8 +461,7 @@ test_auth_pam_refused(void **state)
 	snprintf(c.pam_service, sizeof(c.pam_service), "kf-test-no-such");
 	memset(&id, 0x5a, sizeof(id));
 	assert_int_equal(auth_check(&c, NULL, "root", "x", &id), -1);
-	assert_int_equal(auth_check(&c, NULL, "no-such-user-kf", "x", &id),
-	    -1);
+	assert_int_equal(auth_check(&c, NULL, "no-such-user-kf", "x", &id), -1);
 	assert_int_equal(auth_check(&c, NULL, "bad name", "x", &id), -1);
 	assert_int_equal(auth_check(&c, NULL, "root", "", &id), -1);
 	assert_int_equal(id.name[0], 0x5a);
@@ -489,10 +511,12 @@ test_auth_rates(void **state)
 	c.download_rate = 5000;
 	c.upload_rate = 6000;
 	c.anon_download_rate = 700;
-	assert_int_equal(auth_hash_password("right", 1, 8 << 20, h,
-	    sizeof(h)), 0);
-	snprintf(users, sizeof(users), "lim:%s:1:1:/srv/l:up_rate=0,"
-	    "quota_bytes=99,quota_files=3\nplain:%s:1:1:/srv/p:\n", h, h);
+	assert_int_equal(auth_hash_password("right", 1, 8 << 20, h, sizeof(h)),
+	    0);
+	snprintf(users, sizeof(users),
+	    "lim:%s:1:1:/srv/l:up_rate=0,"
+	    "quota_bytes=99,quota_files=3\nplain:%s:1:1:/srv/p:\n",
+	    h, h);
 	assert_int_equal(auth_check(&c, users, "lim", "right", &id), 0);
 	assert_true(id.down_rate == 5000 && id.up_rate == 0);
 	assert_true(id.quota_bytes == 99 && id.quota_files == 3);
@@ -515,7 +539,7 @@ test_slots(void **state)
 	char ch;
 
 	(void)state;
-	assert_int_equal(auth_slot_acquire(), 0);	/* not initialised */
+	assert_int_equal(auth_slot_acquire(), 0); /* not initialised */
 	auth_slot_release(0);
 	assert_int_equal(auth_slots_init(0), -1);
 	assert_int_equal(auth_slots_init(2), 0);
@@ -533,17 +557,17 @@ test_slots(void **state)
 	assert_int_equal(read(fds[0], &ch, 1), 1);
 	assert_int_equal(ch, '0');
 	s = auth_slot_acquire();
-	assert_int_equal(s, 1);		/* slot 0 held by the child */
+	assert_int_equal(s, 1); /* slot 0 held by the child */
 	auth_slot_release(s);
 	kill(pid, SIGKILL);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	s = auth_slot_acquire();
-	assert_int_equal(s, 0);		/* released by the kernel */
+	assert_int_equal(s, 0); /* released by the kernel */
 	auth_slot_release(s);
 	assert_int_equal(auth_slots_init(1), 0);
 	assert_int_equal(auth_slot_acquire(), 0);
 	auth_slot_release(0);
-	auth_slots_close();		/* what a worker does */
+	auth_slots_close(); /* what a worker does */
 	assert_int_equal(auth_slot_acquire(), 0);
 	auth_slot_release(0);
 	close(fds[0]);
@@ -623,9 +647,10 @@ longpw(size_t n, const char *tail)
 	return b;
 }
 
-#define ADD(name, extra...) ((char *[]){ "user", "-f", ufile, "add", name, \
-	"--home", "/tmp", "--uid", "1500", "--gid", "1600",		\
-	"--opslimit", "1", "--memlimit-kib", "8192", ##extra, NULL })
+#define ADD(name, extra...) \
+	((char *[]){ "user", "-f", ufile, "add", name, "--home", "/tmp", \
+	    "--uid", "1500", "--gid", "1600", "--opslimit", "1", \
+	    "--memlimit-kib", "8192", ##extra, NULL })
 
 static void
 test_cli_roundtrip(void **state)
@@ -639,94 +664,137 @@ test_cli_roundtrip(void **state)
 	assert_int_equal(stat(ufile, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(cli("pw-two\r\n", NULL, ADD("dave")), 0);
-	assert_int_equal(cli("x\n", NULL, ADD("dave")), 1);	/* exists */
-	assert_int_equal(cli("\n", NULL, ADD("erin")), 1);	/* empty pw */
-	assert_int_equal(cli("", NULL, ADD("erin")), 1);	/* no pw */
-	assert_int_equal(cli("pw\n", NULL, ADD("b*d")), 1);	/* bad name */
+	assert_int_equal(cli("x\n", NULL, ADD("dave")), 1); /* exists */
+	assert_int_equal(cli("\n", NULL, ADD("erin")), 1); /* empty pw */
+	assert_int_equal(cli("", NULL, ADD("erin")), 1); /* no pw */
+	assert_int_equal(cli("pw\n", NULL, ADD("b*d")), 1); /* bad name */
 	assert_int_equal(cli(longpw(KF_PASS_MAX + 1, "\n"), NULL, ADD("erin")),
 	    1);
 	assert_int_equal(cli(longpw(KF_PASS_MAX + 1, "\r\n"), NULL,
-	    ADD("erin")), 1);
+			     ADD("erin")),
+	    1);
 	assert_int_equal(cli(longpw(KF_PASS_MAX + 100, ""), NULL, ADD("erin")),
 	    1);
-	assert_int_equal(cli(longpw(KF_PASS_MAX, "\r\n"), NULL, ADD("gus")),
-	    0);
+	assert_int_equal(cli(longpw(KF_PASS_MAX, "\r\n"), NULL, ADD("gus")), 0);
 	assert_int_equal(login("gus", longpw(KF_PASS_MAX, "")), 0);
-	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "del",
-	    "gus", NULL }), 0);
+	assert_int_equal(cli("", NULL,
+			     (char *[]){ "user", "-f", ufile, "del", "gus",
+				 NULL }),
+	    0);
 	assert_int_equal(login("carol", "pw-one"), 0);
 	assert_int_equal(login("dave", "pw-two"), 0);
 	assert_int_equal(login("dave", "pw-one"), -1);
 	assert_int_equal(login("erin", "pw"), -1);
 
-	assert_int_equal(cli("", out, (char *[]){ "user", "list", "-f", ufile,
-	    NULL }), 0);
-	assert_string_equal(slurp(out), "carol 1500 1600 /tmp write\n"
+	assert_int_equal(cli("", out,
+			     (char *[]){ "user", "list", "-f", ufile, NULL }),
+	    0);
+	assert_string_equal(slurp(out),
+	    "carol 1500 1600 /tmp write\n"
 	    "dave 1500 1600 /tmp -\n");
 	assert_null(strstr(slurp(ufile), "pw-one"));
 
-	assert_int_equal(cli("pw-new\n", NULL, (char *[]){ "user", "-f",
-	    ufile, "passwd", "carol", "--opslimit", "1", NULL }), 2);
-	assert_int_equal(cli("pw-new\n", NULL, (char *[]){ "user", "-f",
-	    ufile, "passwd", "carol", NULL }), 0);
+	assert_int_equal(cli("pw-new\n", NULL,
+			     (char *[]){ "user", "-f", ufile, "passwd", "carol",
+				 "--opslimit", "1", NULL }),
+	    2);
+	assert_int_equal(cli("pw-new\n", NULL,
+			     (char *[]){ "user", "-f", ufile, "passwd", "carol",
+				 NULL }),
+	    0);
 	assert_int_equal(login("carol", "pw-one"), -1);
 	assert_int_equal(login("carol", "pw-new"), 0);
-	assert_int_equal(cli("pw\n", NULL, (char *[]){ "user", "passwd",
-	    "zed", "-f", ufile, NULL }), 1);
+	assert_int_equal(cli("pw\n", NULL,
+			     (char *[]){ "user", "passwd", "zed", "-f", ufile,
+				 NULL }),
+	    1);
 
-	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "del",
-	    "carol", NULL }), 0);
-	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "del",
-	    "carol", NULL }), 1);
+	assert_int_equal(cli("", NULL,
+			     (char *[]){ "user", "-f", ufile, "del", "carol",
+				 NULL }),
+	    0);
+	assert_int_equal(cli("", NULL,
+			     (char *[]){ "user", "-f", ufile, "del", "carol",
+				 NULL }),
+	    1);
 	assert_int_equal(login("carol", "pw-new"), -1);
 	assert_int_equal(login("dave", "pw-two"), 0);
-	assert_int_equal(cli("", out, (char *[]){ "user", "-f", ufile, "list",
-	    NULL }), 0);
+	assert_int_equal(cli("", out,
+			     (char *[]){ "user", "-f", ufile, "list", NULL }),
+	    0);
 	assert_string_equal(slurp(out), "dave 1500 1600 /tmp -\n");
 
 	/* rate and quota flags: add, set, list */
-	assert_int_equal(cli("pw-h\n", NULL, ADD("hal", "--down-rate", "5000",
-	    "--quota-files", "3")), 0);
-	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "set",
-	    "hal", "--up-rate", "7", "--quota-files", "0", NULL }), 0);
-	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "set",
-	    "dave", "--quota-bytes", "99", NULL }), 0);
-	assert_int_equal(cli("", out, (char *[]){ "user", "-f", ufile, "list",
-	    NULL }), 0);
-	assert_string_equal(slurp(out), "dave 1500 1600 /tmp "
+	assert_int_equal(cli("pw-h\n", NULL,
+			     ADD("hal", "--down-rate", "5000", "--quota-files",
+				 "3")),
+	    0);
+	assert_int_equal(cli("", NULL,
+			     (char *[]){ "user", "-f", ufile, "set", "hal",
+				 "--up-rate", "7", "--quota-files", "0",
+				 NULL }),
+	    0);
+	assert_int_equal(cli("", NULL,
+			     (char *[]){ "user", "-f", ufile, "set", "dave",
+				 "--quota-bytes", "99", NULL }),
+	    0);
+	assert_int_equal(cli("", out,
+			     (char *[]){ "user", "-f", ufile, "list", NULL }),
+	    0);
+	assert_string_equal(slurp(out),
+	    "dave 1500 1600 /tmp "
 	    "quota_bytes=99\nhal 1500 1600 /tmp "
 	    "down_rate=5000,up_rate=7,quota_files=0\n");
-	assert_int_equal(login("hal", "pw-h"), 0);	/* password kept */
-	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "set",
-	    "hal", NULL }), 2);				/* nothing to set */
-	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "set",
-	    "hal", "--up-rate", "4000000001", NULL }), 2);
-	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "set",
-	    "nobody9", "--up-rate", "1", NULL }), 1);
-	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "del",
-	    "--quota-files", "1", "hal", NULL }), 2);
-	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "del",
-	    "hal", NULL }), 0);
-	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "set",
-	    "dave", "--quota-bytes", "0", NULL }), 0);
+	assert_int_equal(login("hal", "pw-h"), 0); /* password kept */
+	assert_int_equal(cli("", NULL,
+			     (char *[]){ "user", "-f", ufile, "set", "hal",
+				 NULL }),
+	    2); /* nothing to set */
+	assert_int_equal(cli("", NULL,
+			     (char *[]){ "user", "-f", ufile, "set", "hal",
+				 "--up-rate", "4000000001", NULL }),
+	    2);
+	assert_int_equal(cli("", NULL,
+			     (char *[]){ "user", "-f", ufile, "set", "nobody9",
+				 "--up-rate", "1", NULL }),
+	    1);
+	assert_int_equal(cli("", NULL,
+			     (char *[]){ "user", "-f", ufile, "del",
+				 "--quota-files", "1", "hal", NULL }),
+	    2);
+	assert_int_equal(cli("", NULL,
+			     (char *[]){ "user", "-f", ufile, "del", "hal",
+				 NULL }),
+	    0);
+	assert_int_equal(cli("", NULL,
+			     (char *[]){ "user", "-f", ufile, "set", "dave",
+				 "--quota-bytes", "0", NULL }),
+	    0);
 
 	/* usage errors */
 	assert_int_equal(cli("", NULL, (char *[]){ "user", NULL }), 2);
 	assert_int_equal(cli("", NULL, (char *[]){ "user", "frob", NULL }), 2);
-	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "add",
-	    "x", NULL }), 2);				/* no --home */
-	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "del",
-	    NULL }), 2);
-	assert_int_equal(cli("", NULL, (char *[]){ "user", "list", "x",
-	    NULL }), 2);
+	assert_int_equal(cli("", NULL,
+			     (char *[]){ "user", "-f", ufile, "add", "x",
+				 NULL }),
+	    2); /* no --home */
+	assert_int_equal(cli("", NULL,
+			     (char *[]){ "user", "-f", ufile, "del", NULL }),
+	    2);
+	assert_int_equal(cli("", NULL, (char *[]){ "user", "list", "x", NULL }),
+	    2);
 	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", NULL }), 2);
 	assert_int_equal(cli("pw\n", NULL, ADD("fay", "--uid", "0")), 1);
-	assert_int_equal(cli("pw\n", NULL, (char *[]){ "user", "-f", ufile,
-	    "add", "fay", "--home", "rel", "--uid", "5", "--gid", "5",
-	    NULL }), 1);
-	if (geteuid() == 0)	/* root must name the ids */
-		assert_int_equal(cli("pw\n", NULL, (char *[]){ "user", "-f",
-		    ufile, "add", "fay", "--home", "/f", NULL }), 1);
+	assert_int_equal(cli("pw\n", NULL,
+			     (char *[]){ "user", "-f", ufile, "add", "fay",
+				 "--home", "rel", "--uid", "5", "--gid", "5",
+				 NULL }),
+	    1);
+	if (geteuid() == 0) /* root must name the ids */
+		assert_int_equal(cli("pw\n", NULL,
+				     (char *[]){ "user", "-f", ufile, "add",
+					 "fay", "--home", "/f", NULL }),
+		    1);
 
 	/* a broken file is refused, not rewritten */
 	snprintf(lck, sizeof(lck), "%s.lock", ufile);
@@ -738,10 +806,12 @@ test_cli_roundtrip(void **state)
 		assert_int_equal(write(fd, "junk\n", 5), 5);
 		close(fd);
 	}
-	assert_int_equal(cli("", NULL, (char *[]){ "user", "-f", ufile, "del",
-	    "dave", NULL }), 1);
+	assert_int_equal(cli("", NULL,
+			     (char *[]){ "user", "-f", ufile, "del", "dave",
+				 NULL }),
+	    1);
 	assert_non_null(strstr(slurp(ufile), "junk"));
-	assert_int_equal(login("dave", "pw-two"), -1);	/* malformed file */
+	assert_int_equal(login("dave", "pw-two"), -1); /* malformed file */
 	unlink(out);
 }
 

@@ -22,7 +22,7 @@
 #include "common/sys.h"
 #include "fs/xfer.h"
 
-#define BIG	(3 * 1024 * 1024 + 17)
+#define BIG (3 * 1024 * 1024 + 17)
 
 /*
  * The fake transport. Each call takes the next step of its script (the
@@ -32,19 +32,19 @@
  * recv returns end (0: close_notify, or XIO_TRUNCATED).
  */
 struct fake {
-	const ssize_t	*steps;
-	size_t		 nsteps, step;
-	char		*out;
-	size_t		 outlen, outcap;
-	const char	*in;
-	size_t		 inlen, inoff;
-	ssize_t		 end;		/* recv once in is all read */
-	size_t		 maxreq;	/* the largest request seen */
-	size_t		 calls;
-	int		 abor_at_call;	/* ctrl gets "ABOR" at this call */
-	int		 ctrlw;
-	useconds_t	 delay_us;	/* each call takes this long */
-	int		 finished;
+	const ssize_t *steps;
+	size_t nsteps, step;
+	char *out;
+	size_t outlen, outcap;
+	const char *in;
+	size_t inlen, inoff;
+	ssize_t end; /* recv once in is all read */
+	size_t maxreq; /* the largest request seen */
+	size_t calls;
+	int abor_at_call; /* ctrl gets "ABOR" at this call */
+	int ctrlw;
+	useconds_t delay_us; /* each call takes this long */
+	int finished;
 };
 
 static ssize_t
@@ -132,10 +132,10 @@ static const struct xfer_ops fake_ops_nosendfile = {
 
 /* The control connection: a pipe; take reads it and acts. */
 struct ctl {
-	int		 r, w;
-	int		 stat_only;	/* each byte is a STAT, not an ABOR */
-	uint64_t	 stat_bytes;	/* what the last STAT reported */
-	int		 takes;
+	int r, w;
+	int stat_only; /* each byte is a STAT, not an ABOR */
+	uint64_t stat_bytes; /* what the last STAT reported */
+	int takes;
 };
 
 static int
@@ -161,14 +161,14 @@ ctl_take(void *arg, uint64_t bytes)
 }
 
 struct rig {
-	struct fake		 f;
-	struct ctl		 c;
-	struct xfer		 x;
-	int			 sv[2];	/* sv[0]: the fake's data fd */
-	volatile sig_atomic_t	 stop;
-	char			*src;	/* BIG bytes of a pattern */
-	char			 path[64];
-	int			 file;	/* a temporary file */
+	struct fake f;
+	struct ctl c;
+	struct xfer x;
+	int sv[2]; /* sv[0]: the fake's data fd */
+	volatile sig_atomic_t stop;
+	char *src; /* BIG bytes of a pattern */
+	char path[64];
+	int file; /* a temporary file */
 };
 
 static void
@@ -244,8 +244,7 @@ test_send_buf_short_writes(void **state)
 	struct rig g;
 
 	(void)state;
-	rig_init(&g, steps, sizeof(steps) / sizeof(steps[0]), &fake_ops,
-	    2000);
+	rig_init(&g, steps, sizeof(steps) / sizeof(steps[0]), &fake_ops, 2000);
 	assert_int_equal(xfer_send_buf(&g.x, g.src, BIG), XFER_OK);
 	assert_int_equal(g.f.outlen, BIG);
 	assert_memory_equal(g.f.out, g.src, BIG);
@@ -506,7 +505,7 @@ test_min_rate(void **state)
 	(void)state;
 	rig_init(&g, steps, 1, &fake_ops, 100);
 	xfer_set_rates(&g.x, 0, 1000000);
-	g.f.delay_us = 2000;	/* 10 bytes every 2 ms: 5 kB/s */
+	g.f.delay_us = 2000; /* 10 bytes every 2 ms: 5 kB/s */
 	assert_int_equal(xfer_send_buf(&g.x, g.src, BIG), XFER_TOO_SLOW);
 	assert_true(g.x.bytes < 2000);
 	rig_free(&g);
@@ -583,7 +582,8 @@ test_quota_cut(void **state)
 	for (at_end = 0; at_end <= 1; at_end++) {
 		assert_true((q.fd = quota_open(dir, "alice")) >= 0);
 		assert_int_equal(quota_write(q.fd,
-		    &(struct quota_usage){ 0, 0 }), 0);
+				     &(struct quota_usage){ 0, 0 }),
+		    0);
 		rig_init(&g, steps, 9, &fake_ops, 2000);
 		assert_int_equal(write(g.sv[1], "x", 1), 1);
 		g.f.in = g.src;
@@ -613,7 +613,8 @@ test_plain_transport(void **state)
 
 	(void)state;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    sv), 0);
+			     sv),
+	    0);
 	xfer_io_plain(&io, sv[0]);
 	assert_int_equal(io.ops->recv(&io, buf, sizeof(buf)), XIO_WANT_READ);
 	assert_int_equal(io.ops->send(&io, "hello", 5), 5);

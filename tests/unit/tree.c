@@ -11,8 +11,7 @@
 #include "tree.h"
 
 static int
-remove_one(const char *path, const struct stat *sb, int type,
-    struct FTW *ftw)
+remove_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
 	(void)sb;
 	(void)type;

@@ -7,6 +7,6 @@
 #define KF_TEST_TREE_H
 
 /* Removes path and all below it, links not followed; 0 or -1. */
-int	tree_remove(const char *path);
+int tree_remove(const char *path);
 
 #endif
