@@ -40,14 +40,22 @@ tmp=$(mktemp -d /tmp/keepftpd-tidy.XXXXXX) || exit 1
 log=$tmp/log
 # The database as clang sees it: gcc-only flags out (clang 14 refuses
 # -fzero-call-used-regs and wants a warning flag with
-# -ftrivial-auto-var-init=zero).
+# -ftrivial-auto-var-init=zero), and one entry per file: a file built
+# into both images (src/common/, ...) has two, and clang-tidy 14 then
+# analyses it twice in one process, which makes its va_list checker
+# report every va_list as uninitialized.
 python3 -c '
-import json, shlex, sys
+import json, os, shlex, sys
 gcc_only = ("-fzero-call-used-regs=", "-ftrivial-auto-var-init=")
-db = json.load(open(sys.argv[1]))
-for e in db:
+db, seen = [], set()
+for e in json.load(open(sys.argv[1])):
+    f = os.path.normpath(os.path.join(e["directory"], e["file"]))
+    if f in seen:
+        continue
+    seen.add(f)
     args = e.pop("arguments", None) or shlex.split(e["command"])
     e["command"] = shlex.join(a for a in args if not a.startswith(gcc_only))
+    db.append(e)
 json.dump(db, open(sys.argv[2], "w"), indent=1)
 ' "$db" "$tmp/compile_commands.json" || exit 1
 jobs=$(nproc 2>/dev/null || echo 2)
