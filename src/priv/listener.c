@@ -29,6 +29,7 @@
 #include "../common/sys.h"
 #include "../net/addr.h"
 #include "../sandbox/sandbox.h"
+#include "../sandbox/seccomp.h"
 #include "../tls/tls.h"
 #include "admin.h"
 #include "bantab.h"
@@ -498,6 +499,14 @@ listener_bind(struct listener *L)
 		return -1;
 	if (auth_slots_init((unsigned)L->conf.auth_concurrency) < 0)
 		return -1;
+	/*
+	 * The monitors' own filter (sandbox_monitor_shrink), compiled once
+	 * here: otherwise every monitor runs libseccomp's compiler at its
+	 * first login (CPU, and a heap it keeps for the session).
+	 */
+	if (seccomp_prepare() < 0)
+		log_warn("seccomp programs not prepared; each monitor compiles "
+			 "its own");
 	return spawners_start(L, 1);
 }
 
