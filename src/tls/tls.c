@@ -526,10 +526,30 @@ find_arena(void)
 	OPENSSL_secure_free(probe);
 }
 
+/*
+ * Private keys (the real one, and the decoy's) go to the secure heap,
+ * one arena that tls_forget() unmaps whole: a worker that keeps no
+ * context then frees nothing, so it neither touches (and copies) the
+ * spawner's heap pages nor leaves a key behind.
+ */
+static void
+secure_heap_once(void)
+{
+	static int heap_tried;
+
+	if (heap_tried)
+		return;
+	heap_tried = 1;
+	if (CRYPTO_secure_malloc_init(KF_TLS_SECURE_HEAP, 64) == 0)
+		log_warn("TLS: no secure heap; keys live in the "
+			 "ordinary heap (still cleared when freed)");
+	else
+		find_arena();
+}
+
 int
 tls_load(const struct conf *c)
 {
-	static int heap_tried;
 	struct tls_set *s;
 	char why[512];
 
@@ -538,14 +558,7 @@ tls_load(const struct conf *c)
 		cur = NULL;
 		return 0;
 	}
-	if (!heap_tried) {
-		heap_tried = 1;
-		if (CRYPTO_secure_malloc_init(KF_TLS_SECURE_HEAP, 64) == 0)
-			log_warn("TLS: no secure heap; keys live in the "
-				 "ordinary heap (still cleared when freed)");
-		else
-			find_arena();
-	}
+	secure_heap_once();
 	if ((s = set_build(c, why, sizeof(why))) == NULL) {
 		log_err("TLS: %-s%-s", why,
 		    cur != NULL ? "; keeping the certificate loaded before" :
@@ -572,6 +585,7 @@ tls_load_data(const struct conf *c)
 
 	if (!tls_configured(c) || !c->tls_data_reuse_required)
 		return tls_load(c);
+	secure_heap_once();
 	if ((b = BIO_new_file(c->tls_cert, "r")) != NULL) {
 		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
 		BIO_free(b);
