@@ -208,8 +208,8 @@ anon_identity(const struct conf *c, const struct conf_vhost *vh,
 	return 0;
 }
 
-static int
-is_anonymous(const struct conf *c, const char *user)
+int
+auth_is_anonymous(const struct conf *c, const char *user)
 {
 	return c->anonymous_enable &&
 	    (strcasecmp(user, "anonymous") == 0 ||
@@ -323,7 +323,7 @@ check_login(const struct conf *c, const char *inline_users,
 {
 	struct users_entry e;
 
-	if (is_anonymous(c, user))
+	if (auth_is_anonymous(c, user))
 		return anon_identity(c, vh, id);
 	if (inline_users != NULL &&
 	    find_in("inline users", inline_users, strlen(inline_users), user,
@@ -374,7 +374,7 @@ auth_identity_by_cert(const struct conf *c, const char *inline_users,
 	struct auth_identity tmp;
 	struct users_entry e;
 
-	if (is_anonymous(c, user) || identity_start(c, user, &tmp) < 0)
+	if (auth_is_anonymous(c, user) || identity_start(c, user, &tmp) < 0)
 		return -1;
 	if (!((inline_users != NULL &&
 		  find_in("inline users", inline_users, strlen(inline_users),

@@ -43,6 +43,11 @@ struct auth_identity {
  * non-anonymous users. vh may be NULL and must come from conf itself.
  * Returns 0 and fills *id on success, -1 otherwise. Never logs passwords.
  */
+/*
+ * A login name that means anonymous (anonymous_enable and "anonymous"
+ * or "ftp"): its check reads no password, hash or users file.
+ */
+int auth_is_anonymous(const struct conf *, const char *user);
 int auth_check_vhost(const struct conf *, const char *inline_users,
     const struct conf_vhost *vh, const char *user, const char *pass,
     struct auth_identity *id);
