@@ -4,13 +4,16 @@
 #
 #   bash bench/run.sh [--rounds N] [--size-mib N] [--par-mib N] [--entries N]
 #                     [--sess-seconds S] [--idle N,N,N] [--quick]
-#                     [--out FILE] [--update-readme]
+#                     [--out FILE] [--update-readme] [--base REV]
 #
 # Installs what it needs (apt), builds keepftpd (build-bench/) and the load
 # generator, unpacks vsftpd and pure-ftpd from their Debian packages without
 # installing them, gives all three the same account, hash, files and
 # certificate, measures interleaved rounds and prints a markdown table
 # (also written to --out, with the per-round CSV beside it).
+# --base REV also builds keepftpd at git revision REV (build-bench-base/)
+# and runs it as a fourth server "kf-base" in the session and idle tests,
+# so a change's session cost is measured against REV in the same run.
 # See bench/README.md. Only the processes this script starts are stopped.
 set -euo pipefail
 
@@ -23,6 +26,7 @@ SESS_SECONDS=5
 IDLE_LIST=100,1000,2000
 OUT="$ROOT/bench/results/latest.md"
 UPDATE_README=0
+BASE_REV=
 CACHE=/var/cache/keepftpd-bench
 SERVERS=(keepftpd vsftpd pure-ftpd)
 
@@ -57,6 +61,9 @@ while [ $# -gt 0 ]; do
 		[ -n "${2:-}" ] || { echo "bench: --out needs a file" >&2; exit 2; }
 		OUT=$2; shift 2 ;;
 	--update-readme) UPDATE_README=1; shift ;;
+	--base)
+		[ -n "${2:-}" ] || { echo "bench: --base needs a git revision" >&2; exit 2; }
+		BASE_REV=$2; shift 2 ;;
 	-h | --help) usage 0 ;;
 	*) printf 'bench: unknown argument "%s"\n' "$1" >&2; usage 2 ;;
 	esac
@@ -112,6 +119,10 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 install_deps
 build_keepftpd
+if [ -n "$BASE_REV" ]; then
+	build_base "$BASE_REV"
+	SERVERS=(keepftpd kf-base vsftpd pure-ftpd)
+fi
 build_loadgen
 unpack_peers
 setup_accounts

@@ -243,10 +243,19 @@ TESTS=(retr stor pretr ftps list mlsd sess_user sess_anon)
 # Round r runs every test; within a test the participants go in an order
 # rotated by r (raw joins the RETR test as a fourth participant).
 run_measurements() {
-	local r t i n who
+	local r t i n who s
+	# kf-base (--base) takes part in the session and idle tests only
+	PEERS_AND_KF=()
+	for s in "${SERVERS[@]}"; do
+		[ "$s" = kf-base ] || PEERS_AND_KF+=("$s")
+	done
 	for ((r = 1; r <= ROUNDS; r++)); do
 		for t in "${TESTS[@]}"; do
 			who=("${SERVERS[@]}")
+			case "$t" in
+			sess_*) ;;
+			*) who=("${PEERS_AND_KF[@]}") ;;
+			esac
 			[ "$t" = retr ] && who+=(raw)
 			n=${#who[@]}
 			for ((i = 0; i < n; i++)); do

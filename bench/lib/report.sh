@@ -115,16 +115,16 @@ idle_rows() {
 	IFS=, read -r -a IDLE_NS <<<"$IDLE_LIST"
 	for n in "${IDLE_NS[@]}"; do
 		line="| $n"
-		for s in "${SERVERS[@]}"; do
+		for s in "${PEERS_AND_KF[@]}"; do
 			line+=" | $(fmt "${MED[idle_$n|$s|pss_kib_per_session]:-n/a}" 0)"
 		done
-		for s in "${SERVERS[@]}"; do
+		for s in "${PEERS_AND_KF[@]}"; do
 			line+=" | $(fmt "${MED[idle_$n|$s|pss_anon_kib_per_session]:-n/a}" 0)"
 		done
-		for s in "${SERVERS[@]}"; do
+		for s in "${PEERS_AND_KF[@]}"; do
 			line+=" | $(fmt "${MED[idle_$n|$s|rate_while_held]:-n/a}" 0)"
 		done
-		for s in "${SERVERS[@]}"; do
+		for s in "${PEERS_AND_KF[@]}"; do
 			line+=" | $(fmt "${MED[idle_$n|$s|login_seconds]:-n/a}" 1)"
 		done
 		printf '%s |\n' "$line"
@@ -183,6 +183,8 @@ HDR
 	row "MLSD ${ENTRIES} entries" ms mlsd seconds 1 1000 lower peer 0.5
 	row "sessions/s, password user" 1/s sess_user rate 0 1 higher peer 2
 	row "sessions/s, anonymous" 1/s sess_anon rate 0 1 higher peer 2
+	row "p99 session latency, password user" ms sess_user p99ms 1 1 lower none 1
+	row "p99 session latency, anonymous" ms sess_anon p99ms 1 1 lower none 1
 	row "server CPU per session, password user" ms sess_user cpu_ms_per_session 2 1 lower peer 0.5
 	row "server CPU per session, anonymous" ms sess_anon cpu_ms_per_session 2 1 lower peer 0.5
 	row "server CPU per GiB, RETR" s/GiB retr cpu_s_per_gib 3 1 lower none 1
@@ -198,11 +200,49 @@ Idle logged-in sessions: PSS per session of the password user (kfbench) and of a
 |---|---|---|---|---|---|---|---|---|---|---|---|---|
 HDR
 	idle_rows
+	[ -z "${KF_BASE_BIN:-}" ] || base_table
 	if [ "${#NOTES[@]}" -gt 0 ]; then
 		printf '\nNotes:\n'
 		for note in "${NOTES[@]}"; do printf -- '- %s\n' "$note"; done
 	fi
 	printf '\nPer-round figures: %s\n' "$(basename "${OUT%.md}.csv")"
+}
+
+# base_row LABEL UNIT TEST METRIC DEC higher|lower: keepftpd against
+# kf-base (--base), "as good" meaning >= (higher) or <= (lower).
+base_row() {
+	local kf bs ok=no
+	kf=${MED[$3|keepftpd|$4]:-n/a}
+	bs=${MED[$3|kf-base|$4]:-n/a}
+	if isnum "$kf" && isnum "$bs" && awk -v a="$kf" -v b="$bs" -v d="$6" \
+		'BEGIN {exit !(d == "higher" ? a >= b : a <= b)}'; then
+		ok=yes
+	fi
+	printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$(fmt "$kf" "$5")" \
+		"$(fmt "$bs" "$5")" "$(ratio "$kf" "$bs")" "$ok"
+}
+
+base_table() {
+	local ni n
+	ni=$(main_idle_n)
+	cat <<HDR
+
+keepftpd against kf-base, keepftpd built at $KF_BASE_DESC (--base), in the same rounds:
+
+| metric | unit | keepftpd | kf-base | keepftpd/kf-base | as good |
+|---|---|---|---|---|---|
+HDR
+	base_row "sessions/s, password user" 1/s sess_user rate 0 higher
+	base_row "sessions/s, anonymous" 1/s sess_anon rate 0 higher
+	base_row "p99 session latency, password user" ms sess_user p99ms 1 lower
+	base_row "p99 session latency, anonymous" ms sess_anon p99ms 1 lower
+	base_row "server CPU per session, password user" ms sess_user cpu_ms_per_session 2 lower
+	base_row "server CPU per session, anonymous" ms sess_anon cpu_ms_per_session 2 lower
+	IFS=, read -r -a IDLE_NS <<<"$IDLE_LIST"
+	for n in "${IDLE_NS[@]}"; do
+		base_row "idle PSS per session, password user ($n)" KiB "idle_$n" pss_kib_per_session 0 lower
+		base_row "idle PSS per session, anonymous ($n)" KiB "idle_$n" pss_anon_kib_per_session 0 lower
+	done
 }
 
 update_readme() {

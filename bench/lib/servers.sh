@@ -63,6 +63,10 @@ pick_ports() {
 	PASV[keepftpd]=$PICKED
 	pick_pasv 200 61000 65399
 	PASV[vsftpd]=$PICKED
+	if [ -n "${KF_BASE_BIN:-}" ]; then
+		pick_pasv 200 61000 65399
+		PASV[kf-base]=$PICKED
+	fi
 	# pure-ftpd lowers its client limit (-c) to half the number of its
 	# passive ports: 10000 ports keep -c 5000.
 	pick_pasv 10000 40000 59999
@@ -142,6 +146,29 @@ PAM
 	fi
 	"$KF_BIN" -t -c "$W/keepftpd.conf" >"$W/keepftpd-check.log" 2>&1 ||
 		{ cat "$W/keepftpd-check.log" >&2; die "keepftpd -t rejects the config"; }
+	[ -z "${KF_BASE_BIN:-}" ] || write_base_config
+}
+
+# kf-base: keepftpd's configuration with its own port, passive range and
+# admin socket; an option the base revision does not know is left out
+# (named in the notes) when -t refuses it.
+write_base_config() {
+	local bmin bmax opt
+	read -r bmin bmax <<<"${PASV[kf-base]}"
+	sed -e "s/^listen = .*/listen = 127.0.0.1:${PORT[kf-base]}/" \
+		-e "s/^pasv_min_port = .*/pasv_min_port = $bmin/" \
+		-e "s/^pasv_max_port = .*/pasv_max_port = $bmax/" \
+		-e "s#^admin_socket = .*#admin_socket = $W/kf-base-admin.sock#" \
+		"$W/keepftpd.conf" >"$W/kf-base.conf"
+	chmod 600 "$W/kf-base.conf"
+	for opt in tls_required_users admin_socket empty_dir; do
+		"$KF_BASE_BIN" -t -c "$W/kf-base.conf" >"$W/kf-base-check.log" 2>&1 && return 0
+		grep -q "$opt" "$W/kf-base-check.log" || break
+		sed -i "/^$opt = /d" "$W/kf-base.conf"
+		note "kf-base: option $opt left out (unknown to $KF_BASE_DESC)"
+	done
+	"$KF_BASE_BIN" -t -c "$W/kf-base.conf" >"$W/kf-base-check.log" 2>&1 ||
+		{ cat "$W/kf-base-check.log" >&2; die "kf-base -t rejects the config"; }
 }
 
 # One cgroup per server that its children inherit: cgroup v1 cpuacct
@@ -208,6 +235,7 @@ start_one() {
 
 start_servers() {
 	start_one keepftpd "$KF_BIN" -c "$W/keepftpd.conf"
+	[ -z "${KF_BASE_BIN:-}" ] || start_one kf-base "$KF_BASE_BIN" -c "$W/kf-base.conf"
 	start_one vsftpd "$VS_BIN" "$W/vsftpd.conf"
 	start_one pure-ftpd "$PF_BIN" "${PF_ARGS[@]}"
 }

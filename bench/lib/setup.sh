@@ -46,6 +46,33 @@ build_keepftpd() {
 	[ -x "$KF_BIN" ] || die "no $KF_BIN after the build"
 }
 
+# build_base REV: keepftpd at git revision REV, from a clean export of
+# that revision (never the work tree), release build like build-bench.
+# Sets KF_BASE_BIN and KF_BASE_DESC.
+build_base() {
+	local rev=$1 b="$ROOT/build-bench-base" src commit
+	commit=$(git -C "$ROOT" rev-parse --verify "$rev^{commit}") ||
+		die "--base: no such revision: $rev"
+	src="$b/src-$commit"
+	if [ ! -f "$b/build-$commit/build.ninja" ]; then
+		rm -rf "$b"
+		mkdir -p "$src"
+		git -C "$ROOT" archive "$commit" | tar -x -C "$src" ||
+			die "--base: git archive $rev failed"
+		log "meson setup build-bench-base ($rev = ${commit:0:7})"
+		meson setup "$b/build-$commit" "$src" --buildtype=release \
+			>"$W/meson-base.log" 2>&1 ||
+			{ cat "$W/meson-base.log" >&2; die "meson setup (base) failed"; }
+	fi
+	log "ninja (base ${commit:0:7})"
+	ninja -C "$b/build-$commit" >"$W/ninja-base.log" 2>&1 ||
+		{ tail -40 "$W/ninja-base.log" >&2; die "keepftpd build (base) failed"; }
+	KF_BASE_BIN="$b/build-$commit/keepftpd"
+	[ -x "$KF_BASE_BIN" ] || die "no $KF_BASE_BIN after the build"
+	# shellcheck disable=SC2034 # read by report.sh
+	KF_BASE_DESC="$rev (commit ${commit:0:7})"
+}
+
 build_loadgen() {
 	[ -f "$ROOT/bench/kfload.c" ] || die "bench/kfload.c missing"
 	[ -f "$ROOT/bench/rawsend.c" ] || die "bench/rawsend.c missing"
