@@ -41,6 +41,14 @@
 #define KF_MAN_DATE   "2026-12-05" /* of the man pages (.TH) */
 #define OVERRIDES_MAX 64
 
+#ifdef HAVE_SYSTEMD
+#define SYSTEMD_FEATURE \
+	"systemd: sd_notify and socket activation (libsystemd.so.0, " \
+	"opened when systemd starts the server)"
+#else
+#define SYSTEMD_FEATURE "systemd: not built in (-Dsystemd=disabled)"
+#endif
+
 static const char *conf_path;
 static int running; /* errors go to the log once the listener runs */
 static const char *overrides[OVERRIDES_MAX];
@@ -576,9 +584,9 @@ main(int argc, char **argv)
 			conf_print_man(STDOUT_FILENO, KF_VERSION, KF_MAN_DATE);
 			return 0;
 		} else if (strcmp(argv[i], "--version") == 0) {
-			printf("keepftpd %s\n%s, libsodium %s\n", KF_VERSION,
-			    OpenSSL_version(OPENSSL_VERSION),
-			    sodium_version_string());
+			printf("keepftpd %s\n%s, libsodium %s\n%s\n",
+			    KF_VERSION, OpenSSL_version(OPENSSL_VERSION),
+			    sodium_version_string(), SYSTEMD_FEATURE);
 			return 0;
 		} else if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0)

@@ -7,8 +7,16 @@
  * change. NOTIFY_SOCKET stays in the environment: only the listener
  * calls these, and the unit sets NotifyAccess=main, so a datagram from
  * any other process is dropped by systemd.
+ *
+ * libsystemd is opened (dlopen) only when the environment says systemd
+ * started us (NOTIFY_SOCKET or LISTEN_FDS), and only then: with it come
+ * libgcrypt, liblzma, libzstd, liblz4 and libgpg-error, about 35
+ * mappings that every monitor and verifier forked from the listener
+ * would otherwise copy and tear down (docs/PERFORMANCE.md). Without
+ * those variables libsystemd's calls do nothing; so do these.
  * Runs in: listener.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +31,64 @@
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
 
+/* The calls used, resolved from libsystemd.so.0 at the first need. */
+struct sd_api {
+	int (*notify)(int, const char *);
+	int (*listen_fds)(int);
+	int (*listen_fds_with_names)(int, char ***);
+	int (*is_socket)(int, int, int, int);
+};
+
+static int
+sd_resolve(void *h, struct sd_api *a)
+{
+	*(void **)&a->notify = dlsym(h, "sd_notify");
+	*(void **)&a->listen_fds = dlsym(h, "sd_listen_fds");
+	*(void **)&a->listen_fds_with_names = dlsym(h,
+	    "sd_listen_fds_with_names");
+	*(void **)&a->is_socket = dlsym(h, "sd_is_socket");
+	return a->notify != NULL && a->listen_fds != NULL &&
+		a->listen_fds_with_names != NULL && a->is_socket != NULL ?
+	    0 :
+	    -1;
+}
+
+/* NULL: not started by systemd, or libsystemd unusable (logged once). */
+static const struct sd_api *
+sd(void)
+{
+	static struct sd_api api;
+	static int state; /* 0: not tried, 1: usable, -1: not */
+	void *h;
+
+	if (state != 0)
+		return state > 0 ? &api : NULL;
+	state = -1;
+	if (getenv("NOTIFY_SOCKET") == NULL && getenv("LISTEN_FDS") == NULL)
+		return NULL;
+	if ((h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		log_err("started by systemd, but libsystemd.so.0: %-s",
+		    dlerror());
+		return NULL;
+	}
+	if (sd_resolve(h, &api) < 0) {
+		log_err("libsystemd.so.0 lacks sd_notify or sd_listen_fds");
+		dlclose(h);
+		return NULL;
+	}
+	state = 1;
+	return &api;
+}
+
 static void
 send_state(const char *state)
 {
-	int r = sd_notify(0, state);
+	const struct sd_api *a = sd();
+	int r;
 
-	if (r < 0)
+	if (a == NULL)
+		return;
+	if ((r = a->notify(0, state)) < 0)
 		log_warn("sd_notify: %-s", strerror(-r));
 }
 
@@ -86,7 +146,8 @@ notify_status(size_t sessions, size_t logged_in)
 int
 notify_passed_count(void)
 {
-	int n = sd_listen_fds(0);
+	const struct sd_api *a = sd();
+	int n = a != NULL ? a->listen_fds(0) : 0;
 
 	return n < 0 ? 0 : n > KF_LISTEN_MAX ? KF_LISTEN_MAX : n;
 }
@@ -94,10 +155,13 @@ notify_passed_count(void)
 int
 notify_listen_fds(int *fds, int *implicit, size_t max)
 {
+	const struct sd_api *a = sd();
 	char **names = NULL;
 	int n, i, ok = 0;
 
-	n = sd_listen_fds_with_names(1, &names);
+	if (a == NULL)
+		return 0;
+	n = a->listen_fds_with_names(1, &names);
 	if (n <= 0) {
 		if (n < 0)
 			log_err("sd_listen_fds: %-s", strerror(-n));
@@ -111,7 +175,7 @@ notify_listen_fds(int *fds, int *implicit, size_t max)
 		fds[i] = SD_LISTEN_FDS_START + i;
 		implicit[i] = names != NULL && names[i] != NULL &&
 		    strcmp(names[i], "implicit") == 0;
-		if (sd_is_socket(fds[i], AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
+		if (a->is_socket(fds[i], AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
 			log_err("passed fd %d is not a listening stream "
 				"socket",
 			    fds[i]);
