@@ -259,7 +259,7 @@ int
 spawn_check_tls(const struct conf *c, char *why, size_t whysz)
 {
 	struct spawn_conf *sc;
-	struct spawner s;
+	struct spawner s = { .pid = 0, .chan = -1 };
 	enum log_sink sink;
 	int level, r;
 
