@@ -19,7 +19,7 @@ from pathlib import Path
 FTP = ["cmd_parse", "ctrl_read_line", "prelogin_run", "session_run",
        "relay_run", "spawner_main", "list_mlst", "list_format_long",
        "list_glob", "xfer_send_file", "xfer_recv_file", "proto_reply_feat",
-       "proto_reply_basic"]
+       "proto_reply_basic", "tls_load", "tls_ctrl_ctx"]
 GLOBAL = set("TDBRVW")
 
 

@@ -34,8 +34,10 @@
 #include "priv/admin.h"
 #include "priv/listener.h"
 #include "priv/notify.h"
+#include "priv/spawn.h"
 #include "common/sys.h"
-#include "tls/tls.h"
+#include "tls/tls_keys.h"
+#include "tls/tls_mem.h"
 
 #define KF_VERSION    "0.1.0"
 #define KF_MAN_DATE   "2026-12-05" /* of the man pages (.TH) */
@@ -277,7 +279,9 @@ config_main(int check_only)
 	if (load_config(&L.conf) < 0)
 		return 1;
 	if (check_only) {
-		if (tls_check(&L.conf, why, sizeof(why)) < 0) {
+		/* loaded by a relay spawner, as the server does: not here */
+		if (tls_configured(&L.conf) &&
+		    spawn_check_tls(&L.conf, why, sizeof(why)) < 0) {
 			fprintf(stderr, "%s: TLS: %s\n",
 			    conf_path ? conf_path : "(defaults)", why);
 			return 1;

@@ -116,5 +116,7 @@
 #define KF_IPC_FDS_MAX		6	/* descriptors passed with one message */
 #define KF_SPAWN_REPLY_MS	5000	/* monitor's wait for a spawner's pidfd reply */
 #define KF_SPAWN_RESTART_MS	1000	/* a spawner that died is started again after this */
+#define KF_SPAWN_READY_MS	15000	/* listener's wait for the relay spawner's TLS report */
+#define KF_SPAWN_WHY_MAX	512	/* the report's reason text, NUL included */
 
 #endif

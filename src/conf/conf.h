@@ -40,11 +40,11 @@
 	    "key for several listeners (at most 8).") \
 	X(PATH, tls_cert, "", 0, 0, \
 	    "PEM certificate chain (leaf first) for FTPS; empty: no TLS. " \
-	    "Loaded by the listener at start and on SIGHUP.") \
+	    "Loaded by the TLS relay spawner at start and on SIGHUP.") \
 	X(PATH, tls_key, "", 0, 0, \
 	    "PEM private key of `tls_cert` (empty: read from `tls_cert`). " \
-	    "Only the listener, the session monitors and the per-session " \
-	    "TLS relay hold it.") \
+	    "Only the TLS relay spawner and the per-session TLS relays " \
+	    "hold it; the listener and the session monitors never do.") \
 	X(STR, tls_min, "1.2", 3, 3, \
 	    "Lowest TLS version accepted: 1.2 or 1.3.") \
 	X(STR, tls_ciphers, \

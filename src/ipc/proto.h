@@ -88,9 +88,10 @@ enum mon_type {
 	 * trailing bytes) ends the session.
 	 *
 	 * Why privileged: the relay that takes over the control socket is
-	 * forked by the monitor, which holds that socket and the private
-	 * key; a worker can neither fork (RLIMIT_NPROC 0, seccomp) nor
-	 * hold the key.
+	 * started by the relay spawner (which alone holds the private key)
+	 * at the monitor's request, and the monitor holds that socket; a
+	 * worker can neither fork (RLIMIT_NPROC 0, seccomp) nor hold the
+	 * key.
 	 *
 	 * Effect: the monitor answers MON_AUTH_TLS_RESULT; the worker then
 	 * drops what the client pipelined after AUTH (never executed),

@@ -30,7 +30,7 @@
 #include "../net/addr.h"
 #include "../sandbox/sandbox.h"
 #include "../sandbox/seccomp.h"
-#include "../tls/tls.h"
+#include "../tls/tls_keys.h"
 #include "admin.h"
 #include "bantab.h"
 #include "listener.h"
@@ -313,7 +313,7 @@ static int accounts_stale = 1; /* at start and after SIGHUP */
  * every monitor fork copies, does not keep a second configuration.
  */
 static struct spawn_conf *
-spawn_conf_of(const struct listener *L)
+spawn_conf_of(const struct conf *c)
 {
 	struct spawn_conf *sc;
 	enum log_sink sink;
@@ -325,7 +325,7 @@ spawn_conf_of(const struct listener *L)
 		return NULL;
 	sc->magic = SPAWN_CONF_MAGIC;
 	sc->size = sizeof(*sc);
-	auth_account(&service, L->conf.service_user, accounts_stale);
+	auth_account(&service, c->service_user, accounts_stale);
 	sc->service_ok = service.ok;
 	sc->service_uid = service.uid;
 	sc->service_gid = service.gid;
@@ -333,7 +333,7 @@ spawn_conf_of(const struct listener *L)
 	log_get(&sink, &level);
 	sc->log_sink = (int)sink;
 	sc->log_level = level;
-	sc->conf = L->conf;
+	sc->conf = *c;
 	return sc;
 }
 
@@ -344,22 +344,29 @@ spawn_conf_free(struct spawn_conf *sc)
 		munmap(sc, sizeof(*sc));
 }
 
+/*
+ * The relay spawner of the configuration in use reported that its
+ * certificate and key load (spawn_start): implicit listeners serve, and
+ * monitors offer AUTH TLS. The listener itself loads neither.
+ */
+static int tls_ready;
+
 static int
-role_wanted(enum spawn_role r)
+role_wanted(const struct listener *L, enum spawn_role r)
 {
-	return r != SPAWN_ROLE_RELAY || tls_ctrl_ctx() != NULL;
+	return r != SPAWN_ROLE_RELAY || tls_configured(&L->conf);
 }
 
 /*
- * A new spawner per role (the relay's only with a certificate loaded;
- * with relay 0, the running one is kept). The previous ones keep
- * serving the monitors that hold their channels, and end when the last
- * of those has gone.
+ * A new spawner per role (the relay's only with a certificate
+ * configured; with relay 0, the running one is kept). The previous ones
+ * keep serving the monitors that hold their channels, and end when the
+ * last of those has gone.
  */
 static int
 spawners_start(struct listener *L, int relay)
 {
-	struct spawn_conf *sc = spawn_conf_of(L);
+	struct spawn_conf *sc = spawn_conf_of(&L->conf);
 	struct spawner fresh;
 	int r, ok = 0;
 
@@ -371,7 +378,9 @@ spawners_start(struct listener *L, int relay)
 		sys_close(&spawners[r].chan);
 		spawners[r].pid = 0;
 		spawner_died[r] = 0;
-		if (!role_wanted(r))
+		if (r == SPAWN_ROLE_RELAY)
+			tls_ready = 0;
+		if (!role_wanted(L, r))
 			continue;
 		if (spawn_start(r, sc, &fresh) < 0) {
 			ok = -1;
@@ -379,9 +388,43 @@ spawners_start(struct listener *L, int relay)
 			continue;
 		}
 		spawners[r] = fresh;
+		if (r == SPAWN_ROLE_RELAY)
+			tls_ready = 1;
 	}
 	spawn_conf_free(sc);
 	return ok;
+}
+
+/*
+ * SIGHUP: the relay spawner of the new configuration c, started before
+ * c is taken: its certificate and key load, or the reload stops here
+ * (the reason is logged by spawn_start). s->pid 0 when c has no TLS.
+ */
+static int
+relay_prepare(const struct conf *c, struct spawner *s)
+{
+	struct spawn_conf *sc;
+	int r;
+
+	s->pid = 0;
+	s->chan = -1;
+	if (!tls_configured(c))
+		return 0;
+	if ((sc = spawn_conf_of(c)) == NULL)
+		return -1;
+	r = spawn_start(SPAWN_ROLE_RELAY, sc, s);
+	spawn_conf_free(sc);
+	return r;
+}
+
+/* ... and, c taken, it replaces the running one. */
+static void
+relay_install(struct spawner *s)
+{
+	sys_close(&spawners[SPAWN_ROLE_RELAY].chan);
+	spawners[SPAWN_ROLE_RELAY] = *s;
+	spawner_died[SPAWN_ROLE_RELAY] = 0;
+	tls_ready = s->pid > 0;
 }
 
 /* A spawner that died is logged and, after a pause, started again. */
@@ -417,11 +460,13 @@ spawners_restart(struct listener *L)
 		    sys_now_ms() - spawner_died[r] < KF_SPAWN_RESTART_MS)
 			continue;
 		spawner_died[r] = 0;
-		if (!role_wanted(r))
+		if (!role_wanted(L, r))
 			continue;
-		if ((sc = spawn_conf_of(L)) == NULL ||
+		if ((sc = spawn_conf_of(&L->conf)) == NULL ||
 		    spawn_start(r, sc, &spawners[r]) < 0)
 			spawner_died[r] = sys_now_ms();
+		if (r == SPAWN_ROLE_RELAY) /* its TLS may no longer load */
+			tls_ready = spawner_died[r] == 0;
 		spawn_conf_free(sc);
 	}
 }
@@ -494,9 +539,6 @@ listener_bind(struct listener *L)
 	snprintf(admin_path, sizeof(admin_path), "%s", L->conf.admin_socket);
 	if ((admin_fd = admin_open(admin_path)) < 0 && admin_path[0] != '\0')
 		log_warn("running without an admin socket (keepftpd ban)");
-	/* certificate and key checked here; the relay spawner loads its own */
-	if (tls_load(&L->conf) < 0)
-		return -1;
 	if (auth_slots_init((unsigned)L->conf.auth_concurrency) < 0)
 		return -1;
 	/*
@@ -507,6 +549,10 @@ listener_bind(struct listener *L)
 	if (seccomp_prepare() < 0)
 		log_warn("seccomp programs not prepared; each monitor compiles "
 			 "its own");
+	/*
+	 * the relay spawner alone loads the certificate and key; one that
+	 * does not load (logged) fails the start as any spawner does
+	 */
 	return spawners_start(L, 1);
 }
 
@@ -697,7 +743,8 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
 		.ctrl_fd = fd,
 		.peer = *peer,
 		.report_fd = report_wr,
-		.implicit = implicit };
+		.implicit = implicit,
+		.tls_ready = tls_ready };
 	socklen_t len = sizeof(a.local);
 	size_t i;
 	pid_t pid;
@@ -787,7 +834,7 @@ accept_one(struct listener *L, size_t which)
 	else if (L->conf.max_per_ip > 0 &&
 	    count_peer(&peer) >= L->conf.max_per_ip)
 		refuse(fd, "Too many connections from your address.", host);
-	else if (L->conf.listen[which].implicit && tls_ctrl_ctx() == NULL)
+	else if (L->conf.listen[which].implicit && !tls_ready)
 		refuse(fd, "TLS is not available.", host);
 	else
 		start_session(L, fd, &peer, L->conf.listen[which].implicit);
@@ -949,6 +996,7 @@ is_session(pid_t pid)
 static void
 do_reload(struct listener *L)
 {
+	struct spawner relay;
 	struct conf *c;
 
 	if (L->reload == NULL) {
@@ -965,12 +1013,14 @@ do_reload(struct listener *L)
 	/* listen lines (and implicit flags) stay those of the start */
 	memcpy(c->listen, L->conf.listen, sizeof(c->listen));
 	c->listen_count = L->conf.listen_count;
+	accounts_stale = 1; /* look the accounts up again */
 	/*
-	 * TLS settings live in the contexts, the rest in the struct: a TLS
-	 * part that does not load keeps the whole old configuration, never
-	 * old contexts beside new options (the reason is logged by tls_load).
+	 * TLS settings live in the relay spawner's contexts, the rest in
+	 * the struct: a TLS part that does not load there keeps the whole
+	 * old configuration, old spawners included, never old contexts
+	 * beside new options (the reason is logged by spawn_start).
 	 */
-	if (tls_load(c) < 0) {
+	if (relay_prepare(c, &relay) < 0) {
 		log_err(
 		    "configuration reload failed: its TLS part does not "
 		    "load; keeping the whole old configuration (certificate, "
@@ -980,10 +1030,10 @@ do_reload(struct listener *L)
 	}
 	if (tls_configured(c))
 		log_info("TLS certificate reloaded: tls_cert=%s", c->tls_cert);
-	accounts_stale = 1; /* look the accounts up again */
 	L->conf = *c;
 	/* new sessions get new spawners; old ones end with theirs */
-	if (spawners_start(L, 1) < 0)
+	relay_install(&relay);
+	if (spawners_start(L, 0) < 0)
 		log_err("a spawner did not start; retrying");
 	log_info("configuration reloaded; new sessions use it "
 		 "(listen addresses are unchanged until restart)");

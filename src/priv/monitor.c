@@ -41,7 +41,7 @@
 #include "../auth/policy.h"
 #include "../proto/session.h"
 #include "../sandbox/sandbox.h"
-#include "../tls/tls.h"
+#include "../tls/tls_keys.h"
 #include "mon_state.h"
 #include "monitor.h"
 #include "spawn.h"
@@ -256,9 +256,8 @@ op_tls_ready(void *ctx)
 {
 	struct mon *m = ctx;
 
-	/* configured, but no certificate loaded (a reload that failed) */
-	return tls_ctrl_ctx() != NULL &&
-	    m->a->spawn_chan[SPAWN_ROLE_RELAY] >= 0;
+	/* the relay spawner reported its certificate and key loaded */
+	return m->a->tls_ready && m->a->spawn_chan[SPAWN_ROLE_RELAY] >= 0;
 }
 
 static int op_ccc(void *);
@@ -603,7 +602,7 @@ monitor_run(const struct monitor_args *a)
 	    m.tls_sess, &m.tls_sess_len);
 	log_set_prefix("[s%lu %s]", a->id, m.peer);
 	log_info("connect%-s", a->implicit ? " (implicit TLS)" : "");
-	if (tls_ctrl_ctx() != NULL)
+	if (a->tls_ready)
 		tls_session_keys_new(&m.si.tls_keys);
 	if (a->implicit) {
 		relay_start(&m);

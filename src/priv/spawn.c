@@ -1,23 +1,29 @@
 /*
  * spawn.c - the role spawners from outside. The listener starts one
  * per role: a fresh exec of keepftpd-worker (execveat of the fd opened
- * at start; the privileged keepftpd holds no FTP code), with the request channel and a sealed memfd holding the
- * configuration at fixed descriptor numbers and nothing else open. A
+ * at start; the privileged keepftpd holds no FTP code), with the
+ * request channel and a sealed memfd holding the configuration at
+ * fixed descriptor numbers and nothing else open.
+ * The relay spawner first reports whether the certificate and key
+ * loaded (SPAWN_READY); the listener waits for that word. A
  * monitor asks a spawner for a worker with one datagram (a struct
  * handoff and the worker's descriptors) and gets the worker's pidfd
  * back on a reply socket of its own, and later its exit status.
- * Runs in: listener (spawn_init, spawn_start), monitor (requests).
+ * Runs in: listener (spawn_init, spawn_start), monitor (requests),
+ * `keepftpd -t` (spawn_check_tls).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../common/log.h"
@@ -150,8 +156,50 @@ exec_spawner(enum spawn_role r, int chan, int conf)
 	_exit(127);
 }
 
-int
-spawn_start(enum spawn_role r, const struct spawn_conf *sc, struct spawner *s)
+/*
+ * The relay spawner's report on its channel: 0 when its certificate and
+ * key loaded, else -1 with the reason in why.
+ */
+static int
+wait_ready(int chan, char *why, size_t whysz)
+{
+	struct spawn_ready rd;
+
+	memset(&rd, 0, sizeof(rd));
+	if (sys_poll1(chan, POLLIN, KF_SPAWN_READY_MS) <= 0) {
+		snprintf(why, whysz,
+		    "the relay spawner did not report in %d ms",
+		    KF_SPAWN_READY_MS);
+		return -1;
+	}
+	if (ipc_recv_fds(chan, SPAWN_READY, &rd, sizeof(rd), NULL, 0, NULL,
+		NULL) < 0) {
+		snprintf(why, whysz, "the relay spawner ended unreported");
+		return -1;
+	}
+	rd.why[sizeof(rd.why) - 1] = '\0';
+	if (rd.ok != 1) {
+		snprintf(why, whysz, "%s",
+		    rd.why[0] != '\0' ? rd.why : "does not load");
+		return -1;
+	}
+	return 0;
+}
+
+/* A relay spawner whose TLS did not load: gone before anyone uses it. */
+static int
+not_ready(pid_t pid, int chan)
+{
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	close(chan);
+	return -1;
+}
+
+static int
+start_why(enum spawn_role r, const struct spawn_conf *sc, struct spawner *s,
+    char *why, size_t whysz)
 {
 	int sv[2], conf, on = 1;
 	pid_t pid;
@@ -181,11 +229,59 @@ spawn_start(enum spawn_role r, const struct spawn_conf *sc, struct spawner *s)
 		exec_spawner(r, sv[1], conf);
 	close(conf);
 	close(sv[1]);
+	if (r == SPAWN_ROLE_RELAY && wait_ready(sv[0], why, whysz) < 0)
+		return not_ready(pid, sv[0]);
 	/* the monitors only send */
 	shutdown(sv[0], SHUT_RD);
 	s->pid = pid;
 	s->chan = sv[0];
 	s->started_ms = sys_now_ms();
+	return 0;
+}
+
+int
+spawn_start(enum spawn_role r, const struct spawn_conf *sc, struct spawner *s)
+{
+	char why[KF_SPAWN_WHY_MAX] = "";
+
+	if (start_why(r, sc, s, why, sizeof(why)) == 0)
+		return 0;
+	if (why[0] != '\0')
+		log_err("TLS: %-s", why);
+	return -1;
+}
+
+/*
+ * `keepftpd -t`: a relay spawner in check mode loads the certificate
+ * and key, reports, and ends; this process loads neither.
+ */
+int
+spawn_check_tls(const struct conf *c, char *why, size_t whysz)
+{
+	struct spawn_conf *sc;
+	struct spawner s = { .pid = 0, .chan = -1 };
+	enum log_sink sink;
+	int level, r;
+
+	snprintf(why, whysz, "cannot start the relay spawner");
+	if (spawn_init() < 0 || (sc = calloc(1, sizeof(*sc))) == NULL)
+		return -1;
+	sc->magic = SPAWN_CONF_MAGIC;
+	sc->size = sizeof(*sc);
+	sc->check_only = 1;
+	sc->server_uid = geteuid();
+	log_get(&sink, &level);
+	sc->log_sink = (int)sink;
+	sc->log_level = level;
+	sc->conf = *c;
+	r = start_why(SPAWN_ROLE_RELAY, sc, &s, why, whysz);
+	free(sc);
+	if (r < 0)
+		return -1;
+	/* it ends by itself once it reported */
+	close(s.chan);
+	while (waitpid(s.pid, NULL, 0) < 0 && errno == EINTR)
+		;
 	return 0;
 }
 

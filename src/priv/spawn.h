@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../common/limits.h"
 #include "../conf/conf.h"
 #include "../ipc/handoff.h"
 
@@ -31,7 +32,20 @@ struct spawn_conf {
 	uid_t server_uid; /* who may send requests (and root) */
 	int log_sink; /* enum log_sink of the listener */
 	int log_level;
+	int check_only; /* relay, `keepftpd -t`: report, then end */
 	struct conf conf;
+};
+
+/*
+ * The relay spawner's first word on its channel, before it takes a
+ * request: the certificate and key loaded (ok 1), or why not. The
+ * listener holds no TLS context; this is how it learns whether TLS
+ * works (start-up, SIGHUP, implicit listeners, the monitors' flag).
+ */
+#define SPAWN_READY 0x5313
+struct spawn_ready {
+	int32_t ok;
+	char why[KF_SPAWN_WHY_MAX];
 };
 
 /* Fixed descriptors of a spawner after exec. */
@@ -50,8 +64,20 @@ int spawn_init(void);
 void spawn_forget_exe(void);
 /* The role's name in argv ("prelogin", ...), or NULL. */
 const char *spawn_role_name(enum spawn_role);
-/* fork + execveat of the binary as the role's spawner. 0 or -1 (logged). */
+/*
+ * fork + execveat of the binary as the role's spawner. The relay's is
+ * waited for until it reports (struct spawn_ready); when its TLS does
+ * not load, the reason is logged ("TLS: ...") and it is gone. 0 or -1
+ * (logged).
+ */
 int spawn_start(enum spawn_role, const struct spawn_conf *, struct spawner *);
+
+/*
+ * `keepftpd -t`: a relay spawner loads the certificate and key and
+ * reports (the check runs outside the privileged image). 0, or -1 with
+ * the reason in why.
+ */
+int spawn_check_tls(const struct conf *, char *why, size_t whysz);
 
 /* A worker as the monitor sees it. */
 struct spawned {

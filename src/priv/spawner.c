@@ -11,8 +11,10 @@
  *              CAP_SETPCAP, CAP_DAC_READ_SEARCH and CAP_KILL; holds the name map,
  *              the HASH digests and the data TLS context (the decoy key);
  *              each child enters the user's sandbox, runs session_run.
- *   relay      loads the certificate and key, then as prelogin; each
- *              child runs relay_run.
+ *   relay      loads the certificate and key (the only process that
+ *              reads tls_key; the listener learns the outcome from its
+ *              report, SPAWN_READY), then as prelogin; each child runs
+ *              relay_run.
  * A request is checked (sender's uid, every handoff field, the fd
  * count); the spawner answers on the request's own reply socket with
  * the worker's pidfd, later with its exit status. When the monitor
@@ -26,6 +28,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -144,6 +147,30 @@ enter_as_service(void)
 	sandbox_spawner(&sp);
 }
 
+/*
+ * The relay's certificate and key, loaded here only: the listener and
+ * the monitors hold no TLS context. The outcome goes to the listener
+ * on the channel before any request is taken (struct spawn_ready); on
+ * failure the listener logs the reason and this spawner ends.
+ */
+static void
+relay_load(void)
+{
+	struct spawn_ready rd;
+
+	memset(&rd, 0, sizeof(rd));
+	rd.ok = tls_load(&sc.conf, rd.why, sizeof(rd.why)) == 0 &&
+	    tls_ctrl_ctx() != NULL;
+	if (!rd.ok && rd.why[0] == '\0')
+		snprintf(rd.why, sizeof(rd.why), "tls_cert is empty");
+	if (ipc_send_fds(SPAWN_FD_CHAN, SPAWN_READY, &rd, sizeof(rd), NULL, 0) <
+		0 ||
+	    !rd.ok)
+		_exit(1);
+	if (sc.check_only) /* `keepftpd -t`: nothing more to do */
+		_exit(0);
+}
+
 static void
 setup_role(void)
 {
@@ -162,8 +189,7 @@ setup_role(void)
 		enter_as_service();
 		break;
 	case SPAWN_ROLE_RELAY:
-		if (tls_load(&sc.conf) < 0 || tls_ctrl_ctx() == NULL)
-			fatal("no TLS context");
+		relay_load();
 		enter_as_service();
 		break;
 	case SPAWN_ROLE_POSTLOGIN:

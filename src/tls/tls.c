@@ -3,19 +3,18 @@
  * certificate chain and key, and the data connections' decoy context.
  * Private keys live in OpenSSL's secure heap where it is available
  * (cleared when freed). See tls.h and docs/SECURITY.md.
- * Runs in: listener (load, reload), monitor, TLS relay, post-login
- * worker (inherited contexts).
+ * Runs in: relay and post-login spawners (load; the relay spawner of
+ * `keepftpd -t` too), TLS relay and post-login worker (inherited
+ * contexts). Never in the privileged image.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509err.h>
-#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +38,9 @@ struct tls_set {
 
 static struct tls_set *cur;
 /*
- * OpenSSL's secure heap arena [lo, hi), found in the listener: every
- * private key (the real one, the decoy) and the DRBG states live there.
+ * OpenSSL's secure heap arena [lo, hi), found by the spawner that
+ * loads the keys: every private key (the real one, the decoy) and the
+ * DRBG states live there.
  * A worker that needs none of them maps fresh inaccessible pages over it
  * instead of freeing the contexts: nothing secret is left, no page of
  * the inherited heap is written (copied), and a stray use of the secure
@@ -51,65 +51,6 @@ static int fresh_refused; /* the last data ClientHello offered no session */
 /* post-login worker: the control connection's TLS 1.2 session (DER) */
 static unsigned char resume_der[KF_TLS_SESSION_MAX];
 static size_t resume_len;
-
-/*
- * Every block OpenSSL frees is wiped first: the key's decoded copies
- * (PEM to DER, ASN.1 structures) must not linger in a heap that a
- * worker inherits by fork.
- */
-static void *
-wipe_malloc(size_t n, const char *file, int line)
-{
-	(void)file;
-	(void)line;
-	return malloc(n);
-}
-
-static void
-wipe_free(void *p, const char *file, int line)
-{
-	(void)file;
-	(void)line;
-	if (p != NULL)
-		explicit_bzero(p, malloc_usable_size(p));
-	free(p);
-}
-
-static void *
-wipe_realloc(void *p, size_t n, const char *file, int line)
-{
-	size_t old;
-	void *q;
-
-	if (p == NULL)
-		return wipe_malloc(n, file, line);
-	if (n == 0) {
-		wipe_free(p, file, line);
-		return NULL;
-	}
-	old = malloc_usable_size(p);
-	if (n <= old)
-		return p;
-	if ((q = malloc(n)) == NULL)
-		return NULL;
-	memcpy(q, p, old);
-	wipe_free(p, file, line);
-	return q;
-}
-
-int
-tls_init_memory(void)
-{
-	return CRYPTO_set_mem_functions(wipe_malloc, wipe_realloc, wipe_free) ?
-	    0 :
-	    -1;
-}
-
-int
-tls_configured(const struct conf *c)
-{
-	return c->tls_cert[0] != '\0';
-}
 
 const char *
 tls_error_text(char *buf, size_t n)
@@ -548,10 +489,9 @@ secure_heap_once(void)
 }
 
 int
-tls_load(const struct conf *c)
+tls_load(const struct conf *c, char *why, size_t whysz)
 {
 	struct tls_set *s;
-	char why[512];
 
 	if (!tls_configured(c)) {
 		set_free(cur);
@@ -559,12 +499,8 @@ tls_load(const struct conf *c)
 		return 0;
 	}
 	secure_heap_once();
-	if ((s = set_build(c, why, sizeof(why))) == NULL) {
-		log_err("TLS: %-s%-s", why,
-		    cur != NULL ? "; keeping the certificate loaded before" :
-				  "");
+	if ((s = set_build(c, why, whysz)) == NULL)
 		return -1;
-	}
 	set_free(cur);
 	cur = s;
 	return 0;
@@ -580,11 +516,16 @@ int
 tls_load_data(const struct conf *c)
 {
 	struct tls_set *s;
+	char why[512];
 	X509 *x = NULL;
 	BIO *b;
 
-	if (!tls_configured(c) || !c->tls_data_reuse_required)
-		return tls_load(c);
+	if (!tls_configured(c) || !c->tls_data_reuse_required) {
+		if (tls_load(c, why, sizeof(why)) == 0)
+			return 0;
+		log_err("TLS: %-s", why);
+		return -1;
+	}
 	secure_heap_once();
 	if ((b = BIO_new_file(c->tls_cert, "r")) != NULL) {
 		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
@@ -605,19 +546,6 @@ tls_load_data(const struct conf *c)
 	}
 	set_free(cur);
 	cur = s;
-	return 0;
-}
-
-int
-tls_check(const struct conf *c, char *why, size_t whysz)
-{
-	struct tls_set *s;
-
-	if (!tls_configured(c))
-		return 0;
-	if ((s = set_build(c, why, whysz)) == NULL)
-		return -1;
-	set_free(s);
 	return 0;
 }
 
@@ -695,13 +623,6 @@ tls_set_resume(SSL_CTX *ctx, const unsigned char *der, size_t n)
 	resume_len = n;
 	SSL_CTX_sess_set_get_cb(ctx, get_resume);
 	return 0;
-}
-
-void
-tls_session_keys_new(struct tls_session_keys *k)
-{
-	randombytes_buf(k->ticket, sizeof(k->ticket));
-	randombytes_buf(k->sid_ctx, sizeof(k->sid_ctx));
 }
 
 int

@@ -8,10 +8,12 @@ import hashlib
 import io
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -478,6 +480,45 @@ def test_only_the_relay_holds_the_private_key(start_server, certs):
     f.quit()
 
 
+def pem_body_lines(key_path):
+    """The key file's base64 lines: the PEM text itself, wherever it went."""
+    return [ln.encode() for ln in key_path.read_text().splitlines()
+            if ln and not ln.startswith("-----")]
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="reads other processes' memory")
+def test_listener_and_monitor_hold_no_private_key(start_server, certs):
+    """Issue 13: only the relay spawner loads the certificate and key; the
+    listener (at start and after SIGHUP) and the monitors forked from it
+    never held them. The relay spawner reported to the listener that TLS
+    loads; the session's workers hold no key either."""
+    if is_sanitized():
+        pytest.skip("ASan's shadow memory is too large to scan")
+    srv = start_server(conf_extra=tls_conf(certs["cert"], certs["key"]), rootless=False)
+    scalar = ec_private_scalar(certs["key"])
+    needles = [scalar, scalar[::-1]]
+    text = pem_body_lines(Path(certs["key"]))
+    spawner = descendants_named(srv.pid, "kf-spawn-relay")
+    assert len(spawner) == 1
+    assert memory_holds(spawner[0], needles), "the scan does not find the key at all"
+    for reload in (False, True):
+        if reload:
+            before = len(srv.log())
+            os.kill(srv.pid, signal.SIGHUP)
+            assert wait_for(lambda: "configuration reloaded" in srv.log()[before:])
+        f = tls_login(srv, prot_p=True)
+        assert retr(f, "hello.txt") == b"hello world\n"
+        monitor = descendants_named(srv.pid, "kf-monitor")
+        session = descendants_named(srv.pid, "kf-session")
+        assert len(monitor) == 1 and len(session) == 1
+        assert not memory_holds(srv.pid, needles + text), "the listener holds the key"
+        assert not memory_holds(monitor[0], needles + text), "the monitor holds the key"
+        assert not memory_holds(session[0], needles), "post-login worker holds the key"
+        prelogin_holds_no_key(srv, needles)
+        f.quit()
+        assert wait_for(lambda: not descendants_named(srv.pid, "kf-monitor"))
+
+
 def rsa_prime(key_path):
     out = subprocess.run(["openssl", "pkey", "-in", str(key_path), "-text", "-noout"],
                          capture_output=True, text=True, check=True).stdout
@@ -489,8 +530,9 @@ def rsa_prime(key_path):
 @pytest.mark.parametrize("kind", ["ec", "rsa"])
 def test_plain_sessions_of_a_tls_server_hold_no_key(start_server, tmp_path, kind):
     """A session without TLS on a server with a certificate: neither of its
-    workers holds the private key, and neither does the post-login spawner
-    they are forked from (executed afresh, it read only the certificate)."""
+    workers holds the private key, nor its monitor, nor the listener, nor
+    the post-login spawner they are forked from (executed afresh, it read
+    only the certificate); the relay spawner alone loaded it."""
     if is_sanitized():
         pytest.skip("ASan's shadow memory is too large to scan")
     cert, key = make_cert(tmp_path / "k", kind=kind)
@@ -510,8 +552,13 @@ def test_plain_sessions_of_a_tls_server_hold_no_key(start_server, tmp_path, kind
     assert len(session) == 1
     monitors = descendants_named(srv.pid, "kf-monitor")
     assert len(monitors) == 1
-    # the scan itself works: the monitor (privileged) keeps the key
-    assert memory_holds(monitors[0], needles), "the scan does not find the key at all"
+    # the scan itself works: the relay spawner loaded the key
+    relay = descendants_named(srv.pid, "kf-spawn-relay")
+    assert len(relay) == 1
+    assert memory_holds(relay[0], needles), "the scan does not find the key at all"
+    # the listener and the monitor forked from it never loaded it
+    assert not memory_holds(srv.pid, needles), "the listener holds the key"
+    assert not memory_holds(monitors[0], needles), "the monitor holds the key"
     assert not memory_holds(session[0], needles), "post-login worker holds the key"
     spawner = descendants_named(srv.pid, "kf-spawn-post")
     assert len(spawner) == 1
