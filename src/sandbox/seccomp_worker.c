@@ -101,7 +101,7 @@ allow_sanitizer(scmp_filter_ctx ctx, enum sandbox_phase phase)
 
 /* Pre-login, post-login, relay. */
 static int
-build(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
+build_worker(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 {
 	if (phase == SANDBOX_RELAY) {
 		if (sc_allow_relay_calls(ctx) < 0)
@@ -153,7 +153,7 @@ seccomp_prepare(void)
 	size_t i;
 
 	for (i = 0; i < SC_NELEM(worker_phases); i++)
-		if (sc_prepare(worker_phases[i], build, want) == 0)
+		if (sc_prepare(worker_phases[i], build_worker, want) == 0)
 			ok++;
 	return ok > 0 ? 0 : -1;
 }
@@ -166,5 +166,5 @@ seccomp_apply(enum sandbox_phase phase)
 		errno = EINVAL;
 		return -1;
 	}
-	return sc_apply(phase, build);
+	return sc_apply(phase, build_worker);
 }
