@@ -1,9 +1,9 @@
 /*
  * seccomp_common.c - what the workers' programs and the monitor's share:
  * the lists of the pre-login, post-login and relay phases (the
- * monitor's program allows every one of them too: its workers ran
- * forked from it, under both filters), the rule builders, and the
- * prepared programs (compiled once, loaded as they are).
+ * monitor's program allows every one of them too; seccomp_monitor.c
+ * says why), the rule builders, and the prepared programs (compiled
+ * once, loaded as they are).
  * Anything not listed kills the process (SCMP_ACT_KILL_PROCESS), and so
  * does any other architecture's calling convention. Memory never
  * becomes executable, signals reach only this process, and only the
