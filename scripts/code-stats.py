@@ -2,6 +2,10 @@
 """code-stats.py [DIR] [-n N]: the longest functions and the largest files
 of the C sources under DIR (default src/), for the notes of a change.
 
+code-stats.py --lines FILE...: per file and in all, its lines as wc -l
+counts them and its code lines (neither blank nor only comment), the two
+columns of docs/SECURITY.md's "Two binaries" table.
+
 A function is a style(9) definition: its name at column 0 followed by
 '(', its body from a '{' alone on a line to the next '}' at column 0.
 Its length is the lines of the body, braces included. Pure: reads files,
@@ -25,8 +29,45 @@ def functions(path):
             name, start = None, None
 
 
+def code_lines(text):
+    """Lines with something left once comments are blanked out."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        if text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            out.append("\n" * text.count("\n", i, j))
+            i = j
+        elif text.startswith("//", i):
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+        elif text[i] in "\"'":
+            j = i + 1
+            while j < n and text[j] != text[i] and text[j] != "\n":
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i:j + 1])
+            i = j + 1
+        else:
+            out.append(text[i])
+            i += 1
+    return sum(1 for line in "".join(out).split("\n") if line.strip())
+
+
+def lines(paths):
+    total, code = 0, 0
+    for p in paths:
+        text = open(p, encoding="utf-8", errors="replace").read()
+        t, c = text.count("\n"), code_lines(text)
+        total, code = total + t, code + c
+        print(f"{t:6d} {c:6d}  {p}")
+    print(f"{total:6d} {code:6d}  in all (wc -l, code)")
+
+
 def main():
     args = sys.argv[1:]
+    if args[:1] == ["--lines"]:
+        lines(args[1:])
+        return
     n = 10
     if "-n" in args:
         i = args.index("-n")

@@ -546,7 +546,7 @@ listener_bind(struct listener *L)
 	 * here: otherwise every monitor runs libseccomp's compiler at its
 	 * first login (CPU, and a heap it keeps for the session).
 	 */
-	if (seccomp_prepare() < 0)
+	if (seccomp_prepare_monitor() < 0)
 		log_warn("seccomp programs not prepared; each monitor compiles "
 			 "its own");
 	/*

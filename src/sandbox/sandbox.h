@@ -2,8 +2,10 @@
  * sandbox.h - the only module that calls chroot, setuid, capset, prctl,
  * landlock and seccomp. One function per transition; each verifies its
  * result and exits the process on a mismatch.
- * Runs in: pre-login and post-login workers (just after fork), listener
- * (sandbox_prepare_empty_dir), monitor (sandbox_monitor_shrink).
+ * Runs in: spawners, pre-login and post-login workers and the TLS relay
+ * (just after fork; sb_worker.c, in keepftpd-worker only); the listener
+ * (sandbox_prepare_empty_dir), the monitor (sandbox_monitor_shrink) and
+ * the PAM session keeper (sandbox_pam_keeper) in sb_priv.c.
  */
 #ifndef KF_SANDBOX_H
 #define KF_SANDBOX_H

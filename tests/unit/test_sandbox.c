@@ -707,9 +707,10 @@ test_prelogin_rootless(void **state)
 
 /*
  * The same confinement with the programs compiled once beforehand, as
- * the listener does (seccomp_prepare): each worker loads a copy with its
- * own pid patched into the self-signal rule. From here on every test in
- * this file uses the prepared programs.
+ * the spawners do (seccomp_prepare) and the listener for the monitors
+ * (seccomp_prepare_monitor): each worker loads a copy with its own pid
+ * patched into the self-signal rule. From here on every test in this
+ * file uses the prepared programs.
  */
 static void
 test_prepared_programs(void **state)
@@ -717,6 +718,7 @@ test_prepared_programs(void **state)
 	if (!is_root())
 		skip();
 	assert_int_equal(seccomp_prepare(), 0);
+	assert_int_equal(seccomp_prepare_monitor(), 0);
 	test_prelogin_root(state);
 	test_prelogin_rootless(state);
 }
