@@ -4,7 +4,8 @@
  * other architecture's calling convention. Memory never becomes
  * executable, signals reach only this process, and only the post-login
  * worker may create sockets: TCP over IPv4 or IPv6. A post-login mode
- * with a set-id or sticky bit gets EPERM (mode_calls).
+ * with a set-id or sticky bit gets EPERM (mode_calls); openat2, whose
+ * mode no filter can read, gets ENOSYS (enosys_calls).
  * Names are resolved by libseccomp for the native architecture; a name
  * the architecture lacks (mmap2 on x86_64) is skipped.
  * To allow a new call: add its name to the phase's table below, and to
@@ -119,10 +120,10 @@ static const char *const relay_calls[] = {
 
 /*
  * Post-login: files under the root, transfers, data connections.
- * openat, mkdirat, fchmod and fchmodat are in mode_calls below.
+ * openat, mkdirat, fchmod and fchmodat are in mode_calls below;
+ * openat2 is refused (enosys_calls).
  */
 static const char *const post_calls[] = {
-	"openat2",
 	"getdents64",
 	"unlinkat",
 	"renameat",
@@ -153,6 +154,17 @@ static const char *const post_calls[] = {
 	"getgid",
 	"getegid",
 	"uname",
+};
+
+/*
+ * Refused with ENOSYS after login (post-login worker and monitor), as a
+ * kernel without the call answers, so that a library trying it falls
+ * back to openat. openat2: its mode lies in struct open_how, which no
+ * filter can read, so a set-id bit would pass; fs_open (src/fs/walk.c)
+ * resolves paths with openat, whose mode mode_calls checks.
+ */
+static const char *const enosys_calls[] = {
+	"openat2",
 };
 
 /*
@@ -207,7 +219,7 @@ static const struct arg_rule base_args[] = {
  * session turns into a 550, not a killed session) when one is there.
  * openat's mode counts only when it creates (O_CREAT, O_TMPFILE).
  * openat2 is not here: its mode lies in struct open_how, which seccomp
- * cannot read (docs/SANDBOX.md).
+ * cannot read; it is refused outright (enosys_calls).
  */
 struct mode_call {
 	const char *name;
@@ -346,6 +358,22 @@ allow_args(scmp_filter_ctx ctx, const struct arg_rule *t, size_t n)
 	return 0;
 }
 
+static int
+refuse_enosys(scmp_filter_ctx ctx)
+{
+	size_t i;
+	int nr;
+
+	for (i = 0; i < NELEM(enosys_calls); i++) {
+		if ((nr = seccomp_syscall_resolve_name(enosys_calls[i])) ==
+		    __NR_SCMP_ERROR)
+			continue;
+		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* abort() and raise() signal this process only, never a neighbour. */
 static int
 allow_self_signals(scmp_filter_ctx ctx, scmp_datum_t me)
@@ -475,7 +503,7 @@ build_monitor(scmp_filter_ctx ctx)
 	    allow_args(ctx, base_args, NELEM(base_args)) < 0 ||
 	    allow_args(ctx, mon_args, NELEM(mon_args)) < 0 ||
 	    allow_modes(ctx) < 0 || allow_tcp_sockets(ctx) < 0 ||
-	    allow_mon_sockets(ctx) < 0)
+	    allow_mon_sockets(ctx) < 0 || refuse_enosys(ctx) < 0)
 		return -1;
 	if ((nr = seccomp_syscall_resolve_name("clone3")) != __NR_SCMP_ERROR &&
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0) < 0)
@@ -543,7 +571,8 @@ build(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 		return -1;
 	if (phase == SANDBOX_POSTLOGIN &&
 	    (allow_calls(ctx, post_calls, NELEM(post_calls)) < 0 ||
-		allow_modes(ctx) < 0 || allow_tcp_sockets(ctx) < 0))
+		allow_modes(ctx) < 0 || allow_tcp_sockets(ctx) < 0 ||
+		refuse_enosys(ctx) < 0))
 		return -1;
 #ifdef KF_SANITIZE
 	if (allow_sanitizer(ctx, phase) < 0)
