@@ -11,6 +11,7 @@
 #define KF_CMD_NAME_MAX		8	/* longest verb we know is 4; room for extensions */
 #define KF_PATH_MAX		4096	/* virtual path as the client sees it */
 #define KF_NAME_MAX		255	/* one path component */
+#define KF_SYMLINKS_MAX		40	/* symlinks followed in one path, as the kernel */
 #define KF_USER_MAX		128	/* user name, bytes */
 #define KF_PASS_MAX		256	/* password, bytes */
 #define KF_IPC_MSG_MAX		8192	/* one privileged message, header included */

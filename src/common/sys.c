@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -104,16 +103,16 @@ sys_lock(int fd, int cmd, struct flock *fl)
 	return r;
 }
 
-/* openat2(2), which glibc does not wrap; how is a struct open_how. */
+/* openat(2), close-on-exec always. */
 int
-sys_openat2(int dirfd, const char *path, const void *how, size_t size)
+sys_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
-	long fd;
+	int fd;
 
 	do
-		fd = syscall(SYS_openat2, dirfd, path, how, size);
+		fd = openat(dirfd, path, flags | O_CLOEXEC, mode);
 	while (fd < 0 && errno == EINTR);
-	return (int)fd;
+	return fd;
 }
 
 /* Blocking or not: waits for POLLOUT on EAGAIN. */

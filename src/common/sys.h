@@ -21,7 +21,7 @@ ssize_t sys_recv(int fd, void *, size_t, int flags);
 ssize_t sys_send(int fd, const void *, size_t, int flags);
 ssize_t sys_recvmsg(int fd, struct msghdr *, int flags);
 int sys_lock(int fd, int cmd, struct flock *);
-int sys_openat2(int dirfd, const char *path, const void *how, size_t);
+int sys_openat(int dirfd, const char *path, int flags, mode_t mode);
 
 int sys_write_all(int fd, const void *, size_t);
 int sys_set_nonblock(int fd, int on);

@@ -63,10 +63,10 @@ int glob_expand(int rootfd, const char *base, const char *pattern,
  *   pattern or an exhausted budget counts as a match).
  * glob_set_hide: glob_set_match with a void * set, for hide hooks.
  * glob_expand: expands pattern (relative to the virtual directory
- *   base, or absolute) one component at a time through fs_open(), so
- *   the kernel keeps every lookup in the root. Components without a
- *   wildcard are taken verbatim ("." and ".." included, resolved by the
- *   kernel, never matched); a wildcard component only matches
+ *   base, or absolute) one component at a time through fs_open(), which
+ *   keeps every lookup in the root. Components without a wildcard are
+ *   taken verbatim ("." and ".." included, resolved by fs_open, never
+ *   matched); a wildcard component only matches
  *   directories unless it is the last, skips "." and "..", and matches
  *   a leading "." only when it starts with "."; hidden names (hide) are
  *   skipped, literal components included. Matches of one directory come

@@ -1,8 +1,8 @@
 /*
  * list.c - directory listings: LIST (ls -l), NLST, LIST -R, MLSD, MLST
  * and LIST/NLST of wildcard arguments. Formatters are pure; the walkers
- * use only openat2 (fs_open), getdents (readdir), fstatat, readlinkat
- * and close.
+ * use only fs_open (openat, one name at a time), getdents (readdir),
+ * fstatat, readlinkat and close.
  * Runs in: post-login worker.
  */
 #include <dirent.h>

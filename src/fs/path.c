@@ -1,16 +1,15 @@
 /*
- * path.c - lexical clean-up of client paths and the openat2 calls that
- * keep every lookup inside the session root.
+ * path.c - lexical clean-up of client paths, and the parent directory
+ * of a path opened through fs_open (walk.c), which keeps every lookup
+ * inside the session root.
  * Runs in: post-login worker.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../common/limits.h"
-#include "../common/sys.h"
 #include "path.h"
 
 /* Appends one component; ".." pops, "." and "" are skipped. */
@@ -95,22 +94,6 @@ path_split(const char *vpath, char *parent, size_t psz, const char **name)
 	parent[n] = '\0';
 	*name = slash + 1;
 	return 0;
-}
-
-/*
- * The one way a session opens a path: every component, symlinks and
- * ".." included, is resolved by the kernel as if rootfd were "/".
- */
-int
-fs_open(int rootfd, const char *vpath, int flags, mode_t mode)
-{
-	struct open_how how = {
-		.flags = (unsigned long long)(flags | O_CLOEXEC |
-		    ((flags & O_PATH) ? 0 : O_NOCTTY)),
-		.mode = (flags & O_CREAT) ? mode : 0,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	return sys_openat2(rootfd, vpath, &how, sizeof(how));
 }
 
 /*

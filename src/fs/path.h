@@ -1,8 +1,9 @@
 /*
  * path.h - virtual paths and kernel-confined file access. A virtual
  * path is absolute, clean ("/a/b"), as the client sees it. Clean-up is
- * for the user's comfort; the boundary is openat2(RESOLVE_IN_ROOT) on
- * the session's root fd (plus chroot and Landlock around the process).
+ * for the user's comfort; the boundary is fs_open (walk.c), which resolves
+ * every name under the session's root fd as openat2(RESOLVE_IN_ROOT)
+ * would, with plain openat (plus chroot and Landlock around the process).
  * Runs in: post-login worker.
  */
 #ifndef KF_PATH_H

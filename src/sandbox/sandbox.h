@@ -30,7 +30,7 @@ struct sandbox_spec {
  * to root (read-only unless writable). Both: every capability dropped,
  * PR_SET_NO_NEW_PRIVS, rlimits (no fork, bounded files, no core),
  * Landlock, then the phase's seccomp allow-list. Returns a directory fd
- * of the session root for openat2(RESOLVE_IN_ROOT) (post-login), or -1
+ * of the session root for fs_open (src/fs/walk.c) (post-login), or -1
  * for the pre-login phase. On any failure: logs and _exit(1).
  */
 int sandbox_enter(const struct sandbox_spec *);

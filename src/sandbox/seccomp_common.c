@@ -120,7 +120,6 @@ static const char *const relay_calls[] = {
  * openat, mkdirat, fchmod and fchmodat are in mode_calls below.
  */
 static const char *const post_calls[] = {
-	"openat2",
 	"getdents64",
 	"unlinkat",
 	"renameat",
@@ -153,6 +152,17 @@ static const char *const post_calls[] = {
 	"uname",
 };
 
+/*
+ * Refused with ENOSYS after login (post-login worker and monitor), as a
+ * kernel without the call answers, so that a library trying it falls
+ * back to openat. openat2: its mode lies in struct open_how, which no
+ * filter can read, so a set-id bit would pass; fs_open (src/fs/walk.c)
+ * resolves paths with openat, whose mode mode_calls checks.
+ */
+static const char *const enosys_calls[] = {
+	"openat2",
+};
+
 /* Both phases: mapping memory, never executable memory. */
 static const struct arg_rule base_args[] = {
 	{ "mmap", 2, PROT_EXEC, 0 },
@@ -166,7 +176,7 @@ static const struct arg_rule base_args[] = {
  * session turns into a 550, not a killed session) when one is there.
  * openat's mode counts only when it creates (O_CREAT, O_TMPFILE).
  * openat2 is not here: its mode lies in struct open_how, which seccomp
- * cannot read (docs/SANDBOX.md).
+ * cannot read; it is refused outright (enosys_calls).
  */
 struct mode_call {
 	const char *name;
@@ -319,6 +329,22 @@ sc_allow_tcp_sockets(scmp_filter_ctx ctx)
 }
 
 /* The phases' lists, for the builders (seccomp_worker.c, _monitor.c). */
+int
+sc_refuse_enosys(scmp_filter_ctx ctx)
+{
+	size_t i;
+	int nr;
+
+	for (i = 0; i < SC_NELEM(enosys_calls); i++) {
+		if ((nr = seccomp_syscall_resolve_name(enosys_calls[i])) ==
+		    __NR_SCMP_ERROR)
+			continue;
+		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 sc_allow_base_calls(scmp_filter_ctx ctx)
 {

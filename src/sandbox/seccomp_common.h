@@ -46,6 +46,7 @@ int sc_allow_post_calls(scmp_filter_ctx); /* post-login, beyond base */
 int sc_allow_base_args(scmp_filter_ctx); /* mmap, mprotect: no PROT_EXEC */
 int sc_allow_modes(scmp_filter_ctx); /* post-login: no set-id modes */
 int sc_allow_tcp_sockets(scmp_filter_ctx); /* post-login: TCP only */
+int sc_refuse_enosys(scmp_filter_ctx); /* after login: openat2 */
 #ifdef KF_SANITIZE
 int sc_allow_sanitizer_args(scmp_filter_ctx); /* isatty's TCGETS */
 #endif

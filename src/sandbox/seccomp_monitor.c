@@ -121,7 +121,7 @@ build_monitor(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 	    sc_allow_base_args(ctx) < 0 ||
 	    sc_allow_args(ctx, mon_args, SC_NELEM(mon_args)) < 0 ||
 	    sc_allow_modes(ctx) < 0 || sc_allow_tcp_sockets(ctx) < 0 ||
-	    allow_mon_sockets(ctx) < 0)
+	    allow_mon_sockets(ctx) < 0 || sc_refuse_enosys(ctx) < 0)
 		return -1;
 	if ((nr = seccomp_syscall_resolve_name("clone3")) != __NR_SCMP_ERROR &&
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0) < 0)

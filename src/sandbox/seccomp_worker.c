@@ -112,7 +112,7 @@ build_worker(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 		return -1;
 	if (phase == SANDBOX_POSTLOGIN &&
 	    (sc_allow_post_calls(ctx) < 0 || sc_allow_modes(ctx) < 0 ||
-		sc_allow_tcp_sockets(ctx) < 0))
+		sc_allow_tcp_sockets(ctx) < 0 || sc_refuse_enosys(ctx) < 0))
 		return -1;
 #ifdef KF_SANITIZE
 	if (allow_sanitizer(ctx, phase) < 0)

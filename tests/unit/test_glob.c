@@ -1,5 +1,5 @@
 /*
- * test_glob.c - the bounded matcher and expansion through openat2.
+ * test_glob.c - the bounded matcher and expansion through fs_open.
  * realloc is wrapped at link time (tests/unit/meson.build) so that a
  * test can make the names pool fail to grow.
  */

@@ -1,4 +1,4 @@
-/* test_path.c - lexical clean-up, and openat2 keeping lookups in the root. */
+/* test_path.c - lexical clean-up, and fs_open keeping lookups in the root. */
 #include "cm.h"
 #include "tree.h"
 #include <errno.h>
@@ -74,7 +74,7 @@ test_split(void **state)
 
 /* A symlink to "/" planted inside the root resolves to the root itself. */
 static void
-test_openat2_confines(void **state)
+test_fs_open_confines(void **state)
 {
 	char root[] = "/tmp/kf-path-XXXXXX", p[256], buf[64];
 	int rootfd, fd;
@@ -119,7 +119,7 @@ main(void)
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_resolve_bounds),
 		cmocka_unit_test(test_split),
-		cmocka_unit_test(test_openat2_confines),
+		cmocka_unit_test(test_fs_open_confines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,6 +30,7 @@
 
 #include "common/limits.h"
 #include "conf/conf.h"
+#include "fs/path.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/seccomp.h"
 
@@ -392,15 +393,11 @@ body_signal_self(int fd)
 	return kill(getpid(), SIGUSR1) == 0 ? 0 : 3;
 }
 
+/* As the post-login worker opens paths: fs_open, openat only. */
 static int
 open_in_root(int rootfd, const char *path, int flags, mode_t mode)
 {
-	struct open_how how = { 0 };
-
-	how.flags = (uint64_t)(flags | O_CLOEXEC);
-	how.mode = (uint64_t)((flags & O_CREAT) ? mode : 0);
-	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	return fs_open(rootfd, path, flags, mode);
 }
 
 /* Each path must open to the root's own etc/passwd ("inside"). */
@@ -550,6 +547,42 @@ body_special_modes(int rootfd)
 	return 0;
 }
 
+/*
+ * A patched worker calls openat2 itself, a set-uid mode in its struct
+ * open_how where the filter cannot look: the whole call is refused with
+ * ENOSYS, whatever its mode, and creates nothing. The pre-login filter
+ * kills it, as any call it does not list.
+ */
+static int
+body_openat2_refused(int rootfd)
+{
+	static const mode_t modes[] = { 04755, 0644 };
+	struct open_how how = { 0 };
+	size_t i;
+	long r;
+
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		how.flags = O_WRONLY | O_CREAT | O_CLOEXEC;
+		how.mode = modes[i];
+		how.resolve = RESOLVE_IN_ROOT;
+		errno = 0;
+		r = syscall(SYS_openat2, rootfd, "pub/openat2-suid", &how,
+		    sizeof(how));
+		if (r >= 0 || errno != ENOSYS)
+			return 10 + (int)i;
+	}
+	return 0;
+}
+
+static int
+body_openat2(int rootfd)
+{
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC };
+
+	(void)syscall(SYS_openat2, rootfd, ".", &how, sizeof(how));
+	return 3;
+}
+
 /* Rootless: no chroot, Landlock alone keeps the rest of the disk out. */
 static int
 body_rootless_outside(int rootfd)
@@ -672,6 +705,7 @@ test_prelogin_root(void **state)
 	assert_confined(c.pid, MODE_ROOT, sp.phase, empty);
 	assert_exit0(finish(&c));
 	assert_open_refused(run(&sp, MODE_ROOT, body_open_file));
+	assert_sigsys(run(&sp, MODE_ROOT, body_openat2));
 	assert_sigsys(run(&sp, MODE_ROOT, body_unix_socket));
 	assert_sigsys(run(&sp, MODE_ROOT, body_udp_socket));
 	assert_sigsys(run(&sp, MODE_ROOT, body_execve));
@@ -824,6 +858,30 @@ test_postlogin_special_modes(void **state)
 	assert_exit0(run(&rl, MODE_ROOTLESS, body_special_modes));
 }
 
+/* The "patched worker" case: openat2 with mode 04755 makes no file. */
+static void
+test_postlogin_openat2_refused(void **state)
+{
+	struct sandbox_spec sp = { .phase = SANDBOX_POSTLOGIN,
+		.root = tree,
+		.uid = NOBODY,
+		.gid = NOBODY,
+		.writable = 1 };
+	struct sandbox_spec rl = { .phase = SANDBOX_POSTLOGIN,
+		.root = tree,
+		.writable = 1 };
+	char p[128];
+	struct stat sb;
+
+	if (!is_root())
+		skip();
+	sub(p, sizeof(p), tree, "pub/openat2-suid");
+	assert_exit0(run(&sp, MODE_ROOT, body_openat2_refused));
+	assert_int_not_equal(lstat(p, &sb), 0);
+	assert_exit0(run(&rl, MODE_ROOTLESS, body_openat2_refused));
+	assert_int_not_equal(lstat(p, &sb), 0);
+}
+
 /* ---- the monitor after login ---- */
 
 static int
@@ -921,6 +979,7 @@ test_monitor_filter(void **state)
 	assert_exit0(run_monitor(body_nothing, 1));
 	assert_exit0(run_monitor(body_fork_works, 0));
 	assert_exit0(run_monitor(body_clone3_enosys, 0));
+	assert_exit0(run_monitor(body_openat2_refused, 0));
 	assert_exit0(run_monitor(body_signal_self, 0));
 	assert_sigsys(run_monitor(body_execve, 0));
 	assert_sigsys(run_monitor(body_unshare, 0));
@@ -1180,6 +1239,7 @@ main(void)
 		cmocka_unit_test(test_postlogin_root_writable),
 		cmocka_unit_test(test_postlogin_rootless_readonly),
 		cmocka_unit_test(test_postlogin_rootless_writable),
+		cmocka_unit_test(test_postlogin_openat2_refused),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_empty_dir_made),
 		cmocka_unit_test(test_empty_dir_refused),
@@ -1190,6 +1250,7 @@ main(void)
 		cmocka_unit_test(test_postlogin_root_readonly),
 		cmocka_unit_test(test_postlogin_rootless_writable),
 		cmocka_unit_test(test_postlogin_special_modes),
+		cmocka_unit_test(test_postlogin_openat2_refused),
 #ifdef KF_SANITIZE
 		cmocka_unit_test(test_sanitizer_reports),
 #endif
