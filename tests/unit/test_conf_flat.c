@@ -2,7 +2,8 @@
  * test_conf_flat.c - conf_check_flat and conf_check_result: what the
  * listener checks in the struct the configuration parser child returns.
  * A good configuration passes; each corrupted copy is refused and the
- * field it names is the one corrupted.
+ * field it names is the one corrupted. And the parser child's sandbox
+ * from inside: what it must do works, the rest dies with SIGSYS.
  * Runs in: the test runner (cmocka).
  */
 #include <stdarg.h>
@@ -11,14 +12,20 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "conf/conf.h"
 #include "conf/conf_child.h"
+#include "sandbox/sandbox.h"
 
 #define UNUSED __attribute__((unused))
 
@@ -230,6 +237,77 @@ test_every_string(void **state UNUSED)
 	}
 }
 
+/*
+ * The parser child's sandbox (conf_sandbox.c), from inside: in a fork,
+ * sandbox_conf_parser(fd), then one action. How the fork ended.
+ */
+static int
+sandboxed(int action)
+{
+	int p[2], st = 0, fd;
+	char b[16];
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		sandbox_conf_parser(p[1]);
+		switch (action) {
+		case 0: /* what the parser does: read a file, write fd */
+			fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+			_exit(fd < 0 || read(fd, b, sizeof(b)) <= 0 ||
+			    write(p[1], b, 1) != 1);
+		case 1:
+			if (write(STDERR_FILENO, "x", 1) < 0)
+				_exit(9);
+			break;
+		case 2:
+			(void)open("/tmp/kf-conf-child", O_WRONLY | O_CREAT,
+			    0600);
+			break;
+		case 3:
+			(void)open("/etc/passwd", O_RDWR);
+			break;
+		case 4:
+			(void)mmap(NULL, 4096, PROT_READ | PROT_EXEC,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			break;
+		case 5:
+			(void)fork();
+			break;
+		case 6:
+			(void)execl("/bin/true", "true", (char *)NULL);
+			break;
+		case 7:
+			(void)kill(getppid(), SIGTERM);
+			break;
+		case 8:
+			(void)socket(AF_INET, SOCK_STREAM, 0);
+			break;
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	close(p[0]);
+	return st;
+}
+
+static void
+test_parser_sandbox(void **state UNUSED)
+{
+	int action, st;
+
+	st = sandboxed(0);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	for (action = 1; action <= 8; action++) {
+		st = sandboxed(action);
+		if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGSYS)
+			fail_msg("action %d: status %#x, not SIGSYS", action,
+			    st);
+	}
+}
+
 int
 main(void)
 {
@@ -242,6 +320,7 @@ main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_result),
 		cmocka_unit_test(test_every_string),
+		cmocka_unit_test(test_parser_sandbox),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
