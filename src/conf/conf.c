@@ -625,6 +625,9 @@ load_text(const char *what, const char *path, char *out, struct ectx *e)
 	if (r == -EINVAL)
 		return fail(e, "%s: '%s' is not a regular file", what,
 		    show(&s, path, strlen(path)));
+	/* the parser child has no DAC override: say why, as root would */
+	if (r == -EACCES && file_unsafe(e, path, 0) < 0)
+		return -1;
 	if (r < 0)
 		return fail(e, "%s: '%s': cannot read: %s", what,
 		    show(&s, path, strlen(path)), strerror(-r));
@@ -1026,6 +1029,8 @@ conf_load(struct conf *c, const char *path, struct conf_errors *errs)
 	int fd, r = -1;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == EACCES && file_unsafe(&e, path, 0) < 0)
+		return -1; /* as in load_text */
 	if (fd < 0)
 		return fail(&e, "cannot read: %s", strerror(errno));
 
