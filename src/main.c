@@ -5,7 +5,8 @@
  * (a user's quota usage), `keepftpd ban ...` (the running server's bans),
  * `keepftpd migrate FILE` (a vsftpd.conf translated), --help, --version,
  * --config-doc, --config-example, --config-man.
- * Runs in: listener (before it starts listening).
+ * Runs in: listener (before it starts listening; load_config also on
+ * SIGHUP), the configuration parser child (conf_child_main).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -135,7 +135,8 @@ set_no_privs(void)
 {
 	struct rlimit none = { 0, 0 };
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	if (prctl(PR_SET_NAME, "kf-conf-parser", 0, 0, 0) < 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
 	    setrlimit(RLIMIT_CORE, &none) < 0)
 		fail("no_new_privs");

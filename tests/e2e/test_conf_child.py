@@ -65,6 +65,7 @@ def assert_sandboxed(child, rootless):
         assert st["CapBnd"] == ZERO_CAPS, st["CapBnd"]
     assert st["NoNewPrivs"] == "1"
     assert st["Seccomp"] == "2"
+    assert st["Name"] == "kf-conf-parser"
 
 
 @pytest.mark.parametrize("mode", MODES)
