@@ -5,7 +5,8 @@
  * (a user's quota usage), `keepftpd ban ...` (the running server's bans),
  * `keepftpd migrate FILE` (a vsftpd.conf translated), --help, --version,
  * --config-doc, --config-example, --config-man.
- * Runs in: listener (before it starts listening).
+ * Runs in: listener (before it starts listening; load_config also on
+ * SIGHUP), the configuration parser child (conf_child_main).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +29,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "conf/conf.h"
+#include "conf/conf_child.h"
 #include "conf/migrate.h"
 #include "fs/quota_cli.h"
 #include "net/addr.h"
@@ -35,13 +37,13 @@
 #include "priv/listener.h"
 #include "priv/notify.h"
 #include "priv/spawn.h"
+#include "sandbox/sandbox.h"
 #include "common/sys.h"
 #include "tls/tls_keys.h"
 #include "tls/tls_mem.h"
 
-#define KF_VERSION    "0.1.0"
-#define KF_MAN_DATE   "2026-12-05" /* of the man pages (.TH) */
-#define OVERRIDES_MAX 64
+#define KF_VERSION  "0.1.0"
+#define KF_MAN_DATE "2026-12-05" /* of the man pages (.TH) */
 
 #ifdef HAVE_SYSTEMD
 #define SYSTEMD_FEATURE \
@@ -53,7 +55,7 @@
 
 static const char *conf_path;
 static int running; /* errors go to the log once the listener runs */
-static const char *overrides[OVERRIDES_MAX];
+static const char *overrides[KF_CONF_ARGS_MAX];
 static size_t noverrides;
 
 static void __attribute__((noreturn)) usage(int status)
@@ -106,31 +108,6 @@ print_errors(const struct conf_errors *e)
 		fprintf(stderr, "(%zu more errors)\n", e->count - i);
 }
 
-static int
-apply_overrides(struct conf *c, struct conf_errors *e)
-{
-	char key[64];
-	const char *eq;
-	size_t i, n;
-	int r = 0;
-
-	for (i = 0; i < noverrides; i++) {
-		eq = strchr(overrides[i], '=');
-		n = eq ? (size_t)(eq - overrides[i]) : 0;
-		if (eq == NULL || n == 0 || n >= sizeof(key)) {
-			fprintf(stderr, "-o %s: expected KEY=VALUE\n",
-			    overrides[i]);
-			r = -1;
-			continue;
-		}
-		memcpy(key, overrides[i], n);
-		key[n] = '\0';
-		if (conf_set(c, key, eq + 1, "command line", e) < 0)
-			r = -1;
-	}
-	return r;
-}
-
 static void add_error(struct conf_errors *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -145,6 +122,30 @@ add_error(struct conf_errors *e, const char *fmt, ...)
 		va_end(ap);
 	}
 	e->count++;
+}
+
+static int
+apply_overrides(struct conf *c, struct conf_errors *e)
+{
+	char key[64];
+	const char *eq;
+	size_t i, n;
+	int r = 0;
+
+	for (i = 0; i < noverrides; i++) {
+		eq = strchr(overrides[i], '=');
+		n = eq ? (size_t)(eq - overrides[i]) : 0;
+		if (eq == NULL || n == 0 || n >= sizeof(key)) {
+			add_error(e, "-o %s: expected KEY=VALUE", overrides[i]);
+			r = -1;
+			continue;
+		}
+		memcpy(key, overrides[i], n);
+		key[n] = '\0';
+		if (conf_set(c, key, eq + 1, "command line", e) < 0)
+			r = -1;
+	}
+	return r;
 }
 
 /* The users file reads and parses: "FILE:LINE: why" or "file: FILE: why". */
@@ -176,53 +177,46 @@ check_users(const struct conf *c, struct conf_errors *e)
 }
 
 /*
- * check_users() in a child, whose memory dies with its verdict: the
- * listener, which every monitor is forked from, never holds the users
- * file's hashes (docs/SECURITY.md, fresh images). The child's errors
- * come back as the fixed struct.
+ * The whole configuration, in the parser child (conf/conf_child.c): the
+ * file, then -o overrides, then cross-checks, then the files it names
+ * (who may write them; the users file parses). The child's memory,
+ * which held the users file's hashes, dies with it.
  */
 static int
-check_users_apart(const struct conf *c, struct conf_errors *e)
+parse_config(struct conf *c, struct conf_errors *e)
 {
-	struct conf_errors ce;
-	size_t got = 0, i;
-	ssize_t n;
-	int p[2], st = -1;
-	pid_t pid;
-
-	if (c->users_file[0] == '\0')
-		return 0;
-	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
-		add_error(e, "file: %s: cannot check: %s", c->users_file,
-		    strerror(errno));
+	conf_defaults(c);
+	if (conf_path != NULL && conf_load(c, conf_path, e) < 0)
 		return -1;
-	}
-	if (pid == 0) {
-		close(p[0]);
-		memset(&ce, 0, sizeof(ce));
-		st = check_users(c, &ce);
-		_exit(sys_write_all(p[1], &ce, sizeof(ce)) < 0 || st < 0);
-	}
-	close(p[1]);
-	while (got < sizeof(ce) &&
-	    (n = sys_read(p[0], (char *)&ce + got, sizeof(ce) - got)) > 0)
-		got += (size_t)n;
-	close(p[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (got != sizeof(ce)) {
-		add_error(e, "file: %s: the check did not finish",
-		    c->users_file);
+	if (apply_overrides(c, e) < 0 || conf_check(c, e) < 0)
 		return -1;
-	}
-	for (i = 0; i < ce.count && i < sizeof(ce.msg) / sizeof(ce.msg[0]); i++)
-		add_error(e, "%s", ce.msg[i]);
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+	if (conf_check_files(c, e) < 0 || check_users(c, e) < 0)
+		return -1;
+	return 0;
 }
 
 /*
- * The whole configuration: file, then -o overrides, then cross-checks,
- * then the files it names (who may write them; the users file parses).
+ * `keepftpd --conf-child PATH [KEY=VALUE]...`, started by
+ * conf_child_load with its result memfd as CONF_CHILD_FD: sandboxed
+ * first, then parse_config, then one struct conf_result written.
+ */
+static int
+conf_child_main(int argc, char **argv)
+{
+	static struct conf_result r;
+	int i;
+
+	sandbox_conf_parser(CONF_CHILD_FD);
+	conf_path = argc > 2 && argv[2][0] != '\0' ? argv[2] : NULL;
+	for (i = 3; i < argc && noverrides < KF_CONF_ARGS_MAX; i++)
+		overrides[noverrides++] = argv[i];
+	r.ok = parse_config(&r.conf, &r.errs) == 0;
+	_exit(sys_write_all(CONF_CHILD_FD, &r, sizeof(r)) < 0 ? 3 : 0);
+}
+
+/*
+ * The configuration as the parser child makes it; the listener (start,
+ * SIGHUP) and `-t` never parse it themselves.
  */
 static int
 load_config(struct conf *c)
@@ -230,15 +224,8 @@ load_config(struct conf *c)
 	struct conf_errors e;
 
 	memset(&e, 0, sizeof(e));
-	conf_defaults(c);
-	if (conf_path != NULL && conf_load(c, conf_path, &e) < 0)
-		goto fail;
-	if (apply_overrides(c, &e) < 0 || conf_check(c, &e) < 0)
-		goto fail;
-	if (conf_check_files(c, &e) < 0 || check_users_apart(c, &e) < 0)
-		goto fail;
-	return 0;
-fail:
+	if (conf_child_load(conf_path, overrides, noverrides, c, &e) == 0)
+		return 0;
 	print_errors(&e);
 	return -1;
 }
@@ -486,7 +473,8 @@ serve_main(int argc, char **argv)
 		else if (strcmp(a, "--pasv-ports") == 0) {
 			if (quick_ports(&L.conf, v) < 0)
 				return 2;
-		} else if (strcmp(a, "-o") == 0 && noverrides < OVERRIDES_MAX)
+		} else if (strcmp(a, "-o") == 0 &&
+		    noverrides < KF_CONF_ARGS_MAX)
 			overrides[noverrides++] = v;
 		else
 			usage(2);
@@ -549,6 +537,8 @@ main(int argc, char **argv)
 {
 	int i, check = 0;
 
+	if (argc > 1 && strcmp(argv[1], CONF_CHILD_ARG) == 0)
+		return conf_child_main(argc, argv);
 	/* the sockets a service manager passed (3, 4, ...) stay */
 	close_inherited(3 + (unsigned)notify_passed_count());
 	if (tls_init_memory() < 0) {
@@ -576,7 +566,7 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
 			conf_path = argv[++i];
 		else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc &&
-		    noverrides < OVERRIDES_MAX)
+		    noverrides < KF_CONF_ARGS_MAX)
 			overrides[noverrides++] = argv[++i];
 		else if (strcmp(argv[i], "--config-doc") == 0) {
 			conf_print_doc(STDOUT_FILENO);

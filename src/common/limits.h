@@ -21,6 +21,8 @@
 #define KF_REPLY_MAX		8192	/* one (possibly multi-line) reply */
 #define KF_CONF_FILE_MAX	(1024 * 1024)
 #define KF_CONF_VALUE_MAX	1024
+#define KF_CONF_PARSE_MS	10000	/* the configuration parser child's run */
+#define KF_CONF_ARGS_MAX	64	/* -o KEY=VALUE overrides */
 #define KF_MIGRATE_FILE_MAX	(256 * 1024)	/* vsftpd.conf read by `keepftpd migrate` */
 #define KF_MIGRATE_LINE_MAX	4096	/* a line of it */
 #define KF_MIGRATE_OUT_MAX	(128 * 1024)	/* the keepftpd.conf it prints */

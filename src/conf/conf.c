@@ -2,13 +2,16 @@
  * conf.c - the configuration: defaults, the `key = value` parser, command
  * line overrides, cross-field checks and the generated documentation, all
  * driven by one table built from CONF_OPTIONS in conf.h.
- * Runs in: listener. Pure except conf_load (reads one file), the
- * TEXTFILE and VHOST options (read their banner files while they are
- * parsed, so that workers never open them) and conf_print_doc (writes to
- * a descriptor); it never exits (but aborts on a bad built-in default)
- * and never logs: errors go to struct conf_errors. conf_host_norm,
- * conf_vhost_find and conf_greeting also run in the workers and the
- * monitor.
+ * Runs in: the configuration parser child (`keepftpd --conf-child`, for
+ * the server's start, SIGHUP and `-t`; conf_child.c), and in-process
+ * only in start-up of quick mode (`keepftpd serve`, no file) and the
+ * command-line tools (`user`, `quota`, `ban`, `migrate`, --config-*);
+ * never in the listener after start-up. Pure except conf_load (reads
+ * one file), the TEXTFILE and VHOST options (read their banner files
+ * while they are parsed, so that workers never open them) and
+ * conf_print_doc (writes to a descriptor); it never exits (but aborts
+ * on a bad built-in default) and never logs: errors go to struct
+ * conf_errors.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -622,6 +625,9 @@ load_text(const char *what, const char *path, char *out, struct ectx *e)
 	if (r == -EINVAL)
 		return fail(e, "%s: '%s' is not a regular file", what,
 		    show(&s, path, strlen(path)));
+	/* the parser child has no DAC override: say why, as root would */
+	if (r == -EACCES && file_unsafe(e, path, 0) < 0)
+		return -1;
 	if (r < 0)
 		return fail(e, "%s: '%s': cannot read: %s", what,
 		    show(&s, path, strlen(path)), strerror(-r));
@@ -1023,6 +1029,8 @@ conf_load(struct conf *c, const char *path, struct conf_errors *errs)
 	int fd, r = -1;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == EACCES && file_unsafe(&e, path, 0) < 0)
+		return -1; /* as in load_text */
 	if (fd < 0)
 		return fail(&e, "cannot read: %s", strerror(errno));
 
@@ -1162,45 +1170,6 @@ conf_check_files(const struct conf *c, struct conf_errors *errs)
 	if (c->tls_client_ca[0] != '\0')
 		file_unsafe(&e, c->tls_client_ca, 0);
 	return e.nerr > 0 ? -1 : 0;
-}
-
-int
-conf_host_norm(const char *in, size_t n, char *out)
-{
-	size_t i;
-	char ch;
-
-	if (n == 0 || n > CONF_HOST_MAX)
-		return -EINVAL;
-	for (i = 0; i < n; i++) {
-		ch = in[i];
-		if (ch >= 'A' && ch <= 'Z')
-			ch = (char)(ch - 'A' + 'a');
-		else if (!((ch >= 'a' && ch <= 'z') ||
-			     (ch >= '0' && ch <= '9') || ch == '.' ||
-			     ch == '-' || ch == ':' || ch == '[' || ch == ']'))
-			return -EINVAL;
-		out[i] = ch;
-	}
-	out[n] = '\0';
-	return 0;
-}
-
-const struct conf_vhost *
-conf_vhost_find(const struct conf *c, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < c->vhost_count && i < CONF_VHOST_MAX; i++)
-		if (strcmp(c->vhost[i].name, name) == 0)
-			return &c->vhost[i];
-	return NULL;
-}
-
-const char *
-conf_greeting(const struct conf *c)
-{
-	return c->banner_file_text[0] != '\0' ? c->banner_file_text : c->banner;
 }
 
 /* Decimal 1..65535, no sign, no leading zero, nothing after. */

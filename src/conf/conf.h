@@ -2,7 +2,8 @@
  * conf.h - every configuration option, declared once (X-macro): name,
  * type, default, range and documentation. The parser, the defaults,
  * `keepftpd -t` and docs/CONFIG.md all come from this table.
- * Runs in: listener (parsing); the parsed struct is inherited by forks.
+ * Runs in: the configuration parser child (parsing, conf_child.h); the
+ * listener checks the flat struct it returns, forks inherit it.
  */
 #ifndef KF_CONF_H
 #define KF_CONF_H

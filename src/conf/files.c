@@ -7,9 +7,9 @@
  * with the sticky bit, such as /tmp, may be writable by others: they
  * cannot rename or remove what they do not own). A private key is also
  * not readable by others.
- * Runs in: listener (start, SIGHUP), `keepftpd -t` and the other
- * commands that read a config file. Pure but for stat(2) and
- * realpath(3).
+ * Runs in: the configuration parser child (start, SIGHUP, `-t`), quick
+ * mode's start-up and the other commands that read a config file. Pure
+ * but for stat(2) and realpath(3).
  */
 #include <errno.h>
 #include <limits.h>

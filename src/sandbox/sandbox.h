@@ -65,6 +65,14 @@ void sandbox_spawner(const struct sandbox_spec *);
 void sandbox_child(enum sandbox_phase, pid_t parent);
 void sandbox_keep_caps(const int *keep, size_t n);
 
+/*
+ * The configuration parser child (conf_sandbox.c), before it reads any
+ * configuration: no capability, no_new_privs, Landlock read-only, a
+ * seccomp allow-list whose only write is to result_fd. Keeps its uid.
+ * On failure: a line on stderr, _exit(2).
+ */
+void sandbox_conf_parser(int result_fd);
+
 /* Creates/validates the empty root-owned pre-login directory. 0 or -1. */
 int sandbox_prepare_empty_dir(const char *path);
 

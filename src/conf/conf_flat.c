@@ -1,0 +1,118 @@
+/*
+ * conf_flat.c - the checks the listener makes on a struct conf that
+ * comes back from the parser child, before it uses any of it: the
+ * struct is plain data, so each field is checked against its type and
+ * its option's range in the table (conf.h), never against the parser's
+ * word. Pure.
+ * Runs in: listener (conf_child_load).
+ */
+#include <netinet/in.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "conf_child.h"
+
+#define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+static int
+in_range(uint64_t v, uint64_t lo, uint64_t hi)
+{
+	return v >= lo && v <= hi;
+}
+
+/* A string ends (NUL) inside its array. */
+static int
+ended(const char *s, size_t size)
+{
+	return memchr(s, '\0', size) != NULL;
+}
+
+static int
+listen_ok(const struct conf_listen *l)
+{
+	if (l->implicit != 0 && l->implicit != 1)
+		return 0;
+	if (l->addr.ss_family == AF_INET)
+		return l->len == sizeof(struct sockaddr_in);
+	if (l->addr.ss_family == AF_INET6)
+		return l->len == sizeof(struct sockaddr_in6);
+	return 0;
+}
+
+static int
+listens_ok(const struct conf_listen *l, size_t count, size_t max)
+{
+	size_t i;
+
+	if (count < 1 || count > max)
+		return 0;
+	for (i = 0; i < count; i++)
+		if (!listen_ok(&l[i]))
+			return 0;
+	return 1;
+}
+
+static int
+vhosts_ok(const struct conf_vhost *v, size_t count, size_t max)
+{
+	size_t i;
+
+	if (count > max)
+		return 0;
+	for (i = 0; i < count; i++)
+		if (!ended(v[i].name, sizeof(v[i].name)) ||
+		    !ended(v[i].anon_root, sizeof(v[i].anon_root)) ||
+		    !ended(v[i].banner_text, sizeof(v[i].banner_text)))
+			return 0;
+	return 1;
+}
+
+#define FLAT_BOOL(c, n, lo, hi)	    in_range((uint64_t)(c)->n, 0, 1)
+#define FLAT_AUTO(c, n, lo, hi)	    in_range((uint64_t)(c)->n, 0, 1)
+#define FLAT_UINT(c, n, lo, hi)	    in_range((c)->n, (lo), (hi))
+#define FLAT_MODE(c, n, lo, hi)	    in_range((c)->n, (lo), (hi))
+#define FLAT_STR(c, n, lo, hi)	    ended((c)->n, sizeof((c)->n))
+#define FLAT_PATH(c, n, lo, hi)	    ended((c)->n, sizeof((c)->n))
+#define FLAT_PATTERNS(c, n, lo, hi) ended((c)->n, sizeof((c)->n))
+#define FLAT_TEXTFILE(c, n, lo, hi) \
+	(ended((c)->n, sizeof((c)->n)) && \
+	    ended((c)->n##_text, sizeof((c)->n##_text)))
+#define FLAT_LISTEN(c, n, lo, hi) \
+	listens_ok((c)->n, (c)->n##_count, NITEMS((c)->n))
+#define FLAT_VHOST(c, n, lo, hi) \
+	vhosts_ok((c)->n, (c)->n##_count, NITEMS((c)->n))
+#define FLAT_CHECK(t, n, d, lo, hi, doc) \
+	if (!FLAT_##t(c, n, lo, hi)) { \
+		*what = #n; \
+		return -1; \
+	}
+
+int
+conf_check_flat(const struct conf *c, const char **what)
+{
+	CONF_OPTIONS(FLAT_CHECK)
+	if (c->pasv_min_port > c->pasv_max_port) {
+		*what = "pasv_min_port";
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_check_result(const struct conf_result *r, const char **what)
+{
+	const struct conf_errors *e = &r->errs;
+	size_t i;
+
+	*what = "ok";
+	if (r->ok != 0 && r->ok != 1)
+		return -1;
+	*what = "errors";
+	for (i = 0; i < NITEMS(e->msg); i++)
+		if (!ended(e->msg[i], sizeof(e->msg[i])))
+			return -1;
+	if (r->ok == 0)
+		return e->count > 0 ? 0 : -1;
+	return conf_check_flat(&r->conf, what);
+}

@@ -1,0 +1,239 @@
+/*
+ * conf_sandbox.c - the configuration parser child gives up what it can
+ * before it reads a byte of configuration (docs/SECURITY.md, "The
+ * configuration parser"). Started as root it keeps uid 0, which is what
+ * the parser needs to read root-owned 0600 files (the users file, banner
+ * files) and to apply the ownership checks of files.c (owned by root or
+ * by the account keepftpd runs as: geteuid()), but no capability at all
+ * (effective, permitted, inheritable, ambient and, where CAP_SETPCAP
+ * allows, bounding), so no DAC override: it reads what root's owner
+ * bits allow and nothing else. Then no_new_privs, not dumpable, no
+ * core, Landlock with read-only rights on / (when the kernel has it),
+ * and a seccomp allow-list: opens that neither create nor write, reads,
+ * stats, memory without PROT_EXEC, write only to its result descriptor,
+ * exit. Anything else kills it, and the listener logs the signal.
+ * Runs in: the configuration parser child (`keepftpd --conf-child`).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/landlock.h>
+#include <seccomp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+#define CAP_PROBE_MAX 64 /* capabilities fit in 64 bits */
+
+/* Landlock rights by ABI (the kernel's stable values). */
+#define LL_FS_ABI1	       ((LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1)
+#define LL_FS_REFER	       (1ULL << 13) /* ABI 2 */
+#define LL_FS_TRUNCATE	       (1ULL << 14) /* ABI 3 */
+#define LL_FS_IOCTL_DEV	       (1ULL << 15) /* ABI 5 */
+#define LL_SCOPE_ABSTRACT_UNIX (1ULL << 0) /* ABI 6 */
+#define LL_SCOPE_SIGNAL	       (1ULL << 1) /* ABI 6 */
+
+struct ll_attr {
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net; /* ABI 4; never handled */
+	uint64_t scoped; /* ABI 6 */
+};
+
+/* Called freely: nothing here writes, creates or reaches out. */
+static const char *const parser_calls[] = {
+	"read",
+	"pread64",
+	"close",
+	"fstat",
+	"newfstatat",
+	"stat",
+	"lstat",
+	"statx",
+	"lseek",
+	"readlink", /* realpath(3) */
+	"readlinkat",
+	"getcwd", /* realpath(3) of a relative path */
+	"getuid",
+	"geteuid",
+	"getgid",
+	"getegid",
+	"munmap",
+	"mremap",
+	"madvise",
+	"brk",
+	"rt_sigreturn",
+	"exit",
+	"exit_group",
+#ifdef KF_SANITIZE
+	"sigaltstack", /* the runtimes at exit */
+	"getpid",
+	"gettid",
+	"sched_yield",
+#endif
+};
+
+static void __attribute__((noreturn)) fail(const char *step)
+{
+	fprintf(stderr, "keepftpd: configuration parser: %s: %s\n", step,
+	    strerror(errno));
+	_exit(2);
+}
+
+/*
+ * The bounding set emptied, so that no exec could give capabilities
+ * back; without CAP_SETPCAP (rootless: EPERM) it stays as it was.
+ */
+static void
+drop_bounding(void)
+{
+	int c;
+
+	for (c = 0; c < CAP_PROBE_MAX; c++) {
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0)
+			continue;
+		if (errno == EINVAL)
+			break; /* past the kernel's last capability */
+		if (errno != EPERM)
+			fail("PR_CAPBSET_DROP");
+	}
+}
+
+/* Every capability, from every set; the result read back. */
+static void
+drop_caps(void)
+{
+	cap_t none, now;
+	int same;
+
+	drop_bounding();
+	if ((none = cap_init()) == NULL || cap_set_proc(none) < 0)
+		fail("cap_set_proc");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		fail("clear ambient capabilities");
+	if ((now = cap_get_proc()) == NULL)
+		fail("cap_get_proc");
+	same = cap_compare(now, none) == 0;
+	cap_free(now);
+	cap_free(none);
+	if (!same) {
+		errno = EPERM;
+		fail("capability check");
+	}
+}
+
+static void
+set_no_privs(void)
+{
+	struct rlimit none = { 0, 0 };
+
+	if (prctl(PR_SET_NAME, "kf-conf-parser", 0, 0, 0) < 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
+	    setrlimit(RLIMIT_CORE, &none) < 0)
+		fail("no_new_privs");
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) {
+		errno = EPERM;
+		fail("no_new_privs check");
+	}
+}
+
+/* Read-only everywhere; no Landlock in the kernel: seccomp alone. */
+static void
+apply_landlock(void)
+{
+	struct landlock_path_beneath_attr pb = { 0 };
+	struct ll_attr attr = { 0 };
+	size_t size = sizeof(attr.handled_access_fs);
+	int abi, rs;
+
+	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0,
+	    LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 1)
+		return;
+	attr.handled_access_fs = LL_FS_ABI1 | (abi >= 2 ? LL_FS_REFER : 0) |
+	    (abi >= 3 ? LL_FS_TRUNCATE : 0) | (abi >= 5 ? LL_FS_IOCTL_DEV : 0);
+	if (abi >= 6) {
+		attr.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
+		size = sizeof(attr);
+	}
+	pb.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE |
+	    LANDLOCK_ACCESS_FS_READ_DIR;
+	if ((rs = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0)) <
+		0 ||
+	    (pb.parent_fd = open("/", O_PATH | O_CLOEXEC)) < 0 ||
+	    syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb,
+		0) < 0 ||
+	    syscall(SYS_landlock_restrict_self, rs, 0) < 0)
+		fail("landlock");
+	close(pb.parent_fd);
+	close(rs);
+}
+
+static int
+allow(scmp_filter_ctx ctx, const char *name, unsigned n,
+    struct scmp_arg_cmp cmp)
+{
+	int nr = seccomp_syscall_resolve_name(name);
+
+	if (nr == __NR_SCMP_ERROR)
+		return 0; /* not on this architecture (open, stat, ...) */
+	if (n == 0)
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, cmp);
+}
+
+/* The calls that take arguments worth a look, then the plain ones. */
+static int
+build(scmp_filter_ctx ctx, int result_fd)
+{
+	const scmp_datum_t writing = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC |
+	    O_APPEND;
+	size_t i;
+
+	if (allow(ctx, "openat", 1, SCMP_A2(SCMP_CMP_MASKED_EQ, writing, 0)) <
+		0 ||
+	    allow(ctx, "open", 1, SCMP_A1(SCMP_CMP_MASKED_EQ, writing, 0)) <
+		0 ||
+	    allow(ctx, "mmap", 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) <
+		0 ||
+	    allow(ctx, "mprotect", 1,
+		SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) < 0 ||
+	    allow(ctx, "write", 1,
+		SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)result_fd)) < 0)
+		return -1;
+	for (i = 0; i < NELEM(parser_calls); i++)
+		if (allow(ctx, parser_calls[i], 0, SCMP_A0(SCMP_CMP_EQ, 0)) < 0)
+			return -1;
+	return 0;
+}
+
+static void
+apply_seccomp(int result_fd)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+
+	if (ctx == NULL ||
+	    seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+		SCMP_ACT_KILL_PROCESS) < 0 ||
+	    build(ctx, result_fd) < 0 || seccomp_load(ctx) < 0)
+		fail("seccomp");
+	seccomp_release(ctx);
+}
+
+void
+sandbox_conf_parser(int result_fd)
+{
+	drop_caps();
+	set_no_privs();
+	apply_landlock();
+	apply_seccomp(result_fd);
+}
