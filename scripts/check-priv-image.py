@@ -15,6 +15,10 @@ that must be defined in keepftpd-worker, so that a renamed or moved
 file cannot pass unseen. The sandbox's static functions and tables
 count too (nm's local symbols): none of the worker sandbox objects'
 may appear in keepftpd, and each must appear in keepftpd-worker.
+keepftpd may not need (DT_NEEDED) OpenSSL or libsystemd either: the
+relay spawner alone does TLS, libsystemd is opened when systemd starts
+the server, and every library mapped in the listener is copied into
+each monitor and verifier it forks (docs/PERFORMANCE.md).
 """
 import subprocess
 import sys
@@ -77,6 +81,24 @@ def check_sandbox_locals(objdir, priv, worker):
     return bad
 
 
+# libraries keepftpd must not load at start (see the docstring)
+NOT_NEEDED = ("libssl.so", "libcrypto.so", "libsystemd.so")
+
+
+def check_needed(priv):
+    out = subprocess.run(["readelf", "-d", str(priv)], check=True,
+                         capture_output=True, text=True).stdout
+    bad = 0
+    for line in out.splitlines():
+        if "(NEEDED)" not in line:
+            continue
+        lib = line.split("[", 1)[-1].rstrip("]")
+        if lib.startswith(NOT_NEEDED):
+            print(f"{priv.name}: needs {lib}")
+            bad += 1
+    return bad
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -104,6 +126,7 @@ def main():
         print(f"{priv.name}: defines {s} from {worker_only[s]}")
         bad += 1
     bad += check_sandbox_locals(objdir, priv, worker)
+    bad += check_needed(priv)
     if bad:
         sys.exit(f"{bad} problem(s): the privileged image must hold no FTP "
                  f"and no worker sandbox")

@@ -13,7 +13,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
-#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,7 +40,6 @@
 #include "sandbox/sandbox.h"
 #include "common/sys.h"
 #include "tls/tls_keys.h"
-#include "tls/tls_mem.h"
 
 #define KF_VERSION  "0.1.0"
 #define KF_MAN_DATE "2026-12-05" /* of the man pages (.TH) */
@@ -541,11 +540,6 @@ main(int argc, char **argv)
 		return conf_child_main(argc, argv);
 	/* the sockets a service manager passed (3, 4, ...) stay */
 	close_inherited(3 + (unsigned)notify_passed_count());
-	if (tls_init_memory() < 0) {
-		fprintf(stderr,
-		    "keepftpd: OpenSSL allocated before start-up\n");
-		return 1;
-	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "keepftpd: libsodium failed to initialise\n");
 		return 1;
@@ -578,8 +572,9 @@ main(int argc, char **argv)
 			conf_print_man(STDOUT_FILENO, KF_VERSION, KF_MAN_DATE);
 			return 0;
 		} else if (strcmp(argv[i], "--version") == 0) {
-			printf("keepftpd %s\n%s, libsodium %s\n%s\n",
-			    KF_VERSION, OpenSSL_version(OPENSSL_VERSION),
+			/* OpenSSL: keepftpd-worker's; this image has none */
+			printf("keepftpd %s\nbuilt with %s; libsodium %s\n%s\n",
+			    KF_VERSION, OPENSSL_VERSION_TEXT,
 			    sodium_version_string(), SYSTEMD_FEATURE);
 			return 0;
 		} else if (strcmp(argv[i], "-h") == 0 ||

@@ -1,9 +1,10 @@
 /*
  * tls_mem.c - OpenSSL's allocation functions, installed first thing in
- * main() of both images: every block OpenSSL frees is wiped, so the
+ * keepftpd-worker's main(): every block OpenSSL frees is wiped, so the
  * decoded copies of a private key (PEM to DER, ASN.1 structures) do not
- * linger in a heap that a worker inherits by fork.
- * Runs in: every process (installed at start).
+ * linger in a heap that a worker inherits by fork. (keepftpd, the
+ * privileged image, does not link OpenSSL.)
+ * Runs in: the spawners and every worker and relay (installed at start).
  */
 #include <malloc.h>
 #include <openssl/crypto.h>

@@ -92,9 +92,10 @@ def test_help_and_version():
     assert run("-h").stdout == r.stdout
     r = run("--version")
     assert r.returncode == 0
-    first, second = r.stdout.splitlines()
+    first, second, third = r.stdout.splitlines()
     assert first == f"keepftpd {project_version()}"
-    assert second.startswith("OpenSSL 3.") and "libsodium" in second
+    assert second.startswith("built with OpenSSL 3.") and "libsodium" in second
+    assert third.startswith("systemd: ")
     r = run("--no-such-option")
     assert r.returncode == 2 and r.stdout == "" and r.stderr.startswith("usage:")
 
