@@ -480,16 +480,20 @@ sc_prepare(enum sandbox_phase phase, sc_build_fn build, int want_mark)
 }
 
 static int
-load_prepared(const struct prepared *p)
+load_prepared(struct prepared *p)
 {
-	struct sock_filter insn[KF_SECCOMP_INSNS_MAX];
 	struct sock_fprog prog = { .len = (unsigned short)p->len,
-		.filter = insn };
+		.filter = p->insn };
 	size_t i;
 
-	memcpy(insn, p->insn, p->len * sizeof(insn[0]));
+	/*
+	 * The pid goes into this process's own copy of the program (the
+	 * page holding a mark is copied on write, nothing else is): no
+	 * stack copy of the whole program, which every monitor and worker
+	 * would keep as dirty pages.
+	 */
 	for (i = 0; i < p->nmark; i++)
-		insn[p->mark[i]].k = (__u32)getpid();
+		p->insn[p->mark[i]].k = (__u32)getpid();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -1;
 	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
