@@ -1,0 +1,289 @@
+"""keepftpd upgrade (issue 15, item 5): the running listener hands its
+listening sockets, its sessions and its address table to the binary
+installed now, which accepts from then on; old sessions finish under the
+old code. Measured: a client connecting every 50 ms across the upgrade is
+never refused, a paced download and upload running across it complete
+intact, new sessions are the new listener's, max_per_ip still counts the
+old sessions, bans survive; a failed upgrade leaves the old listener
+serving."""
+
+import ftplib
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import (BIN, IS_ROOT, TIMEOUT, WORKER_BIN, build_server, children,
+                      wait_for)
+
+MiB = 1024 * 1024
+SIZE = 16 * MiB
+RATE = 4 * MiB  # each transfer takes about 4 s
+LOAD_ADDR = "127.0.0.1"
+HOLD_ADDR = "127.0.0.2"
+MODES = ["root", "rootless"] if IS_ROOT else ["rootless"]
+
+
+def install_binaries(srv):
+    """keepftpd and keepftpd-worker copied to a directory of the test, as a
+    package installs them; the server is started from there."""
+    bindir = srv.base / "bin"
+    bindir.mkdir(mode=0o755)
+    for src in (BIN, WORKER_BIN):
+        dst = bindir / os.path.basename(src)
+        shutil.copy2(src, dst)
+        os.chmod(dst, 0o755)
+    exe = str(bindir / "keepftpd")
+    srv.argv = [exe if a == BIN else a for a in srv.argv]
+    return exe
+
+
+def replace_binary(exe):
+    """What dpkg does: the new file written beside, renamed over the old."""
+    tmp = exe + ".dpkg-new"
+    shutil.copy2(BIN, tmp)
+    os.chmod(tmp, 0o755)
+    os.rename(tmp, exe)
+
+
+def upgrade(srv, exe):
+    return subprocess.run([exe, "upgrade", "-s", str(srv.admin_socket)],
+                          capture_output=True, text=True, timeout=60)
+
+
+def new_pid(out):
+    m = re.search(r"upgraded: pid (\d+) accepts now", out)
+    assert m, out
+    return int(m.group(1))
+
+
+def stop_pid(pid):
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    if not wait_for(lambda: not os.path.exists(f"/proc/{pid}")
+                    or _zombie(pid), timeout=10):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def start(start_server_fn, mode, extra=None):
+    """A config-mode server started from a copy of the binaries."""
+    conf = {"download_rate": str(RATE), "upload_rate": str(RATE),
+            "max_per_ip": "2", "max_clients": "50"}
+    conf.update(extra or {})
+    srv = build_server(rootless=mode == "rootless", conf_extra=conf)
+    exe = install_binaries(srv)
+    start_server_fn.started.append(srv)
+    srv.start()
+    return srv, exe
+
+
+@pytest.fixture
+def servers(start_server):
+    """start_server's teardown, plus the servers built here."""
+    class Starter:
+        started = []
+    s = Starter()
+    yield s
+    for srv in s.started:
+        srv.stop()
+        print(f"--- server log:\n{srv.log()[-6000:]}")
+        shutil.rmtree(srv.base, ignore_errors=True)
+
+
+class Load(threading.Thread):
+    """A client connecting every 50 ms: anonymous USER/PASS/QUIT."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.port = port
+        self.tried = self.refused = 0
+        self.errors = []
+        self.halt = threading.Event()
+
+    def run(self):
+        while not self.halt.is_set():
+            t0 = time.monotonic()
+            self.tried += 1
+            try:
+                f = ftplib.FTP(timeout=TIMEOUT, source_address=(LOAD_ADDR, 0))
+                f.connect("127.0.0.1", self.port)
+                f.login("anonymous", "load@example.com")
+                f.quit()
+            except (OSError, EOFError, ftplib.Error) as e:
+                self.refused += 1
+                self.errors.append(repr(e))
+            time.sleep(max(0, 0.05 - (time.monotonic() - t0)))
+
+
+def transfer(srv, kind, data, result, src):
+    """A paced download or upload from its own address; its sha256."""
+    try:
+        f = ftplib.FTP(timeout=30, source_address=(src, 0))
+        f.connect("127.0.0.1", srv.port)
+        f.login(srv.user, srv.password)
+        t0 = time.monotonic()
+        if kind == "down":
+            h = hashlib.sha256()
+            f.retrbinary("RETR big.bin", h.update, blocksize=65536)
+            result[kind] = (h.hexdigest(), time.monotonic() - t0)
+        else:
+            import io
+            f.storbinary("STOR up.bin", io.BytesIO(data), blocksize=65536)
+            result[kind] = (hashlib.sha256(
+                (srv.home / "up.bin").read_bytes()).hexdigest(),
+                time.monotonic() - t0)
+        f.quit()
+    except (OSError, EOFError, ftplib.Error) as e:
+        result[kind] = (f"failed: {e!r}", 0)
+
+
+def hold(srv):
+    """A logged-in session from HOLD_ADDR."""
+    f = ftplib.FTP(timeout=TIMEOUT, source_address=(HOLD_ADDR, 0))
+    f.connect("127.0.0.1", srv.port)
+    f.login("anonymous", "hold@example.com")
+    return f
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_upgrade_under_load(servers, mode):
+    srv, exe = start(servers, mode)
+    old = srv.pid
+    down = os.urandom(SIZE)
+    (srv.home / "big.bin").write_bytes(down)
+    os.chown(srv.home / "big.bin", 65534, 65534)
+    up = os.urandom(SIZE)
+    want = {"down": hashlib.sha256(down).hexdigest(),
+            "up": hashlib.sha256(up).hexdigest()}
+    held = [hold(srv), hold(srv)]
+    r = srv.ban("add", "192.0.2.7", "600")
+    assert r.returncode == 0, r.stderr
+    # the limit is reached before the upgrade
+    with pytest.raises(ftplib.error_temp, match="421"):
+        hold(srv)
+
+    load = Load(srv.port)
+    load.start()
+    result = {}
+    xfers = [threading.Thread(target=transfer, args=(srv, "down", None, result,
+                                                      "127.0.0.3")),
+             threading.Thread(target=transfer, args=(srv, "up", up, result,
+                                                     "127.0.0.4"))]
+    for t in xfers:
+        t.start()
+    time.sleep(1.5)
+    tried_before = load.tried
+    replace_binary(exe)
+    t0 = time.monotonic()
+    r = upgrade(srv, exe)
+    took = time.monotonic() - t0
+    assert r.returncode == 0, (r.stdout, r.stderr, srv.log()[-3000:])
+    new = new_pid(r.stdout)
+    try:
+        for t in xfers:
+            t.join(30)
+        time.sleep(1.0)
+        load.halt.set()
+        load.join(10)
+        print(f"upgrade ({mode}) took {took:.3f} s; connections tried "
+              f"{load.tried} ({load.tried - tried_before} from the upgrade "
+              f"on), refused or failed {load.refused}; transfers: "
+              f"{ {k: v[1] for k, v in result.items()} }")
+        assert load.refused == 0, load.errors[:5]
+        assert load.tried >= 40
+        # both transfers ran across the upgrade and arrived intact
+        assert result["down"][0] == want["down"], result
+        assert result["up"][0] == want["up"], result
+        assert result["down"][1] > took and result["up"][1] > took
+
+        assert new != old
+        # the old listener runs the replaced file, the new one the new file
+        assert os.readlink(f"/proc/{old}/exe").endswith("(deleted)")
+        assert os.readlink(f"/proc/{new}/exe") == exe
+        # new sessions are the new listener's children
+        before = len(children(new))
+        f = srv.login()
+        assert wait_for(lambda: len(children(new)) > before)
+        f.quit()
+        # max_per_ip still counts the two old sessions
+        with pytest.raises(ftplib.error_temp, match="421"):
+            hold(srv)
+        # the ban came along
+        r = srv.ban("list")
+        assert "192.0.2.7" in r.stdout, (r.stdout, r.stderr)
+        # one old session ends: the new listener sees it, a new one fits
+        held.pop().quit()
+        assert wait_for(lambda: _can_hold(srv, held), timeout=5)
+        assert srv.proc.poll() is None  # the old one still has a session
+        for f in held:
+            f.quit()
+        held.clear()
+        # without sessions, the old listener ends
+        srv.proc.wait(15)
+        assert srv.proc.returncode == 0
+        assert re.search(r"old listener: its sessions have ended", srv.log())
+    finally:
+        for f in held:
+            f.close()
+        stop_pid(new)
+
+
+def _can_hold(srv, held):
+    try:
+        held.append(hold(srv))
+        return True
+    except ftplib.error_temp:
+        return False
+
+
+def test_failed_upgrade_keeps_serving(servers):
+    """A new binary that does not start (here: the configuration is now
+    invalid) fails the upgrade; the old listener never stopped accepting."""
+    srv, exe = start(servers, "root" if IS_ROOT else "rootless")
+    old = srv.pid
+    load = Load(srv.port)
+    load.start()
+    text = srv.conf.read_text()
+    srv.conf.write_text(text + "no_such_option = 1\n")
+    r = upgrade(srv, exe)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "upgrade failed" in r.stderr
+    assert srv.wait_log(r"upgrade failed: .* goes on accepting")
+    time.sleep(0.5)
+    load.halt.set()
+    load.join(10)
+    assert load.refused == 0, load.errors[:5]
+    assert srv.proc.poll() is None
+    srv.login().quit()
+    assert children(old)
+    # a binary anyone may write is not executed
+    srv.conf.write_text(text)
+    os.chmod(exe, 0o777)
+    r = upgrade(srv, exe)
+    assert r.returncode == 1 and "writable by no one else" in r.stderr, r
+    os.chmod(exe, 0o755)
+    # fixed: the upgrade goes through, and the old one ends (no sessions)
+    r = upgrade(srv, exe)
+    assert r.returncode == 0, (r.stdout, r.stderr, srv.log()[-3000:])
+    new = new_pid(r.stdout)
+    try:
+        srv.proc.wait(10)
+        srv.login().quit()
+    finally:
+        stop_pid(new)
