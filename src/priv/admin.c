@@ -276,6 +276,7 @@ do_clear(int fd, struct bantab *t, struct ipc_msg *req)
 static int
 do_upgrade(int fd, struct ipc_msg *req, const char *(*upgrade)(int))
 {
+	char text[ADM_TEXT_MAX];
 	const char *why;
 
 	if (ipc_end(req) < 0) {
@@ -284,7 +285,8 @@ do_upgrade(int fd, struct ipc_msg *req, const char *(*upgrade)(int))
 	}
 	if ((why = upgrade(fd)) == NULL)
 		return 1;
-	admin_done(fd, 1, why);
+	snprintf(text, sizeof(text), "upgrade failed: %s", why);
+	admin_done(fd, 1, text);
 	return 0;
 }
 

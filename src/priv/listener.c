@@ -1380,6 +1380,7 @@ static void
 stop_all(struct listener *L, const sigset_t *mask)
 {
 	int64_t grace = (int64_t)L->conf.shutdown_grace * 1000;
+	size_t adopted0 = nadopted;
 	int status;
 	pid_t pid;
 	size_t i;
@@ -1413,6 +1414,11 @@ stop_all(struct listener *L, const sigset_t *mask)
 	spawners_stop();
 	log_info("drain: %u transfer(s) finished, %u cut", stop_drained,
 	    stop_cut);
+	if (adopted0 > 0)
+		log_info(
+		    "drain: %zu session(s) of the listener before the "
+		    "upgrade ended too; its own log counts their transfers",
+		    adopted0);
 }
 
 /* STATUS= for the service manager, when the counts have changed. */

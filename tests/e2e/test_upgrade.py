@@ -148,9 +148,13 @@ def transfer(srv, kind, data, result, src):
             result[kind] = (hashlib.sha256(
                 (srv.home / "up.bin").read_bytes()).hexdigest(),
                 time.monotonic() - t0)
-        f.quit()
     except (OSError, EOFError, ftplib.Error) as e:
         result[kind] = (f"failed: {e!r}", 0)
+        return
+    try:
+        f.quit()
+    except (OSError, EOFError, ftplib.Error):
+        pass  # a drain answers 421 after the transfer
 
 
 def hold(srv):
@@ -285,5 +289,38 @@ def test_failed_upgrade_keeps_serving(servers):
     try:
         srv.proc.wait(10)
         srv.login().quit()
+    finally:
+        stop_pid(new)
+
+
+def test_drain_after_upgrade(servers):
+    """A stop (SIGTERM) of the new listener drains the old listener's
+    sessions too: a download that started before the upgrade finishes
+    intact, and both listeners end."""
+    srv, exe = start(servers, "root" if IS_ROOT else "rootless")
+    data = os.urandom(SIZE)
+    (srv.home / "big.bin").write_bytes(data)
+    os.chown(srv.home / "big.bin", 65534, 65534)
+    result = {}
+    t = threading.Thread(target=transfer, args=(srv, "down", None, result,
+                                                "127.0.0.3"))
+    t.start()
+    time.sleep(0.7)
+    r = upgrade(srv, exe)
+    assert r.returncode == 0, (r.stdout, r.stderr, srv.log()[-3000:])
+    new = new_pid(r.stdout)
+    try:
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        os.kill(new, signal.SIGTERM)
+        t.join(30)
+        assert result["down"][0] == hashlib.sha256(data).hexdigest(), result
+        assert wait_for(lambda: _zombie(new), timeout=10)
+        srv.proc.wait(10)
+        print(f"drain after upgrade: the download finished "
+              f"{time.monotonic() - t0:.2f} s after SIGTERM")
+        assert re.search(r"old listener: its sessions have ended "
+                         r"\(1 transfer\(s\) finished, 0 cut\)", srv.log()), \
+            srv.log()[-3000:]
     finally:
         stop_pid(new)
