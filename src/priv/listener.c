@@ -620,6 +620,20 @@ take_over(struct listener *L)
 	return 0;
 }
 
+/* In a new monitor: no descriptor of the upgrade, no other session's pidfd. */
+static void
+upgrade_forget(void)
+{
+	size_t i;
+
+	sys_close(&report_old);
+	sys_close(&up.chan);
+	sys_close(&up.client);
+	for (i = 0; i < nslots; i++)
+		if (slots[i].pidfd >= 0)
+			close(slots[i].pidfd);
+}
+
 /* ---- keepftpd upgrade: the old listener's side ---- */
 
 static void
@@ -1069,10 +1083,7 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
 		close(report_rd);
 		if (admin_fd >= 0)
 			close(admin_fd);
-		if (report_old >= 0)
-			close(report_old);
-		if (up.chan >= 0)
-			close(up.chan);
+		upgrade_forget();
 		spawn_forget_exe();
 		signals_reset();
 		monitor_run(&a);

@@ -9,6 +9,7 @@ serving."""
 
 import ftplib
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -81,29 +82,35 @@ def _zombie(pid):
         return True
 
 
-def start(start_server_fn, mode, extra=None):
+def start(servers, mode, extra=None):
     """A config-mode server started from a copy of the binaries."""
     conf = {"download_rate": str(RATE), "upload_rate": str(RATE),
             "max_per_ip": "2", "max_clients": "50"}
     conf.update(extra or {})
     srv = build_server(rootless=mode == "rootless", conf_extra=conf)
     exe = install_binaries(srv)
-    start_server_fn.started.append(srv)
+    servers.started.append(srv)
     srv.start()
     return srv, exe
 
 
 @pytest.fixture
-def servers(start_server):
-    """start_server's teardown, plus the servers built here."""
+def servers():
+    """The servers built here, stopped at the end as start_server stops
+    its own (a sanitizer report in a log fails the test)."""
     class Starter:
         started = []
     s = Starter()
     yield s
+    reports = []
     for srv in s.started:
         srv.stop()
         print(f"--- server log:\n{srv.log()[-6000:]}")
+        if srv.sanitizer_report():
+            reports.append(srv.sanitizer_report())
         shutil.rmtree(srv.base, ignore_errors=True)
+    if reports:
+        pytest.fail("sanitizer report in server log:\n" + reports[0][-4000:])
 
 
 class Load(threading.Thread):
@@ -143,7 +150,6 @@ def transfer(srv, kind, data, result, src):
             f.retrbinary("RETR big.bin", h.update, blocksize=65536)
             result[kind] = (h.hexdigest(), time.monotonic() - t0)
         else:
-            import io
             f.storbinary("STOR up.bin", io.BytesIO(data), blocksize=65536)
             result[kind] = (hashlib.sha256(
                 (srv.home / "up.bin").read_bytes()).hexdigest(),
