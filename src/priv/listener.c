@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -594,12 +595,30 @@ take_admin(const struct upgrade_sockets *s)
  * one has told the service manager our pid). Any failure before
  * UPG_TAKEN ends this process; the old one goes on.
  */
+/*
+ * Room for the old sessions' pidfds: the soft RLIMIT_NOFILE raised
+ * (up to the hard one) to max_clients and a margin when it is lower.
+ * Were it too low, the hand-over fails and the old listener goes on.
+ */
+static void
+room_for_pidfds(const struct conf *c)
+{
+	rlim_t want = (rlim_t)c->max_clients + 256;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static int
 take_over(struct listener *L)
 {
 	struct upgrade_sockets s;
 	int chan = L->upgrade_fd;
 
+	room_for_pidfds(&L->conf);
 	if (upgrade_send_simple(chan, UPG_READY, (uint32_t)getpid()) < 0 ||
 	    upgrade_recv_sockets(chan, &s) < 0 || take_sockets(L, &s) < 0 ||
 	    upgrade_recv_state(chan, bans, adopt, NULL) < 0 ||
@@ -685,14 +704,49 @@ upgrade_start(int fd)
 	return NULL;
 }
 
+/*
+ * The sessions, KF_UPGRADE_SESSIONS_MSG at a time: a pidfd is opened
+ * for each of our own (an adopted one has its own) and closed once
+ * sent, so few descriptors are open at once however many sessions
+ * there are. *sent: how many went (one gone meanwhile has no pidfd).
+ */
+static int
+send_sessions(int chan, size_t *sent)
+{
+	struct upgrade_session ss[KF_UPGRADE_SESSIONS_MSG];
+	int mine[KF_UPGRADE_SESSIONS_MSG];
+	size_t i = 0, k, j;
+	int r = 0;
+
+	*sent = 0;
+	while (i < nslots && r == 0) {
+		for (k = 0; i < nslots && k < KF_UPGRADE_SESSIONS_MSG; i++) {
+			ss[k] = (struct upgrade_session){ .pid = slots[i].pid,
+				.pidfd = slots[i].pidfd,
+				.logged_in = slots[i].logged_in,
+				.peer = slots[i].peer };
+			mine[k] = slots[i].pidfd < 0;
+			if (mine[k])
+				ss[k].pidfd = (int)syscall(SYS_pidfd_open,
+				    slots[i].pid, 0);
+			if (ss[k].pidfd >= 0)
+				k++;
+		}
+		r = k > 0 ? upgrade_send_sessions(chan, ss, k) : 0;
+		for (j = 0; j < k; j++)
+			if (mine[j])
+				close(ss[j].pidfd);
+		*sent += k;
+	}
+	return r;
+}
+
 /* Everything the new listener takes; 0 once it said UPG_TAKEN. */
 static int
 hand_over(struct listener *L)
 {
 	struct upgrade_sockets s = { .n = L->nfds, .report_rd = report_rd };
-	struct upgrade_session *ss;
 	size_t i, n = 0, nb = 0;
-	int ok, *mine;
 
 	for (i = 0; i < L->nfds; i++) {
 		s.fds[i] = L->fds[i];
@@ -700,36 +754,12 @@ hand_over(struct listener *L)
 	}
 	s.admin_fd = admin_fd;
 	snprintf(s.admin_path, sizeof(s.admin_path), "%s", admin_path);
-	ss = calloc(nslots + 1, sizeof(*ss));
-	mine = calloc(nslots + 1, sizeof(*mine)); /* pidfds opened here */
-	if (ss == NULL || mine == NULL) {
-		free(ss);
-		free(mine);
+	if (upgrade_send_sockets(up.chan, &s) < 0 ||
+	    send_sessions(up.chan, &n) < 0 ||
+	    upgrade_send_bans(up.chan, bans, &nb) < 0 ||
+	    upgrade_send_end(up.chan, n, nb) < 0)
 		return -1;
-	}
-	for (i = 0; i < nslots; i++) {
-		ss[n] = (struct upgrade_session){ .pid = slots[i].pid,
-			.pidfd = slots[i].pidfd,
-			.logged_in = slots[i].logged_in,
-			.peer = slots[i].peer };
-		if (ss[n].pidfd < 0)
-			ss[n].pidfd = (int)syscall(SYS_pidfd_open, slots[i].pid,
-			    0);
-		mine[n] = slots[i].pidfd < 0;
-		if (ss[n].pidfd >= 0)
-			n++;
-	}
-	ok = upgrade_send_sockets(up.chan, &s) == 0 &&
-	    upgrade_send_sessions(up.chan, ss, n) == 0 &&
-	    upgrade_send_bans(up.chan, bans, &nb) == 0 &&
-	    upgrade_send_end(up.chan, n, nb) == 0 &&
-	    upgrade_wait(up.chan, UPG_TAKEN, KF_UPGRADE_IO_MS, NULL) == 0;
-	for (i = 0; i < n; i++)
-		if (mine[i])
-			close(ss[i].pidfd);
-	free(ss);
-	free(mine);
-	return ok ? 0 : -1;
+	return upgrade_wait(up.chan, UPG_TAKEN, KF_UPGRADE_IO_MS, NULL);
 }
 
 /* The new listener spoke (or ended): hand over, or give up. */

@@ -26,7 +26,6 @@ from conftest import (BIN, IS_ROOT, TIMEOUT, WORKER_BIN, build_server, children,
 MiB = 1024 * 1024
 SIZE = 16 * MiB
 RATE = 4 * MiB  # each transfer takes about 4 s
-LOAD_ADDR = "127.0.0.1"
 HOLD_ADDR = "127.0.0.2"
 MODES = ["root", "rootless"] if IS_ROOT else ["rootless"]
 
@@ -114,7 +113,8 @@ def servers():
 
 
 class Load(threading.Thread):
-    """A client connecting every 50 ms: anonymous USER/PASS/QUIT."""
+    """A client connecting every 50 ms: anonymous USER/PASS/QUIT, each
+    time from another loopback address (127.0.1.x)."""
 
     def __init__(self, port):
         super().__init__(daemon=True)
@@ -128,7 +128,10 @@ class Load(threading.Thread):
             t0 = time.monotonic()
             self.tried += 1
             try:
-                f = ftplib.FTP(timeout=TIMEOUT, source_address=(LOAD_ADDR, 0))
+                # a fresh address each time: a session that lingers after
+                # QUIT never meets max_per_ip
+                src = f"127.0.1.{self.tried % 250 + 1}"
+                f = ftplib.FTP(timeout=TIMEOUT, source_address=(src, 0))
                 f.connect("127.0.0.1", self.port)
                 f.login("anonymous", "load@example.com")
                 f.quit()
@@ -330,3 +333,73 @@ def test_drain_after_upgrade(servers):
             srv.log()[-3000:]
     finally:
         stop_pid(new)
+
+
+def test_rate_window_survives(servers):
+    """max_conn_rate counts on across the upgrade: three connections
+    before it, the fourth after it is over the rate."""
+    srv, exe = start(servers, "root" if IS_ROOT else "rootless",
+                     {"max_conn_rate": "3", "conn_rate_window": "60",
+                      "max_per_ip": "0"})  # the quit sessions may linger
+    for _ in range(3):
+        f = ftplib.FTP(timeout=TIMEOUT, source_address=("127.0.0.5", 0))
+        f.connect("127.0.0.1", srv.port)
+        f.quit()
+    r = upgrade(srv, exe)
+    assert r.returncode == 0, (r.stdout, r.stderr, srv.log()[-3000:])
+    new = new_pid(r.stdout)
+    try:
+        f = ftplib.FTP(timeout=TIMEOUT, source_address=("127.0.0.5", 0))
+        with pytest.raises(ftplib.error_temp, match="421 Too many connections "
+                           "from your address; slow down"):
+            f.connect("127.0.0.1", srv.port)
+        f.close()
+        # another address has its own window
+        hold(srv).quit()
+    finally:
+        stop_pid(new)
+
+
+def test_many_sessions_counted(servers):
+    """More sessions than one hand-over message carries (40): all are
+    counted by the new listener against max_clients."""
+    n = 45
+    srv, exe = start(servers, "root" if IS_ROOT else "rootless",
+                     {"max_clients": str(n + 1), "max_prelogin": "100",
+                      "max_per_ip": "0"})
+    held, new = [], None
+    try:
+        for _ in range(n):
+            c = srv.raw()
+            assert c.reply().startswith("220")
+            held.append(c)
+        r = upgrade(srv, exe)
+        assert r.returncode == 0, (r.stdout, r.stderr, srv.log()[-3000:])
+        assert f"{n} session(s) end under pid {srv.pid}" in r.stdout, r.stdout
+        new = new_pid(r.stdout)
+        assert srv.wait_log(rf"took over from pid {srv.pid}: 1 socket\(s\), "
+                            rf"{n} session\(s\)")
+        c = srv.raw()
+        assert c.reply().startswith("220")
+        held.append(c)
+        c = srv.raw()
+        assert c.reply().startswith("421 Too many connections; try again")
+        c.close()
+        # the old sessions leave; the new listener sees it at once
+        for c in held[:n]:
+            c.close()
+        assert wait_for(lambda: _raw_ok(srv, held), timeout=10)
+    finally:
+        for c in held:
+            c.close()
+        if new:
+            stop_pid(new)
+
+
+def _raw_ok(srv, held):
+    c = srv.raw()
+    if c.reply().startswith("220"):
+        held.append(c)
+        return True
+    c.close()
+    return False
