@@ -88,6 +88,7 @@ static int retired;
 static struct listener *upgrading_L; /* for admin_serve's callback */
 static size_t nadopted; /* slots with a pidfd */
 static int report_old = -1;
+static int passed_sockets; /* the listening sockets came from systemd */
 
 /*
  * Every signal a service manager or an admin may send has a defined,
@@ -544,30 +545,85 @@ adopt(const struct upgrade_session *s, void *arg)
 	nadopted++;
 }
 
-/* The sockets handed over replace the listen lines, as at a reload. */
+static int
+same_listen(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	return addr_same_host(a, b) && addr_port(a) == addr_port(b) &&
+	    a->ss_family == b->ss_family;
+}
+
+/* The handed-over socket of a listen line, or a new one bound for it. */
+static int
+line_socket(const struct conf_listen *l, const struct upgrade_sockets *s,
+    const struct sockaddr_storage *at, int *used, const char **how)
+{
+	size_t j;
+
+	*how = "handed over";
+	for (j = 0; j < s->n; j++)
+		if (!used[j] && same_listen(&at[j], &l->addr)) {
+			used[j] = 1;
+			return s->fds[j];
+		}
+	*how = "a new listen line";
+	return bind_one(l);
+}
+
+/*
+ * The sockets handed over. Passed by the service manager: all kept, as
+ * they are (the listen lines did not count). Else the configuration's
+ * listen lines decide: a line that names a handed socket's address
+ * keeps that socket (and what waits in its backlog), a new line is
+ * bound, a socket no line names is closed.
+ */
 static int
 take_sockets(struct listener *L, const struct upgrade_sockets *s)
 {
+	struct sockaddr_storage at[KF_LISTEN_MAX];
+	int used[KF_LISTEN_MAX] = { 0 }, fd;
 	char host[ADDR_STR_MAX];
+	const char *how;
 	struct conf_listen *l;
+	socklen_t len;
 	size_t i;
 
 	for (i = 0; i < s->n; i++) {
-		l = &L->conf.listen[i];
-		memset(l, 0, sizeof(*l));
-		l->len = sizeof(l->addr);
-		if (getsockname(s->fds[i], (struct sockaddr *)&l->addr,
-			&l->len) < 0 ||
+		len = sizeof(at[i]);
+		if (getsockname(s->fds[i], (struct sockaddr *)&at[i], &len) <
+			0 ||
 		    sys_set_nonblock(s->fds[i], 1) < 0)
 			return -1;
-		l->implicit = s->implicit[i];
-		L->fds[i] = s->fds[i];
-		addr_to_str(&l->addr, host, sizeof(host));
-		log_info("listening on %-s port %u%-s (handed over)", host,
-		    addr_port(&l->addr), l->implicit ? " (implicit TLS)" : "");
 	}
-	L->nfds = s->n;
-	L->conf.listen_count = s->n;
+	if (s->passed) {
+		for (i = 0; i < s->n; i++) {
+			l = &L->conf.listen[i];
+			memset(l, 0, sizeof(*l));
+			l->addr = at[i];
+			l->len = sizeof(at[i]);
+			l->implicit = s->implicit[i];
+		}
+		L->conf.listen_count = s->n;
+	}
+	passed_sockets = s->passed;
+	for (i = 0; i < L->conf.listen_count; i++) {
+		l = &L->conf.listen[i];
+		if ((fd = line_socket(l, s, at, used, &how)) < 0)
+			return -1;
+		L->fds[L->nfds++] = fd;
+		addr_to_str(&l->addr, host, sizeof(host));
+		log_info("listening on %-s port %u%-s (%-s)", host,
+		    addr_port(&l->addr), l->implicit ? " (implicit TLS)" : "",
+		    how);
+	}
+	for (i = 0; i < s->n; i++)
+		if (!used[i]) {
+			addr_to_str(&at[i], host, sizeof(host));
+			log_info(
+			    "no longer listening on %-s port %u (no listen "
+			    "line names it)",
+			    host, addr_port(&at[i]));
+			close(s->fds[i]);
+		}
 	report_old = s->report_rd;
 	return 0;
 }
@@ -745,7 +801,9 @@ send_sessions(int chan, size_t *sent)
 static int
 hand_over(struct listener *L)
 {
-	struct upgrade_sockets s = { .n = L->nfds, .report_rd = report_rd };
+	struct upgrade_sockets s = { .n = L->nfds,
+		.passed = passed_sockets,
+		.report_rd = report_rd };
 	size_t i, n = 0, nb = 0;
 
 	for (i = 0; i < L->nfds; i++) {
@@ -830,7 +888,7 @@ int
 listener_bind(struct listener *L)
 {
 	size_t i;
-	int fd, n;
+	int fd, n = 0;
 
 	/*
 	 * Signals are caught (blocked until listener_run waits) from here
@@ -846,6 +904,7 @@ listener_bind(struct listener *L)
 	/* started by `keepftpd upgrade`: the sockets come from the old one */
 	if (L->upgrade_fd < 0 && (n = activated(L)) < 0)
 		return -1;
+	passed_sockets = n > 0;
 	for (i = 0; L->upgrade_fd < 0 && n == 0 && i < L->conf.listen_count;
 	     i++) {
 		if ((fd = bind_one(&L->conf.listen[i])) < 0)

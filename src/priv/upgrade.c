@@ -342,6 +342,7 @@ upgrade_send_sockets(int chan, const struct upgrade_sockets *s)
 		fds[k++] = s->fds[i];
 	}
 	fds[k++] = s->report_rd;
+	ipc_put_u32(&m, s->passed != 0);
 	ipc_put_u32(&m, s->admin_fd >= 0);
 	if (s->admin_fd >= 0)
 		fds[k++] = s->admin_fd;
@@ -354,7 +355,7 @@ int
 upgrade_recv_sockets(int chan, struct upgrade_sockets *s)
 {
 	int fds[KF_UPGRADE_FDS_MAX];
-	uint32_t n, v, admin;
+	uint32_t n, v, passed, admin;
 	struct ipc_msg m;
 	size_t got, i;
 
@@ -369,12 +370,14 @@ upgrade_recv_sockets(int chan, struct upgrade_sockets *s)
 			goto bad;
 		s->implicit[i] = (int)v;
 	}
-	if (ipc_get_u32(&m, &admin) < 0 || admin > 1 ||
+	if (ipc_get_u32(&m, &passed) < 0 || passed > 1 ||
+	    ipc_get_u32(&m, &admin) < 0 || admin > 1 ||
 	    ipc_get_str(&m, s->admin_path, sizeof(s->admin_path)) < 0 ||
 	    ipc_end(&m) < 0 || got != n + 1 + admin)
 		goto bad;
 	memcpy(s->fds, fds, sizeof(int) * n);
 	s->n = n;
+	s->passed = (int)passed;
 	s->report_rd = fds[n];
 	s->admin_fd = admin ? fds[n + 1] : -1;
 	return 0;

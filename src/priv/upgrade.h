@@ -40,6 +40,7 @@ struct upgrade_sockets {
 	int fds[KF_LISTEN_MAX];
 	int implicit[KF_LISTEN_MAX];
 	size_t n;
+	int passed; /* the sockets came from the service manager */
 	int report_rd; /* the old monitors' report channel */
 	int admin_fd; /* -1: none */
 	char admin_path[KF_CONF_VALUE_MAX + 1];

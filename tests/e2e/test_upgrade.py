@@ -403,3 +403,132 @@ def _raw_ok(srv, held):
         return True
     c.close()
     return False
+
+
+def _serves(port):
+    try:
+        f = ftplib.FTP(timeout=TIMEOUT)
+        f.connect("127.0.0.1", port)
+        f.quit()
+        return True
+    except OSError:
+        return False
+
+
+def test_listen_lines_change(servers):
+    """The new listener's listen lines decide: a line that stays keeps its
+    socket, a new line is bound, a socket no line names is closed. Two
+    upgrades in a row."""
+    from conftest import free_port
+    srv, exe = start(servers, "root" if IS_ROOT else "rootless")
+    p1, p2 = srv.port, free_port()
+    text = srv.conf.read_text()
+    srv.conf.write_text(text.replace(f"listen = 127.0.0.1:{p1}",
+                                     f"listen = 127.0.0.1:{p1}, 127.0.0.1:{p2}"))
+    r = upgrade(srv, exe)
+    assert r.returncode == 0, (r.stdout, r.stderr, srv.log()[-3000:])
+    first = new_pid(r.stdout)
+    try:
+        assert srv.wait_log(rf"listening on 127.0.0.1 port {p1} \(handed over\)")
+        assert srv.wait_log(rf"listening on 127.0.0.1 port {p2} \(a new listen line\)")
+        assert _serves(p1) and _serves(p2)
+        srv.proc.wait(10)  # no session: the first listener has ended
+        srv.conf.write_text(text.replace(f"listen = 127.0.0.1:{p1}",
+                                         f"listen = 127.0.0.1:{p2}"))
+        r = upgrade(srv, exe)
+        assert r.returncode == 0, (r.stdout, r.stderr, srv.log()[-3000:])
+        second = new_pid(r.stdout)
+        try:
+            assert srv.wait_log(rf"no longer listening on 127.0.0.1 port {p1}")
+            assert wait_for(lambda: _zombie(first), timeout=10)
+            assert not _serves(p1)
+            assert _serves(p2)
+        finally:
+            stop_pid(second)
+    finally:
+        stop_pid(first)
+
+
+class Notify:
+    """NOTIFY_SOCKET as systemd holds it: each datagram with its sender's
+    pid (SCM_CREDENTIALS)."""
+
+    def __init__(self, base):
+        import socket
+        import struct
+        self.struct = struct
+        self.path = str(base / "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self.sock.bind(self.path)
+        os.chmod(self.path, 0o666)
+        self.seen = []  # (pid, message)
+
+    def read(self, timeout=0.2):
+        import socket
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                msg, anc, _, _ = self.sock.recvmsg(4096, socket.CMSG_SPACE(12))
+                pid = -1
+                for level, kind, data in anc:
+                    if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                        pid = self.struct.unpack("iII", data[:12])[0]
+                self.seen.append((pid, msg.decode()))
+                self.sock.settimeout(0.05)
+        except socket.timeout:
+            pass
+        return self.seen
+
+
+def _libsystemd():
+    r = subprocess.run(["ldd", BIN], capture_output=True, text=True)
+    return "libsystemd" in r.stdout and shutil.which("systemd-socket-activate")
+
+
+@pytest.mark.skipif(not IS_ROOT or not _libsystemd(),
+                    reason="needs root, libsystemd and systemd-socket-activate")
+def test_systemd_mainpid_and_passed_socket(servers):
+    """Under a service manager: the old listener (the main pid, as
+    NotifyAccess=main wants) says MAINPID= the new one and nothing more;
+    the new one says READY=1; a socket passed by the service manager is
+    kept although no listen line names it."""
+    from conftest import free_port
+    srv = build_server(conf_extra={"max_per_ip": "2"})
+    exe = install_binaries(srv)
+    servers.started.append(srv)
+    notify = Notify(srv.base)
+    aport = free_port()
+    srv.argv = ["systemd-socket-activate", "-l", f"127.0.0.1:{aport}",
+                "-E", f"NOTIFY_SOCKET={notify.path}", "--"] + srv.argv
+    env = dict(os.environ, NOTIFY_SOCKET=notify.path)
+    with open(srv.stdout_path, "wb") as out, open(srv.stderr_path, "wb") as err:
+        srv.proc = subprocess.Popen(srv.argv, stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=err, cwd=str(srv.cwd), env=env)
+    srv.port = aport
+    assert srv.wait_log(rf"Listening on .*{aport}"), srv.log()
+    srv.connect().quit()  # the first connection starts it
+    assert srv.wait_log(r"keepftpd started")
+    old = srv.pid
+    held = srv.login()
+    r = upgrade(srv, exe)
+    assert r.returncode == 0, (r.stdout, r.stderr, srv.log()[-3000:])
+    new = new_pid(r.stdout)
+    try:
+        assert srv.wait_log(rf"listening on 127.0.0.1 port {aport} \(handed over\)")
+        srv.connect().quit()
+        assert wait_for(lambda: any(p == new and "READY=1" in m.split("\n")
+                                    for p, m in notify.read()), timeout=5), \
+            (old, new, notify.seen, srv.log()[-2000:])
+        seen = notify.seen
+        print(f"notify (old {old}, new {new}): {seen}")
+        mainpid = [i for i, (p, m) in enumerate(seen) if f"MAINPID={new}" in m]
+        assert mainpid and seen[mainpid[0]][0] == old, seen
+        # the new main pid's messages come after it, the old one's stop
+        assert all(p != old for p, _ in seen[mainpid[0] + 1:]), seen
+        assert min(i for i, (p, _) in enumerate(seen) if p == new) > mainpid[0]
+        held.quit()
+        srv.proc.wait(10)
+        assert all(p != old for p, _ in notify.read()[mainpid[0] + 1:]), notify.seen
+    finally:
+        stop_pid(new)
