@@ -569,6 +569,43 @@ line_socket(const struct conf_listen *l, const struct upgrade_sockets *s,
 	return bind_one(l);
 }
 
+/* Sockets the service manager passed stand for the listen lines. */
+static void
+lines_of_passed(struct listener *L, const struct upgrade_sockets *s,
+    const struct sockaddr_storage *at)
+{
+	struct conf_listen *l;
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		l = &L->conf.listen[i];
+		memset(l, 0, sizeof(*l));
+		l->addr = at[i];
+		l->len = sizeof(at[i]);
+		l->implicit = s->implicit[i];
+	}
+	L->conf.listen_count = s->n;
+}
+
+/* The handed-over sockets no listen line names any more. */
+static void
+close_unnamed(const struct upgrade_sockets *s,
+    const struct sockaddr_storage *at, const int *used)
+{
+	char host[ADDR_STR_MAX];
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		if (used[i])
+			continue;
+		addr_to_str(&at[i], host, sizeof(host));
+		log_info("no longer listening on %-s port %u (no listen line "
+			 "names it)",
+		    host, addr_port(&at[i]));
+		close(s->fds[i]);
+	}
+}
+
 /*
  * The sockets handed over. Passed by the service manager: all kept, as
  * they are (the listen lines did not count). Else the configuration's
@@ -582,8 +619,8 @@ take_sockets(struct listener *L, const struct upgrade_sockets *s)
 	struct sockaddr_storage at[KF_LISTEN_MAX];
 	int used[KF_LISTEN_MAX] = { 0 }, fd;
 	char host[ADDR_STR_MAX];
+	const struct conf_listen *l;
 	const char *how;
-	struct conf_listen *l;
 	socklen_t len;
 	size_t i;
 
@@ -594,17 +631,8 @@ take_sockets(struct listener *L, const struct upgrade_sockets *s)
 		    sys_set_nonblock(s->fds[i], 1) < 0)
 			return -1;
 	}
-	if (s->passed) {
-		for (i = 0; i < s->n; i++) {
-			l = &L->conf.listen[i];
-			memset(l, 0, sizeof(*l));
-			l->addr = at[i];
-			l->len = sizeof(at[i]);
-			l->implicit = s->implicit[i];
-		}
-		L->conf.listen_count = s->n;
-	}
-	passed_sockets = s->passed;
+	if ((passed_sockets = s->passed))
+		lines_of_passed(L, s, at);
 	for (i = 0; i < L->conf.listen_count; i++) {
 		l = &L->conf.listen[i];
 		if ((fd = line_socket(l, s, at, used, &how)) < 0)
@@ -615,15 +643,7 @@ take_sockets(struct listener *L, const struct upgrade_sockets *s)
 		    addr_port(&l->addr), l->implicit ? " (implicit TLS)" : "",
 		    how);
 	}
-	for (i = 0; i < s->n; i++)
-		if (!used[i]) {
-			addr_to_str(&at[i], host, sizeof(host));
-			log_info(
-			    "no longer listening on %-s port %u (no listen "
-			    "line names it)",
-			    host, addr_port(&at[i]));
-			close(s->fds[i]);
-		}
+	close_unnamed(s, at, used);
 	report_old = s->report_rd;
 	return 0;
 }
