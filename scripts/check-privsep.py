@@ -98,6 +98,7 @@ SECTIONS = {
     "mon_type": "Session: workers and the TLS relay with their monitor",
     "lsn_type": "The report channel: monitors to the listener",
     "adm_type": "The admin socket: `keepftpd ban` with the listener",
+    "upg_type": "The hand-over: `keepftpd upgrade`, the old listener with the new one",
 }
 
 

@@ -3,6 +3,8 @@
  * `keepftpd -c FILE` (config mode), `keepftpd -t -c FILE` (check),
  * `keepftpd user ...` (users file management), `keepftpd quota ...`
  * (a user's quota usage), `keepftpd ban ...` (the running server's bans),
+ * `keepftpd upgrade` (the running server hands over to the binary
+ * installed now),
  * `keepftpd migrate FILE` (a vsftpd.conf translated), --help, --version,
  * --config-doc, --config-example, --config-man.
  * Runs in: listener (before it starts listening; load_config also on
@@ -37,6 +39,7 @@
 #include "priv/listener.h"
 #include "priv/notify.h"
 #include "priv/spawn.h"
+#include "priv/upgrade.h"
 #include "sandbox/sandbox.h"
 #include "common/sys.h"
 #include "tls/tls_keys.h"
@@ -53,6 +56,8 @@
 #endif
 
 static const char *conf_path;
+static char **main_argv; /* what `keepftpd upgrade` executes again */
+static int upgrade_fd = -1; /* started by `keepftpd upgrade` */
 static int running; /* errors go to the log once the listener runs */
 static const char *overrides[KF_CONF_ARGS_MAX];
 static size_t noverrides;
@@ -69,6 +74,7 @@ static void __attribute__((noreturn)) usage(int status)
 	    "       keepftpd user [-f FILE] add|set|passwd|del|list ...\n"
 	    "       keepftpd quota [-c FILE] [-f USERS] [-d DIR] NAME [--recompute]\n"
 	    "       keepftpd ban [-c FILE | -s SOCKET] list|add ADDR [SECONDS]|clear ADDR|all\n"
+	    "       keepftpd upgrade [-c FILE | -s SOCKET]\n"
 	    "       keepftpd migrate [VSFTPD.CONF]\n"
 	    "       keepftpd --config-doc | --config-example | --config-man | --version | --help\n");
 	if (status == 0)
@@ -81,6 +87,8 @@ static void __attribute__((noreturn)) usage(int status)
 		    "  user           manage a virtual users file\n"
 		    "  quota          show or recompute a user's quota usage\n"
 		    "  ban            list, add or clear the running server's bans\n"
+		    "  upgrade        the running server hands over to the binary installed now,\n"
+		    "                 dropping no connection and no session\n"
 		    "  migrate        print the keepftpd.conf equivalent to a vsftpd.conf\n"
 		    "  --config-doc   every option as Markdown (docs/CONFIG.md)\n"
 		    "  --config-example  every option, commented (keepftpd.conf.example)\n"
@@ -281,6 +289,8 @@ config_main(int check_only)
 	}
 	L.inline_fd = -1;
 	L.reload = conf_path != NULL ? load_config : NULL;
+	L.argv = main_argv;
+	L.upgrade_fd = upgrade_fd;
 	return run(&L);
 }
 
@@ -494,6 +504,9 @@ serve_main(int argc, char **argv)
 		return 2;
 	}
 	L.inline_fd = -1;
+	L.upgrade_fd = -1;
+	if (upgrade_fd >= 0)
+		close(upgrade_fd); /* quick mode is never upgraded */
 	if (user != NULL &&
 	    (L.inline_fd = quick_users_fd(&L.conf, user, uid, gid, root, pw,
 		 sizeof(pw))) < 0) {
@@ -538,8 +551,15 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], CONF_CHILD_ARG) == 0)
 		return conf_child_main(argc, argv);
-	/* the sockets a service manager passed (3, 4, ...) stay */
-	close_inherited(3 + (unsigned)notify_passed_count());
+	main_argv = argv;
+	/*
+	 * the sockets a service manager passed (3, 4, ...) stay, or, under
+	 * `keepftpd upgrade`, the hand-over channel at 3
+	 */
+	if ((upgrade_fd = upgrade_env_fd()) >= 0)
+		close_inherited(UPGRADE_FD + 1);
+	else
+		close_inherited(3 + (unsigned)notify_passed_count());
 	if (sodium_init() < 0) {
 		fprintf(stderr, "keepftpd: libsodium failed to initialise\n");
 		return 1;
@@ -550,7 +570,8 @@ main(int argc, char **argv)
 		return users_cli(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "quota") == 0)
 		return quota_cli(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "ban") == 0)
+	if (argc > 1 &&
+	    (strcmp(argv[1], "ban") == 0 || strcmp(argv[1], "upgrade") == 0))
 		return admin_cli(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "migrate") == 0)
 		return migrate_cli(argc - 1, argv + 1);

@@ -123,3 +123,16 @@
 #define KF_SPAWN_WHY_MAX	512	/* the report's reason text, NUL included */
 
 #endif
+
+/* ---- upgrade: the hand-over to a new binary (src/priv/upgrade.c) ---- */
+#ifndef KF_LIMITS_UPGRADE_H
+#define KF_LIMITS_UPGRADE_H
+
+#define KF_UPGRADE_READY_MS	20000	/* the new listener's time to start and say it is ready */
+#define KF_UPGRADE_IO_MS	5000	/* one hand-over message, either way */
+#define KF_UPGRADE_FDS_MAX	64	/* descriptors passed with one hand-over message */
+#define KF_UPGRADE_SESSIONS_MSG	40	/* sessions described in one hand-over message */
+#define KF_UPGRADE_BANS_MSG	100	/* address table entries in one hand-over message */
+#define KF_UPGRADE_ENV_MAX	1024	/* environment entries passed on to the new binary */
+
+#endif

@@ -244,6 +244,67 @@ enum adm_type {
 	 * status (0 ok, 1 refused), str text (at most ADM_TEXT_MAX).
 	 */
 	ADM_DONE = 84,
+	/*
+	 * ADM_UPGRADE: client -> listener (`keepftpd upgrade`). Payload:
+	 * none. The listener starts the new binary and answers with one
+	 * ADM_DONE when it has taken over (status 0) or failed (status 1,
+	 * the old listener still accepting); up to KF_UPGRADE_READY_MS
+	 * plus the hand-over.
+	 */
+	ADM_UPGRADE = 85,
+};
+
+/*
+ * The hand-over (src/priv/upgrade.c) on a SOCK_SEQPACKET socketpair
+ * between the running listener ("old") and the binary it executed
+ * ("new"), which got its end at fd 3 with KEEPFTPD_UPGRADE_FD=3. Framed
+ * as above, descriptors with SCM_RIGHTS (at most KF_UPGRADE_FDS_MAX per
+ * message). Each side reads every message to the last byte; anything
+ * else fails the upgrade, which leaves the old listener accepting.
+ */
+enum upg_type {
+	/*
+	 * UPG_READY: new -> old, once its configuration is read and its
+	 * spawners run. Payload: u32 pid.
+	 */
+	UPG_READY = 96,
+	/*
+	 * UPG_SOCKETS: old -> new. Payload: u32 n listening sockets
+	 * (1..KF_LISTEN_MAX), n times u32 implicit, u32 passed (1: they came
+	 * from the service manager, and are all kept; 0: the new listener
+	 * keeps those its listen lines still name, binds the new lines and
+	 * closes the rest), u32 has_admin, str admin_path. Descriptors: the
+	 * n sockets, the report channel's read end, then the admin socket
+	 * when has_admin.
+	 */
+	UPG_SOCKETS = 97,
+	/*
+	 * UPG_SESSIONS: old -> new, as many as the sessions need. Payload:
+	 * u32 n (1..KF_UPGRADE_SESSIONS_MSG), n times: u32 pid, u32
+	 * logged_in, blob peer (a struct sockaddr_storage). Descriptors:
+	 * the n sessions' pidfds, in order.
+	 */
+	UPG_SESSIONS = 98,
+	/*
+	 * UPG_BANS: old -> new, as many as the address table needs.
+	 * Payload: u32 n (1..KF_UPGRADE_BANS_MSG), n times: u32 family, blob
+	 * address (16 bytes), u32 banned, u32 rate_n, u32 fail_n, then
+	 * rate_start, fail_start, ban_until (ms, CLOCK_MONOTONIC) each as
+	 * two u32 (high, low).
+	 */
+	UPG_BANS = 99,
+	/*
+	 * UPG_END: old -> new. Payload: u32 sessions, u32 entries (the
+	 * totals sent, checked by the new listener).
+	 */
+	UPG_END = 100,
+	/*
+	 * UPG_TAKEN: new -> old: it accepts from now on. Payload: none.
+	 * UPG_GO: old -> new: the old listener has stopped accepting and
+	 * told the service manager the new main pid. Payload: none.
+	 */
+	UPG_TAKEN = 101,
+	UPG_GO = 102,
 };
 
 #define ADM_ADDR_MAX	    64

@@ -162,8 +162,8 @@ peer_allowed(int fd, int (*is_session)(pid_t))
 	return 1;
 }
 
-static void
-done(int fd, uint32_t status, const char *text)
+void
+admin_done(int fd, uint32_t status, const char *text)
 {
 	struct ipc_msg m;
 
@@ -183,11 +183,11 @@ do_list(int fd, struct bantab *t, struct ipc_msg *req)
 	size_t n, i, k;
 
 	if (ipc_end(req) < 0) {
-		done(fd, 1, "malformed request");
+		admin_done(fd, 1, "malformed request");
 		return;
 	}
 	if ((b = calloc(KF_BANTAB_MAX, sizeof(*b))) == NULL) {
-		done(fd, 1, "out of memory");
+		admin_done(fd, 1, "out of memory");
 		return;
 	}
 	n = bantab_list(t, now, b, KF_BANTAB_MAX);
@@ -206,7 +206,7 @@ do_list(int fd, struct bantab *t, struct ipc_msg *req)
 	}
 	free(b);
 	snprintf(text, sizeof(text), "%zu ban(s)", n);
-	done(fd, 0, text);
+	admin_done(fd, 0, text);
 }
 
 static void
@@ -218,11 +218,11 @@ do_add(int fd, struct bantab *t, const struct conf *c, struct ipc_msg *req)
 
 	if (ipc_get_str(req, addr, sizeof(addr)) < 0 ||
 	    ipc_get_u32(req, &secs) < 0 || ipc_end(req) < 0) {
-		done(fd, 1, "malformed request");
+		admin_done(fd, 1, "malformed request");
 		return;
 	}
 	if (bantab_addr_parse(addr, &a) < 0 || secs > ADM_BAN_SECONDS_MAX) {
-		done(fd, 1,
+		admin_done(fd, 1,
 		    "expected a numeric IPv4 or IPv6 address and at "
 		    "most 31536000 seconds");
 		return;
@@ -235,7 +235,7 @@ do_add(int fd, struct bantab *t, const struct conf *c, struct ipc_msg *req)
 	    (unsigned long)secs);
 	snprintf(text, sizeof(text), "%s banned for %lu s", norm,
 	    (unsigned long)secs);
-	done(fd, 0, text);
+	admin_done(fd, 0, text);
 }
 
 static void
@@ -246,34 +246,53 @@ do_clear(int fd, struct bantab *t, struct ipc_msg *req)
 	size_t n;
 
 	if (ipc_get_str(req, addr, sizeof(addr)) < 0 || ipc_end(req) < 0) {
-		done(fd, 1, "malformed request");
+		admin_done(fd, 1, "malformed request");
 		return;
 	}
 	if (addr[0] == '\0') {
 		n = bantab_unban_all(t);
 		log_warn("ban: all %zu ban(s) lifted by admin", n);
 		snprintf(text, sizeof(text), "%zu ban(s) lifted", n);
-		done(fd, 0, text);
+		admin_done(fd, 0, text);
 		return;
 	}
 	if (bantab_addr_parse(addr, &a) < 0) {
-		done(fd, 1, "expected a numeric IPv4 or IPv6 address, or all");
+		admin_done(fd, 1,
+		    "expected a numeric IPv4 or IPv6 address, or all");
 		return;
 	}
 	bantab_addr_to_str(&a, norm, sizeof(norm));
 	if (!bantab_unban(t, &a)) {
 		snprintf(text, sizeof(text), "%s is not banned", norm);
-		done(fd, 1, text);
+		admin_done(fd, 1, text);
 		return;
 	}
 	log_warn("ban: %-s lifted by admin", norm);
 	snprintf(text, sizeof(text), "%s: ban lifted", norm);
-	done(fd, 0, text);
+	admin_done(fd, 0, text);
+}
+
+/* ADM_UPGRADE: the connection is the listener's when it starts one. */
+static int
+do_upgrade(int fd, struct ipc_msg *req, const char *(*upgrade)(int))
+{
+	char text[ADM_TEXT_MAX];
+	const char *why;
+
+	if (ipc_end(req) < 0) {
+		admin_done(fd, 1, "malformed request");
+		return 0;
+	}
+	if ((why = upgrade(fd)) == NULL)
+		return 1;
+	snprintf(text, sizeof(text), "upgrade failed: %s", why);
+	admin_done(fd, 1, text);
+	return 0;
 }
 
 void
 admin_serve(int lfd, struct bantab *t, const struct conf *c,
-    int (*is_session)(pid_t))
+    int (*is_session)(pid_t), const char *(*upgrade)(int))
 {
 	struct timeval tv = { .tv_sec = ADMIN_IO_SEC };
 	struct ipc_msg req;
@@ -288,14 +307,17 @@ admin_serve(int lfd, struct bantab *t, const struct conf *c,
 		return;
 	}
 	if (ipc_recv(fd, &req) < 0)
-		done(fd, 1, "malformed request");
+		admin_done(fd, 1, "malformed request");
 	else if (req.type == ADM_BAN_LIST)
 		do_list(fd, t, &req);
 	else if (req.type == ADM_BAN_ADD)
 		do_add(fd, t, c, &req);
 	else if (req.type == ADM_BAN_CLEAR)
 		do_clear(fd, t, &req);
-	else
-		done(fd, 1, "unknown request");
+	else if (req.type == ADM_UPGRADE && upgrade != NULL) {
+		if (do_upgrade(fd, &req, upgrade))
+			return; /* answered when the upgrade ends */
+	} else
+		admin_done(fd, 1, "unknown request");
 	close(fd);
 }

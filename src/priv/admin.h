@@ -3,7 +3,7 @@
  * running listener to list, add and lift bans. SOCK_SEQPACKET, one
  * typed request and its answer per connection (ipc/proto.h, ADM_*).
  * Runs in: listener (admin_open, admin_serve, admin_close); the
- * `keepftpd ban` command (admin_cli).
+ * `keepftpd ban` and `keepftpd upgrade` commands (admin_cli).
  */
 #ifndef KF_ADMIN_H
 #define KF_ADMIN_H
@@ -29,9 +29,19 @@ void admin_close(int fd, const char *path);
  * its parent are checked). Bounded: 1 s to read, 1 s per write.
  */
 void admin_serve(int lfd, struct bantab *, const struct conf *,
-    int (*is_session)(pid_t));
+    int (*is_session)(pid_t), const char *(*upgrade)(int));
+/*
+ * ADM_DONE on a client connection: the last answer. upgrade (above)
+ * gets the connection of an ADM_UPGRADE request: NULL when it keeps it
+ * (and answers with this later, then closes it), else the reason it
+ * refuses (answered here).
+ */
+void admin_done(int fd, uint32_t status, const char *text);
 
-/* `keepftpd ban [-c FILE | -s SOCKET] list|add ADDR [SECONDS]|clear ADDR|all` */
+/*
+ * `keepftpd ban [-c FILE | -s SOCKET] list|add ADDR [SECONDS]|clear ADDR|all`
+ * and `keepftpd upgrade [-c FILE | -s SOCKET]` (argv[0] says which).
+ */
 int admin_cli(int argc, char **argv);
 
 #endif

@@ -1,9 +1,10 @@
 /*
- * admin_cli.c - `keepftpd ban`: one request to the running server's
- * admin socket, its answer printed. The answer is read as strictly as
+ * admin_cli.c - `keepftpd ban` and `keepftpd upgrade`: one request to
+ * the running server's admin socket, its answer printed. The answer is read as strictly as
  * the server reads the request (ADM_BANS, then ADM_DONE; anything else
  * is an error).
- * Runs in: the `keepftpd ban` command (as root, or the server's user).
+ * Runs in: the `keepftpd ban` and `keepftpd upgrade` commands (as
+ * root, or the server's user).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,10 +20,19 @@
 #include "admin.h"
 
 #define CLI_TIMEOUT_SEC 5
+/* upgrade: the new listener's start, then the hand-over */
+#define CLI_UPGRADE_SEC ((KF_UPGRADE_READY_MS + 4 * KF_UPGRADE_IO_MS) / 1000)
+
+static const char *cmd = "keepftpd ban"; /* for the messages */
 
 static int
 usage(void)
 {
+	if (strcmp(cmd, "keepftpd upgrade") == 0) {
+		fprintf(stderr,
+		    "usage: keepftpd upgrade [-c FILE | -s SOCKET]\n");
+		return 2;
+	}
 	fprintf(stderr,
 	    "usage: keepftpd ban [-c FILE | -s SOCKET] list\n"
 	    "       keepftpd ban [-c FILE | -s SOCKET] add ADDR [SECONDS]\n"
@@ -31,16 +41,16 @@ usage(void)
 }
 
 static int
-connect_to(const char *path)
+connect_to(const char *path, int secs)
 {
-	struct timeval tv = { .tv_sec = CLI_TIMEOUT_SEC };
+	struct timeval tv = { .tv_sec = secs };
 	struct sockaddr_un sun;
 	int fd;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "keepftpd ban: %s: path too long\n", path);
+		fprintf(stderr, "%s: %s: path too long\n", cmd, path);
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path));
@@ -48,8 +58,7 @@ connect_to(const char *path)
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		fprintf(stderr, "keepftpd ban: %s: %s\n", path,
-		    strerror(errno));
+		fprintf(stderr, "%s: %s: %s\n", cmd, path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -98,7 +107,7 @@ read_answer(int fd, int listing)
 		    text);
 		return status == 0 ? 0 : 1;
 	}
-	fprintf(stderr, "keepftpd ban: no valid answer from the server\n");
+	fprintf(stderr, "%s: no valid answer from the server\n", cmd);
 	return 1;
 }
 
@@ -108,6 +117,12 @@ build(int argc, char **argv, struct ipc_msg *m)
 {
 	uint64_t secs = 0;
 
+	if (strcmp(cmd, "keepftpd upgrade") == 0) {
+		if (argc != 0)
+			return -1;
+		ipc_init(m, ADM_UPGRADE);
+		return 0;
+	}
 	if (argc == 1 && strcmp(argv[0], "list") == 0) {
 		ipc_init(m, ADM_BAN_LIST);
 		return 0;
@@ -150,7 +165,7 @@ socket_path(const char *file, const char *sock, char *out, size_t outsz)
 	}
 	snprintf(out, outsz, "%s", sock != NULL ? sock : c.admin_socket);
 	if (out[0] == '\0') {
-		fprintf(stderr, "keepftpd ban: admin_socket is not set\n");
+		fprintf(stderr, "%s: admin_socket is not set\n", cmd);
 		return -1;
 	}
 	return 0;
@@ -162,8 +177,9 @@ admin_cli(int argc, char **argv)
 	const char *file = NULL, *sock = NULL;
 	char path[KF_CONF_VALUE_MAX + 1];
 	struct ipc_msg m;
-	int i = 1, fd, r;
+	int i = 1, fd, r, upgrade = strcmp(argv[0], "upgrade") == 0;
 
+	cmd = upgrade ? "keepftpd upgrade" : "keepftpd ban";
 	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
 		if (strcmp(argv[i], "-c") == 0)
 			file = argv[i + 1];
@@ -172,14 +188,14 @@ admin_cli(int argc, char **argv)
 		else
 			return usage();
 	}
-	if (i >= argc || build(argc - i, argv + i, &m) < 0)
+	if ((i >= argc && !upgrade) || build(argc - i, argv + i, &m) < 0)
 		return usage();
 	if (socket_path(file, sock, path, sizeof(path)) < 0 ||
-	    (fd = connect_to(path)) < 0)
+	    (fd = connect_to(path,
+		 upgrade ? CLI_UPGRADE_SEC : CLI_TIMEOUT_SEC)) < 0)
 		return 1;
 	if (ipc_send(fd, &m) < 0) {
-		fprintf(stderr, "keepftpd ban: %s: %s\n", path,
-		    strerror(errno));
+		fprintf(stderr, "%s: %s: %s\n", cmd, path, strerror(errno));
 		close(fd);
 		return 1;
 	}

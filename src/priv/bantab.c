@@ -363,6 +363,55 @@ bantab_evicted_bans(const struct bantab *t)
 	return t->evicted_bans;
 }
 
+static size_t
+export_list(const struct bantab *t, int which, struct bantab_rec *out, size_t n,
+    size_t max)
+{
+	const struct ent *e;
+	uint32_t i;
+
+	for (i = t->list[which].tail; i != NIL && n < max; i = e->prev) {
+		e = &t->e[i];
+		out[n++] = (struct bantab_rec){ .addr = e->key,
+			.banned = e->banned,
+			.rate_n = e->rate_n,
+			.fail_n = e->fail_n,
+			.rate_start = e->rate_start,
+			.fail_start = e->fail_start,
+			.ban_until = e->ban_until };
+	}
+	return n;
+}
+
+size_t
+bantab_export(const struct bantab *t, struct bantab_rec *out, size_t max)
+{
+	return export_list(t, L_BANNED, out,
+	    export_list(t, L_PLAIN, out, 0, max), max);
+}
+
+int
+bantab_import(struct bantab *t, const struct bantab_rec *r)
+{
+	struct ent *e;
+	uint32_t i;
+
+	if ((r->addr.family != 4 && r->addr.family != 6) ||
+	    (r->addr.family == 4 &&
+		memcmp(r->addr.a + 4, (uint8_t[12]){ 0 }, 12) != 0))
+		return -EINVAL;
+	i = get(t, &r->addr);
+	e = &t->e[i];
+	e->rate_n = r->rate_n;
+	e->fail_n = r->fail_n;
+	e->rate_start = r->rate_start;
+	e->fail_start = r->fail_start;
+	e->ban_until = r->banned ? r->ban_until : 0;
+	if ((e->banned != 0) != (r->banned != 0))
+		set_banned(t, i, r->banned != 0);
+	return 0;
+}
+
 int
 bantab_addr_from_sockaddr(const struct sockaddr_storage *ss,
     struct bantab_addr *a)

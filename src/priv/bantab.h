@@ -46,6 +46,14 @@ struct bantab_ban {
 	int64_t until_ms;
 };
 
+/* One entry as it is handed to a new listener (`keepftpd upgrade`). */
+struct bantab_rec {
+	struct bantab_addr addr;
+	int banned;
+	uint32_t rate_n, fail_n;
+	int64_t rate_start, fail_start, ban_until; /* ms, CLOCK_MONOTONIC */
+};
+
 struct bantab;
 
 /* cap entries (1..KF_BANTAB_MAX); key: BANTAB_KEYBYTES random bytes. */
@@ -75,6 +83,14 @@ size_t bantab_count(const struct bantab *); /* entries in use */
 size_t bantab_nbanned(const struct bantab *);
 /* Bans pushed out because every entry held one (the table was full). */
 unsigned long bantab_evicted_bans(const struct bantab *);
+
+/*
+ * Every entry, least recently seen first, into out (at most max);
+ * returns the count. Importing them in that order rebuilds the recency.
+ */
+size_t bantab_export(const struct bantab *, struct bantab_rec *out, size_t max);
+/* One exported entry into the table: 0, or -EINVAL (a bad family). */
+int bantab_import(struct bantab *, const struct bantab_rec *);
 
 /* 0, or -EINVAL for a family other than AF_INET / AF_INET6. */
 int bantab_addr_from_sockaddr(const struct sockaddr_storage *,

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,6 +39,7 @@
 #include "monitor.h"
 #include "notify.h"
 #include "spawn.h"
+#include "upgrade.h"
 #include "../proto/session.h"
 
 /* After the cut: what the monitors get to end before SIGKILL. */
@@ -48,6 +51,7 @@ struct slot {
 	int64_t since_ms; /* start, or the last REIN */
 	int logged_in; /* LSN_LOGIN_STATE */
 	int trimmed; /* SIGTERM sent by prelogin_trim */
+	int pidfd; /* adopted at `keepftpd upgrade` (not our child), else -1 */
 };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
@@ -66,6 +70,25 @@ static int64_t spawner_died[SPAWN_ROLES]; /* when, for the restart */
 static char admin_path[KF_CONF_VALUE_MAX + 1];
 static int stopping; /* stop_all: count the monitors' ends */
 static unsigned stop_drained, stop_cut; /* transfers, for the last line */
+
+/*
+ * `keepftpd upgrade` (upgrade.h, docs/OPERATIONS.md). In the old
+ * listener: the new one while it starts (one at a time), then retired:
+ * it accepts nothing more and ends with its sessions. In the new one:
+ * the old one's sessions, counted through their pidfds, and its report
+ * channel, which their monitors still write to.
+ */
+static struct {
+	pid_t pid; /* the new listener; 0: no upgrade running */
+	int chan; /* the hand-over channel */
+	int client; /* the `keepftpd upgrade` connection to answer */
+	int64_t deadline;
+} up = { 0, -1, -1, 0 };
+static int retired;
+static struct listener *upgrading_L; /* for admin_serve's callback */
+static size_t nadopted; /* slots with a pidfd */
+static int report_old = -1;
+static int passed_sockets; /* the listening sockets came from systemd */
 
 /*
  * Every signal a service manager or an admin may send has a defined,
@@ -434,7 +457,8 @@ spawner_ended(pid_t pid, int status)
 	int r;
 
 	for (r = 0; r < SPAWN_ROLES; r++)
-		if (spawners[r].pid == pid && pid > 0 && !got_term) {
+		if (spawners[r].pid == pid && pid > 0 && !got_term &&
+		    !retired) {
 			log_err("the %-s spawner (pid %ld) ended (%-s %d); "
 				"starting a new one",
 			    spawn_role_name(r), (long)pid,
@@ -510,11 +534,426 @@ spawners_stop(void)
 		}
 }
 
+/* ---- keepftpd upgrade: the new listener's side ---- */
+
+static void slot_drop(size_t);
+static void wait_sessions(const sigset_t *, int64_t, int);
+static void stop_all(struct listener *, const sigset_t *);
+
+static void
+slot_kill(const struct slot *sl, int sig)
+{
+	if (sl->pidfd >= 0)
+		(void)syscall(SYS_pidfd_send_signal, sl->pidfd, sig, NULL, 0);
+	else
+		kill(sl->pid, sig);
+}
+
+/* Adopted sessions that have ended leave the counts. */
+static void
+adopted_check(void)
+{
+	size_t i;
+
+	for (i = 0; nadopted > 0 && i < nslots; i++)
+		if (slots[i].pidfd >= 0 &&
+		    sys_poll1(slots[i].pidfd, POLLIN, 0) > 0)
+			slot_drop(i--);
+}
+
+static void
+adopted_wait(int ms)
+{
+	int64_t until = sys_now_ms() + ms;
+
+	for (adopted_check(); nadopted > 0 && sys_now_ms() < until;
+	     adopted_check())
+		sys_sleep_ms(20);
+}
+
+static void
+adopt(const struct upgrade_session *s, void *arg)
+{
+	(void)arg;
+	if (grow_array(&slots, &capslots, nslots + 1, sizeof(*slots), 64,
+		SIZE_MAX / sizeof(*slots)) < 0) {
+		log_err("session table full: a session handed over is not "
+			"counted");
+		close(s->pidfd);
+		return;
+	}
+	slots[nslots++] = (struct slot){ .pid = s->pid,
+		.peer = s->peer,
+		.since_ms = sys_now_ms(),
+		.logged_in = s->logged_in,
+		.pidfd = s->pidfd };
+	nadopted++;
+}
+
+static int
+same_listen(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	return addr_same_host(a, b) && addr_port(a) == addr_port(b) &&
+	    a->ss_family == b->ss_family;
+}
+
+/* The handed-over socket of a listen line, or a new one bound for it. */
+static int
+line_socket(const struct conf_listen *l, const struct upgrade_sockets *s,
+    const struct sockaddr_storage *at, int *used, const char **how)
+{
+	size_t j;
+
+	*how = "handed over";
+	for (j = 0; j < s->n; j++)
+		if (!used[j] && same_listen(&at[j], &l->addr)) {
+			used[j] = 1;
+			return s->fds[j];
+		}
+	*how = "a new listen line";
+	return bind_one(l);
+}
+
+/* Sockets the service manager passed stand for the listen lines. */
+static void
+lines_of_passed(struct listener *L, const struct upgrade_sockets *s,
+    const struct sockaddr_storage *at)
+{
+	struct conf_listen *l;
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		l = &L->conf.listen[i];
+		memset(l, 0, sizeof(*l));
+		l->addr = at[i];
+		l->len = sizeof(at[i]);
+		l->implicit = s->implicit[i];
+	}
+	L->conf.listen_count = s->n;
+}
+
+/* The handed-over sockets no listen line names any more. */
+static void
+close_unnamed(const struct upgrade_sockets *s,
+    const struct sockaddr_storage *at, const int *used)
+{
+	char host[ADDR_STR_MAX];
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		if (used[i])
+			continue;
+		addr_to_str(&at[i], host, sizeof(host));
+		log_info("no longer listening on %-s port %u (no listen line "
+			 "names it)",
+		    host, addr_port(&at[i]));
+		close(s->fds[i]);
+	}
+}
+
+/*
+ * The sockets handed over. Passed by the service manager: all kept, as
+ * they are (the listen lines did not count). Else the configuration's
+ * listen lines decide: a line that names a handed socket's address
+ * keeps that socket (and what waits in its backlog), a new line is
+ * bound, a socket no line names is closed.
+ */
+static int
+take_sockets(struct listener *L, const struct upgrade_sockets *s)
+{
+	struct sockaddr_storage at[KF_LISTEN_MAX];
+	int used[KF_LISTEN_MAX] = { 0 }, fd;
+	char host[ADDR_STR_MAX];
+	const struct conf_listen *l;
+	const char *how;
+	socklen_t len;
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		len = sizeof(at[i]);
+		if (getsockname(s->fds[i], (struct sockaddr *)&at[i], &len) <
+			0 ||
+		    sys_set_nonblock(s->fds[i], 1) < 0)
+			return -1;
+	}
+	if ((passed_sockets = s->passed))
+		lines_of_passed(L, s, at);
+	for (i = 0; i < L->conf.listen_count; i++) {
+		l = &L->conf.listen[i];
+		if ((fd = line_socket(l, s, at, used, &how)) < 0)
+			return -1;
+		L->fds[L->nfds++] = fd;
+		addr_to_str(&l->addr, host, sizeof(host));
+		log_info("listening on %-s port %u%-s (%-s)", host,
+		    addr_port(&l->addr), l->implicit ? " (implicit TLS)" : "",
+		    how);
+	}
+	close_unnamed(s, at, used);
+	report_old = s->report_rd;
+	return 0;
+}
+
+/* The admin socket: the old one's when the path is the same. */
+static void
+take_admin(const struct upgrade_sockets *s)
+{
+	if (s->admin_fd >= 0 && strcmp(s->admin_path, admin_path) == 0) {
+		admin_fd = s->admin_fd;
+		return;
+	}
+	if (s->admin_fd >= 0) {
+		close(s->admin_fd);
+		unlink(s->admin_path);
+	}
+	if ((admin_fd = admin_open(admin_path)) < 0 && admin_path[0] != '\0')
+		log_warn("running without an admin socket (keepftpd ban)");
+}
+
+/*
+ * Started by `keepftpd upgrade`, configured, spawners up: UPG_READY,
+ * then the old listener's sockets, sessions and address table, then
+ * UPG_TAKEN (from here on this listener accepts), then UPG_GO (the old
+ * one has told the service manager our pid). Any failure before
+ * UPG_TAKEN ends this process; the old one goes on.
+ */
+/*
+ * Room for the old sessions' pidfds: the soft RLIMIT_NOFILE raised
+ * (up to the hard one) to max_clients and a margin when it is lower.
+ * Were it too low, the hand-over fails and the old listener goes on.
+ */
+static void
+room_for_pidfds(const struct conf *c)
+{
+	rlim_t want = (rlim_t)c->max_clients + 256;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static int
+take_over(struct listener *L)
+{
+	struct upgrade_sockets s;
+	int chan = L->upgrade_fd;
+
+	room_for_pidfds(&L->conf);
+	if (upgrade_send_simple(chan, UPG_READY, (uint32_t)getpid()) < 0 ||
+	    upgrade_recv_sockets(chan, &s) < 0 || take_sockets(L, &s) < 0 ||
+	    upgrade_recv_state(chan, bans, adopt, NULL) < 0 ||
+	    upgrade_send_simple(chan, UPG_TAKEN, 0) < 0) {
+		log_err("upgrade: the hand-over from pid %ld failed; it goes "
+			"on serving",
+		    (long)getppid());
+		return -1;
+	}
+	take_admin(&s);
+	if (upgrade_wait(chan, UPG_GO, KF_UPGRADE_IO_MS, NULL) < 0)
+		log_warn("upgrade: pid %ld did not confirm; accepting anyway",
+		    (long)getppid());
+	sys_close(&L->upgrade_fd);
+	log_info("upgrade: took over from pid %ld: %zu socket(s), %zu "
+		 "session(s) still under the old code, %zu address(es)",
+	    (long)getppid(), L->nfds, nadopted, bantab_count(bans));
+	return 0;
+}
+
+/* In a new monitor: no descriptor of the upgrade, no other session's pidfd. */
+static void
+upgrade_forget(void)
+{
+	size_t i;
+
+	sys_close(&report_old);
+	sys_close(&up.chan);
+	sys_close(&up.client);
+	for (i = 0; i < nslots; i++)
+		if (slots[i].pidfd >= 0)
+			close(slots[i].pidfd);
+}
+
+/* ---- keepftpd upgrade: the old listener's side ---- */
+
+static void
+upgrade_answer(uint32_t status, const char *text)
+{
+	if (up.client < 0)
+		return;
+	admin_done(up.client, status, text);
+	sys_close(&up.client);
+}
+
+static void
+upgrade_failed(const char *why)
+{
+	char text[ADM_TEXT_MAX];
+
+	log_err("upgrade failed: %-s; this listener (pid %ld) goes on "
+		"accepting",
+	    why, (long)getpid());
+	snprintf(text, sizeof(text), "upgrade failed: %s; pid %ld goes on", why,
+	    (long)getpid());
+	if (up.pid > 0)
+		kill(up.pid, SIGKILL); /* reaped as any child */
+	up.pid = 0;
+	sys_close(&up.chan);
+	upgrade_answer(1, text);
+}
+
+/* admin_serve's ADM_UPGRADE: NULL when started (fd is kept). */
+static const char *
+upgrade_start(int fd)
+{
+	static char why[ADM_TEXT_MAX];
+	struct listener *L = upgrading_L;
+
+	if (up.pid > 0)
+		return "an upgrade is already running";
+	if (L == NULL || L->reload == NULL || L->argv == NULL)
+		return "only a server started with -c FILE can be upgraded";
+	if ((up.pid = upgrade_spawn(&up.chan, why, sizeof(why))) < 0) {
+		up.pid = 0;
+		log_err("upgrade: %-s", why);
+		return why;
+	}
+	up.client = fd;
+	up.deadline = sys_now_ms() + KF_UPGRADE_READY_MS;
+	log_info("upgrade: pid %ld started; accepting here until it is ready",
+	    (long)up.pid);
+	return NULL;
+}
+
+/*
+ * The sessions, KF_UPGRADE_SESSIONS_MSG at a time: a pidfd is opened
+ * for each of our own (an adopted one has its own) and closed once
+ * sent, so few descriptors are open at once however many sessions
+ * there are. *sent: how many went (one gone meanwhile has no pidfd).
+ */
+static int
+send_sessions(int chan, size_t *sent)
+{
+	struct upgrade_session ss[KF_UPGRADE_SESSIONS_MSG];
+	int mine[KF_UPGRADE_SESSIONS_MSG];
+	size_t i = 0, k, j;
+	int r = 0;
+
+	*sent = 0;
+	while (i < nslots && r == 0) {
+		for (k = 0; i < nslots && k < KF_UPGRADE_SESSIONS_MSG; i++) {
+			ss[k] = (struct upgrade_session){ .pid = slots[i].pid,
+				.pidfd = slots[i].pidfd,
+				.logged_in = slots[i].logged_in,
+				.peer = slots[i].peer };
+			mine[k] = slots[i].pidfd < 0;
+			if (mine[k])
+				ss[k].pidfd = (int)syscall(SYS_pidfd_open,
+				    slots[i].pid, 0);
+			if (ss[k].pidfd >= 0)
+				k++;
+		}
+		r = k > 0 ? upgrade_send_sessions(chan, ss, k) : 0;
+		for (j = 0; j < k; j++)
+			if (mine[j])
+				close(ss[j].pidfd);
+		*sent += k;
+	}
+	return r;
+}
+
+/* Everything the new listener takes; 0 once it said UPG_TAKEN. */
+static int
+hand_over(struct listener *L)
+{
+	struct upgrade_sockets s = { .n = L->nfds,
+		.passed = passed_sockets,
+		.report_rd = report_rd };
+	size_t i, n = 0, nb = 0;
+
+	for (i = 0; i < L->nfds; i++) {
+		s.fds[i] = L->fds[i];
+		s.implicit[i] = L->conf.listen[i].implicit;
+	}
+	s.admin_fd = admin_fd;
+	snprintf(s.admin_path, sizeof(s.admin_path), "%s", admin_path);
+	if (upgrade_send_sockets(up.chan, &s) < 0 ||
+	    send_sessions(up.chan, &n) < 0 ||
+	    upgrade_send_bans(up.chan, bans, &nb) < 0 ||
+	    upgrade_send_end(up.chan, n, nb) < 0)
+		return -1;
+	return upgrade_wait(up.chan, UPG_TAKEN, KF_UPGRADE_IO_MS, NULL);
+}
+
+/* The new listener spoke (or ended): hand over, or give up. */
+static void
+upgrade_step(struct listener *L)
+{
+	char text[ADM_TEXT_MAX];
+	uint32_t pid = 0;
+
+	if (upgrade_wait(up.chan, UPG_READY, 0, &pid) < 0 ||
+	    (pid_t)pid != up.pid) {
+		upgrade_failed("the new listener ended before it was ready "
+			       "(its reason is in the log)");
+		return;
+	}
+	if (hand_over(L) < 0) {
+		upgrade_failed("the hand-over did not complete");
+		return;
+	}
+	notify_hand_over((long)up.pid);
+	(void)upgrade_send_simple(up.chan, UPG_GO, 0);
+	log_info("upgrade: pid %ld accepts now; %zu session(s) end here "
+		 "under the old code",
+	    (long)up.pid, nslots);
+	snprintf(text, sizeof(text),
+	    "upgraded: pid %ld accepts now; %zu session(s) end under pid %ld",
+	    (long)up.pid, nslots, (long)getpid());
+	upgrade_answer(0, text);
+	sys_close(&up.chan);
+	up.pid = 0;
+	retired = 1;
+}
+
+/*
+ * Handed over: nothing more to accept, no admin socket, no reports
+ * (the new listener reads them); the sessions finish under this code,
+ * its spawners end with the last of them. SIGTERM meanwhile drains
+ * them as at a stop.
+ */
+static void
+retire(struct listener *L, const sigset_t *mask)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < L->nfds; i++)
+		close(L->fds[i]);
+	L->nfds = 0;
+	sys_close(&admin_fd); /* the path is the new listener's now */
+	sys_close(&report_rd);
+	sys_close(&report_old);
+	for (r = 0; r < SPAWN_ROLES; r++)
+		sys_close(&spawners[r].chan);
+	stopping = 1; /* count how the transfers end */
+	wait_sessions(mask, INT64_MAX, 1);
+	if (got_term) {
+		log_info("SIG%-s: stopping", sigabbrev_np(got_term));
+		stop_all(L, mask);
+		return;
+	}
+	spawners_stop();
+	log_info("old listener: its sessions have ended (%u transfer(s) "
+		 "finished, %u cut); exiting",
+	    stop_drained, stop_cut);
+}
+
 int
 listener_bind(struct listener *L)
 {
 	size_t i;
-	int fd, n;
+	int fd, n = 0;
 
 	/*
 	 * Signals are caught (blocked until listener_run waits) from here
@@ -525,9 +964,14 @@ listener_bind(struct listener *L)
 		spawners[i].chan = -1;
 	if (spawn_init() < 0)
 		return -1;
-	if ((n = activated(L)) < 0)
+	if (L->argv != NULL)
+		(void)upgrade_init(L->argv);
+	/* started by `keepftpd upgrade`: the sockets come from the old one */
+	if (L->upgrade_fd < 0 && (n = activated(L)) < 0)
 		return -1;
-	for (i = 0; n == 0 && i < L->conf.listen_count; i++) {
+	passed_sockets = n > 0;
+	for (i = 0; L->upgrade_fd < 0 && n == 0 && i < L->conf.listen_count;
+	     i++) {
 		if ((fd = bind_one(&L->conf.listen[i])) < 0)
 			return -1;
 		L->fds[L->nfds++] = fd;
@@ -537,7 +981,8 @@ listener_bind(struct listener *L)
 	if (policy_init() < 0)
 		return -1;
 	snprintf(admin_path, sizeof(admin_path), "%s", L->conf.admin_socket);
-	if ((admin_fd = admin_open(admin_path)) < 0 && admin_path[0] != '\0')
+	if (L->upgrade_fd < 0 && (admin_fd = admin_open(admin_path)) < 0 &&
+	    admin_path[0] != '\0')
 		log_warn("running without an admin socket (keepftpd ban)");
 	if (auth_slots_init((unsigned)L->conf.auth_concurrency) < 0)
 		return -1;
@@ -553,7 +998,9 @@ listener_bind(struct listener *L)
 	 * the relay spawner alone loads the certificate and key; one that
 	 * does not load (logged) fails the start as any spawner does
 	 */
-	return spawners_start(L, 1);
+	if (spawners_start(L, 1) < 0)
+		return -1;
+	return L->upgrade_fd >= 0 ? take_over(L) : 0;
 }
 
 static size_t
@@ -566,16 +1013,33 @@ count_peer(const struct sockaddr_storage *peer)
 	return n;
 }
 
+static void
+slot_drop(size_t i)
+{
+	if (slots[i].pidfd >= 0) {
+		close(slots[i].pidfd);
+		nadopted--;
+	}
+	slots[i] = slots[--nslots];
+}
+
 static int
 slot_add(pid_t pid, const struct sockaddr_storage *peer)
 {
+	size_t i;
+
+	/* an adopted session whose pid is ours now has ended */
+	for (i = 0; nadopted > 0 && i < nslots; i++)
+		if (slots[i].pid == pid && slots[i].pidfd >= 0)
+			slot_drop(i--);
 	/* a failed grow changes nothing: no write past the table */
 	if (grow_array(&slots, &capslots, nslots + 1, sizeof(*slots), 64,
 		SIZE_MAX / sizeof(*slots)) < 0)
 		return -1;
 	slots[nslots] = (struct slot){ .pid = pid,
 		.peer = *peer,
-		.since_ms = sys_now_ms() };
+		.since_ms = sys_now_ms(),
+		.pidfd = -1 };
 	nslots++;
 	return 0;
 }
@@ -623,7 +1087,7 @@ prelogin_trim(const struct conf *c)
 		    now - slots[i].since_ms < after)
 			continue;
 		slots[i].trimmed = 1;
-		kill(slots[i].pid, SIGTERM);
+		slot_kill(&slots[i], SIGTERM);
 		log_info("session pid %ld not logged in after %lu s while "
 			 "%zu of max_prelogin %lu are: closed",
 		    (long)slots[i].pid, c->login_timeout_busy, prelogin_count(),
@@ -675,13 +1139,21 @@ reaped(pid_t pid, int status)
 {
 	size_t i;
 
+	if (pid == up.pid && pid > 0) {
+		up.pid = 0; /* nothing left to kill */
+		upgrade_failed(WIFEXITED(status) && WEXITSTATUS(status) == 1 ?
+			"the new listener did not start (its reason is in "
+			"the log)" :
+			"the new listener ended");
+		return;
+	}
 	if (spawner_ended(pid, status))
 		return;
 	for (i = 0; i < nslots; i++)
 		if (slots[i].pid == pid) {
 			if (stopping)
 				stop_count(&slots[i], status);
-			slots[i] = slots[--nslots];
+			slot_drop(i);
 			break;
 		}
 }
@@ -694,6 +1166,7 @@ reap(void)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		reaped(pid, status);
+	adopted_check();
 }
 
 static void
@@ -766,6 +1239,7 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
 		close(report_rd);
 		if (admin_fd >= 0)
 			close(admin_fd);
+		upgrade_forget();
 		spawn_forget_exe();
 		signals_reset();
 		monitor_run(&a);
@@ -904,7 +1378,7 @@ report_one(struct listener *L, const unsigned char *frame, size_t n,
  * KF_DROP_SUMMARY_MS, never one per datagram.
  */
 static void
-reports_read(struct listener *L)
+reports_read(struct listener *L, int fd)
 {
 	static struct rate bucket;
 	static unsigned long dropped;
@@ -928,8 +1402,7 @@ reports_read(struct listener *L)
 		mh.msg_iovlen = 1;
 		mh.msg_control = cm.b;
 		mh.msg_controllen = sizeof(cm.b);
-		n = sys_recvmsg(report_rd, &mh,
-		    MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		n = sys_recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n < 0)
 			break;
 		cr = NULL;
@@ -1046,7 +1519,7 @@ signal_sessions(int sig)
 	size_t i;
 
 	for (i = 0; i < nslots; i++)
-		kill(slots[i].pid, sig);
+		slot_kill(&slots[i], sig);
 }
 
 /* Reaps until no session is left, until (ms), or (stop_on_term) a signal. */
@@ -1077,6 +1550,7 @@ static void
 stop_all(struct listener *L, const sigset_t *mask)
 {
 	int64_t grace = (int64_t)L->conf.shutdown_grace * 1000;
+	size_t adopted0 = nadopted;
 	int status;
 	pid_t pid;
 	size_t i;
@@ -1104,11 +1578,17 @@ stop_all(struct listener *L, const sigset_t *mask)
 		wait_sessions(mask, sys_now_ms() + CUT_GRACE_MS, 0);
 	}
 	signal_sessions(SIGKILL);
-	while (nslots > 0 && (pid = waitpid(-1, &status, 0)) > 0)
+	while (nslots > nadopted && (pid = waitpid(-1, &status, 0)) > 0)
 		reaped(pid, status);
+	adopted_wait(CUT_GRACE_MS);
 	spawners_stop();
 	log_info("drain: %u transfer(s) finished, %u cut", stop_drained,
 	    stop_cut);
+	if (adopted0 > 0)
+		log_info(
+		    "drain: %zu session(s) of the listener before the "
+		    "upgrade ended too; its own log counts their transfers",
+		    adopted0);
 }
 
 /* STATUS= for the service manager, when the counts have changed. */
@@ -1129,16 +1609,17 @@ int
 listener_run(struct listener *L)
 {
 	struct timespec second = { 1, 0 };
-	struct pollfd p[KF_LISTEN_MAX + 2];
+	struct pollfd p[KF_LISTEN_MAX + 4];
 	sigset_t mask;
 	size_t i;
 
+	upgrading_L = L;
 	mask = run_mask;
 	signals_each(unblock_one, &mask);
 	log_info("keepftpd started; %zu listener(s)", L->nfds);
 	/* bound, spawners up (listener_bind): ready for the service manager */
 	notify_ready(nslots, logged_in_count());
-	while (!got_term) {
+	while (!got_term && !retired) {
 		for (i = 0; i < L->nfds; i++)
 			p[i] = (struct pollfd){ .fd = L->fds[i],
 				.events = POLLIN };
@@ -1146,22 +1627,34 @@ listener_run(struct listener *L)
 			.events = POLLIN };
 		p[L->nfds + 1] = (struct pollfd){ .fd = admin_fd,
 			.events = POLLIN };
-		/* while bans are held, max_prelogin is near or a spawner is
-		 * down, wake each second to act on time */
-		if (ppoll(p, L->nfds + 2,
+		p[L->nfds + 2] = (struct pollfd){ .fd = report_old,
+			.events = POLLIN };
+		p[L->nfds + 3] = (struct pollfd){ .fd = up.chan,
+			.events = POLLIN };
+		/* while bans are held, max_prelogin is near, a spawner is
+		 * down or an upgrade runs, wake each second to act on time */
+		if (ppoll(p, L->nfds + 4,
 			bantab_nbanned(bans) > 0 || prelogin_busy(&L->conf) ||
-				spawner_down() ?
+				spawner_down() || up.pid > 0 || nadopted > 0 ?
 			    &second :
 			    NULL,
 			&mask) > 0) {
+			adopted_check(); /* the counts before any accept */
 			for (i = 0; i < L->nfds; i++)
 				if (p[i].revents & POLLIN)
 					accept_one(L, i);
 			if (p[L->nfds + 1].revents & POLLIN)
 				admin_serve(admin_fd, bans, &L->conf,
-				    is_session);
+				    is_session, upgrade_start);
+			if (up.pid > 0 && p[L->nfds + 3].revents != 0)
+				upgrade_step(L);
 		}
-		reports_read(L);
+		if (up.pid > 0 && sys_now_ms() > up.deadline)
+			upgrade_failed(
+			    "the new listener was not ready in time");
+		reports_read(L, report_rd);
+		if (report_old >= 0)
+			reports_read(L, report_old);
 		bans_sweep();
 		prelogin_trim(&L->conf);
 		signals_log();
@@ -1178,6 +1671,13 @@ listener_run(struct listener *L)
 		spawners_restart(L);
 		status_changed();
 	}
+	if (retired) {
+		retire(L, &mask);
+		log_info("stopped");
+		return 0;
+	}
+	if (up.pid > 0)
+		upgrade_failed("the server is stopping");
 	log_info("SIG%-s: stopping", sigabbrev_np(got_term));
 	stop_all(L, &mask);
 	log_info("stopped");

@@ -14,6 +14,8 @@ struct listener {
 	int (*reload)(struct conf *); /* NULL: nothing to reload */
 	int fds[KF_LISTEN_MAX];
 	size_t nfds;
+	char **argv; /* `keepftpd upgrade` runs it again; NULL: cannot */
+	int upgrade_fd; /* >= 0: started by `keepftpd upgrade` (upgrade.h) */
 };
 
 int listener_bind(struct listener *);

@@ -4,7 +4,7 @@
  * spawners are up; RELOADING=1 with MONOTONIC_USEC (Type=notify-reload
  * needs it; plain Type=notify accepts it) then READY=1 around a SIGHUP;
  * STOPPING=1 at stop; STATUS= with the session counts after each
- * change. NOTIFY_SOCKET stays in the environment: only the listener
+ * change; MAINPID= the new listener at `keepftpd upgrade`. NOTIFY_SOCKET stays in the environment: only the listener
  * calls these, and the unit sets NotifyAccess=main, so a datagram from
  * any other process is dropped by systemd.
  *
@@ -143,6 +143,17 @@ notify_status(size_t sessions, size_t logged_in)
 	send_state(buf);
 }
 
+void
+notify_hand_over(long pid)
+{
+	char buf[96];
+
+	snprintf(buf, sizeof(buf),
+	    "MAINPID=%ld\nSTATUS=upgrade: pid %ld took over", pid, pid);
+	send_state(buf);
+	unsetenv("NOTIFY_SOCKET");
+}
+
 int
 notify_passed_count(void)
 {
@@ -213,6 +224,12 @@ notify_status(size_t sessions, size_t logged_in)
 {
 	(void)sessions;
 	(void)logged_in;
+}
+
+void
+notify_hand_over(long pid)
+{
+	(void)pid;
 }
 
 int

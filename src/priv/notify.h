@@ -14,6 +14,13 @@ void notify_ready(size_t sessions, size_t logged_in);
 void notify_reloading(void);
 void notify_stopping(size_t sessions);
 void notify_status(size_t sessions, size_t logged_in);
+/*
+ * `keepftpd upgrade`, in the old listener: MAINPID= the new listener
+ * (the unit's NotifyAccess=main accepts it from the main pid only, so
+ * the old one says it), then NOTIFY_SOCKET is dropped: this process is
+ * no longer the main one and says nothing more.
+ */
+void notify_hand_over(long pid);
 
 /*
  * How many sockets the service manager passed to this process (checked

@@ -286,6 +286,60 @@ test_addresses(void **state)
 	assert_int_equal(bantab_addr_from_sockaddr(&ss, &a), -EINVAL);
 }
 
+/*
+ * `keepftpd upgrade`: a table exported and imported into one with
+ * another key keeps its bans, failure counts, rate windows and recency.
+ */
+static void
+test_export_import(void **state)
+{
+	static const unsigned char key2[BANTAB_KEYBYTES] = "fedcba9876543210";
+	struct bantab_policy p = { .rate_max = 2,
+		.rate_window_ms = 1000,
+		.ban_failures = 2,
+		.ban_window_ms = 1000,
+		.ban_ms = 5000 };
+	struct bantab *t = bantab_new(4, key), *u = bantab_new(4, key2);
+	struct bantab_rec r[8], bad;
+	struct bantab_addr a = ip("192.0.2.1"), b = ip("2001:db8::2"),
+			   c = ip("192.0.2.3"), d = ip("192.0.2.4"),
+			   e = ip("192.0.2.5");
+	size_t n, i;
+
+	(void)state;
+	assert_non_null(t);
+	assert_non_null(u);
+	bantab_ban(t, &a, 0, 5000);
+	assert_int_equal(bantab_connect(t, &p, &b, 10), BANTAB_PASS);
+	assert_int_equal(bantab_connect(t, &p, &b, 11), BANTAB_PASS);
+	assert_int_equal(bantab_fail(t, &p, &c, 12), 0);
+	assert_int_equal(bantab_connect(t, &p, &d, 13), BANTAB_PASS);
+	n = bantab_export(t, r, 8);
+	assert_int_equal(n, 4);
+	for (i = 0; i < n; i++)
+		assert_int_equal(bantab_import(u, &r[i]), 0);
+	assert_int_equal(bantab_nbanned(u), 1);
+	assert_int_equal(bantab_connect(u, &p, &a, 100), BANTAB_BANNED);
+	/* b's window (2 of 2) goes on: the third is over the rate */
+	assert_int_equal(bantab_connect(u, &p, &b, 100), BANTAB_RATE);
+	/* c had one failure: the second bans */
+	assert_int_equal(bantab_fail(u, &p, &c, 100), 1);
+	/* recency carried over: b was seen at 100, d last before the
+	 * upgrade; the table is full, so e pushes out d, and b keeps its
+	 * window (the next is over the rate) */
+	assert_int_equal(bantab_connect(u, &p, &e, 200), BANTAB_PASS);
+	assert_int_equal(bantab_connect(u, &p, &b, 201), BANTAB_RATE);
+	assert_int_equal(bantab_connect(u, &p, &d, 202), BANTAB_PASS);
+	memset(&bad, 0, sizeof(bad));
+	bad.addr.family = 5;
+	assert_int_equal(bantab_import(u, &bad), -EINVAL);
+	bad.addr.family = 4;
+	bad.addr.a[15] = 1;
+	assert_int_equal(bantab_import(u, &bad), -EINVAL);
+	bantab_free(t);
+	bantab_free(u);
+}
+
 int
 main(void)
 {
@@ -299,6 +353,7 @@ main(void)
 		cmocka_unit_test(test_full_of_bans),
 		cmocka_unit_test(test_many_entries),
 		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_export_import),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
