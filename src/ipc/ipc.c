@@ -178,25 +178,25 @@ ipc_recv(int fd, struct ipc_msg *m)
 
 /*
  * A typed frame with descriptors (SCM_RIGHTS): header and payload in
- * one datagram, the fds beside it. Used for the spawner requests,
- * whose payload (a struct handoff) is larger than an ipc_msg.
+ * one datagram, at most max_fds fds beside it.
  */
-int
-ipc_send_fds(int fd, uint32_t type, const void *p, size_t n, const int *fds,
-    size_t nfds)
+static int
+send_frame(int fd, uint32_t type, const void *p, size_t n, const int *fds,
+    size_t nfds, size_t max_fds)
 {
 	unsigned char h[IPC_HDR_LEN] = { type >> 24, type >> 16, type >> 8,
 		type, n >> 24, n >> 16, n >> 8, n };
 	union {
 		struct cmsghdr c;
-		char b[CMSG_SPACE(sizeof(int) * KF_IPC_FDS_MAX)];
+		char b[CMSG_SPACE(sizeof(int) * KF_UPGRADE_FDS_MAX)];
 	} cm;
 	struct iovec iov[2] = { { h, sizeof(h) }, { (void *)(uintptr_t)p, n } };
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 	struct cmsghdr *c;
 	ssize_t r;
 
-	if (nfds > KF_IPC_FDS_MAX || n > KF_SPAWN_MSG_MAX - IPC_HDR_LEN)
+	if (nfds > max_fds || nfds > KF_UPGRADE_FDS_MAX ||
+	    n > KF_SPAWN_MSG_MAX - IPC_HDR_LEN)
 		return -EMSGSIZE;
 	memset(&cm, 0, sizeof(cm));
 	if (nfds > 0) {
@@ -212,6 +212,22 @@ ipc_send_fds(int fd, uint32_t type, const void *p, size_t n, const int *fds,
 		r = sendmsg(fd, &mh, MSG_NOSIGNAL);
 	while (r < 0 && errno == EINTR);
 	return r == (ssize_t)(IPC_HDR_LEN + n) ? 0 : -EIO;
+}
+
+/* The spawner requests, whose payload (a struct handoff) is larger than an ipc_msg. */
+int
+ipc_send_fds(int fd, uint32_t type, const void *p, size_t n, const int *fds,
+    size_t nfds)
+{
+	return send_frame(fd, type, p, n, fds, nfds, KF_IPC_FDS_MAX);
+}
+
+/* The upgrade hand-over (src/priv/upgrade.c): up to KF_UPGRADE_FDS_MAX. */
+int
+ipc_send_many_fds(int fd, uint32_t type, const void *p, size_t n,
+    const int *fds, size_t nfds)
+{
+	return send_frame(fd, type, p, n, fds, nfds, KF_UPGRADE_FDS_MAX);
 }
 
 static void

@@ -46,6 +46,9 @@ int ipc_recv(int fd, struct ipc_msg *);
  */
 int ipc_send_fds(int fd, uint32_t type, const void *, size_t n, const int *fds,
     size_t nfds);
+/* ipc_send_fds() with up to KF_UPGRADE_FDS_MAX descriptors (the upgrade). */
+int ipc_send_many_fds(int fd, uint32_t type, const void *, size_t n,
+    const int *fds, size_t nfds);
 int ipc_recv_fds(int fd, uint32_t type, void *, size_t n, int *fds, size_t nfds,
     size_t *got, struct ucred *cr);
 

@@ -188,35 +188,9 @@ upgrade_env_fd(void)
 static int
 send_msg(int chan, const struct ipc_msg *m, const int *fds, size_t nfds)
 {
-	unsigned char h[IPC_HDR_LEN] = { m->type >> 24, m->type >> 16,
-		m->type >> 8, m->type, m->len >> 24, m->len >> 16, m->len >> 8,
-		m->len };
-	union {
-		struct cmsghdr c;
-		char b[CMSG_SPACE(sizeof(int) * KF_UPGRADE_FDS_MAX)];
-	} cm;
-	struct iovec iov[2] = { { h, sizeof(h) },
-		{ (void *)(uintptr_t)m->data, m->len } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
-	struct cmsghdr *c;
-	ssize_t r;
-
-	if (nfds > KF_UPGRADE_FDS_MAX)
+	if (ipc_send_many_fds(chan, m->type, m->data, m->len, fds, nfds) < 0)
 		return -1;
-	memset(&cm, 0, sizeof(cm));
-	if (nfds > 0) {
-		mh.msg_control = cm.b;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	do
-		r = sendmsg(chan, &mh, MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
-	return r == (ssize_t)(IPC_HDR_LEN + m->len) ? 0 : -1;
+	return 0;
 }
 
 static void
