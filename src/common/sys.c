@@ -169,6 +169,16 @@ sys_poll1(int fd, short events, int timeout_ms)
 	return poll(&pfd, 1, timeout_ms);
 }
 
+int
+sys_poll1_mask(int fd, short events, int timeout_ms, const sigset_t *mask)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	struct timespec ts = { .tv_sec = timeout_ms / 1000,
+		.tv_nsec = (long)(timeout_ms % 1000) * 1000000L };
+
+	return ppoll(&pfd, 1, timeout_ms < 0 ? NULL : &ts, mask);
+}
+
 int64_t
 sys_now_ms(void)
 {

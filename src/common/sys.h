@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 
 struct flock;
@@ -27,6 +28,9 @@ int sys_write_all(int fd, const void *, size_t);
 int sys_set_nonblock(int fd, int on);
 int sys_set_cloexec(int fd);
 int sys_poll1(int fd, short events, int timeout_ms);
+/* sys_poll1() waiting with the signal mask *mask (ppoll): a signal that
+ * was blocked until now and is pending interrupts it at once. */
+int sys_poll1_mask(int fd, short events, int timeout_ms, const sigset_t *mask);
 int64_t sys_now_ms(void);
 void sys_sleep_ms(unsigned ms);
 void sys_close(int *fd);

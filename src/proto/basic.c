@@ -86,6 +86,30 @@ session_install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 }
 
+static void
+stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGALRM);
+}
+
+void
+session_signals_hold(sigset_t *old)
+{
+	sigset_t set;
+
+	stop_signals(&set);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+void
+session_signals_release(const sigset_t *old)
+{
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
 /* Features that need no state, in FEAT order around the others. */
 static const char *const feats_tls[] = { "AUTH TLS", "AUTH SSL", "PBSZ",
 	"PROT" };

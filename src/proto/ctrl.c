@@ -105,7 +105,9 @@ ctrl_read_line(struct ctrl *c, char *out, size_t *outlen, int timeout_ms)
 		}
 		if ((left = deadline - sys_now_ms()) <= 0)
 			return LINE_TIMEOUT;
-		r = sys_poll1(c->fd, POLLIN, (int)left);
+		r = c->wait_mask != NULL ?
+		    sys_poll1_mask(c->fd, POLLIN, (int)left, c->wait_mask) :
+		    sys_poll1(c->fd, POLLIN, (int)left);
 		if (r == 0)
 			return LINE_TIMEOUT;
 		if (r < 0)

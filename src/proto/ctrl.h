@@ -9,6 +9,7 @@
 #ifndef KF_CTRL_H
 #define KF_CTRL_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "../common/limits.h"
@@ -24,6 +25,8 @@ struct ctrl {
 	enum ctrl_mode mode;
 	int discarding; /* inside an overlong line */
 	int broken; /* write failed: session is over */
+	/* waiting for a line: unblock these signals only inside the wait */
+	const sigset_t *wait_mask; /* NULL: plain poll */
 	size_t len;
 	char in[KF_LINE_MAX + 1];
 };

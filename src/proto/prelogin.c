@@ -324,6 +324,7 @@ run(const struct session_info *si, int greet)
 	char line[KF_LINE_MAX + 1];
 	enum line_status st;
 	struct pre p;
+	sigset_t old;
 	int64_t left;
 	size_t n;
 
@@ -335,13 +336,18 @@ run(const struct session_info *si, int greet)
 	if (greet)
 		reply_text(&p, 220, conf_greeting(conf));
 	for (;;) {
+		session_signals_hold(&old);
 		if (session_stop || session_drain) {
+			session_signals_release(&old);
 			ctrl_reply(&p.ctrl, 421, "%s.", session_stop_reason());
 			finish(&p, 0, NULL);
 		}
 		if ((left = deadline - sys_now_ms()) <= 0)
 			finish(&p, 421, "Login timeout.");
+		p.ctrl.wait_mask = &old;
 		st = ctrl_read_line(&p.ctrl, line, &n, (int)left);
+		p.ctrl.wait_mask = NULL;
+		session_signals_release(&old);
 		if (st == LINE_INTR)
 			continue;
 		if (st == LINE_TIMEOUT)

@@ -330,13 +330,19 @@ serve_line(struct sess *s)
 {
 	char line[KF_LINE_MAX + 1];
 	enum line_status st;
+	sigset_t old;
 	size_t n;
 
+	session_signals_hold(&old);
 	if (session_stop || session_drain) {
+		session_signals_release(&old);
 		ctrl_reply(&s->ctrl, 421, "%s.", session_stop_reason());
 		return -1;
 	}
+	s->ctrl.wait_mask = &old;
 	st = ctrl_read_line(&s->ctrl, line, &n, (int)s->idle * 1000);
+	s->ctrl.wait_mask = NULL;
+	session_signals_release(&old);
 	if (st == LINE_INTR)
 		return 0;
 	if (st == LINE_TIMEOUT) {

@@ -62,6 +62,14 @@ struct idmap;
 extern struct idmap *session_ids;
 
 void session_install_signals(void);
+/*
+ * Around "stop asked? else wait for a command": the stop signals are
+ * blocked from before the check (*old: the mask to wait with), so one
+ * that comes after the check interrupts the wait instead of being
+ * missed until the idle timeout.
+ */
+void session_signals_hold(sigset_t *old);
+void session_signals_release(const sigset_t *old);
 int proto_reply_basic(struct ctrl *, const struct cmd *);
 /* PBSZ and PROT: flags holds MON_TLS_PBSZ, MON_TLS_PROT_P (ipc/proto.h). */
 void proto_reply_prot(struct ctrl *, const struct cmd *, int tls,
