@@ -3,6 +3,7 @@
  * `keepftpd -c FILE` (config mode), `keepftpd -t -c FILE` (check),
  * `keepftpd user ...` (users file management), `keepftpd quota ...`
  * (a user's quota usage), `keepftpd ban ...` (the running server's bans),
+ * `keepftpd who` and `keepftpd kick ...` (its sessions),
  * `keepftpd migrate FILE` (a vsftpd.conf translated), --help, --version,
  * --config-doc, --config-example, --config-man.
  * Runs in: listener (before it starts listening; load_config also on
@@ -69,6 +70,8 @@ static void __attribute__((noreturn)) usage(int status)
 	    "       keepftpd user [-f FILE] add|set|passwd|del|list ...\n"
 	    "       keepftpd quota [-c FILE] [-f USERS] [-d DIR] NAME [--recompute]\n"
 	    "       keepftpd ban [-c FILE | -s SOCKET] list|add ADDR [SECONDS]|clear ADDR|all\n"
+	    "       keepftpd who [--json] [-c FILE | -s SOCKET]\n"
+	    "       keepftpd kick [-c FILE | -s SOCKET] SESSION|--user NAME|--addr ADDR\n"
 	    "       keepftpd migrate [VSFTPD.CONF]\n"
 	    "       keepftpd --config-doc | --config-example | --config-man | --version | --help\n");
 	if (status == 0)
@@ -81,6 +84,8 @@ static void __attribute__((noreturn)) usage(int status)
 		    "  user           manage a virtual users file\n"
 		    "  quota          show or recompute a user's quota usage\n"
 		    "  ban            list, add or clear the running server's bans\n"
+		    "  who            the running server's sessions, one row each\n"
+		    "  kick           end sessions (their clients get 421)\n"
 		    "  migrate        print the keepftpd.conf equivalent to a vsftpd.conf\n"
 		    "  --config-doc   every option as Markdown (docs/CONFIG.md)\n"
 		    "  --config-example  every option, commented (keepftpd.conf.example)\n"
@@ -552,6 +557,10 @@ main(int argc, char **argv)
 		return quota_cli(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "ban") == 0)
 		return admin_cli(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "who") == 0)
+		return admin_who_cli(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "kick") == 0)
+		return admin_kick_cli(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "migrate") == 0)
 		return migrate_cli(argc - 1, argv + 1);
 	for (i = 1; i < argc; i++) {
