@@ -97,7 +97,7 @@ def markdown(p):
 SECTIONS = {
     "mon_type": "Session: workers and the TLS relay with their monitor",
     "lsn_type": "The report channel: monitors to the listener",
-    "adm_type": "The admin socket: `keepftpd ban` with the listener",
+    "adm_type": "The admin socket: `keepftpd ban`, `who`, `kick` with the listener",
 }
 
 

@@ -262,11 +262,12 @@ enum lsn_type {
 
 /*
  * The admin socket (admin_socket): SOCK_SEQPACKET, one request and its
- * answer per connection, from `keepftpd ban` to the listener. The
- * listener checks SO_PEERCRED (uid 0 or its own uid, and neither the
- * peer pid nor its parent is a session monitor) before reading, then
- * exact consumption. It waits at most 1 s for the request and 1 s per
- * answer message. Every message is framed as above.
+ * answer per connection, from `keepftpd ban`, `who` and `kick` to the
+ * listener. The listener checks SO_PEERCRED (uid 0 or its own uid, and
+ * neither the peer pid nor its parent is a session monitor) before
+ * reading, then exact consumption. It waits at most 1 s for the request
+ * and 1 s per answer message, KF_ADMIN_ANSWER_MS for a whole answer.
+ * Every message is framed as above.
  */
 enum adm_type {
 	/* ADM_BAN_LIST: client -> listener. Payload: none. */

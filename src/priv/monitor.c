@@ -661,7 +661,7 @@ monitor_run(const struct monitor_args *a)
 			;
 	relay_stop(&m);
 	if (mon_kick)
-		log_info("kicked: the session was ended by `keepftpd kick`");
+		log_info("kicked: the session was ended by keepftpd kick");
 	if (m.st.who.dropped > 0)
 		log_info("who: %lu status report(s) over %d a second dropped",
 		    m.st.who.dropped, KF_WHO_RATE);
