@@ -147,6 +147,34 @@ def test_who_paced_download_progress(start_server):
     f.quit()
 
 
+def test_who_paced_upload(start_server):
+    """A STOR shows its target path and growing bytes too."""
+    import io
+    srv = start_server(conf_extra={"upload_rate": str(1 * MiB)},
+                       rootless=not IS_ROOT)
+    f = srv.login()
+    err = []
+
+    def up():
+        try:
+            f.storbinary("STOR up.bin", io.BytesIO(b"u" * (4 * MiB)),
+                         blocksize=64 * 1024)
+        except Exception as e:  # noqa: BLE001
+            err.append(e)
+    t = threading.Thread(target=up, daemon=True)
+    t.start()
+    time.sleep(1.6)
+    r1 = row_of(who_json(srv), local_port(f))
+    time.sleep(1.1)
+    r2 = row_of(who_json(srv), local_port(f))
+    for r in (r1, r2):
+        assert r["state"] == "STOR" and r["path"] == "/up.bin" and r["user"] == USER, r
+    assert 0 < r1["bytes"] < r2["bytes"] <= 4 * MiB
+    t.join(TIMEOUT)
+    assert not err
+    f.quit()
+
+
 def expect_421(ftp):
     """The next reply is the kick's 421, then the connection ends."""
     with pytest.raises(ftplib.error_temp) as e:
