@@ -250,6 +250,40 @@ def test_kick_during_a_transfer(start_server):
     keep.quit()
 
 
+def test_kick_during_an_upload_keeps_no_file(start_server):
+    """A kicked STOR: 426, and neither the file nor its temporary is left."""
+    import io
+    srv = start_server(conf_extra={"upload_rate": str(1 * MiB)},
+                       rootless=not IS_ROOT)
+    f = srv.login()
+    before = set(os.listdir(srv.home))
+    err = []
+
+    def up():
+        try:
+            f.storbinary("STOR kicked.bin", io.BytesIO(b"k" * (8 * MiB)),
+                         blocksize=64 * 1024)
+        except Exception as e:  # noqa: BLE001
+            err.append(e)
+    t = threading.Thread(target=up, daemon=True)
+    t.start()
+    assert wait_for(lambda: row_of(who_json(srv), local_port(f))["bytes"] > 0)
+    r = kick(srv, "--user", USER)
+    assert r.returncode == 0, r
+    t.join(TIMEOUT)
+    assert err, "the upload went through"
+    if not isinstance(err[0], ftplib.error_temp):
+        # the data socket was reset under the client's write: the
+        # reply is still on the control connection
+        with pytest.raises(ftplib.error_temp) as e:
+            f.getresp()
+        err[0] = e.value
+    assert str(err[0]).startswith("426 Transfer aborted. Session ended by the "
+                                  "administrator"), err
+    assert wait_for(lambda: who_json(srv) == [])
+    assert set(os.listdir(srv.home)) == before
+
+
 def test_who_escapes_client_bytes(start_server):
     """A path with an escape sequence, a bell and a quote: escaped in the
     table and in JSON, never raw on the terminal."""
