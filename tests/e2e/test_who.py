@@ -19,8 +19,8 @@ import time
 
 import pytest
 
-from conftest import (BIN, IS_ROOT, TIMEOUT, USER, RawClient, descendants_named,
-                      wait_for)
+from conftest import (BIN, IS_ROOT, SETPRIV, TIMEOUT, USER, RawClient,
+                      descendants_named, wait_for)
 
 MiB = 1 << 20
 MON_STATUS = 30
@@ -105,6 +105,21 @@ def test_who_shows_logged_in_and_not_yet(rsrv):
     assert re.search(rf"\[s{p['session']} 127\.0\.0\.1\] connect", rsrv.log())
     anon.quit()
     raw.close()
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs another account to try")
+def test_who_and_kick_only_for_root_or_the_server(rsrv):
+    """The admin socket's own check: another account gets nothing."""
+    f = rsrv.anon_login()
+    sock = ["-s", str(rsrv.admin_socket)]
+    for args in (["who"] + sock, ["kick"] + sock + ["--user", "anonymous"]):
+        r = subprocess.run(SETPRIV + [BIN] + args,
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        assert r.returncode == 1 and "SESSION" not in r.stdout, r
+        assert "Permission denied" in r.stderr or "no valid answer" in r.stderr, r
+    f.voidcmd("NOOP")   # not kicked
+    assert len(who_json(rsrv)) == 1
+    f.quit()
 
 
 def test_who_idle_seconds_count(rsrv):
