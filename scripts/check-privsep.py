@@ -97,8 +97,8 @@ def markdown(p):
 SECTIONS = {
     "mon_type": "Session: workers and the TLS relay with their monitor",
     "lsn_type": "The report channel: monitors to the listener",
-    "adm_type": "The admin socket: `keepftpd ban` with the listener",
     "upg_type": "The hand-over: `keepftpd upgrade`, the old listener with the new one",
+    "adm_type": "The admin socket: `keepftpd ban`, `who`, `kick`, `upgrade` with the listener",
 }
 
 

@@ -5,6 +5,7 @@
  * (a user's quota usage), `keepftpd ban ...` (the running server's bans),
  * `keepftpd upgrade` (the running server hands over to the binary
  * installed now),
+ * `keepftpd who` and `keepftpd kick ...` (its sessions),
  * `keepftpd migrate FILE` (a vsftpd.conf translated), --help, --version,
  * --config-doc, --config-example, --config-man.
  * Runs in: listener (before it starts listening; load_config also on
@@ -75,6 +76,8 @@ static void __attribute__((noreturn)) usage(int status)
 	    "       keepftpd quota [-c FILE] [-f USERS] [-d DIR] NAME [--recompute]\n"
 	    "       keepftpd ban [-c FILE | -s SOCKET] list|add ADDR [SECONDS]|clear ADDR|all\n"
 	    "       keepftpd upgrade [-c FILE | -s SOCKET]\n"
+	    "       keepftpd who [--json] [-c FILE | -s SOCKET]\n"
+	    "       keepftpd kick [-c FILE | -s SOCKET] SESSION|--user NAME|--addr ADDR\n"
 	    "       keepftpd migrate [VSFTPD.CONF]\n"
 	    "       keepftpd --config-doc | --config-example | --config-man | --version | --help\n");
 	if (status == 0)
@@ -89,6 +92,8 @@ static void __attribute__((noreturn)) usage(int status)
 		    "  ban            list, add or clear the running server's bans\n"
 		    "  upgrade        the running server hands over to the binary installed now,\n"
 		    "                 dropping no connection and no session\n"
+		    "  who            the running server's sessions, one row each\n"
+		    "  kick           end sessions (their clients get 421)\n"
 		    "  migrate        print the keepftpd.conf equivalent to a vsftpd.conf\n"
 		    "  --config-doc   every option as Markdown (docs/CONFIG.md)\n"
 		    "  --config-example  every option, commented (keepftpd.conf.example)\n"
@@ -573,6 +578,10 @@ main(int argc, char **argv)
 	if (argc > 1 &&
 	    (strcmp(argv[1], "ban") == 0 || strcmp(argv[1], "upgrade") == 0))
 		return admin_cli(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "who") == 0)
+		return admin_who_cli(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "kick") == 0)
+		return admin_kick_cli(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "migrate") == 0)
 		return migrate_cli(argc - 1, argv + 1);
 	for (i = 1; i < argc; i++) {

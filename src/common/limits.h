@@ -136,3 +136,20 @@
 #define KF_UPGRADE_ENV_MAX	1024	/* environment entries passed on to the new binary */
 
 #endif
+
+/* ---- who is online, kick (src/priv/who.c, admin.c, mon_handlers.c, src/proto/sess_run.c) ---- */
+#ifndef KF_LIMITS_WHO_H
+#define KF_LIMITS_WHO_H
+
+#define KF_WHO_VERB_MAX		8	/* a command verb in a status report, bytes (XSHA256: 7) */
+#define KF_WHO_PATH_MAX		256	/* a transfer's path in a status report, bytes; a longer one is cut */
+#define KF_WHO_REPORT_MS	1000	/* worker: progress at most once per this; monitor: one LSN_STATUS per this */
+#define KF_WHO_FWD_BURST	2	/* LSN_STATUS a monitor may send at once; one per KF_WHO_REPORT_MS on average */
+#define KF_WHO_RATE		20	/* MON_STATUS reports per second the monitor takes from its worker */
+#define KF_WHO_BURST		40	/* ... and the burst */
+#define KF_WHO_AGE_MAX_MS	600000	/* the age of a state in an LSN_STATUS */
+#define KF_LSN_MSG_MAX		768	/* one datagram on the report channel, header included */
+#define KF_WHO_PER_MSG		12	/* session rows per ADM_WHO_ROWS message */
+#define KF_ADMIN_ANSWER_MS	5000	/* the whole answer to one admin request (who: every row) */
+
+#endif

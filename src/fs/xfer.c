@@ -123,6 +123,10 @@ moved(struct xfer *x, size_t n)
 	x->bytes += n;
 	x->win_bytes += n;
 	x->last_ms = now;
+	if (x->progress.fn != NULL && now >= x->progress.next_ms) {
+		x->progress.next_ms = now + KF_WHO_REPORT_MS;
+		x->progress.fn(x->progress.arg, x->bytes);
+	}
 	return check_rate(x, now);
 }
 

@@ -90,6 +90,14 @@ struct xfer_watch {
 	void *arg;
 };
 
+/* Progress, for `keepftpd who`: fn(arg, bytes) at most once per
+ * KF_WHO_REPORT_MS while bytes move (fn NULL: none). */
+struct xfer_progress {
+	void (*fn)(void *arg, uint64_t bytes);
+	void *arg;
+	int64_t next_ms;
+};
+
 struct xfer {
 	struct xfer_io io;
 	struct xfer_watch watch;
@@ -107,6 +115,7 @@ struct xfer {
 	uint64_t win_bytes; /* bytes in the window */
 	uint64_t next_check; /* bytes: look at ctrl */
 	int accept_truncated; /* TLS */
+	struct xfer_progress progress;
 };
 
 /* A transfer over io, watching the control connection through watch. */

@@ -173,6 +173,36 @@ enum mon_type {
 	 * client holds the certificate's key (docs/SECURITY.md).
 	 */
 	MON_TLS_PEER = 10,
+	/*
+	 * MON_STATUS: post-login worker -> monitor, for `keepftpd who`: at
+	 * the start and the end of a transfer or listing, during one at
+	 * most once per KF_WHO_REPORT_MS, and after other commands at most
+	 * once per KF_WHO_REPORT_MS. No answer.
+	 *
+	 * Payload: str verb (0..KF_WHO_VERB_MAX: the running command's
+	 * name from the worker's own command table, A-Z and 0-9 only;
+	 * empty: idle), str path (0..KF_WHO_PATH_MAX: the transfer's
+	 * virtual path, cut by the worker; any byte but NUL), u32 bytes
+	 * high, u32 bytes low (moved so far). No session id, pid or user:
+	 * the monitor knows whose session it serves.
+	 *
+	 * Phase: after login (a post-login worker), any number of times.
+	 *
+	 * Check: the bounds, the verb's characters, the exact end, else
+	 * fatal. Then a token bucket (KF_WHO_RATE a second, burst
+	 * KF_WHO_BURST): a report over it is dropped and counted, never
+	 * logged one by one (one line at the end of the session).
+	 *
+	 * Why through the monitor: only the monitor may talk to the
+	 * listener (workers close the report channel), and it stamps the
+	 * report with its own session.
+	 *
+	 * Effect: the monitor keeps the latest (its arrival is the
+	 * session's last activity) and forwards it to the listener
+	 * (LSN_STATUS) at most once per KF_WHO_REPORT_MS on average
+	 * (burst KF_WHO_FWD_BURST; a newer one waits for the next slot).
+	 */
+	MON_STATUS = 30,
 };
 
 /*
@@ -208,15 +238,36 @@ enum lsn_type {
 	 * max_per_ip).
 	 */
 	LSN_LOGIN_STATE = 65,
+	/*
+	 * LSN_STATUS: monitor -> listener, for `keepftpd who`: at each
+	 * login (user set, idle) and REIN (user empty), and the worker's
+	 * latest MON_STATUS, at most once per KF_WHO_REPORT_MS on average
+	 * (burst KF_WHO_FWD_BURST).
+	 *
+	 * Payload: str user (0..KF_USER_MAX: the monitor's own identity's
+	 * name; empty: not logged in), str verb (0..KF_WHO_VERB_MAX, as in
+	 * MON_STATUS), str path (0..KF_WHO_PATH_MAX), u32 bytes high, u32
+	 * bytes low, u32 age_ms (0..KF_WHO_AGE_MAX_MS: how long ago the
+	 * monitor received that state).
+	 *
+	 * Check: as LSN_LOGIN_FAILED, by the sender's pid; a bound, a bad
+	 * verb character, a NUL or a trailing byte drops it (logged,
+	 * rate-limited). The payload names no session: it changes only the
+	 * row of the sender's own slot, so a monitor (and its worker,
+	 * which cannot send here at all) can only describe its own session.
+	 * The listener computes the rate from successive reports.
+	 */
+	LSN_STATUS = 75,
 };
 
 /*
  * The admin socket (admin_socket): SOCK_SEQPACKET, one request and its
- * answer per connection, from `keepftpd ban` to the listener. The
- * listener checks SO_PEERCRED (uid 0 or its own uid, and neither the
- * peer pid nor its parent is a session monitor) before reading, then
- * exact consumption. It waits at most 1 s for the request and 1 s per
- * answer message. Every message is framed as above.
+ * answer per connection, from `keepftpd ban`, `who` and `kick` to the
+ * listener. The listener checks SO_PEERCRED (uid 0 or its own uid, and
+ * neither the peer pid nor its parent is a session monitor) before
+ * reading, then exact consumption. It waits at most 1 s for the request
+ * and 1 s per answer message, KF_ADMIN_ANSWER_MS for a whole answer.
+ * Every message is framed as above.
  */
 enum adm_type {
 	/* ADM_BAN_LIST: client -> listener. Payload: none. */
@@ -252,6 +303,34 @@ enum adm_type {
 	 * plus the hand-over.
 	 */
 	ADM_UPGRADE = 85,
+	/*
+	 * ADM_WHO: client -> listener (`keepftpd who`). Payload: none.
+	 * The answer: ADM_WHO_ROWS as many as the sessions need, then
+	 * ADM_DONE; the whole answer within KF_ADMIN_ANSWER_MS (cut, and
+	 * said in ADM_DONE, after that).
+	 */
+	ADM_WHO = 103,
+	/*
+	 * ADM_WHO_ROWS: listener -> client. Payload: u32 n
+	 * (1..KF_WHO_PER_MSG), then n rows: u32 id high, u32 id low, u32
+	 * pid, str user (0..KF_USER_MAX, empty before login), str addr
+	 * (ADM_ADDR_MAX), u32 port, u32 connected (seconds since the
+	 * epoch, high), u32 (low), u32 idle seconds, str state
+	 * (0..KF_WHO_VERB_MAX: "" idle, "LOGIN" before login, else the
+	 * running command), str path (0..KF_WHO_PATH_MAX), u32 bytes high,
+	 * u32 bytes low, u32 rate high, u32 rate low (bytes a second). User
+	 * and path are raw bytes the client chose: the reader escapes them.
+	 */
+	ADM_WHO_ROWS = 104,
+	/*
+	 * ADM_KICK: client -> listener (`keepftpd kick`). Payload: u32
+	 * what (ADM_KICK_ID, ADM_KICK_USER, ADM_KICK_ADDR), u32 id high,
+	 * u32 id low, str text (the user name, 1..KF_USER_MAX, or the
+	 * numeric address; empty for an id). Every matching session's
+	 * monitor gets SIGUSR2: its worker answers 421 (a running transfer
+	 * 426 first) and the session ends. ADM_DONE says how many.
+	 */
+	ADM_KICK = 105,
 };
 
 /*
@@ -311,6 +390,11 @@ enum upg_type {
 #define ADM_TEXT_MAX	    256
 #define ADM_BANS_PER_MSG    100
 #define ADM_BAN_SECONDS_MAX 31536000
+
+/* ADM_KICK what */
+#define ADM_KICK_ID   1u
+#define ADM_KICK_USER 2u
+#define ADM_KICK_ADDR 3u
 
 /* MON_LOGIN tls flags. */
 #define MON_TLS_PBSZ   0x1u

@@ -1,6 +1,6 @@
 /*
  * admin.c - the listener's side of the admin socket: who may connect,
- * and the three requests (list, add, clear bans). Each connection gets
+ * and the requests (list, add, clear bans; who is online; kick). Each connection gets
  * one request, read with a timeout, checked to the last byte; anything
  * malformed gets a refusal and the connection is closed.
  * Runs in: listener.
@@ -24,6 +24,7 @@
 #include "../ipc/proto.h"
 #include "admin.h"
 #include "bantab.h"
+#include "who.h"
 
 #define ADMIN_IO_SEC 1
 
@@ -290,9 +291,105 @@ do_upgrade(int fd, struct ipc_msg *req, const char *(*upgrade)(int))
 	return 0;
 }
 
+/*
+ * ADM_WHO: every session, KF_WHO_PER_MSG rows a message, within
+ * KF_ADMIN_ANSWER_MS (a client that reads slowly gets a cut answer,
+ * said in ADM_DONE, and the listener goes back to its work).
+ */
+static void
+do_who(int fd, const struct admin_who *w, struct ipc_msg *req)
+{
+	static struct who_line rows[KF_WHO_PER_MSG];
+	int64_t until = sys_now_ms() + KF_ADMIN_ANSWER_MS;
+	struct ipc_msg m;
+	char text[64];
+	size_t from = 0, k, i;
+
+	if (ipc_end(req) < 0) {
+		admin_done(fd, 1, "malformed request");
+		return;
+	}
+	while ((k = w->rows(rows, KF_WHO_PER_MSG, from)) > 0) {
+		if (sys_now_ms() >= until) {
+			snprintf(text, sizeof(text),
+			    "cut after %zu session(s): the reader was slow",
+			    from);
+			admin_done(fd, 1, text);
+			return;
+		}
+		ipc_init(&m, ADM_WHO_ROWS);
+		ipc_put_u32(&m, (uint32_t)k);
+		for (i = 0; i < k; i++)
+			if (who_put(&m, &rows[i]) < 0)
+				break;
+		if (i < k || ipc_send(fd, &m) < 0)
+			return;
+		from += k;
+	}
+	snprintf(text, sizeof(text), "%zu session(s)", from);
+	admin_done(fd, 0, text);
+}
+
+struct kick_what {
+	uint32_t what;
+	uint64_t id;
+	char user[KF_USER_MAX + 1];
+	struct bantab_addr addr;
+};
+
+static int
+kick_match(const struct who_line *l, const void *arg)
+{
+	const struct kick_what *k = arg;
+	struct bantab_addr a;
+
+	switch (k->what) {
+	case ADM_KICK_ID:
+		return l->id == k->id;
+	case ADM_KICK_USER:
+		return l->user[0] != '\0' && strcmp(l->user, k->user) == 0;
+	default:
+		return bantab_addr_parse(l->addr, &a) == 0 &&
+		    memcmp(&a, &k->addr, sizeof(a)) == 0;
+	}
+}
+
+/* ADM_KICK: by session id, user name or client address. */
+static void
+do_kick(int fd, const struct admin_who *w, struct ipc_msg *req)
+{
+	static struct kick_what k;
+	char text[KF_USER_MAX + 1], msg[96];
+	uint32_t hi, lo;
+	size_t n;
+
+	memset(&k, 0, sizeof(k));
+	if (ipc_get_u32(req, &k.what) < 0 || ipc_get_u32(req, &hi) < 0 ||
+	    ipc_get_u32(req, &lo) < 0 ||
+	    ipc_get_str(req, text, sizeof(text)) < 0 || ipc_end(req) < 0 ||
+	    k.what < ADM_KICK_ID || k.what > ADM_KICK_ADDR) {
+		admin_done(fd, 1, "malformed request");
+		return;
+	}
+	k.id = (uint64_t)hi << 32 | lo;
+	if (k.what == ADM_KICK_USER && text[0] == '\0') {
+		admin_done(fd, 1, "expected a user name");
+		return;
+	}
+	memcpy(k.user, text, sizeof(k.user));
+	if (k.what == ADM_KICK_ADDR && bantab_addr_parse(text, &k.addr) < 0) {
+		admin_done(fd, 1, "expected a numeric IPv4 or IPv6 address");
+		return;
+	}
+	n = w->kick(kick_match, &k);
+	snprintf(msg, sizeof(msg), "%zu session(s) ended", n);
+	admin_done(fd, n > 0 ? 0 : 1, msg);
+}
+
 void
 admin_serve(int lfd, struct bantab *t, const struct conf *c,
-    int (*is_session)(pid_t), const char *(*upgrade)(int))
+    int (*is_session)(pid_t), const char *(*upgrade)(int),
+    const struct admin_who *w)
 {
 	struct timeval tv = { .tv_sec = ADMIN_IO_SEC };
 	struct ipc_msg req;
@@ -314,6 +411,10 @@ admin_serve(int lfd, struct bantab *t, const struct conf *c,
 		do_add(fd, t, c, &req);
 	else if (req.type == ADM_BAN_CLEAR)
 		do_clear(fd, t, &req);
+	else if (req.type == ADM_WHO)
+		do_who(fd, w, &req);
+	else if (req.type == ADM_KICK)
+		do_kick(fd, w, &req);
 	else if (req.type == ADM_UPGRADE && upgrade != NULL) {
 		if (do_upgrade(fd, &req, upgrade))
 			return; /* answered when the upgrade ends */

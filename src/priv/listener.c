@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../auth/auth.h"
@@ -40,6 +41,7 @@
 #include "notify.h"
 #include "spawn.h"
 #include "upgrade.h"
+#include "who.h"
 #include "../proto/session.h"
 
 /* After the cut: what the monitors get to end before SIGKILL. */
@@ -52,6 +54,7 @@ struct slot {
 	int logged_in; /* LSN_LOGIN_STATE */
 	int trimmed; /* SIGTERM sent by prelogin_trim */
 	int pidfd; /* adopted at `keepftpd upgrade` (not our child), else -1 */
+	struct who_row who; /* keepftpd who (LSN_STATUS) */
 };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
@@ -1247,6 +1250,9 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
 	close(fd);
 	if (slot_add(pid, peer) < 0)
 		log_err("session table full");
+	else
+		who_init(&slots[nslots - 1].who, a.id, sys_now_ms(),
+		    (int64_t)time(NULL));
 }
 
 /*
@@ -1325,6 +1331,66 @@ slot_of_pid(pid_t pid)
 	return NULL;
 }
 
+/* ---- keepftpd who and kick (who.c, admin.c) ---- */
+
+/*
+ * LSN_STATUS from the monitor pid (one of ours): applied to that pid's
+ * own slot, never one the message names (it names none). 1 taken, -1
+ * malformed, 0 another type.
+ */
+static int
+report_who(const unsigned char *frame, size_t n, pid_t pid)
+{
+	struct ipc_msg msg;
+	size_t i;
+
+	if (ipc_decode(&msg, frame, n) < 0 || msg.type != LSN_STATUS)
+		return 0;
+	for (i = 0; i < nslots; i++)
+		if (slots[i].pid == pid &&
+		    who_apply(&slots[i].who, &msg, sys_now_ms()) < 0)
+			return -1;
+	return 1;
+}
+
+/* Rows from index from, at most max; how many. */
+static size_t
+who_rows(struct who_line *out, size_t max, size_t from)
+{
+	int64_t now = sys_now_ms();
+	size_t i;
+
+	for (i = 0; i < max && from + i < nslots; i++)
+		who_line_of(&slots[from + i].who, slots[from + i].pid,
+		    &slots[from + i].peer, now, &out[i]);
+	return i;
+}
+
+/* SIGUSR2 to every monitor whose row matches: its client gets 421. */
+static size_t
+who_kick(int (*match)(const struct who_line *, const void *), const void *arg)
+{
+	int64_t now = sys_now_ms();
+	struct who_line l;
+	size_t i, n = 0;
+
+	for (i = 0; i < nslots; i++) {
+		who_line_of(&slots[i].who, slots[i].pid, &slots[i].peer, now,
+		    &l);
+		if (!match(&l, arg) || kill(slots[i].pid, SIGUSR2) < 0)
+			continue;
+		log_info("kick: session s%lu (pid %ld, %-s) ended by admin",
+		    (unsigned long)l.id, (long)slots[i].pid, l.addr);
+		n++;
+	}
+	return n;
+}
+
+static const struct admin_who admin_who = {
+	.rows = who_rows,
+	.kick = who_kick,
+};
+
 /*
  * One report: its sender must be one of our monitors. 0 when taken,
  * else -1 with the reason in why (the caller logs it, rate-limited).
@@ -1338,6 +1404,7 @@ report_one(struct listener *L, const unsigned char *frame, size_t n,
 	struct bantab_addr a;
 	struct ipc_msg msg;
 	char host[BANTAB_ADDR_STR];
+	int r;
 
 	if (cr == NULL || (sl = slot_of_pid(cr->pid)) == NULL) {
 		snprintf(why, whysz, "sender pid %ld is not a session monitor",
@@ -1346,6 +1413,13 @@ report_one(struct listener *L, const unsigned char *frame, size_t n,
 	}
 	if (report_login_state(frame, n, cr->pid))
 		return 0;
+	if ((r = report_who(frame, n, cr->pid)) != 0) {
+		if (r > 0)
+			return 0;
+		snprintf(why, whysz, "malformed status from pid %ld",
+		    (long)cr->pid);
+		return -1;
+	}
 	if (ipc_decode(&msg, frame, n) < 0 || msg.type != LSN_LOGIN_FAILED ||
 	    ipc_end(&msg) < 0) {
 		snprintf(why, whysz,
@@ -1383,7 +1457,7 @@ reports_read(struct listener *L, int fd)
 	static struct rate bucket;
 	static unsigned long dropped;
 	static int64_t said_ms = -KF_DROP_SUMMARY_MS;
-	unsigned char frame[64];
+	unsigned char frame[KF_LSN_MSG_MAX];
 	union {
 		struct cmsghdr h;
 		char b[CMSG_SPACE(sizeof(struct ucred))];
@@ -1645,7 +1719,7 @@ listener_run(struct listener *L)
 					accept_one(L, i);
 			if (p[L->nfds + 1].revents & POLLIN)
 				admin_serve(admin_fd, bans, &L->conf,
-				    is_session, upgrade_start);
+				    is_session, upgrade_start, &admin_who);
 			if (up.pid > 0 && p[L->nfds + 3].revents != 0)
 				upgrade_step(L);
 		}

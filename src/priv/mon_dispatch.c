@@ -32,6 +32,8 @@ const struct mon_req mon_table[] = {
 	    STR(KF_TLS_SESSION_MAX), mon_h_tls_session },
 	{ MON_TLS_PEER, "MON_TLS_PEER", MON_SRC_RELAY, MPH_ANY, 1,
 	    STR(KF_USER_MAX), mon_h_tls_peer },
+	{ MON_STATUS, "MON_STATUS", MON_SRC_WORKER, MPH_SESSION, 0,
+	    STR(KF_WHO_VERB_MAX) + STR(KF_WHO_PATH_MAX) + 8, mon_h_status },
 	{ RELAY_CCC_DONE, "RELAY_CCC_DONE", MON_SRC_RELAY, MPH_CCC, 0, 0,
 	    mon_h_ccc_done },
 };

@@ -14,9 +14,11 @@
 #include <syslog.h>
 
 #include "../auth/users.h"
+#include "../common/sys.h"
 #include "../ipc/proto.h"
 #include "../net/addr.h"
 #include "mon_state.h"
+#include "who.h"
 
 /* Fills out->why; the session ends with that reason. */
 static enum mon_verdict __attribute__((format(printf, 2, 3)))
@@ -64,6 +66,7 @@ mon_rein(struct mon_state *st)
 	st->host_done = 0; /* REIN: HOST may be given again */
 	memset(st->host, 0, sizeof(st->host));
 	st->phase = MPH_PRELOGIN;
+	memset(&st->who, 0, sizeof(st->who));
 	return 0;
 }
 
@@ -368,5 +371,70 @@ mon_h_tls_peer(struct mon_state *st, const struct mon_ops *ops,
 		    cn);
 	else
 		memcpy(st->cert_cn, cn, sizeof(cn));
+	return MON_V_NONE;
+}
+
+static int64_t
+now_of(const struct mon_ops *ops)
+{
+	return ops->now_ms != NULL ? ops->now_ms() : sys_now_ms();
+}
+
+int64_t
+mon_who_flush(struct mon_state *st, const struct mon_ops *ops, int64_t now_ms)
+{
+	struct mon_who *w = &st->who;
+
+	if (!w->pending)
+		return -1;
+	/* 1000 / KF_WHO_REPORT_MS a second: a token is 1000 milli */
+	if (!rate_take(&w->fwd, now_ms, 1000 / KF_WHO_REPORT_MS,
+		KF_WHO_FWD_BURST))
+		return now_ms +
+		    (int64_t)(1000 - w->fwd.milli) * KF_WHO_REPORT_MS / 1000;
+	w->pending = 0;
+	if (ops->who_report != NULL)
+		ops->who_report(ops->ctx, w, now_ms);
+	return -1;
+}
+
+/*
+ * MON_STATUS: what the post-login worker is doing. Read exactly, then
+ * the bucket: a report over it is dropped and counted (the session's
+ * last line says how many). A kept one replaces the previous (and is
+ * the session's latest activity); it reaches the listener at most once
+ * per KF_WHO_REPORT_MS on average (mon_who_flush; a burst of
+ * KF_WHO_FWD_BURST lets a transfer's start follow another report at
+ * once).
+ */
+enum mon_verdict
+mon_h_status(struct mon_state *st, const struct mon_ops *ops,
+    struct ipc_msg *msg, struct mon_out *out)
+{
+	char verb[KF_WHO_VERB_MAX + 1], path[KF_WHO_PATH_MAX + 1];
+	struct mon_who *w = &st->who;
+	int64_t now = now_of(ops);
+	uint32_t hi, lo;
+	uint64_t bytes;
+
+	if (ipc_get_str(msg, verb, sizeof(verb)) < 0 ||
+	    ipc_get_str(msg, path, sizeof(path)) < 0 ||
+	    ipc_get_u32(msg, &hi) < 0 || ipc_get_u32(msg, &lo) < 0)
+		return fatal(out, "malformed MON_STATUS");
+	if (ipc_end(msg) < 0)
+		return fatal(out, "MON_STATUS with trailing bytes");
+	if (!who_verb_ok(verb))
+		return fatal(out, "MON_STATUS: bad verb");
+	if (!rate_take(&w->bucket, now, KF_WHO_RATE, KF_WHO_BURST)) {
+		w->dropped++;
+		return MON_V_NONE;
+	}
+	bytes = (uint64_t)hi << 32 | lo;
+	w->pending = 1; /* a new state, or at least new activity */
+	memcpy(w->verb, verb, sizeof(w->verb));
+	memcpy(w->path, path, sizeof(w->path));
+	w->bytes = bytes;
+	w->at_ms = now;
+	(void)mon_who_flush(st, ops, now);
 	return MON_V_NONE;
 }

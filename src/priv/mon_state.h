@@ -18,6 +18,7 @@
 
 #include "../auth/auth.h"
 #include "../conf/conf.h"
+#include "../common/rate.h"
 #include "../ipc/ipc.h"
 
 /* Who sent a frame: the monitor knows which socket it read. */
@@ -34,6 +35,18 @@ enum mon_phase {
 	MPH_CCC = 1 << 3, /* waiting for the relay's RELAY_CCC_DONE */
 };
 #define MPH_ANY (MPH_PRELOGIN | MPH_EXITING | MPH_SESSION | MPH_CCC)
+
+/* The worker's latest MON_STATUS, for the listener's `keepftpd who`. */
+struct mon_who {
+	char verb[KF_WHO_VERB_MAX + 1]; /* "" idle */
+	char path[KF_WHO_PATH_MAX + 1];
+	uint64_t bytes;
+	int64_t at_ms; /* when the monitor received it */
+	int pending; /* a newer state than the one sent */
+	struct rate bucket; /* KF_WHO_RATE */
+	struct rate fwd; /* LSN_STATUS: 1 a second, burst KF_WHO_FWD_BURST */
+	unsigned long dropped; /* over the bucket */
+};
 
 struct mon_state {
 	const struct conf *conf;
@@ -57,6 +70,7 @@ struct mon_state {
 	struct auth_identity *id; /* the monitor's */
 	unsigned char *tls_sess; /* KF_TLS_SESSION_MAX bytes */
 	size_t *tls_sess_len;
+	struct mon_who who;
 };
 
 struct mon_ops {
@@ -87,6 +101,10 @@ struct mon_ops {
 	int (*session_open)(const struct conf *, const struct auth_identity *);
 	/* the login state changed (LSN_LOGIN_STATE); NULL: nobody to tell */
 	void (*login_state)(void *ctx, int logged_in);
+	/* LSN_STATUS to the listener; NULL: nobody to tell */
+	void (*who_report)(void *ctx, const struct mon_who *, int64_t now_ms);
+	/* the clock (sys_now_ms); NULL: sys_now_ms */
+	int64_t (*now_ms)(void);
 	void *ctx;
 };
 
@@ -138,6 +156,14 @@ unsigned mon_fail_delay_ms(unsigned long base_ms, unsigned failures);
 /* REIN: 0 back to login, -1 when KF_REIN_MAX REINs were used up. */
 int mon_rein(struct mon_state *);
 
+/*
+ * The pending MON_STATUS goes to the listener when the forward bucket
+ * (one a KF_WHO_REPORT_MS, burst KF_WHO_FWD_BURST) allows; else the
+ * time (ms) it may go. -1 when nothing is pending (any more).
+ */
+int64_t mon_who_flush(struct mon_state *, const struct mon_ops *,
+    int64_t now_ms);
+
 /* The handlers (mon_handlers.c), one per request type. */
 enum mon_verdict mon_h_login(struct mon_state *, const struct mon_ops *,
     struct ipc_msg *, struct mon_out *);
@@ -148,6 +174,8 @@ enum mon_verdict mon_h_ccc(struct mon_state *, const struct mon_ops *,
 enum mon_verdict mon_h_tls_session(struct mon_state *, const struct mon_ops *,
     struct ipc_msg *, struct mon_out *);
 enum mon_verdict mon_h_tls_peer(struct mon_state *, const struct mon_ops *,
+    struct ipc_msg *, struct mon_out *);
+enum mon_verdict mon_h_status(struct mon_state *, const struct mon_ops *,
     struct ipc_msg *, struct mon_out *);
 enum mon_verdict mon_h_ccc_done(struct mon_state *, const struct mon_ops *,
     struct ipc_msg *, struct mon_out *);

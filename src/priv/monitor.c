@@ -72,13 +72,18 @@ struct mon {
  * second one or SIGUSR1 from the listener (cut: the transfer ends now).
  */
 static volatile sig_atomic_t mon_term;
+/* SIGUSR2 from the listener: `keepftpd kick` (the worker answers 421) */
+static volatile sig_atomic_t mon_kick;
 static struct mon *self; /* for die() */
 static int mon_exit; /* SESSION_EXIT_DRAINED/CUT for the listener */
 
 static void
 on_term(int sig)
 {
-	mon_term = sig == SIGTERM && mon_term == 0 ? 1 : 2;
+	if (sig == SIGUSR2)
+		mon_kick = 1;
+	else
+		mon_term = sig == SIGTERM && mon_term == 0 ? 1 : 2;
 }
 
 /* Fatal: the worker and the relay go first, never left unsupervised. */
@@ -238,6 +243,33 @@ op_report_failed(void *ctx)
 		log_warn("failed login not reported to the listener");
 }
 
+/*
+ * LSN_STATUS: the session's row in `keepftpd who`: the monitor's own
+ * user name, and the worker's latest MON_STATUS (checked already).
+ */
+static void
+op_who_report(void *ctx, const struct mon_who *w, int64_t now_ms)
+{
+	struct mon *m = ctx;
+	const char *user = m->st.logged_in ? m->id.name : "";
+	struct ipc_msg rep;
+	int64_t age = now_ms - w->at_ms;
+
+	if (w->at_ms == 0 || age < 0)
+		age = 0;
+	if (age > KF_WHO_AGE_MAX_MS)
+		age = KF_WHO_AGE_MAX_MS;
+	ipc_init(&rep, LSN_STATUS);
+	if (ipc_put_str(&rep, user, KF_USER_MAX) < 0 ||
+	    ipc_put_str(&rep, w->verb, KF_WHO_VERB_MAX) < 0 ||
+	    ipc_put_str(&rep, w->path, KF_WHO_PATH_MAX) < 0 ||
+	    ipc_put_u32(&rep, (uint32_t)(w->bytes >> 32)) < 0 ||
+	    ipc_put_u32(&rep, (uint32_t)w->bytes) < 0 ||
+	    ipc_put_u32(&rep, (uint32_t)age) < 0 ||
+	    ipc_send(m->a->report_fd, &rep) < 0)
+		log_debug("status not reported to the listener");
+}
+
 /* LSN_LOGIN_STATE: the listener counts sessions not logged in. */
 static void
 op_login_state(void *ctx, int logged_in)
@@ -249,6 +281,9 @@ op_login_state(void *ctx, int logged_in)
 	if (ipc_put_u32(&rep, logged_in ? 1 : 0) < 0 ||
 	    ipc_send(m->a->report_fd, &rep) < 0)
 		log_warn("login state not reported to the listener");
+	/* who: the user (or none after REIN), idle */
+	m->st.who.at_ms = sys_now_ms();
+	op_who_report(m, &m->st.who, m->st.who.at_ms);
 }
 
 static int
@@ -273,6 +308,7 @@ static struct mon_ops mon_ops = {
 	.ccc = op_ccc,
 	.session_open = auth_session_open,
 	.login_state = op_login_state,
+	.who_report = op_who_report,
 };
 
 /* What the state reads from the processes, and what it decided. */
@@ -377,12 +413,18 @@ earlier(int64_t a, int64_t b)
 static int
 serve_worker(struct mon *m, int64_t deadline_ms, int status_wanted)
 {
-	int64_t kill_at = deadline_ms, now;
+	int64_t kill_at = deadline_ms, now, wake;
 	struct pollfd p[6];
-	int status = -1, term_sent = 0;
+	int status = -1, term_sent = 0, kick_sent = 0;
 
 	for (;;) {
 		now = sys_now_ms();
+		if (mon_kick && !kick_sent) {
+			/* kick: the worker answers 421 and ends (SIGUSR2) */
+			spawn_kill(&m->w, SIGUSR2);
+			kill_at = earlier(kill_at, now + WORKER_GRACE_MS);
+			kick_sent = 1;
+		}
 		if (mon_term > term_sent) {
 			/* drain: SIGTERM; cut: SIGUSR1 (never merged with it) */
 			spawn_kill(&m->w, mon_term == 1 ? SIGTERM : SIGUSR1);
@@ -409,7 +451,9 @@ serve_worker(struct mon *m, int64_t deadline_ms, int status_wanted)
 		/* without a status, the exit itself is enough: no spawner hop */
 		p[5] = (struct pollfd){ .fd = status_wanted ? -1 : m->w.pidfd,
 			.events = POLLIN };
-		if (poll(p, 6, kill_at < 0 ? -1 : (int)(kill_at - now)) <= 0)
+		/* a MON_STATUS waiting for its slot wakes the loop too */
+		wake = earlier(kill_at, mon_who_flush(&m->st, &mon_ops, now));
+		if (poll(p, 6, wake < 0 ? -1 : (int)(wake - now)) <= 0)
 			continue;
 		if (p[4].revents)
 			relay_message(m);
@@ -522,13 +566,14 @@ login_phase(struct mon *m, int64_t start_ms)
 			start_ms + (int64_t)m->a->conf->login_timeout * 1000 +
 			    WORKER_GRACE_MS),
 		    0);
-		if (!m->st.auth_granted || mon_term || m->st.logged_in)
+		if (!m->st.auth_granted || mon_term || mon_kick ||
+		    m->st.logged_in)
 			break;
 		m->st.auth_granted = 0;
 		relay_start(m);
 		log_forward_open(m->relay_log, "relay");
 	}
-	return m->st.logged_in && !mon_term;
+	return m->st.logged_in && !mon_term && !mon_kick;
 }
 
 /*
@@ -552,7 +597,7 @@ session_phase(struct mon *m)
 	auth_session_close(); /* logout (REIN) or the end: PAM session */
 	if (status == SESSION_EXIT_DRAINED || status == SESSION_EXIT_CUT)
 		mon_exit = status;
-	if (status != SESSION_EXIT_REIN || mon_term)
+	if (status != SESSION_EXIT_REIN || mon_term || mon_kick)
 		return 0;
 	/* the monitor's own REIN count; mon_rein clears id, host, phase */
 	memcpy(name, m->id.name, sizeof(name));
@@ -597,6 +642,7 @@ monitor_run(const struct monitor_args *a)
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 	addr_to_str(&a->peer, m.peer, sizeof(m.peer));
 	mon_state_init(&m.st, a->conf, NULL, &a->peer, m.peer, &m.id,
 	    m.tls_sess, &m.tls_sess_len);
@@ -614,6 +660,11 @@ monitor_run(const struct monitor_args *a)
 		while (session_phase(&m) && login_phase(&m, sys_now_ms()))
 			;
 	relay_stop(&m);
+	if (mon_kick)
+		log_info("kicked: the session was ended by keepftpd kick");
+	if (m.st.who.dropped > 0)
+		log_info("who: %lu status report(s) over %d a second dropped",
+		    m.st.who.dropped, KF_WHO_RATE);
 	log_info("disconnect: user=%s seconds=%lld",
 	    m.st.logged_in ? m.id.name : NULL,
 	    (long long)((sys_now_ms() - t0) / 1000));

@@ -23,14 +23,18 @@ static unsigned drained, cut; /* transfers that ended during a drain */
  * session ends when idle, a running transfer goes on), a second one or
  * SIGUSR1 (the monitor's cut, which two SIGTERMs in a row could not be:
  * they may merge) cuts: the transfer ends with 426.
- * SIGALRM: session_max_seconds.
+ * SIGALRM: session_max_seconds. SIGUSR2: `keepftpd kick` (its monitor
+ * passes it on): 421 now, a running transfer ends with 426.
  */
 static void
 on_term(int sig)
 {
 	if (sig == SIGALRM)
 		session_stop = SESSION_STOP_LIMIT;
-	else if (sig == SIGTERM && !session_drain)
+	else if (sig == SIGUSR2) {
+		session_drain = 1;
+		session_stop = SESSION_STOP_KICK;
+	} else if (sig == SIGTERM && !session_drain)
 		session_drain = 1;
 	else { /* a second SIGTERM, or SIGUSR1 from the monitor */
 		session_drain = 1;
@@ -60,6 +64,8 @@ session_exit_status(void)
 const char *
 session_stop_reason(void)
 {
+	if (session_stop == SESSION_STOP_KICK)
+		return "Session ended by the administrator";
 	return session_stop == SESSION_STOP_LIMIT ?
 	    "Session time limit reached" :
 	    "Server shutting down";
@@ -79,6 +85,7 @@ session_install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);

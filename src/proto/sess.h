@@ -44,9 +44,21 @@ struct sess {
 	char cwd[KF_PATH_MAX + 1];
 	char rnfr[KF_PATH_MAX + 1];
 	char path[KF_PATH_MAX + 1]; /* scratch */
+	/* `keepftpd who` (MON_STATUS): the running command, its path */
+	const char *who_verb; /* the command table's name */
+	int who_busy; /* a transfer's start was reported */
+	int64_t who_ms; /* the last report */
+	char who_path[KF_WHO_PATH_MAX + 1];
 };
 
 typedef void (*handler)(struct sess *, const struct cmd *);
+
+/*
+ * `keepftpd who`: a transfer or listing starts on x (path: its virtual
+ * path, "" for a listing); its progress goes to the monitor at most
+ * once per KF_WHO_REPORT_MS (sess_run.c).
+ */
+void sess_who_start(struct sess *, struct xfer *, const char *path);
 
 struct list_opts;
 

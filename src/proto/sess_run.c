@@ -20,6 +20,7 @@
 #include "../fs/hash.h"
 #include "../fs/path.h"
 #include "../fs/upload.h"
+#include "../ipc/ipc.h"
 #include "../ipc/proto.h"
 #include "sess.h"
 
@@ -248,6 +249,61 @@ clears_rest(enum cmd_id id)
 	}
 }
 
+/*
+ * `keepftpd who`: MON_STATUS to the monitor (ipc/proto.h). The verb
+ * comes from the command table, the path is the cleaned virtual path,
+ * cut to KF_WHO_PATH_MAX; no answer is awaited.
+ */
+static void
+who_send(struct sess *s, const char *verb, const char *path, uint64_t bytes)
+{
+	struct ipc_msg m;
+
+	ipc_init(&m, MON_STATUS);
+	if (ipc_put_str(&m, verb, KF_WHO_VERB_MAX) < 0 ||
+	    ipc_put_str(&m, path, KF_WHO_PATH_MAX) < 0 ||
+	    ipc_put_u32(&m, (uint32_t)(bytes >> 32)) < 0 ||
+	    ipc_put_u32(&m, (uint32_t)bytes) < 0)
+		return;
+	(void)ipc_send(s->si->mon_fd, &m);
+	s->who_ms = sys_now_ms();
+}
+
+static void
+who_progress(void *arg, uint64_t bytes)
+{
+	struct sess *s = arg;
+
+	who_send(s, s->who_verb, s->who_path, bytes);
+}
+
+void
+sess_who_start(struct sess *s, struct xfer *x, const char *path)
+{
+	if (s->who_verb == NULL)
+		return;
+	snprintf(s->who_path, sizeof(s->who_path), "%s", path);
+	who_send(s, s->who_verb, s->who_path, 0);
+	s->who_busy = 1;
+	x->progress.fn = who_progress;
+	x->progress.arg = s;
+	x->progress.next_ms = s->who_ms + KF_WHO_REPORT_MS;
+}
+
+/*
+ * After a command: idle, reported when a transfer's start was, else
+ * at most once per KF_WHO_REPORT_MS (the session's last activity).
+ */
+static void
+who_idle(struct sess *s)
+{
+	s->who_verb = NULL;
+	if (!s->who_busy && sys_now_ms() - s->who_ms < KF_WHO_REPORT_MS)
+		return;
+	s->who_busy = 0;
+	who_send(s, "", "", 0);
+}
+
 static void
 dispatch(struct sess *s, char *line, size_t n)
 {
@@ -270,8 +326,11 @@ dispatch(struct sess *s, char *line, size_t n)
 		ctrl_reply(&s->ctrl, 501, "%s takes no argument.", c.def->name);
 	else if ((c.def->flags & CMD_F_WRITE) && !s->id->writable)
 		ctrl_reply(&s->ctrl, 550, "Permission denied.");
-	else
+	else {
+		s->who_verb = c.def->name;
 		handlers[id](s, &c);
+		who_idle(s);
+	}
 	/* RNFR must be followed by RNTO */
 	if (id != CMD_RNFR)
 		s->has_rnfr = 0;

@@ -14,9 +14,8 @@
 #include "../fs/path.h"
 #include "sess.h"
 
-/* A transfer on fd: unpaced (listings), with the minimum rate. */
-void
-sess_init_xfer(struct sess *s, struct xfer *x, int fd)
+static void
+init_xfer(struct sess *s, struct xfer *x, int fd)
 {
 	struct xfer_watch w;
 	struct xfer_io io;
@@ -29,11 +28,20 @@ sess_init_xfer(struct sess *s, struct xfer *x, int fd)
 	x->accept_truncated = s->conf->tls_accept_truncated;
 }
 
+/* A transfer on fd: unpaced (listings), with the minimum rate. */
+void
+sess_init_xfer(struct sess *s, struct xfer *x, int fd)
+{
+	init_xfer(s, x, fd);
+	sess_who_start(s, x, "");
+}
+
 /* A file transfer: paced at the user's rate for its direction. */
 void
 sess_init_file_xfer(struct sess *s, struct xfer *x, int fd, int upload)
 {
-	sess_init_xfer(s, x, fd);
+	init_xfer(s, x, fd);
+	sess_who_start(s, x, s->path);
 	xfer_set_rates(x, upload ? s->id->up_rate : s->id->down_rate,
 	    s->conf->data_min_rate);
 	s->min_rate = x->min_rate;

@@ -36,6 +36,7 @@ struct session_info {
 /* session_stop: why a worker must end (0: it need not). */
 #define SESSION_STOP_TERM  1 /* SIGTERM: the server is stopping */
 #define SESSION_STOP_LIMIT 2 /* SIGALRM: session_max_seconds reached */
+#define SESSION_STOP_KICK  3 /* SIGUSR2: `keepftpd kick` */
 
 /* Why the session is stopping, for a 421/426 reply. */
 const char *session_stop_reason(void);

@@ -3,7 +3,8 @@
  * with fake side effects (password check, sleep, log, listener, relay):
  * wrong phase, twice, trailing bytes, oversized, out of order, no
  * verification past max_login_failures, the delay's doubling and cap,
- * MON_TLS_PEER once, REIN count; and a hostile worker process on a real
+ * MON_TLS_PEER once, REIN count, MON_STATUS (phase, bounds, verb,
+ * the rate limit, the once-a-second forward); and a hostile worker process on a real
  * socketpair served by the monitor's own loop (mon_serve_one) with the
  * real sleep.
  */
@@ -98,6 +99,24 @@ fake_tls_ready(void *ctx)
 
 static int fake_ccc(void *);
 
+/* MON_STATUS: the clock, and what reached the "listener" */
+static int64_t fake_now = 1000000;
+static int who_reports;
+static struct mon_who who_last;
+
+static int64_t
+fake_now_ms(void)
+{
+	return fake_now;
+}
+
+static void
+fake_who_report(void *ctx, const struct mon_who *w, int64_t now_ms)
+{
+	who_reports++;
+	who_last = *w;
+}
+
 static struct mon_ops ops = {
 	.verify = fake_verify,
 	.by_cert = fake_cert,
@@ -107,6 +126,8 @@ static struct mon_ops ops = {
 	.report_failed = fake_report,
 	.tls_ready = fake_tls_ready,
 	.ccc = fake_ccc,
+	.who_report = fake_who_report,
+	.now_ms = fake_now_ms,
 };
 
 static int
@@ -124,6 +145,9 @@ setup(void **state)
 	real_sleep = 0;
 	tls_ready = 1;
 	last_log[0] = '\0';
+	fake_now = 1000000;
+	who_reports = 0;
+	memset(&who_last, 0, sizeof(who_last));
 	return 0;
 }
 
@@ -552,13 +576,132 @@ test_serve_empty_and_gone(void **state)
 	close(sv[0]);
 }
 
+static void
+status_msg(struct ipc_msg *m, const char *verb, const char *path,
+    uint64_t bytes)
+{
+	ipc_init(m, MON_STATUS);
+	ipc_put_str(m, verb, 64);
+	ipc_put_str(m, path, 4096);
+	ipc_put_u32(m, (uint32_t)(bytes >> 32));
+	ipc_put_u32(m, (uint32_t)bytes);
+}
+
+static enum mon_verdict
+status(const char *verb, const char *path, uint64_t bytes, struct mon_out *out)
+{
+	struct ipc_msg m;
+
+	status_msg(&m, verb, path, bytes);
+	return send_msg(MON_SRC_WORKER, &m, out);
+}
+
+/* MON_STATUS: after login only, from the worker only. */
+static void
+test_status_phase(void **state)
+{
+	struct mon_out out;
+	struct ipc_msg m;
+
+	assert_int_equal(status("RETR", "/a", 1, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "out of order"));
+	st.phase = MPH_EXITING;
+	assert_int_equal(status("RETR", "/a", 1, &out), MON_V_FATAL);
+	st.phase = MPH_SESSION;
+	status_msg(&m, "RETR", "/a", 1);
+	assert_int_equal(send_msg(MON_SRC_RELAY, &m, &out), MON_V_FATAL);
+	assert_int_equal(who_reports, 0);
+	assert_int_equal(status("RETR", "/a", 1, &out), MON_V_NONE);
+	assert_int_equal(who_reports, 1);
+	assert_string_equal(who_last.verb, "RETR");
+	assert_string_equal(who_last.path, "/a");
+	assert_true(who_last.bytes == 1);
+}
+
+/*
+ * Oversized path or verb, a verb with other characters (client bytes),
+ * trailing bytes (an id appended, say): fatal, nothing forwarded.
+ */
+static void
+test_status_bounds(void **state)
+{
+	char path[KF_WHO_PATH_MAX + 2];
+	struct mon_out out;
+	struct ipc_msg m;
+
+	st.phase = MPH_SESSION;
+	memset(path, 'a', sizeof(path) - 1);
+	path[sizeof(path) - 1] = '\0';
+	assert_int_equal(status("RETR", path, 1, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "MON_STATUS"));
+	path[KF_WHO_PATH_MAX] = '\0'; /* exactly the bound: fine */
+	assert_int_equal(status("RETR", path, 1, &out), MON_V_NONE);
+	assert_int_equal(status("XSHA256X9", "/a", 1, &out), MON_V_FATAL);
+	assert_int_equal(status("retr", "/a", 1, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "bad verb"));
+	assert_int_equal(status("RE\nTR", "/a", 1, &out), MON_V_FATAL);
+	status_msg(&m, "RETR", "/a", 1);
+	ipc_put_u32(&m, 7);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "trailing"));
+	assert_int_equal(who_reports, 1);
+}
+
+/*
+ * Too frequent: one forward per KF_WHO_REPORT_MS (the latest, later);
+ * over the bucket, reports are dropped and counted, never logged.
+ */
+static void
+test_status_rate(void **state)
+{
+	struct mon_out out;
+	int i;
+
+	st.phase = MPH_SESSION;
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(status("RETR", "/big", (uint64_t)i, &out),
+		    MON_V_NONE);
+	/* the first two at once (the forward burst), then none */
+	assert_int_equal(who_reports, KF_WHO_FWD_BURST);
+	assert_int_equal(st.who.dropped, 1000 - KF_WHO_BURST);
+	assert_int_equal(logs, 0);
+	/* the latest kept is the last one under the bucket */
+	assert_true(st.who.bytes == KF_WHO_BURST - 1);
+	assert_true(mon_who_flush(&st, &ops, fake_now + 999) ==
+	    fake_now + KF_WHO_REPORT_MS);
+	assert_int_equal(who_reports, KF_WHO_FWD_BURST);
+	assert_true(mon_who_flush(&st, &ops, fake_now + 1000) == -1);
+	assert_int_equal(who_reports, KF_WHO_FWD_BURST + 1);
+	assert_true(who_last.bytes == KF_WHO_BURST - 1);
+	/* nothing new: nothing sent */
+	assert_true(mon_who_flush(&st, &ops, fake_now + 5000) == -1);
+	assert_int_equal(who_reports, KF_WHO_FWD_BURST + 1);
+	/* steady: one a second, never two within one */
+	fake_now += 5000;
+	assert_int_equal(status("RETR", "/big", 1, &out), MON_V_NONE);
+	assert_int_equal(status("RETR", "/big", 2, &out), MON_V_NONE);
+	assert_int_equal(status("RETR", "/big", 3, &out), MON_V_NONE);
+	assert_int_equal(who_reports, KF_WHO_FWD_BURST + 3);
+	assert_true(who_last.bytes == 2);
+	assert_true(
+	    mon_who_flush(&st, &ops, fake_now + 500) == fake_now + 1000);
+	fake_now += 3000;
+	assert_int_equal(status("", "", 0, &out), MON_V_NONE);
+	assert_int_equal(who_reports, KF_WHO_FWD_BURST + 4);
+	assert_string_equal(who_last.verb, "");
+	/* REIN forgets it */
+	assert_int_equal(mon_rein(&st), 0);
+	assert_int_equal(st.who.dropped, 0);
+	assert_string_equal(st.who.verb, "");
+}
+
 /* Every row is reachable and its handler is the table's only way in. */
 static void
 test_table_rows(void **state)
 {
 	size_t i, j;
 
-	assert_int_equal(mon_table_len, 6);
+	assert_int_equal(mon_table_len, 7);
 	for (i = 0; i < mon_table_len; i++) {
 		assert_non_null(mon_table[i].handler);
 		assert_true(mon_table[i].phases != 0);
@@ -589,6 +732,9 @@ main(void)
 		cmocka_unit_test_setup(test_rein_count, setup),
 		cmocka_unit_test_setup(test_hostile_worker_loop, setup),
 		cmocka_unit_test_setup(test_serve_empty_and_gone, setup),
+		cmocka_unit_test_setup(test_status_phase, setup),
+		cmocka_unit_test_setup(test_status_bounds, setup),
+		cmocka_unit_test_setup(test_status_rate, setup),
 		cmocka_unit_test_setup(test_table_rows, setup),
 	};
 
