@@ -34,6 +34,7 @@
 #include "admin.h"
 #include "bantab.h"
 #include "listener.h"
+#include "lsn_metrics.h"
 #include "monitor.h"
 #include "notify.h"
 #include "spawn.h"
@@ -48,6 +49,7 @@ struct slot {
 	int64_t since_ms; /* start, or the last REIN */
 	int logged_in; /* LSN_LOGIN_STATE */
 	int trimmed; /* SIGTERM sent by prelogin_trim */
+	int verifying; /* LSN_METRICS_VERIFY until its login's result */
 };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
@@ -66,6 +68,7 @@ static int64_t spawner_died[SPAWN_ROLES]; /* when, for the restart */
 static char admin_path[KF_CONF_VALUE_MAX + 1];
 static int stopping; /* stop_all: count the monitors' ends */
 static unsigned stop_drained, stop_cut; /* transfers, for the last line */
+static int metrics_down; /* kf-metrics waits for its restart */
 
 /*
  * Every signal a service manager or an admin may send has a defined,
@@ -510,6 +513,22 @@ spawners_stop(void)
 		}
 }
 
+/* metrics_listen: bound here, served by kf-metrics (lsn_metrics.c). */
+static int
+metrics_start(struct listener *L)
+{
+	struct spawn_conf *sc;
+	int r;
+
+	if (L->conf.metrics_listen[0] == '\0')
+		return 0;
+	if ((sc = spawn_conf_of(&L->conf)) == NULL)
+		return -1;
+	r = lsn_metrics_init(&L->conf, sc);
+	spawn_conf_free(sc);
+	return r;
+}
+
 int
 listener_bind(struct listener *L)
 {
@@ -553,7 +572,9 @@ listener_bind(struct listener *L)
 	 * the relay spawner alone loads the certificate and key; one that
 	 * does not load (logged) fails the start as any spawner does
 	 */
-	return spawners_start(L, 1);
+	if (spawners_start(L, 1) < 0)
+		return -1;
+	return metrics_start(L);
 }
 
 static size_t
@@ -675,12 +696,13 @@ reaped(pid_t pid, int status)
 {
 	size_t i;
 
-	if (spawner_ended(pid, status))
+	if (spawner_ended(pid, status) || lsn_metrics_reaped(pid, status))
 		return;
 	for (i = 0; i < nslots; i++)
 		if (slots[i].pid == pid) {
 			if (stopping)
 				stop_count(&slots[i], status);
+			lsn_metrics_gone(slots[i].verifying);
 			slots[i] = slots[--nslots];
 			break;
 		}
@@ -705,6 +727,14 @@ refuse(int fd, const char *why, const char *host)
 	(void)!write(fd, line, (size_t)n);
 	log_warn("refused %-s: %-s", host, why);
 	close(fd);
+}
+
+/* refuse(), counted by reason for metrics_listen. */
+static void
+refuse_mx(int fd, const char *why, const char *host, enum mx_reason r)
+{
+	lsn_metrics_refused(r);
+	refuse(fd, why, host);
 }
 
 /* Socket options on the control connection, shared by all its holders. */
@@ -767,10 +797,12 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
 		if (admin_fd >= 0)
 			close(admin_fd);
 		spawn_forget_exe();
+		lsn_metrics_forget();
 		signals_reset();
 		monitor_run(&a);
 	}
 	close(fd);
+	lsn_metrics_session();
 	if (slot_add(pid, peer) < 0)
 		log_err("session table full");
 }
@@ -791,9 +823,11 @@ policy_refuses(struct listener *L, int fd, const struct sockaddr_storage *peer,
 		return 0;
 	switch (bantab_connect(bans, &p, &a, sys_now_ms())) {
 	case BANTAB_BANNED:
+		lsn_metrics_refused(MX_R_BAN);
 		refuse(fd, "Your address is banned; try again later.", host);
 		return 1;
 	case BANTAB_RATE:
+		lsn_metrics_refused(MX_R_RATE);
 		refuse(fd, "Too many connections from your address; slow down.",
 		    host);
 		return 1;
@@ -818,29 +852,31 @@ accept_one(struct listener *L, size_t which)
 	/* the lists were checked at load: a non-zero deny result refuses */
 	if (L->conf.deny_from[0] != '\0' &&
 	    addr_list_match(L->conf.deny_from, &peer) != 0)
-		refuse(fd, "Access denied.", host);
+		refuse_mx(fd, "Access denied.", host, MX_R_ALLOW_DENY);
 	else if (L->conf.allow_from[0] != '\0' &&
 	    addr_list_match(L->conf.allow_from, &peer) != 1)
-		refuse(fd, "Access denied.", host);
+		refuse_mx(fd, "Access denied.", host, MX_R_ALLOW_DENY);
 	else if (policy_refuses(L, fd, &peer, host))
 		;
 	else if (nslots >= L->conf.max_clients)
-		refuse(fd, "Too many connections; try again later.", host);
+		refuse_mx(fd, "Too many connections; try again later.", host,
+		    MX_R_MAX_CLIENTS);
 	else if (prelogin_count() >= L->conf.max_prelogin)
-		refuse(fd,
+		refuse_mx(fd,
 		    "Too many connections not logged in; try again "
 		    "later.",
-		    host);
+		    host, MX_R_MAX_PRELOGIN);
 	else if (L->conf.max_per_ip > 0 &&
 	    count_peer(&peer) >= L->conf.max_per_ip)
-		refuse(fd, "Too many connections from your address.", host);
+		refuse_mx(fd, "Too many connections from your address.", host,
+		    MX_R_PER_IP);
 	else if (L->conf.listen[which].implicit && !tls_ready)
-		refuse(fd, "TLS is not available.", host);
+		refuse_mx(fd, "TLS is not available.", host, MX_R_TLS);
 	else
 		start_session(L, fd, &peer, L->conf.listen[which].implicit);
 }
 
-static const struct slot *
+static struct slot *
 slot_of_pid(pid_t pid)
 {
 	size_t i;
@@ -860,7 +896,7 @@ report_one(struct listener *L, const unsigned char *frame, size_t n,
     const struct ucred *cr, struct rate *bucket, char *why, size_t whysz)
 {
 	struct bantab_policy p = policy_of(&L->conf);
-	const struct slot *sl;
+	struct slot *sl;
 	struct bantab_addr a;
 	struct ipc_msg msg;
 	char host[BANTAB_ADDR_STR];
@@ -870,7 +906,8 @@ report_one(struct listener *L, const unsigned char *frame, size_t n,
 		    cr != NULL ? (long)cr->pid : -1L);
 		return -1;
 	}
-	if (report_login_state(frame, n, cr->pid))
+	if (report_login_state(frame, n, cr->pid) ||
+	    lsn_metrics_report(frame, n, &sl->verifying))
 		return 0;
 	if (ipc_decode(&msg, frame, n) < 0 || msg.type != LSN_LOGIN_FAILED ||
 	    ipc_end(&msg) < 0) {
@@ -1083,6 +1120,7 @@ stop_all(struct listener *L, const sigset_t *mask)
 
 	for (i = 0; i < L->nfds; i++)
 		close(L->fds[i]);
+	lsn_metrics_stop();
 	admin_close(admin_fd, admin_path);
 	admin_fd = -1;
 	notify_stopping(nslots);
@@ -1118,6 +1156,7 @@ status_changed(void)
 	static size_t said_n = (size_t)-1, said_in = (size_t)-1;
 	size_t in = logged_in_count();
 
+	lsn_metrics_gauges(nslots - in, in, bantab_nbanned(bans));
 	if (nslots == said_n && in == said_in)
 		return;
 	said_n = nslots;
@@ -1150,7 +1189,7 @@ listener_run(struct listener *L)
 		 * down, wake each second to act on time */
 		if (ppoll(p, L->nfds + 2,
 			bantab_nbanned(bans) > 0 || prelogin_busy(&L->conf) ||
-				spawner_down() ?
+				spawner_down() || metrics_down ?
 			    &second :
 			    NULL,
 			&mask) > 0) {
@@ -1176,6 +1215,7 @@ listener_run(struct listener *L)
 			notify_ready(nslots, logged_in_count());
 		}
 		spawners_restart(L);
+		metrics_down = lsn_metrics_tick();
 		status_changed();
 	}
 	log_info("SIG%-s: stopping", sigabbrev_np(got_term));

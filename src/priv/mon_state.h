@@ -50,6 +50,7 @@ struct mon_state {
 	int relay; /* relay running, its socket open */
 	int auth_granted; /* start the relay next */
 	int ccc_done; /* RELAY_CCC_DONE seen */
+	int tls_counted; /* MON_TLS_HANDSHAKE taken */
 	uint32_t tls_flags; /* MON_TLS_* of the login */
 	int host_done;
 	char host[CONF_HOST_MAX + 1];
@@ -87,6 +88,15 @@ struct mon_ops {
 	int (*session_open)(const struct conf *, const struct auth_identity *);
 	/* the login state changed (LSN_LOGIN_STATE); NULL: nobody to tell */
 	void (*login_state)(void *ctx, int logged_in);
+	/*
+	 * metrics_listen (mon_metrics.c; each NULL: not counted): a
+	 * password verification starts, a login ended (enum mx_result,
+	 * enum mx_method), a transfer ended, the relay's handshake ended
+	 */
+	void (*m_verify)(const struct conf *, const char *user);
+	void (*m_login)(unsigned result, unsigned method);
+	void (*m_xfer)(unsigned dir, unsigned ok, uint64_t bytes);
+	void (*m_tls)(unsigned ok);
 	void *ctx;
 };
 
@@ -150,6 +160,10 @@ enum mon_verdict mon_h_tls_session(struct mon_state *, const struct mon_ops *,
 enum mon_verdict mon_h_tls_peer(struct mon_state *, const struct mon_ops *,
     struct ipc_msg *, struct mon_out *);
 enum mon_verdict mon_h_ccc_done(struct mon_state *, const struct mon_ops *,
+    struct ipc_msg *, struct mon_out *);
+enum mon_verdict mon_h_xfer_done(struct mon_state *, const struct mon_ops *,
+    struct ipc_msg *, struct mon_out *);
+enum mon_verdict mon_h_tls_handshake(struct mon_state *, const struct mon_ops *,
     struct ipc_msg *, struct mon_out *);
 
 #endif

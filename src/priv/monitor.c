@@ -42,6 +42,7 @@
 #include "../proto/session.h"
 #include "../sandbox/sandbox.h"
 #include "../tls/tls_keys.h"
+#include "mon_metrics.h"
 #include "mon_state.h"
 #include "monitor.h"
 #include "spawn.h"
@@ -273,6 +274,10 @@ static struct mon_ops mon_ops = {
 	.ccc = op_ccc,
 	.session_open = auth_session_open,
 	.login_state = op_login_state,
+	.m_verify = mon_metrics_verify,
+	.m_login = mon_metrics_login,
+	.m_xfer = mon_metrics_xfer,
+	.m_tls = mon_metrics_tls,
 };
 
 /* What the state reads from the processes, and what it decided. */
@@ -584,6 +589,7 @@ monitor_run(const struct monitor_args *a)
 	m.relay.pidfd = m.relay.reply = -1;
 	self = &m;
 	verify_init(a->inline_fd);
+	mon_metrics_init(a->conf, a->report_fd);
 	m.a = a;
 	m.si.conf = a->conf;
 	m.si.ctrl_fd = a->ctrl_fd;
@@ -614,6 +620,7 @@ monitor_run(const struct monitor_args *a)
 		while (session_phase(&m) && login_phase(&m, sys_now_ms()))
 			;
 	relay_stop(&m);
+	mon_metrics_flush();
 	log_info("disconnect: user=%s seconds=%lld",
 	    m.st.logged_in ? m.id.name : NULL,
 	    (long long)((sys_now_ms() - t0) / 1000));
