@@ -144,7 +144,8 @@ connections(struct out *o, const struct metrics_page *pg)
 		sample(o, "tls_handshakes_total", l, &pg->tls[i]);
 	}
 	family(o, "reports_dropped_total", "counter",
-	    "Session reports the listener dropped (over its rate).");
+	    "Monitor reports the listener dropped (over its rate, or "
+	    "malformed).");
 	sample(o, "reports_dropped_total", "", &pg->reports_dropped);
 }
 
