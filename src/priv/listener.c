@@ -1050,6 +1050,9 @@ do_reload(struct listener *L)
 	/* listen lines (and implicit flags) stay those of the start */
 	memcpy(c->listen, L->conf.listen, sizeof(c->listen));
 	c->listen_count = L->conf.listen_count;
+	/* and metrics_listen too: the socket, the page, kf-metrics */
+	memcpy(c->metrics_listen, L->conf.metrics_listen,
+	    sizeof(c->metrics_listen));
 	accounts_stale = 1; /* look the accounts up again */
 	/*
 	 * TLS settings live in the relay spawner's contexts, the rest in

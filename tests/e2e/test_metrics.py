@@ -266,3 +266,20 @@ def test_killed_kf_metrics_comes_back(start_server):
     g = srv.anon_login()
     g.quit()
     assert wait_for(lambda: scrape(srv)["keepftpd_sessions_total"] == before + 1)
+
+
+def test_reload_keeps_metrics_listen(start_server):
+    """metrics_listen is read at start, as the listen lines: a reload that
+    drops it leaves the endpoint up and the monitors still reporting."""
+    srv = metrics_server(start_server, not IS_ROOT)
+    before = scrape(srv)
+    pid = kf_metrics(srv)
+    text = srv.conf.read_text()
+    srv.conf.write_text("".join(line + "\n" for line in text.splitlines()
+                                if not line.startswith("metrics_listen")))
+    os.kill(srv.pid, signal.SIGHUP)
+    assert srv.wait_log("configuration reloaded")
+    srv.anon_login().quit()
+    key = 'keepftpd_logins_total{result="ok",method="anonymous"}'
+    assert wait_for(lambda: scrape(srv)[key] == before[key] + 1), scrape(srv)
+    assert kf_metrics(srv) == pid
