@@ -101,15 +101,16 @@ allow_sanitizer(scmp_filter_ctx ctx, enum sandbox_phase phase)
 #endif
 
 /* kf-metrics: glibc's syslog may try to reconnect; it is told no. */
+static const char *const metrics_refused[] = { "socket", "connect" };
+
 static int
 refuse_connect(scmp_filter_ctx ctx)
 {
-	static const char *const names[] = { "socket", "connect" };
 	size_t i;
 	int nr;
 
-	for (i = 0; i < SC_NELEM(names); i++) {
-		if ((nr = seccomp_syscall_resolve_name(names[i])) ==
+	for (i = 0; i < SC_NELEM(metrics_refused); i++) {
+		if ((nr = seccomp_syscall_resolve_name(metrics_refused[i])) ==
 		    __NR_SCMP_ERROR)
 			continue;
 		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 0) < 0)
