@@ -6,7 +6,8 @@
 Fails when keepftpd (listener, monitor, verifier, the CLIs) defines a
 symbol of the FTP code: the command parser, the control connection,
 the pre-login and post-login sessions, listings, globbing, transfers,
-uploads, data connections, the TLS relay, the spawners' main, or of
+uploads, data connections, the TLS relay, the spawners' main, the
+metrics endpoint's HTTP parser (kf-metrics), or of
 the workers' side of the sandbox: sandbox_enter, the spawners'
 confinement, Landlock, the identity change, the workers' seccomp
 builders. Every such symbol is taken from the worker-only objects
@@ -28,7 +29,9 @@ from pathlib import Path
 FTP = ["cmd_parse", "ctrl_read_line", "prelogin_run", "session_run",
        "relay_run", "spawner_main", "list_mlst", "list_format_long",
        "list_glob", "xfer_send_file", "xfer_recv_file", "proto_reply_feat",
-       "proto_reply_basic", "tls_load", "tls_ctrl_ctx"]
+       "proto_reply_basic", "tls_load", "tls_ctrl_ctx",
+       # the metrics endpoint (kf-metrics): its HTTP parser and its text
+       "metrics_main", "http_judge", "metrics_render"]
 # the workers' side of the sandbox (sb_worker.c, seccomp_worker.c)
 SANDBOX = ["sandbox_enter", "sandbox_spawner", "sandbox_child",
            "sandbox_keep_caps", "seccomp_prepare", "seccomp_apply"]

@@ -13,16 +13,22 @@ PKGS=(
   fail2ban
   mandoc groff-base man-db dpkg-dev debhelper lintian
 )
+# installed without its recommendations (prometheus-node-exporter)
+NORECS=(prometheus)
 # libsystemd-dev: sd_notify and socket activation (meson -Dsystemd=auto);
 # systemd: systemd-socket-activate and systemd-analyze (tests/e2e/test_systemd.py).
 # mandoc, groff-base, man-db: the man page lint (tests/e2e/test_install.py);
 # dpkg-dev, debhelper, lintian: the Debian package (scripts/build-deb.sh).
 # fail2ban is needed for fail2ban-regex only (tests/e2e/test_fail2ban.py):
-# its service must not start. Without a policy-rc.d (Docker images have
-# one), one that says "no" is put in place for the install and removed.
+# its service must not start. prometheus is needed for promtool only
+# (`promtool check metrics`, tests/e2e/test_metrics.py; no smaller
+# Debian 12 package ships it: 19 MB to download, about 10 s to install):
+# its service must not start either. Without a policy-rc.d (Docker
+# images have one), one that says "no" is put in place for the install
+# and removed.
 
 missing=()
-for p in "${PKGS[@]}"; do
+for p in "${PKGS[@]}" "${NORECS[@]}"; do
   if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
     missing+=("$p")
   fi
@@ -48,10 +54,12 @@ if [ ! -e "$policy" ]; then
 fi
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${PKGS[@]}"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+  "${NORECS[@]}"
 if [ "$own_policy" = yes ]; then
   rm -f "$policy"
 fi
 # the service, if the package enabled it: stopped, never left running
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-  systemctl disable --now fail2ban >/dev/null 2>&1 || true
+  systemctl disable --now fail2ban prometheus >/dev/null 2>&1 || true
 fi

@@ -1,10 +1,12 @@
 /*
  * worker_main.c - keepftpd-worker, the unprivileged image: started only
- * by the listener as `keepftpd-worker --spawner ROLE` (src/priv/spawn.c),
- * with the request channel and the configuration memfd at fixed
- * descriptors. It holds the FTP protocol, the file system code and the
- * TLS relay; the privileged keepftpd holds none of them.
- * Runs in: spawners (then their workers).
+ * by the listener, as `keepftpd-worker --spawner ROLE`
+ * (src/priv/spawn.c), with the request channel and the configuration
+ * memfd at fixed descriptors, or as `keepftpd-worker --metrics`
+ * (src/priv/lsn_metrics.c), kf-metrics, with its three. It holds the FTP
+ * protocol, the file system code, the TLS relay and the metrics
+ * endpoint; the privileged keepftpd holds none of them.
+ * Runs in: spawners (then their workers), kf-metrics.
  */
 #include <fcntl.h>
 #include <sodium.h>
@@ -13,12 +15,19 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "priv/kf_metrics.h"
 #include "priv/spawn.h"
 #include "tls/tls.h"
 
 int
 main(int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], "--metrics") == 0) {
+		/* the socket, the configuration and the counters page */
+		if (syscall(SYS_close_range, MX_FD_PAGE + 1, ~0U, 0) < 0)
+			return 1;
+		metrics_main();
+	}
 	if (argc != 3 || strcmp(argv[1], "--spawner") != 0) {
 		fprintf(stderr, "keepftpd-worker: started by keepftpd only\n");
 		return 2;

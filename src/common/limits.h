@@ -153,3 +153,18 @@
 #define KF_ADMIN_ANSWER_MS	5000	/* the whole answer to one admin request (who: every row) */
 
 #endif
+
+/* ---- the metrics endpoint, kf-metrics (src/metrics/, src/priv/lsn_metrics.c, kf_metrics.c) ---- */
+#ifndef KF_LIMITS_METRICS_H
+#define KF_LIMITS_METRICS_H
+
+#define KF_METRICS_REQ_MAX	8192	/* one HTTP request head, bytes; over it: 431 */
+#define KF_METRICS_HEADERS_MAX	64	/* header lines of a request; over it: 431 */
+#define KF_METRICS_REQ_MS	5000	/* a connection's whole life: request and answer */
+#define KF_METRICS_CONNS_MAX	8	/* connections served at once; more wait in the backlog */
+#define KF_METRICS_OUT_MAX	(16 * 1024)	/* the answer: headers and the text */
+#define KF_METRICS_REPORT_RATE	5000	/* listener: metrics reports per second, all monitors */
+#define KF_METRICS_REPORT_BURST	20000	/* ... and the burst */
+#define KF_METRICS_FLUSH_MS	1000	/* a monitor sends its transfer counts at most this often */
+
+#endif

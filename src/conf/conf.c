@@ -1088,6 +1088,27 @@ check_listen(const struct conf *c, struct ectx *e)
 		}
 }
 
+/* metrics_listen: empty, or one ADDR:PORT no FTP listener uses. */
+static void
+check_metrics(const struct conf *c, struct ectx *e)
+{
+	struct conf_listen m;
+	struct shown s;
+	size_t i;
+
+	if (c->metrics_listen[0] == '\0')
+		return;
+	if (conf_parse_listen(c->metrics_listen, &m) < 0) {
+		fail(e, "metrics_listen '%s' is not ADDR:PORT",
+		    show(&s, c->metrics_listen, strlen(c->metrics_listen)));
+		return;
+	}
+	for (i = 0; i < c->listen_count; i++)
+		if (m.len == c->listen[i].len &&
+		    memcmp(&m.addr, &c->listen[i].addr, m.len) == 0)
+			fail(e, "metrics_listen is listen address %zu", i + 1);
+}
+
 /* TLS options that need a certificate; the files are tls/tls.c's. */
 static void
 check_tls(const struct conf *c, struct ectx *e)
@@ -1148,6 +1169,7 @@ conf_check(struct conf *c, struct conf_errors *errs)
 		fail(&e, "pasv_address '%s' is not an IPv4 address",
 		    show(&s, c->pasv_address, strlen(c->pasv_address)));
 	check_listen(c, &e);
+	check_metrics(c, &e);
 	check_tls(c, &e);
 	check_client_certs(c, &e);
 	if (e.nerr > 0)

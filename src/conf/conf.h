@@ -145,6 +145,13 @@
 	    "when missing; only root and the server's own account may use " \
 	    "it). Read at start; a reload does not move it. Empty: no admin " \
 	    "socket.") \
+	X(STR, metrics_listen, "", 0, 64, \
+	    "Address and port (a.b.c.d:port or [v6addr]:port) of the " \
+	    "Prometheus metrics endpoint: `GET /metrics` answers the " \
+	    "counters in the text format. Served by its own unprivileged, " \
+	    "sandboxed process, kf-metrics, never by the listener or a " \
+	    "monitor. Read at start; a reload does not move it. Empty: off " \
+	    "(nothing listens, nothing is counted).") \
 	X(BOOL, pasv_enable, "yes", 0, 1, \
 	    "Allow passive data connections (PASV, EPSV).") \
 	X(UINT, pasv_min_port, "40000", 1024, 65535, \

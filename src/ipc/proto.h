@@ -203,6 +203,34 @@ enum mon_type {
 	 * (burst KF_WHO_FWD_BURST; a newer one waits for the next slot).
 	 */
 	MON_STATUS = 30,
+	/*
+	 * MON_XFER_DONE: post-login worker -> monitor, after each file
+	 * transfer (RETR, STOR, APPE, STOU), only when metrics_listen is
+	 * set. No answer.
+	 *
+	 * Payload: u32 direction (0 download, 1 upload), u32 result (0
+	 * failed, 1 ok), u32 bytes high, u32 bytes low: what the transfer
+	 * moved.
+	 *
+	 * Phase: logged in (MPH_SESSION), any number of times.
+	 *
+	 * Check: direction and result 0 or 1, exact end; else fatal. The
+	 * monitor only adds the counts to its session's tally (saturating),
+	 * which it sends to the listener (LSN_METRICS_TALLY); the numbers
+	 * are the worker's word: a subverted worker can inflate its own
+	 * session's transfer counters, nothing else.
+	 */
+	MON_XFER_DONE = 40,
+	/*
+	 * MON_TLS_HANDSHAKE: TLS relay -> monitor, on the relay's own
+	 * socketpair, once: the control connection's handshake ended.
+	 * Payload: u32 result (0 failed or timed out, 1 ok).
+	 *
+	 * Check: 0 or 1, exact end, the first one only (a second one is
+	 * ignored); else fatal. Counted in the session's tally for
+	 * metrics_listen.
+	 */
+	MON_TLS_HANDSHAKE = 41,
 };
 
 /*
@@ -258,6 +286,41 @@ enum lsn_type {
 	 * The listener computes the rate from successive reports.
 	 */
 	LSN_STATUS = 75,
+	/*
+	 * LSN_METRICS_VERIFY: monitor -> listener, only when
+	 * metrics_listen is set: a password verification starts (a login
+	 * that is neither anonymous nor by certificate). Payload: none.
+	 *
+	 * Check: the sender's pid as above; the listener marks that
+	 * session's slot as verifying (the gauge of verifications
+	 * waiting), until the session's LSN_METRICS_LOGIN or its end.
+	 * Metrics reports are taken at KF_METRICS_REPORT_RATE (burst
+	 * KF_METRICS_REPORT_BURST); the rest, and malformed ones, are
+	 * counted as dropped (keepftpd_reports_dropped_total), not logged.
+	 */
+	LSN_METRICS_VERIFY = 80,
+	/*
+	 * LSN_METRICS_LOGIN: monitor -> listener, only when metrics_listen
+	 * is set, after each login attempt. Payload: u32 result (0 failed,
+	 * 1 ok), u32 method (enum mx_method, metrics/metrics.h).
+	 *
+	 * Check: as LSN_METRICS_VERIFY; values in range, exact end. It
+	 * adds one login and ends the slot's verification.
+	 */
+	LSN_METRICS_LOGIN = 81,
+	/*
+	 * LSN_METRICS_TALLY: monitor -> listener, only when metrics_listen
+	 * is set: the session's counts since its last tally, sent at most
+	 * every KF_METRICS_FLUSH_MS while transfers run and once at the
+	 * session's end. Payload: u32 transfers[download, upload][failed,
+	 * ok] (4), u64 bytes[download, upload] (each as u32 high, u32
+	 * low), u32 TLS handshakes[failed, ok].
+	 *
+	 * Check: as LSN_METRICS_VERIFY; exact end. The listener adds them
+	 * to its counters page. A subverted monitor can only make the
+	 * metrics wrong.
+	 */
+	LSN_METRICS_TALLY = 82,
 };
 
 /*

@@ -37,6 +37,7 @@
 #include "admin.h"
 #include "bantab.h"
 #include "listener.h"
+#include "lsn_metrics.h"
 #include "monitor.h"
 #include "notify.h"
 #include "spawn.h"
@@ -55,6 +56,7 @@ struct slot {
 	int trimmed; /* SIGTERM sent by prelogin_trim */
 	int pidfd; /* adopted at `keepftpd upgrade` (not our child), else -1 */
 	struct who_row who; /* keepftpd who (LSN_STATUS) */
+	int verifying; /* LSN_METRICS_VERIFY until its login's result */
 };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
@@ -73,6 +75,7 @@ static int64_t spawner_died[SPAWN_ROLES]; /* when, for the restart */
 static char admin_path[KF_CONF_VALUE_MAX + 1];
 static int stopping; /* stop_all: count the monitors' ends */
 static unsigned stop_drained, stop_cut; /* transfers, for the last line */
+static int metrics_down; /* kf-metrics waits for its restart */
 
 /*
  * `keepftpd upgrade` (upgrade.h, docs/OPERATIONS.md). In the old
@@ -906,6 +909,9 @@ upgrade_step(struct listener *L)
 		return;
 	}
 	notify_hand_over((long)up.pid);
+	/* the new listener binds metrics_listen once it has UPG_GO */
+	lsn_metrics_stop();
+	lsn_metrics_forget();
 	(void)upgrade_send_simple(up.chan, UPG_GO, 0);
 	log_info("upgrade: pid %ld accepts now; %zu session(s) end here "
 		 "under the old code",
@@ -950,6 +956,22 @@ retire(struct listener *L, const sigset_t *mask)
 	log_info("old listener: its sessions have ended (%u transfer(s) "
 		 "finished, %u cut); exiting",
 	    stop_drained, stop_cut);
+}
+
+/* metrics_listen: bound here, served by kf-metrics (lsn_metrics.c). */
+static int
+metrics_start(struct listener *L)
+{
+	struct spawn_conf *sc;
+	int r;
+
+	if (L->conf.metrics_listen[0] == '\0')
+		return 0;
+	if ((sc = spawn_conf_of(&L->conf)) == NULL)
+		return -1;
+	r = lsn_metrics_init(&L->conf, sc);
+	spawn_conf_free(sc);
+	return r;
 }
 
 int
@@ -1003,7 +1025,13 @@ listener_bind(struct listener *L)
 	 */
 	if (spawners_start(L, 1) < 0)
 		return -1;
-	return L->upgrade_fd >= 0 ? take_over(L) : 0;
+	/*
+	 * metrics_listen after the take-over: the old listener closes its
+	 * metrics socket in upgrade_step just before it sends UPG_GO
+	 */
+	if (L->upgrade_fd >= 0 && take_over(L) < 0)
+		return -1;
+	return metrics_start(L);
 }
 
 static size_t
@@ -1150,12 +1178,13 @@ reaped(pid_t pid, int status)
 			"the new listener ended");
 		return;
 	}
-	if (spawner_ended(pid, status))
+	if (spawner_ended(pid, status) || lsn_metrics_reaped(pid, status))
 		return;
 	for (i = 0; i < nslots; i++)
 		if (slots[i].pid == pid) {
 			if (stopping)
 				stop_count(&slots[i], status);
+			lsn_metrics_gone(slots[i].verifying);
 			slot_drop(i);
 			break;
 		}
@@ -1181,6 +1210,14 @@ refuse(int fd, const char *why, const char *host)
 	(void)!write(fd, line, (size_t)n);
 	log_warn("refused %-s: %-s", host, why);
 	close(fd);
+}
+
+/* refuse(), counted by reason for metrics_listen. */
+static void
+refuse_mx(int fd, const char *why, const char *host, enum mx_reason r)
+{
+	lsn_metrics_refused(r);
+	refuse(fd, why, host);
 }
 
 /* Socket options on the control connection, shared by all its holders. */
@@ -1244,10 +1281,12 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
 			close(admin_fd);
 		upgrade_forget();
 		spawn_forget_exe();
+		lsn_metrics_forget();
 		signals_reset();
 		monitor_run(&a);
 	}
 	close(fd);
+	lsn_metrics_session();
 	if (slot_add(pid, peer) < 0)
 		log_err("session table full");
 	else
@@ -1271,9 +1310,11 @@ policy_refuses(struct listener *L, int fd, const struct sockaddr_storage *peer,
 		return 0;
 	switch (bantab_connect(bans, &p, &a, sys_now_ms())) {
 	case BANTAB_BANNED:
+		lsn_metrics_refused(MX_R_BAN);
 		refuse(fd, "Your address is banned; try again later.", host);
 		return 1;
 	case BANTAB_RATE:
+		lsn_metrics_refused(MX_R_RATE);
 		refuse(fd, "Too many connections from your address; slow down.",
 		    host);
 		return 1;
@@ -1298,29 +1339,31 @@ accept_one(struct listener *L, size_t which)
 	/* the lists were checked at load: a non-zero deny result refuses */
 	if (L->conf.deny_from[0] != '\0' &&
 	    addr_list_match(L->conf.deny_from, &peer) != 0)
-		refuse(fd, "Access denied.", host);
+		refuse_mx(fd, "Access denied.", host, MX_R_ALLOW_DENY);
 	else if (L->conf.allow_from[0] != '\0' &&
 	    addr_list_match(L->conf.allow_from, &peer) != 1)
-		refuse(fd, "Access denied.", host);
+		refuse_mx(fd, "Access denied.", host, MX_R_ALLOW_DENY);
 	else if (policy_refuses(L, fd, &peer, host))
 		;
 	else if (nslots >= L->conf.max_clients)
-		refuse(fd, "Too many connections; try again later.", host);
+		refuse_mx(fd, "Too many connections; try again later.", host,
+		    MX_R_MAX_CLIENTS);
 	else if (prelogin_count() >= L->conf.max_prelogin)
-		refuse(fd,
+		refuse_mx(fd,
 		    "Too many connections not logged in; try again "
 		    "later.",
-		    host);
+		    host, MX_R_MAX_PRELOGIN);
 	else if (L->conf.max_per_ip > 0 &&
 	    count_peer(&peer) >= L->conf.max_per_ip)
-		refuse(fd, "Too many connections from your address.", host);
+		refuse_mx(fd, "Too many connections from your address.", host,
+		    MX_R_PER_IP);
 	else if (L->conf.listen[which].implicit && !tls_ready)
-		refuse(fd, "TLS is not available.", host);
+		refuse_mx(fd, "TLS is not available.", host, MX_R_TLS);
 	else
 		start_session(L, fd, &peer, L->conf.listen[which].implicit);
 }
 
-static const struct slot *
+static struct slot *
 slot_of_pid(pid_t pid)
 {
 	size_t i;
@@ -1400,7 +1443,7 @@ report_one(struct listener *L, const unsigned char *frame, size_t n,
     const struct ucred *cr, struct rate *bucket, char *why, size_t whysz)
 {
 	struct bantab_policy p = policy_of(&L->conf);
-	const struct slot *sl;
+	struct slot *sl;
 	struct bantab_addr a;
 	struct ipc_msg msg;
 	char host[BANTAB_ADDR_STR];
@@ -1411,7 +1454,8 @@ report_one(struct listener *L, const unsigned char *frame, size_t n,
 		    cr != NULL ? (long)cr->pid : -1L);
 		return -1;
 	}
-	if (report_login_state(frame, n, cr->pid))
+	if (report_login_state(frame, n, cr->pid) ||
+	    lsn_metrics_report(frame, n, &sl->verifying))
 		return 0;
 	if ((r = report_who(frame, n, cr->pid)) != 0) {
 		if (r > 0)
@@ -1560,6 +1604,9 @@ do_reload(struct listener *L)
 	/* listen lines (and implicit flags) stay those of the start */
 	memcpy(c->listen, L->conf.listen, sizeof(c->listen));
 	c->listen_count = L->conf.listen_count;
+	/* and metrics_listen too: the socket, the page, kf-metrics */
+	memcpy(c->metrics_listen, L->conf.metrics_listen,
+	    sizeof(c->metrics_listen));
 	accounts_stale = 1; /* look the accounts up again */
 	/*
 	 * TLS settings live in the relay spawner's contexts, the rest in
@@ -1631,6 +1678,7 @@ stop_all(struct listener *L, const sigset_t *mask)
 
 	for (i = 0; i < L->nfds; i++)
 		close(L->fds[i]);
+	lsn_metrics_stop();
 	admin_close(admin_fd, admin_path);
 	admin_fd = -1;
 	notify_stopping(nslots);
@@ -1672,6 +1720,7 @@ status_changed(void)
 	static size_t said_n = (size_t)-1, said_in = (size_t)-1;
 	size_t in = logged_in_count();
 
+	lsn_metrics_gauges(nslots - in, in, bantab_nbanned(bans));
 	if (nslots == said_n && in == said_in)
 		return;
 	said_n = nslots;
@@ -1709,7 +1758,8 @@ listener_run(struct listener *L)
 		 * down or an upgrade runs, wake each second to act on time */
 		if (ppoll(p, L->nfds + 4,
 			bantab_nbanned(bans) > 0 || prelogin_busy(&L->conf) ||
-				spawner_down() || up.pid > 0 || nadopted > 0 ?
+				spawner_down() || up.pid > 0 || nadopted > 0 ||
+				metrics_down ?
 			    &second :
 			    NULL,
 			&mask) > 0) {
@@ -1743,6 +1793,7 @@ listener_run(struct listener *L)
 			notify_ready(nslots, logged_in_count());
 		}
 		spawners_restart(L);
+		metrics_down = lsn_metrics_tick();
 		status_changed();
 	}
 	if (retired) {

@@ -36,6 +36,10 @@ const struct mon_req mon_table[] = {
 	    STR(KF_WHO_VERB_MAX) + STR(KF_WHO_PATH_MAX) + 8, mon_h_status },
 	{ RELAY_CCC_DONE, "RELAY_CCC_DONE", MON_SRC_RELAY, MPH_CCC, 0, 0,
 	    mon_h_ccc_done },
+	{ MON_XFER_DONE, "MON_XFER_DONE", MON_SRC_WORKER, MPH_SESSION, 0, 16,
+	    mon_h_xfer_done },
+	{ MON_TLS_HANDSHAKE, "MON_TLS_HANDSHAKE", MON_SRC_RELAY, MPH_ANY, 0, 4,
+	    mon_h_tls_handshake },
 };
 const size_t mon_table_len = sizeof(mon_table) / sizeof(mon_table[0]);
 

@@ -16,6 +16,7 @@
 #include "../auth/users.h"
 #include "../common/sys.h"
 #include "../ipc/proto.h"
+#include "../metrics/metrics.h"
 #include "../net/addr.h"
 #include "mon_state.h"
 #include "who.h"
@@ -208,6 +209,30 @@ login_ok(struct mon_state *st, const struct mon_ops *ops,
 }
 
 /*
+ * metrics_listen: a login's result and method. A failed password names
+ * no store (an unknown user and a wrong password look alike, by
+ * design); an anonymous or certificate login names its own.
+ */
+static void
+count_login(const struct mon_state *st, const struct mon_ops *ops, int good,
+    int ok, int cert)
+{
+	unsigned method;
+
+	if (ops->m_login == NULL)
+		return;
+	if (cert)
+		method = MX_M_CERTIFICATE;
+	else if (ok && st->id->anonymous)
+		method = MX_M_ANONYMOUS;
+	else if (!good)
+		method = MX_M_PASSWORD;
+	else
+		method = st->id->pam ? MX_M_PAM : MX_M_USERS_FILE;
+	ops->m_login(good ? MX_OK : MX_FAILED, method);
+}
+
+/*
  * MON_LOGIN. The monitor's own failure count decides: once it has
  * reached max_login_failures no request is verified, whatever the
  * worker did with the FAILED_CLOSE it was sent.
@@ -237,15 +262,19 @@ mon_h_login(struct mon_state *st, const struct mon_ops *ops,
 	if ((cert = cert_login(st, rq.user)))
 		ok = ops->by_cert(st->conf, st->inline_users, rq.user,
 			 st->id) == 0;
-	else
+	else {
+		if (ops->m_verify != NULL)
+			ops->m_verify(st->conf, rq.user);
 		ok = ops->verify(st->conf, st->inline_users, vh, rq.user,
 			 rq.pass, st->id) == 0;
+	}
 	explicit_bzero(rq.pass, sizeof(rq.pass));
 	why = ok ? policy_refused(st, ops, rq.user) : "bad-credentials";
 	if (why == NULL && ops->session_open != NULL &&
 	    ops->session_open(st->conf, st->id) < 0)
 		why = "pam-session";
 	st->tls_flags = rq.tls;
+	count_login(st, ops, why == NULL, ok, cert);
 	if (why == NULL)
 		return login_ok(st, ops, vh, cert, rq.user, out);
 	memset(st->id, 0, sizeof(*st->id));
@@ -436,5 +465,41 @@ mon_h_status(struct mon_state *st, const struct mon_ops *ops,
 	w->bytes = bytes;
 	w->at_ms = now;
 	(void)mon_who_flush(st, ops, now);
+	return MON_V_NONE;
+}
+
+/* MON_XFER_DONE: one transfer's direction, result and bytes, counted. */
+enum mon_verdict
+mon_h_xfer_done(struct mon_state *st, const struct mon_ops *ops,
+    struct ipc_msg *msg, struct mon_out *out)
+{
+	uint32_t dir, ok, hi, lo;
+
+	(void)st;
+	if (ipc_get_u32(msg, &dir) < 0 || ipc_get_u32(msg, &ok) < 0 ||
+	    ipc_get_u32(msg, &hi) < 0 || ipc_get_u32(msg, &lo) < 0 || dir > 1 ||
+	    ok > 1)
+		return fatal(out, "malformed MON_XFER_DONE");
+	if (ipc_end(msg) < 0)
+		return fatal(out, "MON_XFER_DONE with trailing bytes");
+	if (ops->m_xfer != NULL)
+		ops->m_xfer(dir, ok, (uint64_t)hi << 32 | lo);
+	return MON_V_NONE;
+}
+
+/* MON_TLS_HANDSHAKE: the relay's handshake result, the first one only. */
+enum mon_verdict
+mon_h_tls_handshake(struct mon_state *st, const struct mon_ops *ops,
+    struct ipc_msg *msg, struct mon_out *out)
+{
+	uint32_t ok;
+
+	if (ipc_get_u32(msg, &ok) < 0 || ok > 1)
+		return fatal(out, "malformed MON_TLS_HANDSHAKE");
+	if (ipc_end(msg) < 0)
+		return fatal(out, "MON_TLS_HANDSHAKE with trailing bytes");
+	if (!st->tls_counted && ops->m_tls != NULL)
+		ops->m_tls(ok);
+	st->tls_counted = 1;
 	return MON_V_NONE;
 }

@@ -63,6 +63,7 @@ struct mon_state {
 	int relay; /* relay running, its socket open */
 	int auth_granted; /* start the relay next */
 	int ccc_done; /* RELAY_CCC_DONE seen */
+	int tls_counted; /* MON_TLS_HANDSHAKE taken */
 	uint32_t tls_flags; /* MON_TLS_* of the login */
 	int host_done;
 	char host[CONF_HOST_MAX + 1];
@@ -105,6 +106,15 @@ struct mon_ops {
 	void (*who_report)(void *ctx, const struct mon_who *, int64_t now_ms);
 	/* the clock (sys_now_ms); NULL: sys_now_ms */
 	int64_t (*now_ms)(void);
+	/*
+	 * metrics_listen (mon_metrics.c; each NULL: not counted): a
+	 * password verification starts, a login ended (enum mx_result,
+	 * enum mx_method), a transfer ended, the relay's handshake ended
+	 */
+	void (*m_verify)(const struct conf *, const char *user);
+	void (*m_login)(unsigned result, unsigned method);
+	void (*m_xfer)(unsigned dir, unsigned ok, uint64_t bytes);
+	void (*m_tls)(unsigned ok);
 	void *ctx;
 };
 
@@ -178,6 +188,10 @@ enum mon_verdict mon_h_tls_peer(struct mon_state *, const struct mon_ops *,
 enum mon_verdict mon_h_status(struct mon_state *, const struct mon_ops *,
     struct ipc_msg *, struct mon_out *);
 enum mon_verdict mon_h_ccc_done(struct mon_state *, const struct mon_ops *,
+    struct ipc_msg *, struct mon_out *);
+enum mon_verdict mon_h_xfer_done(struct mon_state *, const struct mon_ops *,
+    struct ipc_msg *, struct mon_out *);
+enum mon_verdict mon_h_tls_handshake(struct mon_state *, const struct mon_ops *,
     struct ipc_msg *, struct mon_out *);
 
 #endif

@@ -42,6 +42,7 @@
 #include "../proto/session.h"
 #include "../sandbox/sandbox.h"
 #include "../tls/tls_keys.h"
+#include "mon_metrics.h"
 #include "mon_state.h"
 #include "monitor.h"
 #include "spawn.h"
@@ -309,6 +310,10 @@ static struct mon_ops mon_ops = {
 	.session_open = auth_session_open,
 	.login_state = op_login_state,
 	.who_report = op_who_report,
+	.m_verify = mon_metrics_verify,
+	.m_login = mon_metrics_login,
+	.m_xfer = mon_metrics_xfer,
+	.m_tls = mon_metrics_tls,
 };
 
 /* What the state reads from the processes, and what it decided. */
@@ -629,6 +634,7 @@ monitor_run(const struct monitor_args *a)
 	m.relay.pidfd = m.relay.reply = -1;
 	self = &m;
 	verify_init(a->inline_fd);
+	mon_metrics_init(a->conf, a->report_fd);
 	m.a = a;
 	m.si.conf = a->conf;
 	m.si.ctrl_fd = a->ctrl_fd;
@@ -665,6 +671,7 @@ monitor_run(const struct monitor_args *a)
 	if (m.st.who.dropped > 0)
 		log_info("who: %lu status report(s) over %d a second dropped",
 		    m.st.who.dropped, KF_WHO_RATE);
+	mon_metrics_flush();
 	log_info("disconnect: user=%s seconds=%lld",
 	    m.st.logged_in ? m.id.name : NULL,
 	    (long long)((sys_now_ms() - t0) / 1000));

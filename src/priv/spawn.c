@@ -157,6 +157,44 @@ exec_spawner(enum spawn_role r, int chan, int conf)
 }
 
 /*
+ * In a fresh child of the listener: fds[i] at 3 + i, nothing else
+ * above 2, default signals, then keepftpd-worker with the one flag
+ * (kf-metrics: src/priv/lsn_metrics.c).
+ */
+void
+spawn_exec_flag(const char *flag, const int *fds, size_t n)
+{
+	static char prog[] = WORKER_NAME;
+	char arg[16];
+	char *argv[] = { prog, arg, NULL };
+	int tmp[KF_IPC_FDS_MAX], exe, sig;
+	sigset_t none;
+	size_t i;
+
+	if (n + 1 > KF_IPC_FDS_MAX || strlen(flag) >= sizeof(arg))
+		_exit(127);
+	memcpy(arg, flag, strlen(flag) + 1);
+	for (sig = 1; sig < NSIG; sig++)
+		(void)signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* each source above the targets first, as exec_spawner does */
+	if ((exe = fcntl(self_exe, F_DUPFD_CLOEXEC, 16)) < 0)
+		_exit(127);
+	for (i = 0; i < n; i++)
+		if ((tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 16)) < 0)
+			_exit(127);
+	for (i = 0; i < n; i++)
+		if (dup2(tmp[i], 3 + (int)i) < 0)
+			_exit(127);
+	if (dup3(exe, 3 + (int)n, O_CLOEXEC) < 0 ||
+	    syscall(SYS_close_range, 4 + (unsigned)n, ~0U, 0) < 0)
+		_exit(127);
+	syscall(SYS_execveat, 3 + (int)n, "", argv, environ, AT_EMPTY_PATH);
+	_exit(127);
+}
+
+/*
  * The relay spawner's report on its channel: 0 when its certificate and
  * key loaded, else -1 with the reason in why.
  */

@@ -99,6 +99,13 @@ void spawn_kill(const struct spawned *, int sig);
 /* Kills the worker, waits up to ms for its end, closes both fds. */
 int spawn_end(struct spawned *, int ms);
 
+/*
+ * In a new child of the listener: fds at 3, 4, ... and nothing else
+ * open above 2, then `keepftpd-worker FLAG`. Never returns.
+ */
+void spawn_exec_flag(const char *flag, const int *fds, size_t n)
+    __attribute__((noreturn));
+
 /* `keepftpd-worker --spawner ROLE`: never returns. */
 int spawner_main(const char *role) __attribute__((noreturn));
 

@@ -12,6 +12,8 @@
 #include "../common/log.h"
 #include "../common/sys.h"
 #include "../fs/path.h"
+#include "../ipc/ipc.h"
+#include "../ipc/proto.h"
 #include "sess.h"
 
 static void
@@ -109,12 +111,34 @@ xfer_status_name(enum xfer_status st)
 	return names[st];
 }
 
+/*
+ * metrics_listen: the transfer's direction, result and bytes to the
+ * monitor (MON_XFER_DONE, no answer), which tallies them.
+ */
+static void
+report_xfer(struct sess *s, int upload, const struct xfer *x,
+    enum xfer_status st)
+{
+	struct ipc_msg m;
+
+	if (s->conf->metrics_listen[0] == '\0')
+		return;
+	ipc_init(&m, MON_XFER_DONE);
+	if (ipc_put_u32(&m, upload ? 1 : 0) == 0 &&
+	    ipc_put_u32(&m, st == XFER_OK) == 0 &&
+	    ipc_put_u32(&m, (uint32_t)(x->bytes >> 32)) == 0 &&
+	    ipc_put_u32(&m, (uint32_t)x->bytes) == 0 &&
+	    ipc_send(s->si->mon_fd, &m) < 0)
+		log_warn("transfer not reported to the monitor");
+}
+
 void
 sess_log_xfer(struct sess *s, const char *verb, const struct xfer *x,
     int64_t t0, enum xfer_status st)
 {
 	int64_t ms = sys_now_ms() - t0;
 
+	report_xfer(s, verb[0] != 'R', x, st);
 	log_info("%-s path=%s bytes=%llu ms=%lld status=%-s", verb, s->path,
 	    (unsigned long long)x->bytes, (long long)ms, xfer_status_name(st));
 	if (st == XFER_TOO_SLOW)

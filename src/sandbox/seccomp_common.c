@@ -116,6 +116,39 @@ static const char *const relay_calls[] = {
 };
 
 /*
+ * kf-metrics (metrics_listen): its own list, the smallest: accept on
+ * the one listening socket, read the request, write the answer, time,
+ * memory, exit. No open, no socket, no connect (a syslog sink is
+ * connected before the filter; a reconnection fails with EACCES).
+ */
+static const char *const metrics_calls[] = {
+	"accept4",
+	"read",
+	"recvfrom",
+	"write",
+	"writev",
+	"sendto",
+	"poll",
+	"ppoll",
+	"close",
+	"shutdown",
+	"fcntl",
+	"brk",
+	"munmap",
+	"madvise",
+	"clock_gettime",
+	"gettimeofday",
+	"futex",
+	"getpid",
+	"gettid",
+	"rt_sigreturn",
+	"rt_sigprocmask",
+	"restart_syscall",
+	"exit",
+	"exit_group",
+};
+
+/*
  * Post-login: files under the root, transfers, data connections.
  * openat, mkdirat, fchmod and fchmodat are in mode_calls below.
  */
@@ -358,6 +391,12 @@ sc_allow_relay_calls(scmp_filter_ctx ctx)
 }
 
 int
+sc_allow_metrics_calls(scmp_filter_ctx ctx)
+{
+	return sc_allow_calls(ctx, metrics_calls, SC_NELEM(metrics_calls));
+}
+
+int
 sc_allow_post_calls(scmp_filter_ctx ctx)
 {
 	return sc_allow_calls(ctx, post_calls, SC_NELEM(post_calls));
@@ -392,7 +431,7 @@ struct prepared {
 	struct sock_filter insn[KF_SECCOMP_INSNS_MAX];
 };
 
-static struct prepared prepared[SANDBOX_MONITOR + 1];
+static struct prepared prepared[SANDBOX_METRICS + 1];
 
 /* A new filter: the phase's rules, from build. NULL on failure. */
 static scmp_filter_ctx

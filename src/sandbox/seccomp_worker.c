@@ -1,14 +1,15 @@
 /*
  * seccomp_worker.c - the system call allow-lists of the workers' phases:
- * pre-login and post-login workers (base_calls, post_calls, mode_calls)
- * and the TLS relay (relay_calls), each list in seccomp_common.c, plus
- * what only they have: abort() and raise() to themselves alone, and the
+ * pre-login and post-login workers (base_calls, post_calls, mode_calls),
+ * the TLS relay (relay_calls) and kf-metrics (metrics_calls), each list
+ * in seccomp_common.c, plus what only they have: abort() and raise() to themselves alone, and the
  * sanitizer runtimes' calls in KF_SANITIZE builds.
  * The programs are compiled once, in each spawner before any fork
  * (seccomp_prepare), and loaded as they are by each worker: libseccomp's
  * compiler then runs once per spawner, not in every session's processes.
- * Runs in: spawners (prepare), pre-login and post-login workers and the
- * TLS relay (apply), last step of the sandbox. keepftpd-worker only.
+ * Runs in: spawners (prepare), pre-login and post-login workers, the
+ * TLS relay and kf-metrics (apply, compiled in place there), last step
+ * of the sandbox. keepftpd-worker only.
  */
 #include <errno.h>
 #include <seccomp.h>
@@ -99,11 +100,33 @@ allow_sanitizer(scmp_filter_ctx ctx, enum sandbox_phase phase)
 }
 #endif
 
-/* Pre-login, post-login, relay. */
+/* kf-metrics: glibc's syslog may try to reconnect; it is told no. */
+static const char *const metrics_refused[] = { "socket", "connect" };
+
+static int
+refuse_connect(scmp_filter_ctx ctx)
+{
+	size_t i;
+	int nr;
+
+	for (i = 0; i < SC_NELEM(metrics_refused); i++) {
+		if ((nr = seccomp_syscall_resolve_name(metrics_refused[i])) ==
+		    __NR_SCMP_ERROR)
+			continue;
+		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 0) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Pre-login, post-login, relay, kf-metrics. */
 static int
 build_worker(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 {
-	if (phase == SANDBOX_RELAY) {
+	if (phase == SANDBOX_METRICS) {
+		if (sc_allow_metrics_calls(ctx) < 0 || refuse_connect(ctx) < 0)
+			return -1;
+	} else if (phase == SANDBOX_RELAY) {
 		if (sc_allow_relay_calls(ctx) < 0)
 			return -1;
 	} else if (sc_allow_base_calls(ctx) < 0)

@@ -100,6 +100,17 @@ ssl_wait(struct relay *r, int ret)
 	return e == SSL_ERROR_ZERO_RETURN ? 1 : -1;
 }
 
+/* MON_TLS_HANDSHAKE: the result, once, for the session's tally. */
+static void
+report_handshake(int ok)
+{
+	struct ipc_msg m;
+
+	ipc_init(&m, MON_TLS_HANDSHAKE);
+	if (mon_fd >= 0 && ipc_put_u32(&m, ok ? 1 : 0) == 0)
+		(void)ipc_send(mon_fd, &m);
+}
+
 static void
 handshake(struct relay *r, int64_t deadline)
 {
@@ -109,17 +120,21 @@ handshake(struct relay *r, int64_t deadline)
 
 	for (;;) {
 		ERR_clear_error();
-		if ((ret = SSL_accept(r->ssl)) == 1)
+		if ((ret = SSL_accept(r->ssl)) == 1) {
+			report_handshake(1);
 			return;
+		}
 		r->raw_ev = 0;
 		if (ssl_wait(r, ret) != 0) {
 			log_warn("TLS handshake failed: %-s",
 			    tls_error_text(err, sizeof(err)));
+			report_handshake(0);
 			finish(r, 0);
 		}
 		if ((left = deadline - sys_now_ms()) <= 0 ||
 		    sys_poll1(r->raw, r->raw_ev, (int)left) == 0) {
 			log_warn("TLS handshake timed out");
+			report_handshake(0);
 			finish(r, 0);
 		}
 	}

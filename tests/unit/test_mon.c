@@ -22,6 +22,7 @@
 #include "conf/conf.h"
 #include "ipc/ipc.h"
 #include "ipc/proto.h"
+#include "metrics/metrics.h"
 #include "priv/mon_state.h"
 
 static struct conf cf;
@@ -695,17 +696,111 @@ test_status_rate(void **state)
 	assert_string_equal(st.who.verb, "");
 }
 
+static int m_verifies, m_logins, m_xfers, m_tlss;
+static unsigned m_result, m_method, m_dir, m_ok;
+static uint64_t m_bytes;
+
+static void
+fake_m_verify(const struct conf *c, const char *user)
+{
+	m_verifies++;
+}
+
+static void
+fake_m_login(unsigned result, unsigned method)
+{
+	m_logins++;
+	m_result = result;
+	m_method = method;
+}
+
+static void
+fake_m_xfer(unsigned dir, unsigned ok, uint64_t bytes)
+{
+	m_xfers++;
+	m_dir = dir;
+	m_ok = ok;
+	m_bytes = bytes;
+}
+
+static void
+fake_m_tls(unsigned ok)
+{
+	m_tlss++;
+	m_ok = ok;
+}
+
+static enum mon_verdict
+xfer(uint32_t dir, uint32_t ok, uint64_t bytes, struct mon_out *out)
+{
+	struct ipc_msg m;
+
+	ipc_init(&m, MON_XFER_DONE);
+	ipc_put_u32(&m, dir);
+	ipc_put_u32(&m, ok);
+	ipc_put_u32(&m, (uint32_t)(bytes >> 32));
+	ipc_put_u32(&m, (uint32_t)bytes);
+	return send_msg(MON_SRC_WORKER, &m, out);
+}
+
+/*
+ * metrics_listen: a verification and a login's result and method per
+ * MON_LOGIN, MON_XFER_DONE only after login and in range, the relay's
+ * handshake counted once.
+ */
+static void
+test_metrics_reports(void **state)
+{
+	struct mon_out out;
+	struct ipc_msg m;
+
+	ops.m_verify = fake_m_verify;
+	ops.m_login = fake_m_login;
+	ops.m_xfer = fake_m_xfer;
+	ops.m_tls = fake_m_tls;
+	m_verifies = m_logins = m_xfers = m_tlss = 0;
+	assert_int_equal(xfer(0, 1, 10, &out), MON_V_FATAL); /* before login */
+	assert_int_equal(login("alice", "bad", &out), MON_V_REPLY);
+	assert_int_equal(m_verifies, 1);
+	assert_int_equal(m_logins, 1);
+	assert_int_equal(m_result, MX_FAILED);
+	assert_int_equal(m_method, MX_M_PASSWORD);
+	assert_int_equal(login("alice", "good", &out), MON_V_REPLY);
+	assert_int_equal(m_verifies, 2);
+	assert_int_equal(m_result, MX_OK);
+	assert_int_equal(m_method, MX_M_USERS_FILE);
+	st.phase = MPH_SESSION;
+	assert_int_equal(xfer(1, 1, (1ULL << 32) + 5, &out), MON_V_NONE);
+	assert_int_equal(m_xfers, 1);
+	assert_true(m_dir == 1 && m_ok == 1 && m_bytes == (1ULL << 32) + 5);
+	assert_int_equal(xfer(2, 1, 5, &out), MON_V_FATAL);
+	assert_int_equal(xfer(0, 2, 5, &out), MON_V_FATAL);
+	assert_int_equal(m_xfers, 1);
+	/* from the relay only, the first one counted */
+	ipc_init(&m, MON_TLS_HANDSHAKE);
+	ipc_put_u32(&m, 1);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	assert_int_equal(send_msg(MON_SRC_RELAY, &m, &out), MON_V_NONE);
+	assert_int_equal(send_msg(MON_SRC_RELAY, &m, &out), MON_V_NONE);
+	assert_int_equal(m_tlss, 1);
+	ops.m_verify = NULL;
+	ops.m_login = NULL;
+	ops.m_xfer = NULL;
+	ops.m_tls = NULL;
+}
+
 /* Every row is reachable and its handler is the table's only way in. */
 static void
 test_table_rows(void **state)
 {
 	size_t i, j;
 
-	assert_int_equal(mon_table_len, 7);
+	assert_int_equal(mon_table_len, 9);
 	for (i = 0; i < mon_table_len; i++) {
 		assert_non_null(mon_table[i].handler);
 		assert_true(mon_table[i].phases != 0);
-		assert_true(mon_table[i].type < 32);
+		/* "once" is a bit of a u32: only types below 32 may be once */
+		assert_true(mon_table[i].type < 32 || !mon_table[i].once);
 		assert_true(
 		    mon_table[i].max_len <= KF_IPC_MSG_MAX - IPC_HDR_LEN);
 		for (j = i + 1; j < mon_table_len; j++)
@@ -735,6 +830,7 @@ main(void)
 		cmocka_unit_test_setup(test_status_phase, setup),
 		cmocka_unit_test_setup(test_status_bounds, setup),
 		cmocka_unit_test_setup(test_status_rate, setup),
+		cmocka_unit_test_setup(test_metrics_reports, setup),
 		cmocka_unit_test_setup(test_table_rows, setup),
 	};
 
