@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -534,3 +535,58 @@ def test_systemd_mainpid_and_passed_socket(servers):
         assert all(p != old for p, _ in notify.read()[mainpid[0] + 1:]), notify.seen
     finally:
         stop_pid(new)
+
+
+def _scrape(port):
+    """GET /metrics on port: the sample lines as {name{labels}: value}."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    try:
+        s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    finally:
+        s.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.split()[1] == b"200", head
+    out = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            out[key] = int(value)
+    return out
+
+
+def test_metrics_endpoint_follows_the_upgrade(servers):
+    """With metrics_listen, the old listener closes its endpoint as it
+    hands over and the new one binds the same address: a scrape after
+    the upgrade is the new listener's (its kf-metrics is its child) and
+    counts the sessions it accepts."""
+    from conftest import free_port
+    mport = free_port()
+    srv, exe = start(servers, "root" if IS_ROOT else "rootless",
+                     {"metrics_listen": f"127.0.0.1:{mport}"})
+    assert wait_for(lambda: _try(lambda: _scrape(mport)), timeout=10)
+    before = _scrape(mport)
+    r = upgrade(srv, exe)
+    assert r.returncode == 0, (r.stdout, r.stderr, srv.log()[-3000:])
+    new = new_pid(r.stdout)
+    try:
+        assert wait_for(lambda: _try(lambda: _scrape(mport)), timeout=10)
+        kids = [p for p in children(new)
+                if open(f"/proc/{p}/comm").read().strip() == "kf-metrics"]
+        assert len(kids) == 1, children(new)
+        hold(srv).quit()
+        m = _scrape(mport)
+        assert m["keepftpd_sessions_total"] >= 1
+        assert "keepftpd_sessions_total" in before
+    finally:
+        stop_pid(new)
+
+
+def _try(fn):
+    try:
+        fn()
+        return True
+    except OSError:
+        return False
