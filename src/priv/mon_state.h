@@ -57,6 +57,7 @@ struct mon_state {
 	struct auth_identity *id; /* the monitor's */
 	unsigned char *tls_sess; /* KF_TLS_SESSION_MAX bytes */
 	size_t *tls_sess_len;
+	int req_fd; /* the frame's descriptor (closed after it), or -1 */
 };
 
 struct mon_ops {
@@ -87,6 +88,11 @@ struct mon_ops {
 	int (*session_open)(const struct conf *, const struct auth_identity *);
 	/* the login state changed (LSN_LOGIN_STATE); NULL: nobody to tell */
 	void (*login_state)(void *ctx, int logged_in);
+	/*
+	 * upload_hook: the hook on the file fd (the path as the client sees
+	 * it, checked); check: wait for its verdict. 1 when it exited 0.
+	 */
+	int (*upload_hook)(void *ctx, const char *path, int fd, int check);
 	void *ctx;
 };
 
@@ -114,6 +120,7 @@ struct mon_req {
 	size_t max_len; /* payload bytes */
 	enum mon_verdict (*handler)(struct mon_state *, const struct mon_ops *,
 	    struct ipc_msg *, struct mon_out *);
+	int fd; /* 1: comes with exactly one descriptor; 0: with none */
 };
 
 extern const struct mon_req mon_table[];
@@ -150,6 +157,8 @@ enum mon_verdict mon_h_tls_session(struct mon_state *, const struct mon_ops *,
 enum mon_verdict mon_h_tls_peer(struct mon_state *, const struct mon_ops *,
     struct ipc_msg *, struct mon_out *);
 enum mon_verdict mon_h_ccc_done(struct mon_state *, const struct mon_ops *,
+    struct ipc_msg *, struct mon_out *);
+enum mon_verdict mon_h_upload_hook(struct mon_state *, const struct mon_ops *,
     struct ipc_msg *, struct mon_out *);
 
 #endif
