@@ -177,19 +177,30 @@ mon_dispatch(struct mon_state *st, const struct mon_ops *ops, enum mon_src src,
 }
 
 /*
- * The descriptor a datagram carried (at most one: SCM_RIGHTS beyond
- * that does not fit and sets MSG_CTRUNC), or -1; -2 when more came.
+ * The descriptor a datagram carried, or -1; -2 when it carried more
+ * than one (each is closed) or more than fitted (MSG_CTRUNC).
  */
 static int
 passed_fd(struct msghdr *mh)
 {
-	struct cmsghdr *c = CMSG_FIRSTHDR(mh);
-	int fd = -1;
+	struct cmsghdr *c;
+	size_t i, k, n = 0;
+	int fd = -1, one;
 
-	if (c != NULL && c->cmsg_level == SOL_SOCKET &&
-	    c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&fd, CMSG_DATA(c), sizeof(fd));
-	if ((mh->msg_flags & MSG_CTRUNC) != 0) {
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < k; i++, n++) {
+			memcpy(&one, CMSG_DATA(c) + i * sizeof(int),
+			    sizeof(one));
+			if (n == 0)
+				fd = one;
+			else
+				close(one);
+		}
+	}
+	if (n > 1 || (mh->msg_flags & MSG_CTRUNC) != 0) {
 		if (fd >= 0)
 			close(fd);
 		return -2;
@@ -208,7 +219,7 @@ read_frame(int fd, unsigned char *frame, size_t cap, int *rfd)
 	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
 	union {
 		struct cmsghdr c;
-		char b[CMSG_SPACE(sizeof(int))];
+		char b[CMSG_SPACE(sizeof(int) * KF_IPC_FDS_MAX)];
 	} cm;
 	struct iovec iov = { frame, cap };
 	struct msghdr mh = { .msg_iov = &iov,
