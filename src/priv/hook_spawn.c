@@ -332,8 +332,10 @@ hook_run(const struct hook_job *j, pid_t spawner)
 	sandbox_hook(uid, gid, spawner);
 	timed_out = collect(pipefd[0], &o,
 	    sys_now_ms() + (int64_t)conf->upload_hook_timeout * 1000);
-	if (timed_out)
+	if (timed_out) {
 		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL); /* also when it left the group */
+	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	log_output(&o);
