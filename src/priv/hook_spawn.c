@@ -257,6 +257,18 @@ collect(int fd, struct output *o, int64_t until)
 	return 1;
 }
 
+/* 1 when the hook has ended by the deadline. */
+static int
+ended(int pidfd, int64_t until)
+{
+	int64_t now;
+
+	while ((now = sys_now_ms()) < until)
+		if (sys_poll1(pidfd, POLLIN, (int)(until - now)) > 0)
+			return 1;
+	return sys_poll1(pidfd, POLLIN, 0) > 0;
+}
+
 /* The output, line by line (NUL ends a line too), in chunks. */
 static void
 log_output(struct output *o)
@@ -305,7 +317,8 @@ void
 hook_run(const struct hook_job *j, pid_t spawner)
 {
 	static struct output o;
-	int pipefd[2], status = 0, timed_out;
+	int pipefd[2], status = 0, timed_out, pidfd;
+	int64_t until;
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
@@ -326,12 +339,19 @@ hook_run(const struct hook_job *j, pid_t spawner)
 		exec_hook(j, pipefd[1], getppid());
 	}
 	setpgid(pid, pid);
+	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0) {
+		kill(pid, SIGKILL);
+		log_err("upload hook not run: pidfd_open: %-s",
+		    strerror(errno));
+		_exit(HOOK_NOT_RUN);
+	}
 	close(pipefd[1]);
 	close(HOOK_FD_FILE);
 	run_ids(&j->req, &uid, &gid);
 	sandbox_hook(uid, gid, spawner);
-	timed_out = collect(pipefd[0], &o,
-	    sys_now_ms() + (int64_t)conf->upload_hook_timeout * 1000);
+	until = sys_now_ms() + (int64_t)conf->upload_hook_timeout * 1000;
+	/* its output may end long before it does: the deadline holds both */
+	timed_out = collect(pipefd[0], &o, until) || !ended(pidfd, until);
 	if (timed_out) {
 		kill(-pid, SIGKILL);
 		kill(pid, SIGKILL); /* also when it left the group */

@@ -47,6 +47,9 @@ except OSError as e:
     rec["data_err"] = str(e)
 sys.stdout.write({output!r})
 sys.stdout.flush()
+if {close_out!r}:
+    os.close(1)
+    os.close(2)
 time.sleep({sleep!r})
 rec["end"] = time.time()
 with open(OUT, "a") as f:
@@ -55,7 +58,7 @@ sys.exit(1 if {reject!r} and b"EICAR" in data else 0)
 '''
 
 
-def write_hook(base, output="", sleep=0.0, reject=False):
+def write_hook(base, output="", sleep=0.0, reject=False, close_out=False):
     """A root-owned 0755 hook in a root-owned 0755 directory; its records
     (one JSON line per run) go to a file any uid may append to."""
     d = Path(base) / "hookbin"
@@ -66,7 +69,7 @@ def write_hook(base, output="", sleep=0.0, reject=False):
     out = out_dir / "runs.jsonl"
     hook = d / "hook.py"
     hook.write_text(HOOK.format(out=str(out), output=output, sleep=sleep,
-                                reject=reject))
+                                reject=reject, close_out=close_out))
     hook.chmod(0o755)
     return hook, out
 
@@ -266,9 +269,13 @@ def test_output_escaped_and_bounded(start_server, tmp_base):
     assert int(m.group(1)) == len(forged.encode()) - 4096
 
 
-def test_timeout_kills_hook(start_server, tmp_base):
+@pytest.mark.parametrize("close_out", [False, True])
+def test_timeout_kills_hook(start_server, tmp_base, close_out):
+    """Also a hook that closed its output first (the runner then waits for
+    its end, not for the end of its output)."""
     srv, out = hook_server(start_server, tmp_base, rootless=not IS_ROOT,
-                           upload_hook_timeout="1", hook_args={"sleep": 30})
+                           upload_hook_timeout="1",
+                           hook_args={"sleep": 30, "close_out": close_out})
     f = srv.login()
     stor_bytes(f, "slow.txt", b"zzz\n")
     m = srv.wait_log(r"upload hook killed after 1 s \(upload_hook_timeout\): "
