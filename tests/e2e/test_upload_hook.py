@@ -401,3 +401,35 @@ def test_config_refusals(tmp_base):
     assert r.returncode == 1 and "writable by group" in r.stderr
     r = check_conf(tmp_base, upload_hook=str(tmp_base / "hookbin"))
     assert r.returncode == 1
+
+
+def test_sighup_turns_hooks_on_and_off(start_server, tmp_base):
+    """The hook spawner exists only while upload_hook is set: SIGHUP
+    starts it for new sessions, and a later SIGHUP without the option
+    lets it end."""
+    import signal
+    from conftest import descendants_named
+    hook, out = write_hook(tmp_base)
+    srv = start_server(rootless=not IS_ROOT)
+    assert not descendants_named(srv.pid, "kf-spawn-hook")
+    f = srv.login()
+    stor_bytes(f, "before.txt", b"1\n")
+    f.quit()
+    text = srv.conf.read_text()
+    srv.conf.write_text(text + f"upload_hook = {hook}\n")
+    os.kill(srv.pid, signal.SIGHUP)
+    assert srv.wait_log(r"configuration reloaded")
+    assert wait_for(lambda: descendants_named(srv.pid, "kf-spawn-hook"))
+    f = srv.login()
+    stor_bytes(f, "during.txt", b"2\n")
+    wait_runs(out, 1)
+    f.quit()
+    srv.conf.write_text(text)
+    os.kill(srv.pid, signal.SIGHUP)
+    assert wait_for(lambda: srv.log().count("configuration reloaded") == 2)
+    assert wait_for(lambda: not descendants_named(srv.pid, "kf-spawn-hook"))
+    f = srv.login()
+    stor_bytes(f, "after.txt", b"3\n")
+    f.quit()
+    time.sleep(0.5)
+    assert [r["env"]["KEEPFTPD_PATH"] for r in runs(out)] == ["/during.txt"]
