@@ -42,9 +42,9 @@
 #include "hook.h"
 #include "spawn.h"
 
-#define HOOK_FD_FILE  3
-#define HOOK_ENV_PATH "PATH=/usr/bin:/bin"
-#define HOOK_CHUNK    512 /* bytes of output per log line */
+#define HOOK_FD_FILE	 3
+#define HOOK_ENV_PATH	 "PATH=/usr/bin:/bin"
+#define KF_HOOK_LINE_MAX 512 /* bytes of output per log line */
 
 static const struct conf *conf;
 static int have_user; /* upload_hook_user found (root: required) */
@@ -273,11 +273,11 @@ ended(int pidfd, int64_t until)
 static void
 log_output(struct output *o)
 {
-	char line[HOOK_CHUNK + 1];
+	char line[KF_HOOK_LINE_MAX + 1];
 	size_t i = 0, k;
 
 	while (i < o->n) {
-		for (k = 0; i + k < o->n && k < HOOK_CHUNK; k++)
+		for (k = 0; i + k < o->n && k < KF_HOOK_LINE_MAX; k++)
 			if (o->buf[i + k] == '\n' || o->buf[i + k] == '\0')
 				break;
 		memcpy(line, o->buf + i, k);
