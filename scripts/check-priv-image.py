@@ -28,10 +28,12 @@ from pathlib import Path
 FTP = ["cmd_parse", "ctrl_read_line", "prelogin_run", "session_run",
        "relay_run", "spawner_main", "list_mlst", "list_format_long",
        "list_glob", "xfer_send_file", "xfer_recv_file", "proto_reply_feat",
-       "proto_reply_basic", "tls_load", "tls_ctrl_ctx"]
+       "proto_reply_basic", "tls_load", "tls_ctrl_ctx", "hook_run",
+       "hook_take", "hook_spawner_setup"]
 # the workers' side of the sandbox (sb_worker.c, seccomp_worker.c)
 SANDBOX = ["sandbox_enter", "sandbox_spawner", "sandbox_child",
-           "sandbox_keep_caps", "seccomp_prepare", "seccomp_apply"]
+           "sandbox_keep_caps", "sandbox_hook", "seccomp_prepare",
+           "seccomp_apply"]
 # their objects, whose static names are checked as well
 SANDBOX_OBJS = ("sb_worker.c.o", "seccomp_worker.c.o")
 GLOBAL = set("TDBRVW")

@@ -15,6 +15,10 @@
  *              reads tls_key; the listener learns the outcome from its
  *              report, SPAWN_READY), then as prelogin; each child runs
  *              relay_run.
+ *   hook       only with upload_hook: keeps CAP_SETUID, CAP_SETGID and
+ *              CAP_SETPCAP; takes SPAWN_HOOK requests (hook.h), at most
+ *              upload_hook_concurrency runs at once, the rest queued;
+ *              each child is a runner (hook_spawn.c, hook_run).
  * A request is checked (sender's uid, every handoff field, the fd
  * count); the spawner answers on the request's own reply socket with
  * the worker's pidfd, later with its exit status. When the monitor
