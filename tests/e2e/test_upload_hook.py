@@ -433,3 +433,56 @@ def test_sighup_turns_hooks_on_and_off(start_server, tmp_base):
     f.quit()
     time.sleep(0.5)
     assert [r["env"]["KEEPFTPD_PATH"] for r in runs(out)] == ["/during.txt"]
+
+
+def hook_frame(path):
+    b = os.fsencode(path)
+    payload = len(b).to_bytes(4, "big") + b
+    return (50).to_bytes(4, "big") + len(payload).to_bytes(4, "big") + payload
+
+
+@requires_root
+def test_hostile_worker_cannot_point_the_hook_elsewhere(start_server, tmp_base):
+    """The test takes a logged-in worker's request socket (pidfd_getfd)
+    and speaks for it: a path naming another file than the descriptor is
+    not run (checked as the user), the identity is the monitor's, and a
+    path with .. ends the session."""
+    import signal
+    from conftest import descendants_named
+    from test_hostile_worker import worker_channels
+    srv, out = hook_server(start_server, tmp_base)
+    f = srv.login()
+    pid = wait_for(lambda: descendants_named(srv.pid, "kf-session"))[0]
+    ipc, _ = worker_channels(pid)
+    os.kill(pid, signal.SIGSTOP)
+    secret = tmp_base / "secret.txt"
+    secret.write_text("root only\n")
+    secret.chmod(0o600)
+    fds = []
+    try:
+        # 1: the descriptor of a file outside the root, a path inside it
+        fd = os.open(secret, os.O_RDONLY)
+        fds.append(fd)
+        ipc.sendmsg([hook_frame("/hello.txt")],
+                    [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fd.to_bytes(4, "little"))])
+        assert srv.wait_log(r"the path does not name the uploaded file")
+        assert srv.wait_log(r'upload hook after: exit=126 path="/hello.txt"')
+        # 2: the right file: it runs, as the session's user, whatever the worker
+        fd = os.open(srv.home / "hello.txt", os.O_RDONLY)
+        fds.append(fd)
+        ipc.sendmsg([hook_frame("/hello.txt")],
+                    [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fd.to_bytes(4, "little"))])
+        r = wait_runs(out, 1)[0]
+        assert r["uid"] == NOBODY and r["env"]["KEEPFTPD_USER"] == "alice"
+        assert r["argv"][1] == str(srv.home) + "/hello.txt"
+        # 3: a path that leaves the root ends the session; nothing runs
+        ipc.sendmsg([hook_frame("/../secret.txt")],
+                    [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fd.to_bytes(4, "little"))])
+        assert srv.wait_log(r"session ended: MON_UPLOAD_HOOK: path is not a "
+                            r"clean absolute path")
+    finally:
+        for fd in fds:
+            os.close(fd)
+        ipc.close()
+    time.sleep(0.3)
+    assert len(runs(out)) == 1
