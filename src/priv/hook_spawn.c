@@ -166,13 +166,36 @@ hook_fds(int out)
 		_exit(HOOK_NOT_RUN);
 }
 
+/* The fixed environment, and nothing else: envp has room for 8. */
+static void
+hook_env(const struct hook_req *r, off_t size, char **envp)
+{
+	static char e_user[KF_USER_MAX + 32], e_client[ADDR_STR_MAX + 32],
+	    e_path[KF_PATH_MAX + 32], e_size[48], e_sess[48], e_mode[32],
+	    env_path[] = HOOK_ENV_PATH;
+
+	snprintf(e_user, sizeof(e_user), "KEEPFTPD_USER=%s", r->user);
+	snprintf(e_client, sizeof(e_client), "KEEPFTPD_CLIENT=%s", r->client);
+	snprintf(e_path, sizeof(e_path), "KEEPFTPD_PATH=%s", r->path);
+	snprintf(e_size, sizeof(e_size), "KEEPFTPD_SIZE=%lld", (long long)size);
+	snprintf(e_sess, sizeof(e_sess), "KEEPFTPD_SESSION=%llu",
+	    (unsigned long long)r->id);
+	snprintf(e_mode, sizeof(e_mode), "KEEPFTPD_MODE=%s",
+	    r->check ? "check" : "after");
+	envp[0] = e_user;
+	envp[1] = e_client;
+	envp[2] = e_path;
+	envp[3] = e_size;
+	envp[4] = e_sess;
+	envp[5] = e_mode;
+	envp[6] = env_path;
+	envp[7] = NULL;
+}
+
 static void __attribute__((noreturn))
 exec_hook(const struct hook_job *j, int out, pid_t runner)
 {
-	static char path[KF_PATH_MAX + 2], e_user[KF_USER_MAX + 32],
-	    e_client[ADDR_STR_MAX + 32], e_path[KF_PATH_MAX + 32], e_size[48],
-	    e_sess[48], e_mode[32], prog[KF_CONF_VALUE_MAX + 1],
-	    env_path[] = HOOK_ENV_PATH;
+	static char path[KF_PATH_MAX + 2], prog[KF_CONF_VALUE_MAX + 1];
 	char *argv[3], *envp[8];
 	struct stat st;
 	uid_t uid;
@@ -193,27 +216,10 @@ exec_hook(const struct hook_job *j, int out, pid_t runner)
 	if (fstat(HOOK_FD_FILE, &st) < 0)
 		_exit(HOOK_NOT_RUN);
 	snprintf(prog, sizeof(prog), "%s", conf->upload_hook);
-	snprintf(e_user, sizeof(e_user), "KEEPFTPD_USER=%s", j->req.user);
-	snprintf(e_client, sizeof(e_client), "KEEPFTPD_CLIENT=%s",
-	    j->req.client);
-	snprintf(e_path, sizeof(e_path), "KEEPFTPD_PATH=%s", j->req.path);
-	snprintf(e_size, sizeof(e_size), "KEEPFTPD_SIZE=%lld",
-	    (long long)st.st_size);
-	snprintf(e_sess, sizeof(e_sess), "KEEPFTPD_SESSION=%llu",
-	    (unsigned long long)j->req.id);
-	snprintf(e_mode, sizeof(e_mode), "KEEPFTPD_MODE=%s",
-	    j->req.check ? "check" : "after");
+	hook_env(&j->req, st.st_size, envp);
 	argv[0] = prog;
 	argv[1] = path;
 	argv[2] = NULL;
-	envp[0] = e_user;
-	envp[1] = e_client;
-	envp[2] = e_path;
-	envp[3] = e_size;
-	envp[4] = e_sess;
-	envp[5] = e_mode;
-	envp[6] = env_path;
-	envp[7] = NULL;
 	execve(prog, argv, envp);
 	refuse_run(strerror(errno), 127);
 }

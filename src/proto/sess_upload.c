@@ -59,6 +59,20 @@ hook_request(struct sess *s, const char *vpath, int fd)
 	return ok == 1;
 }
 
+/*
+ * Check mode: an upload that is not gated (APPE, REST+STOR, STOU: its
+ * bytes land under a visible name) is refused with 550. 1 when refused.
+ */
+static int
+hook_refuses(struct sess *s, int gated)
+{
+	if (!hook_checks(s) || gated)
+		return 0;
+	ctrl_reply(&s->ctrl, 550,
+	    "Only STOR from the start is allowed with upload checks.");
+	return 1;
+}
+
 /* After mode: the committed file, opened afresh read-only, to the hook. */
 static void
 hook_after(struct sess *s, int dirfd, const char *name, const char *vpath)
@@ -289,12 +303,8 @@ do_stor(struct sess *s, const struct cmd *c)
 
 	if (sess_need_data(s) < 0 || sess_resolve(s, c->arg) < 0)
 		return;
-	if (hook_checks(s) && (c->def->id != CMD_STOR || s->rest != 0)) {
-		/* bytes that land in a named file cannot be gated */
-		ctrl_reply(&s->ctrl, 550,
-		    "Only STOR from the start is allowed with upload checks.");
+	if (hook_refuses(s, c->def->id == CMD_STOR && s->rest == 0))
 		goto out;
-	}
 	if ((r = upload_open(s, c, &u)) < 0) {
 		reply_upload_open(s, r);
 		goto out;
@@ -379,11 +389,8 @@ do_stou(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 503, "REST is not allowed with STOU.");
 		goto out;
 	}
-	if (hook_checks(s)) {
-		ctrl_reply(&s->ctrl, 550,
-		    "Only STOR from the start is allowed with upload checks.");
+	if (hook_refuses(s, 0))
 		goto out;
-	}
 	if ((dirfd = sess_parent_of(s, c->arglen > 0 ? c->arg : "stou",
 		 &base)) < 0)
 		goto out;
