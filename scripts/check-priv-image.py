@@ -31,10 +31,13 @@ FTP = ["cmd_parse", "ctrl_read_line", "prelogin_run", "session_run",
        "list_glob", "xfer_send_file", "xfer_recv_file", "proto_reply_feat",
        "proto_reply_basic", "tls_load", "tls_ctrl_ctx",
        # the metrics endpoint (kf-metrics): its HTTP parser and its text
-       "metrics_main", "http_judge", "metrics_render"]
+       "metrics_main", "http_judge", "metrics_render",
+       # the upload hook spawner and runner (kf-spawn-hook)
+       "hook_run", "hook_take", "hook_spawner_setup"]
 # the workers' side of the sandbox (sb_worker.c, seccomp_worker.c)
 SANDBOX = ["sandbox_enter", "sandbox_spawner", "sandbox_child",
-           "sandbox_keep_caps", "seccomp_prepare", "seccomp_apply"]
+           "sandbox_keep_caps", "sandbox_hook", "seccomp_prepare",
+           "seccomp_apply"]
 # their objects, whose static names are checked as well
 SANDBOX_OBJS = ("sb_worker.c.o", "seccomp_worker.c.o")
 GLOBAL = set("TDBRVW")

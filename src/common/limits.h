@@ -121,6 +121,10 @@
 #define KF_SPAWN_RESTART_MS	1000	/* a spawner that died is started again after this */
 #define KF_SPAWN_READY_MS	15000	/* listener's wait for the relay spawner's TLS report */
 #define KF_SPAWN_WHY_MAX	512	/* the report's reason text, NUL included */
+#define KF_HOOK_OUTPUT_MAX	4096	/* upload hook: bytes of its output kept for the log */
+#define KF_HOOK_LINE_MAX	512	/* upload hook: output bytes per log line */
+#define KF_HOOK_QUEUE_MAX	64	/* upload hook: requests waiting for a slot (upload_hook_concurrency) */
+#define KF_HOOK_GRACE_S		5	/* upload hook: the monitor waits 2 * upload_hook_timeout + this */
 
 #endif
 

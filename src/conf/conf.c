@@ -370,6 +370,7 @@ static const char *const log_words[] = { "stderr", "syslog", NULL };
 static const char *const level_words[] = { "error", "warning", "info", "debug",
 	NULL };
 static const char *const tls_min_words[] = { "1.2", "1.3", NULL };
+static const char *const hook_mode_words[] = { "after", "check", NULL };
 static const struct {
 	const char *opt;
 	const char *const *words;
@@ -378,6 +379,7 @@ static const struct {
 	{ "log", log_words, "stderr or syslog" },
 	{ "log_level", level_words, "error, warning, info or debug" },
 	{ "tls_min", tls_min_words, "1.2 or 1.3" },
+	{ "upload_hook_mode", hook_mode_words, "after or check" },
 };
 
 /* v[0..n) is an address list (net/addr.c). */
@@ -1172,10 +1174,31 @@ conf_check(struct conf *c, struct conf_errors *errs)
 	check_metrics(c, &e);
 	check_tls(c, &e);
 	check_client_certs(c, &e);
+	if (strcmp(c->upload_hook_user, "root") == 0)
+		fail(&e, "upload_hook_user: a hook never runs as root");
 	if (e.nerr > 0)
 		return -1;
 	settle_auto(c);
 	return 0;
+}
+
+/*
+ * upload_hook: as the other files (owner, no one else may write it or a
+ * directory above it), and a regular file someone may execute; it is
+ * executed with no shell, so nothing else makes it a program.
+ */
+static void
+hook_unfit(struct ectx *e, const char *path)
+{
+	char why[KF_CONF_VALUE_MAX];
+	struct ectx f = { e->errs, "file", 0, 0, 0 };
+
+	if (file_unsafe(e, path, 0) < 0)
+		return;
+	if (conf_file_executable(path, why, sizeof(why)) == 0)
+		return;
+	fail(&f, "upload_hook %s: %s", path, why);
+	e->nerr++;
 }
 
 int
@@ -1191,6 +1214,8 @@ conf_check_files(const struct conf *c, struct conf_errors *errs)
 		file_unsafe(&e, c->tls_key, 1);
 	if (c->tls_client_ca[0] != '\0')
 		file_unsafe(&e, c->tls_client_ca, 0);
+	if (c->upload_hook[0] != '\0')
+		hook_unfit(&e, c->upload_hook);
 	return e.nerr > 0 ? -1 : 0;
 }
 

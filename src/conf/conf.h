@@ -226,6 +226,36 @@
 	    "the file system or kernel cannot do that, or with `no`, a " \
 	    "named `.kf-upload-*` file, hidden from listings and refused " \
 	    "to every command.") \
+	X(PATH, upload_hook, "", 0, 0, \
+	    "Program run after each completed upload (STOR, APPE, STOU), " \
+	    "with argv `[program, path-on-disk]` and no shell; environment " \
+	    "`KEEPFTPD_USER`, `KEEPFTPD_CLIENT`, `KEEPFTPD_PATH` (the path " \
+	    "as the client sees it), `KEEPFTPD_SIZE`, `KEEPFTPD_SESSION`, " \
+	    "`KEEPFTPD_MODE` and `PATH=/usr/bin:/bin`; the file is also " \
+	    "open on descriptor 3. It runs as the session's user (or " \
+	    "`upload_hook_user`) with no capabilities and no_new_privs, " \
+	    "stdin /dev/null, its output (at most 4 KiB) escaped into the " \
+	    "log. A regular executable file owned by root or the server's " \
+	    "account, writable by no one else (empty: no hook). See " \
+	    "docs/OPERATIONS.md.") \
+	X(STR, upload_hook_mode, "after", 1, 5, \
+	    "`after`: the hook runs once the file has its name (the client " \
+	    "does not wait for it). `check`: a STOR's hook runs before the " \
+	    "file gets its name, with argv `[program, /dev/fd/3]`; exit 0 " \
+	    "commits it, anything else (or a timeout) answers `550 Upload " \
+	    "rejected` and the data is dropped. APPE, REST+STOR and STOU " \
+	    "cannot be checked before their bytes land and are refused " \
+	    "(550) in check mode.") \
+	X(STR, upload_hook_user, "", 0, 32, \
+	    "Run the hook as this system user instead of the session's " \
+	    "(root refused; empty: the session's user). Ignored when the " \
+	    "server does not run as root.") \
+	X(UINT, upload_hook_timeout, "60", 1, 3600, \
+	    "Seconds a hook may run; then its process group is killed " \
+	    "(check mode: the upload is rejected).") \
+	X(UINT, upload_hook_concurrency, "4", 1, 64, \
+	    "Hooks running at once across all sessions; more wait in a " \
+	    "queue of 64 (each session's uploads run one hook at a time).") \
 	X(UINT, idle_timeout, "300", 1, 86400, \
 	    "Seconds without a command before a session is closed.") \
 	X(UINT, login_timeout, "60", 1, 3600, \
@@ -360,6 +390,8 @@ int conf_check(struct conf *, struct conf_errors *);
 int conf_check_files(const struct conf *, struct conf_errors *);
 /* One such file (files.c); secret: a private key. 0, or -1 and why. */
 int conf_file_safe(const char *path, int secret, char *why, size_t whysz);
+/* A regular file with an execute bit (upload_hook). 0, or -1 and why. */
+int conf_file_executable(const char *path, char *why, size_t whysz);
 int conf_parse_listen(const char *text, struct conf_listen *);
 void conf_print_doc(int fd);
 /* keepftpd.conf.example: every option's text and default, from the table. */

@@ -106,3 +106,21 @@ conf_file_safe(const char *path, int secret, char *why, size_t whysz)
 	}
 	return check_file(real, secret, why, whysz);
 }
+
+int
+conf_file_executable(const char *path, char *why, size_t whysz)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		snprintf(why, whysz, "%s", strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) {
+		snprintf(why, whysz,
+		    "not a regular executable file (mode %04o)",
+		    (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}

@@ -50,7 +50,8 @@ linkable(int fd, int dirfd)
 static int
 open_unnamed(int dirfd, struct upload_tmp *t)
 {
-	t->fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+	/* readable: an upload hook in check mode reads it (sess_upload.c) */
+	t->fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
 	if (t->fd < 0)
 		return -1;
 	if (linkable(t->fd, dirfd))
@@ -68,7 +69,7 @@ open_named(int dirfd, struct upload_tmp *t)
 
 	random_name(t->name, sizeof(t->name));
 	t->fd = openat(dirfd, t->name,
-	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+	    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
 	if (t->fd < 0)
 		return -1;
 	t->named = 1;

@@ -36,6 +36,7 @@ enum xfer_status {
 	XFER_IO_ERROR, /* any other local error: 451 */
 	XFER_TOO_SLOW, /* under min_rate over a window: 426 */
 	XFER_TRUNCATED, /* TLS upload ended without close_notify */
+	XFER_REJECTED, /* upload_hook_mode check: the hook said no: 550 */
 };
 
 /*

@@ -231,6 +231,41 @@ enum mon_type {
 	 * metrics_listen.
 	 */
 	MON_TLS_HANDSHAKE = 41,
+	/*
+	 * MON_UPLOAD_HOOK: post-login worker -> monitor, after a completed
+	 * upload (upload_hook_mode after: once the file has its name; check:
+	 * a STOR's file before it has one), with one descriptor: the
+	 * uploaded file, open for reading (check: the unnamed or hidden
+	 * temporary file).
+	 *
+	 * Payload: str path (1..KF_PATH_MAX): the file as the client sees
+	 * it, absolute in the session's root.
+	 *
+	 * Phase: after login only; upload_hook configured. Without a hook,
+	 * before login, without exactly one descriptor, oversized, a path
+	 * that is not absolute or holds an empty, `.` or `..` component,
+	 * or trailing bytes: the session ends. One at a time: the monitor
+	 * answers (or, in after mode, finishes) one before it reads the
+	 * next, so a session never has two hooks.
+	 *
+	 * Why privileged: the hook runs as the user (or upload_hook_user)
+	 * in a process the worker cannot make (RLIMIT_NPROC 0, seccomp: no
+	 * fork, no exec), outside the session's root and sandbox. The
+	 * worker chooses only the path; the monitor adds what it must not
+	 * choose (user, uid, gid, root, session number, client address) and
+	 * asks the hook spawner (kf-spawn-hook, SPAWN_HOOK) with the
+	 * descriptor. The program, its argv and environment are fixed by
+	 * the configuration; the spawner checks that the path the hook is
+	 * given names the same file as the descriptor (docs/SECURITY.md).
+	 *
+	 * Effect: after mode: no answer (the client has its 226 already).
+	 * check mode: MON_UPLOAD_HOOK_RESULT, u32 1 when the hook exited 0
+	 * (the worker then gives the file its name), 0 for anything else
+	 * (another exit status, a timeout, no slot, no spawner): the worker
+	 * answers 550 Upload rejected and drops the data.
+	 */
+	MON_UPLOAD_HOOK = 50,
+	MON_UPLOAD_HOOK_RESULT = 51,
 };
 
 /*

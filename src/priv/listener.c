@@ -383,6 +383,8 @@ static int tls_ready;
 static int
 role_wanted(const struct listener *L, enum spawn_role r)
 {
+	if (r == SPAWN_ROLE_HOOK)
+		return L->conf.upload_hook[0] != '\0';
 	return r != SPAWN_ROLE_RELAY || tls_configured(&L->conf);
 }
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "../common/sys.h"
 #include "../ipc/proto.h"
@@ -24,22 +25,24 @@
 const struct mon_req mon_table[] = {
 	{ MON_LOGIN, "MON_LOGIN", MON_SRC_WORKER, MPH_PRELOGIN, 0,
 	    STR(KF_USER_MAX) + STR(KF_PASS_MAX) + STR(CONF_HOST_MAX) + 4,
-	    mon_h_login },
+	    mon_h_login, 0 },
 	{ MON_AUTH_TLS, "MON_AUTH_TLS", MON_SRC_WORKER, MPH_PRELOGIN, 1,
-	    4 + STR(CONF_HOST_MAX), mon_h_auth_tls },
-	{ MON_CCC, "MON_CCC", MON_SRC_WORKER, MPH_SESSION, 1, 0, mon_h_ccc },
+	    4 + STR(CONF_HOST_MAX), mon_h_auth_tls, 0 },
+	{ MON_CCC, "MON_CCC", MON_SRC_WORKER, MPH_SESSION, 1, 0, mon_h_ccc, 0 },
 	{ MON_TLS_SESSION, "MON_TLS_SESSION", MON_SRC_RELAY, MPH_ANY, 0,
-	    STR(KF_TLS_SESSION_MAX), mon_h_tls_session },
+	    STR(KF_TLS_SESSION_MAX), mon_h_tls_session, 0 },
 	{ MON_TLS_PEER, "MON_TLS_PEER", MON_SRC_RELAY, MPH_ANY, 1,
-	    STR(KF_USER_MAX), mon_h_tls_peer },
+	    STR(KF_USER_MAX), mon_h_tls_peer, 0 },
 	{ MON_STATUS, "MON_STATUS", MON_SRC_WORKER, MPH_SESSION, 0,
-	    STR(KF_WHO_VERB_MAX) + STR(KF_WHO_PATH_MAX) + 8, mon_h_status },
+	    STR(KF_WHO_VERB_MAX) + STR(KF_WHO_PATH_MAX) + 8, mon_h_status, 0 },
 	{ RELAY_CCC_DONE, "RELAY_CCC_DONE", MON_SRC_RELAY, MPH_CCC, 0, 0,
-	    mon_h_ccc_done },
+	    mon_h_ccc_done, 0 },
 	{ MON_XFER_DONE, "MON_XFER_DONE", MON_SRC_WORKER, MPH_SESSION, 0, 16,
-	    mon_h_xfer_done },
+	    mon_h_xfer_done, 0 },
 	{ MON_TLS_HANDSHAKE, "MON_TLS_HANDSHAKE", MON_SRC_RELAY, MPH_ANY, 0, 4,
-	    mon_h_tls_handshake },
+	    mon_h_tls_handshake, 0 },
+	{ MON_UPLOAD_HOOK, "MON_UPLOAD_HOOK", MON_SRC_WORKER, MPH_SESSION, 0,
+	    STR(KF_PATH_MAX), mon_h_upload_hook, 1 },
 };
 const size_t mon_table_len = sizeof(mon_table) / sizeof(mon_table[0]);
 
@@ -58,6 +61,7 @@ mon_state_init(struct mon_state *st, const struct conf *c,
 	st->id = id;
 	st->tls_sess = tls_sess;
 	st->tls_sess_len = tls_sess_len;
+	st->req_fd = -1;
 }
 
 static const char *
@@ -121,6 +125,10 @@ check(const struct mon_state *st, enum mon_src src, const struct mon_req *rq,
 		    "refused %s from the %s: a second one "
 		    "(once per connection)",
 		    rq->name, src_name(src));
+	if ((st->req_fd >= 0) != (rq->fd != 0))
+		return refuse(out, "refused %s from the %s: %s", rq->name,
+		    src_name(src),
+		    rq->fd ? "no descriptor" : "a descriptor it does not take");
 	if (msg->len > rq->max_len)
 		return refuse(out,
 		    "refused %s from the %s: oversized (%zu > "
@@ -129,16 +137,11 @@ check(const struct mon_state *st, enum mon_src src, const struct mon_req *rq,
 	return MON_V_NONE;
 }
 
-enum mon_verdict
-mon_dispatch(struct mon_state *st, const struct mon_ops *ops, enum mon_src src,
-    const void *frame, size_t n, struct mon_out *out)
+/* The frame itself: not empty, not oversized, a well-formed header. */
+static enum mon_verdict
+early(enum mon_src src, const void *frame, size_t n, struct ipc_msg *msg,
+    struct mon_out *out)
 {
-	const struct mon_req *rq;
-	struct ipc_msg msg;
-	enum mon_verdict v;
-
-	out->why[0] = '\0';
-	out->retry = 0;
 	if (n == 0)
 		return refuse(out, "refused frame from the %s: empty",
 		    src_name(src));
@@ -147,15 +150,32 @@ mon_dispatch(struct mon_state *st, const struct mon_ops *ops, enum mon_src src,
 		    "refused frame from the %s: oversized (%zu "
 		    "> %d bytes)",
 		    src_name(src), n, KF_IPC_MSG_MAX);
-	if (ipc_decode(&msg, frame, n) < 0)
+	if (ipc_decode(msg, frame, n) < 0)
 		return refuse(out,
 		    "refused frame from the %s: malformed "
 		    "header (%zu bytes)",
 		    src_name(src), n);
-	rq = lookup(msg.type);
-	if ((v = check(st, src, rq, &msg, out)) == MON_V_FATAL)
-		return v;
-	v = rq->handler(st, ops, &msg, out);
+	return MON_V_NONE;
+}
+
+/* A descriptor that came with the frame is closed whatever happens. */
+enum mon_verdict
+mon_dispatch(struct mon_state *st, const struct mon_ops *ops, enum mon_src src,
+    const void *frame, size_t n, struct mon_out *out)
+{
+	const struct mon_req *rq = NULL;
+	struct ipc_msg msg;
+	enum mon_verdict v;
+
+	out->why[0] = '\0';
+	out->retry = 0;
+	if ((v = early(src, frame, n, &msg, out)) != MON_V_FATAL) {
+		rq = lookup(msg.type);
+		v = check(st, src, rq, &msg, out);
+	}
+	if (v != MON_V_FATAL)
+		v = rq->handler(st, ops, &msg, out);
+	sys_close(&st->req_fd);
 	explicit_bzero(msg.data, sizeof(msg.data)); /* a password */
 	if (v != MON_V_FATAL && rq->once && !out->retry && rq->type < 32)
 		st->seen |= 1u << rq->type;
@@ -163,24 +183,74 @@ mon_dispatch(struct mon_state *st, const struct mon_ops *ops, enum mon_src src,
 }
 
 /*
+ * The descriptor a datagram carried, or -1; -2 when it carried more
+ * than one (each is closed) or more than fitted (MSG_CTRUNC).
+ */
+static int
+passed_fd(struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	size_t i, k, n = 0;
+	int fd = -1, one;
+
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < k; i++, n++) {
+			memcpy(&one, CMSG_DATA(c) + i * sizeof(int),
+			    sizeof(one));
+			if (n == 0)
+				fd = one;
+			else
+				close(one);
+		}
+	}
+	if (n > 1 || (mh->msg_flags & MSG_CTRUNC) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -2;
+	}
+	return fd;
+}
+
+/*
  * One datagram: > 0 its length (> KF_IPC_MSG_MAX: it was longer than
  * that), 0 an empty datagram from a live sender, -EPIPE when the sender
- * has closed its end, -errno.
+ * has closed its end, -errno. *rfd: its descriptor (passed_fd).
  */
 static ssize_t
-read_frame(int fd, unsigned char *frame, size_t cap)
+read_frame(int fd, unsigned char *frame, size_t cap, int *rfd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+	union {
+		struct cmsghdr c;
+		char b[CMSG_SPACE(sizeof(int) * KF_IPC_FDS_MAX)];
+	} cm;
+	struct iovec iov = { frame, cap };
+	struct msghdr mh = { .msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cm.b,
+		.msg_controllen = sizeof(cm.b) };
 	ssize_t n;
 
-	n = sys_recv(fd, frame, cap, MSG_TRUNC | MSG_DONTWAIT);
+	*rfd = -1;
+	do
+		n = recvmsg(fd, &mh,
+		    MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EAGAIN ? -EAGAIN : -EPIPE;
+	*rfd = passed_fd(&mh);
 	if (n > 0)
 		return n;
 	/* 0: an empty datagram, or the end of the stream */
-	if (poll(&p, 1, 0) < 0 || (p.revents & (POLLHUP | POLLRDHUP)))
+	if (poll(&p, 1, 0) < 0 || (p.revents & (POLLHUP | POLLRDHUP))) {
+		if (*rfd >= 0)
+			close(*rfd);
+		*rfd = -1;
 		return -EPIPE;
+	}
 	return 0;
 }
 
@@ -191,15 +261,23 @@ mon_serve_one(struct mon_state *st, const struct mon_ops *ops, enum mon_src src,
 	unsigned char frame[KF_IPC_MSG_MAX];
 	enum mon_verdict v;
 	ssize_t n;
+	int rfd;
 
 	*gone = 0;
 	out->why[0] = '\0';
-	if ((n = read_frame(fd, frame, sizeof(frame))) == -EAGAIN)
+	if ((n = read_frame(fd, frame, sizeof(frame), &rfd)) == -EAGAIN)
 		return MON_V_NONE;
 	if (n < 0) {
 		*gone = 1;
 		return MON_V_NONE;
 	}
+	if (rfd == -2) {
+		snprintf(out->why, sizeof(out->why),
+		    "refused frame from the %s: more than one descriptor",
+		    src_name(src));
+		return MON_V_FATAL;
+	}
+	st->req_fd = rfd;
 	v = mon_dispatch(st, ops, src, frame, (size_t)n, out);
 	explicit_bzero(frame, sizeof(frame));
 	if (v == MON_V_REPLY && ipc_send(fd, &out->rep) < 0)

@@ -18,6 +18,7 @@
 #include "../ipc/proto.h"
 #include "../metrics/metrics.h"
 #include "../net/addr.h"
+#include "hook.h"
 #include "mon_state.h"
 #include "who.h"
 
@@ -502,4 +503,33 @@ mon_h_tls_handshake(struct mon_state *st, const struct mon_ops *ops,
 		ops->m_tls(ok);
 	st->tls_counted = 1;
 	return MON_V_NONE;
+}
+
+/*
+ * MON_UPLOAD_HOOK: the worker names the file (a clean path in its
+ * root) and passes it open; the rest comes from the monitor's own
+ * state, in ops->upload_hook. Check mode answers with the verdict.
+ */
+enum mon_verdict
+mon_h_upload_hook(struct mon_state *st, const struct mon_ops *ops,
+    struct ipc_msg *msg, struct mon_out *out)
+{
+	char path[KF_PATH_MAX + 1];
+	int check, ok;
+
+	if (ipc_get_str(msg, path, sizeof(path)) < 0)
+		return fatal(out, "malformed MON_UPLOAD_HOOK");
+	if (ipc_end(msg) < 0)
+		return fatal(out, "MON_UPLOAD_HOOK with trailing bytes");
+	if (st->conf->upload_hook[0] == '\0' || ops->upload_hook == NULL)
+		return fatal(out, "MON_UPLOAD_HOOK refused: no upload_hook");
+	if (!hook_path_clean(path))
+		return fatal(out,
+		    "MON_UPLOAD_HOOK: path is not a clean "
+		    "absolute path");
+	check = strcmp(st->conf->upload_hook_mode, "check") == 0;
+	ok = ops->upload_hook(ops->ctx, path, st->req_fd, check);
+	if (!check)
+		return MON_V_NONE;
+	return reply_u32(out, MON_UPLOAD_HOOK_RESULT, ok == 1);
 }

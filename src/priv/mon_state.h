@@ -72,6 +72,7 @@ struct mon_state {
 	unsigned char *tls_sess; /* KF_TLS_SESSION_MAX bytes */
 	size_t *tls_sess_len;
 	struct mon_who who;
+	int req_fd; /* the frame's descriptor (closed after it), or -1 */
 };
 
 struct mon_ops {
@@ -115,6 +116,11 @@ struct mon_ops {
 	void (*m_login)(unsigned result, unsigned method);
 	void (*m_xfer)(unsigned dir, unsigned ok, uint64_t bytes);
 	void (*m_tls)(unsigned ok);
+	/*
+	 * upload_hook: the hook on the file fd (the path as the client sees
+	 * it, checked); check: wait for its verdict. 1 when it exited 0.
+	 */
+	int (*upload_hook)(void *ctx, const char *path, int fd, int check);
 	void *ctx;
 };
 
@@ -142,6 +148,7 @@ struct mon_req {
 	size_t max_len; /* payload bytes */
 	enum mon_verdict (*handler)(struct mon_state *, const struct mon_ops *,
 	    struct ipc_msg *, struct mon_out *);
+	int fd; /* 1: comes with exactly one descriptor; 0: with none */
 };
 
 extern const struct mon_req mon_table[];
@@ -192,6 +199,8 @@ enum mon_verdict mon_h_ccc_done(struct mon_state *, const struct mon_ops *,
 enum mon_verdict mon_h_xfer_done(struct mon_state *, const struct mon_ops *,
     struct ipc_msg *, struct mon_out *);
 enum mon_verdict mon_h_tls_handshake(struct mon_state *, const struct mon_ops *,
+    struct ipc_msg *, struct mon_out *);
+enum mon_verdict mon_h_upload_hook(struct mon_state *, const struct mon_ops *,
     struct ipc_msg *, struct mon_out *);
 
 #endif

@@ -24,6 +24,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -43,6 +44,7 @@
 #include "../sandbox/sandbox.h"
 #include "../tls/tls_keys.h"
 #include "mon_metrics.h"
+#include "hook.h"
 #include "mon_state.h"
 #include "monitor.h"
 #include "spawn.h"
@@ -298,6 +300,39 @@ op_tls_ready(void *ctx)
 
 static int op_ccc(void *);
 
+/*
+ * MON_UPLOAD_HOOK's side effect: the hook spawner runs the hook on fd,
+ * with what only the monitor knows (the user, the ids, the root, the
+ * session number, the client's address). One at a time per session:
+ * the worker's next request waits. 1 when the hook exited 0.
+ */
+static int
+op_upload_hook(void *ctx, const char *path, int fd, int check)
+{
+	static struct hook_req r; /* 8 KiB: not on the stack */
+	struct mon *m = ctx;
+	int res;
+
+	memset(&r, 0, sizeof(r));
+	r.check = (uint32_t)check;
+	r.id = m->si.id;
+	r.uid = m->id.uid;
+	r.gid = m->id.gid;
+	memcpy(r.user, m->id.name, sizeof(r.user));
+	snprintf(r.client, sizeof(r.client), "%s", m->peer);
+	memcpy(r.root, m->id.root, sizeof(r.root));
+	snprintf(r.path, sizeof(r.path), "%s", path);
+	res = hook_ask(m->a->spawn_chan[SPAWN_ROLE_HOOK], &r, fd,
+	    (unsigned)m->a->conf->upload_hook_timeout);
+	if (res == HOOK_NOT_RUN)
+		log_warn("upload hook not run (no slot, no spawner, or "
+			 "refused)%-s: path=%s",
+		    check ? "; upload rejected" : "", path);
+	else if (res != HOOK_OK && check)
+		log_info("upload rejected by the hook: path=%s", path);
+	return res == HOOK_OK;
+}
+
 static struct mon_ops mon_ops = {
 	.verify = verify_login, /* in a short-lived child */
 	.by_cert = verify_cert,
@@ -314,6 +349,7 @@ static struct mon_ops mon_ops = {
 	.m_login = mon_metrics_login,
 	.m_xfer = mon_metrics_xfer,
 	.m_tls = mon_metrics_tls,
+	.upload_hook = op_upload_hook,
 };
 
 /* What the state reads from the processes, and what it decided. */

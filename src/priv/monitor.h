@@ -9,12 +9,12 @@
 #include <sys/socket.h>
 
 #include "../conf/conf.h"
+#include "spawn.h"
 
 struct monitor_args {
 	const struct conf *conf;
 	int inline_fd; /* quick mode's users, sealed memfd, or -1 */
-	int spawn_chan
-	    [3]; /* requests to the spawners (enum spawn_role), or -1 */
+	int spawn_chan[SPAWN_ROLES]; /* to the spawners, or -1 */
 	int ctrl_fd;
 	int report_fd; /* to the listener; workers close it */
 	struct sockaddr_storage local;

@@ -44,6 +44,7 @@ static const char *const role_names[SPAWN_ROLES] = {
 	"prelogin",
 	"postlogin",
 	"relay",
+	"hook",
 };
 
 const char *
@@ -130,8 +131,8 @@ static void __attribute__((noreturn))
 exec_spawner(enum spawn_role r, int chan, int conf)
 {
 	static char prog[] = WORKER_NAME, flag[] = "--spawner";
-	static char names[SPAWN_ROLES][16] = { "prelogin", "postlogin",
-		"relay" };
+	static char names[SPAWN_ROLES][16] = { "prelogin", "postlogin", "relay",
+		"hook" };
 	char *argv[] = { prog, flag, names[r], NULL };
 	sigset_t none;
 	int sig, exe;

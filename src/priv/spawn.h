@@ -18,6 +18,7 @@ enum spawn_role {
 	SPAWN_ROLE_PRELOGIN,
 	SPAWN_ROLE_POSTLOGIN,
 	SPAWN_ROLE_RELAY,
+	SPAWN_ROLE_HOOK, /* upload_hook only: kf-spawn-hook (hook.h) */
 	SPAWN_ROLES
 };
 

@@ -15,6 +15,10 @@
  *              reads tls_key; the listener learns the outcome from its
  *              report, SPAWN_READY), then as prelogin; each child runs
  *              relay_run.
+ *   hook       only with upload_hook: keeps CAP_SETUID, CAP_SETGID and
+ *              CAP_SETPCAP; takes SPAWN_HOOK requests (hook.h), at most
+ *              upload_hook_concurrency runs at once, the rest queued;
+ *              each child is a runner (hook_spawn.c, hook_run).
  * A request is checked (sender's uid, every handoff field, the fd
  * count); the spawner answers on the request's own reply socket with
  * the worker's pidfd, later with its exit status. When the monitor
@@ -27,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +55,7 @@
 #include "../sandbox/seccomp.h"
 #include "../tls/relay.h"
 #include "../tls/tls.h"
+#include "hook.h"
 #include "spawn.h"
 
 #ifndef P_PIDFD
@@ -89,22 +95,24 @@ static const char *const child_names[SPAWN_ROLES] = {
 	"kf-prelogin",
 	"kf-session",
 	"kf-tls-relay",
+	"kf-hook",
 };
 static const char *const own_names[SPAWN_ROLES] = {
 	"kf-spawn-pre",
 	"kf-spawn-post",
 	"kf-spawn-relay",
+	"kf-spawn-hook",
 };
 static const uint32_t req_types[SPAWN_ROLES] = {
 	SPAWN_PRELOGIN,
 	SPAWN_POSTLOGIN,
 	SPAWN_RELAY,
+	SPAWN_HOOK,
 };
 /* the worker's fds, reply socket excluded: fewest, most */
 static const size_t req_fds[SPAWN_ROLES][2] = {
-	{ 3, 3 },
-	{ 3, 4 },
-	{ 4, 4 },
+	{ 3, 3 }, { 3, 4 }, { 4, 4 },
+	{ 1, 1 }, /* hook: the file (hook_spawn.c reads its own) */
 };
 
 static void __attribute__((noreturn)) fatal(const char *why)
@@ -191,6 +199,9 @@ setup_role(void)
 	case SPAWN_ROLE_RELAY:
 		relay_load();
 		enter_as_service();
+		break;
+	case SPAWN_ROLE_HOOK:
+		hook_spawner_setup(&sc);
 		break;
 	case SPAWN_ROLE_POSTLOGIN:
 		/* digests for HASH, names for listings: workers cannot load them */
@@ -389,6 +400,86 @@ sender_ok(const struct ucred *cr)
 	return cr->uid == 0 || cr->uid == sc.server_uid;
 }
 
+/*
+ * The hook role (hook_spawn.c): a run starts now when fewer than
+ * upload_hook_concurrency run, else it waits in a FIFO of
+ * KF_HOOK_QUEUE_MAX; beyond that it is dropped (its monitor sees the
+ * reply socket close: not run). The monitor waits for the start.
+ */
+static struct hook_job hook_queue[KF_HOOK_QUEUE_MAX];
+static size_t hook_head, hook_len;
+
+static void
+start_hook(struct hook_job *j)
+{
+	pid_t pid;
+
+	if ((pid = fork()) < 0) {
+		log_err("spawner hook: fork: %-s", strerror(errno));
+		hook_drop(j);
+		return;
+	}
+	if (pid == 0)
+		hook_run(j, self);
+	sys_close(&j->file);
+	started(pid, j->reply);
+}
+
+/* A queued request whose monitor hung up meanwhile is dropped. */
+static int
+still_wanted(int reply)
+{
+	struct pollfd p = { .fd = reply, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 0 || (p.revents & POLLHUP) == 0;
+}
+
+static void
+hook_next(void)
+{
+	struct hook_job *j;
+
+	while (hook_len > 0 && nchildren < sc.conf.upload_hook_concurrency) {
+		j = &hook_queue[hook_head];
+		hook_head = (hook_head + 1) % KF_HOOK_QUEUE_MAX;
+		hook_len--;
+		if (still_wanted(j->reply))
+			start_hook(j);
+		else
+			hook_drop(j);
+	}
+}
+
+static void
+take_hook(void)
+{
+	struct hook_job j;
+	struct ucred cr;
+	int r = hook_take(SPAWN_FD_CHAN, &j, &cr);
+
+	if (r == -EPIPE) {
+		epoll_ctl(ep, EPOLL_CTL_DEL, SPAWN_FD_CHAN, NULL);
+		chan_open = 0;
+		return;
+	}
+	if (r < 0)
+		return;
+	if (!sender_ok(&cr)) {
+		log_warn("spawner hook: request refused: sender uid %ld",
+		    (long)cr.uid);
+		hook_drop(&j);
+	} else if (nchildren < sc.conf.upload_hook_concurrency)
+		start_hook(&j);
+	else if (hook_len < KF_HOOK_QUEUE_MAX) {
+		hook_queue[(hook_head + hook_len) % KF_HOOK_QUEUE_MAX] = j;
+		hook_len++;
+	} else {
+		log_warn("upload hook: %d requests wait already; not run",
+		    KF_HOOK_QUEUE_MAX);
+		hook_drop(&j);
+	}
+}
+
 static void
 take_request(void)
 {
@@ -398,6 +489,10 @@ take_request(void)
 	pid_t pid;
 	int r;
 
+	if (role == SPAWN_ROLE_HOOK) {
+		take_hook();
+		return;
+	}
 	memset(&req, 0, sizeof(req));
 	r = ipc_recv_fds(SPAWN_FD_CHAN, req_types[role], &req, sizeof(req), fds,
 	    req_fds[role][1] + 1, &n, &cr);
@@ -539,6 +634,8 @@ spawner_main(const char *name)
 				reaped(e->c);
 		}
 		free_gone();
+		if (role == SPAWN_ROLE_HOOK)
+			hook_next();
 	}
 	_exit(0);
 }

@@ -1,20 +1,93 @@
 /*
  * sess_upload.c - uploads: STOR, APPE (and REST + STOR) and STOU; the
  * target opened, the temporary file placed or discarded, the quota
- * charged.
+ * charged; the upload hook asked for (MON_UPLOAD_HOOK): after the
+ * commit, or in check mode as the gate before a STOR's file gets its
+ * name.
  * Runs in: post-login worker.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/sys.h"
 #include "../fs/path.h"
 #include "../fs/upload.h"
+#include "../ipc/ipc.h"
+#include "../ipc/proto.h"
 #include "sess.h"
+
+static int
+hook_on(const struct sess *s)
+{
+	return s->conf->upload_hook[0] != '\0';
+}
+
+static int
+hook_checks(const struct sess *s)
+{
+	return hook_on(s) && strcmp(s->conf->upload_hook_mode, "check") == 0;
+}
+
+/*
+ * MON_UPLOAD_HOOK with the file (vpath: as the client sees it). Check
+ * mode: 1 when the monitor says the hook accepted it, else 0 (also
+ * when the monitor cannot be asked: the gate stays shut). After mode:
+ * no answer comes.
+ */
+static int
+hook_request(struct sess *s, const char *vpath, int fd)
+{
+	struct ipc_msg m;
+	uint32_t ok;
+
+	ipc_init(&m, MON_UPLOAD_HOOK);
+	if (ipc_put_str(&m, vpath, KF_PATH_MAX) < 0 ||
+	    ipc_send_fds(s->si->mon_fd, MON_UPLOAD_HOOK, m.data, m.len, &fd,
+		1) < 0)
+		return 0;
+	if (!hook_checks(s))
+		return 1;
+	if (ipc_recv(s->si->mon_fd, &m) < 0 ||
+	    m.type != MON_UPLOAD_HOOK_RESULT || ipc_get_u32(&m, &ok) < 0 ||
+	    ipc_end(&m) < 0)
+		return 0;
+	return ok == 1;
+}
+
+/*
+ * Check mode: an upload that is not gated (APPE, REST+STOR, STOU: its
+ * bytes land under a visible name) is refused with 550. 1 when refused.
+ */
+static int
+hook_refuses(struct sess *s, int gated)
+{
+	if (!hook_checks(s) || gated)
+		return 0;
+	ctrl_reply(&s->ctrl, 550,
+	    "Only STOR from the start is allowed with upload checks.");
+	return 1;
+}
+
+/* After mode: the committed file, opened afresh read-only, to the hook. */
+static void
+hook_after(struct sess *s, int dirfd, const char *name, const char *vpath)
+{
+	int fd;
+
+	if (!hook_on(s) || hook_checks(s))
+		return;
+	fd = openat(dirfd, name,
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	hook_request(s, vpath, fd);
+	close(fd);
+}
 
 /*
  * Upload target. A plain STOR writes a temporary file in the target's
@@ -165,6 +238,10 @@ temp_commit(struct sess *s, struct upload *u, enum xfer_status st)
 
 	if (st == XFER_OK && fstat(u->fd, &sb) < 0)
 		st = XFER_IO_ERROR;
+	/* the gate: not named, not charged unless the hook said yes */
+	if (st == XFER_OK && hook_checks(s) &&
+	    hook_request(s, s->path, u->fd) != 1)
+		st = XFER_REJECTED;
 	if (st == XFER_OK &&
 	    (r = quota_commit(&s->quota, (uint64_t)sb.st_size, u->dirfd,
 		 u->name, place_temp, u)) < 0)
@@ -226,6 +303,8 @@ do_stor(struct sess *s, const struct cmd *c)
 
 	if (sess_need_data(s) < 0 || sess_resolve(s, c->arg) < 0)
 		return;
+	if (hook_refuses(s, c->def->id == CMD_STOR && s->rest == 0))
+		goto out;
 	if ((r = upload_open(s, c, &u)) < 0) {
 		reply_upload_open(s, r);
 		goto out;
@@ -243,6 +322,8 @@ do_stor(struct sess *s, const struct cmd *c)
 	st = upload_commit(s, &u, st, x.charged);
 	sess_log_xfer(s, c->def->name, &x, t0, st);
 	sess_reply_xfer(s, st, "Transfer complete.");
+	if (st == XFER_OK)
+		hook_after(s, u.dirfd, u.name, s->path);
 out:
 	if (u.dirfd >= 0)
 		close(u.dirfd);
@@ -279,6 +360,19 @@ stou_create(struct sess *s, int dirfd, const char *base, char *name,
 	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
 }
 
+/* s->path (the STOU argument's) becomes the file's: its dir + name. */
+static int
+stou_vpath(char *path, const char *name)
+{
+	char *slash = strrchr(path, '/');
+	size_t at = slash != NULL ? (size_t)(slash - path) + 1 : 0;
+
+	if (at + strlen(name) > KF_PATH_MAX)
+		return 0;
+	memcpy(path + at, name, strlen(name) + 1);
+	return 1;
+}
+
 void
 do_stou(struct sess *s, const struct cmd *c)
 {
@@ -295,6 +389,8 @@ do_stou(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 503, "REST is not allowed with STOU.");
 		goto out;
 	}
+	if (hook_refuses(s, 0))
+		goto out;
 	if ((dirfd = sess_parent_of(s, c->arglen > 0 ? c->arg : "stou",
 		 &base)) < 0)
 		goto out;
@@ -328,13 +424,15 @@ do_stou(struct sess *s, const struct cmd *c)
 		unlinkat(dirfd, name, 0);
 		quota_credit(&s->quota, x.charged, 1);
 	}
-	close(dirfd);
 	sess_log_xfer(s, "STOU", &x, t0, st);
 	if (st == XFER_OK)
 		ctrl_reply(&s->ctrl, 226,
 		    "Transfer complete (unique file name: %s).", name);
 	else
 		sess_reply_xfer(s, st, "");
+	if (st == XFER_OK && stou_vpath(s->path, name))
+		hook_after(s, dirfd, name, s->path);
+	close(dirfd);
 out:
 	data_reset(&s->data);
 }

@@ -98,6 +98,9 @@ sess_reply_xfer(struct sess *s, enum xfer_status st, const char *ok)
 		    "Upload truncated: the TLS data "
 		    "connection ended without close_notify; file not kept.");
 		break;
+	case XFER_REJECTED:
+		ctrl_reply(&s->ctrl, 550, "Upload rejected.");
+		break;
 	}
 }
 
@@ -106,7 +109,7 @@ xfer_status_name(enum xfer_status st)
 {
 	static const char *const names[] = { "ok", "aborted", "stopped",
 		"control-closed", "data-error", "timeout", "disk-full", "quota",
-		"io-error", "too-slow", "truncated" };
+		"io-error", "too-slow", "truncated", "rejected" };
 
 	return names[st];
 }

@@ -64,6 +64,13 @@ void sandbox_pam_keeper(void);
 void sandbox_spawner(const struct sandbox_spec *);
 void sandbox_child(enum sandbox_phase, pid_t parent);
 void sandbox_keep_caps(const int *keep, size_t n);
+/*
+ * An upload hook's runner and the hook (hook_spawn.c): bounding set
+ * emptied, uid/gid (root: never 0) with one group, the death signal
+ * (parent), no capability, no_new_privs, no core; rootless pins its
+ * ids. Any failure: logged, _exit(1).
+ */
+void sandbox_hook(uid_t uid, gid_t gid, pid_t parent);
 
 /*
  * The configuration parser child (conf_sandbox.c), before it reads any

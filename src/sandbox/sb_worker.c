@@ -448,3 +448,26 @@ sandbox_keep_caps(const int *keep, size_t n)
 	sb_shrink_caps(v, i);
 	set_no_privs();
 }
+
+/*
+ * An upload hook's runner and the hook itself: the bounding set
+ * emptied (CAP_SETPCAP, the hook spawner's), uid/gid with one group
+ * (root: never 0), the death signal, no capability left, no_new_privs,
+ * no core. Rootless: its ids pinned. No chroot, Landlock or seccomp:
+ * the hook is the administrator's program and may need the system.
+ */
+void
+sandbox_hook(uid_t uid, gid_t gid, pid_t parent)
+{
+	if (geteuid() == 0) {
+		if (uid == 0 || gid == 0)
+			sb_refuse("refusing to run an upload hook as root");
+		drop_bounding(0);
+		become_user(uid, gid);
+	} else
+		pin_ids();
+	die_with_parent(parent);
+	drop_caps();
+	set_no_privs();
+	set_limit(RLIMIT_CORE, 0, "RLIMIT_CORE");
+}

@@ -64,6 +64,9 @@ def rooted(root, lines):
                 shutil.copy(ca, target)
             elif key == "banner_file" or (key == "vhost" and i == 1):
                 target.write_text("hello\n")
+            elif key == "upload_hook":
+                target.write_text("#!/bin/sh\nexit 0\n")
+                target.chmod(0o755)
             elif key == "users_file":
                 target.write_text("")
                 target.chmod(0o600)

@@ -9,6 +9,7 @@
  * real sleep.
  */
 #include "cm.h"
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -789,13 +790,239 @@ test_metrics_reports(void **state)
 	ops.m_tls = NULL;
 }
 
+/* MON_UPLOAD_HOOK: the fake hook records what the monitor would run. */
+static int hook_calls, hook_answer, hook_fd_seen, hook_check_seen;
+static char hook_path[KF_PATH_MAX + 1];
+
+static int
+fake_hook(void *ctx, const char *path, int fd, int check)
+{
+	hook_calls++;
+	hook_fd_seen = fd;
+	hook_check_seen = check;
+	snprintf(hook_path, sizeof(hook_path), "%s", path);
+	return hook_answer;
+}
+
+static void
+hook_setup(void)
+{
+	ops.upload_hook = fake_hook;
+	snprintf(cf.upload_hook, sizeof(cf.upload_hook), "/usr/bin/true");
+	st.phase = MPH_SESSION;
+	hook_calls = 0;
+	hook_answer = 1;
+}
+
+static void
+hook_msg(struct ipc_msg *m, const char *path)
+{
+	ipc_init(m, MON_UPLOAD_HOOK);
+	assert_int_equal(ipc_put_str(m, path, KF_PATH_MAX), 0);
+}
+
+/* A descriptor the frame carries, as mon_serve_one would set it. */
+static int
+with_fd(void)
+{
+	int fd = dup(STDIN_FILENO);
+
+	assert_true(fd >= 0);
+	st.req_fd = fd;
+	return fd;
+}
+
+static void
+assert_closed(int fd)
+{
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+	assert_int_equal(st.req_fd, -1);
+}
+
+static enum mon_verdict
+hook_send(const char *path, struct mon_out *out)
+{
+	struct ipc_msg m;
+
+	hook_msg(&m, path);
+	return send_msg(MON_SRC_WORKER, &m, out);
+}
+
+static void
+test_upload_hook_phase_and_config(void **state)
+{
+	struct mon_out out;
+	int fd;
+
+	hook_setup();
+	st.phase = MPH_PRELOGIN;
+	fd = with_fd();
+	assert_int_equal(hook_send("/a.txt", &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "out of order"));
+	assert_closed(fd);
+	st.phase = MPH_EXITING;
+	fd = with_fd();
+	assert_int_equal(hook_send("/a.txt", &out), MON_V_FATAL);
+	assert_closed(fd);
+	/* no hook configured: an honest worker never asks */
+	st.phase = MPH_SESSION;
+	cf.upload_hook[0] = '\0';
+	fd = with_fd();
+	assert_int_equal(hook_send("/a.txt", &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "no upload_hook"));
+	assert_closed(fd);
+	/* from the relay: not its request */
+	snprintf(cf.upload_hook, sizeof(cf.upload_hook), "/usr/bin/true");
+	fd = with_fd();
+	{
+		struct ipc_msg m;
+
+		hook_msg(&m, "/a.txt");
+		assert_int_equal(send_msg(MON_SRC_RELAY, &m, &out),
+		    MON_V_FATAL);
+	}
+	assert_closed(fd);
+	assert_int_equal(hook_calls, 0);
+}
+
+static void
+test_upload_hook_descriptors(void **state)
+{
+	struct mon_out out;
+	struct ipc_msg m;
+	int fd;
+
+	hook_setup();
+	/* missing: the request needs exactly one */
+	assert_int_equal(hook_send("/a.txt", &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "no descriptor"));
+	/* one on a request that takes none */
+	cf.tls_ccc_enable = 1;
+	st.tls = st.relay = 1;
+	fd = with_fd();
+	ipc_init(&m, MON_CCC);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "does not take"));
+	assert_closed(fd);
+	assert_int_equal(hook_calls, 0);
+}
+
+static void
+test_upload_hook_path_and_size(void **state)
+{
+	static const char *const bad[] = { "a.txt", "", "/", "/a/../b",
+		"/../etc/passwd", "/a//b", "/./a", "/a/.", "/a/" };
+	unsigned char f[KF_IPC_MSG_MAX];
+	struct mon_out out;
+	struct ipc_msg m;
+	size_t i, n;
+	int fd;
+
+	hook_setup();
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fd = with_fd();
+		assert_int_equal(hook_send(bad[i], &out), MON_V_FATAL);
+		assert_non_null(strstr(out.why, "clean absolute path"));
+		assert_closed(fd);
+	}
+	/* oversized: a path one byte over KF_PATH_MAX */
+	ipc_init(&m, MON_UPLOAD_HOOK);
+	ipc_put_u32(&m, KF_PATH_MAX + 1);
+	m.data[4] = '/';
+	memset(m.data + 5, 'a', KF_PATH_MAX);
+	m.len = 4 + KF_PATH_MAX + 1;
+	n = frame_of(&m, f);
+	fd = with_fd();
+	assert_int_equal(mon_dispatch(&st, &ops, MON_SRC_WORKER, f, n, &out),
+	    MON_V_FATAL);
+	assert_non_null(strstr(out.why, "oversized"));
+	assert_closed(fd);
+	/* trailing bytes */
+	hook_msg(&m, "/a.txt");
+	ipc_put_u32(&m, 0);
+	fd = with_fd();
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "trailing"));
+	assert_closed(fd);
+	/* a name with a newline or a dash is one clean name */
+	fd = with_fd();
+	assert_int_equal(hook_send("/-x\nrm -rf ;", &out), MON_V_NONE);
+	assert_string_equal(hook_path, "/-x\nrm -rf ;");
+	assert_closed(fd);
+	assert_int_equal(hook_calls, 1);
+}
+
+/* After mode: no answer; check mode: the hook's verdict; never "once". */
+static void
+test_upload_hook_modes_and_twice(void **state)
+{
+	struct mon_out out;
+	int fd;
+
+	hook_setup();
+	fd = with_fd();
+	assert_int_equal(hook_send("/d/a.txt", &out), MON_V_NONE);
+	assert_int_equal(hook_fd_seen, fd);
+	assert_int_equal(hook_check_seen, 0);
+	assert_closed(fd);
+	snprintf(cf.upload_hook_mode, sizeof(cf.upload_hook_mode), "check");
+	fd = with_fd();
+	assert_int_equal(hook_send("/d/a.txt", &out), MON_V_REPLY);
+	assert_int_equal(out.rep.type, MON_UPLOAD_HOOK_RESULT);
+	assert_int_equal(result_of(&out), 1);
+	assert_int_equal(hook_check_seen, 1);
+	assert_closed(fd);
+	hook_answer = 0;
+	fd = with_fd();
+	assert_int_equal(hook_send("/d/a.txt", &out), MON_V_REPLY);
+	assert_int_equal(result_of(&out), 0);
+	assert_closed(fd);
+	assert_int_equal(hook_calls, 3);
+	assert_string_equal(hook_path, "/d/a.txt");
+}
+
+/* Over a real socketpair: one fd is taken, two end the session. */
+static void
+test_upload_hook_serve_fds(void **state)
+{
+	unsigned char f[KF_IPC_MSG_MAX];
+	struct mon_out out;
+	struct ipc_msg m;
+	int sv[2], fds[2], gone;
+	size_t n;
+
+	hook_setup();
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	hook_msg(&m, "/x.bin");
+	n = frame_of(&m, f);
+	fds[0] = fds[1] = STDIN_FILENO;
+	assert_int_equal(ipc_send_fds(sv[1], MON_UPLOAD_HOOK, f + 8, n - 8, fds,
+			     1),
+	    0);
+	assert_int_equal(mon_serve_one(&st, &ops, MON_SRC_WORKER, sv[0], &out,
+			     &gone),
+	    MON_V_NONE);
+	assert_int_equal(hook_calls, 1);
+	assert_int_equal(st.req_fd, -1);
+	assert_int_equal(ipc_send_fds(sv[1], MON_UPLOAD_HOOK, f + 8, n - 8, fds,
+			     2),
+	    0);
+	assert_int_equal(mon_serve_one(&st, &ops, MON_SRC_WORKER, sv[0], &out,
+			     &gone),
+	    MON_V_FATAL);
+	assert_non_null(strstr(out.why, "more than one descriptor"));
+	assert_int_equal(hook_calls, 1);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* Every row is reachable and its handler is the table's only way in. */
 static void
 test_table_rows(void **state)
 {
 	size_t i, j;
 
-	assert_int_equal(mon_table_len, 9);
+	assert_int_equal(mon_table_len, 10);
 	for (i = 0; i < mon_table_len; i++) {
 		assert_non_null(mon_table[i].handler);
 		assert_true(mon_table[i].phases != 0);
@@ -832,6 +1059,12 @@ main(void)
 		cmocka_unit_test_setup(test_status_rate, setup),
 		cmocka_unit_test_setup(test_metrics_reports, setup),
 		cmocka_unit_test_setup(test_table_rows, setup),
+		cmocka_unit_test_setup(test_upload_hook_phase_and_config,
+		    setup),
+		cmocka_unit_test_setup(test_upload_hook_descriptors, setup),
+		cmocka_unit_test_setup(test_upload_hook_path_and_size, setup),
+		cmocka_unit_test_setup(test_upload_hook_modes_and_twice, setup),
+		cmocka_unit_test_setup(test_upload_hook_serve_fds, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
