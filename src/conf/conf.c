@@ -8,7 +8,8 @@
  * command-line tools (`user`, `quota`, `ban`, `migrate`, --config-*);
  * never in the listener after start-up. Pure except conf_load (reads
  * one file), the TEXTFILE and VHOST options (read their banner files
- * while they are parsed, so that workers never open them) and
+ * while they are parsed, so that workers never open them), the
+ * PASVADDR and PASVMAP options (resolve host names, resolve.c) and
  * conf_print_doc (writes to a descriptor); it never exits (but aborts
  * on a bad built-in default) and never logs: errors go to struct
  * conf_errors.
@@ -1559,8 +1560,9 @@ static const char doc_intro[] =
     "  value is taken as written.\n"
     "- Each option may be set once. The exceptions are `listen`: its first\n"
     "  line replaces the default, later lines add addresses (a `listen`\n"
-    "  value may also be a comma-separated list); and `vhost`: each line\n"
-    "  adds one virtual host.\n"
+    "  value may also be a comma-separated list); `vhost`: each line\n"
+    "  adds one virtual host; and `pasv_address_map`: like `listen`, its\n"
+    "  later lines add entries, in order.\n"
     "- Booleans are `yes`/`no`, `true`/`false`, `on`/`off` or `1`/`0` (any\n"
     "  case). Integers are decimal digits only, modes octal digits only (no\n"
     "  sign, no spaces). Paths are absolute, or empty.\n"
@@ -1589,9 +1591,9 @@ static const char doc_rest[] =
     "After reading (and after `-o`), keepftpd checks, reporting each as\n"
     "`config: message`: that `pasv_min_port` is not above\n"
     "`pasv_max_port`; that `anon_root` is set when `anonymous_enable` is;\n"
-    "that `pasv_address` is empty or an IPv4 address; that there is at\n"
-    "least one `listen` address, none given twice; that no listen address\n"
-    "is `implicit`, no `tls_required_anon`, `tls_required_users`,\n"
+    "that there is at least one `listen` address, none given twice; that\n"
+    "no listen address is `implicit`, no `tls_required_anon`,\n"
+    "`tls_required_users`,\n"
     "`tls_prot_required_anon` or `tls_prot_required_users` is `yes`, and\n"
     "neither `tls_key` nor `tls_client_ca` is set, while `tls_cert` is\n"
     "empty; and that `tls_client_cert_required` and\n"
