@@ -1,11 +1,10 @@
 /*
  * conf_lookup.c - what the sessions look up in a parsed configuration:
  * a HOST name normalised, its vhost, the 220 greeting, the address
- * PASV announces. Apart from
- * conf.c so that the privileged processes, which never parse the
- * configuration, hold only this. Pure.
- * Runs in: monitor (MON_LOGIN's host), pre-login workers, and the
- * configuration parser child (vhost lines).
+ * PASV announces to a client. Apart from conf.c so that the privileged
+ * processes, which never parse the configuration, hold only this. Pure.
+ * Runs in: monitor (MON_LOGIN's host), pre-login workers, post-login
+ * workers (PASV), and the configuration parser child (vhost lines).
  */
 #include <errno.h>
 #include <string.h>

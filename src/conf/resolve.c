@@ -96,17 +96,17 @@ conf_resolve_v4(const char *text, uint8_t ip[4], char *why, size_t whysz)
 	struct in6_addr a6;
 
 	if (inet_pton(AF_INET, text, ip) == 1)
-		;
-	else if (inet_pton(AF_INET6, text, &a6) == 1) {
+		return 0;
+	if (inet_pton(AF_INET6, text, &a6) == 1) {
 		snprintf(why, whysz,
 		    "is an IPv6 address; PASV can announce only IPv4 "
 		    "(RFC 2428) and EPSV announces no address");
 		return -1;
-	} else if (!host_name_ok(text)) {
+	}
+	if (!host_name_ok(text)) {
 		snprintf(why, whysz,
 		    "is neither an IPv4 address nor a host name");
 		return -1;
-	} else if (resolve_name(text, ip, why, whysz) < 0)
-		return -1;
-	return 0;
+	}
+	return resolve_name(text, ip, why, whysz);
 }
