@@ -53,13 +53,31 @@ lookup(const char *name, int af, struct addrinfo **res)
 	return getaddrinfo(name, NULL, &hints, res);
 }
 
-/* name has no IPv4 address: say whether it has IPv6 ones. */
+/* The resolver said the name has no (IPv4) address, not "try again". */
+static int
+no_address(int r)
+{
+#ifdef EAI_NODATA
+	if (r == EAI_NODATA)
+		return 1;
+#endif
+#ifdef EAI_ADDRFAMILY
+	if (r == EAI_ADDRFAMILY)
+		return 1;
+#endif
+	return r == EAI_NONAME;
+}
+
+/*
+ * name has no IPv4 address: say whether it has IPv6 ones (asked only
+ * when the resolver answered, so that a dead one is waited for once).
+ */
 static void
 why_none(const char *name, int r, char *why, size_t whysz)
 {
 	struct addrinfo *res = NULL;
 
-	if (lookup(name, AF_INET6, &res) == 0) {
+	if (no_address(r) && lookup(name, AF_INET6, &res) == 0) {
 		freeaddrinfo(res);
 		snprintf(why, whysz,
 		    "has only IPv6 addresses; PASV can announce only IPv4 "

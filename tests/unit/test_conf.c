@@ -860,7 +860,7 @@ test_check_values(void **state UNUSED)
 {
 	static const char *const good_addr[] = { "", "203.0.113.9", "0.0.0.0" };
 	static const char *const bad_addr[] = { "1.2.3", "::1", "203.0.113.256",
-		"no-such-host.invalid", "1.2.3.4 ", "-x.example", "a_b" };
+		"1.2.3.4 ", "-x.example", "a_b", "a b", ".x" };
 	struct conf_errors e = { 0 };
 	struct conf c;
 	size_t i;
@@ -881,7 +881,7 @@ test_check_values(void **state UNUSED)
 		assert_int_equal(e.count, 1);
 	}
 	assert_string_equal(e.msg[0],
-	    "command line: pasv_address: 'a_b' is neither an IPv4 address "
+	    "command line: pasv_address: '.x' is neither an IPv4 address "
 	    "nor a host name");
 	memset(&e, 0, sizeof(e));
 	assert_int_equal(conf_set(&c, "pasv_address", "::1", NULL, &e), -1);
