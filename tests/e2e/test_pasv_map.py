@@ -8,8 +8,11 @@ import ftplib
 import io
 import os
 import re
+import shutil
 import signal
 import subprocess
+
+import pytest
 
 from conftest import BIN, HELLO, IS_ROOT, TIMEOUT, build_server, free_port
 
@@ -133,3 +136,37 @@ def test_ipv6_address_refused(tmp_path):
     assert (f"{conf}:2: pasv_address: '2001:db8::1' is an IPv6 address; "
             "PASV can announce only IPv4 (RFC 2428)") in p.stderr, p.stderr
 
+
+
+def check_with_hosts(tmp_path, hosts, conf_text):
+    """keepftpd -t in a mount namespace whose /etc/hosts is ours."""
+    h = tmp_path / "hosts"
+    h.write_text(hosts)
+    conf = tmp_path / "k.conf"
+    conf.write_text(conf_text)
+    script = f'mount --bind "{h}" /etc/hosts && exec "{BIN}" -t -c "{conf}"'
+    p = subprocess.run(["unshare", "-m", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=30)
+    if "mount" in p.stderr or "unshare" in p.stderr:
+        pytest.skip(f"no private mount namespace here: {p.stderr.strip()}")
+    return conf, p
+
+
+@pytest.mark.skipif(not IS_ROOT or not shutil.which("unshare"),
+                    reason="needs root and unshare(1) for a private /etc/hosts")
+def test_sorted_and_ipv6_only_names(tmp_path):
+    """Through the parser's sandbox: a name with two IPv4 addresses (the
+    resolver sorts them: a netlink socket refused, a UDP probe allowed)
+    is accepted; a name with only an IPv6 address is refused with why."""
+    hosts = ("127.0.0.1 localhost\n127.0.0.7 two.test\n127.0.0.8 two.test\n"
+             "2001:db8::1 six.test\n")
+    conf, p = check_with_hosts(
+        tmp_path, hosts, "listen = 127.0.0.1:2121\npasv_address = two.test\n"
+        "pasv_address_map = 10.0.0.0/8=two.test\n")
+    assert p.returncode == 0, p.stderr
+    conf, p = check_with_hosts(
+        tmp_path, hosts, "listen = 127.0.0.1:2121\n"
+        "pasv_address_map = 10.0.0.0/8=six.test\n")
+    assert p.returncode == 1
+    assert (f"{conf}:2: pasv_address_map: 'six.test' has only IPv6 "
+            "addresses; PASV can announce only IPv4") in p.stderr, p.stderr
