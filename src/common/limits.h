@@ -29,6 +29,7 @@
 #define KF_USERS_FILE_MAX	(16 * 1024 * 1024)
 #define KF_USERS_LINE_MAX	1024
 #define KF_LISTEN_MAX		8	/* listen = lines */
+#define KF_PASV_MAP_MAX		32	/* pasv_address_map = entries */
 #define KF_LIST_ENTRIES_MAX	100000	/* entries in one listing */
 #define KF_LIST_BUF		(256 * 1024)
 #define KF_XFER_CHUNK		(1024 * 1024)	/* sendfile / upload block */

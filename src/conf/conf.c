@@ -8,7 +8,8 @@
  * command-line tools (`user`, `quota`, `ban`, `migrate`, --config-*);
  * never in the listener after start-up. Pure except conf_load (reads
  * one file), the TEXTFILE and VHOST options (read their banner files
- * while they are parsed, so that workers never open them) and
+ * while they are parsed, so that workers never open them), the
+ * PASVADDR and PASVMAP options (resolve host names, resolve.c) and
  * conf_print_doc (writes to a descriptor); it never exits (but aborts
  * on a bad built-in default) and never logs: errors go to struct
  * conf_errors.
@@ -49,6 +50,8 @@ enum conf_type {
 	CONF_T_TEXTFILE,
 	CONF_T_PATTERNS,
 	CONF_T_VHOST,
+	CONF_T_PASVADDR,
+	CONF_T_PASVMAP,
 };
 
 struct conf_opt {
@@ -73,6 +76,8 @@ struct conf_opt {
 #define CONF_AUX_TEXTFILE(n) offsetof(struct conf, n##_text)
 #define CONF_AUX_PATTERNS(n) 0
 #define CONF_AUX_VHOST(n)    offsetof(struct conf, n##_count)
+#define CONF_AUX_PASVADDR(n) offsetof(struct conf, n##_ip)
+#define CONF_AUX_PASVMAP(n)  offsetof(struct conf, n##_count)
 
 #define CONF_OPT(t, n, d, lo, hi, doc) \
 	{ #n, CONF_T_##t, offsetof(struct conf, n), CONF_AUX_##t(n), (lo), \
@@ -102,6 +107,10 @@ static const struct conf_opt opts[] = { CONF_OPTIONS(CONF_OPT) };
 	_Static_assert((lo) == 0 && (hi) <= KF_CONF_VALUE_MAX, #n ": length");
 #define CONF_ASSERT_VHOST(n, lo, hi) \
 	_Static_assert((lo) == 0 && (hi) == 0, #n ": vhost takes no range");
+#define CONF_ASSERT_PASVADDR(n, lo, hi) \
+	_Static_assert((lo) == 0 && (hi) == 0, #n ": address takes no range");
+#define CONF_ASSERT_PASVMAP(n, lo, hi) \
+	_Static_assert((lo) == 0 && (hi) == 0, #n ": map takes no range");
 #define CONF_ASSERT(t, n, d, lo, hi, doc) CONF_ASSERT_##t(n, lo, hi)
 
 CONF_OPTIONS(CONF_ASSERT)
@@ -823,6 +832,143 @@ set_vhost(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
 	return 0;
 }
 
+/*
+ * A PASV address (IPv4 literal or host name, resolve.c) in
+ * v[0..n) into ip; text, when not NULL, keeps it as written.
+ */
+static int
+pasv_target(const struct conf_opt *o, const char *v, size_t n, uint8_t ip[4],
+    char *text, struct ectx *e)
+{
+	char buf[CONF_HOST_MAX + 1], why[160];
+	struct shown s;
+
+	if (has_ctl(v, n))
+		return fail(e, "%s: control character in value", o->name);
+	if (n == 0 || n > CONF_HOST_MAX)
+		return fail(e, "%s: '%s' is not an IPv4 address or a host name",
+		    o->name, show(&s, v, n));
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	if (conf_resolve_v4(buf, ip, why, sizeof(why)) < 0)
+		return fail(e, "%s: '%s' %s", o->name, show(&s, v, n), why);
+	if (text != NULL)
+		memcpy(text, buf, n + 1);
+	return 0;
+}
+
+/* pasv_address: empty, an IPv4 address or a host name resolved now. */
+static int
+set_pasvaddr(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
+    struct ectx *e)
+{
+	uint8_t ip[4];
+
+	if (n == 0) {
+		store_text(c, o, v, 0);
+		memset(aux(c, o), 0, 4);
+		return 0;
+	}
+	if (pasv_target(o, v, n, ip, field(c, o), e) < 0)
+		return -1;
+	memcpy(aux(c, o), ip, 4);
+	return 0;
+}
+
+/* An IPv4 network a.b.c.d[/bits] (or ::ffff:a.b.c.d/bits), net/addr.c. */
+static int
+pasv_net(const struct conf_opt *o, const char *v, size_t n,
+    struct conf_pasv_map *m, struct ectx *e)
+{
+	char buf[ADDR_STR_MAX];
+	struct shown s;
+	int r = -1;
+
+	if (n > 0 && n < sizeof(buf)) {
+		memcpy(buf, v, n);
+		buf[n] = '\0';
+		r = addr_cidr_v4(buf, m->net, &m->bits);
+	}
+	if (r < 0)
+		return fail(e,
+		    "%s: '%s' is not an IPv4 network a.b.c.d/bits "
+		    "(PASV serves only IPv4 clients)",
+		    o->name, show(&s, v, n));
+	return 0;
+}
+
+/* One "CIDR=ADDRESS" into *m. */
+static int
+pasv_map_item(const struct conf_opt *o, const char *v, size_t n,
+    struct conf_pasv_map *m, struct ectx *e)
+{
+	const char *eq = memchr(v, '=', n);
+	size_t a, b;
+	struct shown s;
+
+	if (eq == NULL)
+		return fail(e, "%s: '%s' is not CIDR=ADDRESS", o->name,
+		    show(&s, v, n));
+	a = (size_t)(eq - v);
+	b = n - a - 1;
+	while (a > 0 && (v[a - 1] == ' ' || v[a - 1] == '\t'))
+		a--;
+	while (b > 0 && (eq[1] == ' ' || eq[1] == '\t')) {
+		eq++;
+		b--;
+	}
+	if (pasv_net(o, v, a, m, e) < 0)
+		return -1;
+	return pasv_target(o, eq + 1, b, m->addr, NULL, e);
+}
+
+/* One entry of a list at cur, then the ',' after it, if any. */
+static int
+pasv_map_next(const struct conf_opt *o, struct cursor *cur,
+    struct conf_pasv_map *m, struct ectx *e)
+{
+	const char *tok;
+	size_t len;
+
+	cursor_skip_ws(cur);
+	if (cursor_token(cur, ",", &tok, &len) < 0)
+		return fail(e, "%s: empty entry in list", o->name);
+	while (len > 0 && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+		len--;
+	if (pasv_map_item(o, tok, len, m, e) < 0)
+		return -1;
+	if (cursor_eat(cur, ',') && cursor_eof(cur))
+		return fail(e, "%s: empty entry in list", o->name);
+	return 0;
+}
+
+/* A comma-separated list; the first line replaces, later lines add. */
+static int
+set_pasvmap(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
+    struct ectx *e)
+{
+	struct conf_pasv_map *list = field(c, o), tmp[KF_PASV_MAP_MAX];
+	size_t *count = aux(c, o), k = e->append ? *count : 0;
+	struct cursor cur;
+
+	if (has_ctl(v, n))
+		return fail(e, "%s: control character in value", o->name);
+	memcpy(tmp, list, k * sizeof(tmp[0]));
+	cursor_init(&cur, v, n);
+	cursor_skip_ws(&cur);
+	while (!cursor_eof(&cur)) {
+		if (k == KF_PASV_MAP_MAX)
+			return fail(e, "%s: more than %d entries", o->name,
+			    KF_PASV_MAP_MAX);
+		if (pasv_map_next(o, &cur, &tmp[k], e) < 0)
+			return -1;
+		k++;
+	}
+	memcpy(list, tmp, k * sizeof(tmp[0]));
+	*count = k;
+	return 0;
+}
+
 static conf_setter *const setters[] = {
 	[CONF_T_BOOL] = set_bool,
 	[CONF_T_AUTO] = set_auto,
@@ -834,6 +980,8 @@ static conf_setter *const setters[] = {
 	[CONF_T_TEXTFILE] = set_textfile,
 	[CONF_T_PATTERNS] = set_patterns,
 	[CONF_T_VHOST] = set_vhost,
+	[CONF_T_PASVADDR] = set_pasvaddr,
+	[CONF_T_PASVMAP] = set_pasvmap,
 };
 
 static int
@@ -963,7 +1111,8 @@ check_line(const char *line, size_t *n, struct ectx *e)
 static int
 repeatable(const struct conf_opt *o)
 {
-	return o->type == CONF_T_LISTEN || o->type == CONF_T_VHOST;
+	return o->type == CONF_T_LISTEN || o->type == CONF_T_VHOST ||
+	    o->type == CONF_T_PASVMAP;
 }
 
 static void
@@ -1158,18 +1307,12 @@ int
 conf_check(struct conf *c, struct conf_errors *errs)
 {
 	struct ectx e = { errs, "config", 0, 0, 0 };
-	struct in_addr ia;
-	struct shown s;
 
 	if (c->pasv_min_port > c->pasv_max_port)
 		fail(&e, "pasv_min_port (%lu) is above pasv_max_port (%lu)",
 		    c->pasv_min_port, c->pasv_max_port);
 	if (c->anonymous_enable && c->anon_root[0] == '\0')
 		fail(&e, "anonymous_enable is set but anon_root is empty");
-	if (c->pasv_address[0] != '\0' &&
-	    inet_pton(AF_INET, c->pasv_address, &ia) != 1)
-		fail(&e, "pasv_address '%s' is not an IPv4 address",
-		    show(&s, c->pasv_address, strlen(c->pasv_address)));
 	check_listen(c, &e);
 	check_metrics(c, &e);
 	check_tls(c, &e);
@@ -1377,6 +1520,8 @@ static const char *const type_names[] = {
 	[CONF_T_TEXTFILE] = "path (text file)",
 	[CONF_T_PATTERNS] = "pattern list",
 	[CONF_T_VHOST] = "virtual host",
+	[CONF_T_PASVADDR] = "IPv4 address or host name",
+	[CONF_T_PASVMAP] = "CIDR=ADDRESS list",
 };
 
 static void
@@ -1419,6 +1564,12 @@ out_range(struct out *w, const struct conf_opt *o)
 	case CONF_T_VHOST:
 		out_fmt(w, "0 to %d lines", CONF_VHOST_MAX);
 		break;
+	case CONF_T_PASVADDR:
+		out_fmt(w, "empty, or at most %d bytes", CONF_HOST_MAX);
+		break;
+	case CONF_T_PASVMAP:
+		out_fmt(w, "0 to %d entries", KF_PASV_MAP_MAX);
+		break;
 	}
 }
 
@@ -1456,8 +1607,9 @@ static const char doc_intro[] =
     "  value is taken as written.\n"
     "- Each option may be set once. The exceptions are `listen`: its first\n"
     "  line replaces the default, later lines add addresses (a `listen`\n"
-    "  value may also be a comma-separated list); and `vhost`: each line\n"
-    "  adds one virtual host.\n"
+    "  value may also be a comma-separated list); `vhost`: each line\n"
+    "  adds one virtual host; and `pasv_address_map`: like `listen`, its\n"
+    "  later lines add entries, in order.\n"
     "- Booleans are `yes`/`no`, `true`/`false`, `on`/`off` or `1`/`0` (any\n"
     "  case). Integers are decimal digits only, modes octal digits only (no\n"
     "  sign, no spaces). Paths are absolute, or empty.\n"
@@ -1486,9 +1638,9 @@ static const char doc_rest[] =
     "After reading (and after `-o`), keepftpd checks, reporting each as\n"
     "`config: message`: that `pasv_min_port` is not above\n"
     "`pasv_max_port`; that `anon_root` is set when `anonymous_enable` is;\n"
-    "that `pasv_address` is empty or an IPv4 address; that there is at\n"
-    "least one `listen` address, none given twice; that no listen address\n"
-    "is `implicit`, no `tls_required_anon`, `tls_required_users`,\n"
+    "that there is at least one `listen` address, none given twice; that\n"
+    "no listen address is `implicit`, no `tls_required_anon`,\n"
+    "`tls_required_users`,\n"
     "`tls_prot_required_anon` or `tls_prot_required_users` is `yes`, and\n"
     "neither `tls_key` nor `tls_client_ca` is set, while `tls_cert` is\n"
     "empty; and that `tls_client_cert_required` and\n"

@@ -31,7 +31,9 @@
  * min..max), LISTEN (repeatable ADDR:PORT), TEXTFILE (a PATH whose text
  * is read while the configuration is loaded, into name_text), PATTERNS
  * (comma-separated file name globs, at most max bytes), VHOST
- * (repeatable NAME ANON_ROOT [BANNER_FILE]).
+ * (repeatable NAME ANON_ROOT [BANNER_FILE]), PASVADDR (an IPv4 address
+ * or a host name resolved at load, into name_ip), PASVMAP (repeatable
+ * CIDR=ADDRESS lists, into struct conf_pasv_map).
  */
 #define CONF_OPTIONS(X) \
 	X(LISTEN, listen, "127.0.0.1:2121", 0, 0, \
@@ -158,9 +160,24 @@
 	    "Lowest port for passive data connections.") \
 	X(UINT, pasv_max_port, "40999", 1024, 65535, \
 	    "Highest port for passive data connections.") \
-	X(STR, pasv_address, "", 0, 64, \
-	    "IPv4 address announced in PASV replies (behind NAT). Empty: the " \
+	X(PASVADDR, pasv_address, "", 0, 0, \
+	    "Address announced in PASV replies (behind NAT): an IPv4 address " \
+	    "or a host name, resolved when the configuration is loaded (and " \
+	    "on SIGHUP, never per session) to its first IPv4 address; a name " \
+	    "that does not resolve, or has only IPv6 addresses, is an error. " \
+	    "PASV carries only IPv4 (RFC 2428), and EPSV announces only a " \
+	    "port, so an IPv6 address is refused: IPv6 clients use EPSV, and " \
+	    "PASV on an IPv6 control connection answers 425. Empty: the " \
 	    "control connection's local address.") \
+	X(PASVMAP, pasv_address_map, "", 0, 0, \
+	    "Per client network, the address PASV announces instead of " \
+	    "`pasv_address`: `CIDR=ADDRESS`, CIDR an IPv4 network a.b.c.d/bits " \
+	    "(or ::ffff:a.b.c.d/bits), ADDRESS as in `pasv_address` (resolved " \
+	    "the same way). The client's address is matched against each in " \
+	    "order and the first match wins (an IPv4 client seen as " \
+	    "::ffff:a.b.c.d matches as IPv4); no match: `pasv_address`. A " \
+	    "comma-separated list, or repeat the key (at most 32 entries in " \
+	    "all).") \
 	X(BOOL, port_enable, "yes", 0, 1, \
 	    "Allow active data connections (PORT, EPRT); only to the control " \
 	    "connection's peer address and to ports >= 1024.") \
@@ -339,6 +356,16 @@ struct conf_vhost {
 	char banner_text[CONF_TEXT_MAX + 1];
 };
 
+/*
+ * One pasv_address_map entry: clients in net/bits get addr in PASV.
+ * net has no bit set past bits.
+ */
+struct conf_pasv_map {
+	uint8_t net[4];
+	uint8_t addr[4];
+	unsigned bits; /* 0..32 */
+};
+
 #define CONF_FIELD_BOOL(n) int n;
 #define CONF_FIELD_AUTO(n) int n; /* CONF_AUTO until conf_check */
 #define CONF_FIELD_UINT(n) unsigned long n;
@@ -354,6 +381,12 @@ struct conf_vhost {
 #define CONF_FIELD_PATTERNS(n) char n[KF_CONF_VALUE_MAX + 1];
 #define CONF_FIELD_VHOST(n) \
 	struct conf_vhost n[CONF_VHOST_MAX]; \
+	size_t n##_count;
+#define CONF_FIELD_PASVADDR(n) \
+	char n[CONF_HOST_MAX + 1]; \
+	uint8_t n##_ip[4];
+#define CONF_FIELD_PASVMAP(n) \
+	struct conf_pasv_map n[KF_PASV_MAP_MAX]; \
 	size_t n##_count;
 #define CONF_FIELD(t, n, d, lo, hi, doc) CONF_FIELD_##t(n)
 
@@ -409,5 +442,19 @@ int conf_host_norm(const char *in, size_t n, char *out);
 const struct conf_vhost *conf_vhost_find(const struct conf *, const char *name);
 /* The 220 greeting: banner_file's text when set, else banner. */
 const char *conf_greeting(const struct conf *);
+/*
+ * The address PASV announces to a client at peer: the first
+ * pasv_address_map entry whose network holds it (an IPv4-mapped peer
+ * as IPv4), else pasv_address. 1 and ip, or 0: none configured (the
+ * control connection's local address).
+ */
+int conf_pasv_announce(const struct conf *, const struct sockaddr_storage *peer,
+    uint8_t ip[4]);
+/*
+ * A pasv_address or map ADDRESS (parser child, resolve.c): an IPv4
+ * literal, or a host name resolved to its first IPv4 address. 0 and
+ * ip, or -1 and why (a sentence, for "KEY: 'VALUE' why").
+ */
+int conf_resolve_v4(const char *text, uint8_t ip[4], char *why, size_t whysz);
 
 #endif

@@ -50,7 +50,9 @@ int conf_check_result(const struct conf_result *, const char **what);
  * inside its array, every count is within its array, every number is
  * within its option's range, booleans are 0 or 1 (AUTO settled), the
  * listen addresses are IPv4 or IPv6 of their size, pasv_min_port <=
- * pasv_max_port. 0, or -1 and *what names the field.
+ * pasv_max_port, pasv_address has no address when empty and its own
+ * when it is an IPv4 literal, pasv_address_map's networks have no host
+ * bit. 0, or -1 and *what names the field.
  */
 int conf_check_flat(const struct conf *, const char **what);
 

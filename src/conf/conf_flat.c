@@ -6,6 +6,7 @@
  * word. Pure.
  * Runs in: listener (conf_child_load).
  */
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <string.h>
@@ -68,6 +69,45 @@ vhosts_ok(const struct conf_vhost *v, size_t count, size_t max)
 	return 1;
 }
 
+static const uint8_t no_addr[4];
+
+/*
+ * Empty with no address; or a name, and when the name is an IPv4
+ * address, that address (a host name's cannot be checked here).
+ */
+static int
+pasvaddr_ok(const char *name, size_t size, const uint8_t ip[4])
+{
+	uint8_t lit[4];
+
+	if (!ended(name, size))
+		return 0;
+	if (name[0] == '\0')
+		return memcmp(ip, no_addr, 4) == 0;
+	if (inet_pton(AF_INET, name, lit) == 1)
+		return memcmp(ip, lit, 4) == 0;
+	return 1;
+}
+
+/* Networks of 0..32 bits with no host bit set. */
+static int
+pasvmap_ok(const struct conf_pasv_map *m, size_t count, size_t max)
+{
+	size_t i;
+	unsigned b;
+
+	if (count > max)
+		return 0;
+	for (i = 0; i < count; i++) {
+		if (m[i].bits > 32)
+			return 0;
+		for (b = m[i].bits; b < 32; b++)
+			if (m[i].net[b / 8] & (0x80u >> (b % 8)))
+				return 0;
+	}
+	return 1;
+}
+
 #define FLAT_BOOL(c, n, lo, hi)	    in_range((uint64_t)(c)->n, 0, 1)
 #define FLAT_AUTO(c, n, lo, hi)	    in_range((uint64_t)(c)->n, 0, 1)
 #define FLAT_UINT(c, n, lo, hi)	    in_range((c)->n, (lo), (hi))
@@ -82,6 +122,10 @@ vhosts_ok(const struct conf_vhost *v, size_t count, size_t max)
 	listens_ok((c)->n, (c)->n##_count, NITEMS((c)->n))
 #define FLAT_VHOST(c, n, lo, hi) \
 	vhosts_ok((c)->n, (c)->n##_count, NITEMS((c)->n))
+#define FLAT_PASVADDR(c, n, lo, hi) \
+	pasvaddr_ok((c)->n, sizeof((c)->n), (c)->n##_ip)
+#define FLAT_PASVMAP(c, n, lo, hi) \
+	pasvmap_ok((c)->n, (c)->n##_count, NITEMS((c)->n))
 #define FLAT_CHECK(t, n, d, lo, hi, doc) \
 	if (!FLAT_##t(c, n, lo, hi)) { \
 		*what = #n; \

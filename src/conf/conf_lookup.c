@@ -1,15 +1,16 @@
 /*
  * conf_lookup.c - what the sessions look up in a parsed configuration:
- * a HOST name normalised, its vhost, the 220 greeting. Apart from
- * conf.c so that the privileged processes, which never parse the
- * configuration, hold only this. Pure.
- * Runs in: monitor (MON_LOGIN's host), pre-login workers, and the
- * configuration parser child (vhost lines).
+ * a HOST name normalised, its vhost, the 220 greeting, the address
+ * PASV announces to a client. Apart from conf.c so that the privileged
+ * processes, which never parse the configuration, hold only this. Pure.
+ * Runs in: monitor (MON_LOGIN's host), pre-login workers, post-login
+ * workers (PASV), and the configuration parser child (vhost lines).
  */
 #include <errno.h>
 #include <string.h>
 
 #include "conf.h"
+#include "../net/addr.h"
 
 int
 conf_host_norm(const char *in, size_t n, char *out)
@@ -48,4 +49,24 @@ const char *
 conf_greeting(const struct conf *c)
 {
 	return c->banner_file_text[0] != '\0' ? c->banner_file_text : c->banner;
+}
+
+int
+conf_pasv_announce(const struct conf *c, const struct sockaddr_storage *peer,
+    uint8_t ip[4])
+{
+	const struct conf_pasv_map *m;
+	size_t i;
+
+	for (i = 0; i < c->pasv_address_map_count && i < KF_PASV_MAP_MAX; i++) {
+		m = &c->pasv_address_map[i];
+		if (addr_in_v4net(peer, m->net, m->bits)) {
+			memcpy(ip, m->addr, 4);
+			return 1;
+		}
+	}
+	if (c->pasv_address[0] == '\0')
+		return 0;
+	memcpy(ip, c->pasv_address_ip, 4);
+	return 1;
 }

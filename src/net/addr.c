@@ -218,3 +218,32 @@ addr_list_match(const char *list, const struct sockaddr_storage *ss)
 {
 	return list_walk(list, ss);
 }
+
+int
+addr_cidr_v4(const char *text, uint8_t net[4], unsigned *bits)
+{
+	struct cidr c;
+	unsigned i;
+
+	if (cidr_parse(text, strlen(text), &c) < 0 || c.v6)
+		return -EINVAL;
+	for (i = c.bits; i < 32; i++)
+		c.a[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
+	memcpy(net, c.a, 4);
+	*bits = c.bits;
+	return 0;
+}
+
+int
+addr_in_v4net(const struct sockaddr_storage *ss, const uint8_t net[4],
+    unsigned bits)
+{
+	struct cidr c;
+
+	if (bits > 32)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	memcpy(c.a, net, 4);
+	c.bits = bits;
+	return cidr_match(&c, ss);
+}

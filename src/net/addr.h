@@ -24,5 +24,13 @@ int addr_family_proto(const struct sockaddr_storage *);
 int addr_list_check(const char *list); /* 0 or -EINVAL */
 int addr_list_match(const char *list, const struct sockaddr_storage *);
 /* 1 match, 0 none, -EINVAL bad list */
+/*
+ * "a.b.c.d[/bits]" or "::ffff:a.b.c.d/96..128" as an IPv4 network: net
+ * with its host bits cleared, bits 0..32. 0, or -EINVAL (IPv6 too).
+ */
+int addr_cidr_v4(const char *text, uint8_t net[4], unsigned *bits);
+/* ss (IPv4, or IPv4-mapped IPv6) is in net/bits: 1, else 0. */
+int addr_in_v4net(const struct sockaddr_storage *, const uint8_t net[4],
+    unsigned bits);
 
 #endif

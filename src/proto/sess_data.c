@@ -3,7 +3,6 @@
  * opening one (with its TLS handshake under PROT P) for a transfer.
  * Runs in: post-login worker.
  */
-#include <arpa/inet.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -125,9 +124,8 @@ do_pasv(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 425, "PASV needs IPv4; use EPSV.");
 		return;
 	}
-	/* behind NAT: announce the configured address (checked at load) */
-	if (s->conf->pasv_address[0] != '\0')
-		inet_pton(AF_INET, s->conf->pasv_address, ip);
+	/* behind NAT: the address configured for the client's network */
+	(void)conf_pasv_announce(s->conf, &s->si->peer, ip);
 	if (data_listen(&s->data, &s->si->local,
 		(unsigned)s->conf->pasv_min_port,
 		(unsigned)s->conf->pasv_max_port, &port) < 0) {

@@ -11,7 +11,12 @@
  * core, Landlock with read-only rights on / (when the kernel has it),
  * and a seccomp allow-list: opens that neither create nor write, reads,
  * stats, memory without PROT_EXEC, write only to its result descriptor,
- * exit. Anything else kills it, and the listener logs the signal.
+ * exit; and for the host names of pasv_address and pasv_address_map
+ * (resolve.c), what getaddrinfo(3) needs to ask nscd or a DNS server:
+ * sockets of AF_UNIX, AF_INET and AF_INET6 and their calls, only on
+ * descriptors above the result descriptor (so never on 0-2, which may
+ * be the journal's socket). Anything else kills it, and the listener
+ * logs the signal.
  * Runs in: the configuration parser child (`keepftpd --conf-child`).
  */
 #include <errno.h>
@@ -22,9 +27,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -73,6 +80,10 @@ static const char *const parser_calls[] = {
 	"rt_sigreturn",
 	"exit",
 	"exit_group",
+	"uname", /* the resolver: res_init's default domain */
+	"poll", /* the resolver waits for an answer */
+	"ppoll",
+	"futex", /* libc's once and locks around the resolver state */
 #ifdef KF_SANITIZE
 	"sigaltstack", /* the runtimes at exit */
 	"getpid",
@@ -191,6 +202,63 @@ allow(scmp_filter_ctx ctx, const char *name, unsigned n,
 	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, cmp);
 }
 
+/*
+ * The resolver's calls on the sockets it makes: only on descriptors
+ * above the result descriptor (0-2 are the listener's, 3 the result).
+ */
+static const char *const resolver_calls[] = {
+	"connect", "sendto", "sendmmsg", /* parallel queries (resolv.conf) */
+	"recvfrom", "setsockopt", /* IP_RECVERR on the UDP socket */
+	"getsockname", /* RFC 3484 sorting of several answers */
+	"writev", /* DNS over TCP (a truncated answer), nscd */
+	"readv", /* nscd */
+};
+
+static int
+rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
+    const struct scmp_arg_cmp *cmp)
+{
+	int nr = seccomp_syscall_resolve_name(name);
+
+	if (nr == __NR_SCMP_ERROR)
+		return 0;
+	return seccomp_rule_add_array(ctx, action, nr, n, cmp);
+}
+
+/*
+ * Name resolution (resolve.c): sockets to nscd (AF_UNIX) and to DNS
+ * servers; a netlink socket (getaddrinfo asks the interfaces when it
+ * sorts several answers) fails with EAFNOSUPPORT, and so does mapping
+ * a library executable (an NSS module that is not built into libc:
+ * the resolver counts that source as unavailable and asks the next).
+ */
+static int
+build_resolver(scmp_filter_ctx ctx, int result_fd)
+{
+	const int domains[] = { AF_UNIX, AF_INET, AF_INET6 };
+	struct scmp_arg_cmp c[2];
+	size_t i;
+
+	for (i = 0; i < NELEM(domains); i++) {
+		c[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)domains[i]);
+		if (rule(ctx, SCMP_ACT_ALLOW, "socket", 1, c) < 0)
+			return -1;
+	}
+	c[0] = SCMP_A0(SCMP_CMP_EQ, AF_NETLINK);
+	if (rule(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socket", 1, c) < 0)
+		return -1;
+	c[0] = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC);
+	c[1] = SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS, 0);
+	if (rule(ctx, SCMP_ACT_ERRNO(EACCES), "mmap", 2, c) < 0)
+		return -1;
+	c[0] = SCMP_A0(SCMP_CMP_GT, (scmp_datum_t)result_fd);
+	for (i = 0; i < NELEM(resolver_calls); i++)
+		if (rule(ctx, SCMP_ACT_ALLOW, resolver_calls[i], 1, c) < 0)
+			return -1;
+	c[1] = SCMP_A1(SCMP_CMP_EQ, FIONREAD);
+	return rule(ctx, SCMP_ACT_ALLOW, "ioctl", 2, c);
+}
+
 /* The calls that take arguments worth a look, then the plain ones. */
 static int
 build(scmp_filter_ctx ctx, int result_fd)
@@ -208,7 +276,8 @@ build(scmp_filter_ctx ctx, int result_fd)
 	    allow(ctx, "mprotect", 1,
 		SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) < 0 ||
 	    allow(ctx, "write", 1,
-		SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)result_fd)) < 0)
+		SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)result_fd)) < 0 ||
+	    build_resolver(ctx, result_fd) < 0)
 		return -1;
 	for (i = 0; i < NELEM(parser_calls); i++)
 		if (allow(ctx, parser_calls[i], 0, SCMP_A0(SCMP_CMP_EQ, 0)) < 0)

@@ -860,7 +860,7 @@ test_check_values(void **state UNUSED)
 {
 	static const char *const good_addr[] = { "", "203.0.113.9", "0.0.0.0" };
 	static const char *const bad_addr[] = { "1.2.3", "::1", "203.0.113.256",
-		"example.com", "1.2.3.4 " };
+		"1.2.3.4 ", "-x.example", "a_b", "a b", ".x" };
 	struct conf_errors e = { 0 };
 	struct conf c;
 	size_t i;
@@ -872,17 +872,27 @@ test_check_values(void **state UNUSED)
 		    0);
 		assert_int_equal(conf_check(&c, &e), 0);
 	}
+	/* refused where it is set, so that errors name the line */
 	for (i = 0; i < sizeof(bad_addr) / sizeof(bad_addr[0]); i++) {
 		memset(&e, 0, sizeof(e));
 		assert_int_equal(conf_set(&c, "pasv_address", bad_addr[i], NULL,
 				     &e),
-		    0);
-		assert_int_equal(conf_check(&c, &e), -1);
+		    -1);
 		assert_int_equal(e.count, 1);
 	}
 	assert_string_equal(e.msg[0],
-	    "config: pasv_address '1.2.3.4 ' is "
-	    "not an IPv4 address");
+	    "command line: pasv_address: '.x' is neither an IPv4 address "
+	    "nor a host name");
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_set(&c, "pasv_address", "::1", NULL, &e), -1);
+	assert_string_equal(e.msg[0],
+	    "command line: pasv_address: '::1' is an IPv6 address; PASV can "
+	    "announce only IPv4 (RFC 2428) and EPSV announces no address");
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_set(&c, "pasv_address", "1.2.3", NULL, &e), -1);
+	assert_string_equal(e.msg[0],
+	    "command line: pasv_address: '1.2.3' is neither an IPv4 address "
+	    "nor a host name");
 	c.pasv_address[0] = '\0';
 
 	memset(&e, 0, sizeof(e));
@@ -1479,6 +1489,207 @@ test_doc(void **state UNUSED)
 		skip();
 }
 
+/* A host name (from /etc/hosts: `localhost`) resolves at load. */
+static void
+test_pasv_address_name(void **state UNUSED)
+{
+	static const uint8_t lo[4] = { 127, 0, 0, 1 },
+			     ip9[4] = { 203, 0, 113, 9 };
+	struct conf_errors e;
+	struct conf c;
+
+	assert_int_equal(parse(&c, &e, "pasv_address = localhost\n"), 0);
+	assert_string_equal(c.pasv_address, "localhost");
+	assert_memory_equal(c.pasv_address_ip, lo, 4);
+	assert_int_equal(parse(&c, &e, "pasv_address = 203.0.113.9\n"), 0);
+	assert_memory_equal(c.pasv_address_ip, ip9, 4);
+	assert_int_equal(parse(&c, &e,
+			     "\npasv_address = no-such-host.invalid\n"),
+	    -1);
+	assert_int_equal(e.count, 1);
+	assert_true(strncmp(e.msg[0],
+			"t.conf:2: pasv_address: 'no-such-host.invalid' does "
+			"not resolve: ",
+			62) == 0);
+}
+
+static void
+assert_map(const struct conf_pasv_map *m, const char *net, unsigned bits,
+    const char *addr)
+{
+	uint8_t a[4];
+
+	assert_int_equal(inet_pton(AF_INET, net, a), 1);
+	assert_memory_equal(m->net, a, 4);
+	assert_int_equal(m->bits, bits);
+	assert_int_equal(inet_pton(AF_INET, addr, a), 1);
+	assert_memory_equal(m->addr, a, 4);
+}
+
+static void
+test_pasv_map_parse(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+
+	assert_int_equal(
+	    parse(&c, &e,
+		"pasv_address_map = 10.1.2.3/8 = 10.0.0.5, "
+		"192.168.0.0/16=localhost\n"
+		"pasv_address_map = ::ffff:172.16.0.0/108=1.2.3.4\n"
+		"pasv_address_map = 198.51.100.7=0.0.0.0\n"),
+	    0);
+	assert_int_equal(c.pasv_address_map_count, 4);
+	/* host bits cleared; a v4-mapped network is the IPv4 one */
+	assert_map(&c.pasv_address_map[0], "10.0.0.0", 8, "10.0.0.5");
+	assert_map(&c.pasv_address_map[1], "192.168.0.0", 16, "127.0.0.1");
+	assert_map(&c.pasv_address_map[2], "172.16.0.0", 12, "1.2.3.4");
+	assert_map(&c.pasv_address_map[3], "198.51.100.7", 32, "0.0.0.0");
+	/* the command line replaces the list; empty: none */
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_set(&c, "pasv_address_map", "1.0.0.0/8=1.1.1.1",
+			     NULL, &e),
+	    0);
+	assert_int_equal(c.pasv_address_map_count, 1);
+	assert_int_equal(conf_set(&c, "pasv_address_map", "", NULL, &e), 0);
+	assert_int_equal(c.pasv_address_map_count, 0);
+}
+
+static void
+test_pasv_map_bad(void **state UNUSED)
+{
+	static const struct {
+		const char *line, *msg;
+	} bad[] = {
+		{ "10.0.0.0/8", "'10.0.0.0/8' is not CIDR=ADDRESS" },
+		{ "10.0.0.0/33=1.2.3.4",
+		    "'10.0.0.0/33' is not an IPv4 network a.b.c.d/bits "
+		    "(PASV serves only IPv4 clients)" },
+		{ "2001:db8::/32=1.2.3.4",
+		    "'2001:db8::/32' is not an IPv4 network a.b.c.d/bits "
+		    "(PASV serves only IPv4 clients)" },
+		{ "10.0.0.0/8=", "'' is not an IPv4 address or a host name" },
+		{ "10.0.0.0/8=::1",
+		    "'::1' is an IPv6 address; PASV can announce only IPv4 "
+		    "(RFC 2428) and EPSV announces no address" },
+		{ "10.0.0.0/8=1.2.3.4,", "empty entry in list" },
+		{ "10.0.0.0/8=1.2.3.4,,2.0.0.0/8=1.1.1.1",
+		    "empty entry in list" },
+	};
+	char text[256], want[256];
+	struct conf_errors e;
+	struct conf c;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "pasv_address_map = %s\n",
+		    bad[i].line);
+		snprintf(want, sizeof(want), "t.conf:1: pasv_address_map: %s",
+		    bad[i].msg);
+		assert_int_equal(parse(&c, &e, text), -1);
+		assert_one_error(&e, want);
+		assert_int_equal(c.pasv_address_map_count, 0);
+	}
+}
+
+/* KF_PASV_MAP_MAX entries in all lines; one more is an error. */
+static void
+test_pasv_map_too_many(void **state UNUSED)
+{
+	char text[KF_PASV_MAP_MAX * 48 + 64];
+	struct conf_errors e;
+	struct conf c;
+	size_t i, k = 0;
+
+	for (i = 0; i < KF_PASV_MAP_MAX; i++)
+		k += (size_t)snprintf(text + k, sizeof(text) - k,
+		    "pasv_address_map = 10.%zu.0.0/16=1.2.3.4\n", i);
+	assert_int_equal(parse(&c, &e, text), 0);
+	assert_int_equal(c.pasv_address_map_count, KF_PASV_MAP_MAX);
+	snprintf(text + k, sizeof(text) - k,
+	    "pasv_address_map = 11.0.0.0/8=1.2.3.4\n");
+	assert_int_equal(parse(&c, &e, text), -1);
+	snprintf(text, sizeof(text),
+	    "t.conf:%d: pasv_address_map: more than %d entries",
+	    KF_PASV_MAP_MAX + 1, KF_PASV_MAP_MAX);
+	assert_one_error(&e, text);
+}
+
+static void
+peer4(struct sockaddr_storage *ss, const char *a)
+{
+	struct sockaddr_in *s = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	s->sin_family = AF_INET;
+	assert_int_equal(inet_pton(AF_INET, a, &s->sin_addr), 1);
+}
+
+static void
+peer6(struct sockaddr_storage *ss, const char *a)
+{
+	struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	s->sin6_family = AF_INET6;
+	assert_int_equal(inet_pton(AF_INET6, a, &s->sin6_addr), 1);
+}
+
+static void
+assert_announce(const struct conf *c, const struct sockaddr_storage *ss,
+    const char *want)
+{
+	uint8_t ip[4], w[4];
+
+	if (want == NULL) {
+		assert_int_equal(conf_pasv_announce(c, ss, ip), 0);
+		return;
+	}
+	assert_int_equal(conf_pasv_announce(c, ss, ip), 1);
+	assert_int_equal(inet_pton(AF_INET, want, w), 1);
+	assert_memory_equal(ip, w, 4);
+}
+
+/* First match wins, v4-mapped peers match IPv4 networks, else default. */
+static void
+test_pasv_map_match(void **state UNUSED)
+{
+	struct sockaddr_storage ss;
+	struct conf_errors e;
+	struct conf c;
+
+	assert_int_equal(parse(&c, &e,
+			     "pasv_address_map = 10.1.0.0/16=10.1.0.1, "
+			     "10.0.0.0/8=10.0.0.5\n"
+			     "pasv_address_map = 10.2.0.0/16=10.2.0.1\n"
+			     "pasv_address_map = 0.0.0.0/0=192.0.2.1\n"),
+	    0);
+	peer4(&ss, "10.1.9.9");
+	assert_announce(&c, &ss, "10.1.0.1");
+	peer4(&ss, "10.2.9.9"); /* 10.0.0.0/8 comes first */
+	assert_announce(&c, &ss, "10.0.0.5");
+	peer6(&ss, "::ffff:10.1.2.3");
+	assert_announce(&c, &ss, "10.1.0.1");
+	peer4(&ss, "203.0.113.1");
+	assert_announce(&c, &ss, "192.0.2.1");
+	peer6(&ss, "2001:db8::1"); /* not IPv4: no network holds it */
+	assert_announce(&c, &ss, NULL);
+
+	assert_int_equal(parse(&c, &e,
+			     "pasv_address = 198.51.100.2\n"
+			     "pasv_address_map = 127.0.0.2/32=127.0.0.9\n"),
+	    0);
+	peer4(&ss, "127.0.0.2");
+	assert_announce(&c, &ss, "127.0.0.9");
+	peer4(&ss, "127.0.0.3");
+	assert_announce(&c, &ss, "198.51.100.2");
+	peer6(&ss, "2001:db8::1");
+	assert_announce(&c, &ss, "198.51.100.2");
+	assert_int_equal(parse(&c, &e, ""), 0);
+	peer4(&ss, "127.0.0.3");
+	assert_announce(&c, &ss, NULL);
+}
+
 int
 main(void)
 {
@@ -1528,6 +1739,11 @@ main(void)
 		cmocka_unit_test(test_vhost_bad),
 		cmocka_unit_test(test_vhost_set),
 		cmocka_unit_test(test_doc),
+		cmocka_unit_test(test_pasv_address_name),
+		cmocka_unit_test(test_pasv_map_parse),
+		cmocka_unit_test(test_pasv_map_bad),
+		cmocka_unit_test(test_pasv_map_too_many),
+		cmocka_unit_test(test_pasv_map_match),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

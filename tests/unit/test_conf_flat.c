@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -35,7 +37,10 @@ static const char good_text[] = "listen = 127.0.0.1:2121\n"
 				"anon_root = /srv/ftp\n"
 				"vhost = a.example /srv/a\n"
 				"vhost = b.example /srv/b\n"
-				"hide_patterns = *.bak\n";
+				"hide_patterns = *.bak\n"
+				"pasv_address = 203.0.113.9\n"
+				"pasv_address_map = 10.0.0.0/8=10.0.0.5\n"
+				"pasv_address_map = 127.0.0.2/32=localhost\n";
 
 /* A configuration as the child makes it: parsed and checked. */
 static struct conf *
@@ -214,6 +219,40 @@ test_result(void **state UNUSED)
 }
 
 /* Any one byte of a string field set non-zero where its NUL was. */
+/* The PASV addresses and networks as the parser leaves them. */
+static void
+test_pasv_entries(void **state UNUSED)
+{
+	struct conf c;
+
+	c = *good();
+	memset(c.pasv_address, 'a', sizeof(c.pasv_address));
+	refused(&c, "pasv_address");
+	c = *good();
+	c.pasv_address_ip[3] = 10; /* not the literal's address */
+	refused(&c, "pasv_address");
+	c = *good();
+	c.pasv_address[0] = '\0'; /* empty, but an address */
+	refused(&c, "pasv_address");
+	c = *good();
+	c.pasv_address_map_count = KF_PASV_MAP_MAX + 1;
+	refused(&c, "pasv_address_map");
+	c = *good();
+	c.pasv_address_map_count = (size_t)-1;
+	refused(&c, "pasv_address_map");
+	c = *good();
+	c.pasv_address_map[1].bits = 33;
+	refused(&c, "pasv_address_map");
+	c = *good();
+	c.pasv_address_map[0].net[3] = 1; /* a host bit of 10.0.0.0/8 */
+	refused(&c, "pasv_address_map");
+	c = *good();
+	memset(c.pasv_address, 0, sizeof(c.pasv_address));
+	memset(c.pasv_address_ip, 0, sizeof(c.pasv_address_ip));
+	c.pasv_address_map_count = 0;
+	assert_int_equal(conf_check_flat(&c, &(const char *){ NULL }), 0);
+}
+
 static void
 test_every_string(void **state UNUSED)
 {
@@ -235,6 +274,39 @@ test_every_string(void **state UNUSED)
 		memset((char *)&c + offs[i], 'z', KF_CONF_VALUE_MAX + 1);
 		assert_int_equal(conf_check_flat(&c, &what), -1);
 	}
+}
+
+/*
+ * What getaddrinfo may do in the sandbox: a UDP socket above the
+ * result descriptor, connected and asked its name; a netlink socket
+ * and an executable mapping of a file refused with an errno (not
+ * killed). 0 when all is as expected.
+ */
+static int
+resolver_calls(int result_fd)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	void *m;
+	int s, fd;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(9);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s <= result_fd ||
+	    connect(s, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    getsockname(s, (struct sockaddr *)&sin, &len) < 0 ||
+	    sendto(s, "x", 1, 0, NULL, 0) != 1)
+		return 1;
+	close(s);
+	if (socket(AF_NETLINK, SOCK_RAW, 0) != -1 || errno != EAFNOSUPPORT)
+		return 2;
+	if ((fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) < 0)
+		return 3;
+	m = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+	if (m != MAP_FAILED || errno != EACCES)
+		return 4;
+	return 0;
 }
 
 /*
@@ -281,8 +353,20 @@ sandboxed(int action)
 			(void)kill(getppid(), SIGTERM);
 			break;
 		case 8:
-			(void)socket(AF_INET, SOCK_STREAM, 0);
+			(void)socket(AF_PACKET, SOCK_RAW, 0);
 			break;
+		case 9: /* resolver calls only above the result fd */
+			(void)sendto(STDERR_FILENO, "x", 1, 0, NULL, 0);
+			break;
+		case 10:
+			(void)connect(p[1], NULL, 0);
+			break;
+		case 11:
+			(void)mmap(NULL, 4096, PROT_READ | PROT_EXEC,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			break;
+		case 20: /* the resolver: sockets, netlink and mapping refused */
+			_exit(resolver_calls(p[1]));
 		}
 		_exit(0);
 	}
@@ -300,7 +384,10 @@ test_parser_sandbox(void **state UNUSED)
 
 	st = sandboxed(0);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	for (action = 1; action <= 8; action++) {
+	st = sandboxed(20);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("resolver calls: status %#x", st);
+	for (action = 1; action <= 11; action++) {
 		st = sandboxed(action);
 		if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGSYS)
 			fail_msg("action %d: status %#x, not SIGSYS", action,
@@ -320,6 +407,7 @@ main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_result),
 		cmocka_unit_test(test_every_string),
+		cmocka_unit_test(test_pasv_entries),
 		cmocka_unit_test(test_parser_sandbox),
 	};
 
