@@ -2,9 +2,10 @@
  * worker_main.c - keepftpd-worker, the unprivileged image: started only
  * by the listener as `keepftpd-worker --spawner ROLE` (src/priv/spawn.c),
  * with the request channel and the configuration memfd at fixed
- * descriptors. It holds the FTP protocol, the file system code and the
+ * descriptors, or as kf-log, `keepftpd-worker --log kf-log`
+ * (src/priv/kflog.c, the log file writer). It holds the FTP protocol, the file system code and the
  * TLS relay; the privileged keepftpd holds none of them.
- * Runs in: spawners (then their workers).
+ * Runs in: spawners (then their workers), kf-log.
  */
 #include <fcntl.h>
 #include <sodium.h>
@@ -19,6 +20,11 @@
 int
 main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "--log") == 0) {
+		if (syscall(SYS_close_range, SPAWN_FD_CONF + 1, ~0U, 0) < 0)
+			return 1;
+		return kflog_main();
+	}
 	if (argc != 3 || strcmp(argv[1], "--spawner") != 0) {
 		fprintf(stderr, "keepftpd-worker: started by keepftpd only\n");
 		return 2;

@@ -370,6 +370,7 @@ static const char *const log_words[] = { "stderr", "syslog", NULL };
 static const char *const level_words[] = { "error", "warning", "info", "debug",
 	NULL };
 static const char *const tls_min_words[] = { "1.2", "1.3", NULL };
+static const char *const log_format_words[] = { "text", "json", NULL };
 static const struct {
 	const char *opt;
 	const char *const *words;
@@ -378,6 +379,7 @@ static const struct {
 	{ "log", log_words, "stderr or syslog" },
 	{ "log_level", level_words, "error, warning, info or debug" },
 	{ "tls_min", tls_min_words, "1.2 or 1.3" },
+	{ "log_format", log_format_words, "text or json" },
 };
 
 /* v[0..n) is an address list (net/addr.c). */

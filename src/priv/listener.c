@@ -34,6 +34,7 @@
 #include "admin.h"
 #include "bantab.h"
 #include "listener.h"
+#include "logd.h"
 #include "monitor.h"
 #include "notify.h"
 #include "spawn.h"
@@ -71,8 +72,9 @@ static unsigned stop_drained, stop_cut; /* transfers, for the last line */
  * Every signal a service manager or an admin may send has a defined,
  * logged effect (the table in README.md): SIGTERM, SIGINT and SIGQUIT
  * stop the server (sessions are asked to end first), SIGHUP
- * reloads, SIGUSR2 logs the session counts, SIGUSR1 and the rest below
- * are logged and otherwise ignored. Signals that mean a crash (SIGSEGV,
+ * reloads, SIGUSR1 reopens log_file and xferlog_file (logd.c), SIGUSR2
+ * logs the session counts, the rest below are logged and otherwise
+ * ignored. Signals that mean a crash (SIGSEGV,
  * SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT) keep their default
  * action, and SIGKILL and SIGSTOP cannot be caught.
  */
@@ -167,10 +169,7 @@ signals_log(void)
 			continue;
 		got_other[s] = 0;
 		name = sigabbrev_np(s);
-		if (s == SIGUSR1)
-			log_info("SIGUSR1: the log goes to stderr or syslog; "
-				 "nothing to reopen");
-		else if (s == SIGUSR2)
+		if (s == SIGUSR2)
 			log_info("SIGUSR2: %zu session(s), %zu logged in, "
 				 "%zu address(es) banned",
 			    nslots, logged_in_count(), bantab_nbanned(bans));
@@ -523,7 +522,7 @@ listener_bind(struct listener *L)
 	signals_setup(&run_mask);
 	for (i = 0; i < SPAWN_ROLES; i++)
 		spawners[i].chan = -1;
-	if (spawn_init() < 0)
+	if (spawn_init() < 0 || logd_start(&L->conf) < 0)
 		return -1;
 	if ((n = activated(L)) < 0)
 		return -1;
@@ -675,7 +674,7 @@ reaped(pid_t pid, int status)
 {
 	size_t i;
 
-	if (spawner_ended(pid, status))
+	if (spawner_ended(pid, status) || logd_reaped(pid, status))
 		return;
 	for (i = 0; i < nslots; i++)
 		if (slots[i].pid == pid) {
@@ -1069,8 +1068,8 @@ wait_sessions(const sigset_t *mask, int64_t until, int stop_on_term)
  * The stop (docs/OPERATIONS.md). Accepting ends at once. The drain:
  * SIGTERM to every monitor; idle and not logged-in sessions get 421 at
  * once, a running transfer gets up to shutdown_grace seconds. The cut,
- * at that deadline or at a second SIGTERM/SIGINT/SIGQUIT: SIGUSR1 to
- * the monitors (426, a partial STOR discarded), then SIGKILL after
+ * at that deadline or at a second SIGTERM/SIGINT/SIGQUIT:
+ * SESSION_SIG_CUT to the monitors (426, a partial STOR discarded), then SIGKILL after
  * CUT_GRACE_MS.
  */
 static void
@@ -1100,7 +1099,7 @@ stop_all(struct listener *L, const sigset_t *mask)
 		else
 			log_info("shutdown_grace over: cutting %zu session(s)",
 			    nslots);
-		signal_sessions(SIGUSR1);
+		signal_sessions(SESSION_SIG_CUT);
 		wait_sessions(mask, sys_now_ms() + CUT_GRACE_MS, 0);
 	}
 	signal_sessions(SIGKILL);
@@ -1150,7 +1149,7 @@ listener_run(struct listener *L)
 		 * down, wake each second to act on time */
 		if (ppoll(p, L->nfds + 2,
 			bantab_nbanned(bans) > 0 || prelogin_busy(&L->conf) ||
-				spawner_down() ?
+				spawner_down() || logd_down() ?
 			    &second :
 			    NULL,
 			&mask) > 0) {
@@ -1164,6 +1163,10 @@ listener_run(struct listener *L)
 		reports_read(L);
 		bans_sweep();
 		prelogin_trim(&L->conf);
+		if (got_other[SIGUSR1]) { /* log rotation (logd.c) */
+			got_other[SIGUSR1] = 0;
+			logd_reopen(&L->conf, "SIGUSR1");
+		}
 		signals_log();
 		if (got_chld) {
 			got_chld = 0;
@@ -1173,13 +1176,16 @@ listener_run(struct listener *L)
 			got_hup = 0;
 			notify_reloading();
 			do_reload(L);
+			logd_reopen(&L->conf, "SIGHUP");
 			notify_ready(nslots, logged_in_count());
 		}
 		spawners_restart(L);
+		logd_tick(&L->conf);
 		status_changed();
 	}
 	log_info("SIG%-s: stopping", sigabbrev_np(got_term));
 	stop_all(L, &mask);
 	log_info("stopped");
+	logd_stop();
 	return 0;
 }
