@@ -49,6 +49,7 @@ struct slot {
 	int64_t since_ms; /* start, or the last REIN */
 	int logged_in; /* LSN_LOGIN_STATE */
 	int trimmed; /* SIGTERM sent by prelogin_trim */
+	unsigned long id; /* the session id its monitor logs with */
 };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
@@ -565,8 +566,25 @@ count_peer(const struct sockaddr_storage *peer)
 	return n;
 }
 
+/*
+ * The listener's lines about one session carry its id in the log
+ * record (log_file), as the monitor's do; the text line is unchanged.
+ */
+static void
+slot_stamp(const struct slot *s)
+{
+	char host[ADDR_STR_MAX];
+
+	if (s == NULL) {
+		log_set_session(0, NULL, 0);
+		return;
+	}
+	addr_to_str(&s->peer, host, sizeof(host));
+	log_set_session(s->id, host, addr_port(&s->peer));
+}
+
 static int
-slot_add(pid_t pid, const struct sockaddr_storage *peer)
+slot_add(pid_t pid, const struct sockaddr_storage *peer, unsigned long id)
 {
 	/* a failed grow changes nothing: no write past the table */
 	if (grow_array(&slots, &capslots, nslots + 1, sizeof(*slots), 64,
@@ -574,7 +592,8 @@ slot_add(pid_t pid, const struct sockaddr_storage *peer)
 		return -1;
 	slots[nslots] = (struct slot){ .pid = pid,
 		.peer = *peer,
-		.since_ms = sys_now_ms() };
+		.since_ms = sys_now_ms(),
+		.id = id };
 	nslots++;
 	return 0;
 }
@@ -623,10 +642,12 @@ prelogin_trim(const struct conf *c)
 			continue;
 		slots[i].trimmed = 1;
 		kill(slots[i].pid, SIGTERM);
+		slot_stamp(&slots[i]);
 		log_info("session pid %ld not logged in after %lu s while "
 			 "%zu of max_prelogin %lu are: closed",
 		    (long)slots[i].pid, c->login_timeout_busy, prelogin_count(),
 		    c->max_prelogin);
+		slot_stamp(NULL);
 	}
 }
 
@@ -770,7 +791,7 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
 		monitor_run(&a);
 	}
 	close(fd);
-	if (slot_add(pid, peer) < 0)
+	if (slot_add(pid, peer, a.id) < 0)
 		log_err("session table full");
 }
 
@@ -888,9 +909,11 @@ report_one(struct listener *L, const unsigned char *frame, size_t n,
 	    !bantab_fail(bans, &p, &a, sys_now_ms()))
 		return 0;
 	bantab_addr_to_str(&a, host, sizeof(host));
+	slot_stamp(sl); /* the session whose failure made the ban */
 	log_warn("ban: %-s banned for %lu s (%lu failed logins within %lu s)",
 	    host, L->conf.ban_seconds, L->conf.ban_failures,
 	    L->conf.ban_window);
+	slot_stamp(NULL);
 	return 0;
 }
 

@@ -135,6 +135,8 @@ sess_audit(struct sess *s, const char *op, const char *from, int ok)
 	int e = errno;
 
 	log_field_str("cmd", op);
+	if (!ok) /* in the text after " reason=", a field of its own in JSON */
+		log_field_str("reason", strerror(e));
 	if (from != NULL)
 		log_event(LOG_INFO, "audit",
 		    "audit: %-s from=%s path=%s user=%s result=%-s%-s%-s", op,
