@@ -559,14 +559,11 @@ logrec_xferlog(const struct logrec *r, char *buf, size_t outsz)
 		return 0;
 	gmtime_r(&sec, &tm);
 	(void)strftime(ts, sizeof(ts), "%a %b %e %H:%M:%S %Y", &tm);
-	secs = (digits_val(field_digits(r, "duration_ms", msd, sizeof(msd)),
-		    strlen(msd)) +
-		   500) /
-	    1000;
+	(void)field_digits(r, "duration_ms", msd, sizeof(msd));
+	secs = (digits_val(msd, strlen(msd)) + 500) / 1000;
 	if (secs < 1)
 		secs = 1;
-	if (field_digits(r, "bytes", bytes, sizeof(bytes)) != bytes)
-		memcpy(bytes, "0", 2);
+	(void)field_digits(r, "bytes", bytes, sizeof(bytes));
 	logrec_xfer_name(path->val, path->len, name, name_max);
 	logrec_xfer_name(r->user, r->user_len, user, sizeof(user));
 	logrec_xfer_name(r->client != NULL ? r->client : "-",
