@@ -571,21 +571,20 @@ send_worker(int prio, const char *event, const char *msg, size_t n,
 	memcpy(d + 1, msg, n);
 	o = 1 + n;
 	if (event != NULL || fields != NULL) {
-		struct logrec_buf *rb = (struct logrec_buf *)NULL;
 		static struct logrec_buf tail;
 
-		rb = &tail;
-		rb->len = 0;
+		tail.len = 0;
 		if (event != NULL)
-			(void)logrec_put(rb, LR_EVENT, NULL, event,
+			(void)logrec_put(&tail, LR_EVENT, NULL, event,
 			    strlen(event));
-		if (fields != NULL && fields->len <= sizeof(rb->b) - rb->len) {
-			memcpy(rb->b + rb->len, fields->b, fields->len);
-			rb->len += fields->len;
+		if (fields != NULL &&
+		    fields->len <= sizeof(tail.b) - tail.len) {
+			memcpy(tail.b + tail.len, fields->b, fields->len);
+			tail.len += fields->len;
 		}
 		d[o++] = '\0';
-		memcpy(d + o, rb->b, rb->len);
-		o += rb->len;
+		memcpy(d + o, tail.b, tail.len);
+		o += tail.len;
 	}
 	(void)sys_send(sink_fd, d, o, MSG_DONTWAIT);
 }

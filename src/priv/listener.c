@@ -523,7 +523,7 @@ listener_bind(struct listener *L)
 	signals_setup(&run_mask);
 	for (i = 0; i < SPAWN_ROLES; i++)
 		spawners[i].chan = -1;
-	if (spawn_init() < 0 || logd_start(&L->conf) < 0)
+	if (spawn_init() < 0)
 		return -1;
 	if ((n = activated(L)) < 0)
 		return -1;
@@ -533,6 +533,9 @@ listener_bind(struct listener *L)
 		L->fds[L->nfds++] = fd;
 	}
 	if (geteuid() == 0 && sandbox_prepare_empty_dir(L->conf.empty_dir) < 0)
+		return -1;
+	/* kf-log enters the empty root: after it exists */
+	if (logd_start(&L->conf) < 0)
 		return -1;
 	if (policy_init() < 0)
 		return -1;
