@@ -402,6 +402,7 @@ emit(int prio, const char *esc)
  * text line as stderr would get it, then the message and its fields.
  */
 static int pipe_fd = -1; /* to kf-log (listener, monitors), or -1 */
+static int pipe_xfer_only; /* no log_file: the sink, and transfers to kf-log */
 static unsigned long pipe_dropped; /* sent to stderr instead */
 static struct {
 	unsigned long id; /* 0: none */
@@ -412,9 +413,10 @@ static struct {
 } stamp;
 
 void
-log_set_pipe(int fd)
+log_set_pipe(int fd, int xfer_only)
 {
 	pipe_fd = fd;
+	pipe_xfer_only = xfer_only;
 }
 
 void
@@ -540,7 +542,7 @@ deliver(int prio, const char *event, const char *msg, size_t n,
 	char esc[KF_LOG_LINE_MAX * 4 + 1];
 
 	log_escape(msg, n, esc, sizeof(esc));
-	if (pipe_fd < 0) {
+	if (pipe_fd < 0 || pipe_xfer_only) {
 		emit(prio, esc);
 		return;
 	}
@@ -814,9 +816,11 @@ fwd_line(const struct fwd_chan *ch, int prio, const char *text, size_t n,
 			line[o++] = esc[i];
 	}
 	line[o] = '\0';
-	if (pipe_fd < 0) {
-		emit(prio, line);
-		return;
+	if (pipe_fd < 0 || pipe_xfer_only) {
+		emit(prio, line); /* the log is stderr or syslog */
+		if (pipe_fd < 0 || wr->event == NULL || wr->event_len != 8 ||
+		    memcmp(wr->event, "transfer", 8) != 0)
+			return; /* kf-log takes only what makes xferlog lines */
 	}
 	/* the monitor's stamps; of the worker's record only event and fields */
 	rec_head(&rb, prio, line);
@@ -830,7 +834,7 @@ fwd_line(const struct fwd_chan *ch, int prio, const char *text, size_t n,
 		if (!logrec_reserved(wr->f[i].key))
 			(void)logrec_put(&rb, wr->f[i].kind, wr->f[i].key,
 			    wr->f[i].val, wr->f[i].len);
-	if (rec_send(&rb) < 0)
+	if (rec_send(&rb) < 0 && !pipe_xfer_only)
 		emit(prio, line);
 }
 

@@ -44,10 +44,11 @@ void log_field_str(const char *key, const char *val);
 void log_field_num(const char *key, long long v);
 /*
  * Listener, monitors: records to kf-log on fd (a datagram socket), the
- * sink only when it cannot take them. Monitors: the session's stamps
+ * sink only when it cannot take them; xfer_only (xferlog_file without
+ * log_file): lines to the sink, and only transfer records to kf-log. Monitors: the session's stamps
  * (id, client address and port; the user once logged in, or NULL).
  */
-void log_set_pipe(int fd);
+void log_set_pipe(int fd, int xfer_only);
 void log_set_session(unsigned long id, const char *client, unsigned port);
 void log_set_user(const char *user, int anonymous);
 

@@ -162,7 +162,7 @@ logd_start(const struct conf *c)
 		log_err("kf-log did not start");
 		return -1;
 	}
-	log_set_pipe(recs[1]);
+	log_set_pipe(recs[1], c->log_file[0] == '\0');
 	return 0;
 }
 
@@ -185,6 +185,8 @@ logd_reopen(const struct conf *c, const char *why)
 		    why);
 		return;
 	}
+	/* log_file set or emptied by a reload: new sessions follow */
+	log_set_pipe(recs[1], c->log_file[0] == '\0');
 	log_info("%-s: log files reopened: log_file=%s xferlog_file=%s", why,
 	    c->log_file[0] != '\0' ? c->log_file : NULL,
 	    c->xferlog_file[0] != '\0' ? c->xferlog_file : NULL);
@@ -197,7 +199,7 @@ logd_reaped(pid_t p, int status)
 		return 0;
 	pid = 0;
 	sys_close(&chan);
-	log_set_pipe(-1); /* the listener's own lines: stderr meanwhile */
+	log_set_pipe(-1, 0); /* the listener's own lines: stderr meanwhile */
 	log_err("kf-log (pid %ld) ended (%-s %d); its lines queue until it "
 		"is back, then go to stderr or syslog",
 	    (long)p, WIFSIGNALED(status) ? "signal" : "status",
@@ -220,7 +222,7 @@ logd_tick(const struct conf *c)
 		log_err("kf-log did not start again; retrying");
 		return;
 	}
-	log_set_pipe(recs[1]);
+	log_set_pipe(recs[1], c->log_file[0] == '\0');
 	log_info("kf-log started again");
 }
 
@@ -232,7 +234,7 @@ logd_stop(void)
 
 	if (!enabled)
 		return;
-	log_set_pipe(-1);
+	log_set_pipe(-1, 0);
 	sys_close(&recs[1]);
 	sys_close(&chan); /* kf-log writes what is queued, then ends */
 	while (pid > 0 && sys_now_ms() < until) {
