@@ -81,11 +81,13 @@ logrec_put(struct logrec_buf *rb, char kind, const char *key, const char *val,
 		return -1;
 	rb->b[rb->len++] = (unsigned char)kind;
 	rb->b[rb->len++] = (unsigned char)klen;
-	memcpy(rb->b + rb->len, key, klen);
+	if (klen > 0)
+		memcpy(rb->b + rb->len, key, klen);
 	rb->len += klen;
 	rb->b[rb->len++] = (unsigned char)(len & 0xff);
 	rb->b[rb->len++] = (unsigned char)(len >> 8);
-	memcpy(rb->b + rb->len, val, len);
+	if (len > 0)
+		memcpy(rb->b + rb->len, val, len);
 	rb->len += len;
 	return 0;
 }

@@ -239,6 +239,11 @@ logd_stop(void)
 	sys_close(&chan); /* kf-log writes what is queued, then ends */
 	while (pid > 0 && sys_now_ms() < until) {
 		if (waitpid(pid, &status, WNOHANG) == pid) {
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				log_warn("kf-log ended with %-s %d at the stop",
+				    WIFSIGNALED(status) ? "signal" : "status",
+				    WIFSIGNALED(status) ? WTERMSIG(status) :
+							  WEXITSTATUS(status));
 			pid = 0;
 			break;
 		}
