@@ -317,3 +317,24 @@ def test_listener_ban_line_names_the_session(logsrv):
     failed = [o for o in objects(srv.log_path) if o["event"] == "login_failed"]
     assert bans[0]["session"] == failed[-1]["session"]
     assert bans[0]["pid"] == srv.pid != failed[-1]["pid"]
+
+
+def test_kf_log_killed_is_restarted_and_nothing_is_lost(logsrv):
+    from conftest import descendants_named
+    srv = logsrv(rootless=not IS_ROOT)
+    first = wait_for(lambda: descendants_named(srv.pid, "kf-log"))
+    assert len(first) == 1
+    os.kill(first[0], signal.SIGKILL)
+    # a session while kf-log is down: its lines queue on the socket
+    f = srv.login()
+    f.storbinary("STOR during.bin", io.BytesIO(b"d" * 7))
+    f.quit()
+    again = wait_for(lambda: [p for p in descendants_named(srv.pid, "kf-log")
+                              if p != first[0]], timeout=5)
+    assert again, srv.stderr_path.read_text()
+    assert wait_objects(srv, lambda o: o["event"] == "transfer" and
+                        o["path"] == "/during.bin" and o["bytes"] == 7)
+    # the listener said it on stderr meanwhile
+    assert "kf-log (pid %d) ended (signal 9)" % first[0] in \
+        srv.stderr_path.read_text()
+    assert "/during.bin" in srv.xfer_path.read_text()
