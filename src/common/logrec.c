@@ -356,19 +356,20 @@ logrec_json_escape(const char *in, size_t n, char *out, size_t outsz)
 		return 0;
 	while (i < n) {
 		len = log_utf8_seq(u + i, n - i, &cp);
-		tl = 0;
-		if (len > 0 && cp == '"') {
-			memcpy(t, "\\\"", 2), tl = 2;
-		} else if (len > 0 && cp == '\\') {
-			memcpy(t, "\\\\", 2), tl = 2;
+		if (len > 0 && (cp == '"' || cp == '\\')) {
+			t[0] = '\\';
+			t[1] = (char)cp;
+			tl = 2;
 		} else if (len > 0 && !log_unsafe_char(cp)) {
-			memcpy(t, u + i, len), tl = len;
+			memcpy(t, u + i, len);
+			tl = len;
 		} else {
 			if (len == 0) {
 				len = 1;
 				cp = u[i]; /* the byte, as U+00XX */
 			}
-			t[0] = '\\', t[1] = 'u';
+			t[0] = '\\';
+			t[1] = 'u';
 			for (k = 0; k < 4; k++)
 				t[2 + k] = hex[(cp >> (12 - 4 * k)) & 15];
 			tl = 6;
