@@ -314,6 +314,21 @@ text_guard(const char *in, size_t n, char *out, size_t outsz)
 	out[o] = '\0';
 }
 
+static int
+ident_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (s == NULL || n == 0 || n > 32)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+			(s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+			s[i] == '_'))
+			return 0;
+	return 1;
+}
+
 size_t
 logrec_text(const struct logrec *r, char *out, size_t outsz)
 {
@@ -324,11 +339,12 @@ logrec_text(const struct logrec *r, char *out, size_t outsz)
 
 	if (r->text == NULL || outsz < 64)
 		return 0;
+	if (!ident_ok(r->ident, r->ident_len))
+		return 0; /* the senders write "keepftpd": nothing else */
 	gmtime_r(&sec, &tm);
 	(void)strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	n = snprintf(head, sizeof(head), "%s %.*s[%.*s]: %s: ", ts,
-	    (int)(r->ident_len < 32 ? r->ident_len : 32),
-	    r->ident != NULL ? r->ident : "", (int)r->pid_len,
+	    (int)r->ident_len, r->ident, (int)r->pid_len,
 	    r->pid != NULL ? r->pid : "", level_name(r->prio));
 	/* the sender escaped it; controls again here: one record, one line */
 	text_guard(r->text, r->text_len, esc, sizeof(esc));
