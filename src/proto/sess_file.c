@@ -134,7 +134,7 @@ sess_audit(struct sess *s, const char *op, const char *from, int ok)
 {
 	int e = errno;
 
-	log_field_str("cmd", op);
+	log_field_str("command", op);
 	if (!ok) /* in the text after " reason=", a field of its own in JSON */
 		log_field_str("reason", strerror(e));
 	if (from != NULL)

@@ -113,7 +113,7 @@ sess_log_xfer(struct sess *s, const char *verb, const struct xfer *x,
 	 * i); the monitor stamps the user on the record, the text line
 	 * names it too.
 	 */
-	log_field_str("cmd", verb);
+	log_field_str("command", verb);
 	log_field_num("duration_ms", (long long)ms);
 	log_field_str("type", s->ascii ? "ascii" : "binary");
 	log_event(LOG_INFO, "transfer",

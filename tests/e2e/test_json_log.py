@@ -291,14 +291,14 @@ def test_audit_events(logsrv):
     audit = [o for o in objects(srv.log_path) if o["event"] == "audit"]
     assert all(o["user"] == srv.user and o["session"] == sid and
                o["origin"] == "worker kf-session" for o in audit)
-    ok = [(o["cmd"], o["path"]) for o in audit if o["result"] == "ok"]
+    ok = [(o["command"], o["path"]) for o in audit if o["result"] == "ok"]
     assert ok == [("MKD", "/dir"), ("RNTO", "/g.txt"), ("SITE CHMOD", "/g.txt"),
                   ("MFMT", "/g.txt"), ("DELE", "/g.txt"), ("RMD", "/dir")], ok
-    rnto = next(o for o in audit if o["cmd"] == "RNTO")
+    rnto = next(o for o in audit if o["command"] == "RNTO")
     assert rnto["from"] == "/f.txt"
-    chmod = next(o for o in audit if o["cmd"] == "SITE CHMOD")
+    chmod = next(o for o in audit if o["command"] == "SITE CHMOD")
     assert chmod["mode"] == "0600"
-    bad = {o["cmd"] for o in audit if o["result"] == "failed"}
+    bad = {o["command"] for o in audit if o["result"] == "failed"}
     assert bad >= {"DELE", "RMD", "RNFR", "SITE CHMOD", "MFMT"}, audit
     assert all(o.get("reason") for o in audit if o["result"] == "failed")
 

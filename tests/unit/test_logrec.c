@@ -69,7 +69,7 @@ build(struct logrec_buf *rb, const char *event, const char *path)
 	assert_int_equal(logrec_put(rb, LR_STR, "path", path, strlen(path)), 0);
 	assert_int_equal(logrec_put_num(rb, LR_NUM, "bytes", 4096), 0);
 	assert_int_equal(logrec_put_num(rb, LR_NUM, "duration_ms", 2600), 0);
-	assert_int_equal(logrec_put(rb, LR_STR, "cmd", "RETR", 4), 0);
+	assert_int_equal(logrec_put(rb, LR_STR, "command", "RETR", 4), 0);
 	assert_int_equal(logrec_put(rb, LR_STR, "status", "aborted", 7), 0);
 	assert_int_equal(logrec_put(rb, LR_STR, "type", "binary", 6), 0);
 }
