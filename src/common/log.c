@@ -403,6 +403,7 @@ emit(int prio, const char *esc)
  */
 static int pipe_fd = -1; /* to kf-log (listener, monitors), or -1 */
 static int pipe_xfer_only; /* no log_file: the sink, and transfers to kf-log */
+static int pipe_held; /* this process's own lines to the sink for now */
 static unsigned long pipe_dropped; /* sent to stderr instead */
 static struct {
 	unsigned long id; /* 0: none */
@@ -417,6 +418,12 @@ log_set_pipe(int fd, int xfer_only)
 {
 	pipe_fd = fd;
 	pipe_xfer_only = xfer_only;
+}
+
+void
+log_pipe_hold(int on)
+{
+	pipe_held = on;
 }
 
 void
@@ -542,7 +549,7 @@ deliver(int prio, const char *event, const char *msg, size_t n,
 	char esc[KF_LOG_LINE_MAX * 4 + 1];
 
 	log_escape(msg, n, esc, sizeof(esc));
-	if (pipe_fd < 0 || pipe_xfer_only) {
+	if (pipe_fd < 0 || pipe_xfer_only || pipe_held) {
 		emit(prio, esc);
 		return;
 	}

@@ -49,6 +49,12 @@ void log_field_num(const char *key, long long v);
  * (id, client address and port; the user once logged in, or NULL).
  */
 void log_set_pipe(int fd, int xfer_only);
+/*
+ * The listener while kf-log is down: its own lines to the sink, so
+ * that they are seen; its forks (monitors) call log_pipe_hold(0) and
+ * queue theirs for the next kf-log.
+ */
+void log_pipe_hold(int on);
 void log_set_session(unsigned long id, const char *client, unsigned port);
 void log_set_user(const char *user, int anonymous);
 

@@ -791,6 +791,7 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
 			close(admin_fd);
 		spawn_forget_exe();
 		signals_reset();
+		log_pipe_hold(0); /* a monitor's lines queue for kf-log */
 		monitor_run(&a);
 	}
 	close(fd);

@@ -199,7 +199,7 @@ logd_reaped(pid_t p, int status)
 		return 0;
 	pid = 0;
 	sys_close(&chan);
-	log_set_pipe(-1, 0); /* the listener's own lines: stderr meanwhile */
+	log_pipe_hold(1); /* the listener's own lines: stderr meanwhile */
 	log_err("kf-log (pid %ld) ended (%-s %d); its lines queue until it "
 		"is back, then go to stderr or syslog",
 	    (long)p, WIFSIGNALED(status) ? "signal" : "status",
@@ -222,7 +222,7 @@ logd_tick(const struct conf *c)
 		log_err("kf-log did not start again; retrying");
 		return;
 	}
-	log_set_pipe(recs[1], c->log_file[0] == '\0');
+	log_pipe_hold(0);
 	log_info("kf-log started again");
 }
 

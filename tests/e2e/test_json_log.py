@@ -325,7 +325,10 @@ def test_kf_log_killed_is_restarted_and_nothing_is_lost(logsrv):
     first = wait_for(lambda: descendants_named(srv.pid, "kf-log"))
     assert len(first) == 1
     os.kill(first[0], signal.SIGKILL)
-    # a session while kf-log is down: its lines queue on the socket
+    # the listener has seen it (its own line goes to stderr meanwhile)
+    assert wait_for(lambda: "kf-log (pid %d) ended" % first[0] in
+                    srv.stderr_path.read_text())
+    # a session forked while kf-log is down: its lines queue on the socket
     f = srv.login()
     f.storbinary("STOR during.bin", io.BytesIO(b"d" * 7))
     f.quit()
