@@ -17,6 +17,10 @@
 #define KF_IPC_MSG_MAX		8192	/* one privileged message, header included */
 #define KF_LOG_LINE_MAX		2048	/* one log line before the sink escapes */
 #define KF_LOG_FIELD_MAX	512	/* one quoted field of a log line */
+#define KF_LOG_REC_MAX		8192	/* one structured log record between processes */
+#define KF_LOG_FIELDS_MAX	16	/* typed fields in one record */
+#define KF_LOG_KEY_MAX		24	/* a field's name */
+#define KF_LOG_OUT_MAX		(64 * 1024)	/* one rendered log_file / xferlog line */
 #define KF_REPLY_LINES_MAX	(64 * 1024)	/* one multi-line reply */
 #define KF_REPLY_MAX		8192	/* one (possibly multi-line) reply */
 #define KF_CONF_FILE_MAX	(1024 * 1024)

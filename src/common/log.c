@@ -23,6 +23,7 @@
 
 #include "limits.h"
 #include "log.h"
+#include "logrec.h"
 #include "rate.h"
 #include "sys.h"
 
@@ -67,59 +68,6 @@ log_set_prefix(const char *fmt, ...)
 }
 
 /*
- * Length of the valid UTF-8 sequence that starts in[0..n) (RFC 3629:
- * shortest form, no surrogates, nothing above U+10FFFF), or 0; *cp gets
- * its code point.
- */
-static size_t
-utf8_seq(const unsigned char *in, size_t n, uint32_t *cp)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len, i;
-	uint32_t c;
-
-	if (in[0] < 0x80) {
-		*cp = in[0];
-		return 1;
-	}
-	if (in[0] >= 0xc2 && in[0] <= 0xdf)
-		len = 2, c = in[0] & 0x1f;
-	else if (in[0] >= 0xe0 && in[0] <= 0xef)
-		len = 3, c = in[0] & 0x0f;
-	else if (in[0] >= 0xf0 && in[0] <= 0xf4)
-		len = 4, c = in[0] & 0x07;
-	else
-		return 0; /* continuation byte, C0/C1 overlong, F5..FF */
-	if (in[0] == 0xe0 || in[0] == 0xf0)
-		lo = in[0] == 0xe0 ? 0xa0 : 0x90; /* overlong */
-	if (in[0] == 0xed || in[0] == 0xf4) /* surrogate, > U+10FFFF */
-		hi = in[0] == 0xed ? 0x9f : 0x8f;
-	if (len > n || in[1] < lo || in[1] > hi)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((in[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (in[i] & 0x3f);
-	}
-	*cp = c;
-	return len;
-}
-
-/*
- * Characters that are valid but must not reach a log line as they are:
- * controls (C0, DEL, C1), the line and paragraph separators some
- * viewers break lines at, and the bidirectional embeddings, overrides
- * and isolates that make a terminal show a line in another order.
- */
-static int
-unsafe_char(uint32_t c)
-{
-	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 ||
-	    c == 0x2029 || (c >= 0x202a && c <= 0x202e) ||
-	    (c >= 0x2066 && c <= 0x2069);
-}
-
-/*
  * One character of in[0..n) (or one byte of an invalid sequence),
  * escaped into t; returns the input bytes it takes, *tlen the output.
  * quoted: '"' and '\' become \" and \\ (inside a quoted field).
@@ -132,8 +80,8 @@ escape_one(const unsigned char *in, size_t n, int quoted, char t[16],
 	size_t len, i;
 	uint32_t cp;
 
-	len = utf8_seq(in, n, &cp);
-	if (len > 0 && !unsafe_char(cp)) {
+	len = log_utf8_seq(in, n, &cp);
+	if (len > 0 && !log_unsafe_char(cp)) {
 		if (quoted && (cp == '"' || cp == '\\')) {
 			t[0] = '\\';
 			t[1] = (char)cp;
@@ -222,11 +170,49 @@ log_quote(const char *in, size_t n, char *out, size_t outsz)
 	return o;
 }
 
-/* A line being formatted: len bytes in buf, size counts the NUL. */
+/*
+ * A line being formatted: len bytes in buf, size counts the NUL. With
+ * rec, each conversion that follows "key=" in the format is also a
+ * typed field of the record (the JSON log's fields).
+ */
 struct line {
 	char *buf;
 	size_t len, size;
+	struct logrec_buf *rec;
+	char key[KF_LOG_KEY_MAX + 1]; /* "": the conversion has none */
 };
+
+/* The field name before fmt[at] ("user=" gives user), or "". */
+static void
+field_key(struct line *l, const char *fmt, const char *at)
+{
+	const char *k = at;
+
+	l->key[0] = '\0';
+	if (l->rec == NULL || at == fmt || at[-1] != '=')
+		return;
+	for (k = at - 1; k > fmt &&
+	     ((k[-1] >= 'a' && k[-1] <= 'z') ||
+		 (k[-1] >= '0' && k[-1] <= '9') || k[-1] == '_');
+	     k--)
+		;
+	if (logrec_key_ok(k, (size_t)(at - 1 - k))) {
+		memcpy(l->key, k, (size_t)(at - 1 - k));
+		l->key[at - 1 - k] = '\0';
+	}
+}
+
+static void
+field_str(struct line *l, const char *s)
+{
+	size_t n;
+
+	if (l->key[0] == '\0' || s == NULL)
+		return;
+	n = strlen(s);
+	(void)logrec_put(l->rec, LR_STR, l->key, s,
+	    n > KF_LOG_FIELD_MAX ? KF_LOG_FIELD_MAX : n);
+}
 
 static void
 put(struct line *l, const char *s, size_t n)
@@ -269,12 +255,17 @@ put_int(struct line *l, int mod, char c, va_list *ap)
 		    mod == LEN_LLONG ? va_arg(*ap, long long) :
 				       va_arg(*ap, ssize_t);
 		snprintf(t, sizeof(t), "%jd", v);
+		if (l->key[0] != '\0')
+			(void)logrec_put(l->rec, LR_NUM, l->key, t, strlen(t));
 	} else if (c == 'u' || c == 'x') {
 		u = mod == LEN_INT   ? va_arg(*ap, unsigned) :
 		    mod == LEN_LONG  ? va_arg(*ap, unsigned long) :
 		    mod == LEN_LLONG ? va_arg(*ap, unsigned long long) :
 				       va_arg(*ap, size_t);
 		snprintf(t, sizeof(t), c == 'u' ? "%ju" : "%jx", u);
+		if (l->key[0] != '\0')
+			(void)logrec_put(l->rec, c == 'u' ? LR_NUM : LR_STR,
+			    l->key, t, strlen(t));
 	} else
 		return -1;
 	put(l, t, strlen(t));
@@ -298,6 +289,7 @@ conversion(struct line *l, const char *f, va_list *ap)
 	}
 	if (f[0] == 's' || (f[0] == '-' && f[1] == 's')) {
 		s = va_arg(*ap, const char *);
+		field_str(l, s);
 		if (f[0] == 's')
 			put_field(l, s);
 		else
@@ -313,10 +305,11 @@ conversion(struct line *l, const char *f, va_list *ap)
 	return f + 1;
 }
 
-size_t
-log_vformat(char *out, size_t outsz, const char *fmt, va_list ap)
+static size_t
+vformat(char *out, size_t outsz, struct logrec_buf *rec, const char *fmt,
+    va_list ap)
 {
-	struct line l = { out, 0, outsz };
+	struct line l = { out, 0, outsz, rec, "" };
 	const char *f = fmt, *pct;
 	va_list aq;
 
@@ -328,12 +321,20 @@ log_vformat(char *out, size_t outsz, const char *fmt, va_list ap)
 		if ((pct = strchr(f, '%')) == NULL)
 			pct = f + strlen(f);
 		put(&l, f, (size_t)(pct - f));
+		if (*pct == '%')
+			field_key(&l, f, pct);
 		f = *pct == '%' ? conversion(&l, pct + 1, &aq) : pct;
 		if (f == NULL)
 			put(&l, "<bad log format>", 16);
 	}
 	va_end(aq);
 	return l.len;
+}
+
+size_t
+log_vformat(char *out, size_t outsz, const char *fmt, va_list ap)
+{
+	return vformat(out, outsz, NULL, fmt, ap);
 }
 
 size_t
@@ -396,42 +397,294 @@ emit(int prio, const char *esc)
 		write_stderr(prio, esc);
 }
 
+/*
+ * The record a privileged process sends to kf-log: who and when, the
+ * text line as stderr would get it, then the message and its fields.
+ */
+static int pipe_fd = -1; /* to kf-log (listener, monitors), or -1 */
+static int pipe_xfer_only; /* no log_file: the sink, and transfers to kf-log */
+static int pipe_held; /* this process's own lines to the sink for now */
+static unsigned long pipe_dropped; /* sent to stderr instead */
+static struct {
+	unsigned long id; /* 0: none */
+	char client[64];
+	unsigned port;
+	char user[KF_USER_MAX + 1];
+	char access; /* 'a', 'r' or 0 */
+} stamp;
+
+void
+log_set_pipe(int fd, int xfer_only)
+{
+	pipe_fd = fd;
+	pipe_xfer_only = xfer_only;
+}
+
+void
+log_pipe_hold(int on)
+{
+	pipe_held = on;
+}
+
+void
+log_set_session(unsigned long id, const char *client, unsigned port)
+{
+	stamp.id = id;
+	snprintf(stamp.client, sizeof(stamp.client), "%s",
+	    client != NULL ? client : "");
+	stamp.port = port;
+	stamp.user[0] = '\0';
+	stamp.access = 0;
+}
+
+void
+log_set_user(const char *user, int anonymous)
+{
+	snprintf(stamp.user, sizeof(stamp.user), "%s",
+	    user != NULL ? user : "");
+	stamp.access = user == NULL ? 0 : anonymous ? 'a' : 'r';
+}
+
+/* Fields given before the next line (log_field_str, log_field_num). */
+#define PENDING_MAX 4
+static struct {
+	char key[KF_LOG_KEY_MAX + 1];
+	char val[KF_LOG_FIELD_MAX + 1];
+	int num;
+} pending[PENDING_MAX];
+static size_t npending;
+
+void
+log_field_str(const char *key, const char *val)
+{
+	if (npending == PENDING_MAX || val == NULL ||
+	    !logrec_key_ok(key, strlen(key)))
+		return;
+	snprintf(pending[npending].key, sizeof(pending[0].key), "%s", key);
+	snprintf(pending[npending].val, sizeof(pending[0].val), "%s", val);
+	pending[npending++].num = 0;
+}
+
+void
+log_field_num(const char *key, long long v)
+{
+	if (npending == PENDING_MAX || !logrec_key_ok(key, strlen(key)))
+		return;
+	snprintf(pending[npending].key, sizeof(pending[0].key), "%s", key);
+	snprintf(pending[npending].val, sizeof(pending[0].val), "%lld", v);
+	pending[npending++].num = 1;
+}
+
+static void
+pending_put(struct logrec_buf *rb)
+{
+	size_t i;
+
+	for (i = 0; i < npending; i++)
+		(void)logrec_put(rb, pending[i].num ? LR_NUM : LR_STR,
+		    pending[i].key, pending[i].val, strlen(pending[i].val));
+	npending = 0;
+}
+
+/* The stamps and the text, first in a record for kf-log. */
+static void
+rec_head(struct logrec_buf *rb, int prio, const char *text)
+{
+	char pfx[sizeof(prefix) + 1];
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	rb->len = 0;
+	(void)logrec_put_num(rb, LR_PRIO, NULL, prio);
+	(void)logrec_put_num(rb, LR_TIME, NULL,
+	    (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	(void)logrec_put(rb, LR_IDENT, NULL, ident, strlen(ident));
+	(void)logrec_put_num(rb, LR_PID, NULL, (long long)getpid());
+	snprintf(pfx, sizeof(pfx), "%s%s", prefix, prefix[0] ? " " : "");
+	{
+		char t[sizeof(pfx) + KF_LOG_LINE_MAX * 4 + 8];
+		size_t n = (size_t)snprintf(t, sizeof(t), "%s%s", pfx, text);
+
+		if (n >= sizeof(t))
+			n = sizeof(t) - 1;
+		(void)logrec_put(rb, LR_TEXT, NULL, t,
+		    n > KF_LOG_REC_MAX / 2 ? KF_LOG_REC_MAX / 2 : n);
+	}
+	if (stamp.id != 0) {
+		(void)logrec_put_num(rb, LR_SESSION, NULL, (long long)stamp.id);
+		(void)logrec_put(rb, LR_CLIENT, NULL, stamp.client,
+		    strlen(stamp.client));
+		(void)logrec_put_num(rb, LR_PORT, NULL, stamp.port);
+	}
+	if (stamp.user[0] != '\0') {
+		(void)logrec_put(rb, LR_USER, NULL, stamp.user,
+		    strlen(stamp.user));
+		(void)logrec_put(rb, LR_ACCESS, NULL, &stamp.access, 1);
+	}
+}
+
+/*
+ * A finished record to kf-log, never waiting: 0 when sent, -1 (the
+ * caller writes the line to stderr or syslog instead) when there is
+ * no kf-log or its queue is full.
+ */
+static int
+rec_send(const struct logrec_buf *rb)
+{
+	if (pipe_fd < 0)
+		return -1;
+	if (sys_send(pipe_fd, rb->b, rb->len, MSG_DONTWAIT) < 0) {
+		pipe_dropped++;
+		return -1;
+	}
+	return 0;
+}
+
+/* A line of this process: kf-log when there is one, else the sink. */
+static void
+deliver(int prio, const char *event, const char *msg, size_t n,
+    const struct logrec_buf *fields)
+{
+	static struct logrec_buf rb;
+	char esc[KF_LOG_LINE_MAX * 4 + 1];
+
+	log_escape(msg, n, esc, sizeof(esc));
+	if (pipe_fd < 0 || pipe_xfer_only || pipe_held) {
+		emit(prio, esc);
+		return;
+	}
+	rec_head(&rb, prio, esc);
+	(void)logrec_put(&rb, LR_EVENT, NULL, event, strlen(event));
+	(void)logrec_put(&rb, LR_MSG, NULL, msg, n);
+	if (fields != NULL && fields->len <= sizeof(rb.b) - rb.len) {
+		memcpy(rb.b + rb.len, fields->b, fields->len);
+		rb.len += fields->len;
+	}
+	if (rec_send(&rb) < 0)
+		emit(prio, esc);
+}
+
+/*
+ * A worker's line to its monitor: the priority byte, the text, and
+ * after a NUL the event and the typed fields as record items (the
+ * monitor keeps only those, and stamps the rest itself).
+ */
+static void
+send_worker(int prio, const char *event, const char *msg, size_t n,
+    const struct logrec_buf *fields)
+{
+	static char d[1 + KF_LOG_LINE_MAX + 1 + KF_LOG_REC_MAX];
+	size_t o;
+
+	d[0] = (char)(unsigned char)prio;
+	memcpy(d + 1, msg, n);
+	o = 1 + n;
+	if (event != NULL || fields != NULL) {
+		static struct logrec_buf tail;
+
+		tail.len = 0;
+		if (event != NULL)
+			(void)logrec_put(&tail, LR_EVENT, NULL, event,
+			    strlen(event));
+		if (fields != NULL &&
+		    fields->len <= sizeof(tail.b) - tail.len) {
+			memcpy(tail.b + tail.len, fields->b, fields->len);
+			tail.len += fields->len;
+		}
+		d[o++] = '\0';
+		memcpy(d + o, tail.b, tail.len);
+		o += tail.len;
+	}
+	(void)sys_send(sink_fd, d, o, MSG_DONTWAIT);
+}
+
 void
 log_raw(int prio, const char *bytes, size_t n)
 {
-	char esc[KF_LOG_LINE_MAX * 4 + 1];
-	unsigned char p;
-
 	if (prio > max_prio)
 		return;
 	if (n > KF_LOG_LINE_MAX)
 		n = KF_LOG_LINE_MAX;
 	if (sink == LOG_SINK_FD) {
-		char msg[KF_LOG_LINE_MAX + 1];
-
-		p = (unsigned char)prio;
-		msg[0] = (char)p;
-		memcpy(msg + 1, bytes, n);
-		(void)sys_send(sink_fd, msg, n + 1, MSG_DONTWAIT);
+		send_worker(prio, NULL, bytes, n, NULL);
 		return;
 	}
-	log_escape(bytes, n, esc, sizeof(esc));
-	emit(prio, esc);
+	deliver(prio, "message", bytes, n, NULL);
+}
+
+/*
+ * The event name of a line from its format: the leading words up to
+ * the first ':' or conversion, lower case, '_' between words
+ * ("login failed: ..." is login_failed).
+ */
+static void
+event_of(const char *fmt, char *ev, size_t evsz)
+{
+	size_t o = 0;
+	const char *f;
+
+	for (f = fmt; *f != '\0' && *f != ':' && *f != '%' && *f != ';' &&
+	     *f != '(' && *f != ',' && o + 1 < evsz;
+	     f++) {
+		char c = *f;
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c == ' ' || c == '-')
+			c = '_';
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '_')
+			ev[o++] = c;
+	}
+	while (o > 0 && ev[o - 1] == '_')
+		o--;
+	ev[o] = '\0';
+	if (o == 0)
+		snprintf(ev, evsz, "message");
+}
+
+static void
+vlog(int prio, const char *event, const char *fmt, va_list ap)
+{
+	static struct logrec_buf fields;
+	char msg[KF_LOG_LINE_MAX + 1], ev[KF_LOG_KEY_MAX + 1];
+	size_t n;
+
+	if (prio > max_prio) {
+		npending = 0;
+		return;
+	}
+	fields.len = 0;
+	n = vformat(msg, sizeof(msg), &fields, fmt, ap);
+	pending_put(&fields);
+	if (event == NULL) {
+		event_of(fmt, ev, sizeof(ev));
+		event = ev;
+	}
+	if (sink == LOG_SINK_FD)
+		send_worker(prio, event, msg, n, &fields);
+	else
+		deliver(prio, event, msg, n, &fields);
 }
 
 void
 log_msg(int prio, const char *fmt, ...)
 {
-	char msg[KF_LOG_LINE_MAX + 1];
 	va_list ap;
-	size_t n;
 
-	if (prio > max_prio)
-		return;
 	va_start(ap, fmt);
-	n = log_vformat(msg, sizeof(msg), fmt, ap);
+	vlog(prio, NULL, fmt, ap);
 	va_end(ap);
-	log_raw(prio, msg, n);
+}
+
+void
+log_event(int prio, const char *event, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(prio, event, fmt, ap);
+	va_end(ap);
 }
 
 /*
@@ -471,7 +724,7 @@ fwd_summary(struct fwd_chan *ch)
 	    "%s: %lu log line(s) dropped (rate "
 	    "limit), %lu refused",
 	    ch->origin, ch->dropped, ch->refused);
-	emit(LOG_WARNING, line);
+	deliver(LOG_WARNING, "log_dropped", line, strlen(line), NULL);
 	ch->dropped = 0;
 	ch->refused = 0;
 	ch->summary_ms = sys_now_ms();
@@ -539,7 +792,7 @@ fwd_refuse(struct fwd_chan *ch, unsigned reason, const char *why)
 		    "%s: log datagram refused: %s "
 		    "(further ones are counted)",
 		    ch->origin, why);
-		emit(LOG_WARNING, line);
+		deliver(LOG_WARNING, "log_refused", line, strlen(line), NULL);
 	} else
 		ch->refused++;
 	return 0;
@@ -552,8 +805,10 @@ fwd_refuse(struct fwd_chan *ch, unsigned reason, const char *why)
  * login ok:, ban: ...) would stand. A worker's line can take neither.
  */
 static void
-fwd_line(const struct fwd_chan *ch, int prio, const char *text, size_t n)
+fwd_line(const struct fwd_chan *ch, int prio, const char *text, size_t n,
+    const struct logrec *wr)
 {
+	static struct logrec_buf rb;
 	char esc[KF_LOG_LINE_MAX * 4 + 1];
 	char line[FWD_ORIGIN_MAX + KF_LOG_LINE_MAX * 4 + 8];
 	size_t i, o;
@@ -568,7 +823,45 @@ fwd_line(const struct fwd_chan *ch, int prio, const char *text, size_t n)
 			line[o++] = esc[i];
 	}
 	line[o] = '\0';
-	emit(prio, line);
+	if (pipe_fd < 0 || pipe_xfer_only) {
+		emit(prio, line); /* the log is stderr or syslog */
+		if (pipe_fd < 0 || wr->event == NULL || wr->event_len != 8 ||
+		    memcmp(wr->event, "transfer", 8) != 0)
+			return; /* kf-log takes only what makes xferlog lines */
+	}
+	/* the monitor's stamps; of the worker's record only event and fields */
+	rec_head(&rb, prio, line);
+	(void)logrec_put(&rb, LR_ORIGIN, NULL, ch->origin, strlen(ch->origin));
+	if (wr->event != NULL && logrec_key_ok(wr->event, wr->event_len))
+		(void)logrec_put(&rb, LR_EVENT, NULL, wr->event, wr->event_len);
+	else
+		(void)logrec_put(&rb, LR_EVENT, NULL, "message", 7);
+	(void)logrec_put(&rb, LR_MSG, NULL, text, n);
+	for (i = 0; i < wr->nfields; i++)
+		if (!logrec_reserved(wr->f[i].key))
+			(void)logrec_put(&rb, wr->f[i].kind, wr->f[i].key,
+			    wr->f[i].val, wr->f[i].len);
+	if (rec_send(&rb) < 0 && !pipe_xfer_only)
+		emit(prio, line);
+}
+
+/*
+ * The text up to the first NUL; after it, the worker's event and
+ * fields as record items. A tail that does not decode is ignored:
+ * the text line is written all the same.
+ */
+static void
+fwd_split(const struct fwd_chan *ch, int prio, const char *d, size_t n)
+{
+	static struct logrec wr;
+	const char *nul = memchr(d, '\0', n);
+	size_t tn = nul != NULL ? (size_t)(nul - d) : n;
+
+	if (nul == NULL || logrec_decode(nul + 1, n - tn - 1, &wr) < 0)
+		memset(&wr, 0, sizeof(wr));
+	if (tn > KF_LOG_LINE_MAX)
+		tn = KF_LOG_LINE_MAX;
+	fwd_line(ch, prio, d, tn, &wr);
 }
 
 /* 1 when fd's peer has closed its end (a 0-byte read is then EOF). */
@@ -590,7 +883,7 @@ peer_gone(int fd)
 int
 log_forward(int fd)
 {
-	char msg[KF_LOG_LINE_MAX + 1];
+	static char msg[1 + KF_LOG_LINE_MAX + 1 + KF_LOG_REC_MAX];
 	struct fwd_chan *ch = fwd_slot(fd);
 	int64_t now;
 	ssize_t n;
@@ -623,6 +916,6 @@ log_forward(int fd)
 	}
 	if (now - ch->summary_ms >= KF_DROP_SUMMARY_MS)
 		fwd_summary(ch);
-	fwd_line(ch, prio, msg + 1, (size_t)n - 1);
+	fwd_split(ch, prio, msg + 1, (size_t)n - 1);
 	return 0;
 }

@@ -380,6 +380,7 @@ static const char *const level_words[] = { "error", "warning", "info", "debug",
 	NULL };
 static const char *const tls_min_words[] = { "1.2", "1.3", NULL };
 static const char *const hook_mode_words[] = { "after", "check", NULL };
+static const char *const log_format_words[] = { "text", "json", NULL };
 static const struct {
 	const char *opt;
 	const char *const *words;
@@ -389,6 +390,7 @@ static const struct {
 	{ "log_level", level_words, "error, warning, info or debug" },
 	{ "tls_min", tls_min_words, "1.2 or 1.3" },
 	{ "upload_hook_mode", hook_mode_words, "after or check" },
+	{ "log_format", log_format_words, "text or json" },
 };
 
 /* v[0..n) is an address list (net/addr.c). */

@@ -337,9 +337,34 @@
 	    "takes). Inline users are never rewritten.") \
 	X(MODE, umask, "022", 0, 0777, \
 	    "umask applied to uploaded files and new directories.") \
-	X(STR, log, "stderr", 1, 16, "Where log lines go: stderr or syslog.") \
+	X(STR, log, "stderr", 1, 16, \
+	    "Where log lines go: stderr or syslog (with `log_file` set, " \
+	    "only the lines written before kf-log runs or while it cannot " \
+	    "keep up).") \
 	X(STR, log_level, "info", 1, 16, \
-	    "Least severe level logged: error, warning, info or debug.")
+	    "Least severe level logged: error, warning, info or debug.") \
+	X(PATH, log_file, "", 0, 0, \
+	    "A file for the log, in `log_format`, instead of `log`. The " \
+	    "listener opens it as root (append, no symlink, created with " \
+	    "mode 0640) at start, on SIGHUP when the path changed and on " \
+	    "SIGUSR1 (log rotation); kf-log, an unprivileged process, " \
+	    "writes it. Empty: no file.") \
+	X(STR, log_format, "text", 1, 16, \
+	    "Format of `log_file`: `text` (the stderr line, byte for byte) " \
+	    "or `json` (one object per line: time with milliseconds, level, " \
+	    "event, session, client, client_port, user, then the line's " \
+	    "fields and msg; every string escaped, invalid UTF-8 as " \
+	    "\\u00XX). stderr and syslog always get text.") \
+	X(PATH, xferlog_file, "", 0, 0, \
+	    "A transfer log in the wu-ftpd xferlog(5) format, one line per " \
+	    "finished transfer (status `c`) or broken one (`i`, with the " \
+	    "bytes moved), opened and reopened like `log_file`. The time " \
+	    "is UTC; the username is the login name; authentication-method " \
+	    "is 0 and authenticated-user-id `*`. In the file name and the " \
+	    "user name, space, control characters, backslash and bytes " \
+	    "that are not UTF-8 are written as a backslash and three octal " \
+	    "digits (`\\040` for a space), so that every line has its 14 " \
+	    "space-separated fields. Empty: none.")
 
 #define CONF_AUTO (-1) /* an AUTO option's `auto` before conf_check */
 

@@ -111,16 +111,20 @@ static const struct vopt {
 	{ "deny_file", "", NOTE_NONE },
 	{ "syslog_enable", "NO", NOTE_NONE },
 	{ "xferlog_enable", "NO",
-	    "keepftpd writes no transfer log file: each transfer is one line "
-	    "in its log (syslog or stderr, the journal under systemd)" },
+	    "not translated: set xferlog_file (wu-ftpd xferlog format) or "
+	    "log_file in keepftpd.conf; each transfer is also a line of its "
+	    "log" },
 	{ "xferlog_std_format", "NO",
-	    "keepftpd writes no wu-ftpd style transfer log" },
+	    "keepftpd's xferlog_file is always the wu-ftpd (standard) "
+	    "format" },
 	{ "xferlog_file", "/var/log/xferlog",
-	    "keepftpd writes no log file (log = syslog or stderr)" },
+	    "not translated: keepftpd's xferlog_file (wu-ftpd format) takes "
+	    "a path" },
 	{ "vsftpd_log_file", "/var/log/vsftpd.log",
-	    "keepftpd writes no log file (log = syslog or stderr)" },
+	    "not translated: keepftpd's log_file takes a path (text or json)" },
 	{ "dual_log_enable", "NO",
-	    "keepftpd writes no log file (log = syslog or stderr)" },
+	    "keepftpd writes xferlog_file and log_file side by side when "
+	    "both are set" },
 	{ "log_ftp_protocol", "NO",
 	    "keepftpd does not log every command (log_level = debug logs more)" },
 	{ "use_localtime", "NO",

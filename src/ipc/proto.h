@@ -356,6 +356,25 @@ enum lsn_type {
 	 * metrics wrong.
 	 */
 	LSN_METRICS_TALLY = 82,
+	/*
+	 * LSN_LOG_FILES: listener -> kf-log, on kf-log's own
+	 * SOCK_SEQPACKET channel (not the report channel), at its start,
+	 * on SIGUSR1 and on SIGHUP. Payload: struct logd_files (u32 json,
+	 * u32 has_log, u32 has_xfer), with 1 to 3 descriptors: the records
+	 * socket (the read end of the SOCK_DGRAM socketpair whose send end
+	 * the listener and every monitor hold), then log_file and
+	 * xferlog_file as flagged, opened by the listener (O_APPEND,
+	 * O_NOFOLLOW, a regular file, created 0640).
+	 *
+	 * Check: kf-log takes exactly this type, payload size and a
+	 * descriptor count matching the flags, else ends (the listener
+	 * starts it again). The records on the socket are struct logrec
+	 * items (src/common/logrec.h), bounded and decoded with every
+	 * length checked; a record that does not decode is dropped.
+	 * Workers never hold the socket: their lines go through their
+	 * monitor, which stamps session, client and user itself.
+	 */
+	LSN_LOG_FILES = 70,
 };
 
 /*

@@ -38,6 +38,7 @@
 #include "bantab.h"
 #include "listener.h"
 #include "lsn_metrics.h"
+#include "logd.h"
 #include "monitor.h"
 #include "notify.h"
 #include "spawn.h"
@@ -57,6 +58,7 @@ struct slot {
 	int pidfd; /* adopted at `keepftpd upgrade` (not our child), else -1 */
 	struct who_row who; /* keepftpd who (LSN_STATUS) */
 	int verifying; /* LSN_METRICS_VERIFY until its login's result */
+	unsigned long id; /* the session id its monitor logs with */
 };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
@@ -100,8 +102,9 @@ static int passed_sockets; /* the listening sockets came from systemd */
  * Every signal a service manager or an admin may send has a defined,
  * logged effect (the table in README.md): SIGTERM, SIGINT and SIGQUIT
  * stop the server (sessions are asked to end first), SIGHUP
- * reloads, SIGUSR2 logs the session counts, SIGUSR1 and the rest below
- * are logged and otherwise ignored. Signals that mean a crash (SIGSEGV,
+ * reloads, SIGUSR1 reopens log_file and xferlog_file (logd.c), SIGUSR2
+ * logs the session counts, the rest below are logged and otherwise
+ * ignored. Signals that mean a crash (SIGSEGV,
  * SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT) keep their default
  * action, and SIGKILL and SIGSTOP cannot be caught.
  */
@@ -196,10 +199,7 @@ signals_log(void)
 			continue;
 		got_other[s] = 0;
 		name = sigabbrev_np(s);
-		if (s == SIGUSR1)
-			log_info("SIGUSR1: the log goes to stderr or syslog; "
-				 "nothing to reopen");
-		else if (s == SIGUSR2)
+		if (s == SIGUSR2)
 			log_info("SIGUSR2: %zu session(s), %zu logged in, "
 				 "%zu address(es) banned",
 			    nslots, logged_in_count(), bantab_nbanned(bans));
@@ -1005,6 +1005,9 @@ listener_bind(struct listener *L)
 	}
 	if (geteuid() == 0 && sandbox_prepare_empty_dir(L->conf.empty_dir) < 0)
 		return -1;
+	/* kf-log enters the empty root: after it exists */
+	if (logd_start(&L->conf) < 0)
+		return -1;
 	if (policy_init() < 0)
 		return -1;
 	snprintf(admin_path, sizeof(admin_path), "%s", L->conf.admin_socket);
@@ -1056,8 +1059,25 @@ slot_drop(size_t i)
 	slots[i] = slots[--nslots];
 }
 
+/*
+ * The listener's lines about one session carry its id in the log
+ * record (log_file), as the monitor's do; the text line is unchanged.
+ */
+static void
+slot_stamp(const struct slot *s)
+{
+	char host[ADDR_STR_MAX];
+
+	if (s == NULL) {
+		log_set_session(0, NULL, 0);
+		return;
+	}
+	addr_to_str(&s->peer, host, sizeof(host));
+	log_set_session(s->id, host, addr_port(&s->peer));
+}
+
 static int
-slot_add(pid_t pid, const struct sockaddr_storage *peer)
+slot_add(pid_t pid, const struct sockaddr_storage *peer, unsigned long id)
 {
 	size_t i;
 
@@ -1072,7 +1092,8 @@ slot_add(pid_t pid, const struct sockaddr_storage *peer)
 	slots[nslots] = (struct slot){ .pid = pid,
 		.peer = *peer,
 		.since_ms = sys_now_ms(),
-		.pidfd = -1 };
+		.pidfd = -1,
+		.id = id };
 	nslots++;
 	return 0;
 }
@@ -1121,10 +1142,12 @@ prelogin_trim(const struct conf *c)
 			continue;
 		slots[i].trimmed = 1;
 		slot_kill(&slots[i], SIGTERM);
+		slot_stamp(&slots[i]);
 		log_info("session pid %ld not logged in after %lu s while "
 			 "%zu of max_prelogin %lu are: closed",
 		    (long)slots[i].pid, c->login_timeout_busy, prelogin_count(),
 		    c->max_prelogin);
+		slot_stamp(NULL);
 	}
 }
 
@@ -1180,7 +1203,8 @@ reaped(pid_t pid, int status)
 			"the new listener ended");
 		return;
 	}
-	if (spawner_ended(pid, status) || lsn_metrics_reaped(pid, status))
+	if (spawner_ended(pid, status) || lsn_metrics_reaped(pid, status) ||
+	    logd_reaped(pid, status))
 		return;
 	for (i = 0; i < nslots; i++)
 		if (slots[i].pid == pid) {
@@ -1285,11 +1309,12 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
 		spawn_forget_exe();
 		lsn_metrics_forget();
 		signals_reset();
+		log_pipe_hold(0); /* a monitor's lines queue for kf-log */
 		monitor_run(&a);
 	}
 	close(fd);
 	lsn_metrics_session();
-	if (slot_add(pid, peer) < 0)
+	if (slot_add(pid, peer, a.id) < 0)
 		log_err("session table full");
 	else
 		who_init(&slots[nslots - 1].who, a.id, sys_now_ms(),
@@ -1483,9 +1508,11 @@ report_one(struct listener *L, const unsigned char *frame, size_t n,
 	    !bantab_fail(bans, &p, &a, sys_now_ms()))
 		return 0;
 	bantab_addr_to_str(&a, host, sizeof(host));
+	slot_stamp(sl); /* the session whose failure made the ban */
 	log_warn("ban: %-s banned for %lu s (%lu failed logins within %lu s)",
 	    host, L->conf.ban_seconds, L->conf.ban_failures,
 	    L->conf.ban_window);
+	slot_stamp(NULL);
 	return 0;
 }
 
@@ -1665,8 +1692,8 @@ wait_sessions(const sigset_t *mask, int64_t until, int stop_on_term)
  * The stop (docs/OPERATIONS.md). Accepting ends at once. The drain:
  * SIGTERM to every monitor; idle and not logged-in sessions get 421 at
  * once, a running transfer gets up to shutdown_grace seconds. The cut,
- * at that deadline or at a second SIGTERM/SIGINT/SIGQUIT: SIGUSR1 to
- * the monitors (426, a partial STOR discarded), then SIGKILL after
+ * at that deadline or at a second SIGTERM/SIGINT/SIGQUIT:
+ * SESSION_SIG_CUT to the monitors (426, a partial STOR discarded), then SIGKILL after
  * CUT_GRACE_MS.
  */
 static void
@@ -1698,7 +1725,7 @@ stop_all(struct listener *L, const sigset_t *mask)
 		else
 			log_info("shutdown_grace over: cutting %zu session(s)",
 			    nslots);
-		signal_sessions(SIGUSR1);
+		signal_sessions(SESSION_SIG_CUT);
 		wait_sessions(mask, sys_now_ms() + CUT_GRACE_MS, 0);
 	}
 	signal_sessions(SIGKILL);
@@ -1761,7 +1788,7 @@ listener_run(struct listener *L)
 		if (ppoll(p, L->nfds + 4,
 			bantab_nbanned(bans) > 0 || prelogin_busy(&L->conf) ||
 				spawner_down() || up.pid > 0 || nadopted > 0 ||
-				metrics_down ?
+				metrics_down || logd_down() ?
 			    &second :
 			    NULL,
 			&mask) > 0) {
@@ -1783,6 +1810,10 @@ listener_run(struct listener *L)
 			reports_read(L, report_old);
 		bans_sweep();
 		prelogin_trim(&L->conf);
+		if (got_other[SIGUSR1]) { /* log rotation (logd.c) */
+			got_other[SIGUSR1] = 0;
+			logd_reopen(&L->conf, "SIGUSR1");
+		}
 		signals_log();
 		if (got_chld) {
 			got_chld = 0;
@@ -1792,10 +1823,12 @@ listener_run(struct listener *L)
 			got_hup = 0;
 			notify_reloading();
 			do_reload(L);
+			logd_reopen(&L->conf, "SIGHUP");
 			notify_ready(nslots, logged_in_count());
 		}
 		spawners_restart(L);
 		metrics_down = lsn_metrics_tick();
+		logd_tick(&L->conf);
 		status_changed();
 	}
 	if (retired) {
@@ -1808,5 +1841,6 @@ listener_run(struct listener *L)
 	log_info("SIG%-s: stopping", sigabbrev_np(got_term));
 	stop_all(L, &mask);
 	log_info("stopped");
+	logd_stop();
 	return 0;
 }

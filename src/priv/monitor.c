@@ -72,7 +72,8 @@ struct mon {
 /*
  * The stop (docs/OPERATIONS.md): 1 after the first SIGTERM (drain: the
  * worker ends when idle, a running transfer finishes), 2 after a
- * second one or SIGUSR1 from the listener (cut: the transfer ends now).
+ * second one or SESSION_SIG_CUT from the listener (cut: the transfer
+ * ends now). SIGUSR1 (log rotation, sent to a whole unit) is ignored.
  */
 static volatile sig_atomic_t mon_term;
 /* SIGUSR2 from the listener: `keepftpd kick` (the worker answers 421) */
@@ -280,6 +281,8 @@ op_login_state(void *ctx, int logged_in)
 	struct mon *m = ctx;
 	struct ipc_msg rep;
 
+	/* the user stamped on this session's log records from here on */
+	log_set_user(logged_in ? m->id.name : NULL, m->id.anonymous);
 	ipc_init(&rep, LSN_LOGIN_STATE);
 	if (ipc_put_u32(&rep, logged_in ? 1 : 0) < 0 ||
 	    ipc_send(m->a->report_fd, &rep) < 0)
@@ -467,8 +470,9 @@ serve_worker(struct mon *m, int64_t deadline_ms, int status_wanted)
 			kick_sent = 1;
 		}
 		if (mon_term > term_sent) {
-			/* drain: SIGTERM; cut: SIGUSR1 (never merged with it) */
-			spawn_kill(&m->w, mon_term == 1 ? SIGTERM : SIGUSR1);
+			/* drain: SIGTERM; cut: SESSION_SIG_CUT (never merged) */
+			spawn_kill(&m->w,
+			    mon_term == 1 ? SIGTERM : SESSION_SIG_CUT);
 			kill_at = earlier(kill_at,
 			    now +
 				(mon_term == 1 ?
@@ -683,12 +687,14 @@ monitor_run(const struct monitor_args *a)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SESSION_SIG_CUT, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
+	(void)signal(SIGUSR1, SIG_IGN);
 	addr_to_str(&a->peer, m.peer, sizeof(m.peer));
 	mon_state_init(&m.st, a->conf, NULL, &a->peer, m.peer, &m.id,
 	    m.tls_sess, &m.tls_sess_len);
 	log_set_prefix("[s%lu %s]", a->id, m.peer);
+	log_set_session(a->id, m.peer, addr_port(&a->peer));
 	log_info("connect%-s", a->implicit ? " (implicit TLS)" : "");
 	if (a->tls_ready)
 		tls_session_keys_new(&m.si.tls_keys);

@@ -130,13 +130,22 @@ spawn_init(void)
 static void __attribute__((noreturn))
 exec_spawner(enum spawn_role r, int chan, int conf)
 {
-	static char prog[] = WORKER_NAME, flag[] = "--spawner";
-	static char names[SPAWN_ROLES][16] = { "prelogin", "postlogin", "relay",
-		"hook" };
-	char *argv[] = { prog, flag, names[r], NULL };
+	static const char *const names[SPAWN_ROLES] = { "prelogin", "postlogin",
+		"relay", "hook" };
+
+	spawn_exec_worker("--spawner", names[r], chan, conf);
+}
+
+void
+spawn_exec_worker(const char *mode, const char *name, int chan, int conf)
+{
+	static char prog[] = WORKER_NAME, flag[16], arg[16];
+	char *argv[] = { prog, flag, arg, NULL };
 	sigset_t none;
 	int sig, exe;
 
+	snprintf(flag, sizeof(flag), "%s", mode);
+	snprintf(arg, sizeof(arg), "%s", name);
 	for (sig = 1; sig < NSIG; sig++)
 		(void)signal(sig, SIG_DFL);
 	sigemptyset(&none);

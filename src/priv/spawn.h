@@ -53,6 +53,15 @@ struct spawn_ready {
 #define SPAWN_FD_CHAN 3 /* requests in (SOCK_SEQPACKET, SO_PASSCRED) */
 #define SPAWN_FD_CONF 4 /* struct spawn_conf, sealed memfd */
 
+/*
+ * In a fresh child of the listener: keepftpd-worker MODE NAME with
+ * chan at 3 and conf at 4, nothing else above 2 (kf-log uses it).
+ */
+void spawn_exec_worker(const char *mode, const char *name, int chan, int conf)
+    __attribute__((noreturn));
+/* kf-log's main (src/priv/kflog.c), in keepftpd-worker. */
+int kflog_main(void);
+
 struct spawner {
 	pid_t pid; /* 0: not running */
 	int chan; /* the listener's (and monitors') send end, or -1 */

@@ -605,6 +605,9 @@ spawner_main(const char *name)
 	if (role == SPAWN_ROLES)
 		fatal("unknown role");
 	(void)signal(SIGPIPE, SIG_IGN);
+	/* log rotation is the listener's; `systemctl kill -s USR1` sends it
+	 * to every process of the unit: spawners and their children ignore it */
+	(void)signal(SIGUSR1, SIG_IGN);
 	self = getpid();
 	if ((null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
 	    dup2(null_fd, STDIN_FILENO) < 0 ||

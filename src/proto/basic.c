@@ -21,8 +21,8 @@ static unsigned drained, cut; /* transfers that ended during a drain */
 /*
  * The server's stop (docs/OPERATIONS.md): a first SIGTERM drains (the
  * session ends when idle, a running transfer goes on), a second one or
- * SIGUSR1 (the monitor's cut, which two SIGTERMs in a row could not be:
- * they may merge) cuts: the transfer ends with 426.
+ * SESSION_SIG_CUT (the monitor's cut, which two SIGTERMs in a row could
+ * not be: they may merge) cuts: the transfer ends with 426.
  * SIGALRM: session_max_seconds. SIGUSR2: `keepftpd kick` (its monitor
  * passes it on): 421 now, a running transfer ends with 426.
  */
@@ -36,7 +36,7 @@ on_term(int sig)
 		session_stop = SESSION_STOP_KICK;
 	} else if (sig == SIGTERM && !session_drain)
 		session_drain = 1;
-	else { /* a second SIGTERM, or SIGUSR1 from the monitor */
+	else { /* a second SIGTERM, or the monitor's cut */
 		session_drain = 1;
 		session_stop = SESSION_STOP_TERM;
 	}
@@ -72,8 +72,9 @@ session_stop_reason(void)
 }
 
 /*
- * SIGTERM, SIGUSR1, and SIGALRM at session_max_seconds, interrupt a wait (no
- * SA_RESTART) and ask for a clean end.
+ * SIGTERM, SESSION_SIG_CUT, SIGUSR2 (kick) and SIGALRM at
+ * session_max_seconds interrupt a wait (no SA_RESTART) and ask for a
+ * clean end.
  */
 void
 session_install_signals(void)
@@ -84,11 +85,12 @@ session_install_signals(void)
 	sa.sa_handler = on_term;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SESSION_SIG_CUT, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL); /* log rotation, the listener's */
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 }
@@ -98,7 +100,8 @@ stop_signals(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGUSR1);
+	sigaddset(set, SESSION_SIG_CUT);
+	sigaddset(set, SIGUSR2);
 	sigaddset(set, SIGALRM);
 }
 

@@ -64,6 +64,14 @@ struct list_opts;
 
 /* Shared between the files, by the file that defines them. */
 
+/* sess_file.c */
+/*
+ * The audit line of a change to the file system: op, the path (from:
+ * the old name of a rename), the user, and ok or failed with errno's
+ * reason. errno is kept.
+ */
+void sess_audit(struct sess *s, const char *op, const char *from, int ok);
+
 /* sess_run.c */
 int denied(const struct sess *s, const char *vpath);
 int sess_hide_name(void *arg, const char *name);

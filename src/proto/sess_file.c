@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/log.h"
 #include "../fs/path.h"
 #include "sess.h"
 
@@ -129,6 +130,27 @@ sess_writable_parent(struct sess *s, const char *arg, const char **name)
 }
 
 void
+sess_audit(struct sess *s, const char *op, const char *from, int ok)
+{
+	int e = errno;
+
+	log_field_str("command", op);
+	if (!ok) /* in the text after " reason=", a field of its own in JSON */
+		log_field_str("reason", strerror(e));
+	if (from != NULL)
+		log_event(LOG_INFO, "audit",
+		    "audit: %-s from=%s path=%s user=%s result=%-s%-s%-s", op,
+		    from, s->path, s->id->name, ok ? "ok" : "failed",
+		    ok ? "" : " reason=", ok ? "" : strerror(e));
+	else
+		log_event(LOG_INFO, "audit",
+		    "audit: %-s path=%s user=%s result=%-s%-s%-s", op, s->path,
+		    s->id->name, ok ? "ok" : "failed",
+		    ok ? "" : " reason=", ok ? "" : strerror(e));
+	errno = e;
+}
+
+void
 do_dele(struct sess *s, const struct cmd *c)
 {
 	const char *name;
@@ -139,6 +161,7 @@ do_dele(struct sess *s, const struct cmd *c)
 	r = quota_unlink(&s->quota, fd, name,
 	    c->def->id == CMD_RMD ? AT_REMOVEDIR : 0);
 	close(fd);
+	sess_audit(s, c->def->id == CMD_RMD ? "RMD" : "DELE", NULL, r == 0);
 	if (r < 0)
 		ctrl_reply(&s->ctrl, 550, "%s operation failed.",
 		    c->def->id == CMD_RMD ? "Remove directory" : "Delete");
@@ -159,6 +182,7 @@ do_mkd(struct sess *s, const struct cmd *c)
 		return;
 	r = quota_mkdir(&s->quota, fd, name, 0777);
 	close(fd);
+	sess_audit(s, "MKD", NULL, r == 0);
 	if (r < 0 && errno == EDQUOT)
 		ctrl_reply(&s->ctrl, 552, "Quota exceeded: at most %llu files.",
 		    (unsigned long long)s->quota.max_files);
@@ -181,6 +205,7 @@ do_rnfr(struct sess *s, const struct cmd *c)
 	r = fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW);
 	close(fd);
 	if (r < 0) {
+		sess_audit(s, "RNFR", NULL, 0);
 		ctrl_reply(&s->ctrl, 550, "RNFR command failed.");
 		return;
 	}
@@ -208,6 +233,7 @@ do_rnto(struct sess *s, const struct cmd *c)
 		close(ffd);
 	}
 	close(tfd);
+	sess_audit(s, "RNTO", s->rnfr, r == 0);
 	if (r < 0)
 		ctrl_reply(&s->ctrl, 550, "Rename failed.");
 	else

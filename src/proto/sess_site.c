@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../common/cursor.h"
+#include "../common/log.h"
 #include "sess.h"
 
 /*
@@ -84,6 +85,7 @@ do_mfmt(struct sess *s, const struct cmd *c)
 	r = fd < 0 ? -1 : futimens(fd, ts);
 	if (fd >= 0)
 		close(fd);
+	sess_audit(s, "MFMT", NULL, r == 0);
 	if (r < 0) {
 		ctrl_reply(&s->ctrl, 550,
 		    "Could not set the modification time.");
@@ -115,6 +117,13 @@ site_chmod(struct sess *s, const char *arg)
 	r = fd < 0 ? -1 : fchmod(fd, (mode_t)mode);
 	if (fd >= 0)
 		close(fd);
+	{
+		char m[16];
+
+		snprintf(m, sizeof(m), "%04o", mode);
+		log_field_str("mode", m);
+	}
+	sess_audit(s, "SITE CHMOD", NULL, r == 0);
 	if (r < 0)
 		ctrl_reply(&s->ctrl, 550, "SITE CHMOD failed.");
 	else

@@ -142,8 +142,19 @@ sess_log_xfer(struct sess *s, const char *verb, const struct xfer *x,
 	int64_t ms = sys_now_ms() - t0;
 
 	report_xfer(s, verb[0] != 'R', x, st);
-	log_info("%-s path=%s bytes=%llu ms=%lld status=%-s", verb, s->path,
-	    (unsigned long long)x->bytes, (long long)ms, xfer_status_name(st));
+	/*
+	 * One "transfer" event per transfer, whatever its end: kf-log
+	 * makes the xferlog line of it (bytes actually moved, status c or
+	 * i); the monitor stamps the user on the record, the text line
+	 * names it too.
+	 */
+	log_field_str("command", verb);
+	log_field_num("duration_ms", (long long)ms);
+	log_field_str("type", s->ascii ? "ascii" : "binary");
+	log_event(LOG_INFO, "transfer",
+	    "%-s path=%s bytes=%llu ms=%lld status=%-s user=%s", verb, s->path,
+	    (unsigned long long)x->bytes, (long long)ms, xfer_status_name(st),
+	    s->id->name);
 	if (st == XFER_TOO_SLOW)
 		log_warn(
 		    "%-s path=%s aborted: under data_min_rate %llu bytes/s over "

@@ -49,6 +49,14 @@ const char *session_stop_reason(void);
 /* A post-login worker's end during a stop: a transfer ran into the drain. */
 #define SESSION_EXIT_DRAINED 4 /* and finished */
 #define SESSION_EXIT_CUT     5 /* and was cut (second SIGTERM) */
+/*
+ * The cut, listener -> monitors -> workers: a real-time signal, which
+ * does not merge with a SIGTERM sent just before, and which nobody
+ * sends to a whole service by habit. SIGUSR1 is log rotation for the
+ * listener (`systemctl kill -s USR1` reaches every process of the
+ * unit), so sessions ignore it.
+ */
+#define SESSION_SIG_CUT	     (SIGRTMIN + 1)
 
 extern volatile sig_atomic_t session_stop;
 /* Set by the first SIGTERM: end when idle, let a transfer finish. */

@@ -80,6 +80,13 @@ void sandbox_hook(uid_t uid, gid_t gid, pid_t parent);
  */
 void sandbox_conf_parser(int result_fd);
 
+/*
+ * kf-log (log_sandbox.c): sandbox_spawner's identity and root, then
+ * no fork, few files, and a seccomp list of reading, writing, polling
+ * and closing. Any failure: logged, _exit(1).
+ */
+void sandbox_log_writer(const struct sandbox_spec *);
+
 /* Creates/validates the empty root-owned pre-login directory. 0 or -1. */
 int sandbox_prepare_empty_dir(const char *path);
 

@@ -450,6 +450,7 @@ relay_run(const struct relay_args *a)
 		SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	handshake(&r, a->handshake_deadline_ms);
 	name = SSL_get_servername(r.ssl, TLSEXT_NAMETYPE_host_name);
+	log_field_str("tls_version", SSL_get_version(r.ssl));
 	log_info("TLS control connection: %-s %-s sni=%s",
 	    SSL_get_version(r.ssl), SSL_get_cipher_name(r.ssl), name);
 	report_peer(r.ssl);

@@ -138,6 +138,7 @@ def test_meson_install_layout(dest):
         worker.lstrip("/"),
         "etc/keepftpd/keepftpd.conf",
         "etc/pam.d/keepftpd",
+        "etc/logrotate.d/keepftpd",
         "etc/fail2ban/filter.d/keepftpd.conf",
         "etc/fail2ban/jail.d/keepftpd.conf",
         f"{prefix}/share/man/man8/keepftpd.8".lstrip("/"),
@@ -159,6 +160,20 @@ def test_meson_install_layout(dest):
     assert q.is_dir() and (q.stat().st_mode & 0o777) == 0o700
     assert (dest / "etc/keepftpd/keepftpd.conf").read_text() == \
         (REPO / "data/keepftpd.conf").read_text()
+    # issue 16: the logrotate file reopens by SIGUSR1 to the main process
+    rot = (dest / "etc/logrotate.d/keepftpd").read_text()
+    assert "--kill-whom=main --signal=USR1 keepftpd.service" in rot
+    assert "LogsDirectory=keepftpd" in unit
+
+
+def test_logrotate_file_parses(tmp_path):
+    """logrotate -d reads data/logrotate/keepftpd without an error."""
+    if not shutil.which("logrotate"):
+        pytest.skip("no logrotate")
+    r = subprocess.run(["logrotate", "-d", "-s", str(tmp_path / "state"),
+                        str(REPO / "data/logrotate/keepftpd")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "error" not in r.stderr.lower(), r.stderr
 
 
 def test_meson_install_keeps_an_existing_config(dest):

@@ -239,7 +239,9 @@ def test_hostile_session_log_lines(lsrv):
         w = words(tokens)
         fl = fields(tokens)
         if w[:1] in ([b"STOR"], [b"RETR"]):
-            assert list(fl) == ["path", "bytes", "ms", "status"], line
+            # issue 16: every transfer line names the user, last
+            assert list(fl) == ["path", "bytes", "ms", "status", "user"], line
+            assert fl["user"] == (b"alice", True), line
             assert fl["path"][1] and not fl["bytes"][1], line
             assert fl["status"] == (b"ok", False), line
             xfers.append((w[0], fl["path"][0], int(fl["bytes"][0])))

@@ -474,3 +474,34 @@ def test_named_fallback_is_hidden_denied_and_swept(qsrv):
     assert not temps[0].exists()
     h.quit()
     assert recorded(srv) == (before[0] + 2, before[1] + 2) == disk_usage(srv.home)
+
+
+def test_quota_cut_upload_in_xferlog(qsrv):
+    """Issue 16: a quota-cut STOR is an xferlog line with status i and
+    the bytes that were moved; with xferlog_file alone the log stays on
+    stderr, line for line."""
+    xdir = Path(tempfile.mkdtemp(prefix="kf-xfer-"))
+    xdir.chmod(0o755)
+    try:
+        srv = qsrv(quota_bytes=SEED_BYTES + MiB,
+                   xferlog_file=str(xdir / "xferlog"))
+        f = srv.login(timeout=15)
+        f.voidcmd("TYPE I")
+        r, _ = push(f, "STOR big.bin", b"n" * (3 * MiB))
+        assert r.startswith("552 "), r
+        f.quit()
+        m = srv.wait_log(r'STOR path="/big.bin" bytes=(\d+) ms=\d+ status=quota '
+                         r'user="alice"')
+        assert m and int(m.group(1)) >= MiB
+        got = []
+
+        def lines():
+            p = xdir / "xferlog"
+            got[:] = p.read_text().split() if p.exists() else []
+            return got
+        from conftest import wait_for
+        assert wait_for(lines)
+        assert got[8:] == ["/big.bin", "b", "_", "i", "r", "alice", "ftp", "0",
+                           "*", "i"] and got[7] == m.group(1), got
+    finally:
+        shutil.rmtree(xdir, ignore_errors=True)
