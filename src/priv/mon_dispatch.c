@@ -34,6 +34,9 @@ const struct mon_req mon_table[] = {
 	    STR(KF_USER_MAX), mon_h_tls_peer },
 	{ RELAY_CCC_DONE, "RELAY_CCC_DONE", MON_SRC_RELAY, MPH_CCC, 0, 0,
 	    mon_h_ccc_done },
+	/* once: by st->proxy_wait (its type is past the "seen" bits) */
+	{ MON_PROXY, "MON_PROXY", MON_SRC_WORKER, MPH_PRELOGIN, 0,
+	    4 + 4 + STR(16) + 4, mon_h_proxy },
 };
 const size_t mon_table_len = sizeof(mon_table) / sizeof(mon_table[0]);
 
@@ -114,6 +117,11 @@ check(const struct mon_state *st, enum mon_src src, const struct mon_req *rq,
 		return refuse(out,
 		    "refused %s from the %s: a second one "
 		    "(once per connection)",
+		    rq->name, src_name(src));
+	if (st->proxy_wait && rq->type != MON_PROXY)
+		return refuse(out,
+		    "refused %s from the %s: before the PROXY "
+		    "header",
 		    rq->name, src_name(src));
 	if (msg->len > rq->max_len)
 		return refuse(out,

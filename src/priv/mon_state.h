@@ -53,6 +53,7 @@ struct mon_state {
 	uint32_t tls_flags; /* MON_TLS_* of the login */
 	int host_done;
 	char host[CONF_HOST_MAX + 1];
+	int proxy_wait; /* a proxy listener: MON_PROXY must come first */
 	char cert_cn[KF_USER_MAX + 1]; /* or "" */
 	struct auth_identity *id; /* the monitor's */
 	unsigned char *tls_sess; /* KF_TLS_SESSION_MAX bytes */
@@ -87,6 +88,13 @@ struct mon_ops {
 	int (*session_open)(const struct conf *, const struct auth_identity *);
 	/* the login state changed (LSN_LOGIN_STATE); NULL: nobody to tell */
 	void (*login_state)(void *ctx, int logged_in);
+	/*
+	 * MON_PROXY: the listener's admission of the header's client
+	 * address (src; NULL: the connection's own). 0 admitted, the
+	 * session's peer replaced; -1 refused (the 421 is written, the
+	 * reason logged). NULL: refused.
+	 */
+	int (*proxy_admit)(void *ctx, const struct sockaddr_storage *src);
 	void *ctx;
 };
 
@@ -150,6 +158,8 @@ enum mon_verdict mon_h_tls_session(struct mon_state *, const struct mon_ops *,
 enum mon_verdict mon_h_tls_peer(struct mon_state *, const struct mon_ops *,
     struct ipc_msg *, struct mon_out *);
 enum mon_verdict mon_h_ccc_done(struct mon_state *, const struct mon_ops *,
+    struct ipc_msg *, struct mon_out *);
+enum mon_verdict mon_h_proxy(struct mon_state *, const struct mon_ops *,
     struct ipc_msg *, struct mon_out *);
 
 #endif

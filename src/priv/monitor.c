@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sodium.h>
@@ -58,6 +59,7 @@ struct mon {
 	int log; /* monitor end */
 	struct mon_state st; /* counts, phase, verdicts */
 	char peer[ADDR_STR_MAX];
+	char proxy_via[ADDR_STR_MAX]; /* the balancer, on a proxy listener */
 	int greeted; /* 220 sent: no second one */
 	struct spawned relay; /* reply -1: none */
 	int relay_log; /* monitor end, or -1 */
@@ -140,7 +142,8 @@ fill_handoff(struct mon *m, enum spawn_role r, struct handoff *h)
 	h->flags = (m->si.tls ? HANDOFF_TLS : 0) |
 	    (m->si.ccc ? HANDOFF_CCC : 0) |
 	    (m->si.host_done ? HANDOFF_HOST_DONE : 0) |
-	    (m->greeted ? HANDOFF_GREETED : 0);
+	    (m->greeted ? HANDOFF_GREETED : 0) |
+	    (r == SPAWN_ROLE_PRELOGIN && m->st.proxy_wait ? HANDOFF_PROXY : 0);
 	h->tls_flags = m->si.tls_flags;
 	h->id = m->si.id;
 	h->start_ms = m->si.start_ms;
@@ -260,6 +263,92 @@ op_tls_ready(void *ctx)
 	return m->a->tls_ready && m->a->spawn_chan[SPAWN_ROLE_RELAY] >= 0;
 }
 
+/*
+ * MON_PROXY's side effect: LSN_PROXY to the listener, then its verdict,
+ * a KF_SIG_PROXY queued by the parent (blocked since the start, see
+ * monitor_run), within KF_PROXY_VERDICT_MS. Admitted, the header's
+ * address becomes the session's peer here, the one place every later
+ * user reads it from: the log prefix, mon_state (users' allow_from),
+ * and the handoff of each later worker (PORT/EPRT, PASV/EPSV checks).
+ */
+static const char *const proxy_refusal[] = {
+	[LSN_PROXY_DENIED] = "Access denied.",
+	[LSN_PROXY_BANNED] = "Your address is banned; try again later.",
+	[LSN_PROXY_RATE] = "Too many connections from your address; slow "
+			   "down.",
+	[LSN_PROXY_PER_IP] = "Too many connections from your address.",
+};
+
+static int
+proxy_verdict(int *code)
+{
+	struct timespec ts = { KF_PROXY_VERDICT_MS / 1000,
+		(KF_PROXY_VERDICT_MS % 1000) * 1000000L };
+	int64_t until = sys_now_ms() + KF_PROXY_VERDICT_MS, left;
+	siginfo_t si;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, KF_SIG_PROXY);
+	for (;;) {
+		if (sigtimedwait(&set, &si, &ts) == KF_SIG_PROXY) {
+			if (si.si_code == SI_QUEUE && si.si_pid == getppid()) {
+				*code = si.si_value.sival_int;
+				return 0;
+			}
+		} else if (errno != EINTR || mon_term)
+			return -1;
+		if ((left = until - sys_now_ms()) <= 0)
+			return -1;
+		ts.tv_sec = left / 1000;
+		ts.tv_nsec = (left % 1000) * 1000000L;
+	}
+}
+
+static int
+op_proxy_admit(void *ctx, const struct sockaddr_storage *src)
+{
+	struct mon *m = ctx;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)src;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)src;
+	char line[128];
+	struct ipc_msg rep;
+	int code = -1, n;
+
+	ipc_init(&rep, LSN_PROXY);
+	if (ipc_put_u32(&rep, src == NULL) < 0 ||
+	    ipc_put_u32(&rep,
+		src == NULL		      ? 0 :
+		    src->ss_family == AF_INET ? 4 :
+						6) < 0 ||
+	    (src == NULL ? ipc_put_blob(&rep, "", 0, 16) :
+		    src->ss_family == AF_INET ?
+			   ipc_put_blob(&rep, &s4->sin_addr, 4, 16) :
+			   ipc_put_blob(&rep, &s6->sin6_addr, 16, 16)) < 0 ||
+	    ipc_send(m->a->report_fd, &rep) < 0 || proxy_verdict(&code) < 0) {
+		log_warn("PROXY header: no verdict from the listener");
+		return -1;
+	}
+	if (code != LSN_PROXY_ADMIT) {
+		n = snprintf(line, sizeof(line), "421 %s\r\n",
+		    code > 0 && code <= LSN_PROXY_PER_IP ? proxy_refusal[code] :
+							   "Access denied.");
+		sys_write_all(m->si.ctrl_fd, line, (size_t)n);
+		return -1;
+	}
+	if (src == NULL) {
+		log_info("PROXY header: LOCAL (a health check); the "
+			 "connection's address stays");
+		return 0;
+	}
+	m->si.peer = *src;
+	addr_to_str(src, m->peer, sizeof(m->peer));
+	log_set_prefix("[s%lu %s]", m->si.id, m->peer);
+	log_info("connect via proxy %-s: client port %u", m->proxy_via,
+	    addr_port(src));
+	return 0;
+}
+
 static int op_ccc(void *);
 
 static struct mon_ops mon_ops = {
@@ -273,6 +362,7 @@ static struct mon_ops mon_ops = {
 	.ccc = op_ccc,
 	.session_open = auth_session_open,
 	.login_state = op_login_state,
+	.proxy_admit = op_proxy_admit,
 };
 
 /* What the state reads from the processes, and what it decided. */
@@ -574,6 +664,7 @@ void
 monitor_run(const struct monitor_args *a)
 {
 	struct sigaction sa;
+	sigset_t vmask;
 	struct mon m;
 	int64_t t0 = sys_now_ms();
 
@@ -598,10 +689,22 @@ monitor_run(const struct monitor_args *a)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	addr_to_str(&a->peer, m.peer, sizeof(m.peer));
-	mon_state_init(&m.st, a->conf, NULL, &a->peer, m.peer, &m.id,
+	/* the peer may change once (MON_PROXY): the state reads m.si's */
+	mon_state_init(&m.st, a->conf, NULL, &m.si.peer, m.peer, &m.id,
 	    m.tls_sess, &m.tls_sess_len);
 	log_set_prefix("[s%lu %s]", a->id, m.peer);
-	log_info("connect%-s", a->implicit ? " (implicit TLS)" : "");
+	log_info("connect%-s",
+	    a->implicit	 ? " (implicit TLS)" :
+		a->proxy ? " (proxy listener)" :
+			   "");
+	if (a->proxy) {
+		/* the listener's verdict waits queued until sigtimedwait */
+		sigemptyset(&vmask);
+		sigaddset(&vmask, KF_SIG_PROXY);
+		sigprocmask(SIG_BLOCK, &vmask, NULL);
+		m.st.proxy_wait = 1;
+		memcpy(m.proxy_via, m.peer, sizeof(m.proxy_via));
+	}
 	if (a->tls_ready)
 		tls_session_keys_new(&m.si.tls_keys);
 	if (a->implicit) {

@@ -21,6 +21,7 @@ struct monitor_args {
 	struct sockaddr_storage peer;
 	unsigned long id;
 	int implicit; /* implicit FTPS listener */
+	int proxy; /* a proxy listener: the worker reads a PROXY header */
 	int tls_ready; /* the relay spawner loaded the certificate and key */
 	int service_ok; /* service_user was found */
 	uid_t service_uid; /* its ids, looked up by the */
