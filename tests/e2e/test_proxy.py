@@ -12,6 +12,7 @@ Every socket has a timeout and every wait a deadline.
 import ftplib
 import ipaddress
 import os
+import re
 import shutil
 import socket
 import struct
@@ -20,8 +21,8 @@ import time
 
 import pytest
 
-from conftest import (PASSWORD, TIMEOUT, USER, epsv_port, free_port,
-                      pasv_port, wait_for)
+from conftest import (PASSWORD, TIMEOUT, USER, free_port, pasv_port,
+                      wait_for)
 
 SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 CLAIM = "198.51.100.7"
@@ -98,14 +99,6 @@ class Conn:
 
     def close(self):
         self.s.close()
-
-
-def proxy_server(start_server, **extra):
-    port = free_port()
-    conf = {"max_per_ip": "0"}
-    conf.update(extra)
-    srv = start_server(mode="config", conf_extra=conf)
-    return srv
 
 
 @pytest.fixture
@@ -305,3 +298,76 @@ def test_config_checks(start_server, tmp_path):
         r = subprocess.run([BIN, "-t", "-c", str(p)], capture_output=True,
                            text=True, timeout=30)
         assert r.returncode != 0 and msg in r.stdout + r.stderr, r
+
+
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+
+
+@pytest.fixture
+def haproxy(tmp_path):
+    """Starts haproxy in front of a port: haproxy(node_port) -> its port."""
+    procs = []
+
+    def start(node_port):
+        if not os.access(HAPROXY, os.X_OK):
+            pytest.skip("haproxy is not installed (scripts/deps.sh)")
+        port = free_port()
+        cfg = tmp_path / "haproxy.cfg"
+        cfg.write_text(f"""global
+    maxconn 64
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+listen ftp
+    bind 127.0.0.1:{port}
+    server s1 127.0.0.1:{node_port} send-proxy-v2 check check-send-proxy inter 500ms
+""")
+        p = subprocess.Popen([HAPROXY, "-db", "-f", str(cfg)],
+                             stdin=subprocess.DEVNULL,
+                             stdout=open(tmp_path / "haproxy.out", "wb"),
+                             stderr=subprocess.STDOUT, cwd=str(tmp_path))
+        procs.append(p)
+
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                return True
+            except OSError:
+                return False
+        assert wait_for(up, timeout=10), (tmp_path / "haproxy.out").read_text()
+        return port
+
+    yield start
+    for p in procs:
+        p.terminate()
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+
+
+def test_haproxy_send_proxy_v2(psrv, haproxy):
+    """Debian's haproxy with send-proxy-v2: the client's own loopback
+    address (127.0.0.5) is the session's, in the log and for the data
+    connection (PASV straight to the node, from that same address);
+    haproxy's health checks (LOCAL) are accepted."""
+    srv = psrv()
+    hport = haproxy(srv.port)
+    src = "127.0.0.5"
+    f = ftplib.FTP(timeout=TIMEOUT, source_address=(src, 0))
+    f.connect("127.0.0.1", hport)
+    f.login(USER, PASSWORD)
+    names = f.nlst()
+    assert names, names
+    lines = []
+    f.retrlines("LIST", lines.append)
+    assert lines
+    f.quit()
+    assert srv.wait_log(rf"\[s\d+ {src}\] connect via proxy 127\.0\.0\.1")
+    assert srv.wait_log(rf"\[s\d+ {src}\] login ok: user=\"{USER}\"")
+    assert not re.search(r"data connection from foreign address", srv.log())
+    # the health checks: LOCAL, then haproxy closes
+    assert srv.wait_log(r"PROXY header: LOCAL", timeout=5)
