@@ -245,7 +245,7 @@ enum lsn_type {
 	 * still waits for its header (else dropped and logged). The
 	 * listener applies deny_from/allow_from, bans, max_conn_rate and
 	 * max_per_ip to that address, counts the session under it from then
-	 * on, and answers with a queued signal (KF_SIG_PROXY, value: enum
+	 * on, and answers with a queued signal (LSN_PROXY_SIGNAL, value: enum
 	 * lsn_proxy_verdict) to that pid; the monitor takes it only from its
 	 * parent. A subverted monitor (root already) could at most choose
 	 * its own session's address.
@@ -253,7 +253,7 @@ enum lsn_type {
 	LSN_PROXY = 90,
 };
 
-/* LSN_PROXY's verdict, the value of the KF_SIG_PROXY signal. */
+/* LSN_PROXY's verdict, the value of the LSN_PROXY_SIGNAL signal. */
 enum lsn_proxy_verdict {
 	LSN_PROXY_ADMIT = 0,
 	LSN_PROXY_DENIED = 1, /* deny_from, allow_from */
@@ -262,7 +262,7 @@ enum lsn_proxy_verdict {
 	LSN_PROXY_PER_IP = 4, /* max_per_ip */
 };
 /* The listener's verdict to a monitor (a real-time signal, queued). */
-#define KF_SIG_PROXY (SIGRTMIN + 2)
+#define LSN_PROXY_SIGNAL (SIGRTMIN + 2)
 
 /*
  * The admin socket (admin_socket): SOCK_SEQPACKET, one request and its

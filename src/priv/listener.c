@@ -1416,7 +1416,7 @@ report_proxy(struct listener *L, const unsigned char *frame, size_t n,
 		    proxy_why[v]);
 	}
 	val.sival_int = (int)v;
-	if (sigqueue(pid, KF_SIG_PROXY, val) < 0)
+	if (sigqueue(pid, LSN_PROXY_SIGNAL, val) < 0)
 		log_warn("PROXY verdict not sent to pid %ld: %-s", (long)pid,
 		    strerror(errno));
 	return 1;

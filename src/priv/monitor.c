@@ -265,7 +265,7 @@ op_tls_ready(void *ctx)
 
 /*
  * MON_PROXY's side effect: LSN_PROXY to the listener, then its verdict,
- * a KF_SIG_PROXY queued by the parent (blocked since the start, see
+ * a LSN_PROXY_SIGNAL queued by the parent (blocked since the start, see
  * monitor_run), within KF_PROXY_VERDICT_MS. Admitted, the header's
  * address becomes the session's peer here, the one place every later
  * user reads it from: the log prefix, mon_state (users' allow_from),
@@ -289,9 +289,9 @@ proxy_verdict(int *code)
 	sigset_t set;
 
 	sigemptyset(&set);
-	sigaddset(&set, KF_SIG_PROXY);
+	sigaddset(&set, LSN_PROXY_SIGNAL);
 	for (;;) {
-		if (sigtimedwait(&set, &si, &ts) == KF_SIG_PROXY) {
+		if (sigtimedwait(&set, &si, &ts) == LSN_PROXY_SIGNAL) {
 			if (si.si_code == SI_QUEUE && si.si_pid == getppid()) {
 				*code = si.si_value.sival_int;
 				return 0;
@@ -700,7 +700,7 @@ monitor_run(const struct monitor_args *a)
 	if (a->proxy) {
 		/* the listener's verdict waits queued until sigtimedwait */
 		sigemptyset(&vmask);
-		sigaddset(&vmask, KF_SIG_PROXY);
+		sigaddset(&vmask, LSN_PROXY_SIGNAL);
 		sigprocmask(SIG_BLOCK, &vmask, NULL);
 		m.st.proxy_wait = 1;
 		memcpy(m.proxy_via, m.peer, sizeof(m.proxy_via));
