@@ -371,3 +371,39 @@ def test_haproxy_send_proxy_v2(psrv, haproxy):
     assert not re.search(r"data connection from foreign address", srv.log())
     # the health checks: LOCAL, then haproxy closes
     assert srv.wait_log(r"PROXY header: LOCAL", timeout=5)
+
+
+def test_port_target_uses_claimed(psrv):
+    """PORT/EPRT may only name the session's client: the claimed address,
+    not the balancer's (127.0.0.1)."""
+    srv = psrv()
+    c = Conn(srv.port, v2(CLAIM))
+    assert c.reply().startswith("220")
+    assert login(c).startswith("230")
+    r = c.cmd("PORT 127,0,0,1,200,10")
+    assert r.startswith("5"), r
+    r = c.cmd("EPRT |1|127.0.0.1|51210|")
+    assert r.startswith("5"), r
+    # the claimed address itself is accepted as a target
+    assert c.cmd("PORT 198,51,100,7,200,10").startswith("200")
+    c.close()
+    # a direct client of a normal listener may name 127.0.0.1: control
+    # (tests/e2e/test_network.py)
+
+
+def test_user_allow_from_uses_claimed(psrv):
+    from conftest import user_add
+    srv = psrv()
+    r = user_add(srv.users, "carol", "secret-pw", srv.home,
+                 extra=["--allow-from", CLAIM])
+    assert r.returncode == 0, r.stderr
+    c = Conn(srv.port, v2(CLAIM))
+    assert c.reply().startswith("220")
+    assert login(c, "carol", "secret-pw").startswith("230")
+    c.close()
+    c = Conn(srv.port, v2(CLAIM2))
+    assert c.reply().startswith("220")
+    assert login(c, "carol", "secret-pw").startswith("530")
+    c.close()
+    assert srv.wait_log(rf"\[s\d+ {CLAIM2}\] .*reason=user-allow-from "
+                        r"user=\"carol\"")
