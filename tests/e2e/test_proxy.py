@@ -104,10 +104,10 @@ class Conn:
 @pytest.fixture
 def psrv(start_server):
     """A server whose listener is a proxy listener for 127.0.0.1."""
-    def make(**extra):
+    def make(rootless=False, **extra):
         conf = {"proxy_from": "127.0.0.1"}
         conf.update(extra)
-        srv = start_server(mode="config", conf_extra=conf,
+        srv = start_server(mode="config", conf_extra=conf, rootless=rootless,
                            listen_flags=" proxy")
         return srv
     return make
@@ -119,8 +119,9 @@ def login(c, user=USER, password=PASSWORD):
 
 
 @pytest.mark.parametrize("header", ["v1", "v2"])
-def test_claimed_address_in_logs(psrv, header):
-    srv = psrv()
+@pytest.mark.parametrize("rootless", [False, True])
+def test_claimed_address_in_logs(psrv, header, rootless):
+    srv = psrv(rootless=rootless)
     c = Conn(srv.port, v1(CLAIM) if header == "v1" else v2(CLAIM))
     assert c.reply().startswith("220")
     assert login(c).startswith("230")
@@ -407,3 +408,17 @@ def test_user_allow_from_uses_claimed(psrv):
     c.close()
     assert srv.wait_log(rf"\[s\d+ {CLAIM2}\] .*reason=user-allow-from "
                         r"user=\"carol\"")
+
+
+def test_rein_reads_no_second_header(psrv):
+    """After REIN the next pre-login worker reads no header: the session
+    keeps its claimed address and logs in again."""
+    srv = psrv()
+    c = Conn(srv.port, v2(CLAIM))
+    assert c.reply().startswith("220")
+    assert login(c).startswith("230")
+    assert c.cmd("REIN").startswith("220")
+    assert login(c).startswith("230")
+    c.close()
+    assert srv.wait_log(rf"\[s\d+ {CLAIM}\] rein: user=")
+    assert len(re.findall(rf"\[s\d+ {CLAIM}\] login ok", srv.log())) == 2
