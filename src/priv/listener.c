@@ -52,7 +52,7 @@ struct slot {
 	int logged_in; /* LSN_LOGIN_STATE */
 	int trimmed; /* SIGTERM sent by prelogin_trim */
 	int pidfd; /* adopted at `keepftpd upgrade` (not our child), else -1 */
-	int proxy_wait; /* a proxy listener's, before LSN_PROXY: no address */
+	int proxy_wait; /* proxy listener: 1 before LSN_PROXY, 2 refused */
 };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
@@ -1399,16 +1399,17 @@ report_proxy(struct listener *L, const unsigned char *frame, size_t n,
 	if (ipc_decode(&msg, frame, n) < 0 || msg.type != LSN_PROXY)
 		return 0;
 	for (i = 0; i < nslots; i++)
-		if (slots[i].pid == pid && slots[i].proxy_wait)
+		if (slots[i].pid == pid && slots[i].proxy_wait == 1)
 			sl = &slots[i];
 	if (sl == NULL || proxy_report_addr(&msg, &local, &ss) < 0) {
 		log_warn("report dropped: %-s LSN_PROXY from pid %ld",
 		    sl == NULL ? "unexpected" : "malformed", (long)pid);
 		return 1;
 	}
-	sl->proxy_wait = 0;
 	if (!local && (v = proxy_admission(L, &ss)) == LSN_PROXY_ADMIT)
 		sl->peer = ss;
+	/* refused: it ends, counted under no address until then */
+	sl->proxy_wait = v == LSN_PROXY_ADMIT ? 0 : 2;
 	addr_to_str(&sl->peer, via, sizeof(via));
 	if (v != LSN_PROXY_ADMIT) {
 		addr_to_str(&ss, host, sizeof(host));

@@ -406,8 +406,8 @@ def test_user_allow_from_uses_claimed(psrv):
     assert c.reply().startswith("220")
     assert login(c, "carol", "secret-pw").startswith("530")
     c.close()
-    assert srv.wait_log(rf"\[s\d+ {CLAIM2}\] .*reason=user-allow-from "
-                        r"user=\"carol\"")
+    assert srv.wait_log(rf"\[s\d+ {CLAIM2}\] login failed: from={CLAIM2} "
+                        r".*reason=user-allow-from user=\"carol\"")
 
 
 def test_rein_reads_no_second_header(psrv):
