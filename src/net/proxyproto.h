@@ -2,7 +2,7 @@
  * proxyproto.h - the PROXY protocol header (HAProxy's
  * proxy-protocol.txt), versions 1 (text) and 2 (binary), as a load
  * balancer sends it first on a connection.
- * Runs in: pre-login worker (parse), monitor (the verdict texts). Pure.
+ * Runs in: pre-login worker. Pure.
  */
 #ifndef KF_PROXYPROTO_H
 #define KF_PROXYPROTO_H

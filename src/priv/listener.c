@@ -1338,14 +1338,6 @@ proxy_admission(struct listener *L, const struct sockaddr_storage *ss)
 	return LSN_PROXY_ADMIT;
 }
 
-static const char *const proxy_why[] = {
-	[LSN_PROXY_DENIED] = "Access denied.",
-	[LSN_PROXY_BANNED] = "Your address is banned; try again later.",
-	[LSN_PROXY_RATE] = "Too many connections from your address; slow "
-			   "down.",
-	[LSN_PROXY_PER_IP] = "Too many connections from your address.",
-};
-
 /* LSN_PROXY's payload: local, or the client's address. */
 static int
 proxy_report_addr(struct ipc_msg *msg, int *local, struct sockaddr_storage *ss)
@@ -1414,7 +1406,7 @@ report_proxy(struct listener *L, const unsigned char *frame, size_t n,
 	if (v != LSN_PROXY_ADMIT) {
 		addr_to_str(&ss, host, sizeof(host));
 		log_warn("refused %-s (via proxy %-s): %-s", host, via,
-		    proxy_why[v]);
+		    proxy_verdict_text((int)v));
 	}
 	val.sival_int = (int)v;
 	if (sigqueue(pid, LSN_PROXY_SIGNAL, val) < 0)

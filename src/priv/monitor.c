@@ -271,14 +271,6 @@ op_tls_ready(void *ctx)
  * user reads it from: the log prefix, mon_state (users' allow_from),
  * and the handoff of each later worker (PORT/EPRT, PASV/EPSV checks).
  */
-static const char *const proxy_refusal[] = {
-	[LSN_PROXY_DENIED] = "Access denied.",
-	[LSN_PROXY_BANNED] = "Your address is banned; try again later.",
-	[LSN_PROXY_RATE] = "Too many connections from your address; slow "
-			   "down.",
-	[LSN_PROXY_PER_IP] = "Too many connections from your address.",
-};
-
 static int
 proxy_verdict(int *code)
 {
@@ -305,34 +297,66 @@ proxy_verdict(int *code)
 	}
 }
 
+const char *
+proxy_verdict_text(int verdict)
+{
+	static const char *const text[] = {
+		[LSN_PROXY_DENIED] = "Access denied.",
+		[LSN_PROXY_BANNED] = "Your address is banned; try again later.",
+		[LSN_PROXY_RATE] = "Too many connections from your address; "
+				   "slow down.",
+		[LSN_PROXY_PER_IP] = "Too many connections from your address.",
+	};
+
+	if (verdict < LSN_PROXY_DENIED || verdict > LSN_PROXY_PER_IP)
+		return text[LSN_PROXY_DENIED];
+	return text[verdict];
+}
+
+/* LSN_PROXY's payload: local, or the family and address bytes. */
+static int
+put_proxy_addr(struct ipc_msg *rep, const struct sockaddr_storage *src)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)src;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)src;
+
+	if (src == NULL)
+		return ipc_put_u32(rep, 1) < 0 || ipc_put_u32(rep, 0) < 0 ||
+			ipc_put_blob(rep, "", 0, 16) < 0 ?
+		    -1 :
+		    0;
+	if (ipc_put_u32(rep, 0) < 0)
+		return -1;
+	if (src->ss_family == AF_INET)
+		return ipc_put_u32(rep, 4) < 0 ||
+			ipc_put_blob(rep, &s4->sin_addr, 4, 16) < 0 ?
+		    -1 :
+		    0;
+	return ipc_put_u32(rep, 6) < 0 ||
+		ipc_put_blob(rep, &s6->sin6_addr, 16, 16) < 0 ?
+	    -1 :
+	    0;
+}
+
 static int
 op_proxy_admit(void *ctx, const struct sockaddr_storage *src)
 {
 	struct mon *m = ctx;
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)src;
-	const struct sockaddr_in *s4 = (const struct sockaddr_in *)src;
 	char line[128];
 	struct ipc_msg rep;
 	int code = -1, n;
 
 	ipc_init(&rep, LSN_PROXY);
-	if (ipc_put_u32(&rep, src == NULL) < 0 ||
-	    ipc_put_u32(&rep,
-		src == NULL		      ? 0 :
-		    src->ss_family == AF_INET ? 4 :
-						6) < 0 ||
-	    (src == NULL ? ipc_put_blob(&rep, "", 0, 16) :
-		    src->ss_family == AF_INET ?
-			   ipc_put_blob(&rep, &s4->sin_addr, 4, 16) :
-			   ipc_put_blob(&rep, &s6->sin6_addr, 16, 16)) < 0 ||
+	if (put_proxy_addr(&rep, src) < 0 ||
 	    ipc_send(m->a->report_fd, &rep) < 0 || proxy_verdict(&code) < 0) {
-		log_warn("PROXY header: no verdict from the listener");
+		log_warn("PROXY header: no verdict from the listener%-s",
+		    mon_term ? " (the server is stopping)" : "");
 		return -1;
 	}
 	if (code != LSN_PROXY_ADMIT) {
+		/* the words a direct client is refused with */
 		n = snprintf(line, sizeof(line), "421 %s\r\n",
-		    code > 0 && code <= LSN_PROXY_PER_IP ? proxy_refusal[code] :
-							   "Access denied.");
+		    proxy_verdict_text(code));
 		sys_write_all(m->si.ctrl_fd, line, (size_t)n);
 		return -1;
 	}
