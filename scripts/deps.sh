@@ -10,7 +10,7 @@ PKGS=(
   libcmocka-dev python3-pytest clang clang-format clang-tidy
   curl lftp tnftp ncftp wget
   procps iproute2 openssl util-linux passwd libpam-modules
-  fail2ban
+  fail2ban haproxy
   mandoc groff-base man-db dpkg-dev debhelper lintian
 )
 # installed without its recommendations (prometheus-node-exporter)
@@ -19,6 +19,8 @@ NORECS=(prometheus)
 # systemd: systemd-socket-activate and systemd-analyze (tests/e2e/test_systemd.py).
 # mandoc, groff-base, man-db: the man page lint (tests/e2e/test_install.py);
 # dpkg-dev, debhelper, lintian: the Debian package (scripts/build-deb.sh).
+# haproxy: a real PROXY protocol v2 sender (tests/e2e/test_proxy.py), run
+# by the test in a temp dir; its service must not start either.
 # fail2ban is needed for fail2ban-regex only (tests/e2e/test_fail2ban.py):
 # its service must not start. prometheus is needed for promtool only
 # (`promtool check metrics`, tests/e2e/test_metrics.py; no smaller
@@ -61,5 +63,5 @@ if [ "$own_policy" = yes ]; then
 fi
 # the service, if the package enabled it: stopped, never left running
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-  systemctl disable --now fail2ban prometheus >/dev/null 2>&1 || true
+  systemctl disable --now fail2ban prometheus haproxy >/dev/null 2>&1 || true
 fi

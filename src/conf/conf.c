@@ -438,7 +438,8 @@ set_str(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
 			return fail(e, "%s: '%s' is not %s", o->name,
 			    show(&s, v, n), choices[i].say);
 	if ((strcmp(o->name, "allow_from") == 0 ||
-		strcmp(o->name, "deny_from") == 0) &&
+		strcmp(o->name, "deny_from") == 0 ||
+		strcmp(o->name, "proxy_from") == 0) &&
 	    !addr_list_ok(v, n))
 		return fail(e,
 		    "%s: '%s' is not a list of addresses with "
@@ -489,19 +490,35 @@ listen_item(const struct conf_opt *o, const char *v, size_t n,
 	return 0;
 }
 
-/* "implicit" after an address: implicit FTPS on that listener. */
+/* word after an address ("implicit", "proxy"): 1 when it was there. */
 static int
-implicit_word(struct cursor *cur)
+listen_word(struct cursor *cur, const char *word)
 {
 	const char *tok;
 	size_t len;
 	struct cursor save = *cur;
 
-	if (cursor_token(cur, ", \t", &tok, &len) == 0 && len == 8 &&
-	    memcmp(tok, "implicit", 8) == 0)
+	if (cursor_token(cur, ", \t", &tok, &len) == 0 && len == strlen(word) &&
+	    memcmp(tok, word, len) == 0)
 		return 1;
 	*cur = save;
 	return 0;
+}
+
+/* "implicit" (implicit FTPS) and "proxy" (a PROXY header), in any order. */
+static void
+listen_flags(struct cursor *cur, struct conf_listen *l)
+{
+	int i;
+
+	l->implicit = l->proxy = 0;
+	for (i = 0; i < 2; i++) {
+		cursor_skip_ws(cur);
+		if (!l->implicit && listen_word(cur, "implicit"))
+			l->implicit = 1;
+		else if (!l->proxy && listen_word(cur, "proxy"))
+			l->proxy = 1;
+	}
 }
 
 /* A comma-separated list; replaces the list or appends to it. */
@@ -527,8 +544,7 @@ set_listen(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
 			    KF_LISTEN_MAX);
 		if (listen_item(o, tok, len, &tmp[k], e) < 0)
 			return -1;
-		cursor_skip_ws(&cur);
-		tmp[k].implicit = implicit_word(&cur);
+		listen_flags(&cur, &tmp[k]);
 		k++;
 		cursor_skip_ws(&cur);
 		if (cursor_eof(&cur))
@@ -1262,6 +1278,31 @@ check_metrics(const struct conf *c, struct ectx *e)
 			fail(e, "metrics_listen is listen address %zu", i + 1);
 }
 
+/*
+ * A proxy listener needs the balancers' addresses; implicit FTPS behind
+ * one is not offered (the header comes before the TLS handshake, which
+ * the relay starts before any worker reads).
+ */
+static void
+check_proxy(const struct conf *c, struct ectx *e)
+{
+	size_t i;
+
+	for (i = 0; i < c->listen_count; i++) {
+		if (c->listen[i].proxy && c->proxy_from[0] == '\0')
+			fail(e,
+			    "listen address %zu is proxy but proxy_from "
+			    "is empty",
+			    i + 1);
+		if (c->listen[i].proxy && c->listen[i].implicit)
+			fail(e,
+			    "listen address %zu is both proxy and implicit; "
+			    "implicit FTPS behind a PROXY header is not "
+			    "supported",
+			    i + 1);
+	}
+}
+
 /* TLS options that need a certificate; the files are tls/tls.c's. */
 static void
 check_tls(const struct conf *c, struct ectx *e)
@@ -1318,6 +1359,7 @@ conf_check(struct conf *c, struct conf_errors *errs)
 	check_listen(c, &e);
 	check_metrics(c, &e);
 	check_tls(c, &e);
+	check_proxy(c, &e);
 	check_client_certs(c, &e);
 	if (strcmp(c->upload_hook_user, "root") == 0)
 		fail(&e, "upload_hook_user: a hook never runs as root");

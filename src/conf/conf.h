@@ -39,8 +39,11 @@
 	X(LISTEN, listen, "127.0.0.1:2121", 0, 0, \
 	    "Address and port to listen on, as a.b.c.d:port or [v6addr]:port, " \
 	    "optionally followed by `implicit` for implicit FTPS (TLS from " \
-	    "the first byte, usually port 990; needs `tls_cert`). Repeat the " \
-	    "key for several listeners (at most 8).") \
+	    "the first byte, usually port 990; needs `tls_cert`) or by " \
+	    "`proxy`: connections come through a load balancer that sends a " \
+	    "PROXY protocol header (v1 or v2) first, and are accepted only " \
+	    "from `proxy_from` (docs/OPERATIONS.md, Behind HAProxy). Repeat " \
+	    "the key for several listeners (at most 8).") \
 	X(PATH, tls_cert, "", 0, 0, \
 	    "PEM certificate chain (leaf first) for FTPS; empty: no TLS. " \
 	    "Loaded by the TLS relay spawner at start and on SIGHUP.") \
@@ -127,6 +130,13 @@
 	X(STR, deny_from, "", 0, 1024, \
 	    "Client addresses refused with 421 before any process is " \
 	    "started (same syntax as `allow_from`); checked first.") \
+	X(STR, proxy_from, "", 0, 1024, \
+	    "Load balancers allowed on `proxy` listeners (same syntax as " \
+	    "`allow_from`). A connection from one of them must start with a " \
+	    "PROXY header, and the client address in it is the session's " \
+	    "address for every check and log line; a connection from any " \
+	    "other address on a `proxy` listener is closed before any FTP. " \
+	    "On other listeners these addresses are ordinary clients.") \
 	X(UINT, max_conn_rate, "0", 0, 100000, \
 	    "Most new connections from one client address per " \
 	    "`conn_rate_window` seconds; more are refused with 421 before " \
@@ -372,6 +382,7 @@ struct conf_listen {
 	struct sockaddr_storage addr;
 	socklen_t len;
 	int implicit; /* implicit FTPS */
+	int proxy; /* a PROXY protocol header first (proxy_from) */
 };
 
 /* One vhost line; name is lowercase, banner_text empty when not given. */

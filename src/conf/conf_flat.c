@@ -34,6 +34,8 @@ listen_ok(const struct conf_listen *l)
 {
 	if (l->implicit != 0 && l->implicit != 1)
 		return 0;
+	if (l->proxy != 0 && l->proxy != 1)
+		return 0;
 	if (l->addr.ss_family == AF_INET)
 		return l->len == sizeof(struct sockaddr_in);
 	if (l->addr.ss_family == AF_INET6)

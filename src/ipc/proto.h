@@ -266,6 +266,33 @@ enum mon_type {
 	 */
 	MON_UPLOAD_HOOK = 50,
 	MON_UPLOAD_HOOK_RESULT = 51,
+	/*
+	 * MON_PROXY: pre-login worker -> monitor, on a `proxy` listener
+	 * only, as its first request: the PROXY protocol header the worker
+	 * read (src/net/proxyproto.c) before any reply was sent.
+	 *
+	 * Payload: u32 local (1: LOCAL, UNKNOWN or family UNSPEC, the
+	 * connection's own addresses; 0: a client), u32 family (4 or 6; 0
+	 * with local), blob src (4 or 16 bytes; empty with local), u32 src
+	 * port (0..65535).
+	 *
+	 * Check: exact length, family and address size agree, the address
+	 * is not all zeros, the port fits; only while the monitor expects a
+	 * header (a second one is fatal), and until it has come every other
+	 * request of the worker is fatal. Privileged because the address
+	 * becomes the session's client address for every check: the
+	 * monitor asks the listener (LSN_PROXY) and waits at most
+	 * KF_PROXY_VERDICT_MS for its verdict.
+	 *
+	 * Effect: admitted, the address replaces the session's peer (log
+	 * prefix, users' allow_from, the next workers' PORT/EPRT and
+	 * PASV/EPSV checks) and the monitor answers MON_PROXY_RESULT 1;
+	 * refused, the monitor writes the listener's 421 text and ends the
+	 * session.
+	 */
+	MON_PROXY = 60,
+	/* MON_PROXY_RESULT: monitor -> pre-login worker. Payload: u32 1. */
+	MON_PROXY_RESULT = 61,
 };
 
 /*
@@ -375,7 +402,34 @@ enum lsn_type {
 	 * monitor, which stamps session, client and user itself.
 	 */
 	LSN_LOG_FILES = 70,
+	/*
+	 * LSN_PROXY: monitor -> listener, once per session on a `proxy`
+	 * listener, after MON_PROXY. Payload: u32 local (1: keep the
+	 * connection's address), u32 family (4 or 6; 0 with local), blob
+	 * address (4 or 16 bytes; empty with local), exactly.
+	 *
+	 * Check: by the sender's pid, a session of the listener's own that
+	 * still waits for its header (else dropped and logged). The
+	 * listener applies deny_from/allow_from, bans, max_conn_rate and
+	 * max_per_ip to that address, counts the session under it from then
+	 * on, and answers with a queued signal (LSN_PROXY_SIGNAL, value: enum
+	 * lsn_proxy_verdict) to that pid; the monitor takes it only from its
+	 * parent. A subverted monitor (root already) could at most choose
+	 * its own session's address.
+	 */
+	LSN_PROXY = 90,
 };
+
+/* LSN_PROXY's verdict, the value of the LSN_PROXY_SIGNAL signal. */
+enum lsn_proxy_verdict {
+	LSN_PROXY_ADMIT = 0,
+	LSN_PROXY_DENIED = 1, /* deny_from, allow_from */
+	LSN_PROXY_BANNED = 2,
+	LSN_PROXY_RATE = 3, /* max_conn_rate */
+	LSN_PROXY_PER_IP = 4, /* max_per_ip */
+};
+/* The listener's verdict to a monitor (a real-time signal, queued). */
+#define LSN_PROXY_SIGNAL (SIGRTMIN + 2)
 
 /*
  * The admin socket (admin_socket): SOCK_SEQPACKET, one request and its

@@ -59,6 +59,7 @@ struct slot {
 	struct who_row who; /* keepftpd who (LSN_STATUS) */
 	int verifying; /* LSN_METRICS_VERIFY until its login's result */
 	unsigned long id; /* the session id its monitor logs with */
+	int proxy_wait; /* proxy listener: 1 before LSN_PROXY, 2 refused */
 };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
@@ -1045,7 +1046,8 @@ count_peer(const struct sockaddr_storage *peer)
 	size_t i, n = 0;
 
 	for (i = 0; i < nslots; i++)
-		n += addr_same_host(&slots[i].peer, peer);
+		n += !slots[i].proxy_wait &&
+		    addr_same_host(&slots[i].peer, peer);
 	return n;
 }
 
@@ -1273,6 +1275,8 @@ service_lookup(const struct conf *c, struct monitor_args *a)
 	a->service_gid = service.gid;
 }
 
+static int proxy_next; /* the session start_session makes is proxied */
+
 static void
 start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
     int implicit)
@@ -1283,6 +1287,7 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
 		.peer = *peer,
 		.report_fd = report_wr,
 		.implicit = implicit,
+		.proxy = proxy_next,
 		.tls_ready = tls_ready };
 	socklen_t len = sizeof(a.local);
 	size_t i;
@@ -1319,6 +1324,7 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
 	else
 		who_init(&slots[nslots - 1].who, a.id, sys_now_ms(),
 		    (int64_t)time(NULL));
+	slots[nslots - 1].proxy_wait = a.proxy;
 }
 
 /*
@@ -1350,6 +1356,138 @@ policy_refuses(struct listener *L, int fd, const struct sockaddr_storage *peer,
 	}
 }
 
+/*
+ * A proxy listener: only proxy_from may connect (anyone else is closed
+ * without a byte); the per-address checks wait for the header's
+ * address (LSN_PROXY), the global ones apply now.
+ */
+static void
+accept_proxied(struct listener *L, int fd, const struct sockaddr_storage *peer,
+    const char *host)
+{
+	if (addr_list_match(L->conf.proxy_from, peer) != 1) {
+		log_warn("refused %-s: not in proxy_from (a proxy listener); "
+			 "closed",
+		    host);
+		close(fd);
+	} else if (nslots >= L->conf.max_clients)
+		refuse(fd, "Too many connections; try again later.", host);
+	else if (prelogin_count() >= L->conf.max_prelogin)
+		refuse(fd,
+		    "Too many connections not logged in; try again "
+		    "later.",
+		    host);
+	else {
+		proxy_next = 1;
+		start_session(L, fd, peer, 0);
+		proxy_next = 0;
+	}
+}
+
+/* LSN_PROXY's address checks, as accept_one's for a direct client. */
+static enum lsn_proxy_verdict
+proxy_admission(struct listener *L, const struct sockaddr_storage *ss)
+{
+	struct bantab_policy p = policy_of(&L->conf);
+	struct bantab_addr a;
+
+	if (L->conf.deny_from[0] != '\0' &&
+	    addr_list_match(L->conf.deny_from, ss) != 0)
+		return LSN_PROXY_DENIED;
+	if (L->conf.allow_from[0] != '\0' &&
+	    addr_list_match(L->conf.allow_from, ss) != 1)
+		return LSN_PROXY_DENIED;
+	if (bantab_addr_from_sockaddr(ss, &a) == 0)
+		switch (bantab_connect(bans, &p, &a, sys_now_ms())) {
+		case BANTAB_BANNED:
+			return LSN_PROXY_BANNED;
+		case BANTAB_RATE:
+			return LSN_PROXY_RATE;
+		default:
+			break;
+		}
+	if (L->conf.max_per_ip > 0 && count_peer(ss) >= L->conf.max_per_ip)
+		return LSN_PROXY_PER_IP;
+	return LSN_PROXY_ADMIT;
+}
+
+/* LSN_PROXY's payload: local, or the client's address. */
+static int
+proxy_report_addr(struct ipc_msg *msg, int *local, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	uint32_t loc, fam;
+	uint8_t a[16];
+	size_t n;
+
+	memset(ss, 0, sizeof(*ss));
+	if (ipc_get_u32(msg, &loc) < 0 || ipc_get_u32(msg, &fam) < 0 ||
+	    ipc_get_blob(msg, a, sizeof(a), &n) < 0 || ipc_end(msg) < 0 ||
+	    loc > 1)
+		return -1;
+	*local = (int)loc;
+	if (loc)
+		return fam == 0 && n == 0 ? 0 : -1;
+	if (fam == 4 && n == 4) {
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, a, 4);
+		return 0;
+	}
+	if (fam == 6 && n == 16) {
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, a, 16);
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * LSN_PROXY from the monitor of a session still waiting for its header:
+ * its client address, admitted (the slot counts under it from now on)
+ * or refused, and the verdict queued to that monitor. 1 when the frame
+ * was one (taken or dropped and logged), 0 when it is another type.
+ */
+static int
+report_proxy(struct listener *L, const unsigned char *frame, size_t n,
+    pid_t pid)
+{
+	enum lsn_proxy_verdict v = LSN_PROXY_ADMIT;
+	struct sockaddr_storage ss;
+	char host[ADDR_STR_MAX], via[ADDR_STR_MAX];
+	struct ipc_msg msg;
+	struct slot *sl = NULL;
+	union sigval val;
+	size_t i;
+	int local;
+
+	if (ipc_decode(&msg, frame, n) < 0 || msg.type != LSN_PROXY)
+		return 0;
+	for (i = 0; i < nslots; i++)
+		if (slots[i].pid == pid && slots[i].proxy_wait == 1)
+			sl = &slots[i];
+	if (sl == NULL || proxy_report_addr(&msg, &local, &ss) < 0) {
+		log_warn("report dropped: %-s LSN_PROXY from pid %ld",
+		    sl == NULL ? "unexpected" : "malformed", (long)pid);
+		return 1;
+	}
+	if (!local && (v = proxy_admission(L, &ss)) == LSN_PROXY_ADMIT)
+		sl->peer = ss;
+	/* refused: it ends, counted under no address until then */
+	sl->proxy_wait = v == LSN_PROXY_ADMIT ? 0 : 2;
+	addr_to_str(&sl->peer, via, sizeof(via));
+	if (v != LSN_PROXY_ADMIT) {
+		addr_to_str(&ss, host, sizeof(host));
+		log_warn("refused %-s (via proxy %-s): %-s", host, via,
+		    proxy_verdict_text((int)v));
+	}
+	val.sival_int = (int)v;
+	if (sigqueue(pid, LSN_PROXY_SIGNAL, val) < 0)
+		log_warn("PROXY verdict not sent to pid %ld: %-s", (long)pid,
+		    strerror(errno));
+	return 1;
+}
+
 static void
 accept_one(struct listener *L, size_t which)
 {
@@ -1363,6 +1501,10 @@ accept_one(struct listener *L, size_t which)
 	if (fd < 0)
 		return;
 	addr_to_str(&peer, host, sizeof(host));
+	if (L->conf.listen[which].proxy) {
+		accept_proxied(L, fd, &peer, host);
+		return;
+	}
 	/* the lists were checked at load: a non-zero deny result refuses */
 	if (L->conf.deny_from[0] != '\0' &&
 	    addr_list_match(L->conf.deny_from, &peer) != 0)
@@ -1482,7 +1624,14 @@ report_one(struct listener *L, const unsigned char *frame, size_t n,
 		return -1;
 	}
 	if (report_login_state(frame, n, cr->pid) ||
-	    lsn_metrics_report(frame, n, &sl->verifying))
+	    report_proxy(L, frame, n, cr->pid))
+		return 0;
+	if (sl->proxy_wait) {
+		snprintf(why, whysz, "pid %ld reported before its PROXY header",
+		    (long)cr->pid);
+		return -1;
+	}
+	if (lsn_metrics_report(frame, n, &sl->verifying))
 		return 0;
 	if ((r = report_who(frame, n, cr->pid)) != 0) {
 		if (r > 0)

@@ -43,6 +43,9 @@ const struct mon_req mon_table[] = {
 	    mon_h_tls_handshake, 0 },
 	{ MON_UPLOAD_HOOK, "MON_UPLOAD_HOOK", MON_SRC_WORKER, MPH_SESSION, 0,
 	    STR(KF_PATH_MAX), mon_h_upload_hook, 1 },
+	/* once: by st->proxy_wait (its type is past the "seen" bits) */
+	{ MON_PROXY, "MON_PROXY", MON_SRC_WORKER, MPH_PRELOGIN, 0,
+	    4 + 4 + STR(16) + 4, mon_h_proxy, 0 },
 };
 const size_t mon_table_len = sizeof(mon_table) / sizeof(mon_table[0]);
 
@@ -129,6 +132,11 @@ check(const struct mon_state *st, enum mon_src src, const struct mon_req *rq,
 		return refuse(out, "refused %s from the %s: %s", rq->name,
 		    src_name(src),
 		    rq->fd ? "no descriptor" : "a descriptor it does not take");
+	if (st->proxy_wait && rq->type != MON_PROXY)
+		return refuse(out,
+		    "refused %s from the %s: before the PROXY "
+		    "header",
+		    rq->name, src_name(src));
 	if (msg->len > rq->max_len)
 		return refuse(out,
 		    "refused %s from the %s: oversized (%zu > "

@@ -8,6 +8,7 @@
  * listener, the relay.
  * Runs in: monitor.
  */
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -428,6 +429,33 @@ mon_who_flush(struct mon_state *st, const struct mon_ops *ops, int64_t now_ms)
 	return -1;
 }
 
+/* MON_PROXY's address: family 4 or 6, its size, not all zeros. */
+static int
+proxy_addr(uint32_t family, const uint8_t *a, size_t n, uint32_t port,
+    struct sockaddr_storage *ss)
+{
+	static const uint8_t zero[16];
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (port > 65535 || n == 0 || memcmp(a, zero, n) == 0)
+		return -1;
+	if (family == 4 && n == 4) {
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, a, 4);
+		s4->sin_port = htons((uint16_t)port);
+		return 0;
+	}
+	if (family == 6 && n == 16) {
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, a, 16);
+		s6->sin6_port = htons((uint16_t)port);
+		return 0;
+	}
+	return -1;
+}
+
 /*
  * MON_STATUS: what the post-login worker is doing. Read exactly, then
  * the bucket: a report over it is dropped and counted (the session's
@@ -532,4 +560,38 @@ mon_h_upload_hook(struct mon_state *st, const struct mon_ops *ops,
 	if (!check)
 		return MON_V_NONE;
 	return reply_u32(out, MON_UPLOAD_HOOK_RESULT, ok == 1);
+}
+
+/*
+ * MON_PROXY: the header the pre-login worker read on a proxy listener,
+ * once, before any other request. The listener admits the address (or
+ * the connection's own, for LOCAL) through ops->proxy_admit.
+ */
+enum mon_verdict
+mon_h_proxy(struct mon_state *st, const struct mon_ops *ops,
+    struct ipc_msg *msg, struct mon_out *out)
+{
+	uint32_t local, family, port;
+	struct sockaddr_storage ss;
+	uint8_t a[16];
+	size_t n;
+
+	if (!st->proxy_wait)
+		return fatal(out,
+		    "MON_PROXY not expected (no proxy listener, or a "
+		    "second one)");
+	if (ipc_get_u32(msg, &local) < 0 || ipc_get_u32(msg, &family) < 0 ||
+	    ipc_get_blob(msg, a, sizeof(a), &n) < 0 ||
+	    ipc_get_u32(msg, &port) < 0 || ipc_end(msg) < 0 || local > 1)
+		return fatal(out, "malformed MON_PROXY");
+	if (local && (family != 0 || n != 0 || port != 0))
+		return fatal(out, "MON_PROXY: LOCAL with an address");
+	if (!local && proxy_addr(family, a, n, port, &ss) < 0)
+		return fatal(out,
+		    "MON_PROXY: not an IPv4 or IPv6 client address");
+	if (ops->proxy_admit == NULL ||
+	    ops->proxy_admit(ops->ctx, local ? NULL : &ss) < 0)
+		return fatal(out, "PROXY header: client refused");
+	st->proxy_wait = 0;
+	return reply_u32(out, MON_PROXY_RESULT, 1);
 }

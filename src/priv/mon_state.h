@@ -67,6 +67,7 @@ struct mon_state {
 	uint32_t tls_flags; /* MON_TLS_* of the login */
 	int host_done;
 	char host[CONF_HOST_MAX + 1];
+	int proxy_wait; /* a proxy listener: MON_PROXY must come first */
 	char cert_cn[KF_USER_MAX + 1]; /* or "" */
 	struct auth_identity *id; /* the monitor's */
 	unsigned char *tls_sess; /* KF_TLS_SESSION_MAX bytes */
@@ -121,6 +122,13 @@ struct mon_ops {
 	 * it, checked); check: wait for its verdict. 1 when it exited 0.
 	 */
 	int (*upload_hook)(void *ctx, const char *path, int fd, int check);
+	/*
+	 * MON_PROXY: the listener's admission of the header's client
+	 * address (src; NULL: the connection's own). 0 admitted, the
+	 * session's peer replaced; -1 refused (the 421 is written, the
+	 * reason logged). NULL: refused.
+	 */
+	int (*proxy_admit)(void *ctx, const struct sockaddr_storage *src);
 	void *ctx;
 };
 
@@ -201,6 +209,8 @@ enum mon_verdict mon_h_xfer_done(struct mon_state *, const struct mon_ops *,
 enum mon_verdict mon_h_tls_handshake(struct mon_state *, const struct mon_ops *,
     struct ipc_msg *, struct mon_out *);
 enum mon_verdict mon_h_upload_hook(struct mon_state *, const struct mon_ops *,
+    struct ipc_msg *, struct mon_out *);
+enum mon_verdict mon_h_proxy(struct mon_state *, const struct mon_ops *,
     struct ipc_msg *, struct mon_out *);
 
 #endif

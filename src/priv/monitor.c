@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sodium.h>
@@ -61,6 +62,7 @@ struct mon {
 	int log; /* monitor end */
 	struct mon_state st; /* counts, phase, verdicts */
 	char peer[ADDR_STR_MAX];
+	char proxy_via[ADDR_STR_MAX]; /* the balancer, on a proxy listener */
 	int greeted; /* 220 sent: no second one */
 	struct spawned relay; /* reply -1: none */
 	int relay_log; /* monitor end, or -1 */
@@ -149,7 +151,8 @@ fill_handoff(struct mon *m, enum spawn_role r, struct handoff *h)
 	h->flags = (m->si.tls ? HANDOFF_TLS : 0) |
 	    (m->si.ccc ? HANDOFF_CCC : 0) |
 	    (m->si.host_done ? HANDOFF_HOST_DONE : 0) |
-	    (m->greeted ? HANDOFF_GREETED : 0);
+	    (m->greeted ? HANDOFF_GREETED : 0) |
+	    (r == SPAWN_ROLE_PRELOGIN && m->st.proxy_wait ? HANDOFF_PROXY : 0);
 	h->tls_flags = m->si.tls_flags;
 	h->id = m->si.id;
 	h->start_ms = m->si.start_ms;
@@ -301,6 +304,117 @@ op_tls_ready(void *ctx)
 	return m->a->tls_ready && m->a->spawn_chan[SPAWN_ROLE_RELAY] >= 0;
 }
 
+/*
+ * MON_PROXY's side effect: LSN_PROXY to the listener, then its verdict,
+ * a LSN_PROXY_SIGNAL queued by the parent (blocked since the start, see
+ * monitor_run), within KF_PROXY_VERDICT_MS. Admitted, the header's
+ * address becomes the session's peer here, the one place every later
+ * user reads it from: the log prefix, mon_state (users' allow_from),
+ * and the handoff of each later worker (PORT/EPRT, PASV/EPSV checks).
+ */
+static int
+proxy_verdict(int *code)
+{
+	struct timespec ts = { KF_PROXY_VERDICT_MS / 1000,
+		(KF_PROXY_VERDICT_MS % 1000) * 1000000L };
+	int64_t until = sys_now_ms() + KF_PROXY_VERDICT_MS, left;
+	siginfo_t si;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, LSN_PROXY_SIGNAL);
+	for (;;) {
+		if (sigtimedwait(&set, &si, &ts) == LSN_PROXY_SIGNAL) {
+			if (si.si_code == SI_QUEUE && si.si_pid == getppid()) {
+				*code = si.si_value.sival_int;
+				return 0;
+			}
+		} else if (errno != EINTR || mon_term)
+			return -1;
+		if ((left = until - sys_now_ms()) <= 0)
+			return -1;
+		ts.tv_sec = left / 1000;
+		ts.tv_nsec = (left % 1000) * 1000000L;
+	}
+}
+
+const char *
+proxy_verdict_text(int verdict)
+{
+	static const char *const text[] = {
+		[LSN_PROXY_DENIED] = "Access denied.",
+		[LSN_PROXY_BANNED] = "Your address is banned; try again later.",
+		[LSN_PROXY_RATE] = "Too many connections from your address; "
+				   "slow down.",
+		[LSN_PROXY_PER_IP] = "Too many connections from your address.",
+	};
+
+	if (verdict < LSN_PROXY_DENIED || verdict > LSN_PROXY_PER_IP)
+		return text[LSN_PROXY_DENIED];
+	return text[verdict];
+}
+
+/* LSN_PROXY's payload: local, or the family and address bytes. */
+static int
+put_proxy_addr(struct ipc_msg *rep, const struct sockaddr_storage *src)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)src;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)src;
+
+	if (src == NULL)
+		return ipc_put_u32(rep, 1) < 0 || ipc_put_u32(rep, 0) < 0 ||
+			ipc_put_blob(rep, "", 0, 16) < 0 ?
+		    -1 :
+		    0;
+	if (ipc_put_u32(rep, 0) < 0)
+		return -1;
+	if (src->ss_family == AF_INET)
+		return ipc_put_u32(rep, 4) < 0 ||
+			ipc_put_blob(rep, &s4->sin_addr, 4, 16) < 0 ?
+		    -1 :
+		    0;
+	return ipc_put_u32(rep, 6) < 0 ||
+		ipc_put_blob(rep, &s6->sin6_addr, 16, 16) < 0 ?
+	    -1 :
+	    0;
+}
+
+static int
+op_proxy_admit(void *ctx, const struct sockaddr_storage *src)
+{
+	struct mon *m = ctx;
+	char line[128];
+	struct ipc_msg rep;
+	int code = -1, n;
+
+	ipc_init(&rep, LSN_PROXY);
+	if (put_proxy_addr(&rep, src) < 0 ||
+	    ipc_send(m->a->report_fd, &rep) < 0 || proxy_verdict(&code) < 0) {
+		log_warn("PROXY header: no verdict from the listener%-s",
+		    mon_term ? " (the server is stopping)" : "");
+		return -1;
+	}
+	if (code != LSN_PROXY_ADMIT) {
+		/* the words a direct client is refused with */
+		n = snprintf(line, sizeof(line), "421 %s\r\n",
+		    proxy_verdict_text(code));
+		sys_write_all(m->si.ctrl_fd, line, (size_t)n);
+		return -1;
+	}
+	if (src == NULL) {
+		log_info("PROXY header: LOCAL (a health check); the "
+			 "connection's address stays");
+		return 0;
+	}
+	m->si.peer = *src;
+	addr_to_str(src, m->peer, sizeof(m->peer));
+	log_set_prefix("[s%lu %s]", m->si.id, m->peer);
+	log_set_session(m->si.id, m->peer, addr_port(src));
+	log_info("connect via proxy %-s: client port %u", m->proxy_via,
+	    addr_port(src));
+	return 0;
+}
+
 static int op_ccc(void *);
 
 /*
@@ -353,6 +467,7 @@ static struct mon_ops mon_ops = {
 	.m_xfer = mon_metrics_xfer,
 	.m_tls = mon_metrics_tls,
 	.upload_hook = op_upload_hook,
+	.proxy_admit = op_proxy_admit,
 };
 
 /* What the state reads from the processes, and what it decided. */
@@ -664,6 +779,7 @@ void
 monitor_run(const struct monitor_args *a)
 {
 	struct sigaction sa;
+	sigset_t vmask;
 	struct mon m;
 	int64_t t0 = sys_now_ms();
 
@@ -691,11 +807,23 @@ monitor_run(const struct monitor_args *a)
 	sigaction(SIGUSR2, &sa, NULL);
 	(void)signal(SIGUSR1, SIG_IGN);
 	addr_to_str(&a->peer, m.peer, sizeof(m.peer));
-	mon_state_init(&m.st, a->conf, NULL, &a->peer, m.peer, &m.id,
+	/* the peer may change once (MON_PROXY): the state reads m.si's */
+	mon_state_init(&m.st, a->conf, NULL, &m.si.peer, m.peer, &m.id,
 	    m.tls_sess, &m.tls_sess_len);
 	log_set_prefix("[s%lu %s]", a->id, m.peer);
 	log_set_session(a->id, m.peer, addr_port(&a->peer));
-	log_info("connect%-s", a->implicit ? " (implicit TLS)" : "");
+	log_info("connect%-s",
+	    a->implicit	 ? " (implicit TLS)" :
+		a->proxy ? " (proxy listener)" :
+			   "");
+	if (a->proxy) {
+		/* the listener's verdict waits queued until sigtimedwait */
+		sigemptyset(&vmask);
+		sigaddset(&vmask, LSN_PROXY_SIGNAL);
+		sigprocmask(SIG_BLOCK, &vmask, NULL);
+		m.st.proxy_wait = 1;
+		memcpy(m.proxy_via, m.peer, sizeof(m.proxy_via));
+	}
 	if (a->tls_ready)
 		tls_session_keys_new(&m.si.tls_keys);
 	if (a->implicit) {

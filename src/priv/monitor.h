@@ -21,6 +21,7 @@ struct monitor_args {
 	struct sockaddr_storage peer;
 	unsigned long id;
 	int implicit; /* implicit FTPS listener */
+	int proxy; /* a proxy listener: the worker reads a PROXY header */
 	int tls_ready; /* the relay spawner loaded the certificate and key */
 	int service_ok; /* service_user was found */
 	uid_t service_uid; /* its ids, looked up by the */
@@ -28,5 +29,11 @@ struct monitor_args {
 };
 
 void monitor_run(const struct monitor_args *) __attribute__((noreturn));
+/*
+ * The 421 text of an LSN_PROXY verdict (enum lsn_proxy_verdict, > 0):
+ * the words the listener refuses a direct client with for that reason
+ * (listener.c, accept_one); the monitor writes it, the listener logs it.
+ */
+const char *proxy_verdict_text(int verdict);
 
 #endif

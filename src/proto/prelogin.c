@@ -6,7 +6,8 @@
  * HOST (RFC 7151) picks a virtual host before USER; the choice travels
  * in MON_LOGIN and the monitor checks it against its own configuration.
  * AUTH TLS asks the monitor to start the TLS relay (proto.h); PBSZ and
- * PROT before login are remembered and travel in MON_LOGIN.
+ * PROT before login are remembered and travel in MON_LOGIN. On a proxy
+ * listener the PROXY header comes first (proxyhdr.c).
  * Runs in: pre-login worker (service user, empty root, seccomp).
  */
 #include <errno.h>
@@ -333,6 +334,8 @@ run(const struct session_info *si, int greet)
 	p.host_done = si->host_done;
 	memcpy(p.host, si->host, sizeof(p.host));
 	ctrl_init(&p.ctrl, si->ctrl_fd, CTRL_EXACT);
+	if (si->proxy_hdr && proxy_header_read(si) < 0)
+		finish(&p, 0, NULL); /* no FTP without a valid header */
 	if (greet)
 		reply_text(&p, 220, conf_greeting(conf));
 	for (;;) {

@@ -30,6 +30,7 @@ struct session_info {
 	int host_done; /* HOST before AUTH TLS */
 	char host[CONF_HOST_MAX + 1]; /* its vhost, or "" */
 	unsigned tls_flags; /* MON_TLS_*: PBSZ/PROT before login */
+	int proxy_hdr; /* pre-login: a PROXY header comes first */
 	struct tls_session_keys tls_keys; /* binds data to control TLS */
 };
 
@@ -84,6 +85,11 @@ int proto_reply_basic(struct ctrl *, const struct cmd *);
 void proto_reply_prot(struct ctrl *, const struct cmd *, int tls,
     unsigned *flags);
 void prelogin_run(const struct session_info *) __attribute__((noreturn));
+/*
+ * On a proxy listener, before anything else: the PROXY header read and
+ * admitted by the monitor (MON_PROXY); 0, or -1: end without a reply.
+ */
+int proxy_header_read(const struct session_info *);
 /* After REIN: prelogin_run() without the 220 greeting (already sent). */
 void prelogin_run_after_rein(const struct session_info *)
     __attribute__((noreturn));

@@ -339,7 +339,7 @@ class RawClient:
 
 
 def build_server(mode="config", rootless=False, conf_extra=None, anon=True,
-                 quick_args=(), seed=True, quick_cwd=False):
+                 quick_args=(), seed=True, quick_cwd=False, listen_flags=""):
     base = make_base()
     home = base / "home"
     anon_dir = base / "anon"
@@ -373,7 +373,7 @@ def build_server(mode="config", rootless=False, conf_extra=None, anon=True,
         if rootless and IS_ROOT:
             os.chown(users, NOBODY, NOBODY)
         settings = {
-            "listen": f"127.0.0.1:{port}",
+            "listen": f"127.0.0.1:{port}{listen_flags}",
             "pasv_min_port": str(pasv[0]),
             "pasv_max_port": str(pasv[1]),
             "anonymous_enable": "yes" if anon else "no",

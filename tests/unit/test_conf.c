@@ -517,6 +517,45 @@ test_listen_implicit(void **state UNUSED)
 	assert_non_null(strstr(e.msg[0], "implicit but tls_cert is empty"));
 }
 
+/* "proxy" after an address: a PROXY header first, from proxy_from. */
+static void
+test_listen_proxy(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+
+	assert_int_equal(parse(&c, &e,
+			     "listen = 0.0.0.0:21 proxy, 0.0.0.0:2121\n"
+			     "listen = [::]:21 proxy\n"
+			     "proxy_from = 10.0.0.2, 2001:db8::/64\n"),
+	    0);
+	assert_int_equal(c.listen_count, 3);
+	assert_int_equal(c.listen[0].proxy, 1);
+	assert_int_equal(c.listen[0].implicit, 0);
+	assert_int_equal(c.listen[1].proxy, 0);
+	assert_int_equal(c.listen[2].proxy, 1);
+	assert_int_equal(conf_check(&c, &e), 0);
+	/* twice, or a list that is not one: refused */
+	assert_int_equal(parse(&c, &e, "listen = 0.0.0.0:21 proxy proxy\n"),
+	    -1);
+	assert_int_equal(parse(&c, &e, "proxy_from = 10.0.0.300\n"), -1);
+	/* proxy needs proxy_from; implicit and proxy: not together */
+	assert_int_equal(parse(&c, &e, "listen = 0.0.0.0:21 proxy\n"), 0);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_check(&c, &e), -1);
+	assert_non_null(strstr(e.msg[0], "proxy but proxy_from is empty"));
+	assert_int_equal(parse(&c, &e,
+			     "listen = 0.0.0.0:990 proxy implicit\n"
+			     "proxy_from = 10.0.0.2\n"
+			     "tls_cert = /etc/keepftpd/cert.pem\n"),
+	    0);
+	assert_int_equal(c.listen[0].implicit, 1);
+	assert_int_equal(c.listen[0].proxy, 1);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_check(&c, &e), -1);
+	assert_non_null(strstr(e.msg[0], "both proxy and implicit"));
+}
+
 /* TLS options: tls_min's words, policy without a certificate. */
 static void
 test_tls_options(void **state UNUSED)
@@ -1744,6 +1783,7 @@ main(void)
 		cmocka_unit_test(test_pasv_map_bad),
 		cmocka_unit_test(test_pasv_map_too_many),
 		cmocka_unit_test(test_pasv_map_match),
+		cmocka_unit_test(test_listen_proxy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

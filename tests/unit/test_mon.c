@@ -10,6 +10,7 @@
  */
 #include "cm.h"
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -119,7 +120,22 @@ fake_who_report(void *ctx, const struct mon_who *w, int64_t now_ms)
 	who_last = *w;
 }
 
+/* The listener's verdict on MON_PROXY; the address it was asked about. */
+static int proxy_verdict, proxy_asks;
+static struct sockaddr_storage proxy_asked;
+
+static int
+fake_proxy_admit(void *ctx, const struct sockaddr_storage *src)
+{
+	proxy_asks++;
+	memset(&proxy_asked, 0, sizeof(proxy_asked));
+	if (src != NULL)
+		proxy_asked = *src;
+	return proxy_verdict;
+}
+
 static struct mon_ops ops = {
+	.proxy_admit = fake_proxy_admit,
 	.verify = fake_verify,
 	.by_cert = fake_cert,
 	.tls_required = fake_tls_required,
@@ -150,6 +166,7 @@ setup(void **state)
 	fake_now = 1000000;
 	who_reports = 0;
 	memset(&who_last, 0, sizeof(who_last));
+	proxy_verdict = proxy_asks = 0;
 	return 0;
 }
 
@@ -392,6 +409,79 @@ test_tls_peer_twice(void **state)
 	assert_int_equal(send_msg(MON_SRC_RELAY, &m, &out), MON_V_FATAL);
 	assert_non_null(strstr(out.why, "second"));
 	assert_string_equal(st.cert_cn, "");
+}
+
+static void
+proxy_msg(struct ipc_msg *m, uint32_t local, uint32_t fam, const void *a,
+    size_t n, uint32_t port)
+{
+	ipc_init(m, MON_PROXY);
+	ipc_put_u32(m, local);
+	ipc_put_u32(m, fam);
+	ipc_put_blob(m, a, n, 16);
+	ipc_put_u32(m, port);
+}
+
+/*
+ * MON_PROXY: first and once on a proxy listener, never elsewhere; the
+ * address is checked before the listener is asked.
+ */
+static void
+test_proxy_header(void **state)
+{
+	static const unsigned char v4[4] = { 198, 51, 100, 7 }, zero[16];
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)&proxy_asked;
+	struct mon_out out;
+	struct ipc_msg m;
+
+	/* not a proxy listener: refused, nobody asked */
+	proxy_msg(&m, 0, 4, v4, 4, 40000);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	assert_int_equal(proxy_asks, 0);
+	/* a proxy listener: a login before the header is fatal */
+	setup(NULL);
+	st.proxy_wait = 1;
+	assert_int_equal(login("alice", "good", &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "before the PROXY header"));
+	assert_int_equal(verifies, 0);
+	/* malformed: sizes that disagree, zeros, a port past 65535 */
+	proxy_msg(&m, 0, 4, v4, 3, 1);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	proxy_msg(&m, 0, 6, v4, 4, 1);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	proxy_msg(&m, 0, 6, zero, 16, 1);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	proxy_msg(&m, 0, 4, v4, 4, 65536);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	proxy_msg(&m, 1, 4, v4, 4, 1);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	proxy_msg(&m, 2, 0, "", 0, 0);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	assert_int_equal(proxy_asks, 0);
+	assert_int_equal(st.proxy_wait, 1);
+	/* refused by the listener: the end */
+	proxy_verdict = -1;
+	proxy_msg(&m, 0, 4, v4, 4, 40000);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	assert_int_equal(proxy_asks, 1);
+	/* admitted: the answer, then logins; a second header is fatal */
+	proxy_verdict = 0;
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_REPLY);
+	assert_int_equal(out.rep.type, MON_PROXY_RESULT);
+	assert_int_equal(result_of(&out), 1);
+	assert_int_equal(s4->sin_family, AF_INET);
+	assert_memory_equal(&s4->sin_addr, v4, 4);
+	assert_int_equal(ntohs(s4->sin_port), 40000);
+	assert_int_equal(st.proxy_wait, 0);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	assert_int_equal(login("alice", "good", &out), MON_V_REPLY);
+	/* LOCAL: the listener is asked about the connection's own address */
+	setup(NULL);
+	st.proxy_wait = 1;
+	proxy_msg(&m, 1, 0, "", 0, 0);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_REPLY);
+	assert_int_equal(proxy_asks, 1);
+	assert_int_equal(proxy_asked.ss_family, AF_UNSPEC);
 }
 
 /* The cert login needs the relay's CN, TLS and the option. */
@@ -1022,7 +1112,7 @@ test_table_rows(void **state)
 {
 	size_t i, j;
 
-	assert_int_equal(mon_table_len, 10);
+	assert_int_equal(mon_table_len, 11);
 	for (i = 0; i < mon_table_len; i++) {
 		assert_non_null(mon_table[i].handler);
 		assert_true(mon_table[i].phases != 0);
@@ -1065,6 +1155,7 @@ main(void)
 		cmocka_unit_test_setup(test_upload_hook_path_and_size, setup),
 		cmocka_unit_test_setup(test_upload_hook_modes_and_twice, setup),
 		cmocka_unit_test_setup(test_upload_hook_serve_fds, setup),
+		cmocka_unit_test_setup(test_proxy_header, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
