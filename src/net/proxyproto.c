@@ -142,6 +142,8 @@ parse_v1(const uint8_t *buf, size_t n, size_t max, struct proxy_hdr *out,
 		return -EINVAL;
 	for (i = 0; i < n && i < bound; i++) {
 		if (buf[i] == '\r') {
+			if (i + 2 > bound)
+				return -EINVAL; /* its LF would be past the bound */
 			if (i + 1 == n)
 				break; /* its LF may come next */
 			if (buf[i + 1] != '\n' || i < pre)
