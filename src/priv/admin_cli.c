@@ -322,7 +322,8 @@ print_table(const struct rows *r)
 	    "BYTES", "RATE/S", "PATH");
 	for (i = 0; i < r->n; i++) {
 		const struct who_line *l = &r->v[i];
-		int busy = l->state[0] != '\0' && strcmp(l->state, "LOGIN");
+		int busy = l->state[0] != '\0' &&
+		    strcmp(l->state, "LOGIN") != 0;
 
 		if (l->user[0] != '\0')
 			esc(l->user, user, sizeof(user));

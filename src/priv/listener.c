@@ -678,6 +678,7 @@ take_sockets(struct listener *L, const struct upgrade_sockets *s)
 	socklen_t len;
 	size_t i;
 
+	memset(at, 0, sizeof(at)); /* getsockname fills them */
 	for (i = 0; i < s->n; i++) {
 		len = sizeof(at[i]);
 		if (getsockname(s->fds[i], (struct sockaddr *)&at[i], &len) <

@@ -177,6 +177,8 @@ mon_dispatch(struct mon_state *st, const struct mon_ops *ops, enum mon_src src,
 
 	out->why[0] = '\0';
 	out->retry = 0;
+	msg.type = 0; /* set by ipc_decode; clang-analyzer cannot see it */
+	msg.len = 0;
 	if ((v = early(src, frame, n, &msg, out)) != MON_V_FATAL) {
 		rq = lookup(msg.type);
 		v = check(st, src, rq, &msg, out);

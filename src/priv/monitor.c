@@ -338,14 +338,16 @@ proxy_verdict(int *code)
 	}
 }
 
+/* the rate refusal's text, as the listener says it to a direct client */
+#define RATE_TEXT "Too many connections from your address; slow down."
+
 const char *
 proxy_verdict_text(int verdict)
 {
 	static const char *const text[] = {
 		[LSN_PROXY_DENIED] = "Access denied.",
 		[LSN_PROXY_BANNED] = "Your address is banned; try again later.",
-		[LSN_PROXY_RATE] = "Too many connections from your address; "
-				   "slow down.",
+		[LSN_PROXY_RATE] = RATE_TEXT,
 		[LSN_PROXY_PER_IP] = "Too many connections from your address.",
 	};
 
