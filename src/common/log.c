@@ -636,6 +636,11 @@ event_of(const char *fmt, char *ev, size_t evsz)
 		    c == '_')
 			ev[o++] = c;
 	}
+	/* cut by the bound inside a word: end at the last whole word */
+	if (o + 1 >= evsz && *f != '\0' && *f != ' ' && *f != ':' &&
+	    *f != '%' && *f != ';' && *f != '(' && *f != ',')
+		while (o > 0 && ev[o - 1] != '_')
+			o--;
 	while (o > 0 && ev[o - 1] == '_')
 		o--;
 	ev[o] = '\0';

@@ -448,7 +448,8 @@ op_upload_hook(void *ctx, const char *path, int fd, int check)
 			 "refused)%-s: path=%s",
 		    check ? "; upload rejected" : "", path);
 	else if (res != HOOK_OK && check)
-		log_info("upload rejected by the hook: path=%s", path);
+		log_event(LOG_INFO, "upload_rejected",
+		    "upload rejected by the hook: path=%s", path);
 	return res == HOOK_OK;
 }
 
