@@ -5,6 +5,7 @@
 #   stderr log_level = info to stderr (a file): how it was before
 #   text   log_file (text) and xferlog_file, written by kf-log
 #   json   log_file (json) and xferlog_file, written by kf-log
+#   metrics log_level = warning and metrics_listen, scraped once a second
 # Sessions per second (kfload sessions: login, PWD, QUIT; C clients for
 # S seconds) and single-stream RETR of a SIZE_MIB file (MB/s), anonymous.
 # Prints one CSV line per round, set-up and measure, then the medians.
@@ -17,7 +18,7 @@ set -euo pipefail
 BIN=$1 ROUNDS=${2:-3} SIZE_MIB=${3:-512} C=${4:-8} S=${5:-5}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 W=$(mktemp -d /var/tmp/kflog.XXXXXX)
-NAMES=(warn stderr text json)
+NAMES=(warn stderr text json metrics)
 declare -A PID=() PORT=()
 
 cleanup() {
@@ -63,6 +64,10 @@ CONF
 			echo "log_format = $n"
 			echo "xferlog_file = $W/logs/$n.xferlog"
 			;;
+		metrics)
+			echo "log_level = warning"
+			echo "metrics_listen = 127.0.0.1:$((PORT[$n] + 500))"
+			;;
 		esac
 	} >"$W/$n.conf"
 	pasv=$((pasv + 50))
@@ -74,6 +79,13 @@ CONF
 	done
 done
 cat "$W/data/big.bin" >/dev/null
+# Prometheus' way: one scrape a second for the whole run
+(
+	while sleep 1; do
+		curl -s -o /dev/null "http://127.0.0.1:$((PORT[metrics] + 500))/metrics" || true
+	done
+) &
+PID[scraper]=$!
 
 echo "round,setup,sessions_per_s,retr_MBps"
 for ((r = 0; r < ROUNDS; r++)); do
