@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -216,6 +217,23 @@ sys_memfd_sealed(const char *name, const void *p, size_t n)
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * sys_memfd_sealed()'s reading side: fd is sealed against writes and
+ * size changes and holds exactly n bytes, read into p. 0, or -1.
+ */
+int
+sys_read_sealed(int fd, void *p, size_t n)
+{
+	int seals = fcntl(fd, F_GET_SEALS),
+	    need = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+	struct stat st;
+
+	if (seals < 0 || (seals & need) != need || fstat(fd, &st) < 0 ||
+	    (size_t)st.st_size != n || pread(fd, p, n, 0) != (ssize_t)n)
+		return -1;
+	return 0;
 }
 
 void

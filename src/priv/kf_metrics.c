@@ -71,13 +71,7 @@ static void __attribute__((noreturn)) fatal(const char *why)
 static void
 read_conf(struct spawn_conf *sc)
 {
-	int seals = fcntl(MX_FD_CONF, F_GET_SEALS),
-	    need = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
-	struct stat st;
-
-	if (seals < 0 || (seals & need) != need || fstat(MX_FD_CONF, &st) < 0 ||
-	    st.st_size != sizeof(*sc) ||
-	    pread(MX_FD_CONF, sc, sizeof(*sc), 0) != sizeof(*sc) ||
+	if (sys_read_sealed(MX_FD_CONF, sc, sizeof(*sc)) < 0 ||
 	    sc->magic != SPAWN_CONF_MAGIC || sc->size != sizeof(*sc))
 		_exit(1);
 	close(MX_FD_CONF);

@@ -47,13 +47,7 @@ static void __attribute__((noreturn)) fatal(const char *why)
 static void
 read_conf(void)
 {
-	int seals = fcntl(SPAWN_FD_CONF, F_GET_SEALS),
-	    need = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
-	struct stat st;
-
-	if (seals < 0 || (seals & need) != need ||
-	    fstat(SPAWN_FD_CONF, &st) < 0 || st.st_size != sizeof(lc) ||
-	    pread(SPAWN_FD_CONF, &lc, sizeof(lc), 0) != sizeof(lc) ||
+	if (sys_read_sealed(SPAWN_FD_CONF, &lc, sizeof(lc)) < 0 ||
 	    lc.magic != LOGD_CONF_MAGIC || lc.size != sizeof(lc))
 		_exit(1);
 	close(SPAWN_FD_CONF);

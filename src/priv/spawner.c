@@ -125,13 +125,7 @@ static void __attribute__((noreturn)) fatal(const char *why)
 static void
 read_conf(void)
 {
-	int seals = fcntl(SPAWN_FD_CONF, F_GET_SEALS),
-	    need = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
-	struct stat st;
-
-	if (seals < 0 || (seals & need) != need ||
-	    fstat(SPAWN_FD_CONF, &st) < 0 || st.st_size != sizeof(sc) ||
-	    pread(SPAWN_FD_CONF, &sc, sizeof(sc), 0) != sizeof(sc) ||
+	if (sys_read_sealed(SPAWN_FD_CONF, &sc, sizeof(sc)) < 0 ||
 	    sc.magic != SPAWN_CONF_MAGIC || sc.size != sizeof(sc))
 		_exit(1);
 	close(SPAWN_FD_CONF);
