@@ -588,8 +588,8 @@ logrec_xferlog(const struct logrec *r, char *buf, size_t outsz)
 	logrec_xfer_name(r->client != NULL ? r->client : "-",
 	    r->client != NULL ? r->client_len : 1, host, sizeof(host));
 	n = snprintf(buf, outsz, "%s %lld %s %s %s %c _ %c %c %s ftp 0 * %c\n",
-	    ts, secs, host, bytes[0] ? bytes : "0", name[0] ? name : "-",
-	    field_is(r, "type", "ascii") ? 'a' : 'b',
+	    ts, secs, host[0] ? host : "-", bytes[0] ? bytes : "0",
+	    name[0] ? name : "-", field_is(r, "type", "ascii") ? 'a' : 'b',
 	    field_is(r, "command", "RETR") ? 'o' : 'i',
 	    r->access != NULL && r->access_len == 1 && r->access[0] == 'a' ?
 		'a' :

@@ -88,6 +88,21 @@ test_xferlog_line(void **state)
 	assert_string_equal(out,
 	    "Tue Nov 14 22:13:20 2023 3 192.0.2.7 4096 "
 	    "/dir/a\\040b\\012\\376.bin b _ o r bob\\040smith ftp 0 * i\n");
+	/* an empty client address is a "-", never an empty column (the
+	 * reader counts 18 words; fuzz_logrec found the 17-word line) */
+	build(&rb, "transfer", "/p");
+	rb.len = 0;
+	assert_int_equal(logrec_put(&rb, LR_EVENT, NULL, "transfer", 8), 0);
+	assert_int_equal(logrec_put_num(&rb, LR_TIME, NULL, 1700000000123LL),
+	    0);
+	assert_int_equal(logrec_put(&rb, LR_ORIGIN, NULL, "w", 1), 0);
+	assert_int_equal(logrec_put(&rb, LR_CLIENT, NULL, "", 0), 0);
+	assert_int_equal(logrec_put(&rb, LR_USER, NULL, "bob", 3), 0);
+	assert_int_equal(logrec_put(&rb, LR_STR, "path", "/p", 2), 0);
+	assert_int_equal(logrec_decode(rb.b, rb.len, &r), 0);
+	assert_true(logrec_xferlog(&r, out, sizeof(out)) > 0);
+	assert_string_equal(out,
+	    "Tue Nov 14 22:13:20 2023 1 - 0 /p b _ i r bob ftp 0 * i\n");
 	/* other events make none */
 	build(&rb, "audit", "/x");
 	assert_int_equal(logrec_decode(rb.b, rb.len, &r), 0);
