@@ -636,6 +636,13 @@ serve_worker(struct mon *m, int64_t deadline_ms, int status_wanted)
 			break;
 		}
 	}
+	/*
+	 * What the worker sent before it ended is served still: a client
+	 * that QUITs right after a STOR leaves the after-mode upload hook
+	 * request queued behind the worker's end.
+	 */
+	while (m->ipc >= 0 && sys_poll1(m->ipc, POLLIN, 0) > 0)
+		handle_request(m);
 	while (m->log >= 0 && sys_poll1(m->log, POLLIN, 0) > 0 &&
 	    log_forward(m->log) == 0)
 		;
