@@ -177,8 +177,12 @@ def test_workers_are_children_of_fresh_spawners(start_server):
 
 
 def gone(pids):
-    return all(not os.path.exists(f"/proc/{p}") or
-               proc_status(p).get("State", "").startswith("Z") for p in pids)
+    def ended(p):
+        try:
+            return proc_status(p).get("State", "").startswith("Z")
+        except (FileNotFoundError, ProcessLookupError):
+            return True  # reaped between the listing and the read
+    return all(ended(p) for p in pids)
 
 
 @pytest.mark.parametrize("tls", [False, True])
