@@ -317,21 +317,24 @@ enum lsn_type {
 	LSN_LOGIN_FAILED = 64,
 	/*
 	 * LSN_LOGIN_STATE: monitor -> listener, at each login ok (1) and
-	 * at each REIN back to pre-login (0), for max_prelogin. Payload:
-	 * u32 state (0 or 1), exactly.
+	 * at each REIN back to pre-login (0), for max_prelogin, and for
+	 * `keepftpd who` the session's row starts again (the user, idle):
+	 * one datagram per login, not a second LSN_STATUS. Payload: u32
+	 * state (0 or 1), str user (0..KF_USER_MAX: the monitor's own
+	 * identity's name; empty exactly when state is 0), exactly.
 	 *
 	 * Check: as LSN_LOGIN_FAILED, by the sender's pid; another value,
 	 * a trailing byte or an unknown pid is dropped and logged. It
 	 * changes only that session's own slot, and a subverted monitor can
 	 * at worst make its own session count as logged in (it then
 	 * escapes only the pre-login bound, never max_clients or
-	 * max_per_ip).
+	 * max_per_ip, and name its own user in `keepftpd who`).
 	 */
 	LSN_LOGIN_STATE = 65,
 	/*
-	 * LSN_STATUS: monitor -> listener, for `keepftpd who`: at each
-	 * login (user set, idle) and REIN (user empty), and the worker's
-	 * latest MON_STATUS, at most once per KF_WHO_REPORT_MS on average
+	 * LSN_STATUS: monitor -> listener, for `keepftpd who`: the
+	 * worker's latest MON_STATUS (a login and a REIN start the row
+	 * through LSN_LOGIN_STATE), at most once per KF_WHO_REPORT_MS on average
 	 * (burst KF_WHO_FWD_BURST).
 	 *
 	 * Payload: str user (0..KF_USER_MAX: the monitor's own identity's

@@ -1161,13 +1161,16 @@ prelogin_trim(const struct conf *c)
 static int
 report_login_state(const unsigned char *frame, size_t n, pid_t pid)
 {
+	char user[KF_USER_MAX + 1];
 	struct ipc_msg msg;
 	uint32_t state;
 	size_t i;
 
 	if (ipc_decode(&msg, frame, n) < 0 || msg.type != LSN_LOGIN_STATE)
 		return 0;
-	if (ipc_get_u32(&msg, &state) < 0 || state > 1 || ipc_end(&msg) < 0) {
+	if (ipc_get_u32(&msg, &state) < 0 || state > 1 ||
+	    ipc_get_str(&msg, user, sizeof(user)) < 0 || ipc_end(&msg) < 0 ||
+	    (state == 1) != (user[0] != '\0')) {
 		log_warn("report dropped: malformed login state from pid %ld",
 		    (long)pid);
 		return 1;
@@ -1177,6 +1180,7 @@ report_login_state(const unsigned char *frame, size_t n, pid_t pid)
 			slots[i].logged_in = (int)state;
 			slots[i].since_ms = sys_now_ms();
 			slots[i].trimmed = 0;
+			who_login(&slots[i].who, user, slots[i].since_ms);
 		}
 	return 1;
 }

@@ -286,13 +286,13 @@ op_login_state(void *ctx, int logged_in)
 
 	/* the user stamped on this session's log records from here on */
 	log_set_user(logged_in ? m->id.name : NULL, m->id.anonymous);
+	/* with it, who's row: the user (or none after REIN), idle */
 	ipc_init(&rep, LSN_LOGIN_STATE);
 	if (ipc_put_u32(&rep, logged_in ? 1 : 0) < 0 ||
+	    ipc_put_str(&rep, logged_in ? m->id.name : "", KF_USER_MAX) < 0 ||
 	    ipc_send(m->a->report_fd, &rep) < 0)
 		log_warn("login state not reported to the listener");
-	/* who: the user (or none after REIN), idle */
 	m->st.who.at_ms = sys_now_ms();
-	op_who_report(m, &m->st.who, m->st.who.at_ms);
 }
 
 static int
@@ -736,6 +736,7 @@ login_phase(struct mon *m, int64_t start_ms)
 			start_ms + (int64_t)m->a->conf->login_timeout * 1000 +
 			    WORKER_GRACE_MS),
 		    0);
+		verify_reap(); /* its end ran beside the worker's */
 		if (!m->st.auth_granted || mon_term || mon_kick ||
 		    m->st.logged_in)
 			break;
@@ -759,8 +760,13 @@ session_phase(struct mon *m)
 	int status;
 
 	m->st.phase = MPH_SESSION;
-	sandbox_monitor_shrink(m->a->conf); /* docs/SECURITY.md */
 	spawn(m, SPAWN_ROLE_POSTLOGIN);
+	/*
+	 * docs/SECURITY.md. Before the monitor reads a byte from the new
+	 * worker, not before the spawn: the filter's compile in the kernel
+	 * runs while the worker starts.
+	 */
+	sandbox_monitor_shrink(m->a->conf);
 	log_forward_open(m->log, "worker kf-session");
 	sys_shed_memory(); /* the login's stack and heap: idle from here */
 	status = serve_worker(m, worker_deadline(m, -1), 1);

@@ -6,7 +6,11 @@
  * shadow lines PAM read and every hash compared die with it; the
  * monitor's heap only ever gets the verdict. An anonymous login reads
  * no secret (the account was looked up before the monitor was forked):
- * the monitor checks it itself and forks nothing.
+ * the monitor checks it itself and forks nothing. The monitor goes on
+ * as soon as it has the verdict: the child's exit (its address space
+ * torn down) runs beside the rest of the login, and verify_reap()
+ * collects it where the monitor waits anyway (the pre-login worker's
+ * end), or before the next check.
  * Runs in: monitor (verify_*), verifier child (check).
  */
 #include <errno.h>
@@ -38,6 +42,7 @@ struct check {
 };
 
 static int inline_fd = -1;
+static pid_t pending = -1; /* a verifier not yet reaped */
 
 void
 verify_init(int fd)
@@ -93,6 +98,7 @@ run(const struct check *k, struct auth_identity *id)
 	ssize_t n;
 	pid_t pid;
 
+	verify_reap();
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
 	if ((pid = fork()) < 0) {
@@ -108,14 +114,23 @@ run(const struct check *k, struct auth_identity *id)
 	memset(&v, 0, sizeof(v));
 	n = sys_read(sv[0], &v, sizeof(v));
 	close(sv[0]);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	pending = pid; /* it has nothing left to do but end */
 	if (n == (ssize_t)sizeof(v) && v.ok == 1) {
 		*id = v.id;
 		r = 0;
 	}
 	sodium_memzero(&v, sizeof(v));
 	return r;
+}
+
+void
+verify_reap(void)
+{
+	if (pending < 0)
+		return;
+	while (waitpid(pending, NULL, 0) < 0 && errno == EINTR)
+		;
+	pending = -1;
 }
 
 int

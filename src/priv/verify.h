@@ -16,6 +16,8 @@ void verify_init(int inline_fd);
 int verify_login(const struct conf *, const char *inline_users,
     const struct conf_vhost *vh, const char *user, const char *pass,
     struct auth_identity *id);
+/* Waits for the last check's child, if any (it ends once it answered). */
+void verify_reap(void);
 /* auth_identity_by_cert() in a child, likewise. */
 int verify_cert(const struct conf *, const char *inline_users, const char *user,
     struct auth_identity *id);

@@ -1,7 +1,7 @@
 /*
- * who.c - a session's row for `keepftpd who`: LSN_STATUS applied to the
- * slot the listener chose by the sender's pid (the report names no
- * session), the rate from two successive reports of one transfer, and
+ * who.c - a session's row for `keepftpd who`: LSN_LOGIN_STATE's user
+ * and LSN_STATUS applied to the slot the listener chose by the sender's
+ * pid (the reports name no session), the rate from two successive reports of one transfer, and
  * the row's framing on the admin socket, written and read as strictly.
  * Runs in: listener; the `keepftpd who` command.
  */
@@ -92,6 +92,24 @@ who_apply(struct who_row *r, struct ipc_msg *m, int64_t now_ms)
 	r->bytes = n.bytes;
 	r->at_ms = now_ms - age;
 	return 0;
+}
+
+void
+who_login(struct who_row *r, const char *user, int64_t now_ms)
+{
+	size_t n = strlen(user);
+
+	if (n >= sizeof(r->user))
+		n = sizeof(r->user) - 1;
+	memcpy(r->user, user, n);
+	r->user[n] = '\0';
+	r->verb[0] = '\0';
+	r->path[0] = '\0';
+	r->bytes = 0;
+	r->rate = 0;
+	r->rate_ms = now_ms;
+	r->rate_bytes = 0;
+	r->at_ms = now_ms;
 }
 
 void

@@ -54,6 +54,8 @@ void who_init(struct who_row *, uint64_t id, int64_t now_ms, int64_t wall_s);
  * chose the row by the sender's pid.
  */
 int who_apply(struct who_row *, struct ipc_msg *, int64_t now_ms);
+/* A login (user) or a REIN (""): the row starts again, idle. */
+void who_login(struct who_row *, const char *user, int64_t now_ms);
 /* A verb as the command tables spell it: A-Z, 0-9 ("" too). */
 int who_verb_ok(const char *);
 void who_line_of(const struct who_row *, pid_t, const struct sockaddr_storage *,

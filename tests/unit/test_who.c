@@ -1,7 +1,8 @@
 /*
  * test_who.c - the listener's row for `keepftpd who` (priv/who.c):
  * LSN_STATUS applied to the row the listener chose by the sender's pid
- * (the payload names no session), refused whole when malformed; the
+ * (the payload names no session), refused whole when malformed; a
+ * login's user (LSN_LOGIN_STATE) starting the row again; the
  * rate from two reports of one transfer, reset by a new one; the admin
  * row written and read back as strictly.
  */
@@ -126,6 +127,32 @@ test_rate(void **state)
 	assert_true(r.rate == 0);
 }
 
+/* A login (LSN_LOGIN_STATE) names the user and starts the row idle. */
+static void
+test_login_starts_row(void **state)
+{
+	char longname[KF_USER_MAX + 8];
+	struct who_row r;
+	struct ipc_msg m;
+
+	(void)state;
+	who_init(&r, 7, 0, 0);
+	status(&m, "a", "RETR", "/big", 5 << 20, 0);
+	assert_int_equal(apply(&r, &m, 1000), 0);
+	who_login(&r, "", 2000); /* REIN */
+	assert_string_equal(r.user, "");
+	assert_string_equal(r.verb, "");
+	assert_string_equal(r.path, "");
+	assert_true(r.bytes == 0 && r.rate == 0 && r.at_ms == 2000);
+	assert_true(r.id == 7);
+	who_login(&r, "bob", 3000);
+	assert_string_equal(r.user, "bob");
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	who_login(&r, longname, 4000);
+	assert_int_equal(strlen(r.user), KF_USER_MAX);
+}
+
 static void
 test_line_roundtrip(void **state)
 {
@@ -176,6 +203,7 @@ main(void)
 		cmocka_unit_test(test_apply_own_row_only),
 		cmocka_unit_test(test_apply_malformed),
 		cmocka_unit_test(test_rate),
+		cmocka_unit_test(test_login_starts_row),
 		cmocka_unit_test(test_line_roundtrip),
 	};
 
