@@ -1,9 +1,10 @@
 /*
  * seccomp_common.c - what the workers' programs and the monitor's share:
- * the lists of the pre-login, post-login and relay phases (the
- * monitor's program allows every one of them too; seccomp_monitor.c
- * says why), the rule builders, and the prepared programs (compiled
- * once, loaded as they are).
+ * the base list (talk on open fds, memory, time, signals, exit), the
+ * mode rules, the rule builders, and the prepared programs (compiled
+ * once, loaded as they are). The workers' own lists (post-login, relay,
+ * kf-metrics) are in seccomp_worker.c, the monitor's in
+ * seccomp_monitor.c.
  * Anything not listed kills the process (SCMP_ACT_KILL_PROCESS), and so
  * does any other architecture's calling convention. Memory never
  * becomes executable, signals reach only this process, and only the
@@ -11,8 +12,9 @@
  * post-login mode with a set-id or sticky bit gets EPERM (mode_calls).
  * Names are resolved by libseccomp for the native architecture; a name
  * the architecture lacks (mmap2 on x86_64) is skipped.
- * To allow a new call: add its name to the phase's table below (the
- * monitor's own: seccomp_monitor.c), and to docs/SANDBOX.md.
+ * To allow a new call: add its name to the phase's table (base here,
+ * the workers' in seccomp_worker.c, the monitor's in
+ * seccomp_monitor.c), and to docs/SANDBOX.md.
  * Runs in: spawners (sc_prepare, through seccomp_worker.c), pre-login
  * and post-login workers and the TLS relay (sc_apply); the listener
  * (sc_prepare) and the monitor after login (sc_apply), through
@@ -77,112 +79,6 @@ static const char *const base_calls[] = {
 	"restart_syscall",
 	"exit",
 	"exit_group",
-};
-
-/*
- * The TLS relay: its own list, smaller than the base one: two sockets
- * already open, memory, time, randomness for OpenSSL, exit. No socket
- * options, no stat, no sleeping calls.
- */
-static const char *const relay_calls[] = {
-	"read",
-	"write",
-	"readv",
-	"writev",
-	"recvfrom",
-	"sendto",
-	"recvmsg",
-	"sendmsg",
-	"poll",
-	"ppoll",
-	"close",
-	"fcntl",
-	"shutdown",
-	"brk",
-	"munmap",
-	"mremap",
-	"madvise",
-	"clock_gettime",
-	"gettimeofday",
-	"futex",
-	"getrandom",
-	"getpid",
-	"gettid",
-	"rt_sigreturn",
-	"rt_sigprocmask",
-	"restart_syscall",
-	"exit",
-	"exit_group",
-};
-
-/*
- * kf-metrics (metrics_listen): its own list, the smallest: accept on
- * the one listening socket, read the request, write the answer, time,
- * memory, exit. No open, no socket, no connect (a syslog sink is
- * connected before the filter; a reconnection fails with EACCES).
- */
-static const char *const metrics_calls[] = {
-	"accept4",
-	"read",
-	"recvfrom",
-	"write",
-	"writev",
-	"sendto",
-	"poll",
-	"ppoll",
-	"close",
-	"shutdown",
-	"fcntl",
-	"brk",
-	"munmap",
-	"madvise",
-	"clock_gettime",
-	"gettimeofday",
-	"futex",
-	"getpid",
-	"gettid",
-	"rt_sigreturn",
-	"rt_sigprocmask",
-	"restart_syscall",
-	"exit",
-	"exit_group",
-};
-
-/*
- * Post-login: files under the root, transfers, data connections.
- * openat, mkdirat, fchmod and fchmodat are in mode_calls below.
- */
-static const char *const post_calls[] = {
-	"getdents64",
-	"unlinkat",
-	"renameat",
-	"linkat", /* an O_TMPFILE upload gets its name (upload.c) */
-	"renameat2",
-	"utimensat",
-	"ftruncate",
-	"fsync",
-	"fdatasync",
-	"readlinkat",
-	"statx",
-	"fstatfs",
-	"pread64",
-	"pwrite64",
-	"umask",
-	"dup",
-	"dup3",
-	"sendfile",
-	"splice",
-	"pipe2",
-	"bind",
-	"listen",
-	"accept",
-	"accept4",
-	"connect",
-	"getuid",
-	"geteuid",
-	"getgid",
-	"getegid",
-	"uname",
 };
 
 /*
@@ -382,24 +278,6 @@ int
 sc_allow_base_calls(scmp_filter_ctx ctx)
 {
 	return sc_allow_calls(ctx, base_calls, SC_NELEM(base_calls));
-}
-
-int
-sc_allow_relay_calls(scmp_filter_ctx ctx)
-{
-	return sc_allow_calls(ctx, relay_calls, SC_NELEM(relay_calls));
-}
-
-int
-sc_allow_metrics_calls(scmp_filter_ctx ctx)
-{
-	return sc_allow_calls(ctx, metrics_calls, SC_NELEM(metrics_calls));
-}
-
-int
-sc_allow_post_calls(scmp_filter_ctx ctx)
-{
-	return sc_allow_calls(ctx, post_calls, SC_NELEM(post_calls));
 }
 
 int

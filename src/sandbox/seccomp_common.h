@@ -41,9 +41,6 @@ struct scmp_arg_cmp sc_cmp(unsigned arg, enum scmp_compare op, scmp_datum_t a,
 int sc_allow_calls(scmp_filter_ctx, const char *const *names, size_t n);
 int sc_allow_args(scmp_filter_ctx, const struct arg_rule *t, size_t n);
 int sc_allow_base_calls(scmp_filter_ctx); /* pre- and post-login */
-int sc_allow_relay_calls(scmp_filter_ctx); /* the TLS relay */
-int sc_allow_metrics_calls(scmp_filter_ctx); /* kf-metrics */
-int sc_allow_post_calls(scmp_filter_ctx); /* post-login, beyond base */
 int sc_allow_base_args(scmp_filter_ctx); /* mmap, mprotect: no PROT_EXEC */
 int sc_allow_modes(scmp_filter_ctx); /* post-login: no set-id modes */
 int sc_allow_tcp_sockets(scmp_filter_ctx); /* post-login: TCP only */

@@ -1,7 +1,6 @@
 /*
  * seccomp_monitor.c - the monitor's system call allow-list after a
- * login (SANDBOX_MONITOR): every call of the workers' lists (shared,
- * seccomp_common.c) and what the monitor itself does on top. The
+ * login (SANDBOX_MONITOR): its own list, not the workers'. The
  * listener compiles it once before any fork (seccomp_prepare_monitor);
  * each monitor loads that program as it is (sandbox_monitor_shrink).
  * Runs in: the listener (prepare), the monitor after login (apply).
@@ -18,33 +17,99 @@
 
 /*
  * The monitor after login (SANDBOX_MONITOR). Its workers and relay are
- * forked from it and inherit this filter under their own (the kernel
- * applies both), so it allows every call of base_calls, post_calls,
- * mode_calls and relay_calls too, and what a fork does on its way into
- * the sandbox. Beyond those, what the monitor itself does: forks,
- * waits, pidfds, socketpairs, the log, and what PAM (pam_unix,
- * pam_listfile, pam_shells, pam_faillock, pam_cap) and glibc's NSS do
- * to verify a login: read files, lock pam_faillock's tallies, load
- * modules (file mappings may be executable, anonymous ones never:
- * mon_args), syslog and nscd/userdb over AF_UNIX, audit over
- * NETLINK_AUDIT, DNS (mon_sockets). Found with
- * strace -f over the REIN, PAM, TLS, CCC, quota and transfer e2e files.
+ * started by the spawners, not forked from it; what it forks after
+ * login inherits this filter: the verifier child of a login after REIN
+ * and the PAM session keeper. So beyond the shared base list (talk on
+ * open fds, memory, time, signals to itself, exit): what the monitor
+ * itself does (forks, waits, pidfds, socketpairs, the log), and what
+ * PAM (pam_unix, pam_listfile, pam_shells, pam_faillock, pam_cap, the
+ * session modules at a login after REIN) and glibc's NSS do to verify
+ * a login: read and update files (tallies, lastlog), lock them, list
+ * directories, run helpers (pipe, dup, fork), load modules (file
+ * mappings may be executable, anonymous ones never: mon_args), syslog
+ * and nscd/userdb over AF_UNIX, audit over NETLINK_AUDIT, DNS and RPC
+ * clients (mon_sockets, bind for a reserved port). Found with strace
+ * -f over the REIN, PAM, TLS, CCC, quota, upload hook, metrics, who and
+ * transfer e2e files, and the uses in docs/SANDBOX.md.
+ * Not the workers' data path: no listen, accept, sendfile or splice
+ * (a monitor never serves a connection or moves a file's bytes).
  * Never: execve, ptrace, mount, namespaces (clone with CLONE_NEW*,
  * unshare, setns), open_by_handle_at, bpf, module loading, keyctl.
- * If the monitor comes to exec its workers, execve goes here.
  */
 static const char *const monitor_calls[] = {
-	"wait4", "waitid", "pidfd_open", "socketpair", "getppid", "getsid",
-	"set_robust_list", "alarm", "setitimer", "getitimer", "chroot", "chdir",
-	"fchdir", "setgroups", "setresuid", "setresgid", "getresuid",
-	"getresgid", "getgroups", "capget", "capset", "prctl", "prlimit64",
-	"setrlimit", "getrlimit", "seccomp", "landlock_create_ruleset",
-	"landlock_add_rule", "landlock_restrict_self", "open", "access",
-	"faccessat", "faccessat2", "stat", "lstat", "readlink", "statfs",
-	"fchown", "sysinfo", "getcwd", "uname", "flock", "pipe", "dup2",
+	"wait4",
+	"waitid",
+	"pidfd_open",
+	"socketpair",
+	"getppid",
+	"getsid",
+	"set_robust_list",
+	"alarm",
+	"setitimer",
+	"getitimer",
+	"chroot",
+	"chdir",
+	"fchdir",
+	"setgroups",
+	"setresuid",
+	"setresgid",
+	"getresuid",
+	"getresgid",
+	"getgroups",
+	"capget",
+	"capset",
+	"prctl",
+	"prlimit64",
+	"setrlimit",
+	"getrlimit",
+	"seccomp",
+	"landlock_create_ruleset",
+	"landlock_add_rule",
+	"landlock_restrict_self",
+	"open",
+	"access",
+	"faccessat",
+	"faccessat2",
+	"stat",
+	"lstat",
+	"readlink",
+	"statfs",
+	"fchown",
+	"sysinfo",
+	"getcwd",
+	"uname",
+	"flock",
+	"pipe",
+	"dup2",
 	"sigaltstack",
 	"pidfd_send_signal", /* workers and relays: spawned, not children */
 	"close_range", /* the PAM session keeper after a REIN */
+	/* files: PAM's tallies and records, NSS, the inline users memfd */
+	"getdents64",
+	"unlinkat",
+	"renameat",
+	"renameat2",
+	"linkat",
+	"utimensat",
+	"ftruncate",
+	"fsync",
+	"fdatasync",
+	"readlinkat",
+	"statx",
+	"fstatfs",
+	"pread64",
+	"pwrite64",
+	"umask",
+	/* helpers a PAM module runs; ids; resolver and RPC clients */
+	"dup",
+	"dup3",
+	"pipe2",
+	"getuid",
+	"geteuid",
+	"getgid",
+	"getegid",
+	"connect",
+	"bind",
 };
 
 /*
@@ -115,8 +180,7 @@ build_monitor(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 {
 	int nr;
 
-	if (sc_allow_base_calls(ctx) < 0 || sc_allow_post_calls(ctx) < 0 ||
-	    sc_allow_relay_calls(ctx) < 0 ||
+	if (sc_allow_base_calls(ctx) < 0 ||
 	    sc_allow_calls(ctx, monitor_calls, SC_NELEM(monitor_calls)) < 0 ||
 	    sc_allow_base_args(ctx) < 0 ||
 	    sc_allow_args(ctx, mon_args, SC_NELEM(mon_args)) < 0 ||

@@ -1,9 +1,10 @@
 /*
  * seccomp_worker.c - the system call allow-lists of the workers' phases:
- * pre-login and post-login workers (base_calls, post_calls, mode_calls),
- * the TLS relay (relay_calls) and kf-metrics (metrics_calls), each list
- * in seccomp_common.c, plus what only they have: abort() and raise() to themselves alone, and the
- * sanitizer runtimes' calls in KF_SANITIZE builds.
+ * pre-login and post-login workers (base_calls and mode_calls, shared in
+ * seccomp_common.c, and post_calls here), the TLS relay (relay_calls)
+ * and kf-metrics (metrics_calls), plus what only they have: abort() and
+ * raise() to themselves alone, and the sanitizer runtimes' calls in
+ * KF_SANITIZE builds. None of these lists is in the privileged image.
  * The programs are compiled once, in each spawner before any fork
  * (seccomp_prepare), and loaded as they are by each worker: libseccomp's
  * compiler then runs once per spawner, not in every session's processes.
@@ -17,6 +18,112 @@
 
 #include "seccomp.h"
 #include "seccomp_common.h"
+
+/*
+ * The TLS relay: its own list, smaller than the base one: two sockets
+ * already open, memory, time, randomness for OpenSSL, exit. No socket
+ * options, no stat, no sleeping calls.
+ */
+static const char *const relay_calls[] = {
+	"read",
+	"write",
+	"readv",
+	"writev",
+	"recvfrom",
+	"sendto",
+	"recvmsg",
+	"sendmsg",
+	"poll",
+	"ppoll",
+	"close",
+	"fcntl",
+	"shutdown",
+	"brk",
+	"munmap",
+	"mremap",
+	"madvise",
+	"clock_gettime",
+	"gettimeofday",
+	"futex",
+	"getrandom",
+	"getpid",
+	"gettid",
+	"rt_sigreturn",
+	"rt_sigprocmask",
+	"restart_syscall",
+	"exit",
+	"exit_group",
+};
+
+/*
+ * kf-metrics (metrics_listen): its own list, the smallest: accept on
+ * the one listening socket, read the request, write the answer, time,
+ * memory, exit. No open, no socket, no connect (a syslog sink is
+ * connected before the filter; a reconnection fails with EACCES).
+ */
+static const char *const metrics_calls[] = {
+	"accept4",
+	"read",
+	"recvfrom",
+	"write",
+	"writev",
+	"sendto",
+	"poll",
+	"ppoll",
+	"close",
+	"shutdown",
+	"fcntl",
+	"brk",
+	"munmap",
+	"madvise",
+	"clock_gettime",
+	"gettimeofday",
+	"futex",
+	"getpid",
+	"gettid",
+	"rt_sigreturn",
+	"rt_sigprocmask",
+	"restart_syscall",
+	"exit",
+	"exit_group",
+};
+
+/*
+ * Post-login: files under the root, transfers, data connections.
+ * openat, mkdirat, fchmod and fchmodat are in mode_calls below.
+ */
+static const char *const post_calls[] = {
+	"getdents64",
+	"unlinkat",
+	"renameat",
+	"linkat", /* an O_TMPFILE upload gets its name (upload.c) */
+	"renameat2",
+	"utimensat",
+	"ftruncate",
+	"fsync",
+	"fdatasync",
+	"readlinkat",
+	"statx",
+	"fstatfs",
+	"pread64",
+	"pwrite64",
+	"umask",
+	"dup",
+	"dup3",
+	"sendfile",
+	"splice",
+	"pipe2",
+	"bind",
+	"listen",
+	"accept",
+	"accept4",
+	"connect",
+	"getuid",
+	"geteuid",
+	"getgid",
+	"getegid",
+	"uname",
+};
 
 /* The signal calls whose first argument is the target process. */
 static const char *const self_signal_calls[] = { "kill", "tgkill" };
@@ -124,18 +231,21 @@ static int
 build_worker(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 {
 	if (phase == SANDBOX_METRICS) {
-		if (sc_allow_metrics_calls(ctx) < 0 || refuse_connect(ctx) < 0)
+		if (sc_allow_calls(ctx, metrics_calls,
+			SC_NELEM(metrics_calls)) < 0 ||
+		    refuse_connect(ctx) < 0)
 			return -1;
 	} else if (phase == SANDBOX_RELAY) {
-		if (sc_allow_relay_calls(ctx) < 0)
+		if (sc_allow_calls(ctx, relay_calls, SC_NELEM(relay_calls)) < 0)
 			return -1;
 	} else if (sc_allow_base_calls(ctx) < 0)
 		return -1;
 	if (sc_allow_base_args(ctx) < 0 || allow_self_signals(ctx, me) < 0)
 		return -1;
 	if (phase == SANDBOX_POSTLOGIN &&
-	    (sc_allow_post_calls(ctx) < 0 || sc_allow_modes(ctx) < 0 ||
-		sc_allow_tcp_sockets(ctx) < 0 || sc_refuse_enosys(ctx) < 0))
+	    (sc_allow_calls(ctx, post_calls, SC_NELEM(post_calls)) < 0 ||
+		sc_allow_modes(ctx) < 0 || sc_allow_tcp_sockets(ctx) < 0 ||
+		sc_refuse_enosys(ctx) < 0))
 		return -1;
 #ifdef KF_SANITIZE
 	if (allow_sanitizer(ctx, phase) < 0)

@@ -757,6 +757,77 @@ test_prepared_programs(void **state)
 	test_prelogin_rootless(state);
 }
 
+/* ---- the monitor after login ---- */
+
+enum mon_try {
+	MON_TRY_OK,
+	MON_TRY_LISTEN,
+	MON_TRY_ACCEPT,
+	MON_TRY_SENDFILE,
+	MON_TRY_SPLICE,
+	MON_TRY_EXECVE
+};
+
+/* A child under the monitor's filter tries one call; its wait status. */
+static int
+monitor_try(enum mon_try t)
+{
+	char *const argv[] = { "/bin/true", NULL };
+	int st, fd, p[2];
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (seccomp_apply_monitor() < 0)
+			_exit(90);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		switch (t) {
+		case MON_TRY_OK: /* what a monitor does: pipes, fds, ids */
+			if (fd < 0 || pipe(p) < 0 || geteuid() == (uid_t)-2)
+				_exit(91);
+			close(p[0]);
+			close(p[1]);
+			break;
+		case MON_TRY_LISTEN:
+			(void)listen(fd, 1);
+			break;
+		case MON_TRY_ACCEPT:
+			(void)accept(fd, NULL, NULL);
+			break;
+		case MON_TRY_SENDFILE:
+			(void)syscall(SYS_sendfile, fd, 0, NULL, 1);
+			break;
+		case MON_TRY_SPLICE:
+			(void)syscall(SYS_splice, 0, NULL, fd, NULL, 1, 0);
+			break;
+		case MON_TRY_EXECVE:
+			execve(argv[0], argv, NULL);
+			break;
+		}
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return st;
+}
+
+/*
+ * The monitor's own list: what a monitor and its verifier do passes;
+ * the workers' data path (listen, accept, sendfile, splice) and execve
+ * kill it.
+ */
+static void
+test_monitor_filter_own_list(void **state)
+{
+	if (!is_root())
+		skip();
+	assert_exit0(monitor_try(MON_TRY_OK));
+	assert_sigsys(monitor_try(MON_TRY_LISTEN));
+	assert_sigsys(monitor_try(MON_TRY_ACCEPT));
+	assert_sigsys(monitor_try(MON_TRY_SENDFILE));
+	assert_sigsys(monitor_try(MON_TRY_SPLICE));
+	assert_sigsys(monitor_try(MON_TRY_EXECVE));
+}
+
 /* ---- post-login ---- */
 
 static void
@@ -1246,6 +1317,7 @@ main(void)
 		cmocka_unit_test(test_empty_dir_rootless),
 		cmocka_unit_test(test_monitor_filter),
 		cmocka_unit_test(test_prepared_programs),
+		cmocka_unit_test(test_monitor_filter_own_list),
 		cmocka_unit_test(test_monitor_filter),
 		cmocka_unit_test(test_postlogin_root_readonly),
 		cmocka_unit_test(test_postlogin_rootless_writable),
