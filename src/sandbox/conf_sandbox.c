@@ -36,10 +36,9 @@
 #include <unistd.h>
 
 #include "sandbox.h"
+#include "sb_common.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-#define CAP_PROBE_MAX 64 /* capabilities fit in 64 bits */
 
 /* Landlock rights by ABI (the kernel's stable values). */
 #define LL_FS_ABI1	       ((LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1)
@@ -92,69 +91,25 @@ static const char *const parser_calls[] = {
 #endif
 };
 
-static void __attribute__((noreturn)) fail(const char *step)
-{
-	fprintf(stderr, "keepftpd: configuration parser: %s: %s\n", step,
-	    strerror(errno));
-	_exit(2);
-}
-
 /*
- * The bounding set emptied, so that no exec could give capabilities
- * back; without CAP_SETPCAP (rootless: EPERM) it stays as it was.
+ * Every capability goes, from every set (the shared, read-back steps of
+ * sb_common.c, whose failures log and exit 1): the bounding set too
+ * where CAP_SETPCAP allows (rootless it stays as it was). Then
+ * no_new_privs, not dumpable, no core.
  */
 static void
-drop_bounding(void)
-{
-	int c;
-
-	for (c = 0; c < CAP_PROBE_MAX; c++) {
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0)
-			continue;
-		if (errno == EINVAL)
-			break; /* past the kernel's last capability */
-		if (errno != EPERM)
-			fail("PR_CAPBSET_DROP");
-	}
-}
-
-/* Every capability, from every set; the result read back. */
-static void
-drop_caps(void)
-{
-	cap_t none, now;
-	int same;
-
-	drop_bounding();
-	if ((none = cap_init()) == NULL || cap_set_proc(none) < 0)
-		fail("cap_set_proc");
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-		fail("clear ambient capabilities");
-	if ((now = cap_get_proc()) == NULL)
-		fail("cap_get_proc");
-	same = cap_compare(now, none) == 0;
-	cap_free(now);
-	cap_free(none);
-	if (!same) {
-		errno = EPERM;
-		fail("capability check");
-	}
-}
-
-static void
-set_no_privs(void)
+give_up_privileges(void)
 {
 	struct rlimit none = { 0, 0 };
 
-	if (prctl(PR_SET_NAME, "kf-conf-parser", 0, 0, 0) < 0 ||
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
-	    setrlimit(RLIMIT_CORE, &none) < 0)
-		fail("no_new_privs");
-	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) {
-		errno = EPERM;
-		fail("no_new_privs check");
-	}
+	if (prctl(PR_SET_NAME, "kf-conf-parser", 0, 0, 0) < 0)
+		sb_fail("PR_SET_NAME");
+	if (sb_have_cap(CAP_SETPCAP))
+		sb_shrink_bounding(NULL, 0);
+	sb_shrink_caps(NULL, 0);
+	sb_no_new_privs();
+	if (setrlimit(RLIMIT_CORE, &none) < 0)
+		sb_fail("RLIMIT_CORE");
 }
 
 /* Read-only everywhere; no Landlock in the kernel: seccomp alone. */
@@ -184,7 +139,7 @@ apply_landlock(void)
 	    syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb,
 		0) < 0 ||
 	    syscall(SYS_landlock_restrict_self, rs, 0) < 0)
-		fail("landlock");
+		sb_fail("landlock");
 	close(pb.parent_fd);
 	close(rs);
 }
@@ -294,15 +249,14 @@ apply_seccomp(int result_fd)
 	    seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 		SCMP_ACT_KILL_PROCESS) < 0 ||
 	    build(ctx, result_fd) < 0 || seccomp_load(ctx) < 0)
-		fail("seccomp");
+		sb_fail("seccomp");
 	seccomp_release(ctx);
 }
 
 void
 sandbox_conf_parser(int result_fd)
 {
-	drop_caps();
-	set_no_privs();
+	give_up_privileges();
 	apply_landlock();
 	apply_seccomp(result_fd);
 }

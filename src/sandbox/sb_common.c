@@ -5,7 +5,8 @@
  * list, then read back).
  * Runs in: the monitor after login and the PAM session keeper (through
  * sb_priv.c); spawners, pre-login and post-login workers and the TLS
- * relay (through sb_worker.c).
+ * relay (through sb_worker.c); the configuration parser child (through
+ * conf_sandbox.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -130,4 +131,17 @@ sb_shrink_caps(const cap_value_t *keep, size_t n)
 	cap_free(want);
 	if (!same)
 		sb_refuse("capability check: not the set kept");
+}
+
+/* No privilege through execve ever again; not dumpable: no core, no ptrace peers. */
+void
+sb_no_new_privs(void)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		sb_fail("PR_SET_NO_NEW_PRIVS");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		sb_fail("PR_SET_DUMPABLE");
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1 ||
+	    prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+		sb_refuse("prctl check: no_new_privs or dumpable not set");
 }

@@ -1,9 +1,11 @@
 /*
  * sb_common.h - shared by the two sides of the sandbox (sb_priv.c,
- * sb_worker.c); defined in sb_common.c. Not for use outside
+ * sb_worker.c) and the configuration parser's (conf_sandbox.c); defined
+ * in sb_common.c. Not for use outside
  * src/sandbox/: the public functions are in sandbox.h.
  * Runs in: the monitor after login, the PAM session keeper, spawners,
- * pre-login and post-login workers, the TLS relay.
+ * pre-login and post-login workers, the TLS relay, the configuration
+ * parser child.
  */
 #ifndef KF_SB_COMMON_H
 #define KF_SB_COMMON_H
@@ -32,6 +34,9 @@ void sb_shrink_bounding(const cap_value_t *keep, size_t n);
  * read back.
  */
 void sb_shrink_caps(const cap_value_t *keep, size_t n);
+
+/* no_new_privs and not dumpable, read back. */
+void sb_no_new_privs(void);
 
 /* KF_SANITIZE: LeakSanitizer's exit check off from here on. */
 void sb_mark_sandboxed(void);

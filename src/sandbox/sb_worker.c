@@ -192,19 +192,6 @@ drop_caps(void)
 	}
 }
 
-/* No privilege through execve ever again; no core, no ptrace peers. */
-static void
-set_no_privs(void)
-{
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		sb_fail("PR_SET_NO_NEW_PRIVS");
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		sb_fail("PR_SET_DUMPABLE");
-	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1 ||
-	    prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
-		sb_refuse("prctl check: no_new_privs or dumpable not set");
-}
-
 static void
 set_limit(int res, rlim_t v, const char *what)
 {
@@ -374,7 +361,7 @@ sandbox_enter(const struct sandbox_spec *s)
 	rootfd = take_identity(s, "refusing to run a session as uid or gid 0");
 	die_with_parent(s->parent);
 	drop_caps();
-	set_no_privs();
+	sb_no_new_privs();
 	set_rlimits(s->phase);
 	apply_landlock(s, rootfd, root);
 	sb_mark_sandboxed();
@@ -402,7 +389,7 @@ sandbox_spawner(const struct sandbox_spec *s)
 
 	close(take_identity(s, "refusing to run a spawner as uid or gid 0"));
 	drop_caps();
-	set_no_privs();
+	sb_no_new_privs();
 	spawner_root = root;
 }
 
@@ -438,7 +425,7 @@ sandbox_keep_caps(const int *keep, size_t n)
 	if (geteuid() != 0) {
 		pin_ids();
 		drop_caps();
-		set_no_privs();
+		sb_no_new_privs();
 		return;
 	}
 	for (i = 0; i < n && i < SB_CAP_PROBE_MAX; i++)
@@ -446,7 +433,7 @@ sandbox_keep_caps(const int *keep, size_t n)
 	/* the same verified steps as the monitor's shrink */
 	sb_shrink_bounding(v, i);
 	sb_shrink_caps(v, i);
-	set_no_privs();
+	sb_no_new_privs();
 }
 
 /*
@@ -468,6 +455,6 @@ sandbox_hook(uid_t uid, gid_t gid, pid_t parent)
 		pin_ids();
 	die_with_parent(parent);
 	drop_caps();
-	set_no_privs();
+	sb_no_new_privs();
 	set_limit(RLIMIT_CORE, 0, "RLIMIT_CORE");
 }
