@@ -228,6 +228,7 @@ def test_b_bad_header_refused(topo, what):
         pass
     t.close()
     # nobody else came: 150, then 425 at data_timeout (5 s)
+    f.sock.settimeout(15)  # data_timeout runs from the 150
     assert f.getresp().startswith("150")
     with pytest.raises(ftplib.error_temp, match="^425"):
         f.getresp()
