@@ -59,7 +59,7 @@ def client(port, src=CLIENT, epsv=False):
 def topo(start_server, haproxy_run):
     """topo(pasv_proxy): a node behind haproxy; returns (srv, port) with
     port the balancer's control port."""
-    def make(pasv_proxy, **extra):
+    def make(pasv_proxy, rootless=False, **extra):
         conf = {"proxy_from": NODE, "data_timeout": "5"}
         if pasv_proxy:
             conf.update(pasv_proxy="yes", pasv_address=BALANCER)
@@ -67,7 +67,7 @@ def topo(start_server, haproxy_run):
             conf.update(pasv_address=NODE)  # each node announces its own
         conf.update(extra)
         srv = start_server(mode="config", conf_extra=conf,
-                           listen_flags=" proxy")
+                           listen_flags=" proxy", rootless=rootless)
         port = free_port()
         cfg = HAPROXY_GLOBAL + f"""listen ftp
     bind {BALANCER}:{port}
@@ -93,9 +93,10 @@ def roundtrip(f, name):
     assert name in f.nlst()
 
 
+@pytest.mark.parametrize("rootless", [False, True], ids=["root", "rootless"])
 @pytest.mark.parametrize("epsv", [False, True], ids=["pasv", "epsv"])
-def test_b_transfer_through_balancer(topo, epsv):
-    srv, port = topo(True)
+def test_b_transfer_through_balancer(topo, epsv, rootless):
+    srv, port = topo(True, rootless=rootless)
     f = client(port, epsv=epsv)
     if not epsv:
         r = f.sendcmd("PASV")
