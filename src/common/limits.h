@@ -41,6 +41,7 @@
 #define KF_PROXY_HDR_MAX	536	/* a PROXY protocol header, v1 or v2 with its TLVs */
 #define KF_PROXY_HDR_MS		5000	/* pre-login worker: the whole PROXY header read */
 #define KF_PROXY_VERDICT_MS	5000	/* monitor: the listener's admission of the header's address */
+#define KF_DATA_PROXY_HDR_MS	2000	/* post-login worker: a passive data connection's PROXY header (pasv_proxy) */
 #define KF_SESSION_NOFILE	64	/* RLIMIT_NOFILE of a worker */
 #define KF_PRELOGIN_AS		(256UL * 1024 * 1024)	/* RLIMIT_AS, pre-login */
 #define KF_POSTLOGIN_AS		(1024UL * 1024 * 1024)	/* RLIMIT_AS, post-login */

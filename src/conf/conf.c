@@ -1279,14 +1279,14 @@ check_metrics(const struct conf *c, struct ectx *e)
 }
 
 /*
- * A proxy listener needs the balancers' addresses; implicit FTPS behind
- * one is not offered (the header comes before the TLS handshake, which
+ * A proxy listener needs the balancers' addresses, pasv_proxy a proxy
+ * listener; implicit FTPS behind one is not offered (the header comes before the TLS handshake, which
  * the relay starts before any worker reads).
  */
 static void
 check_proxy(const struct conf *c, struct ectx *e)
 {
-	size_t i;
+	size_t i, proxied = 0;
 
 	for (i = 0; i < c->listen_count; i++) {
 		if (c->listen[i].proxy && c->proxy_from[0] == '\0')
@@ -1300,7 +1300,10 @@ check_proxy(const struct conf *c, struct ectx *e)
 			    "implicit FTPS behind a PROXY header is not "
 			    "supported",
 			    i + 1);
+		proxied += c->listen[i].proxy;
 	}
+	if (c->pasv_proxy && proxied == 0)
+		fail(e, "pasv_proxy is set but no listen address is proxy");
 }
 
 /* TLS options that need a certificate; the files are tls/tls.c's. */

@@ -188,6 +188,19 @@
 	    "::ffff:a.b.c.d matches as IPv4); no match: `pasv_address`. A " \
 	    "comma-separated list, or repeat the key (at most 32 entries in " \
 	    "all).") \
+	X(BOOL, pasv_proxy, "no", 0, 1, \
+	    "Passive data connections come through the load balancer too " \
+	    "(docs/SCALE-OUT.md): for a session whose control connection " \
+	    "came through a `proxy` listener with a client address, a " \
+	    "passive data connection is accepted only from `proxy_from`, " \
+	    "must start with a PROXY header (v1 or v2), and that header's " \
+	    "source must be the session's client address; any other is " \
+	    "closed unread and logged. Set `pasv_address` to the balancer's " \
+	    "address. Sessions from other listeners, and health checks " \
+	    "(LOCAL), are not affected. No: passive connections go straight " \
+	    "to this node (announce its own address), and EPSV, whose reply " \
+	    "names no address, is refused (502) on proxied sessions so that " \
+	    "clients use PASV. Needs a `proxy` listener.") \
 	X(BOOL, port_enable, "yes", 0, 1, \
 	    "Allow active data connections (PORT, EPRT); only to the control " \
 	    "connection's peer address and to ports >= 1024.") \

@@ -50,10 +50,19 @@ linkable(int fd, int dirfd)
 static int
 open_unnamed(int dirfd, struct upload_tmp *t)
 {
+	struct flock l = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
 	/* readable: an upload hook in check mode reads it (sess_upload.c) */
 	t->fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
 	if (t->fd < 0)
 		return -1;
+	/*
+	 * Locked too, for the two system calls in which place_unnamed
+	 * gives it a temporary name: another node's sweep leaves it alone
+	 * even when its last write is older than the orphan age (a long
+	 * upload hook). Best effort: it has no name until then.
+	 */
+	(void)fcntl(t->fd, F_OFD_SETLK, &l);
 	if (linkable(t->fd, dirfd))
 		return 0;
 	close(t->fd);

@@ -8,7 +8,8 @@
  * when the file system makes O_TMPFILE files and the kernel lets this
  * unprivileged process link one in (linkat AT_EMPTY_PATH: Linux 6.10
  * for an fd the process opened itself; before, CAP_DAC_READ_SEARCH),
- * which upload_tmp_open checks before any byte is written.
+ * which upload_tmp_open checks before any byte is written. It is
+ * locked too (OFD), for the moment its place gives it a temporary name.
  *
  * Named (the fallback, or upload_tmpfile = no): ".kf-upload-" and 12
  * random hex digits in the target's directory, created O_EXCL and held

@@ -30,7 +30,8 @@
 #define HANDOFF_GREETED	  0x08 /* 220 sent: pre-login after REIN */
 #define HANDOFF_QUOTA	  0x10 /* post-login: a quota fd follows */
 #define HANDOFF_PROXY	  0x20 /* pre-login: read a PROXY header first */
-#define HANDOFF_FLAGS	  0x3f
+#define HANDOFF_PROXIED	  0x40 /* peer is a PROXY header's client address */
+#define HANDOFF_FLAGS	  0x7f
 
 #define HANDOFF_TICKET_LEN  80 /* TLS_TICKET_KEY_LEN */
 #define HANDOFF_SID_CTX_LEN 32 /* TLS_SID_CTX_LEN */

@@ -11,10 +11,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../common/limits.h"
 #include "../common/log.h"
 #include "../common/sys.h"
 #include "addr.h"
 #include "data.h"
+#include "proxyread.h"
 
 #define PASV_BIND_TRIES 64
 
@@ -30,6 +32,12 @@ data_reset(struct data *d)
 {
 	sys_close(&d->listen_fd);
 	d->have_port = 0;
+}
+
+void
+data_via_proxy(struct data *d, const char *proxy_from)
+{
+	d->proxy_from = proxy_from;
 }
 
 int
@@ -94,12 +102,81 @@ data_set_port(struct data *d, const struct sockaddr_storage *target,
 	return 0;
 }
 
+/* The refusal of a connection through the balancer, logged. */
+static int
+refuse_proxied(const char *via, const char *why, size_t have)
+{
+	log_warn("data connection via proxy %-s refused: %-s (%zu byte(s) "
+		 "of PROXY header read)",
+	    via, why, have);
+	return 0;
+}
+
+/*
+ * pasv_proxy: a connection from a balancer (proxy_from) whose PROXY
+ * header, read within KF_DATA_PROXY_HDR_MS and before any data byte,
+ * names the control peer. 1: it is the client's, its header consumed;
+ * 0: refused, logged.
+ */
+static int
+proxied_peer(const struct data *d, int fd, const struct sockaddr_storage *from,
+    const struct sockaddr_storage *peer, int64_t deadline)
+{
+	int64_t until = sys_now_ms() + KF_DATA_PROXY_HDR_MS;
+	char via[ADDR_STR_MAX], who[ADDR_STR_MAX];
+	struct proxy_hdr h;
+	size_t have = 0;
+	int r;
+
+	addr_to_str(from, via, sizeof(via));
+	if (addr_list_match(d->proxy_from, from) != 1) {
+		log_warn("data connection from %-s refused: not in proxy_from "
+			 "(pasv_proxy)",
+		    via);
+		return 0;
+	}
+	r = proxy_read(fd, until < deadline ? until : deadline, NULL, &h,
+	    &have);
+	if (r == -ETIMEDOUT)
+		return refuse_proxied(via, "PROXY header not complete", have);
+	if (r < 0)
+		return refuse_proxied(via,
+		    r == -EINVAL ? "invalid PROXY header" :
+				   "closed before its PROXY header",
+		    have);
+	if (h.local || h.src.ss_family == AF_UNSPEC)
+		return refuse_proxied(via, "PROXY header without a client",
+		    have);
+	if (addr_same_host(&h.src, peer))
+		return 1;
+	addr_to_str(&h.src, who, sizeof(who));
+	log_warn("data connection from foreign address %-s (via proxy %-s) "
+		 "refused",
+	    who, via);
+	return 0;
+}
+
+/* The connection from is the client's: by its address, or its header. */
+static int
+is_peer(const struct data *d, int fd, const struct sockaddr_storage *from,
+    const struct sockaddr_storage *peer, int64_t deadline)
+{
+	char who[ADDR_STR_MAX];
+
+	if (d->proxy_from != NULL)
+		return proxied_peer(d, fd, from, peer, deadline);
+	if (addr_same_host(from, peer))
+		return 1;
+	addr_to_str(from, who, sizeof(who));
+	log_warn("data connection from foreign address %-s refused", who);
+	return 0;
+}
+
 static int
 accept_peer(struct data *d, const struct sockaddr_storage *peer, int timeout_ms)
 {
 	int64_t deadline = sys_now_ms() + timeout_ms;
 	struct sockaddr_storage from;
-	char who[ADDR_STR_MAX];
 	socklen_t len;
 	int fd, left;
 
@@ -111,11 +188,8 @@ accept_peer(struct data *d, const struct sockaddr_storage *peer, int timeout_ms)
 		    SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
 			continue;
-		if (addr_same_host(&from, peer))
+		if (is_peer(d, fd, &from, peer, deadline))
 			return fd;
-		addr_to_str(&from, who, sizeof(who));
-		log_warn("data connection from foreign address %-s refused",
-		    who);
 		close(fd);
 	}
 	return -1;

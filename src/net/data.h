@@ -1,7 +1,10 @@
 /*
  * data.h - data connections (DESIGN.md "Data connections"): a passive
  * listener accepts only the control peer's address; an active
- * connection goes only to the control peer, port >= 1024.
+ * connection goes only to the control peer, port >= 1024. Behind a
+ * load balancer that forwards passive ports too (pasv_proxy), a passive
+ * connection must come from a balancer and start with a PROXY header
+ * naming the control peer.
  * Runs in: post-login worker.
  */
 #ifndef KF_DATA_H
@@ -14,10 +17,16 @@ struct data {
 	int listen_fd; /* pending PASV/EPSV */
 	int have_port; /* PORT/EPRT target set */
 	struct sockaddr_storage port_addr;
+	const char *proxy_from; /* pasv_proxy: the balancers; NULL: direct */
 };
 
 void data_init(struct data *);
 void data_reset(struct data *);
+/*
+ * pasv_proxy for this session: passive connections come from an address
+ * in proxy_from (a conf list, kept by reference) with a PROXY header.
+ */
+void data_via_proxy(struct data *, const char *proxy_from);
 int data_pending(const struct data *);
 int data_listen(struct data *, const struct sockaddr_storage *local,
     unsigned minport, unsigned maxport, uint16_t *port);

@@ -63,6 +63,7 @@ struct mon {
 	struct mon_state st; /* counts, phase, verdicts */
 	char peer[ADDR_STR_MAX];
 	char proxy_via[ADDR_STR_MAX]; /* the balancer, on a proxy listener */
+	int proxied; /* peer is the client a PROXY header named */
 	int greeted; /* 220 sent: no second one */
 	struct spawned relay; /* reply -1: none */
 	int relay_log; /* monitor end, or -1 */
@@ -152,7 +153,8 @@ fill_handoff(struct mon *m, enum spawn_role r, struct handoff *h)
 	    (m->si.ccc ? HANDOFF_CCC : 0) |
 	    (m->si.host_done ? HANDOFF_HOST_DONE : 0) |
 	    (m->greeted ? HANDOFF_GREETED : 0) |
-	    (r == SPAWN_ROLE_PRELOGIN && m->st.proxy_wait ? HANDOFF_PROXY : 0);
+	    (r == SPAWN_ROLE_PRELOGIN && m->st.proxy_wait ? HANDOFF_PROXY : 0) |
+	    (m->proxied ? HANDOFF_PROXIED : 0);
 	h->tls_flags = m->si.tls_flags;
 	h->id = m->si.id;
 	h->start_ms = m->si.start_ms;
@@ -409,6 +411,7 @@ op_proxy_admit(void *ctx, const struct sockaddr_storage *src)
 		return 0;
 	}
 	m->si.peer = *src;
+	m->proxied = 1;
 	addr_to_str(src, m->peer, sizeof(m->peer));
 	log_set_prefix("[s%lu %s]", m->si.id, m->peer);
 	log_set_session(m->si.id, m->peer, addr_port(src));

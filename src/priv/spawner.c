@@ -250,6 +250,7 @@ fill_info(struct session_info *si)
 	si->ccc = (req.flags & HANDOFF_CCC) != 0;
 	si->host_done = (req.flags & HANDOFF_HOST_DONE) != 0;
 	si->proxy_hdr = (req.flags & HANDOFF_PROXY) != 0;
+	si->proxied = (req.flags & HANDOFF_PROXIED) != 0;
 	memcpy(si->host, req.host, sizeof(si->host));
 	si->tls_flags = req.tls_flags;
 	memcpy(si->tls_keys.ticket, req.ticket, sizeof(si->tls_keys.ticket));

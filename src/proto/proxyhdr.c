@@ -1,7 +1,7 @@
 /*
  * proxyhdr.c - the pre-login worker's first job on a `proxy` listener:
- * read the PROXY protocol header, exactly its bytes (the parser says
- * how many it needs; nothing of the session is consumed), within
+ * read the PROXY protocol header, exactly its bytes (net/proxyread.c;
+ * nothing of the session is consumed), within
  * KF_PROXY_HDR_MS of the connect and KF_PROXY_HDR_MAX bytes, and hand
  * the parsed addresses to the monitor (MON_PROXY), which has the
  * listener admit the client address. No reply is written here: a
@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -18,44 +17,29 @@
 #include "../common/sys.h"
 #include "../ipc/ipc.h"
 #include "../ipc/proto.h"
-#include "../net/proxyproto.h"
+#include "../net/proxyread.h"
 #include "session.h"
 
-/* Reads until the parser has a whole header; 0, or -1 logged. */
+/* The header, within KF_PROXY_HDR_MS of the connect; 0, or -1 logged. */
 static int
 read_header(const struct session_info *si, struct proxy_hdr *h)
 {
-	int64_t end = si->start_ms + KF_PROXY_HDR_MS, left;
-	uint8_t buf[KF_PROXY_HDR_MAX];
-	size_t have = 0, need = 0;
-	ssize_t r, n;
+	size_t have;
+	int r;
 
-	while ((r = proxy_parse(buf, have, sizeof(buf), h, &need)) == 0) {
-		if (session_stop)
-			return -1;
-		if ((left = end - sys_now_ms()) <= 0) {
-			log_warn("PROXY header: not complete after %d ms "
-				 "(%zu byte(s)); closed",
-			    KF_PROXY_HDR_MS, have);
-			return -1;
-		}
-		if (sys_poll1(si->ctrl_fd, POLLIN, (int)left) <= 0)
-			continue; /* a signal, or the time: checked above */
-		n = sys_recv(si->ctrl_fd, buf + have, need - have, 0);
-		if (n <= 0) {
-			log_info("PROXY header: connection closed after %zu "
-				 "byte(s)",
-			    have);
-			return -1;
-		}
-		have += (size_t)n;
-	}
-	if (r < 0) {
+	r = proxy_read(si->ctrl_fd, si->start_ms + KF_PROXY_HDR_MS,
+	    &session_stop, h, &have);
+	if (r == -ETIMEDOUT)
+		log_warn("PROXY header: not complete after %d ms "
+			 "(%zu byte(s)); closed",
+		    KF_PROXY_HDR_MS, have);
+	else if (r == -ECONNRESET)
+		log_info("PROXY header: connection closed after %zu byte(s)",
+		    have);
+	else if (r == -EINVAL)
 		log_warn("PROXY header: invalid (%zu byte(s) read); closed",
 		    have);
-		return -1;
-	}
-	return 0;
+	return r < 0 ? -1 : 0;
 }
 
 static int

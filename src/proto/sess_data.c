@@ -107,6 +107,22 @@ passive_ok(struct sess *s)
 	return 1;
 }
 
+/*
+ * Behind a load balancer that does not forward passive ports
+ * (pasv_proxy = no), EPSV would send the client to the balancer's
+ * address, which leads nowhere: refused, so that clients fall back to
+ * PASV, which announces this node's address.
+ */
+static int
+epsv_ok(struct sess *s)
+{
+	if (!s->si->proxied || s->conf->pasv_proxy)
+		return 1;
+	ctrl_reply(&s->ctrl, 502,
+	    "EPSV is not available behind the load balancer; use PASV.");
+	return 0;
+}
+
 void
 do_pasv(struct sess *s, const struct cmd *c)
 {
@@ -142,7 +158,7 @@ do_epsv(struct sess *s, const struct cmd *c)
 	char want[2] = { (char)('0' + addr_family_proto(&s->si->local)), '\0' };
 	uint16_t port;
 
-	if (!passive_ok(s))
+	if (!passive_ok(s) || !epsv_ok(s))
 		return;
 	if (strcasecmp(c->arg, "ALL") == 0) {
 		s->epsv_all = 1;

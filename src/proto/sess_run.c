@@ -372,6 +372,8 @@ sess_new(const struct session_info *si, const struct auth_identity *id,
 	memcpy(s->cwd, "/", 2);
 	ctrl_init(&s->ctrl, si->ctrl_fd, CTRL_BUFFERED);
 	data_init(&s->data);
+	if (si->proxied && s->conf->pasv_proxy)
+		data_via_proxy(&s->data, s->conf->proxy_from);
 	s->umask = (unsigned)s->conf->umask;
 	s->idle = (unsigned)s->conf->idle_timeout;
 	s->hash = hash_default();

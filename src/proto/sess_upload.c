@@ -94,7 +94,9 @@ hook_after(struct sess *s, int dirfd, const char *name, const char *vpath)
  * directory (upload.h: unnamed where possible, else a hidden, locked
  * name), which replaces the target only on success (invariant 8), and
  * is charged to the quota only then. APPE and REST+STOR are explicit
- * edits of the existing file, charged block by block. The last
+ * edits of the existing file, charged block by block, by one writer at
+ * a time (an OFD lock held while they run, which shared file systems
+ * such as NFSv4 carry between nodes: a second one gets 450). The last
  * component is opened with O_NOFOLLOW: the parent was resolved in the
  * root, and a symlink as the final name is refused, not followed.
  */
@@ -121,6 +123,21 @@ upload_charge_file(struct sess *s, struct upload *u)
 	return r;
 }
 
+/*
+ * The one writer continuing a file, on any node sharing it: -EBUSY when
+ * another session holds the lock. A file system without locks (ENOLCK)
+ * goes on unlocked, as before; the lock ends with the fd.
+ */
+static int
+lock_writer(int fd)
+{
+	struct flock l = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	if (fcntl(fd, F_OFD_SETLK, &l) == 0)
+		return 0;
+	return errno == EAGAIN || errno == EACCES ? -EBUSY : 0;
+}
+
 /* APPE, REST + STOR: the existing file, continued. */
 static int
 upload_open_existing(struct sess *s, struct upload *u, int append, int flags)
@@ -132,6 +149,11 @@ upload_open_existing(struct sess *s, struct upload *u, int append, int flags)
 	if (u->fd < 0)
 		return -1;
 	if (fstat(u->fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return -1;
+	if (lock_writer(u->fd) < 0)
+		return -EBUSY;
+	/* the length now, under the lock: the last writer may have grown it */
+	if (fstat(u->fd, &sb) < 0)
 		return -1;
 	if (append) {
 		u->start = (uint64_t)sb.st_size;
@@ -166,7 +188,10 @@ upload_open_temp(struct sess *s, struct upload *u, const struct stat *old)
 	return 0;
 }
 
-/* 0, or -1 (553), -EDQUOT (552), -EIO (451); nothing left on failure. */
+/*
+ * 0, or -1 (553), -EDQUOT (552), -EIO (451), -EBUSY (450); nothing left
+ * on failure.
+ */
 static int
 upload_open(struct sess *s, const struct cmd *c, struct upload *u)
 {
@@ -192,8 +217,14 @@ upload_open(struct sess *s, const struct cmd *c, struct upload *u)
 	if (r < 0) {
 		if (u->fd >= 0)
 			close(u->fd);
-		/* REST past the end of a file we just made: it goes again */
-		if (u->fd >= 0 && u->created)
+		/*
+		 * REST past the end of a file we just made: it goes again
+		 * (not when busy: the file stays, with its charge, for the
+		 * upload that writes it already)
+		 */
+		if (r == -EBUSY && u->created)
+			u->files = 0;
+		else if (u->fd >= 0 && u->created)
 			unlinkat(u->dirfd, u->name, 0);
 		u->fd = -1;
 		quota_credit(&s->quota, 0, u->files);
@@ -281,6 +312,10 @@ reply_upload_open(struct sess *s, int r)
 	else if (r == -EIO)
 		ctrl_reply(&s->ctrl, 451,
 		    "Quota usage unknown; uploads refused.");
+	else if (r == -EBUSY)
+		ctrl_reply(&s->ctrl, 450,
+		    "File busy: another upload is writing it; try again "
+		    "later.");
 	else
 		ctrl_reply(&s->ctrl, 553, "Could not create file.");
 }

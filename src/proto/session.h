@@ -31,6 +31,7 @@ struct session_info {
 	char host[CONF_HOST_MAX + 1]; /* its vhost, or "" */
 	unsigned tls_flags; /* MON_TLS_*: PBSZ/PROT before login */
 	int proxy_hdr; /* pre-login: a PROXY header comes first */
+	int proxied; /* peer came in a PROXY header (not LOCAL) */
 	struct tls_session_keys tls_keys; /* binds data to control TLS */
 };
 

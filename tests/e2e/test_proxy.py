@@ -10,95 +10,20 @@ Debian's haproxy with `send-proxy-v2` in front of the server.
 Every socket has a timeout and every wait a deadline.
 """
 import ftplib
-import ipaddress
-import os
 import re
-import shutil
 import socket
-import struct
 import subprocess
 import time
 
 import pytest
 
-from conftest import (PASSWORD, TIMEOUT, USER, free_port, pasv_port,
-                      wait_for)
+from conftest import PASSWORD, TIMEOUT, USER, free_port, pasv_port
+from proxy_helpers import (HAPROXY_GLOBAL, SIG, Conn, haproxy_run,  # noqa: F401
+                           v1, v2)
 
-SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 CLAIM = "198.51.100.7"
 CLAIM2 = "198.51.100.8"
 CLAIM6 = "2001:db8::7"
-
-
-def v1(src, dst=None, sport=40000, dport=21):
-    fam = "TCP6" if ":" in src else "TCP4"
-    dst = dst or ("2001:db8::1" if ":" in src else "192.0.2.1")
-    return f"PROXY {fam} {src} {dst} {sport} {dport}\r\n".encode()
-
-
-def v2(src, dst=None, sport=40000, dport=21, local=False, tlv=b""):
-    if local:
-        return SIG + bytes([0x20, 0x00]) + struct.pack("!H", 0)
-    a = ipaddress.ip_address(src)
-    if a.version == 4:
-        d = ipaddress.ip_address(dst or "192.0.2.1")
-        body = a.packed + d.packed + struct.pack("!HH", sport, dport)
-        fam = 0x11
-    else:
-        d = ipaddress.ip_address(dst or "2001:db8::1")
-        body = a.packed + d.packed + struct.pack("!HH", sport, dport)
-        fam = 0x21
-    body += tlv
-    return SIG + bytes([0x21, fam]) + struct.pack("!H", len(body)) + body
-
-
-class Conn:
-    """A control connection through the 'balancer': header first."""
-
-    def __init__(self, port, header, src=None, timeout=TIMEOUT):
-        self.s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.s.settimeout(timeout)
-        if src:
-            self.s.bind((src, 0))
-        self.s.connect(("127.0.0.1", port))
-        if header:
-            self.s.sendall(header)
-        self.buf = b""
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            c = self.s.recv(4096)
-            if not c:
-                raise EOFError(self.buf)
-            self.buf += c
-        ln, self.buf = self.buf.split(b"\r\n", 1)
-        return ln.decode("latin-1")
-
-    def reply(self):
-        first = self.line()
-        if first[3:4] == "-":
-            while not self.line().startswith(first[:3] + " "):
-                pass
-        return first
-
-    def cmd(self, text):
-        self.s.sendall(text.encode() + b"\r\n")
-        return self.reply()
-
-    def rest(self):
-        """Everything until the server closes (b'' when it sends nothing)."""
-        data = self.buf
-        try:
-            while True:
-                c = self.s.recv(4096)
-                if not c:
-                    return data
-                data += c
-        except (ConnectionResetError, socket.timeout):
-            return data
-
-    def close(self):
-        self.s.close()
 
 
 @pytest.fixture
@@ -301,53 +226,17 @@ def test_config_checks(start_server, tmp_path):
         assert r.returncode != 0 and msg in r.stdout + r.stderr, r
 
 
-HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
-
-
 @pytest.fixture
-def haproxy(tmp_path):
+def haproxy(haproxy_run):
     """Starts haproxy in front of a port: haproxy(node_port) -> its port."""
-    procs = []
-
     def start(node_port):
-        if not os.access(HAPROXY, os.X_OK):
-            pytest.skip("haproxy is not installed (scripts/deps.sh)")
         port = free_port()
-        cfg = tmp_path / "haproxy.cfg"
-        cfg.write_text(f"""global
-    maxconn 64
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-listen ftp
+        haproxy_run(HAPROXY_GLOBAL + f"""listen ftp
     bind 127.0.0.1:{port}
     server s1 127.0.0.1:{node_port} send-proxy-v2 check check-send-proxy inter 500ms
-""")
-        p = subprocess.Popen([HAPROXY, "-db", "-f", str(cfg)],
-                             stdin=subprocess.DEVNULL,
-                             stdout=open(tmp_path / "haproxy.out", "wb"),
-                             stderr=subprocess.STDOUT, cwd=str(tmp_path))
-        procs.append(p)
-
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                return True
-            except OSError:
-                return False
-        assert wait_for(up, timeout=10), (tmp_path / "haproxy.out").read_text()
+""", up=("127.0.0.1", port))
         return port
-
-    yield start
-    for p in procs:
-        p.terminate()
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(5)
+    return start
 
 
 def test_haproxy_send_proxy_v2(psrv, haproxy):

@@ -1,12 +1,19 @@
-/* test_proxyproto.c - the PROXY protocol parser: v1, v2, hostile input. */
+/*
+ * test_proxyproto.c - the PROXY protocol parser: v1, v2, hostile input;
+ * and its socket reader (proxyread.c): exactly the header's bytes.
+ */
 #include "cm.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/limits.h"
+#include "common/sys.h"
 #include "net/proxyproto.h"
+#include "net/proxyread.h"
 
 static const uint8_t sig[12] = { '\r', '\n', '\r', '\n', 0, '\r', '\n', 'Q',
 	'U', 'I', 'T', '\n' };
@@ -266,6 +273,100 @@ test_v2_hostile(void **state)
 	assert_int_equal(parse(b, 7, &p, &need), 0);
 }
 
+/* A socketpair holding what the peer sent: sv[0] reads it. */
+static void
+pair_with(int sv[2], const void *b, size_t n, int close_peer)
+{
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+	    0);
+	assert_int_equal(write(sv[1], b, n), (ssize_t)n);
+	if (close_peer) {
+		close(sv[1]);
+		sv[1] = -1;
+	}
+}
+
+static void
+unpair(int sv[2])
+{
+	close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+}
+
+/* The header is read, the session's bytes after it stay in the socket. */
+static void
+test_read_leaves_session_bytes(void **state)
+{
+	static const char h[] =
+	    "PROXY TCP4 198.51.100.7 192.0.2.1 40000 21\r\nabc";
+	uint8_t v2h[16 + 12 + 3];
+	struct proxy_hdr p;
+	char rest[8];
+	size_t have;
+	int sv[2];
+
+	pair_with(sv, h, sizeof(h) - 1, 1);
+	assert_int_equal(proxy_read(sv[0], sys_now_ms() + 1000, NULL, &p,
+			     &have),
+	    0);
+	assert_int_equal(have, sizeof(h) - 1 - 3);
+	assert_int_equal(read(sv[0], rest, sizeof(rest)), 3);
+	assert_memory_equal(rest, "abc", 3);
+	unpair(sv);
+
+	memcpy(v2h, sig, 12);
+	memcpy(v2h + 12, "\x21\x11\x00\x0c", 4);
+	memcpy(v2h + 16, "\xc6\x33\x64\x07\xc0\x00\x02\x01\x9c\x40\x00\x15",
+	    12);
+	memcpy(v2h + 28, "xyz", 3);
+	pair_with(sv, v2h, sizeof(v2h), 0);
+	assert_int_equal(proxy_read(sv[0], sys_now_ms() + 1000, NULL, &p,
+			     &have),
+	    0);
+	assert_int_equal(have, 28);
+	assert_int_equal(p.version, 2);
+	assert_int_equal(p.src.ss_family, AF_INET);
+	assert_int_equal(read(sv[0], rest, sizeof(rest)), 3);
+	unpair(sv);
+}
+
+/* Garbage, a close, silence, a stop flag: each its own error. */
+static void
+test_read_errors(void **state)
+{
+	static const char part[] = "PROXY TCP4 198.51";
+	volatile sig_atomic_t stop = 1;
+	struct proxy_hdr p;
+	int64_t t0;
+	size_t have;
+	int sv[2];
+
+	pair_with(sv, "GET / HTTP/1.0\r\n", 16, 0);
+	assert_int_equal(proxy_read(sv[0], sys_now_ms() + 1000, NULL, &p,
+			     &have),
+	    -EINVAL);
+	unpair(sv);
+
+	pair_with(sv, part, sizeof(part) - 1, 1);
+	assert_int_equal(proxy_read(sv[0], sys_now_ms() + 1000, NULL, &p,
+			     &have),
+	    -ECONNRESET);
+	assert_int_equal(have, sizeof(part) - 1);
+	unpair(sv);
+
+	pair_with(sv, part, sizeof(part) - 1, 0);
+	t0 = sys_now_ms();
+	assert_int_equal(proxy_read(sv[0], t0 + 200, NULL, &p, &have),
+	    -ETIMEDOUT);
+	assert_true(sys_now_ms() - t0 >= 200);
+	assert_int_equal(have, sizeof(part) - 1);
+	assert_int_equal(proxy_read(sv[0], sys_now_ms() + 1000, &stop, &p,
+			     &have),
+	    -EINTR);
+	unpair(sv);
+}
+
 int
 main(void)
 {
@@ -277,6 +378,8 @@ main(void)
 		cmocka_unit_test(test_v2_inet),
 		cmocka_unit_test(test_v2_inet6_local),
 		cmocka_unit_test(test_v2_hostile),
+		cmocka_unit_test(test_read_leaves_session_bytes),
+		cmocka_unit_test(test_read_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -155,6 +155,33 @@ test_named_locked_and_swept(void **state)
 	assert_int_equal(unlinkat(dirfd_, "keep", 0), 0);
 }
 
+/*
+ * An unnamed file is locked as well: given a temporary name for its
+ * place (the two system calls of place_unnamed), another node's sweep
+ * leaves it alone however old its last write.
+ */
+static void
+test_unnamed_locked_while_linked(void **state)
+{
+	struct timespec old[2] = { { 1600000000, 0 }, { 1600000000, 0 } };
+	static const char tmp[] = ".kf-upload-00000000beef";
+	struct upload_tmp t;
+
+	(void)state;
+	assert_int_equal(upload_tmp_open(dirfd_, 1, &t), 0);
+	if (t.named) {
+		upload_tmp_discard(dirfd_, &t);
+		skip(); /* this kernel cannot link an O_TMPFILE file in */
+	}
+	assert_int_equal(linkat(t.fd, "", dirfd_, tmp, AT_EMPTY_PATH), 0);
+	assert_int_equal(utimensat(dirfd_, tmp, old, 0), 0);
+	upload_sweep(dirfd_, time(NULL));
+	assert_int_equal(entries(), 1);
+	upload_tmp_discard(dirfd_, &t);
+	upload_sweep(dirfd_, time(NULL));
+	assert_int_equal(entries(), 0);
+}
+
 int
 main(void)
 {
@@ -162,6 +189,7 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_place_new_and_over_existing),
 		cmocka_unit_test(test_named_locked_and_swept),
+		cmocka_unit_test(test_unnamed_locked_while_linked),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
