@@ -11,9 +11,7 @@ Every socket has a timeout and every wait a deadline.
 """
 import ftplib
 import ipaddress
-import os
 import re
-import shutil
 import socket
 import struct
 import subprocess
@@ -21,8 +19,8 @@ import time
 
 import pytest
 
-from conftest import (PASSWORD, TIMEOUT, USER, free_port, pasv_port,
-                      wait_for)
+from conftest import PASSWORD, TIMEOUT, USER, free_port, pasv_port
+from haproxy import MISSING, HAProxy, have_haproxy
 
 SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 CLAIM = "198.51.100.7"
@@ -301,53 +299,22 @@ def test_config_checks(start_server, tmp_path):
         assert r.returncode != 0 and msg in r.stdout + r.stderr, r
 
 
-HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
-
-
 @pytest.fixture
 def haproxy(tmp_path):
     """Starts haproxy in front of a port: haproxy(node_port) -> its port."""
     procs = []
 
     def start(node_port):
-        if not os.access(HAPROXY, os.X_OK):
-            pytest.skip("haproxy is not installed (scripts/deps.sh)")
+        if not have_haproxy():
+            pytest.skip(MISSING)
         port = free_port()
-        cfg = tmp_path / "haproxy.cfg"
-        cfg.write_text(f"""global
-    maxconn 64
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-listen ftp
-    bind 127.0.0.1:{port}
-    server s1 127.0.0.1:{node_port} send-proxy-v2 check check-send-proxy inter 500ms
-""")
-        p = subprocess.Popen([HAPROXY, "-db", "-f", str(cfg)],
-                             stdin=subprocess.DEVNULL,
-                             stdout=open(tmp_path / "haproxy.out", "wb"),
-                             stderr=subprocess.STDOUT, cwd=str(tmp_path))
-        procs.append(p)
-
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                return True
-            except OSError:
-                return False
-        assert wait_for(up, timeout=10), (tmp_path / "haproxy.out").read_text()
+        procs.append(HAProxy(tmp_path, ("127.0.0.1", port),
+                             [("s1", "127.0.0.1", node_port)]).start())
         return port
 
     yield start
     for p in procs:
-        p.terminate()
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(5)
+        p.stop()
 
 
 def test_haproxy_send_proxy_v2(psrv, haproxy):
