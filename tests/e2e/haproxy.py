@@ -59,7 +59,7 @@ defaults
 listen ftp
     bind {self.bind[0]}:{self.bind[1]}
     balance {self.balance}
-    default-server send-proxy-v2 check check-send-proxy inter 500ms fall 1 rise 2{src}
+    default-server send-proxy-v2 check check-send-proxy inter 500ms fall 2 rise 1{src}
 {lines}{self.extra}"""
 
     def start(self, timeout=10):
