@@ -19,7 +19,8 @@ NORECS=(prometheus)
 # systemd: systemd-socket-activate and systemd-analyze (tests/e2e/test_systemd.py).
 # mandoc, groff-base, man-db: the man page lint (tests/e2e/test_install.py);
 # dpkg-dev, debhelper, lintian: the Debian package (scripts/build-deb.sh).
-# haproxy: a real PROXY protocol v2 sender (tests/e2e/test_proxy.py), run
+# haproxy: a real PROXY protocol v2 sender (tests/e2e/test_proxy.py, the
+# 3-node test tests/e2e/test_cluster.py, bench/cluster.sh), run
 # by the test in a temp dir; its service must not start either.
 # fail2ban is needed for fail2ban-regex only (tests/e2e/test_fail2ban.py):
 # its service must not start. prometheus is needed for promtool only
