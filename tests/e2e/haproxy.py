@@ -6,7 +6,8 @@ One `listen ftp` section in TCP mode: every server line gets
 `source` makes haproxy connect to the servers from one fixed address
 (the nodes' `proxy_from`); `extra` is appended to the configuration
 as is (more sections, e.g. passive port forwards). haproxy runs in the
-foreground (-db), one process, stopped by its PID.
+foreground (-db), one process, stopped by its PID. A test that needs
+another layout gives its own configuration text instead (`text`).
 """
 import os
 import shutil
@@ -28,20 +29,24 @@ class HAProxy:
     """haproxy listening on bind=(host, port), balancing to servers, a
     list of (name, host, port)."""
 
-    def __init__(self, workdir, bind, servers, source=None, extra="",
-                 balance="roundrobin", maxconn=256):
+    def __init__(self, workdir, bind, servers=(), source=None, extra="",
+                 balance="roundrobin", maxconn=256, text=None,
+                 name="haproxy"):
         self.workdir = workdir
+        self.text = text
         self.bind = bind
         self.servers = servers
         self.source = source
         self.extra = extra
         self.balance = balance
         self.maxconn = maxconn
-        self.cfg = workdir / "haproxy.cfg"
-        self.out = workdir / "haproxy.out"
+        self.cfg = workdir / f"{name}.cfg"
+        self.out = workdir / f"{name}.out"
         self.proc = None
 
     def config(self):
+        if self.text is not None:
+            return self.text
         src = f" source {self.source}" if self.source else ""
         lines = "".join(f"    server {name} {host}:{port}\n"
                         for name, host, port in self.servers)

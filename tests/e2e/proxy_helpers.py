@@ -5,18 +5,15 @@ generated configuration (skipped where haproxy is not installed).
 
 Every socket has a timeout and every wait a deadline."""
 import ipaddress
-import os
-import shutil
 import socket
 import struct
-import subprocess
 
 import pytest
 
-from conftest import TIMEOUT, wait_for
+from conftest import TIMEOUT
+from haproxy import MISSING, HAProxy, have_haproxy
 
 SIG = b"\r\n\r\n\x00\r\nQUIT\n"
-HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
 
 def v1(src, dst=None, sport=40000, dport=21):
@@ -91,43 +88,25 @@ class Conn:
         self.s.close()
 
 
-def port_open(host, port):
-    try:
-        socket.create_connection((host, port), 0.2).close()
-        return True
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def haproxy_run(tmp_path):
     """Factory: haproxy_run(config_text, up=(host, port)) starts haproxy
-    on that configuration (`global`/`defaults` included by the caller)
-    and waits until host:port accepts; stopped at the end of the test."""
+    (haproxy.HAProxy) on that configuration (`global`/`defaults`
+    included by the caller) and waits until host:port accepts; stopped
+    at the end of the test."""
     procs = []
 
     def start(cfg_text, up):
-        if not os.access(HAPROXY, os.X_OK):
-            pytest.skip("haproxy is not installed (scripts/deps.sh)")
-        n = len(procs)
-        cfg = tmp_path / f"haproxy{n}.cfg"
-        cfg.write_text(cfg_text)
-        out = tmp_path / f"haproxy{n}.out"
-        p = subprocess.Popen([HAPROXY, "-db", "-f", str(cfg)],
-                             stdin=subprocess.DEVNULL, stdout=open(out, "wb"),
-                             stderr=subprocess.STDOUT, cwd=str(tmp_path))
+        if not have_haproxy():
+            pytest.skip(MISSING)
+        p = HAProxy(tmp_path, up, text=cfg_text,
+                    name=f"haproxy{len(procs)}").start()
         procs.append(p)
-        assert wait_for(lambda: port_open(*up), timeout=10), out.read_text()
-        return p
+        return p.proc
 
     yield start
     for p in procs:
-        p.terminate()
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(5)
+        p.stop()
 
 
 HAPROXY_GLOBAL = """global
