@@ -28,7 +28,7 @@
 #include "conf.h"
 #include "../common/cursor.h"
 #include "../common/sys.h"
-#include "../common/hash_rec.h"
+#include "hash_names.h"
 #include "../net/addr.h"
 
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -396,7 +396,7 @@ static const struct {
 	{ "hash_store", hash_store_words, "xattr or off" },
 };
 
-/* v[0..n) is a hash_store_algos list (common/hash_rec.h). */
+/* v[0..n) is a hash_store_algos list (hash_names.h). */
 static int
 hash_algos_ok(const char *v, size_t n)
 {
@@ -407,7 +407,7 @@ hash_algos_ok(const char *v, size_t n)
 		return 0;
 	memcpy(text, v, n);
 	text[n] = '\0';
-	return hash_rec_algos_parse(text, &mask) == 0;
+	return hash_names_algos_parse(text, &mask) == 0;
 }
 
 /* v[0..n) is an address list (net/addr.c). */

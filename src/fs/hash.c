@@ -18,7 +18,7 @@
 #include <zlib.h>
 
 #include "hash.h"
-#include "../common/hash_rec.h"
+#include "hash_rec.h"
 
 struct hash_algo {
 	const char *name; /* as FEAT and OPTS HASH spell it */

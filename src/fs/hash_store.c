@@ -11,7 +11,7 @@
 
 #include "../common/limits.h"
 #include "hash.h"
-#include "../common/hash_rec.h"
+#include "hash_rec.h"
 #include "hash_store.h"
 
 _Static_assert(HASH_REC_MAX <= KF_HASH_XATTR_MAX,
@@ -102,7 +102,8 @@ hash_store_lookup(int fd, const struct stat *sb, unsigned id, unsigned char *md)
 	if (rec_stat(sb, &now) < 0 || now.size != r.size ||
 	    now.mtime_sec != r.mtime_sec || now.mtime_nsec != r.mtime_nsec)
 		return 0;
-	if ((len = hash_rec_digest_len(id)) == 0 || (r.mask & (1U << id)) == 0)
+	if ((len = hash_names_digest_len(id)) == 0 ||
+	    (r.mask & (1U << id)) == 0)
 		return 0;
 	memcpy(md, r.digest[id], len);
 	return len;

@@ -13,7 +13,7 @@
 #include "../common/cursor.h"
 #include "../common/sys.h"
 #include "../fs/hash.h"
-#include "../common/hash_rec.h"
+#include "../fs/hash_rec.h"
 #include "../fs/hash_store.h"
 #include "../fs/list.h"
 #include "../fs/path.h"

@@ -33,7 +33,7 @@ def digest(name, data):
 
 
 def record(size, mtime_ns, digests, count=None):
-    """A version 1 record (src/common/hash_rec.h); digests: {id: bytes}."""
+    """A version 1 record (src/fs/hash_rec.h); digests: {id: bytes}."""
     out = b"KFH\x01" + struct.pack(">QQI", size, mtime_ns // 10**9, mtime_ns % 10**9)
     out += bytes([len(digests) if count is None else count])
     for i in sorted(digests):

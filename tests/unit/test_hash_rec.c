@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "fs/hash.h"
-#include "common/hash_rec.h"
+#include "fs/hash_rec.h"
 
 #define BIT(id) (1U << (id))
 
@@ -28,27 +28,27 @@ sample(struct hash_rec *r, unsigned mask)
 	for (id = 1; id <= HASH_REC_ALGOS; id++)
 		if (mask & BIT(id))
 			memset(r->digest[id], (int)(0x10 * id),
-			    hash_rec_digest_len(id));
+			    hash_names_digest_len(id));
 }
 
 static void
 test_names(void **state)
 {
 	(void)state;
-	assert_int_equal(hash_rec_id("sha256", 6), HASH_ID_SHA256);
-	assert_int_equal(hash_rec_id("SHA-256", 7), HASH_ID_SHA256);
-	assert_int_equal(hash_rec_id("Sha-1", 5), HASH_ID_SHA1);
-	assert_int_equal(hash_rec_id("md5", 3), HASH_ID_MD5);
-	assert_int_equal(hash_rec_id("CRC32", 5), HASH_ID_CRC32);
-	assert_int_equal(hash_rec_id("sha512", 6), HASH_ID_SHA512);
-	assert_int_equal(hash_rec_id("sha2", 4), 0);
-	assert_int_equal(hash_rec_id("sha2567", 7), 0);
-	assert_int_equal(hash_rec_id("sha256", 5), 0);
-	assert_int_equal(hash_rec_id("", 0), 0);
-	assert_int_equal(hash_rec_id("-", 1), 0);
-	assert_int_equal(hash_rec_digest_len(0), 0);
-	assert_int_equal(hash_rec_digest_len(6), 0);
-	assert_int_equal(hash_rec_digest_len(HASH_ID_SHA512), 64);
+	assert_int_equal(hash_names_id("sha256", 6), HASH_ID_SHA256);
+	assert_int_equal(hash_names_id("SHA-256", 7), HASH_ID_SHA256);
+	assert_int_equal(hash_names_id("Sha-1", 5), HASH_ID_SHA1);
+	assert_int_equal(hash_names_id("md5", 3), HASH_ID_MD5);
+	assert_int_equal(hash_names_id("CRC32", 5), HASH_ID_CRC32);
+	assert_int_equal(hash_names_id("sha512", 6), HASH_ID_SHA512);
+	assert_int_equal(hash_names_id("sha2", 4), 0);
+	assert_int_equal(hash_names_id("sha2567", 7), 0);
+	assert_int_equal(hash_names_id("sha256", 5), 0);
+	assert_int_equal(hash_names_id("", 0), 0);
+	assert_int_equal(hash_names_id("-", 1), 0);
+	assert_int_equal(hash_names_digest_len(0), 0);
+	assert_int_equal(hash_names_digest_len(6), 0);
+	assert_int_equal(hash_names_digest_len(HASH_ID_SHA512), 64);
 }
 
 static void
@@ -57,22 +57,22 @@ test_algos_parse(void **state)
 	unsigned m;
 
 	(void)state;
-	assert_int_equal(hash_rec_algos_parse("sha256", &m), 0);
+	assert_int_equal(hash_names_algos_parse("sha256", &m), 0);
 	assert_int_equal(m, BIT(HASH_ID_SHA256));
-	assert_int_equal(hash_rec_algos_parse(" sha256 , SHA-1,md5 ", &m), 0);
+	assert_int_equal(hash_names_algos_parse(" sha256 , SHA-1,md5 ", &m), 0);
 	assert_int_equal(m,
 	    BIT(HASH_ID_SHA256) | BIT(HASH_ID_SHA1) | BIT(HASH_ID_MD5));
-	assert_int_equal(hash_rec_algos_parse("sha1,sha256,sha512,md5,crc32",
+	assert_int_equal(hash_names_algos_parse("sha1,sha256,sha512,md5,crc32",
 			     &m),
 	    0);
 	assert_int_equal(m, 0x3eU);
-	assert_int_equal(hash_rec_algos_parse("", &m), -EINVAL);
-	assert_int_equal(hash_rec_algos_parse("sha256,", &m), -EINVAL);
-	assert_int_equal(hash_rec_algos_parse(",sha256", &m), -EINVAL);
-	assert_int_equal(hash_rec_algos_parse("sha256,,md5", &m), -EINVAL);
-	assert_int_equal(hash_rec_algos_parse("sha256,sha-256", &m), -EINVAL);
-	assert_int_equal(hash_rec_algos_parse("sha256 md5", &m), -EINVAL);
-	assert_int_equal(hash_rec_algos_parse("sha3", &m), -EINVAL);
+	assert_int_equal(hash_names_algos_parse("", &m), -EINVAL);
+	assert_int_equal(hash_names_algos_parse("sha256,", &m), -EINVAL);
+	assert_int_equal(hash_names_algos_parse(",sha256", &m), -EINVAL);
+	assert_int_equal(hash_names_algos_parse("sha256,,md5", &m), -EINVAL);
+	assert_int_equal(hash_names_algos_parse("sha256,sha-256", &m), -EINVAL);
+	assert_int_equal(hash_names_algos_parse("sha256 md5", &m), -EINVAL);
+	assert_int_equal(hash_names_algos_parse("sha3", &m), -EINVAL);
 }
 
 static void

@@ -1,101 +1,14 @@
 /*
  * hash_rec.c - the digest record of an uploaded file (hash_rec.h):
- * algorithm names and ids, encoding, and a strict bounded parse.
- * Runs in: the configuration parser child (hash_rec_algos_parse),
- * post-login worker; unit tests.
+ * encoding, and a strict bounded parse.
+ * Runs in: post-login worker; unit tests.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "hash_rec.h"
 
-struct rec_algo {
-	const char *name; /* without dashes, lowercase */
-	size_t len;
-};
-
-/* Indexed by id; 0 is no algorithm. */
-static const struct rec_algo ids[HASH_REC_ALGOS + 1] = {
-	{ "", 0 },
-	{ "sha1", 20 },
-	{ "sha256", 32 },
-	{ "sha512", 64 },
-	{ "md5", 16 },
-	{ "crc32", 4 },
-};
-
 static const unsigned char magic[4] = { 'K', 'F', 'H', 1 };
-
-size_t
-hash_rec_digest_len(unsigned id)
-{
-	return id >= 1 && id <= HASH_REC_ALGOS ? ids[id].len : 0;
-}
-
-static int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
-/* s[0..n), dashes skipped and case folded, equals name. */
-static int
-same_name(const char *s, size_t n, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] == '-')
-			continue;
-		if (*name == '\0' || lower((unsigned char)s[i]) != *name)
-			return 0;
-		name++;
-	}
-	return *name == '\0';
-}
-
-unsigned
-hash_rec_id(const char *s, size_t n)
-{
-	unsigned id;
-
-	for (id = 1; id <= HASH_REC_ALGOS; id++)
-		if (n > 0 && same_name(s, n, ids[id].name))
-			return id;
-	return 0;
-}
-
-static int
-blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-int
-hash_rec_algos_parse(const char *s, unsigned *mask)
-{
-	const char *p = s, *e;
-	unsigned id;
-
-	*mask = 0;
-	for (;;) {
-		while (blank(*p))
-			p++;
-		for (e = p; *e != '\0' && *e != ',' && !blank(*e); e++)
-			continue;
-		id = hash_rec_id(p, (size_t)(e - p));
-		if (id == 0 || (*mask & (1U << id)) != 0)
-			return -EINVAL;
-		*mask |= 1U << id;
-		while (blank(*e))
-			e++;
-		if (*e == '\0')
-			return 0;
-		if (*e != ',')
-			return -EINVAL;
-		p = e + 1;
-	}
-}
 
 static void
 put_be(unsigned char *p, uint64_t v, unsigned bytes)
@@ -126,7 +39,7 @@ rec_len(unsigned mask, unsigned *count)
 	*count = 0;
 	for (id = 1; id <= HASH_REC_ALGOS; id++)
 		if (mask & (1U << id)) {
-			len += 1 + ids[id].len;
+			len += 1 + hash_names_digest_len(id);
 			(*count)++;
 		}
 	return len;
@@ -152,8 +65,9 @@ hash_rec_encode(const struct hash_rec *r, unsigned char *out, size_t outsz)
 	for (id = 1; id <= HASH_REC_ALGOS; id++)
 		if (r->mask & (1U << id)) {
 			out[at++] = (unsigned char)id;
-			memcpy(out + at, r->digest[id], ids[id].len);
-			at += ids[id].len;
+			memcpy(out + at, r->digest[id],
+			    hash_names_digest_len(id));
+			at += hash_names_digest_len(id);
 		}
 	return (int)len;
 }
@@ -170,7 +84,7 @@ parse_entries(const unsigned char *p, size_t n, unsigned count,
 		if (at >= n)
 			return -EINVAL;
 		id = p[at++];
-		if ((len = hash_rec_digest_len(id)) == 0 || id <= last ||
+		if ((len = hash_names_digest_len(id)) == 0 || id <= last ||
 		    len > n - at)
 			return -EINVAL;
 		memcpy(r->digest[id], p + at, len);

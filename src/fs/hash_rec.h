@@ -16,8 +16,7 @@
  *                   whose length the id fixes; ids ascending, no repeat
  * and nothing after the last entry.
  *
- * Runs in: the configuration parser child (hash_rec_algos_parse, for
- * hash_store_algos), post-login worker; unit tests.
+ * Runs in: post-login worker; unit tests.
  */
 #ifndef KF_HASH_REC_H
 #define KF_HASH_REC_H
@@ -25,18 +24,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../conf/hash_names.h"
+
 #define HASH_REC_XATTR "user.keepftpd.hash"
 
-/* Algorithm ids, as the record stores them (never renumbered). */
-enum hash_id {
-	HASH_ID_SHA1 = 1,
-	HASH_ID_SHA256 = 2,
-	HASH_ID_SHA512 = 3,
-	HASH_ID_MD5 = 4,
-	HASH_ID_CRC32 = 5,
-};
-
-#define HASH_REC_ALGOS	    5 /* ids 1..5 */
+#define HASH_REC_ALGOS	    HASH_NAMES_MAX
 #define HASH_REC_DIGEST_MAX 64 /* SHA-512 */
 #define HASH_REC_HEAD	    25 /* magic, size, mtime, count */
 /* The largest record: every algorithm once. */
@@ -50,19 +42,6 @@ struct hash_rec {
 	unsigned char digest[HASH_REC_ALGOS + 1][HASH_REC_DIGEST_MAX];
 };
 
-/* Digest length of id in bytes; 0 for an unknown id. */
-size_t hash_rec_digest_len(unsigned id);
-/*
- * The id of an algorithm name: its FEAT name (SHA-256) or the same
- * without dashes (sha256), case-insensitively, n bytes of s. 0: none.
- */
-unsigned hash_rec_id(const char *s, size_t n);
-/*
- * "sha256,sha1,md5" (commas, blanks around names ignored) into a mask
- * of (1 << id). 0, or -EINVAL (an unknown or empty name, a repeat, or
- * nothing at all).
- */
-int hash_rec_algos_parse(const char *s, unsigned *mask);
 /*
  * The record into out (outsz >= HASH_REC_MAX is always enough): its
  * length, or -EINVAL (no digest, an unknown id in mask, nsec out of
