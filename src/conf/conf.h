@@ -255,14 +255,15 @@
 	    "when its size or mtime changed. APPE and REST+STOR remove the " \
 	    "stored digest. Where the file system has no user extended " \
 	    "attributes, nothing is stored. `off`: nothing stored, nothing " \
-	    "read back. Off by default: SHA-256 on the fly costs about a " \
-	    "third of a single upload's speed on a fast link " \
-	    "(docs/PERFORMANCE.md); turn it on where clients check uploads " \
-	    "with HASH. See docs/SECURITY.md (Stored digests).") \
+	    "read back. Off by default: SHA-256 on the fly doubles the CPU " \
+	    "an upload costs the server and about halves one upload's " \
+	    "speed on a fast link (docs/PERFORMANCE.md); turn it on where " \
+	    "clients check uploads with HASH. See docs/SECURITY.md (Stored " \
+	    "digests).") \
 	X(STR, hash_store_algos, "sha256", 3, 64, \
 	    "The digests `hash_store = xattr` keeps, comma-separated: " \
 	    "`sha256`, `sha1`, `sha512`, `md5`, `crc32` (or as FEAT names " \
-	    "them, `SHA-256`). Each one costs upload speed " \
+	    "them, `SHA-256`). Each one costs upload CPU, MD5 the most " \
 	    "(docs/PERFORMANCE.md).") \
 	X(BOOL, upload_tmpfile, "yes", 0, 1, \
 	    "STOR writes into an unnamed file (`O_TMPFILE`) that gets its " \

@@ -257,3 +257,13 @@ def test_hash_store_algos_is_checked():
         shutil.rmtree(srv.base, ignore_errors=True)
     assert r.returncode != 0
     assert "hash_store_algos: 'sha256,sha3' is not a list" in r.stderr
+
+
+def test_named_temporary_file_gets_the_record_too(start_server):
+    """upload_tmpfile = no: the .kf-upload-* file is renamed, record and all."""
+    srv = start(start_server, MODES[0], upload_tmpfile="no")
+    with srv.login() as f:
+        stor_bytes(f, "up.bin", DATA)
+        assert parse(os.getxattr(srv.home / "up.bin", XATTR))[2][2] == \
+            digest("SHA-256", DATA)
+        assert not [n for n in os.listdir(srv.home) if n.startswith(".kf-upload-")]
