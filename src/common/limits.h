@@ -37,6 +37,7 @@
 #define KF_LIST_ENTRIES_MAX	100000	/* entries in one listing */
 #define KF_LIST_BUF		(256 * 1024)
 #define KF_XFER_CHUNK		(1024 * 1024)	/* sendfile / upload block */
+#define KF_HASH_XATTR_MAX	256	/* a stored digest record (user.keepftpd.hash), read or written */
 #define KF_PRELOGIN_CMDS_MAX	64	/* commands before login, then close */
 #define KF_PROXY_HDR_MAX	536	/* a PROXY protocol header, v1 or v2 with its TLVs */
 #define KF_PROXY_HDR_MS		5000	/* pre-login worker: the whole PROXY header read */

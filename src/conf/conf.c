@@ -28,6 +28,7 @@
 #include "conf.h"
 #include "../common/cursor.h"
 #include "../common/sys.h"
+#include "hash_names.h"
 #include "../net/addr.h"
 
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -381,6 +382,7 @@ static const char *const level_words[] = { "error", "warning", "info", "debug",
 static const char *const tls_min_words[] = { "1.2", "1.3", NULL };
 static const char *const hook_mode_words[] = { "after", "check", NULL };
 static const char *const log_format_words[] = { "text", "json", NULL };
+static const char *const hash_store_words[] = { "xattr", "off", NULL };
 static const struct {
 	const char *opt;
 	const char *const *words;
@@ -391,7 +393,22 @@ static const struct {
 	{ "tls_min", tls_min_words, "1.2 or 1.3" },
 	{ "upload_hook_mode", hook_mode_words, "after or check" },
 	{ "log_format", log_format_words, "text or json" },
+	{ "hash_store", hash_store_words, "xattr or off" },
 };
+
+/* v[0..n) is a hash_store_algos list (hash_names.h). */
+static int
+hash_algos_ok(const char *v, size_t n)
+{
+	char text[KF_CONF_VALUE_MAX + 1];
+	unsigned mask;
+
+	if (n > KF_CONF_VALUE_MAX)
+		return 0;
+	memcpy(text, v, n);
+	text[n] = '\0';
+	return hash_names_algos_parse(text, &mask) == 0;
+}
 
 /* v[0..n) is an address list (net/addr.c). */
 static int
@@ -445,6 +462,11 @@ set_str(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
 		    "%s: '%s' is not a list of addresses with "
 		    "optional /bits (at most %d)",
 		    o->name, show(&s, v, n), ADDR_LIST_MAX);
+	if (strcmp(o->name, "hash_store_algos") == 0 && !hash_algos_ok(v, n))
+		return fail(e,
+		    "%s: '%s' is not a list of sha256, sha1, sha512, md5, "
+		    "crc32 (each at most once)",
+		    o->name, show(&s, v, n));
 	store_text(c, o, v, n);
 	return 0;
 }

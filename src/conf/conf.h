@@ -259,6 +259,25 @@
 	X(UINT, anon_hash_max_mib, "64", 0, 1048576, \
 	    "Anonymous sessions' checksums refuse files larger than this " \
 	    "many MiB (at most `hash_max_mib`; 0: no checksums for them).") \
+	X(STR, hash_store, "off", 3, 5, \
+	    "`xattr`: while a file is uploaded (STOR, STOU), the digests of " \
+	    "`hash_store_algos` are computed on the fly and stored with it " \
+	    "in the `user.keepftpd.hash` extended attribute, with its size " \
+	    "and mtime; HASH and XSHA256 etc. of the unchanged file answer " \
+	    "from it at once (also above `hash_max_mib`), and read the file " \
+	    "when its size or mtime changed. APPE and REST+STOR remove the " \
+	    "stored digest. Where the file system has no user extended " \
+	    "attributes, nothing is stored. `off`: nothing stored, nothing " \
+	    "read back. Off by default: SHA-256 on the fly doubles the CPU " \
+	    "an upload costs the server and about halves one upload's " \
+	    "speed on a fast link (docs/PERFORMANCE.md); turn it on where " \
+	    "clients check uploads with HASH. See docs/SECURITY.md (Stored " \
+	    "digests).") \
+	X(STR, hash_store_algos, "sha256", 3, 64, \
+	    "The digests `hash_store = xattr` keeps, comma-separated: " \
+	    "`sha256`, `sha1`, `sha512`, `md5`, `crc32` (or as FEAT names " \
+	    "them, `SHA-256`). Each one costs upload CPU, MD5 the most " \
+	    "(docs/PERFORMANCE.md).") \
 	X(BOOL, upload_tmpfile, "yes", 0, 1, \
 	    "STOR writes into an unnamed file (`O_TMPFILE`) that gets its " \
 	    "name only when the upload succeeds, so a partial upload is " \

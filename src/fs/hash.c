@@ -18,22 +18,24 @@
 #include <zlib.h>
 
 #include "hash.h"
+#include "hash_rec.h"
 
 struct hash_algo {
 	const char *name; /* as FEAT and OPTS HASH spell it */
 	const char *verb; /* the X... command for it */
 	const char *evp; /* OpenSSL name; NULL for CRC32 (zlib) */
 	size_t len; /* digest bytes */
+	unsigned id; /* in a stored record (hash_rec.h) */
 	EVP_MD *md; /* fetched by hash_init */
 };
 
 /* FEAT order. */
 static struct hash_algo algos[] = {
-	{ "SHA-1", "XSHA1", "SHA1", 20, NULL },
-	{ "SHA-256", "XSHA256", "SHA2-256", 32, NULL },
-	{ "SHA-512", "XSHA512", "SHA2-512", 64, NULL },
-	{ "MD5", "XMD5", "MD5", 16, NULL },
-	{ "CRC32", "XCRC", NULL, 4, NULL },
+	{ "SHA-1", "XSHA1", "SHA1", 20, HASH_ID_SHA1, NULL },
+	{ "SHA-256", "XSHA256", "SHA2-256", 32, HASH_ID_SHA256, NULL },
+	{ "SHA-512", "XSHA512", "SHA2-512", 64, HASH_ID_SHA512, NULL },
+	{ "MD5", "XMD5", "MD5", 16, HASH_ID_MD5, NULL },
+	{ "CRC32", "XCRC", NULL, 4, HASH_ID_CRC32, NULL },
 };
 
 #define NALGOS	     (sizeof(algos) / sizeof(algos[0]))
@@ -147,6 +149,12 @@ hash_hex_len(const struct hash_algo *a)
 	return 2 * a->len;
 }
 
+unsigned
+hash_id(const struct hash_algo *a)
+{
+	return a->id;
+}
+
 /* "HASH SHA-1;SHA-256*;SHA-512;MD5;CRC32": 0, or -ERANGE if too long. */
 int
 hash_feat_line(const struct hash_algo *sel, char *out, size_t outsz)
@@ -182,12 +190,17 @@ digest_begin(struct digest *d, const struct hash_algo *a)
 	return 0;
 }
 
-/* n <= HASH_CHUNK, so it fits zlib's uInt. */
+/* Any n: zlib's uInt takes it in HASH_CHUNK pieces. */
 static int
 digest_update(struct digest *d, const unsigned char *p, size_t n)
 {
+	size_t k;
+
 	if (d->algo->evp == NULL) {
-		d->crc = crc32(d->crc, p, (uInt)n);
+		for (; n > 0; p += k, n -= k) {
+			k = n < HASH_CHUNK ? n : HASH_CHUNK;
+			d->crc = crc32(d->crc, p, (uInt)k);
+		}
 		return 0;
 	}
 	if (!EVP_DigestUpdate(d->ctx, p, n))
@@ -220,8 +233,8 @@ digest_free(struct digest *d)
 	d->ctx = NULL;
 }
 
-static void
-to_hex(const unsigned char *p, size_t n, char *out)
+void
+hash_to_hex(const unsigned char *p, size_t n, char *out)
 {
 	static const char xd[] = "0123456789abcdef";
 	size_t i;
@@ -301,8 +314,93 @@ hash_fd(const struct hash_algo *a, int fd, uint64_t start, uint64_t end,
 	if ((r = digest_begin(&d, a)) == 0 &&
 	    (r = feed(&d, fd, start, end, stop, buf, bufsz)) == 0 &&
 	    (r = digest_final(&d, md)) == 0)
-		to_hex(md, a->len, hex);
+		hash_to_hex(md, a->len, hex);
 	digest_free(&d);
 	free(buf);
 	return r;
+}
+
+/* ---------------------------------------------- digests of an upload */
+
+struct hash_multi {
+	size_t n;
+	struct digest d[HASH_REC_ALGOS];
+};
+
+/* The usable algorithm with record id id, or NULL. */
+static const struct hash_algo *
+by_id(unsigned id)
+{
+	size_t i;
+
+	for (i = 0; i < NALGOS; i++)
+		if (algos[i].id == id)
+			return usable(&algos[i]) ? &algos[i] : NULL;
+	return NULL;
+}
+
+struct hash_multi *
+hash_multi_new(unsigned mask)
+{
+	const struct hash_algo *a;
+	struct hash_multi *m;
+	unsigned id;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	for (id = 1; id <= HASH_REC_ALGOS; id++) {
+		if ((mask & (1U << id)) == 0 || (a = by_id(id)) == NULL)
+			continue;
+		if (digest_begin(&m->d[m->n++], a) < 0) {
+			hash_multi_free(m);
+			return NULL;
+		}
+	}
+	if (m->n > 0)
+		return m;
+	hash_multi_free(m);
+	return NULL;
+}
+
+int
+hash_multi_update(struct hash_multi *m, const void *p, size_t n)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < m->n; i++)
+		if ((r = digest_update(&m->d[i], p, n)) < 0)
+			return r;
+	return 0;
+}
+
+int
+hash_multi_final(struct hash_multi *m, struct hash_rec *rec)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	const struct hash_algo *a;
+	size_t i;
+	int r;
+
+	rec->mask = 0;
+	for (i = 0; i < m->n; i++) {
+		a = m->d[i].algo;
+		if ((r = digest_final(&m->d[i], md)) < 0)
+			return r;
+		memcpy(rec->digest[a->id], md, a->len);
+		rec->mask |= 1U << a->id;
+	}
+	return 0;
+}
+
+void
+hash_multi_free(struct hash_multi *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->n; i++)
+		digest_free(&m->d[i]);
+	free(m);
 }

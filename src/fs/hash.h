@@ -42,6 +42,24 @@ struct hash_stop {
 	void *arg;
 };
 
+/*
+ * Digests of an upload as its bytes go by, for the algorithms in mask
+ * (bits 1 << HASH_ID_*, hash_rec.h; an unusable one is left out).
+ * new: NULL when none is usable or memory ran out. final fills rec's
+ * digests and mask (not its size or mtime), once.
+ */
+struct hash_rec;
+struct hash_multi;
+struct hash_multi *hash_multi_new(unsigned mask);
+int hash_multi_update(struct hash_multi *, const void *p, size_t n);
+int hash_multi_final(struct hash_multi *, struct hash_rec *rec);
+void hash_multi_free(struct hash_multi *);
+
+/* Record id (HASH_ID_*) of an algorithm. */
+unsigned hash_id(const struct hash_algo *);
+/* n bytes as lowercase hex into out (2n + 1 bytes). */
+void hash_to_hex(const unsigned char *p, size_t n, char *out);
+
 int hash_fd(const struct hash_algo *, int fd, uint64_t start, uint64_t end,
     uint64_t max_bytes, const struct hash_stop *stop, char *hex, size_t hexcap);
 

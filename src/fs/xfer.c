@@ -424,6 +424,8 @@ write_out(struct xfer *x, int filefd, const char *p, size_t n)
 		return st;
 	if (sys_write_all(filefd, p, n) < 0)
 		return local_error(errno);
+	if (x->tap.fn != NULL)
+		x->tap.fn(x->tap.arg, p, n);
 	return XFER_OK;
 }
 

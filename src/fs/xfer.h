@@ -99,6 +99,16 @@ struct xfer_progress {
 	int64_t next_ms;
 };
 
+/*
+ * An upload's bytes as they go into the file (after TYPE A
+ * conversion), for the digests of hash_store: fn(arg, p, n) after each
+ * write. fn NULL: none.
+ */
+struct xfer_tap {
+	void (*fn)(void *arg, const char *p, size_t n);
+	void *arg;
+};
+
 struct xfer {
 	struct xfer_io io;
 	struct xfer_watch watch;
@@ -117,6 +127,7 @@ struct xfer {
 	uint64_t next_check; /* bytes: look at ctrl */
 	int accept_truncated; /* TLS */
 	struct xfer_progress progress;
+	struct xfer_tap tap; /* uploads */
 };
 
 /* A transfer over io, watching the control connection through watch. */

@@ -32,6 +32,7 @@ struct sess {
 	unsigned umask; /* SITE UMASK */
 	unsigned idle; /* SITE IDLE, seconds */
 	const struct hash_algo *hash; /* OPTS HASH */
+	unsigned hash_store; /* HASH_ID_* bits uploads store; 0: off */
 	unsigned facts; /* OPTS MLST */
 	struct patterns hide; /* hide_patterns */
 	struct patterns deny; /* deny_patterns */

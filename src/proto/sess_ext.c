@@ -13,6 +13,8 @@
 #include "../common/cursor.h"
 #include "../common/sys.h"
 #include "../fs/hash.h"
+#include "../fs/hash_rec.h"
+#include "../fs/hash_store.h"
 #include "../fs/list.h"
 #include "../fs/path.h"
 #include "sess.h"
@@ -98,12 +100,45 @@ reply_hash_end(struct sess *s, enum hash_end end)
 	}
 }
 
+/* The answer to HASH or XSHA256 etc. with the digest in hex. */
+static void
+reply_hash(struct sess *s, const struct cmd *c, const struct hash_algo *a,
+    const struct stat *sb, const char *hex)
+{
+	if (c->def->id == CMD_HASH)
+		ctrl_reply(&s->ctrl, 213, "%s 0-%lld %s %s", hash_name(a),
+		    (long long)sb->st_size, hex, s->path);
+	else
+		ctrl_reply(&s->ctrl, 250, "%s", hex);
+}
+
+/*
+ * The digest an upload stored with the file (hash_store = xattr), when
+ * the file still has the size and mtime it had then: 1 when answered.
+ */
+static int
+stored_hash(struct sess *s, const struct cmd *c, const struct hash_algo *a,
+    int fd, const struct stat *sb)
+{
+	unsigned char md[HASH_REC_DIGEST_MAX];
+	char hex[HASH_HEX_MAX];
+	size_t n;
+
+	if (s->hash_store == 0 ||
+	    (n = hash_store_lookup(fd, sb, hash_id(a), md)) == 0)
+		return 0;
+	hash_to_hex(md, n, hex);
+	reply_hash(s, c, a, sb, hex);
+	return 1;
+}
+
 /*
  * HASH path (draft-ietf-ftpext2-hash): "213 ALGO 0-SIZE HEX path".
  * XCRC/XMD5/XSHA1/XSHA256 path: "250 HEX". Regular files only, at most
  * hash_max_mib (anon_hash_max_mib for anonymous sessions). ABOR, the
  * idle limit (the checksum may run that long), SIGTERM and the session
- * limit stop it between chunks.
+ * limit stop it between chunks. A digest stored at upload (hash_store)
+ * answers at once, whatever the file's size.
  */
 void
 do_hash(struct sess *s, const struct cmd *c)
@@ -129,6 +164,8 @@ do_hash(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 550, "Not a plain file.");
 		goto out;
 	}
+	if (stored_hash(s, c, a, fd, &sb))
+		goto out;
 	h.deadline = sys_now_ms() + (int64_t)s->idle * 1000;
 	r = hash_fd(a, fd, 0, (uint64_t)sb.st_size, (uint64_t)cap << 20, &stop,
 	    hex, sizeof(hex));
@@ -139,11 +176,8 @@ do_hash(struct sess *s, const struct cmd *c)
 		    "File too large to hash (over %lu MiB).", cap);
 	else if (r < 0)
 		ctrl_reply(&s->ctrl, 550, "Could not hash the file.");
-	else if (c->def->id == CMD_HASH)
-		ctrl_reply(&s->ctrl, 213, "%s 0-%lld %s %s", hash_name(a),
-		    (long long)sb.st_size, hex, s->path);
 	else
-		ctrl_reply(&s->ctrl, 250, "%s", hex);
+		reply_hash(s, c, a, &sb, hex);
 out:
 	if (fd >= 0)
 		close(fd);

@@ -18,6 +18,7 @@
 #include "../common/log.h"
 #include "../common/sys.h"
 #include "../fs/hash.h"
+#include "../conf/hash_names.h"
 #include "../fs/path.h"
 #include "../fs/upload.h"
 #include "../ipc/ipc.h"
@@ -377,6 +378,10 @@ sess_new(const struct session_info *si, const struct auth_identity *id,
 	s->umask = (unsigned)s->conf->umask;
 	s->idle = (unsigned)s->conf->idle_timeout;
 	s->hash = hash_default();
+	if (strcmp(s->conf->hash_store, "xattr") != 0 ||
+	    hash_names_algos_parse(s->conf->hash_store_algos, &s->hash_store) <
+		0)
+		s->hash_store = 0;
 	s->tls_flags = si->tls_flags & (MON_TLS_PBSZ | MON_TLS_PROT_P);
 	args_patterns(&s->hide, s->conf->hide_patterns);
 	args_patterns(&s->deny, s->conf->deny_patterns);

@@ -3,7 +3,7 @@
  * target opened, the temporary file placed or discarded, the quota
  * charged; the upload hook asked for (MON_UPLOAD_HOOK): after the
  * commit, or in check mode as the gate before a STOR's file gets its
- * name.
+ * name; the digests hash_store keeps, computed on the way in.
  * Runs in: post-login worker.
  */
 #include <errno.h>
@@ -14,7 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/log.h"
 #include "../common/sys.h"
+#include "../fs/hash_store.h"
 #include "../fs/path.h"
 #include "../fs/upload.h"
 #include "../ipc/ipc.h"
@@ -320,17 +322,51 @@ reply_upload_open(struct sess *s, int r)
 		ctrl_reply(&s->ctrl, 553, "Could not create file.");
 }
 
-/* The upload loop for the session's TYPE. */
+/*
+ * The upload loop for the session's TYPE; its bytes through h's
+ * digests when h computes any (hash_store.h).
+ */
 static enum xfer_status
-recv_into(struct sess *s, struct xfer *x, int fd)
+recv_into(struct sess *s, struct xfer *x, int fd, struct hash_store *h)
 {
+	if (h->m != NULL)
+		x->tap = (struct xfer_tap){ hash_store_tap, h };
 	return s->ascii ? xfer_recv_ascii(x, fd) : xfer_recv_file(x, fd);
+}
+
+/* A whole new file (STOR, STOU) gets its digests; an edit drops them. */
+static void
+hash_begin(struct sess *s, struct hash_store *h, int whole, int fd)
+{
+	if (whole)
+		hash_store_begin(h, s->hash_store);
+	else
+		hash_store_drop(fd);
+}
+
+/*
+ * After the last byte, before the file is closed or named: the digests
+ * stored (a STOR or STOU that succeeded), or the record an edit may
+ * have met on the way dropped again (APPE, REST+STOR; see hash_store.h).
+ */
+static void
+hash_end(struct hash_store *h, int whole, int fd, enum xfer_status st)
+{
+	int r;
+
+	if (!whole)
+		hash_store_drop(fd);
+	else if (st == XFER_OK && h->m != NULL &&
+	    (r = hash_store_commit(h, fd)) < 0)
+		log_debug("hash_store: digest not stored (errno %d)", -r);
+	hash_store_end(h);
 }
 
 void
 do_stor(struct sess *s, const struct cmd *c)
 {
 	struct upload u = { .dirfd = -1, .fd = -1 };
+	struct hash_store h = { NULL, 0, 0 };
 	enum xfer_status st;
 	struct xfer x;
 	int64_t t0;
@@ -351,9 +387,11 @@ do_stor(struct sess *s, const struct cmd *c)
 	sess_init_file_xfer(s, &x, dfd, 1);
 	x.quota_at_end = u.temp;
 	x.quota_freed = u.freed;
+	hash_begin(s, &h, u.temp, u.fd);
 	t0 = sys_now_ms();
-	st = recv_into(s, &x, u.fd);
+	st = recv_into(s, &x, u.fd, &h);
 	sess_close_data(s, dfd);
+	hash_end(&h, u.temp, u.fd, st);
 	st = upload_commit(s, &u, st, x.charged);
 	sess_log_xfer(s, c->def->name, &x, t0, st);
 	sess_reply_xfer(s, st, "Transfer complete.");
@@ -413,6 +451,7 @@ do_stou(struct sess *s, const struct cmd *c)
 {
 	char name[NAME_MAX + 1], what[NAME_MAX + 64];
 	const char *base;
+	struct hash_store h = { NULL, 0, 0 };
 	enum xfer_status st;
 	struct xfer x;
 	int dirfd, fd = -1, dfd, r;
@@ -450,9 +489,11 @@ do_stou(struct sess *s, const struct cmd *c)
 		goto out;
 	}
 	sess_init_file_xfer(s, &x, dfd, 1);
+	hash_begin(s, &h, 1, fd);
 	t0 = sys_now_ms();
-	st = recv_into(s, &x, fd);
+	st = recv_into(s, &x, fd, &h);
 	sess_close_data(s, dfd);
+	hash_end(&h, 1, fd, st);
 	if (close(fd) < 0 && st == XFER_OK)
 		st = XFER_IO_ERROR;
 	if (st != XFER_OK) {

@@ -102,6 +102,10 @@ static const char *const post_calls[] = {
 	"ftruncate",
 	"fsync",
 	"fdatasync",
+	/* hash_store: the digests stored with an upload (fs/hash_store.c) */
+	"fgetxattr",
+	"fsetxattr",
+	"fremovexattr",
 	"readlinkat",
 	"statx",
 	"fstatfs",

@@ -14,7 +14,7 @@ set -eu
 secs=${1:-10}
 build=${2:-/tmp/build-fuzz}
 src=$(cd "$(dirname "$0")/../.." && pwd)
-targets="command conf ipc path users glob ascii args ctrl http proxy logrec"
+targets="command conf ipc path users glob ascii args ctrl http proxy logrec hash_rec"
 
 if [ ! -f "$build/build.ninja" ]; then
 	CC=clang meson setup "$build" "$src" -Dfuzz=true -Db_lundef=false
