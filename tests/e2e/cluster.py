@@ -19,6 +19,10 @@ test can SIGKILL a whole node), with its own configuration, log, admin
 socket and passive port range. Everything lives in one temporary
 directory and every process is stopped by its PID.
 
+With pasv_proxy=True the passive ports pass through haproxy too
+(topology (b) of docs/SCALE-OUT.md): each node's range is forwarded to
+it with a PROXY v2 header, and PASV announces haproxy's address.
+
 Hooks for more: node_conf (a dict of options for every node, or a
 function of the node's index returning one: e.g. users_backend and
 pg_conninfo, pasv_proxy) and haproxy_extra (lines appended to haproxy's
@@ -95,10 +99,11 @@ class Node(Server):
 
 class Cluster:
     def __init__(self, nodes=3, node_conf=None, haproxy_extra="",
-                 rootless=None):
+                 rootless=None, pasv_proxy=False):
         self.base = make_base()
         self.rootless = (not IS_ROOT) if rootless is None else rootless
         self.node_conf = node_conf
+        self.pasv_proxy = pasv_proxy
         self.haproxy_extra = haproxy_extra
         shared = self.base / "shared"
         shared.mkdir()
@@ -113,10 +118,21 @@ class Cluster:
         if self.rootless and IS_ROOT:
             os.chown(self.users, NOBODY, NOBODY)
         self.nodes = [self._node(i, NODE_ADDRS[i]) for i in range(nodes)]
+        if pasv_proxy:
+            haproxy_extra = self._pasv_sections() + haproxy_extra
         self.lb_port = free_port()
         self.haproxy = HAProxy(self.base, (LB_ADDR, self.lb_port),
                                [(n.name, n.addr, n.port) for n in self.nodes],
                                source=LB_ADDR, extra=haproxy_extra)
+
+    def _pasv_sections(self):
+        """Topology (b), pasv_proxy: every node's own passive range is
+        forwarded by haproxy to that node, with a PROXY v2 header, from
+        LB_ADDR (the nodes' proxy_from); PASV announces LB_ADDR."""
+        return "".join(f"""listen pasv-{n.name}
+    bind {LB_ADDR}:{n.pasv[0]}-{n.pasv[1]}
+    server {n.name} {n.addr} send-proxy-v2 source {LB_ADDR}
+""" for n in self.nodes)
 
     def _extra(self, index):
         if callable(self.node_conf):
@@ -141,6 +157,8 @@ class Cluster:
             "log_level": "info",
             "admin_socket": str(admin_dir(base, self.rootless)),
         }
+        if self.pasv_proxy:
+            settings.update(pasv_proxy="yes", pasv_address=LB_ADDR)
         settings.update(self._extra(index))
         conf = base / "keepftpd.conf"
         conf.write_text(f"# node n{index + 1}, tests/e2e/cluster.py\n" +

@@ -10,7 +10,8 @@ address.
 
 Shown here: logins spread over the nodes; a file uploaded through one
 node downloads intact through the others; the PASV theft check refuses
-a data connection from another client address; bans are per node
+a data connection from another client address, with passive ports
+straight to the node and through haproxy (pasv_proxy); bans are per node
 today (and an operator can push one to every node's admin socket); a
 node killed with SIGKILL mid-session loses no committed upload while
 a session on another node carries on and new logins go to the others.
@@ -148,6 +149,47 @@ def test_pasv_theft_refused(make_cluster):
     for other in c.nodes:
         if other is not n:
             assert thief_src not in other.log()
+
+
+def test_pasv_theft_refused_through_balancer(make_cluster):
+    """Topology (b), pasv_proxy: the passive ports pass through haproxy
+    too, each node's range forwarded to it with a PROXY v2 header. PASV
+    announces the balancer; a thief (127.0.0.67) connecting to that
+    port through the balancer is refused by the node, which sees the
+    thief's address in the data connection's header; the client's own
+    connection (127.0.0.42, through the balancer as well) gets the
+    listing, and a file uploaded this way downloads intact through
+    another node."""
+    c = make_cluster(pasv_proxy=True)
+    src, thief_src = "127.0.0.42", "127.0.0.67"
+    f = c.login(src)
+    n = c.node_of(f)
+    r = f.sendcmd("PASV")
+    host = ".".join(re.search(r"\((\d+),(\d+),(\d+),(\d+),", r).groups())
+    assert host == LB_ADDR, r
+    port = pasv_port(r)
+    assert n.pasv[0] <= port <= n.pasv[1], (port, n.pasv)
+    thief = socket.create_connection((host, port), TIMEOUT,
+                                     source_address=(thief_src, 0))
+    f.putcmd("LIST")
+    assert n.wait_log(rf"\[s\d+ {re.escape(src)}\] worker kf-session: "
+                      rf"data connection .*{re.escape(thief_src)}"
+                      rf".* refused")
+    assert recv_all(thief, until_timeout=True) == b""
+    thief.close()
+    d = socket.create_connection((host, port), TIMEOUT,
+                                 source_address=(src, 0))
+    assert f.getresp().startswith("150")
+    listing = recv_all(d)
+    d.close()
+    assert b"hello.txt" in listing
+    assert f.voidresp().startswith("226")
+    data = os.urandom(MiB + 3)
+    stor_bytes(f, "b.bin", data)
+    f.quit()
+    g, _ = c.login_on("127.0.0.43", lambda o: o is not n)
+    assert sha(retr_bytes(g, "b.bin")) == sha(data)
+    g.quit()
 
 
 def greeting(c, src):
