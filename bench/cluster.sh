@@ -7,9 +7,12 @@
 #
 # Three keepftpd nodes share one data directory; node n1 has a direct
 # listener beside its proxy listener. haproxy (send-proxy-v2) serves two
-# front ends: one to n1 alone, one balancing n1, n2, n3 (round robin).
-# For each of the three paths (direct to n1, haproxy to n1, haproxy to
-# the three), interleaved round by round: anonymous logins per second
+# front ends: one to n1 alone, one balancing n1, n2, n3 (round robin);
+# their passive connections go straight to the node (topology (a) of
+# docs/SCALE-OUT.md). A fourth node, n4 on 127.0.0.14 with pasv_proxy,
+# has a third front end and its passive range forwarded by haproxy
+# (topology (b)): data through haproxy too.
+# For each of the four paths, interleaved round by round: anonymous logins per second
 # (kfload sessions: C clients, login + QUIT in a loop, S seconds) and
 # the RETR throughput of one --size-mib file as a user. Prints a markdown
 # table: the median of the rounds, min-max in brackets. Bounded: rounds
@@ -161,9 +164,35 @@ CONF
 	"$KF_BIN" -c "$W/n$i.conf" </dev/null >"$W/n$i.out" 2>"$W/n$i.log" &
 	PIDS+=($!)
 done
+# n4: topology (b), its own address (haproxy binds its passive range on
+# 127.0.0.1, where the client connects: PASV and EPSV name the balancer)
+N4PORT=$(free_port)
+N4LO=$((PASV_LO + 3 * 60))
+cat >"$W/n4.conf" <<CONF
+listen = 127.0.0.14:$N4PORT proxy
+proxy_from = 127.0.0.1
+pasv_proxy = yes
+pasv_address = 127.0.0.1
+pasv_min_port = $N4LO
+pasv_max_port = $((N4LO + 59))
+users_file = $W/users
+anonymous_enable = yes
+anon_root = $DATA
+max_clients = 5000
+max_per_ip = 5000
+log = stderr
+log_level = warning
+admin_socket = $W/n4/admin.sock
+CONF
+mkdir -p "$W/n4"
+chmod 700 "$W/n4"
+"$KF_BIN" -t -c "$W/n4.conf" >"$W/n4.check" 2>&1 ||
+	{ cat "$W/n4.check" >&2; die "keepftpd -t rejects n4.conf"; }
+"$KF_BIN" -c "$W/n4.conf" </dev/null >"$W/n4.out" 2>"$W/n4.log" &
+PIDS+=($!)
 wait_port "$DIRECT" || die "node n1 does not listen: $(tail -5 "$W/n1.log")"
 # ready: each node answers on its admin socket
-for i in 1 2 3; do
+for i in 1 2 3 4; do
 	for _ in $(seq 100); do
 		"$KF_BIN" who -s "$W/n$i/admin.sock" >/dev/null 2>&1 && continue 2
 		sleep 0.1
@@ -174,6 +203,7 @@ done
 # -- haproxy -------------------------------------------------------------
 LB1=$(free_port)
 LB3=$(free_port)
+LB4=$(free_port)
 cat >"$W/haproxy.cfg" <<CFG
 global
     maxconn 4096
@@ -192,6 +222,12 @@ listen three
     server n1 127.0.0.1:${NPORT[1]}
     server n2 127.0.0.1:${NPORT[2]}
     server n3 127.0.0.1:${NPORT[3]}
+listen four
+    bind 127.0.0.1:$LB4
+    server n4 127.0.0.14:$N4PORT source 127.0.0.1
+listen four-pasv
+    bind 127.0.0.1:$N4LO-$((N4LO + 59))
+    server n4 127.0.0.14 send-proxy-v2 source 127.0.0.1 no-check
 CFG
 "$HAPROXY" -db -f "$W/haproxy.cfg" </dev/null >"$W/haproxy.log" 2>&1 &
 PIDS+=($!)
@@ -199,10 +235,10 @@ wait_port "$LB3" || die "haproxy does not listen: $(tail -5 "$W/haproxy.log")"
 HA_VER=$("$HAPROXY" -v | awk 'NR == 1 {print $3}')
 
 # -- measurements ----------------------------------------------------------
-PATHS=(direct lb1 lb3)
-declare -A PORT_OF=([direct]=$DIRECT [lb1]=$LB1 [lb3]=$LB3)
+PATHS=(direct lb1 lb3 lb4)
+declare -A PORT_OF=([direct]=$DIRECT [lb1]=$LB1 [lb3]=$LB3 [lb4]=$LB4)
 declare -A LABEL=([direct]="direct to n1" [lb1]="haproxy -> n1"
-	[lb3]="haproxy -> n1, n2, n3")
+	[lb3]="haproxy -> n1, n2, n3" [lb4]="haproxy -> n4, data too (pasv_proxy)")
 declare -A SESS XFER
 
 kv() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
@@ -249,4 +285,5 @@ for p in "${PATHS[@]}"; do
 	printf '| %s | %s | %s |\n' "${LABEL[$p]}" "$(stat "${SESS[$p]}")" "$(stat "${XFER[$p]}")"
 done
 printf '\nMB = 10^6 bytes; median of the rounds [min-max]; all on loopback, one machine.\n'
-printf 'Data connections go straight to the node (PASV/EPSV: its own address), not through haproxy.\n'
+printf 'Data connections go straight to the node (PASV: its own address) but for n4, whose\n'
+printf 'passive range haproxy forwards with a PROXY v2 header (pasv_proxy).\n'
