@@ -124,8 +124,12 @@ perm_format_mask(uint32_t mask, char sep, char *out, size_t outsz)
 {
 	size_t i, o = 0, k;
 
-	if (outsz == 0)
+	if (outsz < 2)
 		return -ENOSPC;
+	if (mask == PERM_ALL) {
+		memcpy(out, "*", 2);
+		return 0;
+	}
 	for (i = 0; i < NAMES; i++) {
 		if (!(mask & (1u << i)))
 			continue;
@@ -251,4 +255,29 @@ perm_any(const struct perm_set *set, uint32_t dflt)
 	for (i = 0; i < set->n && i < KF_PERM_RULES_MAX; i++)
 		dflt |= set->r[i].mask;
 	return dflt;
+}
+
+int
+perm_set_dirs(struct perm_set *set, const char *list, size_t n, uint32_t mask)
+{
+	const char *end = list + n, *t;
+	struct perm_rule r = { .mask = mask };
+	int e;
+
+	while (list < end) {
+		while (list < end && *list == ' ')
+			list++;
+		for (t = list; t < end && *t != ','; t++)
+			;
+		if (!perm_path_valid(list, (size_t)(t - list)))
+			return -EINVAL;
+		memcpy(r.path, list, (size_t)(t - list));
+		r.path[t - list] = '\0';
+		if ((e = perm_set_put(set, &r)) < 0)
+			return e;
+		list = t < end ? t + 1 : t;
+		if (t < end && list == end)
+			return -EINVAL; /* a trailing comma */
+	}
+	return 0;
 }

@@ -74,6 +74,11 @@ uint32_t perm_lookup(const struct perm_set *, const char *vpath, uint32_t dflt);
 int perm_rules_below(const struct perm_set *, const char *vpath);
 /* The rights any rule of the set grants, or'ed with dflt. */
 uint32_t perm_any(const struct perm_set *, uint32_t dflt);
+/*
+ * "/a, /b" (anon_upload_dirs): a rule PATH:mask for each, into set.
+ * 0, -EINVAL (a bad path, an empty item), -ENOSPC (too many).
+ */
+int perm_set_dirs(struct perm_set *, const char *list, size_t n, uint32_t mask);
 /* One permission's name ("upload"), for messages; "?" for others. */
 const char *perm_name(uint32_t bit);
 

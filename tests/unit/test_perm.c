@@ -186,7 +186,10 @@ test_below_and_format(void **state)
 	assert_string_equal(out, "list;upload");
 	assert_int_equal(perm_format_mask(0, ',', out, sizeof(out)), 0);
 	assert_string_equal(out, "none");
-	assert_int_equal(perm_format_mask(PERM_ALL, ',', out, 10), -ENOSPC);
+	assert_int_equal(perm_format_mask(PERM_ALL, ',', out, 10), 0);
+	assert_string_equal(out, "*");
+	assert_int_equal(perm_format_mask(PERM_ALL & ~PERM_LIST, ',', out, 10),
+	    -ENOSPC);
 	assert_string_equal(perm_name(PERM_MTIME), "mtime");
 	assert_string_equal(perm_name(3), "?");
 }
