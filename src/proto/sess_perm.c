@@ -62,11 +62,23 @@ sess_may_change(const struct sess *s)
 	    (perm_any(&s->id->perms, 0) & PERM_WRITES) != 0;
 }
 
-/* Listings (list_opts.may): the list right, silently. */
+/*
+ * Listings (list_opts.may): the list right; a refusal is logged (the
+ * listing answers 550 for the path asked, leaves out what lies below).
+ */
 int
 sess_may_list(void *arg, const char *real)
 {
-	return sess_may_quiet(arg, real, PERM_LIST);
+	struct sess *s = arg;
+
+	if (sess_may_quiet(s, real, PERM_LIST) == 0)
+		return 0;
+	log_field_str("reason", "list");
+	log_event(LOG_WARNING, "perm",
+	    "permission denied: %-s path=%s real=%s user=%s needs list",
+	    s->who_verb != NULL ? s->who_verb : "LIST", s->path, real,
+	    s->id->name);
+	return -EACCES;
 }
 
 /*
