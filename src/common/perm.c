@@ -233,17 +233,13 @@ perm_lookup(const struct perm_set *set, const char *vpath, uint32_t dflt)
 }
 
 int
-perm_rules_below(const struct perm_set *set, const char *vpath)
+perm_rules_within(const struct perm_set *set, const char *vpath)
 {
-	size_t i, n = strlen(vpath);
+	size_t i;
 
-	for (i = 0; i < set->n && i < KF_PERM_RULES_MAX; i++) {
-		if (n == 1 && strlen(set->r[i].path) > 1)
+	for (i = 0; i < set->n && i < KF_PERM_RULES_MAX; i++)
+		if (covers(vpath, set->r[i].path))
 			return 1;
-		if (n > 1 && strncmp(set->r[i].path, vpath, n) == 0 &&
-		    set->r[i].path[n] == '/')
-			return 1;
-	}
 	return 0;
 }
 

@@ -70,8 +70,8 @@ int perm_set_check(const struct perm_set *);
  * parent of "/public"); dflt when no rule matches.
  */
 uint32_t perm_lookup(const struct perm_set *, const char *vpath, uint32_t dflt);
-/* 1 when a rule's path lies strictly below vpath, else 0. */
-int perm_rules_below(const struct perm_set *, const char *vpath);
+/* 1 when a rule's path is vpath or lies below it, else 0. */
+int perm_rules_within(const struct perm_set *, const char *vpath);
 /* The rights any rule of the set grants, or'ed with dflt. */
 uint32_t perm_any(const struct perm_set *, uint32_t dflt);
 /*

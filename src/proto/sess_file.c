@@ -233,8 +233,8 @@ do_rnfr(struct sess *s, const struct cmd *c)
 
 /*
  * A directory renamed carries the paths below it: it may not move
- * from or to a place with a rule below it, or the rules would judge
- * its contents by their new names (docs/PERMISSIONS.md).
+ * from or to a path with a rule at or below it, or the rules would
+ * judge its contents by their new names (docs/PERMISSIONS.md).
  */
 static int
 rename_moves_rules(struct sess *s, int ffd, const char *from, const char *freal)
@@ -244,15 +244,15 @@ rename_moves_rules(struct sess *s, int ffd, const char *from, const char *freal)
 	if (fstatat(ffd, from, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISDIR(sb.st_mode))
 		return 0;
-	if (!perm_rules_below(&s->id->perms, freal) &&
-	    !perm_rules_below(&s->id->perms, s->real))
+	if (!perm_rules_within(&s->id->perms, freal) &&
+	    !perm_rules_within(&s->id->perms, s->real))
 		return 0;
 	log_event(LOG_WARNING, "perm",
 	    "permission denied: RNTO path=%s real=%s user=%s: a "
-	    "permission rule lies below",
+	    "permission rule lies at or below",
 	    s->path, s->real, s->id->name);
 	ctrl_reply(&s->ctrl, 550,
-	    "Permission denied (a permission rule lies below).");
+	    "Permission denied (a permission rule lies at or below).");
 	return -1;
 }
 

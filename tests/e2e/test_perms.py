@@ -307,3 +307,25 @@ def test_user_set_perm_cli(rsrv):
         r = subprocess.run([BIN, "user", "-f", str(rsrv.users), "set", rsrv.user,
                             *bad], capture_output=True, text=True, timeout=TIMEOUT)
         assert r.returncode != 0, bad
+
+
+def test_directory_renames_keep_rules_in_place(hsrv):
+    """A directory named by a rule, or with one below it, does not move
+    (its contents would change rules); others do."""
+    set_perms(hsrv, "--perm", "/a/strict:list,download,rename")
+    ftp = hsrv.login()
+    try:
+        assert code_of(lambda: ftp.rename("/a/strict", "/a/free")) == 550
+        assert code_of(lambda: ftp.rename("/a/x", "/a/strict2")) < 400
+        assert (hsrv.home / "a" / "strict2").is_dir()
+        # nor may a directory move onto a path a rule names
+        mkdir(hsrv, "a/y")
+        set_perms(hsrv, "--perm", "/a/target:list")
+    finally:
+        ftp.close()
+    ftp = hsrv.login()
+    try:
+        assert code_of(lambda: ftp.rename("/a/y", "/a/target")) == 550
+        assert not (hsrv.home / "a" / "target").exists()
+    finally:
+        ftp.close()

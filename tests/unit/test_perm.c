@@ -175,10 +175,12 @@ test_below_and_format(void **state)
 	char out[128];
 
 	put(&s, "/pub/in:upload");
-	assert_int_equal(perm_rules_below(&s, "/pub"), 1);
-	assert_int_equal(perm_rules_below(&s, "/"), 1);
-	assert_int_equal(perm_rules_below(&s, "/pub/in"), 0);
-	assert_int_equal(perm_rules_below(&s, "/pu"), 0);
+	assert_int_equal(perm_rules_within(&s, "/pub"), 1);
+	assert_int_equal(perm_rules_within(&s, "/"), 1);
+	assert_int_equal(perm_rules_within(&s, "/pub/in"), 1);
+	assert_int_equal(perm_rules_within(&s, "/pub/in/x"), 0);
+	assert_int_equal(perm_rules_within(&s, "/pub/inx"), 0);
+	assert_int_equal(perm_rules_within(&s, "/pu"), 0);
 	assert_int_equal(perm_any(&s, PERM_READ), PERM_READ | PERM_UPLOAD);
 	assert_int_equal(perm_format_mask(PERM_UPLOAD | PERM_LIST, ';', out,
 			     sizeof(out)),
