@@ -53,7 +53,10 @@ int perm_path_valid(const char *p, size_t n);
 int perm_parse_mask(const char *s, size_t n, uint32_t *mask);
 /* "PATH:PERMS" (the last ':' separates them). 0, or -EINVAL. */
 int perm_parse_rule(const char *s, size_t n, struct perm_rule *r);
-/* The names of mask, sep between them ("none" for 0). 0 or -ENOSPC. */
+/*
+ * The names of mask, sep between them ("none" for 0, "*" for all).
+ * 0 or -ENOSPC.
+ */
 int perm_format_mask(uint32_t mask, char sep, char *out, size_t outsz);
 /*
  * r added; a rule for the same path is replaced. 0, -ENOSPC when the
