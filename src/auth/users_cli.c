@@ -192,7 +192,6 @@ apply_perms(const struct opts *o, struct users_entry *e)
 {
 	struct perm_rule r;
 	size_t i;
-	int err;
 
 	for (i = 0; i < o->nnoperm; i++)
 		if (perm_set_del(&e->perms, o->noperm[i]) < 0) {
@@ -208,7 +207,7 @@ apply_perms(const struct opts *o, struct users_entry *e)
 			    o->perm[i]);
 			return -1;
 		}
-		if ((err = perm_set_put(&e->perms, &r)) < 0) {
+		if (perm_set_put(&e->perms, &r) < 0) {
 			fprintf(stderr, "keepftpd user: at most %d rules\n",
 			    KF_PERM_RULES_MAX);
 			return -1;
