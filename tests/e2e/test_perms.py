@@ -329,3 +329,35 @@ def test_directory_renames_keep_rules_in_place(hsrv):
         assert not (hsrv.home / "a" / "target").exists()
     finally:
         ftp.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_read_only_user_writes_where_a_rule_allows(start_server, mode):
+    """A user without the write flag: read-only by default, and able to
+    change what a rule allows (the kernel's Landlock rules grant writes
+    beneath those directories only)."""
+    from conftest import user_add
+    srv = start_server(mode="config", rootless=mode == "rootless")
+    r = user_add(srv.users, "reader", "Re4der-pass-e2e", srv.home, write=False,
+                 extra=["--perm", "/in:upload,mkdir", "--perm", "/everything:*"])
+    assert r.returncode == 0, r.stderr
+    if IS_ROOT and srv.rootless:
+        os.chown(srv.users, NOBODY, NOBODY)
+    mkdir(srv, "in")
+    mkdir(srv, "everything")
+    ftp = srv.login("reader", "Re4der-pass-e2e")
+    try:
+        upload(ftp, "STOR /in/a.txt")
+        ftp.sendcmd("MKD /in/d")
+        upload(ftp, "STOR /everything/b.txt")
+        ftp.sendcmd("DELE /everything/b.txt")
+        assert code_of(lambda: upload(ftp, "STOR /top.txt")) == 550
+        assert code_of(lambda: ftp.sendcmd("DELE /hello.txt")) == 550
+        assert code_of(lambda: ftp.sendcmd("DELE /in/a.txt")) == 550
+        assert retr_bytes(ftp, "/hello.txt") == b"hello world\n"
+    finally:
+        ftp.close()
+    assert (srv.home / "in" / "a.txt").read_bytes() == BODY
+    assert (srv.home / "in" / "d").is_dir()
+    assert not (srv.home / "everything" / "b.txt").exists()
+    assert (srv.home / "hello.txt").exists()
