@@ -197,6 +197,10 @@ anon_identity(const struct conf *c, const struct conf_vhost *vh,
 	}
 	id->writable = c->anon_write;
 	id->anonymous = 1;
+	/* anon_upload_dirs: drop-boxes (checked by the configuration) */
+	if (perm_set_dirs(&id->perms, c->anon_upload_dirs,
+		strlen(c->anon_upload_dirs), PERM_UPLOAD) < 0)
+		return -1;
 	if (c->anon_download_rate > 0)
 		id->down_rate = c->anon_download_rate;
 	if (c->anon_upload_rate > 0)
@@ -264,6 +268,7 @@ virtual_identity(const struct users_entry *e, struct auth_identity *id)
 		id->gid = getgid();
 	}
 	id->writable = (e->flags & USERS_FLAG_WRITE) != 0;
+	id->perms = e->perms;
 	id->tls_required = (e->flags & USERS_FLAG_TLS) != 0;
 	id->anonymous = 0;
 	if (e->flags & USERS_FLAG_DOWN_RATE)

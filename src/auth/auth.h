@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "../common/limits.h"
+#include "../common/perm.h"
 #include "../conf/conf.h"
 
 struct auth_identity {
@@ -30,6 +31,12 @@ struct auth_identity {
 	char deny_from[KF_USERS_ADDRS_MAX + 1];
 	int tls_required; /* users-file flag "tls" */
 	int pam; /* a system user (PAM): a session to open */
+	/*
+	 * per-directory permissions (common/perm.h): the users file's perm=
+	 * flags, or anon_upload_dirs for anonymous sessions; where no rule
+	 * matches, writable decides (PERM_ALL, else PERM_READ)
+	 */
+	struct perm_set perms;
 };
 
 /*

@@ -30,6 +30,9 @@
  *          user's login from an address deny_from matches, or that a
  *          non-empty allow_from does not. An unknown flag, a bad value
  *          or a flag given twice is an error.
+ *          "perm=PATH:PERMS" (repeatable, one per path, at most
+ *          KF_PERM_RULES_MAX): per-directory permissions, PERMS
+ *          separated by ';' (docs/PERMISSIONS.md, common/perm.h).
  * A malformed line is an error with its line number; at login a
  * malformed file is treated as "no such user". When a name appears on
  * several lines the first wins (`keepftpd user add` refuses duplicates).
@@ -271,6 +274,35 @@ parse_addr_flag(const char *s, size_t n, struct users_entry *e,
 	return 1;
 }
 
+/*
+ * perm=PATH:PERMS: 1 when s is one (added to e->perms), 0 when it is
+ * another flag, -1 when it is bad.
+ */
+static int
+parse_perm_flag(const char *s, size_t n, struct users_entry *e,
+    const char **err)
+{
+	static const char key[] = "perm=";
+	struct perm_rule r;
+	size_t k = sizeof(key) - 1, i;
+
+	if (n < k || memcmp(s, key, k) != 0)
+		return 0;
+	*err = "bad permission rule (PATH:PERMS, docs/PERMISSIONS.md)";
+	if (perm_parse_rule(s + k, n - k, &r) < 0)
+		return -1;
+	for (i = 0; i < e->perms.n; i++)
+		if (strcmp(e->perms.r[i].path, r.path) == 0) {
+			*err = "permission rule for that path given twice";
+			return -1;
+		}
+	if (perm_set_put(&e->perms, &r) < 0) {
+		*err = "too many permission rules";
+		return -1;
+	}
+	return 1;
+}
+
 static int
 parse_flags(struct cursor *c, struct users_entry *e, const char **err)
 {
@@ -286,8 +318,9 @@ parse_flags(struct cursor *c, struct users_entry *e, const char **err)
 			*err = "empty flag";
 			return -1;
 		}
-		if ((r = parse_addr_flag(t, n, e, err)) < 0 ||
-		    (r == 0 && parse_flag(t, n, e, err) < 0))
+		if ((r = parse_addr_flag(t, n, e, err)) == 0)
+			r = parse_perm_flag(t, n, e, err);
+		if (r < 0 || (r == 0 && parse_flag(t, n, e, err) < 0))
 			return -1;
 		if (cursor_eof(c))
 			return 0;
@@ -406,6 +439,22 @@ users_format_addrs(struct buf *b, const char **sep, const char *key,
 	return r;
 }
 
+/* "perm=PATH:PERMS" for each rule, after *sep. */
+int
+users_format_perms(struct buf *b, const char **sep, const struct perm_set *p)
+{
+	char m[128];
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		if (perm_format_mask(p->r[i].mask, ';', m, sizeof(m)) < 0 ||
+		    buf_appendf(b, "%sperm=%s:%s", *sep, p->r[i].path, m) < 0)
+			return -1;
+		*sep = ",";
+	}
+	return 0;
+}
+
 int
 users_format_flags(const struct users_entry *e, struct buf *b)
 {
@@ -433,17 +482,23 @@ users_format_flags(const struct users_entry *e, struct buf *b)
 	if (users_format_addrs(b, &sep, "allow_from",
 		e->allow_from[0] != '\0' ? e->allow_from : NULL) < 0 ||
 	    users_format_addrs(b, &sep, "deny_from",
-		e->deny_from[0] != '\0' ? e->deny_from : NULL) < 0)
+		e->deny_from[0] != '\0' ? e->deny_from : NULL) < 0 ||
+	    users_format_perms(b, &sep, &e->perms) < 0)
 		return -1;
 	return 0;
 }
 
+/* The line of e; -1 also when it would be longer than the parser reads. */
 int
 users_format_line(const struct users_entry *e, struct buf *b)
 {
+	size_t start = buf_len(b);
+
 	if (buf_appendf(b, "%s:%s:%lu:%lu:%s:", e->name, e->hash,
 		(unsigned long)e->uid, (unsigned long)e->gid, e->home) < 0 ||
 	    users_format_flags(e, b) < 0)
+		return -1;
+	if (buf_len(b) - start > KF_USERS_LINE_MAX)
 		return -1;
 	return buf_append(b, "\n", 1);
 }

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "../common/limits.h"
+#include "../common/perm.h"
 #include "../conf/conf.h"
 
 #define USERS_HASH_MAX	       512
@@ -42,6 +43,8 @@ struct users_entry {
 	/* client address lists (net/addr.h syntax, ','-separated); "": none */
 	char allow_from[KF_USERS_ADDRS_MAX + 1];
 	char deny_from[KF_USERS_ADDRS_MAX + 1];
+	/* per-directory permissions: "perm=PATH:PERMS" flags (perm.h) */
+	struct perm_set perms;
 };
 
 int users_valid_name(const char *, size_t);
@@ -59,6 +62,8 @@ int users_format_line(const struct users_entry *, struct buf *);
 int users_format_flags(const struct users_entry *, struct buf *);
 int users_format_addrs(struct buf *, const char **sep, const char *key,
     const char *list);
+/* The perm= flags of a rule set, as users_format_flags writes them. */
+int users_format_perms(struct buf *, const char **sep, const struct perm_set *);
 /* Reads a whole users file; 0, or -errno (-ENOENT, -EFBIG, ...). */
 int users_load(const char *path, char **text, size_t *len);
 

@@ -63,6 +63,11 @@ struct opts {
 	int add_only; /* an add-only option was given */
 	unsigned limit_bits; /* limit options given */
 	uint64_t limit[LIMIT_OPTS]; /* their values */
+	/* --perm PATH:PERMS and --no-perm PATH (add, set) */
+	const char *perm[KF_PERM_RULES_MAX];
+	size_t nperm;
+	const char *noperm[KF_PERM_RULES_MAX];
+	size_t nnoperm;
 };
 
 static int
@@ -74,6 +79,10 @@ usage(void)
 	    "\t\t[--allow-from LIST] [--deny-from LIST]\n"
 	    "\t\t[--opslimit N] [--memlimit-kib N] [LIMITS]\n"
 	    "       keepftpd user [-c CONF] [-f FILE] set NAME LIMITS\n"
+	    "PERMS (add, set; repeatable): [--perm PATH:PERMS] "
+	    "[--no-perm PATH]\n"
+	    "  PERMS: list,download,upload,overwrite,delete,rename,mkdir,"
+	    "rmdir,chmod,mtime, * or none\n"
 	    "       keepftpd user [-c CONF] [-f FILE] passwd NAME\n"
 	    "       keepftpd user [-c CONF] [-f FILE] del NAME\n"
 	    "       keepftpd user [-c CONF] [-f FILE] list\n"
@@ -152,6 +161,61 @@ apply_limits(const struct opts *o, struct users_entry *e)
 	}
 }
 
+/* --perm / --no-perm: 0, 1 when k is neither, -1 when too many. */
+static int
+perm_opt(struct opts *o, const char *k, const char *v)
+{
+	const char **to;
+	size_t *n;
+
+	if (strcmp(k, "--perm") == 0)
+		to = o->perm, n = &o->nperm;
+	else if (strcmp(k, "--no-perm") == 0)
+		to = o->noperm, n = &o->nnoperm;
+	else
+		return 1;
+	if (*n >= KF_PERM_RULES_MAX) {
+		fprintf(stderr, "keepftpd user: at most %d %s options\n",
+		    KF_PERM_RULES_MAX, k);
+		return -1;
+	}
+	to[(*n)++] = v;
+	return 0;
+}
+
+/*
+ * The --no-perm then --perm options applied to e's rules; a bad rule,
+ * a rule that is not there or one too many is said: -1.
+ */
+static int
+apply_perms(const struct opts *o, struct users_entry *e)
+{
+	struct perm_rule r;
+	size_t i;
+
+	for (i = 0; i < o->nnoperm; i++)
+		if (perm_set_del(&e->perms, o->noperm[i]) < 0) {
+			fprintf(stderr, "keepftpd user: no rule for %s\n",
+			    o->noperm[i]);
+			return -1;
+		}
+	for (i = 0; i < o->nperm; i++) {
+		if (perm_parse_rule(o->perm[i], strlen(o->perm[i]), &r) < 0) {
+			fprintf(stderr,
+			    "keepftpd user: --perm %s: not PATH:PERMS (a clean "
+			    "absolute path; see docs/PERMISSIONS.md)\n",
+			    o->perm[i]);
+			return -1;
+		}
+		if (perm_set_put(&e->perms, &r) < 0) {
+			fprintf(stderr, "keepftpd user: at most %d rules\n",
+			    KF_PERM_RULES_MAX);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* One option with its argument at argv[*i + 1]; -1 on a usage error. */
 static int
 parse_opt(struct opts *o, int argc, char **argv, int *i)
@@ -171,6 +235,8 @@ parse_opt(struct opts *o, int argc, char **argv, int *i)
 	if (strcmp(k, "-c") == 0)
 		return o->conf = v, 0;
 	if ((r = limit_opt(o, k, v)) <= 0)
+		return r;
+	if ((r = perm_opt(o, k, v)) <= 0)
 		return r;
 	o->add_only = 1;
 	if (strcmp(k, "--home") == 0)
@@ -226,7 +292,11 @@ parse_args(struct opts *o, int argc, char **argv)
 		return -1;
 	if (o->limit_bits != 0 && o->cmd != CMD_ADD && o->cmd != CMD_SET)
 		return -1;
-	if (o->cmd == CMD_SET && o->limit_bits == 0)
+	if ((o->nperm != 0 || o->nnoperm != 0) && o->cmd != CMD_ADD &&
+	    o->cmd != CMD_SET)
+		return -1;
+	if (o->cmd == CMD_SET && o->limit_bits == 0 && o->nperm == 0 &&
+	    o->nnoperm == 0)
 		return -1;
 	return 0;
 }
@@ -490,8 +560,13 @@ rewrite(const char *file, const char *text, size_t len, const char *name,
 		}
 		if (r == 1 && strcmp(e.name, name) == 0) {
 			found = 1;
-			if (repl != NULL && users_format_line(repl, out) < 0)
+			if (repl != NULL && users_format_line(repl, out) < 0) {
+				fprintf(stderr,
+				    "keepftpd user: %s: the line "
+				    "would be longer than %d bytes\n",
+				    name, KF_USERS_LINE_MAX);
 				return -1;
+			}
 			continue;
 		}
 		if (buf_append(out, line, n) < 0 ||
@@ -571,7 +646,7 @@ build_entry(const struct opts *o, struct users_entry *e)
 	buf_free(b);
 	if (r == 1)
 		apply_limits(o, e);
-	return r == 1 ? 0 : -1;
+	return r == 1 ? apply_perms(o, e) : -1;
 }
 
 static int
@@ -628,6 +703,8 @@ do_set(const struct opts *o, const char *text, size_t len, struct buf *out)
 	if (find_user(o, text, len, &e) < 0)
 		return -1;
 	apply_limits(o, &e);
+	if (apply_perms(o, &e) < 0)
+		return -1;
 	return rewrite(o->file, text, len, o->name, &e, out) == 1 ? 0 : -1;
 }
 

@@ -88,6 +88,8 @@
 
 #define KF_BANTAB_MAX		8192	/* client addresses the listener tracks (rates, failures, bans) */
 #define KF_USERS_ADDRS_MAX	512	/* a users-file allow_from= / deny_from= value, bytes */
+#define KF_PERM_RULES_MAX	16	/* per-directory permission rules of one user (src/common/perm.c) */
+#define KF_PERM_PATH_MAX	255	/* the path of one permission rule, bytes */
 
 #endif
 

@@ -29,6 +29,7 @@
 #include "../common/cursor.h"
 #include "../common/sys.h"
 #include "hash_names.h"
+#include "../common/perm.h"
 #include "../net/addr.h"
 
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -423,6 +424,15 @@ addr_list_ok(const char *v, size_t n)
 	return addr_list_check(text) == 0;
 }
 
+/* v[0..n) is a list of drop-box directories (common/perm.c). */
+static int
+upload_dirs_ok(const char *v, size_t n)
+{
+	struct perm_set set = { 0 };
+
+	return perm_set_dirs(&set, v, n, PERM_UPLOAD) == 0;
+}
+
 /* v[0..n) is one of the NULL-terminated words. */
 static int
 one_of(const char *v, size_t n, const char *const *words)
@@ -467,6 +477,11 @@ set_str(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
 		    "%s: '%s' is not a list of sha256, sha1, sha512, md5, "
 		    "crc32 (each at most once)",
 		    o->name, show(&s, v, n));
+	if (strcmp(o->name, "anon_upload_dirs") == 0 && !upload_dirs_ok(v, n))
+		return fail(e,
+		    "%s: '%s' is not a list of clean absolute directories "
+		    "(at most %d)",
+		    o->name, show(&s, v, n), KF_PERM_RULES_MAX);
 	store_text(c, o, v, n);
 	return 0;
 }

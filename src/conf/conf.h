@@ -210,6 +210,17 @@
 	    "Root directory of anonymous sessions (required when anonymous_enable).") \
 	X(BOOL, anon_write, "no", 0, 1, \
 	    "Allow anonymous sessions to upload, rename, delete and make directories.") \
+	X(STR, anon_upload_dirs, "", 0, 1024, \
+	    "Drop-boxes of anonymous sessions: a comma-separated list of " \
+	    "directories under anon_root (\"/incoming, /drop\"; at most 16) " \
+	    "where anonymous users may upload new files, but not list, " \
+	    "download, overwrite or delete; the rest of anon_root stays " \
+	    "read-only (unless anon_write). See docs/PERMISSIONS.md.") \
+	X(MODE, anon_upload_mode, "0600", 0, 0777, \
+	    "Mode of files uploaded by anonymous sessions when " \
+	    "anon_upload_dirs is set; anonymous sessions never download a " \
+	    "file that others may not read, so such a file is served only " \
+	    "once an administrator makes it world-readable.") \
 	X(STR, anon_user, "nobody", 1, 64, \
 	    "System account anonymous sessions run as, when started as root.") \
 	X(PATH, users_file, "", 0, 0, \

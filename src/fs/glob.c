@@ -343,6 +343,23 @@ deliver(struct gx *g, size_t len, int dirfd, const char *name)
 	return 0;
 }
 
+/* fs_open, and NULL/-1 (left out) where the listing rule says no. */
+static int
+open_may(struct gx *g, size_t len, int flags)
+{
+	char real[KF_PATH_MAX + 1];
+	int fd;
+
+	fd = fs_open_real(g->rootfd, open_path(g, len), flags, 0, real,
+	    sizeof(real));
+	if (fd >= 0 && g->o->may != NULL &&
+	    g->o->may(g->o->may_arg, real) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* The pattern ended on a component without wildcards: does it exist? */
 static int
 final_literal(struct gx *g, size_t len)
@@ -351,7 +368,7 @@ final_literal(struct gx *g, size_t len)
 
 	if (++g->st.matches > g->max_matches)
 		return -E2BIG;
-	fd = fs_open(g->rootfd, open_path(g, len), O_PATH | O_NOFOLLOW, 0);
+	fd = open_may(g, len, O_PATH | O_NOFOLLOW);
 	if (fd < 0)
 		return 0;
 	r = deliver(g, len, fd, "");
@@ -449,7 +466,7 @@ expand_here(struct gx *g, const char *c, size_t len)
 	int last = next_comp(g, c) == g->pend, fd, r;
 	DIR *d;
 
-	fd = fs_open(g->rootfd, open_path(g, len), O_RDONLY | O_DIRECTORY, 0);
+	fd = open_may(g, len, O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
 		return 0; /* not a directory, gone, or no access */
 	if ((d = fdopendir(fd)) == NULL) {

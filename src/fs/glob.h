@@ -31,6 +31,12 @@ struct glob_opts {
 	void *found_arg;
 	int (*hide)(void *, const char *name); /* NULL, or 1: skip */
 	void *hide_arg;
+	/*
+	 * NULL, or < 0: the directory or entry at real (the resolved path,
+	 * fs_open_real) may not be listed; it is left out
+	 */
+	int (*may)(void *, const char *real);
+	void *may_arg;
 	size_t max_matches; /* 0: KF_GLOB_MATCHES_MAX */
 	size_t max_scan; /* 0: KF_GLOB_SCAN_MAX */
 	size_t max_steps; /* 0: KF_GLOB_STEPS_MAX */

@@ -596,6 +596,39 @@ subtree(struct lister *l, size_t plen, size_t dlen, int depth, size_t off)
 	return tree(l, -1, p, d, depth + 1);
 }
 
+/* fs_open, then the listing rule (o->may) on where it landed. */
+static int
+open_may(int rootfd, const struct list_opts *o, const char *vpath, int flags)
+{
+	char real[KF_PATH_MAX + 1];
+	int fd;
+
+	fd = fs_open_real(rootfd, vpath, flags, 0, real, sizeof(real));
+	if (fd >= 0 && o->may != NULL && o->may(o->may_arg, real) < 0) {
+		close(fd);
+		errno = EACCES;
+		return -1;
+	}
+	return fd;
+}
+
+/* fs_open_parent, and the listing rule on the entry (not followed). */
+static int
+open_parent_may(int rootfd, const struct list_opts *o, const char *vpath,
+    const char **name)
+{
+	char real[KF_PATH_MAX + 1];
+	int fd;
+
+	fd = fs_open_parent_real(rootfd, vpath, name, real, sizeof(real));
+	if (fd >= 0 && o->may != NULL && o->may(o->may_arg, real) < 0) {
+		close(fd);
+		errno = EACCES;
+		return -1;
+	}
+	return fd;
+}
+
 /*
  * Lists the directory at l->path (fd, or opened here without following
  * a final symlink), then each subdirectory found, depth first.
@@ -608,8 +641,8 @@ tree(struct lister *l, int fd, size_t plen, size_t dlen, int depth)
 
 	l->path[plen] = l->disp[dlen] = '\0';
 	if (fd < 0)
-		fd = fs_open(l->rootfd, l->path,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+		fd = open_may(l->rootfd, l->o, l->path,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 	if (fd < 0)
 		return 0; /* replaced, gone or unreadable: skip */
 	r = buf_appendf(l->b, "%s%s:\r\n", depth > 0 ? "\r\n" : "", l->disp);
@@ -676,7 +709,7 @@ list_one(struct lister *l, const char *vpath)
 	struct stat st;
 	int fd, r;
 
-	if ((fd = fs_open_parent(l->rootfd, vpath, &name)) < 0)
+	if ((fd = open_parent_may(l->rootfd, l->o, vpath, &name)) < 0)
 		return -errno;
 	if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		r = -errno;
@@ -755,7 +788,7 @@ list_dot(struct lister *l, const char *vpath)
 	struct stat st;
 	int fd, r;
 
-	if ((fd = fs_open(l->rootfd, vpath, O_PATH, 0)) < 0)
+	if ((fd = open_may(l->rootfd, l->o, vpath, O_PATH)) < 0)
 		return -errno;
 	r = fstatat(fd, "", &st, AT_EMPTY_PATH) < 0 ?
 	    -errno :
@@ -791,7 +824,7 @@ list_path(int rootfd, const char *vpath, const struct list_opts *o)
 		return -ENOENT;
 	if ((o->flags & (LIST_DIRSELF | LIST_MLSD)) == LIST_DIRSELF)
 		return list_self(rootfd, vpath, o);
-	fd = fs_open(rootfd, vpath, O_RDONLY | O_DIRECTORY, 0);
+	fd = open_may(rootfd, o, vpath, O_RDONLY | O_DIRECTORY);
 	if (fd < 0 && (errno != ENOTDIR || (o->flags & LIST_MLSD)))
 		return -errno;
 	if ((l = lister_new(rootfd, o)) == NULL) {
@@ -837,7 +870,9 @@ list_glob(int rootfd, const char *cwd, const char *arg,
 	char vpath[KF_PATH_MAX + 1];
 	struct glob_opts g = { .found = on_hit,
 		.hide = o->hide,
-		.hide_arg = o->hide_arg };
+		.hide_arg = o->hide_arg,
+		.may = o->may,
+		.may_arg = o->may_arg };
 	struct lister *l;
 	int r;
 
@@ -862,7 +897,7 @@ list_mlst(int rootfd, const char *vpath, const struct list_opts *o,
 
 	if (path_hidden(o, vpath) || strpbrk(vpath, "\r\n") != NULL)
 		return -ENOENT;
-	if ((fd = fs_open(rootfd, vpath, O_PATH | O_NOFOLLOW, 0)) < 0)
+	if ((fd = open_may(rootfd, o, vpath, O_PATH | O_NOFOLLOW)) < 0)
 		return -errno;
 	r = fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ?
 	    -errno :

@@ -50,6 +50,13 @@ struct list_opts {
 	gid_t gid;
 	int (*hide)(void *, const char *name);
 	void *hide_arg; /* e.g. glob_set_hide, &set */
+	/*
+	 * NULL, or < 0 when the directory or entry at real (resolved,
+	 * fs_open_real) may not be listed: -EACCES for the path asked
+	 * for, left out below it (-R, globs)
+	 */
+	int (*may)(void *, const char *real);
+	void *may_arg;
 	size_t max_entries; /* 0: KF_LIST_ENTRIES_MAX */
 	time_t now; /* 0: time(NULL) */
 	const char *label; /* -R top header; NULL: "." */

@@ -104,11 +104,33 @@ path_split(const char *vpath, char *parent, size_t psz, const char **name)
 int
 fs_open_parent(int rootfd, const char *vpath, const char **name)
 {
+	return fs_open_parent_real(rootfd, vpath, name, NULL, 0);
+}
+
+int
+fs_open_parent_real(int rootfd, const char *vpath, const char **name,
+    char *real, size_t realsz)
+{
 	char parent[KF_PATH_MAX + 1];
+	size_t n, k;
+	int fd;
 
 	if (path_split(vpath, parent, sizeof(parent), name) < 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	return fs_open(rootfd, parent, O_PATH | O_DIRECTORY, 0);
+	fd = fs_open_real(rootfd, parent, O_PATH | O_DIRECTORY, 0, real,
+	    realsz);
+	if (fd < 0 || real == NULL)
+		return fd;
+	n = strcmp(real, "/") == 0 ? 0 : strlen(real);
+	k = strlen(*name);
+	if (n + 1 + k >= realsz) {
+		close(fd);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	real[n] = '/';
+	memcpy(real + n + 1, *name, k + 1);
+	return fd;
 }

@@ -16,5 +16,14 @@ int path_resolve(const char *cwd, const char *arg, char *out, size_t outsz);
 int path_split(const char *vpath, char *parent, size_t psz, const char **name);
 int fs_open(int rootfd, const char *vpath, int flags, mode_t mode);
 int fs_open_parent(int rootfd, const char *vpath, const char **name);
+/*
+ * The same, and in real the resolved path (symlinks and ".." gone) of
+ * what was opened; for fs_open_parent_real, of the parent's name, the
+ * last component as given (the *at() calls do not follow it).
+ */
+int fs_open_real(int rootfd, const char *vpath, int flags, mode_t mode,
+    char *real, size_t realsz);
+int fs_open_parent_real(int rootfd, const char *vpath, const char **name,
+    char *real, size_t realsz);
 
 #endif

@@ -50,6 +50,8 @@ struct walk {
 	char rest[KF_PATH_MAX + 1];
 	char resolved[KF_PATH_MAX + 1];
 	char name[KF_NAME_MAX + 1];
+	char *real; /* fs_open_real: where the opened name lies */
+	size_t realsz;
 };
 
 static void
@@ -217,6 +219,31 @@ last(struct walk *w, int flags, mode_t mode, int *out)
 	return follow(w, w->dirfd, w->name, e);
 }
 
+/*
+ * fs_open_real: the resolved path of what fd opened, from the root:
+ * the directory walked to, and name when the last step opened one.
+ */
+static int
+set_real(struct walk *w, const char *name, int fd)
+{
+	const char *dir = w->rlen > 0 || name != NULL ? w->resolved : "/";
+	size_t dn = strlen(dir), nn = name != NULL ? strlen(name) + 1 : 0;
+
+	if (w->real == NULL)
+		return fd;
+	if (dn + nn >= w->realsz) {
+		close(fd);
+		return -ENAMETOOLONG;
+	}
+	memcpy(w->real, dir, dn);
+	if (name != NULL) {
+		w->real[dn] = '/';
+		memcpy(w->real + dn + 1, name, nn - 1);
+	}
+	w->real[dn + nn] = '\0';
+	return fd;
+}
+
 static int
 walk(struct walk *w, int flags, mode_t mode)
 {
@@ -230,7 +257,7 @@ walk(struct walk *w, int flags, mode_t mode)
 		else if (w->rest[w->start] != '\0')
 			r = step(w);
 		else if ((r = last(w, flags, mode, &fd)) == 0 && fd >= 0)
-			return fd;
+			return set_real(w, w->name, fd);
 		if (r < 0)
 			return r;
 	}
@@ -239,7 +266,7 @@ walk(struct walk *w, int flags, mode_t mode)
 	/* the path ended at a directory: "/", "..", a trailing slash */
 	if ((fd = sys_openat(w->dirfd, ".", flags, mode)) < 0)
 		return -errno;
-	return fd;
+	return set_real(w, NULL, fd);
 }
 
 /*
@@ -250,10 +277,24 @@ walk(struct walk *w, int flags, mode_t mode)
 int
 fs_open(int rootfd, const char *vpath, int flags, mode_t mode)
 {
+	return fs_open_real(rootfd, vpath, flags, mode, NULL, 0);
+}
+
+/*
+ * fs_open, and in real (when not NULL) the clean path from the root
+ * of what was opened, every symlink and ".." resolved: the path the
+ * permission rules are matched against (docs/PERMISSIONS.md).
+ */
+int
+fs_open_real(int rootfd, const char *vpath, int flags, mode_t mode, char *real,
+    size_t realsz)
+{
 	struct walk w = { .rootfd = rootfd, .dirfd = rootfd };
 	size_t n = strlen(vpath);
 	int fd;
 
+	w.real = real;
+	w.realsz = realsz;
 	flags |= O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY);
 	if (!(flags & O_CREAT) && (flags & O_TMPFILE) != O_TMPFILE)
 		mode = 0;

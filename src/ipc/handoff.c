@@ -49,6 +49,8 @@ user_ok(const struct auth_identity *u, int root)
 		return 0;
 	if (root && (u->uid == 0 || u->gid == 0))
 		return 0;
+	if (perm_set_check(&u->perms) < 0)
+		return 0;
 	/* anonymous logins keep the name they were given ("ftp", ...) */
 	return users_valid_name(u->name, strlen(u->name)) || u->anonymous;
 }

@@ -52,6 +52,10 @@ struct handoff {
 	struct auth_identity user; /* post-login only, else zero */
 };
 
+/* one spawner request: the struct and the frame header (ipc.c: 8 bytes) */
+_Static_assert(sizeof(struct handoff) + 8 <= KF_SPAWN_MSG_MAX,
+    "struct handoff outgrew KF_SPAWN_MSG_MAX");
+
 /* SPAWN_EXITED: how the worker ended (waitid's si_code and si_status). */
 struct spawn_exit {
 	int32_t code;

@@ -48,6 +48,7 @@
 #include "../common/sys.h"
 #include "../fs/hash.h"
 #include "../fs/idmap.h"
+#include "../fs/path.h"
 #include "../ipc/handoff.h"
 #include "../ipc/ipc.h"
 #include "../proto/session.h"
@@ -277,6 +278,13 @@ static void __attribute__((noreturn)) run_prelogin(struct session_info *si)
 	prelogin_run(si);
 }
 
+/* sandbox_spec.open_dir: a rule's directory, resolved in the root. */
+static int
+open_rule_dir(int rootfd, const char *path)
+{
+	return fs_open(rootfd, path, O_PATH | O_DIRECTORY, 0);
+}
+
 static void __attribute__((noreturn)) run_postlogin(struct session_info *si)
 {
 	static const char gone[] = "421 Home directory unavailable.\r\n";
@@ -287,6 +295,8 @@ static void __attribute__((noreturn)) run_postlogin(struct session_info *si)
 		.uid = u->uid,
 		.gid = u->gid,
 		.writable = u->writable,
+		.perms = &u->perms,
+		.open_dir = open_rule_dir,
 		.parent = self,
 	};
 	const struct conf *c = &sc.conf;

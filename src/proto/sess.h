@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "../common/limits.h"
+#include "../common/perm.h"
 #include "../fs/glob.h"
 #include "../fs/quota.h"
 #include "../fs/xfer.h"
@@ -45,6 +46,7 @@ struct sess {
 	char cwd[KF_PATH_MAX + 1];
 	char rnfr[KF_PATH_MAX + 1];
 	char path[KF_PATH_MAX + 1]; /* scratch */
+	char real[KF_PATH_MAX + 1]; /* path resolved: what the rules judge */
 	/* `keepftpd who` (MON_STATUS): the running command, its path */
 	const char *who_verb; /* the command table's name */
 	int who_busy; /* a transfer's start was reported */
@@ -72,6 +74,20 @@ struct list_opts;
  * reason. errno is kept.
  */
 void sess_audit(struct sess *s, const char *op, const char *from, int ok);
+
+/* sess_perm.c */
+/* The rights at real (a resolved path): the rules, else the default. */
+uint32_t sess_rights(const struct sess *s, const char *real);
+/* 0 when every right of need is there, else 550, a log line and -1. */
+int sess_may(struct sess *s, const char *real, uint32_t need, const char *verb);
+/* The same, without reply or log: 0 or -EACCES. */
+int sess_may_quiet(const struct sess *s, const char *real, uint32_t need);
+/* 1 when some path may be changed: writable, or a rule grants it. */
+int sess_may_change(const struct sess *s);
+int sess_may_list(void *sess, const char *real);
+struct stat;
+/* Anonymous reads with anon_upload_dirs: 0, or 550 sent and -1. */
+int sess_anon_servable(struct sess *s, const struct stat *sb);
 
 /* sess_run.c */
 int denied(const struct sess *s, const char *vpath);

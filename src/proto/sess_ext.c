@@ -159,11 +159,16 @@ do_hash(struct sess *s, const struct cmd *c)
 	}
 	if (sess_resolve(s, c->arg) < 0)
 		return;
-	fd = fs_open(s->rootfd, s->path, O_RDONLY | O_NONBLOCK, 0);
+	fd = fs_open_real(s->rootfd, s->path, O_RDONLY | O_NONBLOCK, 0, s->real,
+	    sizeof(s->real));
 	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 		ctrl_reply(&s->ctrl, 550, "Not a plain file.");
 		goto out;
 	}
+	/* a digest tells what a file holds: the download right */
+	if (sess_may(s, s->real, PERM_DOWNLOAD, c->def->name) < 0 ||
+	    sess_anon_servable(s, &sb) < 0)
+		goto out;
 	if (stored_hash(s, c, a, fd, &sb))
 		goto out;
 	h.deadline = sys_now_ms() + (int64_t)s->idle * 1000;

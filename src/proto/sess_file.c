@@ -104,7 +104,11 @@ do_cwd(struct sess *s, const struct cmd *c)
 	ctrl_reply(&s->ctrl, 250, "Directory successfully changed.");
 }
 
-/* The parent directory fd and last name of the argument, or a 550. */
+/*
+ * The parent directory fd and last name of the argument, or a 550;
+ * s->real: the resolved path of the name (the parent's symlinks and
+ * ".." gone), which the permission rules judge.
+ */
 int
 sess_parent_of(struct sess *s, const char *arg, const char **name)
 {
@@ -112,7 +116,8 @@ sess_parent_of(struct sess *s, const char *arg, const char **name)
 
 	if (sess_resolve(s, arg) < 0)
 		return -1;
-	fd = fs_open_parent(s->rootfd, s->path, name);
+	fd = fs_open_parent_real(s->rootfd, s->path, name, s->real,
+	    sizeof(s->real));
 	if (fd < 0)
 		ctrl_reply(&s->ctrl, 550, "No such file or directory.");
 	return fd;
@@ -122,7 +127,7 @@ sess_parent_of(struct sess *s, const char *arg, const char **name)
 int
 sess_writable_parent(struct sess *s, const char *arg, const char **name)
 {
-	if (!s->id->writable) {
+	if (!sess_may_change(s)) {
 		ctrl_reply(&s->ctrl, 550, "Permission denied.");
 		return -1;
 	}
@@ -158,6 +163,12 @@ do_dele(struct sess *s, const struct cmd *c)
 
 	if ((fd = sess_parent_of(s, c->arg, &name)) < 0)
 		return;
+	if (sess_may(s, s->real,
+		c->def->id == CMD_RMD ? PERM_RMDIR : PERM_DELETE,
+		c->def->id == CMD_RMD ? "RMD" : "DELE") < 0) {
+		close(fd);
+		return;
+	}
 	r = quota_unlink(&s->quota, fd, name,
 	    c->def->id == CMD_RMD ? AT_REMOVEDIR : 0);
 	close(fd);
@@ -180,6 +191,10 @@ do_mkd(struct sess *s, const struct cmd *c)
 
 	if ((fd = sess_parent_of(s, c->arg, &name)) < 0)
 		return;
+	if (sess_may(s, s->real, PERM_MKDIR, "MKD") < 0) {
+		close(fd);
+		return;
+	}
 	r = quota_mkdir(&s->quota, fd, name, 0777);
 	close(fd);
 	sess_audit(s, "MKD", NULL, r == 0);
@@ -209,14 +224,61 @@ do_rnfr(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 550, "RNFR command failed.");
 		return;
 	}
+	if (sess_may(s, s->real, PERM_RENAME, "RNFR") < 0)
+		return;
 	memcpy(s->rnfr, s->path, strlen(s->path) + 1);
 	s->has_rnfr = 1;
 	ctrl_reply(&s->ctrl, 350, "Ready for RNTO.");
 }
 
+/*
+ * A directory renamed carries the paths below it: it may not move
+ * from or to a path with a rule at or below it, or the rules would
+ * judge its contents by their new names (docs/PERMISSIONS.md).
+ */
+static int
+rename_moves_rules(struct sess *s, int ffd, const char *from, const char *freal)
+{
+	struct stat sb;
+
+	if (fstatat(ffd, from, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISDIR(sb.st_mode))
+		return 0;
+	if (!perm_rules_within(&s->id->perms, freal) &&
+	    !perm_rules_within(&s->id->perms, s->real))
+		return 0;
+	log_event(LOG_WARNING, "perm",
+	    "permission denied: RNTO path=%s real=%s user=%s: a "
+	    "permission rule lies at or below",
+	    s->path, s->real, s->id->name);
+	ctrl_reply(&s->ctrl, 550,
+	    "Permission denied (a permission rule lies at or below).");
+	return -1;
+}
+
+/*
+ * The rename right on both names, resolved now (the source again: it
+ * may have changed since RNFR), overwrite when the target exists.
+ */
+static int
+rnto_allowed(struct sess *s, int ffd, const char *from, const char *freal,
+    int tfd, const char *to)
+{
+	struct stat sb;
+	uint32_t need = PERM_RENAME;
+
+	if (fstatat(tfd, to, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+		need |= PERM_OVERWRITE;
+	if (sess_may(s, freal, PERM_RENAME, "RNTO") < 0 ||
+	    sess_may(s, s->real, need, "RNTO") < 0)
+		return -1;
+	return rename_moves_rules(s, ffd, from, freal);
+}
+
 void
 do_rnto(struct sess *s, const struct cmd *c)
 {
+	char freal[KF_PATH_MAX + 1];
 	const char *from, *to;
 	int ffd, tfd, r = -1;
 
@@ -227,7 +289,13 @@ do_rnto(struct sess *s, const struct cmd *c)
 	s->has_rnfr = 0;
 	if ((tfd = sess_parent_of(s, c->arg, &to)) < 0)
 		return;
-	ffd = fs_open_parent(s->rootfd, s->rnfr, &from);
+	ffd = fs_open_parent_real(s->rootfd, s->rnfr, &from, freal,
+	    sizeof(freal));
+	if (ffd >= 0 && rnto_allowed(s, ffd, from, freal, tfd, to) < 0) {
+		close(ffd);
+		close(tfd);
+		return;
+	}
 	if (ffd >= 0) {
 		r = quota_rename(&s->quota, ffd, from, tfd, to);
 		close(ffd);
@@ -240,14 +308,20 @@ do_rnto(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 250, "Rename successful.");
 }
 
+/*
+ * SIZE and MDTM: the download right (they prepare a download, and a
+ * drop-box must not tell what it holds); anonymous sessions only for
+ * files others may read (sess_anon_servable).
+ */
 static int
-stat_file(struct sess *s, const char *arg, struct stat *sb)
+stat_file(struct sess *s, const char *arg, struct stat *sb, const char *verb)
 {
 	int fd, r;
 
 	if (sess_resolve(s, arg) < 0)
 		return -1;
-	fd = fs_open(s->rootfd, s->path, O_PATH, 0);
+	fd = fs_open_real(s->rootfd, s->path, O_PATH, 0, s->real,
+	    sizeof(s->real));
 	r = fd < 0 ? -1 : fstat(fd, sb);
 	if (fd >= 0)
 		close(fd);
@@ -256,6 +330,9 @@ stat_file(struct sess *s, const char *arg, struct stat *sb)
 		    "information");
 		return -1;
 	}
+	if (sess_may(s, s->real, PERM_DOWNLOAD, verb) < 0 ||
+	    sess_anon_servable(s, sb) < 0)
+		return -1;
 	return 0;
 }
 
@@ -264,7 +341,7 @@ do_size(struct sess *s, const struct cmd *c)
 {
 	struct stat sb;
 
-	if (stat_file(s, c->arg, &sb) == 0)
+	if (stat_file(s, c->arg, &sb, "SIZE") == 0)
 		ctrl_reply(&s->ctrl, 213, "%lld", (long long)sb.st_size);
 }
 
@@ -275,7 +352,7 @@ do_mdtm(struct sess *s, const struct cmd *c)
 	struct tm tm;
 	char when[32];
 
-	if (stat_file(s, c->arg, &sb) < 0)
+	if (stat_file(s, c->arg, &sb, "MDTM") < 0)
 		return;
 	if (gmtime_r(&sb.st_mtime, &tm) == NULL ||
 	    strftime(when, sizeof(when), "%Y%m%d%H%M%S", &tm) == 0)

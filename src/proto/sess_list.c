@@ -51,6 +51,8 @@ sess_list_setup(struct sess *s, struct list_opts *o, unsigned flags,
 	o->gid = getgid();
 	o->hide = sess_hide_name;
 	o->hide_arg = s;
+	o->may = sess_may_list; /* the list right, on the resolved path */
+	o->may_arg = s;
 	o->facts = s->facts;
 	o->flush = flush;
 	o->flush_arg = arg;

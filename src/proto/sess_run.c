@@ -325,7 +325,7 @@ dispatch(struct sess *s, char *line, size_t n)
 		ctrl_reply(&s->ctrl, 501, "%s needs an argument.", c.def->name);
 	else if ((c.def->flags & CMD_F_NOARG) && c.arglen > 0)
 		ctrl_reply(&s->ctrl, 501, "%s takes no argument.", c.def->name);
-	else if ((c.def->flags & CMD_F_WRITE) && !s->id->writable)
+	else if ((c.def->flags & CMD_F_WRITE) && !sess_may_change(s))
 		ctrl_reply(&s->ctrl, 550, "Permission denied.");
 	else {
 		s->who_verb = c.def->name;

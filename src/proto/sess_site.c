@@ -42,7 +42,7 @@ open_nofollow(int dirfd, const char *name)
  * or 553 has been sent already (read-only session, bad path).
  */
 static int
-open_own(struct sess *s, const char *arg)
+open_own(struct sess *s, const char *arg, uint32_t need, const char *verb)
 {
 	const char *name;
 	struct stat sb;
@@ -50,6 +50,10 @@ open_own(struct sess *s, const char *arg)
 
 	if ((dfd = sess_writable_parent(s, arg, &name)) < 0)
 		return -2;
+	if (sess_may(s, s->real, need, verb) < 0) {
+		close(dfd);
+		return -2;
+	}
 	fd = open_nofollow(dfd, name);
 	close(dfd);
 	if (fd >= 0 &&
@@ -76,7 +80,7 @@ do_mfmt(struct sess *s, const struct cmd *c)
 		ctrl_reply(&s->ctrl, 501, "Usage: MFMT YYYYMMDDHHMMSS path.");
 		return;
 	}
-	if ((fd = open_own(s, path)) == -2)
+	if ((fd = open_own(s, path, PERM_MTIME, "MFMT")) == -2)
 		return;
 	ts[0].tv_sec = 0;
 	ts[0].tv_nsec = UTIME_OMIT;
@@ -112,7 +116,7 @@ site_chmod(struct sess *s, const char *arg)
 		ctrl_reply(&s->ctrl, 501, "Usage: SITE CHMOD 0..07777 path.");
 		return;
 	}
-	if ((fd = open_own(s, path)) == -2)
+	if ((fd = open_own(s, path, PERM_CHMOD, "SITE CHMOD")) == -2)
 		return;
 	r = fd < 0 ? -1 : fchmod(fd, (mode_t)mode);
 	if (fd >= 0)

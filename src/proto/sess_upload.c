@@ -204,10 +204,15 @@ upload_open(struct sess *s, const struct cmd *c, struct upload *u)
 	int exists, r;
 
 	u->fd = u->tmp.fd = -1;
-	u->dirfd = fs_open_parent(s->rootfd, s->path, &u->name);
+	u->dirfd = fs_open_parent_real(s->rootfd, s->path, &u->name, s->real,
+	    sizeof(s->real));
 	if (u->dirfd < 0)
 		return -1;
 	exists = fstatat(u->dirfd, u->name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+	/* a new name: upload; an existing one (STOR, APPE, REST): overwrite */
+	if (sess_may(s, s->real, exists ? PERM_OVERWRITE : PERM_UPLOAD,
+		c->def->name) < 0)
+		return -EACCES;
 	u->temp = c->def->id == CMD_STOR && s->rest == 0;
 	if (u->temp)
 		return upload_open_temp(s, u, exists ? &sb : NULL);
@@ -308,6 +313,8 @@ upload_commit(struct sess *s, struct upload *u, enum xfer_status st,
 static void
 reply_upload_open(struct sess *s, int r)
 {
+	if (r == -EACCES)
+		return; /* sess_may answered */
 	if (r == -EDQUOT)
 		ctrl_reply(&s->ctrl, 552, "Quota exceeded: at most %llu files.",
 		    (unsigned long long)s->quota.max_files);
@@ -320,6 +327,18 @@ reply_upload_open(struct sess *s, int r)
 		    "later.");
 	else
 		ctrl_reply(&s->ctrl, 553, "Could not create file.");
+}
+
+/*
+ * anon_upload_dirs: a file an anonymous session made gets
+ * anon_upload_mode, whatever the umask (docs/PERMISSIONS.md).
+ */
+static int
+anon_mode(struct sess *s, int fd)
+{
+	if (!s->id->anonymous || s->conf->anon_upload_dirs[0] == '\0')
+		return 0;
+	return fchmod(fd, (mode_t)s->conf->anon_upload_mode);
 }
 
 /*
@@ -378,6 +397,11 @@ do_stor(struct sess *s, const struct cmd *c)
 		goto out;
 	if ((r = upload_open(s, c, &u)) < 0) {
 		reply_upload_open(s, r);
+		goto out;
+	}
+	if ((u.temp || u.created) && anon_mode(s, u.fd) < 0) {
+		upload_commit(s, &u, XFER_IO_ERROR, 0);
+		ctrl_reply(&s->ctrl, 553, "Could not create file.");
 		goto out;
 	}
 	if ((dfd = sess_open_data(s, "Ok to send data.")) < 0) {
@@ -468,6 +492,10 @@ do_stou(struct sess *s, const struct cmd *c)
 	if ((dirfd = sess_parent_of(s, c->arglen > 0 ? c->arg : "stou",
 		 &base)) < 0)
 		goto out;
+	if (sess_may(s, s->real, PERM_UPLOAD, "STOU") < 0) {
+		close(dirfd);
+		goto out;
+	}
 	if ((r = quota_charge(&s->quota, 0, 1, 0)) < 0) {
 		reply_upload_open(s, r);
 		close(dirfd);
@@ -476,6 +504,14 @@ do_stou(struct sess *s, const struct cmd *c)
 	if (strlen(base) > NAME_MAX - 12 ||
 	    (fd = stou_create(s, dirfd, base, name, sizeof(name))) < 0) {
 		ctrl_reply(&s->ctrl, 553, "Could not create a unique file.");
+		quota_credit(&s->quota, 0, 1);
+		close(dirfd);
+		goto out;
+	}
+	if (anon_mode(s, fd) < 0) {
+		ctrl_reply(&s->ctrl, 553, "Could not create a unique file.");
+		close(fd);
+		unlinkat(dirfd, name, 0);
 		quota_credit(&s->quota, 0, 1);
 		close(dirfd);
 		goto out;

@@ -175,11 +175,15 @@ do_retr(struct sess *s, const struct cmd *c)
 
 	if (sess_need_data(s) < 0 || sess_resolve(s, c->arg) < 0)
 		return;
-	fd = fs_open(s->rootfd, s->path, O_RDONLY, 0);
+	fd = fs_open_real(s->rootfd, s->path, O_RDONLY, 0, s->real,
+	    sizeof(s->real));
 	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 		ctrl_reply(&s->ctrl, 550, "Failed to open file.");
 		goto out;
 	}
+	if (sess_may(s, s->real, PERM_DOWNLOAD, "RETR") < 0 ||
+	    sess_anon_servable(s, &sb) < 0)
+		goto out;
 	if (s->rest > (uint64_t)sb.st_size) {
 		ctrl_reply(&s->ctrl, 554,
 		    "Restart offset beyond the end of the file.");

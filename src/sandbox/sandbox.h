@@ -15,12 +15,21 @@
 
 #include "phase.h"
 
+struct perm_set;
+
 struct sandbox_spec {
 	enum sandbox_phase phase;
 	const char *root; /* absolute directory to confine into */
 	uid_t uid; /* identity to take when root */
 	gid_t gid;
 	int writable; /* Landlock write rights under root */
+	/*
+	 * not writable: write rights only beneath the directories whose
+	 * rule grants a change (common/perm.h); NULL: none
+	 */
+	const struct perm_set *perms;
+	/* opens a rule's directory under the root (fs_open), else -1 */
+	int (*open_dir)(int rootfd, const char *path);
 	pid_t parent; /* die with it (0: no death signal) */
 };
 

@@ -25,6 +25,7 @@
 
 #include "../common/limits.h"
 #include "../common/log.h"
+#include "../common/perm.h"
 #include "sandbox.h"
 #include "sb_common.h"
 #include "seccomp.h"
@@ -266,18 +267,59 @@ landlock_ruleset(int abi)
 	return (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
 }
 
-/* Post-login: read under the root; write too when the user may write. */
 static int
-landlock_allow_root(int ruleset, int rootfd, int abi, int writable)
+allow_beneath(int ruleset, int fd, uint64_t access)
 {
 	struct landlock_path_beneath_attr pb = { 0 };
 
-	pb.parent_fd = rootfd;
-	pb.allowed_access = rights(ll_read, SB_NELEM(ll_read), abi);
-	if (writable)
-		pb.allowed_access |= rights(ll_write, SB_NELEM(ll_write), abi);
+	pb.parent_fd = fd;
+	pb.allowed_access = access;
 	return (int)syscall(SYS_landlock_add_rule, ruleset,
 	    LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
+}
+
+/*
+ * A read-only user with rules that grant changes (an upload directory,
+ * anon_upload_dirs): write rights beneath those directories only, as
+ * they exist at login (a rule path that is no directory then gets
+ * none). The rules themselves are checked per command (sess_perm.c).
+ */
+static int
+allow_rule_dirs(int ruleset, int rootfd, uint64_t w, const struct perm_set *p,
+    int (*open_dir)(int, const char *))
+{
+	uint32_t i;
+	int fd, r;
+
+	for (i = 0;
+	     p != NULL && open_dir != NULL && i < p->n && i < KF_PERM_RULES_MAX;
+	     i++) {
+		if (!(p->r[i].mask & PERM_WRITES))
+			continue;
+		fd = open_dir(rootfd, p->r[i].path);
+		if (fd < 0)
+			continue;
+		r = allow_beneath(ruleset, fd, w);
+		close(fd);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Post-login: read under the root; write too when the user may write. */
+static int
+landlock_allow_root(int ruleset, int rootfd, int abi,
+    const struct sandbox_spec *s)
+{
+	uint64_t rd = rights(ll_read, SB_NELEM(ll_read), abi),
+		 w = rights(ll_write, SB_NELEM(ll_write), abi);
+
+	if (s->writable)
+		return allow_beneath(ruleset, rootfd, rd | w);
+	if (allow_beneath(ruleset, rootfd, rd) < 0)
+		return -1;
+	return allow_rule_dirs(ruleset, rootfd, w, s->perms, s->open_dir);
 }
 
 /* Pre-login has no rule at all: even its own root must not open. */
@@ -305,7 +347,7 @@ apply_landlock(const struct sandbox_spec *s, int rootfd, int root)
 	if ((ruleset = landlock_ruleset(abi)) < 0)
 		sb_fail("landlock_create_ruleset");
 	if (s->phase == SANDBOX_POSTLOGIN &&
-	    landlock_allow_root(ruleset, rootfd, abi, s->writable) < 0)
+	    landlock_allow_root(ruleset, rootfd, abi, s) < 0)
 		sb_fail("landlock_add_rule");
 	if (syscall(SYS_landlock_restrict_self, ruleset, 0) < 0)
 		sb_fail("landlock_restrict_self");

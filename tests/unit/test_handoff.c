@@ -88,6 +88,25 @@ test_refused(void **state)
 	base(SPAWN_POSTLOGIN);
 	h.user.writable = 2;
 	assert_int_equal(handoff_check(&h, SPAWN_POSTLOGIN, 1), -EBADMSG);
+	/* permission rules: bounded count, clean paths, known rights */
+	base(SPAWN_POSTLOGIN);
+	h.user.perms.n = 1;
+	strcpy(h.user.perms.r[0].path, "/incoming");
+	h.user.perms.r[0].mask = PERM_UPLOAD;
+	assert_int_equal(handoff_check(&h, SPAWN_POSTLOGIN, 1), 0);
+	h.user.perms.n = KF_PERM_RULES_MAX + 1;
+	assert_int_equal(handoff_check(&h, SPAWN_POSTLOGIN, 1), -EBADMSG);
+	h.user.perms.n = 1;
+	h.user.perms.r[0].mask = PERM_ALL + 1;
+	assert_int_equal(handoff_check(&h, SPAWN_POSTLOGIN, 1), -EBADMSG);
+	h.user.perms.r[0].mask = PERM_UPLOAD;
+	strcpy(h.user.perms.r[0].path, "/a/../b");
+	assert_int_equal(handoff_check(&h, SPAWN_POSTLOGIN, 1), -EBADMSG);
+	memset(h.user.perms.r[0].path, 'a', sizeof(h.user.perms.r[0].path));
+	assert_int_equal(handoff_check(&h, SPAWN_POSTLOGIN, 1), -EBADMSG);
+	base(SPAWN_PRELOGIN);
+	h.user.perms.n = 1; /* no identity, no rules before login */
+	assert_int_equal(handoff_check(&h, SPAWN_PRELOGIN, 1), -EBADMSG);
 	base(SPAWN_PRELOGIN);
 	assert_int_equal(handoff_check(&h, 0x9999, 1), -EBADMSG);
 }

@@ -412,6 +412,65 @@ test_as_openat2(void **state)
 	assert_int_equal(fd_count(), n0);
 }
 
+/* fs_open_real: the path permission rules see is where the name lands. */
+static void
+real_is(const char *vpath, int flags, const char *want)
+{
+	char real[KF_PATH_MAX + 1];
+	int fd = fs_open_real(rootfd, vpath, flags, 0, real, sizeof(real));
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_string_equal(real, want);
+}
+
+static void
+parent_real_is(const char *vpath, const char *want)
+{
+	char real[KF_PATH_MAX + 1];
+	const char *name;
+	int fd = fs_open_parent_real(rootfd, vpath, &name, real, sizeof(real));
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_string_equal(real, want);
+}
+
+static void
+test_real_path(void **state)
+{
+	char small[6];
+	int before = fd_count();
+
+	real_is("/", O_PATH, "/");
+	real_is("/a/b/c/deep", O_RDONLY, "/a/b/c/deep");
+	real_is("/rel/c/deep", O_RDONLY, "/a/b/c/deep");
+	real_is("/a/b/sib", O_RDONLY, "/a/x");
+	real_is("/a/b/dotdot", O_PATH, "/a");
+	real_is("/a/b/dotdot/x", O_RDONLY, "/a/x");
+	real_is("/a/up", O_RDONLY, "/etc/passwd");
+	real_is("/a/b/c/esc", O_PATH, "/etc");
+	real_is("/a/b/c/rootdots", O_PATH, "/");
+	real_is("/ldir", O_PATH | O_DIRECTORY, "/a/b/c");
+	real_is("/chain1/deep", O_RDONLY, "/a/b/c/deep");
+	real_is("/long", O_PATH, "/etc");
+	real_is("/tdir", O_PATH, "/a");
+	/* the parent resolved, the last name as given (never followed) */
+	parent_real_is("/rel/c/new", "/a/b/c/new");
+	parent_real_is("/a/b/c/esc/x", "/etc/x");
+	parent_real_is("/lfile", "/lfile");
+	parent_real_is("/x", "/x");
+	/* no room: ENAMETOOLONG, and no fd left behind */
+	assert_int_equal(fs_open_real(rootfd, "/a/b/c/deep", O_RDONLY, 0, small,
+			     sizeof(small)),
+	    -1);
+	assert_int_equal(errno, ENAMETOOLONG);
+	assert_int_equal(fs_open_parent_real(rootfd, "/a/b/c/deep",
+			     &(const char *){ NULL }, small, sizeof(small)),
+	    -1);
+	assert_int_equal(fd_count(), before);
+}
+
 int
 main(void)
 {
@@ -424,6 +483,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_magic_link_is_text),
 		cmocka_unit_test(test_as_openat2),
+		cmocka_unit_test(test_real_path),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
