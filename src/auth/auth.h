@@ -30,6 +30,9 @@ struct auth_identity {
 	char deny_from[KF_USERS_ADDRS_MAX + 1];
 	int tls_required; /* users-file flag "tls" */
 	int pam; /* a system user (PAM): a session to open */
+	/* shared folders: bit i is conf->folder[i] (users-file folders=,
+	   anon_folders), resolved by the monitor at login */
+	uint32_t folders;
 };
 
 /*

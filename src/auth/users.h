@@ -42,6 +42,8 @@ struct users_entry {
 	/* client address lists (net/addr.h syntax, ','-separated); "": none */
 	char allow_from[KF_USERS_ADDRS_MAX + 1];
 	char deny_from[KF_USERS_ADDRS_MAX + 1];
+	/* shared folders (folder = names, ','-separated); "": none */
+	char folders[KF_FOLDERS_LIST_MAX + 1];
 };
 
 int users_valid_name(const char *, size_t);
