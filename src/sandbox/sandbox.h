@@ -15,6 +15,18 @@
 
 #include "phase.h"
 
+/*
+ * A shared folder for a post-login worker (sb_folders.c): source on the
+ * host, mount an absolute clean path in the session's tree, writable
+ * when both the folder (`rw`) and the user may write.
+ */
+struct sandbox_folder {
+	const char *source;
+	const char *mount;
+	int writable;
+	int fd; /* out: rootless, source's O_PATH fd; -1: not mapped (root: always) */
+};
+
 struct sandbox_spec {
 	enum sandbox_phase phase;
 	const char *root; /* absolute directory to confine into */
@@ -22,6 +34,8 @@ struct sandbox_spec {
 	gid_t gid;
 	int writable; /* Landlock write rights under root */
 	pid_t parent; /* die with it (0: no death signal) */
+	struct sandbox_folder *folders; /* post-login: shared folders */
+	size_t nfolders;
 };
 
 /*
@@ -32,6 +46,11 @@ struct sandbox_spec {
  * Landlock, then the phase's seccomp allow-list. Returns a directory fd
  * of the session root for fs_open (src/fs/walk.c) (post-login), or -1
  * for the pre-login phase. On any failure: logs and _exit(1).
+ * Shared folders (post-login): as root, first a mount namespace of the
+ * worker's own with each folder bound on its mount point (needs
+ * CAP_SYS_ADMIN, which the post-login spawner keeps only when folders
+ * are configured); rootless, each folder's fd is set and a Landlock
+ * rule granted beneath it (read, plus write when writable).
  */
 int sandbox_enter(const struct sandbox_spec *);
 

@@ -27,6 +27,7 @@
 #include "../common/log.h"
 #include "sandbox.h"
 #include "sb_common.h"
+#include "sb_folders.h"
 #include "seccomp.h"
 
 /* Landlock ABI newer than Debian 12's headers (stable kernel ABI). */
@@ -279,7 +280,10 @@ landlock_ruleset(int abi)
 	return (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
 }
 
-/* Post-login: read under the root; write too when the user may write. */
+/*
+ * Post-login: read under the root (or a shared folder's source); write
+ * too when the user (and the folder) may write.
+ */
 static int
 landlock_allow_root(int ruleset, int rootfd, int abi, int writable)
 {
@@ -307,6 +311,7 @@ static void
 apply_landlock(const struct sandbox_spec *s, int rootfd, int root)
 {
 	int abi = landlock_abi(), ruleset;
+	size_t i;
 
 	if (abi < 1 && !root)
 		sb_fail("Landlock (rootless mode has no other file boundary)");
@@ -320,6 +325,11 @@ apply_landlock(const struct sandbox_spec *s, int rootfd, int root)
 	if (s->phase == SANDBOX_POSTLOGIN &&
 	    landlock_allow_root(ruleset, rootfd, abi, s->writable) < 0)
 		sb_fail("landlock_add_rule");
+	for (i = 0; s->phase == SANDBOX_POSTLOGIN && i < s->nfolders; i++)
+		if (s->folders[i].fd >= 0 &&
+		    landlock_allow_root(ruleset, s->folders[i].fd, abi,
+			s->folders[i].writable) < 0)
+			sb_fail("landlock_add_rule (shared folder)");
 	if (syscall(SYS_landlock_restrict_self, ruleset, 0) < 0)
 		sb_fail("landlock_restrict_self");
 	close(ruleset);
@@ -371,7 +381,11 @@ sandbox_enter(const struct sandbox_spec *s)
 {
 	int root = geteuid() == 0, rootfd;
 
+	if (root && s->phase == SANDBOX_POSTLOGIN)
+		sb_folders_mount(s); /* before the chroot, with CAP_SYS_ADMIN */
 	rootfd = take_identity(s, "refusing to run a session as uid or gid 0");
+	if (!root && s->phase == SANDBOX_POSTLOGIN)
+		sb_folders_open(s, rootfd); /* before Landlock */
 	die_with_parent(s->parent);
 	drop_caps();
 	set_no_privs();
