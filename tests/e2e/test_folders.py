@@ -19,6 +19,7 @@ from conftest import (BIN, HELLO, IS_ROOT, NOBODY, TIMEOUT, build_server,
 
 MODES = ["root", "rootless"] if IS_ROOT else ["rootless"]
 DOC = b"shared document\n"
+BIG = 100000  # in the folder: more than bob's quota
 SECRET = b"the source's parent: never reachable\n"
 
 
@@ -42,6 +43,7 @@ def make_source():
     src = outer / "src"
     src.mkdir()
     (src / "doc.txt").write_bytes(DOC)
+    (src / "big.bin").write_bytes(b"x" * BIG)
     (outer / "secret.txt").write_bytes(SECRET)
     (src / "abs").symlink_to("/etc/passwd")
     (src / "rel").symlink_to("../../../../../../etc/passwd")
@@ -55,10 +57,14 @@ def make_source():
 def fsrv(request):
     rootless = request.param == "rootless"
     outer, src = make_source()
+    qdir = outer / "quota"
+    qdir.mkdir()
+    own(qdir)
     srv = build_server(mode="config", rootless=rootless, conf_extra={
         "folder": f"shared_rw {src} /shared rw\n"
                   f"folder = shared_ro {src} /shared ro",
         "anon_folders": "shared_ro",
+        "quota_dir": str(qdir),
     })
     srv.src = src
     srv.outer = outer
@@ -76,7 +82,8 @@ def fsrv(request):
     (src / "home").symlink_to(str(srv.home))
     own(src)
     r = user_add(srv.users, "bob", srv.password, srv.base / "bob",
-                 extra=["--folders", "shared_ro"])
+                 extra=["--folders", "shared_ro", "--quota-bytes",
+                        str(BIG // 2)])
     assert r.returncode == 0, r.stderr
     r = user_add(srv.users, "carol", srv.password, srv.base / "carol")
     assert r.returncode == 0, r.stderr
@@ -191,6 +198,17 @@ def test_symlinks_do_not_leave_the_roots(fsrv):
     assert "hello.txt" in names and "secret.txt" not in names
     no_retr(f, "/shared/../secret.txt")
     no_retr(f, "../secret.txt")
+    f.quit()
+
+
+def test_quota_counts_only_the_users_tree(fsrv):
+    """bob's quota (BIG/2 bytes) is about his own tree: the folder's
+    BIG bytes are not his (as root the quota walk meets them through
+    the bind mount, and does not enter another mount)."""
+    f = fsrv.login("bob")
+    stor_bytes(f, "/q.txt", b"y" * 1000)
+    with pytest.raises(ftplib.error_perm, match=r"^552"):
+        stor_bytes(f, "/big.txt", b"z" * BIG)
     f.quit()
 
 
