@@ -46,10 +46,11 @@ open_mount_point(int rootfd, const char *mount)
 	return (int)syscall(SYS_openat2, rootfd, mount + 1, &how, sizeof(how));
 }
 
+/* The administrator's path, resolved as given (it may be a symlink). */
 static int
 open_source(const char *source)
 {
-	return open(source, DIR_FLAGS | O_NOFOLLOW);
+	return open(source, DIR_FLAGS);
 }
 
 /* Leaves f out of the session, saying why. */

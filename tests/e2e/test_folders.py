@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from conftest import (BIN, HELLO, IS_ROOT, NOBODY, TIMEOUT, build_server,
-                      descendants_named, make_base, retr_bytes, stor_bytes,
-                      user_add)
+                      descendants_named, make_base, proc_status, retr_bytes,
+                      stor_bytes, user_add)
 
 MODES = ["root", "rootless"] if IS_ROOT else ["rootless"]
 DOC = b"shared document\n"
@@ -254,4 +254,8 @@ def test_root_mode_binds_in_the_session_namespace(fsrv):
     opts = lines[-1].split()[5].split(",")
     assert "ro" in opts and "nosuid" in opts and "nodev" in opts
     assert "noexec" in opts
+    # CAP_SYS_ADMIN made the mount; the worker holds nothing after it
+    st = proc_status(out[0])
+    assert int(st["CapEff"], 16) == 0 and int(st["CapBnd"], 16) == 0
+    assert int(st["CapPrm"], 16) == 0
     f.quit()
