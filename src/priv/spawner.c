@@ -210,8 +210,16 @@ setup_role(void)
 		if (tls_load_data(&sc.conf) < 0)
 			log_err("data connections will have no TLS");
 		/* CAP_SYS_ADMIN (the last) only for shared folders' mounts */
+		if (geteuid() == 0 && sc.conf.folder_count > 0 &&
+		    !sandbox_have_cap(CAP_SYS_ADMIN))
+			log_warn("shared folders need CAP_SYS_ADMIN (a systemd "
+				 "drop-in: docs/PERMISSIONS.md); sessions get "
+				 "none");
 		sandbox_keep_caps(post_caps,
-		    sc.conf.folder_count > 0 ? npost : npost - 1);
+		    sc.conf.folder_count > 0 &&
+			    sandbox_have_cap(CAP_SYS_ADMIN) ?
+			npost :
+			npost - 1);
 		break;
 	default:
 		fatal("unknown role");

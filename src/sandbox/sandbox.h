@@ -83,6 +83,8 @@ void sandbox_pam_keeper(void);
 void sandbox_spawner(const struct sandbox_spec *);
 void sandbox_child(enum sandbox_phase, pid_t parent);
 void sandbox_keep_caps(const int *keep, size_t n);
+/* 1 when the capability is in the effective set (spawners' set-up). */
+int sandbox_have_cap(int cap);
 /*
  * An upload hook's runner and the hook (hook_spawn.c): bounding set
  * emptied, uid/gid (root: never 0) with one group, the death signal

@@ -106,6 +106,19 @@ mount_one(int rootfd, struct sandbox_folder *f)
 	close(dst);
 }
 
+/*
+ * No namespace of our own (no CAP_SYS_ADMIN: a systemd unit without
+ * it, RestrictNamespaces=): every folder left out, nothing mounted.
+ */
+static void
+all_left_out(const struct sandbox_spec *s, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < s->nfolders; i++)
+		left_out(&s->folders[i], why);
+}
+
 void
 sb_folders_mount(const struct sandbox_spec *s)
 {
@@ -114,10 +127,15 @@ sb_folders_mount(const struct sandbox_spec *s)
 
 	if (s->nfolders == 0)
 		return;
-	if (unshare(CLONE_NEWNS) < 0)
-		sb_fail("unshare(CLONE_NEWNS)");
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-		sb_fail("mount namespace: make / a slave");
+	if (unshare(CLONE_NEWNS) < 0) {
+		all_left_out(s, "unshare(CLONE_NEWNS)");
+		return;
+	}
+	/* until this holds, a mount could propagate to the host: none made */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+		all_left_out(s, "mount namespace: make / a slave");
+		return;
+	}
 	if ((rootfd = open(s->root, DIR_FLAGS)) < 0)
 		sb_fail("open root");
 	for (i = 0; i < s->nfolders; i++)

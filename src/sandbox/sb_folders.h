@@ -11,8 +11,9 @@ struct sandbox_spec;
 /*
  * Root: a mount namespace of the process's own, every mount a slave,
  * then each folder bound at its mount point under s->root (each
- * folder's fd left -1). Failing to make the namespace is fatal; a
- * folder that cannot be bound is logged and left out.
+ * folder's fd left -1). A folder that cannot be bound is logged and
+ * left out; without a namespace of its own (no CAP_SYS_ADMIN) all are,
+ * and nothing is mounted.
  */
 void sb_folders_mount(const struct sandbox_spec *s);
 /*

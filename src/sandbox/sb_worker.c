@@ -438,6 +438,12 @@ sandbox_child(enum sandbox_phase phase, pid_t parent)
 		sb_fail("seccomp");
 }
 
+int
+sandbox_have_cap(int cap)
+{
+	return sb_have_cap((cap_value_t)cap);
+}
+
 /*
  * The post-login spawner: root keeps only the capabilities in keep
  * (effective, permitted and bounding sets), then no_new_privs and not

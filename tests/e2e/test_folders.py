@@ -7,13 +7,14 @@ rootless."""
 
 import ftplib
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import (BIN, HELLO, IS_ROOT, NOBODY, TIMEOUT, build_server,
+from conftest import (BIN, HELLO, IS_ROOT, NOBODY, REPO, TIMEOUT, build_server,
                       descendants_named, make_base, proc_status, retr_bytes,
                       stor_bytes, user_add)
 
@@ -259,3 +260,37 @@ def test_root_mode_binds_in_the_session_namespace(fsrv):
     assert int(st["CapEff"], 16) == 0 and int(st["CapBnd"], 16) == 0
     assert int(st["CapPrm"], 16) == 0
     f.quit()
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root")
+def test_without_cap_sys_admin_the_session_goes_on_without_them():
+    """The shipped systemd unit's bounding set has no CAP_SYS_ADMIN: the
+    server starts, logins work, the folders are left out (logged) and
+    nothing is mounted."""
+    unit = (REPO / "data/systemd/keepftpd.service").read_text()
+    caps = re.search(r"^CapabilityBoundingSet=(.*)$", unit, re.M).group(1).split()
+    assert "CAP_SYS_ADMIN" not in caps
+    outer, src = make_source()
+    srv = build_server(mode="config", conf_extra={
+        "folder": f"shared {src} /shared rw"})
+    try:
+        (srv.home / "shared").mkdir()
+        r = subprocess.run([BIN, "user", "-f", str(srv.users), "set", srv.user,
+                            "--folders", "shared"], capture_output=True,
+                           text=True, timeout=TIMEOUT)
+        assert r.returncode == 0, r.stderr
+        srv.argv = ["setpriv", "--bounding-set=-all," + ",".join(
+            "+" + c[4:].lower() for c in caps), "--inh-caps=-all"] + srv.argv
+        before = mountinfo()
+        srv.start()
+        assert srv.wait_log(r"shared folders need CAP_SYS_ADMIN")
+        f = srv.login()
+        assert retr_bytes(f, "/hello.txt") == HELLO
+        assert f.nlst("/shared") == []
+        f.quit()
+        assert srv.wait_log(r"shared folder \S+ \(at /shared\) left out")
+        assert mountinfo() == before
+    finally:
+        srv.stop()
+        shutil.rmtree(srv.base, ignore_errors=True)
+        shutil.rmtree(outer, ignore_errors=True)
