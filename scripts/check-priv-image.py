@@ -34,12 +34,13 @@ FTP = ["cmd_parse", "ctrl_read_line", "prelogin_run", "session_run",
        "metrics_main", "http_judge", "metrics_render",
        # the upload hook spawner and runner (kf-spawn-hook)
        "hook_run", "hook_take", "hook_spawner_setup"]
-# the workers' side of the sandbox (sb_worker.c, seccomp_worker.c)
+# the workers' side of the sandbox (sb_worker.c, sb_folders.c, seccomp_worker.c)
 SANDBOX = ["sandbox_enter", "sandbox_spawner", "sandbox_child",
-           "sandbox_keep_caps", "sandbox_hook", "seccomp_prepare",
+           "sandbox_keep_caps", "sandbox_have_cap", "sandbox_hook",
+           "seccomp_prepare",
            "seccomp_apply"]
 # their objects, whose static names are checked as well
-SANDBOX_OBJS = ("sb_worker.c.o", "seccomp_worker.c.o")
+SANDBOX_OBJS = ("sb_worker.c.o", "sb_folders.c.o", "seccomp_worker.c.o")
 GLOBAL = set("TDBRVW")
 LOCAL = set("tdbr")
 

@@ -179,6 +179,24 @@ auth_anon_lookup(const struct conf *c, int force)
 	auth_account(&anon_acct, c->anon_user, force);
 }
 
+/*
+ * A users-file folders= list, or anon_folders, as the mask the spawner
+ * reads. A name the configuration has no folder for is left out and
+ * logged (the configuration may have been reloaded without it).
+ */
+static void
+folders_of(const struct conf *c, const char *list, struct auth_identity *id)
+{
+	int r = conf_folder_mask(c, list, &id->folders);
+
+	if (r < 0)
+		id->folders = 0;
+	if (r != 0)
+		log_warn("user %-s: %d shared folder name(s) are not in the "
+			 "configuration; left out",
+		    id->name, r < 0 ? 1 : r);
+}
+
 static int
 anon_identity(const struct conf *c, const struct conf_vhost *vh,
     struct auth_identity *id)
@@ -209,6 +227,7 @@ anon_identity(const struct conf *c, const struct conf_vhost *vh,
 	    set_str(id->root, sizeof(id->root),
 		vh != NULL ? vh->anon_root : c->anon_root) < 0)
 		return -1;
+	folders_of(c, c->anon_folders, id);
 	return 0;
 }
 
@@ -258,7 +277,8 @@ find_in_file(const struct conf *c, const char *user, struct users_entry *e)
 }
 
 static int
-virtual_identity(const struct users_entry *e, struct auth_identity *id)
+virtual_identity(const struct conf *c, const struct users_entry *e,
+    struct auth_identity *id)
 {
 	if (geteuid() == 0) {
 		id->uid = e->uid;
@@ -283,6 +303,7 @@ virtual_identity(const struct users_entry *e, struct auth_identity *id)
 		0 ||
 	    set_str(id->deny_from, sizeof(id->deny_from), e->deny_from) < 0)
 		return -1;
+	folders_of(c, e->folders, id);
 	return set_str(id->root, sizeof(id->root), e->home);
 }
 
@@ -318,7 +339,7 @@ check_virtual(const struct conf *c, const struct users_entry *e, int from_file,
 		return stale ? verify_dummy(c, pass) : -1;
 	if (stale && from_file && c->pwhash_rehash)
 		rehash(c, e, pass);
-	return virtual_identity(e, id);
+	return virtual_identity(c, e, id);
 }
 
 static int
@@ -386,7 +407,7 @@ auth_identity_by_cert(const struct conf *c, const char *inline_users,
 		      user, &e)) ||
 		find_in_file(c, user, &e)))
 		return -1;
-	if (virtual_identity(&e, &tmp) < 0)
+	if (virtual_identity(c, &e, &tmp) < 0)
 		return -1;
 	*id = tmp;
 	return 0;

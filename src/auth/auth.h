@@ -37,6 +37,9 @@ struct auth_identity {
 	 * matches, writable decides (PERM_ALL, else PERM_READ)
 	 */
 	struct perm_set perms;
+	/* shared folders: bit i is conf->folder[i] (users-file folders=,
+	   anon_folders), resolved by the monitor at login */
+	uint32_t folders;
 };
 
 /*

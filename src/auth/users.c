@@ -28,11 +28,16 @@
  *          as a.b.c.d[/bits] or v6addr[/bits] separated by ';' (at
  *          most 64, KF_USERS_ADDRS_MAX bytes): the monitor refuses this
  *          user's login from an address deny_from matches, or that a
- *          non-empty allow_from does not. An unknown flag, a bad value
- *          or a flag given twice is an error.
+ *          non-empty allow_from does not.
  *          "perm=PATH:PERMS" (repeatable, one per path, at most
  *          KF_PERM_RULES_MAX): per-directory permissions, PERMS
  *          separated by ';' (docs/PERMISSIONS.md, common/perm.h).
+ *          "folders=LIST": shared folders (the configuration's folder
+ *          names) this user gets, separated by ';' (at most
+ *          KF_FOLDERS_LIST_MAX bytes); a name the configuration lacks
+ *          is left out at login.
+ *          An unknown flag, a bad value or a flag given twice is an
+ *          error.
  * A malformed line is an error with its line number; at login a
  * malformed file is treated as "no such user". When a name appears on
  * several lines the first wins (`keepftpd user add` refuses duplicates).
@@ -303,6 +308,35 @@ parse_perm_flag(const char *s, size_t n, struct users_entry *e,
 	return 1;
 }
 
+/*
+ * folders=NAME;NAME: 1 when s is it (stored with ',' between names, as
+ * conf_folder_mask reads it), 0 when it is another flag, -1 when bad.
+ */
+static int
+parse_folders_flag(const char *s, size_t n, struct users_entry *e,
+    const char **err)
+{
+	static const char key[] = "folders=";
+	size_t k = sizeof(key) - 1, i, start;
+
+	if (n < k || memcmp(s, key, k) != 0)
+		return 0;
+	*err = "bad folder list (folder names, ';' between)";
+	if (e->folders[0] != '\0' || n == k || n - k > KF_FOLDERS_LIST_MAX)
+		return -1;
+	for (i = start = k; i <= n; i++) {
+		if (i < n && s[i] != ';')
+			continue;
+		if (!conf_folder_name_ok(s + start, i - start))
+			return -1;
+		start = i + 1;
+	}
+	for (i = k; i < n; i++)
+		e->folders[i - k] = s[i] == ';' ? ',' : s[i];
+	e->folders[n - k] = '\0';
+	return 1;
+}
+
 static int
 parse_flags(struct cursor *c, struct users_entry *e, const char **err)
 {
@@ -320,6 +354,8 @@ parse_flags(struct cursor *c, struct users_entry *e, const char **err)
 		}
 		if ((r = parse_addr_flag(t, n, e, err)) == 0)
 			r = parse_perm_flag(t, n, e, err);
+		if (r == 0)
+			r = parse_folders_flag(t, n, e, err);
 		if (r < 0 || (r == 0 && parse_flag(t, n, e, err) < 0))
 			return -1;
 		if (cursor_eof(c))
@@ -483,7 +519,9 @@ users_format_flags(const struct users_entry *e, struct buf *b)
 		e->allow_from[0] != '\0' ? e->allow_from : NULL) < 0 ||
 	    users_format_addrs(b, &sep, "deny_from",
 		e->deny_from[0] != '\0' ? e->deny_from : NULL) < 0 ||
-	    users_format_perms(b, &sep, &e->perms) < 0)
+	    users_format_perms(b, &sep, &e->perms) < 0 ||
+	    users_format_addrs(b, &sep, "folders",
+		e->folders[0] != '\0' ? e->folders : NULL) < 0)
 		return -1;
 	return 0;
 }

@@ -45,6 +45,8 @@ struct users_entry {
 	char deny_from[KF_USERS_ADDRS_MAX + 1];
 	/* per-directory permissions: "perm=PATH:PERMS" flags (perm.h) */
 	struct perm_set perms;
+	/* shared folders (folder = names, ','-separated); "": none */
+	char folders[KF_FOLDERS_LIST_MAX + 1];
 };
 
 int users_valid_name(const char *, size_t);

@@ -61,6 +61,7 @@ struct opts {
 	unsigned long ops; /* 0: the configuration's */
 	unsigned long mem_kib;
 	int add_only; /* an add-only option was given */
+	const char *folders; /* --folders LIST: ',' or ';' between; "": none */
 	unsigned limit_bits; /* limit options given */
 	uint64_t limit[LIMIT_OPTS]; /* their values */
 	/* --perm PATH:PERMS and --no-perm PATH (add, set) */
@@ -87,7 +88,7 @@ usage(void)
 	    "       keepftpd user [-c CONF] [-f FILE] del NAME\n"
 	    "       keepftpd user [-c CONF] [-f FILE] list\n"
 	    "LIMITS: [--down-rate B/S] [--up-rate B/S] [--quota-bytes N] "
-	    "[--quota-files N] (0: none)\n"
+	    "[--quota-files N] (0: none) [--folders NAME,... (\"\": none)]\n"
 	    "The argon2id cost is pwhash_opslimit and pwhash_memlimit_kib of "
 	    "CONF\n(default " DEFAULT_CONF ", when it exists), unless "
 	    "--opslimit or --memlimit-kib say else.\n"
@@ -143,6 +144,36 @@ limit_opt(struct opts *o, const char *k, const char *v)
 		return 0;
 	}
 	return 1;
+}
+
+/*
+ * --folders: the names (',' or ';' between) into e->folders, checked as
+ * the users file's parser checks them; "" clears. 0, or -1 (said).
+ */
+static int
+apply_folders(const char *list, struct users_entry *e)
+{
+	size_t n = strlen(list), i, start = 0;
+
+	if (n > KF_FOLDERS_LIST_MAX)
+		goto bad;
+	for (i = 0; n > 0 && i <= n; i++) {
+		if (i < n && list[i] != ',' && list[i] != ';')
+			continue;
+		if (!conf_folder_name_ok(list + start, i - start))
+			goto bad;
+		start = i + 1;
+	}
+	for (i = 0; i < n; i++)
+		e->folders[i] = list[i] == ';' ? ',' : list[i];
+	e->folders[n] = '\0';
+	return 0;
+bad:
+	fprintf(stderr,
+	    "keepftpd user: --folders %s: folder names (letters, digits, "
+	    "'_', '-'; at most %d bytes each) separated by ','\n",
+	    list, KF_FOLDER_NAME_MAX);
+	return -1;
 }
 
 /* The limits given on the command line, into e's flags. */
@@ -238,6 +269,8 @@ parse_opt(struct opts *o, int argc, char **argv, int *i)
 		return r;
 	if ((r = perm_opt(o, k, v)) <= 0)
 		return r;
+	if (strcmp(k, "--folders") == 0)
+		return o->folders = v, 0;
 	o->add_only = 1;
 	if (strcmp(k, "--home") == 0)
 		return o->home = v, 0;
@@ -292,11 +325,11 @@ parse_args(struct opts *o, int argc, char **argv)
 		return -1;
 	if (o->limit_bits != 0 && o->cmd != CMD_ADD && o->cmd != CMD_SET)
 		return -1;
-	if ((o->nperm != 0 || o->nnoperm != 0) && o->cmd != CMD_ADD &&
-	    o->cmd != CMD_SET)
+	if ((o->nperm != 0 || o->nnoperm != 0 || o->folders != NULL) &&
+	    o->cmd != CMD_ADD && o->cmd != CMD_SET)
 		return -1;
 	if (o->cmd == CMD_SET && o->limit_bits == 0 && o->nperm == 0 &&
-	    o->nnoperm == 0)
+	    o->nnoperm == 0 && o->folders == NULL)
 		return -1;
 	return 0;
 }
@@ -646,6 +679,8 @@ build_entry(const struct opts *o, struct users_entry *e)
 	buf_free(b);
 	if (r == 1)
 		apply_limits(o, e);
+	if (r == 1 && o->folders != NULL && apply_folders(o->folders, e) < 0)
+		return -1;
 	return r == 1 ? apply_perms(o, e) : -1;
 }
 
@@ -694,7 +729,7 @@ do_passwd(const struct opts *o, const char *text, size_t len, struct buf *out)
 	return rewrite(o->file, text, len, o->name, &e, out) == 1 ? 0 : -1;
 }
 
-/* set: new rate and quota flags for an existing user. */
+/* set: new rate, quota and folders flags for an existing user. */
 static int
 do_set(const struct opts *o, const char *text, size_t len, struct buf *out)
 {
@@ -703,7 +738,8 @@ do_set(const struct opts *o, const char *text, size_t len, struct buf *out)
 	if (find_user(o, text, len, &e) < 0)
 		return -1;
 	apply_limits(o, &e);
-	if (apply_perms(o, &e) < 0)
+	if (apply_perms(o, &e) < 0 ||
+	    (o->folders != NULL && apply_folders(o->folders, &e) < 0))
 		return -1;
 	return rewrite(o->file, text, len, o->name, &e, out) == 1 ? 0 : -1;
 }

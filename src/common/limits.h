@@ -34,6 +34,9 @@
 #define KF_USERS_LINE_MAX	1024
 #define KF_LISTEN_MAX		8	/* listen = lines */
 #define KF_PASV_MAP_MAX		32	/* pasv_address_map = entries */
+#define KF_FOLDERS_MAX		16	/* folder = lines (shared folders) */
+#define KF_FOLDER_NAME_MAX	32	/* a shared folder's name, bytes */
+#define KF_FOLDERS_LIST_MAX	256	/* a users-file folders= value, anon_folders, bytes */
 #define KF_LIST_ENTRIES_MAX	100000	/* entries in one listing */
 #define KF_LIST_BUF		(256 * 1024)
 #define KF_XFER_CHUNK		(1024 * 1024)	/* sendfile / upload block */

@@ -54,6 +54,7 @@ enum conf_type {
 	CONF_T_VHOST,
 	CONF_T_PASVADDR,
 	CONF_T_PASVMAP,
+	CONF_T_FOLDER,
 };
 
 struct conf_opt {
@@ -80,6 +81,7 @@ struct conf_opt {
 #define CONF_AUX_VHOST(n)    offsetof(struct conf, n##_count)
 #define CONF_AUX_PASVADDR(n) offsetof(struct conf, n##_ip)
 #define CONF_AUX_PASVMAP(n)  offsetof(struct conf, n##_count)
+#define CONF_AUX_FOLDER(n)   offsetof(struct conf, n##_count)
 
 #define CONF_OPT(t, n, d, lo, hi, doc) \
 	{ #n, CONF_T_##t, offsetof(struct conf, n), CONF_AUX_##t(n), (lo), \
@@ -113,6 +115,8 @@ static const struct conf_opt opts[] = { CONF_OPTIONS(CONF_OPT) };
 	_Static_assert((lo) == 0 && (hi) == 0, #n ": address takes no range");
 #define CONF_ASSERT_PASVMAP(n, lo, hi) \
 	_Static_assert((lo) == 0 && (hi) == 0, #n ": map takes no range");
+#define CONF_ASSERT_FOLDER(n, lo, hi) \
+	_Static_assert((lo) == 0 && (hi) == 0, #n ": folder takes no range");
 #define CONF_ASSERT(t, n, d, lo, hi, doc) CONF_ASSERT_##t(n, lo, hi)
 
 CONF_OPTIONS(CONF_ASSERT)
@@ -888,6 +892,107 @@ set_vhost(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
 }
 
 /*
+ * A virtual path as a folder's MOUNT_PATH: absolute, not "/", no empty,
+ * "." or ".." name, no trailing slash.
+ */
+static int
+mount_path_ok(const char *p, size_t n)
+{
+	size_t i = 0, k;
+
+	if (n < 2 || p[0] != '/' || p[n - 1] == '/')
+		return 0;
+	while (i < n) {
+		i++; /* the slash */
+		k = i;
+		while (i < n && p[i] != '/')
+			i++;
+		if (i == k || (i - k == 1 && p[k] == '.') ||
+		    (i - k == 2 && p[k] == '.' && p[k + 1] == '.') ||
+		    i - k > KF_NAME_MAX)
+			return 0;
+	}
+	return 1;
+}
+
+/* The optional fourth word of a folder line: 0 ro, 1 rw, -1 neither. */
+static int
+folder_mode(const char *w, size_t n)
+{
+	if (n == 2 && memcmp(w, "ro", 2) == 0)
+		return 0;
+	if (n == 2 && memcmp(w, "rw", 2) == 0)
+		return 1;
+	return -1;
+}
+
+/* One folder line into *f. */
+static int
+folder_item(const struct conf_opt *o, const char *v, size_t n,
+    struct conf_folder *f, struct ectx *e)
+{
+	const char *w[4];
+	size_t wl[4], k;
+	struct shown s;
+
+	k = split_words(v, n, w, wl, 4);
+	if (k < 3 || k > 4)
+		return fail(e,
+		    "%s: expected NAME SOURCE_DIR MOUNT_PATH [ro|rw]", o->name);
+	if (!conf_folder_name_ok(w[0], wl[0]))
+		return fail(e,
+		    "%s: '%s' is not a folder name (letters, digits, '_', "
+		    "'-', at most %d bytes)",
+		    o->name, show(&s, w[0], wl[0]), KF_FOLDER_NAME_MAX);
+	if (w[1][0] != '/')
+		return fail(e, "%s: '%s' is not an absolute path", o->name,
+		    show(&s, w[1], wl[1]));
+	if (!mount_path_ok(w[2], wl[2]))
+		return fail(e,
+		    "%s: '%s' is not a mount path (absolute, clean, not /)",
+		    o->name, show(&s, w[2], wl[2]));
+	f->writable = k == 4 ? folder_mode(w[3], wl[3]) : 0;
+	if (f->writable < 0)
+		return fail(e, "%s: '%s' is neither ro nor rw", o->name,
+		    show(&s, w[3], wl[3]));
+	memcpy(f->name, w[0], wl[0]);
+	f->name[wl[0]] = '\0';
+	memcpy(f->source, w[1], wl[1]);
+	f->source[wl[1]] = '\0';
+	memcpy(f->mount, w[2], wl[2]);
+	f->mount[wl[2]] = '\0';
+	return 0;
+}
+
+/* Appends a folder (a first line replaces the list; empty: none). */
+static int
+set_folder(struct conf *c, const struct conf_opt *o, const char *v, size_t n,
+    struct ectx *e)
+{
+	struct conf_folder *list = field(c, o), f;
+	size_t *count = aux(c, o), k = e->append ? *count : 0, i;
+
+	if (has_ctl(v, n))
+		return fail(e, "%s: control character in value", o->name);
+	if (n == 0 && !e->append) {
+		*count = 0;
+		return 0;
+	}
+	if (k == KF_FOLDERS_MAX)
+		return fail(e, "%s: more than %d shared folders", o->name,
+		    KF_FOLDERS_MAX);
+	if (folder_item(o, v, n, &f, e) < 0)
+		return -1;
+	for (i = 0; i < k; i++)
+		if (strcmp(list[i].name, f.name) == 0)
+			return fail(e, "%s: folder '%s' is given twice",
+			    o->name, f.name);
+	list[k] = f;
+	*count = k + 1;
+	return 0;
+}
+
+/*
  * A PASV address (IPv4 literal or host name, resolve.c) in
  * v[0..n) into ip; text, when not NULL, keeps it as written.
  */
@@ -1037,6 +1142,7 @@ static conf_setter *const setters[] = {
 	[CONF_T_VHOST] = set_vhost,
 	[CONF_T_PASVADDR] = set_pasvaddr,
 	[CONF_T_PASVMAP] = set_pasvmap,
+	[CONF_T_FOLDER] = set_folder,
 };
 
 static int
@@ -1167,7 +1273,7 @@ static int
 repeatable(const struct conf_opt *o)
 {
 	return o->type == CONF_T_LISTEN || o->type == CONF_T_VHOST ||
-	    o->type == CONF_T_PASVMAP;
+	    o->type == CONF_T_PASVMAP || o->type == CONF_T_FOLDER;
 }
 
 static void
@@ -1378,6 +1484,44 @@ check_client_certs(const struct conf *c, struct ectx *e)
 		    "need tls_client_ca");
 }
 
+/* 1 when mount path a lies strictly inside b ("/b/x" in "/b"). */
+static int
+mount_inside(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+
+	return strncmp(a, b, n) == 0 && a[n] == '/';
+}
+
+/*
+ * Folders: no MOUNT_PATH inside another's (one may be shared, the
+ * session takes the first); anon_folders names folders only.
+ */
+static void
+check_folders(const struct conf *c, struct ectx *e)
+{
+	size_t i, j;
+	uint32_t mask;
+	int r;
+
+	for (i = 0; i < c->folder_count; i++)
+		for (j = 0; j < c->folder_count; j++)
+			if (mount_inside(c->folder[i].mount,
+				c->folder[j].mount))
+				fail(e,
+				    "folder %s: mount path %s lies inside "
+				    "folder %s's",
+				    c->folder[i].name, c->folder[i].mount,
+				    c->folder[j].name);
+	r = conf_folder_mask(c, c->anon_folders, &mask);
+	if (r < 0)
+		fail(e,
+		    "anon_folders: not a comma-separated list of folder "
+		    "names");
+	else if (r > 0)
+		fail(e, "anon_folders: %d name(s) are no folder", r);
+}
+
 /* `auto` becomes yes or no once every option is known. */
 static void
 settle_auto(struct conf *c)
@@ -1401,6 +1545,7 @@ conf_check(struct conf *c, struct conf_errors *errs)
 	check_tls(c, &e);
 	check_proxy(c, &e);
 	check_client_certs(c, &e);
+	check_folders(c, &e);
 	if (strcmp(c->upload_hook_user, "root") == 0)
 		fail(&e, "upload_hook_user: a hook never runs as root");
 	if (e.nerr > 0)
@@ -1606,6 +1751,7 @@ static const char *const type_names[] = {
 	[CONF_T_VHOST] = "virtual host",
 	[CONF_T_PASVADDR] = "IPv4 address or host name",
 	[CONF_T_PASVMAP] = "CIDR=ADDRESS list",
+	[CONF_T_FOLDER] = "shared folder",
 };
 
 static void
@@ -1654,6 +1800,9 @@ out_range(struct out *w, const struct conf_opt *o)
 	case CONF_T_PASVMAP:
 		out_fmt(w, "0 to %d entries", KF_PASV_MAP_MAX);
 		break;
+	case CONF_T_FOLDER:
+		out_fmt(w, "0 to %d lines", KF_FOLDERS_MAX);
+		break;
 	}
 }
 
@@ -1692,8 +1841,9 @@ static const char doc_intro[] =
     "- Each option may be set once. The exceptions are `listen`: its first\n"
     "  line replaces the default, later lines add addresses (a `listen`\n"
     "  value may also be a comma-separated list); `vhost`: each line\n"
-    "  adds one virtual host; and `pasv_address_map`: like `listen`, its\n"
-    "  later lines add entries, in order.\n"
+    "  adds one virtual host; `folder`: each line adds one shared\n"
+    "  folder; and `pasv_address_map`: like `listen`, its later lines\n"
+    "  add entries, in order.\n"
     "- Booleans are `yes`/`no`, `true`/`false`, `on`/`off` or `1`/`0` (any\n"
     "  case). Integers are decimal digits only, modes octal digits only (no\n"
     "  sign, no spaces). Paths are absolute, or empty.\n"

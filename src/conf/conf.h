@@ -33,7 +33,8 @@
  * (comma-separated file name globs, at most max bytes), VHOST
  * (repeatable NAME ANON_ROOT [BANNER_FILE]), PASVADDR (an IPv4 address
  * or a host name resolved at load, into name_ip), PASVMAP (repeatable
- * CIDR=ADDRESS lists, into struct conf_pasv_map).
+ * CIDR=ADDRESS lists, into struct conf_pasv_map), FOLDER (repeatable
+ * NAME SOURCE_DIR MOUNT_PATH [ro|rw], into struct conf_folder).
  */
 #define CONF_OPTIONS(X) \
 	X(LISTEN, listen, "127.0.0.1:2121", 0, 0, \
@@ -253,6 +254,26 @@
 	    "hold blanks. Repeat the key for more (at most 16); a name given " \
 	    "twice is an error. Without any, HOST accepts any well-formed " \
 	    "name and changes nothing.") \
+	X(FOLDER, folder, "", 0, 0, \
+	    "A shared folder: `NAME SOURCE_DIR MOUNT_PATH [ro|rw]`, separated " \
+	    "by blanks. The directory SOURCE_DIR appears at MOUNT_PATH in the " \
+	    "tree of every session given NAME (users-file flag " \
+	    "`folders=NAME;...`, `anon_folders`). NAME: letters, digits, `_` " \
+	    "and `-`, at most 32 bytes, unique. SOURCE_DIR: an absolute path. " \
+	    "MOUNT_PATH: an absolute, clean path as the client sees it (not " \
+	    "`/`, no `.` or `..`), which must exist as a directory in the " \
+	    "user's root (a session whose tree lacks it, or has a symlink " \
+	    "there, does not get the folder; it is never created). `ro` " \
+	    "(the default): read-only for everyone; `rw`: writable for users " \
+	    "who may write. Kernel-confined: as root a bind mount in a private " \
+	    "mount namespace of the session, rootless a second Landlock rule " \
+	    "and a second resolution root (docs/PERMISSIONS.md, Shared " \
+	    "folders). Two folders may share a MOUNT_PATH (a session given " \
+	    "both gets the first); one MOUNT_PATH may not lie inside " \
+	    "another. Repeat the key for more (at most 16).") \
+	X(STR, anon_folders, "", 0, KF_FOLDERS_LIST_MAX, \
+	    "Shared folders (`folder` names, comma-separated) that anonymous " \
+	    "sessions get; each must be a configured folder. Empty: none.") \
 	X(BOOL, message_enable, "no", 0, 1, \
 	    "On CWD, show the text of the new directory's `.message` file.") \
 	X(BOOL, list_recursive, "no", 0, 1, \
@@ -436,6 +457,17 @@ struct conf_vhost {
 };
 
 /*
+ * One folder line: source is absolute, mount an absolute clean virtual
+ * path other than "/", writable 1 for `rw`.
+ */
+struct conf_folder {
+	char name[KF_FOLDER_NAME_MAX + 1];
+	char source[KF_CONF_VALUE_MAX + 1];
+	char mount[KF_CONF_VALUE_MAX + 1];
+	int writable;
+};
+
+/*
  * One pasv_address_map entry: clients in net/bits get addr in PASV.
  * net has no bit set past bits.
  */
@@ -460,6 +492,9 @@ struct conf_pasv_map {
 #define CONF_FIELD_PATTERNS(n) char n[KF_CONF_VALUE_MAX + 1];
 #define CONF_FIELD_VHOST(n) \
 	struct conf_vhost n[CONF_VHOST_MAX]; \
+	size_t n##_count;
+#define CONF_FIELD_FOLDER(n) \
+	struct conf_folder n[KF_FOLDERS_MAX]; \
 	size_t n##_count;
 #define CONF_FIELD_PASVADDR(n) \
 	char n[CONF_HOST_MAX + 1]; \
@@ -517,6 +552,14 @@ void conf_print_man(int fd, const char *version, const char *date);
  * + 1 bytes). 0, or -EINVAL.
  */
 int conf_host_norm(const char *in, size_t n, char *out);
+/*
+ * A list of folder names (',' between them; conf_lookup.c) as a mask of
+ * c->folder indices in *mask. The number of names that are no folder
+ * (left out of the mask), or -EINVAL for a malformed list.
+ */
+int conf_folder_mask(const struct conf *c, const char *list, uint32_t *mask);
+/* NAME of a folder: 1..KF_FOLDER_NAME_MAX of [A-Za-z0-9_-]. */
+int conf_folder_name_ok(const char *s, size_t n);
 /* The vhost named name (lowercase, as conf_host_norm writes it), or NULL. */
 const struct conf_vhost *conf_vhost_find(const struct conf *, const char *name);
 /* The 220 greeting: banner_file's text when set, else banner. */

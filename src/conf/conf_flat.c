@@ -71,6 +71,24 @@ vhosts_ok(const struct conf_vhost *v, size_t count, size_t max)
 	return 1;
 }
 
+/* Names, paths ended; absolute paths; writable 0 or 1. */
+static int
+folders_ok(const struct conf_folder *f, size_t count, size_t max)
+{
+	size_t i;
+
+	if (count > max)
+		return 0;
+	for (i = 0; i < count; i++)
+		if (!ended(f[i].name, sizeof(f[i].name)) ||
+		    !ended(f[i].source, sizeof(f[i].source)) ||
+		    !ended(f[i].mount, sizeof(f[i].mount)) ||
+		    f[i].source[0] != '/' || f[i].mount[0] != '/' ||
+		    (f[i].writable & ~1) != 0)
+			return 0;
+	return 1;
+}
+
 static const uint8_t no_addr[4];
 
 /*
@@ -128,6 +146,8 @@ pasvmap_ok(const struct conf_pasv_map *m, size_t count, size_t max)
 	pasvaddr_ok((c)->n, sizeof((c)->n), (c)->n##_ip)
 #define FLAT_PASVMAP(c, n, lo, hi) \
 	pasvmap_ok((c)->n, (c)->n##_count, NITEMS((c)->n))
+#define FLAT_FOLDER(c, n, lo, hi) \
+	folders_ok((c)->n, (c)->n##_count, NITEMS((c)->n))
 #define FLAT_CHECK(t, n, d, lo, hi, doc) \
 	if (!FLAT_##t(c, n, lo, hi)) { \
 		*what = #n; \

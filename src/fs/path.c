@@ -99,7 +99,8 @@ path_split(const char *vpath, char *parent, size_t psz, const char **name)
 /*
  * The directory holding vpath's last component, as a dirfd for the
  * *at() calls, which then act on one plain name (no slash, not a dot
- * name) and do not follow a final symlink.
+ * name) and do not follow a final symlink. A shared folder's mount
+ * point itself is EBUSY.
  */
 int
 fs_open_parent(int rootfd, const char *vpath, const char **name)
@@ -117,6 +118,11 @@ fs_open_parent_real(int rootfd, const char *vpath, const char **name,
 
 	if (path_split(vpath, parent, sizeof(parent), name) < 0) {
 		errno = EINVAL;
+		return -1;
+	}
+	if (fs_folder_mount_point(vpath)) {
+		/* as a mount point is to rmdir and rename: rootless too */
+		errno = EBUSY;
 		return -1;
 	}
 	fd = fs_open_real(rootfd, parent, O_PATH | O_DIRECTORY, 0, real,

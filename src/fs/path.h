@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "../common/limits.h"
+
 int path_resolve(const char *cwd, const char *arg, char *out, size_t outsz);
 int path_split(const char *vpath, char *parent, size_t psz, const char **name);
 int fs_open(int rootfd, const char *vpath, int flags, mode_t mode);
@@ -25,5 +27,20 @@ int fs_open_real(int rootfd, const char *vpath, int flags, mode_t mode,
     char *real, size_t realsz);
 int fs_open_parent_real(int rootfd, const char *vpath, const char **name,
     char *real, size_t realsz);
+
+/*
+ * Shared folders, rootless (walk.c): fs_open enters fd, a directory
+ * opened outside the root, where the walk reaches mount (an absolute
+ * clean virtual path whose directory exists in the user's tree). Set
+ * once per session, before any fs_open; at most KF_FOLDERS_MAX. 0 or
+ * -EINVAL. As root the table stays empty: bind mounts do it.
+ */
+struct fs_folder {
+	char mount[KF_CONF_VALUE_MAX + 1];
+	int fd;
+};
+int fs_folders_set(const struct fs_folder *, size_t n);
+/* 1 when vpath is a folder's mount point (as rmdir/rename: EBUSY). */
+int fs_folder_mount_point(const char *vpath);
 
 #endif

@@ -122,7 +122,20 @@ struct walk {
 	struct inode *links; /* files with nlink > 1 */
 	size_t nlinks;
 	size_t links_cap;
+	uint64_t mnt; /* the root's mount id; 0: the kernel does not say */
 };
+
+/* The mount id of fd, or 0 when the kernel does not tell (before 5.8). */
+static uint64_t
+mount_id(int fd)
+{
+	struct statx sx;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0 ||
+	    !(sx.stx_mask & STATX_MNT_ID))
+		return 0;
+	return sx.stx_mnt_id;
+}
 
 static int
 remember_link(struct walk *w, const struct stat *st)
@@ -181,6 +194,12 @@ walk_sub(struct walk *w, int dirfd, const char *name, const struct stat *st,
 	    now.st_ino != st->st_ino) {
 		close(fd);
 		return -EAGAIN; /* changed under us: try again */
+	}
+	if (w->mnt != 0 && mount_id(fd) != w->mnt) {
+		/* another mount (a shared folder's bind): not the user's */
+		close(fd);
+		w->u.files--;
+		return 0;
 	}
 	w->path[depth + 1] = (struct inode){ now.st_dev, now.st_ino, 0 };
 	return walk_dir(w, fd, depth + 1);
@@ -283,6 +302,7 @@ quota_walk(int dirfd, unsigned max_depth, size_t max_entries,
 		return r;
 	}
 	w.path[0] = (struct inode){ st.st_dev, st.st_ino, 0 };
+	w.mnt = mount_id(fd);
 	r = walk_dir(&w, fd, 0);
 	if (r == 0) {
 		count_links(&w);

@@ -50,6 +50,8 @@ void quota_sub(struct quota_usage *u, uint64_t bytes, uint64_t files);
  * The usage of the tree under dirfd, never following a symlink
  * (openat O_NOFOLLOW, fstatat AT_SYMLINK_NOFOLLOW), a directory met
  * again below itself (same dev/ino: a bind mount) not entered twice,
+ * a directory on another mount than dirfd's (a shared folder's bind
+ * mount, as root; any file system mounted in the tree) not entered,
  * hard links counted once. -ELOOP deeper than max_depth, -E2BIG past
  * max_entries entries, -errno on a read error: no partial count.
  */

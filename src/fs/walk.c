@@ -22,6 +22,17 @@
  * mode rule applies to it. A dangling symlink as the last name is
  * followed, as RESOLVE_IN_ROOT does: the file is made where the target
  * points, inside the root (O_EXCL or O_NOFOLLOW: EEXIST or ELOOP).
+ *
+ * Shared folders, rootless (fs_folders_set; as root the kernel's bind
+ * mounts do it and the table is empty): when the resolved prefix
+ * becomes a folder's mount point (a directory that exists in the
+ * user's tree), the walk goes on in the folder's source descriptor
+ * instead, as it would cross a mount. The resolved prefix still names
+ * the path from the user's root, so ".." out of the folder's top (a
+ * client's, or a symlink's) lands on the mount point's parent in the
+ * user's tree, and an absolute symlink target starts again at the
+ * user's root: nothing leads to the source's parent. Landlock allows
+ * nothing outside the user's root and the folders' sources.
  * Runs in: post-login worker.
  */
 #include <errno.h>
@@ -49,15 +60,77 @@ struct walk {
 	size_t rlen;
 	char rest[KF_PATH_MAX + 1];
 	char resolved[KF_PATH_MAX + 1];
+	char again[KF_PATH_MAX + 1]; /* up(): the prefix walked again */
 	char name[KF_NAME_MAX + 1];
 	char *real; /* fs_open_real: where the opened name lies */
 	size_t realsz;
 };
 
+/* The session's shared folders (rootless): set once, before any walk. */
+static struct fs_folder folders[KF_FOLDERS_MAX];
+static size_t nfolders;
+
+int
+fs_folders_set(const struct fs_folder *f, size_t n)
+{
+	size_t i;
+
+	if (n > KF_FOLDERS_MAX)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (f[i].fd < 0 || f[i].mount[0] != '/' ||
+		    memchr(f[i].mount, '\0', sizeof(f[i].mount)) == NULL)
+			return -EINVAL;
+	memcpy(folders, f, n * sizeof(*f));
+	nfolders = n;
+	return 0;
+}
+
+/* The folder whose mount point is dir + "/" + name, or NULL. */
+static const struct fs_folder *
+folder_at(const char *dir, size_t dlen, const char *name)
+{
+	const char *m;
+	size_t i;
+
+	for (i = 0; i < nfolders; i++) {
+		m = folders[i].mount;
+		if (strncmp(m, dir, dlen) == 0 && m[dlen] == '/' &&
+		    strcmp(m + dlen + 1, name) == 0)
+			return &folders[i];
+	}
+	return NULL;
+}
+
+int
+fs_folder_mount_point(const char *vpath)
+{
+	size_t i;
+
+	for (i = 0; i < nfolders; i++)
+		if (strcmp(folders[i].mount, vpath) == 0)
+			return 1;
+	return 0;
+}
+
+/* An fd the walk does not own: the root's or a folder's. */
+static int
+borrowed(const struct walk *w, int fd)
+{
+	size_t i;
+
+	if (fd == w->rootfd)
+		return 1;
+	for (i = 0; i < nfolders; i++)
+		if (folders[i].fd == fd)
+			return 1;
+	return 0;
+}
+
 static void
 enter(struct walk *w, int fd)
 {
-	if (w->dirfd != w->rootfd)
+	if (!borrowed(w, w->dirfd))
 		close(w->dirfd);
 	w->dirfd = fd;
 }
@@ -71,15 +144,23 @@ to_root(struct walk *w)
 	w->resolved[0] = '\0';
 }
 
-/* fd is the directory w->name names in dirfd: one level down. */
+/*
+ * fd is the directory w->name names in dirfd: one level down; into a
+ * shared folder's source when that directory is its mount point.
+ */
 static int
 descend(struct walk *w, int fd)
 {
+	const struct fs_folder *f = folder_at(w->resolved, w->rlen, w->name);
 	size_t n = strlen(w->name);
 
 	if (n + 1 > KF_PATH_MAX - w->rlen) {
 		close(fd);
 		return -ENAMETOOLONG;
+	}
+	if (f != NULL) {
+		close(fd);
+		fd = f->fd;
 	}
 	w->resolved[w->rlen++] = '/';
 	memcpy(w->resolved + w->rlen, w->name, n + 1);
@@ -93,24 +174,25 @@ static int
 up(struct walk *w)
 {
 	const char *p, *end;
-	size_t len;
-	int fd;
+	size_t len = w->rlen;
+	int fd, r;
 
-	while (w->rlen > 0 && w->resolved[w->rlen - 1] != '/')
-		w->rlen--;
-	if (w->rlen > 0)
-		w->rlen--;
-	w->resolved[w->rlen] = '\0';
-	len = w->rlen;
-	enter(w, w->rootfd);
-	for (p = w->resolved; p < w->resolved + len; p = end) {
+	while (len > 0 && w->resolved[len - 1] != '/')
+		len--;
+	if (len > 0)
+		len--;
+	memcpy(w->again, w->resolved, len);
+	w->again[len] = '\0';
+	to_root(w);
+	for (p = w->again; p < w->again + len; p = end) {
 		p++; /* the slash */
 		end = p + strcspn(p, "/");
 		memcpy(w->name, p, (size_t)(end - p));
 		w->name[end - p] = '\0';
 		if ((fd = sys_openat(w->dirfd, w->name, DIR_FLAGS, 0)) < 0)
 			return -errno;
-		enter(w, fd);
+		if ((r = descend(w, fd)) < 0)
+			return r;
 	}
 	return 0;
 }
@@ -204,8 +286,18 @@ path_last(struct walk *w, int fd, int *out)
 static int
 last(struct walk *w, int flags, mode_t mode, int *out)
 {
+	const struct fs_folder *f = folder_at(w->resolved, w->rlen, w->name);
 	int fd, e;
 
+	/* a folder's mount point (a directory, no symlink): its source */
+	if (f != NULL &&
+	    (fd = sys_openat(w->dirfd, w->name, DIR_FLAGS, 0)) >= 0) {
+		close(fd);
+		if ((fd = sys_openat(f->fd, ".", flags, mode)) < 0)
+			return -errno;
+		*out = fd;
+		return 0;
+	}
 	fd = sys_openat(w->dirfd, w->name, flags | O_NOFOLLOW, mode);
 	if (fd >= 0 && (flags & (O_PATH | O_NOFOLLOW)) == O_PATH)
 		return path_last(w, fd, out);

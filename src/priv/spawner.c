@@ -8,7 +8,10 @@
  *              no capabilities; each child adds rlimits, Landlock and
  *              the pre-login seccomp program, runs prelogin_run.
  *   postlogin  keeps only CAP_SETUID, CAP_SETGID, CAP_SYS_CHROOT,
- *              CAP_SETPCAP, CAP_DAC_READ_SEARCH and CAP_KILL; holds the name map,
+ *              CAP_SETPCAP, CAP_DAC_READ_SEARCH and CAP_KILL (and
+ *              CAP_SYS_ADMIN when `folder` lines exist: each child
+ *              bind-mounts its shared folders in a mount namespace of
+ *              its own before it drops them all); holds the name map,
  *              the HASH digests and the data TLS context (the decoy key);
  *              each child enters the user's sandbox, runs session_run.
  *   relay      loads the certificate and key (the only process that
@@ -179,7 +182,8 @@ setup_role(void)
 {
 	/* become a user, confine it, and kill it when its monitor is gone */
 	static const int post_caps[] = { CAP_SETUID, CAP_SETGID, CAP_SYS_CHROOT,
-		CAP_SETPCAP, CAP_DAC_READ_SEARCH, CAP_KILL };
+		CAP_SETPCAP, CAP_DAC_READ_SEARCH, CAP_KILL, CAP_SYS_ADMIN };
+	size_t npost = sizeof(post_caps) / sizeof(post_caps[0]);
 
 	if (seccomp_prepare() < 0)
 		log_warn("seccomp programs not prepared; each worker compiles "
@@ -205,8 +209,17 @@ setup_role(void)
 		session_ids = idmap_load_system();
 		if (tls_load_data(&sc.conf) < 0)
 			log_err("data connections will have no TLS");
+		/* CAP_SYS_ADMIN (the last) only for shared folders' mounts */
+		if (geteuid() == 0 && sc.conf.folder_count > 0 &&
+		    !sandbox_have_cap(CAP_SYS_ADMIN))
+			log_warn("shared folders need CAP_SYS_ADMIN (a systemd "
+				 "drop-in: docs/PERMISSIONS.md); sessions get "
+				 "none");
 		sandbox_keep_caps(post_caps,
-		    sizeof(post_caps) / sizeof(post_caps[0]));
+		    sc.conf.folder_count > 0 &&
+			    sandbox_have_cap(CAP_SYS_ADMIN) ?
+			npost :
+			npost - 1);
 		break;
 	default:
 		fatal("unknown role");
@@ -285,8 +298,55 @@ open_rule_dir(int rootfd, const char *path)
 	return fs_open(rootfd, path, O_PATH | O_DIRECTORY, 0);
 }
 
+/*
+ * The user's shared folders (req.user.folders, checked against the
+ * count): for the sandbox, in configuration order; a mount path a
+ * folder before took already is skipped.
+ */
+static size_t
+pick_folders(struct sandbox_folder *out, int writable)
+{
+	const struct conf_folder *f;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < sc.conf.folder_count; i++) {
+		if (!(req.user.folders & (1u << i)))
+			continue;
+		f = &sc.conf.folder[i];
+		for (j = 0; j < n && strcmp(out[j].mount, f->mount) != 0; j++)
+			;
+		if (j < n)
+			continue;
+		out[n].source = f->source;
+		out[n].mount = f->mount;
+		out[n].writable = f->writable && writable;
+		out[n].fd = -1;
+		n++;
+	}
+	return n;
+}
+
+/* Rootless: the folders' fds to fs_open, which enters them (walk.c). */
+static void
+give_folders(const struct sandbox_folder *sf, size_t n)
+{
+	static struct fs_folder ff[KF_FOLDERS_MAX];
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (sf[i].fd < 0)
+			continue;
+		memcpy(ff[k].mount, sf[i].mount, strlen(sf[i].mount) + 1);
+		ff[k].fd = sf[i].fd;
+		k++;
+	}
+	if (fs_folders_set(ff, k) < 0)
+		fatal("shared folders refused by fs_open");
+}
+
 static void __attribute__((noreturn)) run_postlogin(struct session_info *si)
 {
+	struct sandbox_folder folders[KF_FOLDERS_MAX];
 	static const char gone[] = "421 Home directory unavailable.\r\n";
 	const struct auth_identity *u = &req.user;
 	struct sandbox_spec sp = {
@@ -298,6 +358,7 @@ static void __attribute__((noreturn)) run_postlogin(struct session_info *si)
 		.perms = &u->perms,
 		.open_dir = open_rule_dir,
 		.parent = self,
+		.folders = folders,
 	};
 	const struct conf *c = &sc.conf;
 	int rootfd;
@@ -315,7 +376,9 @@ static void __attribute__((noreturn)) run_postlogin(struct session_info *si)
 		log_err("session ended: root directory unavailable");
 		_exit(1);
 	}
+	sp.nfolders = pick_folders(folders, u->writable);
 	rootfd = sandbox_enter(&sp);
+	give_folders(folders, sp.nfolders);
 	session_run(si, u, rootfd);
 }
 
@@ -516,6 +579,8 @@ take_request(void)
 	if (!sender_ok(&cr) || n - 1 < req_fds[role][0] ||
 	    n - 1 > req_fds[role][1] ||
 	    handoff_check(&req, req_types[role], sc.server_uid == 0) < 0 ||
+	    (sc.conf.folder_count < 32 &&
+		(req.user.folders >> sc.conf.folder_count) != 0) ||
 	    ((req.flags & HANDOFF_QUOTA) != 0) !=
 		(n - 1 == 4 && role == SPAWN_ROLE_POSTLOGIN)) {
 		log_warn(

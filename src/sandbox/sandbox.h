@@ -16,6 +16,17 @@
 #include "phase.h"
 
 struct perm_set;
+/*
+ * A shared folder for a post-login worker (sb_folders.c): source on the
+ * host, mount an absolute clean path in the session's tree, writable
+ * when both the folder (`rw`) and the user may write.
+ */
+struct sandbox_folder {
+	const char *source;
+	const char *mount;
+	int writable;
+	int fd; /* out: rootless, source's O_PATH fd; -1: not mapped (root: always) */
+};
 
 struct sandbox_spec {
 	enum sandbox_phase phase;
@@ -31,6 +42,8 @@ struct sandbox_spec {
 	/* opens a rule's directory under the root (fs_open), else -1 */
 	int (*open_dir)(int rootfd, const char *path);
 	pid_t parent; /* die with it (0: no death signal) */
+	struct sandbox_folder *folders; /* post-login: shared folders */
+	size_t nfolders;
 };
 
 /*
@@ -41,6 +54,11 @@ struct sandbox_spec {
  * Landlock, then the phase's seccomp allow-list. Returns a directory fd
  * of the session root for fs_open (src/fs/walk.c) (post-login), or -1
  * for the pre-login phase. On any failure: logs and _exit(1).
+ * Shared folders (post-login): as root, first a mount namespace of the
+ * worker's own with each folder bound on its mount point (needs
+ * CAP_SYS_ADMIN, which the post-login spawner keeps only when folders
+ * are configured); rootless, each folder's fd is set and a Landlock
+ * rule granted beneath it (read, plus write when writable).
  */
 int sandbox_enter(const struct sandbox_spec *);
 
@@ -73,6 +91,8 @@ void sandbox_pam_keeper(void);
 void sandbox_spawner(const struct sandbox_spec *);
 void sandbox_child(enum sandbox_phase, pid_t parent);
 void sandbox_keep_caps(const int *keep, size_t n);
+/* 1 when the capability is in the effective set (spawners' set-up). */
+int sandbox_have_cap(int cap);
 /*
  * An upload hook's runner and the hook (hook_spawn.c): bounding set
  * emptied, uid/gid (root: never 0) with one group, the death signal

@@ -28,6 +28,7 @@
 #include "../common/perm.h"
 #include "sandbox.h"
 #include "sb_common.h"
+#include "sb_folders.h"
 #include "seccomp.h"
 
 /* Landlock ABI newer than Debian 12's headers (stable kernel ABI). */
@@ -267,6 +268,10 @@ landlock_ruleset(int abi)
 	return (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
 }
 
+/*
+ * Post-login: read under the root (or a shared folder's source); write
+ * too when the user (and the folder) may write.
+ */
 static int
 allow_beneath(int ruleset, int fd, uint64_t access)
 {
@@ -322,6 +327,19 @@ landlock_allow_root(int ruleset, int rootfd, int abi,
 	return allow_rule_dirs(ruleset, rootfd, w, s->perms, s->open_dir);
 }
 
+/*
+ * Post-login, rootless: a shared folder's source: read, and write when
+ * the folder is rw and the user may write (pick_folders decided).
+ */
+static int
+landlock_allow_folder(int ruleset, int fd, int abi, int writable)
+{
+	uint64_t rd = rights(ll_read, SB_NELEM(ll_read), abi),
+		 w = rights(ll_write, SB_NELEM(ll_write), abi);
+
+	return allow_beneath(ruleset, fd, writable ? rd | w : rd);
+}
+
 /* Pre-login has no rule at all: even its own root must not open. */
 static void
 check_no_files(int rootfd)
@@ -336,6 +354,7 @@ static void
 apply_landlock(const struct sandbox_spec *s, int rootfd, int root)
 {
 	int abi = landlock_abi(), ruleset;
+	size_t i;
 
 	if (abi < 1 && !root)
 		sb_fail("Landlock (rootless mode has no other file boundary)");
@@ -349,6 +368,11 @@ apply_landlock(const struct sandbox_spec *s, int rootfd, int root)
 	if (s->phase == SANDBOX_POSTLOGIN &&
 	    landlock_allow_root(ruleset, rootfd, abi, s) < 0)
 		sb_fail("landlock_add_rule");
+	for (i = 0; s->phase == SANDBOX_POSTLOGIN && i < s->nfolders; i++)
+		if (s->folders[i].fd >= 0 &&
+		    landlock_allow_folder(ruleset, s->folders[i].fd, abi,
+			s->folders[i].writable) < 0)
+			sb_fail("landlock_add_rule (shared folder)");
 	if (syscall(SYS_landlock_restrict_self, ruleset, 0) < 0)
 		sb_fail("landlock_restrict_self");
 	close(ruleset);
@@ -400,7 +424,11 @@ sandbox_enter(const struct sandbox_spec *s)
 {
 	int root = geteuid() == 0, rootfd;
 
+	if (root && s->phase == SANDBOX_POSTLOGIN)
+		sb_folders_mount(s); /* before the chroot, with CAP_SYS_ADMIN */
 	rootfd = take_identity(s, "refusing to run a session as uid or gid 0");
+	if (!root && s->phase == SANDBOX_POSTLOGIN)
+		sb_folders_open(s, rootfd); /* before Landlock */
 	die_with_parent(s->parent);
 	drop_caps();
 	sb_no_new_privs();
@@ -451,6 +479,12 @@ sandbox_child(enum sandbox_phase phase, pid_t parent)
 	sb_mark_sandboxed();
 	if (seccomp_apply(phase) < 0)
 		sb_fail("seccomp");
+}
+
+int
+sandbox_have_cap(int cap)
+{
+	return sb_have_cap((cap_value_t)cap);
 }
 
 /*

@@ -1484,6 +1484,161 @@ test_vhost_set(void **state UNUSED)
 	assert_int_equal(c.vhost_count, 0);
 }
 
+static void
+test_folder(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+
+	assert_int_equal(parse(&c, &e,
+			     "folder = shared /srv/shared /shared\n"
+			     "folder = Rep_2-x /srv/reports /pub/reports rw\n"
+			     "folder = ro2 /srv/shared /shared ro\n"),
+	    0);
+	assert_int_equal(c.folder_count, 3);
+	assert_string_equal(c.folder[0].name, "shared");
+	assert_string_equal(c.folder[0].source, "/srv/shared");
+	assert_string_equal(c.folder[0].mount, "/shared");
+	assert_int_equal(c.folder[0].writable, 0); /* ro by default */
+	assert_string_equal(c.folder[1].name, "Rep_2-x");
+	assert_string_equal(c.folder[1].mount, "/pub/reports");
+	assert_int_equal(c.folder[1].writable, 1);
+	assert_int_equal(c.folder[2].writable, 0);
+	/* one mount path for two folders is fine (ro and rw variants) */
+	assert_int_equal(conf_check(&c, &e), 0);
+	/* -o replaces the list, an empty value empties it */
+	assert_int_equal(conf_set(&c, "folder", "x /a /b rw", NULL, &e), 0);
+	assert_int_equal(c.folder_count, 1);
+	assert_string_equal(c.folder[0].name, "x");
+	assert_int_equal(conf_set(&c, "folder", "", NULL, &e), 0);
+	assert_int_equal(c.folder_count, 0);
+}
+
+static void
+test_folder_bad(void **state UNUSED)
+{
+	static const struct {
+		const char *line, *err;
+	} bad[] = {
+		{ "folder = a /srv",
+		    "expected NAME SOURCE_DIR MOUNT_PATH [ro|rw]" },
+		{ "folder = a /srv /m rw x",
+		    "expected NAME SOURCE_DIR MOUNT_PATH [ro|rw]" },
+		{ "folder = a.b /srv /m",
+		    "'a.b' is not a folder name (letters, digits, '_', '-', "
+		    "at most 32 bytes)" },
+		{ "folder = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa /srv /m",
+		    "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' is not a folder name "
+		    "(letters, digits, '_', '-', at most 32 bytes)" },
+		{ "folder = a srv /m", "'srv' is not an absolute path" },
+		{ "folder = a /srv m",
+		    "'m' is not a mount path (absolute, clean, not /)" },
+		{ "folder = a /srv /",
+		    "'/' is not a mount path (absolute, clean, not /)" },
+		{ "folder = a /srv /m/",
+		    "'/m/' is not a mount path (absolute, clean, not /)" },
+		{ "folder = a /srv /m//n",
+		    "'/m//n' is not a mount path (absolute, clean, not /)" },
+		{ "folder = a /srv /m/../n",
+		    "'/m/../n' is not a mount path (absolute, clean, not /)" },
+		{ "folder = a /srv /./n",
+		    "'/./n' is not a mount path (absolute, clean, not /)" },
+		{ "folder = a /srv /..",
+		    "'/..' is not a mount path (absolute, clean, not /)" },
+		{ "folder = a /srv /m RW", "'RW' is neither ro nor rw" },
+	};
+	char want[512];
+	struct conf_errors e;
+	struct conf c;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse(&c, &e, bad[i].line), -1);
+		snprintf(want, sizeof(want), F ":1: folder: %s", bad[i].err);
+		assert_one_error(&e, want);
+	}
+	assert_int_equal(parse(&c, &e,
+			     "folder = a /srv /a\nfolder = a /srv2 /b\n"),
+	    -1);
+	assert_one_error(&e, F ":2: folder: folder 'a' is given twice");
+	assert_int_equal(parse(&c, &e, "folder = \"a\t/srv /m\"\n"), -1);
+	assert_one_error(&e, F ":1: folder: control character in value");
+}
+
+static void
+test_folder_too_many(void **state UNUSED)
+{
+	char text[64 * (KF_FOLDERS_MAX + 1)], want[128];
+	struct conf_errors e;
+	struct conf c;
+	size_t i, k = 0;
+
+	for (i = 0; i <= KF_FOLDERS_MAX; i++)
+		k += (size_t)snprintf(text + k, sizeof(text) - k,
+		    "folder = f%zu /srv/%zu /m%zu\n", i, i, i);
+	assert_int_equal(parse(&c, &e, text), -1);
+	snprintf(want, sizeof(want),
+	    F ":%d: folder: more than %d shared folders", KF_FOLDERS_MAX + 1,
+	    KF_FOLDERS_MAX);
+	assert_one_error(&e, want);
+}
+
+/* conf_check: no mount path inside another; anon_folders known names. */
+static void
+test_folder_check(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+
+	assert_int_equal(parse(&c, &e,
+			     "folder = a /srv/a /pub\n"
+			     "folder = b /srv/b /pub/b\n"),
+	    0);
+	assert_int_equal(conf_check(&c, &e), -1);
+	assert_one_error(&e,
+	    "config: folder b: mount path /pub/b lies inside folder a's");
+	/* a name that only starts like another's is not inside it */
+	assert_int_equal(parse(&c, &e,
+			     "folder = a /srv/a /pub\n"
+			     "folder = b /srv/b /public\n"
+			     "anon_folders = b, a\n"),
+	    0);
+	assert_int_equal(conf_check(&c, &e), 0);
+	assert_int_equal(parse(&c, &e,
+			     "folder = a /srv/a /pub\nanon_folders = a,nope\n"),
+	    0);
+	assert_int_equal(conf_check(&c, &e), -1);
+	assert_one_error(&e, "config: anon_folders: 1 name(s) are no folder");
+	assert_int_equal(parse(&c, &e, "anon_folders = a,\n"), 0);
+	assert_int_equal(conf_check(&c, &e), -1);
+	assert_one_error(&e,
+	    "config: anon_folders: not a comma-separated list of folder names");
+}
+
+static void
+test_folder_mask(void **state UNUSED)
+{
+	struct conf_errors e;
+	struct conf c;
+	uint32_t m;
+
+	assert_int_equal(parse(&c, &e,
+			     "folder = a /srv/a /a\nfolder = b /srv/b /b\n"
+			     "folder = c /srv/c /c\n"),
+	    0);
+	assert_int_equal(conf_folder_mask(&c, "", &m), 0);
+	assert_int_equal(m, 0);
+	assert_int_equal(conf_folder_mask(&c, "c,a", &m), 0);
+	assert_int_equal(m, 5);
+	assert_int_equal(conf_folder_mask(&c, "b, x ,y", &m), 2);
+	assert_int_equal(m, 2);
+	assert_int_equal(conf_folder_mask(&c, "a,,b", &m), -EINVAL);
+	assert_int_equal(conf_folder_mask(&c, "a/b", &m), -EINVAL);
+	assert_int_equal(conf_folder_mask(&c, ",a", &m), -EINVAL);
+	assert_int_equal(conf_folder_mask(&c, "A", &m), 1); /* case counts */
+	assert_int_equal(m, 0);
+}
+
 /* docs/CONFIG.md must be exactly what conf_print_doc writes. */
 static void
 test_doc(void **state UNUSED)
@@ -1777,6 +1932,11 @@ main(void)
 		cmocka_unit_test(test_vhost),
 		cmocka_unit_test(test_vhost_bad),
 		cmocka_unit_test(test_vhost_set),
+		cmocka_unit_test(test_folder),
+		cmocka_unit_test(test_folder_bad),
+		cmocka_unit_test(test_folder_too_many),
+		cmocka_unit_test(test_folder_check),
+		cmocka_unit_test(test_folder_mask),
 		cmocka_unit_test(test_doc),
 		cmocka_unit_test(test_pasv_address_name),
 		cmocka_unit_test(test_pasv_map_parse),

@@ -221,6 +221,41 @@ test_parse_addr_flags(void **state)
 }
 
 static void
+test_parse_folders_flag(void **state)
+{
+	static const char line[] =
+	    "a:$6$x:5:5:/h:write,deny_from=::1,folders=shared;Rep_2-x";
+	struct users_entry e;
+	struct buf *b;
+
+	(void)state;
+	assert_int_equal(parse(line, &e), 1);
+	assert_int_equal(e.flags, USERS_FLAG_WRITE);
+	assert_string_equal(e.folders, "shared,Rep_2-x");
+	/* written back as read */
+	assert_non_null(b = buf_new(KF_USERS_LINE_MAX + 2));
+	assert_int_equal(users_format_line(&e, b), 0);
+	assert_int_equal(buf_len(b), strlen(line) + 1);
+	assert_memory_equal(buf_data(b), line, strlen(line));
+	buf_free(b);
+	assert_int_equal(parse("a:$6$x:5:5:/h:folders=one", &e), 1);
+	assert_string_equal(e.folders, "one");
+	/* empty lists and names, bad names, repeats are errors */
+	assert_int_equal(parse("a:$6$x:5:5:/h:folders=", &e), -1);
+	assert_int_equal(parse("a:$6$x:5:5:/h:folders=a;;b", &e), -1);
+	assert_int_equal(parse("a:$6$x:5:5:/h:folders=a;", &e), -1);
+	assert_int_equal(parse("a:$6$x:5:5:/h:folders=;a", &e), -1);
+	assert_int_equal(parse("a:$6$x:5:5:/h:folders=a.b", &e), -1);
+	assert_int_equal(parse("a:$6$x:5:5:/h:folders=a b", &e), -1);
+	assert_int_equal(parse("a:$6$x:5:5:/h:folders="
+			       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+			     &e),
+	    -1);
+	assert_int_equal(parse("a:$6$x:5:5:/h:folders=a,folders=b", &e), -1);
+	assert_int_equal(parse("a:$6$x:5:5:/h:folders", &e), -1);
+}
+
+static void
 test_find(void **state)
 {
 	const char *text = "# users\n\nalice:" HASH_A ":1000:1000:/a:write\r\n"
@@ -858,6 +893,7 @@ main(void)
 		cmocka_unit_test(test_auth_anonymous),
 		cmocka_unit_test(test_slots),
 		cmocka_unit_test(test_cli_roundtrip),
+		cmocka_unit_test(test_parse_folders_flag),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

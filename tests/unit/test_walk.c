@@ -3,7 +3,8 @@
  * root, ".." and absolute targets that must stay at the root, loops,
  * the last name with and without O_NOFOLLOW, creation through a
  * dangling symlink, the errors, no fd left open on any path, and the
- * same answer as openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS).
+ * same answer as openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), and
+ * a shared folder entered at its mount point (rootless).
  * Runs in: the unit test runner.
  */
 #include "cm.h"
@@ -471,6 +472,79 @@ test_real_path(void **state)
 	assert_int_equal(fd_count(), before);
 }
 
+/*
+ * A shared folder (rootless, fs_folders_set): base/src entered at /m.
+ * Its symlinks resolve in the user's root: ".." at its top is the
+ * mount point's parent, never base (whose etc/passwd is "outside").
+ */
+static void
+test_folders(void **state)
+{
+	char src[64], p[KF_PATH_MAX];
+	struct fs_folder f = { .mount = "/m" };
+	struct stat a, b;
+	const char *name;
+	int n0, fd;
+
+	at(src, sizeof(src), base, "src");
+	assert_int_equal(mkdir(src, 0755), 0);
+	at(p, sizeof(p), src, "sub");
+	assert_int_equal(mkdir(p, 0755), 0);
+	mk_file(src, "doc", "doc");
+	mk_file(src, "sub/x", "sx");
+	mk_dir("m");
+	mk_link("tom", "/m/sub");
+	at(p, sizeof(p), src, "up");
+	assert_int_equal(symlink("..", p), 0);
+	at(p, sizeof(p), src, "upsecret");
+	assert_int_equal(symlink("../etc/passwd", p), 0);
+	at(p, sizeof(p), src, "rootdots");
+	assert_int_equal(symlink("../../../..", p), 0);
+	at(p, sizeof(p), src, "abs");
+	assert_int_equal(symlink("/etc/passwd", p), 0);
+	f.fd = open(src, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(f.fd >= 0);
+	assert_int_equal(fs_folders_set(&f, 1), 0);
+	n0 = fd_count();
+
+	reads("/m/doc", O_RDONLY, "doc");
+	reads("/m/sub/x", O_RDONLY, "sx");
+	reads("/tom/x", O_RDONLY, "sx"); /* a link in the tree to it */
+	reads("/m/sub/../doc", O_RDONLY, "doc");
+	reads("/m/abs", O_RDONLY, "inside");
+	reads("/m/upsecret", O_RDONLY, "inside"); /* not base's "outside" */
+	reads("/m/up/etc/passwd", O_RDONLY, "inside");
+	reads("/m/rootdots/etc/passwd", O_RDONLY, "inside");
+	is("/m/up", O_PATH | O_DIRECTORY, "");
+	is("/m/..", O_PATH | O_DIRECTORY, "");
+	/* the mount point is the folder's top */
+	fd = fs_open(rootfd, "/m", O_RDONLY | O_DIRECTORY, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &a), 0);
+	assert_int_equal(fstat(f.fd, &b), 0);
+	assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	close(fd);
+	/* and busy as a mount point is; a name inside is not */
+	errno = 0;
+	assert_int_equal(fs_open_parent(rootfd, "/m", &name), -1);
+	assert_int_equal(errno, EBUSY);
+	fd = fs_open_parent(rootfd, "/m/doc", &name);
+	assert_true(fd >= 0);
+	assert_string_equal(name, "doc");
+	assert_int_equal(fstat(fd, &a), 0);
+	assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	close(fd);
+	/* the folder's fd is the table's: no walk closed it */
+	assert_int_equal(fstat(f.fd, &a), 0);
+	assert_int_equal(fd_count(), n0);
+	/* without the table /m is the empty directory of the user's tree */
+	assert_int_equal(fs_folders_set(NULL, 0), 0);
+	fails("/m/doc", O_RDONLY, ENOENT);
+	close(f.fd);
+	f.fd = -1;
+	assert_int_equal(fs_folders_set(&f, 1), -EINVAL);
+}
+
 int
 main(void)
 {
@@ -484,6 +558,7 @@ main(void)
 		cmocka_unit_test(test_magic_link_is_text),
 		cmocka_unit_test(test_as_openat2),
 		cmocka_unit_test(test_real_path),
+		cmocka_unit_test(test_folders),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
