@@ -38,6 +38,7 @@
 #include "bantab.h"
 #include "listener.h"
 #include "lsn_metrics.h"
+#include "lsn_pgauth.h"
 #include "logd.h"
 #include "monitor.h"
 #include "notify.h"
@@ -79,6 +80,7 @@ static char admin_path[KF_CONF_VALUE_MAX + 1];
 static int stopping; /* stop_all: count the monitors' ends */
 static unsigned stop_drained, stop_cut; /* transfers, for the last line */
 static int metrics_down; /* kf-metrics waits for its restart */
+static int pgauth_down; /* kf-pgauth waits for its restart */
 
 /*
  * `keepftpd upgrade` (upgrade.h, docs/OPERATIONS.md). In the old
@@ -364,6 +366,8 @@ spawn_conf_of(const struct conf *c)
 	sc->log_sink = (int)sink;
 	sc->log_level = level;
 	sc->conf = *c;
+	/* the database password is kf-pgauth's alone (pgauth_start) */
+	explicit_bzero(sc->conf.pg_conninfo, sizeof(sc->conf.pg_conninfo));
 	return sc;
 }
 
@@ -978,6 +982,30 @@ metrics_start(struct listener *L)
 	return r;
 }
 
+/*
+ * users_backend = postgresql: kf-pgauth (lsn_pgauth.c), started once;
+ * a reload keeps its settings (do_reload).
+ */
+static int
+pgauth_start(struct listener *L)
+{
+	struct spawn_conf *sc;
+	int r;
+
+	if (strcmp(L->conf.users_backend, "postgresql") != 0)
+		return 0;
+	if ((sc = spawn_conf_of(&L->conf)) == NULL)
+		return -1;
+	memcpy(sc->conf.pg_conninfo, L->conf.pg_conninfo,
+	    sizeof(sc->conf.pg_conninfo));
+	r = lsn_pgauth_init(sc);
+	explicit_bzero(sc->conf.pg_conninfo, sizeof(sc->conf.pg_conninfo));
+	spawn_conf_free(sc);
+	if (r < 0)
+		log_err("cannot start kf-pgauth: %-s", strerror(errno));
+	return r;
+}
+
 int
 listener_bind(struct listener *L)
 {
@@ -1030,7 +1058,7 @@ listener_bind(struct listener *L)
 	 * the relay spawner alone loads the certificate and key; one that
 	 * does not load (logged) fails the start as any spawner does
 	 */
-	if (spawners_start(L, 1) < 0)
+	if (spawners_start(L, 1) < 0 || pgauth_start(L) < 0)
 		return -1;
 	/*
 	 * metrics_listen after the take-over: the old listener closes its
@@ -1207,7 +1235,7 @@ reaped(pid_t pid, int status)
 		return;
 	}
 	if (spawner_ended(pid, status) || lsn_metrics_reaped(pid, status) ||
-	    logd_reaped(pid, status))
+	    lsn_pgauth_reaped(pid, status) || logd_reaped(pid, status))
 		return;
 	for (i = 0; i < nslots; i++)
 		if (slots[i].pid == pid) {
@@ -1314,6 +1342,7 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
 		upgrade_forget();
 		spawn_forget_exe();
 		lsn_metrics_forget();
+		lsn_pgauth_forget();
 		signals_reset();
 		log_pipe_hold(0); /* a monitor's lines queue for kf-log */
 		monitor_run(&a);
@@ -1786,6 +1815,12 @@ do_reload(struct listener *L)
 	/* and metrics_listen too: the socket, the page, kf-metrics */
 	memcpy(c->metrics_listen, L->conf.metrics_listen,
 	    sizeof(c->metrics_listen));
+	/* and the users database: kf-pgauth keeps its connections */
+	memcpy(c->users_backend, L->conf.users_backend,
+	    sizeof(c->users_backend));
+	memcpy(c->pg_conninfo, L->conf.pg_conninfo, sizeof(c->pg_conninfo));
+	c->pg_pool = L->conf.pg_pool;
+	c->pg_timeout = L->conf.pg_timeout;
 	accounts_stale = 1; /* look the accounts up again */
 	/*
 	 * TLS settings live in the relay spawner's contexts, the rest in
@@ -1858,6 +1893,7 @@ stop_all(struct listener *L, const sigset_t *mask)
 	for (i = 0; i < L->nfds; i++)
 		close(L->fds[i]);
 	lsn_metrics_stop();
+	lsn_pgauth_stop();
 	admin_close(admin_fd, admin_path);
 	admin_fd = -1;
 	notify_stopping(nslots);
@@ -1938,7 +1974,7 @@ listener_run(struct listener *L)
 		if (ppoll(p, L->nfds + 4,
 			bantab_nbanned(bans) > 0 || prelogin_busy(&L->conf) ||
 				spawner_down() || up.pid > 0 || nadopted > 0 ||
-				metrics_down || logd_down() ?
+				metrics_down || pgauth_down || logd_down() ?
 			    &second :
 			    NULL,
 			&mask) > 0) {
@@ -1978,6 +2014,7 @@ listener_run(struct listener *L)
 		}
 		spawners_restart(L);
 		metrics_down = lsn_metrics_tick();
+		pgauth_down = lsn_pgauth_tick();
 		logd_tick(&L->conf);
 		status_changed();
 	}

@@ -205,6 +205,19 @@ spawn_exec_flag(const char *flag, const int *fds, size_t n)
 }
 
 /*
+ * `keepftpd user` with users_backend = postgresql
+ * (src/auth/users_pgcli.c): in its fresh child, the database helper
+ * `keepftpd-worker --pgusers` with fd at descriptor 3.
+ */
+void
+spawn_exec_pgusers(int fd)
+{
+	if (spawn_init() < 0)
+		_exit(127);
+	spawn_exec_flag("--pgusers", &fd, 1);
+}
+
+/*
  * The relay spawner's report on its channel: 0 when its certificate and
  * key loaded, else -1 with the reason in why.
  */

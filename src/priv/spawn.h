@@ -115,6 +115,8 @@ int spawn_end(struct spawned *, int ms);
  */
 void spawn_exec_flag(const char *flag, const int *fds, size_t n)
     __attribute__((noreturn));
+/* `keepftpd-worker --pgusers` with fd at 3 (`keepftpd user`); never returns. */
+void spawn_exec_pgusers(int fd) __attribute__((noreturn));
 
 /* `keepftpd-worker --spawner ROLE`: never returns. */
 int spawner_main(const char *role) __attribute__((noreturn));

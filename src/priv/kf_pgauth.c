@@ -1,0 +1,500 @@
+/*
+ * kf_pgauth.c - kf-pgauth, the users database's one client in a running
+ * server (users_backend = postgresql): `keepftpd-worker --pgauth`,
+ * executed afresh by the listener (src/priv/lsn_pgauth.c) with two
+ * descriptors: its end of the request socket (3) and the sealed
+ * configuration (4, pg_conninfo kept in this copy only). It enters its
+ * sandbox (src/sandbox/pg_sandbox.c: service user in the empty root,
+ * no_new_privs, its own seccomp list) before it opens any connection.
+ *
+ * It keeps up to pg_pool connections. A request (PGA_LOGIN, with its
+ * own answer socket) is taken only while a connection is idle, sent as
+ * one parameterised query (PQsendQueryParams, the name as $1), and its
+ * answer read without blocking; the password is verified here against
+ * the row's hash with the users file's verifier (password_verify), an
+ * unknown name spending the dummy verification; the verdict and the
+ * user's line (its hash replaced) go back on the answer socket. With no
+ * connection open (the database down) a request is answered PGA_R_DOWN
+ * at once; a query not answered within pg_timeout is answered
+ * PGA_R_DOWN and its connection dropped. Connections are opened again
+ * with a doubling pause (KF_PG_BACKOFF_MIN_MS .. KF_PG_BACKOFF_MAX_MS).
+ * Runs in: kf-pgauth.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+#include <sodium.h>
+
+#include "../auth/pgask.h"
+#include "../common/buf.h"
+#include "../common/log.h"
+#include "../common/sys.h"
+#include "../ipc/ipc.h"
+#include "../ipc/proto.h"
+#include "../sandbox/sandbox.h"
+#include "kf_pgauth.h"
+#include "spawn.h"
+
+enum slot_state {
+	S_DOWN,
+	S_IDLE,
+	S_BUSY,
+};
+
+struct slot {
+	enum slot_state st;
+	PGconn *pg;
+	int answer; /* the request's answer socket, -1 once answered */
+	int64_t deadline_ms;
+	struct pga_req rq;
+};
+
+static const char sql_user[] =
+    "SELECT name, hash, uid, gid, home, flags FROM keepftpd_users "
+    "WHERE name = $1";
+
+static struct spawn_conf sc;
+static struct slot pool[KF_PG_POOL_MAX];
+static unsigned npool;
+static int64_t next_try_ms, backoff_ms;
+static int db_up = -1; /* -1: not known yet; for one log line per change */
+static char def_user[65], timeout_s[16];
+
+static void __attribute__((noreturn)) fatal(const char *why)
+{
+	log_err("kf-pgauth: %-s", why);
+	_exit(1);
+}
+
+static void
+read_conf(void)
+{
+	if (sys_read_sealed(PGA_FD_CONF, &sc, sizeof(sc)) < 0 ||
+	    sc.magic != SPAWN_CONF_MAGIC || sc.size != sizeof(sc))
+		_exit(1);
+	close(PGA_FD_CONF);
+	log_open((enum log_sink)sc.log_sink, "keepftpd", -1);
+	log_set_level(sc.log_level);
+	npool = (unsigned)sc.conf.pg_pool;
+	if (npool < 1 || npool > KF_PG_POOL_MAX)
+		fatal("pg_pool out of range");
+	snprintf(timeout_s, sizeof(timeout_s), "%lu", sc.conf.pg_timeout);
+}
+
+/*
+ * libpq's default database user is the process's account name, which
+ * it would look up in /etc/passwd: not there in the empty root. It is
+ * looked up now (the conninfo's user= still wins).
+ */
+static void
+default_user(uid_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL && strlen(pw->pw_name) < sizeof(def_user))
+		memcpy(def_user, pw->pw_name, strlen(pw->pw_name) + 1);
+}
+
+static void
+enter_sandbox(void)
+{
+	struct sandbox_spec sp = { .root = "/", .parent = getppid() };
+	int null_fd;
+
+	if ((null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
+	    dup2(null_fd, STDIN_FILENO) < 0 || dup2(null_fd, STDOUT_FILENO) < 0)
+		fatal("cannot open /dev/null");
+	close(null_fd);
+	tzset();
+	signal(SIGPIPE, SIG_IGN);
+	if (geteuid() == 0) {
+		if (!sc.service_ok)
+			fatal("service_user does not exist, or is root");
+		sp.root = sc.conf.empty_dir;
+		sp.uid = sc.service_uid;
+		sp.gid = sc.service_gid;
+		default_user(sc.service_uid);
+	} else
+		default_user(getuid());
+	if (sodium_init() < 0)
+		fatal("libsodium");
+	sandbox_pgauth(&sp);
+}
+
+/* ---- connections ---- */
+
+static void
+db_state(int up, const char *why)
+{
+	if (up == db_up)
+		return;
+	db_up = up;
+	if (up)
+		log_info("kf-pgauth: users database connected");
+	else
+		log_err("kf-pgauth: users database unavailable: error=%s", why);
+}
+
+static void
+slot_drop(struct slot *s)
+{
+	if (s->pg != NULL)
+		PQfinish(s->pg);
+	s->pg = NULL;
+	s->st = S_DOWN;
+}
+
+/* The error text of libpq, its first line. */
+static const char *
+first_line(const char *msg, char *out, size_t outsz)
+{
+	size_t n = strcspn(msg, "\n");
+
+	if (n >= outsz)
+		n = outsz - 1;
+	memcpy(out, msg, n);
+	out[n] = '\0';
+	return out;
+}
+
+/* One connection opened, at most pg_timeout seconds (connect_timeout). */
+static void
+slot_connect(struct slot *s)
+{
+	const char *kw[7], *val[7];
+	char why[256];
+	int n = 0;
+
+	if (def_user[0] != '\0') {
+		kw[n] = "user";
+		val[n++] = def_user;
+	}
+	kw[n] = "gssencmode";
+	val[n++] = "disable";
+	kw[n] = "application_name";
+	val[n++] = "kf-pgauth";
+	kw[n] = "dbname"; /* the conninfo, expanded here: it wins over above */
+	val[n++] = sc.conf.pg_conninfo;
+	kw[n] = "connect_timeout";
+	val[n++] = timeout_s;
+	kw[n] = NULL;
+	val[n] = NULL;
+	s->pg = PQconnectdbParams(kw, val, 1);
+	if (s->pg != NULL && PQstatus(s->pg) == CONNECTION_OK) {
+		s->st = S_IDLE;
+		backoff_ms = 0;
+		next_try_ms = 0;
+		db_state(1, "");
+		return;
+	}
+	db_state(0,
+	    s->pg != NULL ?
+		first_line(PQerrorMessage(s->pg), why, sizeof(why)) :
+		"out of memory");
+	slot_drop(s);
+	backoff_ms = backoff_ms == 0		  ? KF_PG_BACKOFF_MIN_MS :
+	    backoff_ms * 2 > KF_PG_BACKOFF_MAX_MS ? KF_PG_BACKOFF_MAX_MS :
+						    backoff_ms * 2;
+	next_try_ms = sys_now_ms() + backoff_ms;
+}
+
+static unsigned
+count(enum slot_state st)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < npool; i++)
+		n += pool[i].st == st;
+	return n;
+}
+
+/* One more connection when none is idle and the pause is over. */
+static void
+maintain(void)
+{
+	unsigned i;
+
+	if (count(S_IDLE) > 0 || sys_now_ms() < next_try_ms)
+		return;
+	for (i = 0; i < npool; i++)
+		if (pool[i].st == S_DOWN) {
+			slot_connect(&pool[i]);
+			return;
+		}
+}
+
+/* ---- answers ---- */
+
+static void
+answer(struct slot *s, uint32_t res, const struct users_entry *e)
+{
+	struct users_entry out;
+	struct ipc_msg m;
+	struct buf *b = NULL;
+
+	ipc_init(&m, PGA_VERDICT);
+	(void)ipc_put_u32(&m, res);
+	if (res == PGA_R_OK && e != NULL) {
+		out = *e;
+		memset(out.hash, 0, sizeof(out.hash));
+		memcpy(out.hash, PGA_HASH_PLACEHOLDER,
+		    sizeof(PGA_HASH_PLACEHOLDER));
+		if ((b = buf_new(KF_USERS_LINE_MAX + 2)) == NULL ||
+		    users_format_line(&out, b) < 0 || buf_len(b) < 1) {
+			ipc_init(&m, PGA_VERDICT);
+			(void)ipc_put_u32(&m, PGA_R_DOWN);
+			(void)ipc_put_str(&m, "", 0);
+		} else {
+			/* without its "\n" */
+			char line[KF_USERS_LINE_MAX + 1];
+			size_t n = buf_len(b) - 1;
+
+			if (n > KF_USERS_LINE_MAX)
+				n = KF_USERS_LINE_MAX;
+			memcpy(line, buf_data(b), n);
+			line[n] = '\0';
+			(void)ipc_put_str(&m, line, KF_USERS_LINE_MAX);
+		}
+		buf_free(b);
+	} else
+		(void)ipc_put_str(&m, "", 0);
+	if (s->answer >= 0) {
+		(void)ipc_send(s->answer, &m);
+		sys_close(&s->answer);
+	}
+	sodium_memzero(&s->rq, sizeof(s->rq));
+}
+
+/* The row's hash against the password; costs the same when no row. */
+static uint32_t
+judge(const struct slot *s, const struct users_entry *e)
+{
+	const char *pass = s->rq.pass;
+	int stale;
+
+	if (s->rq.kind == PGA_K_LOOKUP)
+		return e != NULL ? PGA_R_OK : PGA_R_NOUSER;
+	if (e == NULL || pass[0] == '\0') {
+		(void)password_verify_dummy(&sc.conf, pass);
+		return e == NULL ? PGA_R_NOUSER : PGA_R_BAD;
+	}
+	stale = password_needs_rehash(&sc.conf, e->hash);
+	if (password_verify(e->hash, pass) == 0)
+		return PGA_R_OK;
+	if (stale)
+		(void)password_verify_dummy(&sc.conf, pass);
+	return PGA_R_BAD;
+}
+
+static void
+take_result(struct slot *s, PGresult *res)
+{
+	const char *col[PGROW_COLS], *err = "";
+	struct users_entry e;
+	char why[256];
+	int i;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_err("kf-pgauth: query failed: error=%s",
+		    first_line(PQresultErrorMessage(res), why, sizeof(why)));
+		answer(s, PGA_R_DOWN, NULL);
+		return;
+	}
+	if (PQntuples(res) == 0 || PQnfields(res) != PGROW_COLS) {
+		answer(s, judge(s, NULL), NULL);
+		return;
+	}
+	for (i = 0; i < PGROW_COLS; i++)
+		col[i] = PQgetisnull(res, 0, i) ? NULL : PQgetvalue(res, 0, i);
+	if (pgrow_parse(col, &e, &err) < 0) {
+		log_warn("kf-pgauth: keepftpd_users row refused (%-s): user=%s",
+		    err, s->rq.user);
+		(void)password_verify_dummy(&sc.conf, s->rq.pass);
+		answer(s, PGA_R_BAD, NULL);
+		return;
+	}
+	answer(s, judge(s, &e), &e);
+	sodium_memzero(&e, sizeof(e));
+}
+
+/* ---- requests ---- */
+
+static int
+req_ok(const struct pga_req *rq)
+{
+	return (rq->kind == PGA_K_LOGIN || rq->kind == PGA_K_LOOKUP) &&
+	    memchr(rq->user, '\0', sizeof(rq->user)) != NULL &&
+	    memchr(rq->pass, '\0', sizeof(rq->pass)) != NULL &&
+	    users_valid_name(rq->user, strlen(rq->user));
+}
+
+static struct slot *
+idle_slot(void)
+{
+	unsigned i;
+
+	for (i = 0; i < npool; i++)
+		if (pool[i].st == S_IDLE)
+			return &pool[i];
+	return NULL;
+}
+
+/* A request from the socket; the listener gone ends this process. */
+static void
+take_request(void)
+{
+	struct slot tmp, *s;
+	const char *vals[1];
+	int fd = -1, r;
+
+	memset(&tmp, 0, sizeof(tmp));
+	r = ipc_recv_fds(PGA_FD_REQ, PGA_LOGIN, &tmp.rq, sizeof(tmp.rq), &fd, 1,
+	    NULL, NULL);
+	if (r == -EPIPE)
+		_exit(0);
+	if (r < 0)
+		return; /* malformed: its descriptors are closed, no answer */
+	tmp.answer = fd;
+	if (!req_ok(&tmp.rq)) {
+		answer(&tmp, PGA_R_BAD, NULL);
+		return;
+	}
+	if ((s = idle_slot()) == NULL) {
+		answer(&tmp, PGA_R_DOWN, NULL);
+		return;
+	}
+	vals[0] = tmp.rq.user;
+	if (!PQsendQueryParams(s->pg, sql_user, 1, NULL, vals, NULL, NULL, 0)) {
+		slot_drop(s);
+		answer(&tmp, PGA_R_DOWN, NULL);
+		return;
+	}
+	s->rq = tmp.rq;
+	s->answer = tmp.answer;
+	s->deadline_ms = sys_now_ms() + (int64_t)sc.conf.pg_timeout * 1000;
+	s->st = S_BUSY;
+	sodium_memzero(&tmp, sizeof(tmp));
+}
+
+/* Input on a connection: a busy one's answer, an idle one's end. */
+static void
+slot_input(struct slot *s)
+{
+	PGresult *res;
+
+	if (!PQconsumeInput(s->pg) || PQstatus(s->pg) != CONNECTION_OK) {
+		if (s->st == S_BUSY)
+			answer(s, PGA_R_DOWN, NULL);
+		slot_drop(s);
+		return;
+	}
+	while (s->st == S_BUSY && !PQisBusy(s->pg)) {
+		if ((res = PQgetResult(s->pg)) == NULL) {
+			if (s->answer >= 0) /* no result at all */
+				answer(s, PGA_R_DOWN, NULL);
+			s->st = S_IDLE;
+			break;
+		}
+		if (s->answer >= 0)
+			take_result(s, res);
+		PQclear(res);
+	}
+	while (s->st == S_IDLE && (res = PQgetResult(s->pg)) != NULL)
+		PQclear(res); /* notices and the like, never expected */
+}
+
+static void
+expire(int64_t now)
+{
+	unsigned i;
+
+	for (i = 0; i < npool; i++)
+		if (pool[i].st == S_BUSY && now >= pool[i].deadline_ms) {
+			log_err("kf-pgauth: no answer from the users database "
+				"in %lu s; connection dropped",
+			    sc.conf.pg_timeout);
+			answer(&pool[i], PGA_R_DOWN, NULL);
+			slot_drop(&pool[i]);
+			db_state(0, "query timeout");
+		}
+}
+
+static int
+poll_timeout(int64_t now)
+{
+	int64_t t = 1000;
+	unsigned i;
+
+	for (i = 0; i < npool; i++)
+		if (pool[i].st == S_BUSY && pool[i].deadline_ms - now < t)
+			t = pool[i].deadline_ms - now;
+	if (count(S_IDLE) == 0 && count(S_DOWN) > 0 && next_try_ms - now < t)
+		t = next_try_ms - now;
+	return t < 0 ? 0 : (int)t;
+}
+
+static void __attribute__((noreturn)) serve(void)
+{
+	struct pollfd p[KF_PG_POOL_MAX + 1];
+	struct slot *who[KF_PG_POOL_MAX + 1];
+	unsigned i, n;
+	int r;
+
+	for (;;) {
+		maintain();
+		n = 0;
+		/* take a request while it can be sent, or answered DOWN */
+		if (count(S_IDLE) > 0 || count(S_BUSY) == 0) {
+			p[n].fd = PGA_FD_REQ;
+			p[n].events = POLLIN;
+			who[n++] = NULL;
+		}
+		for (i = 0; i < npool; i++)
+			if (pool[i].st != S_DOWN) {
+				p[n].fd = PQsocket(pool[i].pg);
+				p[n].events = POLLIN;
+				who[n++] = &pool[i];
+			}
+		r = poll(p, n, poll_timeout(sys_now_ms()));
+		if (r < 0 && errno != EINTR)
+			fatal("poll");
+		for (i = 0; r > 0 && i < n; i++) {
+			if (p[i].revents == 0)
+				continue;
+			if (who[i] == NULL) {
+				if (p[i].revents & (POLLHUP | POLLERR) &&
+				    !(p[i].revents & POLLIN))
+					_exit(0);
+				take_request();
+			} else if (who[i]->st != S_DOWN)
+				slot_input(who[i]);
+		}
+		expire(sys_now_ms());
+	}
+}
+
+int
+pgauth_main(void)
+{
+	unsigned i;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(1);
+	read_conf();
+	for (i = 0; i < KF_PG_POOL_MAX; i++)
+		pool[i].answer = -1;
+	enter_sandbox();
+	log_info("kf-pgauth: started, pool of %u connections", npool);
+	serve();
+}
