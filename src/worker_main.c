@@ -5,14 +5,10 @@
  * memfd at fixed descriptors; as `keepftpd-worker --metrics`
  * (src/priv/lsn_metrics.c), kf-metrics, with its three; or as kf-log,
  * `keepftpd-worker --log kf-log` (src/priv/kflog.c, the log file
- * writer); as kf-pgauth, `keepftpd-worker --pgauth`
- * (src/priv/kf_pgauth.c, users_backend = postgresql), or as the
- * `keepftpd user` database helper, `keepftpd-worker --pgusers`: the
- * only two that use libpq. It holds the FTP protocol, the file system code, the TLS
+ * writer). It holds the FTP protocol, the file system code, the TLS
  * relay, the metrics endpoint and the log writer; the privileged
  * keepftpd holds none of them.
- * Runs in: spawners (then their workers), kf-metrics, kf-log,
- * kf-pgauth, the `keepftpd user` database helper.
+ * Runs in: spawners (then their workers), kf-metrics, kf-log.
  */
 #include <fcntl.h>
 #include <sodium.h>
@@ -22,7 +18,6 @@
 #include <unistd.h>
 
 #include "priv/kf_metrics.h"
-#include "priv/kf_pgauth.h"
 #include "priv/spawn.h"
 #include "tls/tls.h"
 
@@ -34,17 +29,6 @@ main(int argc, char **argv)
 		if (syscall(SYS_close_range, MX_FD_PAGE + 1, ~0U, 0) < 0)
 			return 1;
 		metrics_main();
-	}
-	if (argc == 2 && strcmp(argv[1], "--pgauth") == 0) {
-		/* the request socket and the configuration */
-		if (syscall(SYS_close_range, PGA_FD_CONF + 1, ~0U, 0) < 0)
-			return 1;
-		pgauth_main();
-	}
-	if (argc == 2 && strcmp(argv[1], "--pgusers") == 0) {
-		if (syscall(SYS_close_range, PGU_FD + 1, ~0U, 0) < 0)
-			return 1;
-		return pgusers_main();
 	}
 	if (argc == 3 && strcmp(argv[1], "--log") == 0) {
 		if (syscall(SYS_close_range, SPAWN_FD_CONF + 1, ~0U, 0) < 0)

@@ -3,7 +3,7 @@
  * row is read by the users-file parser itself (one record type, one set
  * of checks), so the database holds exactly what the file may hold.
  * Runs in: kf-pgauth, the `keepftpd user` database helper
- * (keepftpd-worker --pgusers), unit tests.
+ * (keepftpd-pgauth --pgusers), unit tests.
  */
 #include <string.h>
 

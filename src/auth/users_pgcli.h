@@ -1,6 +1,6 @@
 /*
  * users_pgcli.h - `keepftpd user` against the users database, through
- * the helper `keepftpd-worker --pgusers` (no libpq in this image).
+ * the helper `keepftpd-pgauth --pgusers` (no libpq in this image).
  * Runs in: keepftpd user command.
  */
 #ifndef KF_USERS_PGCLI_H

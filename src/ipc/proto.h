@@ -608,7 +608,7 @@ enum pga_type {
 	 */
 	PGA_VERDICT = 112,
 	/*
-	 * PGU_REQ: `keepftpd user` -> `keepftpd-worker --pgusers` (its
+	 * PGU_REQ: `keepftpd user` -> `keepftpd-pgauth --pgusers` (its
 	 * child, on a socketpair at descriptor 3; both run as the
 	 * administrator who typed the command). Payload: u32 op (enum
 	 * pgu_op), u32 timeout (seconds), str conninfo

@@ -1,6 +1,6 @@
 /*
  * kf_pgauth.c - kf-pgauth, the users database's one client in a running
- * server (users_backend = postgresql): `keepftpd-worker --pgauth`,
+ * server (users_backend = postgresql): `keepftpd-pgauth --pgauth`,
  * executed afresh by the listener (src/priv/lsn_pgauth.c) with two
  * descriptors: its end of the request socket (3) and the sealed
  * configuration (4, pg_conninfo kept in this copy only). It enters its
@@ -488,6 +488,7 @@ pgauth_main(void)
 {
 	unsigned i;
 
+	prctl(PR_SET_NAME, "kf-pgauth");
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1)
 		_exit(1);

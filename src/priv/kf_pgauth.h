@@ -14,9 +14,9 @@
 
 #define PGU_FD 3 /* the `keepftpd user` helper's socketpair */
 
-/* `keepftpd-worker --pgauth`: never returns. */
+/* `keepftpd-pgauth --pgauth`: never returns. */
 int pgauth_main(void) __attribute__((noreturn));
-/* `keepftpd-worker --pgusers`: one request of `keepftpd user`; the status. */
+/* `keepftpd-pgauth --pgusers`: one request of `keepftpd user`; the status. */
 int pgusers_main(void);
 
 #endif

@@ -44,7 +44,7 @@ start(void)
 		return;
 	}
 	if (pid == 0)
-		spawn_exec_flag("--pgauth", fds, 2);
+		spawn_exec_pg("--pgauth", fds, 2);
 }
 
 int
@@ -54,7 +54,8 @@ lsn_pgauth_init(const struct spawn_conf *sc)
 		(KF_PG_WAIT_SLACK_MS % 1000) * 1000 };
 	int sv[2];
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	if (spawn_init_pg() < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
 	/* a verifier never waits on a full queue longer than this */
 	if (setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||

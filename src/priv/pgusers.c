@@ -1,6 +1,6 @@
 /*
  * pgusers.c - the `keepftpd user` database helper (users_backend =
- * postgresql): `keepftpd-worker --pgusers`, forked and executed by the
+ * postgresql): `keepftpd-pgauth --pgusers`, forked and executed by the
  * `keepftpd user` command (src/auth/users_cli.c) with one socketpair at
  * descriptor 3, so that libpq is never mapped into the privileged
  * keepftpd image. One request (PGU_REQ), one connection, one

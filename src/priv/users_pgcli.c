@@ -1,7 +1,7 @@
 /*
  * users_pgcli.c - `keepftpd user` against the users database
  * (users_backend = postgresql): each subcommand is one request to the
- * database helper, `keepftpd-worker --pgusers` (src/priv/pgusers.c),
+ * database helper, `keepftpd-pgauth --pgusers` (src/priv/pgusers.c),
  * forked and executed here (spawn_exec_pgusers) with a socketpair at
  * descriptor 3. This
  * image never maps libpq; the helper runs as the administrator, as

@@ -9,7 +9,7 @@
  * refused with EACCES (libpq and OpenSSL look for optional files: a
  * password file, openssl.cnf, none of which it may read); no exec, no
  * ptrace, no signals to others.
- * Runs in: kf-pgauth (`keepftpd-worker --pgauth`).
+ * Runs in: kf-pgauth (`keepftpd-pgauth --pgauth`).
  */
 #include <errno.h>
 #include <fcntl.h>
