@@ -168,7 +168,7 @@ class PgServer:
         """The server role over TCP (a Unix socket with host=self.sock)."""
         pw = self.role_password.replace("\\", "\\\\").replace("'", "\\'")
         return (f"host={host} port={self.port} dbname={DB} user={ROLE} "
-                f"password='{pw}' sslmode=disable")
+                f"password='{pw}'")
 
     def admin_conninfo(self):
         return f"host={self.sock} port={self.port} dbname={DB} user=postgres"
