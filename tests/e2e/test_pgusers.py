@@ -312,7 +312,8 @@ def test_sql_metacharacters_are_harmless(start_server, pg, tmp_path):
 def test_kf_pgauth_one_sandboxed_process(start_server, pg, tmp_path, mode):
     srv = pg_server(start_server, pg, mode == "rootless")
     uid, gid = ids()
-    pg.add_user("hank", argon2_hash(tmp_path, PW), uid, gid, srv.home, "")
+    h = argon2_hash(tmp_path, PW)
+    pg.add_user("hank", h, uid, gid, srv.home, "")
     sessions = [srv.login("hank", PW) for _ in range(5)]
     login_fails(srv, "hank", "wrong")
     pid = kf_pgauth(srv)
@@ -352,7 +353,11 @@ def test_kf_pgauth_one_sandboxed_process(start_server, pg, tmp_path, mode):
     # the database password is in kf-pgauth's configuration copy, not in
     # the spawners' (which every worker inherits)
     for w in descendants_named(srv.pid, "kf-session")[:2]:
-        assert not memory_holds(w, [pg.role_password.encode()])
+        assert not memory_holds(w, [pg.role_password[:10].encode()])
+    # the hash's checksum part never reaches a monitor (nor the listener)
+    tail = h.rsplit("$", 1)[1].encode()
+    for m in [srv.pid] + descendants_named(srv.pid, "kf-monitor")[:2]:
+        assert not memory_holds(m, [tail]), m
     for f in sessions:
         f.quit()
 
@@ -369,3 +374,15 @@ def test_killed_kf_pgauth_comes_back(start_server, pg, tmp_path):
     assert retr_bytes(f, "hello.txt") == HELLO
     assert wait_for(lambda: _can_login(srv, "ivy"), timeout=5, interval=0.2)
     f.quit()
+
+
+def test_unix_socket_conninfo_rootless(start_server, pg, tmp_path):
+    """Rootless (no chroot) kf-pgauth reaches the database over its Unix
+    socket too (as root it runs in empty_dir: an address is needed)."""
+    srv = pg_server(start_server, pg, True, pg_conninfo=pg.conninfo(host=str(pg.sock)))
+    uid, gid = ids()
+    pg.add_user("june", argon2_hash(tmp_path, PW), uid, gid, srv.home, "")
+    f = srv.login("june", PW)
+    assert retr_bytes(f, "hello.txt") == HELLO
+    f.quit()
+    login_fails(srv, "june", "nope")
