@@ -36,6 +36,8 @@ enum pgrow_col {
  */
 int pgrow_parse(const char *const col[PGROW_COLS], struct users_entry *e,
     const char **err);
+/* e as one users-file line, without "\n", NUL-terminated in out. 0 or -1. */
+int pgrow_line(const struct users_entry *e, char *out, size_t outsz);
 /* The flags column of e (users_format_flags), NUL-terminated in out. */
 int pgrow_flags(const struct users_entry *e, char *out, size_t outsz);
 

@@ -62,3 +62,23 @@ pgrow_flags(const struct users_entry *e, char *out, size_t outsz)
 	buf_free(b);
 	return r;
 }
+
+int
+pgrow_line(const struct users_entry *e, char *out, size_t outsz)
+{
+	struct buf *b;
+	size_t n;
+	int r = -1;
+
+	if ((b = buf_new(KF_USERS_LINE_MAX + 2)) == NULL)
+		return -1;
+	/* users_format_line ends the line with "\n": left out here */
+	if (users_format_line(e, b) == 0 && (n = buf_len(b)) > 1 &&
+	    n - 1 < outsz) {
+		memcpy(out, buf_data(b), n - 1);
+		out[n - 1] = '\0';
+		r = 0;
+	}
+	buf_free(b);
+	return r;
+}

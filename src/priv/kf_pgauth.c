@@ -36,7 +36,6 @@
 #include <sodium.h>
 
 #include "../auth/pgask.h"
-#include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/sys.h"
 #include "../ipc/ipc.h"
@@ -116,7 +115,7 @@ enter_sandbox(void)
 		fatal("cannot open /dev/null");
 	close(null_fd);
 	tzset();
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	if (geteuid() == 0) {
 		if (!sc.service_ok)
 			fatal("service_user does not exist, or is root");
@@ -238,40 +237,27 @@ maintain(void)
 static void
 answer(struct slot *s, uint32_t res, const struct users_entry *e)
 {
-	struct users_entry out;
+	static char line[KF_USERS_LINE_MAX + 1];
+	static struct users_entry out;
 	struct ipc_msg m;
-	struct buf *b = NULL;
 
-	ipc_init(&m, PGA_VERDICT);
-	(void)ipc_put_u32(&m, res);
+	line[0] = '\0';
 	if (res == PGA_R_OK && e != NULL) {
 		out = *e;
 		memset(out.hash, 0, sizeof(out.hash));
 		memcpy(out.hash, PGA_HASH_PLACEHOLDER,
 		    sizeof(PGA_HASH_PLACEHOLDER));
-		if ((b = buf_new(KF_USERS_LINE_MAX + 2)) == NULL ||
-		    users_format_line(&out, b) < 0 || buf_len(b) < 1) {
-			ipc_init(&m, PGA_VERDICT);
-			(void)ipc_put_u32(&m, PGA_R_DOWN);
-			(void)ipc_put_str(&m, "", 0);
-		} else {
-			/* without its "\n" */
-			char line[KF_USERS_LINE_MAX + 1];
-			size_t n = buf_len(b) - 1;
-
-			if (n > KF_USERS_LINE_MAX)
-				n = KF_USERS_LINE_MAX;
-			memcpy(line, buf_data(b), n);
-			line[n] = '\0';
-			(void)ipc_put_str(&m, line, KF_USERS_LINE_MAX);
+		if (pgrow_line(&out, line, sizeof(line)) < 0) {
+			res = PGA_R_DOWN;
+			line[0] = '\0';
 		}
-		buf_free(b);
-	} else
-		(void)ipc_put_str(&m, "", 0);
-	if (s->answer >= 0) {
-		(void)ipc_send(s->answer, &m);
-		sys_close(&s->answer);
+		sodium_memzero(&out, sizeof(out));
 	}
+	ipc_init(&m, PGA_VERDICT);
+	if (s->answer >= 0 && ipc_put_u32(&m, res) == 0 &&
+	    ipc_put_str(&m, line, KF_USERS_LINE_MAX) == 0)
+		(void)ipc_send(s->answer, &m);
+	sys_close(&s->answer);
 	sodium_memzero(&s->rq, sizeof(s->rq));
 }
 

@@ -17,7 +17,6 @@
 #include <libpq-fe.h>
 
 #include "../auth/pgask.h"
-#include "../common/buf.h"
 #include "../ipc/ipc.h"
 #include "../ipc/proto.h"
 #include "../auth/users_pgcli.h"
@@ -59,10 +58,10 @@ static int
 row_out(PGresult *res, int i)
 {
 	const char *col[PGROW_COLS], *err = "";
+	char line[KF_USERS_LINE_MAX + 1];
 	struct users_entry e;
 	struct ipc_msg m;
-	struct buf *b;
-	int c, r = -1;
+	int c;
 
 	for (c = 0; c < PGROW_COLS; c++)
 		col[c] = PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c);
@@ -71,21 +70,12 @@ row_out(PGresult *res, int i)
 		    col[0] != NULL ? col[0] : "NULL", err);
 		return -1;
 	}
-	if ((b = buf_new(KF_USERS_LINE_MAX + 2)) == NULL)
-		return -1;
 	ipc_init(&m, PGU_ROW);
-	if (users_format_line(&e, b) == 0 && buf_len(b) > 1 &&
-	    buf_len(b) - 1 <= KF_USERS_LINE_MAX) {
-		char line[KF_USERS_LINE_MAX + 1];
-
-		memcpy(line, buf_data(b), buf_len(b) - 1);
-		line[buf_len(b) - 1] = '\0';
-		if (ipc_put_str(&m, line, KF_USERS_LINE_MAX) == 0 &&
-		    ipc_send(PGU_FD, &m) == 0)
-			r = 0;
-	}
-	buf_free(b);
-	return r;
+	if (pgrow_line(&e, line, sizeof(line)) < 0 ||
+	    ipc_put_str(&m, line, KF_USERS_LINE_MAX) < 0 ||
+	    ipc_send(PGU_FD, &m) < 0)
+		return -1;
+	return 0;
 }
 
 static int
@@ -134,19 +124,21 @@ run(PGconn *pg, const struct pgu_req *rq)
 	PGresult *res;
 	int n = 1, r;
 
-	if (rq->op == PGU_OP_LIST)
-		sql = sql_list, n = 0;
-	else if (rq->op == PGU_OP_GET)
+	if (rq->op == PGU_OP_LIST) {
+		sql = sql_list;
+		n = 0;
+	} else if (rq->op == PGU_OP_GET)
 		sql = sql_get;
 	else if (rq->op == PGU_OP_DEL)
 		sql = sql_del;
-	else {
+	else if (rq->op == PGU_OP_ADD || rq->op == PGU_OP_PUT) {
 		if (params_of(rq->line, &e, ids, flags, sizeof(flags), vals) <
 		    0)
 			return end(PGU_ERROR, "malformed user line");
 		sql = rq->op == PGU_OP_ADD ? sql_add : sql_put;
 		n = 6;
-	}
+	} else
+		return end(PGU_ERROR, "unknown request");
 	res = PQexecParams(pg, sql, n, NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		r = rows_out(res);

@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../auth/pgask.h"
 #include "../auth/users_pgcli.h"
-#include "../common/buf.h"
 #include "../ipc/ipc.h"
 #include "../ipc/proto.h"
 #include "spawn.h"
@@ -25,34 +25,22 @@ static int
 send_req(int fd, const struct users_pgcli *p, uint32_t op, const char *name,
     const struct users_entry *e)
 {
+	static char line[KF_USERS_LINE_MAX + 1];
 	struct ipc_msg m;
-	struct buf *b = NULL;
 	int r = -1;
 
-	if (e != NULL &&
-	    ((b = buf_new(KF_USERS_LINE_MAX + 2)) == NULL ||
-		users_format_line(e, b) < 0 || buf_len(b) < 1 ||
-		buf_len(b) - 1 > KF_USERS_LINE_MAX)) {
-		buf_free(b);
+	line[0] = '\0';
+	if (e != NULL && pgrow_line(e, line, sizeof(line)) < 0)
 		return -1;
-	}
 	ipc_init(&m, PGU_REQ);
 	if (ipc_put_u32(&m, op) == 0 && ipc_put_u32(&m, p->timeout) == 0 &&
 	    ipc_put_str(&m, p->conninfo, KF_PG_CONNINFO_MAX) == 0 &&
-	    ipc_put_str(&m, name != NULL ? name : "", KF_USER_MAX) == 0) {
-		char line[KF_USERS_LINE_MAX + 1] = "";
-
-		if (b != NULL) {
-			memcpy(line, buf_data(b), buf_len(b) - 1);
-			line[buf_len(b) - 1] = '\0';
-		}
-		r = ipc_put_str(&m, line, KF_USERS_LINE_MAX) == 0 &&
-			ipc_send(fd, &m) == 0 ?
-		    0 :
-		    -1;
-	}
-	buf_free(b);
+	    ipc_put_str(&m, name != NULL ? name : "", KF_USER_MAX) == 0 &&
+	    ipc_put_str(&m, line, KF_USERS_LINE_MAX) == 0 &&
+	    ipc_send(fd, &m) == 0)
+		r = 0;
 	explicit_bzero(&m, sizeof(m));
+	explicit_bzero(line, sizeof(line));
 	return r;
 }
 

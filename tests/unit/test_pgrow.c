@@ -117,6 +117,18 @@ test_flags_roundtrip(void **state)
 	assert_int_equal(row("alice", HASH, "1", "1", "/h", flags, &f), 0);
 	assert_memory_equal(&e, &f, sizeof(e));
 	assert_int_equal(pgrow_flags(&e, flags, 4), -1);
+	/* the whole entry as one line, read back the same */
+	{
+		char line[KF_USERS_LINE_MAX + 1];
+		const char *err = NULL;
+
+		assert_int_equal(pgrow_line(&e, line, sizeof(line)), 0);
+		assert_null(strchr(line, '\n'));
+		assert_int_equal(users_parse_line(line, strlen(line), &f, &err),
+		    1);
+		assert_memory_equal(&e, &f, sizeof(e));
+		assert_int_equal(pgrow_line(&e, line, 8), -1);
+	}
 }
 
 int
