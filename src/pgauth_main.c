@@ -19,8 +19,8 @@ int
 main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--pgauth") == 0) {
-		/* the request socket and the configuration */
-		if (syscall(SYS_close_range, PGA_FD_CONF + 1, ~0U, 0) < 0)
+		/* the request socket, the configuration, the bans socket */
+		if (syscall(SYS_close_range, PGA_FD_LSN + 1, ~0U, 0) < 0)
 			return 1;
 		pgauth_main();
 	}

@@ -1289,6 +1289,8 @@ check_backend(const struct conf *c, struct ectx *e)
 			fail(e, "users_backend = postgresql needs pg_conninfo");
 		return;
 	}
+	if (c->pg_bans)
+		fail(e, "pg_bans needs users_backend = postgresql");
 	if (strcmp(c->users_backend, "file") != 0)
 		fail(e, "users_backend '%s' is neither file nor postgresql",
 		    show(&s, c->users_backend, strlen(c->users_backend)));

@@ -221,6 +221,12 @@
 	    "dropped (reopened with backoff).") \
 	X(UINT, pg_pool, "4", 1, 16, \
 	    "Database connections kf-pgauth keeps open (logins share them).") \
+	X(BOOL, pg_bans, "no", 0, 1, \
+	    "Share bans through the users database (table keepftpd_bans, " \
+	    "docs/SCALE-OUT.md): a ban that starts here (`ban_failures`) is " \
+	    "written there, and the bans other nodes wrote are applied here " \
+	    "within a few seconds (at most `ban_seconds`). Needs " \
+	    "`users_backend = postgresql`. Read at start.") \
 	X(BOOL, pam_enable, "no", 0, 1, \
 	    "Let system users log in through PAM (needs root).") \
 	X(STR, pam_service, "keepftpd", 1, 64, \

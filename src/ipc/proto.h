@@ -621,6 +621,32 @@ enum pga_type {
 	PGU_REQ = 113,
 	PGU_ROW = 114,
 	PGU_END = 115,
+	/*
+	 * PGA_BAN_ADD: listener -> kf-pgauth (pg_bans = yes), on a second
+	 * socketpair that only the listener holds (monitors close it at
+	 * fork). Payload: str addr (1..BANTAB_ADDR_STR, as
+	 * bantab_addr_to_str writes it), u32 seconds (1..ban_seconds).
+	 * Sent when a ban starts here (ban_failures). kf-pgauth INSERTs it
+	 * into keepftpd_bans (addr, until = now() + seconds, parameters
+	 * only) when a connection is free; at most KF_PG_BANS_QUEUE wait,
+	 * more are dropped and counted in its log.
+	 *
+	 * PGA_BAN_SEEN: kf-pgauth -> listener, on that socketpair. Payload:
+	 * str addr (1..BANTAB_ADDR_STR), u32 ms (1..KF_PG_BAN_MS_MAX): a ban
+	 * of keepftpd_bans (any node's, this one's too) with that much time
+	 * left, found by polling the table every KF_PG_BANS_POLL_MS.
+	 *
+	 * Check (listener): the type, the bounds, the exact end, an address
+	 * bantab_addr_parse takes; else the message is dropped and logged.
+	 * The ban is applied for min(ms, ban_seconds): a node never bans
+	 * longer than its own configuration says. At most
+	 * KF_PG_BANS_PER_TICK a loop turn.
+	 *
+	 * Why through kf-pgauth: the listener holds no database connection
+	 * (no libpq in its image) and must not block on one.
+	 */
+	PGA_BAN_ADD = 116,
+	PGA_BAN_SEEN = 117,
 };
 
 /* enum pga_kind, pga_result: src/auth/pgask.h; pgu_op, pgu_status: src/auth/users_pgcli.h */

@@ -41,6 +41,7 @@
 #include "../ipc/ipc.h"
 #include "../ipc/proto.h"
 #include "../sandbox/sandbox.h"
+#include "bantab.h"
 #include "kf_pgauth.h"
 #include "spawn.h"
 
@@ -50,8 +51,16 @@ enum slot_state {
 	S_BUSY,
 };
 
+enum query_kind {
+	Q_LOGIN, /* a PGA_LOGIN: its answer socket waits */
+	Q_BAN_ADD, /* pg_bans: a ban of this node written */
+	Q_BAN_POLL, /* pg_bans: new rows of keepftpd_bans read */
+};
+
 struct slot {
 	enum slot_state st;
+	enum query_kind kind;
+	int fresh; /* the query's result is still to be taken */
 	PGconn *pg;
 	int answer; /* the request's answer socket, -1 once answered */
 	int64_t deadline_ms;
@@ -61,6 +70,26 @@ struct slot {
 static const char sql_user[] =
     "SELECT name, hash, uid, gid, home, flags FROM keepftpd_users "
     "WHERE name = $1";
+
+static const char sql_ban_add[] =
+    "INSERT INTO keepftpd_bans (addr, until, node) "
+    "VALUES ($1, now() + make_interval(secs => $2), $3)";
+static const char sql_ban_poll[] =
+    "SELECT id, host(addr), LEAST(ceil(extract(epoch FROM until - now()) "
+    "* 1000), 2000000000)::bigint FROM keepftpd_bans "
+    "WHERE id > $1 AND until > now() ORDER BY id LIMIT 200";
+
+/* pg_bans: bans of this node waiting to be written, the rows read so far */
+struct ban_req {
+	char addr[BANTAB_ADDR_STR + 1];
+	char secs[16];
+};
+static struct ban_req banq[KF_PG_BANS_QUEUE];
+static unsigned banq_n, bans_dropped;
+static uint64_t ban_last_id;
+static int64_t ban_poll_ms;
+static int ban_polling;
+static char node[65];
 
 static struct spawn_conf sc;
 static struct slot pool[KF_PG_POOL_MAX];
@@ -127,6 +156,8 @@ enter_sandbox(void)
 		default_user(getuid());
 	if (sodium_init() < 0)
 		fatal("libsodium");
+	if (gethostname(node, sizeof(node) - 1) < 0)
+		node[0] = '\0';
 	sandbox_pgauth(&sp);
 }
 
@@ -367,9 +398,163 @@ take_request(void)
 	}
 	s->rq = tmp.rq;
 	s->answer = tmp.answer;
+	s->kind = Q_LOGIN;
+	s->fresh = 1;
 	s->deadline_ms = sys_now_ms() + (int64_t)sc.conf.pg_timeout * 1000;
 	s->st = S_BUSY;
 	sodium_memzero(&tmp, sizeof(tmp));
+}
+
+/* ---- pg_bans ---- */
+
+/* A query that will not answer: a login gets 421, a ban poll is redone. */
+static void
+query_failed(struct slot *s)
+{
+	s->fresh = 0;
+	if (s->kind == Q_LOGIN)
+		answer(s, PGA_R_DOWN, NULL);
+	else if (s->kind == Q_BAN_POLL)
+		ban_polling = 0;
+}
+
+/* Digits only, as PostgreSQL writes a bigint; -1 otherwise. */
+static int
+u64_of(const char *t, uint64_t *v)
+{
+	*v = 0;
+	if (*t == '\0')
+		return -1;
+	for (; *t != '\0'; t++) {
+		if (*t < '0' || *t > '9' || *v > (UINT64_MAX - 9) / 10)
+			return -1;
+		*v = *v * 10 + (uint64_t)(*t - '0');
+	}
+	return 0;
+}
+
+static void
+ban_seen(const char *addr, uint64_t ms)
+{
+	struct ipc_msg m;
+
+	if (ms == 0 || ms > KF_PG_BAN_MS_MAX || strlen(addr) > BANTAB_ADDR_STR)
+		return;
+	ipc_init(&m, PGA_BAN_SEEN);
+	if (ipc_put_str(&m, addr, BANTAB_ADDR_STR) == 0 &&
+	    ipc_put_u32(&m, (uint32_t)ms) == 0)
+		(void)ipc_send(PGA_FD_LSN, &m);
+}
+
+static void
+take_ban_result(struct slot *s, PGresult *res)
+{
+	char why[256];
+	uint64_t id, ms;
+	int i, n;
+
+	if (s->kind == Q_BAN_POLL)
+		ban_polling = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK &&
+	    PQresultStatus(res) != PGRES_COMMAND_OK) {
+		log_err("kf-pgauth: keepftpd_bans: error=%s",
+		    first_line(PQresultErrorMessage(res), why, sizeof(why)));
+		return;
+	}
+	if (s->kind != Q_BAN_POLL || PQnfields(res) != 3)
+		return;
+	n = PQntuples(res);
+	for (i = 0; i < n && i < KF_PG_BANS_ROWS; i++) {
+		if (PQgetisnull(res, i, 0) || PQgetisnull(res, i, 1) ||
+		    PQgetisnull(res, i, 2) ||
+		    u64_of(PQgetvalue(res, i, 0), &id) < 0 ||
+		    u64_of(PQgetvalue(res, i, 2), &ms) < 0)
+			continue;
+		if (id > ban_last_id)
+			ban_last_id = id;
+		ban_seen(PQgetvalue(res, i, 1), ms);
+	}
+}
+
+/* PGA_BAN_ADD from the listener: queued until a connection is free. */
+static void
+read_bans(void)
+{
+	char addr[BANTAB_ADDR_STR + 1];
+	struct ipc_msg m;
+	uint32_t secs;
+	int i;
+
+	for (i = 0; i < KF_PG_BANS_QUEUE; i++) {
+		if (ipc_recv(PGA_FD_LSN, &m) < 0)
+			return;
+		if (m.type != PGA_BAN_ADD ||
+		    ipc_get_str(&m, addr, sizeof(addr)) < 0 ||
+		    ipc_get_u32(&m, &secs) < 0 || ipc_end(&m) < 0 ||
+		    secs == 0 || addr[0] == '\0')
+			continue;
+		if (banq_n == KF_PG_BANS_QUEUE) {
+			if (bans_dropped++ == 0)
+				log_warn("kf-pgauth: bans queue full; a ban "
+					 "stays on this node only");
+			continue;
+		}
+		memcpy(banq[banq_n].addr, addr, sizeof(addr));
+		snprintf(banq[banq_n].secs, sizeof(banq[banq_n].secs), "%u",
+		    secs);
+		banq_n++;
+	}
+}
+
+static void
+ban_send(struct slot *s, enum query_kind kind)
+{
+	char last[24];
+	const char *v[3];
+	int ok;
+
+	if (kind == Q_BAN_ADD) {
+		v[0] = banq[0].addr;
+		v[1] = banq[0].secs;
+		v[2] = node;
+		ok = PQsendQueryParams(s->pg, sql_ban_add, 3, NULL, v, NULL,
+		    NULL, 0);
+		memmove(&banq[0], &banq[1], --banq_n * sizeof(banq[0]));
+	} else {
+		snprintf(last, sizeof(last), "%llu",
+		    (unsigned long long)ban_last_id);
+		v[0] = last;
+		ok = PQsendQueryParams(s->pg, sql_ban_poll, 1, NULL, v, NULL,
+		    NULL, 0);
+		ban_polling = ok;
+		ban_poll_ms = sys_now_ms() + KF_PG_BANS_POLL_MS;
+	}
+	if (!ok) {
+		slot_drop(s);
+		return;
+	}
+	s->kind = kind;
+	s->fresh = 1;
+	s->answer = -1;
+	s->deadline_ms = sys_now_ms() + (int64_t)sc.conf.pg_timeout * 1000;
+	s->st = S_BUSY;
+}
+
+/* A free connection writes a queued ban, or reads the new rows. */
+static void
+bans_work(void)
+{
+	struct slot *s;
+
+	if (!sc.conf.pg_bans)
+		return;
+	read_bans();
+	if ((s = idle_slot()) == NULL)
+		return;
+	if (banq_n > 0)
+		ban_send(s, Q_BAN_ADD);
+	else if (!ban_polling && sys_now_ms() >= ban_poll_ms)
+		ban_send(s, Q_BAN_POLL);
 }
 
 /* Input on a connection: a busy one's answer, an idle one's end. */
@@ -379,20 +564,25 @@ slot_input(struct slot *s)
 	PGresult *res;
 
 	if (!PQconsumeInput(s->pg) || PQstatus(s->pg) != CONNECTION_OK) {
-		if (s->st == S_BUSY)
-			answer(s, PGA_R_DOWN, NULL);
+		if (s->st == S_BUSY && s->fresh)
+			query_failed(s);
 		slot_drop(s);
 		return;
 	}
 	while (s->st == S_BUSY && !PQisBusy(s->pg)) {
 		if ((res = PQgetResult(s->pg)) == NULL) {
-			if (s->answer >= 0) /* no result at all */
-				answer(s, PGA_R_DOWN, NULL);
+			if (s->fresh) /* no result at all */
+				query_failed(s);
 			s->st = S_IDLE;
 			break;
 		}
-		if (s->answer >= 0)
-			take_result(s, res);
+		if (s->fresh) {
+			s->fresh = 0;
+			if (s->kind == Q_LOGIN)
+				take_result(s, res);
+			else
+				take_ban_result(s, res);
+		}
 		PQclear(res);
 	}
 	while (s->st == S_IDLE && (res = PQgetResult(s->pg)) != NULL)
@@ -409,7 +599,8 @@ expire(int64_t now)
 			log_err("kf-pgauth: no answer from the users database "
 				"in %lu s; connection dropped",
 			    sc.conf.pg_timeout);
-			answer(&pool[i], PGA_R_DOWN, NULL);
+			if (pool[i].fresh)
+				query_failed(&pool[i]);
 			slot_drop(&pool[i]);
 			db_state(0, "query timeout");
 		}
@@ -426,13 +617,15 @@ poll_timeout(int64_t now)
 			t = pool[i].deadline_ms - now;
 	if (count(S_IDLE) == 0 && count(S_DOWN) > 0 && next_try_ms - now < t)
 		t = next_try_ms - now;
+	if (sc.conf.pg_bans && !ban_polling && ban_poll_ms - now < t)
+		t = ban_poll_ms - now;
 	return t < 0 ? 0 : (int)t;
 }
 
 static void __attribute__((noreturn)) serve(void)
 {
-	struct pollfd p[KF_PG_POOL_MAX + 1];
-	struct slot *who[KF_PG_POOL_MAX + 1];
+	struct pollfd p[KF_PG_POOL_MAX + 2];
+	struct slot *who[KF_PG_POOL_MAX + 2];
 	unsigned i, n;
 	int r;
 
@@ -442,6 +635,11 @@ static void __attribute__((noreturn)) serve(void)
 		/* take a request while it can be sent, or answered DOWN */
 		if (count(S_IDLE) > 0 || count(S_BUSY) == 0) {
 			p[n].fd = PGA_FD_REQ;
+			p[n].events = POLLIN;
+			who[n++] = NULL;
+		}
+		if (sc.conf.pg_bans) {
+			p[n].fd = PGA_FD_LSN;
 			p[n].events = POLLIN;
 			who[n++] = NULL;
 		}
@@ -457,6 +655,8 @@ static void __attribute__((noreturn)) serve(void)
 		for (i = 0; r > 0 && i < n; i++) {
 			if (p[i].revents == 0)
 				continue;
+			if (p[i].fd == PGA_FD_LSN)
+				continue; /* read by bans_work */
 			if (who[i] == NULL) {
 				if (p[i].revents & (POLLHUP | POLLERR) &&
 				    !(p[i].revents & POLLIN))
@@ -466,6 +666,7 @@ static void __attribute__((noreturn)) serve(void)
 				slot_input(who[i]);
 		}
 		expire(sys_now_ms());
+		bans_work();
 	}
 }
 

@@ -11,6 +11,7 @@
 
 #define PGA_FD_REQ  3 /* kf-pgauth's end of the request socket (SEQPACKET) */
 #define PGA_FD_CONF 4 /* struct spawn_conf, sealed memfd, pg_conninfo kept */
+#define PGA_FD_LSN  5 /* bans with the listener (SEQPACKET, pg_bans) */
 
 #define PGU_FD 3 /* the `keepftpd user` helper's socketpair */
 

@@ -1692,7 +1692,42 @@ report_one(struct listener *L, const unsigned char *frame, size_t n,
 	    host, L->conf.ban_seconds, L->conf.ban_failures,
 	    L->conf.ban_window);
 	slot_stamp(NULL);
+	if (L->conf.pg_bans) /* for the other nodes: keepftpd_bans */
+		lsn_pgauth_ban(host, L->conf.ban_seconds);
 	return 0;
+}
+
+/*
+ * pg_bans: bans read from keepftpd_bans by kf-pgauth (another node's,
+ * or this one's coming back), applied for at most ban_seconds. An
+ * address banned here already keeps the later of the two ends.
+ */
+static void
+pg_bans_read(struct listener *L)
+{
+	char host[BANTAB_ADDR_STR + 1];
+	struct bantab_addr a;
+	int64_t ms, now, until;
+	uint32_t left;
+	int i, r;
+
+	for (i = 0; i < KF_PG_BANS_PER_TICK; i++) {
+		if ((r = lsn_pgauth_seen(&a, host, sizeof(host), &left)) > 0)
+			return;
+		if (r < 0) {
+			log_warn("kf-pgauth: a malformed ban message; dropped");
+			continue;
+		}
+		now = sys_now_ms();
+		ms = (int64_t)left;
+		if (ms > (int64_t)L->conf.ban_seconds * 1000)
+			ms = (int64_t)L->conf.ban_seconds * 1000;
+		if (bantab_until(bans, &a, now, &until) && until >= now + ms)
+			continue; /* held already, as long or longer */
+		bantab_ban(bans, &a, now, ms);
+		log_warn("ban: %-s banned for %lld s (from the users database)",
+		    host, (long long)((ms + 999) / 1000));
+	}
 }
 
 /*
@@ -1947,7 +1982,7 @@ int
 listener_run(struct listener *L)
 {
 	struct timespec second = { 1, 0 };
-	struct pollfd p[KF_LISTEN_MAX + 4];
+	struct pollfd p[KF_LISTEN_MAX + 5];
 	sigset_t mask;
 	size_t i;
 
@@ -1969,9 +2004,13 @@ listener_run(struct listener *L)
 			.events = POLLIN };
 		p[L->nfds + 3] = (struct pollfd){ .fd = up.chan,
 			.events = POLLIN };
+		p[L->nfds + 4] = (struct pollfd){ .fd = L->conf.pg_bans ?
+			    lsn_pgauth_bans_fd() :
+			    -1,
+			.events = POLLIN };
 		/* while bans are held, max_prelogin is near, a spawner is
 		 * down or an upgrade runs, wake each second to act on time */
-		if (ppoll(p, L->nfds + 4,
+		if (ppoll(p, L->nfds + 5,
 			bantab_nbanned(bans) > 0 || prelogin_busy(&L->conf) ||
 				spawner_down() || up.pid > 0 || nadopted > 0 ||
 				metrics_down || pgauth_down || logd_down() ?
@@ -1994,6 +2033,8 @@ listener_run(struct listener *L)
 		reports_read(L, report_rd);
 		if (report_old >= 0)
 			reports_read(L, report_old);
+		if (L->conf.pg_bans)
+			pg_bans_read(L);
 		bans_sweep();
 		prelogin_trim(&L->conf);
 		if (got_other[SIGUSR1]) { /* log rotation (logd.c) */

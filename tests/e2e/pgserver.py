@@ -45,6 +45,13 @@ CREATE TABLE keepftpd_users (
     home  text NOT NULL,
     flags text NOT NULL DEFAULT ''
 );
+CREATE TABLE keepftpd_bans (
+    id    bigserial PRIMARY KEY,
+    addr  inet NOT NULL,
+    until timestamptz NOT NULL,
+    node  text NOT NULL DEFAULT ''
+);
+CREATE INDEX keepftpd_bans_until ON keepftpd_bans (until);
 """
 
 
@@ -102,6 +109,8 @@ class PgServer:
                   params={"pw": role_password})
         self.psql(SCHEMA)
         self.psql(f"GRANT SELECT ON keepftpd_users TO {ROLE}")
+        self.psql(f"GRANT SELECT, INSERT ON keepftpd_bans TO {ROLE}")
+        self.psql(f"GRANT USAGE ON SEQUENCE keepftpd_bans_id_seq TO {ROLE}")
 
     def _bin(self, name):
         return os.path.join(self.bindir, name)

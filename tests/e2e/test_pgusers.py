@@ -5,6 +5,7 @@ recovery when it is back. A real PostgreSQL (tests/e2e/pgserver.py)."""
 
 import ftplib
 import os
+import socket
 import subprocess
 import time
 
@@ -33,6 +34,7 @@ def _clean_table(pg):
     if not pg.running():
         pg.start()
     pg.psql("DELETE FROM keepftpd_users")
+    pg.psql("DELETE FROM keepftpd_bans")
     yield
 
 
@@ -339,9 +341,11 @@ def test_kf_pgauth_one_sandboxed_process(start_server, pg, tmp_path, mode):
     assert fds[0] == "/dev/null" and fds[1] == "/dev/null"
     assert fds[2] == str(srv.stderr_path)  # the log
     others = {k: v for k, v in fds.items() if k > 2}
-    # the request socket and the pool's database connections, nothing else
+    # the request socket, the bans socket and the pool's database
+    # connections (4, the configuration, was closed), nothing else
     assert all(v.startswith("socket:[") for v in others.values()), fds
-    assert 2 <= len(others) <= 1 + 3, fds
+    assert 3 in others and 5 in others, fds
+    assert 3 <= len(others) <= 2 + 3, fds
     # libpq is mapped by kf-pgauth alone: not by the listener, the
     # monitors or the FTP workers
     assert "libpq" in open(f"/proc/{pid}/maps").read()
@@ -386,3 +390,59 @@ def test_unix_socket_conninfo_rootless(start_server, pg, tmp_path):
     assert retr_bytes(f, "hello.txt") == HELLO
     f.quit()
     login_fails(srv, "june", "nope")
+
+
+def first_line(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    try:
+        return s.makefile("rb").readline().decode().strip()
+    finally:
+        s.close()
+
+
+def test_bans_shared_between_nodes(start_server, pg, tmp_path):
+    """pg_bans: a ban made on one node (ban_failures) is written to
+    keepftpd_bans and holds on another node within a few seconds."""
+    bans = {"pg_bans": "yes", "ban_failures": "2", "ban_window": "60",
+            "ban_seconds": "30", "max_login_failures": "3"}
+    a = pg_server(start_server, pg, not IS_ROOT, **bans)
+    b = pg_server(start_server, pg, not IS_ROOT, **bans)
+    uid, gid = ids()
+    pg.add_user("kate", argon2_hash(tmp_path, PW), uid, gid, a.home, "")
+    b.login("kate", PW).quit()
+    login_fails(a, "kate", "guess1")
+    login_fails(a, "kate", "guess2")
+    assert a.wait_log(r"warning: ban: 127\.0\.0\.1 banned for 30 s")
+    assert first_line(a.port).startswith("421")
+    assert wait_for(lambda: pg.psql("SELECT count(*) FROM keepftpd_bans").strip() == "1",
+                    timeout=5)
+    row = pg.psql("SELECT host(addr), until > now() + interval '20 s', "
+                  "until < now() + interval '31 s' FROM keepftpd_bans").strip()
+    assert row == "127.0.0.1|t|t", row
+    t0 = time.monotonic()
+    assert b.wait_log(r"warning: ban: 127\.0\.0\.1 banned for (29|30) s "
+                      r"\(from the users database\)", timeout=8), b.log()[-2000:]
+    assert time.monotonic() - t0 < 6
+    assert first_line(b.port) == "421 Your address is banned; try again later."
+    # a ban another node wrote (here: by hand) holds too, cut to ban_seconds
+    pg.psql("INSERT INTO keepftpd_bans (addr, until) "
+            "VALUES ('10.9.8.7', now() + interval '1 day')")
+    assert b.wait_log(r"ban: 10\.9\.8\.7 banned for (29|30) s \(from the users database\)",
+                      timeout=8)
+    # expired rows are not applied
+    pg.psql("INSERT INTO keepftpd_bans (addr, until) "
+            "VALUES ('10.1.1.1', now() - interval '1 s')")
+    time.sleep(4.5)
+    assert "10.1.1.1" not in a.log() + b.log()
+
+
+def test_bans_not_shared_by_default(start_server, pg, tmp_path):
+    srv = pg_server(start_server, pg, not IS_ROOT, ban_failures="2",
+                    max_login_failures="3")
+    uid, gid = ids()
+    pg.add_user("liam", argon2_hash(tmp_path, PW), uid, gid, srv.home, "")
+    login_fails(srv, "liam", "g1")
+    login_fails(srv, "liam", "g2")
+    assert srv.wait_log(r"ban: 127\.0\.0\.1 banned")
+    time.sleep(1)
+    assert pg.psql("SELECT count(*) FROM keepftpd_bans").strip() == "0"
