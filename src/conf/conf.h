@@ -210,7 +210,7 @@
 	    "read. Read at start; a reload does not change it.") \
 	X(STR, pg_conninfo, "", 0, 1024, \
 	    "libpq connection string of the users database (with " \
-	    "`users_backend = postgresql`), e.g. `host=127.0.0.1 port=5432 " \
+	    "`users_backend` = `postgresql`), e.g. `host=127.0.0.1 port=5432 " \
 	    "dbname=ftp user=keepftpd password=...`. kf-pgauth runs in the " \
 	    "empty root: give an address (host=IP or hostaddr=), not a host " \
 	    "name or a Unix socket directory, when the server starts as " \
@@ -226,7 +226,7 @@
 	    "docs/SCALE-OUT.md): a ban that starts here (`ban_failures`) is " \
 	    "written there, and the bans other nodes wrote are applied here " \
 	    "within a few seconds (at most `ban_seconds`). Needs " \
-	    "`users_backend = postgresql`. Read at start.") \
+	    "`users_backend` = `postgresql`. Read at start.") \
 	X(BOOL, pam_enable, "no", 0, 1, \
 	    "Let system users log in through PAM (needs root).") \
 	X(STR, pam_service, "keepftpd", 1, 64, \
