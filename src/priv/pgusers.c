@@ -45,11 +45,17 @@ struct pgu_req {
 static int
 end(uint32_t status, const char *msg)
 {
+	char text[512];
 	struct ipc_msg m;
+	size_t n = strcspn(msg, "\n"); /* libpq's first line */
 
+	if (n >= sizeof(text))
+		n = sizeof(text) - 1;
+	memcpy(text, msg, n);
+	text[n] = '\0';
 	ipc_init(&m, PGU_END);
 	(void)ipc_put_u32(&m, status);
-	(void)ipc_put_str(&m, msg, 512);
+	(void)ipc_put_str(&m, text, sizeof(text) - 1);
 	(void)ipc_send(PGU_FD, &m);
 	return status == PGU_OK ? 0 : 1;
 }

@@ -448,3 +448,25 @@ def test_bans_not_shared_by_default(start_server, pg, tmp_path):
     assert srv.wait_log(r"ban: 127\.0\.0\.1 banned")
     time.sleep(1)
     assert pg.psql("SELECT count(*) FROM keepftpd_bans").strip() == "0"
+
+
+def test_rein_then_database_login(start_server, pg, tmp_path):
+    """After REIN the monitor runs under its seccomp list: a second login
+    through kf-pgauth (socketpair, SCM_RIGHTS, poll) still works."""
+    srv = pg_server(start_server, pg, not IS_ROOT)
+    uid, gid = ids()
+    pg.add_user("mia", argon2_hash(tmp_path, PW), uid, gid, srv.home, "")
+    f = srv.login("mia", PW)
+    assert f.sendcmd("REIN").startswith("220")
+    f.login("mia", PW)
+    assert retr_bytes(f, "hello.txt") == HELLO
+    f.quit()
+    # and the helper's error reaches the administrator, first line only
+    conf = srv.base / "etc" / "bad.conf"
+    conf.write_text("users_backend = postgresql\n"
+                    f"pg_conninfo = host=127.0.0.1 port={pg.port} dbname=nosuchdb "
+                    "user=postgres\n")
+    conf.chmod(0o600)
+    r = user_cmd(conf, "list")
+    assert r.returncode != 0 and "users database:" in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1, r.stderr
