@@ -19,7 +19,9 @@ may appear in keepftpd, and each must appear in keepftpd-worker.
 keepftpd may not need (DT_NEEDED) OpenSSL or libsystemd either: the
 relay spawner alone does TLS, libsystemd is opened when systemd starts
 the server, and every library mapped in the listener is copied into
-each monitor and verifier it forks (docs/PERFORMANCE.md).
+each monitor and verifier it forks (docs/PERFORMANCE.md). Neither
+keepftpd nor keepftpd-worker may need libpq: the users database is
+kf-pgauth's, in its own image keepftpd-pgauth.
 """
 import subprocess
 import sys
@@ -89,10 +91,13 @@ def check_sandbox_locals(objdir, priv, worker):
 
 
 # libraries keepftpd must not load at start (see the docstring)
-NOT_NEEDED = ("libssl.so", "libcrypto.so", "libsystemd.so")
+NOT_NEEDED = ("libssl.so", "libcrypto.so", "libsystemd.so", "libpq.so")
+# ... nor may keepftpd-worker, whose workers serve clients, need libpq:
+# only keepftpd-pgauth (kf-pgauth, users_backend = postgresql) does
+WORKER_NOT_NEEDED = ("libpq.so",)
 
 
-def check_needed(priv):
+def check_needed(priv, not_needed=NOT_NEEDED):
     out = subprocess.run(["readelf", "-d", str(priv)], check=True,
                          capture_output=True, text=True).stdout
     bad = 0
@@ -100,7 +105,7 @@ def check_needed(priv):
         if "(NEEDED)" not in line:
             continue
         lib = line.split("[", 1)[-1].rstrip("]")
-        if lib.startswith(NOT_NEEDED):
+        if lib.startswith(not_needed):
             print(f"{priv.name}: needs {lib}")
             bad += 1
     return bad
@@ -134,6 +139,7 @@ def main():
         bad += 1
     bad += check_sandbox_locals(objdir, priv, worker)
     bad += check_needed(priv)
+    bad += check_needed(worker, WORKER_NOT_NEEDED)
     if bad:
         sys.exit(f"{bad} problem(s): the privileged image must hold no FTP "
                  f"and no worker sandbox")

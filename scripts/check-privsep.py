@@ -99,6 +99,7 @@ SECTIONS = {
     "lsn_type": "The report channel: monitors to the listener",
     "upg_type": "The hand-over: `keepftpd upgrade`, the old listener with the new one",
     "adm_type": "The admin socket: `keepftpd ban`, `who`, `kick`, `upgrade` with the listener",
+    "pga_type": "The users database: verifiers with kf-pgauth, `keepftpd user` with its helper",
 }
 
 

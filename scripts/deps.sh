@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential meson ninja-build pkg-config
   libssl-dev libsodium-dev libcap-dev libseccomp-dev libpam0g-dev libcrypt-dev zlib1g-dev
+  libpq-dev postgresql
   libsystemd-dev systemd
   libcmocka-dev python3-pytest clang clang-format clang-tidy
   curl lftp tnftp ncftp wget
@@ -19,6 +20,9 @@ NORECS=(prometheus)
 # systemd: systemd-socket-activate and systemd-analyze (tests/e2e/test_systemd.py).
 # mandoc, groff-base, man-db: the man page lint (tests/e2e/test_install.py);
 # dpkg-dev, debhelper, lintian: the Debian package (scripts/build-deb.sh).
+# libpq-dev: kf-pgauth (users_backend = postgresql, keepftpd-pgauth);
+# postgresql: a real database for tests/e2e/test_pgusers.py (initdb and
+# pg_ctl in a temp dir as uid 65534); its service must not start.
 # haproxy: a real PROXY protocol v2 sender (tests/e2e/test_proxy.py, the
 # 3-node test tests/e2e/test_cluster.py, bench/cluster.sh), run
 # by the test in a temp dir; its service must not start either.

@@ -18,6 +18,7 @@
 #include "../common/log.h"
 #include "../common/sys.h"
 #include "auth.h"
+#include "pgask.h"
 #include "users.h"
 
 static int slot_fd = -1;
@@ -342,6 +343,30 @@ check_virtual(const struct conf *c, const struct users_entry *e, int from_file,
 	return virtual_identity(c, e, id);
 }
 
+/*
+ * users_backend = postgresql: kf-pgauth verifies (the hash never comes
+ * here). -2 when the database is down: the login answers 421. A name
+ * the database does not hold may still be a PAM user.
+ */
+static int
+check_pg(const struct conf *c, const char *user, const char *pass,
+    struct auth_identity *id)
+{
+	struct users_entry e;
+	int r;
+
+	if (pass[0] == '\0' || !users_valid_name(user, strlen(user)))
+		return verify_dummy(c, pass);
+	r = pgask_login(c, user, pass, &e);
+	if (r == PGA_R_OK)
+		return virtual_identity(c, &e, id);
+	if (r == PGA_R_DOWN)
+		return -2;
+	if (r == PGA_R_NOUSER && c->pam_enable)
+		return verify_pam(c, user, pass, id);
+	return -1;
+}
+
 static int
 check_login(const struct conf *c, const char *inline_users,
     const struct conf_vhost *vh, const char *user, const char *pass,
@@ -355,6 +380,8 @@ check_login(const struct conf *c, const char *inline_users,
 	    find_in("inline users", inline_users, strlen(inline_users), user,
 		&e))
 		return check_virtual(c, &e, 0, pass, id);
+	if (pgask_backend(c))
+		return check_pg(c, user, pass, id);
 	if (find_in_file(c, user, &e))
 		return check_virtual(c, &e, 1, pass, id);
 	if (c->pam_enable && pass[0] != '\0' &&
@@ -405,7 +432,8 @@ auth_identity_by_cert(const struct conf *c, const char *inline_users,
 	if (!((inline_users != NULL &&
 		  find_in("inline users", inline_users, strlen(inline_users),
 		      user, &e)) ||
-		find_in_file(c, user, &e)))
+		(pgask_backend(c) ? pgask_login(c, user, NULL, &e) == PGA_R_OK :
+				    find_in_file(c, user, &e))))
 		return -1;
 	if (virtual_identity(c, &e, &tmp) < 0)
 		return -1;

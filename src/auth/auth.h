@@ -51,7 +51,10 @@ struct auth_identity {
  * wrong password take the same path and about the same time (a dummy
  * hash is verified). Empty passwords are never accepted for
  * non-anonymous users. vh may be NULL and must come from conf itself.
- * Returns 0 and fills *id on success, -1 otherwise. Never logs passwords.
+ * With users_backend = postgresql the database (through kf-pgauth)
+ * replaces the users file. Returns 0 and fills *id on success, -2 when
+ * the users database is unavailable (the login answers 421), -1
+ * otherwise. Never logs passwords.
  */
 /*
  * A login name that means anonymous (anonymous_enable and "anonymous"

@@ -1,7 +1,8 @@
 /*
  * users_cli.c - `keepftpd user add|passwd|del|list`: edits the virtual
  * users file under an exclusive lock, atomically (temporary file,
- * fsync, rename, fsync of the directory). Passwords come from the
+ * fsync, rename, fsync of the directory), or, with users_backend =
+ * postgresql, the rows of keepftpd_users (users_pgcli.c). Passwords come from the
  * terminal with echo off, or from the first line of stdin; never from
  * the command line.
  * Runs in: keepftpd user command.
@@ -25,6 +26,7 @@
 #include "../common/sys.h"
 #include "auth.h"
 #include "users.h"
+#include "users_pgcli.h"
 
 #define DEFAULT_CONF "/etc/keepftpd/keepftpd.conf"
 #define ID_MAX	     4294967294ULL
@@ -69,6 +71,8 @@ struct opts {
 	size_t nperm;
 	const char *noperm[KF_PERM_RULES_MAX];
 	size_t nnoperm;
+	int use_pg; /* users_backend = postgresql and no -f */
+	struct users_pgcli pg;
 };
 
 static int
@@ -93,7 +97,9 @@ usage(void)
 	    "CONF\n(default " DEFAULT_CONF ", when it exists), unless "
 	    "--opslimit or --memlimit-kib say else.\n"
 	    "FILE: -f, else the users_file of CONF; there is no other "
-	    "default.\n");
+	    "default.\n"
+	    "With users_backend = postgresql in CONF (and no -f), the users "
+	    "are\nrows of keepftpd_users in the pg_conninfo database.\n");
 	return 2;
 }
 
@@ -855,9 +861,85 @@ settle_cost(struct opts *o)
 		o->ops = c.pwhash_opslimit;
 	if (o->mem_kib == 0)
 		o->mem_kib = c.pwhash_memlimit_kib;
+	if (o->file == NULL && strcmp(c.users_backend, "postgresql") == 0) {
+		o->use_pg = 1;
+		o->pg.conninfo = c.pg_conninfo;
+		o->pg.timeout = (uint32_t)c.pg_timeout;
+	}
 	if (o->file == NULL && c.users_file[0] != '\0')
 		o->file = c.users_file;
 	return 0;
+}
+
+/* ---- users_backend = postgresql (users_pgcli.c) ---- */
+
+static int
+pg_say(const struct opts *o, int r, const char *msg)
+{
+	if (r == PGU_OK)
+		return 0;
+	if (r == PGU_NOUSER)
+		fprintf(stderr, "keepftpd user: no user %s\n", o->name);
+	else if (r == PGU_EXISTS)
+		fprintf(stderr, "keepftpd user: %s exists\n", o->name);
+	else
+		fprintf(stderr, "keepftpd user: users database: %s\n", msg);
+	return -1;
+}
+
+static int
+pg_keep(const struct users_entry *e, void *arg)
+{
+	*(struct users_entry *)arg = *e;
+	return 0;
+}
+
+static int
+pg_list_one(const struct users_entry *e, void *arg)
+{
+	return list_entry(e) < 0 ? -1 : 0;
+}
+
+static int
+pg_run(const struct opts *o)
+{
+	static struct users_entry e;
+	char msg[512];
+	int r;
+
+	if (o->cmd == CMD_LIST) {
+		r = users_pgcli(&o->pg, PGU_OP_LIST, NULL, NULL, pg_list_one,
+		    NULL, msg, sizeof(msg));
+		if (r == PGU_NOUSER)
+			r = PGU_OK; /* no rows: an empty list */
+		return pg_say(o, r, msg) < 0 || fflush(stdout) != 0 ? 1 : 0;
+	}
+	if (o->cmd == CMD_DEL)
+		return pg_say(o,
+			   users_pgcli(&o->pg, PGU_OP_DEL, o->name, NULL, NULL,
+			       NULL, msg, sizeof(msg)),
+			   msg) < 0;
+	if (o->cmd == CMD_ADD) {
+		if (build_entry(o, &e) < 0 ||
+		    new_hash(o, e.hash, sizeof(e.hash)) < 0)
+			return 1;
+		r = users_pgcli(&o->pg, PGU_OP_ADD, o->name, &e, NULL, NULL,
+		    msg, sizeof(msg));
+		sodium_memzero(&e, sizeof(e));
+		return pg_say(o, r, msg) < 0;
+	}
+	r = users_pgcli(&o->pg, PGU_OP_GET, o->name, NULL, pg_keep, &e, msg,
+	    sizeof(msg));
+	if (pg_say(o, r, msg) < 0)
+		return 1;
+	if (o->cmd == CMD_PASSWD && new_hash(o, e.hash, sizeof(e.hash)) < 0)
+		return 1;
+	if (o->cmd == CMD_SET)
+		apply_limits(o, &e);
+	r = users_pgcli(&o->pg, PGU_OP_PUT, o->name, &e, NULL, NULL, msg,
+	    sizeof(msg));
+	sodium_memzero(&e, sizeof(e));
+	return pg_say(o, r, msg) < 0;
 }
 
 int
@@ -870,6 +952,8 @@ users_cli(int argc, char **argv)
 		return usage();
 	if (settle_cost(&o) < 0)
 		return 1;
+	if (o.use_pg)
+		return pg_run(&o);
 	if (o.file == NULL) {
 		/* as users_file, which is empty by default: no file assumed */
 		fprintf(stderr,

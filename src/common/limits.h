@@ -187,3 +187,23 @@
 #define KF_METRICS_FLUSH_MS	1000	/* a monitor sends its transfer counts at most this often */
 
 #endif
+
+/* ---- users in PostgreSQL, kf-pgauth (src/priv/kf_pgauth.c, lsn_pgauth.c, src/auth/pgask.c) ---- */
+#ifndef KF_LIMITS_PG_H
+#define KF_LIMITS_PG_H
+
+#define KF_PG_CONNINFO_MAX	1024	/* pg_conninfo, bytes */
+#define KF_PG_POOL_MAX		16	/* database connections kf-pgauth holds (pg_pool) */
+#define KF_PG_BACKOFF_MIN_MS	250	/* first pause before a failed connection is tried again */
+#define KF_PG_BACKOFF_MAX_MS	8000	/* the pause doubles up to this */
+#define KF_PG_WAIT_SLACK_MS	2000	/* a verifier waits pg_timeout plus this for its verdict, then 421 */
+#define KF_PGAUTH_NOFILE	64	/* RLIMIT_NOFILE of kf-pgauth */
+#define KF_PGAUTH_AS		(512UL * 1024 * 1024)	/* RLIMIT_AS of kf-pgauth (libpq, OpenSSL, one argon2id) */
+#define KF_PG_ROWS_MAX		100000	/* rows `keepftpd user list` reads from the database */
+#define KF_PG_BANS_POLL_MS	2000	/* kf-pgauth reads new rows of keepftpd_bans this often (pg_bans) */
+#define KF_PG_BANS_QUEUE	64	/* bans waiting in kf-pgauth to be written; more are dropped */
+#define KF_PG_BANS_ROWS		200	/* rows of keepftpd_bans read by one poll */
+#define KF_PG_BAN_MS_MAX	2000000000	/* the time left of a ban read from the table, ms */
+#define KF_PG_BANS_PER_TICK	256	/* PGA_BAN_SEEN the listener takes per loop turn */
+
+#endif

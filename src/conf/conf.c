@@ -1421,6 +1421,24 @@ check_metrics(const struct conf *c, struct ectx *e)
 			fail(e, "metrics_listen is listen address %zu", i + 1);
 }
 
+/* users_backend: file or postgresql; postgresql needs pg_conninfo. */
+static void
+check_backend(const struct conf *c, struct ectx *e)
+{
+	struct shown s;
+
+	if (strcmp(c->users_backend, "postgresql") == 0) {
+		if (c->pg_conninfo[0] == '\0')
+			fail(e, "users_backend = postgresql needs pg_conninfo");
+		return;
+	}
+	if (c->pg_bans)
+		fail(e, "pg_bans needs users_backend = postgresql");
+	if (strcmp(c->users_backend, "file") != 0)
+		fail(e, "users_backend '%s' is neither file nor postgresql",
+		    show(&s, c->users_backend, strlen(c->users_backend)));
+}
+
 /*
  * A proxy listener needs the balancers' addresses, pasv_proxy a proxy
  * listener; implicit FTPS behind one is not offered (the header comes before the TLS handshake, which
@@ -1542,6 +1560,7 @@ conf_check(struct conf *c, struct conf_errors *errs)
 		fail(&e, "anonymous_enable is set but anon_root is empty");
 	check_listen(c, &e);
 	check_metrics(c, &e);
+	check_backend(c, &e);
 	check_tls(c, &e);
 	check_proxy(c, &e);
 	check_client_certs(c, &e);

@@ -226,6 +226,32 @@
 	    "System account anonymous sessions run as, when started as root.") \
 	X(PATH, users_file, "", 0, 0, \
 	    "Virtual users file (see `keepftpd user`). Empty: no virtual users.") \
+	X(STR, users_backend, "file", 1, 16, \
+	    "Where virtual users live: `file` (`users_file`) or `postgresql` " \
+	    "(the table keepftpd_users reached through `pg_conninfo`; see " \
+	    "docs/SCALE-OUT.md). With `postgresql` one unprivileged, " \
+	    "sandboxed process, kf-pgauth, holds a pool of database " \
+	    "connections and verifies the passwords; `users_file` is not " \
+	    "read. Read at start; a reload does not change it.") \
+	X(STR, pg_conninfo, "", 0, 1024, \
+	    "libpq connection string of the users database (with " \
+	    "`users_backend` = `postgresql`), e.g. `host=127.0.0.1 port=5432 " \
+	    "dbname=ftp user=keepftpd password=...`. kf-pgauth runs in the " \
+	    "empty root: give an address (host=IP or hostaddr=), not a host " \
+	    "name or a Unix socket directory, when the server starts as " \
+	    "root. Read at start.") \
+	X(UINT, pg_timeout, "5", 1, 60, \
+	    "Seconds a database connection may take to open, and a query to " \
+	    "answer; past it the login answers 421 and the connection is " \
+	    "dropped (reopened with backoff).") \
+	X(UINT, pg_pool, "4", 1, 16, \
+	    "Database connections kf-pgauth keeps open (logins share them).") \
+	X(BOOL, pg_bans, "no", 0, 1, \
+	    "Share bans through the users database (table keepftpd_bans, " \
+	    "docs/SCALE-OUT.md): a ban that starts here (`ban_failures`) is " \
+	    "written there, and the bans other nodes wrote are applied here " \
+	    "within a few seconds (at most `ban_seconds`). Needs " \
+	    "`users_backend` = `postgresql`. Read at start.") \
 	X(BOOL, pam_enable, "no", 0, 1, \
 	    "Let system users log in through PAM (needs root).") \
 	X(STR, pam_service, "keepftpd", 1, 64, \

@@ -70,7 +70,10 @@ enum mon_type {
 	 * Payload: u32 enum mon_login_result. On OK the worker exits
 	 * without replying; the post-login worker sends 230. On
 	 * FAILED_CLOSE the worker answers 530 and ends the session (the
-	 * monitor ends it anyway).
+	 * monitor ends it anyway). On UNAVAILABLE (users_backend =
+	 * postgresql, the database down or slower than pg_timeout) the
+	 * worker answers 421 Service not available and ends the session;
+	 * not counted as a failure.
 	 */
 	MON_LOGIN_RESULT = 2,
 	/*
@@ -560,6 +563,97 @@ enum upg_type {
 	UPG_GO = 102,
 };
 
+/*
+ * kf-pgauth's channel (users_backend = postgresql). One SOCK_SEQPACKET
+ * socketpair per server, made by the listener: kf-pgauth holds one end,
+ * the listener and every monitor (through the verifier child it forks
+ * for a login) the other. Nothing is ever written on kf-pgauth's end
+ * of it, so a monitor reading its own end reads nothing: each request
+ * carries its own fresh answer socket, and the verdict goes there
+ * alone. One session can never read another's answer, nor see its
+ * request (a request queued on kf-pgauth's end is readable only there).
+ */
+enum pga_type {
+	/*
+	 * PGA_LOGIN: verifier child (of a monitor) -> kf-pgauth.
+	 *
+	 * Payload: struct pga_req (src/auth/pgask.h; fixed size, exactly): u32 kind (PGA_K_LOGIN,
+	 * or PGA_K_LOOKUP for tls_client_cert_login: no password), the user
+	 * (NUL-terminated in KF_USER_MAX + 1 bytes), the password
+	 * (NUL-terminated in KF_PASS_MAX + 1 bytes). With it, one
+	 * descriptor: one end of a fresh SOCK_SEQPACKET socketpair, where
+	 * the verdict goes.
+	 *
+	 * Check: the exact size, one descriptor, a kind it knows, both
+	 * strings terminated and the name a valid users-file name; else the
+	 * answer is PGA_R_BAD (a malformed request from a root process is
+	 * still only a failed login). kf-pgauth takes a request only while
+	 * a database connection is free (the rest wait in the socket), or
+	 * at once with PGA_R_DOWN while none is open.
+	 *
+	 * Why a process of its own: libpq, OpenSSL's client side and the
+	 * database's answers stay out of the privileged image; kf-pgauth
+	 * runs as service_user in the empty root with its own seccomp list,
+	 * and the hashes it reads never leave it.
+	 *
+	 * Effect: SELECT of the user's row (PQexecParams-style, $1 = name),
+	 * the password verified against its hash (password_verify, as for
+	 * the users file; an unknown name spends the dummy verification),
+	 * then PGA_VERDICT on the answer socket, which is closed.
+	 */
+	PGA_LOGIN = 111,
+	/*
+	 * PGA_VERDICT: kf-pgauth -> verifier child, on the request's own
+	 * answer socket. Payload: u32 result (enum pga_result), str line
+	 * (0..KF_USERS_LINE_MAX): with PGA_R_OK, the user's users-file line
+	 * with the hash replaced by a placeholder (the verifier parses it
+	 * with users_parse_line); else empty.
+	 */
+	PGA_VERDICT = 112,
+	/*
+	 * PGU_REQ: `keepftpd user` -> `keepftpd-pgauth --pgusers` (its
+	 * child, on a socketpair at descriptor 3; both run as the
+	 * administrator who typed the command). Payload: u32 op (enum
+	 * pgu_op), u32 timeout (seconds), str conninfo
+	 * (0..KF_PG_CONNINFO_MAX), str name (0..KF_USER_MAX), str line
+	 * (0..KF_USERS_LINE_MAX: the users-file line to store, for
+	 * PGU_OP_ADD and PGU_OP_PUT). The answer: PGU_ROW per user
+	 * (PGU_OP_GET, PGU_OP_LIST; str line, the row as a users-file
+	 * line), then PGU_END (u32 status enum pgu_status, str message).
+	 */
+	PGU_REQ = 113,
+	PGU_ROW = 114,
+	PGU_END = 115,
+	/*
+	 * PGA_BAN_ADD: listener -> kf-pgauth (pg_bans = yes), on a second
+	 * socketpair that only the listener holds (monitors close it at
+	 * fork). Payload: str addr (1..BANTAB_ADDR_STR, as
+	 * bantab_addr_to_str writes it), u32 seconds (1..ban_seconds).
+	 * Sent when a ban starts here (ban_failures). kf-pgauth INSERTs it
+	 * into keepftpd_bans (addr, until = now() + seconds, parameters
+	 * only) when a connection is free; at most KF_PG_BANS_QUEUE wait,
+	 * more are dropped and counted in its log.
+	 *
+	 * PGA_BAN_SEEN: kf-pgauth -> listener, on that socketpair. Payload:
+	 * str addr (1..BANTAB_ADDR_STR), u32 ms (1..KF_PG_BAN_MS_MAX): a ban
+	 * of keepftpd_bans (any node's, this one's too) with that much time
+	 * left, found by polling the table every KF_PG_BANS_POLL_MS.
+	 *
+	 * Check (listener): the type, the bounds, the exact end, an address
+	 * bantab_addr_parse takes; else the message is dropped and logged.
+	 * The ban is applied for min(ms, ban_seconds): a node never bans
+	 * longer than its own configuration says. At most
+	 * KF_PG_BANS_PER_TICK a loop turn.
+	 *
+	 * Why through kf-pgauth: the listener holds no database connection
+	 * (no libpq in its image) and must not block on one.
+	 */
+	PGA_BAN_ADD = 116,
+	PGA_BAN_SEEN = 117,
+};
+
+/* enum pga_kind, pga_result: src/auth/pgask.h; pgu_op, pgu_status: src/auth/users_pgcli.h */
+
 #define ADM_ADDR_MAX	    64
 #define ADM_TEXT_MAX	    256
 #define ADM_BANS_PER_MSG    100
@@ -578,6 +672,13 @@ enum mon_login_result {
 	MON_LOGIN_FAILED = 0,
 	MON_LOGIN_OK = 1,
 	MON_LOGIN_FAILED_CLOSE = 2,
+	/*
+	 * users_backend = postgresql: the database is down or did not
+	 * answer within pg_timeout; the worker answers 421 Service not
+	 * available and ends the session. Not a failed login (no delay,
+	 * not counted for bans).
+	 */
+	MON_LOGIN_UNAVAILABLE = 110,
 };
 
 #endif

@@ -300,6 +300,18 @@ bantab_unban(struct bantab *t, const struct bantab_addr *a)
 	return 1;
 }
 
+int
+bantab_until(const struct bantab *t, const struct bantab_addr *a, int64_t now,
+    int64_t *until)
+{
+	uint32_t i = find(t, a);
+
+	if (i == NIL || !is_banned(&t->e[i], now))
+		return 0;
+	*until = t->e[i].ban_until;
+	return 1;
+}
+
 size_t
 bantab_unban_all(struct bantab *t)
 {

@@ -71,6 +71,9 @@ void bantab_ban(struct bantab *, const struct bantab_addr *, int64_t now,
     int64_t ms);
 /* 1 when addr had a ban (now lifted), 0 when not. */
 int bantab_unban(struct bantab *, const struct bantab_addr *);
+/* 1 and *until when addr is banned at now, else 0. */
+int bantab_until(const struct bantab *, const struct bantab_addr *, int64_t now,
+    int64_t *until);
 /* Lifts every ban; returns how many there were. */
 size_t bantab_unban_all(struct bantab *);
 /* Ends bans whose time is over, calling fn for each; returns the count. */

@@ -38,6 +38,7 @@
 #include "bantab.h"
 #include "listener.h"
 #include "lsn_metrics.h"
+#include "lsn_pgauth.h"
 #include "logd.h"
 #include "monitor.h"
 #include "notify.h"
@@ -79,6 +80,7 @@ static char admin_path[KF_CONF_VALUE_MAX + 1];
 static int stopping; /* stop_all: count the monitors' ends */
 static unsigned stop_drained, stop_cut; /* transfers, for the last line */
 static int metrics_down; /* kf-metrics waits for its restart */
+static int pgauth_down; /* kf-pgauth waits for its restart */
 
 /*
  * `keepftpd upgrade` (upgrade.h, docs/OPERATIONS.md). In the old
@@ -364,6 +366,8 @@ spawn_conf_of(const struct conf *c)
 	sc->log_sink = (int)sink;
 	sc->log_level = level;
 	sc->conf = *c;
+	/* the database password is kf-pgauth's alone (pgauth_start) */
+	explicit_bzero(sc->conf.pg_conninfo, sizeof(sc->conf.pg_conninfo));
 	return sc;
 }
 
@@ -978,6 +982,30 @@ metrics_start(struct listener *L)
 	return r;
 }
 
+/*
+ * users_backend = postgresql: kf-pgauth (lsn_pgauth.c), started once;
+ * a reload keeps its settings (do_reload).
+ */
+static int
+pgauth_start(struct listener *L)
+{
+	struct spawn_conf *sc;
+	int r;
+
+	if (strcmp(L->conf.users_backend, "postgresql") != 0)
+		return 0;
+	if ((sc = spawn_conf_of(&L->conf)) == NULL)
+		return -1;
+	memcpy(sc->conf.pg_conninfo, L->conf.pg_conninfo,
+	    sizeof(sc->conf.pg_conninfo));
+	r = lsn_pgauth_init(sc);
+	explicit_bzero(sc->conf.pg_conninfo, sizeof(sc->conf.pg_conninfo));
+	spawn_conf_free(sc);
+	if (r < 0)
+		log_err("cannot start kf-pgauth: %-s", strerror(errno));
+	return r;
+}
+
 int
 listener_bind(struct listener *L)
 {
@@ -1030,7 +1058,7 @@ listener_bind(struct listener *L)
 	 * the relay spawner alone loads the certificate and key; one that
 	 * does not load (logged) fails the start as any spawner does
 	 */
-	if (spawners_start(L, 1) < 0)
+	if (spawners_start(L, 1) < 0 || pgauth_start(L) < 0)
 		return -1;
 	/*
 	 * metrics_listen after the take-over: the old listener closes its
@@ -1211,7 +1239,7 @@ reaped(pid_t pid, int status)
 		return;
 	}
 	if (spawner_ended(pid, status) || lsn_metrics_reaped(pid, status) ||
-	    logd_reaped(pid, status))
+	    lsn_pgauth_reaped(pid, status) || logd_reaped(pid, status))
 		return;
 	for (i = 0; i < nslots; i++)
 		if (slots[i].pid == pid) {
@@ -1318,6 +1346,7 @@ start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
 		upgrade_forget();
 		spawn_forget_exe();
 		lsn_metrics_forget();
+		lsn_pgauth_forget();
 		signals_reset();
 		log_pipe_hold(0); /* a monitor's lines queue for kf-log */
 		monitor_run(&a);
@@ -1667,7 +1696,42 @@ report_one(struct listener *L, const unsigned char *frame, size_t n,
 	    host, L->conf.ban_seconds, L->conf.ban_failures,
 	    L->conf.ban_window);
 	slot_stamp(NULL);
+	if (L->conf.pg_bans) /* for the other nodes: keepftpd_bans */
+		lsn_pgauth_ban(host, L->conf.ban_seconds);
 	return 0;
+}
+
+/*
+ * pg_bans: bans read from keepftpd_bans by kf-pgauth (another node's,
+ * or this one's coming back), applied for at most ban_seconds. An
+ * address banned here already keeps the later of the two ends.
+ */
+static void
+pg_bans_read(struct listener *L)
+{
+	char host[BANTAB_ADDR_STR + 1];
+	struct bantab_addr a;
+	int64_t ms, now, until;
+	uint32_t left;
+	int i, r;
+
+	for (i = 0; i < KF_PG_BANS_PER_TICK; i++) {
+		if ((r = lsn_pgauth_seen(&a, host, sizeof(host), &left)) > 0)
+			return;
+		if (r < 0) {
+			log_warn("kf-pgauth: a malformed ban message; dropped");
+			continue;
+		}
+		now = sys_now_ms();
+		ms = (int64_t)left;
+		if (ms > (int64_t)L->conf.ban_seconds * 1000)
+			ms = (int64_t)L->conf.ban_seconds * 1000;
+		if (bantab_until(bans, &a, now, &until) && until >= now + ms)
+			continue; /* held already, as long or longer */
+		bantab_ban(bans, &a, now, ms);
+		log_warn("ban: %-s banned for %lld s (from the users database)",
+		    host, (long long)((ms + 999) / 1000));
+	}
 }
 
 /*
@@ -1790,6 +1854,12 @@ do_reload(struct listener *L)
 	/* and metrics_listen too: the socket, the page, kf-metrics */
 	memcpy(c->metrics_listen, L->conf.metrics_listen,
 	    sizeof(c->metrics_listen));
+	/* and the users database: kf-pgauth keeps its connections */
+	memcpy(c->users_backend, L->conf.users_backend,
+	    sizeof(c->users_backend));
+	memcpy(c->pg_conninfo, L->conf.pg_conninfo, sizeof(c->pg_conninfo));
+	c->pg_pool = L->conf.pg_pool;
+	c->pg_timeout = L->conf.pg_timeout;
 	accounts_stale = 1; /* look the accounts up again */
 	/*
 	 * TLS settings live in the relay spawner's contexts, the rest in
@@ -1862,6 +1932,7 @@ stop_all(struct listener *L, const sigset_t *mask)
 	for (i = 0; i < L->nfds; i++)
 		close(L->fds[i]);
 	lsn_metrics_stop();
+	lsn_pgauth_stop();
 	admin_close(admin_fd, admin_path);
 	admin_fd = -1;
 	notify_stopping(nslots);
@@ -1915,7 +1986,7 @@ int
 listener_run(struct listener *L)
 {
 	struct timespec second = { 1, 0 };
-	struct pollfd p[KF_LISTEN_MAX + 4];
+	struct pollfd p[KF_LISTEN_MAX + 5];
 	sigset_t mask;
 	size_t i;
 
@@ -1937,12 +2008,16 @@ listener_run(struct listener *L)
 			.events = POLLIN };
 		p[L->nfds + 3] = (struct pollfd){ .fd = up.chan,
 			.events = POLLIN };
+		p[L->nfds + 4] = (struct pollfd){ .fd = L->conf.pg_bans ?
+			    lsn_pgauth_bans_fd() :
+			    -1,
+			.events = POLLIN };
 		/* while bans are held, max_prelogin is near, a spawner is
 		 * down or an upgrade runs, wake each second to act on time */
-		if (ppoll(p, L->nfds + 4,
+		if (ppoll(p, L->nfds + 5,
 			bantab_nbanned(bans) > 0 || prelogin_busy(&L->conf) ||
 				spawner_down() || up.pid > 0 || nadopted > 0 ||
-				metrics_down || logd_down() ?
+				metrics_down || pgauth_down || logd_down() ?
 			    &second :
 			    NULL,
 			&mask) > 0) {
@@ -1962,6 +2037,8 @@ listener_run(struct listener *L)
 		reports_read(L, report_rd);
 		if (report_old >= 0)
 			reports_read(L, report_old);
+		if (L->conf.pg_bans)
+			pg_bans_read(L);
 		bans_sweep();
 		prelogin_trim(&L->conf);
 		if (got_other[SIGUSR1]) { /* log rotation (logd.c) */
@@ -1982,6 +2059,7 @@ listener_run(struct listener *L)
 		}
 		spawners_restart(L);
 		metrics_down = lsn_metrics_tick();
+		pgauth_down = lsn_pgauth_tick();
 		logd_tick(&L->conf);
 		status_changed();
 	}

@@ -235,6 +235,25 @@ count_login(const struct mon_state *st, const struct mon_ops *ops, int good,
 }
 
 /*
+ * users_backend = postgresql and the database down or too slow: 421 at
+ * once. Not a failed login (no delay, no ban count): the client did
+ * nothing wrong. The session ends; the client may come back.
+ */
+static enum mon_verdict
+login_unavailable(struct mon_state *st, const struct mon_ops *ops,
+    struct mon_out *out)
+{
+	ops->log(LOG_WARNING,
+	    "login unavailable: from=%-s reason=users-database-down",
+	    st->peer_str);
+	if (ops->m_login != NULL)
+		ops->m_login(MX_FAILED, MX_M_PASSWORD);
+	memset(st->id, 0, sizeof(*st->id));
+	st->phase = MPH_EXITING;
+	return reply_u32(out, MON_LOGIN_RESULT, MON_LOGIN_UNAVAILABLE);
+}
+
+/*
  * MON_LOGIN. The monitor's own failure count decides: once it has
  * reached max_login_failures no request is verified, whatever the
  * worker did with the FAILED_CLOSE it was sent.
@@ -268,7 +287,12 @@ mon_h_login(struct mon_state *st, const struct mon_ops *ops,
 		if (ops->m_verify != NULL)
 			ops->m_verify(st->conf, rq.user);
 		ok = ops->verify(st->conf, st->inline_users, vh, rq.user,
-			 rq.pass, st->id) == 0;
+		    rq.pass, st->id);
+		if (ok == -2) {
+			explicit_bzero(&rq, sizeof(rq));
+			return login_unavailable(st, ops, out);
+		}
+		ok = ok == 0;
 	}
 	explicit_bzero(rq.pass, sizeof(rq.pass));
 	why = ok ? policy_refused(st, ops, rq.user) : "bad-credentials";

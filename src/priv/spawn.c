@@ -37,8 +37,14 @@ extern char **environ;
 #define KF_WORKER_PATH "/usr/libexec/keepftpd/keepftpd-worker"
 #endif
 #define WORKER_NAME "keepftpd-worker"
+#ifndef KF_PGAUTH_PATH
+#define KF_PGAUTH_PATH "/usr/libexec/keepftpd/keepftpd-pgauth"
+#endif
+#define PGAUTH_NAME "keepftpd-pgauth"
 
 static int self_exe = -1; /* the worker binary, O_PATH, opened at start */
+static int pg_exe =
+    -1; /* keepftpd-pgauth, O_PATH (users_backend = postgresql) */
 
 static const char *const role_names[SPAWN_ROLES] = {
 	"prelogin",
@@ -58,6 +64,7 @@ void
 spawn_forget_exe(void)
 {
 	sys_close(&self_exe);
+	sys_close(&pg_exe);
 }
 
 /*
@@ -90,33 +97,58 @@ open_worker(const char *path, const struct stat *self)
  * environment. Opened once: a file replaced on disk later (an upgrade)
  * is not mixed with the running version.
  */
-int
-spawn_init(void)
+/*
+ * name next to the running keepftpd (a build tree), else fallback, the
+ * path configured at build time: O_PATH, or -1.
+ */
+static int
+open_image(const char *name, const char *fallback)
 {
 	char path[PATH_MAX];
 	struct stat self;
 	char *slash;
 	ssize_t n;
+	int fd = -1;
 
+	n = readlink("/proc/self/exe", path, sizeof(path));
+	if (n <= 0 || (size_t)n >= sizeof(path) ||
+	    stat("/proc/self/exe", &self) < 0)
+		return -1;
+	path[n] = '\0';
+	slash = strrchr(path, '/');
+	if (slash != NULL &&
+	    (size_t)(slash + 1 - path) + strlen(name) + 1 <= sizeof(path)) {
+		memcpy(slash + 1, name, strlen(name) + 1);
+		fd = open_worker(path, &self);
+	}
+	if (fd < 0)
+		fd = open_worker(fallback, &self);
+	return fd;
+}
+
+int
+spawn_init(void)
+{
 	if (self_exe >= 0)
 		return 0;
-	n = readlink("/proc/self/exe", path, sizeof(path));
-	if (n > 0 && (size_t)n < sizeof(path) &&
-	    stat("/proc/self/exe", &self) == 0) {
-		path[n] = '\0';
-		slash = strrchr(path, '/');
-		if (slash != NULL &&
-		    (size_t)(slash + 1 - path) + sizeof(WORKER_NAME) <=
-			sizeof(path)) {
-			memcpy(slash + 1, WORKER_NAME, sizeof(WORKER_NAME));
-			self_exe = open_worker(path, &self);
-		}
-		if (self_exe < 0)
-			self_exe = open_worker(KF_WORKER_PATH, &self);
-	}
-	if (self_exe < 0) {
+	if ((self_exe = open_image(WORKER_NAME, KF_WORKER_PATH)) < 0) {
 		log_err("cannot open the worker binary (" KF_WORKER_PATH
 			" or keepftpd-worker beside keepftpd): %-s",
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* keepftpd-pgauth, opened once like keepftpd-worker. 0 or -1 (logged). */
+int
+spawn_init_pg(void)
+{
+	if (pg_exe >= 0)
+		return 0;
+	if ((pg_exe = open_image(PGAUTH_NAME, KF_PGAUTH_PATH)) < 0) {
+		log_err("cannot open the database image (" KF_PGAUTH_PATH
+			" or keepftpd-pgauth beside keepftpd): %-s",
 		    strerror(errno));
 		return -1;
 	}
@@ -171,25 +203,26 @@ spawn_exec_worker(const char *mode, const char *name, int chan, int conf)
  * above 2, default signals, then keepftpd-worker with the one flag
  * (kf-metrics: src/priv/lsn_metrics.c).
  */
-void
-spawn_exec_flag(const char *flag, const int *fds, size_t n)
+static void __attribute__((noreturn)) exec_flag(int image, const char *name,
+    const char *flag, const int *fds, size_t n)
 {
-	static char prog[] = WORKER_NAME;
-	char arg[16];
+	char prog[24], arg[16];
 	char *argv[] = { prog, arg, NULL };
 	int tmp[KF_IPC_FDS_MAX], exe, sig;
 	sigset_t none;
 	size_t i;
 
-	if (n + 1 > KF_IPC_FDS_MAX || strlen(flag) >= sizeof(arg))
+	if (n + 1 > KF_IPC_FDS_MAX || strlen(flag) >= sizeof(arg) ||
+	    strlen(name) >= sizeof(prog))
 		_exit(127);
 	memcpy(arg, flag, strlen(flag) + 1);
+	memcpy(prog, name, strlen(name) + 1);
 	for (sig = 1; sig < NSIG; sig++)
 		(void)signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* each source above the targets first, as exec_spawner does */
-	if ((exe = fcntl(self_exe, F_DUPFD_CLOEXEC, 16)) < 0)
+	if ((exe = fcntl(image, F_DUPFD_CLOEXEC, 16)) < 0)
 		_exit(127);
 	for (i = 0; i < n; i++)
 		if ((tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 16)) < 0)
@@ -202,6 +235,32 @@ spawn_exec_flag(const char *flag, const int *fds, size_t n)
 		_exit(127);
 	syscall(SYS_execveat, 3 + (int)n, "", argv, environ, AT_EMPTY_PATH);
 	_exit(127);
+}
+
+void
+spawn_exec_flag(const char *flag, const int *fds, size_t n)
+{
+	exec_flag(self_exe, WORKER_NAME, flag, fds, n);
+}
+
+/* keepftpd-pgauth with the one flag (spawn_init_pg done). */
+void
+spawn_exec_pg(const char *flag, const int *fds, size_t n)
+{
+	exec_flag(pg_exe, PGAUTH_NAME, flag, fds, n);
+}
+
+/*
+ * `keepftpd user` with users_backend = postgresql
+ * (src/priv/users_pgcli.c): in its fresh child, the database helper
+ * `keepftpd-pgauth --pgusers` with fd at descriptor 3.
+ */
+void
+spawn_exec_pgusers(int fd)
+{
+	if (spawn_init_pg() < 0)
+		_exit(127);
+	spawn_exec_pg("--pgusers", &fd, 1);
 }
 
 /*

@@ -115,6 +115,16 @@ int spawn_end(struct spawned *, int ms);
  */
 void spawn_exec_flag(const char *flag, const int *fds, size_t n)
     __attribute__((noreturn));
+/*
+ * users_backend = postgresql: keepftpd-pgauth, the image that maps
+ * libpq, found as keepftpd-worker is (spawn_init_pg, 0 or -1), executed
+ * as spawn_exec_flag does (spawn_exec_pg), or as `keepftpd-pgauth
+ * --pgusers` with fd at 3 for `keepftpd user` (spawn_exec_pgusers).
+ */
+int spawn_init_pg(void);
+void spawn_exec_pg(const char *flag, const int *fds, size_t n)
+    __attribute__((noreturn));
+void spawn_exec_pgusers(int fd) __attribute__((noreturn));
 
 /* `keepftpd-worker --spawner ROLE`: never returns. */
 int spawner_main(const char *role) __attribute__((noreturn));

@@ -4,7 +4,9 @@
  * auth_identity_by_cert(), writes the verdict and the identity back in
  * a fixed layout on a socketpair, and exits. The users file, the
  * shadow lines PAM read and every hash compared die with it; the
- * monitor's heap only ever gets the verdict. An anonymous login reads
+ * monitor's heap only ever gets the verdict. With users_backend =
+ * postgresql the child asks kf-pgauth (src/auth/pgask.c) instead of
+ * reading the users file; -2 says the database is unavailable. An anonymous login reads
  * no secret (the account was looked up before the monitor was forked):
  * the monitor checks it itself and forks nothing. The monitor goes on
  * as soon as it has the verdict: the child's exit (its address space
@@ -29,7 +31,7 @@
 
 /* The answer, exactly this many bytes. */
 struct verdict {
-	int32_t ok; /* 1: accepted */
+	int32_t ok; /* 1: accepted; 2: the users database is unavailable */
 	struct auth_identity id;
 };
 
@@ -73,6 +75,7 @@ static void __attribute__((noreturn)) child(const struct check *k, int out)
 {
 	const char *text = k->inline_users;
 	struct verdict v;
+	int r;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1)
@@ -80,10 +83,11 @@ static void __attribute__((noreturn)) child(const struct check *k, int out)
 	memset(&v, 0, sizeof(v));
 	if (text == NULL)
 		text = inline_text();
-	if (k->pass != NULL)
-		v.ok = auth_check_vhost(k->c, text, k->vh, k->user, k->pass,
-			   &v.id) == 0;
-	else
+	if (k->pass != NULL) {
+		r = auth_check_vhost(k->c, text, k->vh, k->user, k->pass,
+		    &v.id);
+		v.ok = r == 0 ? 1 : r == -2 ? 2 : 0;
+	} else
 		v.ok = auth_identity_by_cert(k->c, text, k->user, &v.id) == 0;
 	(void)sys_write_all(out, &v, sizeof(v));
 	_exit(0);
@@ -118,7 +122,8 @@ run(const struct check *k, struct auth_identity *id)
 	if (n == (ssize_t)sizeof(v) && v.ok == 1) {
 		*id = v.id;
 		r = 0;
-	}
+	} else if (n == (ssize_t)sizeof(v) && v.ok == 2)
+		r = -2;
 	sodium_memzero(&v, sizeof(v));
 	return r;
 }

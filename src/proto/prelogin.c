@@ -98,6 +98,8 @@ do_pass(struct pre *p, const struct cmd *c)
 	p->have_user = 0;
 	if (r == MON_LOGIN_OK)
 		_exit(0); /* the post-login worker answers 230 */
+	if (r == MON_LOGIN_UNAVAILABLE)
+		finish(p, 421, "Service not available.");
 	ctrl_reply(&p->ctrl, 530, "Login incorrect.");
 	if (r != MON_LOGIN_FAILED)
 		finish(p, 421, "Too many failed logins.");

@@ -115,6 +115,13 @@ void sandbox_conf_parser(int result_fd);
  * and closing. Any failure: logged, _exit(1).
  */
 void sandbox_log_writer(const struct sandbox_spec *);
+/*
+ * kf-pgauth (pg_sandbox.c): sandbox_spawner's identity and root, then no
+ * fork, few files, bounded memory, and a seccomp list of database
+ * sockets, reading, writing and polling; opening files refused
+ * (EACCES). Any failure: logged, _exit(1).
+ */
+void sandbox_pgauth(const struct sandbox_spec *);
 
 /* Creates/validates the empty root-owned pre-login directory. 0 or -1. */
 int sandbox_prepare_empty_dir(const char *path);

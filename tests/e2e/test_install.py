@@ -148,6 +148,10 @@ def test_meson_install_layout(dest):
     assert f"{prefix}/{sbindir}/keepftpd-worker".lstrip("/") not in files
     assert os.access(dest / worker.lstrip("/"), os.X_OK)
     assert worker.encode() + b"\0" in (dest / sbin.lstrip("/")).read_bytes()
+    # the users-database image (users_backend = postgresql), beside it
+    pgauth = f"{prefix}/{o['libexecdir']}/keepftpd/keepftpd-pgauth"
+    assert os.access(dest / pgauth.lstrip("/"), os.X_OK), sorted(files)
+    assert pgauth.encode() + b"\0" in (dest / sbin.lstrip("/")).read_bytes()
     units = [f for f in files if f.endswith("/keepftpd.service")]
     tmpfiles = [f for f in files if re.search(r"tmpfiles\.d/keepftpd\.conf$", f)]
     assert len(units) == 1 and len(tmpfiles) == 1, sorted(files)
