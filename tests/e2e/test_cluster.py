@@ -11,8 +11,11 @@ address.
 Shown here: logins spread over the nodes; a file uploaded through one
 node downloads intact through the others; the PASV theft check refuses
 a data connection from another client address, with passive ports
-straight to the node and through haproxy (pasv_proxy); bans are per node
-today (and an operator can push one to every node's admin socket); a
+straight to the node and through haproxy (pasv_proxy); bans are per
+node without the database (an operator can push one to every node's
+admin socket), and with users in PostgreSQL and pg_bans a ban made by
+one node holds on all; with PostgreSQL stopped new logins get 421 while
+logged-in sessions go on; a
 node killed with SIGKILL mid-session loses no committed upload while
 a session on another node carries on and new logins go to the others.
 
@@ -25,11 +28,13 @@ import os
 import re
 import socket
 import subprocess
+import time
 
 import pytest
 
+import pgserver
 from cluster import LB_ADDR, Cluster
-from conftest import (BIN, TIMEOUT, USER, chown_tree, pasv_port,
+from conftest import (BIN, PASSWORD, TIMEOUT, USER, chown_tree, pasv_port,
                       recv_all, retr_bytes, stor_bytes, wait_for)
 from haproxy import MISSING, have_haproxy
 
@@ -51,6 +56,7 @@ def make_cluster():
         made.append(c)
         return c.start()
 
+    make.adopt = made.append
     yield make
     reports = [r for r in (c.stop() for c in made) if r]
     for c in made:
@@ -212,12 +218,12 @@ def bans(node):
 
 
 def test_ban_is_per_node(make_cluster):
-    """Today a ban lives in one node's memory: failed logins through the
-    balancer ban the client's address on the node that counted them, not
-    on the others (cluster-wide bans in PostgreSQL are issue 17 item 4;
-    with them this test's per-node assertions turn into 'banned on
-    all'). What works today: `keepftpd ban add` sent to every node's
-    admin socket bans an address on the whole cluster."""
+    """Without pg_bans a ban lives in one node's memory: failed logins
+    through the balancer ban the client's address on the node that
+    counted them, not on the others (with users in PostgreSQL and
+    pg_bans: test_pg_users_and_bans_on_every_node). `keepftpd ban add`
+    sent to every node's admin socket bans an address on the whole
+    cluster."""
     c = make_cluster(node_conf={"ban_failures": "2", "ban_window": "60",
                                 "ban_seconds": "300"})
     x = "127.0.0.51"
@@ -321,3 +327,116 @@ def test_node_killed_mid_session(make_cluster):
         assert f.pwd() == "/"
         f.quit()
     assert nb.proc.poll() is None
+
+
+# -- users in PostgreSQL (issue 17 item 4) -----------------------------------
+
+@pytest.fixture(scope="module")
+def pg():
+    if not pgserver.available():
+        pytest.skip("postgresql is not installed (Debian package postgresql, "
+                    "scripts/deps.sh)")
+    server = pgserver.PgServer()
+    yield server
+    server.close()
+
+
+def pg_cluster(make_cluster, pg, **extra):
+    """Three nodes whose users are in PostgreSQL (kf-pgauth each), the
+    cluster's user alice moved from the users file into the table with
+    the same hash, uid, gid, home and flags; cluster-wide bans on."""
+    if not pg.running():
+        pg.start()
+    pg.psql("DELETE FROM keepftpd_users")
+    pg.psql("DELETE FROM keepftpd_bans")
+    conf = {"users_backend": "postgresql", "pg_conninfo": pg.conninfo(),
+            "pg_timeout": "2", "pg_pool": "2", "pg_bans": "yes",
+            "ban_failures": "2", "ban_window": "60", "ban_seconds": "300",
+            "max_login_failures": "3"}
+    conf.update(extra)
+    c = Cluster(node_conf=conf)
+    name, hash_, uid, gid, home, flags = \
+        c.users.read_text().splitlines()[0].split(":", 5)
+    pg.add_user(name, hash_, int(uid), int(gid), home, flags)
+    c.users.write_text("")  # the table alone holds the users now
+    make_cluster.adopt(c)
+    return c.start()
+
+
+def test_pg_users_and_bans_on_every_node(make_cluster, pg):
+    """With users in PostgreSQL the user logs in on all three nodes; a
+    brute-forcer's failed logins counted by one node ban its address on
+    every node within seconds (pg_bans, keepftpd_bans)."""
+    c = pg_cluster(make_cluster, pg)
+    sessions = [c.login_on(f"127.0.0.{61 + i}", lambda o, w=n: o is w)[0]
+                for i, n in enumerate(c.nodes)]
+    for f in sessions:
+        assert b"hello.txt" in retr_list(f)
+    quit_all(sessions)
+    x = "127.0.0.64"
+    counted = {n.name: 0 for n in c.nodes}
+    banned = None
+    for _ in range(2 * len(c.nodes)):
+        f = c.client(x)
+        n = c.node_of(f)
+        with pytest.raises(ftplib.error_perm, match="^530"):
+            f.login(USER, "not-the-password")
+        f.close()
+        counted[n.name] += 1
+        if counted[n.name] == 2:
+            banned = n
+            break
+    assert banned is not None, counted
+    assert banned.wait_log(rf"ban: {re.escape(x)} banned")
+    for n in c.nodes:
+        if n is not banned:
+            assert n.wait_log(rf"ban: {re.escape(x)} banned for \d+ s "
+                              r"\(from the users database\)", timeout=8), \
+                n.name
+    # every node refuses x before any FTP; another address still logs in
+    assert [greeting(c, x) for _ in c.nodes] == ["421"] * 3
+    f = c.login("127.0.0.65")
+    f.quit()
+
+
+def retr_list(f):
+    out = io.BytesIO()
+    f.retrbinary("NLST", out.write)
+    return out.getvalue()
+
+
+def test_pg_down_logins_421_sessions_go_on(make_cluster, pg):
+    """PostgreSQL stopped: a new login through the balancer gets 421 at
+    once on whichever node it lands; the sessions already logged in on
+    the three nodes keep listing, downloading and uploading; with the
+    database back, logins work again."""
+    c = pg_cluster(make_cluster, pg, pg_bans="no")
+    sessions = [c.login_on(f"127.0.0.{71 + i}", lambda o, w=n: o is w)[0]
+                for i, n in enumerate(c.nodes)]
+    pg.stop()
+    try:
+        for i in range(3):
+            f = c.client(f"127.0.0.{74 + i}")
+            t0 = time.monotonic()
+            with pytest.raises(ftplib.error_temp, match="^421"):
+                f.login(USER, PASSWORD)
+            assert time.monotonic() - t0 < 5
+            f.close()
+        for i, f in enumerate(sessions):
+            data = os.urandom(64 * 1024 + i)
+            stor_bytes(f, f"down{i}.bin", data)
+            assert sha(retr_bytes(f, f"down{i}.bin")) == sha(data)
+            assert b"hello.txt" in retr_list(f)
+    finally:
+        pg.start()
+    assert wait_for(lambda: try_login(c, "127.0.0.77"), timeout=15)
+    quit_all(sessions)
+
+
+def try_login(c, src):
+    try:
+        f = c.login(src)
+    except ftplib.error_temp:
+        return False
+    f.quit()
+    return True
