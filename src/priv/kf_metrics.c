@@ -71,12 +71,7 @@ static void __attribute__((noreturn)) fatal(const char *why)
 static void
 read_conf(struct spawn_conf *sc)
 {
-	if (sys_read_sealed(MX_FD_CONF, sc, sizeof(*sc)) < 0 ||
-	    sc->magic != SPAWN_CONF_MAGIC || sc->size != sizeof(*sc))
-		_exit(1);
-	close(MX_FD_CONF);
-	log_open((enum log_sink)sc->log_sink, "keepftpd", -1);
-	log_set_level(sc->log_level);
+	spawn_conf_take(MX_FD_CONF, sc);
 }
 
 /* Read-only, and provably so: a writable view must fail to exist. */

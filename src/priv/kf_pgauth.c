@@ -107,12 +107,7 @@ static void __attribute__((noreturn)) fatal(const char *why)
 static void
 read_conf(void)
 {
-	if (sys_read_sealed(PGA_FD_CONF, &sc, sizeof(sc)) < 0 ||
-	    sc.magic != SPAWN_CONF_MAGIC || sc.size != sizeof(sc))
-		_exit(1);
-	close(PGA_FD_CONF);
-	log_open((enum log_sink)sc.log_sink, "keepftpd", -1);
-	log_set_level(sc.log_level);
+	spawn_conf_take(PGA_FD_CONF, &sc);
 	npool = (unsigned)sc.conf.pg_pool;
 	if (npool < 1 || npool > KF_PG_POOL_MAX)
 		fatal("pg_pool out of range");

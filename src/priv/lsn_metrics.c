@@ -39,8 +39,7 @@
 
 static struct metrics_page *page; /* NULL: metrics off */
 static int page_ro = -1, conf_fd = -1, sock = -1;
-static pid_t pid;
-static int64_t died_ms; /* 0: running or never started */
+static struct spawn_kid kid = { "kf-metrics", 0, 0 };
 
 static void
 add(uint64_t *f, uint64_t v)
@@ -120,15 +119,7 @@ start(void)
 {
 	int fds[3] = { sock, conf_fd, page_ro };
 
-	died_ms = 0;
-	if ((pid = fork()) < 0) {
-		log_err("metrics: cannot start kf-metrics: %-s",
-		    strerror(errno));
-		pid = 0;
-		died_ms = sys_now_ms();
-		return;
-	}
-	if (pid == 0)
+	if (spawn_kid_fork(&kid) == 0)
 		spawn_exec_flag("--metrics", fds, 3);
 }
 
@@ -160,36 +151,19 @@ lsn_metrics_forget(void)
 int
 lsn_metrics_reaped(pid_t p, int status)
 {
-	if (p <= 0 || p != pid)
-		return 0;
-	log_err("kf-metrics (pid %ld) ended (%-s %d); starting a new one",
-	    (long)p, WIFSIGNALED(status) ? "signal" : "status",
-	    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-	pid = 0;
-	died_ms = sys_now_ms();
-	return 1;
+	return spawn_kid_reaped(&kid, p, status);
 }
 
 int
 lsn_metrics_tick(void)
 {
-	if (died_ms == 0)
-		return 0;
-	if (sys_now_ms() - died_ms >= KF_SPAWN_RESTART_MS)
-		start();
-	return died_ms != 0 || pid == 0;
+	return spawn_kid_tick(&kid, start);
 }
 
 void
 lsn_metrics_stop(void)
 {
-	if (pid <= 0)
-		return;
-	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	pid = 0;
-	died_ms = 0;
+	spawn_kid_stop(&kid);
 }
 
 void

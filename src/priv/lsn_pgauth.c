@@ -33,22 +33,14 @@
 
 static int req_fd = -1, conf_fd = -1;
 static int bans_fd = -1, bans_peer = -1; /* listener's end, kf-pgauth's */
-static pid_t pid;
-static int64_t died_ms;
+static struct spawn_kid kid = { "kf-pgauth", 0, 0 };
 
 static void
 start(void)
 {
 	int fds[3] = { req_fd, conf_fd, bans_peer };
 
-	died_ms = 0;
-	if ((pid = fork()) < 0) {
-		log_err("cannot start kf-pgauth: %-s", strerror(errno));
-		pid = 0;
-		died_ms = sys_now_ms();
-		return;
-	}
-	if (pid == 0)
+	if (spawn_kid_fork(&kid) == 0)
 		spawn_exec_pg("--pgauth", fds, 3);
 }
 
@@ -132,34 +124,17 @@ lsn_pgauth_forget(void)
 int
 lsn_pgauth_reaped(pid_t p, int status)
 {
-	if (p <= 0 || p != pid)
-		return 0;
-	log_err("kf-pgauth (pid %ld) ended (%-s %d); starting a new one",
-	    (long)p, WIFSIGNALED(status) ? "signal" : "status",
-	    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-	pid = 0;
-	died_ms = sys_now_ms();
-	return 1;
+	return spawn_kid_reaped(&kid, p, status);
 }
 
 int
 lsn_pgauth_tick(void)
 {
-	if (died_ms == 0)
-		return 0;
-	if (sys_now_ms() - died_ms >= KF_SPAWN_RESTART_MS)
-		start();
-	return died_ms != 0 || pid == 0;
+	return spawn_kid_tick(&kid, start);
 }
 
 void
 lsn_pgauth_stop(void)
 {
-	if (pid <= 0)
-		return;
-	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	pid = 0;
-	died_ms = 0;
+	spawn_kid_stop(&kid);
 }

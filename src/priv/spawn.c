@@ -454,3 +454,70 @@ spawn_end(struct spawned *w, int ms)
 		sys_close(&w->reply);
 	return spawn_reap(w);
 }
+
+/*
+ * In a process the listener started with a sealed struct spawn_conf at
+ * fd (a spawner, kf-metrics, kf-pgauth): exactly one struct of this
+ * build, or the process ends with status 1 before it does anything;
+ * then fd is closed and the log opened as the listener's.
+ */
+void
+spawn_conf_take(int fd, struct spawn_conf *sc)
+{
+	if (sys_read_sealed(fd, sc, sizeof(*sc)) < 0 ||
+	    sc->magic != SPAWN_CONF_MAGIC || sc->size != sizeof(*sc))
+		_exit(1);
+	close(fd);
+	log_open((enum log_sink)sc->log_sink, "keepftpd", -1);
+	log_set_level(sc->log_level);
+}
+
+/* ---- a helper process the listener keeps running (kf-metrics, kf-pgauth) */
+
+pid_t
+spawn_kid_fork(struct spawn_kid *k)
+{
+	k->died_ms = 0;
+	if ((k->pid = fork()) < 0) {
+		log_err("cannot start %-s: %-s", k->name, strerror(errno));
+		k->pid = 0;
+		k->died_ms = sys_now_ms();
+		return -1;
+	}
+	return k->pid;
+}
+
+int
+spawn_kid_reaped(struct spawn_kid *k, pid_t p, int status)
+{
+	if (p <= 0 || p != k->pid)
+		return 0;
+	log_err("%-s (pid %ld) ended (%-s %d); starting a new one", k->name,
+	    (long)p, WIFSIGNALED(status) ? "signal" : "status",
+	    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	k->pid = 0;
+	k->died_ms = sys_now_ms();
+	return 1;
+}
+
+int
+spawn_kid_tick(struct spawn_kid *k, void (*start)(void))
+{
+	if (k->died_ms == 0)
+		return 0;
+	if (sys_now_ms() - k->died_ms >= KF_SPAWN_RESTART_MS)
+		start();
+	return k->died_ms != 0 || k->pid == 0;
+}
+
+void
+spawn_kid_stop(struct spawn_kid *k)
+{
+	if (k->pid <= 0)
+		return;
+	kill(k->pid, SIGKILL);
+	while (waitpid(k->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	k->pid = 0;
+	k->died_ms = 0;
+}

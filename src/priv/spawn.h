@@ -83,6 +83,31 @@ const char *spawn_role_name(enum spawn_role);
 int spawn_start(enum spawn_role, const struct spawn_conf *, struct spawner *);
 
 /*
+ * A started process's configuration: the sealed memfd at fd read whole
+ * and checked (else _exit(1)), fd closed, the log opened as configured.
+ */
+void spawn_conf_take(int fd, struct spawn_conf *);
+
+/*
+ * A helper process the listener starts and restarts (kf-metrics,
+ * kf-pgauth): its pid, and when it died (0: running or never started).
+ */
+struct spawn_kid {
+	const char *name;
+	pid_t pid;
+	int64_t died_ms;
+};
+
+/* fork(): the child's 0, the pid, or -1 (logged; a restart is due). */
+pid_t spawn_kid_fork(struct spawn_kid *);
+/* 1 when p was this helper: logged, restarted by spawn_kid_tick. */
+int spawn_kid_reaped(struct spawn_kid *, pid_t p, int status);
+/* start() once KF_SPAWN_RESTART_MS after its end; 1 while it is down. */
+int spawn_kid_tick(struct spawn_kid *, void (*start)(void));
+/* SIGKILL and reap. */
+void spawn_kid_stop(struct spawn_kid *);
+
+/*
  * `keepftpd -t`: a relay spawner loads the certificate and key and
  * reports (the check runs outside the privileged image). 0, or -1 with
  * the reason in why.

@@ -129,12 +129,7 @@ static void __attribute__((noreturn)) fatal(const char *why)
 static void
 read_conf(void)
 {
-	if (sys_read_sealed(SPAWN_FD_CONF, &sc, sizeof(sc)) < 0 ||
-	    sc.magic != SPAWN_CONF_MAGIC || sc.size != sizeof(sc))
-		_exit(1);
-	close(SPAWN_FD_CONF);
-	log_open((enum log_sink)sc.log_sink, "keepftpd", -1);
-	log_set_level(sc.log_level);
+	spawn_conf_take(SPAWN_FD_CONF, &sc);
 }
 
 /* As root, the service user in the empty root; rootless, Landlock later. */
