@@ -1416,35 +1416,48 @@ proxy_admission(struct listener *L, const struct sockaddr_storage *ss)
 	return LSN_PROXY_ADMIT;
 }
 
-/* LSN_PROXY's payload: local, or the client's address. */
+/* LSN_PROXY's client address and port (1..65535) into ss. */
 static int
-proxy_report_addr(struct ipc_msg *msg, int *local, struct sockaddr_storage *ss)
+proxy_report_sockaddr(uint32_t fam, const uint8_t *a, size_t n, uint32_t port,
+    struct sockaddr_storage *ss)
 {
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	uint32_t loc, fam;
-	uint8_t a[16];
-	size_t n;
 
-	memset(ss, 0, sizeof(*ss));
-	if (ipc_get_u32(msg, &loc) < 0 || ipc_get_u32(msg, &fam) < 0 ||
-	    ipc_get_blob(msg, a, sizeof(a), &n) < 0 || ipc_end(msg) < 0 ||
-	    loc > 1)
+	if (port < 1 || port > 65535)
 		return -1;
-	*local = (int)loc;
-	if (loc)
-		return fam == 0 && n == 0 ? 0 : -1;
 	if (fam == 4 && n == 4) {
 		s4->sin_family = AF_INET;
 		memcpy(&s4->sin_addr, a, 4);
+		s4->sin_port = htons((uint16_t)port);
 		return 0;
 	}
 	if (fam == 6 && n == 16) {
 		s6->sin6_family = AF_INET6;
 		memcpy(&s6->sin6_addr, a, 16);
+		s6->sin6_port = htons((uint16_t)port);
 		return 0;
 	}
 	return -1;
+}
+
+/* LSN_PROXY's payload: local, or the client's address and port. */
+static int
+proxy_report_addr(struct ipc_msg *msg, int *local, struct sockaddr_storage *ss)
+{
+	uint32_t loc, fam, port;
+	uint8_t a[16];
+	size_t n;
+
+	memset(ss, 0, sizeof(*ss));
+	if (ipc_get_u32(msg, &loc) < 0 || ipc_get_u32(msg, &fam) < 0 ||
+	    ipc_get_blob(msg, a, sizeof(a), &n) < 0 ||
+	    ipc_get_u32(msg, &port) < 0 || ipc_end(msg) < 0 || loc > 1)
+		return -1;
+	*local = (int)loc;
+	if (loc)
+		return fam == 0 && n == 0 && port == 0 ? 0 : -1;
+	return proxy_report_sockaddr(fam, a, n, port, ss);
 }
 
 /*
