@@ -526,12 +526,14 @@ enum upg_type {
 	UPG_READY = 96,
 	/*
 	 * UPG_SOCKETS: old -> new. Payload: u32 n listening sockets
-	 * (1..KF_LISTEN_MAX), n times u32 implicit, u32 passed (1: they came
-	 * from the service manager, and are all kept; 0: the new listener
-	 * keeps those its listen lines still name, binds the new lines and
-	 * closes the rest), u32 has_admin, str admin_path. Descriptors: the
-	 * n sockets, the report channel's read end, then the admin socket
-	 * when has_admin.
+	 * (1..KF_LISTEN_MAX), n times u32 marks (0 plain, 1 implicit, 2
+	 * proxy; anything else refused), u32 passed (1: they came from the
+	 * service manager, and are all kept with their marks, plus those of
+	 * the new listen lines naming their addresses; 0: the new listener
+	 * keeps those its listen lines still name, with the lines' marks,
+	 * binds the new lines and closes the rest), u32 has_admin, str
+	 * admin_path. Descriptors: the n sockets, the report channel's read
+	 * end, then the admin socket when has_admin.
 	 */
 	UPG_SOCKETS = 97,
 	/*
