@@ -533,7 +533,8 @@ def test_socket_activation_proxy(cleanup, how):
     header is honoured (the claimed address is the session's), and a
     connection without one gets no FTP: a plain listener would greet it,
     and take the header for FTP."""
-    from test_proxy import CLAIM, Conn, v2
+    from proxy_helpers import Conn, v2
+    from test_proxy import CLAIM
     srv = build_server(mode="config", conf_extra={"proxy_from": "127.0.0.1"},
                        listen_flags=" proxy" if how == "line" else "")
     cleanup.append(srv)

@@ -602,7 +602,8 @@ def test_proxy_listener_survives_upgrade(servers, how):
     honoured (its address and port are the session's) and a connection
     without one still gets no FTP."""
     from conftest import free_port
-    from test_proxy import CLAIM, CLAIM2, Conn, v2
+    from proxy_helpers import Conn, v2
+    from test_proxy import CLAIM, CLAIM2
     if how == "passed" and not (IS_ROOT and _libsystemd()):
         pytest.skip("needs root, libsystemd and systemd-socket-activate")
     srv = build_server(conf_extra={"proxy_from": "127.0.0.1"},
