@@ -277,18 +277,18 @@ enum mon_type {
 	 * Payload: u32 local (1: LOCAL, UNKNOWN or family UNSPEC, the
 	 * connection's own addresses; 0: a client), u32 family (4 or 6; 0
 	 * with local), blob src (4 or 16 bytes; empty with local), u32 src
-	 * port (0..65535).
+	 * port (1..65535; 0 with local).
 	 *
 	 * Check: exact length, family and address size agree, the address
-	 * is not all zeros, the port fits; only while the monitor expects a
+	 * is not all zeros, the port is 1..65535; only while the monitor expects a
 	 * header (a second one is fatal), and until it has come every other
 	 * request of the worker is fatal. Privileged because the address
 	 * becomes the session's client address for every check: the
 	 * monitor asks the listener (LSN_PROXY) and waits at most
 	 * KF_PROXY_VERDICT_MS for its verdict.
 	 *
-	 * Effect: admitted, the address replaces the session's peer (log
-	 * prefix, users' allow_from, the next workers' PORT/EPRT and
+	 * Effect: admitted, the address and port replace the session's
+	 * peer (log prefix and the JSON log's client port, users' allow_from, the next workers' PORT/EPRT and
 	 * PASV/EPSV checks) and the monitor answers MON_PROXY_RESULT 1;
 	 * refused, the monitor writes the listener's 421 text and ends the
 	 * session.
@@ -412,13 +412,16 @@ enum lsn_type {
 	 * LSN_PROXY: monitor -> listener, once per session on a `proxy`
 	 * listener, after MON_PROXY. Payload: u32 local (1: keep the
 	 * connection's address), u32 family (4 or 6; 0 with local), blob
-	 * address (4 or 16 bytes; empty with local), exactly.
+	 * address (4 or 16 bytes; empty with local), u32 the client's
+	 * source port (1..65535; 0 with local), exactly.
 	 *
 	 * Check: by the sender's pid, a session of the listener's own that
-	 * still waits for its header (else dropped and logged). The
-	 * listener applies deny_from/allow_from, bans, max_conn_rate and
-	 * max_per_ip to that address, counts the session under it from then
-	 * on, and answers with a queued signal (LSN_PROXY_SIGNAL, value: enum
+	 * still waits for its header (else dropped and logged); the sizes,
+	 * the family and the port as above. The listener applies
+	 * deny_from/allow_from, bans, max_conn_rate and max_per_ip to that
+	 * address, counts the session under it from then on (address and
+	 * port become the slot's peer: `keepftpd who` rows, the listener's
+	 * log records), and answers with a queued signal (LSN_PROXY_SIGNAL, value: enum
 	 * lsn_proxy_verdict) to that pid; the monitor takes it only from its
 	 * parent. A subverted monitor (root already) could at most choose
 	 * its own session's address.
@@ -526,12 +529,14 @@ enum upg_type {
 	UPG_READY = 96,
 	/*
 	 * UPG_SOCKETS: old -> new. Payload: u32 n listening sockets
-	 * (1..KF_LISTEN_MAX), n times u32 implicit, u32 passed (1: they came
-	 * from the service manager, and are all kept; 0: the new listener
-	 * keeps those its listen lines still name, binds the new lines and
-	 * closes the rest), u32 has_admin, str admin_path. Descriptors: the
-	 * n sockets, the report channel's read end, then the admin socket
-	 * when has_admin.
+	 * (1..KF_LISTEN_MAX), n times u32 marks (0 plain, 1 implicit, 2
+	 * proxy; anything else refused), u32 passed (1: they came from the
+	 * service manager, and are all kept with their marks, plus those of
+	 * the new listen lines naming their addresses; 0: the new listener
+	 * keeps those its listen lines still name, with the lines' marks,
+	 * binds the new lines and closes the rest), u32 has_admin, str
+	 * admin_path. Descriptors: the n sockets, the report channel's read
+	 * end, then the admin socket when has_admin.
 	 */
 	UPG_SOCKETS = 97,
 	/*

@@ -7,7 +7,8 @@
  *
  * v1: "PROXY TCP4|TCP6 SRC DST SPORT DPORT\r\n" or "PROXY UNKNOWN...\r\n",
  * at most 107 bytes, single spaces, ports 0..65535 without leading
- * zeros. v2: the 12-byte signature, version 2 with command LOCAL (0) or
+ * zeros; the source port 1..65535 in both versions (a TCP client never
+ * connects from port 0, and it becomes the session's peer port). v2: the 12-byte signature, version 2 with command LOCAL (0) or
  * PROXY (1), family/protocol, a 16-bit length, then the addresses
  * (TCP over IPv4 or IPv6); TLVs inside the length are skipped. LOCAL,
  * UNKNOWN and the UNSPEC family mean: use the connection's addresses.
@@ -105,7 +106,7 @@ v1_tcp(const char *p, const char *end, int af, struct proxy_hdr *out)
 	if (p != end || v1_addr(f[0], len[0], af, &out->src) < 0 ||
 	    v1_addr(f[1], len[1], af, &out->dst) < 0 ||
 	    v1_port(f[2], len[2], &sport) < 0 ||
-	    v1_port(f[3], len[3], &dport) < 0)
+	    v1_port(f[3], len[3], &dport) < 0 || sport == 0)
 		return -EINVAL;
 	set_port(&out->src, sport);
 	set_port(&out->dst, dport);
@@ -183,7 +184,7 @@ v2_addrs(const uint8_t *a, size_t len, uint8_t fam, struct proxy_hdr *out)
 		memcpy(&d4->sin_addr, a + 4, 4);
 		memcpy(&s4->sin_port, a + 8, 2);
 		memcpy(&d4->sin_port, a + 10, 2);
-		return 0;
+		return s4->sin_port != 0 ? 0 : -EINVAL;
 	}
 	if (af == 2 && len >= 36) {
 		s6->sin6_family = d6->sin6_family = AF_INET6;
@@ -191,7 +192,7 @@ v2_addrs(const uint8_t *a, size_t len, uint8_t fam, struct proxy_hdr *out)
 		memcpy(&d6->sin6_addr, a + 16, 16);
 		memcpy(&s6->sin6_port, a + 32, 2);
 		memcpy(&d6->sin6_port, a + 34, 2);
-		return 0;
+		return s6->sin6_port != 0 ? 0 : -EINVAL;
 	}
 	return -EINVAL; /* UNIX, unknown, or too short for its family */
 }

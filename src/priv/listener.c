@@ -42,6 +42,7 @@
 #include "logd.h"
 #include "monitor.h"
 #include "notify.h"
+#include "passed.h"
 #include "spawn.h"
 #include "upgrade.h"
 #include "who.h"
@@ -236,42 +237,91 @@ bind_one(const struct conf_listen *l)
 	return fd;
 }
 
+/* " (implicit TLS)", " (proxy)" or "" for the log lines. */
+static const char *
+mark_text(const struct conf_listen *l)
+{
+	return l->implicit ? " (implicit TLS)" : l->proxy ? " (proxy)" : "";
+}
+
+/*
+ * A socket this listener did not bind: the marks of its name (or of
+ * the hand-over) and of every listen line of lines[0..n) naming its
+ * address (passed.c), so that a `proxy` line is never served by a
+ * plain socket. Refused: both marks, or proxy without proxy_from.
+ */
+static int
+mark_passed(const struct listener *L, struct conf_listen *l,
+    const struct conf_listen *lines, size_t n)
+{
+	char host[ADDR_STR_MAX];
+
+	addr_to_str(&l->addr, host, sizeof(host));
+	if (passed_marks(l, lines, n) < 0) {
+		log_err("passed socket %-s port %u: both implicit and proxy "
+			"(by its name or a listen line); refused",
+		    host, addr_port(&l->addr));
+		return -1;
+	}
+	if (l->proxy && L->conf.proxy_from[0] == '\0') {
+		log_err("passed socket %-s port %u is a proxy listener but "
+			"proxy_from is empty",
+		    host, addr_port(&l->addr));
+		return -1;
+	}
+	return 0;
+}
+
+/* A passed socket's number: its address read back, non-blocking. */
+static int
+passed_fd(int fd, struct conf_listen *l)
+{
+	int on = 1;
+
+	memset(l, 0, sizeof(*l));
+	l->len = sizeof(l->addr);
+	if (getsockname(fd, (struct sockaddr *)&l->addr, &l->len) < 0 ||
+	    sys_set_nonblock(fd, 1) < 0) {
+		log_err("passed socket %d: %-s", fd, strerror(errno));
+		return -1;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	sys_set_cloexec(fd);
+	return 0;
+}
+
 /*
  * Socket activation: the sockets the service manager passed replace
  * the listen lines (their addresses are read back for the log and the
- * sessions; FileDescriptorName=implicit marks implicit FTPS). Returns
- * how many, 0 when none was passed.
+ * sessions). FileDescriptorName=implicit or =proxy marks one, and so
+ * does a listen line naming its address (mark_passed). Returns how
+ * many, 0 when none was passed.
  */
 static int
 activated(struct listener *L)
 {
-	int fds[KF_LISTEN_MAX], implicit[KF_LISTEN_MAX], n, i, on = 1;
+	int fds[KF_LISTEN_MAX], implicit[KF_LISTEN_MAX], proxy[KF_LISTEN_MAX];
+	struct conf_listen lines[KF_LISTEN_MAX], *l;
+	size_t nlines = L->conf.listen_count;
 	char host[ADDR_STR_MAX];
-	struct conf_listen *l;
+	int n, i;
 
-	if ((n = notify_listen_fds(fds, implicit, KF_LISTEN_MAX)) <= 0)
+	if ((n = notify_listen_fds(fds, implicit, proxy, KF_LISTEN_MAX)) <= 0)
 		return n;
+	memcpy(lines, L->conf.listen, sizeof(lines));
 	for (i = 0; i < n; i++) {
 		l = &L->conf.listen[i];
-		memset(l, 0, sizeof(*l));
-		l->len = sizeof(l->addr);
-		if (getsockname(fds[i], (struct sockaddr *)&l->addr, &l->len) <
-			0 ||
-		    sys_set_nonblock(fds[i], 1) < 0) {
-			log_err("passed socket %d: %-s", fds[i],
-			    strerror(errno));
+		if (passed_fd(fds[i], l) < 0)
 			return -1;
-		}
-		(void)setsockopt(fds[i], SOL_SOCKET, SO_REUSEADDR, &on,
-		    sizeof(on));
-		sys_set_cloexec(fds[i]);
 		l->implicit = implicit[i];
+		l->proxy = proxy[i];
+		if (mark_passed(L, l, lines, nlines) < 0)
+			return -1;
 		L->fds[L->nfds++] = fds[i];
 		addr_to_str(&l->addr, host, sizeof(host));
 		log_info("listening on %-s port %u%-s (passed by the service "
 			 "manager)",
-		    host, addr_port(&l->addr),
-		    l->implicit ? " (implicit TLS)" : "");
+		    host, addr_port(&l->addr), mark_text(l));
 	}
 	L->conf.listen_count = (size_t)n;
 	return n;
@@ -627,22 +677,31 @@ line_socket(const struct conf_listen *l, const struct upgrade_sockets *s,
 	return bind_one(l);
 }
 
-/* Sockets the service manager passed stand for the listen lines. */
-static void
+/*
+ * Sockets the service manager passed stand for the listen lines: with
+ * the marks they had in the old listener, and those of the new
+ * configuration's lines naming their addresses (mark_passed).
+ */
+static int
 lines_of_passed(struct listener *L, const struct upgrade_sockets *s,
     const struct sockaddr_storage *at)
 {
-	struct conf_listen *l;
-	size_t i;
+	struct conf_listen lines[KF_LISTEN_MAX], *l;
+	size_t i, nlines = L->conf.listen_count;
 
+	memcpy(lines, L->conf.listen, sizeof(lines));
 	for (i = 0; i < s->n; i++) {
 		l = &L->conf.listen[i];
 		memset(l, 0, sizeof(*l));
 		l->addr = at[i];
 		l->len = sizeof(at[i]);
 		l->implicit = s->implicit[i];
+		l->proxy = s->proxy[i];
+		if (mark_passed(L, l, lines, nlines) < 0)
+			return -1;
 	}
 	L->conf.listen_count = s->n;
+	return 0;
 }
 
 /* The handed-over sockets no listen line names any more. */
@@ -690,8 +749,8 @@ take_sockets(struct listener *L, const struct upgrade_sockets *s)
 		    sys_set_nonblock(s->fds[i], 1) < 0)
 			return -1;
 	}
-	if ((passed_sockets = s->passed))
-		lines_of_passed(L, s, at);
+	if ((passed_sockets = s->passed) && lines_of_passed(L, s, at) < 0)
+		return -1;
 	for (i = 0; i < L->conf.listen_count; i++) {
 		l = &L->conf.listen[i];
 		if ((fd = line_socket(l, s, at, used, &how)) < 0)
@@ -699,8 +758,7 @@ take_sockets(struct listener *L, const struct upgrade_sockets *s)
 		L->fds[L->nfds++] = fd;
 		addr_to_str(&l->addr, host, sizeof(host));
 		log_info("listening on %-s port %u%-s (%-s)", host,
-		    addr_port(&l->addr), l->implicit ? " (implicit TLS)" : "",
-		    how);
+		    addr_port(&l->addr), mark_text(l), how);
 	}
 	close_unnamed(s, at, used);
 	report_old = s->report_rd;
@@ -888,6 +946,7 @@ hand_over(struct listener *L)
 	for (i = 0; i < L->nfds; i++) {
 		s.fds[i] = L->fds[i];
 		s.implicit[i] = L->conf.listen[i].implicit;
+		s.proxy[i] = L->conf.listen[i].proxy;
 	}
 	s.admin_fd = admin_fd;
 	snprintf(s.admin_path, sizeof(s.admin_path), "%s", admin_path);
@@ -1445,35 +1504,48 @@ proxy_admission(struct listener *L, const struct sockaddr_storage *ss)
 	return LSN_PROXY_ADMIT;
 }
 
-/* LSN_PROXY's payload: local, or the client's address. */
+/* LSN_PROXY's client address and port (1..65535) into ss. */
 static int
-proxy_report_addr(struct ipc_msg *msg, int *local, struct sockaddr_storage *ss)
+proxy_report_sockaddr(uint32_t fam, const uint8_t *a, size_t n, uint32_t port,
+    struct sockaddr_storage *ss)
 {
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	uint32_t loc, fam;
-	uint8_t a[16];
-	size_t n;
 
-	memset(ss, 0, sizeof(*ss));
-	if (ipc_get_u32(msg, &loc) < 0 || ipc_get_u32(msg, &fam) < 0 ||
-	    ipc_get_blob(msg, a, sizeof(a), &n) < 0 || ipc_end(msg) < 0 ||
-	    loc > 1)
+	if (port < 1 || port > 65535)
 		return -1;
-	*local = (int)loc;
-	if (loc)
-		return fam == 0 && n == 0 ? 0 : -1;
 	if (fam == 4 && n == 4) {
 		s4->sin_family = AF_INET;
 		memcpy(&s4->sin_addr, a, 4);
+		s4->sin_port = htons((uint16_t)port);
 		return 0;
 	}
 	if (fam == 6 && n == 16) {
 		s6->sin6_family = AF_INET6;
 		memcpy(&s6->sin6_addr, a, 16);
+		s6->sin6_port = htons((uint16_t)port);
 		return 0;
 	}
 	return -1;
+}
+
+/* LSN_PROXY's payload: local, or the client's address and port. */
+static int
+proxy_report_addr(struct ipc_msg *msg, int *local, struct sockaddr_storage *ss)
+{
+	uint32_t loc, fam, port;
+	uint8_t a[16];
+	size_t n;
+
+	memset(ss, 0, sizeof(*ss));
+	if (ipc_get_u32(msg, &loc) < 0 || ipc_get_u32(msg, &fam) < 0 ||
+	    ipc_get_blob(msg, a, sizeof(a), &n) < 0 ||
+	    ipc_get_u32(msg, &port) < 0 || ipc_end(msg) < 0 || loc > 1)
+		return -1;
+	*local = (int)loc;
+	if (loc)
+		return fam == 0 && n == 0 && port == 0 ? 0 : -1;
+	return proxy_report_sockaddr(fam, a, n, port, ss);
 }
 
 /*

@@ -453,7 +453,7 @@ mon_who_flush(struct mon_state *st, const struct mon_ops *ops, int64_t now_ms)
 	return -1;
 }
 
-/* MON_PROXY's address: family 4 or 6, its size, not all zeros. */
+/* MON_PROXY's address: family 4 or 6, its size, not all zeros; port 1.. */
 static int
 proxy_addr(uint32_t family, const uint8_t *a, size_t n, uint32_t port,
     struct sockaddr_storage *ss)
@@ -463,7 +463,7 @@ proxy_addr(uint32_t family, const uint8_t *a, size_t n, uint32_t port,
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 
 	memset(ss, 0, sizeof(*ss));
-	if (port > 65535 || n == 0 || memcmp(a, zero, n) == 0)
+	if (port < 1 || port > 65535 || n == 0 || memcmp(a, zero, n) == 0)
 		return -1;
 	if (family == 4 && n == 4) {
 		s4->sin_family = AF_INET;

@@ -358,29 +358,33 @@ proxy_verdict_text(int verdict)
 	return text[verdict];
 }
 
-/* LSN_PROXY's payload: local, or the family and address bytes. */
+/* LSN_PROXY's payload: local, or the family, address bytes and port. */
 static int
 put_proxy_addr(struct ipc_msg *rep, const struct sockaddr_storage *src)
 {
 	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)src;
 	const struct sockaddr_in *s4 = (const struct sockaddr_in *)src;
+	int r;
 
 	if (src == NULL)
 		return ipc_put_u32(rep, 1) < 0 || ipc_put_u32(rep, 0) < 0 ||
-			ipc_put_blob(rep, "", 0, 16) < 0 ?
+			ipc_put_blob(rep, "", 0, 16) < 0 ||
+			ipc_put_u32(rep, 0) < 0 ?
 		    -1 :
 		    0;
 	if (ipc_put_u32(rep, 0) < 0)
 		return -1;
 	if (src->ss_family == AF_INET)
-		return ipc_put_u32(rep, 4) < 0 ||
+		r = ipc_put_u32(rep, 4) < 0 ||
 			ipc_put_blob(rep, &s4->sin_addr, 4, 16) < 0 ?
 		    -1 :
 		    0;
-	return ipc_put_u32(rep, 6) < 0 ||
-		ipc_put_blob(rep, &s6->sin6_addr, 16, 16) < 0 ?
-	    -1 :
-	    0;
+	else
+		r = ipc_put_u32(rep, 6) < 0 ||
+			ipc_put_blob(rep, &s6->sin6_addr, 16, 16) < 0 ?
+		    -1 :
+		    0;
+	return r < 0 || ipc_put_u32(rep, addr_port(src)) < 0 ? -1 : 0;
 }
 
 static int

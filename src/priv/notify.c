@@ -163,8 +163,14 @@ notify_passed_count(void)
 	return n < 0 ? 0 : n > KF_LISTEN_MAX ? KF_LISTEN_MAX : n;
 }
 
+static int
+named(char **names, int i, const char *what)
+{
+	return names != NULL && names[i] != NULL && strcmp(names[i], what) == 0;
+}
+
 int
-notify_listen_fds(int *fds, int *implicit, size_t max)
+notify_listen_fds(int *fds, int *implicit, int *proxy, size_t max)
 {
 	const struct sd_api *a = sd();
 	char **names = NULL;
@@ -184,8 +190,8 @@ notify_listen_fds(int *fds, int *implicit, size_t max)
 	}
 	for (i = 0; i < n && ok == 0; i++) {
 		fds[i] = SD_LISTEN_FDS_START + i;
-		implicit[i] = names != NULL && names[i] != NULL &&
-		    strcmp(names[i], "implicit") == 0;
+		implicit[i] = named(names, i, "implicit");
+		proxy[i] = named(names, i, "proxy");
 		if (a->is_socket(fds[i], AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
 			log_err("passed fd %d is not a listening stream "
 				"socket",
@@ -239,10 +245,11 @@ notify_passed_count(void)
 }
 
 int
-notify_listen_fds(int *fds, int *implicit, size_t max)
+notify_listen_fds(int *fds, int *implicit, int *proxy, size_t max)
 {
 	(void)fds;
 	(void)implicit;
+	(void)proxy;
 	(void)max;
 	return 0;
 }

@@ -31,10 +31,11 @@ int notify_passed_count(void);
 /*
  * The sockets passed by the service manager (LISTEN_FDS), at most max:
  * their numbers in fds, implicit[i] set for those named "implicit"
- * (FileDescriptorName=implicit). Returns how many (0: none passed), or
- * -1 when one is not a listening stream socket. The environment
- * variables are removed, so no child sees them.
+ * (FileDescriptorName=implicit), proxy[i] for those named "proxy".
+ * Returns how many (0: none passed), or -1 when one is not a listening
+ * stream socket. The environment variables are removed, so no child
+ * sees them.
  */
-int notify_listen_fds(int *fds, int *implicit, size_t max);
+int notify_listen_fds(int *fds, int *implicit, int *proxy, size_t max);
 
 #endif

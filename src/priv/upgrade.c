@@ -312,7 +312,9 @@ upgrade_send_sockets(int chan, const struct upgrade_sockets *s)
 	ipc_init(&m, UPG_SOCKETS);
 	ipc_put_u32(&m, (uint32_t)s->n);
 	for (i = 0; i < s->n; i++) {
-		ipc_put_u32(&m, (uint32_t)(s->implicit[i] != 0));
+		ipc_put_u32(&m,
+		    (uint32_t)(s->implicit[i] != 0) |
+			(uint32_t)(s->proxy[i] != 0) << 1);
 		fds[k++] = s->fds[i];
 	}
 	fds[k++] = s->report_rd;
@@ -340,9 +342,11 @@ upgrade_recv_sockets(int chan, struct upgrade_sockets *s)
 	    n > KF_LISTEN_MAX)
 		goto bad;
 	for (i = 0; i < n; i++) {
-		if (ipc_get_u32(&m, &v) < 0 || v > 1)
+		/* bit 0 implicit, bit 1 proxy; never both */
+		if (ipc_get_u32(&m, &v) < 0 || v > 2)
 			goto bad;
-		s->implicit[i] = (int)v;
+		s->implicit[i] = (int)(v & 1);
+		s->proxy[i] = (int)(v >> 1);
 	}
 	if (ipc_get_u32(&m, &passed) < 0 || passed > 1 ||
 	    ipc_get_u32(&m, &admin) < 0 || admin > 1 ||

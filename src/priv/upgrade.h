@@ -39,6 +39,7 @@ struct upgrade_session {
 struct upgrade_sockets {
 	int fds[KF_LISTEN_MAX];
 	int implicit[KF_LISTEN_MAX];
+	int proxy[KF_LISTEN_MAX]; /* a PROXY header first (proxy_from) */
 	size_t n;
 	int passed; /* the sockets came from the service manager */
 	int report_rd; /* the old monitors' report channel */

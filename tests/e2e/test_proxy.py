@@ -10,14 +10,17 @@ Debian's haproxy with `send-proxy-v2` in front of the server.
 Every socket has a timeout and every wait a deadline.
 """
 import ftplib
+import json
 import re
+import shutil
 import socket
 import subprocess
 import time
 
 import pytest
 
-from conftest import PASSWORD, TIMEOUT, USER, free_port, pasv_port
+from conftest import (PASSWORD, TIMEOUT, USER, free_port, pasv_port,
+                      wait_for)
 from proxy_helpers import (HAPROXY_GLOBAL, SIG, Conn, haproxy_run,  # noqa: F401
                            v1, v2)
 
@@ -55,6 +58,62 @@ def test_claimed_address_in_logs(psrv, header, rootless):
     assert srv.wait_log(rf"\[s\d+ {CLAIM}\] .*login ok|\[s\d+ {CLAIM}\] "
                         rf".*user={USER}")
     assert srv.wait_log(rf"\[s\d+ {CLAIM}\] connect via proxy 127\.0\.0\.1")
+
+
+def who_json(srv):
+    from conftest import BIN
+    r = subprocess.run([BIN, "who", "--json", "-s", str(srv.admin_socket)],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 0, r.stderr
+    return [json.loads(line) for line in r.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("header,claim,sport", [
+    ("v1", CLAIM, 45678), ("v2", CLAIM, 51234), ("v2", CLAIM6, 1)])
+def test_claimed_port_in_who_and_log(psrv, tmp_path, header, claim, sport):
+    """The header's source port is the session's peer port: in `keepftpd
+    who --json` (the listener's row; it was 0) and in the JSON log's
+    client_port of every line with the claimed address."""
+    from conftest import build_server
+    log = tmp_path / "keepftpd.log"
+    srv = build_server(mode="config", listen_flags=" proxy", conf_extra={
+        "proxy_from": "127.0.0.1", "log_file": str(log),
+        "log_format": "json"})
+    srv.log = lambda: log.read_text(errors="replace") if log.exists() else ""
+    try:
+        srv.start()
+        hdr = (v1 if header == "v1" else v2)(claim, sport=sport)
+        c = Conn(srv.port, hdr)
+        assert c.reply().startswith("220")
+        assert login(c).startswith("230")
+        bal = c.s.getsockname()[1]  # the balancer's own port
+        assert wait_for(lambda: [r["port"] for r in who_json(srv)
+                                 if r["addr"] == claim] == [sport]), \
+            who_json(srv)
+        assert all(r["port"] != bal for r in who_json(srv))
+        c.cmd("QUIT")
+        c.close()
+
+        def logged():
+            objs = [json.loads(x) for x in srv.log().splitlines() if x]
+            mine = [o for o in objs if o.get("client") == claim]
+            events = {o.get("event") for o in mine}
+            return ({"connect_via_proxy", "login_ok", "disconnect"} <= events
+                    and {o["client_port"] for o in mine} == {sport})
+        assert wait_for(logged), srv.log()[-3000:]
+    finally:
+        srv.stop()
+        shutil.rmtree(srv.base, ignore_errors=True)
+
+
+@pytest.mark.parametrize("header", ["v1", "v2"])
+def test_source_port_zero_refused(psrv, header):
+    """A source port 0 is no TCP client's: the header is invalid."""
+    srv = psrv()
+    c = Conn(srv.port, (v1 if header == "v1" else v2)(CLAIM, sport=0))
+    assert c.rest() == b""
+    c.close()
+    assert srv.wait_log(r"PROXY header: invalid")
 
 
 @pytest.mark.parametrize("header", ["v1", "v2"])

@@ -518,3 +518,63 @@ def test_second_sigterm_cuts_at_once(start_server):
     assert srv.wait_log(r"SIGTERM again: cutting 1 session\(s\) now")
     assert srv.wait_log(r"drain: 0 transfer\(s\) finished, 1 cut")
     t.f.close()
+
+
+# ---------------------------------------------------------------------------
+# socket activation of a proxy listener (issue 17 item 1)
+
+@needs_libsystemd
+@requires_root
+@pytest.mark.parametrize("how", ["line", "name"])
+def test_socket_activation_proxy(cleanup, how):
+    """A passed socket is a proxy listener when a `listen = ... proxy` line
+    names its address (how=line: the line's own address is passed) or when
+    FileDescriptorName=proxy (how=name: the line is elsewhere). A PROXY v2
+    header is honoured (the claimed address is the session's), and a
+    connection without one gets no FTP: a plain listener would greet it,
+    and take the header for FTP."""
+    from proxy_helpers import Conn, v2
+    from test_proxy import CLAIM
+    srv = build_server(mode="config", conf_extra={"proxy_from": "127.0.0.1"},
+                       listen_flags=" proxy" if how == "line" else "")
+    cleanup.append(srv)
+    aport = srv.port if how == "line" else free_port()
+    activated(srv, [f"127.0.0.1:{aport}"], "proxy" if how == "name" else None)
+    srv.port = aport
+    c = Conn(aport, v2(CLAIM, sport=43210))
+    assert c.reply().startswith("220")
+    assert c.cmd(f"USER {srv.user}").startswith("331")
+    assert c.cmd(f"PASS {srv.password}").startswith("230")
+    c.close()
+    assert srv.wait_log(rf"listening on 127\.0\.0\.1 port {aport} \(proxy\) "
+                        r"\(passed by the service manager\)"), srv.log()
+    assert srv.wait_log(rf"\[s\d+ {re.escape(CLAIM)}\] connect via proxy "
+                        r"127\.0\.0\.1: client port 43210"), srv.log()
+    bare = Conn(aport, b"USER anonymous\r\n")
+    assert bare.rest() == b""  # no 220: the header is required
+    bare.close()
+    assert srv.wait_log(r"PROXY header: invalid")
+
+
+@needs_libsystemd
+@requires_root
+def test_socket_activation_proxy_needs_proxy_from(cleanup):
+    """FileDescriptorName=proxy without proxy_from: the server does not
+    start (no balancer could ever connect), and says why."""
+    aport = free_port()
+    srv = build_server(mode="config")
+    cleanup.append(srv)
+    srv.argv = ["systemd-socket-activate", "-l", f"127.0.0.1:{aport}",
+                "--fdname=proxy", "--"] + srv.argv
+    with open(srv.stdout_path, "wb") as out, open(srv.stderr_path, "wb") as err:
+        srv.proc = subprocess.Popen(srv.argv, stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=err, cwd=str(srv.cwd))
+    assert srv.wait_log(rf"Listening on .*{aport}"), srv.log()
+    with socket.create_connection(("127.0.0.1", aport), timeout=TIMEOUT) as s:
+        s.settimeout(TIMEOUT)
+        try:
+            assert s.recv(100) == b""
+        except ConnectionResetError:
+            pass
+    assert srv.wait_log(rf"passed socket 127\.0\.0\.1 port {aport} is a proxy "
+                        r"listener but proxy_from is empty"), srv.log()

@@ -590,3 +590,61 @@ def _try(fn):
         return True
     except OSError:
         return False
+
+
+@pytest.mark.parametrize("how", ["line", "passed"])
+def test_proxy_listener_survives_upgrade(servers, how):
+    """A proxy listener stays one across `keepftpd upgrade`, whether its
+    socket was bound for a `listen = ... proxy` line (how=line: the new
+    configuration's line decides) or passed by the service manager with
+    FileDescriptorName=proxy and no line naming it (how=passed: the mark
+    travels in UPG_SOCKETS). After the upgrade a PROXY v2 header is still
+    honoured (its address and port are the session's) and a connection
+    without one still gets no FTP."""
+    from conftest import free_port
+    from proxy_helpers import Conn, v2
+    from test_proxy import CLAIM, CLAIM2
+    if how == "passed" and not (IS_ROOT and _libsystemd()):
+        pytest.skip("needs root, libsystemd and systemd-socket-activate")
+    srv = build_server(conf_extra={"proxy_from": "127.0.0.1"},
+                       listen_flags=" proxy" if how == "line" else "")
+    exe = install_binaries(srv)
+    servers.started.append(srv)
+    if how == "line":
+        srv.start()
+    else:
+        srv.port = free_port()
+        srv.argv = ["systemd-socket-activate", "-l", f"127.0.0.1:{srv.port}",
+                    "--fdname=proxy", "--"] + srv.argv
+        with open(srv.stdout_path, "wb") as out, \
+                open(srv.stderr_path, "wb") as err:
+            srv.proc = subprocess.Popen(srv.argv, stdin=subprocess.DEVNULL,
+                                        stdout=out, stderr=err,
+                                        cwd=str(srv.cwd))
+        assert srv.wait_log(rf"Listening on .*{srv.port}"), srv.log()
+
+    def honoured(claim, sport):
+        c = Conn(srv.port, v2(claim, sport=sport))
+        assert c.reply().startswith("220")
+        assert c.cmd(f"USER {srv.user}").startswith("331")
+        assert c.cmd(f"PASS {srv.password}").startswith("230")
+        c.cmd("QUIT")
+        c.close()
+        assert srv.wait_log(rf"\[s\d+ {claim}\] connect via proxy "
+                            rf"127\.0\.0\.1: client port {sport}"), srv.log()
+
+    honoured(CLAIM, 40001)
+    assert srv.wait_log(r"keepftpd started")
+    r = upgrade(srv, exe)
+    assert r.returncode == 0, (r.stdout, r.stderr, srv.log()[-3000:])
+    new = new_pid(r.stdout)
+    try:
+        assert srv.wait_log(rf"listening on 127\.0\.0\.1 port {srv.port} "
+                            r"\(proxy\) \(handed over\)"), srv.log()[-3000:]
+        honoured(CLAIM2, 40002)
+        bare = Conn(srv.port, b"USER anonymous\r\n")
+        assert bare.rest() == b""  # no 220: the header is still required
+        bare.close()
+        assert srv.wait_log(r"PROXY header: invalid")
+    finally:
+        stop_pid(new)

@@ -444,7 +444,7 @@ test_proxy_header(void **state)
 	assert_int_equal(login("alice", "good", &out), MON_V_FATAL);
 	assert_non_null(strstr(out.why, "before the PROXY header"));
 	assert_int_equal(verifies, 0);
-	/* malformed: sizes that disagree, zeros, a port past 65535 */
+	/* malformed: sizes that disagree, zeros, port 0 or past 65535 */
 	proxy_msg(&m, 0, 4, v4, 3, 1);
 	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
 	proxy_msg(&m, 0, 6, v4, 4, 1);
@@ -452,6 +452,8 @@ test_proxy_header(void **state)
 	proxy_msg(&m, 0, 6, zero, 16, 1);
 	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
 	proxy_msg(&m, 0, 4, v4, 4, 65536);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	proxy_msg(&m, 0, 4, v4, 4, 0);
 	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
 	proxy_msg(&m, 1, 4, v4, 4, 1);
 	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);

@@ -77,7 +77,9 @@ static void
 test_v1_tcp6_unknown(void **state)
 {
 	static const char h6[] =
-	    "PROXY TCP6 2001:db8::7 2001:db8::1 0 65535\r\n";
+	    "PROXY TCP6 2001:db8::7 2001:db8::1 1 65535\r\n";
+	/* a source port 0 is no TCP client's: refused (the peer port) */
+	static const char p0[] = "PROXY TCP6 2001:db8::7 2001:db8::1 0 21\r\n";
 	static const char u[] = "PROXY UNKNOWN ffff:f...f:ffff 1 2 3\r\n";
 	static const char u2[] = "PROXY UNKNOWN\r\n";
 	struct proxy_hdr p;
@@ -88,7 +90,8 @@ test_v1_tcp6_unknown(void **state)
 	assert_int_equal(p.src.ss_family, AF_INET6);
 	inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
 	assert_string_equal(a, "2001:db8::7");
-	assert_int_equal(ntohs(s6->sin6_port), 0);
+	assert_int_equal(ntohs(s6->sin6_port), 1);
+	assert_int_equal(feed(p0, sizeof(p0) - 1, &p), -EINVAL);
 	assert_int_equal(feed(u, sizeof(u) - 1, &p), (ssize_t)sizeof(u) - 1);
 	assert_int_equal(p.src.ss_family, AF_UNSPEC);
 	assert_int_equal(feed(u2, sizeof(u2) - 1, &p), (ssize_t)sizeof(u2) - 1);
@@ -214,6 +217,15 @@ test_v2_inet6_local(void **state)
 	assert_int_equal(p.src.ss_family, AF_INET6);
 	assert_int_equal(s6->sin6_addr.s6_addr[15], 7);
 	assert_int_equal(ntohs(s6->sin6_port), 99);
+	/* source port 0: refused, in both families */
+	a[33] = 0;
+	n = v2(b, 0x21, 0x21, a, sizeof(a));
+	assert_int_equal(feed(b, n, &p), -EINVAL);
+	n = v2(b, 0x21, 0x11,
+	    (const uint8_t[12]){ 198, 51, 100, 7, 192, 0, 2, 1, 0, 0, 0, 21 },
+	    12);
+	assert_int_equal(feed(b, n, &p), -EINVAL);
+	a[33] = 99;
 	/* LOCAL: a health check; whatever follows is ignored */
 	n = v2(b, 0x20, 0x11, a, 12);
 	assert_int_equal(feed(b, n, &p), (ssize_t)n);
@@ -259,6 +271,7 @@ test_v2_hostile(void **state)
 	n = v2(b, 0x21, 0x13, a, 12);
 	assert_int_equal(feed(b, n, &p), -EINVAL);
 	/* longer than the bound: refused at the length, before reading it */
+	a[9] = 1; /* source port 1: the largest header is otherwise valid */
 	n = v2(b, 0x21, 0x11, a, KF_PROXY_HDR_MAX - 16 + 1);
 	assert_int_equal(parse(b, 16, &p, &need), -EINVAL);
 	n = v2(b, 0x21, 0x11, a, KF_PROXY_HDR_MAX - 16);
