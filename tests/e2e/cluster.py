@@ -212,9 +212,8 @@ class Cluster:
 
     def node_of(self, ftp, timeout=TIMEOUT):
         """The node serving an ftplib session: the one whose `who` has a
-        row with the client's address (from the PROXY header). `who`
-        shows port 0 for a proxied session (the listener learns only the
-        address), so a test gives each open session its own address."""
+        row with the client's address (from the PROXY header); a test
+        gives each open session its own address."""
         src = ftp.sock.getsockname()[0]
 
         def find():
