@@ -328,3 +328,42 @@ def test_fxp_pasv_from_another_address(start_server, mode):
     assert srv.wait_log(r"data connection from another address 127\.0\.0\.2 "
                         r"accepted \(fxp\)")
     f.quit()
+
+
+# ---------------------------------------------------------------- the command
+
+def test_user_set_limits_and_refusals(tmp_path):
+    """keepftpd user set: the four limits written, listed, cleared; bad
+    values refused with a reason and the file left as it was."""
+    uf = tmp_path / "users"
+    home = tmp_path / "h"
+    home.mkdir()
+    r = user_add(uf, "lim", PW, home)
+    assert r.returncode == 0, r.stderr
+
+    def user(*args):
+        return subprocess.run([BIN, "user", "-f", str(uf)] + list(args),
+                              capture_output=True, text=True, timeout=TIMEOUT)
+    r = user("set", "lim", "--max-sessions", "3", "--umask", "027", "--fxp",
+             "--login-hours", "Mon-Fri 08:00-18:00,Sat 09:00-12:00")
+    assert r.returncode == 0, r.stderr
+    flags = uf.read_text().strip().split(":", 5)[5]
+    assert flags == ("write,fxp,max_sessions=3,umask=027,"
+                     "login_hours=Mon-Fri 08:00-18:00;Sat 09:00-12:00")
+    assert user("list").stdout.strip().endswith(flags)
+    before = uf.read_text()
+    for args, why in ((["--umask", "8"], "octal"),
+                      (["--umask", "0777x"], "octal"),
+                      (["--max-sessions", "10001"], "0..10000"),
+                      (["--login-hours", "Mon 25:00-26:00"], "bad hours"),
+                      (["--login-hours", "Mon 08:00-08:00"], "empty window"),
+                      (["--login-hours", "Someday"], "bad day"),
+                      (["--login-hours", "Mon\n08:00-09:00"], "")):
+        r = user("set", "lim", *args)
+        assert r.returncode != 0, args
+        assert why in r.stderr, (args, r.stderr)
+        assert uf.read_text() == before
+    r = user("set", "lim", "--max-sessions", "0", "--umask", "none",
+             "--login-hours", "none", "--no-fxp")
+    assert r.returncode == 0, r.stderr
+    assert uf.read_text().strip().split(":", 5)[5] == "write,max_sessions=0"
