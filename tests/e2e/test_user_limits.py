@@ -367,3 +367,57 @@ def test_user_set_limits_and_refusals(tmp_path):
              "--login-hours", "none", "--no-fxp")
     assert r.returncode == 0, r.stderr
     assert uf.read_text().strip().split(":", 5)[5] == "write,max_sessions=0"
+
+
+def proxied_session(srv, name, client):
+    """A control connection through a 'balancer' (127.0.0.1, proxy_from)
+    that says, in a PROXY v1 header, the client is `client`; logged in."""
+    c = socket.create_connection(("127.0.0.1", srv.port), timeout=TIMEOUT)
+    c.sendall(f"PROXY TCP4 {client} 127.0.0.1 40000 {srv.port}\r\n".encode())
+    f = ftplib.FTP(timeout=TIMEOUT)
+    f.sock = c
+    f.af = socket.AF_INET
+    f.file = c.makefile("r", encoding="latin-1")
+    f.welcome = f.getresp()
+    f.login(name, PW)
+    return f
+
+
+def test_fxp_pasv_through_pasv_proxy(start_server):
+    """pasv_proxy: a passive connection from the balancer whose header
+    names another client than the session's is refused without fxp,
+    taken with it."""
+    srv = start_server(mode="config", rootless=not IS_ROOT,
+                       listen_flags=" proxy",
+                       conf_extra={"proxy_from": "127.0.0.1",
+                                   "pasv_proxy": "yes", "data_timeout": "3"})
+    add(srv, "nofxp")
+    add(srv, "fxper", "--fxp")
+    for name, ok in (("nofxp", False), ("fxper", True)):
+        f = proxied_session(srv, name, "127.0.0.5")
+        _, port = ftplib.parse227(f.sendcmd("PASV"))
+        f.putcmd("RETR hello.txt")
+        d = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        d.sendall(f"PROXY TCP4 127.0.0.9 127.0.0.1 40001 {port}\r\n".encode())
+        data = b""
+        while True:
+            chunk = d.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        d.close()
+        assert f.getresp().startswith("150")
+        if ok:
+            assert data == (srv.home / "hello.txt").read_bytes()
+            assert f.getresp().startswith("226")
+            assert srv.wait_log(r"data connection from another address "
+                                r"127\.0\.0\.9 \(via proxy 127\.0\.0\.1\) "
+                                r"accepted \(fxp\)")
+        else:
+            assert data == b""
+            assert srv.wait_log(r"data connection from foreign address "
+                                r"127\.0\.0\.9 \(via proxy 127\.0\.0\.1\) "
+                                r"refused")
+            with pytest.raises(ftplib.error_temp, match=r"^425 "):
+                f.getresp()
+        f.close()
