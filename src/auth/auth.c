@@ -220,6 +220,7 @@ anon_identity(const struct conf *c, const struct conf_vhost *vh,
 	if (perm_set_dirs(&id->perms, c->anon_upload_dirs,
 		strlen(c->anon_upload_dirs), PERM_UPLOAD) < 0)
 		return -1;
+	id->max_sessions = (unsigned)c->anon_max_sessions;
 	if (c->anon_download_rate > 0)
 		id->down_rate = c->anon_download_rate;
 	if (c->anon_upload_rate > 0)
@@ -300,6 +301,12 @@ virtual_identity(const struct conf *c, const struct users_entry *e,
 		id->quota_bytes = e->quota_bytes;
 	if (e->flags & USERS_FLAG_QUOTA_FILES)
 		id->quota_files = e->quota_files;
+	/* per-user limits */
+	id->max_sessions = (unsigned)e->max_sessions;
+	id->has_umask = (e->flags & USERS_FLAG_UMASK) != 0;
+	id->umask = e->umask;
+	id->fxp = (e->flags & USERS_FLAG_FXP) != 0;
+	memcpy(id->login_hours, e->login_hours, sizeof(id->login_hours));
 	if (set_str(id->allow_from, sizeof(id->allow_from), e->allow_from) <
 		0 ||
 	    set_str(id->deny_from, sizeof(id->deny_from), e->deny_from) < 0)

@@ -40,6 +40,13 @@ struct auth_identity {
 	/* shared folders: bit i is conf->folder[i] (users-file folders=,
 	   anon_folders), resolved by the monitor at login */
 	uint32_t folders;
+	/* per-user limits (users file; anon_max_sessions for anonymous) */
+	unsigned max_sessions; /* concurrent, counted by the listener; 0: any */
+	int has_umask; /* umask= given: the worker's umask, SITE UMASK's floor */
+	unsigned umask;
+	int fxp; /* PORT/EPRT to, PASV/EPSV from, other addresses */
+	/* login_hours= ("": any time), checked by the monitor at login */
+	char login_hours[KF_LOGIN_HOURS_MAX + 1];
 };
 
 /*

@@ -36,6 +36,11 @@
  *          names) this user gets, separated by ';' (at most
  *          KF_FOLDERS_LIST_MAX bytes); a name the configuration lacks
  *          is left out at login.
+ *          Per-user limits (docs/PERMISSIONS.md): "max_sessions=N"
+ *          (1..KF_USER_SESSIONS_MAX concurrent sessions, counted by the
+ *          listener), "umask=OOO" (octal, 000..777), "login_hours=SPEC"
+ *          (auth/hours.h, ';' between windows), "fxp" (data
+ *          connections to and from other addresses than the client's).
  *          An unknown flag, a bad value or a flag given twice is an
  *          error.
  * A malformed line is an error with its line number; at login a
@@ -57,6 +62,7 @@
 #include "../common/cursor.h"
 #include "../common/sys.h"
 #include "../net/addr.h"
+#include "hours.h"
 #include "users.h"
 
 #define ID_MAX 4294967294ULL
@@ -77,6 +83,9 @@ struct flag_def {
 static const struct flag_def flag_defs[] = {
 	{ "write", USERS_FLAG_WRITE, 0, 0, 0 },
 	{ "tls", USERS_FLAG_TLS, 0, 0, 0 },
+	{ "fxp", USERS_FLAG_FXP, 0, 0, 0 },
+	VALUE_FLAG("max_sessions", USERS_FLAG_MAX_SESSIONS, max_sessions,
+	    KF_USER_SESSIONS_MAX),
 	VALUE_FLAG("down_rate", USERS_FLAG_DOWN_RATE, down_rate,
 	    USERS_RATE_MAX),
 	VALUE_FLAG("up_rate", USERS_FLAG_UP_RATE, up_rate, USERS_RATE_MAX),
@@ -337,6 +346,60 @@ parse_folders_flag(const char *s, size_t n, struct users_entry *e,
 	return 1;
 }
 
+/* umask=OOO: three octal digits at most, 000..777. */
+static int
+parse_umask(const char *v, size_t n, struct users_entry *e, const char **err)
+{
+	struct cursor c;
+	uint64_t x;
+
+	*err = "bad umask (octal, 000 to 777)";
+	cursor_init(&c, v, n);
+	if (n == 0 || n > 4 || (e->flags & USERS_FLAG_UMASK) ||
+	    cursor_u64_base(&c, 8, 0777, &x) < 0 || !cursor_eof(&c))
+		return -1;
+	e->umask = (unsigned)x;
+	e->flags |= USERS_FLAG_UMASK;
+	return 1;
+}
+
+/* login_hours=SPEC, checked by hours_parse. */
+static int
+parse_hours(const char *v, size_t n, struct users_entry *e, const char **err)
+{
+	struct hours h;
+
+	if (e->login_hours[0] != '\0') {
+		*err = "flag given twice";
+		return -1;
+	}
+	/* it takes printable ASCII only: no control byte is stored */
+	if (hours_parse(v, n, &h, err) < 0)
+		return -1;
+	memcpy(e->login_hours, v, n);
+	e->login_hours[n] = '\0';
+	return 1;
+}
+
+/*
+ * umask= / login_hours=: 1 when s is one of them, 0 when it is another
+ * flag, -1 when its value is bad.
+ */
+static int
+parse_limit_flag(const char *s, size_t n, struct users_entry *e,
+    const char **err)
+{
+	static const char um[] = "umask=", lh[] = "login_hours=";
+
+	if (n >= sizeof(um) - 1 && memcmp(s, um, sizeof(um) - 1) == 0)
+		return parse_umask(s + sizeof(um) - 1, n - (sizeof(um) - 1), e,
+		    err);
+	if (n >= sizeof(lh) - 1 && memcmp(s, lh, sizeof(lh) - 1) == 0)
+		return parse_hours(s + sizeof(lh) - 1, n - (sizeof(lh) - 1), e,
+		    err);
+	return 0;
+}
+
 static int
 parse_flags(struct cursor *c, struct users_entry *e, const char **err)
 {
@@ -356,6 +419,8 @@ parse_flags(struct cursor *c, struct users_entry *e, const char **err)
 			r = parse_perm_flag(t, n, e, err);
 		if (r == 0)
 			r = parse_folders_flag(t, n, e, err);
+		if (r == 0)
+			r = parse_limit_flag(t, n, e, err);
 		if (r < 0 || (r == 0 && parse_flag(t, n, e, err) < 0))
 			return -1;
 		if (cursor_eof(c))
@@ -522,6 +587,15 @@ users_format_flags(const struct users_entry *e, struct buf *b)
 	    users_format_perms(b, &sep, &e->perms) < 0 ||
 	    users_format_addrs(b, &sep, "folders",
 		e->folders[0] != '\0' ? e->folders : NULL) < 0)
+		return -1;
+	/* per-user limits */
+	if ((e->flags & USERS_FLAG_UMASK) &&
+	    buf_appendf(b, "%sumask=%03o", sep, e->umask) < 0)
+		return -1;
+	if (e->flags & USERS_FLAG_UMASK)
+		sep = ",";
+	if (e->login_hours[0] != '\0' &&
+	    buf_appendf(b, "%slogin_hours=%s", sep, e->login_hours) < 0)
 		return -1;
 	return 0;
 }

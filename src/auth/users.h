@@ -15,16 +15,20 @@
 #include "../common/perm.h"
 #include "../conf/conf.h"
 
-#define USERS_HASH_MAX	       512
-#define USERS_FLAG_WRITE       0x1u
+#define USERS_HASH_MAX		512
+#define USERS_FLAG_WRITE	0x1u
 /* rates and quotas: the bit says the key=value flag was given */
-#define USERS_FLAG_DOWN_RATE   0x100u
-#define USERS_FLAG_UP_RATE     0x200u
-#define USERS_FLAG_QUOTA_BYTES 0x400u
-#define USERS_FLAG_QUOTA_FILES 0x800u
-#define USERS_RATE_MAX	       4000000000ULL /* bytes/s */
-#define USERS_QUOTA_MAX	       (1ULL << 60)
-#define USERS_FLAG_TLS	       0x2u /* logins need TLS */
+#define USERS_FLAG_DOWN_RATE	0x100u
+#define USERS_FLAG_UP_RATE	0x200u
+#define USERS_FLAG_QUOTA_BYTES	0x400u
+#define USERS_FLAG_QUOTA_FILES	0x800u
+#define USERS_RATE_MAX		4000000000ULL /* bytes/s */
+#define USERS_QUOTA_MAX		(1ULL << 60)
+#define USERS_FLAG_TLS		0x2u /* logins need TLS */
+/* per-user limits (docs/PERMISSIONS.md "Per-user limits") */
+#define USERS_FLAG_FXP		0x4u /* data connections to/from other hosts */
+#define USERS_FLAG_MAX_SESSIONS 0x1000u
+#define USERS_FLAG_UMASK	0x2000u
 
 struct buf;
 
@@ -47,6 +51,10 @@ struct users_entry {
 	struct perm_set perms;
 	/* shared folders (folder = names, ','-separated); "": none */
 	char folders[KF_FOLDERS_LIST_MAX + 1];
+	/* per-user limits: max_sessions= (flag bit), umask= (flag bit), login_hours= ("": any time) */
+	uint64_t max_sessions;
+	unsigned umask;
+	char login_hours[KF_LOGIN_HOURS_MAX + 1];
 };
 
 int users_valid_name(const char *, size_t);

@@ -25,6 +25,7 @@
 #include "../common/cursor.h"
 #include "../common/sys.h"
 #include "auth.h"
+#include "hours.h"
 #include "users.h"
 #include "users_pgcli.h"
 
@@ -45,6 +46,7 @@ static const struct limit_opt limit_opts[] = {
 	{ "--up-rate", USERS_FLAG_UP_RATE, USERS_RATE_MAX },
 	{ "--quota-bytes", USERS_FLAG_QUOTA_BYTES, USERS_QUOTA_MAX },
 	{ "--quota-files", USERS_FLAG_QUOTA_FILES, USERS_QUOTA_MAX },
+	{ "--max-sessions", USERS_FLAG_MAX_SESSIONS, KF_USER_SESSIONS_MAX },
 };
 #define LIMIT_OPTS (sizeof(limit_opts) / sizeof(limit_opts[0]))
 
@@ -73,6 +75,10 @@ struct opts {
 	size_t nnoperm;
 	int use_pg; /* users_backend = postgresql and no -f */
 	struct users_pgcli pg;
+	/* per-user limits: --umask, --login-hours, --fxp / --no-fxp */
+	const char *umask; /* OOO, or "none" */
+	const char *login_hours; /* SPEC, or "none" */
+	int fxp; /* 1: --fxp, -1: --no-fxp, 0: unchanged */
 };
 
 static int
@@ -92,7 +98,11 @@ usage(void)
 	    "       keepftpd user [-c CONF] [-f FILE] del NAME\n"
 	    "       keepftpd user [-c CONF] [-f FILE] list\n"
 	    "LIMITS: [--down-rate B/S] [--up-rate B/S] [--quota-bytes N] "
-	    "[--quota-files N] (0: none) [--folders NAME,... (\"\": none)]\n"
+	    "[--quota-files N] [--max-sessions N] (0: none)\n"
+	    "\t[--folders NAME,... (\"\": none)]\n"
+	    "\t[--umask OOO|none] [--login-hours SPEC|none] [--fxp|--no-fxp]\n"
+	    "SPEC: \"Mon-Fri 08:00-18:00,Sat 09:00-12:00\" (server local "
+	    "time)\n"
 	    "The argon2id cost is pwhash_opslimit and pwhash_memlimit_kib of "
 	    "CONF\n(default " DEFAULT_CONF ", when it exists), unless "
 	    "--opslimit or --memlimit-kib say else.\n"
@@ -187,7 +197,7 @@ static void
 apply_limits(const struct opts *o, struct users_entry *e)
 {
 	uint64_t *field[LIMIT_OPTS] = { &e->down_rate, &e->up_rate,
-		&e->quota_bytes, &e->quota_files };
+		&e->quota_bytes, &e->quota_files, &e->max_sessions };
 	size_t i;
 
 	for (i = 0; i < LIMIT_OPTS; i++) {
@@ -253,6 +263,76 @@ apply_perms(const struct opts *o, struct users_entry *e)
 	return 0;
 }
 
+/* Any option that `set` changes (rates, quotas, per-user limits). */
+static int
+ulimits_given(const struct opts *o)
+{
+	return o->limit_bits != 0 || o->umask != NULL ||
+	    o->login_hours != NULL || o->fxp != 0;
+}
+
+/* --umask OOO (octal, 000..777) or "none": into e. */
+static int
+apply_umask(const char *v, struct users_entry *e)
+{
+	struct cursor c;
+	uint64_t x;
+
+	if (strcmp(v, "none") == 0) {
+		e->flags &= ~USERS_FLAG_UMASK;
+		e->umask = 0;
+		return 0;
+	}
+	cursor_init_str(&c, v);
+	if (strlen(v) == 0 || strlen(v) > 4 ||
+	    cursor_u64_base(&c, 8, 0777, &x) < 0 || !cursor_eof(&c)) {
+		fprintf(stderr,
+		    "keepftpd user: --umask %s: octal, 000 to 777\n", v);
+		return -1;
+	}
+	e->umask = (unsigned)x;
+	e->flags |= USERS_FLAG_UMASK;
+	return 0;
+}
+
+/* --login-hours SPEC (',' or ';' between windows) or "none": into e. */
+static int
+apply_hours(const char *v, struct users_entry *e)
+{
+	const char *err = "";
+	struct hours h;
+	size_t n = strlen(v), i;
+
+	e->login_hours[0] = '\0';
+	if (strcmp(v, "none") == 0)
+		return 0;
+	if (hours_parse(v, n, &h, &err) < 0) {
+		fprintf(stderr, "keepftpd user: --login-hours '%s': %s\n", v,
+		    err);
+		return -1;
+	}
+	/* the users file separates flags with ',': windows with ';' */
+	for (i = 0; i < n; i++)
+		e->login_hours[i] = v[i] == ',' ? ';' : v[i];
+	e->login_hours[n] = '\0';
+	return 0;
+}
+
+/* The per-user limits given on the command line, into e. */
+static int
+apply_ulimits(const struct opts *o, struct users_entry *e)
+{
+	if (o->umask != NULL && apply_umask(o->umask, e) < 0)
+		return -1;
+	if (o->login_hours != NULL && apply_hours(o->login_hours, e) < 0)
+		return -1;
+	if (o->fxp > 0)
+		e->flags |= USERS_FLAG_FXP;
+	else if (o->fxp < 0)
+		e->flags &= ~USERS_FLAG_FXP;
+	return 0;
+}
+
 /* One option with its argument at argv[*i + 1]; -1 on a usage error. */
 static int
 parse_opt(struct opts *o, int argc, char **argv, int *i)
@@ -264,9 +344,15 @@ parse_opt(struct opts *o, int argc, char **argv, int *i)
 		return o->write = o->add_only = 1, 0;
 	if (strcmp(k, "--tls") == 0)
 		return o->tls = o->add_only = 1, 0;
+	if (strcmp(k, "--fxp") == 0 || strcmp(k, "--no-fxp") == 0)
+		return o->fxp = k[2] == 'f' ? 1 : -1, 0;
 	if (v == NULL)
 		return -1;
 	(*i)++;
+	if (strcmp(k, "--umask") == 0)
+		return o->umask = v, 0;
+	if (strcmp(k, "--login-hours") == 0)
+		return o->login_hours = v, 0;
 	if (strcmp(k, "-f") == 0)
 		return o->file = v, 0;
 	if (strcmp(k, "-c") == 0)
@@ -329,12 +415,12 @@ parse_args(struct opts *o, int argc, char **argv)
 		return -1;
 	if (o->cmd == CMD_ADD && o->home == NULL)
 		return -1;
-	if (o->limit_bits != 0 && o->cmd != CMD_ADD && o->cmd != CMD_SET)
+	if (ulimits_given(o) && o->cmd != CMD_ADD && o->cmd != CMD_SET)
 		return -1;
 	if ((o->nperm != 0 || o->nnoperm != 0 || o->folders != NULL) &&
 	    o->cmd != CMD_ADD && o->cmd != CMD_SET)
 		return -1;
-	if (o->cmd == CMD_SET && o->limit_bits == 0 && o->nperm == 0 &&
+	if (o->cmd == CMD_SET && !ulimits_given(o) && o->nperm == 0 &&
 	    o->nnoperm == 0 && o->folders == NULL)
 		return -1;
 	return 0;
@@ -687,6 +773,8 @@ build_entry(const struct opts *o, struct users_entry *e)
 		apply_limits(o, e);
 	if (r == 1 && o->folders != NULL && apply_folders(o->folders, e) < 0)
 		return -1;
+	if (r == 1 && apply_ulimits(o, e) < 0)
+		return -1;
 	return r == 1 ? apply_perms(o, e) : -1;
 }
 
@@ -745,7 +833,8 @@ do_set(const struct opts *o, const char *text, size_t len, struct buf *out)
 		return -1;
 	apply_limits(o, &e);
 	if (apply_perms(o, &e) < 0 ||
-	    (o->folders != NULL && apply_folders(o->folders, &e) < 0))
+	    (o->folders != NULL && apply_folders(o->folders, &e) < 0) ||
+	    apply_ulimits(o, &e) < 0)
 		return -1;
 	return rewrite(o->file, text, len, o->name, &e, out) == 1 ? 0 : -1;
 }

@@ -93,6 +93,10 @@
 #define KF_USERS_ADDRS_MAX	512	/* a users-file allow_from= / deny_from= value, bytes */
 #define KF_PERM_RULES_MAX	16	/* per-directory permission rules of one user (src/common/perm.c) */
 #define KF_PERM_PATH_MAX	255	/* the path of one permission rule, bytes */
+#define KF_LOGIN_HOURS_MAX	128	/* a users-file login_hours= value, bytes */
+#define KF_LOGIN_HOURS_WINDOWS	16	/* windows in one login_hours= value */
+#define KF_USER_SESSIONS_MAX	10000	/* a users-file max_sessions= / anon_max_sessions value */
+#define KF_RESERVE_VERDICT_MS	2000	/* a monitor's wait for the listener's max_sessions verdict */
 
 #endif
 

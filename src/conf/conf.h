@@ -224,6 +224,10 @@
 	    "once an administrator makes it world-readable.") \
 	X(STR, anon_user, "nobody", 1, 64, \
 	    "System account anonymous sessions run as, when started as root.") \
+	X(UINT, anon_max_sessions, "0", 0, KF_USER_SESSIONS_MAX, \
+	    "Most anonymous sessions logged in at once across the server (0: " \
+	    "no limit; counted by the listener, like a users-file " \
+	    "`max_sessions=`); one more login is refused with 421.") \
 	X(PATH, users_file, "", 0, 0, \
 	    "Virtual users file (see `keepftpd user`). Empty: no virtual users.") \
 	X(STR, users_backend, "file", 1, 16, \

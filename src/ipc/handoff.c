@@ -42,7 +42,10 @@ user_ok(const struct auth_identity *u, int root)
 	if (!terminated(u->name, sizeof(u->name)) ||
 	    !terminated(u->root, sizeof(u->root)) ||
 	    !terminated(u->allow_from, sizeof(u->allow_from)) ||
-	    !terminated(u->deny_from, sizeof(u->deny_from)))
+	    !terminated(u->deny_from, sizeof(u->deny_from)) ||
+	    !terminated(u->login_hours, sizeof(u->login_hours)))
+		return 0;
+	if ((u->has_umask & ~1) != 0 || u->umask > 0777 || (u->fxp & ~1) != 0)
 		return 0;
 	if (u->root[0] != '/' || (u->writable & ~1) != 0 ||
 	    (u->anonymous & ~1) != 0 || (u->tls_required & ~1) != 0)

@@ -73,7 +73,9 @@ enum mon_type {
 	 * monitor ends it anyway). On UNAVAILABLE (users_backend =
 	 * postgresql, the database down or slower than pg_timeout) the
 	 * worker answers 421 Service not available and ends the session;
-	 * not counted as a failure.
+	 * not counted as a failure. On REFUSED_SESSIONS (421) and
+	 * REFUSED_HOURS (530) the worker answers with the reason and ends
+	 * the session: the monitor only takes its exit (phase EXITING).
 	 */
 	MON_LOGIN_RESULT = 2,
 	/*
@@ -427,6 +429,27 @@ enum lsn_type {
 	 * its own session's address.
 	 */
 	LSN_PROXY = 90,
+	/*
+	 * LSN_SESSION_RESERVE: monitor -> listener, at a login whose
+	 * identity has a session cap (users-file max_sessions=, or
+	 * anon_max_sessions), after the password and every other check,
+	 * before the monitor says the login is good. Payload: str user
+	 * (1..KF_USER_MAX, the monitor's own identity name), u32 anonymous
+	 * (0/1), u32 max (1..KF_USER_SESSIONS_MAX), u32 seq (the monitor's
+	 * own count of these requests), exactly.
+	 *
+	 * Check: by the sender's pid, a session of the listener's own not
+	 * waiting for its PROXY header; else dropped and logged. The
+	 * listener counts the other sessions holding a reservation for the
+	 * same user and kind; below max, this session holds one from now
+	 * on (until its LSN_LOGIN_STATE 0 or its end), else not. The
+	 * answer is a queued LSN_PROXY_SIGNAL to that pid, value seq * 2 +
+	 * 1 when reserved, seq * 2 when over the cap. The listener reads
+	 * its reports one at a time, so two logins at once cannot both
+	 * take the last place. A subverted monitor can only reserve (or
+	 * not) for its own session.
+	 */
+	LSN_SESSION_RESERVE = 170,
 };
 
 /* LSN_PROXY's verdict, the value of the LSN_PROXY_SIGNAL signal. */
@@ -684,6 +707,9 @@ enum mon_login_result {
 	 * not counted for bans).
 	 */
 	MON_LOGIN_UNAVAILABLE = 110,
+	/* per-user limits: the worker answers and ends the session */
+	MON_LOGIN_REFUSED_SESSIONS = 171, /* 421: max_sessions reached */
+	MON_LOGIN_REFUSED_HOURS = 172, /* 530: outside login_hours */
 };
 
 #endif

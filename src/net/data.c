@@ -89,12 +89,16 @@ data_listen(struct data *d, const struct sockaddr_storage *local,
 	return -1;
 }
 
-/* Only to the control peer's own address, only to a port >= 1024. */
+/*
+ * Only to the control peer's own address (any address with fxp), only
+ * to a port >= 1024.
+ */
 int
 data_set_port(struct data *d, const struct sockaddr_storage *target,
     const struct sockaddr_storage *peer)
 {
-	if (!addr_same_host(target, peer) || addr_port(target) < 1024)
+	if ((!d->fxp && !addr_same_host(target, peer)) ||
+	    addr_port(target) < 1024)
 		return -EPERM;
 	data_reset(d);
 	d->port_addr = *target;
@@ -150,6 +154,12 @@ proxied_peer(const struct data *d, int fd, const struct sockaddr_storage *from,
 	if (addr_same_host(&h.src, peer))
 		return 1;
 	addr_to_str(&h.src, who, sizeof(who));
+	if (d->fxp) {
+		log_info("data connection from another address %-s (via proxy "
+			 "%-s) accepted (fxp)",
+		    who, via);
+		return 1;
+	}
 	log_warn("data connection from foreign address %-s (via proxy %-s) "
 		 "refused",
 	    who, via);
@@ -168,6 +178,12 @@ is_peer(const struct data *d, int fd, const struct sockaddr_storage *from,
 	if (addr_same_host(from, peer))
 		return 1;
 	addr_to_str(from, who, sizeof(who));
+	if (d->fxp) {
+		log_info("data connection from another address %-s accepted "
+			 "(fxp)",
+		    who);
+		return 1;
+	}
 	log_warn("data connection from foreign address %-s refused", who);
 	return 0;
 }

@@ -4,7 +4,8 @@
  * connection goes only to the control peer, port >= 1024. Behind a
  * load balancer that forwards passive ports too (pasv_proxy), a passive
  * connection must come from a balancer and start with a PROXY header
- * naming the control peer.
+ * naming the control peer. A user with the users-file flag fxp may use
+ * other addresses both ways (never a port < 1024).
  * Runs in: post-login worker.
  */
 #ifndef KF_DATA_H
@@ -18,6 +19,7 @@ struct data {
 	int have_port; /* PORT/EPRT target set */
 	struct sockaddr_storage port_addr;
 	const char *proxy_from; /* pasv_proxy: the balancers; NULL: direct */
+	int fxp; /* the user's fxp flag: any address (kept by data_reset) */
 };
 
 void data_init(struct data *);

@@ -62,6 +62,9 @@ struct slot {
 	int verifying; /* LSN_METRICS_VERIFY until its login's result */
 	unsigned long id; /* the session id its monitor logs with */
 	int proxy_wait; /* proxy listener: 1 before LSN_PROXY, 2 refused */
+	/* max_sessions: the user this session holds a place for ("": none) */
+	char resv[KF_USER_MAX + 1];
+	int resv_anon;
 };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
@@ -1106,6 +1109,12 @@ listener_bind(struct listener *L)
 	if (auth_slots_init((unsigned)L->conf.auth_concurrency) < 0)
 		return -1;
 	/*
+	 * login_hours are the server's local time: the zone (TZ, else
+	 * /etc/localtime) is read here, once, so that every monitor forked
+	 * from here has it, whatever its sandbox lets it open.
+	 */
+	tzset();
+	/*
 	 * The monitors' own filter (sandbox_monitor_shrink), compiled once
 	 * here: otherwise every monitor runs libseccomp's compiler at its
 	 * first login (CPU, and a heap it keeps for the session).
@@ -1268,7 +1277,64 @@ report_login_state(const unsigned char *frame, size_t n, pid_t pid)
 			slots[i].since_ms = sys_now_ms();
 			slots[i].trimmed = 0;
 			who_login(&slots[i].who, user, slots[i].since_ms);
+			if (state == 0) /* REIN, or a login given up */
+				slots[i].resv[0] = '\0';
 		}
+	return 1;
+}
+
+/* ---- max_sessions: places reserved per user (LSN_SESSION_RESERVE) ---- */
+
+/* Sessions other than self holding a place for user (of that kind). */
+static size_t
+resv_count(const struct slot *self, const char *user, int anon)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < nslots; i++)
+		n += &slots[i] != self && slots[i].resv[0] != '\0' &&
+		    slots[i].resv_anon == anon &&
+		    strcmp(slots[i].resv, user) == 0;
+	return n;
+}
+
+/*
+ * LSN_SESSION_RESERVE from pid (one of ours): a place for its user
+ * when fewer than max other sessions hold one, and the verdict queued
+ * to that monitor. Reports are read one at a time: two logins at once
+ * cannot both take the last place. 1 when the frame was one (taken,
+ * or dropped and logged), 0 when it is another type.
+ */
+static int
+report_reserve(const unsigned char *frame, size_t n, struct slot *sl)
+{
+	char user[KF_USER_MAX + 1];
+	uint32_t anon, max, seq;
+	struct ipc_msg msg;
+	union sigval val;
+	int ok;
+
+	if (ipc_decode(&msg, frame, n) < 0 || msg.type != LSN_SESSION_RESERVE)
+		return 0;
+	if (ipc_get_str(&msg, user, sizeof(user)) < 0 ||
+	    ipc_get_u32(&msg, &anon) < 0 || ipc_get_u32(&msg, &max) < 0 ||
+	    ipc_get_u32(&msg, &seq) < 0 || ipc_end(&msg) < 0 ||
+	    user[0] == '\0' || anon > 1 || max == 0 ||
+	    max > KF_USER_SESSIONS_MAX || seq == 0 || seq > INT32_MAX / 2) {
+		log_warn("report dropped: malformed LSN_SESSION_RESERVE from "
+			 "pid %ld",
+		    (long)sl->pid);
+		return 1;
+	}
+	ok = resv_count(sl, user, (int)anon) < max;
+	if (ok) {
+		memcpy(sl->resv, user, sizeof(sl->resv));
+		sl->resv_anon = (int)anon;
+	}
+	val.sival_int = (int)(seq * 2 + (ok ? 1 : 0));
+	if (sigqueue(sl->pid, LSN_PROXY_SIGNAL, val) < 0)
+		log_warn("max_sessions verdict not sent to pid %ld: %-s",
+		    (long)sl->pid, strerror(errno));
 	return 1;
 }
 
@@ -1737,7 +1803,8 @@ report_one(struct listener *L, const unsigned char *frame, size_t n,
 		    (long)cr->pid);
 		return -1;
 	}
-	if (lsn_metrics_report(frame, n, &sl->verifying))
+	if (lsn_metrics_report(frame, n, &sl->verifying) ||
+	    report_reserve(frame, n, sl))
 		return 0;
 	if ((r = report_who(frame, n, cr->pid)) != 0) {
 		if (r > 0)

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
+#include "../auth/hours.h"
 #include "../auth/users.h"
 #include "../common/sys.h"
 #include "../ipc/proto.h"
@@ -210,6 +212,85 @@ login_ok(struct mon_state *st, const struct mon_ops *ops,
 	return reply_u32(out, MON_LOGIN_RESULT, MON_LOGIN_OK);
 }
 
+/* ---- per-user limits: login_hours, max_sessions ---- */
+
+/* The server's local weekday and minute (the zone: tzset() at start). */
+static int
+local_now(int *wday, int *minute)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL)
+		return -1;
+	*wday = tm.tm_wday;
+	*minute = tm.tm_hour * 60 + tm.tm_min;
+	return 0;
+}
+
+/* 1 when the identity's login_hours (if any) allow a login now. */
+static int
+hours_ok(const struct mon_state *st, const struct mon_ops *ops)
+{
+	const char *err = "";
+	struct hours h;
+	int wday, minute;
+
+	if (st->id->login_hours[0] == '\0')
+		return 1;
+	if (hours_parse(st->id->login_hours, strlen(st->id->login_hours), &h,
+		&err) < 0)
+		return 0; /* checked when the file was read: cannot happen */
+	if ((ops->local_time != NULL ? ops->local_time(&wday, &minute) :
+				       local_now(&wday, &minute)) < 0)
+		return 0;
+	return hours_allowed(&h, wday, minute);
+}
+
+/*
+ * After every other check: login_hours, then max_sessions (the
+ * listener reserves a place, or says the cap is reached). 0 when the
+ * login may go on, else the MON_LOGIN_RESULT refusal and *why.
+ */
+static uint32_t
+limit_refused(struct mon_state *st, const struct mon_ops *ops, int *reserved,
+    const char **why)
+{
+	int r;
+
+	*reserved = 0;
+	if (!hours_ok(st, ops)) {
+		*why = "login-hours";
+		return MON_LOGIN_REFUSED_HOURS;
+	}
+	if (st->id->max_sessions == 0 || ops->reserve == NULL)
+		return 0;
+	r = ops->reserve(ops->ctx, st->id->name, st->id->anonymous,
+	    st->id->max_sessions);
+	if (r == 1) {
+		*reserved = 1;
+		return 0;
+	}
+	*why = r == 0 ? "max-sessions" : "max-sessions-no-answer";
+	return MON_LOGIN_REFUSED_SESSIONS;
+}
+
+/*
+ * A login refused by a per-user limit: a good password, so no failure
+ * is counted toward bans or max_login_failures; the worker answers
+ * with the reason and ends the session.
+ */
+static enum mon_verdict
+login_refused(struct mon_state *st, const struct mon_ops *ops, const char *why,
+    uint32_t code, const char *user, struct mon_out *out)
+{
+	ops->log(LOG_WARNING, "login refused: from=%-s reason=%-s user=%s",
+	    st->peer_str, why, user);
+	memset(st->id, 0, sizeof(*st->id));
+	st->phase = MPH_EXITING; /* the pre-login worker must exit */
+	return reply_u32(out, MON_LOGIN_RESULT, code);
+}
+
 /*
  * metrics_listen: a login's result and method. A failed password names
  * no store (an unknown user and a wrong password look alike, by
@@ -266,7 +347,8 @@ mon_h_login(struct mon_state *st, const struct mon_ops *ops,
 	struct login_req rq;
 	enum mon_verdict v;
 	const char *why;
-	int ok, cert;
+	uint32_t limit = 0;
+	int ok, cert, reserved = 0;
 
 	if (st->failures >= st->conf->max_login_failures)
 		return fatal(out,
@@ -296,11 +378,17 @@ mon_h_login(struct mon_state *st, const struct mon_ops *ops,
 	}
 	explicit_bzero(rq.pass, sizeof(rq.pass));
 	why = ok ? policy_refused(st, ops, rq.user) : "bad-credentials";
+	if (why == NULL)
+		limit = limit_refused(st, ops, &reserved, &why);
 	if (why == NULL && ops->session_open != NULL &&
 	    ops->session_open(st->conf, st->id) < 0)
 		why = "pam-session";
+	if (why != NULL && reserved && ops->release != NULL)
+		ops->release(ops->ctx);
 	st->tls_flags = rq.tls;
 	count_login(st, ops, why == NULL, ok, cert);
+	if (limit != 0)
+		return login_refused(st, ops, why, limit, rq.user, out);
 	if (why == NULL)
 		return login_ok(st, ops, vh, cert, rq.user, out);
 	memset(st->id, 0, sizeof(*st->id));

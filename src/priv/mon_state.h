@@ -129,6 +129,18 @@ struct mon_ops {
 	 * reason logged). NULL: refused.
 	 */
 	int (*proxy_admit)(void *ctx, const struct sockaddr_storage *src);
+	/*
+	 * Per-user limits. reserve: LSN_SESSION_RESERVE and the listener's
+	 * verdict, 1 reserved, 0 over max, -1 no answer (NULL: always 1);
+	 * release: the reservation given back (LSN_LOGIN_STATE 0; NULL:
+	 * nothing); local_time: the server's local weekday (0 Sunday) and
+	 * minute of the day for login_hours (NULL: time() and
+	 * localtime_r(), the zone read by the listener's tzset()).
+	 */
+	int (
+	    *reserve)(void *ctx, const char *user, int anonymous, unsigned max);
+	void (*release)(void *ctx);
+	int (*local_time)(int *wday, int *minute);
 	void *ctx;
 };
 

@@ -309,17 +309,17 @@ op_tls_ready(void *ctx)
 /*
  * MON_PROXY's side effect: LSN_PROXY to the listener, then its verdict,
  * a LSN_PROXY_SIGNAL queued by the parent (blocked since the start, see
- * monitor_run), within KF_PROXY_VERDICT_MS. Admitted, the header's
+ * monitor_run), within KF_PROXY_VERDICT_MS (lsn_verdict waits for it;
+ * LSN_SESSION_RESERVE's verdict comes the same way). Admitted, the header's
  * address becomes the session's peer here, the one place every later
  * user reads it from: the log prefix, mon_state (users' allow_from),
  * and the handoff of each later worker (PORT/EPRT, PASV/EPSV checks).
  */
 static int
-proxy_verdict(int *code)
+lsn_verdict(int ms, int *code)
 {
-	struct timespec ts = { KF_PROXY_VERDICT_MS / 1000,
-		(KF_PROXY_VERDICT_MS % 1000) * 1000000L };
-	int64_t until = sys_now_ms() + KF_PROXY_VERDICT_MS, left;
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	int64_t until = sys_now_ms() + ms, left;
 	siginfo_t si;
 	sigset_t set;
 
@@ -397,7 +397,8 @@ op_proxy_admit(void *ctx, const struct sockaddr_storage *src)
 
 	ipc_init(&rep, LSN_PROXY);
 	if (put_proxy_addr(&rep, src) < 0 ||
-	    ipc_send(m->a->report_fd, &rep) < 0 || proxy_verdict(&code) < 0) {
+	    ipc_send(m->a->report_fd, &rep) < 0 ||
+	    lsn_verdict(KF_PROXY_VERDICT_MS, &code) < 0) {
 		log_warn("PROXY header: no verdict from the listener%-s",
 		    mon_term ? " (the server is stopping)" : "");
 		return -1;
@@ -422,6 +423,51 @@ op_proxy_admit(void *ctx, const struct sockaddr_storage *src)
 	log_info("connect via proxy %-s: client port %u", m->proxy_via,
 	    addr_port(src));
 	return 0;
+}
+
+/*
+ * max_sessions: LSN_SESSION_RESERVE to the listener, then its verdict
+ * (LSN_PROXY_SIGNAL, value seq * 2 + reserved) within
+ * KF_RESERVE_VERDICT_MS; a verdict of an earlier request (one that
+ * came too late) is skipped. 1 reserved, 0 over the cap, -1 none.
+ */
+static int
+op_reserve(void *ctx, const char *user, int anonymous, unsigned max)
+{
+	static uint32_t seq;
+	struct mon *m = ctx;
+	struct ipc_msg rep;
+	int64_t until = sys_now_ms() + KF_RESERVE_VERDICT_MS, left;
+	int code;
+
+	seq++;
+	ipc_init(&rep, LSN_SESSION_RESERVE);
+	if (ipc_put_str(&rep, user, KF_USER_MAX) < 0 ||
+	    ipc_put_u32(&rep, anonymous ? 1 : 0) < 0 ||
+	    ipc_put_u32(&rep, max) < 0 || ipc_put_u32(&rep, seq) < 0 ||
+	    ipc_send(m->a->report_fd, &rep) < 0)
+		return -1;
+	while ((left = until - sys_now_ms()) > 0 &&
+	    lsn_verdict((int)left, &code) == 0)
+		if (code >= 0 && (uint32_t)code / 2 == seq)
+			return code & 1;
+	log_warn("max_sessions: no verdict from the listener%-s",
+	    mon_term ? " (the server is stopping)" : "");
+	return -1;
+}
+
+/* The reservation given back: the listener clears it on state 0. */
+static void
+op_release(void *ctx)
+{
+	struct mon *m = ctx;
+	struct ipc_msg rep;
+
+	ipc_init(&rep, LSN_LOGIN_STATE);
+	if (ipc_put_u32(&rep, 0) < 0 ||
+	    ipc_put_str(&rep, "", KF_USER_MAX) < 0 ||
+	    ipc_send(m->a->report_fd, &rep) < 0)
+		log_warn("session reservation not given back to the listener");
 }
 
 static int op_ccc(void *);
@@ -478,6 +524,8 @@ static struct mon_ops mon_ops = {
 	.m_tls = mon_metrics_tls,
 	.upload_hook = op_upload_hook,
 	.proxy_admit = op_proxy_admit,
+	.reserve = op_reserve,
+	.release = op_release,
 };
 
 /* What the state reads from the processes, and what it decided. */
@@ -839,11 +887,11 @@ monitor_run(const struct monitor_args *a)
 	    a->implicit	 ? " (implicit TLS)" :
 		a->proxy ? " (proxy listener)" :
 			   "");
+	/* the listener's verdicts (PROXY, max_sessions) wait queued */
+	sigemptyset(&vmask);
+	sigaddset(&vmask, LSN_PROXY_SIGNAL);
+	sigprocmask(SIG_BLOCK, &vmask, NULL);
 	if (a->proxy) {
-		/* the listener's verdict waits queued until sigtimedwait */
-		sigemptyset(&vmask);
-		sigaddset(&vmask, LSN_PROXY_SIGNAL);
-		sigprocmask(SIG_BLOCK, &vmask, NULL);
 		m.st.proxy_wait = 1;
 		memcpy(m.proxy_via, m.peer, sizeof(m.proxy_via));
 	}

@@ -100,6 +100,13 @@ do_pass(struct pre *p, const struct cmd *c)
 		_exit(0); /* the post-login worker answers 230 */
 	if (r == MON_LOGIN_UNAVAILABLE)
 		finish(p, 421, "Service not available.");
+	/* per-user limits: the password was good; the reason, then the end */
+	if (r == MON_LOGIN_REFUSED_SESSIONS)
+		finish(p, 421,
+		    "Too many sessions for this user (max_sessions); try "
+		    "again later.");
+	if (r == MON_LOGIN_REFUSED_HOURS)
+		finish(p, 530, "Login not allowed at this time (login_hours).");
 	ctrl_reply(&p->ctrl, 530, "Login incorrect.");
 	if (r != MON_LOGIN_FAILED)
 		finish(p, 421, "Too many failed logins.");

@@ -206,8 +206,8 @@ do_port(struct sess *s, const struct cmd *c)
 		log_warn("%-s to a foreign address or privileged port refused",
 		    c->def->name);
 		ctrl_reply(&s->ctrl, 501,
-		    "%s refused: only to your own address and a port >= 1024.",
-		    c->def->name);
+		    "%s refused: only to %sa port >= 1024.", c->def->name,
+		    s->data.fxp ? "" : "your own address and ");
 		return;
 	}
 	ctrl_reply(&s->ctrl, 200, "%s command successful.", c->def->name);

@@ -375,7 +375,9 @@ sess_new(const struct session_info *si, const struct auth_identity *id,
 	data_init(&s->data);
 	if (si->proxied && s->conf->pasv_proxy)
 		data_via_proxy(&s->data, s->conf->proxy_from);
-	s->umask = (unsigned)s->conf->umask;
+	s->data.fxp = id->fxp; /* users-file fxp: other hosts allowed */
+	/* a users-file umask= replaces the server's */
+	s->umask = id->has_umask ? id->umask : (unsigned)s->conf->umask;
 	s->idle = (unsigned)s->conf->idle_timeout;
 	s->hash = hash_default();
 	if (strcmp(s->conf->hash_store, "xattr") != 0 ||

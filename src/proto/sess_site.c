@@ -148,6 +148,9 @@ site_umask(struct sess *s, const char *arg)
 		ctrl_reply(&s->ctrl, 501, "Usage: SITE UMASK 0..0777.");
 		return;
 	}
+	/* a users-file umask= is a floor: bits may be added, not removed */
+	if (s->id->has_umask)
+		m |= s->id->umask;
 	s->umask = m;
 	umask((mode_t)m);
 	ctrl_reply(&s->ctrl, 200, "UMASK set to %04o.", m);

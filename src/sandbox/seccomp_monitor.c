@@ -110,6 +110,8 @@ static const char *const monitor_calls[] = {
 	"getegid",
 	"connect",
 	"bind",
+	/* the listener's max_sessions verdict at a login after REIN */
+	"rt_sigtimedwait",
 };
 
 /*

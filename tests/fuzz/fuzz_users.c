@@ -43,6 +43,10 @@ round_trip(const struct users_entry *u)
 	FUZZ_CHECK(u->flags == e2.flags);
 	FUZZ_CHECK(strcmp(u->allow_from, e2.allow_from) == 0);
 	FUZZ_CHECK(strcmp(u->deny_from, e2.deny_from) == 0);
+	/* per-user limits */
+	FUZZ_CHECK(u->max_sessions == e2.max_sessions);
+	FUZZ_CHECK(u->umask == e2.umask && u->umask <= 0777);
+	FUZZ_CHECK(strcmp(u->login_hours, e2.login_hours) == 0);
 	buf_free(b);
 }
 

@@ -107,6 +107,23 @@ test_refused(void **state)
 	base(SPAWN_PRELOGIN);
 	h.user.perms.n = 1; /* no identity, no rules before login */
 	assert_int_equal(handoff_check(&h, SPAWN_PRELOGIN, 1), -EBADMSG);
+	/* per-user limits: flags 0/1, a umask of 9 bits, a terminated spec */
+	base(SPAWN_POSTLOGIN);
+	h.user.has_umask = 1;
+	h.user.umask = 0777;
+	h.user.fxp = 1;
+	assert_int_equal(handoff_check(&h, SPAWN_POSTLOGIN, 1), 0);
+	h.user.umask = 01000;
+	assert_int_equal(handoff_check(&h, SPAWN_POSTLOGIN, 1), -EBADMSG);
+	base(SPAWN_POSTLOGIN);
+	h.user.has_umask = 2;
+	assert_int_equal(handoff_check(&h, SPAWN_POSTLOGIN, 1), -EBADMSG);
+	base(SPAWN_POSTLOGIN);
+	h.user.fxp = 2;
+	assert_int_equal(handoff_check(&h, SPAWN_POSTLOGIN, 1), -EBADMSG);
+	base(SPAWN_POSTLOGIN);
+	memset(h.user.login_hours, 'a', sizeof(h.user.login_hours));
+	assert_int_equal(handoff_check(&h, SPAWN_POSTLOGIN, 1), -EBADMSG);
 	base(SPAWN_PRELOGIN);
 	assert_int_equal(handoff_check(&h, 0x9999, 1), -EBADMSG);
 }

@@ -40,6 +40,10 @@ static unsigned nslept;
 static int real_sleep;
 static char last_log[512];
 
+/* Per-user limits the fake users store gives every identity. */
+static unsigned fake_max_sessions;
+static char fake_hours[KF_LOGIN_HOURS_MAX + 1];
+
 static int
 fake_verify(const struct conf *c, const char *inl, const struct conf_vhost *vh,
     const char *user, const char *pass, struct auth_identity *id)
@@ -49,6 +53,8 @@ fake_verify(const struct conf *c, const char *inl, const struct conf_vhost *vh,
 		return -1;
 	snprintf(id->name, sizeof(id->name), "%s", user);
 	snprintf(id->root, sizeof(id->root), "/srv");
+	id->max_sessions = fake_max_sessions;
+	memcpy(id->login_hours, fake_hours, sizeof(id->login_hours));
 	return 0;
 }
 
@@ -148,9 +154,51 @@ static struct mon_ops ops = {
 	.now_ms = fake_now_ms,
 };
 
+/* max_sessions: the listener's answer; login_hours: the clock */
+static int reserve_verdict, reserves, releases, opens, open_result;
+static unsigned reserve_max;
+static int clock_wday, clock_minute;
+
+static int
+fake_reserve(void *ctx, const char *user, int anonymous, unsigned max)
+{
+	reserves++;
+	reserve_max = max;
+	return reserve_verdict;
+}
+
+static void
+fake_release(void *ctx)
+{
+	releases++;
+}
+
+static int
+fake_local_time(int *wday, int *minute)
+{
+	*wday = clock_wday;
+	*minute = clock_minute;
+	return 0;
+}
+
+static int
+fake_session_open(const struct conf *c, const struct auth_identity *id)
+{
+	opens++;
+	return open_result;
+}
+
 static int
 setup(void **state)
 {
+	ops.reserve = NULL;
+	ops.release = NULL;
+	ops.local_time = NULL;
+	ops.session_open = NULL;
+	fake_max_sessions = 0;
+	fake_hours[0] = '\0';
+	reserve_verdict = 1;
+	reserves = releases = opens = open_result = 0;
 	conf_defaults(&cf);
 	cf.max_login_failures = 3;
 	cf.login_fail_delay_ms = 100;
@@ -267,6 +315,111 @@ test_delay_doubles_to_cap(void **state)
 	    KF_LOGIN_DELAY_MAX_MS);
 	assert_int_equal(mon_fail_delay_ms(60000, 1), KF_LOGIN_DELAY_MAX_MS);
 	assert_int_equal(mon_fail_delay_ms(0, 50), 0);
+}
+
+/*
+ * max_sessions: the listener is asked after the password, with the
+ * identity's cap; over it, REFUSED_SESSIONS, no failure counted, the
+ * worker must exit. A reservation is given back when the PAM session
+ * then fails.
+ */
+static void
+test_login_max_sessions(void **state)
+{
+	struct mon_out out;
+
+	ops.reserve = fake_reserve;
+	ops.release = fake_release;
+	ops.session_open = fake_session_open;
+	fake_max_sessions = 2;
+	/* a wrong password never reaches the listener */
+	assert_int_equal(login("alice", "bad", &out), MON_V_REPLY);
+	assert_int_equal(result_of(&out), MON_LOGIN_FAILED);
+	assert_int_equal(reserves, 0);
+	/* over the cap */
+	reserve_verdict = 0;
+	assert_int_equal(login("alice", "good", &out), MON_V_REPLY);
+	assert_int_equal(result_of(&out), MON_LOGIN_REFUSED_SESSIONS);
+	assert_int_equal(reserves, 1);
+	assert_int_equal(reserve_max, 2);
+	assert_int_equal(st.failures, 1); /* the bad password only */
+	assert_int_equal(reports, 1);
+	assert_int_equal(opens, 0);
+	assert_int_equal(st.logged_in, 0);
+	assert_int_equal(st.phase, MPH_EXITING);
+	assert_non_null(strstr(last_log, "reason=max-sessions"));
+	assert_int_equal(ident.name[0], '\0');
+	/* no answer from the listener: refused the same way */
+	setup(NULL);
+	ops.reserve = fake_reserve;
+	fake_max_sessions = 1;
+	reserve_verdict = -1;
+	assert_int_equal(login("alice", "good", &out), MON_V_REPLY);
+	assert_int_equal(result_of(&out), MON_LOGIN_REFUSED_SESSIONS);
+	/* reserved, then the PAM session fails: the place goes back */
+	setup(NULL);
+	ops.reserve = fake_reserve;
+	ops.release = fake_release;
+	ops.session_open = fake_session_open;
+	fake_max_sessions = 1;
+	open_result = -1;
+	assert_int_equal(login("alice", "good", &out), MON_V_REPLY);
+	assert_int_equal(result_of(&out), MON_LOGIN_FAILED);
+	assert_int_equal(reserves, 1);
+	assert_int_equal(releases, 1);
+	/* reserved and good: OK, nothing given back; no cap: not asked */
+	open_result = 0;
+	assert_int_equal(login("alice", "good", &out), MON_V_REPLY);
+	assert_int_equal(result_of(&out), MON_LOGIN_OK);
+	assert_int_equal(reserves, 2);
+	assert_int_equal(releases, 1);
+	setup(NULL);
+	ops.reserve = fake_reserve;
+	assert_int_equal(login("alice", "good", &out), MON_V_REPLY);
+	assert_int_equal(result_of(&out), MON_LOGIN_OK);
+	assert_int_equal(reserves, 0);
+}
+
+/* login_hours: the monitor's clock against the identity's windows. */
+static void
+test_login_hours(void **state)
+{
+	struct mon_out out;
+
+	ops.local_time = fake_local_time;
+	ops.reserve = fake_reserve;
+	snprintf(fake_hours, sizeof(fake_hours), "Mon-Fri 08:00-18:00;Sat");
+	fake_max_sessions = 3;
+	clock_wday = 0; /* Sunday noon: outside */
+	clock_minute = 12 * 60;
+	assert_int_equal(login("alice", "good", &out), MON_V_REPLY);
+	assert_int_equal(result_of(&out), MON_LOGIN_REFUSED_HOURS);
+	assert_non_null(strstr(last_log, "reason=login-hours"));
+	assert_int_equal(reserves, 0); /* no place taken for a refusal */
+	assert_int_equal(st.failures, 0);
+	assert_int_equal(reports, 0);
+	assert_int_equal(st.phase, MPH_EXITING);
+	/* Friday 17:59 and Saturday 23:59: inside */
+	setup(NULL);
+	ops.local_time = fake_local_time;
+	snprintf(fake_hours, sizeof(fake_hours), "Mon-Fri 08:00-18:00;Sat");
+	clock_wday = 5;
+	clock_minute = 17 * 60 + 59;
+	assert_int_equal(login("alice", "good", &out), MON_V_REPLY);
+	assert_int_equal(result_of(&out), MON_LOGIN_OK);
+	setup(NULL);
+	ops.local_time = fake_local_time;
+	snprintf(fake_hours, sizeof(fake_hours), "Mon-Fri 08:00-18:00;Sat");
+	clock_wday = 6;
+	clock_minute = 23 * 60 + 59;
+	assert_int_equal(login("alice", "good", &out), MON_V_REPLY);
+	assert_int_equal(result_of(&out), MON_LOGIN_OK);
+	/* a spec that does not parse (cannot come from the file): refused */
+	setup(NULL);
+	ops.local_time = fake_local_time;
+	snprintf(fake_hours, sizeof(fake_hours), "Someday");
+	assert_int_equal(login("alice", "good", &out), MON_V_REPLY);
+	assert_int_equal(result_of(&out), MON_LOGIN_REFUSED_HOURS);
 }
 
 /* A good login: then any further MON_LOGIN is out of order. */
@@ -1135,6 +1288,8 @@ main(void)
 		cmocka_unit_test_setup(test_failures_beyond_max, setup),
 		cmocka_unit_test_setup(test_delay_doubles_to_cap, setup),
 		cmocka_unit_test_setup(test_login_then_out_of_order, setup),
+		cmocka_unit_test_setup(test_login_max_sessions, setup),
+		cmocka_unit_test_setup(test_login_hours, setup),
 		cmocka_unit_test_setup(test_wrong_phase, setup),
 		cmocka_unit_test_setup(test_not_its_request, setup),
 		cmocka_unit_test_setup(test_trailing_bytes, setup),

@@ -168,6 +168,55 @@ test_parse_limits(void **state)
 	buf_free(b);
 }
 
+/* Per-user limits: max_sessions=, umask=, login_hours=, fxp. */
+static void
+test_parse_user_limits(void **state)
+{
+	static const char *bad[] = {
+		"a:" HASH_A ":1:1:/h:max_sessions=10001",
+		"a:" HASH_A ":1:1:/h:max_sessions=",
+		"a:" HASH_A ":1:1:/h:max_sessions",
+		"a:" HASH_A ":1:1:/h:umask=",
+		"a:" HASH_A ":1:1:/h:umask=8",
+		"a:" HASH_A ":1:1:/h:umask=1000",
+		"a:" HASH_A ":1:1:/h:umask=00000",
+		"a:" HASH_A ":1:1:/h:umask=-1",
+		"a:" HASH_A ":1:1:/h:umask=022,umask=027",
+		"a:" HASH_A ":1:1:/h:umask",
+		"a:" HASH_A ":1:1:/h:login_hours=",
+		"a:" HASH_A ":1:1:/h:login_hours=Mon 25:00-01:00",
+		"a:" HASH_A ":1:1:/h:login_hours=Mon,login_hours=Tue",
+		"a:" HASH_A ":1:1:/h:login_hours=Mon\x01",
+		"a:" HASH_A ":1:1:/h:fxp=1",
+		"a:" HASH_A ":1:1:/h:fxp,fxp",
+	};
+	const char *line = "a:" HASH_A ":1:1:/h:write,fxp,max_sessions=3,"
+			   "umask=027,login_hours=Mon-Fri 08:00-18:00;Sat "
+			   "09:00-12:00";
+	struct users_entry e;
+	struct buf *b;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (parse(bad[i], &e) != -1)
+			fail_msg("accepted: %s", bad[i]);
+	assert_int_equal(parse(line, &e), 1);
+	assert_true(e.flags & USERS_FLAG_FXP);
+	assert_true(e.flags & USERS_FLAG_MAX_SESSIONS);
+	assert_true(e.max_sessions == 3);
+	assert_true((e.flags & USERS_FLAG_UMASK) && e.umask == 027);
+	assert_string_equal(e.login_hours,
+	    "Mon-Fri 08:00-18:00;Sat 09:00-12:00");
+	assert_non_null(b = buf_new(KF_USERS_LINE_MAX + 2));
+	assert_int_equal(users_format_line(&e, b), 0);
+	assert_int_equal(buf_len(b), strlen(line) + 1);
+	assert_memory_equal(buf_data(b), line, strlen(line));
+	buf_free(b);
+	assert_int_equal(parse("a:" HASH_A ":1:1:/h:umask=0", &e), 1);
+	assert_true((e.flags & USERS_FLAG_UMASK) && e.umask == 0);
+}
+
 static void
 test_parse_addr_flags(void **state)
 {
@@ -881,6 +930,7 @@ main(void)
 		cmocka_unit_test(test_parse_valid),
 		cmocka_unit_test(test_parse_invalid),
 		cmocka_unit_test(test_parse_limits),
+		cmocka_unit_test(test_parse_user_limits),
 		cmocka_unit_test(test_auth_rates),
 		cmocka_unit_test(test_parse_addr_flags),
 		cmocka_unit_test(test_find),
