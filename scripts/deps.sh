@@ -68,5 +68,5 @@ if [ "$own_policy" = yes ]; then
 fi
 # the service, if the package enabled it: stopped, never left running
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-  systemctl disable --now fail2ban prometheus haproxy >/dev/null 2>&1 || true
+  systemctl disable --now fail2ban prometheus haproxy postgresql >/dev/null 2>&1 || true
 fi
