@@ -1522,6 +1522,28 @@ check_folders(const struct conf *c, struct ectx *e)
 		fail(e, "anon_folders: %d name(s) are no folder", r);
 }
 
+/*
+ * anon_upload_owner: only with drop-boxes, and never an account that
+ * runs sessions or may do anything (its ids are checked at load too,
+ * by the listener: load_owner in main.c).
+ */
+static void
+check_anon_owner(const struct conf *c, struct ectx *e)
+{
+	const char *o = c->anon_upload_owner;
+
+	if (o[0] == '\0')
+		return;
+	if (c->anon_upload_dirs[0] == '\0')
+		fail(e, "anon_upload_owner needs anon_upload_dirs");
+	if (strcmp(o, "root") == 0 || strcmp(o, c->anon_user) == 0 ||
+	    strcmp(o, c->service_user) == 0)
+		fail(e,
+		    "anon_upload_owner: not root, anon_user or service_user "
+		    "(%s)",
+		    o);
+}
+
 /* `auto` becomes yes or no once every option is known. */
 static void
 settle_auto(struct conf *c)
@@ -1548,6 +1570,7 @@ conf_check(struct conf *c, struct conf_errors *errs)
 	check_folders(c, &e);
 	if (strcmp(c->upload_hook_user, "root") == 0)
 		fail(&e, "upload_hook_user: a hook never runs as root");
+	check_anon_owner(c, &e);
 	if (e.nerr > 0)
 		return -1;
 	settle_auto(c);

@@ -1015,7 +1015,7 @@ run_monitor(body_fn body, int check_status)
 	assert_int_equal(pipe2(up, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(down, O_CLOEXEC), 0);
 	if ((pid = fork()) == 0) {
-		sandbox_monitor_shrink(&c);
+		sandbox_monitor_shrink(&c, 0);
 		if (write(up[1], "r", 1) != 1 || read(down[0], &b, 1) != 1)
 			_exit(91);
 		_exit(body(-1));
