@@ -232,7 +232,7 @@ enum mon_verdict
 mon_h_anon_own(struct mon_state *st, const struct mon_ops *ops,
     struct ipc_msg *msg, struct mon_out *out)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], mode[16];
 	const char *why;
 	struct stat sb;
 	int r;
@@ -269,10 +269,10 @@ mon_h_anon_own(struct mon_state *st, const struct mon_ops *ops,
 	}
 	if (fd_path(st->req_fd, path, sizeof(path)) < 0)
 		path[0] = '\0';
+	(void)snprintf(mode, sizeof(mode), "%04lo",
+	    (unsigned long)(st->conf->anon_upload_mode & 07777));
 	ops->log(LOG_INFO,
-	    "anon upload handed over: path=%s owner=%-s "
-	    "mode=%04lo",
-	    path, st->conf->anon_upload_owner,
-	    (unsigned long)st->conf->anon_upload_mode);
+	    "anon upload handed over: path=%s owner=%-s mode=%-s", path,
+	    st->conf->anon_upload_owner, mode);
 	return own_reply(out, 1);
 }
