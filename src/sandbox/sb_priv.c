@@ -115,8 +115,10 @@ sandbox_monitor_shrink(const struct conf *c, int anon_owner)
 
 /*
  * REIN after an anonymous session with anon_upload_owner: CAP_CHOWN
- * goes (unless quota_dir needs it), whoever logs in next. The bounding
- * set already lost it, or cannot shrink now (no CAP_SETPCAP left).
+ * leaves the effective and permitted sets (unless quota_dir needs it),
+ * whoever logs in next. The bounding set keeps it (no CAP_SETPCAP is
+ * left to shrink it); with no_new_privs and no execve it grants
+ * nothing.
  */
 void
 sandbox_monitor_drop_owner(const struct conf *c)

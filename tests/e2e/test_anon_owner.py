@@ -12,8 +12,9 @@ import subprocess
 
 import pytest
 
-from conftest import (BIN, IS_ROOT, SETPRIV, TIMEOUT, make_base,
-                      requires_root, retr_bytes)
+from conftest import (BIN, IS_ROOT, SETPRIV, TIMEOUT, descendants_named,
+                      make_base, proc_status, requires_root, retr_bytes,
+                      wait_for)
 
 OWNER = "daemon"  # neither root nor the anonymous account (nobody)
 BODY = b"for the administrator only\n"
@@ -174,3 +175,61 @@ def config_checks(tmp):
         r = check_conf(tmp, extra)
         assert r.returncode != 0, extra
         assert words in r.stderr, r.stderr
+
+
+@requires_root
+def test_rein_from_a_user_to_anonymous(osrv):
+    """The monitor kept CAP_CHOWN only if the session's first login was
+    anonymous: after a user's login and REIN, an anonymous upload into
+    the drop-box cannot be handed over, so it is removed and answered
+    451, never left with the anonymous account."""
+    ftp = osrv.login()
+    try:
+        assert ftp.sendcmd("REIN").startswith("220")
+        ftp.login("anonymous", "guest@example.com")
+        assert code_of(lambda: upload(ftp, "STOR /incoming/r.txt")) == 451
+        assert not (osrv.anon / "incoming" / "r.txt").exists()
+        assert osrv.wait_log(r"anon upload not handed over")
+    finally:
+        ftp.close()
+
+
+# CAP_DAC_READ_SEARCH 2, CAP_KILL 5: what every monitor keeps after login
+MONITOR_CAPS = (1 << 2) | (1 << 5)
+CAP_CHOWN = 1 << 0
+
+
+def monitor_caps(srv, key="CapEff"):
+    mon = wait_for(lambda: descendants_named(srv.pid, "kf-monitor"))
+    assert len(mon) == 1
+    return int(proc_status(mon[0])[key], 16)
+
+
+def caps_become(srv, want, key="CapEff"):
+    """The monitor's set, once it has shrunk (just after the login)."""
+    wait_for(lambda: monitor_caps(srv, key) == want)
+    return monitor_caps(srv, key)
+
+
+@requires_root
+def test_monitor_keeps_chown_for_anonymous_only(osrv):
+    """CAP_CHOWN after login only for an anonymous session, and gone
+    after REIN (docs/SECURITY.md, "The monitor after login")."""
+    ftp = osrv.anon_login()
+    try:
+        ftp.voidcmd("NOOP")
+        assert caps_become(osrv, MONITOR_CAPS | CAP_CHOWN) == MONITOR_CAPS | CAP_CHOWN
+        assert monitor_caps(osrv, "CapPrm") == MONITOR_CAPS | CAP_CHOWN
+        assert ftp.sendcmd("REIN").startswith("220")
+        ftp.login(osrv.user, osrv.password)
+        assert caps_become(osrv, MONITOR_CAPS) == MONITOR_CAPS
+        assert monitor_caps(osrv, "CapPrm") == MONITOR_CAPS
+    finally:
+        ftp.close()
+    wait_for(lambda: not descendants_named(osrv.pid, "kf-monitor"))
+    ftp = osrv.login()
+    try:
+        ftp.voidcmd("NOOP")
+        assert caps_become(osrv, MONITOR_CAPS) == MONITOR_CAPS
+    finally:
+        ftp.close()
