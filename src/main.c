@@ -550,7 +550,7 @@ serve_main(int argc, char **argv)
 	    conf_set(&L.conf, "anon_root", root, "serve", &e) < 0 ||
 	    conf_set(&L.conf, "anon_user", account, "serve", &e) < 0 ||
 	    apply_overrides(&L.conf, &e) < 0 || conf_check(&L.conf, &e) < 0 ||
-	    conf_check_files(&L.conf, &e) < 0) {
+	    conf_check_files(&L.conf, &e) < 0 || load_owner(&L.conf, &e) < 0) {
 		print_errors(&e);
 		return 2;
 	}

@@ -175,6 +175,13 @@ def config_checks(tmp):
         r = check_conf(tmp, extra)
         assert r.returncode != 0, extra
         assert words in r.stderr, r.stderr
+    # quick mode checks it too (-o), before it serves
+    r = subprocess.run([BIN, "serve", str(tmp / "anon"), "--listen",
+                        "127.0.0.1:1", "-o", "anon_upload_dirs=/incoming",
+                        "-o", "anon_upload_owner=kf-no-such-account"],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode != 0
+    assert "anon_upload_owner=kf-no-such-account: no such account" in r.stderr
 
 
 @requires_root
