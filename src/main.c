@@ -226,6 +226,51 @@ conf_child_main(int argc, char **argv)
 	_exit(sys_write_all(CONF_CHILD_FD, &r, sizeof(r)) < 0 ? 3 : 0);
 }
 
+/* A system account's uid, or -1 when it has none (NSS: not in the child). */
+static long
+account_uid(const char *name)
+{
+	struct passwd *pw = getpwnam(name);
+
+	return pw != NULL ? (long)pw->pw_uid : -1;
+}
+
+/*
+ * anon_upload_owner, here and not in the parser child (whose sandbox
+ * cannot load NSS modules): giving a file away needs CAP_CHOWN, which
+ * only a server started as root has; the account must exist and share
+ * no uid with root, anon_user or service_user (docs/PERMISSIONS.md).
+ */
+static int
+load_owner(const struct conf *c, struct conf_errors *e)
+{
+	const char *o = c->anon_upload_owner;
+	long uid;
+
+	if (o[0] == '\0')
+		return 0;
+	if (geteuid() != 0) {
+		add_error(e,
+		    "anon_upload_owner=%s needs keepftpd started as root "
+		    "(rootless, nothing may give a file to another account)",
+		    o);
+		return -1;
+	}
+	if ((uid = account_uid(o)) < 0) {
+		add_error(e, "anon_upload_owner=%s: no such account", o);
+		return -1;
+	}
+	if (uid == 0 || uid == account_uid(c->anon_user) ||
+	    uid == account_uid(c->service_user)) {
+		add_error(e,
+		    "anon_upload_owner=%s: uid %ld is root's, anon_user's or "
+		    "service_user's",
+		    o, uid);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * The configuration as the parser child makes it; the listener (start,
  * SIGHUP) and `-t` never parse it themselves.
@@ -236,7 +281,8 @@ load_config(struct conf *c)
 	struct conf_errors e;
 
 	memset(&e, 0, sizeof(e));
-	if (conf_child_load(conf_path, overrides, noverrides, c, &e) == 0)
+	if (conf_child_load(conf_path, overrides, noverrides, c, &e) == 0 &&
+	    load_owner(c, &e) == 0)
 		return 0;
 	print_errors(&e);
 	return -1;
@@ -504,7 +550,7 @@ serve_main(int argc, char **argv)
 	    conf_set(&L.conf, "anon_root", root, "serve", &e) < 0 ||
 	    conf_set(&L.conf, "anon_user", account, "serve", &e) < 0 ||
 	    apply_overrides(&L.conf, &e) < 0 || conf_check(&L.conf, &e) < 0 ||
-	    conf_check_files(&L.conf, &e) < 0) {
+	    conf_check_files(&L.conf, &e) < 0 || load_owner(&L.conf, &e) < 0) {
 		print_errors(&e);
 		return 2;
 	}

@@ -170,6 +170,8 @@
 #define KF_WHO_FWD_BURST	2	/* LSN_STATUS a monitor may send at once; one per KF_WHO_REPORT_MS on average */
 #define KF_WHO_RATE		20	/* MON_STATUS reports per second the monitor takes from its worker */
 #define KF_WHO_BURST		40	/* ... and the burst */
+#define KF_ANON_OWN_RATE	10000	/* MON_ANON_OWN requests per second the monitor takes; more ends the session */
+#define KF_ANON_OWN_BURST	10000	/* ... and the burst */
 #define KF_WHO_AGE_MAX_MS	600000	/* the age of a state in an LSN_STATUS */
 #define KF_LSN_MSG_MAX		768	/* one datagram on the report channel, header included */
 #define KF_WHO_PER_MSG		12	/* session rows per ADM_WHO_ROWS message */

@@ -1540,6 +1540,58 @@ check_folders(const struct conf *c, struct ectx *e)
 		fail(e, "anon_folders: %d name(s) are no folder", r);
 }
 
+/*
+ * anon_upload_owner: no drop-box in an anonymous shared folder (the
+ * monitor checks a file's place in the anonymous root, where a folder's
+ * files do not lie).
+ */
+static void
+check_owner_folders(const struct conf *c, struct ectx *e)
+{
+	struct perm_set set = { 0 };
+	uint32_t mask = 0, i;
+	size_t f;
+
+	if (perm_set_dirs(&set, c->anon_upload_dirs,
+		strlen(c->anon_upload_dirs), PERM_UPLOAD) < 0 ||
+	    conf_folder_mask(c, c->anon_folders, &mask) < 0)
+		return;
+	for (f = 0; f < c->folder_count && f < 32; f++) {
+		if ((mask & (1u << f)) == 0)
+			continue;
+		for (i = 0; i < set.n; i++)
+			if (strcmp(set.r[i].path, c->folder[f].mount) == 0 ||
+			    mount_inside(set.r[i].path, c->folder[f].mount))
+				fail(e,
+				    "anon_upload_owner: anon_upload_dirs %s "
+				    "lies in shared folder %s",
+				    set.r[i].path, c->folder[f].name);
+	}
+}
+
+/*
+ * anon_upload_owner: only with drop-boxes, and never an account that
+ * runs sessions or may do anything (its ids are checked at load too,
+ * by the listener: load_owner in main.c).
+ */
+static void
+check_anon_owner(const struct conf *c, struct ectx *e)
+{
+	const char *o = c->anon_upload_owner;
+
+	if (o[0] == '\0')
+		return;
+	if (c->anon_upload_dirs[0] == '\0')
+		fail(e, "anon_upload_owner needs anon_upload_dirs");
+	if (strcmp(o, "root") == 0 || strcmp(o, c->anon_user) == 0 ||
+	    strcmp(o, c->service_user) == 0)
+		fail(e,
+		    "anon_upload_owner: not root, anon_user or service_user "
+		    "(%s)",
+		    o);
+	check_owner_folders(c, e);
+}
+
 /* `auto` becomes yes or no once every option is known. */
 static void
 settle_auto(struct conf *c)
@@ -1567,6 +1619,7 @@ conf_check(struct conf *c, struct conf_errors *errs)
 	check_folders(c, &e);
 	if (strcmp(c->upload_hook_user, "root") == 0)
 		fail(&e, "upload_hook_user: a hook never runs as root");
+	check_anon_owner(c, &e);
 	if (e.nerr > 0)
 		return -1;
 	settle_auto(c);

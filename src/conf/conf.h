@@ -222,6 +222,13 @@
 	    "anon_upload_dirs is set; anonymous sessions never download a " \
 	    "file that others may not read, so such a file is served only " \
 	    "once an administrator makes it world-readable.") \
+	X(STR, anon_upload_owner, "", 0, 64, \
+	    "System account that anonymous uploads into anon_upload_dirs " \
+	    "are given to once complete (empty: they stay the anonymous " \
+	    "account's): the monitor changes their owner, so the anonymous " \
+	    "account can no longer read, append to or change them. Needs " \
+	    "the server started as root; not root, anon_user or " \
+	    "service_user. See docs/PERMISSIONS.md.") \
 	X(STR, anon_user, "nobody", 1, 64, \
 	    "System account anonymous sessions run as, when started as root.") \
 	X(UINT, anon_max_sessions, "0", 0, KF_USER_SESSIONS_MAX, \

@@ -202,14 +202,14 @@ static const struct vopt {
 	    "virtual users have their own home (`keepftpd user add --home`)" },
 	{ "local_root", "", "each user's root is their home directory" },
 	{ "chown_uploads", "NO",
-	    "keepftpd does not change owners of "
-	    "anonymous uploads" },
+	    "keepftpd gives away anonymous uploads into drop-boxes only: "
+	    "anon_upload_dirs with anon_upload_owner" },
 	{ "chown_username", "root",
-	    "keepftpd does not change owners of "
-	    "anonymous uploads" },
+	    "keepftpd gives away anonymous uploads into drop-boxes only: "
+	    "anon_upload_dirs with anon_upload_owner" },
 	{ "chown_upload_mode", "0600",
-	    "keepftpd does not change owners of "
-	    "anonymous uploads" },
+	    "keepftpd gives away anonymous uploads into drop-boxes only: "
+	    "anon_upload_dirs with anon_upload_mode" },
 	{ "file_open_mode", "0666", "new files are 0666 less the umask" },
 	{ "download_enable", "YES", "keepftpd has no upload-only mode" },
 	{ "dirlist_enable", "YES", "keepftpd always allows listings" },

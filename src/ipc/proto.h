@@ -298,6 +298,45 @@ enum mon_type {
 	MON_PROXY = 60,
 	/* MON_PROXY_RESULT: monitor -> pre-login worker. Payload: u32 1. */
 	MON_PROXY_RESULT = 61,
+	/*
+	 * MON_ANON_OWN: post-login worker -> monitor, with one descriptor:
+	 * a file an anonymous session uploaded into an anon_upload_dir,
+	 * once it is complete and has its name (a STOR's temporary file
+	 * placed, a STOU's, a file an APPE made), opened afresh by that
+	 * name. MON_ANON_OWN_RESULT: the answer.
+	 *
+	 * Payload: none; the answer: u32 1 (handed over) or 0 (a system
+	 * call failed, logged: the worker removes the file if it can and
+	 * answers 451).
+	 *
+	 * Phase: after login only; the session anonymous, anon_upload_owner
+	 * set and found by the listener; exactly one descriptor; at most
+	 * KF_ANON_OWN_RATE a second (burst KF_ANON_OWN_BURST). Anything
+	 * else ends the session.
+	 *
+	 * Check (fatal when it fails, the monitor trusts nothing the worker
+	 * says): fstat: a regular file, owned by the session's uid (the
+	 * anonymous account), one link, no set-id or sticky bit; its one
+	 * name (the kernel's, /proc/self/fd) lies beneath one of the
+	 * anon_upload_dirs of the session's root, each opened by the
+	 * monitor component by component without following symlinks, and
+	 * names that very inode (fstatat of the name: same device and
+	 * inode). A file already given away is no longer the anonymous
+	 * account's: asking twice for one upload is fatal.
+	 *
+	 * Why privileged: giving a file to another account needs
+	 * CAP_CHOWN, which no worker ever has; the monitor keeps it after
+	 * login only for an anonymous session with anon_upload_owner
+	 * (docs/SECURITY.md).
+	 *
+	 * Effect: fchown to root first (the worker can no longer change
+	 * it), fchmod to anon_upload_mode (as its owner: no CAP_FOWNER),
+	 * the link count and the name checked again (a race: the file is
+	 * left root's, mode 0, and the session ends), then fchown to
+	 * anon_upload_owner's uid and gid.
+	 */
+	MON_ANON_OWN = 150,
+	MON_ANON_OWN_RESULT = 151,
 };
 
 /*

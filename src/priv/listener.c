@@ -390,6 +390,7 @@ policy_of(const struct conf *c)
  * work in each process is CPU and memory per session).
  */
 static struct auth_account service;
+static struct auth_account owner; /* anon_upload_owner */
 static int accounts_stale = 1; /* at start and after SIGHUP */
 
 /*
@@ -1431,6 +1432,12 @@ service_lookup(const struct conf *c, struct monitor_args *a)
 	a->service_ok = service.ok;
 	a->service_uid = service.uid;
 	a->service_gid = service.gid;
+	if (c->anon_upload_owner[0] != '\0' && geteuid() == 0) {
+		auth_account(&owner, c->anon_upload_owner, force);
+		a->owner_ok = owner.ok;
+		a->owner_uid = owner.uid;
+		a->owner_gid = owner.gid;
+	}
 }
 
 static int proxy_next; /* the session start_session makes is proxied */

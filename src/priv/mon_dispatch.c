@@ -46,6 +46,9 @@ const struct mon_req mon_table[] = {
 	/* once: by st->proxy_wait (its type is past the "seen" bits) */
 	{ MON_PROXY, "MON_PROXY", MON_SRC_WORKER, MPH_PRELOGIN, 0,
 	    4 + 4 + STR(16) + 4, mon_h_proxy, 0 },
+	/* once per upload: by the file's owner (mon_anon_own.c) */
+	{ MON_ANON_OWN, "MON_ANON_OWN", MON_SRC_WORKER, MPH_SESSION, 0, 0,
+	    mon_h_anon_own, 1 },
 };
 const size_t mon_table_len = sizeof(mon_table) / sizeof(mon_table[0]);
 

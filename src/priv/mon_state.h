@@ -74,6 +74,11 @@ struct mon_state {
 	size_t *tls_sess_len;
 	struct mon_who who;
 	int req_fd; /* the frame's descriptor (closed after it), or -1 */
+	/* anon_upload_owner, as the listener found it (MON_ANON_OWN) */
+	int owner_ok;
+	uid_t owner_uid;
+	gid_t owner_gid;
+	struct rate own_bucket; /* KF_ANON_OWN_RATE */
 };
 
 struct mon_ops {
@@ -223,6 +228,9 @@ enum mon_verdict mon_h_tls_handshake(struct mon_state *, const struct mon_ops *,
 enum mon_verdict mon_h_upload_hook(struct mon_state *, const struct mon_ops *,
     struct ipc_msg *, struct mon_out *);
 enum mon_verdict mon_h_proxy(struct mon_state *, const struct mon_ops *,
+    struct ipc_msg *, struct mon_out *);
+/* mon_anon_own.c */
+enum mon_verdict mon_h_anon_own(struct mon_state *, const struct mon_ops *,
     struct ipc_msg *, struct mon_out *);
 
 #endif

@@ -821,7 +821,7 @@ session_phase(struct mon *m)
 	 * worker, not before the spawn: the filter's compile in the kernel
 	 * runs while the worker starts.
 	 */
-	sandbox_monitor_shrink(m->a->conf);
+	sandbox_monitor_shrink(m->a->conf, m->id.anonymous && m->a->owner_ok);
 	log_forward_open(m->log, "worker kf-session");
 	sys_shed_memory(); /* the login's stack and heap: idle from here */
 	status = serve_worker(m, worker_deadline(m, -1), 1);
@@ -838,6 +838,8 @@ session_phase(struct mon *m)
 		sys_write_all(m->si.ctrl_fd, too_many, sizeof(too_many) - 1);
 		return 0;
 	}
+	if (m->a->owner_ok)
+		sandbox_monitor_drop_owner(m->a->conf);
 	sync_out(m);
 	op_login_state(m, 0);
 	log_info("rein: user=%s logged out, back to login (rein %u, "
@@ -881,6 +883,9 @@ monitor_run(const struct monitor_args *a)
 	/* the peer may change once (MON_PROXY): the state reads m.si's */
 	mon_state_init(&m.st, a->conf, NULL, &m.si.peer, m.peer, &m.id,
 	    m.tls_sess, &m.tls_sess_len);
+	m.st.owner_ok = a->owner_ok;
+	m.st.owner_uid = a->owner_uid;
+	m.st.owner_gid = a->owner_gid;
 	log_set_prefix("[s%lu %s]", a->id, m.peer);
 	log_set_session(a->id, m.peer, addr_port(&a->peer));
 	log_info("connect%-s",

@@ -26,6 +26,9 @@ struct monitor_args {
 	int service_ok; /* service_user was found */
 	uid_t service_uid; /* its ids, looked up by the */
 	gid_t service_gid; /* listener, not per session */
+	int owner_ok; /* anon_upload_owner was found (and is not root) */
+	uid_t owner_uid; /* its ids, looked up likewise */
+	gid_t owner_gid;
 };
 
 void monitor_run(const struct monitor_args *) __attribute__((noreturn));

@@ -75,20 +75,90 @@ hook_refuses(struct sess *s, int gated)
 	return 1;
 }
 
-/* After mode: the committed file, opened afresh read-only, to the hook. */
+/* The committed file, opened afresh by its name, or -1. */
+static int
+open_placed(int dirfd, const char *name)
+{
+	const int f = O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+	int fd = openat(dirfd, name, O_RDONLY | f);
+
+	/* anon_upload_mode may leave its owner writing only */
+	return fd >= 0 ? fd : openat(dirfd, name, O_WRONLY | f);
+}
+
+/*
+ * After mode: the committed file to the hook: own, when the upload was
+ * handed to anon_upload_owner (opened before, so still readable), else
+ * opened afresh read-only.
+ */
 static void
-hook_after(struct sess *s, int dirfd, const char *name, const char *vpath)
+hook_after(struct sess *s, int dirfd, const char *name, const char *vpath,
+    int own)
 {
 	int fd;
 
 	if (!hook_on(s) || hook_checks(s))
 		return;
+	if (own >= 0) {
+		hook_request(s, vpath, own);
+		return;
+	}
 	fd = openat(dirfd, name,
 	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	hook_request(s, vpath, fd);
 	close(fd);
+}
+
+/* No rule is this: perm_lookup's answer when none matched. */
+#define NO_RULE 0x80000000u
+
+/*
+ * anon_upload_owner: an anonymous upload whose target lies in a
+ * drop-box (the identity's rules are anon_upload_dirs, and only them).
+ */
+static int
+anon_owned(const struct sess *s, const char *real)
+{
+	return s->id->anonymous && s->conf->anon_upload_owner[0] != '\0' &&
+	    perm_lookup(&s->id->perms, real, NO_RULE) != NO_RULE;
+}
+
+/* MON_ANON_OWN with fd: 1 when the monitor gave it away. */
+static int
+anon_own_request(struct sess *s, int fd)
+{
+	struct ipc_msg m;
+	uint32_t ok;
+
+	if (ipc_send_fds(s->si->mon_fd, MON_ANON_OWN, NULL, 0, &fd, 1) < 0 ||
+	    ipc_recv(s->si->mon_fd, &m) < 0 || m.type != MON_ANON_OWN_RESULT ||
+	    ipc_get_u32(&m, &ok) < 0 || ipc_end(&m) < 0)
+		return 0;
+	return ok == 1;
+}
+
+/*
+ * The file an anonymous upload left in a drop-box (dirfd, name), opened
+ * by its name, goes to anon_upload_owner. st as it was, or
+ * XFER_IO_ERROR (451) when the monitor could not: the file is removed
+ * then, as far as the anonymous account still may. *own: the file,
+ * open for the upload hook, or -1.
+ */
+static enum xfer_status
+anon_hand_over(struct sess *s, int dirfd, const char *name, enum xfer_status st,
+    int *own)
+{
+	*own = open_placed(dirfd, name);
+	if (*own >= 0 && anon_own_request(s, *own) == 1)
+		return st;
+	log_warn("anon_upload_owner: name=%s not handed over; removed", name);
+	if (*own >= 0)
+		close(*own);
+	*own = -1;
+	unlinkat(dirfd, name, 0);
+	return XFER_IO_ERROR;
 }
 
 /*
@@ -389,7 +459,7 @@ do_stor(struct sess *s, const struct cmd *c)
 	enum xfer_status st;
 	struct xfer x;
 	int64_t t0;
-	int dfd, r;
+	int dfd, r, own = -1;
 
 	if (sess_need_data(s) < 0 || sess_resolve(s, c->arg) < 0)
 		return;
@@ -417,10 +487,15 @@ do_stor(struct sess *s, const struct cmd *c)
 	sess_close_data(s, dfd);
 	hash_end(&h, u.temp, u.fd, st);
 	st = upload_commit(s, &u, st, x.charged);
+	/* a file APPE made stays, whole or not: handed over either way */
+	if ((st == XFER_OK || u.created) && anon_owned(s, s->real))
+		st = anon_hand_over(s, u.dirfd, u.name, st, &own);
 	sess_log_xfer(s, c->def->name, &x, t0, st);
 	sess_reply_xfer(s, st, "Transfer complete.");
 	if (st == XFER_OK)
-		hook_after(s, u.dirfd, u.name, s->path);
+		hook_after(s, u.dirfd, u.name, s->path, own);
+	if (own >= 0)
+		close(own);
 out:
 	if (u.dirfd >= 0)
 		close(u.dirfd);
@@ -478,7 +553,7 @@ do_stou(struct sess *s, const struct cmd *c)
 	struct hash_store h = { NULL, 0, 0 };
 	enum xfer_status st;
 	struct xfer x;
-	int dirfd, fd = -1, dfd, r;
+	int dirfd, fd = -1, dfd, r, own = -1;
 	int64_t t0;
 
 	if (sess_need_data(s) < 0)
@@ -535,7 +610,8 @@ do_stou(struct sess *s, const struct cmd *c)
 	if (st != XFER_OK) {
 		unlinkat(dirfd, name, 0);
 		quota_credit(&s->quota, x.charged, 1);
-	}
+	} else if (anon_owned(s, s->real))
+		st = anon_hand_over(s, dirfd, name, st, &own);
 	sess_log_xfer(s, "STOU", &x, t0, st);
 	if (st == XFER_OK)
 		ctrl_reply(&s->ctrl, 226,
@@ -543,7 +619,9 @@ do_stou(struct sess *s, const struct cmd *c)
 	else
 		sess_reply_xfer(s, st, "");
 	if (st == XFER_OK && stou_vpath(s->path, name))
-		hook_after(s, dirfd, name, s->path);
+		hook_after(s, dirfd, name, s->path, own);
+	if (own >= 0)
+		close(own);
 	close(dirfd);
 out:
 	data_reset(&s->data);

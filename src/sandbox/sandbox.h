@@ -72,7 +72,9 @@ int sandbox_enter(const struct sandbox_spec *);
  * nothing. On any failure: logs and _exit(1).
  */
 struct conf;
-void sandbox_monitor_shrink(const struct conf *);
+void sandbox_monitor_shrink(const struct conf *, int anon_owner);
+/* After REIN: CAP_CHOWN kept for anon_upload_owner is given up. */
+void sandbox_monitor_drop_owner(const struct conf *);
 /*
  * The process that keeps a PAM session open (auth/pam.c): every
  * capability dropped but AUDIT_WRITE, no_new_privs, no seccomp (session

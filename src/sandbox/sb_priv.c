@@ -44,6 +44,11 @@ static const cap_value_t pam_caps[] = {
 	CAP_AUDIT_WRITE, /* libpam's audit records of each login */
 };
 
+/* anon_upload_owner, for an anonymous session only (MON_ANON_OWN) */
+static const cap_value_t owner_caps[] = {
+	CAP_CHOWN, /* give an anonymous upload to anon_upload_owner */
+};
+
 static size_t
 add_caps(cap_value_t *keep, size_t n, const cap_value_t *t, size_t m)
 {
@@ -60,16 +65,21 @@ add_caps(cap_value_t *keep, size_t n, const cap_value_t *t, size_t m)
  * DAC_OVERRIDE to create in it and CHOWN to hand the file over.
  */
 static size_t
-monitor_keep(const struct conf *c, cap_value_t *keep)
+monitor_keep(const struct conf *c, int anon_owner, cap_value_t *keep)
 {
 	struct stat st;
 	size_t n;
+	int quota;
 
 	n = add_caps(keep, 0, monitor_caps, SB_NELEM(monitor_caps));
-	if (stat(c->quota_dir, &st) == 0 && st.st_uid != 0)
+	quota = stat(c->quota_dir, &st) == 0 && st.st_uid != 0;
+	if (quota)
 		n = add_caps(keep, n, quota_caps, SB_NELEM(quota_caps));
 	if (c->pam_enable)
 		n = add_caps(keep, n, pam_caps, SB_NELEM(pam_caps));
+	/* CAP_CHOWN once only: quota_caps may hold it already */
+	if (anon_owner && !quota)
+		n = add_caps(keep, n, owner_caps, SB_NELEM(owner_caps));
 	return n;
 }
 
@@ -79,7 +89,7 @@ monitor_keep(const struct conf *c, cap_value_t *keep)
  * not: the bounding set then stays, docs/SECURITY.md).
  */
 void
-sandbox_monitor_shrink(const struct conf *c)
+sandbox_monitor_shrink(const struct conf *c, int anon_owner)
 {
 	static int done;
 	cap_value_t keep[SB_CAP_PROBE_MAX];
@@ -88,7 +98,7 @@ sandbox_monitor_shrink(const struct conf *c)
 	if (done)
 		return;
 	if (geteuid() == 0)
-		n = monitor_keep(c, keep);
+		n = monitor_keep(c, anon_owner, keep);
 	if (sb_have_cap(CAP_SETPCAP))
 		sb_shrink_bounding(keep, n);
 	sb_shrink_caps(keep, n);
@@ -101,6 +111,22 @@ sandbox_monitor_shrink(const struct conf *c)
 	if (seccomp_apply_monitor() < 0)
 		sb_fail("monitor seccomp");
 	done = 1;
+}
+
+/*
+ * REIN after an anonymous session with anon_upload_owner: CAP_CHOWN
+ * leaves the effective and permitted sets (unless quota_dir needs it),
+ * whoever logs in next. The bounding set keeps it (no CAP_SETPCAP is
+ * left to shrink it); with no_new_privs and no execve it grants
+ * nothing.
+ */
+void
+sandbox_monitor_drop_owner(const struct conf *c)
+{
+	cap_value_t keep[SB_CAP_PROBE_MAX];
+
+	if (geteuid() == 0)
+		sb_shrink_caps(keep, monitor_keep(c, 0, keep));
 }
 
 /*

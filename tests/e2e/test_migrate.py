@@ -188,6 +188,16 @@ def test_what_cannot_be_said_is_named(mdir):
     assert "anon_write allows upload, mkdir, rename and delete" in r.stdout
 
 
+def test_chown_uploads_points_at_anon_upload_owner(mdir):
+    path = mdir / "chown.conf"
+    path.write_text(f"anonymous_enable=YES\nanon_root={mdir / 'pub'}\n"
+                    "chown_uploads=YES\nchown_username=daemon\n")
+    r = migrate(path)
+    err, _ = not_translated(r)
+    assert {"chown_uploads", "chown_username"} <= err
+    assert "anon_upload_dirs with anon_upload_owner" in r.stdout
+
+
 def test_bad_input(mdir):
     r = migrate(mdir / "missing.conf")
     assert r.returncode == 1 and "No such file or directory" in r.stderr

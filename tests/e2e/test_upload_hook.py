@@ -486,3 +486,29 @@ def test_hostile_worker_cannot_point_the_hook_elsewhere(start_server, tmp_base):
         ipc.close()
     time.sleep(0.3)
     assert len(runs(out)) == 1
+
+
+@requires_root
+def test_after_hook_of_a_handed_over_anonymous_upload(start_server, tmp_base):
+    """anon_upload_owner: the worker can no longer open the file once
+    it is given away, so the hook gets the descriptor it opened before:
+    the hook (as the anonymous account) reads the upload from fd 3,
+    though the file by its name is no longer readable to it."""
+    srv, out = hook_server(start_server, tmp_base,
+                           anon_upload_dirs="/incoming",
+                           anon_upload_owner="daemon")
+    d = srv.anon / "incoming"
+    d.mkdir()
+    d.chmod(0o1733)
+    f = srv.anon_login()
+    try:
+        stor_bytes(f, "/incoming/a.txt", b"dropped\n")
+        recs = wait_runs(out, 1)
+    finally:
+        f.close()
+    r = recs[0]
+    assert r["env"]["KEEPFTPD_PATH"] == "/incoming/a.txt"
+    assert r["uid"] == NOBODY
+    assert 3 in r["fds"]
+    assert "data_err" in r  # by its name: the owner's now, mode 0600
+    assert (d / "a.txt").stat().st_uid != NOBODY

@@ -1615,6 +1615,57 @@ test_folder_check(void **state UNUSED)
 	    "config: anon_folders: not a comma-separated list of folder names");
 }
 
+/* conf_check: anon_upload_owner's names, its drop-boxes, its folders. */
+static void
+test_anon_upload_owner_check(void **state UNUSED)
+{
+	static const char *const bad[] = { "root", "nobody", "kfsvc" };
+	struct conf_errors e;
+	struct conf c;
+	char text[256], want[256];
+	size_t i;
+
+	assert_int_equal(parse(&c, &e,
+			     "anon_upload_dirs = /incoming\n"
+			     "anon_upload_owner = daemon\n"),
+	    0);
+	assert_int_equal(conf_check(&c, &e), 0);
+	assert_int_equal(parse(&c, &e, "anon_upload_owner = daemon\n"), 0);
+	assert_int_equal(conf_check(&c, &e), -1);
+	assert_one_error(&e,
+	    "config: anon_upload_owner needs anon_upload_dirs");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text),
+		    "anon_upload_dirs = /in\nservice_user = kfsvc\n"
+		    "anon_upload_owner = %s\n",
+		    bad[i]);
+		assert_int_equal(parse(&c, &e, text), 0);
+		assert_int_equal(conf_check(&c, &e), -1);
+		snprintf(want, sizeof(want),
+		    "config: anon_upload_owner: not root, anon_user or "
+		    "service_user (%s)",
+		    bad[i]);
+		assert_one_error(&e, want);
+	}
+	/* a drop-box in an anonymous shared folder, or beneath one */
+	assert_int_equal(parse(&c, &e,
+			     "folder = f /srv/f /pub\nanon_folders = f\n"
+			     "anon_upload_dirs = /in, /pub/in\n"
+			     "anon_upload_owner = daemon\n"),
+	    0);
+	assert_int_equal(conf_check(&c, &e), -1);
+	assert_one_error(&e,
+	    "config: anon_upload_owner: anon_upload_dirs /pub/in lies in "
+	    "shared folder f");
+	/* a folder no anonymous session gets is no concern */
+	assert_int_equal(parse(&c, &e,
+			     "folder = f /srv/f /pub\n"
+			     "anon_upload_dirs = /pub\n"
+			     "anon_upload_owner = daemon\n"),
+	    0);
+	assert_int_equal(conf_check(&c, &e), 0);
+}
+
 static void
 test_folder_mask(void **state UNUSED)
 {
@@ -1935,6 +1986,7 @@ main(void)
 		cmocka_unit_test(test_folder),
 		cmocka_unit_test(test_folder_bad),
 		cmocka_unit_test(test_folder_too_many),
+		cmocka_unit_test(test_anon_upload_owner_check),
 		cmocka_unit_test(test_folder_check),
 		cmocka_unit_test(test_folder_mask),
 		cmocka_unit_test(test_doc),

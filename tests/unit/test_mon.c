@@ -15,17 +15,22 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/perm.h"
+#include "common/rate.h"
 #include "common/sys.h"
 #include "conf/conf.h"
 #include "ipc/ipc.h"
 #include "ipc/proto.h"
 #include "metrics/metrics.h"
 #include "priv/mon_state.h"
+#include "tree.h"
 
 static struct conf cf;
 static struct auth_identity ident;
@@ -1261,13 +1266,216 @@ test_upload_hook_serve_fds(void **state)
 	close(sv[1]);
 }
 
+/*
+ * MON_ANON_OWN: the real handler on real files (as root: it changes
+ * owners). A drop-box /incoming in a root of its own; the anonymous
+ * account is uid 65534, the owner uid 1 (daemon's, whatever its name).
+ */
+static char own_root[64];
+
+static void
+own_setup(void)
+{
+	char p[128];
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(own_root, sizeof(own_root), "/tmp/kf-own.XXXXXX");
+	assert_non_null(mkdtemp(own_root));
+	snprintf(p, sizeof(p), "%s/incoming", own_root);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/incoming/sub", own_root);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/pub", own_root);
+	assert_int_equal(mkdir(p, 0755), 0);
+	ident.anonymous = 1;
+	ident.uid = ident.gid = 65534;
+	snprintf(ident.root, sizeof(ident.root), "%s", own_root);
+	assert_int_equal(perm_set_dirs(&ident.perms, "/incoming", 9,
+			     PERM_UPLOAD),
+	    0);
+	st.phase = MPH_SESSION;
+	st.logged_in = 1;
+	st.owner_ok = 1;
+	st.owner_uid = st.owner_gid = 1;
+	snprintf(cf.anon_upload_owner, sizeof(cf.anon_upload_owner), "daemon");
+	cf.anon_upload_mode = 0640;
+}
+
+static void
+own_teardown(void)
+{
+	assert_int_equal(tree_remove(own_root), 0);
+}
+
+/* rel in the root made (mode 0600, the anonymous account's), opened. */
+static int
+own_file(const char *rel, uid_t uid)
+{
+	char p[256];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", own_root, rel);
+	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(fchown(fd, uid, uid), 0);
+	return fd;
+}
+
+static enum mon_verdict
+own_send(int fd, struct mon_out *out)
+{
+	struct ipc_msg m;
+
+	st.req_fd = fd >= 0 ? dup(fd) : -1;
+	ipc_init(&m, MON_ANON_OWN);
+	return send_msg(MON_SRC_WORKER, &m, out);
+}
+
+static void
+assert_own_refused(int fd, const char *why)
+{
+	struct mon_out out;
+
+	assert_int_equal(own_send(fd, &out), MON_V_FATAL);
+	if (strstr(out.why, why) == NULL)
+		fail_msg("why: %s (wanted %s)", out.why, why);
+	assert_int_equal(st.req_fd, -1);
+}
+
+/* Handed over: the owner's, anon_upload_mode; a second time is fatal. */
+static void
+test_anon_own_gives(void **state)
+{
+	struct mon_out out;
+	struct stat sb;
+	int fd;
+
+	own_setup();
+	fd = own_file("incoming/a.txt", 65534);
+	assert_int_equal(own_send(fd, &out), MON_V_REPLY);
+	assert_int_equal(out.rep.type, MON_ANON_OWN_RESULT);
+	assert_int_equal(result_of(&out), 1);
+	assert_int_equal(fstat(fd, &sb), 0);
+	assert_int_equal(sb.st_uid, 1);
+	assert_int_equal(sb.st_gid, 1);
+	assert_int_equal(sb.st_mode & 07777, 0640);
+	assert_non_null(strstr(last_log, "incoming/a.txt"));
+	/* the same upload again: no longer the anonymous account's */
+	assert_own_refused(fd, "not owned by the anonymous account");
+	close(fd);
+	/* beneath the drop-box: a subdirectory is in it */
+	fd = own_file("incoming/sub/b.txt", 65534);
+	assert_int_equal(own_send(fd, &out), MON_V_REPLY);
+	assert_int_equal(result_of(&out), 1);
+	close(fd);
+	own_teardown();
+}
+
+/* A hostile worker's files: each refusal ends the session. */
+static void
+test_anon_own_refuses_files(void **state)
+{
+	char a[256], b[256];
+	struct stat sb;
+	int fd;
+
+	own_setup();
+	/* not the anonymous account's */
+	fd = own_file("incoming/root.txt", 0);
+	assert_own_refused(fd, "not owned by the anonymous account");
+	close(fd);
+	/* a hard link: the file has another name */
+	fd = own_file("incoming/l1", 65534);
+	snprintf(a, sizeof(a), "%s/incoming/l1", own_root);
+	snprintf(b, sizeof(b), "%s/pub/l2", own_root);
+	assert_int_equal(link(a, b), 0);
+	assert_own_refused(fd, "more than one link");
+	assert_int_equal(fstat(fd, &sb), 0);
+	assert_int_equal(sb.st_uid, 65534); /* untouched */
+	close(fd);
+	/* a directory */
+	snprintf(a, sizeof(a), "%s/incoming/sub", own_root);
+	assert_int_equal(chown(a, 65534, 65534), 0);
+	fd = open(a, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_own_refused(fd, "not a regular file");
+	close(fd);
+	/* outside the drop-boxes */
+	fd = own_file("pub/out.txt", 65534);
+	assert_own_refused(fd, "not in an anon_upload_dirs");
+	close(fd);
+	/* a set-id bit */
+	fd = own_file("incoming/suid", 65534);
+	assert_int_equal(fchmod(fd, 04600), 0);
+	assert_own_refused(fd, "set-id");
+	close(fd);
+	/* no descriptor at all */
+	assert_own_refused(-1, "no descriptor");
+	own_teardown();
+}
+
+/* A drop-box replaced by a symlink to another directory: not followed. */
+static void
+test_anon_own_symlinked_dir(void **state)
+{
+	char a[256], b[256];
+	int fd;
+
+	own_setup();
+	snprintf(a, sizeof(a), "%s/incoming", own_root);
+	snprintf(b, sizeof(b), "%s/in.real", own_root);
+	assert_int_equal(rename(a, b), 0);
+	assert_int_equal(symlink("pub", a), 0);
+	fd = own_file("pub/x.txt", 65534);
+	assert_own_refused(fd, "not in an anon_upload_dirs");
+	close(fd);
+	own_teardown();
+}
+
+/* The session and the configuration: anonymous, with an owner. */
+static void
+test_anon_own_session(void **state)
+{
+	struct mon_out out;
+	struct ipc_msg m;
+	int fd, i;
+
+	own_setup();
+	fd = own_file("incoming/s.txt", 65534);
+	ident.anonymous = 0;
+	assert_own_refused(fd, "not an anonymous session");
+	ident.anonymous = 1;
+	st.owner_ok = 0;
+	assert_own_refused(fd, "no anon_upload_owner");
+	st.owner_ok = 1;
+	cf.anon_upload_owner[0] = '\0';
+	assert_own_refused(fd, "no anon_upload_owner");
+	snprintf(cf.anon_upload_owner, sizeof(cf.anon_upload_owner), "daemon");
+	st.phase = MPH_PRELOGIN;
+	assert_own_refused(fd, "out of order");
+	st.phase = MPH_SESSION;
+	/* a payload: it has none */
+	st.req_fd = dup(fd);
+	ipc_init(&m, MON_ANON_OWN);
+	ipc_put_u32(&m, 0);
+	assert_int_equal(send_msg(MON_SRC_WORKER, &m, &out), MON_V_FATAL);
+	assert_non_null(strstr(out.why, "oversized"));
+	/* a flood: the bucket emptied at this instant */
+	for (i = 0; i < KF_ANON_OWN_BURST; i++)
+		(void)rate_take(&st.own_bucket, fake_now, KF_ANON_OWN_RATE,
+		    KF_ANON_OWN_BURST);
+	assert_own_refused(fd, "flood");
+	close(fd);
+	own_teardown();
+}
+
 /* Every row is reachable and its handler is the table's only way in. */
 static void
 test_table_rows(void **state)
 {
 	size_t i, j;
 
-	assert_int_equal(mon_table_len, 11);
+	assert_int_equal(mon_table_len, 12);
 	for (i = 0; i < mon_table_len; i++) {
 		assert_non_null(mon_table[i].handler);
 		assert_true(mon_table[i].phases != 0);
@@ -1313,6 +1521,10 @@ main(void)
 		cmocka_unit_test_setup(test_upload_hook_modes_and_twice, setup),
 		cmocka_unit_test_setup(test_upload_hook_serve_fds, setup),
 		cmocka_unit_test_setup(test_proxy_header, setup),
+		cmocka_unit_test_setup(test_anon_own_gives, setup),
+		cmocka_unit_test_setup(test_anon_own_refuses_files, setup),
+		cmocka_unit_test_setup(test_anon_own_symlinked_dir, setup),
+		cmocka_unit_test_setup(test_anon_own_session, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

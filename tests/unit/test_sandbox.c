@@ -1015,7 +1015,7 @@ run_monitor(body_fn body, int check_status)
 	assert_int_equal(pipe2(up, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(down, O_CLOEXEC), 0);
 	if ((pid = fork()) == 0) {
-		sandbox_monitor_shrink(&c);
+		sandbox_monitor_shrink(&c, 0);
 		if (write(up[1], "r", 1) != 1 || read(down[0], &b, 1) != 1)
 			_exit(91);
 		_exit(body(-1));
@@ -1058,6 +1058,44 @@ test_monitor_filter(void **state)
 	assert_sigsys(run_monitor(body_make_executable, 0));
 	assert_sigsys(run_monitor(body_ptrace, 0));
 	assert_sigsys(run_monitor(body_kill_all, 0));
+}
+
+/*
+ * anon_upload_owner: an anonymous session's monitor keeps CAP_CHOWN
+ * (MON_ANON_OWN's steps work under its filter: fchown to root, fchmod
+ * as the owner, fchown to the account), and gives it up at REIN.
+ */
+static void
+test_monitor_anon_owner(void **state)
+{
+	char path[] = "/tmp/kf-mown.XXXXXX";
+	struct conf c;
+	struct stat sb;
+	int fd, st;
+	pid_t pid;
+
+	if (!is_root())
+		skip();
+	conf_defaults(&c);
+	assert_true((fd = mkstemp(path)) >= 0);
+	if ((pid = fork()) == 0) {
+		sandbox_monitor_shrink(&c, 1);
+		if (fchown(fd, 0, 0) != 0 || fchmod(fd, 0640) != 0 ||
+		    fchown(fd, 1, 1) != 0)
+			_exit(1);
+		sandbox_monitor_drop_owner(&c);
+		if (fchown(fd, 0, 0) == 0 || errno != EPERM)
+			_exit(2);
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_exit0(st);
+	assert_int_equal(fstat(fd, &sb), 0);
+	assert_int_equal(sb.st_uid, 1);
+	assert_int_equal(sb.st_mode & 07777, 0640);
+	close(fd);
+	unlink(path);
 }
 
 /* ---- refusals ---- */
@@ -1315,6 +1353,7 @@ main(void)
 		cmocka_unit_test(test_empty_dir_made),
 		cmocka_unit_test(test_empty_dir_refused),
 		cmocka_unit_test(test_empty_dir_rootless),
+		cmocka_unit_test(test_monitor_anon_owner),
 		cmocka_unit_test(test_monitor_filter),
 		cmocka_unit_test(test_prepared_programs),
 		cmocka_unit_test(test_monitor_filter_own_list),
