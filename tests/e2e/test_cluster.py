@@ -217,6 +217,23 @@ def bans(node):
     return r.stdout
 
 
+def fail_until_banned(c, x, failures=2):
+    """Failed logins from x through the balancer until one node has
+    counted `failures` (its ban_failures) and banned x; that node."""
+    counted = {n.name: 0 for n in c.nodes}
+    for _ in range(failures * len(c.nodes)):
+        f = c.client(x)
+        n = c.node_of(f)
+        with pytest.raises(ftplib.error_perm, match="^530"):
+            f.login(USER, "not-the-password")
+        f.close()
+        counted[n.name] += 1
+        if counted[n.name] == failures:
+            assert n.wait_log(rf"ban: {re.escape(x)} banned")
+            return n
+    raise AssertionError(f"no node banned {x}: {counted}")
+
+
 def test_ban_is_per_node(make_cluster):
     """Without pg_bans a ban lives in one node's memory: failed logins
     through the balancer ban the client's address on the node that
@@ -227,20 +244,7 @@ def test_ban_is_per_node(make_cluster):
     c = make_cluster(node_conf={"ban_failures": "2", "ban_window": "60",
                                 "ban_seconds": "300"})
     x = "127.0.0.51"
-    counted = {n.name: 0 for n in c.nodes}
-    banned = None
-    for _ in range(2 * len(c.nodes)):
-        f = c.client(x)
-        n = c.node_of(f)
-        with pytest.raises(ftplib.error_perm, match="^530"):
-            f.login(USER, "not-the-password")
-        f.close()
-        counted[n.name] += 1
-        if counted[n.name] == 2:
-            banned = n
-            break
-    assert banned is not None, counted
-    assert banned.wait_log(rf"ban: {re.escape(x)} banned")
+    banned = fail_until_banned(c, x)
     assert re.search(rf"^{re.escape(x)} \d+$", bans(banned), re.M)
     for n in c.nodes:
         if n is not banned:
@@ -374,20 +378,7 @@ def test_pg_users_and_bans_on_every_node(make_cluster, pg):
         assert b"hello.txt" in retr_list(f)
     quit_all(sessions)
     x = "127.0.0.64"
-    counted = {n.name: 0 for n in c.nodes}
-    banned = None
-    for _ in range(2 * len(c.nodes)):
-        f = c.client(x)
-        n = c.node_of(f)
-        with pytest.raises(ftplib.error_perm, match="^530"):
-            f.login(USER, "not-the-password")
-        f.close()
-        counted[n.name] += 1
-        if counted[n.name] == 2:
-            banned = n
-            break
-    assert banned is not None, counted
-    assert banned.wait_log(rf"ban: {re.escape(x)} banned")
+    banned = fail_until_banned(c, x)
     for n in c.nodes:
         if n is not banned:
             assert n.wait_log(rf"ban: {re.escape(x)} banned for \d+ s "
