@@ -24,6 +24,7 @@
 #include "../common/limits.h"
 #include "../common/log.h"
 #include "sandbox.h"
+#include "seccomp_common.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -99,21 +100,6 @@ static void __attribute__((noreturn)) fail(const char *step)
 	_exit(1);
 }
 
-static void
-add_list(scmp_filter_ctx ctx, const char *const *names, size_t n,
-    uint32_t action)
-{
-	size_t i;
-	int nr;
-
-	for (i = 0; i < n; i++) {
-		nr = seccomp_syscall_resolve_name(names[i]);
-		if (nr != __NR_SCMP_ERROR &&
-		    seccomp_rule_add(ctx, action, nr, 0) < 0)
-			fail("seccomp rule");
-	}
-}
-
 /* Stream sockets of the database's families only. */
 static void
 add_sockets(scmp_filter_ctx ctx)
@@ -137,8 +123,10 @@ apply_seccomp(void)
 	    seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 		SCMP_ACT_KILL_PROCESS) < 0)
 		fail("seccomp");
-	add_list(ctx, pg_calls, NELEM(pg_calls), SCMP_ACT_ALLOW);
-	add_list(ctx, pg_refused, NELEM(pg_refused), SCMP_ACT_ERRNO(EACCES));
+	if (sc_calls(ctx, SCMP_ACT_ALLOW, pg_calls, NELEM(pg_calls)) < 0 ||
+	    sc_calls(ctx, SCMP_ACT_ERRNO(EACCES), pg_refused,
+		NELEM(pg_refused)) < 0)
+		fail("seccomp rule");
 	add_sockets(ctx);
 	/* anonymous memory only, never executable */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,

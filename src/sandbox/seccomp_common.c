@@ -150,7 +150,8 @@ sc_cmp(unsigned arg, enum scmp_compare op, scmp_datum_t a, scmp_datum_t b)
 }
 
 int
-sc_allow_calls(scmp_filter_ctx ctx, const char *const *names, size_t n)
+sc_calls(scmp_filter_ctx ctx, uint32_t action, const char *const *names,
+    size_t n)
 {
 	size_t i;
 	int nr;
@@ -159,10 +160,16 @@ sc_allow_calls(scmp_filter_ctx ctx, const char *const *names, size_t n)
 		if ((nr = seccomp_syscall_resolve_name(names[i])) ==
 		    __NR_SCMP_ERROR)
 			continue; /* not on this architecture */
-		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) < 0)
+		if (seccomp_rule_add(ctx, action, nr, 0) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+int
+sc_allow_calls(scmp_filter_ctx ctx, const char *const *names, size_t n)
+{
+	return sc_calls(ctx, SCMP_ACT_ALLOW, names, n);
 }
 
 int
@@ -261,17 +268,8 @@ sc_allow_tcp_sockets(scmp_filter_ctx ctx)
 int
 sc_refuse_enosys(scmp_filter_ctx ctx)
 {
-	size_t i;
-	int nr;
-
-	for (i = 0; i < SC_NELEM(enosys_calls); i++) {
-		if ((nr = seccomp_syscall_resolve_name(enosys_calls[i])) ==
-		    __NR_SCMP_ERROR)
-			continue;
-		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0) < 0)
-			return -1;
-	}
-	return 0;
+	return sc_calls(ctx, SCMP_ACT_ERRNO(ENOSYS), enosys_calls,
+	    SC_NELEM(enosys_calls));
 }
 
 int

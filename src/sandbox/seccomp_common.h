@@ -38,6 +38,8 @@ struct scmp_arg_cmp sc_cmp(unsigned arg, enum scmp_compare op, scmp_datum_t a,
     scmp_datum_t b);
 
 /* Rules, each 0 or -1; a name the architecture lacks is skipped. */
+int sc_calls(scmp_filter_ctx, uint32_t action, const char *const *names,
+    size_t n); /* every name: action, no condition */
 int sc_allow_calls(scmp_filter_ctx, const char *const *names, size_t n);
 int sc_allow_args(scmp_filter_ctx, const struct arg_rule *t, size_t n);
 int sc_allow_base_calls(scmp_filter_ctx); /* pre- and post-login */

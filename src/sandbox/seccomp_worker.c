@@ -181,22 +181,6 @@ allow_self_signals(scmp_filter_ctx ctx, scmp_datum_t me)
 
 #ifdef KF_SANITIZE
 static int
-refuse_calls(scmp_filter_ctx ctx, const char *const *names, size_t n)
-{
-	size_t i;
-	int nr;
-
-	for (i = 0; i < n; i++) {
-		if ((nr = seccomp_syscall_resolve_name(names[i])) ==
-		    __NR_SCMP_ERROR)
-			continue;
-		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 0) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int
 allow_sanitizer(scmp_filter_ctx ctx, enum sandbox_phase phase)
 {
 	if (sc_allow_calls(ctx, sanitizer_calls, SC_NELEM(sanitizer_calls)) <
@@ -204,31 +188,15 @@ allow_sanitizer(scmp_filter_ctx ctx, enum sandbox_phase phase)
 	    sc_allow_sanitizer_args(ctx) < 0)
 		return -1;
 	if (phase != SANDBOX_POSTLOGIN)
-		return refuse_calls(ctx, sanitizer_refused_pre,
-		    SC_NELEM(sanitizer_refused_pre));
-	return refuse_calls(ctx, sanitizer_refused_post,
+		return sc_calls(ctx, SCMP_ACT_ERRNO(EACCES),
+		    sanitizer_refused_pre, SC_NELEM(sanitizer_refused_pre));
+	return sc_calls(ctx, SCMP_ACT_ERRNO(EACCES), sanitizer_refused_post,
 	    SC_NELEM(sanitizer_refused_post));
 }
 #endif
 
 /* kf-metrics: glibc's syslog may try to reconnect; it is told no. */
 static const char *const metrics_refused[] = { "socket", "connect" };
-
-static int
-refuse_connect(scmp_filter_ctx ctx)
-{
-	size_t i;
-	int nr;
-
-	for (i = 0; i < SC_NELEM(metrics_refused); i++) {
-		if ((nr = seccomp_syscall_resolve_name(metrics_refused[i])) ==
-		    __NR_SCMP_ERROR)
-			continue;
-		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 0) < 0)
-			return -1;
-	}
-	return 0;
-}
 
 /* Pre-login, post-login, relay, kf-metrics. */
 static int
@@ -237,7 +205,8 @@ build_worker(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 	if (phase == SANDBOX_METRICS) {
 		if (sc_allow_calls(ctx, metrics_calls,
 			SC_NELEM(metrics_calls)) < 0 ||
-		    refuse_connect(ctx) < 0)
+		    sc_calls(ctx, SCMP_ACT_ERRNO(EACCES), metrics_refused,
+			SC_NELEM(metrics_refused)) < 0)
 			return -1;
 	} else if (phase == SANDBOX_RELAY) {
 		if (sc_allow_calls(ctx, relay_calls, SC_NELEM(relay_calls)) < 0)
