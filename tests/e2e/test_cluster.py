@@ -122,26 +122,19 @@ def test_upload_on_one_node_downloads_on_the_others(make_cluster):
     quit_all([fa] + others)
 
 
-def test_pasv_theft_refused(make_cluster):
-    """PASV announces the node's own address; a connection to that port
-    from another client address (127.0.0.66) is refused and gets nothing,
-    the session's own client (127.0.0.41) then gets its listing."""
-    c = make_cluster()
-    src, thief_src = "127.0.0.41", "127.0.0.66"
-    f = c.login(src)
-    n = c.node_of(f)
-    r = f.sendcmd("PASV")
-    host = ".".join(re.search(r"\((\d+),(\d+),(\d+),(\d+),", r).groups())
-    assert host == n.addr, (r, n.addr)
-    port = pasv_port(r)
-    thief = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    thief.settimeout(TIMEOUT)
-    thief.bind((thief_src, 0))
-    thief.connect((host, port))
+def pasv_host(reply):
+    """The address of a 227 reply."""
+    return ".".join(re.search(r"\((\d+),(\d+),(\d+),(\d+),", reply).groups())
+
+
+def theft_refused_then_list(f, n, host, port, src, thief_src, refused):
+    """A thief from thief_src connects to the passive port first: node n
+    logs `refused` and the thief gets no byte; then the session's own
+    client (src) connects and gets the listing of its LIST."""
+    thief = socket.create_connection((host, port), TIMEOUT,
+                                     source_address=(thief_src, 0))
     f.putcmd("LIST")
-    assert n.wait_log(rf"\[s\d+ {re.escape(src)}\] worker kf-session: data "
-                      rf"connection from foreign address "
-                      rf"{re.escape(thief_src)} refused")
+    assert n.wait_log(refused)
     assert recv_all(thief, until_timeout=True) == b""
     thief.close()
     d = socket.create_connection((host, port), TIMEOUT,
@@ -151,6 +144,23 @@ def test_pasv_theft_refused(make_cluster):
     d.close()
     assert b"hello.txt" in listing
     assert f.voidresp().startswith("226")
+
+
+def test_pasv_theft_refused(make_cluster):
+    """PASV announces the node's own address; a connection to that port
+    from another client address (127.0.0.66) is refused and gets nothing,
+    the session's own client (127.0.0.41) then gets its listing."""
+    c = make_cluster()
+    src, thief_src = "127.0.0.41", "127.0.0.66"
+    f = c.login(src)
+    n = c.node_of(f)
+    r = f.sendcmd("PASV")
+    host = pasv_host(r)
+    assert host == n.addr, (r, n.addr)
+    theft_refused_then_list(
+        f, n, host, pasv_port(r), src, thief_src,
+        rf"\[s\d+ {re.escape(src)}\] worker kf-session: data "
+        rf"connection from foreign address {re.escape(thief_src)} refused")
     f.quit()
     for other in c.nodes:
         if other is not n:
@@ -171,25 +181,14 @@ def test_pasv_theft_refused_through_balancer(make_cluster):
     f = c.login(src)
     n = c.node_of(f)
     r = f.sendcmd("PASV")
-    host = ".".join(re.search(r"\((\d+),(\d+),(\d+),(\d+),", r).groups())
+    host = pasv_host(r)
     assert host == LB_ADDR, r
     port = pasv_port(r)
     assert n.pasv[0] <= port <= n.pasv[1], (port, n.pasv)
-    thief = socket.create_connection((host, port), TIMEOUT,
-                                     source_address=(thief_src, 0))
-    f.putcmd("LIST")
-    assert n.wait_log(rf"\[s\d+ {re.escape(src)}\] worker kf-session: "
-                      rf"data connection .*{re.escape(thief_src)}"
-                      rf".* refused")
-    assert recv_all(thief, until_timeout=True) == b""
-    thief.close()
-    d = socket.create_connection((host, port), TIMEOUT,
-                                 source_address=(src, 0))
-    assert f.getresp().startswith("150")
-    listing = recv_all(d)
-    d.close()
-    assert b"hello.txt" in listing
-    assert f.voidresp().startswith("226")
+    theft_refused_then_list(
+        f, n, host, port, src, thief_src,
+        rf"\[s\d+ {re.escape(src)}\] worker kf-session: data connection "
+        rf".*{re.escape(thief_src)}.* refused")
     data = os.urandom(MiB + 3)
     stor_bytes(f, "b.bin", data)
     f.quit()
