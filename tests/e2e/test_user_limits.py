@@ -11,13 +11,12 @@ import socket
 import stat
 import subprocess
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import (BIN, IS_ROOT, MODES, NOBODY, TIMEOUT, RawClient, user_add,
-                      wait_for)
+from conftest import (BIN, IS_ROOT, MODES, NOBODY, TIMEOUT, RawClient, recv_all,
+                      user_add, wait_for)
 
 PW = "Lim1ts-e2e-pass"
 OTHER = "127.0.0.2"
@@ -266,12 +265,7 @@ def test_fxp_port_to_another_address(start_server, mode):
     f.putcmd("RETR hello.txt")
     assert f.getresp().startswith("150")
     conn, peer = third.accept()
-    data = b""
-    while True:
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        data += chunk
+    data = recv_all(conn)
     conn.close()
     assert data == (srv.home / "hello.txt").read_bytes()
     assert f.getresp().startswith("226")
@@ -316,12 +310,7 @@ def test_fxp_pasv_from_another_address(start_server, mode):
     # with fxp: the file goes to 127.0.0.2
     f, d = pasv_from(srv, "fxper", OTHER)
     assert f.getresp().startswith("150")
-    data = b""
-    while True:
-        chunk = d.recv(65536)
-        if not chunk:
-            break
-        data += chunk
+    data = recv_all(d)
     d.close()
     assert data == (srv.home / "hello.txt").read_bytes()
     assert f.getresp().startswith("226")
@@ -399,12 +388,7 @@ def test_fxp_pasv_through_pasv_proxy(start_server):
         f.putcmd("RETR hello.txt")
         d = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
         d.sendall(f"PROXY TCP4 127.0.0.9 127.0.0.1 40001 {port}\r\n".encode())
-        data = b""
-        while True:
-            chunk = d.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = recv_all(d)
         d.close()
         assert f.getresp().startswith("150")
         if ok:
