@@ -178,8 +178,7 @@ check_users(const struct conf *c, struct conf_errors *e)
 		return -1;
 	}
 	r = users_find(text, len, "", &u, &no, &err);
-	sodium_memzero(text, len);
-	free(text);
+	users_unload(text);
 	sodium_memzero(&u, sizeof(u));
 	if (r < 0) {
 		add_error(e, "%s:%zu: %s", c->users_file, no, err);

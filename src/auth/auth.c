@@ -273,8 +273,7 @@ find_in_file(const struct conf *c, const char *user, struct users_entry *e)
 		return 0;
 	}
 	r = find_in("users file", text, len, user, e);
-	sodium_memzero(text, len);
-	free(text);
+	users_unload(text);
 	return r;
 }
 
@@ -332,17 +331,24 @@ rehash(const struct conf *c, const struct users_entry *e, const char *pass)
  * rewritten). A wrong password for a hash cheaper than the configured
  * argon2id (sha512-crypt: about 2 ms) also spends the dummy
  * verification, so that it costs what an unknown name costs and the
- * timing does not tell which names have legacy hashes.
+ * timing does not tell which names have legacy hashes. here
+ * (auth_check_here): AUTH_ELSEWHERE before any verification when the
+ * check would need memory of its own (a rehash, a hash only libsodium's
+ * string check reads).
  */
 static int
 check_virtual(const struct conf *c, const struct users_entry *e, int from_file,
-    const char *pass, struct auth_identity *id)
+    const char *pass, struct auth_identity *id, int here)
 {
 	int stale;
 
 	if (pass[0] == '\0')
 		return verify_dummy(c, pass);
 	stale = password_needs_rehash(c, e->hash);
+	if (here &&
+	    (!password_here(e->hash) ||
+		(stale && from_file && c->pwhash_rehash)))
+		return AUTH_ELSEWHERE;
 	if (verify(e->hash, pass) < 0)
 		return stale ? verify_dummy(c, pass) : -1;
 	if (stale && from_file && c->pwhash_rehash)
@@ -377,7 +383,7 @@ check_pg(const struct conf *c, const char *user, const char *pass,
 static int
 check_login(const struct conf *c, const char *inline_users,
     const struct conf_vhost *vh, const char *user, const char *pass,
-    struct auth_identity *id)
+    struct auth_identity *id, int here)
 {
 	struct users_entry e;
 
@@ -386,14 +392,14 @@ check_login(const struct conf *c, const char *inline_users,
 	if (inline_users != NULL &&
 	    find_in("inline users", inline_users, strlen(inline_users), user,
 		&e))
-		return check_virtual(c, &e, 0, pass, id);
+		return check_virtual(c, &e, 0, pass, id, here);
 	if (pgask_backend(c))
-		return check_pg(c, user, pass, id);
+		return here ? AUTH_ELSEWHERE : check_pg(c, user, pass, id);
 	if (find_in_file(c, user, &e))
-		return check_virtual(c, &e, 1, pass, id);
+		return check_virtual(c, &e, 1, pass, id, here);
 	if (c->pam_enable && pass[0] != '\0' &&
 	    users_valid_name(user, strlen(user)))
-		return verify_pam(c, user, pass, id);
+		return here ? AUTH_ELSEWHERE : verify_pam(c, user, pass, id);
 	return verify_dummy(c, pass);
 }
 
@@ -411,20 +417,36 @@ identity_start(const struct conf *c, const char *user, struct auth_identity *id)
 	return set_str(id->name, sizeof(id->name), user);
 }
 
-int
-auth_check_vhost(const struct conf *c, const char *inline_users,
+static int
+check_vhost(const struct conf *c, const char *inline_users,
     const struct conf_vhost *vh, const char *user, const char *pass,
-    struct auth_identity *id)
+    struct auth_identity *id, int here)
 {
 	struct auth_identity tmp;
 	int r;
 
 	if (identity_start(c, user, &tmp) < 0)
 		return verify_dummy(c, pass);
-	r = check_login(c, inline_users, vh, user, pass, &tmp);
+	r = check_login(c, inline_users, vh, user, pass, &tmp, here);
 	if (r == 0)
 		*id = tmp;
 	return r;
+}
+
+int
+auth_check_vhost(const struct conf *c, const char *inline_users,
+    const struct conf_vhost *vh, const char *user, const char *pass,
+    struct auth_identity *id)
+{
+	return check_vhost(c, inline_users, vh, user, pass, id, 0);
+}
+
+int
+auth_check_here(const struct conf *c, const char *inline_users,
+    const struct conf_vhost *vh, const char *user, const char *pass,
+    struct auth_identity *id)
+{
+	return check_vhost(c, inline_users, vh, user, pass, id, 1);
 }
 
 int

@@ -72,6 +72,17 @@ int auth_check_vhost(const struct conf *, const char *inline_users,
     const struct conf_vhost *vh, const char *user, const char *pass,
     struct auth_identity *id);
 /*
+ * auth_check_vhost() for a caller that runs it in memory it unmaps with
+ * the verdict (src/priv/verify.c): the same answers, or AUTH_ELSEWHERE,
+ * before any verification, where the check would use memory the caller
+ * does not own: PAM, the users database, a rehash, an argon2id string
+ * only libsodium's own check reads.
+ */
+#define AUTH_ELSEWHERE (-3)
+int auth_check_here(const struct conf *, const char *inline_users,
+    const struct conf_vhost *vh, const char *user, const char *pass,
+    struct auth_identity *id);
+/*
  * tls_client_cert_login: the identity of a virtual user (inline users,
  * then the users file) with no password check; the caller has verified
  * a client certificate naming user. Never anonymous, never PAM.

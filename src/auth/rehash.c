@@ -141,8 +141,7 @@ rewrite_locked(const char *file, const char *name, const char *old,
 	else if (replace(file, &st, out) < 0)
 		why = strerror(errno);
 	buf_free(out);
-	sodium_memzero(text, len);
-	free(text);
+	users_unload(text);
 	return why;
 }
 

@@ -55,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -629,6 +630,34 @@ read_all(int fd, char *p, size_t max, size_t *len)
 	return r < 0 ? -errno : 0;
 }
 
+/* What precedes a loaded text in its mapping. */
+struct users_map {
+	size_t size; /* of the whole mapping */
+	size_t pad;
+};
+
+/* A text mapping for n bytes and a NUL (and the one users_load adds). */
+static char *
+map_text(size_t n)
+{
+	struct users_map *m;
+	size_t size = sizeof(*m) + n + 2;
+
+	m = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	m->size = size;
+	return (char *)(m + 1);
+}
+
+int
+users_empty(char **text, size_t *len)
+{
+	*len = 0;
+	return (*text = map_text(0)) != NULL ? 0 : -1;
+}
+
 int
 users_load(const char *path, char **text, size_t *len)
 {
@@ -644,18 +673,29 @@ users_load(const char *path, char **text, size_t *len)
 		r = -EINVAL;
 	else if (st.st_size > KF_USERS_FILE_MAX)
 		r = -EFBIG;
-	else if ((p = malloc((size_t)st.st_size + 2)) == NULL)
+	else if ((p = map_text((size_t)st.st_size)) == NULL)
 		r = -ENOMEM;
 	else /* a file growing under us reads as too big */
 		r = read_all(fd, p, (size_t)st.st_size, len);
 	close(fd);
 	if (r < 0 || p == NULL) { /* p: errno was 0 */
-		free(p);
+		users_unload(p);
 		return r < 0 ? r : -EIO;
 	}
 	p[*len] = '\0';
 	*text = p;
 	return 0;
+}
+
+void
+users_unload(char *text)
+{
+	struct users_map *m;
+
+	if (text == NULL)
+		return;
+	m = (struct users_map *)(void *)text - 1;
+	munmap(m, m->size);
 }
 
 /*

@@ -74,11 +74,30 @@ int users_format_addrs(struct buf *, const char **sep, const char *key,
     const char *list);
 /* The perm= flags of a rule set, as users_format_flags writes them. */
 int users_format_perms(struct buf *, const char **sep, const struct perm_set *);
-/* Reads a whole users file; 0, or -errno (-ENOENT, -EFBIG, ...). */
+/*
+ * Reads a whole users file into a mapping of its own (NUL-terminated);
+ * 0, or -errno (-ENOENT, -EFBIG, ...). users_unload() unmaps it: the
+ * other accounts' lines never reach the caller's heap.
+ */
 int users_load(const char *path, char **text, size_t *len);
+void users_unload(char *text);
+/* An empty text in such a mapping (a users file yet to be made); 0 or -1. */
+int users_empty(char **text, size_t *len);
 
 /* password.c: 0 when pass matches hash, -1 otherwise. */
 int password_verify(const char *hash, const char *pass);
+/*
+ * 1 when password_verify() checks hash with no heap memory of its own:
+ * a crypt(3) hash, or an argon2id string with a 16-byte salt and p=1.
+ */
+int password_here(const char *hash);
+/* Longest argon2id key password_here() takes, in bytes. */
+#define ARGON2ID_KEY_MAX 64
+/*
+ * An argon2id string decoded and recomputed here: 0 on a match, -1 on
+ * none, -2 when the string is not one password_here() takes.
+ */
+int password_argon2id_check(const char *hash, const char *pass);
 /*
  * 1 when hash is not argon2id at the configured cost (a legacy crypt(3)
  * hash, or argon2id with other parameters), else 0.

@@ -657,8 +657,7 @@ load(const char *file, int missing_ok, char **text, size_t *len)
 	if ((r = users_load(file, text, len)) == 0)
 		return 0;
 	if (r == -ENOENT && missing_ok) {
-		*len = 0;
-		return (*text = calloc(1, 1)) != NULL ? 0 : -1;
+		return users_empty(text, len);
 	}
 	fprintf(stderr, "keepftpd user: %s: %s\n", file, strerror(-r));
 	return -1;
@@ -886,7 +885,7 @@ do_list(const struct opts *o)
 		else if (r == 1)
 			r = list_entry(&e);
 	}
-	free(text);
+	users_unload(text);
 	/* a list lost on the way out (disk full, closed pipe) fails */
 	return r < 0 || fflush(stdout) != 0 || ferror(stdout) ? 1 : 0;
 }
@@ -917,7 +916,7 @@ edit(const struct opts *o)
 		r = replace_file(o->file, out);
 done:
 	buf_free(out);
-	free(text);
+	users_unload(text);
 	close(lk);
 	return r < 0 ? 1 : 0;
 }

@@ -256,14 +256,49 @@ sys_close(int *fd)
  * (1 MiB below the stack), where nothing else is ever mapped; madvise
  * skips what is not mapped there.
  */
-void __attribute__((noinline)) sys_shed_memory(void)
+static void __attribute__((noinline)) shed_stack(void)
 {
 	volatile char here = 0;
 	uintptr_t page = (uintptr_t)getpagesize(), top, bottom;
 
-	malloc_trim(0);
 	top = ((uintptr_t)&here & ~(page - 1)) - KF_STACK_KEEP;
 	bottom = top - KF_STACK_SHED;
 	(void)madvise((void *)bottom, (size_t)(top - bottom), MADV_DONTNEED);
 	(void)here;
+}
+
+/*
+ * fn's frames start below a gap larger than KF_STACK_KEEP and a page,
+ * so that they all lie in the range shed_stack() gives back. The gap is
+ * written after the call too: no sibling call may pop it first.
+ */
+static int __attribute__((noinline)) below_gap(int (*fn)(void *), void *arg)
+{
+	volatile char gap[KF_STACK_KEEP + 2 * 4096];
+	int r;
+
+	gap[0] = 0;
+	r = fn(arg);
+	gap[sizeof(gap) - 1] = 0;
+	return r;
+}
+
+/*
+ * fn(arg), then the stack pages fn wrote go back to the kernel
+ * (MADV_DONTNEED): what it left there is gone, not overwritten; used
+ * again, those pages come back zero-filled. fn may use up to
+ * KF_STACK_SHED of stack.
+ */
+int __attribute__((noinline)) sys_call_shed(int (*fn)(void *), void *arg)
+{
+	int r = below_gap(fn, arg);
+
+	shed_stack();
+	return r;
+}
+
+void __attribute__((noinline)) sys_shed_memory(void)
+{
+	malloc_trim(0);
+	shed_stack();
 }

@@ -36,6 +36,11 @@ void sys_sleep_ms(unsigned ms);
 void sys_close(int *fd);
 /* n bytes in a sealed memfd (close-on-exec), or -1. */
 int sys_memfd_sealed(const char *name, const void *, size_t n);
+/*
+ * fn(arg) on the stack below a gap, then the stack pages it wrote given
+ * back to the kernel (MADV_DONTNEED); fn's return value.
+ */
+int sys_call_shed(int (*fn)(void *), void *arg);
 /* The sealed memfd's n bytes, checked: 0, or -1. */
 int sys_read_sealed(int fd, void *, size_t n);
 void sys_shed_memory(void);

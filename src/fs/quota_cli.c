@@ -103,7 +103,7 @@ find_user(const struct qopts *o, struct users_entry *e)
 		return -1;
 	}
 	r = users_find(text, len, o->name, e, &line, &err);
-	free(text);
+	users_unload(text);
 	if (r < 0)
 		fprintf(stderr, "%s:%zu: %s\n", o->users, line, err);
 	else if (r == 0)

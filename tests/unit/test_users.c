@@ -354,6 +354,54 @@ test_verify_argon2id(void **state)
 	    -1);
 }
 
+/*
+ * The argon2id decoder gives libsodium's own string check's answer for
+ * every string it takes, and declines (-2) what it does not.
+ */
+static void
+test_argon2id_decoder(void **state)
+{
+	static const char *const bad[] = {
+		"$argon2id$v=19$m=8192,t=1,p=2$c2FsdHNhbHRzYWx0c2FsdA$"
+		"YWJjZGVmZ2hpamtsbW5vcA", /* p = 2 */
+		"$argon2id$v=16$m=8192,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+		"YWJjZGVmZ2hpamtsbW5vcA", /* version */
+		"$argon2id$v=19$m=8192,t=1,p=1$c2FsdA$YWJjZGVmZ2hpamtsbW5vcA",
+		"$argon2id$v=19$m=08192,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+		"YWJjZGVmZ2hpamtsbW5vcA", /* leading zero */
+		"$argon2id$v=19$m=4,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+		"YWJjZGVmZ2hpamtsbW5vcA", /* memory below the minimum */
+		"$argon2id$v=19$m=8192,t=0,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+		"YWJjZGVmZ2hpamtsbW5vcA",
+		"$argon2id$v=19$m=99999999999999999999,t=1,p=1$"
+		"c2FsdHNhbHRzYWx0c2FsdA$YWJjZGVmZ2hpamtsbW5vcA",
+		"$argon2id$v=19$m=8192,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$YWJj",
+		"$argon2id$v=19$m=8192,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+		"YWJjZGVmZ2hpamtsbW5vcA==", /* padding */
+		"$argon2id$v=19$m=8192,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA",
+	};
+	char h[crypto_pwhash_STRBYTES];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(crypto_pwhash_str(h, "right", 5, 1, 8 << 20), 0);
+	assert_int_equal(password_here(h), 1);
+	assert_int_equal(password_argon2id_check(h, "right"), 0);
+	assert_int_equal(password_argon2id_check(h, "wrong"), -1);
+	assert_int_equal(crypto_pwhash_str_verify(h, "right", 5), 0);
+	/* another key (a base64 digit in its middle changed): both say no */
+	h[strlen(h) - 8] = h[strlen(h) - 8] == 'A' ? 'B' : 'A';
+	assert_int_equal(password_argon2id_check(h, "right"), -1);
+	assert_int_not_equal(crypto_pwhash_str_verify(h, "right", 5), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(password_here(bad[i]), 0);
+		assert_int_equal(password_argon2id_check(bad[i], "x"), -2);
+		assert_int_equal(password_verify(bad[i], "x"), -1);
+	}
+	assert_int_equal(password_here("$6$saltsalt$abc"), 1);
+	assert_int_equal(password_here("plain"), 0);
+}
+
 static void
 test_verify_crypt(void **state)
 {
@@ -443,6 +491,49 @@ test_auth_inline(void **state)
 	assert_int_equal(auth_check(&c, NULL, "user1", "right", &id), -1);
 	assert_int_equal(auth_check(&c, "bad line\n", "user1", "right", &id),
 	    -1);
+	free(users);
+}
+
+/*
+ * auth_check_here answers as auth_check for what it checks itself, and
+ * AUTH_ELSEWHERE, before verifying, for what needs memory of its own.
+ */
+static void
+test_auth_here(void **state)
+{
+	char *users = inline_users(), legacy[512], odd[512];
+	struct auth_identity id;
+	struct conf c;
+
+	(void)state;
+	test_conf(&c);
+	assert_int_equal(auth_check_here(&c, users, NULL, "user1", "right",
+			     &id),
+	    0);
+	assert_string_equal(id.root, "/srv/u1");
+	assert_int_equal(auth_check_here(&c, users, NULL, "user1", "wrong",
+			     &id),
+	    -1);
+	assert_int_equal(auth_check_here(&c, users, NULL, "nobody9", "right",
+			     &id),
+	    -1);
+	c.pam_enable = 1; /* an unknown name may be a PAM user */
+	assert_int_equal(auth_check_here(&c, users, NULL, "nobody9", "right",
+			     &id),
+	    AUTH_ELSEWHERE);
+	c.pam_enable = 0;
+	/* a salt of 8 bytes: only libsodium's string check reads it */
+	snprintf(odd, sizeof(odd),
+	    "odd:$argon2id$v=19$m=8192,t=1,p=1$c2FsdHNhbHQ$"
+	    "YWJjZGVmZ2hpamtsbW5vcA:1:1:/srv/o:\n");
+	assert_int_equal(auth_check_here(&c, odd, NULL, "odd", "x", &id),
+	    AUTH_ELSEWHERE);
+	assert_int_equal(auth_check(&c, odd, "odd", "x", &id), -1);
+	/* sha512-crypt in the users file with pwhash_rehash: a rewrite */
+	snprintf(legacy, sizeof(legacy), "old:%s:1:1:/srv/o:\n",
+	    crypt("pw", "$6$saltsalt$"));
+	assert_int_equal(auth_check_here(&c, legacy, NULL, "old", "pw", &id),
+	    0);
 	free(users);
 }
 
@@ -935,7 +1026,9 @@ main(void)
 		cmocka_unit_test(test_parse_addr_flags),
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_verify_argon2id),
+		cmocka_unit_test(test_argon2id_decoder),
 		cmocka_unit_test(test_verify_crypt),
+		cmocka_unit_test(test_auth_here),
 		cmocka_unit_test(test_auth_inline),
 		cmocka_unit_test(test_auth_unknown_costs),
 		cmocka_unit_test(test_needs_rehash),
