@@ -33,6 +33,12 @@ auth_hash_password(const char *pass, unsigned long opslimit,
 	return 0;
 }
 
+/*
+ * crypt_r's data on the stack. Only the fields before its scratch area
+ * are zeroed, before and after (the library erases what it wrote to
+ * the scratch area itself): the 30 KiB it does not use stay untouched
+ * pages.
+ */
 static int
 verify_crypt(const char *hash, const char *pass)
 {
@@ -41,12 +47,12 @@ verify_crypt(const char *hash, const char *pass)
 	size_t n = strlen(hash);
 	int r = -1;
 
-	memset(&cd, 0, sizeof(cd));
+	memset(&cd, 0, offsetof(struct crypt_data, internal));
 	out = crypt_r(pass, hash, &cd);
 	if (out != NULL && out[0] != '*' && strlen(out) == n &&
 	    sodium_memcmp(out, hash, n) == 0)
 		r = 0;
-	sodium_memzero(&cd, sizeof(cd));
+	sodium_memzero(&cd, offsetof(struct crypt_data, internal));
 	return r;
 }
 

@@ -168,6 +168,19 @@ exec_spawner(enum spawn_role r, int chan, int conf)
 	spawn_exec_worker("--spawner", names[r], chan, conf);
 }
 
+/*
+ * In the child about to execute a helper image: every symbol of every
+ * library is bound at its start (LD_BIND_NOW), so that the children it
+ * forks per session find their GOTs filled, never run the lazy binder
+ * (a page fault and a symbol search per first call in each child) and
+ * the loader can make all of it read-only after relocation.
+ */
+static void
+bind_now(void)
+{
+	(void)setenv("LD_BIND_NOW", "1", 1);
+}
+
 void
 spawn_exec_worker(const char *mode, const char *name, int chan, int conf)
 {
@@ -178,6 +191,7 @@ spawn_exec_worker(const char *mode, const char *name, int chan, int conf)
 
 	snprintf(flag, sizeof(flag), "%s", mode);
 	snprintf(arg, sizeof(arg), "%s", name);
+	bind_now();
 	for (sig = 1; sig < NSIG; sig++)
 		(void)signal(sig, SIG_DFL);
 	sigemptyset(&none);
@@ -217,6 +231,7 @@ static void __attribute__((noreturn)) exec_flag(int image, const char *name,
 		_exit(127);
 	memcpy(arg, flag, strlen(flag) + 1);
 	memcpy(prog, name, strlen(name) + 1);
+	bind_now();
 	for (sig = 1; sig < NSIG; sig++)
 		(void)signal(sig, SIG_DFL);
 	sigemptyset(&none);
