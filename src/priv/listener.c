@@ -1098,6 +1098,8 @@ listener_bind(struct listener *L)
 	}
 	if (geteuid() == 0 && sandbox_prepare_empty_dir(L->conf.empty_dir) < 0)
 		return -1;
+	/* before any helper is executed or monitor forked */
+	sandbox_listener_bounding();
 	/* kf-log enters the empty root: after it exists */
 	if (logd_start(&L->conf) < 0)
 		return -1;

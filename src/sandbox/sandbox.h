@@ -127,5 +127,10 @@ void sandbox_pgauth(const struct sandbox_spec *);
 
 /* Creates/validates the empty root-owned pre-login directory. 0 or -1. */
 int sandbox_prepare_empty_dir(const char *path);
+/*
+ * The listener as root with CAP_SETPCAP, at start: its bounding set
+ * limited to the capabilities keepftpd uses (sb_priv.c).
+ */
+void sandbox_listener_bounding(void);
 
 #endif

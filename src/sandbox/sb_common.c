@@ -83,7 +83,12 @@ kept(const cap_value_t *keep, size_t n, int c)
 	return 0;
 }
 
-/* Needs CAP_SETPCAP: every capability not kept leaves the bounding set. */
+/*
+ * Needs CAP_SETPCAP: every capability not kept leaves the bounding set.
+ * Only those still in it are dropped: each PR_CAPBSET_DROP makes the
+ * process a new set of credentials, and a process whose parent shrank
+ * the set already (the listener at start, a spawner) has few left.
+ */
 void
 sb_shrink_bounding(const cap_value_t *keep, size_t n)
 {
@@ -92,11 +97,13 @@ sb_shrink_bounding(const cap_value_t *keep, size_t n)
 	for (c = 0; c < SB_CAP_PROBE_MAX; c++) {
 		if (kept(keep, n, c))
 			continue;
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0)
+		if ((r = prctl(PR_CAPBSET_READ, c, 0, 0, 0)) < 0 &&
+		    errno == EINVAL)
+			break; /* past the kernel's last capability */
+		if (r == 0)
 			continue;
-		if (errno == EINVAL)
-			break;
-		sb_fail("PR_CAPBSET_DROP");
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+			sb_fail("PR_CAPBSET_DROP");
 	}
 	for (c = 0; c < SB_CAP_PROBE_MAX; c++) {
 		if ((r = prctl(PR_CAPBSET_READ, c, 0, 0, 0)) < 0 &&
@@ -104,6 +111,27 @@ sb_shrink_bounding(const cap_value_t *keep, size_t n)
 			break;
 		if (r != kept(keep, n, c))
 			sb_refuse("bounding set check: not the set kept");
+	}
+}
+
+/*
+ * At most keep in the bounding set: the others still in it are
+ * dropped; a kept one that is missing already stays missing.
+ */
+void
+sb_limit_bounding(const cap_value_t *keep, size_t n)
+{
+	int c, r;
+
+	for (c = 0; c < SB_CAP_PROBE_MAX; c++) {
+		if ((r = prctl(PR_CAPBSET_READ, c, 0, 0, 0)) < 0 &&
+		    errno == EINVAL)
+			break;
+		if (r == 0 || kept(keep, n, c))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 ||
+		    prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 0)
+			sb_fail("PR_CAPBSET_DROP");
 	}
 }
 

@@ -28,6 +28,8 @@ int sb_have_cap(cap_value_t c);
  * set, read back.
  */
 void sb_shrink_bounding(const cap_value_t *keep, size_t n);
+/* Those not in keep leave the bounding set; kept ones are not checked. */
+void sb_limit_bounding(const cap_value_t *keep, size_t n);
 
 /*
  * Effective and permitted: exactly keep; inheritable and ambient: none;

@@ -49,6 +49,25 @@ static const cap_value_t owner_caps[] = {
 	CAP_CHOWN, /* give an anonymous upload to anon_upload_owner */
 };
 
+/*
+ * Every capability a keepftpd process uses: the shipped unit's
+ * CapabilityBoundingSet, and CAP_SYS_ADMIN for shared folders
+ * (test_systemd.py checks the unit against the code).
+ */
+static const cap_value_t server_caps[] = {
+	CAP_NET_BIND_SERVICE,
+	CAP_SETUID,
+	CAP_SETGID,
+	CAP_SYS_CHROOT,
+	CAP_SETPCAP,
+	CAP_DAC_READ_SEARCH,
+	CAP_KILL,
+	CAP_DAC_OVERRIDE,
+	CAP_CHOWN,
+	CAP_AUDIT_WRITE,
+	CAP_SYS_ADMIN,
+};
+
 static size_t
 add_caps(cap_value_t *keep, size_t n, const cap_value_t *t, size_t m)
 {
@@ -81,6 +100,23 @@ monitor_keep(const struct conf *c, int anon_owner, cap_value_t *keep)
 	if (anon_owner && !quota)
 		n = add_caps(keep, n, owner_caps, SB_NELEM(owner_caps));
 	return n;
+}
+
+/*
+ * The listener as root, at start: what the shipped unit's bounding set
+ * does, done by the server itself wherever it is started. Nothing any
+ * of its processes executes can gain a capability outside
+ * server_caps, and each monitor and worker, forked from a set this
+ * size, has a handful of capabilities left to drop instead of forty
+ * (each drop is a new set of credentials: about a microsecond and a
+ * half per session and capability). The listener's own effective and
+ * permitted sets do not change.
+ */
+void
+sandbox_listener_bounding(void)
+{
+	if (geteuid() == 0 && sb_have_cap(CAP_SETPCAP))
+		sb_limit_bounding(server_caps, SB_NELEM(server_caps));
 }
 
 /*

@@ -105,24 +105,26 @@ enter_root(int rootfd)
 /*
  * Needs CAP_SETPCAP, so it runs before the identity change. keep: a
  * mask of capabilities left in the bounding set (a spawner's own).
+ * Only those still in the set are dropped (sb_shrink_bounding).
  */
 static void
 drop_bounding(uint64_t keep)
 {
-	int c;
+	int c, r;
 
 	for (c = 0; c < SB_CAP_PROBE_MAX; c++) {
 		if ((keep >> c) & 1)
 			continue;
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0)
-			continue;
-		if (errno == EINVAL)
+		if ((r = prctl(PR_CAPBSET_READ, c, 0, 0, 0)) < 0 &&
+		    errno == EINVAL)
 			break; /* past the kernel's last capability */
-		sb_fail("PR_CAPBSET_DROP");
+		if (r == 0)
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+			sb_fail("PR_CAPBSET_DROP");
 	}
 	for (c = 0; c < SB_CAP_PROBE_MAX; c++) {
-		int r = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
-
+		r = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
 		if (r < 0 && errno == EINVAL)
 			break;
 		if (r != 0 && !((keep >> c) & 1))
