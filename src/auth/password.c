@@ -12,12 +12,14 @@
  * Runs in: monitor (verification), keepftpd user command (hashing).
  */
 #include <crypt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "../common/sys.h"
 #include "auth.h"
 #include "users.h"
 
@@ -42,7 +44,7 @@ auth_hash_password(const char *pass, unsigned long opslimit,
 static int
 verify_crypt(const char *hash, const char *pass)
 {
-	struct crypt_data cd;
+	struct crypt_data cd SYS_UNINIT;
 	const char *out;
 	size_t n = strlen(hash);
 	int r = -1;

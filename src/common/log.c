@@ -367,7 +367,8 @@ prio_name(int prio)
 static void
 write_stderr(int prio, const char *esc)
 {
-	char line[KF_LOG_LINE_MAX * 4 + 256], ts[32];
+	char line[KF_LOG_LINE_MAX * 4 + 256] SYS_UNINIT;
+	char ts[32];
 	struct timespec now;
 	struct tm tm;
 	int n;
@@ -546,7 +547,7 @@ deliver(int prio, const char *event, const char *msg, size_t n,
     const struct logrec_buf *fields)
 {
 	static struct logrec_buf rb;
-	char esc[KF_LOG_LINE_MAX * 4 + 1];
+	char esc[KF_LOG_LINE_MAX * 4 + 1] SYS_UNINIT;
 
 	log_escape(msg, n, esc, sizeof(esc));
 	if (pipe_fd < 0 || pipe_xfer_only || pipe_held) {
@@ -814,8 +815,8 @@ fwd_line(const struct fwd_chan *ch, int prio, const char *text, size_t n,
     const struct logrec *wr)
 {
 	static struct logrec_buf rb;
-	char esc[KF_LOG_LINE_MAX * 4 + 1];
-	char line[FWD_ORIGIN_MAX + KF_LOG_LINE_MAX * 4 + 8];
+	char esc[KF_LOG_LINE_MAX * 4 + 1] SYS_UNINIT;
+	char line[FWD_ORIGIN_MAX + KF_LOG_LINE_MAX * 4 + 8] SYS_UNINIT;
 	size_t i, o;
 
 	log_escape(text, n, esc, sizeof(esc));

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "logrec.h"
+#include "sys.h"
 
 /*
  * Length of the valid UTF-8 sequence that starts in[0..n) (RFC 3629:
@@ -565,7 +566,8 @@ logrec_xferlog(const struct logrec *r, char *buf, size_t outsz)
 {
 	static const size_t name_max = KF_PATH_MAX * 4 + 1;
 	char ts[40], bytes[24] = "0", msd[24] = "0", host[64];
-	char name[KF_PATH_MAX * 4 + 1], user[KF_USER_MAX * 4 + 1];
+	char name[KF_PATH_MAX * 4 + 1] SYS_UNINIT;
+	char user[KF_USER_MAX * 4 + 1] SYS_UNINIT;
 	const struct logrec_item *path = logrec_field(r, "path");
 	time_t sec = (time_t)(r->time_ms / 1000);
 	long long secs;

@@ -274,7 +274,7 @@ static void __attribute__((noinline)) shed_stack(void)
  */
 static int __attribute__((noinline)) below_gap(int (*fn)(void *), void *arg)
 {
-	volatile char gap[KF_STACK_KEEP + 2 * 4096];
+	volatile char gap[KF_STACK_KEEP + 2 * 4096] SYS_UNINIT;
 	int r;
 
 	gap[0] = 0;

@@ -37,6 +37,12 @@ void sys_close(int *fd);
 /* n bytes in a sealed memfd (close-on-exec), or -1. */
 int sys_memfd_sealed(const char *name, const void *, size_t n);
 /*
+ * A large local that needs no zeroing (-ftrivial-auto-var-init=zero
+ * would clear every byte of it, each page touched): only for buffers
+ * written before they are read.
+ */
+#define SYS_UNINIT __attribute__((uninitialized))
+/*
  * fn(arg) on the stack below a gap, then the stack pages it wrote given
  * back to the kernel (MADV_DONTNEED); fn's return value.
  */

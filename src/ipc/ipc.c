@@ -145,7 +145,7 @@ ipc_decode(struct ipc_msg *m, const void *frame, size_t n)
 int
 ipc_send(int fd, const struct ipc_msg *m)
 {
-	unsigned char frame[KF_IPC_MSG_MAX];
+	unsigned char frame[KF_IPC_MSG_MAX] SYS_UNINIT;
 	uint32_t t = m->type, l = (uint32_t)m->len;
 	unsigned char h[IPC_HDR_LEN] = { t >> 24, t >> 16, t >> 8, t, l >> 24,
 		l >> 16, l >> 8, l };
@@ -161,7 +161,7 @@ ipc_send(int fd, const struct ipc_msg *m)
 int
 ipc_recv(int fd, struct ipc_msg *m)
 {
-	unsigned char frame[KF_IPC_MSG_MAX];
+	unsigned char frame[KF_IPC_MSG_MAX] SYS_UNINIT;
 	struct iovec iov = { frame, sizeof(frame) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;

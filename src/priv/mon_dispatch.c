@@ -175,7 +175,7 @@ mon_dispatch(struct mon_state *st, const struct mon_ops *ops, enum mon_src src,
     const void *frame, size_t n, struct mon_out *out)
 {
 	const struct mon_req *rq = NULL;
-	struct ipc_msg msg;
+	struct ipc_msg msg SYS_UNINIT;
 	enum mon_verdict v;
 
 	out->why[0] = '\0';
@@ -271,7 +271,7 @@ enum mon_verdict
 mon_serve_one(struct mon_state *st, const struct mon_ops *ops, enum mon_src src,
     int fd, struct mon_out *out, int *gone)
 {
-	unsigned char frame[KF_IPC_MSG_MAX];
+	unsigned char frame[KF_IPC_MSG_MAX] SYS_UNINIT;
 	enum mon_verdict v;
 	ssize_t n;
 	int rfd;

@@ -46,7 +46,7 @@ mon_metrics_init(const struct conf *c, int report_fd)
 void
 mon_metrics_verify(const struct conf *c, const char *user)
 {
-	struct ipc_msg m;
+	struct ipc_msg m SYS_UNINIT;
 
 	if (!t.on || auth_is_anonymous(c, user))
 		return;
@@ -57,7 +57,7 @@ mon_metrics_verify(const struct conf *c, const char *user)
 void
 mon_metrics_login(unsigned result, unsigned method)
 {
-	struct ipc_msg m;
+	struct ipc_msg m SYS_UNINIT;
 
 	if (!t.on)
 		return;
@@ -76,7 +76,7 @@ put_u64(struct ipc_msg *m, uint64_t v)
 void
 mon_metrics_flush(void)
 {
-	struct ipc_msg m;
+	struct ipc_msg m SYS_UNINIT;
 	int d, r;
 
 	if (!t.on || !t.dirty)

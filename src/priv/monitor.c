@@ -245,7 +245,7 @@ static void
 op_report_failed(void *ctx)
 {
 	struct mon *m = ctx;
-	struct ipc_msg rep;
+	struct ipc_msg rep SYS_UNINIT;
 
 	ipc_init(&rep, LSN_LOGIN_FAILED);
 	if (ipc_send(m->a->report_fd, &rep) < 0)
@@ -261,7 +261,7 @@ op_who_report(void *ctx, const struct mon_who *w, int64_t now_ms)
 {
 	struct mon *m = ctx;
 	const char *user = m->st.logged_in ? m->id.name : "";
-	struct ipc_msg rep;
+	struct ipc_msg rep SYS_UNINIT;
 	int64_t age = now_ms - w->at_ms;
 
 	if (w->at_ms == 0 || age < 0)
@@ -284,7 +284,7 @@ static void
 op_login_state(void *ctx, int logged_in)
 {
 	struct mon *m = ctx;
-	struct ipc_msg rep;
+	struct ipc_msg rep SYS_UNINIT;
 
 	/* the user stamped on this session's log records from here on */
 	log_set_user(logged_in ? m->id.name : NULL, m->id.anonymous);
@@ -392,7 +392,7 @@ op_proxy_admit(void *ctx, const struct sockaddr_storage *src)
 {
 	struct mon *m = ctx;
 	char line[128];
-	struct ipc_msg rep;
+	struct ipc_msg rep SYS_UNINIT;
 	int code = -1, n;
 
 	ipc_init(&rep, LSN_PROXY);
@@ -436,7 +436,7 @@ op_reserve(void *ctx, const char *user, int anonymous, unsigned max)
 {
 	static uint32_t seq;
 	struct mon *m = ctx;
-	struct ipc_msg rep;
+	struct ipc_msg rep SYS_UNINIT;
 	int64_t until = sys_now_ms() + KF_RESERVE_VERDICT_MS, left;
 	int code;
 
@@ -461,7 +461,7 @@ static void
 op_release(void *ctx)
 {
 	struct mon *m = ctx;
-	struct ipc_msg rep;
+	struct ipc_msg rep SYS_UNINIT;
 
 	ipc_init(&rep, LSN_LOGIN_STATE);
 	if (ipc_put_u32(&rep, 0) < 0 ||
@@ -581,7 +581,7 @@ op_ccc(void *ctx)
 	struct mon *m = ctx;
 	int64_t until = sys_now_ms() + KF_TLS_CCC_MS;
 	struct mon_out out;
-	struct ipc_msg r;
+	struct ipc_msg r SYS_UNINIT;
 	int gone;
 
 	ipc_init(&r, RELAY_CCC);

@@ -129,7 +129,7 @@ ctrl_read_line(struct ctrl *c, char *out, size_t *outlen, int timeout_ms)
 int
 ctrl_take_abor(struct ctrl *c)
 {
-	char line[KF_LINE_MAX + 1];
+	char line[KF_LINE_MAX + 1] SYS_UNINIT;
 	size_t off = 0, n, linelen, next;
 	char *nl;
 	ssize_t r;
@@ -177,7 +177,7 @@ ctrl_write(struct ctrl *c, const char *p, size_t n)
 int
 ctrl_reply(struct ctrl *c, int code, const char *fmt, ...)
 {
-	char line[KF_REPLY_MAX];
+	char line[KF_REPLY_MAX] SYS_UNINIT;
 	va_list ap;
 	int n, m;
 

@@ -67,7 +67,7 @@ finish(struct pre *p, int code, const char *text)
 static uint32_t
 ask_monitor(struct pre *p, const char *pass)
 {
-	struct ipc_msg m;
+	struct ipc_msg m SYS_UNINIT;
 	uint32_t result;
 
 	ipc_init(&m, MON_LOGIN);
@@ -204,7 +204,7 @@ drop_pipelined(struct pre *p)
 static void
 do_auth(struct pre *p, const struct cmd *c)
 {
-	struct ipc_msg m;
+	struct ipc_msg m SYS_UNINIT;
 	uint32_t ok;
 
 	if (!tls_configured(p->si->conf)) {
@@ -331,7 +331,7 @@ run(const struct session_info *si, int greet)
 {
 	const struct conf *conf = si->conf;
 	int64_t deadline = sys_now_ms() + (int64_t)conf->login_timeout * 1000;
-	char line[KF_LINE_MAX + 1];
+	char line[KF_LINE_MAX + 1] SYS_UNINIT;
 	enum line_status st;
 	struct pre p;
 	sigset_t old;

@@ -258,7 +258,7 @@ clears_rest(enum cmd_id id)
 static void
 who_send(struct sess *s, const char *verb, const char *path, uint64_t bytes)
 {
-	struct ipc_msg m;
+	struct ipc_msg m SYS_UNINIT;
 
 	ipc_init(&m, MON_STATUS);
 	if (ipc_put_str(&m, verb, KF_WHO_VERB_MAX) < 0 ||
@@ -396,7 +396,7 @@ sess_new(const struct session_info *si, const struct auth_identity *id,
 static int
 serve_line(struct sess *s)
 {
-	char line[KF_LINE_MAX + 1];
+	char line[KF_LINE_MAX + 1] SYS_UNINIT;
 	enum line_status st;
 	sigset_t old;
 	size_t n;
