@@ -55,6 +55,7 @@
 #define KF_SECCOMP_INSNS_MAX	1024	/* instructions of a prepared seccomp program */
 #define KF_STACK_KEEP		4096	/* stack kept below the frame that sheds memory */
 #define KF_STACK_SHED		(512 * 1024)	/* stack range given back below that (inside the 1 MiB guard gap) */
+#define KF_SHED_IDLE_MS		500	/* a logged-in monitor or worker idle this long gives back its start-up memory */
 
 #endif
 

@@ -246,8 +246,8 @@ sys_close(int *fd)
 }
 
 /*
- * A long-lived process about to wait (a monitor after login, a
- * post-login worker before its first command) gives back what its
+ * A long-lived process idle for KF_SHED_IDLE_MS (a monitor after login,
+ * a post-login worker waiting for a command) gives back what its
  * start-up used and no longer needs: free heap pages (malloc_trim) and
  * the stack pages below the caller's frame that deeper calls (sandbox
  * set-up, login) wrote. Those were copies made at fork or fresh pages:

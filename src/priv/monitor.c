@@ -70,6 +70,7 @@ struct mon {
 	int relay_ipc; /* MON_TLS_SESSION in, or -1 */
 	size_t tls_sess_len; /* 0: none */
 	unsigned char tls_sess[KF_TLS_SESSION_MAX];
+	int shed_pending; /* logged in: shed once idle (KF_SHED_IDLE_MS) */
 };
 
 /*
@@ -630,9 +631,9 @@ earlier(int64_t a, int64_t b)
 static int
 serve_worker(struct mon *m, int64_t deadline_ms, int status_wanted)
 {
-	int64_t kill_at = deadline_ms, now, wake;
+	int64_t kill_at = deadline_ms, now, wake, shed_at;
 	struct pollfd p[6];
-	int status = -1, term_sent = 0, kick_sent = 0;
+	int status = -1, term_sent = 0, kick_sent = 0, n;
 
 	for (;;) {
 		now = sys_now_ms();
@@ -671,7 +672,17 @@ serve_worker(struct mon *m, int64_t deadline_ms, int status_wanted)
 			.events = POLLIN };
 		/* a MON_STATUS waiting for its slot wakes the loop too */
 		wake = earlier(kill_at, mon_who_flush(&m->st, &mon_ops, now));
-		if (poll(p, 6, wake < 0 ? -1 : (int)(wake - now)) <= 0)
+		shed_at = m->shed_pending ? now + KF_SHED_IDLE_MS : -1;
+		if ((n = poll(p, 6,
+			 earlier(wake, shed_at) < 0 ?
+			     -1 :
+			     (int)(earlier(wake, shed_at) - now))) == 0 &&
+		    shed_at >= 0 && (wake < 0 || shed_at < wake)) {
+			/* idle that long: give back what the login used */
+			m->shed_pending = 0;
+			sys_shed_memory();
+		}
+		if (n <= 0)
 			continue;
 		if (p[4].revents)
 			relay_message(m);
@@ -823,7 +834,8 @@ session_phase(struct mon *m)
 	 */
 	sandbox_monitor_shrink(m->a->conf, m->id.anonymous && m->a->owner_ok);
 	log_forward_open(m->log, "worker kf-session");
-	sys_shed_memory(); /* the login's stack and heap: idle from here */
+	/* the login's stack and heap, once the session is idle */
+	m->shed_pending = 1;
 	status = serve_worker(m, worker_deadline(m, -1), 1);
 	auth_session_close(); /* logout (REIN) or the end: PAM session */
 	if (status == SESSION_EXIT_DRAINED || status == SESSION_EXIT_CUT)

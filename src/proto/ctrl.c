@@ -87,11 +87,14 @@ fill(struct ctrl *c)
  * is dropped up to its LF and reported once as LINE_TOO_LONG.
  * timeout_ms bounds the whole line, not the gap between two bytes: a
  * client trickling a byte at a time gets LINE_TIMEOUT all the same.
+ * c->on_idle, if set, runs once when the wait has lasted
+ * KF_SHED_IDLE_MS.
  */
 enum line_status
 ctrl_read_line(struct ctrl *c, char *out, size_t *outlen, int timeout_ms)
 {
-	int64_t deadline = sys_now_ms() + timeout_ms, left;
+	int64_t deadline = sys_now_ms() + timeout_ms, left, wait;
+	void (*idle)(void);
 	enum line_status st;
 	ssize_t n;
 	int r;
@@ -105,9 +108,18 @@ ctrl_read_line(struct ctrl *c, char *out, size_t *outlen, int timeout_ms)
 		}
 		if ((left = deadline - sys_now_ms()) <= 0)
 			return LINE_TIMEOUT;
+		wait = c->on_idle != NULL && left > KF_SHED_IDLE_MS ?
+		    KF_SHED_IDLE_MS :
+		    left;
 		r = c->wait_mask != NULL ?
-		    sys_poll1_mask(c->fd, POLLIN, (int)left, c->wait_mask) :
-		    sys_poll1(c->fd, POLLIN, (int)left);
+		    sys_poll1_mask(c->fd, POLLIN, (int)wait, c->wait_mask) :
+		    sys_poll1(c->fd, POLLIN, (int)wait);
+		if (r == 0 && wait < left) { /* idle: once */
+			idle = c->on_idle;
+			c->on_idle = NULL;
+			idle();
+			continue;
+		}
 		if (r == 0)
 			return LINE_TIMEOUT;
 		if (r < 0)

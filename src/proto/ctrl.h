@@ -27,6 +27,8 @@ struct ctrl {
 	int broken; /* write failed: session is over */
 	/* waiting for a line: unblock these signals only inside the wait */
 	const sigset_t *wait_mask; /* NULL: plain poll */
+	/* run once when a wait for a line has lasted KF_SHED_IDLE_MS */
+	void (*on_idle)(void);
 	size_t len;
 	char in[KF_LINE_MAX + 1];
 };

@@ -434,7 +434,8 @@ session_run(const struct session_info *si, const struct auth_identity *id,
 {
 	struct sess *s = sess_new(si, id, rootfd);
 
-	sys_shed_memory(); /* what the sandbox set-up used */
+	/* what the sandbox set-up used, once the session is idle */
+	s->ctrl.on_idle = sys_shed_memory;
 	ctrl_reply(&s->ctrl, 230, "Login successful.");
 	while (!s->quit && !s->ctrl.broken)
 		if (serve_line(s) < 0)
