@@ -662,9 +662,18 @@ serve_worker(struct mon *m, int64_t deadline_ms, int status_wanted)
 				mon_exit = SESSION_EXIT_CUT;
 			break;
 		}
+		/*
+		 * The spawner's SPAWN_STARTED is read once the worker has
+		 * closed both channels (its end, or a spawner that could not
+		 * start it), or for a signal: not a wake-up of its own.
+		 */
+		if (m->w.pending && m->ipc < 0 && m->log < 0 &&
+		    spawn_started(&m->w) < 0)
+			die("no worker: the spawner did not answer");
 		p[0] = (struct pollfd){ .fd = m->ipc, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = m->log, .events = POLLIN };
-		p[2] = (struct pollfd){ .fd = m->w.reply, .events = POLLIN };
+		p[2] = (struct pollfd){ .fd = m->w.pending ? -1 : m->w.reply,
+			.events = POLLIN };
 		p[3] = (struct pollfd){ .fd = m->relay_log, .events = POLLIN };
 		p[4] = (struct pollfd){ .fd = m->relay_ipc, .events = POLLIN };
 		/* without a status, the exit itself is enough: no spawner hop */
@@ -740,6 +749,9 @@ relay_start(struct mon *m)
 	fds[2] = lg[1];
 	fds[3] = ipc[1];
 	request_worker(m, SPAWN_ROLE_RELAY, fds, 4, 0, &m->relay);
+	/* relay_stop waits on the reply socket for its end: read it now */
+	if (spawn_started(&m->relay) < 0)
+		die("no worker: the spawner did not answer");
 	close(sp[1]);
 	close(lg[1]);
 	close(ipc[1]);

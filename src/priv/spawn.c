@@ -407,16 +407,22 @@ spawn_check_tls(const struct conf *c, char *why, size_t whysz)
 	return 0;
 }
 
-/* The reply socket comes first; the worker's fds follow in order. */
+/*
+ * The reply socket comes first; the worker's fds follow in order. The
+ * monitor does not wait here for the spawner's SPAWN_STARTED: it goes
+ * on to serve the worker, and reads the pidfd when it first needs it
+ * (a signal, the worker's end), one wake-up fewer per worker.
+ */
 int
 spawn_request(int chan, uint32_t type, const struct handoff *h, const int *fds,
     size_t nfds, struct spawned *w)
 {
-	int all[KF_IPC_FDS_MAX], rp[2], pidfd = -1;
+	int all[KF_IPC_FDS_MAX], rp[2];
 	size_t i;
 	int r;
 
 	w->pidfd = w->reply = -1;
+	w->pending = 0;
 	if (chan < 0 || nfds + 1 > KF_IPC_FDS_MAX ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rp) < 0)
 		return -1;
@@ -425,14 +431,30 @@ spawn_request(int chan, uint32_t type, const struct handoff *h, const int *fds,
 		all[i + 1] = fds[i];
 	r = ipc_send_fds(chan, type, h, sizeof(*h), all, nfds + 1);
 	close(rp[1]);
-	if (r < 0 || sys_poll1(rp[0], POLLIN, KF_SPAWN_REPLY_MS) <= 0 ||
-	    ipc_recv_fds(rp[0], SPAWN_STARTED, NULL, 0, &pidfd, 1, NULL, NULL) <
-		0) {
+	if (r < 0) {
 		close(rp[0]);
 		return -1;
 	}
-	w->pidfd = pidfd;
 	w->reply = rp[0];
+	w->pending = 1;
+	return 0;
+}
+
+int
+spawn_started(struct spawned *w)
+{
+	int pidfd = -1;
+
+	if (!w->pending)
+		return w->reply >= 0 ? 0 : -1;
+	w->pending = 0;
+	if (sys_poll1(w->reply, POLLIN, KF_SPAWN_REPLY_MS) <= 0 ||
+	    ipc_recv_fds(w->reply, SPAWN_STARTED, NULL, 0, &pidfd, 1, NULL,
+		NULL) < 0) {
+		sys_close(&w->reply);
+		return -1;
+	}
+	w->pidfd = pidfd;
 	return 0;
 }
 
@@ -442,7 +464,7 @@ spawn_reap(struct spawned *w)
 	struct spawn_exit e;
 	int status = -1;
 
-	if (w->reply >= 0 &&
+	if (spawn_started(w) == 0 &&
 	    ipc_recv_fds(w->reply, SPAWN_EXITED, &e, sizeof(e), NULL, 0, NULL,
 		NULL) == 0 &&
 	    e.code == CLD_EXITED)
@@ -453,8 +475,10 @@ spawn_reap(struct spawned *w)
 }
 
 void
-spawn_kill(const struct spawned *w, int sig)
+spawn_kill(struct spawned *w, int sig)
 {
+	if (w->pending)
+		(void)spawn_started(w);
 	if (w->pidfd >= 0)
 		syscall(SYS_pidfd_send_signal, w->pidfd, sig, NULL, 0);
 }

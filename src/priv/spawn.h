@@ -116,21 +116,29 @@ int spawn_check_tls(const struct conf *, char *why, size_t whysz);
 
 /* A worker as the monitor sees it. */
 struct spawned {
-	int pidfd; /* signals: pidfd_send_signal */
+	int pidfd; /* signals: pidfd_send_signal; -1 until started */
 	int reply; /* SPAWN_EXITED arrives here; closing it kills the worker */
+	int pending; /* SPAWN_STARTED (with the pidfd) not read yet */
 };
 
 /*
  * Monitor: asks the spawner on chan for a worker of request type with
  * the handoff and fds (the worker's, in order; the reply socket is
- * added here). 0 and *w filled, or -1.
+ * added here). 0 and *w filled (pending: the spawner's SPAWN_STARTED
+ * is read when first needed, spawn_started), or -1.
  */
 int spawn_request(int chan, uint32_t type, const struct handoff *,
     const int *fds, size_t nfds, struct spawned *w);
+/*
+ * Reads the pending SPAWN_STARTED and its pidfd, waiting up to
+ * KF_SPAWN_REPLY_MS. 0 (also when read before), or -1: no worker (the
+ * reply socket is closed).
+ */
+int spawn_started(struct spawned *);
 /* Reads SPAWN_EXITED: the worker's exit status (exited), else -1. */
 int spawn_reap(struct spawned *);
 /* Signals the worker (no-op when gone). */
-void spawn_kill(const struct spawned *, int sig);
+void spawn_kill(struct spawned *, int sig);
 /* Kills the worker, waits up to ms for its end, closes both fds. */
 int spawn_end(struct spawned *, int ms);
 
