@@ -330,7 +330,9 @@ dispatch(struct sess *s, char *line, size_t n)
 	else {
 		s->who_verb = c.def->name;
 		handlers[id](s, &c);
-		who_idle(s);
+		/* after QUIT the row goes with the session: no report */
+		if (!s->quit)
+			who_idle(s);
 	}
 	/* RNFR must be followed by RNTO */
 	if (id != CMD_RNFR)
