@@ -385,7 +385,7 @@ check_login(const struct conf *c, const char *inline_users,
     const struct conf_vhost *vh, const char *user, const char *pass,
     struct auth_identity *id, int here)
 {
-	struct users_entry e;
+	struct users_entry e SYS_UNINIT; /* filled before read */
 
 	if (auth_is_anonymous(c, user))
 		return anon_identity(c, vh, id);
@@ -422,7 +422,7 @@ check_vhost(const struct conf *c, const char *inline_users,
     const struct conf_vhost *vh, const char *user, const char *pass,
     struct auth_identity *id, int here)
 {
-	struct auth_identity tmp;
+	struct auth_identity tmp SYS_UNINIT; /* filled before read */
 	int r;
 
 	if (identity_start(c, user, &tmp) < 0)

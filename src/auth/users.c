@@ -501,7 +501,7 @@ int
 users_find(const char *text, size_t len, const char *name,
     struct users_entry *out, size_t *lineno, const char **err)
 {
-	struct users_entry e;
+	struct users_entry e SYS_UNINIT; /* users_parse_line clears it */
 	const char *p = text, *end = text + len, *line;
 	size_t n, no = 0;
 	int r, found = 0;
