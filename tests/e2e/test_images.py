@@ -1,8 +1,10 @@
 """Each unprivileged role starts from a fresh image (issue 13): workers are
 forked by a per-role spawner that the listener executed afresh, so they
-never hold memory a privileged process used. Password checks run in a
-short-lived child of the monitor, so not even the monitor keeps another
-account's hash. A worker or relay dies with its monitor."""
+never hold memory a privileged process used. Password checks run where
+their memory dies with the verdict (users file: in the monitor, on stack
+pages it gives back and in a mapping it unmaps; PAM: a short-lived
+child), so not even the monitor keeps another account's hash. A worker
+or relay dies with its monitor."""
 
 import ftplib
 import os
@@ -12,9 +14,9 @@ import subprocess
 
 import pytest
 
-from conftest import (BIN, WORKER_BIN, IS_ROOT, NOBODY, RawClient, children, descendants_named,
-                      is_sanitized, memory_holds, proc_status, requires_root,
-                      wait_for)
+from conftest import (BIN, WORKER_BIN, IS_ROOT, NOBODY, RawClient, children,
+                      descendants_named, is_sanitized, memory_holds, proc_status,
+                      requires_root, user_add, wait_for)
 from tls_helpers import TLSRaw, certs, client_ctx, tls_conf, tls_login  # noqa: F401
 
 ACCOUNTS = {"kfimga": "Img-A-pass-1", "kfimgb": "Img-B-pass-2"}
@@ -133,6 +135,50 @@ def test_session_after_pam_login_holds_no_other_hash(start_server, accounts):
     # not even its own: the worker's image never saw the shadow file
     assert not memory_holds(sess, needles_of([accounts["kfimga"]]))
     assert not memory_holds(one(srv, "kf-monitor"), needles_of(accounts.values()))
+    c.close()
+
+
+def sha512_line(name, password, home):
+    """A users-file line with a sha512-crypt hash (crypt(3), libxcrypt)."""
+    import crypt  # noqa: deprecated in 3.11, still there; the hash is libxcrypt's
+    h = crypt.crypt(password, crypt.mksalt(crypt.METHOD_SHA512))
+    return f"{name}:{h}:{NOBODY}:{NOBODY}:{home}:write\n", h
+
+
+@pytest.mark.parametrize("kind", ["argon2id", "sha512"])
+def test_monitor_users_file_check_keeps_no_hash(start_server, tmp_path, kind):
+    """A users-file login is checked in the monitor itself, no fork: after a
+    wrong password for one account and a good login of another, the
+    monitor holds neither account's hash, nor the other lines of the file
+    it read (three accounts in the file, argon2id or sha512-crypt)."""
+    skip_if_sanitized()
+    srv = start_server(conf_extra={"max_login_failures": "10",
+                                   "login_fail_delay_ms": "0"})
+    home = tmp_path / "h"
+    home.mkdir()
+    os.chmod(tmp_path, 0o755)
+    os.chmod(home, 0o777)
+    if kind == "argon2id":
+        for name in ("kfother1", "kfother2"):
+            r = user_add(srv.users, name, "Other-pass-" + name, home)
+            assert r.returncode == 0, r.stderr
+    else:
+        for name in ("kfother1", "kfother2"):
+            line, _ = sha512_line(name, "Other-pass-" + name, home)
+            with open(srv.users, "a") as f:
+                f.write(line)
+    hashes = [x.split(":")[1] for x in srv.users.read_text().splitlines()
+              if x and not x.startswith("#")]
+    assert len(hashes) == 3
+    c = RawClient(srv.port)
+    assert c.reply().startswith("220")
+    assert c.cmd("USER kfother1").startswith("331")
+    assert c.cmd("PASS wrong-password").startswith("530")
+    mon = one(srv, "kf-monitor")
+    assert c.cmd("USER kfother2").startswith("331")
+    assert c.cmd("PASS Other-pass-kfother2").startswith("230")
+    one(srv, "kf-session")
+    assert not memory_holds(mon, needles_of(hashes)), "the monitor holds a users-file hash"
     c.close()
 
 
