@@ -631,10 +631,23 @@ earlier(int64_t a, int64_t b)
 static int
 serve_worker(struct mon *m, int64_t deadline_ms, int status_wanted)
 {
-	int64_t kill_at = deadline_ms, now, wake, shed_at;
+	int64_t kill_at = deadline_ms, now, wake, shed_at, t;
+	struct timespec ts;
+	sigset_t stop, open_mask;
 	struct pollfd p[6];
 	int status = -1, term_sent = 0, kick_sent = 0, n;
 
+	/*
+	 * A stop or a kick arriving while the loop works (between its look
+	 * at the flags and the wait) stays pending until ppoll opens the
+	 * mask again, which it then interrupts at once: never missed until
+	 * the worker's next frame.
+	 */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGUSR2);
+	sigaddset(&stop, SESSION_SIG_CUT);
+	sigprocmask(SIG_BLOCK, &stop, &open_mask);
 	for (;;) {
 		now = sys_now_ms();
 		if (mon_kick && !kick_sent) {
@@ -682,10 +695,11 @@ serve_worker(struct mon *m, int64_t deadline_ms, int status_wanted)
 		/* a MON_STATUS waiting for its slot wakes the loop too */
 		wake = earlier(kill_at, mon_who_flush(&m->st, &mon_ops, now));
 		shed_at = m->shed_pending ? now + KF_SHED_IDLE_MS : -1;
-		if ((n = poll(p, 6,
-			 earlier(wake, shed_at) < 0 ?
-			     -1 :
-			     (int)(earlier(wake, shed_at) - now))) == 0 &&
+		t = earlier(wake, shed_at) < 0 ? -1 :
+						 earlier(wake, shed_at) - now;
+		ts.tv_sec = t < 0 ? 0 : (time_t)(t / 1000);
+		ts.tv_nsec = t < 0 ? 0 : (long)(t % 1000) * 1000000L;
+		if ((n = ppoll(p, 6, t < 0 ? NULL : &ts, &open_mask)) == 0 &&
 		    shed_at >= 0 && (wake < 0 || shed_at < wake)) {
 			/* idle that long: give back what the login used */
 			m->shed_pending = 0;
@@ -723,6 +737,7 @@ serve_worker(struct mon *m, int64_t deadline_ms, int status_wanted)
 		;
 	sys_close(&m->ipc);
 	sys_close(&m->log);
+	sigprocmask(SIG_SETMASK, &open_mask, NULL);
 	return status;
 }
 
