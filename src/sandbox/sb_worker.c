@@ -446,38 +446,37 @@ sandbox_enter(const struct sandbox_spec *s)
 	return rootfd;
 }
 
-static int spawner_root; /* the spawner was root: it chrooted */
-
 /*
  * A spawner of unprivileged workers (pre-login, relay): root goes into
  * spec->root as spec->uid/gid, rootless pins its ids; no capability,
- * no_new_privs, not dumpable. What is per worker (rlimits, Landlock,
- * the phase's seccomp program) sandbox_child() adds in each child.
+ * no_new_privs, not dumpable, and the pre-login Landlock domain (no
+ * file at all, checked): its workers inherit it with the fork, the
+ * kernel lets no process leave its domain, and the spawner has nothing
+ * left to open. What is per worker (the death signal, rlimits, the
+ * phase's seccomp program) sandbox_child() adds in each child.
  */
 void
 sandbox_spawner(const struct sandbox_spec *s)
 {
-	int root = geteuid() == 0;
+	struct sandbox_spec none = { .phase = SANDBOX_PRELOGIN, .root = "/" };
+	int root = geteuid() == 0, rootfd;
 
-	close(take_identity(s, "refusing to run a spawner as uid or gid 0"));
+	rootfd = take_identity(s, "refusing to run a spawner as uid or gid 0");
 	drop_caps();
 	sb_no_new_privs();
-	spawner_root = root;
+	apply_landlock(&none, rootfd, root);
+	close(rootfd);
 }
 
-/* In a child of sandbox_spawner()'s process: the rest of the sandbox. */
+/*
+ * In a child of sandbox_spawner()'s process: the rest of the sandbox.
+ * Landlock came with the fork (the spawner's own domain, see above).
+ */
 void
 sandbox_child(enum sandbox_phase phase, pid_t parent)
 {
-	struct sandbox_spec sp = { .phase = phase, .root = "/" };
-	int rootfd;
-
 	die_with_parent(parent);
 	set_rlimits(phase);
-	if ((rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-		sb_fail("open root");
-	apply_landlock(&sp, rootfd, spawner_root);
-	close(rootfd);
 	sb_mark_sandboxed();
 	if (seccomp_apply(phase) < 0)
 		sb_fail("seccomp");
