@@ -5,7 +5,8 @@
  * private key. It sets itself up once for its role, then forks one
  * worker per request from a monitor:
  *   prelogin   service user in the empty root (rootless: Landlock),
- *              no capabilities; each child adds rlimits, Landlock and
+ *              no capabilities, Landlock with no file (inherited by its
+ *              workers); each child adds rlimits and
  *              the pre-login seccomp program, runs prelogin_run.
  *   postlogin  keeps only CAP_SETUID, CAP_SETGID, CAP_SYS_CHROOT,
  *              CAP_SETPCAP, CAP_DAC_READ_SEARCH and CAP_KILL (and
