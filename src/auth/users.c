@@ -616,13 +616,22 @@ users_format_line(const struct users_entry *e, struct buf *b)
 	return buf_append(b, "\n", 1);
 }
 
+/*
+ * By offset (pread), not by the file position: an inherited descriptor
+ * (the inline users' memfd) shares its position with every monitor.
+ */
 static int
 read_all(int fd, char *p, size_t max, size_t *len)
 {
 	ssize_t r;
 
 	*len = 0;
-	while ((r = sys_read(fd, p + *len, max + 1 - *len)) > 0) {
+	for (;;) {
+		r = pread(fd, p + *len, max + 1 - *len, (off_t)*len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
 		*len += (size_t)r;
 		if (*len > max)
 			return -EFBIG;
@@ -659,14 +668,12 @@ users_empty(char **text, size_t *len)
 }
 
 int
-users_load(const char *path, char **text, size_t *len)
+users_load_fd(int fd, char **text, size_t *len)
 {
 	struct stat st;
 	char *p = NULL;
-	int fd, r;
+	int r;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
-		return -errno;
 	if (fstat(fd, &st) < 0)
 		r = -errno;
 	else if (!S_ISREG(st.st_mode))
@@ -677,7 +684,6 @@ users_load(const char *path, char **text, size_t *len)
 		r = -ENOMEM;
 	else /* a file growing under us reads as too big */
 		r = read_all(fd, p, (size_t)st.st_size, len);
-	close(fd);
 	if (r < 0 || p == NULL) { /* p: errno was 0 */
 		users_unload(p);
 		return r < 0 ? r : -EIO;
@@ -685,6 +691,18 @@ users_load(const char *path, char **text, size_t *len)
 	p[*len] = '\0';
 	*text = p;
 	return 0;
+}
+
+int
+users_load(const char *path, char **text, size_t *len)
+{
+	int fd, r;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return -errno;
+	r = users_load_fd(fd, text, len);
+	close(fd);
+	return r;
 }
 
 void

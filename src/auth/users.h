@@ -80,6 +80,8 @@ int users_format_perms(struct buf *, const char **sep, const struct perm_set *);
  * other accounts' lines never reach the caller's heap.
  */
 int users_load(const char *path, char **text, size_t *len);
+/* users_load() of an open regular file (a memfd), read by offset. */
+int users_load_fd(int fd, char **text, size_t *len);
 void users_unload(char *text);
 /* An empty text in such a mapping (a users file yet to be made); 0 or -1. */
 int users_empty(char **text, size_t *len);

@@ -3,14 +3,13 @@
  * the verdict and the monitor's heap only ever gets the verdict:
  *   - an anonymous login reads no secret (the account was looked up
  *     before the monitor was forked): the monitor checks it itself;
- *   - a users-file or inline-users password runs in a task of its own
- *     that shares the monitor's memory (clone CLONE_VM | CLONE_VFORK,
- *     the monitor waits) on a stack mapped for this check alone. The
- *     users file is read into a mapping of its own (users_load), the
- *     entry, crypt(3)'s data and argon2id's key are on that stack, and
- *     both mappings are unmapped before the monitor goes on
- *     (auth_check_here). No fork, no address space to copy and tear
- *     down: about a tenth of a fork's cost;
+ *   - a users-file or inline-users password is checked in the monitor
+ *     itself (auth_check_here), below a stack gap: the users file and
+ *     the inline users' memfd are read into mappings of their own
+ *     (users_load, users_unload), the entry, crypt(3)'s data and
+ *     argon2id's key are on the stack, and the stack pages the check
+ *     wrote go back to the kernel before the monitor goes on
+ *     (sys_call_shed). No fork, no address space to copy and tear down;
  *   - what that check cannot do in memory of its own (PAM, whose
  *     modules read the shadow file into the heap; users in PostgreSQL;
  *     a rehash; an argon2id string only libsodium's own check reads;
@@ -23,20 +22,19 @@
  *     worker's end), or before the next check.
  * With users_backend = postgresql the child asks kf-pgauth
  * (src/auth/pgask.c); -2 says the database is unavailable.
- * Runs in: monitor (verify_*), the check's own task, verifier child.
+ * Runs in: monitor (verify_*, the users-file check), verifier child.
  */
 #include <errno.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../auth/users.h"
 #include "../common/sys.h"
 #include "verify.h"
 
@@ -64,28 +62,17 @@ verify_init(int fd)
 }
 
 /*
- * The memfd's text, NUL-terminated, in a mapping of its own (*size
- * bytes, for munmap), or NULL.
+ * The inline users' memfd, NUL-terminated, in a mapping of its own
+ * (users_unload), or NULL.
  */
 static char *
-inline_text(size_t *size)
+inline_text(void)
 {
-	struct stat st;
+	size_t len;
 	char *t;
 
-	if (inline_fd < 0 || fstat(inline_fd, &st) < 0 || st.st_size < 0 ||
-	    (size_t)st.st_size > KF_USERS_FILE_MAX)
+	if (inline_fd < 0 || users_load_fd(inline_fd, &t, &len) < 0)
 		return NULL;
-	*size = (size_t)st.st_size + 1;
-	t = mmap(NULL, *size, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (t == MAP_FAILED)
-		return NULL;
-	if (pread(inline_fd, t, (size_t)st.st_size, 0) != st.st_size) {
-		munmap(t, *size);
-		return NULL;
-	}
-	t[st.st_size] = '\0';
 	return t;
 }
 
@@ -93,7 +80,6 @@ static void __attribute__((noreturn)) child(const struct check *k, int out)
 {
 	const char *text = k->inline_users;
 	struct verdict v;
-	size_t size;
 	int r;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -101,7 +87,7 @@ static void __attribute__((noreturn)) child(const struct check *k, int out)
 		_exit(1);
 	memset(&v, 0, sizeof(v));
 	if (text == NULL)
-		text = inline_text(&size); /* the exit unmaps it */
+		text = inline_text(); /* the exit unmaps it */
 	if (k->pass != NULL) {
 		r = auth_check_vhost(k->c, text, k->vh, k->user, k->pass,
 		    &v.id);
@@ -160,15 +146,13 @@ here_main(void *arg)
 	const struct check *k = h->k;
 	const char *text = k->inline_users;
 	char *mapped = NULL;
-	size_t size = 0;
 	int r;
 
 	if (text == NULL && inline_fd >= 0 &&
-	    (text = mapped = inline_text(&size)) == NULL)
+	    (text = mapped = inline_text()) == NULL)
 		return AUTH_ELSEWHERE;
 	r = auth_check_here(k->c, text, k->vh, k->user, k->pass, h->id);
-	if (mapped != NULL)
-		munmap(mapped, size);
+	users_unload(mapped);
 	return r;
 }
 
@@ -201,7 +185,6 @@ verify_login(const struct conf *c, const char *inline_users,
     struct auth_identity *id)
 {
 	struct check k = { c, inline_users, vh, user, pass };
-
 	int r;
 
 	if (auth_is_anonymous(c, user))
