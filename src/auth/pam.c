@@ -230,27 +230,20 @@ static void keeper_end(void);
 int
 auth_session_open(const struct conf *c, const struct auth_identity *id)
 {
-	int sv[2];
 	pid_t pid;
+	int fd;
 
 	if (!id->pam || keeper > 0)
 		return 0;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return -1;
-	if ((pid = fork()) < 0) {
+	if ((pid = sys_fork_pair(SOCK_STREAM, &fd)) < 0) {
 		log_warn("pam: session of user=%s has no keeper process: %-s",
 		    id->name, strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
 		return -1;
 	}
-	if (pid == 0) {
-		close(sv[0]);
-		keep_session(c, id, sv[1]);
-	}
-	close(sv[1]);
+	if (pid == 0)
+		keep_session(c, id, fd);
 	keeper = pid;
-	keeper_fd = sv[0];
+	keeper_fd = fd;
 	if (keeper_status(keeper_fd) == 0)
 		return 0;
 	keeper_end();

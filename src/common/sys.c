@@ -219,6 +219,26 @@ sys_memfd_sealed(const char *name, const void *p, size_t n)
 	return fd;
 }
 
+pid_t
+sys_fork_pair(int type, int *fd)
+{
+	int sv[2], e;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	if ((pid = fork()) < 0) {
+		e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		errno = e;
+		return -1;
+	}
+	close(sv[pid == 0 ? 0 : 1]);
+	*fd = sv[pid == 0 ? 1 : 0];
+	return pid;
+}
+
 /*
  * sys_memfd_sealed()'s reading side: fd is sealed against writes and
  * size changes and holds exactly n bytes, read into p. 0, or -1.

@@ -47,6 +47,13 @@ int sys_memfd_sealed(const char *name, const void *, size_t n);
  * back to the kernel (MADV_DONTNEED); fn's return value.
  */
 int sys_call_shed(int (*fn)(void *), void *arg);
+/*
+ * fork() with a socketpair of type (SOCK_STREAM, SOCK_SEQPACKET;
+ * close-on-exec) between parent and child: *fd is the caller's end in
+ * each (the other end closed there). The pid, 0 in the child, or -1
+ * (errno kept, both ends closed).
+ */
+pid_t sys_fork_pair(int type, int *fd);
 /* The sealed memfd's n bytes, checked: 0, or -1. */
 int sys_read_sealed(int fd, void *, size_t n);
 void sys_shed_memory(void);

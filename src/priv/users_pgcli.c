@@ -17,6 +17,7 @@
 
 #include "../auth/pgask.h"
 #include "../auth/users_pgcli.h"
+#include "../common/sys.h"
 #include "../ipc/ipc.h"
 #include "../ipc/proto.h"
 #include "spawn.h"
@@ -78,25 +79,17 @@ users_pgcli(const struct users_pgcli *p, uint32_t op, const char *name,
     const struct users_entry *e, users_pgcli_row row, void *arg, char *msg,
     size_t msgsz)
 {
-	int sv[2], r = -1, status;
+	int fd, r = -1, status;
 	pid_t pid;
 
 	snprintf(msg, msgsz, "the database helper failed");
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	if ((pid = sys_fork_pair(SOCK_SEQPACKET, &fd)) < 0)
 		return -1;
-	if ((pid = fork()) < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		spawn_exec_pgusers(sv[1]);
-	}
-	close(sv[1]);
-	if (send_req(sv[0], p, op, name, e) == 0)
-		r = read_answer(sv[0], row, arg, msg, msgsz);
-	close(sv[0]);
+	if (pid == 0)
+		spawn_exec_pgusers(fd);
+	if (send_req(fd, p, op, name, e) == 0)
+		r = read_answer(fd, row, arg, msg, msgsz);
+	close(fd);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return r;

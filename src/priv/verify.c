@@ -103,26 +103,18 @@ static int
 run(const struct check *k, struct auth_identity *id)
 {
 	struct verdict v;
-	int sv[2], r = -1;
+	int fd, r = -1;
 	ssize_t n;
 	pid_t pid;
 
 	verify_reap();
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	if ((pid = sys_fork_pair(SOCK_SEQPACKET, &fd)) < 0)
 		return -1;
-	if ((pid = fork()) < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		child(k, sv[1]);
-	}
-	close(sv[1]);
+	if (pid == 0)
+		child(k, fd);
 	memset(&v, 0, sizeof(v));
-	n = sys_read(sv[0], &v, sizeof(v));
-	close(sv[0]);
+	n = sys_read(fd, &v, sizeof(v));
+	close(fd);
 	pending = pid; /* it has nothing left to do but end */
 	if (n == (ssize_t)sizeof(v) && v.ok == 1) {
 		*id = v.id;
