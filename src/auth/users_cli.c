@@ -656,9 +656,8 @@ load(const char *file, int missing_ok, char **text, size_t *len)
 
 	if ((r = users_load(file, text, len)) == 0)
 		return 0;
-	if (r == -ENOENT && missing_ok) {
+	if (r == -ENOENT && missing_ok)
 		return users_empty(text, len);
-	}
 	fprintf(stderr, "keepftpd user: %s: %s\n", file, strerror(-r));
 	return -1;
 }

@@ -265,17 +265,7 @@ sys_close(int *fd)
 	}
 }
 
-/*
- * A long-lived process idle for KF_SHED_IDLE_MS (a monitor after login,
- * a post-login worker waiting for a command) gives back what its
- * start-up used and no longer needs: free heap pages (malloc_trim) and
- * the stack pages below the caller's frame that deeper calls (sandbox
- * set-up, login) wrote. Those were copies made at fork or fresh pages:
- * private memory of every idle session. Used again, they come back
- * zero-filled. The range stays inside the kernel's stack guard gap
- * (1 MiB below the stack), where nothing else is ever mapped; madvise
- * skips what is not mapped there.
- */
+/* The stack pages below the caller's frame back to the kernel. */
 static void __attribute__((noinline)) shed_stack(void)
 {
 	volatile char here = 0;
@@ -317,6 +307,17 @@ int __attribute__((noinline)) sys_call_shed(int (*fn)(void *), void *arg)
 	return r;
 }
 
+/*
+ * A long-lived process idle for KF_SHED_IDLE_MS (a monitor after login,
+ * a post-login worker waiting for a command) gives back what its
+ * start-up used and no longer needs: free heap pages (malloc_trim) and
+ * the stack pages below the caller's frame that deeper calls (sandbox
+ * set-up, login) wrote. Those were copies made at fork or fresh pages:
+ * private memory of every idle session. Used again, they come back
+ * zero-filled. The range stays inside the kernel's stack guard gap
+ * (1 MiB below the stack), where nothing else is ever mapped; madvise
+ * skips what is not mapped there.
+ */
 void __attribute__((noinline)) sys_shed_memory(void)
 {
 	malloc_trim(0);

@@ -695,8 +695,9 @@ serve_worker(struct mon *m, int64_t deadline_ms, int status_wanted)
 		/* a MON_STATUS waiting for its slot wakes the loop too */
 		wake = earlier(kill_at, mon_who_flush(&m->st, &mon_ops, now));
 		shed_at = m->shed_pending ? now + KF_SHED_IDLE_MS : -1;
-		t = earlier(wake, shed_at) < 0 ? -1 :
-						 earlier(wake, shed_at) - now;
+		/* -1: no timeout; a time already past: 0, never negative */
+		t = earlier(wake, shed_at);
+		t = t < 0 ? -1 : t > now ? t - now : 0;
 		ts.tv_sec = t < 0 ? 0 : (time_t)(t / 1000);
 		ts.tv_nsec = t < 0 ? 0 : (long)(t % 1000) * 1000000L;
 		if ((n = ppoll(p, 6, t < 0 ? NULL : &ts, &open_mask)) == 0 &&

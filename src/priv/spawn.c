@@ -477,8 +477,7 @@ spawn_reap(struct spawned *w)
 void
 spawn_kill(struct spawned *w, int sig)
 {
-	if (w->pending)
-		(void)spawn_started(w);
+	(void)spawn_started(w); /* the pidfd, if still pending */
 	if (w->pidfd >= 0)
 		syscall(SYS_pidfd_send_signal, w->pidfd, sig, NULL, 0);
 }
