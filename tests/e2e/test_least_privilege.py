@@ -318,6 +318,26 @@ def test_rein_then_auth_tls_after_the_shrink(start_server, certs, mode):
     c.close()
 
 
+# what the listener keeps in its bounding set (sb_priv.c server_caps): the
+# shipped unit's CapabilityBoundingSet and CAP_SYS_ADMIN (shared folders)
+SERVER_BND = sum(1 << c for c in (0, 1, 2, 5, 6, 7, 8, 10, 18, 21, 29))
+
+
+@requires_root
+def test_listener_limits_its_bounding_set(start_server):
+    """As root, the listener drops from its bounding set every capability
+    keepftpd does not use, as the shipped unit does, so nothing it or a
+    descendant executes can gain another; its own effective set stays."""
+    srv = start_server(mode="config", rootless=False)
+    own = caps(proc_status(os.getpid()), "CapBnd")
+    st = proc_status(srv.pid)
+    assert caps(st, "CapBnd") == own & SERVER_BND, st["CapBnd"]
+    assert caps(st, "CapEff") & ~SERVER_BND, "the listener's effective set shrank"
+    for name in ("kf-spawn-pre", "kf-spawn-post"):
+        for pid in descendants_named(srv.pid, name):
+            assert caps(proc_status(pid), "CapBnd") & ~SERVER_BND == 0
+
+
 @requires_root
 def test_pam_relogin_after_the_shrink(start_server, pam_user):
     """PAM (pam_unix reads /etc/shadow, NSS, audit) runs again in the
