@@ -172,7 +172,7 @@ auth_account(struct auth_account *a, const char *name, int force)
 	a->gid = pw != NULL ? pw->pw_gid : 0;
 }
 
-static struct auth_account anon_acct;
+static struct auth_account anon_acct SYS_HOT;
 
 void
 auth_anon_lookup(const struct conf *c, int force)

@@ -27,11 +27,11 @@
 #include "rate.h"
 #include "sys.h"
 
-static enum log_sink sink = LOG_SINK_STDERR;
+static enum log_sink sink SYS_HOT = LOG_SINK_STDERR;
 static int sink_fd = -1;
 static int max_prio = LOG_INFO;
 static char ident[32] = "keepftpd";
-static char prefix[160];
+static char prefix[160] SYS_HOT;
 
 void
 log_open(enum log_sink s, const char *id, int fd)
@@ -404,7 +404,7 @@ emit(int prio, const char *esc)
  */
 static int pipe_fd = -1; /* to kf-log (listener, monitors), or -1 */
 static int pipe_xfer_only; /* no log_file: the sink, and transfers to kf-log */
-static int pipe_held; /* this process's own lines to the sink for now */
+static int pipe_held SYS_HOT; /* this process's own lines to the sink for now */
 static unsigned long pipe_dropped; /* sent to stderr instead */
 static struct {
 	unsigned long id; /* 0: none */
@@ -412,7 +412,7 @@ static struct {
 	unsigned port;
 	char user[KF_USER_MAX + 1];
 	char access; /* 'a', 'r' or 0 */
-} stamp;
+} stamp SYS_HOT;
 
 void
 log_set_pipe(int fd, int xfer_only)
@@ -452,8 +452,8 @@ static struct {
 	char key[KF_LOG_KEY_MAX + 1];
 	char val[KF_LOG_FIELD_MAX + 1];
 	int num;
-} pending[PENDING_MAX];
-static size_t npending;
+} pending[PENDING_MAX] SYS_HOT;
+static size_t npending SYS_HOT;
 
 void
 log_field_str(const char *key, const char *val)
@@ -717,7 +717,7 @@ struct fwd_chan {
 
 static struct fwd_chan fwd[FWD_CHANS] = { { .fd = -1 }, { .fd = -1 },
 	{ .fd = -1 }, { .fd = -1 } };
-static unsigned fwd_next; /* the slot to take when all are used */
+static unsigned fwd_next SYS_HOT; /* the slot to take when all are used */
 
 static void
 fwd_summary(struct fwd_chan *ch)

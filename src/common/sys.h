@@ -43,6 +43,15 @@ int sys_memfd_sealed(const char *name, const void *, size_t n);
  */
 #define SYS_UNINIT __attribute__((uninitialized))
 /*
+ * A small static that the listener writes per connection, or that
+ * every monitor writes for its session: it goes in .data, the page
+ * every forked process writes anyway. Left in .bss, each such variable
+ * sits on a page of its own that the write (in the listener after the
+ * fork, or in the monitor) makes every monitor copy and keep for the
+ * whole session: 4 KiB each (docs/PERFORMANCE.md, idle sessions).
+ */
+#define SYS_HOT	   __attribute__((section(".data")))
+/*
  * fn(arg) on the stack below a gap, then the stack pages it wrote given
  * back to the kernel (MADV_DONTNEED); fn's return value.
  */
@@ -57,5 +66,14 @@ pid_t sys_fork_pair(int type, int *fd);
 /* The sealed memfd's n bytes, checked: 0, or -1. */
 int sys_read_sealed(int fd, void *, size_t n);
 void sys_shed_memory(void);
+/*
+ * n zeroed bytes in a private mapping of their own, for a large struct
+ * a forked process fills: only the pages it writes are ever its own
+ * (a static or a stack frame would be the parent's pages, copied), and
+ * sys_scratch_free gives them back. NULL on failure.
+ */
+void *sys_scratch(size_t n);
+/* Wipes and unmaps what sys_scratch(n) gave; p may be NULL. */
+void sys_scratch_free(void *p, size_t n);
 
 #endif

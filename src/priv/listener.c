@@ -67,16 +67,17 @@ struct slot {
 	int resv_anon;
 };
 
-static volatile sig_atomic_t got_term, got_hup, got_chld;
+static volatile sig_atomic_t got_term SYS_HOT, got_hup SYS_HOT,
+    got_chld SYS_HOT;
 static sigset_t run_mask; /* the mask before signals_setup blocked ours */
 static struct slot *slots;
-static size_t nslots, capslots;
+static size_t nslots SYS_HOT, capslots;
 static unsigned long next_id = 1;
 static struct bantab *bans; /* rates, failures, bans by address */
 static int report_rd = -1; /* failed logins from the monitors */
 static int report_wr = -1; /* the monitors' end (workers close it) */
-static int64_t last_sweep;
-static unsigned long evicted_seen;
+static int64_t last_sweep SYS_HOT;
+static unsigned long evicted_seen SYS_HOT;
 static int admin_fd = -1; /* `keepftpd ban` (admin_socket) */
 static struct spawner spawners[SPAWN_ROLES]; /* pid 0: not running */
 static int64_t spawner_died[SPAWN_ROLES]; /* when, for the restart */
@@ -1442,7 +1443,7 @@ service_lookup(const struct conf *c, struct monitor_args *a)
 	}
 }
 
-static int proxy_next; /* the session start_session makes is proxied */
+static int proxy_next SYS_HOT; /* the session start_session makes is proxied */
 
 static void
 start_session(struct listener *L, int fd, const struct sockaddr_storage *peer,
@@ -1893,10 +1894,10 @@ pg_bans_read(struct listener *L)
 static void
 reports_read(struct listener *L, int fd)
 {
-	static struct rate bucket;
-	static unsigned long dropped;
+	static struct rate bucket SYS_HOT;
+	static unsigned long dropped SYS_HOT;
 	static int64_t said_ms = -KF_DROP_SUMMARY_MS;
-	unsigned char frame[KF_LSN_MSG_MAX];
+	unsigned char frame[KF_LSN_MSG_MAX] SYS_UNINIT; /* recvmsg fills it */
 	union {
 		struct cmsghdr h;
 		char b[CMSG_SPACE(sizeof(struct ucred))];

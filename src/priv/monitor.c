@@ -24,7 +24,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -68,9 +67,10 @@ struct mon {
 	struct spawned relay; /* reply -1: none */
 	int relay_log; /* monitor end, or -1 */
 	int relay_ipc; /* MON_TLS_SESSION in, or -1 */
-	size_t tls_sess_len; /* 0: none */
-	unsigned char tls_sess[KF_TLS_SESSION_MAX];
 	int shed_pending; /* logged in: shed once idle (KF_SHED_IDLE_MS) */
+	size_t tls_sess_len; /* 0: none */
+	/* last: with no TLS session its page is never written */
+	unsigned char tls_sess[KF_TLS_SESSION_MAX];
 };
 
 /*
@@ -82,7 +82,7 @@ struct mon {
 static volatile sig_atomic_t mon_term;
 /* SIGUSR2 from the listener: `keepftpd kick` (the worker answers 421) */
 static volatile sig_atomic_t mon_kick;
-static struct mon *self; /* for die() */
+static struct mon *self SYS_HOT; /* for die() */
 static int mon_exit; /* SESSION_EXIT_DRAINED/CUT for the listener */
 
 static void
@@ -144,12 +144,12 @@ open_quota(struct mon *m)
  * The session as a spawner's child must know it (src/ipc/handoff.h):
  * the pre-login worker gets no key and no TLS session; the post-login
  * one the identity, the ticket keys and the control TLS session; the
- * relay the keys.
+ * relay the keys. h comes zeroed (sys_scratch): what a role does not
+ * get stays zero, and its pages are never written.
  */
 static void
 fill_handoff(struct mon *m, enum spawn_role r, struct handoff *h)
 {
-	memset(h, 0, sizeof(*h));
 	h->flags = (m->si.tls ? HANDOFF_TLS : 0) |
 	    (m->si.ccc ? HANDOFF_CCC : 0) |
 	    (m->si.host_done ? HANDOFF_HOST_DONE : 0) |
@@ -188,17 +188,19 @@ static void
 request_worker(struct mon *m, enum spawn_role r, const int *fds, size_t n,
     int quota, struct spawned *w)
 {
-	static struct handoff h; /* 13 KiB: not on the stack */
+	/* 14 KiB, in pages of its own that go back once sent */
+	struct handoff *h = sys_scratch(sizeof(*h));
+	int r2;
 
-	fill_handoff(m, r, &h);
+	if (h == NULL)
+		die("no memory for a worker request");
+	fill_handoff(m, r, h);
 	if (quota)
-		h.flags |= HANDOFF_QUOTA;
-	if (spawn_request(m->a->spawn_chan[r], spawn_types[r], &h, fds, n, w) <
-	    0) {
-		sodium_memzero(&h, sizeof(h));
+		h->flags |= HANDOFF_QUOTA;
+	r2 = spawn_request(m->a->spawn_chan[r], spawn_types[r], h, fds, n, w);
+	sys_scratch_free(h, sizeof(*h));
+	if (r2 < 0)
 		die("no worker: the spawner did not answer");
-	}
-	sodium_memzero(&h, sizeof(h));
 }
 
 /*
@@ -893,25 +895,33 @@ monitor_run(const struct monitor_args *a)
 {
 	struct sigaction sa;
 	sigset_t vmask;
-	struct mon m;
+	struct mon *m;
 	int64_t t0 = sys_now_ms();
 
-	memset(&m, 0, sizeof(m));
-	m.relay_log = -1;
-	m.relay_ipc = -1;
-	m.w.pidfd = m.w.reply = -1;
-	m.relay.pidfd = m.relay.reply = -1;
-	self = &m;
+	/*
+	 * In pages of its own (zeroed, and only the ones written become the
+	 * monitor's): on the stack, all 15 KiB would be copies of the
+	 * listener's stack pages, kept for the whole session.
+	 */
+	if ((m = sys_scratch(sizeof(*m))) == NULL) {
+		log_err("monitor: no memory");
+		_exit(1);
+	}
+	m->relay_log = -1;
+	m->relay_ipc = -1;
+	m->w.pidfd = m->w.reply = -1;
+	m->relay.pidfd = m->relay.reply = -1;
+	self = m;
 	verify_init(a->inline_fd);
 	mon_metrics_init(a->conf, a->report_fd);
-	m.a = a;
-	m.si.conf = a->conf;
-	m.si.ctrl_fd = a->ctrl_fd;
-	m.si.local = a->local;
-	m.si.peer = a->peer;
-	m.si.id = a->id;
-	m.si.start_ms = t0;
-	mon_ops.ctx = &m;
+	m->a = a;
+	m->si.conf = a->conf;
+	m->si.ctrl_fd = a->ctrl_fd;
+	m->si.local = a->local;
+	m->si.peer = a->peer;
+	m->si.id = a->id;
+	m->si.start_ms = t0;
+	mon_ops.ctx = m;
 	prctl(PR_SET_NAME, "kf-monitor");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
@@ -919,15 +929,15 @@ monitor_run(const struct monitor_args *a)
 	sigaction(SESSION_SIG_CUT, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
 	(void)signal(SIGUSR1, SIG_IGN);
-	addr_to_str(&a->peer, m.peer, sizeof(m.peer));
-	/* the peer may change once (MON_PROXY): the state reads m.si's */
-	mon_state_init(&m.st, a->conf, NULL, &m.si.peer, m.peer, &m.id,
-	    m.tls_sess, &m.tls_sess_len);
-	m.st.owner_ok = a->owner_ok;
-	m.st.owner_uid = a->owner_uid;
-	m.st.owner_gid = a->owner_gid;
-	log_set_prefix("[s%lu %s]", a->id, m.peer);
-	log_set_session(a->id, m.peer, addr_port(&a->peer));
+	addr_to_str(&a->peer, m->peer, sizeof(m->peer));
+	/* the peer may change once (MON_PROXY): the state reads m->si's */
+	mon_state_init(&m->st, a->conf, NULL, &m->si.peer, m->peer, &m->id,
+	    m->tls_sess, &m->tls_sess_len);
+	m->st.owner_ok = a->owner_ok;
+	m->st.owner_uid = a->owner_uid;
+	m->st.owner_gid = a->owner_gid;
+	log_set_prefix("[s%lu %s]", a->id, m->peer);
+	log_set_session(a->id, m->peer, addr_port(&a->peer));
 	log_info("connect%-s",
 	    a->implicit	 ? " (implicit TLS)" :
 		a->proxy ? " (proxy listener)" :
@@ -937,29 +947,29 @@ monitor_run(const struct monitor_args *a)
 	sigaddset(&vmask, LSN_PROXY_SIGNAL);
 	sigprocmask(SIG_BLOCK, &vmask, NULL);
 	if (a->proxy) {
-		m.st.proxy_wait = 1;
-		memcpy(m.proxy_via, m.peer, sizeof(m.proxy_via));
+		m->st.proxy_wait = 1;
+		memcpy(m->proxy_via, m->peer, sizeof(m->proxy_via));
 	}
 	if (a->tls_ready)
-		tls_session_keys_new(&m.si.tls_keys);
+		tls_session_keys_new(&m->si.tls_keys);
 	if (a->implicit) {
-		relay_start(&m);
-		log_forward_open(m.relay_log, "relay");
+		relay_start(m);
+		log_forward_open(m->relay_log, "relay");
 	}
 
 	/* the monitor keeps ctrl_fd for a pre-login worker after REIN */
-	if (login_phase(&m, t0))
-		while (session_phase(&m) && login_phase(&m, sys_now_ms()))
+	if (login_phase(m, t0))
+		while (session_phase(m) && login_phase(m, sys_now_ms()))
 			;
-	relay_stop(&m);
+	relay_stop(m);
 	if (mon_kick)
 		log_info("kicked: the session was ended by keepftpd kick");
-	if (m.st.who.dropped > 0)
+	if (m->st.who.dropped > 0)
 		log_info("who: %lu status report(s) over %d a second dropped",
-		    m.st.who.dropped, KF_WHO_RATE);
+		    m->st.who.dropped, KF_WHO_RATE);
 	mon_metrics_flush();
 	log_info("disconnect: user=%s seconds=%lld",
-	    m.st.logged_in ? m.id.name : NULL,
+	    m->st.logged_in ? m->id.name : NULL,
 	    (long long)((sys_now_ms() - t0) / 1000));
 	_exit(mon_exit);
 }

@@ -18,6 +18,7 @@
 
 #include "../common/limits.h"
 #include "../common/log.h"
+#include "../common/sys.h"
 #include "../conf/conf.h"
 #include "sandbox.h"
 #include "sb_common.h"
@@ -127,7 +128,7 @@ sandbox_listener_bounding(void)
 void
 sandbox_monitor_shrink(const struct conf *c, int anon_owner)
 {
-	static int done;
+	static int done SYS_HOT;
 	cap_value_t keep[SB_CAP_PROBE_MAX];
 	size_t n = 0;
 

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "../common/limits.h"
+#include "../common/sys.h"
 #include "seccomp_common.h"
 
 /* Both phases: talk on fds already open, memory, time, signals, exit. */
@@ -397,21 +398,33 @@ sc_prepare(enum sandbox_phase phase, sc_build_fn build, int want_mark)
 static int
 load_prepared(struct prepared *p)
 {
-	struct sock_fprog prog = { .len = (unsigned short)p->len,
-		.filter = p->insn };
-	size_t i;
+	size_t n = p->len * sizeof(p->insn[0]), i;
+	struct sock_fprog prog = { .len = (unsigned short)p->len };
+	struct sock_filter *f;
+	int r = -1;
 
-	/*
-	 * The pid goes into this process's own copy of the program (the
-	 * page holding a mark is copied on write, nothing else is): no
-	 * stack copy of the whole program, which every monitor and worker
-	 * would keep as dirty pages.
-	 */
-	for (i = 0; i < p->nmark; i++)
-		p->insn[p->mark[i]].k = (__u32)getpid();
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -1;
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+	if (p->nmark == 0) {
+		prog.filter = p->insn;
+	} else {
+		/*
+		 * The pid goes into a copy in pages of its own, unmapped once
+		 * loaded: written in place, the pages of the prepared program
+		 * holding a mark would be copied on write and kept by every
+		 * worker for its whole life.
+		 */
+		if ((f = sys_scratch(n)) == NULL)
+			return -1;
+		memcpy(f, p->insn, n);
+		for (i = 0; i < p->nmark; i++)
+			f[p->mark[i]].k = (__u32)getpid();
+		prog.filter = f;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
+		r = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0,
+		    &prog);
+	if (p->nmark > 0)
+		(void)munmap(prog.filter, n);
+	return r;
 }
 
 /* Native architecture only (seccomp_init's default). 0 or -1. */
