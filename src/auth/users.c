@@ -652,9 +652,7 @@ map_text(size_t n)
 	struct users_map *m;
 	size_t size = sizeof(*m) + n + 2;
 
-	m = mmap(NULL, size, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
+	if ((m = sys_scratch(size)) == NULL)
 		return NULL;
 	m->size = size;
 	return (char *)(m + 1);

@@ -190,16 +190,16 @@ request_worker(struct mon *m, enum spawn_role r, const int *fds, size_t n,
 {
 	/* 14 KiB, in pages of its own that go back once sent */
 	struct handoff *h = sys_scratch(sizeof(*h));
-	int r2;
+	int sent;
 
 	if (h == NULL)
 		die("no memory for a worker request");
 	fill_handoff(m, r, h);
 	if (quota)
 		h->flags |= HANDOFF_QUOTA;
-	r2 = spawn_request(m->a->spawn_chan[r], spawn_types[r], h, fds, n, w);
+	sent = spawn_request(m->a->spawn_chan[r], spawn_types[r], h, fds, n, w);
 	sys_scratch_free(h, sizeof(*h));
-	if (r2 < 0)
+	if (sent < 0)
 		die("no worker: the spawner did not answer");
 }
 
