@@ -51,6 +51,7 @@
 #define ERR_PRINT_MAX	10
 #define LAT_MAX		(50u * 1000 * 1000)
 #define THREAD_STACK	(256 * 1024)
+#define NPHASE		5 /* greeting, USER, PASS, PWD, QUIT */
 
 struct opts {
 	const char *host;
@@ -59,6 +60,7 @@ struct opts {
 	const char *pass;
 	int tls;
 	int v6;
+	int phases; /* --phases: sessions prints each phase's percentiles */
 	int timeout_s;
 	SSL_CTX *ctx;
 	struct sockaddr_storage addr; /* HOST resolved once, port = PORT */
@@ -75,6 +77,7 @@ struct conn {
 	char rbuf[RBUF_BYTES];
 	char text[TEXT_BYTES]; /* last reply, lines joined by " | " */
 	char err[TEXT_BYTES + 256];
+	double mark[NPHASE + 1]; /* when each phase of a session ended */
 };
 
 /* A data connection. */
@@ -99,7 +102,9 @@ usage(void)
 	      "[--v6] MODE ARGS...\n"
 	      "  retr PATH | stor PATH BYTES | pretr N PATTERN\n"
 	      "  list|mlsd|nlst [-n K] PATH | sessions C SECONDS | hold N "
-	      "| raw PORT\n",
+	      "| raw PORT\n"
+	      "  --phases (sessions): p50/p99 of greeting, USER, PASS, PWD, "
+	      "QUIT too\n",
 	    stderr);
 	exit(1);
 }
@@ -540,10 +545,12 @@ conn_login(struct conn *c)
 	int code;
 
 	c->text[0] = '\0';
+	c->mark[0] = now_s();
 	if ((c->fd = tcp_connect(0, c->err, sizeof(c->err))) < 0)
 		return -1;
 	if (reply_expect(c, "connect", 220, 0) < 0)
 		return -1;
+	c->mark[1] = now_s();
 	if (g.tls) {
 		if (cmd_expect(c, "AUTH", "TLS", 234, 0) < 0)
 			return -1;
@@ -557,10 +564,12 @@ conn_login(struct conn *c)
 	}
 	if ((code = cmd_expect(c, "USER", g.user, 331, 230)) < 0)
 		return -1;
+	c->mark[2] = now_s();
 	if (code == 331 && cmd_expect(c, "PASS", g.pass, 230, 0) < 0) {
 		/* the reply, never the password */
 		return -1;
 	}
+	c->mark[3] = now_s();
 	if (g.tls &&
 	    (cmd_expect(c, "PBSZ", "0", 200, 0) < 0 ||
 		cmd_expect(c, "PROT", "P", 200, 0) < 0))
@@ -1164,42 +1173,69 @@ mode_pretr(int argc, char **argv)
 static atomic_int sess_stop;
 static atomic_int sess_errs;
 
+/* Latencies in ms, growable up to LAT_MAX. */
+struct lat {
+	double *v;
+	size_t n, cap;
+};
+
 struct sessw {
 	pthread_barrier_t *bar;
 	uint64_t done, failed;
-	double *lat; /* ms of each completed session */
-	size_t nlat, cap;
+	struct lat all; /* each completed session */
+	struct lat phase[NPHASE]; /* with --phases: each of its phases */
 	double end;
 };
+
+static const char *const phase_name[NPHASE] = { "greeting", "USER", "PASS",
+	"PWD", "QUIT" };
 
 static int
 session_once(struct conn *c)
 {
-	int rc = conn_login(c) != 0 || cmd_expect(c, "PWD", NULL, 257, 0) < 0 ||
-		cmd_expect(c, "QUIT", NULL, 221, 0) < 0 ?
-	    -1 :
-	    0;
+	int rc = -1;
 
+	if (conn_login(c) == 0 && cmd_expect(c, "PWD", NULL, 257, 0) >= 0) {
+		c->mark[4] = now_s();
+		if (cmd_expect(c, "QUIT", NULL, 221, 0) >= 0)
+			rc = 0;
+	}
 	conn_close(c);
+	c->mark[5] = now_s();
 	return rc;
 }
 
 static int
-lat_add(struct sessw *w, double ms)
+lat_add(struct lat *l, double ms)
 {
 	double *q;
 	size_t cap;
 
-	if (w->nlat == w->cap) {
-		if (w->cap >= LAT_MAX)
+	if (l->n == l->cap) {
+		if (l->cap >= LAT_MAX)
 			return -1;
-		cap = w->cap == 0 ? 4096 : w->cap * 2;
-		if ((q = realloc(w->lat, cap * sizeof(*q))) == NULL)
+		cap = l->cap == 0 ? 4096 : l->cap * 2;
+		if ((q = realloc(l->v, cap * sizeof(*q))) == NULL)
 			return -1;
-		w->lat = q;
-		w->cap = cap;
+		l->v = q;
+		l->cap = cap;
 	}
-	w->lat[w->nlat++] = ms;
+	l->v[l->n++] = ms;
+	return 0;
+}
+
+/* Adds one completed session to the thread's latencies. */
+static int
+lat_session(struct sessw *w, const struct conn *c)
+{
+	int k;
+
+	if (lat_add(&w->all, (c->mark[NPHASE] - c->mark[0]) * 1e3) != 0)
+		return -1;
+	for (k = 0; g.phases && k < NPHASE; k++)
+		if (lat_add(&w->phase[k],
+			(c->mark[k + 1] - c->mark[k]) * 1e3) != 0)
+			return -1;
 	return 0;
 }
 
@@ -1208,17 +1244,14 @@ sessions_run(void *arg)
 {
 	struct sessw *w = arg;
 	struct conn *c = conn_new();
-	double t0, t1;
 	int r;
 
 	r = pthread_barrier_wait(w->bar);
 	if (r != 0 && r != PTHREAD_BARRIER_SERIAL_THREAD)
 		die("pthread_barrier_wait: %s", strerror(r));
 	while (!atomic_load(&sess_stop)) {
-		t0 = now_s();
 		if (session_once(c) == 0) {
-			t1 = now_s();
-			if (lat_add(w, (t1 - t0) * 1e3) != 0)
+			if (lat_session(w, c) != 0)
 				die("out of memory (latencies)");
 			w->done++;
 		} else {
@@ -1244,23 +1277,29 @@ pct(const double *v, size_t n, double p)
 	return v[i == 0 ? 0 : (i > n ? n - 1 : i - 1)];
 }
 
-/* All threads' latencies (nlat in all) in one sorted array. */
+/* Phase k's (-1: whole sessions') latencies of all n threads in one
+ * sorted array of *count; the threads' arrays are freed. */
 static double *
-lat_merge(struct sessw *w, size_t n, size_t nlat)
+lat_merge(struct sessw *w, size_t n, int k, size_t *count)
 {
-	double *all = malloc((nlat > 0 ? nlat : 1) * sizeof(*all));
-	size_t i, k = 0;
+	struct lat *l;
+	double *all;
+	size_t i, total = 0;
 
-	if (all == NULL)
+	for (i = 0; i < n; i++)
+		total += (k < 0 ? &w[i].all : &w[i].phase[k])->n;
+	if ((all = malloc((total > 0 ? total : 1) * sizeof(*all))) == NULL)
 		die("out of memory");
-	for (i = 0; i < n; i++) {
-		if (w[i].nlat > 0)
-			memcpy(all + k, w[i].lat, w[i].nlat * sizeof(*all));
-		k += w[i].nlat;
-		free(w[i].lat);
-		w[i].lat = NULL;
+	for (i = 0, total = 0; i < n; i++) {
+		l = k < 0 ? &w[i].all : &w[i].phase[k];
+		if (l->n > 0)
+			memcpy(all + total, l->v, l->n * sizeof(*all));
+		total += l->n;
+		free(l->v);
+		l->v = NULL;
 	}
-	qsort(all, k, sizeof(*all), cmp_double);
+	qsort(all, total, sizeof(*all), cmp_double);
+	*count = total;
 	return all;
 }
 
@@ -1273,8 +1312,8 @@ mode_sessions(int argc, char **argv)
 	pthread_t *t;
 	uint64_t n, secs, done = 0, failed = 0;
 	double t0, end = 0, *all;
-	size_t nlat = 0, i;
-	int r;
+	size_t nlat, i;
+	int k, r;
 
 	if (argc != 2)
 		usage();
@@ -1304,11 +1343,10 @@ mode_sessions(int argc, char **argv)
 		join_thread(t[i]);
 		done += w[i].done;
 		failed += w[i].failed;
-		nlat += w[i].nlat;
 		if (w[i].end > end)
 			end = w[i].end;
 	}
-	all = lat_merge(w, (size_t)n, nlat);
+	all = lat_merge(w, (size_t)n, -1, &nlat);
 	(void)pthread_barrier_destroy(&bar);
 	/* sessions still running at the deadline finish and count */
 	printf("clients=%llu sessions=%llu failed=%llu seconds=%.6f "
@@ -1318,6 +1356,13 @@ mode_sessions(int argc, char **argv)
 	    end > t0 ? (double)done / (end - t0) : 0.0, pct(all, nlat, 0.50),
 	    pct(all, nlat, 0.99));
 	free(all);
+	for (k = 0; g.phases && k < NPHASE; k++) {
+		all = lat_merge(w, (size_t)n, k, &nlat);
+		printf("phase=%s p50ms=%.3f p90ms=%.3f p99ms=%.3f maxms=%.3f\n",
+		    phase_name[k], pct(all, nlat, 0.50), pct(all, nlat, 0.90),
+		    pct(all, nlat, 0.99), pct(all, nlat, 1.0));
+		free(all);
+	}
 	free(w);
 	free(t);
 	return 0;
@@ -1478,7 +1523,9 @@ main(int argc, char **argv)
 	g.pass = "kfload@";
 	g.timeout_s = XFER_TIMEOUT_S;
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "--tls") == 0)
+		if (strcmp(argv[i], "--phases") == 0)
+			g.phases = 1;
+		else if (strcmp(argv[i], "--tls") == 0)
 			g.tls = 1;
 		else if (strcmp(argv[i], "--v6") == 0)
 			g.v6 = 1;
