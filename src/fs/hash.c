@@ -3,7 +3,8 @@
  * digest of a byte range of an open file, read with pread in bounded
  * chunks. OpenSSL objects are fetched once, by hash_init, before the
  * sandbox; nothing here opens a file or loads a provider afterwards.
- * Runs in: listener (hash_init, before any fork), post-login worker.
+ * Runs in: pre-login and post-login spawners (hash_init, at their
+ * start), pre-login and post-login workers.
  */
 #include <errno.h>
 #include <stdint.h>

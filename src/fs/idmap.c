@@ -1,7 +1,8 @@
 /*
  * idmap.c - bounded uid/gid -> name tables, parsed from passwd(5) and
  * group(5) text with a cursor; sorted once, then binary-searched with
- * no syscalls. Runs in: listener (load), post-login worker (lookups).
+ * no syscalls. Runs in: post-login spawner (load, at its start),
+ * post-login worker (lookups).
  */
 #include <errno.h>
 #include <fcntl.h>
