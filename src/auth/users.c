@@ -626,12 +626,7 @@ read_all(int fd, char *p, size_t max, size_t *len)
 	ssize_t r;
 
 	*len = 0;
-	for (;;) {
-		r = pread(fd, p + *len, max + 1 - *len, (off_t)*len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
+	while ((r = sys_pread(fd, p + *len, max + 1 - *len, (off_t)*len)) > 0) {
 		*len += (size_t)r;
 		if (*len > max)
 			return -EFBIG;

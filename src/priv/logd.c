@@ -102,7 +102,7 @@ static int
 start(const struct conf *c)
 {
 	struct logd_conf *lc;
-	int sv[2], conf;
+	int fd, conf;
 	pid_t p;
 
 	started_ms = sys_now_ms();
@@ -119,21 +119,14 @@ start(const struct conf *c)
 	free(lc);
 	if (conf < 0)
 		return -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+	if ((p = sys_fork_pair(SOCK_SEQPACKET, &fd)) < 0) {
 		close(conf);
-		return -1;
-	}
-	if ((p = fork()) < 0) {
-		close(conf);
-		close(sv[0]);
-		close(sv[1]);
 		return -1;
 	}
 	if (p == 0)
-		spawn_exec_worker("--log", "kf-log", sv[1], conf);
+		spawn_exec_worker("--log", "kf-log", fd, conf);
 	close(conf);
-	close(sv[1]);
-	chan = sv[0];
+	chan = fd;
 	pid = p;
 	if (send_files(c) < 0) {
 		log_err("kf-log: the log files were not handed over");
