@@ -551,6 +551,7 @@ conn_login(struct conn *c)
 	if (reply_expect(c, "connect", 220, 0) < 0)
 		return -1;
 	c->mark[1] = now_s();
+	/* --phases: under TLS, AUTH and the handshake count as USER's */
 	if (g.tls) {
 		if (cmd_expect(c, "AUTH", "TLS", 234, 0) < 0)
 			return -1;
@@ -1277,8 +1278,10 @@ pct(const double *v, size_t n, double p)
 	return v[i == 0 ? 0 : (i > n ? n - 1 : i - 1)];
 }
 
-/* Phase k's (-1: whole sessions') latencies of all n threads in one
- * sorted array of *count; the threads' arrays are freed. */
+/*
+ * Phase k's (-1: whole sessions') latencies of all n threads in one
+ * sorted array of *count; the threads' arrays are freed.
+ */
 static double *
 lat_merge(struct sessw *w, size_t n, int k, size_t *count)
 {
