@@ -60,23 +60,39 @@ def _binary_exists():
 # ---------------------------------------------------------------------------
 # ports
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# Every port a test binds by number comes from below the kernel's
+# ephemeral range (32768-60999 on Debian): a port the kernel handed out
+# with bind(0) and that the test then closed can be taken again by any
+# outgoing connection before haproxy or the server binds it (CI saw
+# haproxy fail with "Address already in use" that way). The kernel never
+# picks these ports on its own, so only another explicit bind can take
+# one, and each test process walks its own numbers.
+_CTL_LO, _CTL_HI = 10000, 19999
+_ctl_next = [_CTL_LO + (os.getpid() % 100) * 100]
 
 
 def _port_free(port):
+    """Nothing is bound to port, on any address (a bind to the wildcard
+    without SO_REUSEADDR fails if any socket holds the port)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         try:
-            s.bind(("127.0.0.1", port))
+            s.bind(("0.0.0.0", port))
         except OSError:
             return False
     return True
 
 
-# Passive ranges come from below the kernel's ephemeral range, so that a
-# free_port() control port never falls into one; each server gets its own.
+def free_port():
+    for _ in range(_CTL_HI - _CTL_LO + 1):
+        port = _ctl_next[0]
+        _ctl_next[0] = port + 1 if port < _CTL_HI else _CTL_LO
+        if _port_free(port):
+            return port
+    raise RuntimeError("no free control port")
+
+
+# Passive ranges come from above the control ports and below the
+# ephemeral range; each server gets its own.
 _PASV_WIDTH = 8
 _pasv_next = [20000 + (os.getpid() % 100) * 120]
 

@@ -22,11 +22,12 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from conftest import free_port
 
 IS_ROOT = os.geteuid() == 0
 PG_UID = 65534 if IS_ROOT else os.getuid()
@@ -69,12 +70,6 @@ def available():
     return pg_bindir() is not None
 
 
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _as_pg():
     """preexec_fn: become the database's unprivileged account."""
     if IS_ROOT:
@@ -94,7 +89,7 @@ class PgServer:
         self.sock = self.base / "sock"
         self.sock.mkdir()
         self.logfile = self.base / "postgres.log"
-        self.port = port or _free_port()
+        self.port = port or free_port()  # not an ephemeral port
         self.role_password = role_password
         self.pid = None
         if IS_ROOT:

@@ -21,9 +21,17 @@ def have_ipv6_loopback():
 
 
 def free_port6():
-    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-        s.bind(("::1", 0))
-        return s.getsockname()[1]
+    """A port from conftest's range (never an ephemeral one) that is
+    also free on ::1."""
+    for _ in range(100):
+        port = free_port()
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("::1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port on ::1")
 
 
 @pytest.mark.skipif(not have_ipv6_loopback(), reason="no IPv6 loopback")
