@@ -3,7 +3,6 @@
  * Runs in: all processes.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <sys/mman.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -310,18 +309,24 @@ int __attribute__((noinline)) sys_call_shed(int (*fn)(void *), void *arg)
 
 /*
  * A long-lived process idle for KF_SHED_IDLE_MS (a monitor after login,
- * a post-login worker waiting for a command) gives back what its
- * start-up used and no longer needs: free heap pages (malloc_trim) and
- * the stack pages below the caller's frame that deeper calls (sandbox
- * set-up, login) wrote. Those were copies made at fork or fresh pages:
- * private memory of every idle session. Used again, they come back
- * zero-filled. The range stays inside the kernel's stack guard gap
- * (1 MiB below the stack), where nothing else is ever mapped; madvise
- * skips what is not mapped there.
+ * a post-login worker waiting for a command) gives back the stack pages
+ * below the caller's frame that deeper calls (sandbox set-up, login)
+ * wrote. Those were copies made at fork or fresh pages: private memory
+ * of every idle session. Used again, they come back zero-filled. The
+ * range stays inside the kernel's stack guard gap (1 MiB below the
+ * stack), where nothing else is ever mapped; madvise skips what is not
+ * mapped there.
+ *
+ * The heap is left as it is: malloc_trim() first consolidates the fast
+ * bins and walks every free chunk, and in a process forked from a
+ * long-lived one (listener, spawner) those chunks lie on pages still
+ * shared with it: each write makes a private copy of one. With it, an
+ * idle session's monitor and worker kept 12 and 35 KiB more
+ * (docs/PERFORMANCE.md, "Sixth day"). A free at the top of the heap
+ * past M_TRIM_THRESHOLD is given back by free() itself.
  */
-void __attribute__((noinline)) sys_shed_memory(void)
+void __attribute__((noinline)) sys_shed_stack(void)
 {
-	malloc_trim(0);
 	shed_stack();
 }
 

@@ -65,7 +65,7 @@ int sys_call_shed(int (*fn)(void *), void *arg);
 pid_t sys_fork_pair(int type, int *fd);
 /* The sealed memfd's n bytes, checked: 0, or -1. */
 int sys_read_sealed(int fd, void *, size_t n);
-void sys_shed_memory(void);
+void sys_shed_stack(void);
 /*
  * n zeroed bytes in a private mapping of their own, for a large struct
  * a forked process fills: only the pages it writes are ever its own

@@ -704,9 +704,9 @@ serve_worker(struct mon *m, int64_t deadline_ms, int status_wanted)
 		ts.tv_nsec = t < 0 ? 0 : (long)(t % 1000) * 1000000L;
 		if ((n = ppoll(p, 6, t < 0 ? NULL : &ts, &open_mask)) == 0 &&
 		    shed_at >= 0 && (wake < 0 || shed_at < wake)) {
-			/* idle that long: give back what the login used */
+			/* idle that long: the stack pages the login used */
 			m->shed_pending = 0;
-			sys_shed_memory();
+			sys_shed_stack();
 		}
 		if (n <= 0)
 			continue;
@@ -864,7 +864,7 @@ session_phase(struct mon *m)
 	 */
 	sandbox_monitor_shrink(m->a->conf, m->id.anonymous && m->a->owner_ok);
 	log_forward_open(m->log, "worker kf-session");
-	/* the login's stack and heap, once the session is idle */
+	/* the login's stack pages, once the session is idle */
 	m->shed_pending = 1;
 	status = serve_worker(m, worker_deadline(m, -1), 1);
 	auth_session_close(); /* logout (REIN) or the end: PAM session */

@@ -443,7 +443,7 @@ session_run(const struct session_info *si, const struct auth_identity *id,
 	struct sess *s = sess_new(si, id, rootfd);
 
 	/* what the sandbox set-up used, once the session is idle */
-	s->ctrl.on_idle = sys_shed_memory;
+	s->ctrl.on_idle = sys_shed_stack;
 	ctrl_reply(&s->ctrl, 230, "Login successful.");
 	while (!s->quit && !s->ctrl.broken)
 		if (serve_line(s) < 0)
