@@ -150,8 +150,8 @@ run_fuzz() {
   step "fuzz targets (tests/fuzz/run.sh, 10 s each)"
   bash tests/fuzz/run.sh 10 "$ROOT/build-fuzz" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
-  ok=$(grep -cE '^fuzz_[a-z]+: ok$' "$log")
-  fail=$(grep -cE '^fuzz_[a-z]+: FAILED$' "$log")
+  ok=$(grep -cE '^fuzz_[a-z_]+: ok$' "$log")
+  fail=$(grep -cE '^fuzz_[a-z_]+: FAILED$' "$log")
   if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
     fail=1
   fi

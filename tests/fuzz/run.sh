@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh - build the libFuzzer targets into a build directory and run
 # each one briefly on a scratch copy of its committed corpus (new
-# inputs never land in the repository). scripts/test.sh runs it (10 s
+# inputs never land in the repository), one per core at a time. scripts/test.sh runs it (10 s
 # a target) into build-fuzz.
 #
 # usage: tests/fuzz/run.sh [seconds] [builddir]
@@ -27,15 +27,39 @@ done
 # shellcheck disable=SC2086
 ninja -C "$build" $names
 
+# One target on its scratch corpus; its verdict goes to $out/status.
+run_one() {
+	out="$build/fuzz-out/$1"
+	rm -rf "$out"
+	mkdir -p "$out/corpus"
+	cp "$src/tests/fuzz/corpus/$1/"* "$out/corpus/"
+	if "$build/tests/fuzz/fuzz_$1" -max_total_time="$secs" \
+	    -artifact_prefix="$out/" "$out/corpus" >"$out/log" 2>&1; then
+		echo ok >"$out/status"
+	else
+		echo FAILED >"$out/status"
+	fi
+}
+
+# As many targets at once as there are cores (each one runs on one),
+# then the reports in the targets' order.
+jobs=$(nproc 2>/dev/null || echo 1)
+running=0
+for t in $targets; do
+	run_one "$t" &
+	running=$((running + 1))
+	if [ "$running" -ge "$jobs" ]; then
+		wait
+		running=0
+	fi
+done
+wait
+
 failed=""
 for t in $targets; do
 	out="$build/fuzz-out/$t"
-	rm -rf "$out"
-	mkdir -p "$out/corpus"
-	cp "$src/tests/fuzz/corpus/$t/"* "$out/corpus/"
 	echo "== fuzz_$t: $secs s"
-	if ! "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" \
-	    -artifact_prefix="$out/" "$out/corpus" >"$out/log" 2>&1; then
+	if [ "$(cat "$out/status" 2>/dev/null)" != ok ]; then
 		failed="$failed $t"
 		tail -n 40 "$out/log"
 		echo "fuzz_$t: FAILED"
