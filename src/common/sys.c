@@ -265,8 +265,26 @@ sys_close(int *fd)
 	}
 }
 
-/* The stack pages below the caller's frame back to the kernel. */
-static void __attribute__((noinline)) shed_stack(void)
+/*
+ * The stack pages below the caller's frame back to the kernel: after
+ * sys_call_shed's call, and in a long-lived process idle for
+ * KF_SHED_IDLE_MS (a monitor after login, a post-login worker waiting
+ * for a command), those that deeper calls (sandbox set-up, login)
+ * wrote. Those were copies made at fork or fresh pages: private memory
+ * of every idle session. Used again, they come back zero-filled. The
+ * range stays inside the kernel's stack guard gap (1 MiB below the
+ * stack), where nothing else is ever mapped; madvise skips what is not
+ * mapped there.
+ *
+ * The heap is left as it is: malloc_trim() first consolidates the fast
+ * bins and walks every free chunk, and in a process forked from a
+ * long-lived one (listener, spawner) those chunks lie on pages still
+ * shared with it: each write makes a private copy of one. With it, an
+ * idle session's monitor and worker kept 12 and 35 KiB more
+ * (docs/PERFORMANCE.md, "Sixth day"). A free at the top of the heap
+ * past M_TRIM_THRESHOLD is given back by free() itself.
+ */
+void __attribute__((noinline)) sys_shed_stack(void)
 {
 	volatile char here = 0;
 	uintptr_t page = (uintptr_t)getpagesize(), top, bottom;
@@ -279,8 +297,8 @@ static void __attribute__((noinline)) shed_stack(void)
 
 /*
  * fn's frames start below a gap larger than KF_STACK_KEEP and a page,
- * so that they all lie in the range shed_stack() gives back. The gap is
- * written after the call too: no sibling call may pop it first.
+ * so that they all lie in the range sys_shed_stack() gives back. The
+ * gap is written after the call too: no sibling call may pop it first.
  */
 static int __attribute__((noinline)) below_gap(int (*fn)(void *), void *arg)
 {
@@ -303,31 +321,8 @@ int __attribute__((noinline)) sys_call_shed(int (*fn)(void *), void *arg)
 {
 	int r = below_gap(fn, arg);
 
-	shed_stack();
+	sys_shed_stack();
 	return r;
-}
-
-/*
- * A long-lived process idle for KF_SHED_IDLE_MS (a monitor after login,
- * a post-login worker waiting for a command) gives back the stack pages
- * below the caller's frame that deeper calls (sandbox set-up, login)
- * wrote. Those were copies made at fork or fresh pages: private memory
- * of every idle session. Used again, they come back zero-filled. The
- * range stays inside the kernel's stack guard gap (1 MiB below the
- * stack), where nothing else is ever mapped; madvise skips what is not
- * mapped there.
- *
- * The heap is left as it is: malloc_trim() first consolidates the fast
- * bins and walks every free chunk, and in a process forked from a
- * long-lived one (listener, spawner) those chunks lie on pages still
- * shared with it: each write makes a private copy of one. With it, an
- * idle session's monitor and worker kept 12 and 35 KiB more
- * (docs/PERFORMANCE.md, "Sixth day"). A free at the top of the heap
- * past M_TRIM_THRESHOLD is given back by free() itself.
- */
-void __attribute__((noinline)) sys_shed_stack(void)
-{
-	shed_stack();
 }
 
 void *

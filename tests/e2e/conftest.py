@@ -71,12 +71,14 @@ _CTL_LO, _CTL_HI = 10000, 19999
 _ctl_next = [_CTL_LO + (os.getpid() % 100) * 100]
 
 
-def _port_free(port):
-    """Nothing is bound to port, on any address (a bind to the wildcard
-    without SO_REUSEADDR fails if any socket holds the port)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+def port_free(port, addr="0.0.0.0"):
+    """Nothing holds port at addr; at the wildcard (the default),
+    nothing holds it on any IPv4 address (a bind without SO_REUSEADDR
+    fails if any socket holds the port)."""
+    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
         try:
-            s.bind(("0.0.0.0", port))
+            s.bind((addr, port))
         except OSError:
             return False
     return True
@@ -86,7 +88,7 @@ def free_port():
     for _ in range(_CTL_HI - _CTL_LO + 1):
         port = _ctl_next[0]
         _ctl_next[0] = port + 1 if port < _CTL_HI else _CTL_LO
-        if _port_free(port):
+        if port_free(port):
             return port
     raise RuntimeError("no free control port")
 
@@ -103,7 +105,7 @@ def pasv_range():
         _pasv_next[0] += _PASV_WIDTH
         if _pasv_next[0] + _PASV_WIDTH > 32000:
             _pasv_next[0] = 20000
-        if all(_port_free(p) for p in range(lo, lo + _PASV_WIDTH)):
+        if all(port_free(p) for p in range(lo, lo + _PASV_WIDTH)):
             return lo, lo + _PASV_WIDTH - 1
     raise RuntimeError("no free passive port range")
 

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from conftest import HELLO, MODES, free_port
+from conftest import HELLO, MODES, free_port, port_free
 
 
 def have_ipv6_loopback():
@@ -25,12 +25,8 @@ def free_port6():
     also free on ::1."""
     for _ in range(100):
         port = free_port()
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("::1", port))
-            except OSError:
-                continue
-        return port
+        if port_free(port, "::1"):
+            return port
     raise RuntimeError("no free port on ::1")
 
 

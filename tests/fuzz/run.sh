@@ -1,8 +1,8 @@
 #!/bin/sh
 # run.sh - build the libFuzzer targets into a build directory and run
 # each one briefly on a scratch copy of its committed corpus (new
-# inputs never land in the repository), one per core at a time. scripts/test.sh runs it (10 s
-# a target) into build-fuzz.
+# inputs never land in the repository), one per core at a time.
+# scripts/test.sh runs it (10 s a target) into build-fuzz.
 #
 # usage: tests/fuzz/run.sh [seconds] [builddir]
 #   seconds   per target (default 10)
