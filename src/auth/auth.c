@@ -1,8 +1,9 @@
 /*
  * auth.c - the login check: anonymous, inline users, the users file,
- * then PAM; and the cap on concurrent password verifications (fcntl
- * locks on the bytes of a memfd shared by all monitors).
- * Runs in: monitor (auth_check), listener (auth_slots_init).
+ * then PAM; and the cap on concurrent password verifications (a
+ * System V semaphore shared by all monitors).
+ * Runs in: monitor (auth_check), listener (auth_slots_init,
+ * auth_slots_end).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
+#include <sched.h>
+#include <sys/sem.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -21,80 +23,88 @@
 #include "pgask.h"
 #include "users.h"
 
-static int slot_fd = -1;
-static unsigned slot_n;
+/*
+ * The cap is a semaphore of auth_concurrency tokens. The kernel keeps
+ * the monitors that wait for one in a queue and hands a returned token
+ * to the first of them, so a newcomer never overtakes a session that
+ * waits (with a lock per slot, a waiter slept on one slot while another
+ * came free and went to a newcomer: the bench's p99 paid for it), and
+ * it gives a dead holder's token back (SEM_UNDO). The listener removes
+ * the set when its last session has ended (auth_slots_end). It lives in
+ * an IPC namespace of the server's own when the listener may make one
+ * (root): nothing outside the server sees it, and even a listener that
+ * was killed leaves nothing behind. Otherwise (rootless) it is in the
+ * host's namespace, mode 0600. Workers never reach it: their filters
+ * allow no System V call, and the monitor's allows semop on this set
+ * only.
+ */
+static int slot_sem = -1;
 
 int
 auth_slots_init(unsigned n)
 {
-	int fd;
+	static int tried_ns;
+	int id;
 
 	if (n == 0 || n > KF_AUTH_SLOTS_MAX)
 		return -1;
-	if ((fd = memfd_create("kf-auth", 0)) < 0)
+	if (!tried_ns) { /* EPERM when rootless: the host's namespace */
+		tried_ns = 1;
+		(void)unshare(CLONE_NEWIPC);
+	}
+	if ((id = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600)) < 0)
 		return -1;
-	if (ftruncate(fd, (off_t)n) < 0) {
-		close(fd);
+	if (semctl(id, 0, SETVAL, (int)n) < 0) {
+		(void)semctl(id, 0, IPC_RMID);
 		return -1;
 	}
-	if (slot_fd >= 0)
-		close(slot_fd);
-	slot_fd = fd;
-	slot_n = n;
+	if (slot_sem >= 0) /* made again: the old set goes */
+		(void)semctl(slot_sem, 0, IPC_RMID);
+	slot_sem = id;
 	return 0;
 }
 
-static int
-slot_lock(int cmd, short type, unsigned i)
+int
+auth_slots_id(void)
 {
-	struct flock fl;
+	return slot_sem;
+}
 
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = type;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = (off_t)i;
-	fl.l_len = 1;
-	/* F_SETLK does not wait: EINTR cannot come; F_SETLKW retries */
-	return sys_lock(slot_fd, cmd, &fl);
+void
+auth_slots_end(void)
+{
+	if (slot_sem >= 0)
+		(void)semctl(slot_sem, 0, IPC_RMID);
+	slot_sem = -1;
 }
 
 int
 auth_slot_acquire(void)
 {
-	unsigned i;
+	struct sembuf take = { .sem_num = 0,
+		.sem_op = -1,
+		.sem_flg = SEM_UNDO };
 
-	if (slot_fd < 0)
-		return 0;
-	for (i = 0; i < slot_n; i++)
-		if (slot_lock(F_SETLK, F_WRLCK, i) == 0)
-			return (int)i;
-	if (sodium_init() < 0)
+	if (slot_sem < 0)
+		return 1;
+	while (semop(slot_sem, &take, 1) < 0) {
+		if (errno == EINTR)
+			continue;
+		/* removed (a test's auth_slots_end): no cap to wait for */
+		if (errno == EIDRM || errno == EINVAL)
+			return 1;
 		return -1;
-	i = randombytes_uniform(slot_n);
-	if (slot_lock(F_SETLKW, F_WRLCK, i) < 0)
-		return -1;
-	return (int)i;
-}
-
-/*
- * A worker forked by the monitor must not keep the slot file: a hostile
- * worker could lock every byte and stall logins in all sessions.
- */
-void
-auth_slots_close(void)
-{
-	if (slot_fd >= 0)
-		close(slot_fd);
-	slot_fd = -1;
-	slot_n = 0;
+	}
+	return 0;
 }
 
 void
 auth_slot_release(int slot)
 {
-	if (slot_fd < 0 || slot < 0 || (unsigned)slot >= slot_n)
-		return;
-	(void)slot_lock(F_SETLK, F_UNLCK, (unsigned)slot);
+	struct sembuf give = { .sem_num = 0, .sem_op = 1, .sem_flg = SEM_UNDO };
+
+	if (slot == 0 && slot_sem >= 0)
+		(void)semop(slot_sem, &give, 1);
 }
 
 static int

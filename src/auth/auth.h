@@ -117,12 +117,17 @@ void auth_anon_lookup(const struct conf *, int force);
 int auth_check(const struct conf *, const char *inline_users, const char *user,
     const char *pass, struct auth_identity *id);
 
-/* Concurrency cap on password verification, shared by all monitors. */
+/*
+ * Concurrency cap on password verification, shared by all monitors:
+ * acquire waits in line for a token (0), or says there is no cap to
+ * wait for (1: none made, or removed), or fails (-1); release takes
+ * what acquire returned.
+ */
 int auth_slots_init(unsigned n); /* listener, before any fork */
-int auth_slot_acquire(void); /* blocks; returns slot or -1 */
+int auth_slots_id(void); /* the semaphore set, for the monitor's filter */
+void auth_slots_end(void); /* listener, when its sessions have ended */
+int auth_slot_acquire(void);
 void auth_slot_release(int slot);
-/* A worker forked by the monitor drops the slot file: it must not lock slots. */
-void auth_slots_close(void);
 
 /* argon2id string of pass (libsodium), or -1. out: crypto_pwhash_STRBYTES. */
 int auth_hash_password(const char *pass, unsigned long opslimit,

@@ -1070,8 +1070,8 @@ pgauth_start(struct listener *L)
 	return r;
 }
 
-int
-listener_bind(struct listener *L)
+static int
+bind_all(struct listener *L)
 {
 	size_t i;
 	int fd, n = 0;
@@ -1123,7 +1123,7 @@ listener_bind(struct listener *L)
 	 * here: otherwise every monitor runs libseccomp's compiler at its
 	 * first login (CPU, and a heap it keeps for the session).
 	 */
-	if (seccomp_prepare_monitor() < 0)
+	if (seccomp_prepare_monitor(auth_slots_id()) < 0)
 		log_warn("seccomp programs not prepared; each monitor compiles "
 			 "its own");
 	/*
@@ -1139,6 +1139,15 @@ listener_bind(struct listener *L)
 	if (L->upgrade_fd >= 0 && take_over(L) < 0)
 		return -1;
 	return metrics_start(L);
+}
+
+int
+listener_bind(struct listener *L)
+{
+	if (bind_all(L) == 0)
+		return 0;
+	auth_slots_end(); /* rootless, the set would outlive the server */
+	return -1;
 }
 
 static size_t
@@ -2214,6 +2223,7 @@ listener_run(struct listener *L)
 	}
 	if (retired) {
 		retire(L, &mask);
+		auth_slots_end();
 		log_info("stopped");
 		return 0;
 	}
@@ -2221,6 +2231,7 @@ listener_run(struct listener *L)
 		upgrade_failed("the server is stopping");
 	log_info("SIG%-s: stopping", sigabbrev_np(got_term));
 	stop_all(L, &mask);
+	auth_slots_end();
 	log_info("stopped");
 	logd_stop();
 	return 0;

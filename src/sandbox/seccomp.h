@@ -14,8 +14,12 @@
 int seccomp_prepare(void);
 int seccomp_apply(enum sandbox_phase);
 
-/* The monitor's program (keepftpd): SANDBOX_MONITOR. */
-int seccomp_prepare_monitor(void);
+/*
+ * The monitor's program (keepftpd): SANDBOX_MONITOR. semid: the
+ * verification cap's semaphore set (auth_slots_id), the only one semop
+ * may name; -1: none.
+ */
+int seccomp_prepare_monitor(int semid);
 int seccomp_apply_monitor(void);
 
 #endif

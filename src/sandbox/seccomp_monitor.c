@@ -28,7 +28,8 @@
  * directories, run helpers (pipe, dup, fork), load modules (file
  * mappings may be executable, anonymous ones never: mon_args), syslog
  * and nscd/userdb over AF_UNIX, audit over NETLINK_AUDIT, DNS and RPC
- * clients (mon_sockets, bind for a reserved port). Found with strace
+ * clients (mon_sockets, bind for a reserved port); semop on the
+ * verification cap's semaphore (auth.c), no other set. Found with strace
  * -f over the REIN, PAM, TLS, CCC, quota, upload hook, metrics, who and
  * transfer e2e files, and the uses in docs/SANDBOX.md.
  * Not the workers' data path: no listen, accept, sendfile or splice
@@ -146,6 +147,28 @@ static const struct sock_rule mon_sockets[] = {
 	{ AF_INET6, -1 },
 };
 
+/* The verification cap's set (seccomp_prepare_monitor); -1: none. */
+static int mon_semid = -1;
+
+/* glibc's semop is semtimedop with no timeout; both, on that set only. */
+static int
+allow_mon_semop(scmp_filter_ctx ctx)
+{
+	static const char *const calls[] = { "semop", "semtimedop" };
+	size_t i;
+	int nr;
+
+	for (i = 0; mon_semid >= 0 && i < SC_NELEM(calls); i++) {
+		if ((nr = seccomp_syscall_resolve_name(calls[i])) ==
+		    __NR_SCMP_ERROR)
+			continue;
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+			sc_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)mon_semid, 0)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 allow_mon_sockets(scmp_filter_ctx ctx)
 {
@@ -187,7 +210,8 @@ build_monitor(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 	    sc_allow_base_args(ctx) < 0 ||
 	    sc_allow_args(ctx, mon_args, SC_NELEM(mon_args)) < 0 ||
 	    sc_allow_modes(ctx) < 0 || sc_allow_tcp_sockets(ctx) < 0 ||
-	    allow_mon_sockets(ctx) < 0 || sc_refuse_enosys(ctx) < 0)
+	    allow_mon_sockets(ctx) < 0 || allow_mon_semop(ctx) < 0 ||
+	    sc_refuse_enosys(ctx) < 0)
 		return -1;
 	if ((nr = seccomp_syscall_resolve_name("clone3")) != __NR_SCMP_ERROR &&
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0) < 0)
@@ -201,8 +225,9 @@ build_monitor(scmp_filter_ctx ctx, enum sandbox_phase phase, scmp_datum_t me)
 
 /* The listener, before any fork. 0, or -1: each monitor compiles it. */
 int
-seccomp_prepare_monitor(void)
+seccomp_prepare_monitor(int semid)
 {
+	mon_semid = semid;
 	return sc_prepare(SANDBOX_MONITOR, build_monitor, 0);
 }
 

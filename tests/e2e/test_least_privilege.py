@@ -134,21 +134,21 @@ def test_quick_mode_closes_parent_descriptor(fd_server, mode):
 # with: the test's stdout.log and stderr.log), lsock (a socket the
 # listener holds too: its listening, report and admin sockets), socket
 # (any other socket: the control connection, a worker's channels),
-# pidfd, authslots (the listener's memfd of login slots), root (the
-# session's root directory). A descriptor of any other kind fails.
+# pidfd, root (the session's root directory). A descriptor of any other
+# kind fails. (The cap on password verifications is a semaphore set,
+# src/auth/auth.c: no descriptor.)
 # The image work of issue 13 (exec'ed workers, supervision) changes
 # these rows: adjust them here.
 ROLE_FDS = {
     # listening socket, report channel (both ends), admin socket, the
     # three spawners' request channels; the worker binary the spawners
     # execute (keepftpd-worker)
-    "listener": {"null": 1, "stdout": 1, "log": 1, "lsock": 7, "binary": 1,
-                 "authslots": 1},
+    "listener": {"null": 1, "stdout": 1, "log": 1, "lsock": 7, "binary": 1},
     # report end and spawner channels (inherited: lsock); ctrl, worker
     # ipc + log + spawner reply, relay plain + ipc + log + spawner reply;
     # the worker's and the relay's pidfds
     "kf-monitor": {"null": 1, "stdout": 1, "log": 1, "lsock": 4, "socket": 8,
-                   "pidfd": 2, "authslots": 1},
+                   "pidfd": 2},
     # from their spawners: stdio on /dev/null, then the control
     # connection (or the relay's plain end), ipc, log
     "kf-prelogin": {"null": 3, "socket": 3},
@@ -168,8 +168,6 @@ def kind(target, srv, listener_targets):
         return "lsock" if target in listener_targets else "socket"
     if target == "anon_inode:[pidfd]":
         return "pidfd"
-    if target.startswith("/memfd:kf-auth"):
-        return "authslots"
     if target == str(srv.home):
         return "root"
     if target == os.path.realpath(WORKER_BIN):

@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/sem.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -678,9 +679,17 @@ setup(void **state)
 	return 0;
 }
 
+/* two semaphore sets: the monitors' filter allows semop on the first */
+static int sems[2] = { -1, -1 };
+
 static int
 teardown(void **state)
 {
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (sems[i] >= 0)
+			(void)semctl(sems[i], 0, IPC_RMID);
 	rm_tree(tree);
 	rm_tree(scratch);
 	unlink("/tmp/kf-sb-escape");
@@ -752,7 +761,10 @@ test_prepared_programs(void **state)
 	if (!is_root())
 		skip();
 	assert_int_equal(seccomp_prepare(), 0);
-	assert_int_equal(seccomp_prepare_monitor(), 0);
+	sems[0] = semget(IPC_PRIVATE, 1, 0600);
+	sems[1] = semget(IPC_PRIVATE, 1, 0600);
+	assert_true(sems[0] >= 0 && sems[1] >= 0);
+	assert_int_equal(seccomp_prepare_monitor(sems[0]), 0);
 	test_prelogin_root(state);
 	test_prelogin_rootless(state);
 }
@@ -765,7 +777,9 @@ enum mon_try {
 	MON_TRY_ACCEPT,
 	MON_TRY_SENDFILE,
 	MON_TRY_SPLICE,
-	MON_TRY_EXECVE
+	MON_TRY_EXECVE,
+	MON_TRY_SEMOP, /* the verification cap's set */
+	MON_TRY_SEMOP_OTHER /* any other set */
 };
 
 /* A child under the monitor's filter tries one call; its wait status. */
@@ -773,6 +787,7 @@ static int
 monitor_try(enum mon_try t)
 {
 	char *const argv[] = { "/bin/true", NULL };
+	struct sembuf give = { .sem_num = 0, .sem_op = 1, .sem_flg = SEM_UNDO };
 	int st, fd, p[2];
 	pid_t pid = fork();
 
@@ -803,6 +818,11 @@ monitor_try(enum mon_try t)
 		case MON_TRY_EXECVE:
 			execve(argv[0], argv, NULL);
 			break;
+		case MON_TRY_SEMOP:
+		case MON_TRY_SEMOP_OTHER:
+			if (semop(sems[t == MON_TRY_SEMOP_OTHER], &give, 1) < 0)
+				_exit(92);
+			break;
 		}
 		_exit(0);
 	}
@@ -811,8 +831,9 @@ monitor_try(enum mon_try t)
 }
 
 /*
- * The monitor's own list: what a monitor and its verifier do passes;
- * the workers' data path (listen, accept, sendfile, splice) and execve
+ * The monitor's own list: what a monitor and its verifier do passes,
+ * semop on the verification cap's set too; the workers' data path
+ * (listen, accept, sendfile, splice), execve and semop on another set
  * kill it.
  */
 static void
@@ -826,6 +847,8 @@ test_monitor_filter_own_list(void **state)
 	assert_sigsys(monitor_try(MON_TRY_SENDFILE));
 	assert_sigsys(monitor_try(MON_TRY_SPLICE));
 	assert_sigsys(monitor_try(MON_TRY_EXECVE));
+	assert_exit0(monitor_try(MON_TRY_SEMOP));
+	assert_sigsys(monitor_try(MON_TRY_SEMOP_OTHER));
 }
 
 /* ---- post-login ---- */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sem.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -706,45 +707,94 @@ test_auth_rates(void **state)
 	assert_true(id.down_rate == 700 && id.up_rate == 6000);
 }
 
-static void
-test_slots(void **state)
+/* A child that waits for a slot, says c once it has it, then lets go. */
+static pid_t
+slot_child(int wfd, char c, int hold)
 {
-	int fds[2], s, status;
-	pid_t pid;
-	char ch;
+	pid_t pid = fork();
+	int s;
 
-	(void)state;
-	assert_int_equal(auth_slot_acquire(), 0); /* not initialised */
-	auth_slot_release(0);
-	assert_int_equal(auth_slots_init(0), -1);
-	assert_int_equal(auth_slots_init(2), 0);
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		s = auth_slot_acquire();
-		ch = (char)('0' + s);
-		if (write(fds[1], &ch, 1) != 1)
+		if (s != 0 || write(wfd, &c, 1) != 1)
 			_exit(1);
-		pause();
+		if (hold)
+			pause();
+		auth_slot_release(s);
 		_exit(0);
 	}
-	assert_int_equal(read(fds[0], &ch, 1), 1);
-	assert_int_equal(ch, '0');
-	s = auth_slot_acquire();
-	assert_int_equal(s, 1); /* slot 0 held by the child */
-	auth_slot_release(s);
-	kill(pid, SIGKILL);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	s = auth_slot_acquire();
-	assert_int_equal(s, 0); /* released by the kernel */
-	auth_slot_release(s);
+	return pid;
+}
+
+/* Waits until n processes wait for a slot. */
+static void
+await_waiters(int n)
+{
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		if (semctl(auth_slots_id(), 0, GETNCNT) == n)
+			return;
+		usleep(1000);
+	}
+	fail_msg("%d waiters never queued", n);
+}
+
+/*
+ * The verification cap: tokens go to waiters in the order they came
+ * (a returned token goes to the first in line), a killed holder's
+ * token comes back, and without a set there is nothing to wait for.
+ */
+static void
+test_slots(void **state)
+{
+	int fds[2], status;
+	pid_t a, b, c;
+	char got[3] = "";
+
+	(void)state;
+	assert_int_equal(auth_slot_acquire(), 1); /* not initialised */
+	auth_slot_release(1);
+	assert_int_equal(auth_slots_init(0), -1);
+	assert_int_equal(auth_slots_init(KF_AUTH_SLOTS_MAX + 1), -1);
+	assert_int_equal(auth_slots_init(2), 0);
+	assert_true(auth_slots_id() >= 0);
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(auth_slot_acquire(), 0);
+	assert_int_equal(auth_slot_acquire(), 0);
+	assert_int_equal(semctl(auth_slots_id(), 0, GETVAL), 0);
+	/* two in line, A first: one token back serves A, then B */
+	a = slot_child(fds[1], 'A', 0);
+	await_waiters(1);
+	b = slot_child(fds[1], 'B', 0);
+	await_waiters(2);
+	auth_slot_release(0);
+	assert_int_equal(read(fds[0], got, 1), 1);
+	assert_int_equal(read(fds[0], got + 1, 1), 1);
+	assert_string_equal(got, "AB");
+	assert_int_equal(waitpid(a, &status, 0), a);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(waitpid(b, &status, 0), b);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(semctl(auth_slots_id(), 0, GETVAL), 1);
+	/* a holder killed with its token: the kernel gives it back */
+	c = slot_child(fds[1], 'C', 1);
+	assert_int_equal(read(fds[0], got, 1), 1);
+	assert_int_equal(got[0], 'C');
+	assert_int_equal(semctl(auth_slots_id(), 0, GETVAL), 0);
+	kill(c, SIGKILL);
+	assert_int_equal(waitpid(c, &status, 0), c);
+	assert_int_equal(semctl(auth_slots_id(), 0, GETVAL), 1);
+	auth_slot_release(0);
+	assert_int_equal(semctl(auth_slots_id(), 0, GETVAL), 2);
+	/* made again with one token: a new set */
 	assert_int_equal(auth_slots_init(1), 0);
 	assert_int_equal(auth_slot_acquire(), 0);
 	auth_slot_release(0);
-	auth_slots_close(); /* what a worker does */
-	assert_int_equal(auth_slot_acquire(), 0);
-	auth_slot_release(0);
+	auth_slots_end(); /* removed: nothing to wait for */
+	assert_int_equal(auth_slots_id(), -1);
+	assert_int_equal(auth_slot_acquire(), 1);
 	close(fds[0]);
 	close(fds[1]);
 }
