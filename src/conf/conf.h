@@ -430,7 +430,9 @@
 	X(UINT, max_login_failures, "3", 1, 100, \
 	    "Failed logins in one session before it is closed.") \
 	X(UINT, auth_concurrency, "4", 1, 64, \
-	    "Password verifications running at once, across all sessions.") \
+	    "Password verifications running at once, across all sessions; " \
+	    "further logins wait in the order they came. Read at start: " \
+	    "a reload keeps the running value (logged).") \
 	X(UINT, pwhash_opslimit, "2", 1, 20, \
 	    "argon2id time cost for new password hashes: those `keepftpd " \
 	    "user -c FILE` makes, the rehash on login, and the dummy hash " \

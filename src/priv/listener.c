@@ -2018,6 +2018,12 @@ do_reload(struct listener *L)
 	memcpy(c->pg_conninfo, L->conf.pg_conninfo, sizeof(c->pg_conninfo));
 	c->pg_pool = L->conf.pg_pool;
 	c->pg_timeout = L->conf.pg_timeout;
+	/* and the verification cap: its semaphore was made at start */
+	if (c->auth_concurrency != L->conf.auth_concurrency)
+		log_warn("auth_concurrency stays %lu until restart (the "
+			 "configuration says %lu)",
+		    L->conf.auth_concurrency, c->auth_concurrency);
+	c->auth_concurrency = L->conf.auth_concurrency;
 	accounts_stale = 1; /* look the accounts up again */
 	/*
 	 * TLS settings live in the relay spawner's contexts, the rest in

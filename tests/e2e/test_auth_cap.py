@@ -7,10 +7,12 @@ stop. Logins beyond the cap wait for a token; none fails for it."""
 
 import ftplib
 import os
+import signal
 import threading
 
 from conftest import (IS_ROOT, NOBODY, descendants_named, requires_root,
                       wait_for)
+from test_config import set_conf
 
 
 def sem_sets():
@@ -83,3 +85,24 @@ def test_logins_beyond_the_cap_wait_and_all_succeed(start_server):
     assert errors == []
     assert len(replies) == 8
     assert all(r.startswith("230") for r in replies)
+
+
+def test_reload_keeps_the_running_cap_and_says_so(start_server):
+    """The semaphore is made at start: SIGHUP with another
+    auth_concurrency keeps the running one, logs it, and the rest of
+    the configuration still applies."""
+    srv = start_server(mode="config", conf_extra={"auth_concurrency": "2",
+                                                  "banner": "before"})
+    sets = sem_sets()
+    set_conf(srv, "auth_concurrency", "5")
+    set_conf(srv, "banner", "after")
+    os.kill(srv.pid, signal.SIGHUP)
+    assert srv.wait_log(r"configuration reloaded")
+    assert srv.wait_log(r"auth_concurrency stays 2 until restart "
+                        r"\(the configuration says 5\)")
+    f = ftplib.FTP()
+    f.connect("127.0.0.1", srv.port, timeout=10)
+    assert f.getwelcome() == "220 after"
+    assert f.login(srv.user, srv.password).startswith("230")
+    f.quit()
+    assert sem_sets() == sets  # no second set
