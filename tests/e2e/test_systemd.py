@@ -273,8 +273,10 @@ def test_service_directives():
     assert d["KillMode"] == ["mixed"]
     for k in ("ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs",
               "ProtectControlGroups", "LockPersonality", "RestrictRealtime",
-              "RestrictNamespaces", "NoNewPrivileges"):
+              "NoNewPrivileges"):
         assert d[k] == ["yes"], k
+    # one kind of namespace: the listener's IPC one (the login cap)
+    assert d["RestrictNamespaces"] == ["ipc"]
     assert d["ProtectSystem"] == ["strict"]
     assert d["SystemCallArchitectures"] == ["native"]
     assert set(d["RestrictAddressFamilies"][0].split()) == {
