@@ -36,6 +36,7 @@ for line in open("/proc/self/status"):
 rec["status"] = {{k: st.get(k) for k in ("CapEff", "CapPrm", "CapInh", "CapBnd",
                                         "CapAmb", "NoNewPrivs", "PPid")}}
 rec["parent"] = open("/proc/%s/comm" % st["PPid"]).read().strip()
+rec["ipc_ns"] = os.readlink("/proc/self/ns/ipc")
 rec["stdin"] = sys.stdin.buffer.read().hex()
 rec["fds"] = sorted(int(x) for x in os.listdir("/proc/self/fd"))
 try:
@@ -157,6 +158,11 @@ def test_after_stor_appe_stou(start_server, tmp_base, mode):
         assert r["cwd"] == str(srv.home)
     assert bytes.fromhex(by_path["/a.txt"]["data"]) == b"one\n"
     assert srv.wait_log(r'upload hook after: exit=0 path="/a.txt"')
+    # the server's IPC namespace (its own when started as root:
+    # docs/OPERATIONS.md), whatever that is
+    ns = os.readlink(f"/proc/{srv.pid}/ns/ipc")
+    assert {r["ipc_ns"] for r in recs} == {ns}
+    assert (ns != os.readlink("/proc/self/ns/ipc")) == (mode == "root")
 
 
 def test_after_ftps(start_server, tmp_base, certs):  # noqa: F811
