@@ -139,6 +139,22 @@ put2(char *p, unsigned v, char pad)
 	return p + 2;
 }
 
+/*
+ * The wall clock's second, read to the nanosecond: time() reads the
+ * clock of the last tick, which can still be in the second before the
+ * mtime the file system just gave a file (timestamps are fine-grained
+ * once someone looks at them), and that file would be listed as one
+ * from the future: its year, not its time.
+ */
+static time_t
+wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec;
+}
+
 /* "Mon dd hh:mm" or "Mon dd  yyyy": always 12 bytes and a NUL. */
 static void
 ls_date(time_t t, time_t now, char out[13])
@@ -734,7 +750,7 @@ lister_new(int rootfd, const struct list_opts *o)
 	}
 	l->o = o;
 	l->rootfd = rootfd;
-	l->now = o->now != 0 ? o->now : time(NULL);
+	l->now = o->now != 0 ? o->now : wall_now();
 	l->max = o->max_entries != 0 ? o->max_entries : KF_LIST_ENTRIES_MAX;
 	l->recurse = (o->flags & (LIST_RECURSE | LIST_ALLOW_RECURSE)) ==
 		(LIST_RECURSE | LIST_ALLOW_RECURSE) &&

@@ -58,7 +58,7 @@ struct list_opts {
 	int (*may)(void *, const char *real);
 	void *may_arg;
 	size_t max_entries; /* 0: KF_LIST_ENTRIES_MAX */
-	time_t now; /* 0: time(NULL) */
+	time_t now; /* 0: the wall clock now */
 	const char *label; /* -R top header; NULL: "." */
 	unsigned facts; /* LIST_F_*; 0: all */
 	int (*flush)(void *, const char *, size_t);
