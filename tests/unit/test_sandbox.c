@@ -670,6 +670,9 @@ setup(void **state)
 {
 	if (!is_root())
 		return 0;
+	/* the semaphore sets below die with this namespace, even if killed */
+	if (unshare(CLONE_NEWIPC) < 0)
+		return -1;
 	parent = getpid();
 	make_tree();
 	snprintf(scratch, sizeof(scratch), "/tmp/kf-sb-XXXXXX");
