@@ -6,16 +6,13 @@
  * auth_slots_end).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sched.h>
 #include <sys/sem.h>
 #include <unistd.h>
-
-#include <sodium.h>
 
 #include "../common/log.h"
 #include "../common/sys.h"
@@ -58,8 +55,7 @@ auth_slots_init(unsigned n)
 		(void)semctl(id, 0, IPC_RMID);
 		return -1;
 	}
-	if (slot_sem >= 0) /* made again: the old set goes */
-		(void)semctl(slot_sem, 0, IPC_RMID);
+	auth_slots_end(); /* made again: the old set goes */
 	slot_sem = id;
 	return 0;
 }

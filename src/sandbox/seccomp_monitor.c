@@ -154,19 +154,13 @@ static int mon_semid = -1;
 static int
 allow_mon_semop(scmp_filter_ctx ctx)
 {
-	static const char *const calls[] = { "semop", "semtimedop" };
-	size_t i;
-	int nr;
+	/* semid is an int: the kernel reads the low 32 bits of the argument */
+	const struct arg_rule r[] = {
+		{ "semop", 0, 0xffffffffu, (scmp_datum_t)mon_semid },
+		{ "semtimedop", 0, 0xffffffffu, (scmp_datum_t)mon_semid },
+	};
 
-	for (i = 0; mon_semid >= 0 && i < SC_NELEM(calls); i++) {
-		if ((nr = seccomp_syscall_resolve_name(calls[i])) ==
-		    __NR_SCMP_ERROR)
-			continue;
-		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-			sc_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)mon_semid, 0)) < 0)
-			return -1;
-	}
-	return 0;
+	return mon_semid < 0 ? 0 : sc_allow_args(ctx, r, SC_NELEM(r));
 }
 
 static int
