@@ -21,6 +21,7 @@ import pytest
 
 from conftest import (BIN, IS_ROOT, MODES, NOBODY, TIMEOUT, requires_root,
                       stor_bytes, wait_for)
+from test_auth_cap import ipc_ns
 from tls_helpers import certs, tls_conf, tls_login  # noqa: F401 (fixture)
 
 HOOK = r'''#!/usr/bin/python3
@@ -160,9 +161,9 @@ def test_after_stor_appe_stou(start_server, tmp_base, mode):
     assert srv.wait_log(r'upload hook after: exit=0 path="/a.txt"')
     # the server's IPC namespace (its own when started as root:
     # docs/OPERATIONS.md), whatever that is
-    ns = os.readlink(f"/proc/{srv.pid}/ns/ipc")
+    ns = ipc_ns(srv.pid)
     assert {r["ipc_ns"] for r in recs} == {ns}
-    assert (ns != os.readlink("/proc/self/ns/ipc")) == (mode == "root")
+    assert (ns != ipc_ns(os.getpid())) == (mode == "root")
 
 
 def test_after_ftps(start_server, tmp_base, certs):  # noqa: F811
