@@ -349,6 +349,24 @@ assert_open_refused(int st)
 #endif
 }
 
+/* two semaphore sets: the monitors' filter allows semop on the first */
+static int sems[2] = { -1, -1 };
+
+/*
+ * A hostile worker taking the login cap's tokens (src/auth/auth.c):
+ * no System V call passes a worker's filter, whatever the set.
+ */
+static int
+body_semop(int fd)
+{
+	struct sembuf take = { .sem_num = 0,
+		.sem_op = -1,
+		.sem_flg = IPC_NOWAIT };
+
+	(void)semop(sems[0], &take, 1);
+	return 3;
+}
+
 static int
 body_fork(int fd)
 {
@@ -682,9 +700,6 @@ setup(void **state)
 	return 0;
 }
 
-/* two semaphore sets: the monitors' filter allows semop on the first */
-static int sems[2] = { -1, -1 };
-
 static int
 teardown(void **state)
 {
@@ -722,6 +737,7 @@ test_prelogin_root(void **state)
 	assert_sigsys(run(&sp, MODE_ROOT, body_udp_socket));
 	assert_sigsys(run(&sp, MODE_ROOT, body_execve));
 	assert_sigsys(run(&sp, MODE_ROOT, body_fork));
+	assert_sigsys(run(&sp, MODE_ROOT, body_semop));
 	assert_sigsys(run(&sp, MODE_ROOT, body_exec_memory));
 	assert_sigsys(run(&sp, MODE_ROOT, body_make_executable));
 	assert_sigsys(run(&sp, MODE_ROOT, body_signal_parent));
@@ -872,6 +888,7 @@ test_postlogin_root_readonly(void **state)
 	assert_confined(c.pid, MODE_ROOT, sp.phase, tree);
 	assert_exit0(finish(&c));
 	assert_sigsys(run(&sp, MODE_ROOT, body_fork));
+	assert_sigsys(run(&sp, MODE_ROOT, body_semop));
 	assert_sigsys(run(&sp, MODE_ROOT, body_execve));
 	assert_sigsys(run(&sp, MODE_ROOT, body_udp_socket));
 	assert_sigsys(run(&sp, MODE_ROOT, body_unix_socket));
